@@ -6,7 +6,9 @@
 #      runtime, the deterministic random-input unit test stands in);
 #   4. lint (format, banned functions) and command-line tests
 #      (tests/cli/test_*.sh) against the built binary;
-#   5. devnet tests (tests/devnet/test_*.js) against a real anvil chain.
+#   5. integration tests (tests/integration/test_*.sh): real PostgreSQL,
+#      real anvil, the fault-injecting proxy;
+#   6. devnet tests (tests/devnet/test_*.js) against a real anvil chain.
 # Ends with a line "N passed, N failed" and exits non-zero on any failure.
 #
 # Environment: FUZZ_SECONDS (default 30).
@@ -106,7 +108,13 @@ for t in tests/cli/test_*.sh; do
   one_test "${t#tests/}" bash "$t"
 done
 
-# 5. Devnet tests against a real anvil chain.
+# 5. Integration tests: the real binary or library against real services.
+for t in tests/integration/test_*.sh; do
+  [[ -e $t ]] || continue
+  one_test "${t#tests/}" bash "$t"
+done
+
+# 6. Devnet tests against a real anvil chain.
 for t in tests/devnet/test_*.js; do
   [[ -e $t ]] || continue
   one_test "${t#tests/}" node "$t"

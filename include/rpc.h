@@ -1,0 +1,97 @@
+/*
+ * rpc.h: an asynchronous JSON-RPC client on the libuv loop (libcurl's
+ * multi interface, driven by uv_poll and uv_timer: no call ever blocks).
+ *
+ * The only module that links libcurl. A call is a *batch*: n requests sent
+ * as one JSON array in one HTTP POST, answered through one callback.
+ *
+ * Transport faults are handled here and never reach the caller unless
+ * retries run out: timeouts, connection failures, HTTP 5xx, HTTP 429
+ * (waiting for Retry-After when given), truncated or malformed bodies,
+ * replies with missing or wrong ids. Each is retried with exponential
+ * backoff and full jitter, failing over between the configured URLs by
+ * health (consecutive failures, cool-down). Answers larger than
+ * max_response are never buffered past the cap: the batch fails with
+ * IDX_ERR_TOO_LARGE and is not retried (the caller asks for less).
+ *
+ * JSON-RPC *error objects* in a well-formed reply are not transport
+ * faults: they are handed to the caller per request (a provider's
+ * "query returned more than 10000 results" is an answer to act on).
+ */
+#ifndef IDX_RPC_H
+#define IDX_RPC_H
+
+#include "common.h"
+
+#include <jansson.h>
+#include <uv.h>
+
+typedef struct idx_rpc_s idx_rpc_t;
+
+typedef struct idx_rpc_options_s {
+  const char *const *urls; /* at least one; copied */
+  size_t nurls;
+  long timeout_ms;         /* per HTTP exchange; default 30000 */
+  long connect_timeout_ms; /* default 5000 */
+  size_t max_response;     /* bytes; default 256 MiB */
+  unsigned max_attempts;   /* per batch before giving up; 0 = retry forever; default 10 */
+  long backoff_base_ms;    /* default 200 */
+  long backoff_max_ms;     /* default 30000 */
+  unsigned max_in_flight;  /* concurrent HTTP exchanges; default 4 */
+} idx_rpc_options_t;
+
+/* Fills o with the defaults above (urls left empty). */
+void idx_rpc_options_default(idx_rpc_options_t *o) IDX_NONNULL(1);
+
+/* One answer of a batch. On success result is set (borrowed: valid until
+ * the callback returns; json_incref to keep it). On a JSON-RPC error
+ * object, result is NULL, err is IDX_ERR_RPC, code/message/data are the
+ * node's (data may be NULL). */
+typedef struct idx_rpc_reply_s {
+  json_t *result;
+  int err;
+  long code;
+  const char *message;
+  json_t *data;
+} idx_rpc_reply_t;
+
+/* status 0: replies[0..n) answer the requests in order. status < 0: the
+ * batch failed (IDX_ERR_TOO_LARGE, IDX_ERR_RPC_TRANSPORT after the last
+ * attempt, IDX_ERR_CANCELLED on close); replies is NULL. */
+typedef void (*idx_rpc_batch_cb)(void *ud, int status, const idx_rpc_reply_t *replies, size_t n);
+
+/* Creates a client on loop. Returns 0, IDX_ERR_INVAL, IDX_ERR_NOMEM. */
+IDX_WARN_UNUSED int idx_rpc_new(idx_rpc_t **out, uv_loop_t *loop, const idx_rpc_options_t *opts)
+    IDX_NONNULL(1, 2, 3);
+
+/* Cancels pending batches (their callbacks run with IDX_ERR_CANCELLED),
+ * closes every handle, and frees the client; closed_cb (may be NULL) runs
+ * when the last handle is closed. */
+void idx_rpc_close(idx_rpc_t *rpc, void (*closed_cb)(void *ud), void *ud);
+
+/* Sends n requests (methods[i] with params[i], a JSON array or NULL for
+ * []) as one batch. params are borrowed (the client serializes them
+ * before returning). The callback runs exactly once, never before this
+ * returns. Returns 0, or an error without calling cb. */
+IDX_WARN_UNUSED int idx_rpc_batch(idx_rpc_t *rpc, const char *const *methods, json_t *const *params,
+                                  size_t n, idx_rpc_batch_cb cb, void *ud) IDX_NONNULL(1, 2, 5);
+
+/* Counters for status and /metrics. */
+typedef struct idx_rpc_stats_s {
+  uint64_t batches;        /* batches completed successfully */
+  uint64_t requests;       /* JSON-RPC requests inside them */
+  uint64_t http_exchanges; /* HTTP POSTs, retries included */
+  uint64_t failures;       /* failed exchanges (any transport fault) */
+  uint64_t rate_limited;   /* HTTP 429 answers */
+  uint64_t rpc_errors;     /* JSON-RPC error objects handed to callers */
+  uint64_t bytes_received;
+  /* Latency histogram of successful exchanges: bucket i counts those
+   * under latency_bounds_ms[i]; the last bucket is +Inf. */
+  uint64_t latency_buckets[12];
+} idx_rpc_stats_t;
+
+extern const double idx_rpc_latency_bounds_ms[11];
+
+void idx_rpc_stats(const idx_rpc_t *rpc, idx_rpc_stats_t *out) IDX_NONNULL(1, 2);
+
+#endif
