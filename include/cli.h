@@ -8,12 +8,24 @@
 
 #include "common.h"
 
+#include "config.h"
+#include "network.h"
+
 enum { IDX_EXIT_OK = 0, IDX_EXIT_FAIL = 1, IDX_EXIT_USAGE = 2 };
 
 /* Runs the command line; returns the process exit code. */
 int idx_cli_main(int argc, char **argv);
 
-/* `dimo-indexer abi ...`: ABI file tools. */
+/* Subcommands: each takes its own argv (argv[0] is the command name). */
 int idx_cmd_abi(int argc, char **argv);
+int idx_cmd_run(int argc, char **argv);
+int idx_cmd_sync(int argc, char **argv);
+int idx_cmd_migrate(int argc, char **argv);
+int idx_cmd_status(int argc, char **argv);
+
+/* Loads cfg's network (into net) and checks that --db (and, when
+ * need_rpc, --rpc) are given. Prints the problem and returns
+ * IDX_EXIT_USAGE, or IDX_EXIT_OK with net loaded (free it). */
+int idx_cmd_chain_setup(const idx_config_t *cfg, idx_network_t *net, bool need_rpc);
 
 #endif

@@ -48,8 +48,16 @@
   X(ABI_BOOL, "ABI bool is neither 0 nor 1")                                                       \
   X(ABI_TRAILING, "log data longer than its encoding")                                             \
   X(CONFIG, "bad configuration")                                                                   \
-  X(RPC, "JSON-RPC error")                                                                         \
-  X(DB, "database error")
+  X(RPC, "JSON-RPC error answer")                                                                  \
+  X(RPC_TRANSPORT, "JSON-RPC transport failure")                                                   \
+  X(RPC_REPLY, "malformed JSON-RPC reply")                                                         \
+  X(TIMEOUT, "timed out")                                                                          \
+  X(RATE_LIMITED, "rate limited")                                                                  \
+  X(INCONSISTENT, "node answers are inconsistent (retryable)")                                     \
+  X(CANCELLED, "cancelled")                                                                        \
+  X(DB, "database error")                                                                          \
+  X(DB_CONN, "database connection lost")                                                           \
+  X(CONFLICT, "store cursor is not where the batch expects it")
 
 #define IDX_OK 0
 

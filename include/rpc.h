@@ -17,6 +17,26 @@
  * JSON-RPC *error objects* in a well-formed reply are not transport
  * faults: they are handed to the caller per request (a provider's
  * "query returned more than 10000 results" is an answer to act on).
+ *
+ * Retries and health: attempt k of a batch waits a random time in
+ * [0, min(backoff_max_ms, backoff_base_ms * 2^(k-1))] ("full jitter").
+ * Each URL counts its consecutive failures f; after a failure it cools
+ * down for min(cooldown_max_ms, cooldown_base_ms * 2^(f-1)) and a success
+ * resets it. An exchange goes to a URL that is not cooling down (round
+ * robin among those with no failures); a URL whose cool-down has ended
+ * gets one exchange as a probe before others; when every URL is cooling
+ * down, the one that recovers first is used anyway (the batch's own
+ * backoff paces it). A URL that answered 429 or 503 with Retry-After
+ * (seconds or HTTP-date, capped at 120 s) gets nothing before that time;
+ * when every URL is so blocked, batches wait. Each fault is logged once
+ * at warn level (the URL shown without userinfo, path or query), the
+ * give-up at error level.
+ *
+ * Request ids are unique per client and increase monotonically; replies
+ * are matched by id, in any order.
+ *
+ * Everything runs on the loop's thread: no function here is thread-safe,
+ * and none blocks (DNS is libcurl's asynchronous resolver).
  */
 #ifndef IDX_RPC_H
 #define IDX_RPC_H
@@ -38,15 +58,20 @@ typedef struct idx_rpc_options_s {
   long backoff_base_ms;    /* default 200 */
   long backoff_max_ms;     /* default 30000 */
   unsigned max_in_flight;  /* concurrent HTTP exchanges; default 4 */
+  long cooldown_base_ms;   /* a URL's cool-down after one failure; default 1000 */
+  long cooldown_max_ms;    /* longest cool-down; default 60000 */
 } idx_rpc_options_t;
 
 /* Fills o with the defaults above (urls left empty). */
 void idx_rpc_options_default(idx_rpc_options_t *o) IDX_NONNULL(1);
 
 /* One answer of a batch. On success result is set (borrowed: valid until
- * the callback returns; json_incref to keep it). On a JSON-RPC error
+ * the callback returns; json_incref to keep it) and err is 0; a JSON
+ * null result is json_null(), never a NULL pointer. On a JSON-RPC error
  * object, result is NULL, err is IDX_ERR_RPC, code/message/data are the
- * node's (data may be NULL). */
+ * node's (message is "" when absent, code 0 when not a number; data may
+ * be NULL). A single error object answering the whole batch (a provider
+ * refusing it) is given to every request. */
 typedef struct idx_rpc_reply_s {
   json_t *result;
   int err;
@@ -60,19 +85,27 @@ typedef struct idx_rpc_reply_s {
  * attempt, IDX_ERR_CANCELLED on close); replies is NULL. */
 typedef void (*idx_rpc_batch_cb)(void *ud, int status, const idx_rpc_reply_t *replies, size_t n);
 
-/* Creates a client on loop. Returns 0, IDX_ERR_INVAL, IDX_ERR_NOMEM. */
+/* Creates a client on loop. Returns 0, IDX_ERR_INVAL (no URL, a URL that
+ * is not http(s), a non-positive time or size), IDX_ERR_NOMEM. */
 IDX_WARN_UNUSED int idx_rpc_new(idx_rpc_t **out, uv_loop_t *loop, const idx_rpc_options_t *opts)
     IDX_NONNULL(1, 2, 3);
 
-/* Cancels pending batches (their callbacks run with IDX_ERR_CANCELLED),
- * closes every handle, and frees the client; closed_cb (may be NULL) runs
- * when the last handle is closed. */
+/* Cancels pending batches (their callbacks run with IDX_ERR_CANCELLED,
+ * before this returns), closes every handle, and frees the client;
+ * closed_cb (may be NULL) runs from the loop when the last handle is
+ * closed. May be called from a batch callback. Afterwards only
+ * idx_rpc_batch (which fails with IDX_ERR_CANCELLED) and idx_rpc_stats
+ * may be called, and only until closed_cb runs. */
 void idx_rpc_close(idx_rpc_t *rpc, void (*closed_cb)(void *ud), void *ud);
 
 /* Sends n requests (methods[i] with params[i], a JSON array or NULL for
  * []) as one batch. params are borrowed (the client serializes them
- * before returning). The callback runs exactly once, never before this
- * returns. Returns 0, or an error without calling cb. */
+ * before returning); params itself may be NULL (all []). The callback
+ * runs exactly once, never before this returns; batches beyond
+ * max_in_flight wait in FIFO order (retries go first). Returns 0, or an
+ * error without calling cb: IDX_ERR_INVAL (n == 0, a method that is not
+ * non-empty UTF-8, params that are not arrays), IDX_ERR_TOO_LARGE (more
+ * than 64 MiB serialized), IDX_ERR_NOMEM, IDX_ERR_CANCELLED (closed). */
 IDX_WARN_UNUSED int idx_rpc_batch(idx_rpc_t *rpc, const char *const *methods, json_t *const *params,
                                   size_t n, idx_rpc_batch_cb cb, void *ud) IDX_NONNULL(1, 2, 5);
 
@@ -81,17 +114,35 @@ typedef struct idx_rpc_stats_s {
   uint64_t batches;        /* batches completed successfully */
   uint64_t requests;       /* JSON-RPC requests inside them */
   uint64_t http_exchanges; /* HTTP POSTs, retries included */
-  uint64_t failures;       /* failed exchanges (any transport fault) */
+  uint64_t failures;       /* failed exchanges (any transport fault, too-large answers) */
   uint64_t rate_limited;   /* HTTP 429 answers */
   uint64_t rpc_errors;     /* JSON-RPC error objects handed to callers */
-  uint64_t bytes_received;
+  uint64_t bytes_received; /* response body bytes (after content decoding) */
   /* Latency histogram of successful exchanges: bucket i counts those
-   * under latency_bounds_ms[i]; the last bucket is +Inf. */
+   * under latency_bounds_ms[i] and not under latency_bounds_ms[i - 1]
+   * (not cumulative); the last bucket is +Inf. */
   uint64_t latency_buckets[12];
 } idx_rpc_stats_t;
 
 extern const double idx_rpc_latency_bounds_ms[11];
 
 void idx_rpc_stats(const idx_rpc_t *rpc, idx_rpc_stats_t *out) IDX_NONNULL(1, 2);
+
+/* Health of one configured URL, for status pages and tests. */
+typedef struct idx_rpc_url_stats_s {
+  const char *url;         /* safe to show: no userinfo, path or query; borrowed */
+  uint64_t exchanges;      /* HTTP exchanges started with this URL */
+  uint64_t failures;       /* of which failed */
+  unsigned consecutive;    /* failures since the last success */
+  uint64_t cooldown_ms;    /* cool-down left now (0: healthy or recovered) */
+  uint64_t retry_after_ms; /* Retry-After wait left now */
+} idx_rpc_url_stats_t;
+
+/* The number of configured URLs. */
+size_t idx_rpc_url_count(const idx_rpc_t *rpc) IDX_NONNULL(1);
+
+/* Fills out for URL i (in configuration order). Returns 0 or IDX_ERR_INVAL. */
+IDX_WARN_UNUSED int idx_rpc_url_stats(const idx_rpc_t *rpc, size_t i, idx_rpc_url_stats_t *out)
+    IDX_NONNULL(1, 3);
 
 #endif

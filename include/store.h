@@ -27,18 +27,45 @@
 
 typedef struct idx_store_s idx_store_t;
 
-/* Opens a connection (conninfo: libpq keyword string or URI). */
+/* Default statement_timeout of a store connection (migrations run without). */
+#define IDX_STORE_STATEMENT_TIMEOUT_MS 120000
+
+/* Largest migration file idx_store_migrate reads. */
+#define IDX_STORE_MAX_MIGRATION_BYTES (4u << 20)
+
+/* Opens a connection (conninfo: libpq keyword string or URI). Defaults the
+ * conninfo may override: fallback_application_name "dimo-indexer",
+ * connect_timeout 10 s, TCP keepalives (a dead server is noticed within about
+ * a minute), and options setting statement_timeout to
+ * IDX_STORE_STATEMENT_TIMEOUT_MS and idle_in_transaction_session_timeout to
+ * 5 minutes. client_encoding is always UTF8. A failure to connect is
+ * IDX_ERR_DB_CONN (*out stays NULL). */
 IDX_WARN_UNUSED int idx_store_open(idx_store_t **out, const char *conninfo, char *err,
                                    size_t errlen) IDX_NONNULL(1, 2, 3);
 void idx_store_close(idx_store_t *store);
 
-/* Drops and re-opens the connection. */
+/* Drops and re-opens the connection (same parameters). After a call
+ * returned IDX_ERR_DB_CONN every call returns it again until this
+ * succeeds. An open transaction is lost (the server rolled it back). */
 IDX_WARN_UNUSED int idx_store_reconnect(idx_store_t *store, char *err, size_t errlen)
     IDX_NONNULL(1, 2);
 
 /* Applies, in order, every schema_dir/NNN_name.sql not yet recorded in the
  * schema_migrations table, each in its own transaction. *applied (if not
- * NULL) receives how many ran. Safe to run concurrently (advisory lock). */
+ * NULL) receives how many ran. Safe to run concurrently (advisory lock).
+ *
+ * Files: exactly three digits, '_', a name of [a-z0-9_], ".sql"; numbered
+ * 001, 002, ... without gaps or duplicates; at most
+ * IDX_STORE_MAX_MIGRATION_BYTES each, no NUL byte. Other *.sql names are
+ * refused (a typo must not skip a migration); files not ending in .sql are
+ * ignored. Names, numbering and sizes are checked before anything runs
+ * (IDX_ERR_CONFIG, IDX_ERR_IO, IDX_ERR_TOO_LARGE, with a message naming the
+ * file). schema_migrations records (NNN, name) with name the part between
+ * "NNN_" and ".sql". A failing statement gives IDX_ERR_DB with the file and
+ * line in err; the migrations before it stay applied, it leaves nothing.
+ * A migration runs without statement_timeout; it must not COMMIT or
+ * ROLLBACK itself (IDX_ERR_CONFIG), nor use statements that cannot run in
+ * a transaction (CREATE INDEX CONCURRENTLY). */
 IDX_WARN_UNUSED int idx_store_migrate(idx_store_t *store, const char *schema_dir, int *applied,
                                       char *err, size_t errlen) IDX_NONNULL(1, 2, 4);
 
@@ -47,17 +74,47 @@ IDX_WARN_UNUSED int idx_store_cursor(idx_store_t *store, uint64_t chain_id, bool
                                      uint64_t *last_block, idx_hash_t *last_hash, char *err,
                                      size_t errlen) IDX_NONNULL(1, 3, 4, 5, 6);
 
-/* Writes one batch in one transaction (see above). */
+/* Writes one batch in one transaction (see above).
+ *
+ * The first batch of a chain (no cursor row) may start at any block. In
+ * the transaction: lock the cursor row, upsert the headers, COPY the logs,
+ * call dimo_apply_range(chain_id, from_block, to_block), add unknown_logs
+ * to unknown_log_counts, move the cursor. Memory stays bounded whatever
+ * the batch size (headers in groups, COPY in chunks).
+ *
+ * Checked before the transaction (IDX_ERR_INVAL, nothing written):
+ * chain_id, block numbers, counts <= INT64_MAX; from_block <= to_block;
+ * headers strictly ascending within [from_block, to_block], and the header
+ * of to_block (if given) has hash to_hash; logs within [from_block,
+ * to_block], ntopics <= 4, tx_index/log_index <= INT32_MAX, event,
+ * event_name and args_json present, all strings valid UTF-8; times in
+ * 0..253402300799 (year 9999). args_json must be a JSON object that jsonb
+ * accepts (no \u0000): otherwise the server refuses it (IDX_ERR_DB).
+ *
+ * unknown_log_counts only grows: a rollback does not subtract.
+ *
+ * Returns 0; IDX_ERR_CONFLICT (the cursor is elsewhere, e.g. a concurrent
+ * writer of the same chain won); IDX_ERR_DB (e.g. a duplicate log: SQLSTATE
+ * 23505, see idx_store_sqlstate); IDX_ERR_DB_CONN. On any error nothing is
+ * written, with one exception: a connection lost during COMMIT leaves the
+ * outcome unknown to the client. After idx_store_reconnect, read the cursor:
+ * at (to_block, to_hash) the batch is stored (a retry would be refused with
+ * IDX_ERR_CONFLICT), else it is not. */
 IDX_WARN_UNUSED int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *err,
                                           size_t errlen) IDX_NONNULL(1, 2, 3);
 
 /* In one transaction: deletes blocks, logs and derived rows above
- * keep_block and sets the cursor to (keep_block, keep_hash). */
+ * keep_block and sets the cursor to (keep_block, keep_hash). Calls
+ * dimo_rollback_above(chain_id, keep_block) first, while the logs are
+ * still there. IDX_ERR_CONFLICT (nothing changed) when the chain has no
+ * cursor or its cursor is below keep_block: moving a cursor forward would
+ * skip blocks. */
 IDX_WARN_UNUSED int idx_store_rollback(idx_store_t *store, uint64_t chain_id, uint64_t keep_block,
                                        const idx_hash_t *keep_hash, char *err, size_t errlen)
     IDX_NONNULL(1, 4, 5);
 
-/* Stored headers with number in [from, to], ascending, at most cap. */
+/* Stored headers with number in [from, to], ascending, at most cap (the
+ * lowest ones when more exist); *n receives how many. */
 IDX_WARN_UNUSED int idx_store_blocks(idx_store_t *store, uint64_t chain_id, uint64_t from,
                                      uint64_t to, idx_block_t *out, size_t cap, size_t *n,
                                      char *err, size_t errlen) IDX_NONNULL(1, 5, 7, 8);
@@ -65,5 +122,21 @@ IDX_WARN_UNUSED int idx_store_blocks(idx_store_t *store, uint64_t chain_id, uint
 /* Deletes stored headers below `below` (the reorg window moved on). */
 IDX_WARN_UNUSED int idx_store_prune_blocks(idx_store_t *store, uint64_t chain_id, uint64_t below,
                                            char *err, size_t errlen) IDX_NONNULL(1, 4);
+
+/* Calls cb once per event name stored for the chain, in name order, with
+ * its number of logs. A non-zero return from cb stops the walk and is
+ * returned. event_name is borrowed for the call. */
+typedef int (*idx_store_event_count_cb)(void *ud, const char *event_name, uint64_t count);
+IDX_WARN_UNUSED int idx_store_event_counts(idx_store_t *store, uint64_t chain_id,
+                                           idx_store_event_count_cb cb, void *ud, char *err,
+                                           size_t errlen) IDX_NONNULL(1, 3, 5);
+
+/* How many unknown logs the chain's batches reported (0 when none). */
+IDX_WARN_UNUSED int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id, uint64_t *count,
+                                           char *err, size_t errlen) IDX_NONNULL(1, 3, 4);
+
+/* SQLSTATE of the last failed statement ("23505"), or "" when the last call
+ * succeeded or failed without one. Borrowed; valid until the next call. */
+const char *idx_store_sqlstate(const idx_store_t *store) IDX_NONNULL(1);
 
 #endif

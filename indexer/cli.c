@@ -13,6 +13,10 @@ typedef struct cli_command_s {
 } cli_command_t;
 
 static const cli_command_t commands[] = {
+    {"run", idx_cmd_run, "follow the chain into PostgreSQL until stopped (backfill, then live)"},
+    {"sync", idx_cmd_sync, "backfill up to --to N|head, then exit"},
+    {"status", idx_cmd_status, "cursor, head, lag and stored events per kind"},
+    {"migrate", idx_cmd_migrate, "apply the SQL migrations in schema/"},
     {"abi", idx_cmd_abi, "ABI tools: `abi topics FILE` prints topic0<TAB>signature per event"},
 };
 

@@ -1,6 +1,1286 @@
-/* store.c: PostgreSQL persistence through libpq (see store.h). */
+/*
+ * store.c: PostgreSQL persistence through libpq (see store.h).
+ *
+ * Every statement goes through PQexecParams with binary parameters and
+ * binary results, so no value is ever spliced into SQL text and bytea,
+ * integers and times cross the wire exactly. Logs are loaded with COPY in
+ * the binary format (no escaping at all: every field is a length and raw
+ * bytes), streamed in chunks of COPY_CHUNK bytes so memory stays bounded
+ * whatever the batch size. Headers go in as binary arrays through
+ * unnest(), HEADER_GROUP at a time.
+ *
+ * Errors: libpq's failure becomes IDX_ERR_DB_CONN when the connection is
+ * gone (CONNECTION_BAD, SQLSTATE class 08, 57P0x) and IDX_ERR_DB
+ * otherwise; the message goes to err and to the log, once, here.
+ */
 #include "common.h"
 
 #include "store.h"
 
-void idx_store_close(idx_store_t *store) { (void)store; }
+#include "buf.h"
+#include "log.h"
+
+#include <libpq-fe.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Built-in type OIDs (fixed in pg_type.dat since PostgreSQL 7). */
+#define OID_BYTEA 17
+#define OID_INT8 20
+#define OID_TEXT 25
+#define OID_TIMESTAMPTZ 1184
+#define OID_BYTEA_ARRAY 1001
+#define OID_INT8_ARRAY 1016
+#define OID_TIMESTAMPTZ_ARRAY 1185
+
+#define COPY_CHUNK (256u * 1024u) /* bytes per PQputCopyData */
+#define HEADER_GROUP 2048u        /* headers per INSERT */
+#define MAX_PARAMS 6
+#define MAX_MIGRATIONS 999 /* three digits */
+#define MIGRATION_NAME_MAX 128
+
+/* Unix seconds of 2000-01-01T00:00:00Z, PostgreSQL's timestamp epoch. */
+#define PG_EPOCH_UNIX INT64_C(946684800)
+/* 9999-12-31T23:59:59Z: the latest block time accepted. */
+#define MAX_UNIX_TIME INT64_C(253402300799)
+/* A COPY field length is an int32; keep clear of the 1 GiB varlena limit. */
+#define MAX_FIELD_BYTES ((size_t)0x3FFFFFF0)
+
+/* pg_advisory_xact_lock key serializing migrations: "dimo-mig". */
+#define MIGRATE_LOCK_KEY INT64_C(0x64696d6f2d6d6967)
+
+#define IDX__STR(x) #x
+#define IDX__XSTR(x) IDX__STR(x)
+#define CONN_OPTIONS                                                                               \
+  "-c statement_timeout=" IDX__XSTR(                                                               \
+      IDX_STORE_STATEMENT_TIMEOUT_MS) " -c idle_in_transaction_session_timeout=300000"
+
+struct idx_store_s {
+  PGconn *conn;
+  bool broken;      /* a call saw the connection fail: reconnect first */
+  char sqlstate[6]; /* of the last failure, or "" */
+};
+
+/* ---- messages ----------------------------------------------------------- */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) IDX_PRINTF(3, 4);
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || errlen == 0)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+/* Copies a libpq message as one line (log lines and err are single
+ * lines): each run of white space (libpq uses newlines and tabs) becomes
+ * one space, and none is left at either end. */
+static void one_line(char *out, size_t cap, const char *msg) {
+  size_t n = 0;
+  bool space = false;
+  if (cap == 0)
+    return;
+  for (const char *p = msg ? msg : ""; *p && n + 1 < cap; p++) {
+    if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') {
+      space = n > 0;
+      continue;
+    }
+    if (space && n + 2 < cap)
+      out[n++] = ' ';
+    space = false;
+    out[n++] = *p;
+  }
+  out[n] = '\0';
+}
+
+static bool sqlstate_is_conn(const char *state) {
+  if (!state || strlen(state) != 5)
+    return false;
+  /* 08xxx connection exceptions; 57P01 admin_shutdown, 57P02
+   * crash_shutdown, 57P03 cannot_connect_now, 57P04 database_dropped,
+   * 57P05 idle_session_timeout: the server ends the session. (57014,
+   * query_canceled, leaves the connection usable.) */
+  return strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0;
+}
+
+/* Line (1-based) of the character at 1-based position pos in text. */
+static long line_of(const char *text, long pos) {
+  long line = 1;
+  for (long i = 0; text && text[i] && i < pos - 1; i++)
+    if (text[i] == '\n')
+      line++;
+  return line;
+}
+
+/* Turns a failed result (or, when res is NULL, the connection's last
+ * error) into our code, writes "what: message" to err and the log, and
+ * clears res. sql, when given, locates a syntax error by line. */
+static int fail_res(idx_store_t *s, PGresult *res, const char *what, const char *sql, char *err,
+                    size_t errlen) {
+  const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+  const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+  const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+  const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+  const char *position = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+  char msg[1024], extra[512] = "", where[64] = "";
+
+  snprintf(s->sqlstate, sizeof s->sqlstate, "%s", state ? state : "");
+  if (primary) {
+    one_line(msg, sizeof msg, primary);
+    if (detail) {
+      char d[400];
+      one_line(d, sizeof d, detail);
+      snprintf(extra, sizeof extra, ": %s", d);
+    }
+    if (hint) {
+      char h[200];
+      size_t used = strlen(extra);
+      one_line(h, sizeof h, hint);
+      snprintf(extra + used, sizeof extra - used, " (hint: %s)", h);
+    }
+  } else {
+    const char *m = res ? PQresultErrorMessage(res) : "";
+    one_line(msg, sizeof msg, m && *m ? m : PQerrorMessage(s->conn));
+    if (!msg[0])
+      snprintf(msg, sizeof msg, "%s", res ? PQresStatus(PQresultStatus(res)) : "no result");
+  }
+  if (sql && position) {
+    char *end;
+    long pos = strtol(position, &end, 10);
+    if (*end == '\0' && pos > 0)
+      snprintf(where, sizeof where, " (line %ld)", line_of(sql, pos));
+  }
+
+  int code = IDX_ERR_DB;
+  if (PQstatus(s->conn) == CONNECTION_BAD || sqlstate_is_conn(state)) {
+    code = IDX_ERR_DB_CONN;
+    s->broken = true;
+  }
+  set_err(err, errlen, "%s%s: %s%s%s%s%s", what, where, msg, extra, state ? " [SQLSTATE " : "",
+          state ? state : "", state ? "]" : "");
+  idx_log_error("store", "%s%s: %s%s%s%s%s", what, where, msg, extra, state ? " [SQLSTATE " : "",
+                state ? state : "", state ? "]" : "");
+  PQclear(res);
+  return code;
+}
+
+static void on_notice(void *arg, const char *message) {
+  (void)arg;
+  char line[512];
+  one_line(line, sizeof line, message);
+  idx_log_debug("store", "server: %s", line);
+}
+
+/* ---- parameters and results -------------------------------------------- */
+
+typedef struct params_s {
+  int n;
+  Oid types[MAX_PARAMS];
+  const char *values[MAX_PARAMS];
+  int lengths[MAX_PARAMS];
+  int formats[MAX_PARAMS];
+  unsigned char ints[MAX_PARAMS][8];
+} params_t;
+
+static void put_be16(unsigned char *p, uint16_t v) {
+  p[0] = (unsigned char)(v >> 8);
+  p[1] = (unsigned char)v;
+}
+
+static void put_be32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    p[i] = (unsigned char)(v >> (24 - 8 * i));
+}
+
+static void put_be64(unsigned char *p, uint64_t v) {
+  for (int i = 0; i < 8; i++)
+    p[i] = (unsigned char)(v >> (56 - 8 * i));
+}
+
+static uint64_t get_be64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+static void par_int8(params_t *p, int64_t v) {
+  int i = p->n++;
+  put_be64(p->ints[i], (uint64_t)v);
+  p->types[i] = OID_INT8;
+  p->values[i] = (const char *)p->ints[i];
+  p->lengths[i] = 8;
+  p->formats[i] = 1;
+}
+
+/* Binary parameter of any type; the caller keeps len <= INT_MAX. */
+static void par_bin(params_t *p, Oid type, const void *data, size_t len) {
+  int i = p->n++;
+  p->types[i] = type;
+  p->values[i] = (const char *)data;
+  p->lengths[i] = (int)len;
+  p->formats[i] = 1;
+}
+
+/* Runs one statement (binary results). On success *out (if not NULL)
+ * receives the result, which the caller clears. */
+static int exec_params(idx_store_t *s, const char *sql, const params_t *p, PGresult **out,
+                       const char *what, char *err, size_t errlen) {
+  PGresult *res =
+      PQexecParams(s->conn, sql, p ? p->n : 0, p ? p->types : NULL, p ? p->values : NULL,
+                   p ? p->lengths : NULL, p ? p->formats : NULL, 1);
+  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+    return fail_res(s, res, what, NULL, err, errlen);
+  if (out)
+    *out = res;
+  else
+    PQclear(res);
+  return 0;
+}
+
+static int exec_simple(idx_store_t *s, const char *sql, const char *what, char *err,
+                       size_t errlen) {
+  return exec_params(s, sql, NULL, NULL, what, err, errlen);
+}
+
+/* Ends a failed transaction, if one is open and the connection lives. */
+static void tx_abort(idx_store_t *s) {
+  if (s->broken || PQstatus(s->conn) != CONNECTION_OK)
+    return;
+  if (PQtransactionStatus(s->conn) == PQTRANS_IDLE)
+    return;
+  PQclear(PQexec(s->conn, "ROLLBACK"));
+  if (PQstatus(s->conn) != CONNECTION_OK)
+    s->broken = true;
+}
+
+/* Starts a public call: refuses to run on a connection known to be lost. */
+static int call_begin(idx_store_t *s, char *err, size_t errlen) {
+  s->sqlstate[0] = '\0';
+  if (s->broken || PQstatus(s->conn) != CONNECTION_OK) {
+    s->broken = true;
+    set_err(err, errlen, "database connection lost; reconnect first");
+    return IDX_ERR_DB_CONN;
+  }
+  if (err && errlen)
+    err[0] = '\0';
+  return 0;
+}
+
+static int bad_shape(char *err, size_t errlen, const char *what) {
+  set_err(err, errlen, "%s: unexpected result shape", what);
+  idx_log_error("store", "%s: unexpected result shape", what);
+  return IDX_ERR_DB;
+}
+
+static bool res_int8(const PGresult *r, int row, int col, int64_t *out) {
+  if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8)
+    return false;
+  *out = (int64_t)get_be64((const unsigned char *)PQgetvalue(r, row, col));
+  return true;
+}
+
+static bool res_hash(const PGresult *r, int row, int col, idx_hash_t *out) {
+  if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 32)
+    return false;
+  memcpy(out->b, PQgetvalue(r, row, col), 32);
+  return true;
+}
+
+/* Microseconds since 2000-01-01 (binary timestamptz) from unix seconds in
+ * [0, MAX_UNIX_TIME], and back (rounding down). */
+static int64_t pg_time_from_unix(int64_t t) { return (t - PG_EPOCH_UNIX) * INT64_C(1000000); }
+
+static int64_t unix_from_pg_time(int64_t us) {
+  int64_t q = us / 1000000, r = us % 1000000;
+  return (r < 0 ? q - 1 : q) + PG_EPOCH_UNIX;
+}
+
+/* ---- open, close, reconnect --------------------------------------------- */
+
+int idx_store_open(idx_store_t **out, const char *conninfo, char *err, size_t errlen) {
+  *out = NULL;
+  idx_store_t *s = calloc(1, sizeof *s);
+  if (!s) {
+    set_err(err, errlen, "out of memory");
+    return IDX_ERR_NOMEM;
+  }
+  /* Keywords are applied in order and conninfo (expanded from dbname)
+   * overrides those before it: defaults first, then conninfo, then what
+   * the store needs. */
+  static const char *const keys[] = {
+      "fallback_application_name",
+      "connect_timeout",
+      "keepalives",
+      "keepalives_idle",
+      "keepalives_interval",
+      "keepalives_count",
+      "options",
+      "dbname",
+      "client_encoding",
+      NULL,
+  };
+  const char *values[] = {
+      "dimo-indexer", "10", "1", "30", "10", "3", CONN_OPTIONS, conninfo, "UTF8", NULL,
+  };
+  s->conn = PQconnectdbParams(keys, values, 1);
+  if (!s->conn) {
+    free(s);
+    set_err(err, errlen, "out of memory");
+    return IDX_ERR_NOMEM;
+  }
+  if (PQstatus(s->conn) != CONNECTION_OK) {
+    char msg[512];
+    one_line(msg, sizeof msg, PQerrorMessage(s->conn));
+    set_err(err, errlen, "cannot connect to PostgreSQL: %s", msg);
+    idx_log_error("store", "cannot connect to PostgreSQL: %s", msg);
+    PQfinish(s->conn);
+    free(s);
+    return IDX_ERR_DB_CONN;
+  }
+  PQsetNoticeProcessor(s->conn, on_notice, NULL);
+  idx_log_debug("store", "connected to PostgreSQL %d (backend %d)", PQserverVersion(s->conn),
+                PQbackendPID(s->conn));
+  *out = s;
+  return 0;
+}
+
+void idx_store_close(idx_store_t *store) {
+  if (!store)
+    return;
+  PQfinish(store->conn);
+  free(store);
+}
+
+int idx_store_reconnect(idx_store_t *store, char *err, size_t errlen) {
+  store->sqlstate[0] = '\0';
+  PQreset(store->conn);
+  if (PQstatus(store->conn) != CONNECTION_OK) {
+    char msg[512];
+    one_line(msg, sizeof msg, PQerrorMessage(store->conn));
+    set_err(err, errlen, "cannot reconnect to PostgreSQL: %s", msg);
+    idx_log_error("store", "cannot reconnect to PostgreSQL: %s", msg);
+    store->broken = true;
+    return IDX_ERR_DB_CONN;
+  }
+  store->broken = false;
+  idx_log_info("store", "reconnected to PostgreSQL (backend %d)", PQbackendPID(store->conn));
+  return 0;
+}
+
+const char *idx_store_sqlstate(const idx_store_t *store) { return store->sqlstate; }
+
+/* ---- migrations ---------------------------------------------------------- */
+
+typedef struct migration_s {
+  int version;
+  char file[MIGRATION_NAME_MAX];
+} migration_t;
+
+/* 1: a migration file (NNN_name.sql, *version set); 0: not ours (not .sql,
+ * hidden); -1: a .sql file with a bad name. */
+static int parse_migration_name(const char *name, int *version) {
+  size_t n = strlen(name);
+  if (name[0] == '.' || n < 4 || strcmp(name + n - 4, ".sql") != 0)
+    return 0;
+  /* "NNN_" + at least one name character + ".sql" */
+  if (n < 9 || n >= MIGRATION_NAME_MAX)
+    return -1;
+  for (int i = 0; i < 3; i++)
+    if (name[i] < '0' || name[i] > '9')
+      return -1;
+  if (name[3] != '_')
+    return -1;
+  for (size_t i = 4; i < n - 4; i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+      return -1;
+  }
+  *version = (name[0] - '0') * 100 + (name[1] - '0') * 10 + (name[2] - '0');
+  return *version == 0 ? -1 : 1;
+}
+
+static int cmp_migration(const void *a, const void *b) {
+  const migration_t *x = a, *y = b;
+  if (x->version != y->version)
+    return x->version < y->version ? -1 : 1;
+  return strcmp(x->file, y->file);
+}
+
+/* Lists and checks schema_dir: *out (malloc'd, sorted) holds versions
+ * 1..*n exactly. */
+static int list_migrations(const char *dir, migration_t **out, size_t *n, char *err,
+                           size_t errlen) {
+  *out = NULL;
+  *n = 0;
+  DIR *d = opendir(dir);
+  if (!d) {
+    set_err(err, errlen, "schema dir %s: %s", dir, strerror(errno));
+    idx_log_error("store", "schema dir %s: %s", dir, strerror(errno));
+    return IDX_ERR_IO;
+  }
+  migration_t *list = calloc(MAX_MIGRATIONS, sizeof *list);
+  if (!list) {
+    closedir(d);
+    set_err(err, errlen, "out of memory");
+    return IDX_ERR_NOMEM;
+  }
+  size_t count = 0;
+  int rc = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    int version = 0;
+    int kind = parse_migration_name(e->d_name, &version);
+    if (kind == 0)
+      continue;
+    if (kind < 0) {
+      set_err(err, errlen,
+              "schema dir %s: bad migration file name %s (want NNN_name.sql: three digits from "
+              "001, '_', then [a-z0-9_])",
+              dir, e->d_name);
+      rc = IDX_ERR_CONFIG;
+      break;
+    }
+    if (count == MAX_MIGRATIONS) {
+      set_err(err, errlen, "schema dir %s: more than %d migrations", dir, MAX_MIGRATIONS);
+      rc = IDX_ERR_CONFIG;
+      break;
+    }
+    list[count].version = version;
+    memcpy(list[count].file, e->d_name, strlen(e->d_name) + 1); /* < MIGRATION_NAME_MAX */
+    count++;
+  }
+  closedir(d);
+  if (!rc && count == 0) {
+    set_err(err, errlen, "schema dir %s: no migrations (NNN_name.sql) found", dir);
+    rc = IDX_ERR_CONFIG;
+  }
+  if (!rc) {
+    qsort(list, count, sizeof *list, cmp_migration);
+    for (size_t i = 0; i < count && !rc; i++) {
+      if (i > 0 && list[i].version == list[i - 1].version) {
+        set_err(err, errlen, "schema dir %s: duplicate migration number %03d: %s and %s", dir,
+                list[i].version, list[i - 1].file, list[i].file);
+        rc = IDX_ERR_CONFIG;
+      } else if (list[i].version != (int)i + 1) {
+        set_err(err, errlen,
+                "schema dir %s: migration %03zu is missing (numbers must run 001, 002, ... "
+                "without gaps; next found: %s)",
+                dir, i + 1, list[i].file);
+        rc = IDX_ERR_CONFIG;
+      }
+    }
+  }
+  for (size_t i = 0; i < count && !rc; i++) {
+    char path[PATH_MAX];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, list[i].file);
+    if (stat(path, &st) != 0) {
+      set_err(err, errlen, "migration %s: %s", path, strerror(errno));
+      rc = IDX_ERR_IO;
+    } else if (!S_ISREG(st.st_mode)) {
+      set_err(err, errlen, "migration %s: not a regular file", path);
+      rc = IDX_ERR_CONFIG;
+    } else if ((uintmax_t)st.st_size > IDX_STORE_MAX_MIGRATION_BYTES) {
+      set_err(err, errlen, "migration %s: larger than %u bytes", path,
+              IDX_STORE_MAX_MIGRATION_BYTES);
+      rc = IDX_ERR_TOO_LARGE;
+    }
+  }
+  if (rc) {
+    free(list);
+    idx_log_error("store", "%s", err ? err : "bad schema dir");
+    return rc;
+  }
+  *out = list;
+  *n = count;
+  return 0;
+}
+
+/* Reads a migration into a malloc'd NUL-terminated string (capped). */
+static int read_migration(const char *dir, const char *file, char **out, char *err, size_t errlen) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    set_err(err, errlen, "migration %s: %s", path, strerror(errno));
+    return IDX_ERR_IO;
+  }
+  size_t cap = IDX_STORE_MAX_MIGRATION_BYTES;
+  char *text = malloc(cap + 2);
+  if (!text) {
+    fclose(f);
+    set_err(err, errlen, "out of memory");
+    return IDX_ERR_NOMEM;
+  }
+  size_t len = fread(text, 1, cap + 1, f);
+  int rc = 0;
+  if (ferror(f)) {
+    set_err(err, errlen, "migration %s: read error", path);
+    rc = IDX_ERR_IO;
+  } else if (len > cap) {
+    set_err(err, errlen, "migration %s: larger than %zu bytes", path, cap);
+    rc = IDX_ERR_TOO_LARGE;
+  } else if (memchr(text, '\0', len)) {
+    set_err(err, errlen, "migration %s: contains a NUL byte", path);
+    rc = IDX_ERR_CONFIG;
+  }
+  fclose(f);
+  if (rc) {
+    free(text);
+    return rc;
+  }
+  text[len] = '\0';
+  *out = text;
+  return 0;
+}
+
+static int migrate_lock(idx_store_t *s, char *err, size_t errlen) {
+  params_t p = {0};
+  par_int8(&p, MIGRATE_LOCK_KEY);
+  return exec_params(s, "SELECT pg_advisory_xact_lock($1)", &p, NULL, "migrate: lock", err, errlen);
+}
+
+/* Applies one migration unless a concurrent run already did: *ran says. */
+static int migrate_one(idx_store_t *s, const char *dir, const migration_t *m, bool *ran, char *err,
+                       size_t errlen) {
+  char what[MIGRATION_NAME_MAX + 16];
+  char *sql = NULL;
+  PGresult *res = NULL;
+  params_t p = {0};
+  *ran = false;
+  snprintf(what, sizeof what, "migration %s", m->file);
+
+  int rc = read_migration(dir, m->file, &sql, err, errlen);
+  if (rc) {
+    idx_log_error("store", "%s", err);
+    return rc;
+  }
+  if ((rc = exec_simple(s, "BEGIN", what, err, errlen)) != 0 ||
+      (rc = exec_simple(s, "SET LOCAL statement_timeout = 0", what, err, errlen)) != 0 ||
+      (rc = migrate_lock(s, err, errlen)) != 0)
+    goto out;
+  par_int8(&p, m->version);
+  rc = exec_params(s, "SELECT name FROM schema_migrations WHERE version = $1::int", &p, &res, what,
+                   err, errlen);
+  if (rc)
+    goto out;
+  bool done = PQntuples(res) > 0;
+  PQclear(res);
+  if (done) { /* applied by a concurrent run since we looked */
+    rc = exec_simple(s, "COMMIT", what, err, errlen);
+    goto out;
+  }
+
+  res = PQexec(s->conn, sql);
+  ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+    rc = fail_res(s, res, what, sql, err, errlen);
+    goto out;
+  }
+  PQclear(res);
+  if (PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
+    set_err(err, errlen, "%s ended the transaction itself (COMMIT or ROLLBACK in the file?)", what);
+    idx_log_error("store", "%s", err);
+    rc = IDX_ERR_CONFIG;
+    goto out;
+  }
+  const char *name = m->file + 4;
+  size_t name_len = strlen(name) - 4; /* without ".sql" */
+  par_bin(&p, OID_TEXT, name, name_len);
+  rc = exec_params(s,
+                   "INSERT INTO schema_migrations (version, name, applied_at) "
+                   "VALUES ($1::int, $2, now())",
+                   &p, NULL, what, err, errlen);
+  if (rc)
+    goto out;
+  rc = exec_simple(s, "COMMIT", what, err, errlen);
+  if (!rc) {
+    *ran = true;
+    idx_log_info("store", "applied %s", what);
+  }
+out:
+  if (rc)
+    tx_abort(s);
+  free(sql);
+  return rc;
+}
+
+int idx_store_migrate(idx_store_t *store, const char *schema_dir, int *applied, char *err,
+                      size_t errlen) {
+  if (applied)
+    *applied = 0;
+  int rc = call_begin(store, err, errlen);
+  if (rc)
+    return rc;
+  migration_t *list = NULL;
+  size_t n = 0;
+  PGresult *res = NULL;
+  bool done[MAX_MIGRATIONS + 1] = {false};
+  int newest = 0;
+  if ((rc = list_migrations(schema_dir, &list, &n, err, errlen)) != 0)
+    return rc;
+
+  /* The bookkeeping table, created under the same lock as the migrations
+   * so that concurrent first runs do not race on CREATE TABLE. */
+  if ((rc = exec_simple(store, "BEGIN", "migrate", err, errlen)) != 0 ||
+      (rc = migrate_lock(store, err, errlen)) != 0 ||
+      (rc = exec_simple(store,
+                        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                        " version int PRIMARY KEY,"
+                        " name text NOT NULL,"
+                        " applied_at timestamptz NOT NULL DEFAULT now())",
+                        "migrate: schema_migrations", err, errlen)) != 0 ||
+      (rc = exec_params(store, "SELECT version FROM schema_migrations ORDER BY version", NULL, &res,
+                        "migrate: schema_migrations", err, errlen)) != 0)
+    goto out;
+  for (int i = 0; i < PQntuples(res); i++) {
+    if (PQgetlength(res, i, 0) != 4) {
+      rc = bad_shape(err, errlen, "migrate");
+      goto out;
+    }
+    const unsigned char *v = (const unsigned char *)PQgetvalue(res, i, 0);
+    int32_t version = (int32_t)(((uint32_t)v[0] << 24) | ((uint32_t)v[1] << 16) |
+                                ((uint32_t)v[2] << 8) | (uint32_t)v[3]);
+    if (version >= 1 && version <= MAX_MIGRATIONS)
+      done[version] = true;
+    if (version > newest)
+      newest = version;
+  }
+  PQclear(res);
+  res = NULL;
+  if ((rc = exec_simple(store, "COMMIT", "migrate", err, errlen)) != 0)
+    goto out;
+  if ((size_t)newest > n)
+    idx_log_warn("store",
+                 "the database has migration %03d but %s stops at %03zu: a newer "
+                 "dimo-indexer migrated it",
+                 newest, schema_dir, n);
+
+  for (size_t i = 0; i < n; i++) {
+    if (done[list[i].version])
+      continue;
+    bool ran = false;
+    if ((rc = migrate_one(store, schema_dir, &list[i], &ran, err, errlen)) != 0)
+      goto out;
+    if (ran && applied)
+      (*applied)++;
+  }
+out:
+  PQclear(res);
+  if (rc)
+    tx_abort(store);
+  free(list);
+  return rc;
+}
+
+/* ---- cursor -------------------------------------------------------------- */
+
+static int check_chain(uint64_t chain_id, char *err, size_t errlen) {
+  if (chain_id > INT64_MAX) {
+    set_err(err, errlen, "chain id %" PRIu64 " out of range", chain_id);
+    return IDX_ERR_INVAL;
+  }
+  return 0;
+}
+
+int idx_store_cursor(idx_store_t *store, uint64_t chain_id, bool *found, uint64_t *last_block,
+                     idx_hash_t *last_hash, char *err, size_t errlen) {
+  *found = false;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  rc = exec_params(store, "SELECT last_block, last_hash FROM cursors WHERE chain_id = $1", &p, &res,
+                   "cursor", err, errlen);
+  if (rc)
+    return rc;
+  if (PQntuples(res) == 1) {
+    int64_t block;
+    if (!res_int8(res, 0, 0, &block) || block < 0 || !res_hash(res, 0, 1, last_hash)) {
+      PQclear(res);
+      return bad_shape(err, errlen, "cursor");
+    }
+    *last_block = (uint64_t)block;
+    *found = true;
+  }
+  PQclear(res);
+  return 0;
+}
+
+/* Locks the chain's cursor row for the transaction. *found false: no row. */
+static int cursor_lock(idx_store_t *s, uint64_t chain_id, bool *found, int64_t *last,
+                       const char *what, char *err, size_t errlen) {
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  int rc = exec_params(s, "SELECT last_block FROM cursors WHERE chain_id = $1 FOR UPDATE", &p, &res,
+                       what, err, errlen);
+  if (rc)
+    return rc;
+  *found = PQntuples(res) == 1;
+  if (*found && !res_int8(res, 0, 0, last)) {
+    PQclear(res);
+    return bad_shape(err, errlen, what);
+  }
+  PQclear(res);
+  return 0;
+}
+
+/* ---- write_batch ----------------------------------------------------------- */
+
+static bool time_ok(int64_t t) { return t >= 0 && t <= MAX_UNIX_TIME; }
+
+static bool utf8_ok(const char *s) { return idx_utf8_valid((const uint8_t *)s, strlen(s)); }
+
+static int check_batch(const idx_batch_t *b, char *err, size_t errlen) {
+#define BAD(...)                                                                                   \
+  do {                                                                                             \
+    set_err(err, errlen, "write_batch: " __VA_ARGS__);                                             \
+    return IDX_ERR_INVAL;                                                                          \
+  } while (0)
+  if (b->chain_id > INT64_MAX || b->to_block > INT64_MAX || b->unknown_logs > INT64_MAX)
+    BAD("chain id, block or count out of range");
+  if (b->from_block > b->to_block)
+    BAD("from_block %" PRIu64 " > to_block %" PRIu64, b->from_block, b->to_block);
+  if ((b->nblocks && !b->blocks) || (b->nlogs && !b->logs))
+    BAD("NULL blocks or logs");
+  for (size_t i = 0; i < b->nblocks; i++) {
+    const idx_block_t *h = &b->blocks[i];
+    if (h->number < b->from_block || h->number > b->to_block)
+      BAD("header %" PRIu64 " outside %" PRIu64 "..%" PRIu64, h->number, b->from_block,
+          b->to_block);
+    if (i > 0 && h->number <= b->blocks[i - 1].number)
+      BAD("headers not strictly ascending at %" PRIu64, h->number);
+    if (!time_ok(h->time))
+      BAD("header %" PRIu64 " time %" PRId64 " out of range", h->number, h->time);
+    if (h->number == b->to_block && memcmp(h->hash.b, b->to_hash.b, 32) != 0)
+      BAD("header %" PRIu64 " hash differs from to_hash", h->number);
+  }
+  for (size_t i = 0; i < b->nlogs; i++) {
+    const idx_log_t *l = &b->logs[i];
+    if (l->block_number < b->from_block || l->block_number > b->to_block)
+      BAD("log %zu in block %" PRIu64 " outside %" PRIu64 "..%" PRIu64, i, l->block_number,
+          b->from_block, b->to_block);
+    if (l->ntopics > 4 || l->tx_index > INT32_MAX || l->log_index > INT32_MAX)
+      BAD("log %zu: bad topic count, tx_index or log_index", i);
+    if (!time_ok(l->block_time))
+      BAD("log %zu: block time %" PRId64 " out of range", i, l->block_time);
+    if (l->data_len && !l->data)
+      BAD("log %zu: NULL data", i);
+    if (l->data_len > MAX_FIELD_BYTES)
+      BAD("log %zu: data too large", i);
+    if (!l->event || !l->event_name || !l->args_json)
+      BAD("log %zu: event, event_name and args_json are required", i);
+    if (strlen(l->args_json) > MAX_FIELD_BYTES)
+      BAD("log %zu: args_json too large", i);
+    if (!utf8_ok(l->event) || !utf8_ok(l->event_name) || !utf8_ok(l->args_json) ||
+        (l->role && !utf8_ok(l->role)))
+      BAD("log %zu: text is not valid UTF-8", i);
+  }
+  return 0;
+#undef BAD
+}
+
+/* Appends a 32-bit big-endian integer. */
+static int buf_be32(idx_buf_t *b, uint32_t v) {
+  unsigned char x[4];
+  put_be32(x, v);
+  return idx_buf_add(b, x, 4);
+}
+
+/* Starts a binary one-dimensional array of n elements of type elem. */
+static int arr_begin(idx_buf_t *b, Oid elem, size_t n) {
+  int rc;
+  idx_buf_reset(b);
+  if ((rc = buf_be32(b, 1)) || (rc = buf_be32(b, 0)) || (rc = buf_be32(b, elem)) ||
+      (rc = buf_be32(b, (uint32_t)n)) || (rc = buf_be32(b, 1)))
+    return rc;
+  return 0;
+}
+
+static int arr_int8(idx_buf_t *b, int64_t v) {
+  unsigned char x[12];
+  put_be32(x, 8);
+  put_be64(x + 4, (uint64_t)v);
+  return idx_buf_add(b, x, sizeof x);
+}
+
+static int arr_hash(idx_buf_t *b, const idx_hash_t *h) {
+  int rc = buf_be32(b, 32);
+  return rc ? rc : idx_buf_add(b, h->b, 32);
+}
+
+/* Upserts headers [first, first + n) as four binary arrays. */
+static int headers_group(idx_store_t *s, uint64_t chain_id, const idx_block_t *h, size_t n,
+                         idx_buf_t arr[4], char *err, size_t errlen) {
+  int rc;
+  if ((rc = arr_begin(&arr[0], OID_INT8, n)) || (rc = arr_begin(&arr[1], OID_BYTEA, n)) ||
+      (rc = arr_begin(&arr[2], OID_BYTEA, n)) || (rc = arr_begin(&arr[3], OID_TIMESTAMPTZ, n)))
+    goto nomem;
+  for (size_t i = 0; i < n; i++) {
+    if ((rc = arr_int8(&arr[0], (int64_t)h[i].number)) || (rc = arr_hash(&arr[1], &h[i].hash)) ||
+        (rc = arr_hash(&arr[2], &h[i].parent_hash)) ||
+        (rc = arr_int8(&arr[3], pg_time_from_unix(h[i].time))))
+      goto nomem;
+  }
+  params_t p = {0};
+  par_int8(&p, (int64_t)chain_id);
+  par_bin(&p, OID_INT8_ARRAY, arr[0].data, arr[0].len);
+  par_bin(&p, OID_BYTEA_ARRAY, arr[1].data, arr[1].len);
+  par_bin(&p, OID_BYTEA_ARRAY, arr[2].data, arr[2].len);
+  par_bin(&p, OID_TIMESTAMPTZ_ARRAY, arr[3].data, arr[3].len);
+  return exec_params(s,
+                     "INSERT INTO blocks (chain_id, number, hash, parent_hash, time) "
+                     "SELECT $1, u.number, u.hash, u.parent_hash, u.time "
+                     "FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $5::timestamptz[]) "
+                     "AS u(number, hash, parent_hash, time) "
+                     "ON CONFLICT (chain_id, number) DO UPDATE SET hash = EXCLUDED.hash, "
+                     "parent_hash = EXCLUDED.parent_hash, time = EXCLUDED.time",
+                     &p, NULL, "write_batch: headers", err, errlen);
+nomem:
+  set_err(err, errlen, "write_batch: headers: %s", idx_strerror(rc));
+  return rc;
+}
+
+static int write_headers(idx_store_t *s, const idx_batch_t *b, char *err, size_t errlen) {
+  idx_buf_t arr[4];
+  int rc = 0;
+  for (int i = 0; i < 4; i++)
+    idx_buf_init(&arr[i], HEADER_GROUP * 40u + 64u);
+  for (size_t at = 0; at < b->nblocks && !rc; at += HEADER_GROUP) {
+    size_t n = b->nblocks - at < HEADER_GROUP ? b->nblocks - at : HEADER_GROUP;
+    rc = headers_group(s, b->chain_id, b->blocks + at, n, arr, err, errlen);
+  }
+  for (int i = 0; i < 4; i++)
+    idx_buf_free(&arr[i]);
+  return rc;
+}
+
+/* A COPY ... FROM STDIN (FORMAT binary) stream: fields are appended to a
+ * buffer sent in COPY_CHUNK pieces; a field larger than that goes straight
+ * out in pieces (CopyData messages need not align with rows). */
+typedef struct copy_s {
+  PGconn *conn;
+  idx_buf_t buf;
+  bool send_failed; /* PQputCopyData refused: the server's error follows */
+} copy_t;
+
+static int copy_send(copy_t *c, const void *p, size_t n) {
+  if (PQputCopyData(c->conn, p, (int)n) != 1) {
+    c->send_failed = true;
+    return IDX_ERR_DB;
+  }
+  return 0;
+}
+
+static int copy_flush(copy_t *c) {
+  if (c->buf.len == 0)
+    return 0;
+  int rc = copy_send(c, c->buf.data, c->buf.len);
+  idx_buf_reset(&c->buf);
+  return rc;
+}
+
+static int copy_put(copy_t *c, const void *p, size_t n) {
+  if (c->buf.len + n <= COPY_CHUNK)
+    return idx_buf_add(&c->buf, p, n);
+  int rc = copy_flush(c);
+  if (rc)
+    return rc;
+  if (n <= COPY_CHUNK)
+    return idx_buf_add(&c->buf, p, n);
+  for (const char *q = p; n > 0 && !rc;) {
+    size_t k = n < COPY_CHUNK ? n : COPY_CHUNK;
+    rc = copy_send(c, q, k);
+    q += k;
+    n -= k;
+  }
+  return rc;
+}
+
+static int copy_int8(copy_t *c, int64_t v) {
+  unsigned char x[12];
+  put_be32(x, 8);
+  put_be64(x + 4, (uint64_t)v);
+  return copy_put(c, x, sizeof x);
+}
+
+static int copy_int4(copy_t *c, uint32_t v) {
+  unsigned char x[8];
+  put_be32(x, 4);
+  put_be32(x + 4, v);
+  return copy_put(c, x, sizeof x);
+}
+
+static int copy_bytes(copy_t *c, const void *p, size_t n) {
+  unsigned char x[4];
+  put_be32(x, (uint32_t)n);
+  int rc = copy_put(c, x, 4);
+  return rc || n == 0 ? rc : copy_put(c, p, n);
+}
+
+static int copy_null(copy_t *c) {
+  unsigned char x[4];
+  put_be32(x, UINT32_MAX); /* -1: NULL */
+  return copy_put(c, x, 4);
+}
+
+/* jsonb's binary form: a version byte (1), then the JSON text. */
+static int copy_jsonb(copy_t *c, const char *json) {
+  size_t n = strlen(json);
+  unsigned char x[5];
+  put_be32(x, (uint32_t)n + 1);
+  x[4] = 1;
+  int rc = copy_put(c, x, 5);
+  return rc ? rc : copy_put(c, json, n);
+}
+
+#define LOG_COLUMNS 17
+
+static int copy_log(copy_t *c, uint64_t chain_id, const idx_log_t *l) {
+  unsigned char count[2];
+  int rc;
+  put_be16(count, LOG_COLUMNS);
+  if ((rc = copy_put(c, count, 2)) || (rc = copy_int8(c, (int64_t)chain_id)) ||
+      (rc = copy_int8(c, (int64_t)l->block_number)) || (rc = copy_bytes(c, l->block_hash.b, 32)) ||
+      (rc = copy_int8(c, pg_time_from_unix(l->block_time))) ||
+      (rc = copy_bytes(c, l->tx_hash.b, 32)) || (rc = copy_int4(c, l->tx_index)) ||
+      (rc = copy_int4(c, l->log_index)) || (rc = copy_bytes(c, l->address.b, 20)))
+    return rc;
+  for (unsigned t = 0; t < 4; t++) {
+    rc = t < l->ntopics ? copy_bytes(c, l->topics[t].b, 32) : copy_null(c);
+    if (rc)
+      return rc;
+  }
+  if ((rc = copy_bytes(c, l->data, l->data_len)) ||
+      (rc = copy_bytes(c, l->event, strlen(l->event))) ||
+      (rc = copy_bytes(c, l->event_name, strlen(l->event_name))) ||
+      (rc = l->role ? copy_bytes(c, l->role, strlen(l->role)) : copy_null(c)) ||
+      (rc = copy_jsonb(c, l->args_json)))
+    return rc;
+  return 0;
+}
+
+static int write_logs(idx_store_t *s, const idx_batch_t *b, char *err, size_t errlen) {
+  static const char *const what = "write_batch: COPY logs";
+  PGresult *res = PQexec(s->conn, "COPY logs (chain_id, block_number, block_hash, block_time, "
+                                  "tx_hash, tx_index, log_index, address, topic0, topic1, topic2, "
+                                  "topic3, data, event, event_name, role, args) "
+                                  "FROM STDIN (FORMAT binary)");
+  if (!res || PQresultStatus(res) != PGRES_COPY_IN)
+    return fail_res(s, res, what, NULL, err, errlen);
+  PQclear(res);
+
+  copy_t c = {.conn = s->conn, .send_failed = false};
+  idx_buf_init(&c.buf, COPY_CHUNK);
+  /* Signature, flags (no OIDs), header extension length. */
+  static const unsigned char header[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n',
+                                           0,   0,   0,   0,   0,   0,   0,    0,    0};
+  static const unsigned char trailer[2] = {0xff, 0xff};
+  int rc = copy_put(&c, header, sizeof header);
+  for (size_t i = 0; i < b->nlogs && !rc; i++)
+    rc = copy_log(&c, b->chain_id, &b->logs[i]);
+  if (!rc)
+    rc = copy_put(&c, trailer, sizeof trailer);
+  if (!rc)
+    rc = copy_flush(&c);
+  idx_buf_free(&c.buf);
+
+  /* End the COPY in every case, failing it (a reason string) unless all
+   * was sent, then read its outcome: the server's own error, if any,
+   * comes here, and it is the one to report when a send failed. */
+  if (PQputCopyEnd(s->conn, rc ? "dimo-indexer: batch aborted" : NULL) != 1 && !rc) {
+    c.send_failed = true;
+    rc = IDX_ERR_DB;
+  }
+  res = PQgetResult(s->conn);
+  if (rc && !c.send_failed) { /* our own failure (out of memory) */
+    set_err(err, errlen, "%s: %s", what, idx_strerror(rc));
+    idx_log_error("store", "%s: %s", what, idx_strerror(rc));
+    PQclear(res);
+  } else if (rc || !res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+    rc = fail_res(s, res, what, NULL, err, errlen);
+  } else {
+    PQclear(res);
+  }
+  while ((res = PQgetResult(s->conn)) != NULL)
+    PQclear(res);
+  return rc;
+}
+
+int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *err, size_t errlen) {
+  int rc = call_begin(store, err, errlen);
+  if (rc)
+    return rc;
+  if ((rc = check_batch(batch, err, errlen)) != 0) {
+    idx_log_error("store", "%s", err);
+    return rc;
+  }
+  const int64_t chain = (int64_t)batch->chain_id;
+  const int64_t from = (int64_t)batch->from_block, to = (int64_t)batch->to_block;
+  params_t p = {0};
+  PGresult *res = NULL;
+  bool found = false, moved = false;
+  int64_t last = 0;
+
+  if ((rc = exec_simple(store, "BEGIN", "write_batch", err, errlen)) != 0)
+    goto out;
+  if ((rc = cursor_lock(store, batch->chain_id, &found, &last, "write_batch: cursor", err,
+                        errlen)) != 0)
+    goto out;
+  if (!found) {
+    /* The chain's first batch has no row to lock: serialize on the table
+     * instead (only first batches pay for it; the lock conflicts with
+     * itself and with every writer of cursors), then look again. A
+     * concurrent first batch thus ends in IDX_ERR_CONFLICT here rather
+     * than in a duplicate-key error on its logs. */
+    if ((rc = exec_simple(store, "LOCK TABLE cursors IN SHARE ROW EXCLUSIVE MODE",
+                          "write_batch: lock cursors", err, errlen)) != 0 ||
+        (rc = cursor_lock(store, batch->chain_id, &found, &last, "write_batch: cursor", err,
+                          errlen)) != 0)
+      goto out;
+  }
+  if (found && last != from - 1) {
+    set_err(err, errlen,
+            "write_batch: cursor of chain %" PRId64 " is at %" PRId64 ", batch starts at %" PRId64,
+            chain, last, from);
+    rc = IDX_ERR_CONFLICT;
+    goto out;
+  }
+  if ((rc = write_headers(store, batch, err, errlen)) != 0)
+    goto out;
+  if (batch->nlogs && (rc = write_logs(store, batch, err, errlen)) != 0)
+    goto out;
+
+  par_int8(&p, chain);
+  par_int8(&p, from);
+  par_int8(&p, to);
+  if ((rc = exec_params(store, "SELECT dimo_apply_range($1, $2, $3)", &p, NULL,
+                        "write_batch: dimo_apply_range", err, errlen)) != 0)
+    goto out;
+  if (batch->unknown_logs) {
+    p.n = 0;
+    par_int8(&p, chain);
+    par_int8(&p, (int64_t)batch->unknown_logs);
+    if ((rc = exec_params(store,
+                          "INSERT INTO unknown_log_counts (chain_id, count) VALUES ($1, $2) "
+                          "ON CONFLICT (chain_id) DO UPDATE "
+                          "SET count = unknown_log_counts.count + EXCLUDED.count",
+                          &p, NULL, "write_batch: unknown_log_counts", err, errlen)) != 0)
+      goto out;
+  }
+  /* The WHERE re-checks the position (belt and braces: the locks above
+   * already exclude a concurrent writer of this chain's cursor). */
+  p.n = 0;
+  par_int8(&p, chain);
+  par_int8(&p, to);
+  par_bin(&p, OID_BYTEA, batch->to_hash.b, 32);
+  par_int8(&p, from - 1);
+  if ((rc = exec_params(store,
+                        "INSERT INTO cursors (chain_id, last_block, last_hash, updated_at) "
+                        "VALUES ($1, $2, $3, now()) ON CONFLICT (chain_id) DO UPDATE "
+                        "SET last_block = EXCLUDED.last_block, last_hash = EXCLUDED.last_hash, "
+                        "updated_at = EXCLUDED.updated_at WHERE cursors.last_block = $4",
+                        &p, &res, "write_batch: cursor", err, errlen)) != 0)
+    goto out;
+  moved = strcmp(PQcmdTuples(res), "1") == 0;
+  PQclear(res);
+  if (!moved) {
+    set_err(err, errlen,
+            "write_batch: cursor of chain %" PRId64 " was created concurrently; batch %" PRId64
+            "..%" PRId64 " not applied",
+            chain, from, to);
+    rc = IDX_ERR_CONFLICT;
+    goto out;
+  }
+  rc = exec_simple(store, "COMMIT", "write_batch: commit", err, errlen);
+  if (!rc)
+    idx_log_debug("store", "chain %" PRId64 ": stored blocks %" PRId64 "..%" PRId64 " (%zu logs)",
+                  chain, from, to, batch->nlogs);
+out:
+  if (rc) {
+    if (rc == IDX_ERR_CONFLICT)
+      idx_log_warn("store", "%s", err);
+    tx_abort(store);
+  }
+  return rc;
+}
+
+/* ---- rollback, headers, pruning ----------------------------------------- */
+
+int idx_store_rollback(idx_store_t *store, uint64_t chain_id, uint64_t keep_block,
+                       const idx_hash_t *keep_hash, char *err, size_t errlen) {
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  if (keep_block > INT64_MAX) {
+    set_err(err, errlen, "rollback: block %" PRIu64 " out of range", keep_block);
+    return IDX_ERR_INVAL;
+  }
+  const int64_t chain = (int64_t)chain_id, keep = (int64_t)keep_block;
+  params_t p = {0};
+  par_int8(&p, chain);
+  par_int8(&p, keep);
+
+  bool found = false;
+  int64_t last = 0;
+  if ((rc = exec_simple(store, "BEGIN", "rollback", err, errlen)) != 0)
+    goto out;
+  if ((rc = cursor_lock(store, chain_id, &found, &last, "rollback: cursor", err, errlen)) != 0)
+    goto out;
+  if (!found || last < keep) {
+    if (found)
+      set_err(err, errlen,
+              "rollback: cursor of chain %" PRId64 " is at %" PRId64 ", below %" PRId64, chain,
+              last, keep);
+    else
+      set_err(err, errlen, "rollback: chain %" PRId64 " has no cursor", chain);
+    rc = IDX_ERR_CONFLICT;
+    goto out;
+  }
+  if ((rc = exec_params(store, "SELECT dimo_rollback_above($1, $2)", &p, NULL,
+                        "rollback: dimo_rollback_above", err, errlen)) != 0 ||
+      (rc = exec_params(store, "DELETE FROM logs WHERE chain_id = $1 AND block_number > $2", &p,
+                        NULL, "rollback: logs", err, errlen)) != 0 ||
+      (rc = exec_params(store, "DELETE FROM blocks WHERE chain_id = $1 AND number > $2", &p, NULL,
+                        "rollback: blocks", err, errlen)) != 0)
+    goto out;
+  par_bin(&p, OID_BYTEA, keep_hash->b, 32);
+  if ((rc = exec_params(store,
+                        "UPDATE cursors SET last_block = $2, last_hash = $3, updated_at = now() "
+                        "WHERE chain_id = $1",
+                        &p, NULL, "rollback: cursor", err, errlen)) != 0)
+    goto out;
+  rc = exec_simple(store, "COMMIT", "rollback: commit", err, errlen);
+  if (!rc)
+    idx_log_info("store", "chain %" PRId64 ": rolled back from %" PRId64 " to %" PRId64, chain,
+                 last, keep);
+out:
+  if (rc) {
+    if (rc == IDX_ERR_CONFLICT)
+      idx_log_warn("store", "%s", err);
+    tx_abort(store);
+  }
+  return rc;
+}
+
+int idx_store_blocks(idx_store_t *store, uint64_t chain_id, uint64_t from, uint64_t to,
+                     idx_block_t *out, size_t cap, size_t *n, char *err, size_t errlen) {
+  *n = 0;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  if (to > INT64_MAX)
+    to = INT64_MAX;
+  if (cap == 0 || from > to)
+    return 0;
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  par_int8(&p, (int64_t)from);
+  par_int8(&p, (int64_t)to);
+  par_int8(&p, cap > INT64_MAX ? INT64_MAX : (int64_t)cap);
+  rc = exec_params(store,
+                   "SELECT number, hash, parent_hash, time FROM blocks "
+                   "WHERE chain_id = $1 AND number BETWEEN $2 AND $3 ORDER BY number LIMIT $4",
+                   &p, &res, "blocks", err, errlen);
+  if (rc)
+    return rc;
+  int rows = PQntuples(res);
+  for (int i = 0; i < rows && (size_t)i < cap; i++) {
+    int64_t number, time;
+    idx_block_t *b = &out[i];
+    if (!res_int8(res, i, 0, &number) || number < 0 || !res_hash(res, i, 1, &b->hash) ||
+        !res_hash(res, i, 2, &b->parent_hash) || !res_int8(res, i, 3, &time)) {
+      PQclear(res);
+      *n = 0;
+      return bad_shape(err, errlen, "blocks");
+    }
+    b->number = (uint64_t)number;
+    b->time = unix_from_pg_time(time);
+    *n = (size_t)i + 1;
+  }
+  PQclear(res);
+  return 0;
+}
+
+int idx_store_prune_blocks(idx_store_t *store, uint64_t chain_id, uint64_t below, char *err,
+                           size_t errlen) {
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  params_t p = {0};
+  par_int8(&p, (int64_t)chain_id);
+  par_int8(&p, below > INT64_MAX ? INT64_MAX : (int64_t)below);
+  return exec_params(store, "DELETE FROM blocks WHERE chain_id = $1 AND number < $2", &p, NULL,
+                     "prune_blocks", err, errlen);
+}
+
+/* ---- status ---------------------------------------------------------------- */
+
+int idx_store_event_counts(idx_store_t *store, uint64_t chain_id, idx_store_event_count_cb cb,
+                           void *ud, char *err, size_t errlen) {
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  rc = exec_params(store,
+                   "SELECT event_name, count(*) FROM logs WHERE chain_id = $1 "
+                   "GROUP BY event_name ORDER BY event_name",
+                   &p, &res, "event_counts", err, errlen);
+  if (rc)
+    return rc;
+  for (int i = 0; i < PQntuples(res) && !rc; i++) {
+    int64_t count;
+    if (PQgetisnull(res, i, 0) || !res_int8(res, i, 1, &count) || count < 0) {
+      rc = bad_shape(err, errlen, "event_counts");
+      break;
+    }
+    /* A binary text value is its bytes; libpq adds a terminating NUL. */
+    rc = cb(ud, PQgetvalue(res, i, 0), (uint64_t)count);
+  }
+  PQclear(res);
+  return rc;
+}
+
+int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id, uint64_t *count, char *err,
+                           size_t errlen) {
+  *count = 0;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  rc = exec_params(store, "SELECT count FROM unknown_log_counts WHERE chain_id = $1", &p, &res,
+                   "unknown_logs", err, errlen);
+  if (rc)
+    return rc;
+  if (PQntuples(res) == 1) {
+    int64_t v;
+    if (!res_int8(res, 0, 0, &v) || v < 0) {
+      PQclear(res);
+      return bad_shape(err, errlen, "unknown_logs");
+    }
+    *count = (uint64_t)v;
+  }
+  PQclear(res);
+  return 0;
+}

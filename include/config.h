@@ -1,0 +1,80 @@
+/*
+ * config.h: every setting of every command, from flags and environment.
+ *
+ * One static table describes each option (flag, environment variable,
+ * type, default, which commands take it, help), pgbouncer-style: the
+ * parser, `--help` and README's option list all come from it. Flags
+ * override the environment; a bad value or an unknown flag is one clear
+ * message and exit code 2.
+ */
+#ifndef IDX_CONFIG_H
+#define IDX_CONFIG_H
+
+#include "common.h"
+
+#include "log.h"
+
+/* Commands, as a bit mask saying who takes an option. */
+enum {
+  IDX_CMD_RUN = 1 << 0,
+  IDX_CMD_SYNC = 1 << 1,
+  IDX_CMD_STATUS = 1 << 2,
+  IDX_CMD_MIGRATE = 1 << 3,
+  IDX_CMD_LICENSE = 1 << 4,
+  IDX_CMD_VERIFY = 1 << 5,
+};
+
+typedef enum idx_finality_e {
+  IDX_FINALITY_LATEST,
+  IDX_FINALITY_SAFE,
+  IDX_FINALITY_FINALIZED,
+} idx_finality_t;
+
+#define IDX_CONFIG_MAX_RPC 8
+
+typedef struct idx_config_s {
+  const char *network;
+  const char *rpc[IDX_CONFIG_MAX_RPC];
+  size_t nrpc;
+  const char *db;
+  bool has_from;
+  uint64_t from_block;
+  bool has_to;
+  bool to_head; /* sync --to head */
+  uint64_t to_block;
+  bool has_confirmations;
+  uint64_t confirmations;
+  idx_finality_t finality;
+  uint64_t poll_ms;
+  uint64_t initial_range;
+  uint64_t max_range;
+  uint64_t rpc_timeout_ms;
+  uint64_t rpc_max_response;
+  const char *abi_dir;
+  const char *schema_dir;
+  idx_log_level_t log_level;
+  idx_log_format_t log_format;
+  bool help;
+  /* Positional arguments left after the options (borrowed from argv). */
+  char **args;
+  int nargs;
+} idx_config_t;
+
+/* Fills defaults, then the environment, then argv (argv[0] is the command
+ * name). On a bad value writes the message to err and returns
+ * IDX_ERR_CONFIG. */
+IDX_WARN_UNUSED int idx_config_parse(idx_config_t *cfg, unsigned command, int argc, char **argv,
+                                     char *err, size_t errlen) IDX_NONNULL(1, 4, 5);
+
+/* Prints the options a command takes, with their environment variables
+ * and defaults. */
+void idx_config_usage(unsigned command, const char *synopsis) IDX_NONNULL(2);
+
+/* Confirmations in force: the flag, else the network file's, else 200 on
+ * chain 137 (Polygon), else 0. */
+uint64_t idx_config_confirmations(const idx_config_t *cfg, bool net_has, uint64_t net_value,
+                                  uint64_t chain_id) IDX_NONNULL(1);
+
+const char *idx_finality_name(idx_finality_t f);
+
+#endif

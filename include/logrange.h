@@ -1,0 +1,49 @@
+/*
+ * logrange.h: the adaptive eth_getLogs block range.
+ *
+ * Providers cap eth_getLogs by block span or by result size and say so in
+ * many dialects. idx_logrange_classify() reads a JSON-RPC error (code,
+ * message, data) and tells whether it is such a limit and what range, if
+ * any, the provider suggested. idx_logrange_t keeps the span that works:
+ * it grows while answers are small, shrinks on a limit (to the suggested
+ * or stated span when there is one), and never grows back past a span
+ * that failed.
+ */
+#ifndef IDX_LOGRANGE_H
+#define IDX_LOGRANGE_H
+
+#include "common.h"
+
+typedef struct idx_logrange_advice_s {
+  bool is_limit;           /* the error is a provider's range/size limit */
+  bool has_suggestion;     /* the provider named a range to use */
+  uint64_t suggested_from; /* inclusive */
+  uint64_t suggested_to;   /* inclusive */
+  uint64_t stated_span;    /* "limited to a 1000 blocks range" -> 1000; 0 if none */
+} idx_logrange_advice_t;
+
+/* Classifies an error answer. data_text is the error's "data" member
+ * serialized as JSON (or NULL). Never fails; unknown errors give
+ * is_limit = false. */
+void idx_logrange_classify(long code, const char *message, const char *data_text,
+                           idx_logrange_advice_t *out) IDX_NONNULL(4);
+
+typedef struct idx_logrange_s {
+  uint64_t span;            /* blocks per request now */
+  uint64_t min_span;        /* 1 */
+  uint64_t max_span;        /* configured ceiling */
+  uint64_t ceiling;         /* smallest span known to fail, minus one (UINT64_MAX: none) */
+  uint64_t grow_below_logs; /* grow after an answer with fewer logs than this */
+} idx_logrange_t;
+
+void idx_logrange_init(idx_logrange_t *r, uint64_t initial, uint64_t max_span) IDX_NONNULL(1);
+
+/* After a good answer for a span of `span` blocks holding nlogs logs. */
+void idx_logrange_success(idx_logrange_t *r, uint64_t span, uint64_t nlogs) IDX_NONNULL(1);
+
+/* After a limit error for a request of `span` blocks starting at from.
+ * Returns the span to retry with (>= 1). */
+uint64_t idx_logrange_limited(idx_logrange_t *r, uint64_t from, uint64_t span,
+                              const idx_logrange_advice_t *advice) IDX_NONNULL(1, 4);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * network.h: the network file (shared/network-file.md): which chain to
+ * follow and which contracts to index, with what meaning.
+ *
+ * `--network NAME` loads ABI_DIR/networks/NAME.json; anything with a '/'
+ * or ending in ".json" is a path. Each contract's ABI is loaded here, so
+ * a loaded network is ready to decode. Unknown keys are errors (keys
+ * starting with "x-" are ignored), so typos never pass silently.
+ */
+#ifndef IDX_NETWORK_H
+#define IDX_NETWORK_H
+
+#include "common.h"
+
+#include "abi.h"
+
+typedef enum idx_role_e {
+  IDX_ROLE_APP_LICENSE,
+  IDX_ROLE_NODE_LICENSE,
+  IDX_ROLE_DIMO_TOKEN,
+  IDX_ROLE_SACD,
+  IDX_ROLE_VEHICLE,
+} idx_role_t;
+
+typedef enum idx_class_e {
+  IDX_CLASS_NONE,
+  IDX_CLASS_APP,
+  IDX_CLASS_NODE,
+  IDX_CLASS_CLIENT,
+} idx_class_t;
+
+typedef struct idx_contract_s {
+  idx_role_t role;
+  idx_class_t license_class; /* IDX_CLASS_NONE for non-license roles */
+  idx_addr_t address;
+  char *abi_path; /* owned: resolved path of the ABI file */
+  uint64_t start_block;
+  idx_abi_t abi;
+} idx_contract_t;
+
+typedef struct idx_network_s {
+  char *name; /* owned */
+  char *path; /* owned: the file it came from */
+  uint64_t chain_id;
+  bool has_confirmations;
+  uint64_t confirmations;
+  idx_contract_t *contracts; /* owned array */
+  size_t ncontracts;
+} idx_network_t;
+
+/* Loads a network by preset name or path. abi_dir is the folder holding
+ * the ABI files and networks/. On failure err says which file and key. */
+IDX_WARN_UNUSED int idx_network_load(idx_network_t *net, const char *name_or_path,
+                                     const char *abi_dir, char *err, size_t errlen)
+    IDX_NONNULL(1, 2, 3, 4);
+
+void idx_network_free(idx_network_t *net) IDX_NONNULL(1);
+
+/* The contract at this address, or NULL. */
+const idx_contract_t *idx_network_contract(const idx_network_t *net, const idx_addr_t *address)
+    IDX_NONNULL(1, 2);
+
+/* Names for logs and JSON: "app_license", "app", ... */
+const char *idx_role_name(idx_role_t role);
+const char *idx_class_name(idx_class_t c);
+
+/* Lowest start_block over the contracts whose events start the scan
+ * (every role but dimo_token). */
+uint64_t idx_network_start_block(const idx_network_t *net) IDX_NONNULL(1);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * sync.h: the sync engine: follows the chain into the store, exactly once.
+ *
+ * A state machine on the libuv loop. Network calls go through rpc
+ * (asynchronous); store calls run on the libuv thread pool, one at a
+ * time, handed over through uv_queue_work, so the loop never blocks.
+ *
+ *   open store, migrate, read cursor -> check eth_chainId -> poll head
+ *   -> fetch a range (logs + headers in one JSON-RPC batch) -> check it
+ *   -> write it as one transaction -> next range, or wait for the head.
+ *
+ * Near the head every header of a range is fetched and chained by
+ * parent hash to the stored tip; a mismatch is a reorg: the fork point is
+ * found among the stored headers and everything above it is rolled back
+ * in one transaction before indexing resumes. Logs whose block hash does
+ * not match the header fetched in the same batch are a retryable
+ * inconsistency (a lagging or load-balanced node), never stored.
+ */
+#ifndef IDX_SYNC_H
+#define IDX_SYNC_H
+
+#include "common.h"
+
+#include "config.h"
+#include "network.h"
+#include "rpc.h"
+
+#include <uv.h>
+
+typedef struct idx_sync_s idx_sync_t;
+
+typedef struct idx_sync_options_s {
+  const idx_network_t *net; /* borrowed; outlives the engine */
+  idx_rpc_t *rpc;           /* borrowed */
+  const char *conninfo;
+  const char *schema_dir;
+  bool has_from;
+  uint64_t from_block;
+  uint64_t confirmations;
+  idx_finality_t finality;
+  bool follow;       /* run: follow the head forever; sync: stop at stop_block */
+  bool stop_at_head; /* sync --to head: stop at the target seen by the first poll */
+  uint64_t stop_block;
+  uint64_t poll_ms;
+  uint64_t initial_range;
+  uint64_t max_range;
+  unsigned max_db_attempts; /* consecutive store failures before giving up; 0 = never */
+  bool progress;            /* backfill progress lines (blocks/s, events/s, ETA) */
+} idx_sync_options_t;
+
+/* status 0: stopped as asked, or sync reached its target. Otherwise a
+ * fatal error (IDX_ERR_CONFIG for a chain id mismatch) with a message. */
+typedef void (*idx_sync_done_cb)(void *ud, int status, const char *message);
+
+IDX_WARN_UNUSED int idx_sync_start(idx_sync_t **out, uv_loop_t *loop,
+                                   const idx_sync_options_t *opts, idx_sync_done_cb cb, void *ud)
+    IDX_NONNULL(1, 2, 3, 4);
+
+/* Asks the engine to stop: a batch being written is finished (or rolled
+ * back by the database), nothing new starts, then done_cb(0) runs. */
+void idx_sync_stop(idx_sync_t *s) IDX_NONNULL(1);
+
+/* Frees the engine once done_cb has run; closes its handles. */
+void idx_sync_free(idx_sync_t *s);
+
+typedef struct idx_sync_status_s {
+  uint64_t head;   /* chain head seen last */
+  uint64_t target; /* highest block the engine may index now */
+  bool has_cursor;
+  uint64_t cursor; /* last indexed block */
+  uint64_t batches;
+  uint64_t logs;         /* stored logs written by this process */
+  uint64_t unknown_logs; /* skipped logs (unknown topic0 or undecodable) */
+  uint64_t reorgs;
+  uint64_t last_reorg_depth;
+  uint64_t max_reorg_depth;
+  uint64_t inconsistencies; /* retried inconsistent answers */
+  uint64_t range_limits;    /* provider range/size limits met */
+  uint64_t range;           /* current eth_getLogs span */
+  double last_batch_ms;     /* database time of the last batch */
+} idx_sync_status_t;
+
+void idx_sync_status(const idx_sync_t *s, idx_sync_status_t *out) IDX_NONNULL(1, 2);
+
+#endif

@@ -1,0 +1,168 @@
+/* cmd_chain.c: `dimo-indexer run` and `dimo-indexer sync`: the sync engine
+ * on a libuv loop, with signals for a clean stop. */
+#include "common.h"
+
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "network.h"
+#include "rpc.h"
+#include "sync.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+typedef struct chain_run_s {
+  idx_sync_t *sync;
+  int status;
+  char message[512];
+  bool done;
+  uv_signal_t sigint, sigterm;
+} chain_run_t;
+
+static void on_sync_done(void *ud, int status, const char *message) {
+  chain_run_t *run = ud;
+  run->done = true;
+  run->status = status;
+  snprintf(run->message, sizeof run->message, "%s", message ? message : "");
+  uv_signal_stop(&run->sigint);
+  uv_signal_stop(&run->sigterm);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  chain_run_t *run = h->data;
+  idx_log_info("main", "%s: finishing the batch in flight, then stopping",
+               signum == SIGINT ? "SIGINT" : "SIGTERM");
+  if (run->sync)
+    idx_sync_stop(run->sync);
+}
+
+/* Loads the network and checks what every chain command needs. */
+int idx_cmd_chain_setup(const idx_config_t *cfg, idx_network_t *net, bool need_rpc) {
+  char err[1024];
+  if (idx_network_load(net, cfg->network, cfg->abi_dir, err, sizeof err)) {
+    fprintf(stderr, "dimo-indexer: %s\n", err);
+    return IDX_EXIT_USAGE;
+  }
+  if (need_rpc && cfg->nrpc == 0) {
+    fprintf(stderr, "dimo-indexer: no JSON-RPC endpoint: give --rpc URL (or DIMO_RPC)\n");
+    idx_network_free(net);
+    return IDX_EXIT_USAGE;
+  }
+  if (!cfg->db) {
+    fprintf(stderr, "dimo-indexer: no database: give --db CONNINFO (or DATABASE_URL)\n");
+    idx_network_free(net);
+    return IDX_EXIT_USAGE;
+  }
+  return IDX_EXIT_OK;
+}
+
+static int chain_main(unsigned command, int argc, char **argv) {
+  idx_config_t cfg;
+  char err[1024];
+  bool is_run = command == IDX_CMD_RUN;
+  const char *synopsis =
+      is_run ? "usage: dimo-indexer run [OPTIONS]\n\n"
+               "Follows the chain: backfills from the cursor, then follows the head,\n"
+               "rolling back reorgs; runs until SIGINT/SIGTERM."
+             : "usage: dimo-indexer sync [--to N|head] [OPTIONS]\n\n"
+               "Backfills up to block N (or the confirmed head), then exits.";
+  if (idx_config_parse(&cfg, command, argc, argv, err, sizeof err)) {
+    fprintf(stderr, "dimo-indexer %s: %s\n", argv[0], err);
+    return IDX_EXIT_USAGE;
+  }
+  if (cfg.help) {
+    idx_config_usage(command, synopsis);
+    return IDX_EXIT_OK;
+  }
+  if (cfg.nargs) {
+    fprintf(stderr, "dimo-indexer %s: unexpected argument \"%s\"\n", argv[0], cfg.args[0]);
+    return IDX_EXIT_USAGE;
+  }
+  idx_log_setup(cfg.log_level, cfg.log_format);
+  idx_network_t net;
+  int code = idx_cmd_chain_setup(&cfg, &net, true);
+  if (code)
+    return code;
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  idx_rpc_options_t ro;
+  idx_rpc_options_default(&ro);
+  ro.urls = cfg.rpc;
+  ro.nurls = cfg.nrpc;
+  ro.timeout_ms = (long)cfg.rpc_timeout_ms;
+  ro.max_response = (size_t)cfg.rpc_max_response;
+  ro.max_attempts = is_run ? 0 : 10;
+  idx_rpc_t *rpc = NULL;
+  int rc = idx_rpc_new(&rpc, &loop, &ro);
+  if (rc) {
+    fprintf(stderr, "dimo-indexer: cannot start the JSON-RPC client: %s\n", idx_strerror(rc));
+    idx_network_free(&net);
+    uv_loop_close(&loop);
+    return IDX_EXIT_USAGE;
+  }
+
+  chain_run_t run;
+  memset(&run, 0, sizeof run);
+  uv_signal_init(&loop, &run.sigint);
+  uv_signal_init(&loop, &run.sigterm);
+  run.sigint.data = run.sigterm.data = &run;
+  uv_signal_start(&run.sigint, on_signal, SIGINT);
+  uv_signal_start(&run.sigterm, on_signal, SIGTERM);
+
+  idx_sync_options_t so;
+  memset(&so, 0, sizeof so);
+  so.net = &net;
+  so.rpc = rpc;
+  so.conninfo = cfg.db;
+  so.schema_dir = cfg.schema_dir;
+  so.has_from = cfg.has_from;
+  so.from_block = cfg.from_block;
+  so.confirmations =
+      idx_config_confirmations(&cfg, net.has_confirmations, net.confirmations, net.chain_id);
+  so.finality = cfg.finality;
+  so.follow = is_run;
+  so.stop_at_head = !is_run && (!cfg.has_to || cfg.to_head);
+  so.stop_block = cfg.to_block;
+  so.poll_ms = cfg.poll_ms;
+  so.initial_range = cfg.initial_range;
+  so.max_range = cfg.max_range;
+  so.max_db_attempts = is_run ? 0 : 10;
+  so.progress = true;
+  idx_log_info("main",
+               "%s: network %s (chain %llu, %zu contracts), %zu RPC endpoint(s), "
+               "%llu confirmations, finality %s",
+               argv[0], net.name, (unsigned long long)net.chain_id, net.ncontracts, cfg.nrpc,
+               (unsigned long long)so.confirmations, idx_finality_name(so.finality));
+  rc = idx_sync_start(&run.sync, &loop, &so, on_sync_done, &run);
+  if (rc) {
+    fprintf(stderr, "dimo-indexer: cannot start: %s\n", idx_strerror(rc));
+    run.done = true;
+    run.status = rc;
+    snprintf(run.message, sizeof run.message, "%s", idx_strerror(rc));
+  } else {
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+
+  /* Tear down in order: engine, client, signals; then drain the loop. */
+  idx_sync_free(run.sync);
+  idx_rpc_close(rpc, NULL, NULL);
+  uv_close((uv_handle_t *)&run.sigint, NULL);
+  uv_close((uv_handle_t *)&run.sigterm, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop) != 0)
+    idx_log_warn("main", "event loop closed with handles still open");
+  idx_network_free(&net);
+
+  if (run.status == 0)
+    return IDX_EXIT_OK;
+  fprintf(stderr, "dimo-indexer %s: %s\n", argv[0], run.message);
+  return run.status == IDX_ERR_CONFIG ? IDX_EXIT_USAGE : IDX_EXIT_FAIL;
+}
+
+int idx_cmd_run(int argc, char **argv) { return chain_main(IDX_CMD_RUN, argc, argv); }
+
+int idx_cmd_sync(int argc, char **argv) { return chain_main(IDX_CMD_SYNC, argc, argv); }

@@ -1,0 +1,177 @@
+/* cmd_db.c: `dimo-indexer migrate` and `dimo-indexer status`. Both are
+ * short-lived and talk to the database directly (no event loop needed;
+ * status runs a loop only to ask the node for its head). */
+#include "common.h"
+
+#include "cli.h"
+#include "config.h"
+#include "ethjson.h"
+#include "hex.h"
+#include "log.h"
+#include "network.h"
+#include "rpc.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+static int parse_or_help(idx_config_t *cfg, unsigned command, int argc, char **argv,
+                         const char *synopsis) {
+  char err[1024];
+  if (idx_config_parse(cfg, command, argc, argv, err, sizeof err)) {
+    fprintf(stderr, "dimo-indexer %s: %s\n", argv[0], err);
+    return IDX_EXIT_USAGE;
+  }
+  if (cfg->help) {
+    idx_config_usage(command, synopsis);
+    return -1;
+  }
+  if (cfg->nargs) {
+    fprintf(stderr, "dimo-indexer %s: unexpected argument \"%s\"\n", argv[0], cfg->args[0]);
+    return IDX_EXIT_USAGE;
+  }
+  idx_log_setup(cfg->log_level, cfg->log_format);
+  return IDX_EXIT_OK;
+}
+
+int idx_cmd_migrate(int argc, char **argv) {
+  idx_config_t cfg;
+  int code = parse_or_help(&cfg, IDX_CMD_MIGRATE, argc, argv,
+                           "usage: dimo-indexer migrate --db CONNINFO\n\n"
+                           "Applies the numbered SQL migrations of --schema-dir not yet applied.");
+  if (code)
+    return code < 0 ? IDX_EXIT_OK : code;
+  if (!cfg.db) {
+    fprintf(stderr, "dimo-indexer migrate: no database: give --db CONNINFO (or DATABASE_URL)\n");
+    return IDX_EXIT_USAGE;
+  }
+  char err[1024];
+  idx_store_t *store = NULL;
+  int rc = idx_store_open(&store, cfg.db, err, sizeof err);
+  int applied = 0;
+  if (rc == 0)
+    rc = idx_store_migrate(store, cfg.schema_dir, &applied, err, sizeof err);
+  idx_store_close(store);
+  if (rc) {
+    fprintf(stderr, "dimo-indexer migrate: %s\n", err);
+    return IDX_EXIT_FAIL;
+  }
+  printf("applied %d migration(s)\n", applied);
+  return IDX_EXIT_OK;
+}
+
+typedef struct head_query_s {
+  bool done;
+  int status;
+  uint64_t head;
+} head_query_t;
+
+static void on_head(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
+  head_query_t *q = ud;
+  q->done = true;
+  q->status = status;
+  if (status == 0 && (n != 1 || r[0].err || idx_ethjson_quantity(r[0].result, &q->head)))
+    q->status = IDX_ERR_RPC_REPLY;
+}
+
+/* Asks the first healthy endpoint for eth_blockNumber. */
+static int query_head(const idx_config_t *cfg, uint64_t *head) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  idx_rpc_options_t ro;
+  idx_rpc_options_default(&ro);
+  ro.urls = cfg->rpc;
+  ro.nurls = cfg->nrpc;
+  ro.timeout_ms = (long)cfg->rpc_timeout_ms;
+  ro.max_attempts = 3;
+  idx_rpc_t *rpc = NULL;
+  head_query_t q = {false, 0, 0};
+  int rc = idx_rpc_new(&rpc, &loop, &ro);
+  if (rc == 0) {
+    const char *m[1] = {"eth_blockNumber"};
+    json_t *p[1] = {json_array()};
+    rc = idx_rpc_batch(rpc, m, p, 1, on_head, &q);
+    json_decref(p[0]);
+    if (rc == 0)
+      uv_run(&loop, UV_RUN_DEFAULT);
+    idx_rpc_close(rpc, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (rc == 0)
+      rc = q.done ? q.status : IDX_ERR_RPC_TRANSPORT;
+  }
+  (void)uv_loop_close(&loop);
+  *head = q.head;
+  return rc;
+}
+
+static int print_count(void *ud, const char *event_name, uint64_t count) {
+  int *first = ud;
+  printf("%s    %-24s %llu\n", *first ? "events:\n" : "", event_name, (unsigned long long)count);
+  *first = 0;
+  return 0;
+}
+
+int idx_cmd_status(int argc, char **argv) {
+  idx_config_t cfg;
+  int code = parse_or_help(&cfg, IDX_CMD_STATUS, argc, argv,
+                           "usage: dimo-indexer status --db CONNINFO [--rpc URL] [--network N]\n\n"
+                           "Prints the cursor, the chain head and lag (with --rpc), and the\n"
+                           "number of stored events of each kind.");
+  if (code)
+    return code < 0 ? IDX_EXIT_OK : code;
+  idx_network_t net;
+  code = idx_cmd_chain_setup(&cfg, &net, false);
+  if (code)
+    return code;
+  char err[1024];
+  idx_store_t *store = NULL;
+  bool found = false;
+  uint64_t last = 0, unknown = 0;
+  idx_hash_t hash;
+  int rc = idx_store_open(&store, cfg.db, err, sizeof err);
+  if (rc == 0)
+    rc = idx_store_cursor(store, net.chain_id, &found, &last, &hash, err, sizeof err);
+  if (rc == 0) {
+    printf("network:   %s (chain %llu)\n", net.name, (unsigned long long)net.chain_id);
+    if (found) {
+      char hex[67];
+      idx_hash_to_hex(hex, &hash);
+      printf("cursor:    %llu %s\n", (unsigned long long)last, hex);
+    } else {
+      printf("cursor:    none (nothing indexed yet)\n");
+    }
+  }
+  if (rc == 0 && cfg.nrpc) {
+    uint64_t head = 0;
+    int hrc = query_head(&cfg, &head);
+    if (hrc) {
+      printf("head:      unknown (%s)\n", idx_strerror(hrc));
+    } else {
+      uint64_t conf =
+          idx_config_confirmations(&cfg, net.has_confirmations, net.confirmations, net.chain_id);
+      printf("head:      %llu\n", (unsigned long long)head);
+      printf("lag:       %llu blocks (%llu confirmations kept)\n",
+             (unsigned long long)(!found        ? head
+                                  : head > last ? head - last
+                                                : 0),
+             (unsigned long long)conf);
+    }
+  }
+  int first = 1;
+  if (rc == 0)
+    rc = idx_store_event_counts(store, net.chain_id, print_count, &first, err, sizeof err);
+  if (rc == 0 && first)
+    printf("events:    none\n");
+  if (rc == 0)
+    rc = idx_store_unknown_logs(store, net.chain_id, &unknown, err, sizeof err);
+  if (rc == 0)
+    printf("unknown:   %llu skipped log(s)\n", (unsigned long long)unknown);
+  idx_store_close(store);
+  idx_network_free(&net);
+  if (rc) {
+    fprintf(stderr, "dimo-indexer status: %s\n", err);
+    return IDX_EXIT_FAIL;
+  }
+  return IDX_EXIT_OK;
+}

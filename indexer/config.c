@@ -1,0 +1,288 @@
+/* config.c: the option table and its parser (see config.h). */
+#include "common.h"
+
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef IDX_DEFAULT_ABI_DIR
+#define IDX_DEFAULT_ABI_DIR "abi"
+#endif
+#ifndef IDX_DEFAULT_SCHEMA_DIR
+#define IDX_DEFAULT_SCHEMA_DIR "schema"
+#endif
+
+typedef enum opt_kind_e {
+  OPT_STRING,
+  OPT_STRING_LIST, /* repeatable; the environment form is comma-separated */
+  OPT_U64,
+  OPT_BLOCK_OR_HEAD,
+  OPT_FINALITY,
+  OPT_LOG_LEVEL,
+  OPT_LOG_FORMAT,
+  OPT_FLAG,
+} opt_kind_t;
+
+typedef struct opt_s {
+  const char *flag;
+  const char *env;
+  opt_kind_t kind;
+  size_t offset;
+  size_t has_offset; /* offset of a bool "was set", or SIZE_MAX */
+  unsigned commands;
+  const char *defval; /* for help; NULL = none */
+  const char *help;
+} opt_t;
+
+#define OFF(field) offsetof(idx_config_t, field)
+#define NO_HAS SIZE_MAX
+#define ALL_CHAIN (IDX_CMD_RUN | IDX_CMD_SYNC | IDX_CMD_STATUS)
+#define ALL_DB                                                                                     \
+  (IDX_CMD_RUN | IDX_CMD_SYNC | IDX_CMD_STATUS | IDX_CMD_MIGRATE | IDX_CMD_LICENSE | IDX_CMD_VERIFY)
+
+static const opt_t options[] = {
+    {"--network", "DIMO_NETWORK", OPT_STRING, OFF(network), NO_HAS, ALL_DB, "polygon",
+     "preset name (polygon, amoy: abi/networks/NAME.json) or a network file path"},
+    {"--rpc", "DIMO_RPC", OPT_STRING_LIST, OFF(rpc), NO_HAS, ALL_CHAIN, NULL,
+     "JSON-RPC endpoint URL; repeat for failover (env: comma-separated)"},
+    {"--db", "DATABASE_URL", OPT_STRING, OFF(db), NO_HAS, ALL_DB, NULL,
+     "PostgreSQL conninfo or URI (env also DIMO_DB)"},
+    {"--from", "DIMO_FROM", OPT_U64, OFF(from_block), OFF(has_from), IDX_CMD_RUN | IDX_CMD_SYNC,
+     NULL, "first block to index on an empty database (default: the network's start_block)"},
+    {"--to", NULL, OPT_BLOCK_OR_HEAD, OFF(to_block), OFF(has_to), IDX_CMD_SYNC, "head",
+     "sync: last block to index, or 'head' (the confirmed head when sync starts)"},
+    {"--confirmations", "DIMO_CONFIRMATIONS", OPT_U64, OFF(confirmations), OFF(has_confirmations),
+     IDX_CMD_RUN | IDX_CMD_SYNC | IDX_CMD_STATUS, "network file's, else 200 on chain 137, else 0",
+     "blocks to stay behind the head (0 allowed: reorgs are rolled back)"},
+    {"--finality", "DIMO_FINALITY", OPT_FINALITY, OFF(finality), NO_HAS, IDX_CMD_RUN | IDX_CMD_SYNC,
+     "latest", "latest (head minus confirmations), safe or finalized (the node's block tags)"},
+    {"--poll-interval", "DIMO_POLL_INTERVAL_MS", OPT_U64, OFF(poll_ms), NO_HAS, IDX_CMD_RUN, "2000",
+     "milliseconds between head polls when caught up"},
+    {"--initial-range", "DIMO_INITIAL_RANGE", OPT_U64, OFF(initial_range), NO_HAS,
+     IDX_CMD_RUN | IDX_CMD_SYNC, "2000", "blocks per eth_getLogs to start with (adapts)"},
+    {"--max-range", "DIMO_MAX_RANGE", OPT_U64, OFF(max_range), NO_HAS, IDX_CMD_RUN | IDX_CMD_SYNC,
+     "100000", "largest eth_getLogs block range ever asked for"},
+    {"--rpc-timeout", "DIMO_RPC_TIMEOUT_MS", OPT_U64, OFF(rpc_timeout_ms), NO_HAS, ALL_CHAIN,
+     "30000", "milliseconds per JSON-RPC HTTP exchange"},
+    {"--rpc-max-response", "DIMO_RPC_MAX_RESPONSE", OPT_U64, OFF(rpc_max_response), NO_HAS,
+     ALL_CHAIN, "268435456", "largest JSON-RPC answer in bytes (larger: the range shrinks)"},
+    {"--abi-dir", "DIMO_ABI_DIR", OPT_STRING, OFF(abi_dir), NO_HAS, ALL_DB, IDX_DEFAULT_ABI_DIR,
+     "folder of ABI files and networks/"},
+    {"--schema-dir", "DIMO_SCHEMA_DIR", OPT_STRING, OFF(schema_dir), NO_HAS, ALL_DB,
+     IDX_DEFAULT_SCHEMA_DIR, "folder of numbered SQL migrations"},
+    {"--log-level", "DIMO_LOG_LEVEL", OPT_LOG_LEVEL, OFF(log_level), NO_HAS, ALL_DB, "info",
+     "debug, info, warn or error"},
+    {"--log-format", "DIMO_LOG_FORMAT", OPT_LOG_FORMAT, OFF(log_format), NO_HAS, ALL_DB, "text",
+     "text or json (one object per line)"},
+    {"--help", NULL, OPT_FLAG, OFF(help), NO_HAS, ALL_DB, NULL, "this help"},
+};
+
+const char *idx_finality_name(idx_finality_t f) {
+  static const char *const names[] = {"latest", "safe", "finalized"};
+  return (size_t)f < IDX_ARRAY_LEN(names) ? names[f] : "?";
+}
+
+static bool parse_u64(const char *s, uint64_t *out) {
+  if (!s || !*s || *s == '-' || *s == '+')
+    return false;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end)
+    return false;
+  *out = (uint64_t)v;
+  return true;
+}
+
+static int set_value(idx_config_t *cfg, const opt_t *o, const char *value, const char *source,
+                     char *err, size_t errlen) {
+  char *base = (char *)cfg;
+  bool ok = true;
+  switch (o->kind) {
+  case OPT_STRING:
+    ok = *value != '\0';
+    if (ok)
+      *(const char **)(void *)(base + o->offset) = value;
+    break;
+  case OPT_STRING_LIST:
+    if (!*value) {
+      ok = false;
+    } else if (cfg->nrpc == IDX_CONFIG_MAX_RPC) {
+      snprintf(err, errlen, "%s: at most %d URLs", source, IDX_CONFIG_MAX_RPC);
+      return IDX_ERR_CONFIG;
+    } else {
+      cfg->rpc[cfg->nrpc++] = value;
+    }
+    break;
+  case OPT_U64:
+    ok = parse_u64(value, (uint64_t *)(void *)(base + o->offset));
+    break;
+  case OPT_BLOCK_OR_HEAD:
+    if (strcmp(value, "head") == 0)
+      cfg->to_head = true;
+    else
+      ok = parse_u64(value, &cfg->to_block);
+    break;
+  case OPT_FINALITY: {
+    static const char *const names[] = {"latest", "safe", "finalized"};
+    ok = false;
+    for (size_t i = 0; i < IDX_ARRAY_LEN(names); i++) {
+      if (strcmp(value, names[i]) == 0) {
+        cfg->finality = (idx_finality_t)i;
+        ok = true;
+      }
+    }
+    break;
+  }
+  case OPT_LOG_LEVEL:
+    ok = idx_log_parse_level(value, &cfg->log_level) == 0;
+    break;
+  case OPT_LOG_FORMAT:
+    ok = idx_log_parse_format(value, &cfg->log_format) == 0;
+    break;
+  case OPT_FLAG:
+    *(bool *)(void *)(base + o->offset) = true;
+    break;
+  }
+  if (!ok) {
+    snprintf(err, errlen, "%s: bad value \"%s\" (%s)", source, value, o->help);
+    return IDX_ERR_CONFIG;
+  }
+  if (o->has_offset != NO_HAS)
+    *(bool *)(void *)(base + o->has_offset) = true;
+  return 0;
+}
+
+/* Splits a comma-separated environment list into the rpc array. The
+ * copies live as long as the process (configuration is parsed once). */
+static int set_env_list(idx_config_t *cfg, const opt_t *o, const char *value, char *err,
+                        size_t errlen) {
+  char *copy = strdup(value);
+  if (!copy)
+    return IDX_ERR_NOMEM;
+  char *save = NULL;
+  for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    while (*tok == ' ')
+      tok++;
+    int rc = set_value(cfg, o, tok, o->env, err, errlen);
+    if (rc)
+      return rc; /* copy stays referenced by earlier entries; process exits */
+  }
+  return 0;
+}
+
+int idx_config_parse(idx_config_t *cfg, unsigned command, int argc, char **argv, char *err,
+                     size_t errlen) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->network = "polygon";
+  cfg->finality = IDX_FINALITY_LATEST;
+  cfg->poll_ms = 2000;
+  cfg->initial_range = 2000;
+  cfg->max_range = 100000;
+  cfg->rpc_timeout_ms = 30000;
+  cfg->rpc_max_response = (uint64_t)256 << 20;
+  cfg->abi_dir = IDX_DEFAULT_ABI_DIR;
+  cfg->schema_dir = IDX_DEFAULT_SCHEMA_DIR;
+  cfg->log_level = IDX_LOG_INFO;
+  cfg->log_format = IDX_LOG_TEXT;
+
+  for (size_t i = 0; i < IDX_ARRAY_LEN(options); i++) {
+    const opt_t *o = &options[i];
+    if (!(o->commands & command) || !o->env)
+      continue;
+    const char *v = getenv(o->env);
+    if (!v && o->offset == OFF(db))
+      v = getenv("DIMO_DB");
+    if (!v || !*v)
+      continue;
+    int rc = o->kind == OPT_STRING_LIST ? set_env_list(cfg, o, v, err, errlen)
+                                        : set_value(cfg, o, v, o->env, err, errlen);
+    if (rc)
+      return rc;
+  }
+
+  bool rpc_from_flags = false, only_positional = false;
+  int nargs = 0;
+  for (int i = 1; i < argc; i++) {
+    char *arg = argv[i];
+    if (only_positional || strncmp(arg, "--", 2) != 0) {
+      argv[1 + nargs++] = arg; /* compacts in place: 1 + nargs <= i */
+      continue;
+    }
+    if (strcmp(arg, "--") == 0) {
+      only_positional = true;
+      continue;
+    }
+    char *eq = strchr(arg, '=');
+    size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+    const opt_t *o = NULL;
+    for (size_t k = 0; k < IDX_ARRAY_LEN(options) && !o; k++) {
+      if ((options[k].commands & command) && strlen(options[k].flag) == name_len &&
+          strncmp(options[k].flag, arg, name_len) == 0)
+        o = &options[k];
+    }
+    if (!o) {
+      snprintf(err, errlen, "unknown option \"%.*s\" (see %s --help)", (int)name_len, arg, argv[0]);
+      return IDX_ERR_CONFIG;
+    }
+    const char *value = NULL;
+    if (o->kind == OPT_FLAG) {
+      if (eq) {
+        snprintf(err, errlen, "%s takes no value", o->flag);
+        return IDX_ERR_CONFIG;
+      }
+    } else if (eq) {
+      value = eq + 1;
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      snprintf(err, errlen, "%s needs a value", o->flag);
+      return IDX_ERR_CONFIG;
+    }
+    if (o->kind == OPT_STRING_LIST && !rpc_from_flags) {
+      cfg->nrpc = 0; /* flags replace the environment's list */
+      rpc_from_flags = true;
+    }
+    int rc = set_value(cfg, o, value ? value : "", o->flag, err, errlen);
+    if (rc)
+      return rc;
+  }
+  cfg->args = argv + 1;
+  cfg->nargs = nargs;
+  if (cfg->max_range == 0 || cfg->initial_range == 0) {
+    snprintf(err, errlen, "--initial-range and --max-range must be at least 1");
+    return IDX_ERR_CONFIG;
+  }
+  if (cfg->poll_ms == 0 || cfg->poll_ms > 3600000) {
+    snprintf(err, errlen, "--poll-interval must be 1..3600000 ms");
+    return IDX_ERR_CONFIG;
+  }
+  return 0;
+}
+
+void idx_config_usage(unsigned command, const char *synopsis) {
+  printf("%s\n\noptions:\n", synopsis);
+  for (size_t i = 0; i < IDX_ARRAY_LEN(options); i++) {
+    const opt_t *o = &options[i];
+    if (!(o->commands & command))
+      continue;
+    printf("  %-20s %s\n", o->flag, o->help);
+    if (o->env)
+      printf("  %-20s env %s\n", "", o->env);
+    if (o->defval)
+      printf("  %-20s default: %s\n", "", o->defval);
+  }
+}
+
+uint64_t idx_config_confirmations(const idx_config_t *cfg, bool net_has, uint64_t net_value,
+                                  uint64_t chain_id) {
+  if (cfg->has_confirmations)
+    return cfg->confirmations;
+  if (net_has)
+    return net_value;
+  return chain_id == 137 ? 200 : 0;
+}

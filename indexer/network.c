@@ -1,0 +1,295 @@
+/* network.c: network file loading and validation (see network.h). */
+#include "common.h"
+
+#include "hex.h"
+#include "network.h"
+
+#include <jansson.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { NETWORK_FILE_MAX = 1 << 20 };
+
+static const char *const role_names[] = {"app_license", "node_license", "dimo_token", "sacd",
+                                         "vehicle"};
+static const char *const class_names[] = {"none", "app", "node", "client"};
+
+const char *idx_role_name(idx_role_t role) {
+  return (size_t)role < IDX_ARRAY_LEN(role_names) ? role_names[role] : "?";
+}
+
+const char *idx_class_name(idx_class_t c) {
+  return (size_t)c < IDX_ARRAY_LEN(class_names) ? class_names[c] : "?";
+}
+
+void idx_network_free(idx_network_t *net) {
+  for (size_t i = 0; i < net->ncontracts; i++) {
+    free(net->contracts[i].abi_path);
+    idx_abi_free(&net->contracts[i].abi);
+  }
+  free(net->contracts);
+  free(net->name);
+  free(net->path);
+  memset(net, 0, sizeof *net);
+}
+
+static bool looks_like_path(const char *s) {
+  size_t n = strlen(s);
+  return strchr(s, '/') != NULL || (n > 5 && strcmp(s + n - 5, ".json") == 0);
+}
+
+static bool valid_preset_name(const char *s) {
+  if (!*s || strlen(s) > 64)
+    return false;
+  for (; *s; s++) {
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+      return false;
+  }
+  return true;
+}
+
+/* A non-negative JSON integer. */
+static bool json_u64(json_t *v, uint64_t *out) {
+  if (!json_is_integer(v) || json_integer_value(v) < 0)
+    return false;
+  *out = (uint64_t)json_integer_value(v);
+  return true;
+}
+
+static bool file_exists(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (f)
+    fclose(f);
+  return f != NULL;
+}
+
+/* Resolves an "abi" value: relative to the network file first, then abi_dir. */
+static char *resolve_abi(const char *value, const char *net_dir, const char *abi_dir) {
+  char path[4096];
+  if (value[0] == '/') {
+    snprintf(path, sizeof path, "%s", value);
+    return strdup(path);
+  }
+  snprintf(path, sizeof path, "%s/%s", net_dir, value);
+  if (file_exists(path))
+    return strdup(path);
+  snprintf(path, sizeof path, "%s/%s", abi_dir, value);
+  return strdup(path);
+}
+
+static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const char *net_dir,
+                              const char *abi_dir, char *err, size_t errlen) {
+  if (!json_is_object(obj)) {
+    snprintf(err, errlen, "contracts[%zu] is not an object", i);
+    return IDX_ERR_CONFIG;
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach(obj, key, v) {
+    static const char *const known[] = {"role", "class", "address", "abi", "start_block"};
+    bool ok = strncmp(key, "x-", 2) == 0;
+    for (size_t k = 0; k < IDX_ARRAY_LEN(known) && !ok; k++)
+      ok = strcmp(key, known[k]) == 0;
+    if (!ok) {
+      snprintf(err, errlen, "contracts[%zu]: unknown key \"%s\"", i, key);
+      return IDX_ERR_CONFIG;
+    }
+  }
+  const char *role = json_string_value(json_object_get(obj, "role"));
+  const char *cls = json_string_value(json_object_get(obj, "class"));
+  const char *address = json_string_value(json_object_get(obj, "address"));
+  const char *abi = json_string_value(json_object_get(obj, "abi"));
+  json_t *start = json_object_get(obj, "start_block");
+  if (!role) {
+    snprintf(err, errlen, "contracts[%zu]: \"role\" (a string) is required", i);
+    return IDX_ERR_CONFIG;
+  }
+  size_t r = 0;
+  while (r < IDX_ARRAY_LEN(role_names) && strcmp(role, role_names[r]) != 0)
+    r++;
+  if (r == IDX_ARRAY_LEN(role_names)) {
+    snprintf(err, errlen,
+             "contracts[%zu]: unknown role \"%s\" (app_license, node_license, dimo_token, "
+             "sacd, vehicle)",
+             i, role);
+    return IDX_ERR_CONFIG;
+  }
+  c->role = (idx_role_t)r;
+  bool license = c->role == IDX_ROLE_APP_LICENSE || c->role == IDX_ROLE_NODE_LICENSE;
+  c->license_class = !license                          ? IDX_CLASS_NONE
+                     : c->role == IDX_ROLE_APP_LICENSE ? IDX_CLASS_APP
+                                                       : IDX_CLASS_NODE;
+  if (cls) {
+    if (!license) {
+      snprintf(err, errlen, "contracts[%zu]: \"class\" applies to license roles only", i);
+      return IDX_ERR_CONFIG;
+    }
+    if (strcmp(cls, "app") == 0)
+      c->license_class = IDX_CLASS_APP;
+    else if (strcmp(cls, "node") == 0)
+      c->license_class = IDX_CLASS_NODE;
+    else if (strcmp(cls, "client") == 0)
+      c->license_class = IDX_CLASS_CLIENT;
+    else {
+      snprintf(err, errlen, "contracts[%zu]: unknown class \"%s\" (app, node, client)", i, cls);
+      return IDX_ERR_CONFIG;
+    }
+  } else if (json_object_get(obj, "class")) {
+    snprintf(err, errlen, "contracts[%zu]: \"class\" must be a string", i);
+    return IDX_ERR_CONFIG;
+  }
+  if (!address || idx_addr_from_hex(&c->address, address) != 0) {
+    snprintf(err, errlen, "contracts[%zu]: \"address\" must be a 0x-prefixed 20-byte hex address",
+             i);
+    return IDX_ERR_CONFIG;
+  }
+  if (start && !json_u64(start, &c->start_block)) {
+    snprintf(err, errlen, "contracts[%zu]: \"start_block\" must be a non-negative integer", i);
+    return IDX_ERR_CONFIG;
+  }
+  if (!abi || !*abi) {
+    snprintf(err, errlen, "contracts[%zu]: \"abi\" (a file name) is required", i);
+    return IDX_ERR_CONFIG;
+  }
+  if (!(c->abi_path = resolve_abi(abi, net_dir, abi_dir)))
+    return IDX_ERR_NOMEM;
+  char inner[512];
+  int rc = idx_abi_load_file(&c->abi, c->abi_path, inner, sizeof inner);
+  if (rc) {
+    snprintf(err, errlen, "contracts[%zu]: %s", i, inner);
+    return IDX_ERR_CONFIG;
+  }
+  if (c->abi.nevents == 0) {
+    snprintf(err, errlen, "contracts[%zu]: %s has no events", i, c->abi_path);
+    return IDX_ERR_CONFIG;
+  }
+  return 0;
+}
+
+static int network_from_json(idx_network_t *net, json_t *root, const char *net_dir,
+                             const char *abi_dir, char *err, size_t errlen) {
+  if (!json_is_object(root)) {
+    snprintf(err, errlen, "a network file is a JSON object");
+    return IDX_ERR_CONFIG;
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach(root, key, v) {
+    static const char *const known[] = {"name", "chain_id", "confirmations", "contracts"};
+    bool ok = strncmp(key, "x-", 2) == 0;
+    for (size_t k = 0; k < IDX_ARRAY_LEN(known) && !ok; k++)
+      ok = strcmp(key, known[k]) == 0;
+    if (!ok) {
+      snprintf(err, errlen, "unknown key \"%s\"", key);
+      return IDX_ERR_CONFIG;
+    }
+  }
+  const char *name = json_string_value(json_object_get(root, "name"));
+  if (!(net->name = strdup(name ? name : "unnamed")))
+    return IDX_ERR_NOMEM;
+  if (!json_u64(json_object_get(root, "chain_id"), &net->chain_id) || net->chain_id == 0) {
+    snprintf(err, errlen, "\"chain_id\" (a positive integer) is required");
+    return IDX_ERR_CONFIG;
+  }
+  json_t *conf = json_object_get(root, "confirmations");
+  if (conf) {
+    if (!json_u64(conf, &net->confirmations)) {
+      snprintf(err, errlen, "\"confirmations\" must be a non-negative integer");
+      return IDX_ERR_CONFIG;
+    }
+    net->has_confirmations = true;
+  }
+  json_t *contracts = json_object_get(root, "contracts");
+  if (!json_is_array(contracts) || json_array_size(contracts) == 0) {
+    snprintf(err, errlen, "\"contracts\" must be a non-empty array");
+    return IDX_ERR_CONFIG;
+  }
+  if (json_array_size(contracts) > 64) {
+    snprintf(err, errlen, "\"contracts\": at most 64 entries");
+    return IDX_ERR_CONFIG;
+  }
+  net->contracts = calloc(json_array_size(contracts), sizeof *net->contracts);
+  if (!net->contracts)
+    return IDX_ERR_NOMEM;
+  bool any_license = false;
+  for (size_t i = 0; i < json_array_size(contracts); i++) {
+    idx_contract_t *c = &net->contracts[i];
+    net->ncontracts = i + 1;
+    int rc = contract_from_json(c, json_array_get(contracts, i), i, net_dir, abi_dir, err, errlen);
+    if (rc)
+      return rc;
+    for (size_t k = 0; k < i; k++) {
+      if (memcmp(net->contracts[k].address.b, c->address.b, 20) == 0) {
+        snprintf(err, errlen, "contracts[%zu]: address listed twice", i);
+        return IDX_ERR_CONFIG;
+      }
+    }
+    any_license |= c->license_class != IDX_CLASS_NONE;
+  }
+  if (!any_license) {
+    snprintf(err, errlen, "\"contracts\" needs at least one license contract");
+    return IDX_ERR_CONFIG;
+  }
+  return 0;
+}
+
+int idx_network_load(idx_network_t *net, const char *name_or_path, const char *abi_dir, char *err,
+                     size_t errlen) {
+  memset(net, 0, sizeof *net);
+  char path[4096];
+  if (looks_like_path(name_or_path)) {
+    snprintf(path, sizeof path, "%s", name_or_path);
+  } else if (valid_preset_name(name_or_path)) {
+    snprintf(path, sizeof path, "%s/networks/%s.json", abi_dir, name_or_path);
+  } else {
+    snprintf(err, errlen, "--network: \"%s\" is neither a preset name nor a .json path",
+             name_or_path);
+    return IDX_ERR_CONFIG;
+  }
+  json_error_t jerr;
+  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  if (!root) {
+    if (!file_exists(path) && !looks_like_path(name_or_path))
+      snprintf(err, errlen, "network \"%s\": no preset %s", name_or_path, path);
+    else
+      snprintf(err, errlen, "%s: line %d: %s", path, jerr.line, jerr.text);
+    return IDX_ERR_CONFIG;
+  }
+  char dir_copy[4096];
+  snprintf(dir_copy, sizeof dir_copy, "%s", path);
+  const char *net_dir = dirname(dir_copy);
+  char inner[768];
+  int rc = network_from_json(net, root, net_dir, abi_dir, inner, sizeof inner);
+  json_decref(root);
+  if (rc == 0 && !(net->path = strdup(path)))
+    rc = IDX_ERR_NOMEM;
+  if (rc) {
+    if (rc != IDX_ERR_NOMEM)
+      snprintf(err, errlen, "%s: %s", path, inner);
+    else
+      snprintf(err, errlen, "%s: out of memory", path);
+    idx_network_free(net);
+  }
+  return rc;
+}
+
+const idx_contract_t *idx_network_contract(const idx_network_t *net, const idx_addr_t *address) {
+  for (size_t i = 0; i < net->ncontracts; i++) {
+    if (memcmp(net->contracts[i].address.b, address->b, 20) == 0)
+      return &net->contracts[i];
+  }
+  return NULL;
+}
+
+uint64_t idx_network_start_block(const idx_network_t *net) {
+  /* The token matters only for transfers out of license contracts, so its
+   * own (older) deployment block does not move the start. */
+  uint64_t lo = UINT64_MAX;
+  for (size_t i = 0; i < net->ncontracts; i++) {
+    if (net->contracts[i].role != IDX_ROLE_DIMO_TOKEN && net->contracts[i].start_block < lo)
+      lo = net->contracts[i].start_block;
+  }
+  return lo == UINT64_MAX ? 0 : lo;
+}

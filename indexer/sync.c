@@ -1,0 +1,1111 @@
+/* sync.c: the sync engine's state machine (see sync.h). */
+#include "common.h"
+
+#include "abi.h"
+#include "arena.h"
+#include "buf.h"
+#include "chain.h"
+#include "ethjson.h"
+#include "hex.h"
+#include "keccak.h"
+#include "log.h"
+#include "logrange.h"
+#include "store.h"
+#include "sync.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+  /* Headers kept (and fully checked) below the head: deeper than any
+   * reorg Polygon has had since its fork-choice changes. */
+  REORG_WINDOW = 128,
+  /* Arena cap for one batch's log data and decoded JSON. */
+  BATCH_MEMORY_MAX = 512 << 20,
+  /* Most blocks whose timestamps are fetched in one JSON-RPC batch. */
+  TIME_BATCH_MAX = 200,
+  /* Most requests in one batch (near-head ranges carry a header each). */
+  MAX_REQUESTS = REORG_WINDOW + 8,
+};
+
+typedef enum job_kind_e {
+  JOB_OPEN,     /* open, migrate, read cursor */
+  JOB_WRITE,    /* write the batch */
+  JOB_BLOCKS,   /* load stored headers for the fork search */
+  JOB_ROLLBACK, /* roll back above keep */
+} job_kind_t;
+
+typedef struct store_job_s {
+  job_kind_t kind;
+  bool reconnect_first;
+  int rc;
+  char err[512];
+  double ms;
+  /* JOB_OPEN results */
+  bool found;
+  uint64_t last_block;
+  idx_hash_t last_hash;
+  int migrations;
+  /* JOB_BLOCKS */
+  uint64_t from, to;
+  idx_block_t blocks[REORG_WINDOW + 1];
+  size_t nblocks;
+  /* JOB_ROLLBACK */
+  uint64_t keep_block;
+  idx_hash_t keep_hash;
+} store_job_t;
+
+typedef enum req_kind_e {
+  REQ_LOGS_MAIN,
+  REQ_LOGS_TOKEN,
+  REQ_HEADER,
+} req_kind_t;
+
+struct idx_sync_s {
+  uv_loop_t *loop;
+  idx_sync_options_t opts;
+  idx_sync_done_cb done_cb;
+  void *done_ud;
+
+  idx_store_t *store;
+  uv_timer_t timer;
+  uv_work_t work;
+  store_job_t job;
+  bool job_busy;
+  bool rpc_busy;
+  unsigned db_failures;
+  unsigned rpc_failures;
+  bool stopping;
+  bool finished;
+  void (*after_timer)(idx_sync_t *s);
+
+  /* Chain position. */
+  bool has_cursor;
+  uint64_t cursor;
+  idx_hash_t cursor_hash;
+  uint64_t head;
+  uint64_t target;
+  bool stop_fixed;
+  uint64_t stop_block;
+
+  /* The range in flight. */
+  idx_logrange_t range;
+  uint64_t fetch_from, fetch_to;
+  bool near_head;
+  req_kind_t req_kinds[MAX_REQUESTS];
+  uint64_t req_numbers[MAX_REQUESTS];
+  size_t nreq;
+
+  /* Filters (built once): addresses and topic0s of every contract. */
+  json_t *main_addresses;
+  json_t *main_topics;
+  json_t *token_address;
+  json_t *token_topics;
+
+  /* The batch being assembled. */
+  idx_arena_t arena;
+  idx_log_t *logs;
+  size_t nlogs, logs_cap;
+  idx_block_t *blocks;
+  size_t nblocks, blocks_cap;
+  uint64_t unknown;
+  idx_batch_t batch;
+  uint64_t time_next; /* timestamp fetch: next index into logs to look at */
+
+  /* Fork search. */
+  uint64_t reorg_from_cursor;
+
+  /* Progress. */
+  uint64_t progress_start_block;
+  uint64_t progress_start_logs;
+  uint64_t progress_last_ns;
+  uint64_t progress_first_ns;
+
+  idx_sync_status_t st;
+};
+
+static void poll_head(idx_sync_t *s);
+static void fetch_range(idx_sync_t *s);
+static void start_reorg(idx_sync_t *s);
+static void queue_job(idx_sync_t *s);
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static json_t *quantity(uint64_t v) {
+  char q[24];
+  snprintf(q, sizeof q, "0x%llx", (unsigned long long)v);
+  return json_string(q);
+}
+
+static uint64_t now_ns(void) { return uv_hrtime(); }
+
+static void finish(idx_sync_t *s, int status, const char *message) {
+  if (s->finished)
+    return;
+  s->finished = true;
+  uv_timer_stop(&s->timer);
+  if (status)
+    idx_log_error("sync", "%s", message);
+  s->done_cb(s->done_ud, status, message);
+}
+
+static void on_timer(uv_timer_t *t) {
+  idx_sync_t *s = t->data;
+  void (*next)(idx_sync_t *) = s->after_timer;
+  s->after_timer = NULL;
+  if (s->stopping) {
+    finish(s, 0, "stopped");
+    return;
+  }
+  if (next)
+    next(s);
+}
+
+static void later(idx_sync_t *s, uint64_t ms, void (*next)(idx_sync_t *)) {
+  s->after_timer = next;
+  uv_timer_start(&s->timer, on_timer, ms, 0);
+}
+
+/* Exponential backoff with full jitter, for retryable trouble. */
+static uint64_t backoff_ms(unsigned failures) {
+  uint64_t cap = 200ull << (failures < 8 ? failures : 8);
+  if (cap > 30000)
+    cap = 30000;
+  return 100 + (uint64_t)rand() % cap;
+}
+
+static int hex_block_tag(char *out, size_t cap, uint64_t v) {
+  int n = snprintf(out, cap, "0x%llx", (unsigned long long)v);
+  return n > 0 && (size_t)n < cap ? 0 : IDX_ERR_INVAL;
+}
+
+/* ---- store jobs on the thread pool ------------------------------------ */
+
+static void job_run(uv_work_t *w) {
+  idx_sync_t *s = w->data;
+  store_job_t *j = &s->job;
+  uint64_t t0 = now_ns();
+  j->err[0] = '\0';
+  if (j->kind == JOB_OPEN && !s->store) {
+    j->rc = idx_store_open(&s->store, s->opts.conninfo, j->err, sizeof j->err);
+    if (j->rc)
+      return;
+  } else if (j->reconnect_first) {
+    j->rc = idx_store_reconnect(s->store, j->err, sizeof j->err);
+    if (j->rc)
+      return;
+  }
+  switch (j->kind) {
+  case JOB_OPEN:
+    j->rc = idx_store_migrate(s->store, s->opts.schema_dir, &j->migrations, j->err, sizeof j->err);
+    if (j->rc == 0)
+      j->rc = idx_store_cursor(s->store, s->opts.net->chain_id, &j->found, &j->last_block,
+                               &j->last_hash, j->err, sizeof j->err);
+    break;
+  case JOB_WRITE:
+    j->rc = idx_store_write_batch(s->store, &s->batch, j->err, sizeof j->err);
+    if (j->rc == 0 && s->batch.to_block > REORG_WINDOW * 2 && s->st.batches % 64 == 0)
+      j->rc = idx_store_prune_blocks(s->store, s->opts.net->chain_id,
+                                     s->batch.to_block - REORG_WINDOW * 2, j->err, sizeof j->err);
+    break;
+  case JOB_BLOCKS:
+    j->rc = idx_store_blocks(s->store, s->opts.net->chain_id, j->from, j->to, j->blocks,
+                             IDX_ARRAY_LEN(j->blocks), &j->nblocks, j->err, sizeof j->err);
+    break;
+  case JOB_ROLLBACK:
+    j->rc = idx_store_rollback(s->store, s->opts.net->chain_id, j->keep_block, &j->keep_hash,
+                               j->err, sizeof j->err);
+    break;
+  }
+  j->ms = (double)(now_ns() - t0) / 1e6;
+}
+
+static void on_job_done(idx_sync_t *s);
+
+static void job_after(uv_work_t *w, int status) {
+  idx_sync_t *s = w->data;
+  s->job_busy = false;
+  if (status == UV_ECANCELED) {
+    finish(s, 0, "stopped");
+    return;
+  }
+  on_job_done(s);
+}
+
+static void queue_job(idx_sync_t *s) {
+  s->job_busy = true;
+  s->work.data = s;
+  int rc = uv_queue_work(s->loop, &s->work, job_run, job_after);
+  if (rc) {
+    s->job_busy = false;
+    finish(s, IDX_ERR_INVAL, "cannot queue database work");
+  }
+}
+
+static void retry_job(idx_sync_t *s) {
+  s->job.reconnect_first = true;
+  queue_job(s);
+}
+
+/* ---- JSON-RPC plumbing ------------------------------------------------ */
+
+typedef void (*reply_fn)(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n);
+
+typedef struct rpc_ctx_s {
+  idx_sync_t *s;
+  reply_fn fn;
+} rpc_ctx_t;
+
+static void rpc_retry_poll(idx_sync_t *s) { poll_head(s); }
+
+static void on_rpc(void *ud, int status, const idx_rpc_reply_t *replies, size_t n) {
+  rpc_ctx_t *ctx = ud;
+  idx_sync_t *s = ctx->s;
+  reply_fn fn = ctx->fn;
+  free(ctx);
+  s->rpc_busy = false;
+  if (s->finished)
+    return;
+  if (s->stopping) {
+    finish(s, 0, "stopped");
+    return;
+  }
+  if (status == IDX_ERR_CANCELLED) {
+    finish(s, IDX_ERR_CANCELLED, "JSON-RPC client closed under the sync engine");
+    return;
+  }
+  if (status == IDX_ERR_TOO_LARGE && fn != NULL) {
+    fn(s, NULL, 0); /* the range handler shrinks */
+    return;
+  }
+  if (status) {
+    s->rpc_failures++;
+    idx_log_warn("sync", "JSON-RPC failed (%s); retrying", idx_strerror(status));
+    if (!s->opts.follow && s->rpc_failures >= 3) {
+      finish(s, IDX_ERR_RPC_TRANSPORT, "JSON-RPC endpoints keep failing; giving up");
+      return;
+    }
+    later(s, backoff_ms(s->rpc_failures), rpc_retry_poll);
+    return;
+  }
+  s->rpc_failures = 0;
+  fn(s, replies, n);
+}
+
+static void send_batch(idx_sync_t *s, const char *const *methods, json_t *const *params, size_t n,
+                       reply_fn fn) {
+  rpc_ctx_t *ctx = malloc(sizeof *ctx);
+  if (!ctx) {
+    finish(s, IDX_ERR_NOMEM, "out of memory");
+    return;
+  }
+  ctx->s = s;
+  ctx->fn = fn;
+  s->rpc_busy = true;
+  int rc = idx_rpc_batch(s->opts.rpc, methods, params, n, on_rpc, ctx);
+  for (size_t i = 0; i < n; i++)
+    json_decref(params[i]);
+  if (rc) {
+    free(ctx);
+    s->rpc_busy = false;
+    s->rpc_failures++;
+    idx_log_warn("sync", "cannot send JSON-RPC batch (%s); retrying", idx_strerror(rc));
+    later(s, backoff_ms(s->rpc_failures), rpc_retry_poll);
+  }
+}
+
+/* A retryable oddity of the node: log it, back off, start over from the head. */
+static void inconsistent(idx_sync_t *s, const char *what) {
+  s->st.inconsistencies++;
+  s->rpc_failures++;
+  idx_log_warn("sync", "inconsistent node answer (%s); retrying", what);
+  later(s, backoff_ms(s->rpc_failures), poll_head);
+}
+
+/* ---- start-up: store, then chain id ------------------------------------ */
+
+static void on_chain_id(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  uint64_t id = 0;
+  if (n != 1 || r[0].err || idx_ethjson_quantity(r[0].result, &id)) {
+    inconsistent(s, "eth_chainId");
+    return;
+  }
+  if (id != s->opts.net->chain_id) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "the RPC endpoint serves chain %llu, the network file says %llu",
+             (unsigned long long)id, (unsigned long long)s->opts.net->chain_id);
+    finish(s, IDX_ERR_CONFIG, msg);
+    return;
+  }
+  poll_head(s);
+}
+
+static void check_chain_id(idx_sync_t *s) {
+  const char *m[1] = {"eth_chainId"};
+  json_t *p[1] = {json_array()};
+  send_batch(s, m, p, 1, on_chain_id);
+}
+
+/* ---- head ------------------------------------------------------------- */
+
+static uint64_t next_block(const idx_sync_t *s) {
+  if (s->has_cursor)
+    return s->cursor + 1;
+  return s->opts.has_from ? s->opts.from_block : idx_network_start_block(s->opts.net);
+}
+
+static void on_tip_check(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  idx_block_t b;
+  char err[160];
+  if (n != 1 || r[0].err || json_is_null(r[0].result)) {
+    later(s, s->opts.poll_ms, poll_head);
+    return;
+  }
+  if (idx_ethjson_block(r[0].result, &b, err, sizeof err) || b.number != s->cursor) {
+    inconsistent(s, "tip header");
+    return;
+  }
+  if (memcmp(b.hash.b, s->cursor_hash.b, 32) != 0) {
+    start_reorg(s);
+    return;
+  }
+  later(s, s->opts.poll_ms, poll_head);
+}
+
+/* Caught up: check that the stored tip is still canonical, then wait. */
+static void idle(idx_sync_t *s) {
+  if (!s->has_cursor) {
+    later(s, s->opts.poll_ms, poll_head);
+    return;
+  }
+  char tag[24];
+  (void)hex_block_tag(tag, sizeof tag, s->cursor);
+  const char *m[1] = {"eth_getBlockByNumber"};
+  json_t *p[1] = {json_pack("[s,b]", tag, 0)};
+  send_batch(s, m, p, 1, on_tip_check);
+}
+
+static void after_target(idx_sync_t *s) {
+  uint64_t next = next_block(s);
+  if (!s->opts.follow) {
+    if (!s->stop_fixed) {
+      s->stop_block = s->opts.stop_at_head ? s->target : s->opts.stop_block;
+      s->stop_fixed = true;
+    }
+    if (s->target > s->stop_block)
+      s->target = s->stop_block;
+    if (next > s->stop_block) {
+      idx_log_info("sync", "reached block %llu", (unsigned long long)s->stop_block);
+      finish(s, 0, "done");
+      return;
+    }
+  }
+  if (next > s->target) {
+    if (!s->opts.follow && s->target < s->stop_block) {
+      later(s, s->opts.poll_ms, poll_head); /* wait for the chain to get there */
+      return;
+    }
+    idle(s);
+    return;
+  }
+  fetch_range(s);
+}
+
+static void on_head(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  uint64_t head = 0;
+  if (n < 1 || r[0].err || idx_ethjson_quantity(r[0].result, &head)) {
+    inconsistent(s, "eth_blockNumber");
+    return;
+  }
+  if (head < s->head && s->head - head > REORG_WINDOW)
+    idx_log_warn("sync", "head went back from %llu to %llu (a lagging node?)",
+                 (unsigned long long)s->head, (unsigned long long)head);
+  s->head = head;
+  uint64_t conf = s->opts.confirmations;
+  s->target = head > conf ? head - conf : 0;
+  if (n == 2) {
+    /* A finality tag answered: it bounds the target when the node knows it. */
+    idx_block_t b;
+    char err[160];
+    if (!r[1].err && !json_is_null(r[1].result) &&
+        idx_ethjson_block(r[1].result, &b, err, sizeof err) == 0) {
+      if (b.number < s->target)
+        s->target = b.number;
+    }
+  }
+  s->st.head = s->head;
+  s->st.target = s->target;
+  after_target(s);
+}
+
+static void poll_head(idx_sync_t *s) {
+  if (s->stopping) {
+    finish(s, 0, "stopped");
+    return;
+  }
+  const char *m[2] = {"eth_blockNumber", "eth_getBlockByNumber"};
+  json_t *p[2] = {json_array(), NULL};
+  size_t n = 1;
+  if (s->opts.finality != IDX_FINALITY_LATEST) {
+    p[1] = json_pack("[s,b]", idx_finality_name(s->opts.finality), 0);
+    n = 2;
+  }
+  send_batch(s, m, p, n, on_head);
+}
+
+/* ---- fetching a range ------------------------------------------------- */
+
+static json_t *logs_filter(idx_sync_t *s, bool token) {
+  json_t *f = json_object();
+  json_object_set_new(f, "fromBlock", quantity(s->fetch_from));
+  json_object_set_new(f, "toBlock", quantity(s->fetch_to));
+  json_object_set(f, "address", token ? s->token_address : s->main_addresses);
+  json_object_set(f, "topics", token ? s->token_topics : s->main_topics);
+  return json_pack("[o]", f);
+}
+
+static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n);
+
+static void fetch_range(idx_sync_t *s) {
+  uint64_t from = next_block(s);
+  uint64_t span = s->range.span;
+  uint64_t to = from + span - 1 < from ? UINT64_MAX : from + span - 1;
+  if (to > s->target)
+    to = s->target;
+  /* Near the head, every header is fetched and checked: cap the range. */
+  s->near_head = to + REORG_WINDOW > s->head;
+  if (s->near_head && to - from + 1 > REORG_WINDOW)
+    to = from + REORG_WINDOW - 1;
+  s->fetch_from = from;
+  s->fetch_to = to;
+
+  const char *methods[MAX_REQUESTS];
+  json_t *params[MAX_REQUESTS];
+  size_t k = 0;
+  methods[k] = "eth_getLogs";
+  params[k] = logs_filter(s, false);
+  s->req_kinds[k++] = REQ_LOGS_MAIN;
+  if (s->token_address) {
+    methods[k] = "eth_getLogs";
+    params[k] = logs_filter(s, true);
+    s->req_kinds[k++] = REQ_LOGS_TOKEN;
+  }
+  for (uint64_t b = from; b <= to; b++) {
+    if (!s->near_head && b != from && b != to)
+      continue;
+    char tag[24];
+    (void)hex_block_tag(tag, sizeof tag, b);
+    methods[k] = "eth_getBlockByNumber";
+    params[k] = json_pack("[s,b]", tag, 0);
+    s->req_numbers[k] = b;
+    s->req_kinds[k++] = REQ_HEADER;
+    if (b == UINT64_MAX)
+      break;
+  }
+  s->nreq = k;
+  send_batch(s, methods, params, k, on_range);
+}
+
+static void range_limited(idx_sync_t *s, const idx_logrange_advice_t *advice, const char *why) {
+  uint64_t span = s->fetch_to - s->fetch_from + 1;
+  uint64_t next = idx_logrange_limited(&s->range, s->fetch_from, span, advice);
+  s->st.range_limits++;
+  idx_log_warn("sync", "provider limit on blocks %llu..%llu (%s); range %llu -> %llu blocks",
+               (unsigned long long)s->fetch_from, (unsigned long long)s->fetch_to, why,
+               (unsigned long long)span, (unsigned long long)next);
+  if (span == 1) {
+    /* Cannot shrink further: treat as a transient fault of the node. */
+    inconsistent(s, "limit on a single block");
+    return;
+  }
+  fetch_range(s);
+}
+
+static idx_block_t *header_of(idx_sync_t *s, uint64_t number) {
+  for (size_t i = 0; i < s->nblocks; i++) {
+    if (s->blocks[i].number == number)
+      return &s->blocks[i];
+  }
+  return NULL;
+}
+
+static int push_log(idx_sync_t *s, const idx_log_t *log) {
+  if (s->nlogs == s->logs_cap) {
+    size_t cap = s->logs_cap ? s->logs_cap * 2 : 1024;
+    idx_log_t *p = realloc(s->logs, cap * sizeof *p);
+    if (!p)
+      return IDX_ERR_NOMEM;
+    s->logs = p;
+    s->logs_cap = cap;
+  }
+  s->logs[s->nlogs++] = *log;
+  return 0;
+}
+
+static int push_block(idx_sync_t *s, const idx_block_t *b) {
+  if (s->nblocks == s->blocks_cap) {
+    size_t cap = s->blocks_cap ? s->blocks_cap * 2 : 256;
+    idx_block_t *p = realloc(s->blocks, cap * sizeof *p);
+    if (!p)
+      return IDX_ERR_NOMEM;
+    s->blocks = p;
+    s->blocks_cap = cap;
+  }
+  s->blocks[s->nblocks++] = *b;
+  return 0;
+}
+
+static int cmp_log(const void *a, const void *b) {
+  const idx_log_t *x = a, *y = b;
+  if (x->block_number != y->block_number)
+    return x->block_number < y->block_number ? -1 : 1;
+  return x->log_index < y->log_index ? -1 : x->log_index > y->log_index ? 1 : 0;
+}
+
+/* Decodes one raw log against its contract's ABI. Returns false when it
+ * is to be skipped (counted as unknown). */
+static bool decode_log(idx_sync_t *s, idx_log_t *log) {
+  const idx_contract_t *c = idx_network_contract(s->opts.net, &log->address);
+  if (!c)
+    return false;
+  idx_abi_decoded_t d;
+  int rc = idx_abi_decode(&c->abi, log->topics, log->ntopics, log->data, log->data_len, &d);
+  if (rc || !d.event) {
+    if (rc) {
+      char tx[67];
+      idx_hash_to_hex(tx, &log->tx_hash);
+      idx_log_warn("sync", "skipping undecodable log %u of tx %s in block %llu: %s", log->log_index,
+                   tx, (unsigned long long)log->block_number, idx_strerror(rc));
+    }
+    return false;
+  }
+  idx_buf_t json;
+  idx_buf_init(&json, IDX_ETHJSON_MAX_LOG_DATA * 4);
+  rc = idx_abi_decoded_to_json(&d, &json);
+  if (rc == 0) {
+    log->args_json = idx_arena_dup(&s->arena, json.data, json.len);
+    log->event = d.event->signature;
+    log->event_name = d.event->name;
+    log->role = idx_role_name(c->role);
+  }
+  idx_buf_free(&json);
+  return rc == 0 && log->args_json;
+}
+
+static void write_batch(idx_sync_t *s);
+static void fetch_times(idx_sync_t *s);
+
+static void reset_batch(idx_sync_t *s) {
+  idx_arena_reset(&s->arena);
+  s->nlogs = 0;
+  s->nblocks = 0;
+  s->unknown = 0;
+}
+
+static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  if (!r) {
+    idx_logrange_advice_t none = {0};
+    none.is_limit = true;
+    range_limited(s, &none, "answer larger than --rpc-max-response");
+    return;
+  }
+  if (n != s->nreq) {
+    inconsistent(s, "reply count");
+    return;
+  }
+  reset_batch(s);
+  char err[256];
+
+  /* Headers first: they decide reorg and consistency. */
+  for (size_t i = 0; i < n; i++) {
+    if (s->req_kinds[i] != REQ_HEADER)
+      continue;
+    idx_block_t b;
+    if (r[i].err || json_is_null(r[i].result)) {
+      inconsistent(s, "header not found");
+      return;
+    }
+    if (idx_ethjson_block(r[i].result, &b, err, sizeof err) || b.number != s->req_numbers[i]) {
+      inconsistent(s, "malformed header");
+      return;
+    }
+    if (push_block(s, &b)) {
+      finish(s, IDX_ERR_NOMEM, "out of memory");
+      return;
+    }
+  }
+  idx_block_t *first = header_of(s, s->fetch_from);
+  idx_block_t *last = header_of(s, s->fetch_to);
+  if (!first || !last) {
+    inconsistent(s, "range headers missing");
+    return;
+  }
+  if (s->has_cursor && s->cursor + 1 == s->fetch_from &&
+      memcmp(first->parent_hash.b, s->cursor_hash.b, 32) != 0) {
+    start_reorg(s);
+    return;
+  }
+  if (s->near_head) {
+    for (size_t i = 1; i < s->nblocks; i++) {
+      if (memcmp(s->blocks[i].parent_hash.b, s->blocks[i - 1].hash.b, 32) != 0) {
+        inconsistent(s, "headers of the range do not chain");
+        return;
+      }
+    }
+  }
+
+  /* Then the logs. */
+  for (size_t i = 0; i < n; i++) {
+    if (s->req_kinds[i] == REQ_HEADER)
+      continue;
+    if (r[i].err) {
+      idx_logrange_advice_t advice;
+      char *data = r[i].data ? json_dumps(r[i].data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+      idx_logrange_classify(r[i].code, r[i].message, data, &advice);
+      free(data);
+      if (advice.is_limit) {
+        range_limited(s, &advice, r[i].message ? r[i].message : "limit");
+        return;
+      }
+      char what[200];
+      snprintf(what, sizeof what, "eth_getLogs error %ld: %s", r[i].code,
+               r[i].message ? r[i].message : "");
+      inconsistent(s, what);
+      return;
+    }
+    json_t *arr = r[i].result;
+    if (!json_is_array(arr)) {
+      inconsistent(s, "eth_getLogs result is not an array");
+      return;
+    }
+    size_t idx;
+    json_t *item;
+    json_array_foreach(arr, idx, item) {
+      idx_log_t log;
+      bool removed = false;
+      int rc = idx_ethjson_log(item, &s->arena, &log, &removed, err, sizeof err);
+      if (rc == IDX_ERR_TOO_LARGE) {
+        idx_logrange_advice_t none = {0};
+        none.is_limit = true;
+        range_limited(s, &none, "batch memory cap");
+        return;
+      }
+      if (rc) {
+        inconsistent(s, err);
+        return;
+      }
+      if (removed || log.block_number < s->fetch_from || log.block_number > s->fetch_to) {
+        inconsistent(s, removed ? "removed log" : "log outside the range");
+        return;
+      }
+      idx_block_t *h = header_of(s, log.block_number);
+      if (h && memcmp(h->hash.b, log.block_hash.b, 32) != 0) {
+        inconsistent(s, "log block hash differs from its header");
+        return;
+      }
+      if (h && log.block_time < 0)
+        log.block_time = h->time;
+      if (!decode_log(s, &log)) {
+        s->unknown++;
+        continue;
+      }
+      if (push_log(s, &log)) {
+        finish(s, IDX_ERR_NOMEM, "out of memory");
+        return;
+      }
+    }
+  }
+  qsort(s->logs, s->nlogs, sizeof *s->logs, cmp_log);
+  for (size_t i = 1; i < s->nlogs; i++) {
+    if (s->logs[i].block_number == s->logs[i - 1].block_number &&
+        s->logs[i].log_index == s->logs[i - 1].log_index) {
+      inconsistent(s, "duplicate log index");
+      return;
+    }
+  }
+  idx_logrange_success(&s->range, s->fetch_to - s->fetch_from + 1, s->nlogs);
+  s->time_next = 0;
+  fetch_times(s);
+}
+
+/* Fills missing timestamps (nodes without blockTimestamp in logs). */
+static void on_times(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  char err[160];
+  if (!r) {
+    inconsistent(s, "timestamp answer too large");
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    idx_block_t b;
+    if (r[i].err || idx_ethjson_block(r[i].result, &b, err, sizeof err)) {
+      inconsistent(s, "header for a timestamp");
+      return;
+    }
+    for (size_t k = 0; k < s->nlogs; k++) {
+      if (s->logs[k].block_number != b.number)
+        continue;
+      if (memcmp(s->logs[k].block_hash.b, b.hash.b, 32) != 0) {
+        inconsistent(s, "log block hash differs from its header");
+        return;
+      }
+      s->logs[k].block_time = b.time;
+    }
+  }
+  fetch_times(s);
+}
+
+static void fetch_times(idx_sync_t *s) {
+  const char *methods[TIME_BATCH_MAX];
+  json_t *params[TIME_BATCH_MAX];
+  size_t k = 0;
+  uint64_t last = UINT64_MAX;
+  for (; s->time_next < s->nlogs && k < TIME_BATCH_MAX; s->time_next++) {
+    idx_log_t *log = &s->logs[s->time_next];
+    if (log->block_time >= 0 || log->block_number == last)
+      continue;
+    last = log->block_number;
+    char tag[24];
+    (void)hex_block_tag(tag, sizeof tag, log->block_number);
+    methods[k] = "eth_getBlockByNumber";
+    params[k++] = json_pack("[s,b]", tag, 0);
+  }
+  if (k) {
+    send_batch(s, methods, params, k, on_times);
+    return;
+  }
+  write_batch(s);
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+static void progress(idx_sync_t *s) {
+  if (!s->opts.progress)
+    return;
+  uint64_t now = now_ns();
+  if (s->progress_first_ns == 0) {
+    s->progress_first_ns = s->progress_last_ns = now;
+    s->progress_start_block = s->cursor;
+    s->progress_start_logs = s->st.logs;
+    return;
+  }
+  if (now - s->progress_last_ns < 2000000000ull && s->cursor < s->target)
+    return;
+  s->progress_last_ns = now;
+  double secs = (double)(now - s->progress_first_ns) / 1e9;
+  if (secs <= 0)
+    return;
+  double bps = (double)(s->cursor - s->progress_start_block) / secs;
+  double eps = (double)(s->st.logs - s->progress_start_logs) / secs;
+  uint64_t left = s->target > s->cursor ? s->target - s->cursor : 0;
+  double eta = bps > 0 ? (double)left / bps : 0;
+  idx_log_info("sync", "block %llu of %llu: %.0f blocks/s, %.0f events/s, ETA %.0fs",
+               (unsigned long long)s->cursor, (unsigned long long)s->target, bps, eps, eta);
+}
+
+static void write_batch(idx_sync_t *s) {
+  idx_block_t *last = header_of(s, s->fetch_to);
+  if (!last) {
+    inconsistent(s, "range end header missing");
+    return;
+  }
+  s->batch.chain_id = s->opts.net->chain_id;
+  s->batch.from_block = s->fetch_from;
+  s->batch.to_block = s->fetch_to;
+  s->batch.to_hash = last->hash;
+  s->batch.blocks = s->blocks;
+  s->batch.nblocks = s->nblocks;
+  s->batch.logs = s->logs;
+  s->batch.nlogs = s->nlogs;
+  s->batch.unknown_logs = s->unknown;
+  memset(&s->job, 0, sizeof s->job);
+  s->job.kind = JOB_WRITE;
+  queue_job(s);
+}
+
+static void after_write(idx_sync_t *s) {
+  s->has_cursor = true;
+  s->cursor = s->batch.to_block;
+  s->cursor_hash = s->batch.to_hash;
+  s->st.has_cursor = true;
+  s->st.cursor = s->cursor;
+  s->st.batches++;
+  s->st.logs += s->batch.nlogs;
+  s->st.unknown_logs += s->batch.unknown_logs;
+  s->st.range = s->range.span;
+  s->st.last_batch_ms = s->job.ms;
+  idx_log_debug("sync", "blocks %llu..%llu: %zu logs in %.1f ms",
+                (unsigned long long)s->batch.from_block, (unsigned long long)s->batch.to_block,
+                s->batch.nlogs, s->job.ms);
+  progress(s);
+  if (s->stopping) {
+    finish(s, 0, "stopped");
+    return;
+  }
+  after_target(s);
+}
+
+/* ---- reorgs ----------------------------------------------------------- */
+
+static void start_reorg(idx_sync_t *s) {
+  s->reorg_from_cursor = s->cursor;
+  memset(&s->job, 0, sizeof s->job);
+  s->job.kind = JOB_BLOCKS;
+  s->job.to = s->cursor;
+  s->job.from = s->cursor > REORG_WINDOW ? s->cursor - REORG_WINDOW : 0;
+  queue_job(s);
+}
+
+static void on_fork_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  store_job_t *j = &s->job;
+  if (!r || n != j->nblocks + 1) {
+    inconsistent(s, "fork search answer");
+    return;
+  }
+  /* The highest stored header still canonical is the fork point. */
+  char err[160];
+  bool found = false;
+  for (size_t i = j->nblocks; i-- > 0 && !found;) {
+    idx_block_t b;
+    if (r[i].err || json_is_null(r[i].result) ||
+        idx_ethjson_block(r[i].result, &b, err, sizeof err))
+      continue;
+    if (memcmp(b.hash.b, j->blocks[i].hash.b, 32) == 0) {
+      j->keep_block = b.number;
+      j->keep_hash = b.hash;
+      found = true;
+    }
+  }
+  if (!found) {
+    /* Deeper than the window: keep the block below the oldest stored one. */
+    idx_block_t b;
+    if (r[n - 1].err || json_is_null(r[n - 1].result) ||
+        idx_ethjson_block(r[n - 1].result, &b, err, sizeof err)) {
+      inconsistent(s, "header below the reorg window");
+      return;
+    }
+    j->keep_block = b.number;
+    j->keep_hash = b.hash;
+    idx_log_warn("sync", "reorg deeper than the %d-block window", REORG_WINDOW);
+  }
+  j->kind = JOB_ROLLBACK;
+  j->reconnect_first = false;
+  queue_job(s);
+}
+
+static void after_blocks(idx_sync_t *s) {
+  store_job_t *j = &s->job;
+  const char *methods[REORG_WINDOW + 2];
+  json_t *params[REORG_WINDOW + 2];
+  size_t k = 0;
+  for (; k < j->nblocks; k++) {
+    char tag[24];
+    (void)hex_block_tag(tag, sizeof tag, j->blocks[k].number);
+    methods[k] = "eth_getBlockByNumber";
+    params[k] = json_pack("[s,b]", tag, 0);
+  }
+  uint64_t below = j->nblocks ? j->blocks[0].number : s->cursor;
+  char tag[24];
+  (void)hex_block_tag(tag, sizeof tag, below > 0 ? below - 1 : 0);
+  methods[k] = "eth_getBlockByNumber";
+  params[k++] = json_pack("[s,b]", tag, 0);
+  send_batch(s, methods, params, k, on_fork_headers);
+}
+
+static void after_rollback(idx_sync_t *s) {
+  uint64_t depth = s->reorg_from_cursor - s->job.keep_block;
+  s->cursor = s->job.keep_block;
+  s->cursor_hash = s->job.keep_hash;
+  s->st.cursor = s->cursor;
+  s->st.reorgs++;
+  s->st.last_reorg_depth = depth;
+  if (depth > s->st.max_reorg_depth)
+    s->st.max_reorg_depth = depth;
+  idx_log_warn("sync", "reorg: rolled back %llu block(s) above %llu (reorg #%llu)",
+               (unsigned long long)depth, (unsigned long long)s->cursor,
+               (unsigned long long)s->st.reorgs);
+  poll_head(s);
+}
+
+/* ---- store job completion --------------------------------------------- */
+
+static void on_job_done(idx_sync_t *s) {
+  store_job_t *j = &s->job;
+  if (j->rc == IDX_ERR_DB_CONN || (j->kind == JOB_OPEN && j->rc && !s->store)) {
+    s->db_failures++;
+    idx_log_warn("sync", "database unavailable (%s); retry %u", j->err, s->db_failures);
+    if (s->opts.max_db_attempts && s->db_failures >= s->opts.max_db_attempts) {
+      char msg[640];
+      snprintf(msg, sizeof msg, "database unavailable: %s", j->err);
+      finish(s, IDX_ERR_DB_CONN, msg);
+      return;
+    }
+    if (s->stopping) {
+      finish(s, 0, "stopped");
+      return;
+    }
+    later(s, backoff_ms(s->db_failures), retry_job);
+    return;
+  }
+  if (j->rc == IDX_ERR_CONFLICT) {
+    /* Someone else moved the cursor (a second writer or a manual change):
+     * re-read it and carry on from there. */
+    idx_log_warn("sync", "store cursor moved under us (%s); re-reading it", j->err);
+    memset(j, 0, sizeof *j);
+    j->kind = JOB_OPEN;
+    queue_job(s);
+    return;
+  }
+  if (j->rc) {
+    char msg[640];
+    snprintf(msg, sizeof msg, "database error: %s", j->err);
+    finish(s, j->rc, msg);
+    return;
+  }
+  s->db_failures = 0;
+  switch (j->kind) {
+  case JOB_OPEN:
+    s->has_cursor = j->found;
+    s->cursor = j->last_block;
+    s->cursor_hash = j->last_hash;
+    s->st.has_cursor = j->found;
+    s->st.cursor = j->last_block;
+    if (j->migrations)
+      idx_log_info("sync", "applied %d schema migration(s)", j->migrations);
+    if (s->stopping) {
+      finish(s, 0, "stopped");
+      return;
+    }
+    check_chain_id(s);
+    break;
+  case JOB_WRITE:
+    after_write(s);
+    break;
+  case JOB_BLOCKS:
+    after_blocks(s);
+    break;
+  case JOB_ROLLBACK:
+    after_rollback(s);
+    break;
+  }
+}
+
+/* ---- filters, lifecycle ----------------------------------------------- */
+
+static int build_filters(idx_sync_t *s) {
+  const idx_network_t *net = s->opts.net;
+  s->main_addresses = json_array();
+  s->main_topics = json_array();
+  json_t *topic0s = json_array();
+  json_t *license_froms = json_array();
+  if (!s->main_addresses || !s->main_topics || !topic0s || !license_froms)
+    return IDX_ERR_NOMEM;
+  for (size_t i = 0; i < net->ncontracts; i++) {
+    const idx_contract_t *c = &net->contracts[i];
+    char hex[67];
+    if (c->role == IDX_ROLE_DIMO_TOKEN) {
+      if (s->token_address)
+        continue; /* one token; extra entries share the first's filter */
+      idx_addr_to_hex(hex, &c->address);
+      s->token_address = json_string(hex);
+      continue;
+    }
+    idx_addr_to_hex(hex, &c->address);
+    json_array_append_new(s->main_addresses, json_string(hex));
+    if (c->license_class != IDX_CLASS_NONE) {
+      /* Transfers out of a license contract: topic1 = from, padded. */
+      char padded[67] = "0x000000000000000000000000";
+      memcpy(padded + 26, hex + 2, 40);
+      padded[66] = '\0';
+      json_array_append_new(license_froms, json_string(padded));
+    }
+    for (size_t e = 0; e < c->abi.nevents; e++) {
+      idx_hash_to_hex(hex, &c->abi.events[e].topic0);
+      bool dup = false;
+      size_t k;
+      json_t *v;
+      json_array_foreach(topic0s, k, v) dup |= strcmp(json_string_value(v), hex) == 0;
+      if (!dup)
+        json_array_append_new(topic0s, json_string(hex));
+    }
+  }
+  json_array_append_new(s->main_topics, topic0s);
+  if (s->token_address) {
+    char t0[67];
+    static const char transfer[] = "Transfer(address,address,uint256)";
+    idx_hash_t h;
+    idx_keccak256(&h, transfer, sizeof transfer - 1);
+    idx_hash_to_hex(t0, &h);
+    s->token_topics = json_pack("[[s],o]", t0, license_froms);
+  } else {
+    json_decref(license_froms);
+  }
+  return 0;
+}
+
+int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *opts,
+                   idx_sync_done_cb cb, void *ud) {
+  idx_sync_t *s = calloc(1, sizeof *s);
+  if (!s)
+    return IDX_ERR_NOMEM;
+  s->loop = loop;
+  s->opts = *opts;
+  s->done_cb = cb;
+  s->done_ud = ud;
+  idx_arena_init(&s->arena, 1 << 20, BATCH_MEMORY_MAX);
+  idx_logrange_init(&s->range, opts->initial_range, opts->max_range);
+  s->st.range = s->range.span;
+  int rc = build_filters(s);
+  if (rc) {
+    idx_sync_free(s);
+    return rc;
+  }
+  uv_timer_init(loop, &s->timer);
+  s->timer.data = s;
+  srand((unsigned)(now_ns() ^ (uint64_t)(uintptr_t)s));
+  memset(&s->job, 0, sizeof s->job);
+  s->job.kind = JOB_OPEN;
+  queue_job(s);
+  *out = s;
+  return 0;
+}
+
+void idx_sync_stop(idx_sync_t *s) {
+  if (s->finished || s->stopping)
+    return;
+  s->stopping = true;
+  /* A store job in flight finishes (commit or rollback inside the
+   * database) and its completion sees `stopping`; an RPC in flight is
+   * answered or cancelled by the rpc client's close; a timer is cut short. */
+  if (!s->job_busy && !s->rpc_busy) {
+    uv_timer_stop(&s->timer);
+    finish(s, 0, "stopped");
+  }
+}
+
+static void timer_closed(uv_handle_t *h) {
+  idx_sync_t *s = h->data;
+  idx_store_close(s->store);
+  idx_arena_free(&s->arena);
+  free(s->logs);
+  free(s->blocks);
+  json_decref(s->main_addresses);
+  json_decref(s->main_topics);
+  json_decref(s->token_address);
+  json_decref(s->token_topics);
+  free(s);
+}
+
+void idx_sync_free(idx_sync_t *s) {
+  if (!s)
+    return;
+  if (s->timer.loop) {
+    uv_close((uv_handle_t *)&s->timer, timer_closed);
+    return;
+  }
+  s->timer.data = s;
+  timer_closed((uv_handle_t *)&s->timer);
+}
+
+void idx_sync_status(const idx_sync_t *s, idx_sync_status_t *out) { *out = s->st; }

@@ -1,0 +1,599 @@
+#!/usr/bin/env node
+// rpc_proxy.js: a fault-injecting JSON-RPC HTTP proxy for tests (Node 20,
+// no dependencies). It listens on 127.0.0.1, forwards POSTs to an upstream
+// node (anvil) and, with seeded randomness, breaks some of them the ways
+// real providers do. See tests/tools/README.md for the flags and the
+// control protocol.
+//
+//   node tests/tools/rpc_proxy.js --upstream http://127.0.0.1:8545 \
+//       [--port 0] [--seed 1] [--control] [--<setting> <value> ...]
+//
+// The first line on stdout is the proxy's URL. Answers stream through
+// unless a setting needs to rewrite them; every buffer is capped.
+'use strict';
+
+const http = require('node:http');
+
+const MAX_REQUEST = 32 << 20; // bytes of a client request body
+const MAX_REWRITE = 64 << 20; // bytes of an upstream answer buffered to rewrite it
+const HOLD_MS = 10 * 60 * 1000; // a held ("timeout") request is dropped after this
+
+// Exchange-level faults, tried in this order; the first whose coin comes
+// up wins.
+const FAULTS = ['http429', 'http429_noretry', 'http500', 'http502', 'http503', 'timeout', 'reset',
+  'truncate', 'malformed', 'wrong_id', 'oversize'];
+// Per-request rates inside a batch.
+const REQUEST_RATES = ['header_not_found', 'drop_logs'];
+const RANGE_FAMILIES = ['-32005', 'range_too_wide', 'too_large', 'log_size', 'too_big', 'limited',
+  'suggest'];
+
+const DEFAULTS = Object.freeze({
+  ...Object.fromEntries(FAULTS.map((k) => [k, 0])),
+  retry_after: 1, // seconds sent with http429
+  retry_after_date: false, // send Retry-After as an HTTP-date instead
+  truncate_mode: 'length', // length | chunked | close
+  oversize_bytes: 300 * 1024 * 1024,
+  oversize_length: false, // announce Content-Length for oversize answers
+  fault_budget: null, // after this many injected faults every rate drops to 0
+  fault_for_ms: null, // ... or after this long
+  delay_ms: 0, // latency added before forwarding
+  lag_head: 0, // eth_blockNumber answers this many blocks behind
+  header_not_found: 0, // rate: eth_getBlockByNumber -> -32000 "header not found"
+  drop_logs: 0, // rate: eth_getLogs -> []
+  max_range: 0, // eth_getLogs spanning more blocks than this fail (0: no limit)
+  max_range_error: '-32005', // one of RANGE_FAMILIES
+  max_range_hint: 'both', // for -32005: data | message | both | none
+});
+
+const SETTINGS = {
+  retry_after: 'number', retry_after_date: 'boolean', truncate_mode: ['length', 'chunked', 'close'],
+  oversize_bytes: 'number', oversize_length: 'boolean', fault_budget: 'count',
+  fault_for_ms: 'count', delay_ms: 'number', lag_head: 'number', max_range: 'number',
+  max_range_error: RANGE_FAMILIES, max_range_hint: ['data', 'message', 'both', 'none'],
+};
+for (const k of [...FAULTS, ...REQUEST_RATES]) SETTINGS[k] = 'rate';
+
+// ---- seeded randomness (mulberry32) ----
+function makeRandom(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// ---- settings ----
+const cfg = { ...DEFAULTS };
+let budgetLeft = null;
+let faultsUntil = null;
+let random = makeRandom(1);
+
+function setSetting(key, value) {
+  const kind = SETTINGS[key];
+  if (!kind) throw new Error(`unknown setting ${key}`);
+  if (kind === 'rate') {
+    const v = Number(value);
+    if (!(v >= 0 && v <= 1)) throw new Error(`${key} must be a rate in [0, 1]`);
+    cfg[key] = v;
+  } else if (kind === 'number') {
+    const v = Number(value);
+    if (!Number.isFinite(v) || v < 0) throw new Error(`${key} must be a number >= 0`);
+    cfg[key] = v;
+  } else if (kind === 'count') {
+    const v = value === null || value === 'null' ? null : Number(value);
+    if (v !== null && !(Number.isInteger(v) && v >= 0)) throw new Error(`${key}: integer or null`);
+    cfg[key] = v;
+    if (key === 'fault_budget') budgetLeft = v;
+    if (key === 'fault_for_ms') faultsUntil = v === null ? null : Date.now() + v;
+  } else if (kind === 'boolean') {
+    if (value !== true && value !== false && value !== 'true' && value !== 'false')
+      throw new Error(`${key} must be true or false`);
+    cfg[key] = value === true || value === 'true';
+  } else {
+    if (!kind.includes(String(value))) throw new Error(`${key} must be one of ${kind.join(', ')}`);
+    cfg[key] = String(value);
+  }
+}
+
+// A control body: settings, plus "clear": true (back to the defaults
+// first), "clear_stats": true (zero the counters), "seed": n (restart the
+// random sequence).
+function applySettings(obj) {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
+    throw new Error('expected a JSON object');
+  if (obj.clear) {
+    Object.assign(cfg, DEFAULTS);
+    budgetLeft = null;
+    faultsUntil = null;
+  }
+  if (obj.clear_stats) resetStats();
+  if (obj.seed !== undefined) random = makeRandom(Number(obj.seed));
+  for (const [k, v] of Object.entries(obj)) {
+    if (k !== 'clear' && k !== 'clear_stats' && k !== 'seed') setSetting(k, v);
+  }
+}
+
+function clearRates() {
+  for (const k of [...FAULTS, ...REQUEST_RATES]) cfg[k] = 0;
+  budgetLeft = null;
+  faultsUntil = null;
+  cfg.fault_budget = null;
+  cfg.fault_for_ms = null;
+}
+
+// Flips the coin for a rate, counting what it injects against the budget.
+function coin(key) {
+  if (faultsUntil !== null && Date.now() >= faultsUntil) clearRates();
+  if (!(cfg[key] > 0) || random() >= cfg[key]) return false;
+  if (budgetLeft !== null && --budgetLeft <= 0) clearRates();
+  return true;
+}
+
+// ---- statistics ----
+let stats;
+let rpcSockets = new WeakSet();
+function resetStats() {
+  rpcSockets = new WeakSet();
+  stats = {
+    requests: 0, // HTTP requests (control and stats excluded)
+    rpc_requests: 0, // JSON-RPC requests inside them
+    connections: 0, // TCP connections accepted (control ones included)
+    rpc_connections: 0, // connections that carried JSON-RPC requests
+    in_flight: stats ? stats.in_flight : 0,
+    in_flight_max: 0,
+    forwarded: 0, // upstream requests
+    upstream_errors: 0,
+    bytes_out: 0,
+    faults: Object.fromEntries(FAULTS.map((k) => [k, 0])),
+    modes: { lag_head: 0, header_not_found: 0, drop_logs: 0, max_range: 0 },
+  };
+}
+resetStats();
+
+// ---- CLI ----
+function parseArgs(argv) {
+  const opts = { upstream: null, port: 0, seed: 1, control: false, verbose: false, settings: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    const key = a.slice(2).replace(/-/g, '_');
+    if (key === 'control' || key === 'verbose') {
+      opts[key] = true;
+      continue;
+    }
+    if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+    const v = argv[++i];
+    if (key === 'upstream') opts.upstream = new URL(v);
+    else if (key === 'port') opts.port = Number(v);
+    else if (key === 'seed') opts.seed = Number(v);
+    else if (SETTINGS[key]) opts.settings[key] = v;
+    else throw new Error(`unknown flag ${a}`);
+  }
+  if (!opts.upstream) throw new Error('--upstream URL is required');
+  return opts;
+}
+
+// ---- helpers ----
+const toHex = (n) => '0x' + n.toString(16);
+const jsonHeaders = { 'Content-Type': 'application/json' };
+
+function note(opts, msg) {
+  if (opts.verbose) process.stderr.write(`rpc_proxy: ${msg}\n`);
+}
+
+function readBody(stream, cap) {
+  return new Promise((resolve, reject) => {
+    const parts = [];
+    let len = 0;
+    stream.on('data', (c) => {
+      len += c.length;
+      if (len > cap) {
+        stream.destroy();
+        reject(Object.assign(new Error('body too large'), { tooLarge: true }));
+      } else {
+        parts.push(c);
+      }
+    });
+    stream.on('end', () => resolve(Buffer.concat(parts)));
+    stream.on('error', reject);
+  });
+}
+
+function send(res, status, headers, body) {
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body);
+  stats.bytes_out += buf.length;
+  res.writeHead(status, { ...headers, 'Content-Length': buf.length });
+  res.end(buf);
+}
+
+// One POST to the upstream; resolves with the response stream.
+function upstreamRequest(ctx, body) {
+  stats.forwarded++;
+  return new Promise((resolve, reject) => {
+    const req = http.request(ctx.upstream, {
+      method: 'POST',
+      agent: ctx.agent,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': body.length },
+    });
+    req.on('response', resolve);
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function upstreamJson(ctx, body) {
+  const up = await upstreamRequest(ctx, Buffer.from(JSON.stringify(body)));
+  const raw = await readBody(up, MAX_REWRITE);
+  return JSON.parse(raw.toString('utf8'));
+}
+
+async function upstreamHead(ctx) {
+  const r = await upstreamJson(ctx, { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] });
+  const head = Number(BigInt(r.result)) - cfg.lag_head;
+  return head < 0 ? 0 : head;
+}
+
+// ---- exchange-level faults ----
+function sendOversize(res, id, size, announce) {
+  const head = Buffer.from(`[{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":"0x`);
+  const tail = Buffer.from('"}]');
+  const fill = Buffer.alloc(64 * 1024, 'ab');
+  let left = Math.max(0, size - head.length - tail.length);
+  res.writeHead(200, announce ? { ...jsonHeaders, 'Content-Length': head.length + left + tail.length }
+    : jsonHeaders);
+  let closed = false;
+  res.on('close', () => { closed = true; });
+  res.write(head);
+  const pump = () => {
+    while (!closed && left > 0) {
+      const n = Math.min(left, fill.length);
+      left -= n;
+      stats.bytes_out += n;
+      if (!res.write(n === fill.length ? fill : fill.subarray(0, n))) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    if (!closed) res.end(tail);
+  };
+  pump();
+}
+
+function sendMalformed(res) {
+  const variants = [
+    '[{"jsonrpc":"2.0","id":1,"result":"0x1"},{"jsonrpc":',
+    '<html><body><h1>502 Bad Gateway</h1></body></html>',
+    '{"jsonrpc":"2.0","id":1,"result":0x12}',
+    '',
+  ];
+  send(res, 200, jsonHeaders, variants[Math.floor(random() * variants.length)]);
+}
+
+async function sendTruncated(ctx, res, body) {
+  const up = await upstreamRequest(ctx, body);
+  const raw = await readBody(up, MAX_REWRITE);
+  const half = raw.subarray(0, Math.floor(raw.length / 2));
+  stats.bytes_out += half.length;
+  if (cfg.truncate_mode === 'close') {
+    // No length, no chunking: the body ends where the connection does.
+    const sock = res.socket;
+    sock.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n');
+    sock.end(half);
+    return;
+  }
+  const headers = cfg.truncate_mode === 'length' ? { ...jsonHeaders, 'Content-Length': raw.length }
+    : jsonHeaders;
+  res.writeHead(200, headers);
+  res.write(half, () => res.destroy());
+}
+
+async function sendWrongIds(ctx, res, body) {
+  const up = await upstreamRequest(ctx, body);
+  const raw = await readBody(up, MAX_REWRITE);
+  let out;
+  try {
+    const parsed = JSON.parse(raw.toString('utf8'));
+    const shift = (r) => ({ ...r, id: typeof r.id === 'number' ? r.id + 1000003 : 999999 });
+    if (Array.isArray(parsed)) {
+      // Alternate between shifted ids and a duplicated id.
+      out = random() < 0.5 || parsed.length < 2 ? parsed.map(shift)
+        : parsed.map((r, i) => (i === 1 ? { ...r, id: parsed[0].id } : r));
+    } else {
+      out = shift(parsed);
+    }
+  } catch {
+    out = { jsonrpc: '2.0', id: 999999, result: null };
+  }
+  send(res, 200, jsonHeaders, JSON.stringify(out));
+}
+
+// ---- per-request modes ----
+function blockParam(tag, head) {
+  if (tag === undefined || tag === null) return head;
+  if (typeof tag === 'string' && /^0x[0-9a-fA-F]+$/.test(tag)) return Number(BigInt(tag));
+  if (tag === 'earliest') return 0;
+  return head; // latest, safe, finalized, pending
+}
+
+function needsHead(filter) {
+  const isTag = (t) => t === undefined || t === null || (typeof t === 'string' && !t.startsWith('0x'));
+  return filter && !filter.blockHash && (isTag(filter.fromBlock) || isTag(filter.toBlock));
+}
+
+function rangeError(from, n) {
+  const a = toHex(from);
+  const b = toHex(from + n - 1);
+  switch (cfg.max_range_error) {
+    case '-32005': {
+      const e = { code: -32005, message: 'query returned more than 10000 results' };
+      if (cfg.max_range_hint === 'message' || cfg.max_range_hint === 'both')
+        e.message += `. Try with this block range [${a}, ${b}].`;
+      if (cfg.max_range_hint === 'data' || cfg.max_range_hint === 'both') e.data = { from: a, to: b };
+      return e;
+    }
+    case 'range_too_wide':
+      return { code: -32000, message: 'block range is too wide' };
+    case 'too_large':
+      return { code: -32000, message: 'block range too large' };
+    case 'log_size':
+      return {
+        code: -32602,
+        message: 'Log response size exceeded. You can make eth_getLogs requests with up to a 2K ' +
+          'block range and no limit on the response size, or you can request any block range ' +
+          'with a cap of 10K logs in the response',
+      };
+    case 'too_big':
+      return { code: -32008, message: 'response is too big' };
+    case 'limited':
+      return { code: -32000, message: `eth_getLogs is limited to a ${n} blocks range` };
+    default: // suggest
+      return { code: -32602, message: `try with this block range [${a}, ${b}]` };
+  }
+}
+
+// Splits a batch into answers made here and requests to forward.
+async function planBatch(ctx, items) {
+  const local = []; // finished replies
+  const lagged = []; // eth_blockNumber requests to answer behind the head
+  const forward = [];
+  let head = null;
+  for (const it of items) {
+    const m = it && typeof it === 'object' ? it.method : undefined;
+    const reply = (fields) => local.push({ jsonrpc: '2.0', id: it.id ?? null, ...fields });
+    if (m === 'eth_getBlockByNumber' && coin('header_not_found')) {
+      stats.modes.header_not_found++;
+      reply({ error: { code: -32000, message: 'header not found' } });
+    } else if (m === 'eth_getLogs' && coin('drop_logs')) {
+      stats.modes.drop_logs++;
+      reply({ result: [] });
+    } else if (m === 'eth_getLogs' && cfg.max_range > 0 && Array.isArray(it.params) &&
+      it.params[0] && !it.params[0].blockHash) {
+      const f = it.params[0];
+      if (head === null && needsHead(f)) head = await upstreamHead(ctx);
+      const from = blockParam(f.fromBlock, head);
+      const to = blockParam(f.toBlock, head);
+      if (to >= from && to - from + 1 > cfg.max_range) {
+        stats.modes.max_range++;
+        reply({ error: rangeError(from, cfg.max_range) });
+      } else {
+        forward.push(it);
+      }
+    } else if (m === 'eth_blockNumber' && cfg.lag_head > 0) {
+      lagged.push(it);
+    } else {
+      forward.push(it);
+    }
+  }
+  if (lagged.length) {
+    const answers = await upstreamJson(ctx, lagged);
+    for (const r of Array.isArray(answers) ? answers : [answers]) {
+      if (r && typeof r.result === 'string') {
+        const v = BigInt(r.result) - BigInt(cfg.lag_head);
+        r.result = toHex(v < 0n ? 0n : v);
+        stats.modes.lag_head++;
+      }
+      local.push(r);
+    }
+  }
+  return { local, forward };
+}
+
+// Streams an upstream batch answer with extra replies spliced in front:
+// "[" + local + "," + the upstream array's elements. A non-array answer
+// (the node refused the batch) passes through unchanged.
+function spliceStream(up, res, local) {
+  const extra = local.map((r) => JSON.stringify(r)).join(',');
+  let state = 0; // 0: before "[", 1: after "[" before the first element, 2: passthrough
+  res.writeHead(up.statusCode, jsonHeaders);
+  const out = (b) => {
+    stats.bytes_out += b.length;
+    return res.write(b);
+  };
+  up.on('data', (chunk) => {
+    let i = 0;
+    while (state < 2 && i < chunk.length) {
+      const c = chunk[i];
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+        i++;
+      } else if (state === 0 && c === 0x5b) {
+        state = 1;
+        i++;
+      } else if (state === 0) {
+        state = 2; // not an array
+      } else {
+        out(Buffer.from('[' + extra + (c === 0x5d ? '' : ',')));
+        state = 2;
+      }
+    }
+    if (state === 2 && i < chunk.length && !out(chunk.subarray(i))) {
+      up.pause();
+      res.once('drain', () => up.resume());
+    }
+  });
+  up.on('end', () => res.end());
+  up.on('error', () => res.destroy());
+  res.on('close', () => { if (!up.complete) up.destroy(); });
+}
+
+async function forwardPlain(ctx, res, body) {
+  const up = await upstreamRequest(ctx, body);
+  res.writeHead(up.statusCode, { 'Content-Type': up.headers['content-type'] || 'application/json' });
+  up.on('data', (c) => { stats.bytes_out += c.length; });
+  up.on('error', () => res.destroy());
+  up.pipe(res);
+  res.on('close', () => { if (!up.complete) up.destroy(); });
+}
+
+async function handleRpc(ctx, req, res) {
+  stats.requests++;
+  if (!rpcSockets.has(req.socket)) {
+    rpcSockets.add(req.socket);
+    stats.rpc_connections++;
+  }
+  stats.in_flight++;
+  stats.in_flight_max = Math.max(stats.in_flight_max, stats.in_flight);
+  res.on('close', () => { stats.in_flight--; });
+  let body;
+  try {
+    body = await readBody(req, MAX_REQUEST);
+  } catch (e) {
+    if (e.tooLarge) send(res, 413, {}, 'request too large');
+    return;
+  }
+  let parsed;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const items = Array.isArray(parsed) ? parsed : parsed ? [parsed] : [];
+  stats.rpc_requests += items.length;
+  const firstId = items.length && items[0] && items[0].id !== undefined ? items[0].id : 1;
+
+  const fault = FAULTS.find((k) => coin(k));
+  if (fault) {
+    stats.faults[fault]++;
+    note(ctx, `injecting ${fault}`);
+  }
+  switch (fault) {
+    case 'http429': {
+      const when = cfg.retry_after_date ? new Date(Date.now() + cfg.retry_after * 1000).toUTCString()
+        : String(cfg.retry_after);
+      return send(res, 429, { 'Retry-After': when }, 'Too Many Requests');
+    }
+    case 'http429_noretry':
+      return send(res, 429, {}, 'Too Many Requests');
+    case 'http500':
+      return send(res, 500, {}, 'Internal Server Error');
+    case 'http502':
+      return send(res, 502, {}, 'Bad Gateway');
+    case 'http503':
+      return send(res, 503, {}, 'Service Unavailable');
+    case 'timeout': {
+      const t = setTimeout(() => res.destroy(), HOLD_MS);
+      t.unref();
+      res.on('close', () => clearTimeout(t));
+      return undefined; // never answered
+    }
+    case 'reset':
+      if (req.socket.resetAndDestroy) req.socket.resetAndDestroy();
+      else req.socket.destroy();
+      return undefined;
+    case 'truncate':
+      return sendTruncated(ctx, res, body);
+    case 'malformed':
+      return sendMalformed(res);
+    case 'wrong_id':
+      return sendWrongIds(ctx, res, body);
+    case 'oversize':
+      return sendOversize(res, firstId, cfg.oversize_bytes, cfg.oversize_length);
+    default:
+      break;
+  }
+
+  if (cfg.delay_ms > 0) await new Promise((r) => setTimeout(r, cfg.delay_ms));
+  const modes = cfg.lag_head > 0 || cfg.max_range > 0 || cfg.header_not_found > 0 ||
+    cfg.drop_logs > 0;
+  if (!modes || items.length === 0) return forwardPlain(ctx, res, body);
+  const { local, forward } = await planBatch(ctx, items);
+  if (!Array.isArray(parsed)) {
+    if (local.length) return send(res, 200, jsonHeaders, JSON.stringify(local[0]));
+    return forwardPlain(ctx, res, body);
+  }
+  if (forward.length === 0) return send(res, 200, jsonHeaders, JSON.stringify(local));
+  if (local.length === 0) return forwardPlain(ctx, res, body);
+  const up = await upstreamRequest(ctx, Buffer.from(JSON.stringify(forward)));
+  return spliceStream(up, res, local);
+}
+
+function handleControl(ctx, req, res) {
+  if (req.url === '/__stats' && req.method === 'GET')
+    return send(res, 200, jsonHeaders, JSON.stringify(stats));
+  if (req.url === '/__control' && ctx.control) {
+    if (req.method === 'GET') return send(res, 200, jsonHeaders, JSON.stringify(cfg));
+    if (req.method === 'POST') {
+      return readBody(req, 1 << 20).then((b) => {
+        try {
+          applySettings(JSON.parse(b.toString('utf8') || '{}'));
+        } catch (e) {
+          return send(res, 400, jsonHeaders, JSON.stringify({ error: e.message }));
+        }
+        note(ctx, `control ${b.toString('utf8')}`);
+        return send(res, 200, jsonHeaders, JSON.stringify(cfg));
+      }, () => send(res, 413, {}, 'too large'));
+    }
+  }
+  return send(res, 404, {}, 'not found');
+}
+
+function main() {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+    random = makeRandom(opts.seed);
+    applySettings(opts.settings);
+  } catch (e) {
+    process.stderr.write(`rpc_proxy: ${e.message}\n`);
+    process.exit(2);
+  }
+  const ctx = {
+    upstream: opts.upstream,
+    agent: new http.Agent({ keepAlive: true, maxSockets: 64 }),
+    control: opts.control,
+    verbose: opts.verbose,
+  };
+  const sockets = new Set();
+  const server = http.createServer((req, res) => {
+    const done = req.url.startsWith('/__') ? handleControl(ctx, req, res) : handleRpc(ctx, req, res);
+    Promise.resolve(done).catch((e) => {
+      stats.upstream_errors++;
+      note(ctx, `upstream: ${e.message}`);
+      if (!res.headersSent) send(res, 502, {}, `upstream: ${e.message}`);
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65000;
+  server.headersTimeout = 66000;
+  server.requestTimeout = 0;
+  server.on('connection', (s) => {
+    stats.connections++;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.listen(opts.port, '127.0.0.1', () => {
+    process.stdout.write(`http://127.0.0.1:${server.address().port}\n`);
+  });
+  const stop = () => {
+    server.close();
+    for (const s of sockets) s.destroy();
+    ctx.agent.destroy();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main();

@@ -1,0 +1,187 @@
+/* Unit tests for network.c and config.c: presets, the devnet-style file
+ * format, every validation error, and flag/environment precedence. */
+#include "common.h"
+
+#include "check.h"
+#include "config.h"
+#include "hex.h"
+#include "network.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static const char *write_file(const char *name, const char *text) {
+  static char path[512];
+  snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+  FILE *f = fopen(path, "w");
+  CHECK(f != NULL);
+  if (f) {
+    fputs(text, f);
+    fclose(f);
+  }
+  return path;
+}
+
+static void test_presets(void) {
+  idx_network_t net;
+  char err[1024] = "";
+  int rc = idx_network_load(&net, "polygon", ABI_DIR, err, sizeof err);
+  if (rc)
+    fprintf(stderr, "%s\n", err);
+  CHECK_INT(rc, 0);
+  CHECK_INT(net.chain_id, 137);
+  CHECK(net.has_confirmations && net.confirmations == 200);
+  CHECK_INT(net.ncontracts, 3);
+  char hex[43];
+  idx_addr_to_hex(hex, &net.contracts[0].address);
+  CHECK_STR(hex, "0x9a9d2e717bb005b240094ba761ff074d392c7c85");
+  CHECK_INT(net.contracts[0].role, IDX_ROLE_APP_LICENSE);
+  CHECK_INT(net.contracts[0].license_class, IDX_CLASS_APP);
+  CHECK_INT(net.contracts[1].license_class, IDX_CLASS_NODE);
+  CHECK_INT(net.contracts[2].role, IDX_ROLE_DIMO_TOKEN);
+  CHECK_INT(net.contracts[0].abi.nevents, 15);
+  idx_addr_t a;
+  CHECK_INT(idx_addr_from_hex(&a, "0xAA32A9E74486DD136CCEDF17061FE4EFC95A621E"), 0);
+  CHECK(idx_network_contract(&net, &a) == &net.contracts[1]);
+  idx_network_free(&net);
+
+  CHECK_INT(idx_network_load(&net, "amoy", ABI_DIR, err, sizeof err), 0);
+  CHECK_INT(net.chain_id, 80002);
+  idx_network_free(&net);
+
+  CHECK_INT(idx_network_load(&net, "mars", ABI_DIR, err, sizeof err), IDX_ERR_CONFIG);
+  CHECK(strstr(err, "mars") != NULL);
+  CHECK_INT(idx_network_load(&net, "bad name!", ABI_DIR, err, sizeof err), IDX_ERR_CONFIG);
+}
+
+static void expect_error(const char *json, const char *needle) {
+  idx_network_t net;
+  char err[1024] = "";
+  const char *path = write_file("net.json", json);
+  int rc = idx_network_load(&net, path, ABI_DIR, err, sizeof err);
+  CHECK_INT(rc, IDX_ERR_CONFIG);
+  if (!strstr(err, needle))
+    fprintf(stderr, "error \"%s\" does not mention \"%s\"\n", err, needle);
+  CHECK(strstr(err, needle) != NULL);
+}
+
+#define APP                                                                                        \
+  "{\"role\":\"app_license\",\"address\":\"0x9a9d2e717bb005b240094ba761ff074d392c7c85\",\"abi\":"  \
+  "\"DevLicenseDimo.json\""
+
+static void test_file_format(void) {
+  idx_network_t net;
+  char err[1024] = "";
+  const char *path = write_file(
+      "devnet.json",
+      "{\"name\":\"devnet\",\"chain_id\":137,\"confirmations\":0,\"x-deployer\":\"me\","
+      "\"contracts\":[" APP ",\"start_block\":5,\"x-tx\":\"0x1\"},"
+      "{\"role\":\"app_license\",\"class\":\"client\",\"address\":"
+      "\"0x1111111111111111111111111111111111111111\",\"abi\":\"DevLicenseDimo.json\","
+      "\"start_block\":3},"
+      "{\"role\":\"dimo_token\",\"address\":\"0x2222222222222222222222222222222222222222\","
+      "\"abi\":\"DimoToken.json\",\"start_block\":1}]}");
+  int rc = idx_network_load(&net, path, ABI_DIR, err, sizeof err);
+  if (rc)
+    fprintf(stderr, "%s\n", err);
+  CHECK_INT(rc, 0);
+  CHECK(net.has_confirmations && net.confirmations == 0);
+  CHECK_INT(net.contracts[1].license_class, IDX_CLASS_CLIENT);
+  CHECK_INT(idx_network_start_block(&net), 3); /* the token's 1 does not count */
+  idx_network_free(&net);
+
+  expect_error("[]", "JSON object");
+  expect_error("{\"chain_id\":137,\"contracts\":[" APP "}],\"colour\":1}", "colour");
+  expect_error("{\"contracts\":[" APP "}]}", "chain_id");
+  expect_error("{\"chain_id\":-1,\"contracts\":[" APP "}]}", "chain_id");
+  expect_error("{\"chain_id\":137,\"contracts\":[]}", "contracts");
+  expect_error("{\"chain_id\":137,\"contracts\":[" APP ",\"role\":\"oracle\"}]}", "");
+  expect_error("{\"chain_id\":137,\"contracts\":[{\"role\":\"oracle\",\"address\":"
+               "\"0x9a9d2e717bb005b240094ba761ff074d392c7c85\",\"abi\":\"DevLicenseDimo.json\"}]}",
+               "unknown role");
+  expect_error("{\"chain_id\":137,\"contracts\":[" APP ",\"adress\":\"x\"}]}", "adress");
+  expect_error("{\"chain_id\":137,\"contracts\":[{\"role\":\"app_license\",\"address\":\"0x12\","
+               "\"abi\":\"DevLicenseDimo.json\"}]}",
+               "address");
+  expect_error("{\"chain_id\":137,\"contracts\":[" APP ",\"class\":\"moon\"}]}", "class");
+  expect_error("{\"chain_id\":137,\"contracts\":[{\"role\":\"app_license\",\"address\":"
+               "\"0x9a9d2e717bb005b240094ba761ff074d392c7c85\",\"abi\":\"Nope.json\"}]}",
+               "Nope.json");
+  expect_error("{\"chain_id\":137,\"contracts\":[" APP ",\"start_block\":\"7\"}]}", "start_block");
+  expect_error("{\"chain_id\":137,\"contracts\":[{\"role\":\"dimo_token\",\"address\":"
+               "\"0x9a9d2e717bb005b240094ba761ff074d392c7c85\",\"abi\":\"DimoToken.json\"}]}",
+               "license contract");
+  expect_error("{\"chain_id\":137,\"contracts\":[" APP "}," APP "}]}", "twice");
+  expect_error("{\"chain_id\":137,", "line");
+}
+
+static void test_config(void) {
+  idx_config_t cfg;
+  char err[512];
+  char a0[] = "run", a1[] = "--rpc", a2[] = "http://127.0.0.1:1", a3[] = "--rpc=http://127.0.0.1:2",
+       a4[] = "--confirmations", a5[] = "0", a6[] = "--finality", a7[] = "safe";
+  char *argv[] = {a0, a1, a2, a3, a4, a5, a6, a7};
+  setenv("DIMO_RPC", "http://env:1,http://env:2,http://env:3", 1);
+  setenv("DATABASE_URL", "dbname=x", 1);
+  CHECK_INT(idx_config_parse(&cfg, IDX_CMD_RUN, 8, argv, err, sizeof err), 0);
+  CHECK_INT(cfg.nrpc, 2); /* flags replace the environment's list */
+  CHECK_STR(cfg.rpc[1], "http://127.0.0.1:2");
+  CHECK_STR(cfg.db, "dbname=x");
+  CHECK(cfg.has_confirmations && cfg.confirmations == 0);
+  CHECK_INT(cfg.finality, IDX_FINALITY_SAFE);
+  CHECK_INT(idx_config_confirmations(&cfg, true, 9, 137), 0);
+
+  char *argv2[] = {a0};
+  CHECK_INT(idx_config_parse(&cfg, IDX_CMD_RUN, 1, argv2, err, sizeof err), 0);
+  CHECK_INT(cfg.nrpc, 3);
+  CHECK_STR(cfg.rpc[2], "http://env:3");
+  CHECK_INT(idx_config_confirmations(&cfg, false, 0, 137), 200);
+  CHECK_INT(idx_config_confirmations(&cfg, true, 12, 137), 12);
+  CHECK_INT(idx_config_confirmations(&cfg, false, 0, 80002), 0);
+  unsetenv("DIMO_RPC");
+
+  char b1[] = "--confirmations", b2[] = "-3";
+  char *bad1[] = {a0, b1, b2};
+  CHECK_INT(idx_config_parse(&cfg, IDX_CMD_RUN, 3, bad1, err, sizeof err), IDX_ERR_CONFIG);
+  CHECK(strstr(err, "--confirmations") != NULL);
+  char c1[] = "--colour";
+  char *bad2[] = {a0, c1};
+  CHECK_INT(idx_config_parse(&cfg, IDX_CMD_RUN, 2, bad2, err, sizeof err), IDX_ERR_CONFIG);
+  CHECK(strstr(err, "--colour") != NULL);
+  char d1[] = "--to";
+  char *bad3[] = {a0, d1}; /* --to is a sync option, and needs a value */
+  CHECK_INT(idx_config_parse(&cfg, IDX_CMD_RUN, 2, bad3, err, sizeof err), IDX_ERR_CONFIG);
+  CHECK_INT(idx_config_parse(&cfg, IDX_CMD_SYNC, 2, bad3, err, sizeof err), IDX_ERR_CONFIG);
+  CHECK(strstr(err, "needs a value") != NULL);
+  char s0[] = "sync", e1[] = "--to", e2[] = "head", f1[] = "extra";
+  char *ok2[] = {s0, e1, e2, f1};
+  CHECK_INT(idx_config_parse(&cfg, IDX_CMD_SYNC, 4, ok2, err, sizeof err), 0);
+  CHECK(cfg.has_to && cfg.to_head);
+  CHECK_INT(cfg.nargs, 1);
+  CHECK_STR(cfg.args[0], "extra");
+  char g1[] = "--finality", g2[] = "soon";
+  char *bad4[] = {a0, g1, g2};
+  CHECK_INT(idx_config_parse(&cfg, IDX_CMD_RUN, 3, bad4, err, sizeof err), IDX_ERR_CONFIG);
+  setenv("DIMO_LOG_LEVEL", "loud", 1);
+  CHECK_INT(idx_config_parse(&cfg, IDX_CMD_RUN, 1, argv2, err, sizeof err), IDX_ERR_CONFIG);
+  CHECK(strstr(err, "DIMO_LOG_LEVEL") != NULL);
+  unsetenv("DIMO_LOG_LEVEL");
+}
+
+int main(void) {
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/idx-test-network-XXXXXX");
+  if (!mkdtemp(tmpdir)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  test_presets();
+  test_file_format();
+  test_config();
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "could not remove %s\n", tmpdir);
+  CHECK_DONE();
+}
