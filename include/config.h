@@ -55,6 +55,7 @@ typedef struct idx_config_s {
   idx_log_level_t log_level;
   idx_log_format_t log_format;
   bool help;
+  char *env_copy; /* owned: the split copy of DIMO_RPC */
   /* Positional arguments left after the options (borrowed from argv). */
   char **args;
   int nargs;
@@ -65,6 +66,10 @@ typedef struct idx_config_s {
  * IDX_ERR_CONFIG. */
 IDX_WARN_UNUSED int idx_config_parse(idx_config_t *cfg, unsigned command, int argc, char **argv,
                                      char *err, size_t errlen) IDX_NONNULL(1, 4, 5);
+
+/* Frees what idx_config_parse allocated (strings borrowed from argv and
+ * the environment stay valid; the DIMO_RPC list does not). */
+void idx_config_free(idx_config_t *cfg) IDX_NONNULL(1);
 
 /* Prints the options a command takes, with their environment variables
  * and defaults. */

@@ -59,31 +59,20 @@ int idx_cmd_chain_setup(const idx_config_t *cfg, idx_network_t *net, bool need_r
   return IDX_EXIT_OK;
 }
 
-static int chain_main(unsigned command, int argc, char **argv) {
-  idx_config_t cfg;
-  char err[1024];
+static int chain_with_config(idx_config_t *cfg, unsigned command, const char *name,
+                             const char *synopsis) {
   bool is_run = command == IDX_CMD_RUN;
-  const char *synopsis =
-      is_run ? "usage: dimo-indexer run [OPTIONS]\n\n"
-               "Follows the chain: backfills from the cursor, then follows the head,\n"
-               "rolling back reorgs; runs until SIGINT/SIGTERM."
-             : "usage: dimo-indexer sync [--to N|head] [OPTIONS]\n\n"
-               "Backfills up to block N (or the confirmed head), then exits.";
-  if (idx_config_parse(&cfg, command, argc, argv, err, sizeof err)) {
-    fprintf(stderr, "dimo-indexer %s: %s\n", argv[0], err);
-    return IDX_EXIT_USAGE;
-  }
-  if (cfg.help) {
+  if (cfg->help) {
     idx_config_usage(command, synopsis);
     return IDX_EXIT_OK;
   }
-  if (cfg.nargs) {
-    fprintf(stderr, "dimo-indexer %s: unexpected argument \"%s\"\n", argv[0], cfg.args[0]);
+  if (cfg->nargs) {
+    fprintf(stderr, "dimo-indexer %s: unexpected argument \"%s\"\n", name, cfg->args[0]);
     return IDX_EXIT_USAGE;
   }
-  idx_log_setup(cfg.log_level, cfg.log_format);
+  idx_log_setup(cfg->log_level, cfg->log_format);
   idx_network_t net;
-  int code = idx_cmd_chain_setup(&cfg, &net, true);
+  int code = idx_cmd_chain_setup(cfg, &net, true);
   if (code)
     return code;
 
@@ -91,10 +80,10 @@ static int chain_main(unsigned command, int argc, char **argv) {
   uv_loop_init(&loop);
   idx_rpc_options_t ro;
   idx_rpc_options_default(&ro);
-  ro.urls = cfg.rpc;
-  ro.nurls = cfg.nrpc;
-  ro.timeout_ms = (long)cfg.rpc_timeout_ms;
-  ro.max_response = (size_t)cfg.rpc_max_response;
+  ro.urls = cfg->rpc;
+  ro.nurls = cfg->nrpc;
+  ro.timeout_ms = (long)cfg->rpc_timeout_ms;
+  ro.max_response = (size_t)cfg->rpc_max_response;
   ro.max_attempts = is_run ? 0 : 10;
   idx_rpc_t *rpc = NULL;
   int rc = idx_rpc_new(&rpc, &loop, &ro);
@@ -117,25 +106,25 @@ static int chain_main(unsigned command, int argc, char **argv) {
   memset(&so, 0, sizeof so);
   so.net = &net;
   so.rpc = rpc;
-  so.conninfo = cfg.db;
-  so.schema_dir = cfg.schema_dir;
-  so.has_from = cfg.has_from;
-  so.from_block = cfg.from_block;
+  so.conninfo = cfg->db;
+  so.schema_dir = cfg->schema_dir;
+  so.has_from = cfg->has_from;
+  so.from_block = cfg->from_block;
   so.confirmations =
-      idx_config_confirmations(&cfg, net.has_confirmations, net.confirmations, net.chain_id);
-  so.finality = cfg.finality;
+      idx_config_confirmations(cfg, net.has_confirmations, net.confirmations, net.chain_id);
+  so.finality = cfg->finality;
   so.follow = is_run;
-  so.stop_at_head = !is_run && (!cfg.has_to || cfg.to_head);
-  so.stop_block = cfg.to_block;
-  so.poll_ms = cfg.poll_ms;
-  so.initial_range = cfg.initial_range;
-  so.max_range = cfg.max_range;
+  so.stop_at_head = !is_run && (!cfg->has_to || cfg->to_head);
+  so.stop_block = cfg->to_block;
+  so.poll_ms = cfg->poll_ms;
+  so.initial_range = cfg->initial_range;
+  so.max_range = cfg->max_range;
   so.max_db_attempts = is_run ? 0 : 10;
   so.progress = true;
   idx_log_info("main",
                "%s: network %s (chain %llu, %zu contracts), %zu RPC endpoint(s), "
                "%llu confirmations, finality %s",
-               argv[0], net.name, (unsigned long long)net.chain_id, net.ncontracts, cfg.nrpc,
+               name, net.name, (unsigned long long)net.chain_id, net.ncontracts, cfg->nrpc,
                (unsigned long long)so.confirmations, idx_finality_name(so.finality));
   rc = idx_sync_start(&run.sync, &loop, &so, on_sync_done, &run);
   if (rc) {
@@ -159,8 +148,27 @@ static int chain_main(unsigned command, int argc, char **argv) {
 
   if (run.status == 0)
     return IDX_EXIT_OK;
-  fprintf(stderr, "dimo-indexer %s: %s\n", argv[0], run.message);
+  fprintf(stderr, "dimo-indexer %s: %s\n", name, run.message);
   return run.status == IDX_ERR_CONFIG ? IDX_EXIT_USAGE : IDX_EXIT_FAIL;
+}
+
+static int chain_main(unsigned command, int argc, char **argv) {
+  idx_config_t cfg;
+  char err[1024];
+  bool is_run = command == IDX_CMD_RUN;
+  const char *synopsis =
+      is_run ? "usage: dimo-indexer run [OPTIONS]\n\n"
+               "Follows the chain: backfills from the cursor, then follows the head,\n"
+               "rolling back reorgs; runs until SIGINT/SIGTERM."
+             : "usage: dimo-indexer sync [--to N|head] [OPTIONS]\n\n"
+               "Backfills up to block N (or the confirmed head), then exits.";
+  if (idx_config_parse(&cfg, command, argc, argv, err, sizeof err)) {
+    fprintf(stderr, "dimo-indexer %s: %s\n", argv[0], err);
+    return IDX_EXIT_USAGE;
+  }
+  int code = chain_with_config(&cfg, command, argv[0], synopsis);
+  idx_config_free(&cfg);
+  return code;
 }
 
 int idx_cmd_run(int argc, char **argv) { return chain_main(IDX_CMD_RUN, argc, argv); }

@@ -25,10 +25,12 @@ static int parse_or_help(idx_config_t *cfg, unsigned command, int argc, char **a
   }
   if (cfg->help) {
     idx_config_usage(command, synopsis);
+    idx_config_free(cfg);
     return -1;
   }
   if (cfg->nargs) {
     fprintf(stderr, "dimo-indexer %s: unexpected argument \"%s\"\n", argv[0], cfg->args[0]);
+    idx_config_free(cfg);
     return IDX_EXIT_USAGE;
   }
   idx_log_setup(cfg->log_level, cfg->log_format);
@@ -42,6 +44,7 @@ int idx_cmd_migrate(int argc, char **argv) {
                            "Applies the numbered SQL migrations of --schema-dir not yet applied.");
   if (code)
     return code < 0 ? IDX_EXIT_OK : code;
+  idx_config_free(&cfg); /* migrate uses only borrowed strings */
   if (!cfg.db) {
     fprintf(stderr, "dimo-indexer migrate: no database: give --db CONNINFO (or DATABASE_URL)\n");
     return IDX_EXIT_USAGE;
@@ -122,8 +125,10 @@ int idx_cmd_status(int argc, char **argv) {
     return code < 0 ? IDX_EXIT_OK : code;
   idx_network_t net;
   code = idx_cmd_chain_setup(&cfg, &net, false);
-  if (code)
+  if (code) {
+    idx_config_free(&cfg);
     return code;
+  }
   char err[1024];
   idx_store_t *store = NULL;
   bool found = false;
@@ -169,6 +174,7 @@ int idx_cmd_status(int argc, char **argv) {
     printf("unknown:   %llu skipped log(s)\n", (unsigned long long)unknown);
   idx_store_close(store);
   idx_network_free(&net);
+  idx_config_free(&cfg);
   if (rc) {
     fprintf(stderr, "dimo-indexer status: %s\n", err);
     return IDX_EXIT_FAIL;

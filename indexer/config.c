@@ -157,27 +157,34 @@ static int set_value(idx_config_t *cfg, const opt_t *o, const char *value, const
   return 0;
 }
 
-/* Splits a comma-separated environment list into the rpc array. The
- * copies live as long as the process (configuration is parsed once). */
+/* Splits a comma-separated environment list into the rpc array; the
+ * split copy is owned by cfg (idx_config_free). */
 static int set_env_list(idx_config_t *cfg, const opt_t *o, const char *value, char *err,
                         size_t errlen) {
   char *copy = strdup(value);
   if (!copy)
     return IDX_ERR_NOMEM;
+  free(cfg->env_copy);
+  cfg->env_copy = copy;
   char *save = NULL;
   for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     while (*tok == ' ')
       tok++;
     int rc = set_value(cfg, o, tok, o->env, err, errlen);
     if (rc)
-      return rc; /* copy stays referenced by earlier entries; process exits */
+      return rc;
   }
   return 0;
 }
 
-int idx_config_parse(idx_config_t *cfg, unsigned command, int argc, char **argv, char *err,
+void idx_config_free(idx_config_t *cfg) {
+  free(cfg->env_copy);
+  cfg->env_copy = NULL;
+  cfg->nrpc = 0;
+}
+
+static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv, char *err,
                      size_t errlen) {
-  memset(cfg, 0, sizeof *cfg);
   cfg->network = "polygon";
   cfg->finality = IDX_FINALITY_LATEST;
   cfg->poll_ms = 2000;
@@ -262,6 +269,15 @@ int idx_config_parse(idx_config_t *cfg, unsigned command, int argc, char **argv,
     return IDX_ERR_CONFIG;
   }
   return 0;
+}
+
+int idx_config_parse(idx_config_t *cfg, unsigned command, int argc, char **argv, char *err,
+                     size_t errlen) {
+  memset(cfg, 0, sizeof *cfg);
+  int rc = parse_all(cfg, command, argc, argv, err, errlen);
+  if (rc)
+    idx_config_free(cfg);
+  return rc;
 }
 
 void idx_config_usage(unsigned command, const char *synopsis) {

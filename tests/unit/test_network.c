@@ -134,6 +134,7 @@ static void test_config(void) {
   CHECK_INT(idx_config_confirmations(&cfg, true, 9, 137), 0);
 
   char *argv2[] = {a0};
+  idx_config_free(&cfg);
   CHECK_INT(idx_config_parse(&cfg, IDX_CMD_RUN, 1, argv2, err, sizeof err), 0);
   CHECK_INT(cfg.nrpc, 3);
   CHECK_STR(cfg.rpc[2], "http://env:3");
@@ -144,30 +145,38 @@ static void test_config(void) {
 
   char b1[] = "--confirmations", b2[] = "-3";
   char *bad1[] = {a0, b1, b2};
+  idx_config_free(&cfg);
   CHECK_INT(idx_config_parse(&cfg, IDX_CMD_RUN, 3, bad1, err, sizeof err), IDX_ERR_CONFIG);
   CHECK(strstr(err, "--confirmations") != NULL);
   char c1[] = "--colour";
   char *bad2[] = {a0, c1};
+  idx_config_free(&cfg);
   CHECK_INT(idx_config_parse(&cfg, IDX_CMD_RUN, 2, bad2, err, sizeof err), IDX_ERR_CONFIG);
   CHECK(strstr(err, "--colour") != NULL);
   char d1[] = "--to";
   char *bad3[] = {a0, d1}; /* --to is a sync option, and needs a value */
+  idx_config_free(&cfg);
   CHECK_INT(idx_config_parse(&cfg, IDX_CMD_RUN, 2, bad3, err, sizeof err), IDX_ERR_CONFIG);
+  idx_config_free(&cfg);
   CHECK_INT(idx_config_parse(&cfg, IDX_CMD_SYNC, 2, bad3, err, sizeof err), IDX_ERR_CONFIG);
   CHECK(strstr(err, "needs a value") != NULL);
   char s0[] = "sync", e1[] = "--to", e2[] = "head", f1[] = "extra";
   char *ok2[] = {s0, e1, e2, f1};
+  idx_config_free(&cfg);
   CHECK_INT(idx_config_parse(&cfg, IDX_CMD_SYNC, 4, ok2, err, sizeof err), 0);
   CHECK(cfg.has_to && cfg.to_head);
   CHECK_INT(cfg.nargs, 1);
   CHECK_STR(cfg.args[0], "extra");
   char g1[] = "--finality", g2[] = "soon";
   char *bad4[] = {a0, g1, g2};
+  idx_config_free(&cfg);
   CHECK_INT(idx_config_parse(&cfg, IDX_CMD_RUN, 3, bad4, err, sizeof err), IDX_ERR_CONFIG);
   setenv("DIMO_LOG_LEVEL", "loud", 1);
+  idx_config_free(&cfg);
   CHECK_INT(idx_config_parse(&cfg, IDX_CMD_RUN, 1, argv2, err, sizeof err), IDX_ERR_CONFIG);
   CHECK(strstr(err, "DIMO_LOG_LEVEL") != NULL);
   unsetenv("DIMO_LOG_LEVEL");
+  idx_config_free(&cfg);
 }
 
 int main(void) {
