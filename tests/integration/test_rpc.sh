@@ -69,7 +69,7 @@ anvil_url=http://127.0.0.1:$anvil_port
 dead_url=http://127.0.0.1:$dead_port
 
 "$anvil" --host 127.0.0.1 --port "$anvil_port" --chain-id 137 \
-  --cache-path "$tmp/anvil-cache" >"$tmp/anvil.log" 2>&1 &
+  --cache-path "$tmp/anvil-cache" --max-persisted-states 0 >"$tmp/anvil.log" 2>&1 &
 anvil_pid=$!
 
 # Waits until anvil answers eth_chainId (at most 15 s).

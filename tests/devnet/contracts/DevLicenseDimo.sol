@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: UNLICENSED
+// dimo-indexer devnet: app-license contracts that emit exactly the events of
+// DIMO's DevLicenseDimo (Polygon 0x9A9D2E71...) with the same signatures,
+// indexed-ness and order. Written for the devnet; test code only.
+pragma solidity 0.8.28;
+
+interface IDevnetDimoToken {
+    function transfer(address to, uint256 value) external returns (bool);
+    function transferFrom(address from, address to, uint256 value) external returns (bool);
+    function burn(uint256 value) external;
+}
+
+/// @title LicenseAccount
+/// @notice The per-license client id: a tiny contract created with CREATE2 by
+///         the license contract, salt = bytes32(tokenId), constructor argument
+///         tokenId. Its address is the license's OAuth-style client id.
+contract LicenseAccount {
+    address public immutable license;
+    uint256 public immutable tokenId;
+
+    constructor(uint256 tokenId_) {
+        license = msg.sender;
+        tokenId = tokenId_;
+    }
+}
+
+/// @title DevLicenseBase
+/// @notice Everything except the LicenseAliasSet event, whose signature differs
+///         between the current (string) and the older (bytes32) implementation.
+abstract contract DevLicenseBase {
+    // ---- events (signatures as deployed on Polygon) ----
+    event Issued(uint256 indexed tokenId, address indexed owner, address indexed clientId);
+    event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
+    event Locked(uint256 indexed tokenId);
+    event SignerEnabled(uint256 indexed tokenId, address indexed signer);
+    event SignerDisabled(uint256 indexed tokenId, address indexed signer);
+    event RedirectUriEnabled(uint256 indexed tokenId, string uri);
+    event RedirectUriDisabled(uint256 indexed tokenId, string uri);
+    event StakeDeposit(uint256 indexed tokenId, address indexed user, uint256 amount);
+    event StakeWithdraw(uint256 indexed tokenId, address indexed user, uint256 amount);
+    event AssetFreezeUpdate(uint256 indexed tokenId, uint256 amount, bool frozen);
+    event AssetForfeit(uint256 indexed tokenId, uint256 amount);
+    event UpdatePeriodValidity(uint256 periodValidity);
+    event UpdateLicenseCost(uint256 licenseCost);
+
+    string public name;
+    string public symbol;
+    IDevnetDimoToken public immutable dimoToken;
+    address public immutable admin;
+    /// @notice Receives license fees (the deployer).
+    address public immutable receiver;
+
+    uint256 public periodValidity;
+    uint256 public licenseCost;
+    /// @notice Highest token id issued so far (ids start at 1).
+    uint256 public lastTokenId;
+    uint256 public totalStaked;
+    /// @notice Events emitted by the devnet-only bulk hook (for benchmarks).
+    uint256 public bulkEmitted;
+
+    mapping(uint256 => address) private _owners;
+    mapping(address => uint256) private _balances;
+    mapping(uint256 => address) private _clientIds;
+    mapping(address => uint256) public clientIdToTokenId;
+    mapping(uint256 => string) private _aliases;
+    mapping(bytes32 => uint256) private _aliasToken; // keccak256(alias) => tokenId
+    mapping(uint256 => mapping(address => uint256)) private _signerEnabledAt;
+    mapping(uint256 => mapping(bytes32 => bool)) private _redirectUris;
+    mapping(uint256 => uint256) public stakedBalance;
+    mapping(uint256 => bool) public frozen;
+
+    // Devnet-only bookkeeping so that state readers can enumerate without
+    // scanning logs (see signersOf / redirectUrisOf). Logs nothing.
+    mapping(uint256 => address[]) private _signerList;
+    mapping(uint256 => mapping(address => bool)) private _signerListed;
+    mapping(uint256 => string[]) private _uriList;
+    mapping(uint256 => mapping(bytes32 => bool)) private _uriListed;
+
+    modifier onlyAdmin() {
+        require(msg.sender == admin, "DevLicense: not admin");
+        _;
+    }
+
+    modifier onlyLicenseOwner(uint256 tokenId) {
+        require(_owners[tokenId] != address(0), "DevLicense: invalid token");
+        require(_owners[tokenId] == msg.sender, "DevLicense: not license owner");
+        _;
+    }
+
+    constructor(address dimoToken_, string memory name_, string memory symbol_) {
+        dimoToken = IDevnetDimoToken(dimoToken_);
+        admin = msg.sender;
+        receiver = msg.sender;
+        name = name_;
+        symbol = symbol_;
+        periodValidity = 365 days;
+    }
+
+    // ------------------------------------------------------------------
+    // Issue
+    // ------------------------------------------------------------------
+
+    /// @notice Issues a license to the caller, paying `licenseCost` DIMO to the
+    ///         receiver first (a DIMO Transfer(caller -> receiver) when non-zero).
+    ///         Logs, in order: Issued, LicenseAliasSet (only with an alias),
+    ///         Locked, Transfer(0x0 -> caller).
+    function issueInDimo(string calldata licenseAlias) external returns (uint256 tokenId, address clientId) {
+        if (licenseCost != 0) {
+            require(dimoToken.transferFrom(msg.sender, receiver, licenseCost), "DevLicense: fee");
+        }
+        tokenId = ++lastTokenId;
+        clientId = address(new LicenseAccount{salt: bytes32(tokenId)}(tokenId));
+        _clientIds[tokenId] = clientId;
+        clientIdToTokenId[clientId] = tokenId;
+        _owners[tokenId] = msg.sender;
+        _balances[msg.sender] += 1;
+
+        emit Issued(tokenId, msg.sender, clientId);
+        if (bytes(licenseAlias).length != 0) {
+            _setAlias(tokenId, licenseAlias);
+        }
+        emit Locked(tokenId);
+        emit Transfer(address(0), msg.sender, tokenId);
+    }
+
+    // ------------------------------------------------------------------
+    // Alias: at most 32 bytes, unique; a new alias frees the old one.
+    // ------------------------------------------------------------------
+
+    function setLicenseAlias(uint256 tokenId, string calldata licenseAlias) external onlyLicenseOwner(tokenId) {
+        require(bytes(licenseAlias).length != 0, "DevLicense: empty alias");
+        _setAlias(tokenId, licenseAlias);
+    }
+
+    function _setAlias(uint256 tokenId, string memory licenseAlias) private {
+        require(bytes(licenseAlias).length <= 32, "DevLicense: alias too long");
+        bytes32 key = keccak256(bytes(licenseAlias));
+        uint256 holder = _aliasToken[key];
+        require(holder == 0 || holder == tokenId, "DevLicense: alias taken");
+        string storage previous = _aliases[tokenId];
+        if (bytes(previous).length != 0) {
+            delete _aliasToken[keccak256(bytes(previous))];
+        }
+        _aliases[tokenId] = licenseAlias;
+        _aliasToken[key] = tokenId;
+        _emitAlias(tokenId, licenseAlias);
+    }
+
+    /// @dev The one place where the two implementations differ.
+    function _emitAlias(uint256 tokenId, string memory licenseAlias) internal virtual;
+
+    function getLicenseAliasByTokenId(uint256 tokenId) external view returns (string memory) {
+        return _aliases[tokenId];
+    }
+
+    function getTokenIdByLicenseAlias(string calldata licenseAlias) external view returns (uint256) {
+        return _aliasToken[keccak256(bytes(licenseAlias))];
+    }
+
+    // ------------------------------------------------------------------
+    // Signers: enabledAt = block timestamp; valid while now - enabledAt <= periodValidity.
+    // ------------------------------------------------------------------
+
+    function enableSigner(uint256 tokenId, address signer) external onlyLicenseOwner(tokenId) {
+        require(signer != address(0), "DevLicense: zero signer");
+        _signerEnabledAt[tokenId][signer] = block.timestamp;
+        if (!_signerListed[tokenId][signer]) {
+            _signerListed[tokenId][signer] = true;
+            _signerList[tokenId].push(signer);
+        }
+        emit SignerEnabled(tokenId, signer);
+    }
+
+    function disableSigner(uint256 tokenId, address signer) external onlyLicenseOwner(tokenId) {
+        delete _signerEnabledAt[tokenId][signer];
+        emit SignerDisabled(tokenId, signer);
+    }
+
+    function isSigner(uint256 tokenId, address signer) external view returns (bool) {
+        uint256 enabledAt = _signerEnabledAt[tokenId][signer];
+        return enabledAt != 0 && block.timestamp - enabledAt <= periodValidity;
+    }
+
+    /// @notice enabledAt + periodValidity, or 0 when the signer is not enabled.
+    function getSignerExpiration(uint256 tokenId, address signer) external view returns (uint256) {
+        uint256 enabledAt = _signerEnabledAt[tokenId][signer];
+        return enabledAt == 0 ? 0 : enabledAt + periodValidity;
+    }
+
+    function signerEnabledAt(uint256 tokenId, address signer) external view returns (uint256) {
+        return _signerEnabledAt[tokenId][signer];
+    }
+
+    function setPeriodValidity(uint256 periodValidity_) external onlyAdmin {
+        periodValidity = periodValidity_;
+        emit UpdatePeriodValidity(periodValidity_);
+    }
+
+    function setLicenseCost(uint256 licenseCost_) external onlyAdmin {
+        licenseCost = licenseCost_;
+        emit UpdateLicenseCost(licenseCost_);
+    }
+
+    // ------------------------------------------------------------------
+    // Redirect URIs
+    // ------------------------------------------------------------------
+
+    function setRedirectUri(uint256 tokenId, bool enabled, string calldata uri) external onlyLicenseOwner(tokenId) {
+        bytes32 key = keccak256(bytes(uri));
+        if (!_uriListed[tokenId][key]) {
+            _uriListed[tokenId][key] = true;
+            _uriList[tokenId].push(uri);
+        }
+        if (enabled) {
+            _redirectUris[tokenId][key] = true;
+            emit RedirectUriEnabled(tokenId, uri);
+        } else {
+            delete _redirectUris[tokenId][key];
+            emit RedirectUriDisabled(tokenId, uri);
+        }
+    }
+
+    function redirectUriStatus(uint256 tokenId, string calldata uri) external view returns (bool) {
+        return _redirectUris[tokenId][keccak256(bytes(uri))];
+    }
+
+    /// @notice DEVNET-ONLY view: every signer ever enabled with enableSigner for
+    ///         the token, in first-enable order (bulk-hook signers are not listed:
+    ///         the hook writes no storage, they are never enabled).
+    function signersOf(uint256 tokenId) external view returns (address[] memory) {
+        return _signerList[tokenId];
+    }
+
+    /// @notice DEVNET-ONLY view: every redirect URI ever set (on or off) for the token.
+    function redirectUrisOf(uint256 tokenId) external view returns (string[] memory) {
+        return _uriList[tokenId];
+    }
+
+    // ------------------------------------------------------------------
+    // Stake per license. Each path moves DIMO first, then logs its event.
+    // ------------------------------------------------------------------
+
+    /// @notice DIMO Transfer(owner -> this), then StakeDeposit.
+    function lock(uint256 tokenId, uint256 amount) external onlyLicenseOwner(tokenId) {
+        require(amount != 0, "DevLicense: zero amount");
+        require(dimoToken.transferFrom(msg.sender, address(this), amount), "DevLicense: transferFrom");
+        stakedBalance[tokenId] += amount;
+        totalStaked += amount;
+        emit StakeDeposit(tokenId, msg.sender, amount);
+    }
+
+    /// @notice DIMO Transfer(this -> owner), then StakeWithdraw. Refused while frozen.
+    function withdraw(uint256 tokenId, uint256 amount) external onlyLicenseOwner(tokenId) {
+        require(!frozen[tokenId], "DevLicense: frozen");
+        require(amount != 0, "DevLicense: zero amount");
+        uint256 staked = stakedBalance[tokenId];
+        require(staked >= amount, "DevLicense: amount exceeds stake");
+        stakedBalance[tokenId] = staked - amount;
+        totalStaked -= amount;
+        require(dimoToken.transfer(msg.sender, amount), "DevLicense: transfer");
+        emit StakeWithdraw(tokenId, msg.sender, amount);
+    }
+
+    /// @notice Suspension (true) and its lifting (false); logs the stake at that moment.
+    function adminFreeze(uint256 tokenId, bool frozen_) external onlyAdmin {
+        require(_owners[tokenId] != address(0), "DevLicense: invalid token");
+        frozen[tokenId] = frozen_;
+        emit AssetFreezeUpdate(tokenId, stakedBalance[tokenId], frozen_);
+    }
+
+    /// @notice Forfeit by burn: DIMO Transfer(this -> 0x0), then AssetForfeit.
+    function adminBurnLockedFunds(uint256 tokenId, uint256 amount) external onlyAdmin {
+        _forfeit(tokenId, amount);
+        dimoToken.burn(amount);
+        emit AssetForfeit(tokenId, amount);
+    }
+
+    /// @notice Forfeit by reallocation: DIMO Transfer(this -> to), then AssetForfeit.
+    function adminReallocate(uint256 tokenId, uint256 amount, address to) external onlyAdmin {
+        require(to != address(0), "DevLicense: zero destination");
+        _forfeit(tokenId, amount);
+        require(dimoToken.transfer(to, amount), "DevLicense: transfer");
+        emit AssetForfeit(tokenId, amount);
+    }
+
+    function _forfeit(uint256 tokenId, uint256 amount) private {
+        require(amount != 0, "DevLicense: zero amount");
+        uint256 staked = stakedBalance[tokenId];
+        require(staked >= amount, "DevLicense: amount exceeds stake");
+        stakedBalance[tokenId] = staked - amount;
+        totalStaked -= amount;
+    }
+
+    // ------------------------------------------------------------------
+    // Revoke: burn, only with zero stake. Alias, client id, signers and
+    // redirect URIs stay recorded (the views keep answering for them).
+    // ------------------------------------------------------------------
+
+    function revoke(uint256 tokenId) external onlyAdmin {
+        address owner_ = _owners[tokenId];
+        require(owner_ != address(0), "DevLicense: invalid token");
+        require(stakedBalance[tokenId] == 0, "DevLicense: stake not zero");
+        delete _owners[tokenId];
+        _balances[owner_] -= 1;
+        emit Transfer(owner_, address(0), tokenId);
+    }
+
+    // ------------------------------------------------------------------
+    // ERC-721 / ERC-5192 surface: soulbound.
+    // ------------------------------------------------------------------
+
+    function ownerOf(uint256 tokenId) external view returns (address) {
+        address owner_ = _owners[tokenId];
+        require(owner_ != address(0), "ERC721: invalid token ID");
+        return owner_;
+    }
+
+    function balanceOf(address owner_) external view returns (uint256) {
+        require(owner_ != address(0), "ERC721: zero address");
+        return _balances[owner_];
+    }
+
+    function clientIdOf(uint256 tokenId) external view returns (address) {
+        return _clientIds[tokenId];
+    }
+
+    function locked(uint256 tokenId) external view returns (bool) {
+        require(_owners[tokenId] != address(0), "ERC721: invalid token ID");
+        return true;
+    }
+
+    function transferFrom(address, address, uint256) external pure {
+        revert("DevLicense: soulbound");
+    }
+
+    function safeTransferFrom(address, address, uint256) external pure {
+        revert("DevLicense: soulbound");
+    }
+
+    function safeTransferFrom(address, address, uint256, bytes calldata) external pure {
+        revert("DevLicense: soulbound");
+    }
+
+    function approve(address, uint256) external pure {
+        revert("DevLicense: soulbound");
+    }
+
+    function setApprovalForAll(address, bool) external pure {
+        revert("DevLicense: soulbound");
+    }
+
+    function getApproved(uint256) external pure returns (address) {
+        return address(0);
+    }
+
+    function isApprovedForAll(address, address) external pure returns (bool) {
+        return false;
+    }
+
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 // ERC-165
+            || interfaceId == 0x80ac58cd // ERC-721
+            || interfaceId == 0xb45a3c0e; // ERC-5192
+    }
+
+    // ------------------------------------------------------------------
+    // DEVNET-ONLY BULK HOOK. Not part of DevLicenseDimo; exists only so the
+    // benchmarks can produce millions of real license events cheaply.
+    // Emits `count` events for the existing licenses firstTokenId ..
+    // firstTokenId + tokenCount - 1 as SignerEnabled / SignerDisabled pairs
+    // (event i even: enable, i odd: disable the same signer on the same
+    // token), so an indexer ends with every bulk signer disabled, which is
+    // what the (untouched) storage says too. Signers come from a pool of 64
+    // addresses 0xb0b0...00 .. 0xb0b0...3f. No storage is written except the
+    // bulkEmitted counter. About 2,000 gas per event.
+    // ------------------------------------------------------------------
+
+    function devnetBulkEmit(uint256 firstTokenId, uint256 tokenCount, uint256 count, uint256 salt) external onlyAdmin {
+        require(tokenCount != 0 && firstTokenId != 0, "DevLicense: bad range");
+        require(firstTokenId + tokenCount - 1 <= lastTokenId, "DevLicense: tokens do not exist");
+        uint256 base = uint256(uint160(0xB0b0000000000000000000000000000000000000));
+        for (uint256 i = 0; i < count; ) {
+            uint256 pair = i >> 1;
+            uint256 tokenId = firstTokenId + (pair % tokenCount);
+            address signer = address(uint160(base + ((salt + pair) & 63)));
+            if (i & 1 == 0) {
+                emit SignerEnabled(tokenId, signer);
+            } else {
+                emit SignerDisabled(tokenId, signer);
+            }
+            unchecked { ++i; }
+        }
+        bulkEmitted += count;
+    }
+}
+
+/// @title DevLicenseDimo (devnet, current implementation)
+/// @notice LicenseAliasSet carries the alias as a string.
+contract DevLicenseDimo is DevLicenseBase {
+    event LicenseAliasSet(uint256 indexed tokenId, string licenseAlias);
+
+    constructor(address dimoToken_) DevLicenseBase(dimoToken_, "DIMO Developer License", "DLX") {}
+
+    function _emitAlias(uint256 tokenId, string memory licenseAlias) internal override {
+        emit LicenseAliasSet(tokenId, licenseAlias);
+    }
+}
+
+/// @title DevLicenseDimoBytes32Alias (devnet, the older implementation, May to Oct 2024)
+/// @notice Same rules; LicenseAliasSet carries the alias as bytes32, right-padded with zeros.
+contract DevLicenseDimoBytes32Alias is DevLicenseBase {
+    event LicenseAliasSet(uint256 indexed tokenId, bytes32 licenseAlias);
+
+    constructor(address dimoToken_) DevLicenseBase(dimoToken_, "DIMO Developer License (bytes32 alias)", "DLX") {}
+
+    function _emitAlias(uint256 tokenId, string memory licenseAlias) internal override {
+        bytes memory raw = bytes(licenseAlias);
+        bytes32 packed;
+        for (uint256 i = 0; i < raw.length; i++) {
+            packed |= bytes32(raw[i]) >> (i * 8);
+        }
+        emit LicenseAliasSet(tokenId, packed);
+    }
+}

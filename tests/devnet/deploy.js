@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+'use strict';
+// Deploys the devnet contracts, funds the dev accounts with DIMO and writes
+// the network file.
+//
+//   node tests/devnet/deploy.js --rpc URL --out FILE [--fund DIMO] [--interval S]
+//
+// Order: DimoToken, DevLicenseDimo, DevLicenseDimoBytes32Alias,
+// NodeLicenseStake (one block each), then one block with the DIMO mints and
+// the max approvals of every dev account for the three license contracts.
+// Also sets anvil_setBlockTimestampInterval (default 2 s, Polygon-like) so
+// every later block has a strictly increasing timestamp.
+
+const fs = require('fs');
+const path = require('path');
+const { Rpc } = require('./lib/rpc');
+const { deployContract, sendMany, lower } = require('./lib/chain');
+const { compile } = require('./compile');
+
+const MAX_UINT = (1n << 256n) - 1n;
+const E18 = 10n ** 18n;
+
+function parseArgs(argv) {
+  const o = { fund: '10000000', interval: 2 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--rpc') o.rpc = argv[++i];
+    else if (a === '--out') o.out = argv[++i];
+    else if (a === '--fund') o.fund = argv[++i];
+    else if (a === '--interval') o.interval = Number(argv[++i]);
+    else if (a === '--quiet') o.quiet = true;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (!o.rpc || !o.out) throw new Error('usage: deploy.js --rpc URL --out FILE [--fund DIMO] [--interval S]');
+  return o;
+}
+
+async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet = false }) {
+  compile({ quiet: true });
+  const rpc = new Rpc(rpcUrl);
+  const chainId = Number(BigInt(await rpc.call('eth_chainId', [])));
+  if (chainId !== 137) throw new Error(`expected chain id 137, node says ${chainId}`);
+  const accounts = (await rpc.call('eth_accounts', [])).map(lower);
+  if (accounts.length < 10) throw new Error(`need 10 unlocked dev accounts, node has ${accounts.length}`);
+  const admin = accounts[0];
+  if (interval > 0) await rpc.call('anvil_setBlockTimestampInterval', [interval]);
+
+  const token = await deployContract(rpc, admin, 'DimoToken');
+  const app = await deployContract(rpc, admin, 'DevLicenseDimo', [token.contract.address]);
+  const appOld = await deployContract(rpc, admin, 'DevLicenseDimoBytes32Alias', [token.contract.address]);
+  const node = await deployContract(rpc, admin, 'NodeLicenseStake', [token.contract.address]);
+
+  const amount = BigInt(fund) * E18;
+  const txs = [];
+  for (const a of accounts) txs.push(token.contract.txReq(admin, 'mint', [a, amount], { gas: 120000 }));
+  for (const a of accounts) {
+    for (const c of [app, appOld, node]) {
+      txs.push(token.contract.txReq(a, 'approve', [c.contract.address, MAX_UINT], { gas: 80000 }));
+    }
+  }
+  const receipts = await sendMany(rpc, txs);
+  const bad = receipts.find((r) => r.status !== '0x1');
+  if (bad) throw new Error(`funding tx ${bad.transactionHash} failed`);
+  const fundBlock = Math.max(...receipts.map((r) => Number(BigInt(r.blockNumber))));
+
+  const entry = (role, cls, d, name, extra = {}) => {
+    const e = { role };
+    if (cls) e.class = cls;
+    Object.assign(e, {
+      address: d.contract.address,
+      abi: { app_license: 'DevLicenseDimo.json', node_license: 'NodeLicenseStake.json', dimo_token: 'DimoToken.json' }[role],
+      start_block: Number(BigInt(d.receipt.blockNumber)),
+      'x-contract': name,
+      'x-deploy-tx': d.receipt.transactionHash,
+      ...extra,
+    });
+    return e;
+  };
+
+  const network = {
+    name: 'devnet',
+    chain_id: 137,
+    confirmations: 0,
+    contracts: [
+      entry('app_license', 'app', app, 'DevLicenseDimo', { 'x-alias-event': 'LicenseAliasSet(uint256,string)' }),
+      entry('app_license', 'app', appOld, 'DevLicenseDimoBytes32Alias', { 'x-alias-event': 'LicenseAliasSet(uint256,bytes32)' }),
+      entry('node_license', 'node', node, 'NodeLicenseStake'),
+      entry('dimo_token', null, token, 'DimoToken'),
+    ],
+    'x-rpc-url': rpcUrl,
+    'x-admin': admin,
+    'x-dev-accounts': accounts,
+    'x-deploy-block': Number(BigInt(token.receipt.blockNumber)),
+    'x-funded-block': fundBlock,
+    'x-funding-per-account': amount.toString(),
+    'x-block-timestamp-interval': interval,
+    'x-client-id-scheme': 'CREATE2 by the license contract: salt = bytes32(tokenId), init code = ' +
+      'LicenseAccount creation code ++ abi.encode(uint256 tokenId); ' +
+      'clientId = keccak256(0xff ++ license ++ salt ++ keccak256(initCode))[12:]',
+    'x-node-minimum-stake': (100000n * E18).toString(),
+    'x-period-validity': String(365 * 24 * 3600),
+  };
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(network, null, 2) + '\n');
+  fs.renameSync(tmp, out);
+  rpc.close();
+  if (!quiet) {
+    console.log(`deploy: token ${token.contract.address}, app ${app.contract.address}, app (bytes32 alias) ` +
+      `${appOld.contract.address}, node ${node.contract.address}; blocks ${network['x-deploy-block']}..${fundBlock}; wrote ${out}`);
+  }
+  return network;
+}
+
+module.exports = { deploy };
+
+if (require.main === module) {
+  let opts;
+  try { opts = parseArgs(process.argv.slice(2)); } catch (e) { console.error(e.message); process.exit(2); }
+  deploy(opts).catch((e) => { console.error(`deploy: ${e.stack || e.message}`); process.exit(1); });
+}

@@ -1,0 +1,452 @@
+'use strict';
+// Executes license operations against the devnet and checks each one:
+//  - the model decides whether the operation must succeed or revert;
+//  - a success must emit exactly the expected logs, in order, with the
+//    expected key arguments; the model is then updated;
+//  - a revert must have status 0, no logs, and leave the touched contract's
+//    views unchanged (compared at the block before and the block of the tx).
+
+const { qty } = require('./abi');
+const { sendTx, clientIdFor, REVERT_GAS, DEFAULT_GAS } = require('./chain');
+const { multicall } = require('./state');
+const { ZERO } = require('./model');
+
+const norm = (v) => (typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? v.toLowerCase() : String(v));
+
+function aliasBytes32(alias) {
+  const b = Buffer.alloc(32);
+  Buffer.from(alias, 'utf8').copy(b);
+  return '0x' + b.toString('hex');
+}
+
+class Driver {
+  constructor(devnet, model, { log = null } = {}) {
+    this.d = devnet;
+    this.rpc = devnet.rpc;
+    this.m = model;
+    this.admin = devnet.admin;
+    this.log = log;
+    this.opLog = [];
+    this.opCounts = {};
+    this.reverted = 0;
+    this.handles = new Map(devnet.all.map((h) => [h.address, h]));
+  }
+
+  h(addr) { return this.handles.get(addr); }
+  app(addr) { return this.m.apps.get(addr); }
+
+  async _headTimestamp() {
+    const b = await this.rpc.call('eth_getBlockByNumber', ['latest', false]);
+    return Number(BigInt(b.timestamp));
+  }
+
+  /** Core: send, then verify success/revert against expectations. */
+  async _exec(opName, { from, contract, fn, args, ok, events, snapshot, params }) {
+    const c = this.h(contract);
+    const tx = c.txReq(from, fn, args, { gas: ok ? DEFAULT_GAS : REVERT_GAS });
+    const r = await sendTx(this.rpc, tx);
+    const block = Number(BigInt(r.blockNumber));
+    const entry = { op: opName, ...params, ok, tx: r.transactionHash, block };
+    this.opLog.push(entry);
+    this.opCounts[opName] = (this.opCounts[opName] || 0) + 1;
+    if (this.log) this.log(`${opName} ${JSON.stringify(params)} -> ${ok ? 'ok' : 'revert'} @${block}`);
+    if (!ok) {
+      this.reverted++;
+      if (r.status !== '0x0') throw new Error(`${opName} ${JSON.stringify(params)}: expected a revert, tx ${r.transactionHash} succeeded`);
+      if (r.logs.length) throw new Error(`${opName}: reverted tx ${r.transactionHash} has logs`);
+      if (snapshot) {
+        const before = await multicall(this.rpc, snapshot, block - 1);
+        const after = await multicall(this.rpc, snapshot, block);
+        const a = JSON.stringify(before, (k, v) => (typeof v === 'bigint' ? v.toString() : v));
+        const b = JSON.stringify(after, (k, v) => (typeof v === 'bigint' ? v.toString() : v));
+        if (a !== b) throw new Error(`${opName}: reverted tx ${r.transactionHash} changed state: ${a} -> ${b}`);
+      }
+      return null;
+    }
+    if (r.status !== '0x1') throw new Error(`${opName} ${JSON.stringify(params)}: tx ${r.transactionHash} reverted unexpectedly`);
+    const got = r.logs.map((l) => this.d.decodeLog(l));
+    const problems = [];
+    if (got.length !== events.length) problems.push(`expected ${events.length} logs, got ${got.length}`);
+    events.forEach(([addr, name, args], i) => {
+      const g = got[i];
+      if (!g) { problems.push(`log ${i}: missing (${name})`); return; }
+      if (g.address !== addr || g.name !== name) { problems.push(`log ${i}: expected ${name}@${addr}, got ${g.name}@${g.address}`); return; }
+      for (const [k, v] of Object.entries(args || {})) {
+        if (norm(g.args[k]) !== norm(v)) problems.push(`log ${i} ${name}.${k}: expected ${norm(v)}, got ${norm(g.args[k])}`);
+      }
+    });
+    if (problems.length) throw new Error(`${opName} ${JSON.stringify(params)} tx ${r.transactionHash}: ${problems.join('; ')}`);
+    this.m.countEvents(events.map(([a, n]) => [a, n]));
+    r.blockTimestampNum = r.logs.length && r.logs[0].blockTimestamp
+      ? Number(BigInt(r.logs[0].blockTimestamp))
+      : Number(BigInt((await this.rpc.call('eth_getBlockByNumber', [r.blockNumber, false])).timestamp));
+    return r;
+  }
+
+  _appSnap(addr, id) {
+    const c = this.h(addr);
+    const q = [[c, 'lastTokenId', []], [c, 'totalStaked', []], [c, 'periodValidity', []], [c, 'licenseCost', []]];
+    if (this.d.token) q.push([this.d.token, 'balanceOf', [addr]]);
+    if (id !== undefined) {
+      q.push([c, 'ownerOf', [id]], [c, 'stakedBalance', [id]], [c, 'frozen', [id]], [c, 'getLicenseAliasByTokenId', [id]]);
+    }
+    return q;
+  }
+
+  _nodeSnap(user) {
+    const c = this.d.node;
+    const q = [[c, 'minimumStake', []], [c, 'totalStaked', []], [c, 'lastMintedId', []], [this.d.token, 'balanceOf', [c.address]]];
+    if (user) q.push([c, 'stakedBalance', [user]]);
+    return q;
+  }
+
+  _isOwner(lic, from) { return lic && !lic.revoked && lic.owner === from; }
+
+  // ------------------------------------------------------------ app license
+
+  async issue(addr, owner, alias = '') {
+    const app = this.app(addr);
+    const n = Buffer.byteLength(alias, 'utf8');
+    const ok = (alias === '' || (n <= 32 && !app.aliasIndex.has(alias))) && this.m.balance(owner) >= app.licenseCost;
+    const id = app.lastTokenId + 1n;
+    const clientId = clientIdFor(addr, id);
+    const events = [];
+    if (app.licenseCost > 0n) events.push([this.m.token, 'Transfer', { from: owner, to: this.admin, value: app.licenseCost }]);
+    events.push([addr, 'Issued', { tokenId: id, owner, clientId }]);
+    if (alias !== '') {
+      events.push([addr, 'LicenseAliasSet', { tokenId: id, licenseAlias: app.contract === 'DevLicenseDimoBytes32Alias' ? aliasBytes32(alias) : alias }]);
+    }
+    events.push([addr, 'Locked', { tokenId: id }], [addr, 'Transfer', { from: ZERO, to: owner, tokenId: id }]);
+    const r = await this._exec('issue', {
+      from: owner, contract: addr, fn: 'issueInDimo', args: [alias], ok, events,
+      snapshot: this._appSnap(addr), params: { contract: addr, owner, alias },
+    });
+    if (!r) return null;
+    if (app.licenseCost > 0n) this.m.move(owner, this.admin, app.licenseCost);
+    app.lastTokenId = id;
+    app.licenses.set(id, {
+      id, owner, revoked: false, clientId, alias, staked: 0n, frozen: false, signers: new Map(), uris: new Map(),
+    });
+    if (alias !== '') app.aliasIndex.set(alias, id);
+    return id;
+  }
+
+  async setAlias(addr, from, id, alias) {
+    const app = this.app(addr);
+    const lic = app.licenses.get(id);
+    const n = Buffer.byteLength(alias, 'utf8');
+    const holder = app.aliasIndex.get(alias);
+    const ok = this._isOwner(lic, from) && alias !== '' && n <= 32 && (holder === undefined || holder === id);
+    const events = [[addr, 'LicenseAliasSet', { tokenId: id, licenseAlias: app.contract === 'DevLicenseDimoBytes32Alias' ? aliasBytes32(alias) : alias }]];
+    const r = await this._exec('setAlias', {
+      from, contract: addr, fn: 'setLicenseAlias', args: [id, alias], ok, events,
+      snapshot: this._appSnap(addr, id), params: { contract: addr, tokenId: String(id), alias },
+    });
+    if (!r) return false;
+    if (lic.alias) app.aliasIndex.delete(lic.alias);
+    lic.alias = alias;
+    app.aliasIndex.set(alias, id);
+    return true;
+  }
+
+  async enableSigner(addr, from, id, signer) {
+    const lic = this.app(addr).licenses.get(id);
+    const ok = this._isOwner(lic, from) && signer !== ZERO;
+    const r = await this._exec('enableSigner', {
+      from, contract: addr, fn: 'enableSigner', args: [id, signer], ok,
+      events: [[addr, 'SignerEnabled', { tokenId: id, signer }]],
+      snapshot: this._appSnap(addr, id), params: { contract: addr, tokenId: String(id), signer },
+    });
+    if (!r) return false;
+    lic.signers.set(signer, BigInt(r.blockTimestampNum));
+    return true;
+  }
+
+  async disableSigner(addr, from, id, signer) {
+    const lic = this.app(addr).licenses.get(id);
+    const ok = this._isOwner(lic, from);
+    const r = await this._exec('disableSigner', {
+      from, contract: addr, fn: 'disableSigner', args: [id, signer], ok,
+      events: [[addr, 'SignerDisabled', { tokenId: id, signer }]],
+      snapshot: this._appSnap(addr, id), params: { contract: addr, tokenId: String(id), signer },
+    });
+    if (!r) return false;
+    if (lic.signers.has(signer)) lic.signers.set(signer, 0n);
+    return true;
+  }
+
+  async setRedirectUri(addr, from, id, enabled, uri) {
+    const lic = this.app(addr).licenses.get(id);
+    const ok = this._isOwner(lic, from);
+    const r = await this._exec(enabled ? 'redirectUriOn' : 'redirectUriOff', {
+      from, contract: addr, fn: 'setRedirectUri', args: [id, enabled, uri], ok,
+      events: [[addr, enabled ? 'RedirectUriEnabled' : 'RedirectUriDisabled', { tokenId: id, uri }]],
+      snapshot: this._appSnap(addr, id), params: { contract: addr, tokenId: String(id), uri },
+    });
+    if (!r) return false;
+    lic.uris.set(uri, enabled);
+    return true;
+  }
+
+  async lock(addr, from, id, amount) {
+    const app = this.app(addr);
+    const lic = app.licenses.get(id);
+    const ok = this._isOwner(lic, from) && amount > 0n && this.m.balance(from) >= amount;
+    const r = await this._exec('lock', {
+      from, contract: addr, fn: 'lock', args: [id, amount], ok,
+      events: [
+        [this.m.token, 'Transfer', { from, to: addr, value: amount }],
+        [addr, 'StakeDeposit', { tokenId: id, user: from, amount }],
+      ],
+      snapshot: this._appSnap(addr, id), params: { contract: addr, tokenId: String(id), amount: String(amount) },
+    });
+    if (!r) return false;
+    this.m.move(from, addr, amount);
+    lic.staked += amount;
+    app.totalStaked += amount;
+    return true;
+  }
+
+  async withdraw(addr, from, id, amount) {
+    const app = this.app(addr);
+    const lic = app.licenses.get(id);
+    const ok = this._isOwner(lic, from) && !lic.frozen && amount > 0n && amount <= lic.staked;
+    const r = await this._exec('withdraw', {
+      from, contract: addr, fn: 'withdraw', args: [id, amount], ok,
+      events: [
+        [this.m.token, 'Transfer', { from: addr, to: from, value: amount }],
+        [addr, 'StakeWithdraw', { tokenId: id, user: from, amount }],
+      ],
+      snapshot: this._appSnap(addr, id), params: { contract: addr, tokenId: String(id), amount: String(amount) },
+    });
+    if (!r) return false;
+    this.m.move(addr, from, amount);
+    lic.staked -= amount;
+    app.totalStaked -= amount;
+    return true;
+  }
+
+  async freeze(addr, id, frozen, from = this.admin) {
+    const lic = this.app(addr).licenses.get(id);
+    const ok = from === this.admin && lic !== undefined && !lic.revoked;
+    const r = await this._exec(frozen ? 'freeze' : 'unfreeze', {
+      from, contract: addr, fn: 'adminFreeze', args: [id, frozen], ok,
+      events: [[addr, 'AssetFreezeUpdate', { tokenId: id, amount: lic ? lic.staked : 0n, frozen }]],
+      snapshot: this._appSnap(addr, id), params: { contract: addr, tokenId: String(id), from },
+    });
+    if (!r) return false;
+    lic.frozen = frozen;
+    return true;
+  }
+
+  async forfeit(addr, id, amount, to = null) {
+    const app = this.app(addr);
+    const lic = app.licenses.get(id);
+    const staked = lic ? lic.staked : 0n;
+    const ok = amount > 0n && amount <= staked && (to === null || to !== ZERO);
+    const dest = to === null ? ZERO : to;
+    const r = await this._exec(to === null ? 'forfeitBurn' : 'forfeitReallocate', {
+      from: this.admin, contract: addr,
+      fn: to === null ? 'adminBurnLockedFunds' : 'adminReallocate',
+      args: to === null ? [id, amount] : [id, amount, to], ok,
+      events: [
+        [this.m.token, 'Transfer', { from: addr, to: dest, value: amount }],
+        [addr, 'AssetForfeit', { tokenId: id, amount }],
+      ],
+      snapshot: this._appSnap(addr, id), params: { contract: addr, tokenId: String(id), amount: String(amount), to: dest },
+    });
+    if (!r) return false;
+    this.m.move(addr, dest, amount);
+    lic.staked -= amount;
+    app.totalStaked -= amount;
+    this.m.slashes.push({
+      contract: addr, token_id: String(id), amount: String(amount), kind: to === null ? 'burn' : 'reallocate',
+      to: dest, tx: r.transactionHash, block: Number(BigInt(r.blockNumber)),
+    });
+    return true;
+  }
+
+  async revoke(addr, id) {
+    const lic = this.app(addr).licenses.get(id);
+    const ok = lic !== undefined && !lic.revoked && lic.staked === 0n;
+    const r = await this._exec('revoke', {
+      from: this.admin, contract: addr, fn: 'revoke', args: [id], ok,
+      events: [[addr, 'Transfer', { from: lic ? lic.owner : ZERO, to: ZERO, tokenId: id }]],
+      snapshot: this._appSnap(addr, id), params: { contract: addr, tokenId: String(id) },
+    });
+    if (!r) return false;
+    lic.revoked = true;
+    return true;
+  }
+
+  async setPeriodValidity(addr, seconds) {
+    const r = await this._exec('setPeriodValidity', {
+      from: this.admin, contract: addr, fn: 'setPeriodValidity', args: [BigInt(seconds)], ok: true,
+      events: [[addr, 'UpdatePeriodValidity', { periodValidity: BigInt(seconds) }]],
+      params: { contract: addr, seconds: String(seconds) },
+    });
+    this.app(addr).periodValidity = BigInt(seconds);
+    return !!r;
+  }
+
+  async setLicenseCost(addr, amount) {
+    const r = await this._exec('setLicenseCost', {
+      from: this.admin, contract: addr, fn: 'setLicenseCost', args: [amount], ok: true,
+      events: [[addr, 'UpdateLicenseCost', { licenseCost: amount }]],
+      params: { contract: addr, amount: String(amount) },
+    });
+    this.app(addr).licenseCost = amount;
+    return !!r;
+  }
+
+  /** Must revert: licenses are soulbound. */
+  async soulboundTransfer(addr, from, id, to) {
+    await this._exec('soulboundTransfer', {
+      from, contract: addr, fn: 'transferFrom', args: [from, to, id], ok: false, events: [],
+      snapshot: this._appSnap(addr, id), params: { contract: addr, tokenId: String(id), to },
+    });
+  }
+
+  // ------------------------------------------------------------ node license
+
+  async nodeStake(user, amount) {
+    const node = this.m.node;
+    const ok = amount > 0n && this.m.balance(user) >= amount;
+    const r = await this._exec('nodeStake', {
+      from: user, contract: node.address, fn: 'stake', args: [amount], ok,
+      events: [
+        [this.m.token, 'Transfer', { from: user, to: node.address, value: amount }],
+        [node.address, 'StakeTokens', { user, amountOfTokens: amount }],
+      ],
+      snapshot: this._nodeSnap(user), params: { user, amount: String(amount) },
+    });
+    if (!r) return false;
+    this.m.move(user, node.address, amount);
+    node.stakes.set(user, (node.stakes.get(user) || 0n) + amount);
+    node.totalStaked += amount;
+    return true;
+  }
+
+  async nodeMint(caller, to) {
+    const node = this.m.node;
+    const ok = (caller === this.admin || caller === to) && (node.stakes.get(to) || 0n) >= node.minimum;
+    const id = node.lastMinted + 1n;
+    const r = await this._exec('nodeMint', {
+      from: caller, contract: node.address, fn: 'mintLicense', args: [to], ok,
+      events: [
+        [node.address, 'Transfer', { from: ZERO, to, tokenId: id }],
+        [node.address, 'LicenseMinted', { user: to, tokenId: id }],
+      ],
+      snapshot: this._nodeSnap(to), params: { caller, to },
+    });
+    if (!r) return null;
+    node.lastMinted = id;
+    node.licenses.set(id, to);
+    if (!node.stakes.has(to)) node.stakes.set(to, 0n);
+    return id;
+  }
+
+  async nodeUnstake(user, amount) {
+    const node = this.m.node;
+    const ok = amount > 0n && amount <= (node.stakes.get(user) || 0n);
+    const r = await this._exec('nodeUnstake', {
+      from: this.admin, contract: node.address, fn: 'unstake', args: [user, amount], ok,
+      events: [
+        [this.m.token, 'Transfer', { from: node.address, to: user, value: amount }],
+        [node.address, 'UnstakeTokens', { user, amountOfTokens: amount }],
+      ],
+      snapshot: this._nodeSnap(user), params: { user, amount: String(amount) },
+    });
+    if (!r) return false;
+    this.m.move(node.address, user, amount);
+    node.stakes.set(user, node.stakes.get(user) - amount);
+    node.totalStaked -= amount;
+    return true;
+  }
+
+  async nodeAdjust(amount) {
+    const node = this.m.node;
+    const r = await this._exec('nodeAdjustMinimum', {
+      from: this.admin, contract: node.address, fn: 'adjustStakeAmount', args: [amount], ok: true,
+      events: [[node.address, 'StakeAmountAdjusted', { amount }]],
+      params: { amount: String(amount) },
+    });
+    node.minimum = amount;
+    return !!r;
+  }
+
+  async nodeRevoke(id) {
+    const node = this.m.node;
+    const owner = node.licenses.get(id);
+    const ok = owner !== undefined && owner !== null;
+    const r = await this._exec('nodeRevoke', {
+      from: this.admin, contract: node.address, fn: 'revokeLicense', args: [id], ok,
+      events: [
+        [node.address, 'Transfer', { from: owner || ZERO, to: ZERO, tokenId: id }],
+        [node.address, 'LicenseRevoked', { tokenId: node.lastMinted }], // the deployed bug
+      ],
+      snapshot: this._nodeSnap(), params: { tokenId: String(id) },
+    });
+    if (!r) return false;
+    node.licenses.set(id, null);
+    this.m.nodeRevocations.push({
+      token_id: String(id), owner, logged_token_id: String(node.lastMinted), tx: r.transactionHash,
+      block: Number(BigInt(r.blockNumber)),
+    });
+    return true;
+  }
+
+  /** A plain DIMO transfer into the stake contract: stray tokens (no stake). */
+  async strayTransfer(from, amount) {
+    const node = this.m.node;
+    const ok = amount > 0n && this.m.balance(from) >= amount;
+    const r = await this._exec('strayTransfer', {
+      from, contract: this.m.token, fn: 'transfer', args: [node.address, amount], ok,
+      events: [[this.m.token, 'Transfer', { from, to: node.address, value: amount }]],
+      params: { from, amount: String(amount) },
+    });
+    if (!r) return false;
+    this.m.move(from, node.address, amount);
+    return true;
+  }
+
+  strayBalance() { return this.m.balance(this.m.node.address) - this.m.node.totalStaked; }
+
+  async nodeEmergencyWithdraw(to, amount) {
+    const node = this.m.node;
+    const ok = amount > 0n && amount <= this.strayBalance() && to !== ZERO;
+    const r = await this._exec('nodeEmergencyWithdraw', {
+      from: this.admin, contract: node.address, fn: 'emergencyWithdraw', args: [to, amount], ok,
+      events: [
+        [this.m.token, 'Transfer', { from: node.address, to, value: amount }],
+        [node.address, 'EmergencyWithdrawal', { user: to, amountOfTokens: amount }],
+      ],
+      snapshot: this._nodeSnap(to), params: { to, amount: String(amount) },
+    });
+    if (!r) return false;
+    this.m.move(node.address, to, amount);
+    return true;
+  }
+
+  /** Must revert: a non-admin calls an admin function. */
+  async nonAdminFreeze(addr, from, id) { return this.freeze(addr, id, true, from); }
+
+  // ------------------------------------------------------------ time and blocks
+
+  /** Next block's timestamp = latest + seconds (one empty block). */
+  async advanceTime(seconds) {
+    const ts = await this._headTimestamp();
+    await this.rpc.call('evm_setNextBlockTimestamp', [ts + seconds]);
+    await this.rpc.call('evm_mine', []);
+    this.opLog.push({ op: 'advanceTime', seconds });
+    this.opCounts.advanceTime = (this.opCounts.advanceTime || 0) + 1;
+  }
+
+  async mineEmpty(n) {
+    await this.rpc.call('anvil_mine', [qty(n)]);
+    this.opLog.push({ op: 'mineEmpty', blocks: n });
+    this.opCounts.mineEmpty = (this.opCounts.mineEmpty || 0) + 1;
+  }
+}
+
+module.exports = { Driver, aliasBytes32 };

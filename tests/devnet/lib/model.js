@@ -1,0 +1,188 @@
+'use strict';
+// The scenario's model of what the chain should hold: seeded from
+// readState() at the start, updated by every operation that the driver
+// expects to succeed. toExpect() renders it in the same shape as
+// readState()'s output; compareExpect() lists the differences.
+
+const ZERO = '0x0000000000000000000000000000000000000000';
+const s = (v) => (typeof v === 'bigint' ? v.toString() : v);
+
+class Model {
+  constructor() {
+    this.apps = new Map(); // address -> app
+    this.node = null;
+    this.token = null; // address
+    this.balances = new Map(); // address -> bigint
+    this.totalSupply = 0n;
+    this.events = new Map(); // address -> Map(name -> count)
+    this.contractNames = new Map(); // address -> contract name
+    this.slashes = [];
+    this.nodeRevocations = [];
+  }
+
+  static fromState(st) {
+    const m = new Model();
+    for (const a of st.app_licenses) {
+      const app = {
+        address: a.address, contract: a.contract,
+        periodValidity: BigInt(a.period_validity || 31536000), licenseCost: BigInt(a.license_cost || 0),
+        lastTokenId: BigInt(a.last_token_id || 0), totalStaked: BigInt(a.total_staked || 0),
+        bulkEmitted: BigInt(a.bulk_emitted || 0),
+        licenses: new Map(), aliasIndex: new Map(),
+      };
+      for (const l of a.licenses || []) {
+        const lic = {
+          id: BigInt(l.token_id), owner: l.owner, revoked: l.revoked, clientId: l.client_id, alias: l.alias,
+          staked: BigInt(l.staked), frozen: l.frozen, signers: new Map(), uris: new Map(),
+        };
+        for (const [sg, v] of Object.entries(l.signers)) lic.signers.set(sg, BigInt(v.enabled_at));
+        for (const [u, v] of Object.entries(l.redirect_uris)) lic.uris.set(u, v);
+        app.licenses.set(lic.id, lic);
+        if (lic.alias) app.aliasIndex.set(lic.alias, lic.id);
+      }
+      m.apps.set(a.address, app);
+      m.contractNames.set(a.address, a.contract);
+    }
+    for (const n of st.node_licenses) {
+      m.node = {
+        address: n.address, contract: n.contract, minimum: BigInt(n.minimum_stake), totalStaked: BigInt(n.total_staked),
+        lastMinted: BigInt(n.last_minted_id), stakes: new Map(), licenses: new Map(),
+      };
+      for (const [u, v] of Object.entries(n.stakes)) m.node.stakes.set(u, BigInt(v.staked));
+      for (const l of n.licenses) m.node.licenses.set(BigInt(l.token_id), l.owner);
+      m.contractNames.set(n.address, n.contract);
+    }
+    if (st.dimo_token) {
+      m.token = st.dimo_token.address;
+      m.totalSupply = BigInt(st.dimo_token.total_supply);
+      for (const [a, v] of Object.entries(st.dimo_token.balances)) m.balances.set(a, BigInt(v));
+      m.contractNames.set(m.token, 'DimoToken');
+    }
+    return m;
+  }
+
+  balance(a) { return this.balances.get(a) || 0n; }
+
+  move(from, to, amount) {
+    if (from !== ZERO) this.balances.set(from, this.balance(from) - amount);
+    else this.totalSupply += amount;
+    if (to !== ZERO) this.balances.set(to, this.balance(to) + amount);
+    else this.totalSupply -= amount;
+  }
+
+  countEvents(list) {
+    for (const [addr, name] of list) {
+      if (!this.events.has(addr)) this.events.set(addr, new Map());
+      const m = this.events.get(addr);
+      m.set(name, (m.get(name) || 0) + 1);
+    }
+  }
+
+  toExpect(head, extra = {}) {
+    const T = BigInt(head.timestamp);
+    const out = { ...extra, head: { number: head.number, hash: head.hash, timestamp: head.timestamp } };
+    out.app_licenses = [...this.apps.values()].map((app) => ({
+      address: app.address,
+      contract: app.contract,
+      period_validity: s(app.periodValidity),
+      license_cost: s(app.licenseCost),
+      last_token_id: s(app.lastTokenId),
+      total_staked: s(app.totalStaked),
+      dimo_balance: s(this.balance(app.address)),
+      licenses: [...app.licenses.values()].sort((x, y) => (x.id < y.id ? -1 : 1)).map((l) => ({
+        contract: app.address,
+        token_id: s(l.id),
+        owner: l.revoked ? null : l.owner,
+        revoked: l.revoked,
+        client_id: l.clientId,
+        alias: l.alias,
+        staked: s(l.staked),
+        frozen: l.frozen,
+        signers: Object.fromEntries([...l.signers.entries()].sort().map(([sg, at]) => [sg, {
+          enabled_at: s(at),
+          expiration: s(at === 0n ? 0n : at + app.periodValidity),
+          is_signer: at !== 0n && T - at <= app.periodValidity,
+        }])),
+        redirect_uris: Object.fromEntries([...l.uris.entries()].sort()),
+      })),
+    }));
+    out.node_licenses = this.node ? [{
+      address: this.node.address,
+      contract: this.node.contract,
+      minimum_stake: s(this.node.minimum),
+      total_staked: s(this.node.totalStaked),
+      last_minted_id: s(this.node.lastMinted),
+      dimo_balance: s(this.balance(this.node.address)),
+      stakes: Object.fromEntries([...this.node.stakes.entries()].sort().map(([u, v]) => [u, {
+        staked: s(v), whitelisted: v >= this.node.minimum,
+      }])),
+      licenses: [...this.node.licenses.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map(([id, o]) => ({
+        token_id: s(id), owner: o, revoked: o === null,
+      })),
+    }] : [];
+    out.dimo_token = this.token ? {
+      address: this.token,
+      total_supply: s(this.totalSupply),
+      balances: Object.fromEntries([...this.balances.entries()].sort().map(([a, v]) => [a, s(v)])),
+    } : null;
+    out.slashes = this.slashes;
+    out.node_revocations = this.nodeRevocations;
+    out.event_counts = Object.fromEntries([...this.events.entries()].sort().map(([addr, m]) => [addr, {
+      contract: this.contractNames.get(addr) || null,
+      events: Object.fromEntries([...m.entries()].sort()),
+    }]));
+    return out;
+  }
+}
+
+/** Lists differences between an --expect document and a readState() result
+ *  (read at the same block). Returns an array of strings; empty = equal. */
+function compareExpect(exp, st) {
+  const diffs = [];
+  const eq = (what, a, b) => {
+    const x = JSON.stringify(a), y = JSON.stringify(b);
+    if (x !== y) diffs.push(`${what}: expected ${x}, chain has ${y}`);
+  };
+  const stApps = new Map(st.app_licenses.map((a) => [a.address, a]));
+  for (const ea of exp.app_licenses) {
+    const sa = stApps.get(ea.address);
+    if (!sa) { diffs.push(`app contract ${ea.address} missing from state`); continue; }
+    for (const k of ['period_validity', 'license_cost', 'last_token_id', 'total_staked', 'dimo_balance']) {
+      eq(`${ea.contract}.${k}`, ea[k], sa[k]);
+    }
+    const sl = new Map((sa.licenses || []).map((l) => [l.token_id, l]));
+    if ((sa.licenses || []).length !== ea.licenses.length) {
+      diffs.push(`${ea.contract}: expected ${ea.licenses.length} licenses, chain has ${(sa.licenses || []).length}`);
+    }
+    for (const el of ea.licenses) {
+      const l = sl.get(el.token_id);
+      const tag = `${ea.contract}#${el.token_id}`;
+      if (!l) { diffs.push(`${tag} missing from state`); continue; }
+      for (const k of ['owner', 'revoked', 'client_id', 'alias', 'staked', 'frozen']) eq(`${tag}.${k}`, el[k], l[k]);
+      eq(`${tag}.client_id_to_token_id`, el.token_id, l.client_id_to_token_id);
+      eq(`${tag}.client_id_of`, el.client_id, l.client_id_of);
+      eq(`${tag}.signers(set)`, Object.keys(el.signers).sort(), Object.keys(l.signers).sort());
+      for (const [sg, v] of Object.entries(el.signers)) {
+        if (l.signers[sg]) eq(`${tag}.signer ${sg}`, v, { enabled_at: l.signers[sg].enabled_at, expiration: l.signers[sg].expiration, is_signer: l.signers[sg].is_signer });
+      }
+      eq(`${tag}.redirect_uris`, el.redirect_uris, l.redirect_uris);
+    }
+  }
+  const en = exp.node_licenses[0];
+  const sn = st.node_licenses[0];
+  if (en && !sn) diffs.push('node license contract missing from state');
+  if (en && sn) {
+    for (const k of ['minimum_stake', 'total_staked', 'last_minted_id', 'dimo_balance']) eq(`node.${k}`, en[k], sn[k]);
+    eq('node.stakes', en.stakes, sn.stakes);
+    eq('node.licenses', en.licenses, sn.licenses);
+  }
+  if (exp.dimo_token && st.dimo_token) {
+    eq('dimo.total_supply', exp.dimo_token.total_supply, st.dimo_token.total_supply);
+    for (const [a, v] of Object.entries(exp.dimo_token.balances)) {
+      if (a in st.dimo_token.balances) eq(`dimo.balance ${a}`, v, st.dimo_token.balances[a]);
+    }
+  }
+  return diffs;
+}
+
+module.exports = { Model, compareExpect, ZERO };

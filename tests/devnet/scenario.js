@@ -1,0 +1,395 @@
+#!/usr/bin/env node
+'use strict';
+// The DIP-5 scenario on the devnet.
+//
+//   node tests/devnet/scenario.js --rpc URL --network FILE [--seed N] [--ops N]
+//                                 [--expect OUT.json] [--verbose]
+//
+// Without --ops: the fixed scenario (same operations every run). With
+// --ops N: N random operations drawn from a PRNG seeded with --seed
+// (default 1): valid ones, and about 5% that must revert (each checked to
+// revert without effect). Every operation's logs are checked as it runs.
+// --expect writes what the scenario intended (see README.md).
+
+const fs = require('fs');
+const { openDevnet } = require('./lib/network');
+const { readState } = require('./lib/state');
+const { Model } = require('./lib/model');
+const { Driver } = require('./lib/driver');
+
+const E18 = 10n ** 18n;
+const DAY = 24 * 3600;
+const dimo = (n) => BigInt(n) * E18;
+
+// ------------------------------------------------------------------ PRNG
+
+function makeRng(seed) {
+  let a = (Number(seed) >>> 0) || 0x9e3779b9;
+  const next = () => { // mulberry32
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const rng = {
+    next,
+    int: (n) => Math.floor(next() * n),
+    chance: (p) => next() < p,
+    pick: (arr) => arr[Math.floor(next() * arr.length)],
+    address: () => '0x' + Array.from({ length: 20 }, () => Math.floor(next() * 256).toString(16).padStart(2, '0')).join(''),
+    /** whole DIMO in [lo, hi] plus random wei dust */
+    amount: (lo, hi) => dimo(lo + Math.floor(next() * (hi - lo + 1))) + BigInt(Math.floor(next() * 1e9)),
+  };
+  return rng;
+}
+
+const WORDS = ['fleet', 'route', 'weather', 'insure', 'charge', 'drive', 'parking', 'tolls', 'eco', 'trip', 'garage', 'ev'];
+const ODD_ALIASES = ['café-münchen', 'ünïcødé-app', 'o\'brien"s\\app', 'tab\there', 'emoji-🚗-ok', '日本の車'];
+
+function randomAlias(rng, n) {
+  const r = rng.next();
+  if (r < 0.1) return rng.pick(ODD_ALIASES) + '-' + n;
+  if (r < 0.15) { const base = `exactly-32-bytes-${n}-`; return (base + 'x'.repeat(32)).slice(0, 32); }
+  return `${rng.pick(WORDS)}-${rng.pick(WORDS)}-${n}`;
+}
+
+// ------------------------------------------------------------------ fixed scenario
+
+async function fixedScenario(dr, d) {
+  const [app, appOld] = d.apps.map((a) => a.address);
+  const acct = d.accounts;
+  const [A1, A2, A3, A4, N1, N2, N3, VICTIM] = [acct[1], acct[2], acct[3], acct[4], acct[5], acct[6], acct[7], acct[8]];
+  const S = (k) => '0x' + '51'.repeat(18) + k.toString(16).padStart(4, '0'); // fixed signer addresses
+  // On a chain where licenses exist already (a second run), aliases get a
+  // suffix so that they stay unique; on a fresh deploy they are as written.
+  const prior = dr.app(app).lastTokenId + dr.app(appOld).lastTokenId;
+  const A = (alias) => (prior > 0n ? `${alias}-r${prior}` : alias);
+
+  // Apps: issue with and without alias, on both implementations.
+  const t1 = await dr.issue(app, A1, A('weather-app'));
+  const t2 = await dr.issue(app, A2, '');
+  const t3 = await dr.issue(app, A3, A('fleet-insights'));
+  const o1 = await dr.issue(appOld, A4, A('legacy-app'));
+  const o2 = await dr.issue(appOld, A1, '');
+  await dr.issue(app, A2, 'x'.repeat(33)); // must revert: alias longer than 32 bytes
+  await dr.issue(app, A2, A('fleet-insights')); // must revert: alias taken
+  await dr.setLicenseCost(app, dimo(100));
+  const t4 = await dr.issue(app, A2, A('café-münchen')); // pays 100 DIMO; UTF-8 alias
+  await dr.setAlias(app, A2, t2, A('route-planner'));
+  await dr.setAlias(app, A1, t1, A('weather-app-v2')); // frees "weather-app"
+  await dr.setAlias(app, A3, t3, A('weather-app')); // reuses the freed alias
+  await dr.setAlias(appOld, A1, o2, A('legacy-two'));
+  await dr.setAlias(app, A2, t1, A('not-mine')); // must revert: not the owner
+  await dr.soulboundTransfer(app, A1, t1, A2); // must revert: soulbound
+
+  // Signers.
+  await dr.enableSigner(app, A1, t1, S(1));
+  await dr.enableSigner(app, A1, t1, S(2));
+  await dr.enableSigner(app, A2, t2, S(3));
+  await dr.enableSigner(app, A3, t3, S(4));
+  await dr.enableSigner(appOld, A4, o1, S(5));
+  await dr.advanceTime(2 * DAY);
+  await dr.enableSigner(app, A1, t1, S(6)); // recent
+  await dr.disableSigner(app, A1, t1, S(2));
+
+  // Redirect URIs.
+  await dr.setRedirectUri(app, A1, t1, true, 'https://weather.example/callback');
+  await dr.setRedirectUri(app, A1, t1, true, 'https://weather.example/cb2');
+  await dr.setRedirectUri(app, A2, t2, true, 'https://routes.example/oauth');
+  await dr.setRedirectUri(app, A1, t1, false, 'https://weather.example/cb2');
+  await dr.setRedirectUri(appOld, A4, o1, true, 'https://legacy.example/cb');
+
+  // Stake, freeze, forfeit.
+  await dr.lock(app, A1, t1, dimo(20000));
+  await dr.lock(app, A2, t2, dimo(10000));
+  await dr.lock(app, A3, t3, dimo(15000));
+  await dr.lock(appOld, A4, o1, dimo(10000));
+  await dr.lock(appOld, A1, o2, dimo(5000));
+  await dr.withdraw(app, A1, t1, dimo(5000));
+  await dr.freeze(app, t2, true);
+  await dr.withdraw(app, A2, t2, dimo(1000)); // must revert: frozen
+  await dr.nonAdminFreeze(app, A3, t3); // must revert: not admin
+  await dr.freeze(app, t2, false);
+  await dr.withdraw(app, A2, t2, dimo(1000));
+  await dr.freeze(app, t3, true);
+  await dr.forfeit(app, t3, dimo(5000)); // burn
+  await dr.forfeit(app, t3, dimo(3000), VICTIM); // reallocation
+  await dr.forfeit(appOld, o1, dimo(2000), VICTIM);
+  await dr.forfeit(appOld, o1, dimo(1000));
+  await dr.lock(app, A2, t4, dimo(1000));
+  await dr.revoke(app, t4); // must revert: stake not zero
+  await dr.withdraw(app, A2, t4, dimo(1000));
+  await dr.revoke(app, t4);
+  await dr.enableSigner(app, A2, t4, S(9)); // must revert: revoked
+
+  // periodValidity change that expires signers, then re-enable.
+  await dr.setPeriodValidity(app, DAY); // S1, S3, S4 (2+ days old) expire; S6 stays valid
+  await dr.enableSigner(app, A1, t1, S(1)); // re-enabled: valid again
+  await dr.enableSigner(app, A1, t1, S(2)); // disabled earlier, re-enabled
+  await dr.disableSigner(app, A1, t1, S(6));
+  await dr.setPeriodValidity(appOld, 30 * DAY);
+
+  // The older implementation goes through the same motions.
+  await dr.disableSigner(appOld, A4, o1, S(5));
+  await dr.enableSigner(appOld, A4, o1, S(5));
+  await dr.setRedirectUri(appOld, A4, o1, false, 'https://legacy.example/cb');
+  await dr.freeze(appOld, o2, true);
+  await dr.freeze(appOld, o2, false);
+  await dr.withdraw(appOld, A1, o2, dimo(5000));
+  await dr.revoke(appOld, o2);
+  await dr.setLicenseCost(appOld, dimo(50));
+  await dr.issue(appOld, A3, A('legacy-three'));
+
+  // Nodes.
+  await dr.nodeStake(N1, dimo(60000));
+  await dr.nodeMint(N1, N1); // must revert: 60,000 < 100,000
+  await dr.nodeStake(N1, dimo(50000));
+  const n1 = await dr.nodeMint(N1, N1);
+  await dr.nodeStake(N2, dimo(150000));
+  const n2 = await dr.nodeMint(d.admin, N2);
+  await dr.nodeMint(N2, N2);
+  await dr.nodeStake(N3, dimo(100000));
+  const n4 = await dr.nodeMint(N3, N3);
+  await dr.nodeMint(N1, N2); // must revert: caller neither admin nor recipient
+  await dr.nodeAdjust(dimo(120000)); // N1 (110k) and N3 (100k) fall below
+  await dr.nodeMint(N3, N3); // must revert: below the new minimum
+  await dr.nodeUnstake(N2, dimo(20000));
+  await dr.nodeUnstake(N3, dimo(200000)); // must revert: more than staked
+  await dr.nodeRevoke(n2); // LicenseRevoked carries n4, the last minted id
+  await dr.strayTransfer(N3, dimo(500));
+  await dr.nodeEmergencyWithdraw(N3, dimo(500));
+  await dr.nodeAdjust(dimo(100000));
+  await dr.nodeRevoke(n1);
+  void n4;
+
+  // Pad to well over 50 blocks and age everything a little.
+  await dr.mineEmpty(5);
+  await dr.advanceTime(3600);
+}
+
+// ------------------------------------------------------------------ random scenario
+
+async function randomScenario(dr, d, rng, nOps) {
+  const apps = d.apps.map((a) => a.address);
+  const users = d.accounts.slice(1);
+  let aliasCounter = 0;
+  let uriCounter = 0;
+
+  const liveLicenses = (pred = () => true) => {
+    const out = [];
+    for (const addr of apps) {
+      for (const lic of dr.app(addr).licenses.values()) if (!lic.revoked && pred(lic, addr)) out.push([addr, lic]);
+    }
+    return out;
+  };
+  const pickApp = () => (rng.chance(0.75) ? apps[0] : rng.pick(apps));
+
+  const ops = {
+    issue: async () => {
+      const addr = pickApp();
+      await dr.issue(addr, rng.pick(users), rng.chance(0.6) ? randomAlias(rng, ++aliasCounter) : '');
+    },
+    setAlias: async () => {
+      const c = liveLicenses(); if (!c.length) return ops.issue();
+      const [addr, lic] = rng.pick(c);
+      await dr.setAlias(addr, lic.owner, lic.id, randomAlias(rng, ++aliasCounter));
+    },
+    enableSigner: async () => {
+      const c = liveLicenses(); if (!c.length) return ops.issue();
+      const [addr, lic] = rng.pick(c);
+      const known = [...lic.signers.keys()];
+      const sg = known.length && rng.chance(0.25) ? rng.pick(known) : rng.address();
+      await dr.enableSigner(addr, lic.owner, lic.id, sg);
+    },
+    disableSigner: async () => {
+      const c = liveLicenses((l) => [...l.signers.values()].some((v) => v !== 0n));
+      if (!c.length) return ops.enableSigner();
+      const [addr, lic] = rng.pick(c);
+      const sg = rng.pick([...lic.signers.entries()].filter(([, v]) => v !== 0n).map(([k]) => k));
+      await dr.disableSigner(addr, lic.owner, lic.id, sg);
+    },
+    redirect: async () => {
+      const c = liveLicenses(); if (!c.length) return ops.issue();
+      const [addr, lic] = rng.pick(c);
+      const on = [...lic.uris.entries()].filter(([, v]) => v).map(([k]) => k);
+      if (on.length && rng.chance(0.4)) await dr.setRedirectUri(addr, lic.owner, lic.id, false, rng.pick(on));
+      else await dr.setRedirectUri(addr, lic.owner, lic.id, true, `https://app${Number(lic.id)}.example/cb/${++uriCounter}?x=${rng.int(1000)}`);
+    },
+    lock: async () => {
+      const c = liveLicenses(); if (!c.length) return ops.issue();
+      const [addr, lic] = rng.pick(c);
+      await dr.lock(addr, lic.owner, lic.id, rng.amount(1, 30000));
+    },
+    withdraw: async () => {
+      const c = liveLicenses((l) => l.staked > 0n && !l.frozen); if (!c.length) return ops.lock();
+      const [addr, lic] = rng.pick(c);
+      const amt = rng.chance(0.3) ? lic.staked : (lic.staked * BigInt(1 + rng.int(99))) / 100n || lic.staked;
+      await dr.withdraw(addr, lic.owner, lic.id, amt);
+    },
+    freeze: async () => {
+      const c = liveLicenses(); if (!c.length) return ops.issue();
+      const [addr, lic] = rng.pick(c);
+      await dr.freeze(addr, lic.id, !lic.frozen);
+    },
+    forfeit: async () => {
+      const c = liveLicenses((l) => l.staked > 0n); if (!c.length) return ops.lock();
+      const [addr, lic] = rng.pick(c);
+      const amt = rng.chance(0.3) ? lic.staked : (lic.staked * BigInt(1 + rng.int(99))) / 100n || lic.staked;
+      await dr.forfeit(addr, lic.id, amt, rng.chance(0.5) ? null : rng.pick(users));
+    },
+    revoke: async () => {
+      const c = liveLicenses((l) => l.staked === 0n); if (!c.length) return ops.issue();
+      const [addr, lic] = rng.pick(c);
+      await dr.revoke(addr, lic.id);
+    },
+    periodValidity: async () => {
+      await dr.setPeriodValidity(rng.pick(apps), rng.pick([3600, DAY, 7 * DAY, 30 * DAY, 365 * DAY]));
+    },
+    licenseCost: async () => {
+      await dr.setLicenseCost(rng.pick(apps), rng.pick([0n, dimo(10), dimo(100), dimo(250) + 12345n]));
+    },
+    advanceTime: async () => { await dr.advanceTime(rng.pick([60, 3600, 6 * 3600, DAY, 3 * DAY, 10 * DAY])); },
+    mineEmpty: async () => { await dr.mineEmpty(1 + rng.int(5)); },
+    nodeStake: async () => { await dr.nodeStake(rng.pick(users), rng.amount(10000, 80000)); },
+    nodeMint: async () => {
+      const node = dr.m.node;
+      const ok = users.filter((u) => (node.stakes.get(u) || 0n) >= node.minimum);
+      if (!ok.length) return ops.nodeStake();
+      const to = rng.pick(ok);
+      await dr.nodeMint(rng.chance(0.5) ? to : d.admin, to);
+    },
+    nodeUnstake: async () => {
+      const node = dr.m.node;
+      const c = users.filter((u) => (node.stakes.get(u) || 0n) > 0n);
+      if (!c.length) return ops.nodeStake();
+      const u = rng.pick(c);
+      const st = node.stakes.get(u);
+      await dr.nodeUnstake(u, rng.chance(0.3) ? st : (st * BigInt(1 + rng.int(99))) / 100n || st);
+    },
+    nodeAdjust: async () => { await dr.nodeAdjust(rng.pick([dimo(50000), dimo(100000), dimo(120000), dimo(200000)])); },
+    nodeRevoke: async () => {
+      const live = [...dr.m.node.licenses.entries()].filter(([, o]) => o !== null).map(([id]) => id);
+      if (!live.length) return ops.nodeMint();
+      await dr.nodeRevoke(rng.pick(live));
+    },
+    nodeEmergency: async () => {
+      if (dr.strayBalance() === 0n || rng.chance(0.3)) { await dr.strayTransfer(rng.pick(users), rng.amount(1, 2000)); return; }
+      const stray = dr.strayBalance();
+      await dr.nodeEmergencyWithdraw(rng.pick(users), rng.chance(0.5) ? stray : stray / 2n || stray);
+    },
+    // ---- operations that must revert
+    invalid: async () => {
+      const live = liveLicenses();
+      const kind = rng.int(9);
+      if (!live.length && kind < 7) return ops.issue();
+      const [addr, lic] = live.length ? rng.pick(live) : [apps[0], null];
+      const app = dr.app(addr);
+      switch (kind) {
+        case 0: { // withdraw while frozen (or more than staked)
+          if (lic.frozen && lic.staked > 0n) return dr.withdraw(addr, lic.owner, lic.id, lic.staked);
+          return dr.withdraw(addr, lic.owner, lic.id, lic.staked + 1n);
+        }
+        case 1: return dr.setAlias(addr, lic.owner, lic.id, 'y'.repeat(33 + rng.int(10)));
+        case 2: { // alias held by another license
+          const other = [...app.aliasIndex.entries()].find(([, id]) => id !== lic.id);
+          if (!other) return dr.setAlias(addr, lic.owner, lic.id, 'é'.repeat(17)); // 34 bytes
+          return dr.setAlias(addr, lic.owner, lic.id, other[0]);
+        }
+        case 3: { // revoke with stake
+          if (lic.staked === 0n) await dr.lock(addr, lic.owner, lic.id, dimo(1));
+          return dr.revoke(addr, lic.id);
+        }
+        case 4: { // not the owner
+          const stranger = users.find((u) => u !== lic.owner);
+          return dr.enableSigner(addr, stranger, lic.id, rng.address());
+        }
+        case 5: return dr.soulboundTransfer(addr, lic.owner, lic.id, rng.pick(users));
+        case 6: return dr.nonAdminFreeze(addr, lic.owner, lic.id);
+        case 7: { // node mint below minimum
+          const node = dr.m.node;
+          const low = users.find((u) => (node.stakes.get(u) || 0n) < node.minimum);
+          if (!low) return dr.nodeUnstake(users[0], (node.stakes.get(users[0]) || 0n) + 1n);
+          return dr.nodeMint(low, low);
+        }
+        default: { // unstake more than staked
+          const u = rng.pick(users);
+          return dr.nodeUnstake(u, (dr.m.node.stakes.get(u) || 0n) + 1n);
+        }
+      }
+    },
+  };
+
+  const weights = [
+    ['issue', 8], ['setAlias', 5], ['enableSigner', 14], ['disableSigner', 6], ['redirect', 6],
+    ['lock', 10], ['withdraw', 6], ['freeze', 5], ['forfeit', 6], ['revoke', 3], ['periodValidity', 2],
+    ['licenseCost', 1], ['advanceTime', 4], ['mineEmpty', 2], ['nodeStake', 6], ['nodeMint', 4],
+    ['nodeUnstake', 3], ['nodeAdjust', 1], ['nodeRevoke', 2], ['nodeEmergency', 2], ['invalid', 5],
+  ];
+  const total = weights.reduce((a, [, w]) => a + w, 0);
+
+  // A few issues first so that every kind of operation has something to act on.
+  for (let i = 0; i < Math.min(3, nOps); i++) await ops.issue();
+  for (let i = Math.min(3, nOps); i < nOps; i++) {
+    let r = rng.int(total);
+    let name = weights[0][0];
+    for (const [n, w] of weights) { if (r < w) { name = n; break; } r -= w; }
+    await ops[name]();
+  }
+}
+
+// ------------------------------------------------------------------ runner
+
+async function runScenario({ rpc, network, seed = 1, ops = null, expect = null, verbose = false }) {
+  const d = openDevnet(rpc, network);
+  if (d.apps.length < 2 || !d.node || !d.token) throw new Error('network file must list two app licenses, a node license and the token');
+  const t0 = Date.now();
+  const start = await readState(d.rpc, d.net, 'latest');
+  const model = Model.fromState(start);
+  const dr = new Driver(d, model, { log: verbose ? (m) => process.stderr.write(m + '\n') : null });
+  if (ops === null) await fixedScenario(dr, d);
+  else await randomScenario(dr, d, makeRng(seed), ops);
+  const head = await d.rpc.call('eth_getBlockByNumber', ['latest', false]);
+  const headInfo = { number: Number(BigInt(head.number)), hash: head.hash, timestamp: Number(BigInt(head.timestamp)) };
+  const doc = model.toExpect(headInfo, {
+    mode: ops === null ? 'fixed' : 'random',
+    seed: ops === null ? null : Number(seed),
+    ops: dr.opLog.length,
+    reverted_ops: dr.reverted,
+    op_counts: dr.opCounts,
+    start_block: start.block.number,
+    end_block: headInfo.number,
+  });
+  doc.op_log = dr.opLog;
+  if (expect) fs.writeFileSync(expect, JSON.stringify(doc, null, 1) + '\n');
+  d.rpc.close();
+  return { doc, seconds: (Date.now() - t0) / 1000 };
+}
+
+function parseArgs(argv) {
+  const o = { seed: 1, ops: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--rpc') o.rpc = argv[++i];
+    else if (a === '--network') o.network = argv[++i];
+    else if (a === '--seed') o.seed = Number(argv[++i]);
+    else if (a === '--ops') o.ops = Number(argv[++i]);
+    else if (a === '--expect') o.expect = argv[++i];
+    else if (a === '--verbose') o.verbose = true;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (!o.rpc || !o.network) throw new Error('usage: scenario.js --rpc URL --network FILE [--seed N] [--ops N] [--expect OUT.json]');
+  if (o.ops !== null && !(o.ops >= 0)) throw new Error('--ops must be a number');
+  return o;
+}
+
+module.exports = { runScenario, makeRng };
+
+if (require.main === module) {
+  let o;
+  try { o = parseArgs(process.argv.slice(2)); } catch (e) { console.error(e.message); process.exit(2); }
+  runScenario(o).then(({ doc, seconds }) => {
+    console.log(`scenario ${doc.mode}${doc.seed !== null ? ` seed ${doc.seed}` : ''}: ${doc.ops} operations ` +
+      `(${doc.reverted_ops} reverted as expected), blocks ${doc.start_block + 1}..${doc.end_block}, ${seconds.toFixed(2)} s`);
+  }).catch((e) => { console.error(`scenario: ${e.stack || e.message}`); process.exit(1); });
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+'use strict';
+// Devnet test 4: the devnet is event-compatible with the hand-written ABI
+// files in abi/: every event in every compiled devnet contract's ABI appears
+// in the matching abi/ file with the same name, parameter types and indexed
+// flags (parameter names may differ). Also checks each devnet event's topic0
+// against the facts table (shared/dimo-contracts.md). No chain needed.
+
+const fs = require('fs');
+const path = require('path');
+const { runTest, assert } = require('./lib/harness');
+const { compile, BUILD_DIR } = require('./compile');
+const { keccak256Hex } = require('./lib/keccak');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const ABI_DIR = path.join(ROOT, 'abi');
+
+// Which abi/ file each compiled contract must be compatible with (null: must emit nothing).
+const MATCH = {
+  DevLicenseDimo: 'DevLicenseDimo.json',
+  DevLicenseDimoBytes32Alias: 'DevLicenseDimo.json',
+  NodeLicenseStake: 'NodeLicenseStake.json',
+  DimoToken: 'DimoToken.json',
+  LicenseAccount: null,
+};
+
+// topic0 facts (dimo-contracts.md), keyed by event signature.
+const FACTS = {
+  'Issued(uint256,address,address)': '0x7533f62ec6601bf9c87f8d96bf756b4b495e2a0e26ec9284e4927926ed6b3afd',
+  'Transfer(address,address,uint256)': '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef',
+  'Locked(uint256)': '0x032bc66be43dbccb7487781d168eb7bda224628a3b2c3388bdf69b532a3a1611',
+  'LicenseAliasSet(uint256,string)': '0xcd1647e82913e163e110815fdac0265c513795a376da7a90f90090cea69905a7',
+  'LicenseAliasSet(uint256,bytes32)': '0xfe58d4b233d8114f2410e0523dd6a08f17b416b28c66c27fc4ba2f132f44e863',
+  'SignerEnabled(uint256,address)': '0x0ea45d41f8d2f0fd7e53e2a0821276268b7cf41414e2c2eac7bf8cd69241386b',
+  'SignerDisabled(uint256,address)': '0xdbd8d9c504c83e3bec8383041e811568d4eb37e94697dbfce9a50e8ae572017a',
+  'RedirectUriEnabled(uint256,string)': '0x100a5934f50dcbea6ca17171581b081113167276cba43b6ca421a7bb1b9704f0',
+  'RedirectUriDisabled(uint256,string)': '0xa5ad928ebfe9bbabb9b65e85335dc567892182dc87c0b7b1fef8d054db2383a3',
+  'StakeDeposit(uint256,address,uint256)': '0x1cd3a07c960f34280cc48968d5b5315035ebdde3a1e371aa539bf0a415743a3b',
+  'StakeWithdraw(uint256,address,uint256)': '0xb632f81a2da981f3daa6d867e773bbab8f2931ca133d2cca3595eb61af045c3a',
+  'AssetFreezeUpdate(uint256,uint256,bool)': '0x16ba6956fa2c7ee4362cc81ca5ab2cb6bbd122fe59d7ce140387b1cd4e044899',
+  'AssetForfeit(uint256,uint256)': '0x52d30ff0b778a7633bd7cbd2a5f340804ec47e42354939955b95c7647b5250b7',
+  'UpdatePeriodValidity(uint256)': '0x9a360497eca32e7df7472fb414b7188a59505b079b391e7f3a12d59cc4c3fabd',
+  'UpdateLicenseCost(uint256)': '0x0aca62d366c4fbb1ef303879453cb890975077ec0dcc742f25c0736c2f563652',
+  'StakeTokens(address,uint256)': '0xeb564dbda54c69318a29599b8551d044674ca4e3c47f3c0da3f4f253c90b1702',
+  'UnstakeTokens(address,uint256)': '0xf74a79d13d6fdbdf26b2c779e6a24490a43e65d60cc7e064740f8d40b2b5ea2c',
+  'EmergencyWithdrawal(address,uint256)': '0x23d6711a1d031134a36921253c75aa59e967d38e369ac625992824315e204f20',
+  'StakeAmountAdjusted(uint256)': '0xe100971816337d5825f8570b428173ee97873063d0293ca6f88845ef7123b82c',
+  'LicenseMinted(address,uint256)': '0xa61082ca5c0abc17994ed7c94b6d5c390edf79bab751fe2c7de47ddc3b02749c',
+  'LicenseRevoked(uint256)': '0xf8ecc300d4504a2b49692052f138b7e697df679cf0580522720ce405bd01be55',
+};
+
+const shape = (ev) => `${ev.name}(${ev.inputs.map((i) => `${i.type}${i.indexed ? ' indexed' : ''}`).join(',')})${ev.anonymous ? ' anonymous' : ''}`;
+const sig = (ev) => `${ev.name}(${ev.inputs.map((i) => i.type).join(',')})`;
+
+function loadAbiFile(name) {
+  const file = path.join(ABI_DIR, name);
+  if (!fs.existsSync(file)) {
+    throw new Error(`${path.relative(ROOT, file)} is missing: the devnet's events are checked against it ` +
+      '(hand-written ABI files in abi/ are a prerequisite of this test)');
+  }
+  let j;
+  try { j = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new Error(`abi/${name}: not JSON (${e.message})`); }
+  const list = Array.isArray(j) ? j : j.abi;
+  if (!Array.isArray(list)) throw new Error(`abi/${name}: expected a JSON ABI array (or {"abi": [...]})`);
+  return list.filter((x) => x.type === 'event');
+}
+
+runTest('test_abi_compat', async () => {
+  const contracts = compile({ quiet: true });
+  const problems = [];
+  let checked = 0;
+  const cache = {};
+  for (const name of contracts) {
+    assert(name in MATCH, `compiled contract ${name} has no abi/ file assigned in test_abi_compat.js`);
+    const art = JSON.parse(fs.readFileSync(path.join(BUILD_DIR, `${name}.json`), 'utf8'));
+    const events = art.abi.filter((x) => x.type === 'event');
+    if (MATCH[name] === null) {
+      if (events.length) problems.push(`${name} emits ${events.map(shape).join(', ')} but should emit nothing`);
+      continue;
+    }
+    cache[MATCH[name]] = cache[MATCH[name]] || loadAbiFile(MATCH[name]);
+    const theirs = new Set(cache[MATCH[name]].map(shape));
+    for (const ev of events) {
+      checked++;
+      if (!theirs.has(shape(ev))) problems.push(`${name}: ${shape(ev)} not in abi/${MATCH[name]}`);
+      const t = keccak256Hex(sig(ev));
+      if (!(sig(ev) in FACTS)) problems.push(`${name}: ${sig(ev)} is not a DIMO license event`);
+      else if (FACTS[sig(ev)] !== t) problems.push(`${name}: topic0 of ${sig(ev)} is ${t}, facts say ${FACTS[sig(ev)]}`);
+      if (art.eventTopics[sig(ev)] !== t) problems.push(`${name}: build eventTopics for ${sig(ev)} wrong`);
+    }
+  }
+  assert(problems.length === 0, `devnet not event-compatible with abi/: ${problems.join("; ")}`);
+  return `${checked} devnet events in ${contracts.length} contracts match abi/ (name, types, indexed) and the topic0 facts`;
+});

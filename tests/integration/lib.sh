@@ -1,0 +1,133 @@
+# lib.sh: shared set-up for the integration tests (sourced, not run).
+#
+# Every test gets its own work folder, PostgreSQL cluster and anvil chain,
+# and a trap that stops whatever it started, by PID, even on failure.
+# Functions:
+#   it_pg                 start a cluster; sets DB (conninfo of database dimo)
+#   it_newdb NAME         create another database; prints its conninfo
+#   it_chain [ARGS]       start anvil; sets RPC
+#   it_deploy             deploy the devnet contracts; sets NET (network file)
+#   it_head               the chain head (decimal)
+#   it_block_hash N       hash of block N
+#   it_psql CONN SQL      run SQL, print unaligned rows
+#   it_cursor CONN        the stored cursor block (or -1)
+#   it_dump CONN FILE     canonical dump of everything indexed
+#   it_bg NAME CMD...     start a background process (killed at exit); sets BG_PID
+#   it_wait_cursor CONN N [SECONDS]  wait until the cursor reaches N
+#   it_fail MESSAGE       print and exit 1
+set -euo pipefail
+
+IT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=${DIMO_INDEXER:-$IT_ROOT/build/indexer/dimo-indexer}
+WORK=$(mktemp -d /tmp/dimo-it.XXXXXX)
+chmod 755 "$WORK"
+IT_PIDS=()
+IT_PG_DIR=""
+IT_CHAIN_DIR=""
+
+it_cleanup() {
+  local pid
+  for pid in "${IT_PIDS[@]}"; do
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  for pid in "${IT_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  [[ -n $IT_CHAIN_DIR ]] && bash "$IT_ROOT/tests/devnet/anvil.sh" stop "$IT_CHAIN_DIR" >/dev/null 2>&1 || true
+  [[ -n $IT_PG_DIR ]] && bash "$IT_ROOT/scripts/pg.sh" stop "$IT_PG_DIR" >/dev/null 2>&1 || true
+  if [[ ${IT_KEEP:-0} == 1 ]]; then
+    echo "kept $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap it_cleanup EXIT
+
+it_fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+it_log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+
+it_pg() {
+  IT_PG_DIR="$WORK/pg"
+  mkdir -p "$IT_PG_DIR"
+  DB=$(bash "$IT_ROOT/scripts/pg.sh" start "$IT_PG_DIR")
+}
+
+it_newdb() { bash "$IT_ROOT/scripts/pg.sh" createdb "$IT_PG_DIR" "$1"; }
+
+it_chain() {
+  IT_CHAIN_DIR="$WORK/chain"
+  mkdir -p "$IT_CHAIN_DIR"
+  RPC=$(bash "$IT_ROOT/tests/devnet/anvil.sh" start "$IT_CHAIN_DIR" "$@" | tail -n 1)
+}
+
+it_deploy() {
+  NET="$WORK/network.json"
+  node "$IT_ROOT/tests/devnet/deploy.js" --rpc "$RPC" --out "$NET" >"$WORK/deploy.log"
+}
+
+it_rpc() {
+  curl -sf -H 'content-type: application/json' \
+    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}" "$RPC"
+}
+
+it_head() {
+  it_rpc eth_blockNumber '[]' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(parseInt(JSON.parse(s).result,16)))'
+}
+
+it_block_hash() {
+  it_rpc eth_getBlockByNumber "[\"0x$(printf '%x' "$1")\",false]" |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).result.hash))'
+}
+
+it_psql() { psql "$1" -v ON_ERROR_STOP=1 -qAt -c "$2"; }
+
+it_cursor() {
+  local v
+  v=$(it_psql "$1" "SELECT last_block FROM cursors" 2>/dev/null || true)
+  echo "${v:--1}"
+}
+
+# Everything indexed, in a canonical order, as text: logs with every
+# column, then the cursor. Two databases indexed from the same canonical
+# chain must give identical dumps.
+it_dump() {
+  it_psql "$1" "SELECT block_number, encode(block_hash,'hex'), log_index, encode(tx_hash,'hex'),
+      tx_index, encode(address,'hex'), encode(topic0,'hex'), encode(topic1,'hex'),
+      encode(topic2,'hex'), encode(topic3,'hex'), encode(data,'hex'), event, event_name, role,
+      args::text, extract(epoch from block_time)
+    FROM logs ORDER BY chain_id, block_number, log_index" >"$2"
+  it_psql "$1" "SELECT chain_id, last_block, encode(last_hash,'hex') FROM cursors ORDER BY 1" >>"$2"
+}
+
+it_bg() {
+  local name=$1
+  shift
+  "$@" >"$WORK/$name.log" 2>&1 &
+  BG_PID=$!
+  IT_PIDS+=("$BG_PID")
+}
+
+it_wait_cursor() {
+  local conn=$1 want=$2 secs=${3:-60} i
+  for ((i = 0; i < secs * 10; i++)); do
+    if (($(it_cursor "$conn") >= want)); then
+      return 0
+    fi
+    sleep 0.1
+  done
+  it_fail "cursor did not reach $want within ${secs}s (at $(it_cursor "$conn"))"
+}
+
+# Indexes the chain up to block N into a fresh database and prints its
+# conninfo: the reference a test compares against.
+it_fresh_index() {
+  local name=$1 to=$2 conn
+  conn=$(it_newdb "$name")
+  "$BIN" sync --network "$NET" --rpc "$RPC" --db "$conn" --confirmations 0 --to "$to" \
+    >"$WORK/$name.log" 2>&1 || it_fail "fresh index failed: $(tail -5 "$WORK/$name.log")"
+  echo "$conn"
+}
