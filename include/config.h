@@ -52,6 +52,20 @@ typedef struct idx_config_s {
   uint64_t rpc_max_response;
   const char *abi_dir;
   const char *schema_dir;
+  /* HTTP API (run). */
+  const char *http; /* "127.0.0.1:8080"; "off" disables */
+  uint64_t http_max_conns;
+  uint64_t http_timeout_ms;
+  uint64_t ready_lag; /* /readyz: 503 while more than this many blocks behind */
+  uint64_t db_pool;   /* API database connections */
+  /* license / verify. */
+  const char *license_class; /* app|node|client, NULL = any */
+  bool has_at_block;
+  uint64_t at_block;
+  bool json;
+  const char *client_id;
+  const char *message;
+  const char *signature;
   idx_log_level_t log_level;
   idx_log_format_t log_format;
   bool help;

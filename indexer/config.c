@@ -78,6 +78,28 @@ static const opt_t options[] = {
      "debug, info, warn or error"},
     {"--log-format", "DIMO_LOG_FORMAT", OPT_LOG_FORMAT, OFF(log_format), NO_HAS, ALL_DB, "text",
      "text or json (one object per line)"},
+    {"--http", "DIMO_HTTP", OPT_STRING, OFF(http), NO_HAS, IDX_CMD_RUN, "127.0.0.1:8080",
+     "HTTP API listen address (IP:PORT; loopback by default), or 'off'"},
+    {"--http-max-conns", "DIMO_HTTP_MAX_CONNS", OPT_U64, OFF(http_max_conns), NO_HAS, IDX_CMD_RUN,
+     "1024", "most concurrent HTTP connections (more are refused)"},
+    {"--http-timeout", "DIMO_HTTP_TIMEOUT_MS", OPT_U64, OFF(http_timeout_ms), NO_HAS, IDX_CMD_RUN,
+     "10000", "milliseconds a client has to send a whole request"},
+    {"--ready-lag", "DIMO_READY_LAG", OPT_U64, OFF(ready_lag), NO_HAS, IDX_CMD_RUN, "10",
+     "/readyz answers 503 while the index is more than this many blocks behind its target"},
+    {"--db-pool", "DIMO_DB_POOL", OPT_U64, OFF(db_pool), NO_HAS, IDX_CMD_RUN, "4",
+     "database connections the HTTP API reads through"},
+    {"--class", NULL, OPT_STRING, OFF(license_class), NO_HAS, IDX_CMD_LICENSE, NULL,
+     "license class to look in: app, node or client"},
+    {"--at-block", NULL, OPT_U64, OFF(at_block), OFF(has_at_block),
+     IDX_CMD_LICENSE | IDX_CMD_VERIFY, NULL, "answer as of this block (default: last indexed)"},
+    {"--json", NULL, OPT_FLAG, OFF(json), NO_HAS, IDX_CMD_LICENSE | IDX_CMD_VERIFY, NULL,
+     "print the license document as JSON (shared/license-json.md)"},
+    {"--client-id", NULL, OPT_STRING, OFF(client_id), NO_HAS, IDX_CMD_VERIFY, NULL,
+     "the app's client id (0x address)"},
+    {"--message", NULL, OPT_STRING, OFF(message), NO_HAS, IDX_CMD_VERIFY, NULL,
+     "the signed message, as signed (personal_sign / EIP-191)"},
+    {"--signature", NULL, OPT_STRING, OFF(signature), NO_HAS, IDX_CMD_VERIFY, NULL,
+     "65-byte signature as 0x hex (v = 27/28 or 0/1)"},
     {"--help", NULL, OPT_FLAG, OFF(help), NO_HAS, ALL_DB, NULL, "this help"},
 };
 
@@ -196,6 +218,11 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->schema_dir = IDX_DEFAULT_SCHEMA_DIR;
   cfg->log_level = IDX_LOG_INFO;
   cfg->log_format = IDX_LOG_TEXT;
+  cfg->http = "127.0.0.1:8080";
+  cfg->http_max_conns = 1024;
+  cfg->http_timeout_ms = 10000;
+  cfg->ready_lag = 10;
+  cfg->db_pool = 4;
 
   for (size_t i = 0; i < IDX_ARRAY_LEN(options); i++) {
     const opt_t *o = &options[i];
