@@ -7,7 +7,8 @@
  * any, the provider suggested. idx_logrange_t keeps the span that works:
  * it grows while answers are small, shrinks on a limit (to the suggested
  * or stated span when there is one), and never grows back past a span
- * that failed.
+ * that failed: between the largest span that worked and the smallest that
+ * failed it bisects, and stops probing once the two are within an eighth.
  */
 #ifndef IDX_LOGRANGE_H
 #define IDX_LOGRANGE_H
@@ -33,6 +34,7 @@ typedef struct idx_logrange_s {
   uint64_t min_span;        /* 1 */
   uint64_t max_span;        /* configured ceiling */
   uint64_t ceiling;         /* smallest span known to fail, minus one (UINT64_MAX: none) */
+  uint64_t good;            /* largest span known to work (0: none yet) */
   uint64_t grow_below_logs; /* grow after an answer with fewer logs than this */
 } idx_logrange_t;
 

@@ -132,13 +132,22 @@ void idx_logrange_init(idx_logrange_t *r, uint64_t initial, uint64_t max_span) {
   r->min_span = 1;
   r->span = initial < 1 ? 1 : initial > r->max_span ? r->max_span : initial;
   r->ceiling = UINT64_MAX;
+  r->good = 0;
   r->grow_below_logs = 5000;
 }
 
 void idx_logrange_success(idx_logrange_t *r, uint64_t span, uint64_t nlogs) {
   if (span < r->span || nlogs >= r->grow_below_logs)
-    return; /* a short final range says nothing about the limit */
-  uint64_t next = r->span > UINT64_MAX / 2 ? UINT64_MAX : r->span * 2;
+    return; /* a short final range, or a dense one, says nothing new */
+  if (span > r->good)
+    r->good = span;
+  uint64_t next;
+  if (r->ceiling == UINT64_MAX)
+    next = r->span > UINT64_MAX / 2 ? UINT64_MAX : r->span * 2;
+  else if (r->ceiling <= r->good || r->ceiling - r->good <= r->good / 8)
+    next = r->good; /* close enough to the limit: stop probing */
+  else
+    next = r->good + (r->ceiling - r->good + 1) / 2;
   if (next > r->max_span)
     next = r->max_span;
   if (next > r->ceiling)
@@ -149,16 +158,25 @@ void idx_logrange_success(idx_logrange_t *r, uint64_t span, uint64_t nlogs) {
 
 uint64_t idx_logrange_limited(idx_logrange_t *r, uint64_t from, uint64_t span,
                               const idx_logrange_advice_t *advice) {
-  uint64_t next = span / 2;
+  uint64_t next = r->good && r->good < span ? r->good : span / 2;
+  bool named = false;
   if (advice->has_suggestion && advice->suggested_from == from && advice->suggested_to >= from &&
-      advice->suggested_to - from + 1 < span)
+      advice->suggested_to - from + 1 < span) {
     next = advice->suggested_to - from + 1;
-  else if (advice->stated_span && advice->stated_span < span)
+    named = true;
+  } else if (advice->stated_span && advice->stated_span < span) {
     next = advice->stated_span;
+    named = true;
+  }
   if (next < r->min_span)
     next = r->min_span;
   if (span > 1 && span - 1 < r->ceiling)
     r->ceiling = span - 1;
+  if (r->good > r->ceiling)
+    r->good = r->ceiling; /* what worked before may not now (denser blocks) */
+  /* A span the provider named is the one that works: stop probing above it. */
+  if (named && next < r->ceiling)
+    r->ceiling = next;
   if (next > r->ceiling)
     next = r->ceiling;
   r->span = next;

@@ -81,14 +81,24 @@ static void test_adaptive(void) {
   none.is_limit = true;
   CHECK_INT(idx_logrange_limited(&r, 100, 1000, &none), 500);
   idx_logrange_success(&r, 500, 1);
-  CHECK_INT(r.span, 999); /* grows back only below the span that failed */
-  idx_logrange_success(&r, 999, 1);
-  CHECK_INT(r.span, 999);
+  CHECK_INT(r.span, 750); /* bisects between what worked and what failed */
+  idx_logrange_success(&r, 750, 1);
+  CHECK_INT(r.span, 875);
+  CHECK_INT(idx_logrange_limited(&r, 100, 875, &none), 750); /* back to the last good */
+  idx_logrange_success(&r, 750, 1);
+  CHECK_INT(r.span, 812);
+  idx_logrange_success(&r, 812, 1);
+  CHECK_INT(r.span, 812); /* within an eighth of the limit: stays */
+  idx_logrange_success(&r, 812, 1);
+  CHECK_INT(r.span, 812);
+  CHECK_INT(idx_logrange_limited(&r, 100, 812, &none), 406); /* denser blocks: halve */
 
-  /* A stated span is used as is. */
+  /* A stated span is used as is, and growth stops there. */
   idx_logrange_advice_t stated = none;
   stated.stated_span = 300;
-  CHECK_INT(idx_logrange_limited(&r, 100, 999, &stated), 300);
+  CHECK_INT(idx_logrange_limited(&r, 100, 406, &stated), 300);
+  idx_logrange_success(&r, 300, 1);
+  CHECK_INT(r.span, 300);
   /* A suggestion for our start is used as is. */
   idx_logrange_advice_t sug = none;
   sug.has_suggestion = true;
