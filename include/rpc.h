@@ -145,4 +145,13 @@ size_t idx_rpc_url_count(const idx_rpc_t *rpc) IDX_NONNULL(1);
 IDX_WARN_UNUSED int idx_rpc_url_stats(const idx_rpc_t *rpc, size_t i, idx_rpc_url_stats_t *out)
     IDX_NONNULL(1, 3);
 
+/* Parses and checks the HTTP body answering a batch of n requests with
+ * ids first_id .. first_id + n - 1 (the client's own reply checks, exposed
+ * for tests and fuzzing). Fills replies[0..n) and returns the parsed root,
+ * which the replies borrow from (json_decref it when done), or NULL with
+ * the reason in why. */
+json_t *idx_rpc_parse_answer(const char *body, size_t len, uint64_t first_id, size_t n,
+                             idx_rpc_reply_t *replies, char *why, size_t whylen)
+    IDX_NONNULL(1, 5, 6);
+
 #endif

@@ -578,16 +578,22 @@ static void reply_error(idx_rpc_reply_t *r, json_t *err) {
   json_t *msg = json_object_get(err, "message");
   r->result = NULL;
   r->err = IDX_ERR_RPC;
-  r->code = json_is_integer(code) ? (long)json_integer_value(code)
-            : json_is_real(code)  ? (long)json_real_value(code)
-                                  : 0;
+  r->code = 0;
+  if (json_is_integer(code)) {
+    r->code = (long)json_integer_value(code);
+  } else if (json_is_real(code)) {
+    /* Only in-range values convert: a float past LONG's range is UB. */
+    double d = json_real_value(code);
+    if (d > -2147483648.0 && d < 2147483648.0)
+      r->code = (long)d;
+  }
   r->message = json_is_string(msg) ? json_string_value(msg) : "";
   r->data = json_object_get(err, "data");
 }
 
 /* Fills the reply for one element of the answer; false (with why) if it
  * is not a reply to a request of this batch, or a second one. */
-static bool reply_take(const rpc_batch_t *b, json_t *el, idx_rpc_reply_t *replies, char *why,
+static bool reply_take(uint64_t first_id, size_t n, json_t *el, idx_rpc_reply_t *replies, char *why,
                        size_t whylen) {
   if (!json_is_object(el)) {
     snprintf(why, whylen, "a reply that is not an object");
@@ -599,11 +605,11 @@ static bool reply_take(const rpc_batch_t *b, json_t *el, idx_rpc_reply_t *replie
     return false;
   }
   json_int_t v = json_integer_value(id);
-  if (v < 0 || (uint64_t)v < b->first_id || (uint64_t)v - b->first_id >= b->n) {
+  if (v < 0 || (uint64_t)v < first_id || (uint64_t)v - first_id >= n) {
     snprintf(why, whylen, "a reply to unknown id %lld", (long long)v);
     return false;
   }
-  idx_rpc_reply_t *r = &replies[(uint64_t)v - b->first_id];
+  idx_rpc_reply_t *r = &replies[(uint64_t)v - first_id];
   if (r->result || r->err) {
     snprintf(why, whylen, "two replies to id %lld", (long long)v);
     return false;
@@ -626,12 +632,11 @@ static bool reply_take(const rpc_batch_t *b, json_t *el, idx_rpc_reply_t *replie
   return true;
 }
 
-/* Parses and checks an answer. Returns its root (the replies borrow from
- * it) or NULL with why. */
-static json_t *parse_answer(const rpc_batch_t *b, const idx_buf_t *body, idx_rpc_reply_t *replies,
-                            char *why, size_t whylen) {
+json_t *idx_rpc_parse_answer(const char *body, size_t len, uint64_t first_id, size_t n,
+                             idx_rpc_reply_t *replies, char *why, size_t whylen) {
+  memset(replies, 0, n * sizeof *replies);
   json_error_t jerr;
-  json_t *root = json_loadb(body->data ? body->data : "", body->len, 0, &jerr);
+  json_t *root = json_loadb(body, len, 0, &jerr);
   if (!root) {
     snprintf(why, whylen, "malformed JSON (%s at byte %d)", jerr.text, jerr.position);
     return NULL;
@@ -640,20 +645,20 @@ static json_t *parse_answer(const rpc_batch_t *b, const idx_buf_t *body, idx_rpc
   if (json_is_object(root)) {
     json_t *err = json_object_get(root, "error");
     if (json_is_object(err)) {
-      for (size_t i = 0; i < b->n; i++)
+      for (size_t i = 0; i < n; i++)
         reply_error(&replies[i], err); /* the batch as a whole was refused */
-    } else if (b->n == 1) {
-      ok = reply_take(b, root, replies, why, whylen);
+    } else if (n == 1) {
+      ok = reply_take(first_id, n, root, replies, why, whylen);
     } else {
-      snprintf(why, whylen, "an object instead of an array of %zu replies", b->n);
+      snprintf(why, whylen, "an object instead of an array of %zu replies", n);
       ok = false;
     }
-  } else if (json_array_size(root) != b->n) {
-    snprintf(why, whylen, "%zu replies to %zu requests", json_array_size(root), b->n);
+  } else if (json_array_size(root) != n) {
+    snprintf(why, whylen, "%zu replies to %zu requests", json_array_size(root), n);
     ok = false;
   } else {
-    for (size_t i = 0; ok && i < b->n; i++)
-      ok = reply_take(b, json_array_get(root, i), replies, why, whylen);
+    for (size_t i = 0; ok && i < n; i++)
+      ok = reply_take(first_id, n, json_array_get(root, i), replies, why, whylen);
   }
   if (!ok) {
     json_decref(root);
@@ -722,7 +727,8 @@ static void exchange_done(idx_rpc_t *rpc, CURL *easy, CURLcode res) {
     if (!replies) {
       snprintf(why, sizeof why, "out of memory for %zu replies", b->n);
     } else {
-      json_t *root = parse_answer(b, &ex->body, replies, why, sizeof why);
+      json_t *root = idx_rpc_parse_answer(ex->body.data ? ex->body.data : "", ex->body.len,
+                                          b->first_id, b->n, replies, why, sizeof why);
       if (root) {
         exchange_put(rpc, ex);
         u->consecutive = 0;

@@ -88,13 +88,20 @@ if command -v clang >/dev/null 2>&1 && [[ -n $(find /usr/lib/llvm-14/lib/clang -
     CC=clang meson setup build-fuzz -Dfuzz=true -Dwerror=true -Db_sanitize=address,undefined \
       -Db_lundef=false --buildtype=debugoptimized >"$logdir/fuzz-setup.log" 2>&1
   fi
+  # Each target gets an equal share of the time budget.
+  fuzz_targets=(decoder rpc_reply)
+  fuzz_share=$((fuzz_seconds / ${#fuzz_targets[@]}))
+  ((fuzz_share >= 1)) || fuzz_share=1
   fuzz_run() {
-    meson compile -C build-fuzz tests/fuzz/fuzz_decoder &&
-      mkdir -p build-fuzz/corpus-decoder &&
-      build-fuzz/tests/fuzz/fuzz_decoder -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
-        -print_final_stats=1 build-fuzz/corpus-decoder tests/fuzz/seeds-decoder
+    local target=$1
+    meson compile -C build-fuzz "tests/fuzz/fuzz_$target" &&
+      mkdir -p "build-fuzz/corpus-$target" &&
+      "build-fuzz/tests/fuzz/fuzz_$target" -max_total_time="$fuzz_share" -rss_limit_mb=2048 \
+        -print_final_stats=1 "build-fuzz/corpus-$target" "tests/fuzz/seeds-$target"
   }
-  one_test "fuzz/decoder (${fuzz_seconds}s)" fuzz_run
+  for target in "${fuzz_targets[@]}"; do
+    one_test "fuzz/$target (${fuzz_share}s)" fuzz_run "$target"
+  done
 else
   note "clang's fuzzer runtime not found: the deterministic random-input test (unit/abi_random) stands in"
 fi
