@@ -57,7 +57,8 @@
   X(CANCELLED, "cancelled")                                                                        \
   X(DB, "database error")                                                                          \
   X(DB_CONN, "database connection lost")                                                           \
-  X(CONFLICT, "store cursor is not where the batch expects it")
+  X(CONFLICT, "store cursor is not where the batch expects it")                                    \
+  X(STANDBY, "another instance holds the writer lock")
 
 #define IDX_OK 0
 

@@ -139,4 +139,12 @@ IDX_WARN_UNUSED int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id
  * succeeded or failed without one. Borrowed; valid until the next call. */
 const char *idx_store_sqlstate(const idx_store_t *store) IDX_NONNULL(1);
 
+/* Takes the chain's writer lock (a session-level advisory lock held on
+ * this connection) if it is free; *got says whether this session holds it
+ * now. Exactly one connection per database and chain can hold it: that
+ * instance writes, others wait as standbys. A lost connection loses the
+ * lock, so take it again after idx_store_reconnect. */
+IDX_WARN_UNUSED int idx_store_writer_lock(idx_store_t *store, uint64_t chain_id, bool *got,
+                                          char *err, size_t errlen) IDX_NONNULL(1, 3, 4);
+
 #endif

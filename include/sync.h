@@ -78,6 +78,7 @@ typedef struct idx_sync_status_s {
   uint64_t range_limits;    /* provider range/size limits met */
   uint64_t range;           /* current eth_getLogs span */
   double last_batch_ms;     /* database time of the last batch */
+  bool standby;             /* waiting: another instance holds the writer lock */
 } idx_sync_status_t;
 
 void idx_sync_status(const idx_sync_t *s, idx_sync_status_t *out) IDX_NONNULL(1, 2);

@@ -1284,3 +1284,28 @@ int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id, uint64_t *coun
   PQclear(res);
   return 0;
 }
+
+int idx_store_writer_lock(idx_store_t *store, uint64_t chain_id, bool *got, char *err,
+                          size_t errlen) {
+  *got = false;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  /* Two-key form: 'DIMO' in the first key keeps clear of other users of
+   * advisory locks; the chain id (low 32 bits) in the second. */
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)(chain_id & 0x7fffffffu));
+  rc = exec_params(store, "SELECT pg_try_advisory_lock(1145654607, $1::int4)", &p, &res,
+                   "writer_lock", err, errlen);
+  if (rc)
+    return rc;
+  if (PQntuples(res) != 1 || PQnfields(res) != 1) {
+    PQclear(res);
+    return bad_shape(err, errlen, "writer_lock");
+  }
+  /* Binary bool: one byte. */
+  *got = PQgetlength(res, 0, 0) == 1 && PQgetvalue(res, 0, 0)[0] != 0;
+  PQclear(res);
+  return 0;
+}

@@ -77,6 +77,8 @@ struct idx_sync_s {
   bool rpc_busy;
   unsigned db_failures;
   unsigned rpc_failures;
+  bool need_lock; /* the writer lock must be (re)taken before writing */
+  bool standby;   /* another instance writes; we wait for its lock */
   bool stopping;
   bool finished;
   void (*after_timer)(idx_sync_t *s);
@@ -196,6 +198,18 @@ static void job_run(uv_work_t *w) {
     j->rc = idx_store_reconnect(s->store, j->err, sizeof j->err);
     if (j->rc)
       return;
+    s->need_lock = true; /* a new session does not hold the old one's lock */
+  }
+  if (s->need_lock && j->kind != JOB_BLOCKS) {
+    bool got = false;
+    j->rc = idx_store_writer_lock(s->store, s->opts.net->chain_id, &got, j->err, sizeof j->err);
+    if (j->rc)
+      return;
+    if (!got) {
+      j->rc = IDX_ERR_STANDBY;
+      return;
+    }
+    s->need_lock = false;
   }
   switch (j->kind) {
   case JOB_OPEN:
@@ -930,8 +944,30 @@ static void after_rollback(idx_sync_t *s) {
 
 /* ---- store job completion --------------------------------------------- */
 
+static void standby_retry(idx_sync_t *s) {
+  memset(&s->job, 0, sizeof s->job);
+  s->job.kind = JOB_OPEN;
+  queue_job(s);
+}
+
 static void on_job_done(idx_sync_t *s) {
   store_job_t *j = &s->job;
+  if (j->rc == IDX_ERR_STANDBY) {
+    /* Another instance holds the writer lock: wait, and take over when it
+     * goes (its connection closes and PostgreSQL releases the lock). */
+    if (!s->standby)
+      idx_log_info("sync", "standby: another instance is writing chain %llu; waiting for its lock",
+                   (unsigned long long)s->opts.net->chain_id);
+    s->standby = true;
+    s->st.standby = true;
+    s->need_lock = true;
+    if (s->stopping) {
+      finish(s, 0, "stopped");
+      return;
+    }
+    later(s, s->opts.poll_ms, standby_retry);
+    return;
+  }
   if (j->rc == IDX_ERR_DB_CONN || (j->kind == JOB_OPEN && j->rc && !s->store)) {
     s->db_failures++;
     idx_log_warn("sync", "database unavailable (%s); retry %u", j->err, s->db_failures);
@@ -966,6 +1002,10 @@ static void on_job_done(idx_sync_t *s) {
   s->db_failures = 0;
   switch (j->kind) {
   case JOB_OPEN:
+    if (s->standby)
+      idx_log_info("sync", "took the writer lock: this instance writes now");
+    s->standby = false;
+    s->st.standby = false;
     s->has_cursor = j->found;
     s->cursor = j->last_block;
     s->cursor_hash = j->last_hash;
@@ -1063,6 +1103,7 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
   }
   uv_timer_init(loop, &s->timer);
   s->timer.data = s;
+  s->need_lock = true;
   srand((unsigned)(now_ns() ^ (uint64_t)(uintptr_t)s));
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_OPEN;
