@@ -22,6 +22,8 @@ int idx_cmd_run(int argc, char **argv);
 int idx_cmd_sync(int argc, char **argv);
 int idx_cmd_migrate(int argc, char **argv);
 int idx_cmd_status(int argc, char **argv);
+int idx_cmd_verify(int argc, char **argv);
+int idx_cmd_license(int argc, char **argv);
 
 /* Loads cfg's network (into net) and checks that --db (and, when
  * need_rpc, --rpc) are given. Prints the problem and returns

@@ -28,6 +28,7 @@
 #include <uv.h>
 
 typedef struct idx_sync_s idx_sync_t;
+typedef struct idx_sync_status_s idx_sync_status_t; /* below */
 
 typedef struct idx_sync_options_s {
   const idx_network_t *net; /* borrowed; outlives the engine */
@@ -46,6 +47,11 @@ typedef struct idx_sync_options_s {
   uint64_t max_range;
   unsigned max_db_attempts; /* consecutive store failures before giving up; 0 = never */
   bool progress;            /* backfill progress lines (blocks/s, events/s, ETA) */
+  /* Called on the loop after each batch commit (rollback false) and
+   * each reorg rollback (true), once the engine's status shows it; NULL
+   * for none. The HTTP API empties its answer cache here. */
+  void (*on_commit)(void *ud, const idx_sync_status_t *st, bool rollback);
+  void *on_commit_ud;
 } idx_sync_options_t;
 
 /* status 0: stopped as asked, or sync reached its target. Otherwise a

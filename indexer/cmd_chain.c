@@ -1,7 +1,10 @@
 /* cmd_chain.c: `dimo-indexer run` and `dimo-indexer sync`: the sync engine
- * on a libuv loop, with signals for a clean stop. */
+ * on a libuv loop, with signals for a clean stop. `run` also serves the
+ * HTTP API (api.h) on the same loop: started after the engine, fed its
+ * status and commits, closed when the engine is done. */
 #include "common.h"
 
+#include "api.h"
 #include "cli.h"
 #include "config.h"
 #include "log.h"
@@ -16,6 +19,8 @@
 
 typedef struct chain_run_s {
   idx_sync_t *sync;
+  idx_rpc_t *rpc;
+  idx_api_t *api;
   int status;
   char message[512];
   bool done;
@@ -29,6 +34,55 @@ static void on_sync_done(void *ud, int status, const char *message) {
   snprintf(run->message, sizeof run->message, "%s", message ? message : "");
   uv_signal_stop(&run->sigint);
   uv_signal_stop(&run->sigterm);
+  /* The API goes with the engine (its requests in flight get 503). */
+  idx_api_close(run->api, NULL, NULL);
+  run->api = NULL;
+}
+
+/* The API's view of the engine and the JSON-RPC client. */
+static void api_status(void *ud, idx_api_status_t *out) {
+  chain_run_t *run = ud;
+  if (run->sync) {
+    out->has_sync = true;
+    idx_sync_status(run->sync, &out->sync);
+  }
+  if (run->rpc) {
+    out->has_rpc = true;
+    idx_rpc_stats(run->rpc, &out->rpc);
+    size_t n = idx_rpc_url_count(run->rpc);
+    for (size_t i = 0; i < n && out->nurls < IDX_ARRAY_LEN(out->urls); i++) {
+      if (idx_rpc_url_stats(run->rpc, i, &out->urls[out->nurls]) == 0)
+        out->nurls++;
+    }
+  }
+}
+
+static void on_commit(void *ud, const idx_sync_status_t *st, bool rollback) {
+  chain_run_t *run = ud;
+  if (run->api)
+    idx_api_on_commit(run->api, st, rollback);
+}
+
+static int start_api(chain_run_t *run, uv_loop_t *loop, const idx_config_t *cfg,
+                     const idx_network_t *net) {
+  idx_api_options_t ao;
+  idx_api_options_default(&ao);
+  ao.chain_id = net->chain_id;
+  ao.conninfo = cfg->db;
+  ao.listen = cfg->http;
+  ao.max_conns = (size_t)cfg->http_max_conns;
+  ao.timeout_ms = cfg->http_timeout_ms;
+  ao.db_pool = (size_t)cfg->db_pool;
+  ao.ready_lag = cfg->ready_lag;
+  ao.status_cb = api_status;
+  ao.status_ud = run;
+  char err[512];
+  int rc = idx_api_start(&run->api, loop, &ao, err, sizeof err);
+  if (rc) {
+    run->status = rc == IDX_ERR_IO ? IDX_ERR_IO : IDX_ERR_CONFIG;
+    snprintf(run->message, sizeof run->message, "%s", err);
+  }
+  return rc;
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -94,8 +148,23 @@ static int chain_with_config(idx_config_t *cfg, unsigned command, const char *na
     return IDX_EXIT_USAGE;
   }
 
+  if (is_run && strcmp(cfg->http, "off") != 0 &&
+      (cfg->http_max_conns == 0 || cfg->http_timeout_ms == 0 || cfg->db_pool == 0 ||
+       cfg->db_pool > 100)) {
+    fprintf(stderr,
+            "dimo-indexer %s: --http-max-conns and --http-timeout must be at least 1, "
+            "--db-pool 1..100\n",
+            name);
+    idx_rpc_close(rpc, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    idx_network_free(&net);
+    return IDX_EXIT_USAGE;
+  }
+
   chain_run_t run;
   memset(&run, 0, sizeof run);
+  run.rpc = rpc;
   uv_signal_init(&loop, &run.sigint);
   uv_signal_init(&loop, &run.sigterm);
   run.sigint.data = run.sigterm.data = &run;
@@ -121,6 +190,8 @@ static int chain_with_config(idx_config_t *cfg, unsigned command, const char *na
   so.max_range = cfg->max_range;
   so.max_db_attempts = is_run ? 0 : 10;
   so.progress = true;
+  so.on_commit = on_commit;
+  so.on_commit_ud = &run;
   idx_log_info("main",
                "%s: network %s (chain %llu, %zu contracts), %zu RPC endpoint(s), "
                "%llu confirmations, finality %s",
@@ -133,11 +204,26 @@ static int chain_with_config(idx_config_t *cfg, unsigned command, const char *na
     run.status = rc;
     snprintf(run.message, sizeof run.message, "%s", idx_strerror(rc));
   } else {
-    uv_run(&loop, UV_RUN_DEFAULT);
+    if (is_run && strcmp(cfg->http, "off") != 0 && start_api(&run, &loop, cfg, &net) != 0) {
+      /* Keep the failure: on_sync_done will record a clean stop. */
+      int status = run.status;
+      char message[sizeof run.message];
+      memcpy(message, run.message, sizeof message);
+      idx_sync_stop(run.sync);
+      uv_run(&loop, UV_RUN_DEFAULT);
+      run.status = status;
+      memcpy(run.message, message, sizeof message);
+    } else {
+      uv_run(&loop, UV_RUN_DEFAULT);
+    }
   }
 
   /* Tear down in order: engine, client, signals; then drain the loop. */
+  idx_api_close(run.api, NULL, NULL); /* only if the engine never finished */
+  run.api = NULL;
   idx_sync_free(run.sync);
+  run.sync = NULL;
+  run.rpc = NULL;
   idx_rpc_close(rpc, NULL, NULL);
   uv_close((uv_handle_t *)&run.sigint, NULL);
   uv_close((uv_handle_t *)&run.sigterm, NULL);

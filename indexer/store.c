@@ -1309,3 +1309,118 @@ int idx_store_writer_lock(idx_store_t *store, uint64_t chain_id, bool *got, char
   PQclear(res);
   return 0;
 }
+
+/* ---- the license model ------------------------------------------------------ */
+
+/* An SQL NULL of the given type. */
+static void par_null(params_t *p, Oid type) {
+  int i = p->n++;
+  p->types[i] = type;
+  p->values[i] = NULL;
+  p->lengths[i] = 0;
+  p->formats[i] = 1;
+}
+
+/* A text parameter, or SQL NULL when s is NULL. */
+static void par_text_or_null(params_t *p, const char *s) {
+  if (s)
+    par_bin(p, OID_TEXT, s, strlen(s));
+  else
+    par_null(p, OID_TEXT);
+}
+
+int idx_store_register_contracts(idx_store_t *store, uint64_t chain_id, const idx_network_t *net,
+                                 char *err, size_t errlen) {
+  static const char *const what = "register_contracts";
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  if ((rc = exec_simple(store, "BEGIN", what, err, errlen)) != 0)
+    goto out;
+  for (size_t i = 0; i < net->ncontracts && !rc; i++) {
+    const idx_contract_t *c = &net->contracts[i];
+    const char *role = idx_role_name(c->role);
+    const char *cls = c->license_class == IDX_CLASS_NONE ? NULL : idx_class_name(c->license_class);
+    params_t p = {0};
+    par_int8(&p, (int64_t)chain_id);
+    par_bin(&p, OID_BYTEA, c->address.b, sizeof c->address.b);
+    par_text_or_null(&p, role);
+    par_text_or_null(&p, cls);
+    par_int8(&p, c->start_block > INT64_MAX ? INT64_MAX : (int64_t)c->start_block);
+    rc = exec_params(store, "SELECT dimo_register_contract($1, $2, $3, $4, $5)", &p, NULL, what,
+                     err, errlen);
+  }
+  if (!rc)
+    rc = exec_simple(store, "COMMIT", what, err, errlen);
+out:
+  if (rc)
+    tx_abort(store);
+  return rc;
+}
+
+int idx_store_license_docs(idx_store_t *store, uint64_t chain_id, const char *license_class,
+                           const char *key, bool has_at_block, uint64_t at_block, char **json,
+                           size_t *count, char *err, size_t errlen) {
+  static const char *const what = "license_docs";
+  *json = NULL;
+  *count = 0;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  if (has_at_block && at_block > INT64_MAX) {
+    set_err(err, errlen, "block %" PRIu64 " out of range", at_block);
+    return IDX_ERR_INVAL;
+  }
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  par_text_or_null(&p, license_class);
+  par_text_or_null(&p, key);
+  if (has_at_block)
+    par_int8(&p, (int64_t)at_block);
+  else
+    par_null(&p, OID_INT8);
+  /* One document as is; several as a JSON array in (contract, token) order. */
+  rc = exec_params(store,
+                   "SELECT count(*), CASE WHEN count(*) = 1 THEN min(t.d::text) "
+                   "ELSE jsonb_agg(t.d ORDER BY t.contract, t.token_id)::text END "
+                   "FROM (SELECT f.contract, f.token_id, "
+                   "dimo_license_doc($1, f.contract, f.token_id, $4) AS d "
+                   "FROM dimo_find_licenses($1, $2, $3) f) t WHERE t.d IS NOT NULL",
+                   &p, &res, what, err, errlen);
+  if (rc) {
+    if (strcmp(store->sqlstate, "22023") == 0) /* invalid_parameter_value: the caller's */
+      rc = IDX_ERR_INVAL;
+    return rc;
+  }
+  int64_t n = 0;
+  if (PQntuples(res) != 1 || !res_int8(res, 0, 0, &n) || n < 0) {
+    PQclear(res);
+    return bad_shape(err, errlen, what);
+  }
+  if (n > 0) {
+    size_t len = (size_t)PQgetlength(res, 0, 1);
+    if (PQgetisnull(res, 0, 1)) {
+      PQclear(res);
+      return bad_shape(err, errlen, what);
+    }
+    if (len > IDX_STORE_MAX_LICENSE_JSON) {
+      PQclear(res);
+      set_err(err, errlen, "%s: answer of %zu bytes is larger than %u", what, len,
+              IDX_STORE_MAX_LICENSE_JSON);
+      return IDX_ERR_TOO_LARGE;
+    }
+    char *out = malloc(len + 1);
+    if (!out) {
+      PQclear(res);
+      set_err(err, errlen, "out of memory");
+      return IDX_ERR_NOMEM;
+    }
+    memcpy(out, PQgetvalue(res, 0, 1), len);
+    out[len] = '\0';
+    *json = out;
+    *count = (size_t)n;
+  }
+  PQclear(res);
+  return 0;
+}

@@ -96,6 +96,8 @@ struct idx_sync_s {
   idx_logrange_t range;
   uint64_t fetch_from, fetch_to;
   bool near_head;
+  bool range_in_flight; /* between fetch_range and the batch's hand-off */
+  uint64_t near_cap;    /* near-head span: halves on inconsistent answers */
   req_kind_t req_kinds[MAX_REQUESTS];
   uint64_t req_numbers[MAX_REQUESTS];
   size_t nreq;
@@ -115,6 +117,19 @@ struct idx_sync_s {
   uint64_t unknown;
   idx_batch_t batch;
   uint64_t time_next; /* timestamp fetch: next index into logs to look at */
+
+  /* Bloom checks near the head: the 3 bloom bits of each watched address
+   * and topic, and per header of the range its logsBloom and how many of
+   * our logs came back for it. */
+  uint16_t (*main_addr_bits)[3];
+  size_t n_main_addr;
+  uint16_t (*main_topic_bits)[3];
+  size_t n_main_topic;
+  uint8_t blooms[MAX_REQUESTS][256];
+  bool has_bloom[MAX_REQUESTS];
+  uint32_t main_seen[MAX_REQUESTS];
+  uint64_t suspect_block;
+  unsigned suspect_count;
 
   /* Fork search. */
   uint64_t reorg_from_cursor;
@@ -214,6 +229,9 @@ static void job_run(uv_work_t *w) {
   switch (j->kind) {
   case JOB_OPEN:
     j->rc = idx_store_migrate(s->store, s->opts.schema_dir, &j->migrations, j->err, sizeof j->err);
+    if (j->rc == 0)
+      j->rc = idx_store_register_contracts(s->store, s->opts.net->chain_id, s->opts.net, j->err,
+                                           sizeof j->err);
     if (j->rc == 0)
       j->rc = idx_store_cursor(s->store, s->opts.net->chain_id, &j->found, &j->last_block,
                                &j->last_hash, j->err, sizeof j->err);
@@ -330,8 +348,16 @@ static void send_batch(idx_sync_t *s, const char *const *methods, json_t *const 
   }
 }
 
-/* A retryable oddity of the node: log it, back off, start over from the head. */
+/* A retryable oddity of the node: log it, back off, start over from the head.
+ * Near the head, where every header of a range is asked for, a node that
+ * keeps failing some of them gets smaller ranges, so progress does not
+ * depend on one large batch coming back whole. */
 static void inconsistent(idx_sync_t *s, const char *what) {
+  if (s->range_in_flight && s->near_head && s->fetch_to > s->fetch_from) {
+    uint64_t span = s->fetch_to - s->fetch_from + 1;
+    s->near_cap = span / 2 > 0 ? span / 2 : 1;
+  }
+  s->range_in_flight = false;
   s->st.inconsistencies++;
   s->rpc_failures++;
   idx_log_warn("sync", "inconsistent node answer (%s); retrying", what);
@@ -455,6 +481,7 @@ static void on_head(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
 }
 
 static void poll_head(idx_sync_t *s) {
+  s->range_in_flight = false;
   if (s->stopping) {
     finish(s, 0, "stopped");
     return;
@@ -490,8 +517,9 @@ static void fetch_range(idx_sync_t *s) {
     to = s->target;
   /* Near the head, every header is fetched and checked: cap the range. */
   s->near_head = to + REORG_WINDOW > s->head;
-  if (s->near_head && to - from + 1 > REORG_WINDOW)
-    to = from + REORG_WINDOW - 1;
+  if (s->near_head && to - from + 1 > s->near_cap)
+    to = from + s->near_cap - 1;
+  s->range_in_flight = true;
   s->fetch_from = from;
   s->fetch_to = to;
 
@@ -543,6 +571,102 @@ static idx_block_t *header_of(idx_sync_t *s, uint64_t number) {
       return &s->blocks[i];
   }
   return NULL;
+}
+
+/* The three bloom bit positions of a value (Ethereum's logsBloom: bits
+ * from the first three 16-bit pairs of keccak256, modulo 2048). */
+static void bloom_bits(uint16_t out[3], const void *data, size_t n) {
+  idx_hash_t h;
+  idx_keccak256(&h, data, n);
+  for (size_t i = 0; i < 3; i++)
+    out[i] = (uint16_t)(((h.b[2 * i] << 8) | h.b[2 * i + 1]) & 2047);
+}
+
+static bool bloom_has(const uint8_t bloom[256], const uint16_t bits[3]) {
+  for (size_t i = 0; i < 3; i++) {
+    if (!(bloom[255 - bits[i] / 8] & (1u << (bits[i] % 8))))
+      return false;
+  }
+  return true;
+}
+
+static bool bloom_any(const uint8_t bloom[256], uint16_t (*bits)[3], size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (bloom_has(bloom, bits[i]))
+      return true;
+  }
+  return false;
+}
+
+/* Index of a near-head header in s->blocks, or SIZE_MAX. */
+static size_t block_index(const idx_sync_t *s, uint64_t number) {
+  for (size_t i = 0; i < s->nblocks; i++) {
+    if (s->blocks[i].number == number)
+      return i;
+  }
+  return SIZE_MAX;
+}
+
+/* Counts a suspicion against a block: true (ask again) unless the same
+ * block was suspect three times in a row, which is taken as genuine. */
+static bool suspect(idx_sync_t *s, uint64_t number, const char *why) {
+  if (s->suspect_block == number && s->suspect_count >= 3) {
+    idx_log_debug("sync", "block %llu: %s, three times: taken as genuine",
+                  (unsigned long long)number, why);
+    return false;
+  }
+  s->suspect_count = s->suspect_block == number ? s->suspect_count + 1 : 1;
+  s->suspect_block = number;
+  return true;
+}
+
+/* A node that answers eth_getLogs before it has indexed a block it already
+ * reports (a lagging or load-balanced node) returns too few logs. Near the
+ * head every header is at hand: when a block's logsBloom says our
+ * contracts may have logged there but none came back, the answer is
+ * suspect and is asked again (a bloom can match by chance, hence
+ * suspect()). */
+static bool logs_missing(idx_sync_t *s) {
+  for (size_t i = 0; i < s->nblocks && i < MAX_REQUESTS; i++) {
+    if (!s->has_bloom[i] || s->main_seen[i])
+      continue;
+    const uint8_t *bloom = s->blooms[i];
+    if (bloom_any(bloom, s->main_addr_bits, s->n_main_addr) &&
+        bloom_any(bloom, s->main_topic_bits, s->n_main_topic) &&
+        suspect(s, s->blocks[i].number, "bloom matches but no logs came back"))
+      return true;
+  }
+  return false;
+}
+
+/* Stake leaving an app-license contract (StakeWithdraw, AssetForfeit) is
+ * always a DIMO token Transfer out of it in the same transaction: a
+ * withdraw or slash whose transfer did not come back means the token's
+ * eth_getLogs answer was incomplete. Logs are sorted. */
+static bool transfers_missing(idx_sync_t *s) {
+  if (!s->token_address)
+    return false;
+  size_t block_start = 0;
+  for (size_t i = 0; i < s->nlogs; i++) {
+    const idx_log_t *l = &s->logs[i];
+    if (i && l->block_number != s->logs[i - 1].block_number)
+      block_start = i;
+    if (!l->role || strcmp(l->role, "app_license") != 0 ||
+        (strcmp(l->event_name, "StakeWithdraw") != 0 && strcmp(l->event_name, "AssetForfeit") != 0))
+      continue;
+    bool found = false;
+    /* Same transaction, so same block: look only there. */
+    for (size_t k = block_start;
+         k < s->nlogs && !found && s->logs[k].block_number == l->block_number; k++) {
+      const idx_log_t *t = &s->logs[k];
+      found = t->block_number == l->block_number && memcmp(t->tx_hash.b, l->tx_hash.b, 32) == 0 &&
+              t->role && strcmp(t->role, "dimo_token") == 0 && t->ntopics == 3 &&
+              memcmp(t->topics[1].b + 12, l->address.b, 20) == 0;
+    }
+    if (!found && suspect(s, l->block_number, "a stake movement without its token transfer"))
+      return true;
+  }
+  return false;
 }
 
 static int push_log(idx_sync_t *s, const idx_log_t *log) {
@@ -645,6 +769,15 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
       inconsistent(s, "malformed header");
       return;
     }
+    size_t slot = s->nblocks;
+    if (slot < MAX_REQUESTS) {
+      json_t *bloom = json_object_get(r[i].result, "logsBloom");
+      const char *hex = json_string_value(bloom);
+      s->has_bloom[slot] =
+          s->near_head && hex &&
+          idx_hex_decode_exact(s->blooms[slot], 256, hex, json_string_length(bloom)) == 0;
+      s->main_seen[slot] = 0;
+    }
     if (push_block(s, &b)) {
       finish(s, IDX_ERR_NOMEM, "out of memory");
       return;
@@ -721,6 +854,9 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
       }
       if (h && log.block_time < 0)
         log.block_time = h->time;
+      size_t slot = block_index(s, log.block_number);
+      if (slot < MAX_REQUESTS && s->req_kinds[i] == REQ_LOGS_MAIN)
+        s->main_seen[slot]++;
       if (!decode_log(s, &log)) {
         s->unknown++;
         continue;
@@ -731,7 +867,21 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
       }
     }
   }
+  if (s->near_head && logs_missing(s)) {
+    char what[96];
+    snprintf(what, sizeof what, "no logs for block %llu although its bloom matches",
+             (unsigned long long)s->suspect_block);
+    inconsistent(s, what);
+    return;
+  }
   qsort(s->logs, s->nlogs, sizeof *s->logs, cmp_log);
+  if (transfers_missing(s)) {
+    char what[96];
+    snprintf(what, sizeof what, "a stake movement in block %llu lacks its token transfer",
+             (unsigned long long)s->suspect_block);
+    inconsistent(s, what);
+    return;
+  }
   for (size_t i = 1; i < s->nlogs; i++) {
     if (s->logs[i].block_number == s->logs[i - 1].block_number &&
         s->logs[i].log_index == s->logs[i - 1].log_index) {
@@ -839,6 +989,9 @@ static void write_batch(idx_sync_t *s) {
 }
 
 static void after_write(idx_sync_t *s) {
+  s->range_in_flight = false;
+  if (s->near_cap < REORG_WINDOW)
+    s->near_cap = s->near_cap * 2 < REORG_WINDOW ? s->near_cap * 2 : REORG_WINDOW;
   s->has_cursor = true;
   s->cursor = s->batch.to_block;
   s->cursor_hash = s->batch.to_hash;
@@ -853,6 +1006,8 @@ static void after_write(idx_sync_t *s) {
                 (unsigned long long)s->batch.from_block, (unsigned long long)s->batch.to_block,
                 s->batch.nlogs, s->job.ms);
   progress(s);
+  if (s->opts.on_commit)
+    s->opts.on_commit(s->opts.on_commit_ud, &s->st, false);
   if (s->stopping) {
     finish(s, 0, "stopped");
     return;
@@ -863,6 +1018,7 @@ static void after_write(idx_sync_t *s) {
 /* ---- reorgs ----------------------------------------------------------- */
 
 static void start_reorg(idx_sync_t *s) {
+  s->range_in_flight = false;
   s->reorg_from_cursor = s->cursor;
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_BLOCKS;
@@ -939,6 +1095,8 @@ static void after_rollback(idx_sync_t *s) {
   idx_log_warn("sync", "reorg: rolled back %llu block(s) above %llu (reorg #%llu)",
                (unsigned long long)depth, (unsigned long long)s->cursor,
                (unsigned long long)s->st.reorgs);
+  if (s->opts.on_commit)
+    s->opts.on_commit(s->opts.on_commit_ud, &s->st, true);
   poll_head(s);
 }
 
@@ -1033,6 +1191,26 @@ static void on_job_done(idx_sync_t *s) {
 
 /* ---- filters, lifecycle ----------------------------------------------- */
 
+static int build_blooms(idx_sync_t *s) {
+  const idx_network_t *net = s->opts.net;
+  size_t ntopics = 0;
+  for (size_t i = 0; i < net->ncontracts; i++)
+    ntopics += net->contracts[i].abi.nevents;
+  s->main_addr_bits = calloc(net->ncontracts + 1, sizeof *s->main_addr_bits);
+  s->main_topic_bits = calloc(ntopics + 1, sizeof *s->main_topic_bits);
+  if (!s->main_addr_bits || !s->main_topic_bits)
+    return IDX_ERR_NOMEM;
+  for (size_t i = 0; i < net->ncontracts; i++) {
+    const idx_contract_t *c = &net->contracts[i];
+    if (c->role == IDX_ROLE_DIMO_TOKEN)
+      continue;
+    bloom_bits(s->main_addr_bits[s->n_main_addr++], c->address.b, 20);
+    for (size_t e = 0; e < c->abi.nevents; e++)
+      bloom_bits(s->main_topic_bits[s->n_main_topic++], c->abi.events[e].topic0.b, 32);
+  }
+  return 0;
+}
+
 static int build_filters(idx_sync_t *s) {
   const idx_network_t *net = s->opts.net;
   s->main_addresses = json_array();
@@ -1097,6 +1275,8 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
   idx_logrange_init(&s->range, opts->initial_range, opts->max_range);
   s->st.range = s->range.span;
   int rc = build_filters(s);
+  if (rc == 0)
+    rc = build_blooms(s);
   if (rc) {
     idx_sync_free(s);
     return rc;
@@ -1104,6 +1284,7 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
   uv_timer_init(loop, &s->timer);
   s->timer.data = s;
   s->need_lock = true;
+  s->near_cap = REORG_WINDOW;
   srand((unsigned)(now_ns() ^ (uint64_t)(uintptr_t)s));
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_OPEN;
@@ -1135,6 +1316,8 @@ static void timer_closed(uv_handle_t *h) {
   json_decref(s->main_topics);
   json_decref(s->token_address);
   json_decref(s->token_topics);
+  free(s->main_addr_bits);
+  free(s->main_topic_bits);
   free(s);
 }
 

@@ -15,7 +15,8 @@
 #       and database (see `dimo-indexer run --help` for every option).
 #
 # Environment (local mode): DIMO_HTTP_PORT (default 8080, or a free port
-# when taken), ACTIVITY_SECONDS (pause between activity rounds, default 3).
+# when taken), ACTIVITY_SECONDS (pause between activity rounds, default 3),
+# START_RUN_DIR (default .run: where the cluster, chain and logs live).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,7 +38,7 @@ if (($#)); then
   exec "$bin" run --network polygon "$@"
 fi
 
-run="$root/.run"
+run=${START_RUN_DIR:-$root/.run}
 mkdir -p "$run"
 chmod 755 "$run"
 pids=()
@@ -64,9 +65,9 @@ bash scripts/pg.sh stop "$run/pg" >/dev/null 2>&1 || true
 rm -rf "$run/pg" "$run/chain"
 mkdir -p "$run/pg" "$run/chain"
 
-say "starting PostgreSQL (.run/pg)"
+say "starting PostgreSQL ($run/pg)"
 db=$(bash scripts/pg.sh start "$run/pg")
-say "starting the devnet chain (.run/chain)"
+say "starting the devnet chain ($run/chain)"
 rpc=$(bash tests/devnet/anvil.sh start "$run/chain" | tail -n 1)
 say "deploying the license contracts and running the DIP-5 scenario"
 node tests/devnet/deploy.js --rpc "$rpc" --out "$run/network.json" >"$run/deploy.log"
@@ -80,29 +81,38 @@ fi
 # Live DIP-5 activity: a few random operations every few seconds, and a
 # shallow reorg every tenth round.
 activity() {
-  local round=0 seed=$RANDOM
+  local round=0 seed=$RANDOM child=""
+  # Children run in the background and are waited for, so a stop signal
+  # is handled at once and takes the running child with it.
+  trap 'kill $child 2>/dev/null; exit 0' TERM INT
   while true; do
     round=$((round + 1))
     node tests/devnet/scenario.js --rpc "$rpc" --network "$run/network.json" --ops 4 \
-      --seed $((seed + round)) >>"$run/activity.log" 2>&1 || true
+      --seed $((seed + round)) >>"$run/activity.log" 2>&1 &
+    child=$!
+    wait "$child" || true
     if ((round % 10 == 0)); then
       node tests/devnet/reorg.js --rpc "$rpc" --network "$run/network.json" \
-        --depth $((1 + RANDOM % 3)) --seed $((seed + round)) >>"$run/activity.log" 2>&1 || true
+        --depth $((1 + RANDOM % 3)) --seed $((seed + round)) >>"$run/activity.log" 2>&1 &
+      child=$!
+      wait "$child" || true
     fi
-    sleep "${ACTIVITY_SECONDS:-3}"
+    sleep "${ACTIVITY_SECONDS:-3}" &
+    child=$!
+    wait "$child" || true
   done
 }
 activity &
 pids+=($!)
 
-say "starting dimo-indexer run (log: .run/indexer.log)"
+say "starting dimo-indexer run (log: $run/indexer.log)"
 "$bin" run --network "$run/network.json" --rpc "$rpc" --db "$db" --confirmations 0 \
   --poll-interval 500 --http "127.0.0.1:$port" >"$run/indexer.log" 2>&1 &
 indexer=$!
 pids+=("$indexer")
 
 for ((i = 0; i < 300; i++)); do
-  if [[ -n $(psql "$db" -qAt -c "SELECT last_block FROM cursors" 2>/dev/null) ]]; then
+  if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
     break
   fi
   if ! kill -0 "$indexer" 2>/dev/null; then
@@ -119,13 +129,21 @@ cat <<EOF
 
   chain (anvil):  $rpc
   database:       psql "$db"
-  network file:   .run/network.json      indexer log: .run/indexer.log
+  API:            http://127.0.0.1:$port
+  network file:   $run/network.json
+  indexer log:    $run/indexer.log
 
   Try:
-    $bin status --db "$db" --network .run/network.json --rpc $rpc
+    curl -s http://127.0.0.1:$port/v1/apps/1
+    curl -s 'http://127.0.0.1:$port/v1/licenses?class=app&limit=5'
+    curl -s http://127.0.0.1:$port/v1/slashes
+    curl -s http://127.0.0.1:$port/metrics | grep '^dimo_'
+    $bin license 1 --class app --db "$db" --network $run/network.json
+    $bin status --db "$db" --network $run/network.json --rpc $rpc
 
     psql "$db" -c 'SELECT event_name, count(*) FROM logs GROUP BY 1 ORDER BY 2 DESC'
-    psql "$db" -c "SELECT block_number, event, args FROM logs WHERE event_name = 'AssetForfeit'"
+    psql "$db" -c 'SELECT * FROM slashes ORDER BY block_number DESC LIMIT 5'
+    psql "$db" -c 'SELECT * FROM monthly_license_metrics'
 
   Ctrl-C stops everything.
 EOF

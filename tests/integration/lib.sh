@@ -7,6 +7,9 @@
 #   it_newdb NAME         create another database; prints its conninfo
 #   it_chain [ARGS]       start anvil; sets RPC
 #   it_deploy             deploy the devnet contracts; sets NET (network file)
+#   it_devnet [ARGS]      it_pg + it_chain + it_deploy + the DIP-5 scenario
+#                         (ARGS go to scenario.js, e.g. --ops 300 --seed 7)
+#   it_seed               sets seed (SEED or random), seeds $RANDOM, logs it
 #   it_head               the chain head (decimal)
 #   it_block_hash N       hash of block N
 #   it_psql CONN SQL      run SQL, print unaligned rows
@@ -67,6 +70,19 @@ it_chain() {
 it_deploy() {
   NET="$WORK/network.json"
   node "$IT_ROOT/tests/devnet/deploy.js" --rpc "$RPC" --out "$NET" >"$WORK/deploy.log"
+}
+
+it_devnet() {
+  it_pg
+  it_chain
+  it_deploy
+  node "$IT_ROOT/tests/devnet/scenario.js" --rpc "$RPC" --network "$NET" "$@" >"$WORK/scenario.log"
+}
+
+it_seed() {
+  seed=${SEED:-$RANDOM}
+  RANDOM=$seed
+  it_log "seed $seed"
 }
 
 it_rpc() {

@@ -7,10 +7,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 POLL_MS=500
 
-it_pg
-it_chain
-it_deploy
-node "$IT_ROOT/tests/devnet/scenario.js" --rpc "$RPC" --network "$NET" >"$WORK/scenario.log"
+it_devnet
 
 run_args=(run --network "$NET" --rpc "$RPC" --db "$DB" --confirmations 0 --poll-interval "$POLL_MS"
   --http off)

@@ -3,14 +3,9 @@
 # and restarted each time; the final database equals a fresh index.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 KILLS=${KILLS:-10}
-seed=${SEED:-$RANDOM}
-RANDOM=$seed
-it_log "seed $seed"
+it_seed
 
-it_pg
-it_chain
-it_deploy
-node "$IT_ROOT/tests/devnet/scenario.js" --rpc "$RPC" --network "$NET" >"$WORK/scenario.log"
+it_devnet
 node "$IT_ROOT/tests/devnet/bulk.js" --rpc "$RPC" --network "$NET" --events 20000 --blocks 3000 \
   >"$WORK/bulk.log"
 head=$(it_head)

@@ -5,10 +5,7 @@
 # the batch in flight once, and end equal to a fresh index.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-it_pg
-it_chain
-it_deploy
-node "$IT_ROOT/tests/devnet/scenario.js" --rpc "$RPC" --network "$NET" >"$WORK/scenario.log"
+it_devnet
 node "$IT_ROOT/tests/devnet/bulk.js" --rpc "$RPC" --network "$NET" --events 10000 --blocks 2000 \
   >"$WORK/bulk.log"
 

@@ -7,10 +7,7 @@
 # and every run ends with a database equal to a direct index of the chain.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-it_pg
-it_chain
-it_deploy
-node "$IT_ROOT/tests/devnet/scenario.js" --rpc "$RPC" --network "$NET" >"$WORK/scenario.log"
+it_devnet
 node "$IT_ROOT/tests/devnet/bulk.js" --rpc "$RPC" --network "$NET" --events 3000 --blocks 300 \
   >"$WORK/bulk.log"
 head=$(it_head)

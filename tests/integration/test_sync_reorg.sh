@@ -5,18 +5,13 @@
 # equal a fresh index of the canonical chain (dump both, diff).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REORGS=${REORGS:-20}
-seed=${SEED:-$RANDOM}
-RANDOM=$seed
-it_log "seed $seed"
+it_seed
 
-it_pg
-it_chain
-it_deploy
-node "$IT_ROOT/tests/devnet/scenario.js" --rpc "$RPC" --network "$NET" >"$WORK/scenario.log"
+it_devnet
 it_rpc anvil_mine '["0x20","0x2"]' >/dev/null
 
 it_bg indexer "$BIN" run --network "$NET" --rpc "$RPC" --db "$DB" --confirmations 0 \
-  --poll-interval 100 --log-level debug
+  --poll-interval 100 --log-level debug --http off
 indexer=$BG_PID
 it_wait_cursor "$DB" "$(it_head)" 60
 

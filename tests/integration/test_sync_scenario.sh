@@ -5,10 +5,7 @@
 # one clear message and exit code 2.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-it_pg
-it_chain
-it_deploy
-node "$IT_ROOT/tests/devnet/scenario.js" --rpc "$RPC" --network "$NET" >"$WORK/scenario.log"
+it_devnet
 head=$(it_head)
 it_log "scenario done; head $head"
 

@@ -40,6 +40,7 @@ const DEFAULTS = Object.freeze({
   lag_head: 0, // eth_blockNumber answers this many blocks behind
   header_not_found: 0, // rate: eth_getBlockByNumber -> -32000 "header not found"
   drop_logs: 0, // rate: eth_getLogs -> []
+  drop_logs_recent: 0, // drop only answers reaching the last N blocks (0: any); a lagging node
   max_range: 0, // eth_getLogs spanning more blocks than this fail (0: no limit)
   max_range_error: '-32005', // one of RANGE_FAMILIES
   max_range_hint: 'both', // for -32005: data | message | both | none
@@ -49,6 +50,7 @@ const SETTINGS = {
   retry_after: 'number', retry_after_date: 'boolean', truncate_mode: ['length', 'chunked', 'close'],
   oversize_bytes: 'number', oversize_length: 'boolean', fault_budget: 'count',
   fault_for_ms: 'count', delay_ms: 'number', lag_head: 'number', max_range: 'number',
+  drop_logs_recent: 'number',
   max_range_error: RANGE_FAMILIES, max_range_hint: ['data', 'message', 'both', 'none'],
 };
 for (const k of [...FAULTS, ...REQUEST_RATES]) SETTINGS[k] = 'rate';
@@ -354,6 +356,16 @@ function rangeError(from, n) {
   }
 }
 
+// drop_logs applies to every eth_getLogs, or with drop_logs_recent N only
+// to those reaching the last N blocks (the logs a lagging node lacks).
+async function dropApplies(ctx, it) {
+  if (!(cfg.drop_logs_recent > 0)) return true;
+  const f = Array.isArray(it.params) && it.params[0];
+  if (!f || f.blockHash) return true;
+  const h = await upstreamHead(ctx);
+  return blockParam(f.toBlock, h) > h - cfg.drop_logs_recent;
+}
+
 // Splits a batch into answers made here and requests to forward.
 async function planBatch(ctx, items) {
   const local = []; // finished replies
@@ -366,7 +378,8 @@ async function planBatch(ctx, items) {
     if (m === 'eth_getBlockByNumber' && coin('header_not_found')) {
       stats.modes.header_not_found++;
       reply({ error: { code: -32000, message: 'header not found' } });
-    } else if (m === 'eth_getLogs' && coin('drop_logs')) {
+    } else if (m === 'eth_getLogs' && cfg.drop_logs > 0 && await dropApplies(ctx, it) &&
+      coin('drop_logs')) {
       stats.modes.drop_logs++;
       reply({ result: [] });
     } else if (m === 'eth_getLogs' && cfg.max_range > 0 && Array.isArray(it.params) &&

@@ -1,0 +1,89 @@
+/*
+ * api.h: the node-operator HTTP API: routes, validation, JSON answers.
+ *
+ * Runs on the daemon's libuv loop beside the sync engine: an HTTP server
+ * (http.h) hands it requests; it validates them, reads the database
+ * through a pool of asynchronous connections (dbpool.h) by calling the SQL
+ * functions of schema/003 (each call one statement, so every answer
+ * reflects whole committed batches), and checks signed requests (sig.h).
+ *
+ *   GET  /v1/apps/{tokenId|clientId|alias}           license document
+ *   GET  /v1/apps/{id}/signers/{address}             {valid, enabled_at, expires_at, ...}
+ *   GET  /v1/nodes/{tokenId|owner}                   license document
+ *   GET  /v1/licenses?class=&status=&owner=&limit=&after=
+ *   GET  /v1/slashes?license=&after=&limit=
+ *   POST /v1/verify  {client_id, message | message_hex, signature}
+ *   GET  /healthz, /readyz, /metrics
+ *   (the reads take ?at_block=N)
+ *
+ * Answers of the license routes and /v1/verify are cached, keyed by route
+ * and normalized inputs, for at most max_age_ms (at most cache_entries
+ * answers and 64 MiB, oldest evicted first; none above 1 MiB); idx_api_on_commit (the
+ * sync engine committed or rolled back) empties the cache, and an answer
+ * read before such a commit is never cached after it. A valid /v1/verify
+ * answer (which depends on the wall clock) is kept no later than its
+ * signer's expiry.
+ */
+#ifndef IDX_API_H
+#define IDX_API_H
+
+#include "common.h"
+
+#include "config.h"
+#include "rpc.h"
+#include "sync.h"
+
+#include <uv.h>
+
+typedef struct idx_api_s idx_api_t;
+
+/* What /metrics and /readyz know of the rest of the process. */
+typedef struct idx_api_status_s {
+  bool has_sync; /* false: no sync engine (readiness is then the database only) */
+  idx_sync_status_t sync;
+  bool has_rpc;
+  idx_rpc_stats_t rpc;
+  size_t nurls;
+  idx_rpc_url_stats_t urls[IDX_CONFIG_MAX_RPC];
+} idx_api_status_t;
+
+/* Fills out (zeroed by the caller) with the current status. */
+typedef void (*idx_api_status_cb)(void *ud, idx_api_status_t *out);
+
+typedef struct idx_api_options_s {
+  uint64_t chain_id;
+  const char *conninfo;        /* copied */
+  const char *listen;          /* "IP:PORT" */
+  size_t max_conns;            /* default 1024 */
+  uint64_t timeout_ms;         /* HTTP request timeout; default 10000 */
+  size_t db_pool;              /* database connections; default 4 */
+  uint64_t ready_lag;          /* /readyz: most blocks behind the target; default 10 */
+  size_t cache_entries;        /* 0 disables the cache; default 65536 */
+  uint64_t max_age_ms;         /* longest an answer is cached; default 2000 */
+  idx_api_status_cb status_cb; /* may be NULL */
+  void *status_ud;
+} idx_api_options_t;
+
+/* Fills o with the defaults above. */
+void idx_api_options_default(idx_api_options_t *o) IDX_NONNULL(1);
+
+/* Starts the database pool and the HTTP server. Returns 0, or an error
+ * with a message in err: IDX_ERR_CONFIG (bad listen address), IDX_ERR_IO
+ * (cannot listen), IDX_ERR_INVAL, IDX_ERR_NOMEM. */
+IDX_WARN_UNUSED int idx_api_start(idx_api_t **out, uv_loop_t *loop, const idx_api_options_t *opts,
+                                  char *err, size_t errlen) IDX_NONNULL(1, 2, 3, 4);
+
+/* The HTTP port bound. */
+int idx_api_port(const idx_api_t *api) IDX_NONNULL(1);
+
+/* The sync engine committed a batch (rollback false) or a rollback
+ * (true): forget cached answers; st gives the batch's database time. */
+void idx_api_on_commit(idx_api_t *api, const idx_sync_status_t *st, bool rollback)
+    IDX_NONNULL(1, 2);
+
+/* Stops serving: closes the server and the pool (requests in flight are
+ * answered 503), then frees the API; closed_cb (may be NULL) runs once
+ * everything is closed. */
+void idx_api_close(idx_api_t *api, void (*closed_cb)(void *ud), void *ud);
+
+#endif

@@ -1,0 +1,1793 @@
+/*
+ * api.c: the HTTP API's routes (see api.h).
+ *
+ * A request goes: route match on the decoded path segments -> method
+ * check (405) -> query parameters (unknown or repeated ones are 400) ->
+ * input validation (400 with a reason) -> cache -> one SQL function call
+ * through the pool -> JSON answer. Every error is {"error":"reason"}.
+ *
+ * The cache is a hash table of whole answers (status and body) keyed by
+ * the route letter and the normalized inputs, bounded in entries (oldest
+ * evicted first) and in age. A commit of the sync engine empties it and
+ * bumps a generation number; a database answer is cached only when the
+ * generation is still the one its query started under, so an answer read
+ * before a commit can never be served after it.
+ */
+#include "common.h"
+
+#include "api.h"
+
+#include "buf.h"
+#include "dbpool.h"
+#include "hex.h"
+#include "http.h"
+#include "log.h"
+#include "sig.h"
+
+#include <jansson.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+  MAX_SEGS = 8,
+  INFLIGHT_BUCKETS = 1024,
+  MAX_WAITERS = 4096, /* requests sharing one query */
+  MAX_QUERY_PARAMS = 16,
+  KEY_MAX = 80,     /* a normalized license key (78 digits, an address, an alias) */
+  ALIAS_MAX = 32,   /* bytes */
+  AFTER_MAX = 256,  /* a page cursor */
+  LIMIT_MAX = 1000, /* page size */
+  EVENTS_TTL_MS = 10000,
+  CACHE_MAX_BYTES = 64 << 20, /* all cached answers together */
+  CACHE_MAX_ENTRY = 1 << 20,  /* larger answers are not cached */
+  METRICS_MAX = 4 << 20,
+  ANSWER_MAX = 64 << 20,
+};
+
+typedef enum route_e {
+  R_HEALTHZ,
+  R_READYZ,
+  R_METRICS,
+  R_APP,
+  R_SIGNER,
+  R_NODE,
+  R_LICENSES,
+  R_SLASHES,
+  R_VERIFY,
+  R_OTHER,
+  R_COUNT,
+} route_t;
+
+static const char *const route_names[R_COUNT] = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/v1/apps/{id}",
+    "/v1/apps/{id}/signers/{address}",
+    "/v1/nodes/{id}",
+    "/v1/licenses",
+    "/v1/slashes",
+    "/v1/verify",
+    "other",
+};
+
+static const int codes[] = {200, 400, 404, 405, 408, 413, 415, 431, 500, 503};
+#define NCODES (IDX_ARRAY_LEN(codes) + 1) /* the last counts any other code */
+
+/* Request durations, seconds (upper bounds; +Inf implied). */
+static const double dur_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                    0.1,    0.25,  0.5,    1,     2.5,  5};
+#define NDUR (IDX_ARRAY_LEN(dur_bounds) + 1)
+
+/* Batch write durations, seconds. */
+static const double batch_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                      0.25,  0.5,    1,     2.5,  5,     10};
+#define NBATCH (IDX_ARRAY_LEN(batch_bounds) + 1)
+
+/* ---- cache -------------------------------------------------------------- */
+
+typedef struct centry_s {
+  struct centry_s *chain;         /* same bucket */
+  struct centry_s *older, *newer; /* insertion order */
+  uint64_t hash;
+  uint64_t expires; /* uv_now() ms */
+  int status;
+  size_t key_len;
+  size_t body_len;
+  char data[]; /* key, then body (NUL-terminated) */
+} centry_t;
+
+typedef struct cache_s {
+  centry_t **buckets;
+  size_t nbuckets; /* a power of two */
+  size_t n, max;
+  size_t bytes; /* keys and bodies held */
+  centry_t *oldest, *newest;
+} cache_t;
+
+typedef struct call_s call_t;
+
+typedef enum ans_e {
+  ANS_DOC,    /* a JSON document; NULL: 404 */
+  ANS_VERIFY, /* dimo_verify_license, composed with the signer */
+  ANS_READY,  /* SELECT 1 */
+  ANS_EVENTS, /* stored events per name, for /metrics */
+} ans_t;
+
+struct idx_api_s {
+  uv_loop_t *loop;
+  idx_api_options_t opts;
+  char *conninfo;
+  char chain_id[24];
+  idx_http_server_t *http;
+  idx_dbpool_t *pool;
+  idx_sig_t *sig;
+  cache_t cache;
+  uint64_t generation;
+  call_t *inflight[INFLIGHT_BUCKETS]; /* cacheable queries running, by key */
+  size_t jobs;                        /* signature recoveries on the thread pool */
+  unsigned depth;                     /* inside a callback: do not free yet */
+  bool closing;
+  int closing_parts; /* server and pool still closing */
+  void (*closed_cb)(void *ud);
+  void *closed_ud;
+  idx_buf_t scratch; /* decoded path and query of the request being routed */
+
+  /* Metrics. */
+  uint64_t req_counts[R_COUNT][NCODES];
+  uint64_t dur_buckets[R_COUNT][NDUR];
+  double dur_sum[R_COUNT];
+  uint64_t dur_count[R_COUNT];
+  uint64_t batch_buckets[NBATCH];
+  double batch_sum;
+  uint64_t batch_count;
+  uint64_t cache_hits, cache_misses, cache_invalidations, coalesced;
+  char *events_json;  /* {"Issued": 12, ...} as last read */
+  uint64_t events_at; /* uv_now() of that read; 0 = never */
+};
+
+/* A request waiting for the database, with the requests for the same
+ * key (same generation) that arrived meanwhile and share its answer. */
+struct call_s {
+  idx_api_t *api;
+  idx_http_req_t *req;
+  idx_http_req_t **waiters;
+  size_t nwaiters, waiters_cap;
+  struct call_s *inflight_next; /* same in-flight bucket */
+  bool listed;                  /* in api->inflight */
+  uint64_t hash;
+  route_t route;
+  ans_t kind;
+  uint64_t generation;
+  bool cacheable;
+  char notfound[200];
+  char signer[43];
+  size_t key_len;
+  char key[]; /* cache key */
+};
+
+/* A signature being recovered on the thread pool. */
+typedef struct recover_job_s {
+  uv_work_t work;
+  idx_api_t *api;
+  idx_http_req_t *req;
+  char client[43];
+  idx_sig_rsv_t rsv;
+  uint8_t *msg;
+  size_t msg_len;
+  int rc;
+  char err[160];
+  idx_addr_t signer;
+} recover_job_t;
+
+/* ---- small helpers ------------------------------------------------------ */
+
+void idx_api_options_default(idx_api_options_t *o) {
+  memset(o, 0, sizeof *o);
+  o->max_conns = 1024;
+  o->timeout_ms = 10000;
+  o->db_pool = 4;
+  o->ready_lag = 10;
+  o->cache_entries = 65536;
+  o->max_age_ms = 2000;
+}
+
+static uint64_t hash_bytes(const char *p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+  for (size_t i = 0; i < n; i++) {
+    h ^= (uint8_t)p[i];
+    h *= 0x100000001b3u;
+  }
+  return h;
+}
+
+static size_t code_index(int status) {
+  for (size_t i = 0; i < IDX_ARRAY_LEN(codes); i++)
+    if (codes[i] == status)
+      return i;
+  return NCODES - 1;
+}
+
+static bool is_digits(const char *s, size_t n) {
+  if (n == 0)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+  return true;
+}
+
+static bool is_hex_digits(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (idx_hex_digit(s[i]) < 0)
+      return false;
+  return true;
+}
+
+/* ---- cache -------------------------------------------------------------- */
+
+static int cache_init(cache_t *c, size_t max) {
+  memset(c, 0, sizeof *c);
+  c->max = max;
+  if (max == 0)
+    return 0;
+  size_t nb = 64;
+  while (nb < max && nb < ((size_t)1 << 24))
+    nb <<= 1;
+  c->buckets = calloc(nb, sizeof *c->buckets);
+  if (!c->buckets)
+    return IDX_ERR_NOMEM;
+  c->nbuckets = nb;
+  return 0;
+}
+
+static void cache_unlink(cache_t *c, centry_t *e) {
+  centry_t **pp = &c->buckets[e->hash & (c->nbuckets - 1)];
+  while (*pp && *pp != e)
+    pp = &(*pp)->chain;
+  if (*pp)
+    *pp = e->chain;
+  if (e->older)
+    e->older->newer = e->newer;
+  else
+    c->oldest = e->newer;
+  if (e->newer)
+    e->newer->older = e->older;
+  else
+    c->newest = e->older;
+  c->n--;
+  c->bytes -= e->key_len + e->body_len;
+  free(e);
+}
+
+static void cache_clear(cache_t *c) {
+  while (c->oldest)
+    cache_unlink(c, c->oldest);
+}
+
+static void cache_free(cache_t *c) {
+  if (c->buckets)
+    cache_clear(c);
+  free(c->buckets);
+  c->buckets = NULL;
+}
+
+static centry_t *cache_get(cache_t *c, const char *key, size_t len, uint64_t now) {
+  if (!c->max)
+    return NULL;
+  uint64_t h = hash_bytes(key, len);
+  for (centry_t *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->chain) {
+    if (e->hash == h && e->key_len == len && memcmp(e->data, key, len) == 0) {
+      if (e->expires <= now) {
+        cache_unlink(c, e);
+        return NULL;
+      }
+      return e;
+    }
+  }
+  return NULL;
+}
+
+static void cache_put(cache_t *c, const char *key, size_t len, int status, const char *body,
+                      size_t body_len, uint64_t expires) {
+  if (!c->max || len + body_len > CACHE_MAX_ENTRY)
+    return;
+  centry_t *old = cache_get(c, key, len, 0);
+  if (old)
+    cache_unlink(c, old);
+  while ((c->n >= c->max || c->bytes + len + body_len > CACHE_MAX_BYTES) && c->oldest)
+    cache_unlink(c, c->oldest);
+  centry_t *e = malloc(sizeof *e + len + body_len + 1);
+  if (!e)
+    return;
+  e->hash = hash_bytes(key, len);
+  e->expires = expires;
+  e->status = status;
+  e->key_len = len;
+  e->body_len = body_len;
+  memcpy(e->data, key, len);
+  memcpy(e->data + len, body, body_len);
+  e->data[len + body_len] = '\0';
+  size_t b = e->hash & (c->nbuckets - 1);
+  e->chain = c->buckets[b];
+  c->buckets[b] = e;
+  e->newer = NULL;
+  e->older = c->newest;
+  if (c->newest)
+    c->newest->newer = e;
+  else
+    c->oldest = e;
+  c->newest = e;
+  c->n++;
+  c->bytes += len + body_len;
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
+static void record(idx_api_t *api, idx_http_req_t *req, route_t route, int status) {
+  api->req_counts[route][code_index(status)]++;
+  uint64_t ns = uv_hrtime() - idx_http_req_msg(req)->received_ns;
+  double secs = (double)ns / 1e9;
+  size_t i = 0;
+  while (i < NDUR - 1 && secs > dur_bounds[i])
+    i++;
+  api->dur_buckets[route][i]++;
+  api->dur_sum[route] += secs;
+  api->dur_count[route]++;
+}
+
+static void reply(idx_api_t *api, idx_http_req_t *req, route_t route, int status,
+                  const char *content_type, const char *body, size_t len, const char *extra) {
+  record(api, req, route, status);
+  (void)idx_http_respond(req, status, content_type, body, len, extra);
+}
+
+static void reply_json(idx_api_t *api, idx_http_req_t *req, route_t route, int status,
+                       const char *body, size_t len) {
+  reply(api, req, route, status, "application/json", body, len,
+        status == 503 ? "Retry-After: 1\r\n" : NULL);
+}
+
+/* {"error":"msg"}. Messages quote what the client sent: they are kept
+ * valid UTF-8 (a character cut at the end is dropped). */
+static int error_body(idx_buf_t *b, const char *msg) {
+  size_t n = strlen(msg);
+  while (n && !idx_utf8_valid((const uint8_t *)msg, n))
+    n--;
+  int rc = idx_buf_adds(b, "{\"error\":");
+  if (rc == 0)
+    rc = idx_buf_add_json_str(b, msg, n);
+  if (rc == 0)
+    rc = idx_buf_adds(b, "}");
+  return rc;
+}
+
+static void reply_error(idx_api_t *api, idx_http_req_t *req, route_t route, int status,
+                        const char *fmt, ...) IDX_PRINTF(5, 6);
+
+static void reply_error(idx_api_t *api, idx_http_req_t *req, route_t route, int status,
+                        const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  idx_buf_t b;
+  idx_buf_init(&b, sizeof msg * 7);
+  if (error_body(&b, msg) == 0)
+    reply_json(api, req, route, status, b.data, b.len);
+  else
+    reply_json(api, req, route, status, "{\"error\":\"error\"}", 17);
+  idx_buf_free(&b);
+}
+
+/* ---- path and query ----------------------------------------------------- */
+
+/* Percent-decodes n bytes of s into out (at least n bytes of room);
+ * plus_space turns '+' into ' ' (query values). Returns the decoded
+ * length, or -1 for a malformed escape. */
+static long pct_decode(char *out, const char *s, size_t n, bool plus_space) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    char ch = s[i];
+    if (ch == '%') {
+      int hi = i + 2 < n ? idx_hex_digit(s[i + 1]) : -1;
+      int lo = i + 2 < n ? idx_hex_digit(s[i + 2]) : -1;
+      if (hi < 0 || lo < 0)
+        return -1;
+      out[o++] = (char)((hi << 4) | lo);
+      i += 2;
+      continue;
+    }
+    out[o++] = plus_space && ch == '+' ? ' ' : ch;
+  }
+  return (long)o;
+}
+
+typedef struct segs_s {
+  size_t n;
+  const char *s[MAX_SEGS];
+  size_t len[MAX_SEGS];
+} segs_t;
+
+typedef struct qparam_s {
+  const char *name;
+  const char *value; /* decoded, NUL-terminated; NULL when absent */
+  size_t len;
+} qparam_t;
+
+/* Decoded text must be UTF-8 without NUL to reach SQL or JSON. */
+static bool text_ok(const char *s, size_t n) { return idx_utf8_valid((const uint8_t *)s, n); }
+
+/* Splits and decodes the path into segs (in api->scratch). Returns NULL or
+ * an error message. */
+static const char *split_path(idx_api_t *api, const idx_http_msg_t *m, segs_t *segs) {
+  segs->n = 0;
+  const char *p = m->path + 1, *end = m->path + m->path_len;
+  if (p > end)
+    return NULL;
+  while (p <= end) {
+    const char *slash = memchr(p, '/', (size_t)(end - p));
+    const char *stop = slash ? slash : end;
+    if (segs->n == MAX_SEGS)
+      return "";
+    char *out = api->scratch.data + api->scratch.len;
+    long dn = pct_decode(out, p, (size_t)(stop - p), false);
+    if (dn < 0)
+      return "malformed percent-encoding in the path";
+    if (!text_ok(out, (size_t)dn))
+      return "the path is not valid UTF-8 (or holds a NUL byte)";
+    out[dn] = '\0';
+    segs->s[segs->n] = out;
+    segs->len[segs->n] = (size_t)dn;
+    segs->n++;
+    api->scratch.len += (size_t)dn + 1;
+    if (!slash)
+      break;
+    p = slash + 1;
+  }
+  return NULL;
+}
+
+/* Parses the query into the params the route accepts. Writes an error
+ * message into why and returns false on an unknown, repeated or
+ * malformed parameter. */
+static bool parse_query(idx_api_t *api, const idx_http_msg_t *m, qparam_t *params, size_t np,
+                        char *why, size_t whylen) {
+  const char *p = m->query, *end = m->query + m->query_len;
+  size_t count = 0;
+  while (p < end) {
+    const char *amp = memchr(p, '&', (size_t)(end - p));
+    const char *stop = amp ? amp : end;
+    if (stop > p) {
+      if (++count > MAX_QUERY_PARAMS) {
+        snprintf(why, whylen, "too many query parameters");
+        return false;
+      }
+      const char *eq = memchr(p, '=', (size_t)(stop - p));
+      const char *nend = eq ? eq : stop;
+      char *name = api->scratch.data + api->scratch.len;
+      long nn = pct_decode(name, p, (size_t)(nend - p), true);
+      if (nn < 0) {
+        snprintf(why, whylen, "malformed percent-encoding in the query");
+        return false;
+      }
+      name[nn] = '\0';
+      api->scratch.len += (size_t)nn + 1;
+      char *val = api->scratch.data + api->scratch.len;
+      long vn = eq ? pct_decode(val, eq + 1, (size_t)(stop - eq - 1), true) : 0;
+      if (vn < 0) {
+        snprintf(why, whylen, "malformed percent-encoding in the query");
+        return false;
+      }
+      val[vn] = '\0';
+      api->scratch.len += (size_t)vn + 1;
+      qparam_t *hit = NULL;
+      for (size_t i = 0; i < np && !hit; i++)
+        if ((size_t)nn == strlen(params[i].name) && memcmp(name, params[i].name, (size_t)nn) == 0)
+          hit = &params[i];
+      if (!hit) {
+        if (text_ok(name, (size_t)nn) && nn < 64)
+          snprintf(why, whylen, "unknown query parameter \"%s\"", name);
+        else
+          snprintf(why, whylen, "unknown query parameter");
+        return false;
+      }
+      if (hit->value) {
+        snprintf(why, whylen, "query parameter \"%s\" given twice", hit->name);
+        return false;
+      }
+      if (!text_ok(val, (size_t)vn)) {
+        snprintf(why, whylen, "query parameter \"%s\" is not valid UTF-8", hit->name);
+        return false;
+      }
+      hit->value = val;
+      hit->len = (size_t)vn;
+    }
+    if (!amp)
+      break;
+    p = amp + 1;
+  }
+  return true;
+}
+
+/* ---- input validation --------------------------------------------------- */
+
+/* A 0x address (either case) into lower case (out: 43 bytes). */
+static bool check_address(const char *s, size_t n, char *out) {
+  if (n != 42 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !is_hex_digits(s + 2, 40))
+    return false;
+  out[0] = '0';
+  out[1] = 'x';
+  for (size_t i = 2; i < 42; i++)
+    out[i] = (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] + 32 : s[i]);
+  out[42] = '\0';
+  return true;
+}
+
+/* A license key: a decimal token id (at most 78 digits), a 0x address
+ * (lower-cased), or, when allowed, an alias (1..32 bytes). The key goes
+ * to SQL as text; out has KEY_MAX + 1 bytes. */
+static bool check_key(const char *s, size_t n, bool allow_alias, char *out, char *why,
+                      size_t whylen) {
+  if (n == 0) {
+    snprintf(why, whylen, "empty license key");
+    return false;
+  }
+  if (is_digits(s, n)) {
+    if (n > 78) {
+      snprintf(why, whylen, "token id longer than 78 digits");
+      return false;
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return true;
+  }
+  if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && is_hex_digits(s + 2, n - 2)) {
+    if (!check_address(s, n, out)) {
+      snprintf(why, whylen, "an address is 0x and 40 hex digits (got %zu digits)", n - 2);
+      return false;
+    }
+    return true;
+  }
+  if (!allow_alias) {
+    snprintf(why, whylen, "a node license key is a decimal token id or a 0x owner address");
+    return false;
+  }
+  if (n > ALIAS_MAX) {
+    snprintf(why, whylen, "not a token id, 0x address or alias (aliases are at most 32 bytes)");
+    return false;
+  }
+  memcpy(out, s, n);
+  out[n] = '\0';
+  return true;
+}
+
+/* A block number for ?at_block= (up to 2^63 - 1). */
+static bool check_block(const char *s, size_t n, uint64_t *out) {
+  if (!is_digits(s, n) || n > 19)
+    return false;
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t d = (uint64_t)(s[i] - '0');
+    if (v > (UINT64_C(0x7fffffffffffffff) - d) / 10)
+      return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+/* ---- database calls ----------------------------------------------------- */
+
+static call_t *call_new(idx_api_t *api, idx_http_req_t *req, route_t route, ans_t kind,
+                        const char *key, size_t key_len) {
+  call_t *c = calloc(1, sizeof *c + key_len + 1);
+  if (!c)
+    return NULL;
+  c->api = api;
+  c->req = req;
+  c->route = route;
+  c->kind = kind;
+  c->generation = api->generation;
+  c->cacheable = key_len > 0 && api->cache.max > 0;
+  c->key_len = key_len;
+  if (key_len)
+    memcpy(c->key, key, key_len);
+  c->hash = hash_bytes(key, key_len);
+  return c;
+}
+
+static void inflight_add(idx_api_t *api, call_t *c) {
+  call_t **b = &api->inflight[c->hash & (INFLIGHT_BUCKETS - 1)];
+  c->inflight_next = *b;
+  *b = c;
+  c->listed = true;
+}
+
+static void inflight_remove(idx_api_t *api, call_t *c) {
+  if (!c->listed)
+    return;
+  call_t **pp = &api->inflight[c->hash & (INFLIGHT_BUCKETS - 1)];
+  while (*pp && *pp != c)
+    pp = &(*pp)->inflight_next;
+  if (*pp)
+    *pp = c->inflight_next;
+  c->listed = false;
+}
+
+/* Joins req to a running query for the same key read under the current
+ * generation (so it cannot predate a commit this request follows). */
+static bool join_inflight(idx_api_t *api, idx_http_req_t *req, const char *key, size_t len) {
+  uint64_t h = hash_bytes(key, len);
+  for (call_t *c = api->inflight[h & (INFLIGHT_BUCKETS - 1)]; c; c = c->inflight_next) {
+    if (c->hash != h || c->key_len != len || memcmp(c->key, key, len) != 0 ||
+        c->generation != api->generation)
+      continue;
+    if (c->nwaiters == c->waiters_cap) {
+      if (c->waiters_cap >= MAX_WAITERS)
+        return false;
+      size_t cap = c->waiters_cap ? c->waiters_cap * 2 : 8;
+      idx_http_req_t **w = realloc(c->waiters, cap * sizeof *w);
+      if (!w)
+        return false;
+      c->waiters = w;
+      c->waiters_cap = cap;
+    }
+    c->waiters[c->nwaiters++] = req;
+    api->coalesced++;
+    return true;
+  }
+  return false;
+}
+
+static void call_free(idx_api_t *api, call_t *c) {
+  inflight_remove(api, c);
+  free(c->waiters);
+  free(c);
+}
+
+/* Answers the call's request and every request waiting on it. */
+static void call_reply(idx_api_t *api, call_t *c, int status, const char *body, size_t len) {
+  reply_json(api, c->req, c->route, status, body, len);
+  for (size_t i = 0; i < c->nwaiters; i++)
+    reply_json(api, c->waiters[i], c->route, status, body, len);
+  c->nwaiters = 0;
+}
+
+static void call_error(idx_api_t *api, call_t *c, int status, const char *fmt, ...)
+    IDX_PRINTF(4, 5);
+
+static void call_error(idx_api_t *api, call_t *c, int status, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  idx_buf_t b;
+  idx_buf_init(&b, sizeof msg * 7);
+  if (error_body(&b, msg) == 0)
+    call_reply(api, c, status, b.data, b.len);
+  else
+    call_reply(api, c, status, "{\"error\":\"error\"}", 17);
+  idx_buf_free(&b);
+}
+
+static void reply_db_failure(idx_api_t *api, call_t *c, int status, const char *sqlstate,
+                             const char *message) {
+  switch (status) {
+  case IDX_ERR_DB:
+    if (strncmp(sqlstate, "22", 2) == 0) {
+      /* The SQL functions raise 22023 for bad arguments, meant for the caller. */
+      call_error(api, c, 400, "%s", message);
+    } else if (strcmp(sqlstate, "57014") == 0) {
+      call_error(api, c, 503, "database query timed out");
+    } else if (strncmp(sqlstate, "42", 2) == 0 || strcmp(sqlstate, "3F000") == 0) {
+      idx_log_warn("api", "%s: %s (SQLSTATE %s)", route_names[c->route], message, sqlstate);
+      call_error(api, c, 503, "database schema not ready");
+    } else {
+      idx_log_warn("api", "%s: %s (SQLSTATE %s)", route_names[c->route], message, sqlstate);
+      call_error(api, c, 500, "database error");
+    }
+    return;
+  case IDX_ERR_DB_CONN:
+    call_error(api, c, 503, "database unavailable");
+    return;
+  case IDX_ERR_TIMEOUT:
+    call_error(api, c, 503, "database busy: no connection free in time");
+    return;
+  case IDX_ERR_CANCELLED:
+    call_error(api, c, 503, "shutting down");
+    return;
+  default:
+    call_error(api, c, 500, "%s", idx_strerror(status));
+    return;
+  }
+}
+
+static void store_answer(idx_api_t *api, call_t *c, int status, const char *body, size_t len,
+                         uint64_t ttl_ms) {
+  if (!c->cacheable || c->generation != api->generation || api->closing)
+    return;
+  if (ttl_ms > api->opts.max_age_ms)
+    ttl_ms = api->opts.max_age_ms;
+  if (ttl_ms == 0)
+    return;
+  cache_put(&api->cache, c->key, c->key_len, status, body, len, uv_now(api->loop) + ttl_ms);
+}
+
+/* "2025-01-01T00:05:00Z" into Unix seconds. */
+static bool parse_iso(const char *s, int64_t *out) {
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!end || *end)
+    return false;
+  *out = (int64_t)timegm(&tm);
+  return true;
+}
+
+/* How long a valid verify answer may be cached: until its signer's
+ * expiry (the answer depends on the wall clock). 0: do not cache. */
+static uint64_t verify_ttl(json_t *license, const char *signer) {
+  json_t *signers = json_object_get(license, "signers");
+  size_t i;
+  json_t *s;
+  json_array_foreach(signers, i, s) {
+    const char *addr = json_string_value(json_object_get(s, "address"));
+    const char *exp = json_string_value(json_object_get(s, "expires_at"));
+    if (!addr || strcmp(addr, signer) != 0)
+      continue;
+    int64_t t;
+    if (!exp || !parse_iso(exp, &t))
+      return 0;
+    int64_t now = (int64_t)time(NULL);
+    return t > now ? (uint64_t)(t - now) * 1000 : 0;
+  }
+  return 0;
+}
+
+static void answer_verify(idx_api_t *api, call_t *c, const char *value, size_t len) {
+  json_error_t jerr;
+  json_t *in = json_loadb(value, len, 0, &jerr);
+  json_t *out = json_object();
+  if (!in || !json_is_object(in) || !out) {
+    json_decref(in);
+    json_decref(out);
+    call_error(api, c, 500, "malformed database answer");
+    return;
+  }
+  json_t *valid = json_object_get(in, "valid");
+  json_t *license = json_object_get(in, "license");
+  json_object_set(out, "valid", valid ? valid : json_false());
+  json_object_set_new(out, "signer", json_string(c->signer));
+  json_object_set(out, "reason", json_object_get(in, "reason"));
+  json_object_set(out, "license", license ? license : json_null());
+  char *text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (!text) {
+    json_decref(in);
+    json_decref(out);
+    call_error(api, c, 500, "out of memory");
+    return;
+  }
+  uint64_t ttl = json_is_true(valid) ? verify_ttl(license, c->signer) : api->opts.max_age_ms;
+  store_answer(api, c, 200, text, strlen(text), ttl);
+  call_reply(api, c, 200, text, strlen(text));
+  free(text);
+  json_decref(in);
+  json_decref(out);
+}
+
+static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *res);
+static void maybe_free_api(idx_api_t *api);
+static void answer_metrics(idx_api_t *api, idx_http_req_t *req);
+
+static void on_db(void *ud, const idx_dbpool_result_t *res) {
+  call_t *c = ud;
+  idx_api_t *api = c->api;
+  api->depth++;
+  inflight_remove(api, c); /* answered: later requests start their own */
+  switch (c->kind) {
+  case ANS_READY:
+    answer_ready(api, c, res);
+    break;
+  case ANS_EVENTS:
+    if (res->status == 0 && res->value) {
+      free(api->events_json);
+      api->events_json = strdup(res->value);
+      api->events_at = uv_now(api->loop);
+    }
+    answer_metrics(api, c->req);
+    break;
+  case ANS_DOC:
+    if (res->status) {
+      reply_db_failure(api, c, res->status, res->sqlstate, res->message);
+    } else if (!res->value) {
+      store_answer(api, c, 404, c->notfound, strlen(c->notfound), api->opts.max_age_ms);
+      call_reply(api, c, 404, c->notfound, strlen(c->notfound));
+    } else {
+      store_answer(api, c, 200, res->value, res->len, api->opts.max_age_ms);
+      call_reply(api, c, 200, res->value, res->len);
+    }
+    break;
+  case ANS_VERIFY:
+    if (res->status)
+      reply_db_failure(api, c, res->status, res->sqlstate, res->message);
+    else if (!res->value)
+      call_error(api, c, 500, "empty database answer");
+    else
+      answer_verify(api, c, res->value, res->len);
+    break;
+  }
+  call_free(api, c);
+  api->depth--;
+  if (api->closing)
+    maybe_free_api(api);
+}
+
+/* Sends one query for a request; answers it at once when the pool refuses. */
+static void run_call(idx_api_t *api, call_t *c, const char *sql, size_t nparams,
+                     const char *const *params) {
+  int rc = idx_dbpool_query(api->pool, sql, nparams, params, on_db, c);
+  if (rc == 0) {
+    if (c->cacheable) {
+      api->cache_misses++;
+      inflight_add(api, c);
+    }
+    return;
+  }
+  if (c->kind == ANS_READY) {
+    idx_dbpool_result_t r = {.status = rc, .sqlstate = "", .message = idx_strerror(rc)};
+    answer_ready(api, c, &r);
+  } else if (c->kind == ANS_EVENTS) {
+    answer_metrics(api, c->req);
+  } else if (rc == IDX_ERR_TOO_LARGE) {
+    call_error(api, c, 503, "database busy: too many requests waiting");
+  } else {
+    reply_db_failure(api, c, rc, "", idx_strerror(rc));
+  }
+  call_free(api, c);
+}
+
+/* Looks the key up in the cache; answers and returns true on a hit. */
+static bool from_cache(idx_api_t *api, idx_http_req_t *req, route_t route, const char *key,
+                       size_t len) {
+  centry_t *e = cache_get(&api->cache, key, len, uv_now(api->loop));
+  if (!e)
+    return false;
+  api->cache_hits++;
+  reply_json(api, req, route, e->status, e->data + e->key_len, e->body_len);
+  return true;
+}
+
+/* Builds "R\x1fa\x1fb..." (NULL parts as "\x1e") into key. */
+static size_t make_key(char *key, size_t cap, char route, const char *const *parts, size_t n) {
+  size_t o = 0;
+  if (cap < 2)
+    return 0;
+  key[o++] = route;
+  for (size_t i = 0; i < n; i++) {
+    const char *p = parts[i] ? parts[i] : "\x1e";
+    size_t l = strlen(p);
+    if (o + 1 + l >= cap)
+      return 0; /* too long to cache */
+    key[o++] = '\x1f';
+    memcpy(key + o, p, l);
+    o += l;
+  }
+  return o;
+}
+
+/* The common path of the GET routes: cache, else the query. */
+static void cached_query(idx_api_t *api, idx_http_req_t *req, route_t route, char letter,
+                         const char *sql, const char *const *params, size_t nparams,
+                         const char *notfound) {
+  char key[1024];
+  size_t klen = make_key(key, sizeof key, letter, params + 1, nparams - 1);
+  if (klen && (from_cache(api, req, route, key, klen) || join_inflight(api, req, key, klen)))
+    return;
+  call_t *c = call_new(api, req, route, ANS_DOC, key, klen);
+  if (!c) {
+    reply_error(api, req, route, 500, "out of memory");
+    return;
+  }
+  /* notfound is the 404 body, kept with the call. */
+  idx_buf_t b;
+  idx_buf_init(&b, sizeof c->notfound - 1);
+  int rc = idx_buf_adds(&b, "{\"error\":");
+  if (rc == 0)
+    rc = idx_buf_add_json_str(&b, notfound, strlen(notfound));
+  if (rc == 0)
+    rc = idx_buf_adds(&b, "}");
+  snprintf(c->notfound, sizeof c->notfound, "%s", rc == 0 ? b.data : "{\"error\":\"not found\"}");
+  idx_buf_free(&b);
+  run_call(api, c, sql, nparams, params);
+}
+
+/* ---- routes ------------------------------------------------------------- */
+
+static void route_license(idx_api_t *api, idx_http_req_t *req, route_t route, const char *cls,
+                          const segs_t *segs) {
+  char key[KEY_MAX + 1], why[200];
+  bool is_app = route == R_APP;
+  if (!check_key(segs->s[2], segs->len[2], is_app, key, why, sizeof why)) {
+    reply_error(api, req, route, 400, "%s", why);
+    return;
+  }
+  qparam_t q[] = {{"at_block", NULL, 0}};
+  if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
+    reply_error(api, req, route, 400, "%s", why);
+    return;
+  }
+  char at[24];
+  uint64_t block;
+  if (q[0].value) {
+    if (!check_block(q[0].value, q[0].len, &block)) {
+      reply_error(api, req, route, 400, "at_block must be a block number");
+      return;
+    }
+    snprintf(at, sizeof at, "%llu", (unsigned long long)block);
+  }
+  const char *params[] = {api->chain_id, key, q[0].value ? at : NULL};
+  char nf[160];
+  snprintf(nf, sizeof nf, "no %s license matches \"%s\"", cls, key);
+  cached_query(api, req, route, is_app ? 'A' : 'N',
+               is_app
+                   ? "SELECT dimo_license_lookup($1::bigint, 'app', $2::text, $3::bigint)::text"
+                   : "SELECT dimo_license_lookup($1::bigint, 'node', $2::text, $3::bigint)::text",
+               params, IDX_ARRAY_LEN(params), nf);
+}
+
+static void route_signer(idx_api_t *api, idx_http_req_t *req, const segs_t *segs) {
+  char key[KEY_MAX + 1], why[200], signer[43];
+  if (!check_key(segs->s[2], segs->len[2], true, key, why, sizeof why)) {
+    reply_error(api, req, R_SIGNER, 400, "%s", why);
+    return;
+  }
+  if (!check_address(segs->s[4], segs->len[4], signer)) {
+    reply_error(api, req, R_SIGNER, 400, "the signer must be a 0x address (40 hex digits)");
+    return;
+  }
+  qparam_t q[] = {{"at_block", NULL, 0}};
+  if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
+    reply_error(api, req, R_SIGNER, 400, "%s", why);
+    return;
+  }
+  char at[24], bytea[45];
+  uint64_t block;
+  if (q[0].value) {
+    if (!check_block(q[0].value, q[0].len, &block)) {
+      reply_error(api, req, R_SIGNER, 400, "at_block must be a block number");
+      return;
+    }
+    snprintf(at, sizeof at, "%llu", (unsigned long long)block);
+  }
+  snprintf(bytea, sizeof bytea, "\\x%s", signer + 2);
+  const char *params[] = {api->chain_id, key, bytea, q[0].value ? at : NULL};
+  char nf[160];
+  snprintf(nf, sizeof nf, "no app license matches \"%s\"", key);
+  cached_query(api, req, R_SIGNER, 'G',
+               "SELECT dimo_signer_status($1::bigint, 'app', $2::text, $3::bytea, "
+               "$4::bigint)::text",
+               params, IDX_ARRAY_LEN(params), nf);
+}
+
+static void route_licenses(idx_api_t *api, idx_http_req_t *req) {
+  char why[200];
+  qparam_t q[] = {{"class", NULL, 0}, {"status", NULL, 0}, {"owner", NULL, 0},
+                  {"limit", NULL, 0}, {"after", NULL, 0},  {"at_block", NULL, 0}};
+  if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
+    reply_error(api, req, R_LICENSES, 400, "%s", why);
+    return;
+  }
+  if (q[5].value) {
+    reply_error(api, req, R_LICENSES, 400,
+                "at_block is not supported by /v1/licenses (it lists the current state)");
+    return;
+  }
+  const char *cls = q[0].value, *status = q[1].value;
+  if (cls && strcmp(cls, "app") != 0 && strcmp(cls, "node") != 0 && strcmp(cls, "client") != 0) {
+    reply_error(api, req, R_LICENSES, 400, "class must be app, node or client");
+    return;
+  }
+  if (status && strcmp(status, "active") != 0 && strcmp(status, "suspended") != 0 &&
+      strcmp(status, "understaked") != 0 && strcmp(status, "revoked") != 0) {
+    reply_error(api, req, R_LICENSES, 400,
+                "status must be active, suspended, understaked or revoked");
+    return;
+  }
+  char owner[43], owner_bytea[45], limit[8];
+  if (q[2].value) {
+    if (!check_address(q[2].value, q[2].len, owner)) {
+      reply_error(api, req, R_LICENSES, 400, "owner must be a 0x address (40 hex digits)");
+      return;
+    }
+    snprintf(owner_bytea, sizeof owner_bytea, "\\x%s", owner + 2);
+  }
+  uint64_t lim = 100;
+  if (q[3].value && (!check_block(q[3].value, q[3].len, &lim) || lim < 1 || lim > LIMIT_MAX)) {
+    reply_error(api, req, R_LICENSES, 400, "limit must be 1..%d", LIMIT_MAX);
+    return;
+  }
+  snprintf(limit, sizeof limit, "%llu", (unsigned long long)lim);
+  if (q[4].value && q[4].len > AFTER_MAX) {
+    reply_error(api, req, R_LICENSES, 400, "malformed page cursor");
+    return;
+  }
+  const char *params[] = {api->chain_id, cls,
+                          status,        q[2].value ? owner_bytea : NULL,
+                          limit,         q[4].value && q[4].len ? q[4].value : NULL};
+  cached_query(api, req, R_LICENSES, 'L',
+               "SELECT dimo_licenses_page($1::bigint, $2::text, $3::text, $4::bytea, $5::int, "
+               "$6::text)::text",
+               params, IDX_ARRAY_LEN(params), "no such page");
+}
+
+static void route_slashes(idx_api_t *api, idx_http_req_t *req) {
+  char why[200], key[KEY_MAX + 1], limit[8], at[24];
+  qparam_t q[] = {
+      {"license", NULL, 0}, {"after", NULL, 0}, {"limit", NULL, 0}, {"at_block", NULL, 0}};
+  if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
+    reply_error(api, req, R_SLASHES, 400, "%s", why);
+    return;
+  }
+  if (q[0].value && !check_key(q[0].value, q[0].len, true, key, why, sizeof why)) {
+    reply_error(api, req, R_SLASHES, 400, "license: %s", why);
+    return;
+  }
+  if (q[1].value && q[1].len > AFTER_MAX) {
+    reply_error(api, req, R_SLASHES, 400, "malformed page cursor");
+    return;
+  }
+  uint64_t lim = 100, block;
+  if (q[2].value && (!check_block(q[2].value, q[2].len, &lim) || lim < 1 || lim > LIMIT_MAX)) {
+    reply_error(api, req, R_SLASHES, 400, "limit must be 1..%d", LIMIT_MAX);
+    return;
+  }
+  snprintf(limit, sizeof limit, "%llu", (unsigned long long)lim);
+  if (q[3].value) {
+    if (!check_block(q[3].value, q[3].len, &block)) {
+      reply_error(api, req, R_SLASHES, 400, "at_block must be a block number");
+      return;
+    }
+    snprintf(at, sizeof at, "%llu", (unsigned long long)block);
+  }
+  const char *params[] = {api->chain_id, q[0].value ? key : NULL,
+                          q[1].value && q[1].len ? q[1].value : NULL, limit,
+                          q[3].value ? at : NULL};
+  char nf[160];
+  snprintf(nf, sizeof nf, "no license matches \"%s\"", q[0].value ? key : "");
+  cached_query(api, req, R_SLASHES, 'S',
+               "SELECT dimo_slashes_page($1::bigint, $2::text, $3::text, $4::int, "
+               "$5::bigint)::text",
+               params, IDX_ARRAY_LEN(params), nf);
+}
+
+/* With the signer known: the cache, else dimo_verify_license. */
+static void verify_lookup(idx_api_t *api, idx_http_req_t *req, const char *client,
+                          const idx_addr_t *signer) {
+  char signer_hex[43], key[128], client_bytea[45], signer_bytea[45];
+  idx_addr_to_hex(signer_hex, signer);
+  const char *kparts[] = {client, signer_hex};
+  size_t klen = make_key(key, sizeof key, 'V', kparts, 2);
+  if (klen && (from_cache(api, req, R_VERIFY, key, klen) || join_inflight(api, req, key, klen)))
+    return;
+  call_t *c = call_new(api, req, R_VERIFY, ANS_VERIFY, key, klen);
+  if (!c) {
+    reply_error(api, req, R_VERIFY, 500, "out of memory");
+    return;
+  }
+  memcpy(c->signer, signer_hex, sizeof c->signer);
+  snprintf(client_bytea, sizeof client_bytea, "\\x%s", client + 2);
+  snprintf(signer_bytea, sizeof signer_bytea, "\\x%s", signer_hex + 2);
+  const char *params[] = {api->chain_id, client_bytea, signer_bytea};
+  run_call(api, c, "SELECT dimo_verify_license($1::bigint, $2::bytea, $3::bytea)::text", 3, params);
+}
+
+/* On a thread-pool thread: touches only the job and the (read-only)
+ * secp256k1 context. */
+static void recover_work(uv_work_t *w) {
+  recover_job_t *job = w->data;
+  idx_hash_t digest;
+  idx_sig_personal_hash(&digest, job->msg, job->msg_len);
+  job->rc =
+      idx_sig_recover(job->api->sig, &job->signer, &digest, &job->rsv, job->err, sizeof job->err);
+}
+
+static void recover_done(uv_work_t *w, int status) {
+  recover_job_t *job = w->data;
+  idx_api_t *api = job->api;
+  api->depth++;
+  if (status != 0 || api->closing)
+    reply_error(api, job->req, R_VERIFY, 503, "shutting down");
+  else if (job->rc)
+    reply_error(api, job->req, R_VERIFY, 400, "%s", job->err);
+  else
+    verify_lookup(api, job->req, job->client, &job->signer);
+  free(job->msg);
+  free(job);
+  api->jobs--;
+  api->depth--;
+  if (api->closing)
+    maybe_free_api(api);
+}
+
+static const char *const verify_members[] = {"client_id", "message", "message_hex", "signature"};
+
+static void route_verify(idx_api_t *api, idx_http_req_t *req) {
+  const idx_http_msg_t *m = idx_http_req_msg(req);
+  char why[200];
+  qparam_t q[1] = {{"-", NULL, 0}};
+  if (!parse_query(api, m, q, 0, why, sizeof why)) {
+    reply_error(api, req, R_VERIFY, 400, "%s", why);
+    return;
+  }
+  json_error_t jerr;
+  json_t *body = json_loadb(m->body, m->body_len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!body) {
+    reply_error(api, req, R_VERIFY, 400, "body is not valid JSON: %s (line %d, column %d)",
+                jerr.text, jerr.line, jerr.column);
+    return;
+  }
+  if (!json_is_object(body)) {
+    json_decref(body);
+    reply_error(api, req, R_VERIFY, 400,
+                "body must be a JSON object {client_id, message, signature}");
+    return;
+  }
+  const char *name;
+  json_t *v;
+  json_object_foreach(body, name, v) {
+    bool known = false;
+    for (size_t i = 0; i < IDX_ARRAY_LEN(verify_members); i++)
+      known = known || strcmp(name, verify_members[i]) == 0;
+    if (!known) {
+      reply_error(api, req, R_VERIFY, 400, "unknown member \"%.64s\"", name);
+      json_decref(body);
+      return;
+    }
+  }
+  json_t *cid = json_object_get(body, "client_id");
+  json_t *msg = json_object_get(body, "message");
+  json_t *msg_hex = json_object_get(body, "message_hex");
+  json_t *sig = json_object_get(body, "signature");
+  char client[43];
+  const char *fail = NULL;
+  if (!cid)
+    fail = "client_id is required";
+  else if (!json_is_string(cid) ||
+           !check_address(json_string_value(cid), json_string_length(cid), client))
+    fail = "client_id must be a 0x address (40 hex digits)";
+  else if (!msg && !msg_hex)
+    fail = "message (or message_hex) is required";
+  else if (msg && msg_hex)
+    fail = "give message or message_hex, not both";
+  else if (msg && !json_is_string(msg))
+    fail = "message must be a string (the text that was signed)";
+  else if (msg_hex && !json_is_string(msg_hex))
+    fail = "message_hex must be a 0x hex string (the bytes that were signed)";
+  else if (!sig)
+    fail = "signature is required";
+  else if (!json_is_string(sig))
+    fail = "signature must be a 0x hex string";
+  if (fail) {
+    json_decref(body);
+    reply_error(api, req, R_VERIFY, 400, "%s", fail);
+    return;
+  }
+  /* The signature's form is checked here; the curve work goes to the
+   * thread pool so the loop keeps serving meanwhile. */
+  recover_job_t *job = calloc(1, sizeof *job);
+  if (!job) {
+    json_decref(body);
+    reply_error(api, req, R_VERIFY, 500, "out of memory");
+    return;
+  }
+  char serr[160];
+  if (idx_sig_parse(&job->rsv, json_string_value(sig), json_string_length(sig), serr,
+                    sizeof serr) != 0) {
+    free(job);
+    json_decref(body);
+    reply_error(api, req, R_VERIFY, 400, "%s", serr);
+    return;
+  }
+  if (msg) {
+    job->msg_len = json_string_length(msg);
+    job->msg = malloc(job->msg_len + 1);
+    if (job->msg)
+      memcpy(job->msg, json_string_value(msg), job->msg_len);
+  } else {
+    const char *h = json_string_value(msg_hex);
+    size_t hl = json_string_length(msg_hex);
+    job->msg = malloc(hl / 2 + 1);
+    if (job->msg && idx_hex_decode(job->msg, hl / 2 + 1, &job->msg_len, h, hl) != 0) {
+      free(job->msg);
+      free(job);
+      json_decref(body);
+      reply_error(api, req, R_VERIFY, 400,
+                  "message_hex must be 0x and an even number of hex digits");
+      return;
+    }
+  }
+  json_decref(body);
+  if (!job->msg) {
+    free(job);
+    reply_error(api, req, R_VERIFY, 500, "out of memory");
+    return;
+  }
+  job->api = api;
+  job->req = req;
+  memcpy(job->client, client, sizeof job->client);
+  job->work.data = job;
+  if (uv_queue_work(api->loop, &job->work, recover_work, recover_done) != 0) {
+    recover_work(&job->work); /* no thread pool: do it here */
+    api->jobs++;
+    recover_done(&job->work, 0);
+    return;
+  }
+  api->jobs++;
+}
+
+/* ---- health, readiness -------------------------------------------------- */
+
+static void status_now(idx_api_t *api, idx_api_status_t *st) {
+  memset(st, 0, sizeof *st);
+  if (api->opts.status_cb)
+    api->opts.status_cb(api->opts.status_ud, st);
+}
+
+static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *res) {
+  idx_api_status_t st;
+  status_now(api, &st);
+  const idx_sync_status_t *s = &st.sync;
+  uint64_t lag = s->target > s->cursor ? s->target - s->cursor : 0;
+  char problem[200] = "";
+  if (res->status)
+    snprintf(problem, sizeof problem, "database unavailable");
+  else if (st.has_sync && s->standby)
+    snprintf(problem, sizeof problem, "standby: another instance writes the index");
+  else if (st.has_sync && s->target == 0)
+    snprintf(problem, sizeof problem, "the chain head is not known yet");
+  else if (st.has_sync && !s->has_cursor)
+    snprintf(problem, sizeof problem, "nothing indexed yet");
+  else if (st.has_sync && lag > api->opts.ready_lag)
+    snprintf(problem, sizeof problem, "the index is %llu blocks behind its target (limit %llu)",
+             (unsigned long long)lag, (unsigned long long)api->opts.ready_lag);
+  idx_buf_t b;
+  idx_buf_init(&b, 1024);
+  int rc = idx_buf_adds(&b, "{");
+  if (rc == 0 && problem[0])
+    rc = idx_buf_addf(&b, "\"error\":\"%s\",", problem);
+  if (rc == 0)
+    rc = idx_buf_addf(&b,
+                      "\"ready\":%s,\"database\":\"%s\",\"head_block\":%llu,\"target_block\":%llu,",
+                      problem[0] ? "false" : "true", res->status ? "unavailable" : "ok",
+                      (unsigned long long)s->head, (unsigned long long)s->target);
+  if (rc == 0 && s->has_cursor)
+    rc = idx_buf_addf(&b, "\"indexed_block\":%llu,", (unsigned long long)s->cursor);
+  else if (rc == 0)
+    rc = idx_buf_adds(&b, "\"indexed_block\":null,");
+  if (rc == 0)
+    rc = idx_buf_addf(&b, "\"lag\":%llu,\"ready_lag\":%llu}", (unsigned long long)lag,
+                      (unsigned long long)api->opts.ready_lag);
+  if (rc)
+    reply_error(api, c->req, R_READYZ, 500, "out of memory");
+  else
+    reply_json(api, c->req, R_READYZ, problem[0] ? 503 : 200, b.data, b.len);
+  idx_buf_free(&b);
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static int m_head(idx_buf_t *b, const char *name, const char *type, const char *help) {
+  return idx_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static int m_u64(idx_buf_t *b, const char *name, const char *type, const char *help, uint64_t v) {
+  int rc = m_head(b, name, type, help);
+  return rc ? rc : idx_buf_addf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* A label value with \, " and newline escaped. */
+static int m_label(idx_buf_t *b, const char *s) {
+  int rc = 0;
+  for (; *s && rc == 0; s++) {
+    if (*s == '\\' || *s == '"')
+      rc = idx_buf_addf(b, "\\%c", *s);
+    else if (*s == '\n')
+      rc = idx_buf_adds(b, "\\n");
+    else
+      rc = idx_buf_add(b, s, 1);
+  }
+  return rc;
+}
+
+static int render_metrics(idx_api_t *api, idx_buf_t *b) {
+  idx_api_status_t st;
+  status_now(api, &st);
+  const idx_sync_status_t *s = &st.sync;
+  int rc = 0;
+#define TRY(x)                                                                                     \
+  do {                                                                                             \
+    rc = (x);                                                                                      \
+    if (rc)                                                                                        \
+      return rc;                                                                                   \
+  } while (0)
+  TRY(m_head(b, "dimo_build_info", "gauge", "Version and chain of this process."));
+  TRY(idx_buf_addf(b, "dimo_build_info{version=\"%s\",chain_id=\"%s\"} 1\n", IDX_VERSION,
+                   api->chain_id));
+  if (st.has_sync) {
+    uint64_t lag = s->target > s->cursor ? s->target - s->cursor : 0;
+    uint64_t head_lag = s->head > s->cursor ? s->head - s->cursor : 0;
+    TRY(m_u64(b, "dimo_chain_head_block", "gauge", "Chain head seen last.", s->head));
+    TRY(m_u64(b, "dimo_sync_standby", "gauge",
+              "1 while another instance holds the writer lock and this one waits.",
+              s->standby ? 1 : 0));
+    TRY(m_u64(b, "dimo_sync_target_block", "gauge",
+              "Highest block the engine may index now (head minus confirmations, or the "
+              "safe/finalized tag).",
+              s->target));
+    TRY(m_u64(b, "dimo_indexed_block", "gauge", "Last indexed block (the cursor).", s->cursor));
+    TRY(m_u64(b, "dimo_index_lag_blocks", "gauge", "Target block minus indexed block.", lag));
+    TRY(m_u64(b, "dimo_head_lag_blocks", "gauge", "Chain head minus indexed block.", head_lag));
+    TRY(m_u64(b, "dimo_sync_batches_total", "counter", "Batches written by this process.",
+              s->batches));
+    TRY(m_u64(b, "dimo_sync_logs_written_total", "counter", "Logs stored by this process.",
+              s->logs));
+    TRY(m_u64(b, "dimo_sync_unknown_logs_total", "counter",
+              "Logs skipped by this process (unknown topic0 or undecodable).", s->unknown_logs));
+    TRY(m_u64(b, "dimo_sync_inconsistencies_total", "counter", "Inconsistent node answers retried.",
+              s->inconsistencies));
+    TRY(m_u64(b, "dimo_sync_range_limits_total", "counter",
+              "Provider eth_getLogs range or size limits met.", s->range_limits));
+    TRY(m_u64(b, "dimo_sync_log_range_blocks", "gauge", "Current eth_getLogs block span.",
+              s->range));
+    TRY(m_u64(b, "dimo_reorgs_total", "counter", "Reorgs rolled back.", s->reorgs));
+    TRY(m_u64(b, "dimo_reorg_last_depth_blocks", "gauge", "Depth of the last reorg.",
+              s->last_reorg_depth));
+    TRY(m_u64(b, "dimo_reorg_max_depth_blocks", "gauge", "Deepest reorg seen.",
+              s->max_reorg_depth));
+    TRY(m_head(b, "dimo_db_last_batch_seconds", "gauge",
+               "Database time of the last batch written."));
+    TRY(idx_buf_addf(b, "dimo_db_last_batch_seconds %.6f\n", s->last_batch_ms / 1000.0));
+  }
+  TRY(m_head(b, "dimo_db_batch_duration_seconds", "histogram",
+             "Database time of each batch written (one transaction)."));
+  uint64_t cum = 0;
+  for (size_t i = 0; i < NBATCH; i++) {
+    cum += api->batch_buckets[i];
+    if (i < NBATCH - 1)
+      TRY(idx_buf_addf(b, "dimo_db_batch_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                       batch_bounds[i], (unsigned long long)cum));
+    else
+      TRY(idx_buf_addf(b, "dimo_db_batch_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                       (unsigned long long)cum));
+  }
+  TRY(idx_buf_addf(b, "dimo_db_batch_duration_seconds_sum %.6f\n", api->batch_sum));
+  TRY(idx_buf_addf(b, "dimo_db_batch_duration_seconds_count %llu\n",
+                   (unsigned long long)api->batch_count));
+
+  /* Stored events by name (from the database, cached). */
+  json_t *ev = api->events_json ? json_loads(api->events_json, 0, NULL) : NULL;
+  TRY(m_head(b, "dimo_stored_events", "gauge",
+             "Logs stored in the database per event name (read at most every 10 s)."));
+  if (json_is_object(ev)) {
+    const char *name;
+    json_t *v;
+    json_object_foreach(ev, name, v) {
+      if (!json_is_integer(v))
+        continue;
+      rc = idx_buf_adds(b, "dimo_stored_events{event=\"");
+      if (!rc)
+        rc = m_label(b, name);
+      if (!rc)
+        rc = idx_buf_addf(b, "\"} %lld\n", (long long)json_integer_value(v));
+      if (rc)
+        break;
+    }
+  }
+  json_decref(ev);
+  if (rc)
+    return rc;
+
+  if (st.has_rpc) {
+    const idx_rpc_stats_t *r = &st.rpc;
+    TRY(m_u64(b, "dimo_rpc_batches_total", "counter", "JSON-RPC batches completed.", r->batches));
+    TRY(m_u64(b, "dimo_rpc_requests_total", "counter", "JSON-RPC requests in completed batches.",
+              r->requests));
+    TRY(m_u64(b, "dimo_rpc_http_exchanges_total", "counter",
+              "HTTP exchanges with JSON-RPC endpoints, retries included.", r->http_exchanges));
+    TRY(m_u64(b, "dimo_rpc_failures_total", "counter",
+              "Failed JSON-RPC exchanges (transport faults, too-large answers).", r->failures));
+    TRY(m_u64(b, "dimo_rpc_rate_limited_total", "counter", "HTTP 429 answers.", r->rate_limited));
+    TRY(m_u64(b, "dimo_rpc_errors_total", "counter", "JSON-RPC error objects received.",
+              r->rpc_errors));
+    TRY(m_u64(b, "dimo_rpc_received_bytes_total", "counter", "JSON-RPC answer bytes received.",
+              r->bytes_received));
+    TRY(m_head(b, "dimo_rpc_latency_seconds", "histogram",
+               "Latency of successful JSON-RPC exchanges (no _sum: not measured)."));
+    cum = 0;
+    for (size_t i = 0; i < IDX_ARRAY_LEN(r->latency_buckets); i++) {
+      cum += r->latency_buckets[i]; /* per-bucket counts made cumulative */
+      if (i < IDX_ARRAY_LEN(idx_rpc_latency_bounds_ms))
+        TRY(idx_buf_addf(b, "dimo_rpc_latency_seconds_bucket{le=\"%g\"} %llu\n",
+                         idx_rpc_latency_bounds_ms[i] / 1000.0, (unsigned long long)cum));
+      else
+        TRY(idx_buf_addf(b, "dimo_rpc_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
+                         (unsigned long long)cum));
+    }
+    TRY(idx_buf_addf(b, "dimo_rpc_latency_seconds_count %llu\n", (unsigned long long)cum));
+    static const char *const url_metrics[][3] = {
+        {"dimo_rpc_endpoint_exchanges_total", "counter", "HTTP exchanges per endpoint."},
+        {"dimo_rpc_endpoint_failures_total", "counter", "Failed exchanges per endpoint."},
+        {"dimo_rpc_endpoint_consecutive_failures", "gauge",
+         "Failures since the endpoint's last success."},
+        {"dimo_rpc_endpoint_cooldown_seconds", "gauge", "Cool-down left before reuse."},
+    };
+    for (size_t k = 0; k < IDX_ARRAY_LEN(url_metrics) && st.nurls; k++) {
+      TRY(m_head(b, url_metrics[k][0], url_metrics[k][1], url_metrics[k][2]));
+      for (size_t i = 0; i < st.nurls; i++) {
+        const idx_rpc_url_stats_t *u = &st.urls[i];
+        TRY(idx_buf_addf(b, "%s{url=\"", url_metrics[k][0]));
+        TRY(m_label(b, u->url ? u->url : ""));
+        if (k == 0)
+          TRY(idx_buf_addf(b, "\"} %llu\n", (unsigned long long)u->exchanges));
+        else if (k == 1)
+          TRY(idx_buf_addf(b, "\"} %llu\n", (unsigned long long)u->failures));
+        else if (k == 2)
+          TRY(idx_buf_addf(b, "\"} %u\n", u->consecutive));
+        else
+          TRY(idx_buf_addf(b, "\"} %.3f\n", (double)u->cooldown_ms / 1000.0));
+      }
+    }
+  }
+
+  TRY(m_head(b, "dimo_http_requests_total", "counter", "HTTP API answers by route and code."));
+  for (size_t r = 0; r < R_COUNT; r++) {
+    for (size_t k = 0; k < NCODES; k++) {
+      if (!api->req_counts[r][k])
+        continue;
+      if (k < NCODES - 1)
+        TRY(idx_buf_addf(b, "dimo_http_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
+                         route_names[r], codes[k], (unsigned long long)api->req_counts[r][k]));
+      else
+        TRY(idx_buf_addf(b, "dimo_http_requests_total{route=\"%s\",code=\"other\"} %llu\n",
+                         route_names[r], (unsigned long long)api->req_counts[r][k]));
+    }
+  }
+  TRY(m_head(b, "dimo_http_request_duration_seconds", "histogram",
+             "Time from a request's arrival to its answer, by route."));
+  for (size_t r = 0; r < R_COUNT; r++) {
+    if (!api->dur_count[r])
+      continue;
+    cum = 0;
+    for (size_t i = 0; i < NDUR; i++) {
+      cum += api->dur_buckets[r][i];
+      if (i < NDUR - 1)
+        TRY(idx_buf_addf(b,
+                         "dimo_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                         route_names[r], dur_bounds[i], (unsigned long long)cum));
+      else
+        TRY(idx_buf_addf(b,
+                         "dimo_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
+                         "%llu\n",
+                         route_names[r], (unsigned long long)cum));
+    }
+    TRY(idx_buf_addf(b, "dimo_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
+                     route_names[r], api->dur_sum[r]));
+    TRY(idx_buf_addf(b, "dimo_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                     route_names[r], (unsigned long long)api->dur_count[r]));
+  }
+  idx_http_stats_t hs;
+  idx_http_stats(api->http, &hs);
+  TRY(m_u64(b, "dimo_http_connections_open", "gauge", "Open HTTP connections.",
+            hs.connections_open));
+  TRY(m_u64(b, "dimo_http_connections_total", "counter", "HTTP connections accepted.",
+            hs.connections_total));
+  TRY(m_u64(b, "dimo_http_connections_rejected_total", "counter",
+            "Connections refused over --http-max-conns.", hs.connections_rejected));
+  TRY(m_head(b, "dimo_http_refused_total", "counter",
+             "Requests refused before routing, by reason."));
+  TRY(idx_buf_addf(b, "dimo_http_refused_total{reason=\"timeout\"} %llu\n",
+                   (unsigned long long)hs.timeouts));
+  TRY(idx_buf_addf(b, "dimo_http_refused_total{reason=\"malformed\"} %llu\n",
+                   (unsigned long long)hs.bad_requests));
+  TRY(idx_buf_addf(b, "dimo_http_refused_total{reason=\"too_large\"} %llu\n",
+                   (unsigned long long)hs.too_large));
+  TRY(m_u64(b, "dimo_http_idle_closed_total", "counter", "Idle connections closed.",
+            hs.idle_closed));
+  TRY(m_u64(b, "dimo_api_cache_hits_total", "counter", "Answers served from the cache.",
+            api->cache_hits));
+  TRY(m_u64(b, "dimo_api_cache_misses_total", "counter",
+            "Cacheable answers read from the database.", api->cache_misses));
+  TRY(m_u64(b, "dimo_api_cache_entries", "gauge", "Answers in the cache.", api->cache.n));
+  TRY(m_u64(b, "dimo_api_coalesced_total", "counter",
+            "Requests answered by a query already running for the same key.", api->coalesced));
+  TRY(m_u64(b, "dimo_api_cache_invalidations_total", "counter",
+            "Cache flushes on a batch commit or rollback.", api->cache_invalidations));
+  idx_dbpool_stats_t ps;
+  idx_dbpool_stats(api->pool, &ps);
+  TRY(m_u64(b, "dimo_db_pool_size", "gauge", "API database connections configured.", ps.size));
+  TRY(m_u64(b, "dimo_db_pool_up", "gauge", "API database connections open.", ps.up));
+  TRY(m_u64(b, "dimo_db_pool_busy", "gauge", "API database connections running a query.", ps.busy));
+  TRY(m_u64(b, "dimo_db_pool_queued", "gauge", "Queries waiting for a connection.", ps.queued));
+  TRY(m_u64(b, "dimo_db_pool_queries_total", "counter", "API queries answered.", ps.queries));
+  TRY(m_u64(b, "dimo_db_pool_errors_total", "counter", "API queries failed.", ps.errors));
+  TRY(m_u64(b, "dimo_db_pool_rejected_total", "counter",
+            "API queries refused (database down or queue full).", ps.rejected));
+  TRY(m_u64(b, "dimo_db_pool_connect_failures_total", "counter",
+            "Failed API database connection attempts.", ps.conn_fails));
+  TRY(m_u64(b, "dimo_db_pool_lost_total", "counter", "API database connections lost.", ps.lost));
+#undef TRY
+  return 0;
+}
+
+static void answer_metrics(idx_api_t *api, idx_http_req_t *req) {
+  idx_buf_t b;
+  idx_buf_init(&b, METRICS_MAX);
+  int rc = render_metrics(api, &b);
+  if (rc)
+    reply_error(api, req, R_METRICS, 500, "cannot render metrics: %s", idx_strerror(rc));
+  else
+    reply(api, req, R_METRICS, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len,
+          NULL);
+  idx_buf_free(&b);
+}
+
+static void route_metrics(idx_api_t *api, idx_http_req_t *req) {
+  uint64_t now = uv_now(api->loop);
+  if (api->events_at && now - api->events_at < EVENTS_TTL_MS) {
+    answer_metrics(api, req);
+    return;
+  }
+  call_t *c = call_new(api, req, R_METRICS, ANS_EVENTS, NULL, 0);
+  if (!c) {
+    answer_metrics(api, req);
+    return;
+  }
+  const char *params[] = {api->chain_id};
+  run_call(api, c,
+           "SELECT coalesce(jsonb_object_agg(event_name, n), '{}')::text FROM "
+           "(SELECT event_name, count(*) AS n FROM logs WHERE chain_id = $1::bigint "
+           "GROUP BY event_name) t",
+           1, params);
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static bool seg_is(const segs_t *s, size_t i, const char *word) {
+  return i < s->n && s->len[i] == strlen(word) && memcmp(s->s[i], word, s->len[i]) == 0;
+}
+
+static route_t match(const segs_t *s) {
+  if (s->n == 1 && seg_is(s, 0, "healthz"))
+    return R_HEALTHZ;
+  if (s->n == 1 && seg_is(s, 0, "readyz"))
+    return R_READYZ;
+  if (s->n == 1 && seg_is(s, 0, "metrics"))
+    return R_METRICS;
+  if (!seg_is(s, 0, "v1"))
+    return R_OTHER;
+  if (s->n == 3 && seg_is(s, 1, "apps") && s->len[2])
+    return R_APP;
+  if (s->n == 5 && seg_is(s, 1, "apps") && s->len[2] && seg_is(s, 3, "signers") && s->len[4])
+    return R_SIGNER;
+  if (s->n == 3 && seg_is(s, 1, "nodes") && s->len[2])
+    return R_NODE;
+  if (s->n == 2 && seg_is(s, 1, "licenses"))
+    return R_LICENSES;
+  if (s->n == 2 && seg_is(s, 1, "slashes"))
+    return R_SLASHES;
+  if (s->n == 2 && seg_is(s, 1, "verify"))
+    return R_VERIFY;
+  return R_OTHER;
+}
+
+static void on_request(void *ud, idx_http_req_t *req) {
+  idx_api_t *api = ud;
+  const idx_http_msg_t *m = idx_http_req_msg(req);
+  if (api->closing) {
+    reply_error(api, req, R_OTHER, 503, "shutting down");
+    return;
+  }
+  idx_buf_reset(&api->scratch);
+  if (idx_buf_reserve(&api->scratch,
+                      m->path_len + m->query_len + 2 * (MAX_SEGS + MAX_QUERY_PARAMS) + 16)) {
+    reply_error(api, req, R_OTHER, 500, "out of memory");
+    return;
+  }
+  segs_t segs;
+  const char *perr = split_path(api, m, &segs);
+  if (perr) {
+    if (*perr)
+      reply_error(api, req, R_OTHER, 400, "%s", perr);
+    else
+      reply_error(api, req, R_OTHER, 404, "no such endpoint");
+    return;
+  }
+  route_t route = match(&segs);
+  if (route == R_OTHER) {
+    reply_error(api, req, R_OTHER, 404, "no such endpoint: %s", m->path);
+    return;
+  }
+  bool want_post = route == R_VERIFY;
+  bool ok = want_post ? m->method == IDX_HTTP_POST
+                      : (m->method == IDX_HTTP_GET || m->method == IDX_HTTP_HEAD);
+  if (!ok) {
+    const char *allow = want_post ? "Allow: POST\r\n" : "Allow: GET, HEAD\r\n";
+    record(api, req, route, 405);
+    char body[160];
+    snprintf(body, sizeof body, "{\"error\":\"method %s not allowed here (use %s)\"}",
+             m->method_name, want_post ? "POST" : "GET");
+    (void)idx_http_respond(req, 405, "application/json", body, strlen(body), allow);
+    return;
+  }
+  char why[200];
+  qparam_t none[1] = {{"-", NULL, 0}};
+  switch (route) {
+  case R_HEALTHZ:
+    if (!parse_query(api, m, none, 0, why, sizeof why))
+      reply_error(api, req, route, 400, "%s", why);
+    else
+      reply_json(api, req, route, 200, "{\"status\":\"ok\"}", 15);
+    return;
+  case R_READYZ: {
+    call_t *c = call_new(api, req, route, ANS_READY, NULL, 0);
+    if (!c) {
+      reply_error(api, req, route, 500, "out of memory");
+      return;
+    }
+    run_call(api, c, "SELECT 1", 0, NULL);
+    return;
+  }
+  case R_METRICS:
+    route_metrics(api, req);
+    return;
+  case R_APP:
+    route_license(api, req, route, "app", &segs);
+    return;
+  case R_NODE:
+    route_license(api, req, route, "node", &segs);
+    return;
+  case R_SIGNER:
+    route_signer(api, req, &segs);
+    return;
+  case R_LICENSES:
+    route_licenses(api, req);
+    return;
+  case R_SLASHES:
+    route_slashes(api, req);
+    return;
+  case R_VERIFY:
+    route_verify(api, req);
+    return;
+  default:
+    reply_error(api, req, R_OTHER, 404, "no such endpoint");
+    return;
+  }
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+int idx_api_start(idx_api_t **out, uv_loop_t *loop, const idx_api_options_t *opts, char *err,
+                  size_t errlen) {
+  *out = NULL;
+  if (!opts->conninfo || !opts->listen || opts->db_pool == 0) {
+    snprintf(err, errlen, "HTTP API: no database, listen address or pool");
+    return IDX_ERR_INVAL;
+  }
+  idx_api_t *api = calloc(1, sizeof *api);
+  if (!api)
+    return IDX_ERR_NOMEM;
+  api->loop = loop;
+  api->opts = *opts;
+  api->conninfo = strdup(opts->conninfo);
+  api->opts.conninfo = api->conninfo;
+  api->opts.listen = NULL;
+  snprintf(api->chain_id, sizeof api->chain_id, "%llu", (unsigned long long)opts->chain_id);
+  idx_buf_init(&api->scratch, 1 << 20);
+  int rc = api->conninfo ? cache_init(&api->cache, opts->cache_entries) : IDX_ERR_NOMEM;
+  if (rc == 0)
+    rc = idx_sig_new(&api->sig);
+  if (rc) {
+    snprintf(err, errlen, "HTTP API: %s", idx_strerror(rc));
+    cache_free(&api->cache);
+    free(api->conninfo);
+    free(api);
+    return rc;
+  }
+  idx_dbpool_options_t po;
+  idx_dbpool_options_default(&po);
+  po.conninfo = api->conninfo;
+  po.size = opts->db_pool;
+  rc = idx_dbpool_new(&api->pool, loop, &po);
+  if (rc) {
+    snprintf(err, errlen, "HTTP API: cannot set up the database pool: %s", idx_strerror(rc));
+    idx_sig_free(api->sig);
+    cache_free(&api->cache);
+    free(api->conninfo);
+    free(api);
+    return rc;
+  }
+  idx_http_options_t ho;
+  idx_http_options_default(&ho);
+  ho.listen = opts->listen;
+  ho.max_conns = opts->max_conns ? opts->max_conns : ho.max_conns;
+  ho.timeout_ms = opts->timeout_ms ? opts->timeout_ms : ho.timeout_ms;
+  ho.handler = on_request;
+  ho.ud = api;
+  rc = idx_http_start(&api->http, loop, &ho, err, errlen);
+  if (rc) {
+    /* The pool closes asynchronously; the API memory goes with it. */
+    api->closing = true;
+    api->closing_parts = 1;
+    idx_dbpool_close(api->pool, NULL, NULL);
+    api->pool = NULL;
+    idx_sig_free(api->sig);
+    cache_free(&api->cache);
+    idx_buf_free(&api->scratch);
+    free(api->conninfo);
+    free(api);
+    return rc;
+  }
+  idx_log_info("api", "HTTP API listening on %s (port %d), %zu database connection(s)",
+               opts->listen, idx_http_port(api->http), opts->db_pool);
+  *out = api;
+  return 0;
+}
+
+int idx_api_port(const idx_api_t *api) { return idx_http_port(api->http); }
+
+void idx_api_on_commit(idx_api_t *api, const idx_sync_status_t *st, bool rollback) {
+  api->generation++;
+  if (api->cache.n)
+    api->cache_invalidations++;
+  cache_clear(&api->cache);
+  if (rollback)
+    return;
+  double secs = st->last_batch_ms / 1000.0;
+  size_t i = 0;
+  while (i < NBATCH - 1 && secs > batch_bounds[i])
+    i++;
+  api->batch_buckets[i]++;
+  api->batch_sum += secs;
+  api->batch_count++;
+}
+
+static void maybe_free_api(idx_api_t *api) {
+  if (api->closing_parts > 0 || api->jobs > 0 || api->depth > 0)
+    return;
+  void (*cb)(void *) = api->closed_cb;
+  void *cud = api->closed_ud;
+  idx_sig_free(api->sig);
+  cache_free(&api->cache);
+  idx_buf_free(&api->scratch);
+  free(api->events_json);
+  free(api->conninfo);
+  free(api);
+  if (cb)
+    cb(cud);
+}
+
+static void part_closed(void *ud) {
+  idx_api_t *api = ud;
+  api->closing_parts--;
+  maybe_free_api(api);
+}
+
+void idx_api_close(idx_api_t *api, void (*closed_cb)(void *ud), void *ud) {
+  if (!api || api->closing)
+    return;
+  api->closing = true;
+  api->closed_cb = closed_cb;
+  api->closed_ud = ud;
+  api->closing_parts = 2;
+  /* The server first: connections close, requests held by queries are
+   * orphaned; closing the pool then answers (and so frees) them. */
+  idx_http_close(api->http, part_closed, api);
+  idx_dbpool_close(api->pool, part_closed, api);
+}

@@ -1,0 +1,262 @@
+/* cmd_verify.c: `dimo-indexer verify`: the answer of POST /v1/verify for
+ * scripts. Recovers the signer of an EIP-191 personal_sign signature
+ * (sig.h), then asks the database (one query through dbpool.h on a
+ * short-lived loop) whether the app whose client id is given may be
+ * served with that signer.
+ *
+ * Exit status: 0 valid, 1 not valid, 2 bad input (usage, a malformed
+ * client id or signature), 3 the check could not be made (database). */
+#include "common.h"
+
+#include "cli.h"
+#include "config.h"
+#include "dbpool.h"
+#include "hex.h"
+#include "log.h"
+#include "network.h"
+#include "sig.h"
+
+#include <jansson.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+enum { EXIT_VALID = 0, EXIT_NOT_VALID = 1, EXIT_BAD_INPUT = 2, EXIT_UNCHECKED = 3 };
+
+static const char synopsis[] =
+    "usage: dimo-indexer verify --client-id 0x... --message TEXT --signature 0x...\n"
+    "                           --db CONNINFO [--network N] [--at-block N] [--json]\n"
+    "\n"
+    "Checks a signed request as a node operator would: recovers the signer of\n"
+    "the EIP-191 personal_sign SIGNATURE over TEXT (its UTF-8 bytes), then asks\n"
+    "the index whether the app license with that client id is active and the\n"
+    "signer one of its enabled, unexpired signers: now (the wall clock, as\n"
+    "POST /v1/verify), or as of --at-block N (the license at that block, the\n"
+    "signer's validity at that block's time, as the contract's isSigner).\n"
+    "Prints valid, reason (ok, unknown_client_id, license_revoked,\n"
+    "license_suspended, license_understaked, signer_not_enabled,\n"
+    "signer_expired), signer and license; --json prints POST /v1/verify's JSON.\n"
+    "Exit status: 0 valid, 1 not valid, 2 bad input, 3 the check could not be\n"
+    "made (database unavailable).";
+
+typedef struct query_s {
+  bool done;
+  int status;
+  char sqlstate[6];
+  char message[512];
+  char *value; /* malloc'd, NULL for SQL NULL */
+} query_t;
+
+static void on_answer(void *ud, const idx_dbpool_result_t *res) {
+  query_t *q = ud;
+  q->done = true;
+  q->status = res->status;
+  snprintf(q->sqlstate, sizeof q->sqlstate, "%s", res->sqlstate);
+  snprintf(q->message, sizeof q->message, "%s", res->message);
+  if (res->status == 0 && res->value)
+    q->value = strdup(res->value);
+}
+
+static void on_pool_closed(void *ud) { (void)ud; }
+
+/* Runs one query to completion on a private loop. */
+static void run_query(const char *conninfo, const char *sql, size_t n, const char *const *params,
+                      query_t *q) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  idx_dbpool_options_t po;
+  idx_dbpool_options_default(&po);
+  po.conninfo = conninfo;
+  po.size = 1;
+  po.application_name = "dimo-indexer-verify";
+  idx_dbpool_t *pool = NULL;
+  int rc = idx_dbpool_new(&pool, &loop, &po);
+  if (rc == 0)
+    rc = idx_dbpool_query(pool, sql, n, params, on_answer, q);
+  if (rc) {
+    q->done = true;
+    q->status = rc;
+    snprintf(q->message, sizeof q->message, "%s",
+             rc == IDX_ERR_INVAL     ? "bad --db conninfo"
+             : rc == IDX_ERR_DB_CONN ? "database unavailable"
+                                     : idx_strerror(rc));
+  }
+  while (!q->done && uv_run(&loop, UV_RUN_ONCE))
+    ;
+  if (!q->done) {
+    q->done = true;
+    q->status = IDX_ERR_DB_CONN;
+    snprintf(q->message, sizeof q->message, "no answer from the database");
+  }
+  idx_dbpool_close(pool, on_pool_closed, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+}
+
+/* --at-block: the verdict from the license document as of that block, in
+ * the order dimo_verify_license applies its reasons. */
+static json_t *verdict_at_block(json_t *doc, const char *client_id, const char *signer) {
+  const char *reason = "ok";
+  const char *doc_client = json_string_value(json_object_get(doc, "client_id"));
+  if (!json_is_object(doc) || !doc_client || strcmp(doc_client, client_id) != 0) {
+    doc = NULL;
+    reason = "unknown_client_id";
+  } else {
+    const char *status = json_string_value(json_object_get(doc, "status"));
+    json_t *entry = NULL, *s;
+    size_t i;
+    json_array_foreach(json_object_get(doc, "signers"), i, s) {
+      const char *a = json_string_value(json_object_get(s, "address"));
+      if (a && strcmp(a, signer) == 0)
+        entry = s;
+    }
+    if (status && strcmp(status, "revoked") == 0)
+      reason = "license_revoked";
+    else if (status && strcmp(status, "suspended") == 0)
+      reason = "license_suspended";
+    else if (status && strcmp(status, "understaked") == 0)
+      reason = "license_understaked";
+    else if (!entry || !json_is_string(json_object_get(entry, "enabled_at")))
+      reason = "signer_not_enabled";
+    else if (!json_is_true(json_object_get(entry, "valid")))
+      reason = "signer_expired";
+  }
+  json_t *out = json_object();
+  json_object_set_new(out, "valid", json_boolean(strcmp(reason, "ok") == 0));
+  json_object_set_new(out, "signer", json_string(signer));
+  json_object_set_new(out, "reason", json_string(reason));
+  json_object_set(out, "license", doc ? doc : json_null());
+  return out;
+}
+
+/* POST /v1/verify's shape from dimo_verify_license's answer. */
+static json_t *verdict_now(json_t *in, const char *signer) {
+  json_t *out = json_object();
+  json_t *valid = json_object_get(in, "valid");
+  json_t *license = json_object_get(in, "license");
+  json_object_set(out, "valid", valid ? valid : json_false());
+  json_object_set_new(out, "signer", json_string(signer));
+  json_object_set(out, "reason", json_object_get(in, "reason"));
+  json_object_set(out, "license", license ? license : json_null());
+  return out;
+}
+
+static void print_text(const json_t *v, const char *client_id) {
+  const json_t *lic = json_object_get(v, "license");
+  printf("valid:      %s\n", json_is_true(json_object_get(v, "valid")) ? "yes" : "no");
+  printf("reason:     %s\n", json_string_value(json_object_get(v, "reason")));
+  printf("signer:     %s\n", json_string_value(json_object_get(v, "signer")));
+  printf("client id:  %s\n", client_id);
+  if (json_is_object(lic)) {
+    const char *alias = json_string_value(json_object_get(lic, "alias"));
+    printf("license:    %s %s #%s%s%s%s, status %s, as of block %lld\n",
+           json_string_value(json_object_get(lic, "class")),
+           json_string_value(json_object_get(lic, "contract")),
+           json_string_value(json_object_get(lic, "token_id")), alias ? " (alias \"" : "",
+           alias ? alias : "", alias ? "\")" : "",
+           json_string_value(json_object_get(lic, "status")),
+           (long long)json_integer_value(json_object_get(lic, "as_of_block")));
+  } else {
+    printf("license:    none\n");
+  }
+}
+
+static int verify_with_config(idx_config_t *cfg) {
+  if (cfg->help) {
+    idx_config_usage(IDX_CMD_VERIFY, synopsis);
+    return EXIT_VALID;
+  }
+  if (cfg->nargs) {
+    fprintf(stderr, "dimo-indexer verify: unexpected argument \"%s\"\n", cfg->args[0]);
+    return EXIT_BAD_INPUT;
+  }
+  idx_log_setup(cfg->log_level, cfg->log_format);
+  if (!cfg->client_id || !cfg->message || !cfg->signature) {
+    fprintf(stderr, "dimo-indexer verify: --client-id, --message and --signature are required "
+                    "(see --help)\n");
+    return EXIT_BAD_INPUT;
+  }
+  idx_addr_t client;
+  if (idx_addr_from_hex(&client, cfg->client_id) != 0) {
+    fprintf(stderr, "dimo-indexer verify: --client-id must be a 0x address (40 hex digits)\n");
+    return EXIT_BAD_INPUT;
+  }
+  idx_sig_t *ctx = NULL;
+  if (idx_sig_new(&ctx) != 0) {
+    fprintf(stderr, "dimo-indexer verify: out of memory\n");
+    return EXIT_UNCHECKED;
+  }
+  idx_addr_t signer;
+  char err[256];
+  int rc = idx_sig_recover_personal(ctx, &signer, cfg->message, strlen(cfg->message),
+                                    cfg->signature, strlen(cfg->signature), err, sizeof err);
+  idx_sig_free(ctx);
+  if (rc) {
+    fprintf(stderr, "dimo-indexer verify: %s\n", err);
+    return EXIT_BAD_INPUT;
+  }
+  idx_network_t net;
+  if (idx_cmd_chain_setup(cfg, &net, false) != IDX_EXIT_OK)
+    return EXIT_BAD_INPUT;
+  char chain[24], client_hex[43], signer_hex[43], client_bytea[45], signer_bytea[45], at[24];
+  snprintf(chain, sizeof chain, "%llu", (unsigned long long)net.chain_id);
+  idx_network_free(&net);
+  idx_addr_to_hex(client_hex, &client);
+  idx_addr_to_hex(signer_hex, &signer);
+  snprintf(client_bytea, sizeof client_bytea, "\\x%s", client_hex + 2);
+  snprintf(signer_bytea, sizeof signer_bytea, "\\x%s", signer_hex + 2);
+  snprintf(at, sizeof at, "%llu", (unsigned long long)cfg->at_block);
+
+  query_t q;
+  memset(&q, 0, sizeof q);
+  if (cfg->has_at_block) {
+    const char *params[] = {chain, client_hex, at};
+    run_query(cfg->db, "SELECT dimo_license_lookup($1::bigint, NULL, $2::text, $3::bigint)::text",
+              3, params, &q);
+  } else {
+    const char *params[] = {chain, client_bytea, signer_bytea};
+    run_query(cfg->db, "SELECT dimo_verify_license($1::bigint, $2::bytea, $3::bytea)::text", 3,
+              params, &q);
+  }
+  if (q.status) {
+    fprintf(stderr, "dimo-indexer verify: %s\n", q.message);
+    /* A conninfo libpq cannot parse, or SQLSTATE class 22 (the database
+     * refused an argument: a block not indexed) is bad input. */
+    bool bad = q.status == IDX_ERR_INVAL || strncmp(q.sqlstate, "22", 2) == 0;
+    return bad ? EXIT_BAD_INPUT : EXIT_UNCHECKED;
+  }
+  json_t *in = q.value ? json_loads(q.value, 0, NULL) : NULL;
+  free(q.value);
+  if (!cfg->has_at_block && !json_is_object(in)) {
+    json_decref(in);
+    fprintf(stderr, "dimo-indexer verify: malformed database answer\n");
+    return EXIT_UNCHECKED;
+  }
+  json_t *v = cfg->has_at_block ? verdict_at_block(in, client_hex, signer_hex)
+                                : verdict_now(in, signer_hex);
+  json_decref(in);
+  if (cfg->json) {
+    char *text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text)
+      printf("%s\n", text);
+    free(text);
+  } else {
+    print_text(v, client_hex);
+  }
+  int code = json_is_true(json_object_get(v, "valid")) ? EXIT_VALID : EXIT_NOT_VALID;
+  json_decref(v);
+  return code;
+}
+
+int idx_cmd_verify(int argc, char **argv) {
+  idx_config_t cfg;
+  char err[1024];
+  if (idx_config_parse(&cfg, IDX_CMD_VERIFY, argc, argv, err, sizeof err)) {
+    fprintf(stderr, "dimo-indexer verify: %s\n", err);
+    return EXIT_BAD_INPUT;
+  }
+  int code = verify_with_config(&cfg);
+  idx_config_free(&cfg);
+  return code;
+}

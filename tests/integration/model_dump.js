@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+'use strict';
+// Prints every derived row of the license model (history and current
+// tables) as sorted text lines: two databases that indexed the same
+// canonical chain must print the same thing, however they got there
+// (one sync, several, or a live run through reorgs and rollbacks).
+//
+//   node model_dump.js --db CONNINFO > FILE
+
+const { execFileSync } = require('child_process');
+
+const i = process.argv.indexOf('--db');
+if (i < 0 || !process.argv[i + 1]) {
+  console.error('usage: model_dump.js --db CONNINFO');
+  process.exit(2);
+}
+const db = process.argv[i + 1];
+
+const queries = [
+  `SELECT 'own', chain_id, block_number, log_index, encode(tx_hash, 'hex'), extract(epoch FROM block_time),
+     encode(contract, 'hex'), role, token_id, kind, encode(owner, 'hex'), encode(previous_owner, 'hex'),
+     encode(client_id, 'hex') FROM ownership_events`,
+  `SELECT 'ali', chain_id, block_number, log_index, encode(contract, 'hex'), token_id, alias,
+     encode(alias_raw, 'hex') FROM alias_events`,
+  `SELECT 'sig', chain_id, block_number, log_index, encode(contract, 'hex'), token_id, encode(signer, 'hex'),
+     enabled, extract(epoch FROM block_time) FROM signer_events`,
+  `SELECT 'uri', chain_id, block_number, log_index, encode(contract, 'hex'), token_id, uri,
+     encode(uri_key, 'hex'), enabled FROM redirect_uri_events`,
+  `SELECT 'stk', chain_id, block_number, log_index, encode(tx_hash, 'hex'), encode(contract, 'hex'), token_id,
+     encode(holder, 'hex'), kind, amount, delta, balance_after, encode(from_address, 'hex'),
+     encode(to_address, 'hex'), encode(owner, 'hex') FROM stake_movements`,
+  `SELECT 'frz', chain_id, block_number, log_index, encode(contract, 'hex'), token_id, frozen, amount FROM freeze_events`,
+  `SELECT 'par', chain_id, block_number, log_index, encode(contract, 'hex'), parameter, value FROM parameter_events`,
+  `SELECT 'lic', chain_id, encode(contract, 'hex'), token_id, role, class, encode(owner, 'hex'),
+     encode(client_id, 'hex'), alias, issued_block, issued_log_index, extract(epoch FROM issued_time),
+     encode(issued_tx, 'hex'), revoked, revoked_block, encode(revoked_tx, 'hex'), frozen, staked FROM license_state`,
+  `SELECT 'sgn', chain_id, encode(contract, 'hex'), token_id, encode(signer, 'hex'), extract(epoch FROM enabled_at),
+     first_enabled_block, changed_block, changed_log_index FROM license_signers`,
+  `SELECT 'rdu', chain_id, encode(contract, 'hex'), token_id, encode(uri_key, 'hex'), uri, enabled, changed_block
+     FROM license_redirect_uris`,
+  `SELECT 'nst', chain_id, encode(contract, 'hex'), encode(holder, 'hex'), staked, changed_block FROM node_stakes`,
+  `SELECT 'vw', chain_id, encode(contract, 'hex'), token_id, status, staked, required_stake, trust_ratio FROM licenses`,
+  // The cached documents: built at different blocks by different runs, the
+  // same at the cursor (doc_block and doc_time may differ, so they are left out).
+  `SELECT 'doc', chain_id, encode(contract, 'hex'), token_id, extract(epoch FROM doc_expires), doc::text FROM license_state`,
+  `SELECT 'cur', chain_id, block_number, extract(epoch FROM block_time) FROM model_cursor`,
+];
+const out = execFileSync('psql', [db, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', queries.join(';\n')],
+  { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 });
+process.stdout.write(out.split('\n').filter((l) => l !== '').sort().join('\n') + '\n');
