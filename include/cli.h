@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "network.h"
+#include "rpc.h"
 
 enum { IDX_EXIT_OK = 0, IDX_EXIT_FAIL = 1, IDX_EXIT_USAGE = 2 };
 
@@ -24,6 +25,10 @@ int idx_cmd_migrate(int argc, char **argv);
 int idx_cmd_status(int argc, char **argv);
 int idx_cmd_verify(int argc, char **argv);
 int idx_cmd_license(int argc, char **argv);
+
+/* JSON-RPC client options from cfg (--rpc, --rpc-timeout,
+ * --rpc-max-response); max_attempts 0 retries forever. */
+void idx_cmd_rpc_options(const idx_config_t *cfg, idx_rpc_options_t *ro, unsigned max_attempts);
 
 /* Loads cfg's network (into net) and checks that --db (and, when
  * need_rpc, --rpc) are given. Prints the problem and returns

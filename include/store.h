@@ -174,4 +174,10 @@ IDX_WARN_UNUSED int idx_store_license_docs(idx_store_t *store, uint64_t chain_id
                                            size_t *count, char *err, size_t errlen)
     IDX_NONNULL(1, 4, 7, 8, 9);
 
+/* Reorgs rolled back for the chain (table reorgs): how many, the deepest
+ * and the last one's depth (0 when none). */
+IDX_WARN_UNUSED int idx_store_reorg_stats(idx_store_t *store, uint64_t chain_id, uint64_t *count,
+                                          uint64_t *max_depth, uint64_t *last_depth, char *err,
+                                          size_t errlen) IDX_NONNULL(1, 3, 4, 5, 6);
+
 #endif

@@ -93,6 +93,15 @@ static void on_signal(uv_signal_t *h, int signum) {
     idx_sync_stop(run->sync);
 }
 
+void idx_cmd_rpc_options(const idx_config_t *cfg, idx_rpc_options_t *ro, unsigned max_attempts) {
+  idx_rpc_options_default(ro);
+  ro->urls = cfg->rpc;
+  ro->nurls = cfg->nrpc;
+  ro->timeout_ms = (long)cfg->rpc_timeout_ms;
+  ro->max_response = (size_t)cfg->rpc_max_response;
+  ro->max_attempts = max_attempts;
+}
+
 /* Loads the network and checks what every chain command needs. */
 int idx_cmd_chain_setup(const idx_config_t *cfg, idx_network_t *net, bool need_rpc) {
   char err[1024];
@@ -133,12 +142,7 @@ static int chain_with_config(idx_config_t *cfg, unsigned command, const char *na
   uv_loop_t loop;
   uv_loop_init(&loop);
   idx_rpc_options_t ro;
-  idx_rpc_options_default(&ro);
-  ro.urls = cfg->rpc;
-  ro.nurls = cfg->nrpc;
-  ro.timeout_ms = (long)cfg->rpc_timeout_ms;
-  ro.max_response = (size_t)cfg->rpc_max_response;
-  ro.max_attempts = is_run ? 0 : 10;
+  idx_cmd_rpc_options(cfg, &ro, is_run ? 0 : 10);
   idx_rpc_t *rpc = NULL;
   int rc = idx_rpc_new(&rpc, &loop, &ro);
   if (rc) {

@@ -83,11 +83,7 @@ static int query_head(const idx_config_t *cfg, uint64_t *head) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   idx_rpc_options_t ro;
-  idx_rpc_options_default(&ro);
-  ro.urls = cfg->rpc;
-  ro.nurls = cfg->nrpc;
-  ro.timeout_ms = (long)cfg->rpc_timeout_ms;
-  ro.max_attempts = 3;
+  idx_cmd_rpc_options(cfg, &ro, 3);
   idx_rpc_t *rpc = NULL;
   head_query_t q = {false, 0, 0};
   int rc = idx_rpc_new(&rpc, &loop, &ro);
@@ -172,6 +168,13 @@ int idx_cmd_status(int argc, char **argv) {
     rc = idx_store_unknown_logs(store, net.chain_id, &unknown, err, sizeof err);
   if (rc == 0)
     printf("unknown:   %llu skipped log(s)\n", (unsigned long long)unknown);
+  uint64_t reorgs = 0, deepest = 0, last_depth = 0;
+  if (rc == 0)
+    rc =
+        idx_store_reorg_stats(store, net.chain_id, &reorgs, &deepest, &last_depth, err, sizeof err);
+  if (rc == 0)
+    printf("reorgs:    %llu rolled back (deepest %llu blocks, last %llu)\n",
+           (unsigned long long)reorgs, (unsigned long long)deepest, (unsigned long long)last_depth);
   idx_store_close(store);
   idx_network_free(&net);
   idx_config_free(&cfg);

@@ -1166,6 +1166,14 @@ int idx_store_rollback(idx_store_t *store, uint64_t chain_id, uint64_t keep_bloc
                         "WHERE chain_id = $1",
                         &p, NULL, "rollback: cursor", err, errlen)) != 0)
     goto out;
+  params_t r = {0};
+  par_int8(&r, chain);
+  par_int8(&r, last);
+  par_int8(&r, keep);
+  if ((rc = exec_params(store,
+                        "INSERT INTO reorgs (chain_id, from_block, keep_block) VALUES ($1, $2, $3)",
+                        &r, NULL, "rollback: reorg record", err, errlen)) != 0)
+    goto out;
   rc = exec_simple(store, "COMMIT", "rollback: commit", err, errlen);
   if (!rc)
     idx_log_info("store", "chain %" PRId64 ": rolled back from %" PRId64 " to %" PRId64, chain,
@@ -1422,5 +1430,35 @@ int idx_store_license_docs(idx_store_t *store, uint64_t chain_id, const char *li
     *count = (size_t)n;
   }
   PQclear(res);
+  return 0;
+}
+
+int idx_store_reorg_stats(idx_store_t *store, uint64_t chain_id, uint64_t *count,
+                          uint64_t *max_depth, uint64_t *last_depth, char *err, size_t errlen) {
+  *count = *max_depth = *last_depth = 0;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  rc = exec_params(store,
+                   "SELECT count(*), coalesce(max(depth), 0), coalesce((SELECT depth FROM reorgs "
+                   "WHERE chain_id = $1 ORDER BY id DESC LIMIT 1), 0) FROM reorgs "
+                   "WHERE chain_id = $1",
+                   &p, &res, "reorg_stats", err, errlen);
+  if (rc)
+    return rc;
+  int64_t v[3];
+  for (int c = 0; c < 3; c++) {
+    if (PQntuples(res) != 1 || !res_int8(res, 0, c, &v[c]) || v[c] < 0) {
+      PQclear(res);
+      return bad_shape(err, errlen, "reorg_stats");
+    }
+  }
+  PQclear(res);
+  *count = (uint64_t)v[0];
+  *max_depth = (uint64_t)v[1];
+  *last_depth = (uint64_t)v[2];
   return 0;
 }

@@ -13,8 +13,8 @@ it_devnet --ops 300 --seed "$seed"
 
 : >"$WORK/proxy.url"
 node "$IT_ROOT/tests/tools/rpc_proxy.js" --upstream "$RPC" --control --seed "$seed" \
-  --http429 0.02 --retry-after 1 --http429-noretry 0.02 --http500 0.02 --http502 0.01 \
-  --http503 0.01 --timeout 0.01 --reset 0.02 --truncate 0.02 --malformed 0.02 --wrong-id 0.01 \
+  --http429 0.03 --retry-after 1 --http429-noretry 0.02 --http500 0.02 --http502 0.02 \
+  --http503 0.02 --timeout 0.01 --reset 0.02 --truncate 0.02 --malformed 0.02 --wrong-id 0.01 \
   --oversize 0.01 --oversize-bytes 8388608 --header-not-found 0.03 --drop-logs 0.05 \
   --drop-logs-recent 64 >"$WORK/proxy.url" 2>"$WORK/proxy.err" &
 IT_PIDS+=($!)
@@ -55,13 +55,17 @@ wait "$indexer" || it_fail "run did not exit cleanly: $(tail -5 "$WORK/indexer.l
 ((fds_after <= fds_before + 4)) || it_fail "file descriptors grew from $fds_before to $fds_after"
 
 stats=$(curl -sf "$PROXY/__stats")
-# Exchange faults per HTTP request, plus lagging-node answers per JSON-RPC request.
+# Exchange faults are injected at 20% of HTTP exchanges, lagging-node
+# answers at 8% of JSON-RPC requests; with a few dozen exchanges the
+# observed share varies, so the check asks for a clearly faulty run
+# (at least 10% of exchanges and 8 faults), not the exact rate.
 read -r faults reqs modes rpcs < <(node -e '
   const f = JSON.parse(process.argv[1]);
   const sum = (o) => Object.values(o || {}).reduce((a, b) => a + b, 0);
   console.log(sum(f.faults), f.requests, sum(f.modes), f.rpc_requests)' "$stats")
-pct=$(((100 * faults / reqs) + (100 * modes / rpcs)))
-((pct >= 15)) || it_fail "only $pct% faulty answers ($faults of $reqs exchanges, $modes of $rpcs requests)"
+pct=$((100 * faults / reqs))
+((pct >= 10 && faults + modes >= 8)) ||
+  it_fail "too few faults: $faults of $reqs exchanges, $modes of $rpcs requests"
 for word in "retry" "inconsistent node answer"; do
   grep -q "$word" "$WORK/indexer.log" || it_fail "the log never says '$word'"
 done
@@ -71,4 +75,4 @@ fresh=$(it_fresh_index fresh "$head")
 it_dump "$fresh" "$WORK/fresh.dump"
 diff "$WORK/live.dump" "$WORK/fresh.dump" >"$WORK/diff.txt" ||
   it_fail "database differs from a fresh index (seed $seed): $(head -20 "$WORK/diff.txt")"
-echo "faults live: ok (~$pct% faulty: $faults of $reqs exchanges, $modes of $rpcs requests; fds $fds_before -> $fds_after; seed $seed)"
+echo "faults live: ok ($pct% of exchanges faulty: $faults of $reqs; $modes of $rpcs requests lagging; fds $fds_before -> $fds_after; seed $seed)"

@@ -34,6 +34,10 @@ until curl -sf "$api/readyz" >/dev/null 2>&1; do
   sleep 0.5
 done
 echo "ready after $((SECONDS - t0)) s"
+for ((i = 0; i < 50; i++)); do
+  grep -q "Try:" "$work/start.log" && break
+  sleep 0.2
+done
 grep -q "Try:" "$work/start.log" || fail "start.sh printed no hints"
 
 # Licenses through the API and a slash through both the API and the views.

@@ -38,6 +38,9 @@ wait "$indexer" && code=0 || code=$?
 rolled=$(grep -c "reorg: rolled back" "$WORK/indexer.log" || true)
 ((rolled >= 1)) || it_fail "no reorg was detected (seed $seed)"
 it_log "$REORGS reorgs made, $rolled rollbacks seen"
+"$BIN" status --network "$NET" --db "$DB" >"$WORK/status.txt"
+grep -q "^reorgs: *$rolled rolled back" "$WORK/status.txt" ||
+  it_fail "status does not report the $rolled reorgs: $(grep reorgs "$WORK/status.txt")"
 
 it_dump "$DB" "$WORK/live.dump"
 fresh=$(it_fresh_index fresh "$head")
