@@ -9,6 +9,8 @@
  * or stated span when there is one), and never grows back past a span
  * that failed: between the largest span that worked and the smallest that
  * failed it bisects, and stops probing once the two are within an eighth.
+ * An answer of more than four times grow_below_logs logs halves the span,
+ * which keeps a batch's memory and latency moderate on dense chains.
  */
 #ifndef IDX_LOGRANGE_H
 #define IDX_LOGRANGE_H

@@ -69,7 +69,7 @@ static const opt_t options[] = {
     {"--rpc-timeout", "DIMO_RPC_TIMEOUT_MS", OPT_U64, OFF(rpc_timeout_ms), NO_HAS, ALL_CHAIN,
      "30000", "milliseconds per JSON-RPC HTTP exchange"},
     {"--rpc-max-response", "DIMO_RPC_MAX_RESPONSE", OPT_U64, OFF(rpc_max_response), NO_HAS,
-     ALL_CHAIN, "268435456", "largest JSON-RPC answer in bytes (larger: the range shrinks)"},
+     ALL_CHAIN, "67108864", "largest JSON-RPC answer in bytes (larger: the range shrinks)"},
     {"--abi-dir", "DIMO_ABI_DIR", OPT_STRING, OFF(abi_dir), NO_HAS, ALL_DB, IDX_DEFAULT_ABI_DIR,
      "folder of ABI files and networks/"},
     {"--schema-dir", "DIMO_SCHEMA_DIR", OPT_STRING, OFF(schema_dir), NO_HAS, ALL_DB,
@@ -213,7 +213,7 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->initial_range = 2000;
   cfg->max_range = 100000;
   cfg->rpc_timeout_ms = 30000;
-  cfg->rpc_max_response = (uint64_t)256 << 20;
+  cfg->rpc_max_response = (uint64_t)64 << 20;
   cfg->abi_dir = IDX_DEFAULT_ABI_DIR;
   cfg->schema_dir = IDX_DEFAULT_SCHEMA_DIR;
   cfg->log_level = IDX_LOG_INFO;

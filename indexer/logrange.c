@@ -137,6 +137,11 @@ void idx_logrange_init(idx_logrange_t *r, uint64_t initial, uint64_t max_span) {
 }
 
 void idx_logrange_success(idx_logrange_t *r, uint64_t span, uint64_t nlogs) {
+  /* Very dense answers cost memory and latency: ask for less next time. */
+  if (nlogs > 4 * r->grow_below_logs && span > 1 && span <= r->span) {
+    r->span = span / 2;
+    return;
+  }
   if (span < r->span || nlogs >= r->grow_below_logs)
     return; /* a short final range, or a dense one, says nothing new */
   if (span > r->good)

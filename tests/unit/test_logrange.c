@@ -72,6 +72,10 @@ static void test_adaptive(void) {
   idx_logrange_init(&r, 1000, 100000);
   idx_logrange_success(&r, 1000, 6000);
   CHECK_INT(r.span, 1000);
+  /* Very dense: halve. */
+  idx_logrange_success(&r, 1000, 30000);
+  CHECK_INT(r.span, 500);
+  idx_logrange_init(&r, 1000, 100000);
   /* A short tail range says nothing. */
   idx_logrange_success(&r, 10, 1);
   CHECK_INT(r.span, 1000);
