@@ -89,7 +89,7 @@ if command -v clang >/dev/null 2>&1 && [[ -n $(find /usr/lib/llvm-14/lib/clang -
       -Db_lundef=false --buildtype=debugoptimized >"$logdir/fuzz-setup.log" 2>&1
   fi
   # Each target gets an equal share of the time budget.
-  fuzz_targets=(decoder rpc_reply)
+  fuzz_targets=(decoder rpc_reply http)
   fuzz_share=$((fuzz_seconds / ${#fuzz_targets[@]}))
   ((fuzz_share >= 1)) || fuzz_share=1
   fuzz_run() {
