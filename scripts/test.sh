@@ -2,7 +2,8 @@
 # test.sh: runs set-up, builds, and runs every test suite:
 #   1. unit and header tests (meson, -Dwerror=true);
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   3. the decoder fuzzer for a bounded time (libFuzzer; without clang's
+#   3. the fuzzers (log decoder, JSON-RPC replies, HTTP requests) for a
+#      bounded time (libFuzzer; without clang's
 #      runtime, the deterministic random-input unit test stands in);
 #   4. lint (format, banned functions) and command-line tests
 #      (tests/cli/test_*.sh) against the built binary;
