@@ -17,6 +17,7 @@
 #   it_dump CONN FILE     canonical dump of everything indexed
 #   it_bg NAME CMD...     start a background process (killed at exit); sets BG_PID
 #   it_wait_cursor CONN N [SECONDS]  wait until the cursor reaches N
+#   api_run [ARGS]        `run` with the API on a free port; sets BASE, PORT, RUN_PID
 #   it_fail MESSAGE       print and exit 1
 set -euo pipefail
 
@@ -146,4 +147,23 @@ it_fresh_index() {
   "$BIN" sync --network "$NET" --rpc "$RPC" --db "$conn" --confirmations 0 --to "$to" \
     >"$WORK/$name.log" 2>&1 || it_fail "fresh index failed: $(tail -5 "$WORK/$name.log")"
   echo "$conn"
+}
+
+# Starts `dimo-indexer run` with the API on a free port (extra args passed
+# on); sets BASE and PORT; waits until the index reaches the chain head.
+api_run() {
+  it_bg run "$BIN" run --network "$NET" --rpc "$RPC" --db "$DB" --confirmations 0 \
+    --poll-interval 200 --http 127.0.0.1:0 "$@"
+  RUN_PID=$BG_PID
+  local i
+  PORT=""
+  for ((i = 0; i < 300; i++)); do
+    PORT=$(sed -n 's/.*HTTP API listening on .* (port \([0-9]*\)).*/\1/p' "$WORK/run.log" | head -n 1)
+    [[ -n $PORT ]] && break
+    kill -0 "$RUN_PID" 2>/dev/null || it_fail "run exited: $(tail -5 "$WORK/run.log")"
+    sleep 0.1
+  done
+  [[ -n $PORT ]] || it_fail "the API did not start: $(tail -5 "$WORK/run.log")"
+  BASE=http://127.0.0.1:$PORT
+  it_wait_cursor "$DB" "$(it_head)" 60
 }
