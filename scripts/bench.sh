@@ -269,7 +269,7 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=false
 [[ -n $(git -C "$ROOT" status --porcelain -- indexer include schema 2>/dev/null) ]] && dirty=true
 ponder_v=$(node -e 'try{console.log(require(process.argv[1]).version)}catch{console.log("not installed")}' "$B/ponder/node_modules/ponder/package.json")
-versions="dimo-indexer $("$BIN" --version 2>/dev/null | head -n 1 | awk '{print $NF}'); $(psql --version | head -n 1); $("/usr/lib/postgresql/15/bin/postgres" --version 2>/dev/null || echo postgres ?); node $(node --version); $("$ANVIL" --version 2>/dev/null | head -n 1); ponder $ponder_v; kernel $(uname -r)"
+versions="dimo-indexer $("$BIN" --version 2>/dev/null | head -n 1 | awk '{print $NF}') (binary of $(date -u -r "$BIN" +%FT%TZ)); $(psql --version | head -n 1); $("/usr/lib/postgresql/15/bin/postgres" --version 2>/dev/null || echo postgres ?); node $(node --version); $("$ANVIL" --version 2>/dev/null | head -n 1); ponder $ponder_v; kernel $(uname -r)"
 node -e '
 const fs = require("fs");
 const [out, commit, dirty, versions, events, capA, capB, ponderCap, poll, quick, load] = process.argv.slice(1);

@@ -35,7 +35,7 @@ for (const f of fs.readdirSync(dir)) {
 
 const int = (x) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : Math.round(x).toLocaleString('en-US'));
 const fix = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
-const mb = (kb) => (kb ? `${int(kb / 1024)} MB` : '-');
+const mb = (kb) => (kb ? `${int(kb / 1024)} MiB` : "-");
 const pct = (x) => (Number.isFinite(x) ? `${fix(100 * x, 0)}%` : '-');
 const yesno = (b) => (b === null || b === undefined ? '-' : b ? 'yes' : 'NO');
 
