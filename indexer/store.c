@@ -696,17 +696,25 @@ static int check_chain(uint64_t chain_id, char *err, size_t errlen) {
   return 0;
 }
 
-int idx_store_cursor(idx_store_t *store, uint64_t chain_id, bool *found, uint64_t *last_block,
-                     idx_hash_t *last_hash, char *err, size_t errlen) {
-  *found = false;
-  int rc = call_begin(store, err, errlen);
+/* Runs a query whose only parameter is the chain id ($1), after the usual
+ * call checks; *res receives the result (PQclear it). */
+static int chain_query(idx_store_t *s, uint64_t chain_id, const char *sql, const char *what,
+                       PGresult **res, char *err, size_t errlen) {
+  int rc = call_begin(s, err, errlen);
   if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
     return rc;
   params_t p = {0};
-  PGresult *res = NULL;
   par_int8(&p, (int64_t)chain_id);
-  rc = exec_params(store, "SELECT last_block, last_hash FROM cursors WHERE chain_id = $1", &p, &res,
-                   "cursor", err, errlen);
+  return exec_params(s, sql, &p, res, what, err, errlen);
+}
+
+int idx_store_cursor(idx_store_t *store, uint64_t chain_id, bool *found, uint64_t *last_block,
+                     idx_hash_t *last_hash, char *err, size_t errlen) {
+  *found = false;
+  PGresult *res = NULL;
+  int rc =
+      chain_query(store, chain_id, "SELECT last_block, last_hash FROM cursors WHERE chain_id = $1",
+                  "cursor", &res, err, errlen);
   if (rc)
     return rc;
   if (PQntuples(res) == 1) {
@@ -1243,16 +1251,11 @@ int idx_store_prune_blocks(idx_store_t *store, uint64_t chain_id, uint64_t below
 
 int idx_store_event_counts(idx_store_t *store, uint64_t chain_id, idx_store_event_count_cb cb,
                            void *ud, char *err, size_t errlen) {
-  int rc = call_begin(store, err, errlen);
-  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
-    return rc;
-  params_t p = {0};
   PGresult *res = NULL;
-  par_int8(&p, (int64_t)chain_id);
-  rc = exec_params(store,
-                   "SELECT event_name, count(*) FROM logs WHERE chain_id = $1 "
-                   "GROUP BY event_name ORDER BY event_name",
-                   &p, &res, "event_counts", err, errlen);
+  int rc = chain_query(store, chain_id,
+                       "SELECT event_name, count(*) FROM logs WHERE chain_id = $1 "
+                       "GROUP BY event_name ORDER BY event_name",
+                       "event_counts", &res, err, errlen);
   if (rc)
     return rc;
   for (int i = 0; i < PQntuples(res) && !rc; i++) {
@@ -1271,14 +1274,9 @@ int idx_store_event_counts(idx_store_t *store, uint64_t chain_id, idx_store_even
 int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id, uint64_t *count, char *err,
                            size_t errlen) {
   *count = 0;
-  int rc = call_begin(store, err, errlen);
-  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
-    return rc;
-  params_t p = {0};
   PGresult *res = NULL;
-  par_int8(&p, (int64_t)chain_id);
-  rc = exec_params(store, "SELECT count FROM unknown_log_counts WHERE chain_id = $1", &p, &res,
-                   "unknown_logs", err, errlen);
+  int rc = chain_query(store, chain_id, "SELECT count FROM unknown_log_counts WHERE chain_id = $1",
+                       "unknown_logs", &res, err, errlen);
   if (rc)
     return rc;
   if (PQntuples(res) == 1) {
@@ -1436,17 +1434,13 @@ int idx_store_license_docs(idx_store_t *store, uint64_t chain_id, const char *li
 int idx_store_reorg_stats(idx_store_t *store, uint64_t chain_id, uint64_t *count,
                           uint64_t *max_depth, uint64_t *last_depth, char *err, size_t errlen) {
   *count = *max_depth = *last_depth = 0;
-  int rc = call_begin(store, err, errlen);
-  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
-    return rc;
-  params_t p = {0};
   PGresult *res = NULL;
-  par_int8(&p, (int64_t)chain_id);
-  rc = exec_params(store,
-                   "SELECT count(*), coalesce(max(depth), 0), coalesce((SELECT depth FROM reorgs "
-                   "WHERE chain_id = $1 ORDER BY id DESC LIMIT 1), 0) FROM reorgs "
-                   "WHERE chain_id = $1",
-                   &p, &res, "reorg_stats", err, errlen);
+  int rc =
+      chain_query(store, chain_id,
+                  "SELECT count(*), coalesce(max(depth), 0), coalesce((SELECT depth FROM reorgs "
+                  "WHERE chain_id = $1 ORDER BY id DESC LIMIT 1), 0) FROM reorgs "
+                  "WHERE chain_id = $1",
+                  "reorg_stats", &res, err, errlen);
   if (rc)
     return rc;
   int64_t v[3];
