@@ -12,7 +12,10 @@
  *   GET  /v1/nodes/{tokenId|owner}                   license document
  *   GET  /v1/licenses?class=&status=&owner=&limit=&after=
  *   GET  /v1/slashes?license=&after=&limit=
- *   POST /v1/verify  {client_id, message | message_hex, signature}
+ *   GET  /v1/access?client_id=&asset=&token_id=&permission=&signer=&at_time=
+ *                                                    {allowed, reasons, license, grant, ...}
+ *   POST /v1/verify  {client_id, message | message_hex, signature
+ *                     [, asset, token_id, permission]}
  *   GET  /healthz, /readyz, /metrics
  *   (the reads take ?at_block=N)
  *
@@ -22,7 +25,8 @@
  * sync engine committed or rolled back) empties the cache, and an answer
  * read before such a commit is never cached after it. A valid /v1/verify
  * answer (which depends on the wall clock) is kept no later than its
- * signer's expiry.
+ * signer's expiry, an allowed /v1/access answer no later than its
+ * allowed_until.
  */
 #ifndef IDX_API_H
 #define IDX_API_H
@@ -80,6 +84,36 @@ int idx_api_port(const idx_api_t *api) IDX_NONNULL(1);
  * (true): forget cached answers; st gives the batch's database time. */
 void idx_api_on_commit(idx_api_t *api, const idx_sync_status_t *st, bool rollback)
     IDX_NONNULL(1, 2);
+
+/* The access question's inputs (schema/005: dimo_access), validated and
+ * normalized into SQL parameter text. */
+typedef struct idx_access_query_s {
+  char client_id[45]; /* "\\x" and 40 lower-case hex digits */
+  char asset[45];     /* same */
+  char token_id[79];  /* decimal, at most 78 digits */
+  char permission[4]; /* 0..127 */
+  char signer[45];    /* as client_id; "" when not given */
+  char at_block[24];  /* "" when not given */
+  char at_time[24];   /* Unix seconds; "" when not given */
+} idx_access_query_t;
+
+/* Fills q from text inputs (NUL-terminated; NULL: not given; client_id,
+ * asset, token_id and permission are required). at_time: Unix seconds or
+ * YYYY-MM-DDTHH:MM:SSZ, at most the end of year 9999. Returns false with
+ * a message for the caller in why. */
+IDX_WARN_UNUSED bool idx_api_access_parse(idx_access_query_t *q, const char *client_id,
+                                          const char *asset, const char *token_id,
+                                          const char *permission, const char *signer,
+                                          const char *at_block, const char *at_time, char *why,
+                                          size_t whylen) IDX_NONNULL(1, 9);
+
+/* The statement answering q: one row, one column, the JSON text of
+ * dimo_access (SQL NULL when nothing is indexed). Parameters: the 8
+ * strings idx_api_access_params fills (NULL for absent ones). */
+extern const char idx_api_access_sql[];
+#define IDX_API_ACCESS_NPARAMS 8
+void idx_api_access_params(const idx_access_query_t *q, const char *chain_id,
+                           const char *params[IDX_API_ACCESS_NPARAMS]) IDX_NONNULL(1, 2, 3);
 
 /* Stops serving: closes the server and the pool (requests in flight are
  * answered 503), then frees the API; closed_cb (may be NULL) runs once

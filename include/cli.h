@@ -25,6 +25,7 @@ int idx_cmd_migrate(int argc, char **argv);
 int idx_cmd_status(int argc, char **argv);
 int idx_cmd_verify(int argc, char **argv);
 int idx_cmd_license(int argc, char **argv);
+int idx_cmd_access(int argc, char **argv);
 
 /* JSON-RPC client options from cfg (--rpc, --rpc-timeout,
  * --rpc-max-response); max_attempts 0 retries forever. */
@@ -34,5 +35,20 @@ void idx_cmd_rpc_options(const idx_config_t *cfg, idx_rpc_options_t *ro, unsigne
  * need_rpc, --rpc) are given. Prints the problem and returns
  * IDX_EXIT_USAGE, or IDX_EXIT_OK with net loaded (free it). */
 int idx_cmd_chain_setup(const idx_config_t *cfg, idx_network_t *net, bool need_rpc);
+
+/* The answer of one database query run by a short-lived command. */
+typedef struct idx_cmd_answer_s {
+  bool done;
+  int status; /* 0, or the dbpool.h error */
+  char sqlstate[6];
+  char message[512];
+  char *value; /* malloc'd (free it), NULL for SQL NULL */
+} idx_cmd_answer_t;
+
+/* Runs one query (the first column of its first row) to completion on a
+ * private loop through a one-connection pool (dbpool.h): for commands
+ * that ask the database one question. */
+void idx_cmd_db_query(const char *conninfo, const char *app_name, const char *sql, size_t n,
+                      const char *const *params, idx_cmd_answer_t *q) IDX_NONNULL(1, 2, 3, 6);
 
 #endif

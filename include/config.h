@@ -22,6 +22,7 @@ enum {
   IDX_CMD_MIGRATE = 1 << 3,
   IDX_CMD_LICENSE = 1 << 4,
   IDX_CMD_VERIFY = 1 << 5,
+  IDX_CMD_ACCESS = 1 << 6,
 };
 
 typedef enum idx_finality_e {
@@ -58,7 +59,7 @@ typedef struct idx_config_s {
   uint64_t http_timeout_ms;
   uint64_t ready_lag; /* /readyz: 503 while more than this many blocks behind */
   uint64_t db_pool;   /* API database connections */
-  /* license / verify. */
+  /* license / verify / access. */
   const char *license_class; /* app|node|client, NULL = any */
   bool has_at_block;
   uint64_t at_block;
@@ -66,6 +67,11 @@ typedef struct idx_config_s {
   const char *client_id;
   const char *message;
   const char *signature;
+  const char *asset;      /* access: the vehicle contract (0x address) */
+  const char *token_id;   /* access: decimal */
+  const char *permission; /* access: permission index 0..127 */
+  const char *signer;     /* access: the request's signer (0x address) */
+  const char *at_time;    /* access: ISO-8601 UTC or Unix seconds */
   idx_log_level_t log_level;
   idx_log_format_t log_format;
   bool help;

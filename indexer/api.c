@@ -58,6 +58,7 @@ typedef enum route_e {
   R_LICENSES,
   R_SLASHES,
   R_VERIFY,
+  R_ACCESS,
   R_OTHER,
   R_COUNT,
 } route_t;
@@ -72,6 +73,7 @@ static const char *const route_names[R_COUNT] = {
     "/v1/licenses",
     "/v1/slashes",
     "/v1/verify",
+    "/v1/access",
     "other",
 };
 
@@ -113,7 +115,8 @@ typedef struct call_s call_t;
 
 typedef enum ans_e {
   ANS_DOC,    /* a JSON document; NULL: 404 */
-  ANS_VERIFY, /* dimo_verify_license, composed with the signer */
+  ANS_VERIFY, /* dimo_verify_license, composed with the signer (and dimo_access) */
+  ANS_ACCESS, /* dimo_access; NULL: nothing indexed (404) */
   ANS_READY,  /* SELECT 1 */
   ANS_EVENTS, /* stored events per name, for /metrics */
 } ans_t;
@@ -164,6 +167,8 @@ struct call_s {
   ans_t kind;
   uint64_t generation;
   bool cacheable;
+  bool with_access; /* ANS_VERIFY: the answer also holds dimo_access */
+  bool wall_clock;  /* the answer is judged at now(): allowed answers lapse */
   char notfound[200];
   char signer[43];
   size_t key_len;
@@ -182,6 +187,8 @@ typedef struct recover_job_s {
   int rc;
   char err[160];
   idx_addr_t signer;
+  bool with_access;
+  idx_access_query_t access;
 } recover_job_t;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -582,6 +589,119 @@ static bool check_block(const char *s, size_t n, uint64_t *out) {
   return true;
 }
 
+/* "2025-01-01T00:05:00Z" into Unix seconds. */
+static bool parse_iso(const char *s, int64_t *out) {
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!end || *end)
+    return false;
+  *out = (int64_t)timegm(&tm);
+  return true;
+}
+
+/* ---- the access question's inputs ----------------------------------------- */
+
+#define UNIX_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
+
+static const char uint256_max[] =
+    "115792089237316195423570985008687907853269984665640564039457584007913129639935";
+
+const char idx_api_access_sql[] =
+    "SELECT dimo_access($1::bigint, $2::bytea, $3::bytea, $4::numeric, $5::int, $6::bigint, "
+    "to_timestamp($7::float8), $8::bytea)::text";
+
+/* An address parameter as bytea text: "\x" and 40 lower-case digits. */
+static bool address_bytea(const char *s, char out[45]) {
+  char lower[43];
+  if (!check_address(s, strlen(s), lower))
+    return false;
+  snprintf(out, 45, "\\x%s", lower + 2);
+  return true;
+}
+
+/* A decimal uint256 without leading zeros (out: 79 bytes). */
+static bool uint256_text(const char *s, char out[79]) {
+  size_t n = strlen(s);
+  if (!is_digits(s, n))
+    return false;
+  while (n > 1 && *s == '0') {
+    s++;
+    n--;
+  }
+  if (n > 78 || (n == 78 && memcmp(s, uint256_max, 78) > 0))
+    return false;
+  memcpy(out, s, n);
+  out[n] = '\0';
+  return true;
+}
+
+/* Unix seconds or YYYY-MM-DDTHH:MM:SSZ, 0..UNIX_TIME_MAX. */
+static bool time_param(const char *s, int64_t *out) {
+  size_t n = strlen(s);
+  if (is_digits(s, n)) {
+    uint64_t v;
+    if (!check_block(s, n, &v) || v > (uint64_t)UNIX_TIME_MAX)
+      return false;
+    *out = (int64_t)v;
+    return true;
+  }
+  return parse_iso(s, out) && *out >= 0 && *out <= UNIX_TIME_MAX;
+}
+
+bool idx_api_access_parse(idx_access_query_t *q, const char *client_id, const char *asset,
+                          const char *token_id, const char *permission, const char *signer,
+                          const char *at_block, const char *at_time, char *why, size_t whylen) {
+  memset(q, 0, sizeof *q);
+  const char *fail = NULL;
+  uint64_t perm = 0, block = 0;
+  int64_t t = 0;
+  if (!client_id)
+    fail = "client_id is required (the app's client id, a 0x address)";
+  else if (!address_bytea(client_id, q->client_id))
+    fail = "client_id must be a 0x address (40 hex digits)";
+  else if (!asset)
+    fail = "asset is required (the vehicle NFT contract, a 0x address)";
+  else if (!address_bytea(asset, q->asset))
+    fail = "asset must be a 0x address (40 hex digits)";
+  else if (!token_id)
+    fail = "token_id is required (the vehicle's token id, decimal)";
+  else if (!uint256_text(token_id, q->token_id))
+    fail = "token_id must be a decimal number below 2^256";
+  else if (!permission)
+    fail = "permission is required (a SACD permission index, 0..127)";
+  else if (!check_block(permission, strlen(permission), &perm) || perm > 127)
+    fail = "permission must be a SACD permission index 0..127";
+  else if (signer && !address_bytea(signer, q->signer))
+    fail = "signer must be a 0x address (40 hex digits)";
+  else if (at_block && !check_block(at_block, strlen(at_block), &block))
+    fail = "at_block must be a block number";
+  else if (at_time && !time_param(at_time, &t))
+    fail = "at_time must be Unix seconds or YYYY-MM-DDTHH:MM:SSZ (UTC, up to year 9999)";
+  if (fail) {
+    snprintf(why, whylen, "%s", fail);
+    return false;
+  }
+  snprintf(q->permission, sizeof q->permission, "%u", (unsigned)perm);
+  if (at_block)
+    snprintf(q->at_block, sizeof q->at_block, "%llu", (unsigned long long)block);
+  if (at_time)
+    snprintf(q->at_time, sizeof q->at_time, "%lld", (long long)t);
+  return true;
+}
+
+void idx_api_access_params(const idx_access_query_t *q, const char *chain_id,
+                           const char *params[IDX_API_ACCESS_NPARAMS]) {
+  params[0] = chain_id;
+  params[1] = q->client_id;
+  params[2] = q->asset;
+  params[3] = q->token_id;
+  params[4] = q->permission;
+  params[5] = q->at_block[0] ? q->at_block : NULL;
+  params[6] = q->at_time[0] ? q->at_time : NULL;
+  params[7] = q->signer[0] ? q->signer : NULL;
+}
+
 /* ---- database calls ----------------------------------------------------- */
 
 static call_t *call_new(idx_api_t *api, idx_http_req_t *req, route_t route, ans_t kind,
@@ -720,15 +840,16 @@ static void store_answer(idx_api_t *api, call_t *c, int status, const char *body
   cache_put(&api->cache, c->key, c->key_len, status, body, len, uv_now(api->loop) + ttl_ms);
 }
 
-/* "2025-01-01T00:05:00Z" into Unix seconds. */
-static bool parse_iso(const char *s, int64_t *out) {
-  struct tm tm;
-  memset(&tm, 0, sizeof tm);
-  const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (!end || *end)
-    return false;
-  *out = (int64_t)timegm(&tm);
-  return true;
+/* Milliseconds from now (wall clock) until an ISO-8601 UTC time; 0 when it
+ * has passed or is unreadable. */
+static uint64_t ms_until(const char *iso) {
+  int64_t t;
+  if (!iso || !parse_iso(iso, &t))
+    return 0;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  return t * 1000 > now_ms ? (uint64_t)(t * 1000 - now_ms) : 0;
 }
 
 /* How long a valid verify answer may be cached: until its signer's
@@ -739,34 +860,43 @@ static uint64_t verify_ttl(json_t *license, const char *signer) {
   json_t *s;
   json_array_foreach(signers, i, s) {
     const char *addr = json_string_value(json_object_get(s, "address"));
-    const char *exp = json_string_value(json_object_get(s, "expires_at"));
-    if (!addr || strcmp(addr, signer) != 0)
-      continue;
-    int64_t t;
-    if (!exp || !parse_iso(exp, &t))
-      return 0;
-    int64_t now = (int64_t)time(NULL);
-    return t > now ? (uint64_t)(t - now) * 1000 : 0;
+    if (addr && strcmp(addr, signer) == 0)
+      return ms_until(json_string_value(json_object_get(s, "expires_at")));
   }
   return 0;
 }
 
+/* How long an access answer may be cached: one judged at the wall clock
+ * that allows lapses at its allowed_until; any other stays true until the
+ * next commit. */
+static uint64_t access_ttl(const idx_api_t *api, json_t *ans, bool wall_clock) {
+  if (!wall_clock || !json_is_true(json_object_get(ans, "allowed")))
+    return api->opts.max_age_ms;
+  return ms_until(json_string_value(json_object_get(ans, "allowed_until")));
+}
+
+/* The verify answer, with the access answer when the request named a
+ * vehicle and a permission. */
 static void answer_verify(idx_api_t *api, call_t *c, const char *value, size_t len) {
   json_error_t jerr;
   json_t *in = json_loadb(value, len, 0, &jerr);
   json_t *out = json_object();
-  if (!in || !json_is_object(in) || !out) {
+  json_t *access = c->with_access ? json_object_get(in, "access") : NULL;
+  json_t *ver = c->with_access ? json_object_get(in, "verify") : in;
+  if (!in || !json_is_object(ver) || !out || (c->with_access && !json_is_object(access))) {
     json_decref(in);
     json_decref(out);
     call_error(api, c, 500, "malformed database answer");
     return;
   }
-  json_t *valid = json_object_get(in, "valid");
-  json_t *license = json_object_get(in, "license");
+  json_t *valid = json_object_get(ver, "valid");
+  json_t *license = json_object_get(ver, "license");
   json_object_set(out, "valid", valid ? valid : json_false());
   json_object_set_new(out, "signer", json_string(c->signer));
-  json_object_set(out, "reason", json_object_get(in, "reason"));
+  json_object_set(out, "reason", json_object_get(ver, "reason"));
   json_object_set(out, "license", license ? license : json_null());
+  if (access)
+    json_object_set(out, "access", access);
   char *text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
   if (!text) {
     json_decref(in);
@@ -775,11 +905,31 @@ static void answer_verify(idx_api_t *api, call_t *c, const char *value, size_t l
     return;
   }
   uint64_t ttl = json_is_true(valid) ? verify_ttl(license, c->signer) : api->opts.max_age_ms;
+  if (access) {
+    uint64_t at = access_ttl(api, access, true);
+    ttl = at < ttl ? at : ttl;
+  }
   store_answer(api, c, 200, text, strlen(text), ttl);
   call_reply(api, c, 200, text, strlen(text));
   free(text);
   json_decref(in);
   json_decref(out);
+}
+
+static void answer_access(idx_api_t *api, call_t *c, const char *value, size_t len) {
+  uint64_t ttl = api->opts.max_age_ms;
+  if (c->wall_clock) {
+    json_t *in = json_loadb(value, len, 0, NULL);
+    if (!json_is_object(in)) {
+      json_decref(in);
+      call_error(api, c, 500, "malformed database answer");
+      return;
+    }
+    ttl = access_ttl(api, in, true);
+    json_decref(in);
+  }
+  store_answer(api, c, 200, value, len, ttl);
+  call_reply(api, c, 200, value, len);
 }
 
 static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *res);
@@ -815,10 +965,15 @@ static void on_db(void *ud, const idx_dbpool_result_t *res) {
     }
     break;
   case ANS_VERIFY:
+  case ANS_ACCESS:
     if (res->status)
       reply_db_failure(api, c, res->status, res->sqlstate, res->message);
+    else if (!res->value && c->kind == ANS_ACCESS)
+      call_reply(api, c, 404, c->notfound, strlen(c->notfound));
     else if (!res->value)
       call_error(api, c, 500, "empty database answer");
+    else if (c->kind == ANS_ACCESS)
+      answer_access(api, c, res->value, res->len);
     else
       answer_verify(api, c, res->value, res->len);
     break;
@@ -882,18 +1037,20 @@ static size_t make_key(char *key, size_t cap, char route, const char *const *par
   return o;
 }
 
-/* The common path of the GET routes: cache, else the query. */
-static void cached_query(idx_api_t *api, idx_http_req_t *req, route_t route, char letter,
-                         const char *sql, const char *const *params, size_t nparams,
-                         const char *notfound) {
+/* The common path of the GET routes: answers from the cache or joins a
+ * running query for the same key (NULL), else returns a new call whose
+ * 404 body says notfound (NULL too when out of memory: answered). */
+static call_t *cached_call(idx_api_t *api, idx_http_req_t *req, route_t route, ans_t kind,
+                           char letter, const char *const *params, size_t nparams,
+                           const char *notfound) {
   char key[1024];
   size_t klen = make_key(key, sizeof key, letter, params + 1, nparams - 1);
   if (klen && (from_cache(api, req, route, key, klen) || join_inflight(api, req, key, klen)))
-    return;
-  call_t *c = call_new(api, req, route, ANS_DOC, key, klen);
+    return NULL;
+  call_t *c = call_new(api, req, route, kind, key, klen);
   if (!c) {
     reply_error(api, req, route, 500, "out of memory");
-    return;
+    return NULL;
   }
   /* notfound is the 404 body, kept with the call. */
   idx_buf_t b;
@@ -905,7 +1062,15 @@ static void cached_query(idx_api_t *api, idx_http_req_t *req, route_t route, cha
     rc = idx_buf_adds(&b, "}");
   snprintf(c->notfound, sizeof c->notfound, "%s", rc == 0 ? b.data : "{\"error\":\"not found\"}");
   idx_buf_free(&b);
-  run_call(api, c, sql, nparams, params);
+  return c;
+}
+
+static void cached_query(idx_api_t *api, idx_http_req_t *req, route_t route, char letter,
+                         const char *sql, const char *const *params, size_t nparams,
+                         const char *notfound) {
+  call_t *c = cached_call(api, req, route, ANS_DOC, letter, params, nparams, notfound);
+  if (c)
+    run_call(api, c, sql, nparams, params);
 }
 
 /* ---- routes ------------------------------------------------------------- */
@@ -1067,13 +1232,48 @@ static void route_slashes(idx_api_t *api, idx_http_req_t *req) {
                params, IDX_ARRAY_LEN(params), nf);
 }
 
-/* With the signer known: the cache, else dimo_verify_license. */
+static void route_access(idx_api_t *api, idx_http_req_t *req) {
+  char why[200];
+  qparam_t q[] = {{"client_id", NULL, 0},  {"asset", NULL, 0},  {"token_id", NULL, 0},
+                  {"permission", NULL, 0}, {"signer", NULL, 0}, {"at_block", NULL, 0},
+                  {"at_time", NULL, 0}};
+  if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
+    reply_error(api, req, R_ACCESS, 400, "%s", why);
+    return;
+  }
+  idx_access_query_t aq;
+  if (!idx_api_access_parse(&aq, q[0].value, q[1].value, q[2].value, q[3].value, q[4].value,
+                            q[5].value, q[6].value, why, sizeof why)) {
+    reply_error(api, req, R_ACCESS, 400, "%s", why);
+    return;
+  }
+  const char *params[IDX_API_ACCESS_NPARAMS];
+  idx_api_access_params(&aq, api->chain_id, params);
+  call_t *c = cached_call(api, req, R_ACCESS, ANS_ACCESS, 'X', params, IDX_ARRAY_LEN(params),
+                          "nothing is indexed yet");
+  if (!c)
+    return;
+  c->wall_clock = !aq.at_block[0] && !aq.at_time[0];
+  run_call(api, c, idx_api_access_sql, IDX_ARRAY_LEN(params), params);
+}
+
+/* With the signer known: the cache, else dimo_verify_license (and, when
+ * the request names a vehicle and a permission, dimo_access in the same
+ * statement: one snapshot). */
 static void verify_lookup(idx_api_t *api, idx_http_req_t *req, const char *client,
-                          const idx_addr_t *signer) {
-  char signer_hex[43], key[128], client_bytea[45], signer_bytea[45];
+                          const idx_addr_t *signer, idx_access_query_t *access) {
+  char signer_hex[43], key[256], client_bytea[45], signer_bytea[45];
   idx_addr_to_hex(signer_hex, signer);
-  const char *kparts[] = {client, signer_hex};
-  size_t klen = make_key(key, sizeof key, 'V', kparts, 2);
+  snprintf(client_bytea, sizeof client_bytea, "\\x%s", client + 2);
+  snprintf(signer_bytea, sizeof signer_bytea, "\\x%s", signer_hex + 2);
+  const char *params[IDX_API_ACCESS_NPARAMS] = {api->chain_id, client_bytea, signer_bytea};
+  size_t nparams = 3;
+  if (access) {
+    snprintf(access->signer, sizeof access->signer, "%s", signer_bytea);
+    idx_api_access_params(access, api->chain_id, params);
+    nparams = IDX_ARRAY_LEN(params);
+  }
+  size_t klen = make_key(key, sizeof key, access ? 'W' : 'V', params + 1, nparams - 1);
   if (klen && (from_cache(api, req, R_VERIFY, key, klen) || join_inflight(api, req, key, klen)))
     return;
   call_t *c = call_new(api, req, R_VERIFY, ANS_VERIFY, key, klen);
@@ -1082,10 +1282,15 @@ static void verify_lookup(idx_api_t *api, idx_http_req_t *req, const char *clien
     return;
   }
   memcpy(c->signer, signer_hex, sizeof c->signer);
-  snprintf(client_bytea, sizeof client_bytea, "\\x%s", client + 2);
-  snprintf(signer_bytea, sizeof signer_bytea, "\\x%s", signer_hex + 2);
-  const char *params[] = {api->chain_id, client_bytea, signer_bytea};
-  run_call(api, c, "SELECT dimo_verify_license($1::bigint, $2::bytea, $3::bytea)::text", 3, params);
+  c->with_access = access != NULL;
+  c->wall_clock = true;
+  run_call(api, c,
+           access
+               ? "SELECT jsonb_build_object('verify', dimo_verify_license($1::bigint, $2::bytea, "
+                 "$8::bytea), 'access', dimo_access($1::bigint, $2::bytea, $3::bytea, "
+                 "$4::numeric, $5::int, $6::bigint, to_timestamp($7::float8), $8::bytea))::text"
+               : "SELECT dimo_verify_license($1::bigint, $2::bytea, $3::bytea)::text",
+           nparams, params);
 }
 
 /* On a thread-pool thread: touches only the job and the (read-only)
@@ -1107,7 +1312,7 @@ static void recover_done(uv_work_t *w, int status) {
   else if (job->rc)
     reply_error(api, job->req, R_VERIFY, 400, "%s", job->err);
   else
-    verify_lookup(api, job->req, job->client, &job->signer);
+    verify_lookup(api, job->req, job->client, &job->signer, job->with_access ? &job->access : NULL);
   free(job->msg);
   free(job);
   api->jobs--;
@@ -1116,7 +1321,24 @@ static void recover_done(uv_work_t *w, int status) {
     maybe_free_api(api);
 }
 
-static const char *const verify_members[] = {"client_id", "message", "message_hex", "signature"};
+static const char *const verify_members[] = {"client_id", "message",  "message_hex", "signature",
+                                             "asset",     "token_id", "permission"};
+
+/* A member naming part of the access question: a string, or a JSON
+ * integer (token_id, permission) rendered as text into buf; NULL when
+ * absent, "" when of another type (refused by the parser). */
+static const char *access_member(json_t *body, const char *name, char *buf, size_t len) {
+  json_t *v = json_object_get(body, name);
+  if (!v)
+    return NULL;
+  if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v))
+    return json_string_value(v);
+  if (json_is_integer(v) && json_integer_value(v) >= 0)
+    snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+  else
+    buf[0] = '\0';
+  return buf;
+}
 
 static void route_verify(idx_api_t *api, idx_http_req_t *req) {
   const idx_http_msg_t *m = idx_http_req_msg(req);
@@ -1179,6 +1401,25 @@ static void route_verify(idx_api_t *api, idx_http_req_t *req) {
     reply_error(api, req, R_VERIFY, 400, "%s", fail);
     return;
   }
+  /* The access question, when the request names a vehicle. */
+  char abuf[24], tbuf[24], pbuf[24];
+  const char *asset = access_member(body, "asset", abuf, sizeof abuf);
+  const char *token = access_member(body, "token_id", tbuf, sizeof tbuf);
+  const char *perm = access_member(body, "permission", pbuf, sizeof pbuf);
+  idx_access_query_t aq;
+  bool with_access = asset || token || perm;
+  if (with_access && (!asset || !token || !perm)) {
+    json_decref(body);
+    reply_error(api, req, R_VERIFY, 400,
+                "asset, token_id and permission go together (the access question)");
+    return;
+  }
+  if (with_access &&
+      !idx_api_access_parse(&aq, client, asset, token, perm, NULL, NULL, NULL, why, sizeof why)) {
+    json_decref(body);
+    reply_error(api, req, R_VERIFY, 400, "%s", why);
+    return;
+  }
   /* The signature's form is checked here; the curve work goes to the
    * thread pool so the loop keeps serving meanwhile. */
   recover_job_t *job = calloc(1, sizeof *job);
@@ -1222,6 +1463,9 @@ static void route_verify(idx_api_t *api, idx_http_req_t *req) {
   job->api = api;
   job->req = req;
   memcpy(job->client, client, sizeof job->client);
+  job->with_access = with_access;
+  if (with_access)
+    job->access = aq;
   job->work.data = job;
   if (uv_queue_work(api->loop, &job->work, recover_work, recover_done) != 0) {
     recover_work(&job->work); /* no thread pool: do it here */
@@ -1584,6 +1828,8 @@ static route_t match(const segs_t *s) {
     return R_SLASHES;
   if (s->n == 2 && seg_is(s, 1, "verify"))
     return R_VERIFY;
+  if (s->n == 2 && seg_is(s, 1, "access"))
+    return R_ACCESS;
   return R_OTHER;
 }
 
@@ -1664,6 +1910,9 @@ static void on_request(void *ud, idx_http_req_t *req) {
     return;
   case R_VERIFY:
     route_verify(api, req);
+    return;
+  case R_ACCESS:
+    route_access(api, req);
     return;
   default:
     reply_error(api, req, R_OTHER, 404, "no such endpoint");

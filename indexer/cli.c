@@ -20,6 +20,8 @@ static const cli_command_t commands[] = {
     {"license", idx_cmd_license,
      "a license's state and history (KEY: token id, 0x address or alias)"},
     {"verify", idx_cmd_verify, "check a signed request: is this app and signer licensed now?"},
+    {"access", idx_cmd_access,
+     "may this app read this permission of this vehicle (license, signer, opt-in)?"},
     {"abi", idx_cmd_abi, "ABI tools: `abi topics FILE` prints topic0<TAB>signature per event"},
 };
 

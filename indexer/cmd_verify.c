@@ -40,16 +40,8 @@ static const char synopsis[] =
     "Exit status: 0 valid, 1 not valid, 2 bad input, 3 the check could not be\n"
     "made (database unavailable).";
 
-typedef struct query_s {
-  bool done;
-  int status;
-  char sqlstate[6];
-  char message[512];
-  char *value; /* malloc'd, NULL for SQL NULL */
-} query_t;
-
 static void on_answer(void *ud, const idx_dbpool_result_t *res) {
-  query_t *q = ud;
+  idx_cmd_answer_t *q = ud;
   q->done = true;
   q->status = res->status;
   snprintf(q->sqlstate, sizeof q->sqlstate, "%s", res->sqlstate);
@@ -60,16 +52,16 @@ static void on_answer(void *ud, const idx_dbpool_result_t *res) {
 
 static void on_pool_closed(void *ud) { (void)ud; }
 
-/* Runs one query to completion on a private loop. */
-static void run_query(const char *conninfo, const char *sql, size_t n, const char *const *params,
-                      query_t *q) {
+void idx_cmd_db_query(const char *conninfo, const char *app_name, const char *sql, size_t n,
+                      const char *const *params, idx_cmd_answer_t *q) {
+  memset(q, 0, sizeof *q);
   uv_loop_t loop;
   uv_loop_init(&loop);
   idx_dbpool_options_t po;
   idx_dbpool_options_default(&po);
   po.conninfo = conninfo;
   po.size = 1;
-  po.application_name = "dimo-indexer-verify";
+  po.application_name = app_name;
   idx_dbpool_t *pool = NULL;
   int rc = idx_dbpool_new(&pool, &loop, &po);
   if (rc == 0)
@@ -208,16 +200,17 @@ static int verify_with_config(idx_config_t *cfg) {
   snprintf(signer_bytea, sizeof signer_bytea, "\\x%s", signer_hex + 2);
   snprintf(at, sizeof at, "%llu", (unsigned long long)cfg->at_block);
 
-  query_t q;
-  memset(&q, 0, sizeof q);
+  idx_cmd_answer_t q;
   if (cfg->has_at_block) {
     const char *params[] = {chain, client_hex, at};
-    run_query(cfg->db, "SELECT dimo_license_lookup($1::bigint, NULL, $2::text, $3::bigint)::text",
-              3, params, &q);
+    idx_cmd_db_query(cfg->db, "dimo-indexer-verify",
+                     "SELECT dimo_license_lookup($1::bigint, NULL, $2::text, $3::bigint)::text", 3,
+                     params, &q);
   } else {
     const char *params[] = {chain, client_bytea, signer_bytea};
-    run_query(cfg->db, "SELECT dimo_verify_license($1::bigint, $2::bytea, $3::bytea)::text", 3,
-              params, &q);
+    idx_cmd_db_query(cfg->db, "dimo-indexer-verify",
+                     "SELECT dimo_verify_license($1::bigint, $2::bytea, $3::bytea)::text", 3,
+                     params, &q);
   }
   if (q.status) {
     fprintf(stderr, "dimo-indexer verify: %s\n", q.message);

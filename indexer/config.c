@@ -42,7 +42,8 @@ typedef struct opt_s {
 #define NO_HAS SIZE_MAX
 #define ALL_CHAIN (IDX_CMD_RUN | IDX_CMD_SYNC | IDX_CMD_STATUS)
 #define ALL_DB                                                                                     \
-  (IDX_CMD_RUN | IDX_CMD_SYNC | IDX_CMD_STATUS | IDX_CMD_MIGRATE | IDX_CMD_LICENSE | IDX_CMD_VERIFY)
+  (IDX_CMD_RUN | IDX_CMD_SYNC | IDX_CMD_STATUS | IDX_CMD_MIGRATE | IDX_CMD_LICENSE |               \
+   IDX_CMD_VERIFY | IDX_CMD_ACCESS)
 
 static const opt_t options[] = {
     {"--network", "DIMO_NETWORK", OPT_STRING, OFF(network), NO_HAS, ALL_DB, "polygon",
@@ -91,11 +92,23 @@ static const opt_t options[] = {
     {"--class", NULL, OPT_STRING, OFF(license_class), NO_HAS, IDX_CMD_LICENSE, NULL,
      "license class to look in: app, node or client"},
     {"--at-block", NULL, OPT_U64, OFF(at_block), OFF(has_at_block),
-     IDX_CMD_LICENSE | IDX_CMD_VERIFY, NULL, "answer as of this block (default: last indexed)"},
-    {"--json", NULL, OPT_FLAG, OFF(json), NO_HAS, IDX_CMD_LICENSE | IDX_CMD_VERIFY, NULL,
-     "print the license document as JSON (shared/license-json.md)"},
-    {"--client-id", NULL, OPT_STRING, OFF(client_id), NO_HAS, IDX_CMD_VERIFY, NULL,
+     IDX_CMD_LICENSE | IDX_CMD_VERIFY | IDX_CMD_ACCESS, NULL,
+     "answer as of this block (default: last indexed)"},
+    {"--at-time", NULL, OPT_STRING, OFF(at_time), NO_HAS, IDX_CMD_ACCESS, NULL,
+     "judge expiries at this time: YYYY-MM-DDTHH:MM:SSZ or Unix seconds (default: the "
+     "--at-block block's time, else now)"},
+    {"--json", NULL, OPT_FLAG, OFF(json), NO_HAS, IDX_CMD_LICENSE | IDX_CMD_VERIFY | IDX_CMD_ACCESS,
+     NULL, "print the answer as JSON (license: shared/license-json.md)"},
+    {"--client-id", NULL, OPT_STRING, OFF(client_id), NO_HAS, IDX_CMD_VERIFY | IDX_CMD_ACCESS, NULL,
      "the app's client id (0x address)"},
+    {"--asset", NULL, OPT_STRING, OFF(asset), NO_HAS, IDX_CMD_ACCESS, NULL,
+     "the vehicle NFT contract (0x address)"},
+    {"--token-id", NULL, OPT_STRING, OFF(token_id), NO_HAS, IDX_CMD_ACCESS, NULL,
+     "the vehicle's token id (decimal)"},
+    {"--permission", NULL, OPT_STRING, OFF(permission), NO_HAS, IDX_CMD_ACCESS, NULL,
+     "the SACD permission index (0..127)"},
+    {"--signer", NULL, OPT_STRING, OFF(signer), NO_HAS, IDX_CMD_ACCESS, NULL,
+     "also check this signer of the app (0x address)"},
     {"--message", NULL, OPT_STRING, OFF(message), NO_HAS, IDX_CMD_VERIFY, NULL,
      "the signed message, as signed (personal_sign / EIP-191)"},
     {"--signature", NULL, OPT_STRING, OFF(signature), NO_HAS, IDX_CMD_VERIFY, NULL,

@@ -1,0 +1,210 @@
+/* cmd_access.c: `dimo-indexer access`: the answer of GET /v1/access for
+ * scripts and operators. May app A (its client id) read permission P of
+ * vehicle V (asset contract and token id)? Validates the inputs as the API
+ * does (api.h: idx_api_access_parse), asks the database's dimo_access
+ * (schema/005) in one query, prints the verdict and every failing
+ * condition.
+ *
+ * Exit status: 0 allowed, 1 not allowed, 2 bad input, 3 the question could
+ * not be answered (database unavailable, nothing indexed). */
+#include "common.h"
+
+#include "api.h"
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "network.h"
+
+#include <jansson.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { EXIT_ALLOWED = 0, EXIT_DENIED = 1, EXIT_BAD_INPUT = 2, EXIT_UNANSWERED = 3 };
+
+static const char synopsis[] =
+    "usage: dimo-indexer access --client-id 0x... --asset 0x... --token-id N --permission P\n"
+    "                           [--signer 0x...] [--at-block N] [--at-time T] [--json]\n"
+    "                           --db CONNINFO [--network N]\n"
+    "\n"
+    "The DIP-5 access question: may the app with this client id read permission\n"
+    "P of vehicle N of the asset contract? Allowed when the app's license is\n"
+    "active, the signer (when given) is one of its valid signers, and the\n"
+    "vehicle's owner granted the app permission P on SACD, unexpired and not\n"
+    "reset by a transfer of the vehicle since. As of the last indexed block with\n"
+    "expiries judged now (the wall clock, as GET /v1/access), or as of --at-block\n"
+    "N at that block's time; --at-time judges expiries at another time. Prints\n"
+    "the verdict and every failing condition (unknown_client_id,\n"
+    "license_revoked, license_suspended, license_understaked,\n"
+    "signer_not_enabled, signer_expired, grant_missing,\n"
+    "grant_reset_by_transfer, grant_expired, permission_not_granted); --json\n"
+    "prints GET /v1/access's JSON.\n"
+    "Exit status: 0 allowed, 1 not allowed, 2 bad input, 3 not answered\n"
+    "(database unavailable or nothing indexed).";
+
+static const char *str_or(const json_t *obj, const char *key, const char *none) {
+  const char *s = json_string_value(json_object_get(obj, key));
+  return s ? s : none;
+}
+
+static void print_license(const json_t *lic) {
+  if (!json_is_object(lic)) {
+    printf("license:     none with this client id\n");
+    return;
+  }
+  const char *alias = str_or(lic, "alias", NULL);
+  printf("license:     %s %s #%s%s%s%s, status %s\n", str_or(lic, "class", "?"),
+         str_or(lic, "contract", "?"), str_or(lic, "token_id", "?"), alias ? " (alias \"" : "",
+         alias ? alias : "", alias ? "\")" : "", str_or(lic, "status", "?"));
+}
+
+static void print_signer(const json_t *sg) {
+  if (!json_is_object(sg)) {
+    printf("signer:      not checked (no --signer)\n");
+    return;
+  }
+  const char *enabled = str_or(sg, "enabled_at", NULL);
+  printf("signer:      %s  %s", str_or(sg, "address", "?"),
+         json_is_true(json_object_get(sg, "valid")) ? "valid"
+         : enabled                                  ? "expired"
+                                                    : "not enabled");
+  if (enabled)
+    printf(", enabled %s, expires %s", enabled, str_or(sg, "expires_at", "?"));
+  printf("\n");
+}
+
+static void print_grant(const json_t *g) {
+  if (!json_is_object(g)) {
+    printf("grant:       none (the owner never granted this app anything on this vehicle)\n");
+    return;
+  }
+  printf("grant:       permissions %s (", str_or(g, "permissions", "?"));
+  size_t i;
+  const json_t *v;
+  json_array_foreach(json_object_get(g, "permission_ids"), i, v) {
+    printf("%s%lld", i ? ", " : "", (long long)json_integer_value(v));
+  }
+  printf("%s), expires %s%s\n", json_array_size(json_object_get(g, "permission_ids")) ? "" : "none",
+         str_or(g, "expires_at", "?"),
+         json_is_true(json_object_get(g, "expired")) ? " (expired)" : "");
+  /* The source comes from the chain: printed JSON-escaped. */
+  char *source = json_dumps(json_object_get(g, "source"), JSON_ENCODE_ANY);
+  printf("             set in block %lld, %s, tx %s, source %s\n",
+         (long long)json_integer_value(json_object_get(g, "block")), str_or(g, "time", "?"),
+         str_or(g, "tx", "?"), source ? source : "?");
+  free(source);
+  const json_t *r = json_object_get(g, "reset_by_transfer");
+  if (json_is_object(r))
+    printf("             reset by the transfer in block %lld (%s -> %s), tx %s\n",
+           (long long)json_integer_value(json_object_get(r, "block")), str_or(r, "from", "?"),
+           str_or(r, "to", "?"), str_or(r, "tx", "?"));
+}
+
+static void print_text(const json_t *a) {
+  const json_t *reasons = json_object_get(a, "reasons");
+  printf("allowed:     %s\n", json_is_true(json_object_get(a, "allowed")) ? "yes" : "no");
+  printf("reasons:     ");
+  size_t i;
+  const json_t *v;
+  json_array_foreach(reasons, i, v) { printf("%s%s", i ? ", " : "", json_string_value(v)); }
+  printf("%s\n", json_array_size(reasons) ? "" : "none");
+  if (json_is_string(json_object_get(a, "allowed_until")))
+    printf("until:       %s\n", str_or(a, "allowed_until", "?"));
+  printf("client id:   %s\n", str_or(a, "client_id", "?"));
+  printf("vehicle:     %s #%s, permission %lld\n", str_or(a, "asset", "?"),
+         str_or(a, "token_id", "?"),
+         (long long)json_integer_value(json_object_get(a, "permission")));
+  print_license(json_object_get(a, "license"));
+  print_signer(json_object_get(a, "signer"));
+  print_grant(json_object_get(a, "grant"));
+  printf("as of:       block %lld, expiries judged at %s\n",
+         (long long)json_integer_value(json_object_get(a, "as_of_block")),
+         str_or(a, "as_of_time", "?"));
+}
+
+/* The parser's message names the API's parameter first: say the flag. */
+static void print_input_error(const char *why) {
+  static const char *const names[][2] = {
+      {"client_id", "--client-id"},   {"asset", "--asset"},   {"token_id", "--token-id"},
+      {"permission", "--permission"}, {"signer", "--signer"}, {"at_block", "--at-block"},
+      {"at_time", "--at-time"}};
+  size_t word = strcspn(why, " ");
+  for (size_t i = 0; i < IDX_ARRAY_LEN(names); i++) {
+    if (strlen(names[i][0]) == word && strncmp(why, names[i][0], word) == 0) {
+      fprintf(stderr, "dimo-indexer access: %s%s (see --help)\n", names[i][1], why + word);
+      return;
+    }
+  }
+  fprintf(stderr, "dimo-indexer access: %s (see --help)\n", why);
+}
+
+static int access_with_config(idx_config_t *cfg) {
+  if (cfg->help) {
+    idx_config_usage(IDX_CMD_ACCESS, synopsis);
+    return EXIT_ALLOWED;
+  }
+  if (cfg->nargs) {
+    fprintf(stderr, "dimo-indexer access: unexpected argument \"%s\"\n", cfg->args[0]);
+    return EXIT_BAD_INPUT;
+  }
+  idx_log_setup(cfg->log_level, cfg->log_format);
+  char at[24], why[200];
+  snprintf(at, sizeof at, "%llu", (unsigned long long)cfg->at_block);
+  idx_access_query_t aq;
+  if (!idx_api_access_parse(&aq, cfg->client_id, cfg->asset, cfg->token_id, cfg->permission,
+                            cfg->signer, cfg->has_at_block ? at : NULL, cfg->at_time, why,
+                            sizeof why)) {
+    print_input_error(why);
+    return EXIT_BAD_INPUT;
+  }
+  idx_network_t net;
+  if (idx_cmd_chain_setup(cfg, &net, false) != IDX_EXIT_OK)
+    return EXIT_BAD_INPUT;
+  char chain[24];
+  snprintf(chain, sizeof chain, "%llu", (unsigned long long)net.chain_id);
+  idx_network_free(&net);
+
+  const char *params[IDX_API_ACCESS_NPARAMS];
+  idx_api_access_params(&aq, chain, params);
+  idx_cmd_answer_t q;
+  idx_cmd_db_query(cfg->db, "dimo-indexer-access", idx_api_access_sql, IDX_ARRAY_LEN(params),
+                   params, &q);
+  if (q.status) {
+    fprintf(stderr, "dimo-indexer access: %s\n", q.message);
+    bool bad = q.status == IDX_ERR_INVAL || strncmp(q.sqlstate, "22", 2) == 0;
+    free(q.value);
+    return bad ? EXIT_BAD_INPUT : EXIT_UNANSWERED;
+  }
+  if (!q.value) {
+    fprintf(stderr, "dimo-indexer access: nothing is indexed for chain %s yet\n", chain);
+    return EXIT_UNANSWERED;
+  }
+  json_t *a = json_loads(q.value, 0, NULL);
+  if (!json_is_object(a)) {
+    fprintf(stderr, "dimo-indexer access: malformed database answer\n");
+    json_decref(a);
+    free(q.value);
+    return EXIT_UNANSWERED;
+  }
+  if (cfg->json)
+    printf("%s\n", q.value);
+  else
+    print_text(a);
+  int code = json_is_true(json_object_get(a, "allowed")) ? EXIT_ALLOWED : EXIT_DENIED;
+  json_decref(a);
+  free(q.value);
+  return code;
+}
+
+int idx_cmd_access(int argc, char **argv) {
+  idx_config_t cfg;
+  char err[1024];
+  if (idx_config_parse(&cfg, IDX_CMD_ACCESS, argc, argv, err, sizeof err)) {
+    fprintf(stderr, "dimo-indexer access: %s\n", err);
+    return EXIT_BAD_INPUT;
+  }
+  int code = access_with_config(&cfg);
+  idx_config_free(&cfg);
+  return code;
+}

@@ -1,0 +1,843 @@
+-- 005_access.sql: opt-ins. DIP-5 lets a licensed app read a user's
+-- personal data only after the user opts in; on DIMO the opt-in is a SACD
+-- permission record granted by the vehicle's owner to the app's client id.
+-- This migration derives, from the raw logs of 001_core.sql, the records,
+-- the vehicle transfers that silently invalidate them, and the legacy
+-- PrivilegeSet grants of the vehicle contract, and answers the node
+-- operator's full question (dimo_access): may app A read permission P of
+-- vehicle V now (or at a block)?
+--
+-- The same three layers as 002_license_model.sql:
+--
+--   history   sacd_records (every PermissionsSet of a `sacd` contract),
+--             vehicle_transfers (every ERC-721 Transfer of a `vehicle`
+--             contract: mint, transfer between owners, burn),
+--             vehicle_privilege_events (every legacy PrivilegeSet); keyed
+--             like their log, appended by apply, cut above a block by
+--             rollback;
+--   current   sacd_grants (the last record per (asset, token, grantee)),
+--             vehicle_state (owner and last reset per token),
+--             vehicle_privileges (the last PrivilegeSet per (token,
+--             privilege, user)); recomputed per touched key, from the
+--             history alone, by the same refresh functions for apply and
+--             rollback (a key left without history loses its row);
+--   answers   dimo_access (the JSON answer of GET /v1/access and
+--             `dimo-indexer access`), views of grant status, of each app's
+--             opted-in vehicles, of grant periods, and monthly metrics.
+--
+-- Semantics (the SACD contract's own rules):
+--   - a record replaces the previous one for the same (asset, tokenId,
+--     grantee);
+--   - permission i is granted when bits 2i and 2i+1 of `permissions` are
+--     both set (i = 0..127);
+--   - a record counts only while expiration > the block's timestamp;
+--   - an ERC-721 Transfer of the asset between two non-zero owners (SACD's
+--     onTransfer bumps the token's version) invalidates every earlier record
+--     of that token; mints and burns do not. Transfers are known for the
+--     asset contracts the network file lists with role `vehicle`; records
+--     about any other asset are never reset.
+-- One SACD contract per chain is assumed: records of several SACD
+-- contracts would share keys (the last one wins).
+
+-- ---- history -----------------------------------------------------------------
+
+-- PermissionsSet. sacd: the emitting contract. Amounts exact.
+CREATE TABLE sacd_records (
+  chain_id bigint NOT NULL,
+  block_number bigint NOT NULL,
+  log_index int NOT NULL,
+  tx_hash bytea NOT NULL,
+  block_time timestamptz NOT NULL,
+  sacd bytea NOT NULL,
+  asset bytea NOT NULL,
+  token_id numeric(78,0) NOT NULL,
+  grantee bytea NOT NULL,
+  permissions numeric(78,0) NOT NULL,
+  expiration numeric(78,0) NOT NULL,
+  source text NOT NULL,
+  PRIMARY KEY (chain_id, block_number, log_index)
+);
+CREATE INDEX sacd_records_key ON sacd_records (chain_id, asset, token_id, grantee, block_number, log_index);
+
+-- Transfer of a `vehicle` contract (asset = the contract). kind: mint
+-- (from 0x0), burn (to 0x0), transfer (between owners: resets SACD
+-- records of the token).
+CREATE TABLE vehicle_transfers (
+  chain_id bigint NOT NULL,
+  block_number bigint NOT NULL,
+  log_index int NOT NULL,
+  tx_hash bytea NOT NULL,
+  block_time timestamptz NOT NULL,
+  asset bytea NOT NULL,
+  token_id numeric(78,0) NOT NULL,
+  from_address bytea NOT NULL,
+  to_address bytea NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('mint', 'transfer', 'burn')),
+  PRIMARY KEY (chain_id, block_number, log_index)
+);
+CREATE INDEX vehicle_transfers_token ON vehicle_transfers (chain_id, asset, token_id, block_number, log_index);
+-- "The last reset of this token at or before a block".
+CREATE INDEX vehicle_transfers_resets ON vehicle_transfers (chain_id, asset, token_id, block_number, log_index)
+  WHERE kind = 'transfer';
+
+-- Legacy PrivilegeSet of a `vehicle` contract (holder = the event's user).
+CREATE TABLE vehicle_privilege_events (
+  chain_id bigint NOT NULL,
+  block_number bigint NOT NULL,
+  log_index int NOT NULL,
+  tx_hash bytea NOT NULL,
+  block_time timestamptz NOT NULL,
+  asset bytea NOT NULL,
+  token_id numeric(78,0) NOT NULL,
+  version numeric(78,0) NOT NULL,
+  priv_id numeric(78,0) NOT NULL,
+  holder bytea NOT NULL,
+  expires numeric(78,0) NOT NULL,
+  PRIMARY KEY (chain_id, block_number, log_index)
+);
+CREATE INDEX vehicle_privilege_events_key
+  ON vehicle_privilege_events (chain_id, asset, token_id, priv_id, holder, block_number, log_index);
+
+-- ---- current state ---------------------------------------------------------------
+
+-- The last record per (asset, token, grantee), whether or not it still
+-- counts (expired, reset by a transfer, or granting nothing: see the
+-- sacd_grant_status view). records: how many PermissionsSet the key has had.
+CREATE TABLE sacd_grants (
+  chain_id bigint NOT NULL,
+  asset bytea NOT NULL,
+  token_id numeric(78,0) NOT NULL,
+  grantee bytea NOT NULL,
+  block_number bigint NOT NULL,
+  log_index int NOT NULL,
+  tx_hash bytea NOT NULL,
+  block_time timestamptz NOT NULL,
+  permissions numeric(78,0) NOT NULL,
+  permission_ids int[] NOT NULL,
+  expiration numeric(78,0) NOT NULL,
+  expires_at timestamptz NOT NULL,
+  source text NOT NULL,
+  records int NOT NULL,
+  first_block bigint NOT NULL,
+  PRIMARY KEY (chain_id, asset, token_id, grantee)
+);
+CREATE INDEX sacd_grants_grantee ON sacd_grants (chain_id, grantee, asset, token_id);
+
+-- Per vehicle token with a Transfer: its owner (the last one after a
+-- burn), and the last transfer between owners (the reset every earlier
+-- SACD record of the token is subject to; NULL: never transferred).
+CREATE TABLE vehicle_state (
+  chain_id bigint NOT NULL,
+  asset bytea NOT NULL,
+  token_id numeric(78,0) NOT NULL,
+  owner bytea NOT NULL,
+  burned boolean NOT NULL,
+  minted_block bigint,
+  transfers int NOT NULL,
+  reset_block bigint,
+  reset_log_index int,
+  reset_time timestamptz,
+  reset_tx bytea,
+  changed_block bigint NOT NULL,
+  PRIMARY KEY (chain_id, asset, token_id)
+);
+CREATE INDEX vehicle_state_owner ON vehicle_state (chain_id, owner);
+
+-- The last PrivilegeSet per (token, privilege, user).
+CREATE TABLE vehicle_privileges (
+  chain_id bigint NOT NULL,
+  asset bytea NOT NULL,
+  token_id numeric(78,0) NOT NULL,
+  priv_id numeric(78,0) NOT NULL,
+  holder bytea NOT NULL,
+  version numeric(78,0) NOT NULL,
+  expires numeric(78,0) NOT NULL,
+  expires_at timestamptz NOT NULL,
+  block_number bigint NOT NULL,
+  log_index int NOT NULL,
+  block_time timestamptz NOT NULL,
+  tx_hash bytea NOT NULL,
+  PRIMARY KEY (chain_id, asset, token_id, priv_id, holder)
+);
+
+-- ---- small pieces ------------------------------------------------------------------
+
+CREATE TYPE dimo_grant_key AS (asset bytea, token_id numeric, grantee bytea);
+CREATE TYPE dimo_asset_key AS (asset bytea, token_id numeric);
+CREATE TYPE dimo_privilege_key AS (asset bytea, token_id numeric, priv_id numeric, holder bytea);
+
+-- SACD's bit test: permission p_index (0..127) is granted when bits 2i
+-- and 2i+1 of p_permissions are both set. Exact (numeric powers of 4 with
+-- an integer exponent are exact).
+CREATE FUNCTION dimo_permission_granted(p_permissions numeric, p_index int) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT p_index BETWEEN 0 AND 127 AND mod(div(p_permissions, power(4::numeric, p_index)), 4) = 3
+$$;
+
+-- Every permission index p_permissions grants, ascending ('{}' for none).
+-- Walks the pairs of bits up to the highest set one (a few for usual
+-- values, 128 at most).
+CREATE FUNCTION dimo_permission_ids(p_permissions numeric) RETURNS int[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+  v numeric := p_permissions;
+  i int := 0;
+  ids int[] := '{}';
+BEGIN
+  WHILE v > 0 AND i < 128 LOOP
+    IF mod(v, 4) = 3 THEN
+      ids := ids || i;
+    END IF;
+    v := div(v, 4);
+    i := i + 1;
+  END LOOP;
+  RETURN ids;
+END;
+$$;
+
+-- A uint256 of Unix seconds as a time, capped at the end of year 9999
+-- (what a timestamptz answer carries here; expirations of "forever" are
+-- often 2^256 - 1).
+CREATE FUNCTION dimo__unix_time(p numeric) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE WHEN p > 253402300799 THEN '9999-12-31 23:59:59+00'::timestamptz
+    ELSE to_timestamp(p::float8) END
+$$;
+
+-- The block timestamp a contract would see at time p: whole seconds.
+CREATE FUNCTION dimo__unix_seconds(p timestamptz) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT floor(extract(epoch FROM p)) $$;
+
+-- ---- refresh: current rows from history -----------------------------------------
+
+CREATE FUNCTION dimo__refresh_grants(p_chain_id bigint, p_keys dimo_grant_key[]) RETURNS void
+LANGUAGE sql
+AS $$
+  DELETE FROM sacd_grants g
+  USING unnest(p_keys) k
+  WHERE g.chain_id = p_chain_id AND g.asset = k.asset AND g.token_id = k.token_id
+    AND g.grantee = k.grantee
+    AND NOT EXISTS (SELECT 1 FROM sacd_records r
+                    WHERE r.chain_id = p_chain_id AND r.asset = k.asset AND r.token_id = k.token_id
+                      AND r.grantee = k.grantee);
+
+  INSERT INTO sacd_grants AS g (chain_id, asset, token_id, grantee, block_number, log_index, tx_hash,
+    block_time, permissions, permission_ids, expiration, expires_at, source, records, first_block)
+  SELECT p_chain_id, k.asset, k.token_id, k.grantee, r.block_number, r.log_index, r.tx_hash,
+    r.block_time, r.permissions, dimo_permission_ids(r.permissions), r.expiration,
+    dimo__unix_time(r.expiration), r.source, n.records, n.first_block
+  FROM (SELECT DISTINCT u.asset, u.token_id, u.grantee FROM unnest(p_keys) u) k
+  JOIN LATERAL (
+    SELECT r.* FROM sacd_records r
+    WHERE r.chain_id = p_chain_id AND r.asset = k.asset AND r.token_id = k.token_id
+      AND r.grantee = k.grantee
+    ORDER BY r.block_number DESC, r.log_index DESC LIMIT 1) r ON true
+  CROSS JOIN LATERAL (
+    SELECT count(*)::int AS records, min(c.block_number) AS first_block FROM sacd_records c
+    WHERE c.chain_id = p_chain_id AND c.asset = k.asset AND c.token_id = k.token_id
+      AND c.grantee = k.grantee) n
+  ON CONFLICT (chain_id, asset, token_id, grantee) DO UPDATE SET
+    block_number = EXCLUDED.block_number, log_index = EXCLUDED.log_index, tx_hash = EXCLUDED.tx_hash,
+    block_time = EXCLUDED.block_time, permissions = EXCLUDED.permissions,
+    permission_ids = EXCLUDED.permission_ids, expiration = EXCLUDED.expiration,
+    expires_at = EXCLUDED.expires_at, source = EXCLUDED.source, records = EXCLUDED.records,
+    first_block = EXCLUDED.first_block;
+$$;
+
+CREATE FUNCTION dimo__refresh_vehicles(p_chain_id bigint, p_keys dimo_asset_key[]) RETURNS void
+LANGUAGE sql
+AS $$
+  DELETE FROM vehicle_state v
+  USING unnest(p_keys) k
+  WHERE v.chain_id = p_chain_id AND v.asset = k.asset AND v.token_id = k.token_id
+    AND NOT EXISTS (SELECT 1 FROM vehicle_transfers t
+                    WHERE t.chain_id = p_chain_id AND t.asset = k.asset AND t.token_id = k.token_id);
+
+  INSERT INTO vehicle_state AS v (chain_id, asset, token_id, owner, burned, minted_block, transfers,
+    reset_block, reset_log_index, reset_time, reset_tx, changed_block)
+  SELECT p_chain_id, k.asset, k.token_id,
+    CASE WHEN lst.kind = 'burn' THEN lst.from_address ELSE lst.to_address END, lst.kind = 'burn',
+    n.minted_block, n.transfers, rs.block_number, rs.log_index, rs.block_time, rs.tx_hash,
+    lst.block_number
+  FROM (SELECT DISTINCT u.asset, u.token_id FROM unnest(p_keys) u) k
+  JOIN LATERAL (
+    SELECT t.* FROM vehicle_transfers t
+    WHERE t.chain_id = p_chain_id AND t.asset = k.asset AND t.token_id = k.token_id
+    ORDER BY t.block_number DESC, t.log_index DESC LIMIT 1) lst ON true
+  LEFT JOIN LATERAL (
+    SELECT t.* FROM vehicle_transfers t
+    WHERE t.chain_id = p_chain_id AND t.asset = k.asset AND t.token_id = k.token_id
+      AND t.kind = 'transfer'
+    ORDER BY t.block_number DESC, t.log_index DESC LIMIT 1) rs ON true
+  CROSS JOIN LATERAL (
+    SELECT min(t.block_number) FILTER (WHERE t.kind = 'mint') AS minted_block,
+      (count(*) FILTER (WHERE t.kind = 'transfer'))::int AS transfers
+    FROM vehicle_transfers t
+    WHERE t.chain_id = p_chain_id AND t.asset = k.asset AND t.token_id = k.token_id) n
+  ON CONFLICT (chain_id, asset, token_id) DO UPDATE SET
+    owner = EXCLUDED.owner, burned = EXCLUDED.burned, minted_block = EXCLUDED.minted_block,
+    transfers = EXCLUDED.transfers, reset_block = EXCLUDED.reset_block,
+    reset_log_index = EXCLUDED.reset_log_index, reset_time = EXCLUDED.reset_time,
+    reset_tx = EXCLUDED.reset_tx, changed_block = EXCLUDED.changed_block;
+$$;
+
+CREATE FUNCTION dimo__refresh_privileges(p_chain_id bigint, p_keys dimo_privilege_key[]) RETURNS void
+LANGUAGE sql
+AS $$
+  DELETE FROM vehicle_privileges v
+  USING unnest(p_keys) k
+  WHERE v.chain_id = p_chain_id AND v.asset = k.asset AND v.token_id = k.token_id
+    AND v.priv_id = k.priv_id AND v.holder = k.holder
+    AND NOT EXISTS (SELECT 1 FROM vehicle_privilege_events e
+                    WHERE e.chain_id = p_chain_id AND e.asset = k.asset AND e.token_id = k.token_id
+                      AND e.priv_id = k.priv_id AND e.holder = k.holder);
+
+  INSERT INTO vehicle_privileges AS v (chain_id, asset, token_id, priv_id, holder, version, expires,
+    expires_at, block_number, log_index, block_time, tx_hash)
+  SELECT p_chain_id, k.asset, k.token_id, k.priv_id, k.holder, e.version, e.expires,
+    dimo__unix_time(e.expires), e.block_number, e.log_index, e.block_time, e.tx_hash
+  FROM (SELECT DISTINCT u.asset, u.token_id, u.priv_id, u.holder FROM unnest(p_keys) u) k
+  JOIN LATERAL (
+    SELECT e.* FROM vehicle_privilege_events e
+    WHERE e.chain_id = p_chain_id AND e.asset = k.asset AND e.token_id = k.token_id
+      AND e.priv_id = k.priv_id AND e.holder = k.holder
+    ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1) e ON true
+  ON CONFLICT (chain_id, asset, token_id, priv_id, holder) DO UPDATE SET
+    version = EXCLUDED.version, expires = EXCLUDED.expires, expires_at = EXCLUDED.expires_at,
+    block_number = EXCLUDED.block_number, log_index = EXCLUDED.log_index,
+    block_time = EXCLUDED.block_time, tx_hash = EXCLUDED.tx_hash;
+$$;
+
+-- Recomputes the current rows of every key with history rows in blocks
+-- p_from_block..p_to_block (apply) or above p_from_block - 1 (rollback,
+-- p_to_block NULL), in the state the history now has.
+CREATE FUNCTION dimo__access_keys(p_chain_id bigint, p_from_block bigint, p_to_block bigint,
+                                  OUT grants dimo_grant_key[], OUT vehicles dimo_asset_key[],
+                                  OUT privileges dimo_privilege_key[])
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  v_to bigint := coalesce(p_to_block, 9223372036854775807);
+BEGIN
+  grants := ARRAY(
+    SELECT DISTINCT ROW(r.asset, r.token_id, r.grantee)::dimo_grant_key FROM sacd_records r
+    WHERE r.chain_id = p_chain_id AND r.block_number BETWEEN p_from_block AND v_to);
+  vehicles := ARRAY(
+    SELECT DISTINCT ROW(t.asset, t.token_id)::dimo_asset_key FROM vehicle_transfers t
+    WHERE t.chain_id = p_chain_id AND t.block_number BETWEEN p_from_block AND v_to);
+  privileges := ARRAY(
+    SELECT DISTINCT ROW(e.asset, e.token_id, e.priv_id, e.holder)::dimo_privilege_key
+    FROM vehicle_privilege_events e
+    WHERE e.chain_id = p_chain_id AND e.block_number BETWEEN p_from_block AND v_to);
+END;
+$$;
+
+CREATE FUNCTION dimo__access_refresh(p_chain_id bigint, p_grants dimo_grant_key[],
+                                     p_vehicles dimo_asset_key[], p_privileges dimo_privilege_key[])
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF cardinality(p_grants) > 0 THEN
+    PERFORM dimo__refresh_grants(p_chain_id, p_grants);
+  END IF;
+  IF cardinality(p_vehicles) > 0 THEN
+    PERFORM dimo__refresh_vehicles(p_chain_id, p_vehicles);
+  END IF;
+  IF cardinality(p_privileges) > 0 THEN
+    PERFORM dimo__refresh_privileges(p_chain_id, p_privileges);
+  END IF;
+END;
+$$;
+
+-- ---- apply and rollback ------------------------------------------------------------
+
+-- History rows of blocks p_from_block..p_to_block (one scan of the batch's
+-- logs feeding the three tables), then the current rows they touch.
+CREATE FUNCTION dimo__access_apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  zero CONSTANT text := '0x0000000000000000000000000000000000000000';
+  k record;
+BEGIN
+  WITH b AS MATERIALIZED (
+    SELECT l.block_number, l.log_index, l.tx_hash, l.block_time, l.address AS contract,
+      coalesce(l.role, c.role) AS role, l.event, l.args
+    FROM logs l
+    LEFT JOIN contracts c ON c.chain_id = l.chain_id AND c.address = l.address
+    WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block
+      AND coalesce(l.role, c.role) IN ('sacd', 'vehicle')
+  ),
+  rec AS (
+    INSERT INTO sacd_records (chain_id, block_number, log_index, tx_hash, block_time, sacd, asset,
+      token_id, grantee, permissions, expiration, source)
+    SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.asset,
+      x.token_id, x.grantee, x.permissions, x.expiration, x.source
+    FROM (
+      SELECT b.*, dimo__addr(b.args ->> 'asset') AS asset, dimo__uint(b.args ->> 'tokenId') AS token_id,
+        dimo__addr(b.args ->> 'grantee') AS grantee,
+        dimo__uint(b.args ->> 'permissions') AS permissions,
+        dimo__uint(b.args ->> 'expiration') AS expiration, dimo__str(b.args -> 'source') AS source
+      FROM b
+      WHERE b.role = 'sacd' AND b.event = 'PermissionsSet(address,uint256,uint256,address,uint256,string)'
+      OFFSET 0
+    ) x
+    WHERE x.asset IS NOT NULL AND x.token_id IS NOT NULL AND x.grantee IS NOT NULL
+      AND x.permissions IS NOT NULL AND x.expiration IS NOT NULL AND x.source IS NOT NULL
+  ),
+  priv AS (
+    INSERT INTO vehicle_privilege_events (chain_id, block_number, log_index, tx_hash, block_time,
+      asset, token_id, version, priv_id, holder, expires)
+    SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.token_id,
+      x.version, x.priv_id, x.holder, x.expires
+    FROM (
+      SELECT b.*, dimo__uint(b.args ->> 'tokenId') AS token_id,
+        dimo__uint(b.args ->> 'version') AS version, dimo__uint(b.args ->> 'privId') AS priv_id,
+        dimo__addr(b.args ->> 'user') AS holder, dimo__uint(b.args ->> 'expires') AS expires
+      FROM b
+      WHERE b.role = 'vehicle' AND b.event = 'PrivilegeSet(uint256,uint256,uint256,address,uint256)'
+      OFFSET 0
+    ) x
+    WHERE x.token_id IS NOT NULL AND x.version IS NOT NULL AND x.priv_id IS NOT NULL
+      AND x.holder IS NOT NULL AND x.expires IS NOT NULL
+  )
+  INSERT INTO vehicle_transfers (chain_id, block_number, log_index, tx_hash, block_time, asset,
+    token_id, from_address, to_address, kind)
+  SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.token_id,
+    x.from_address, x.to_address,
+    CASE WHEN x.from_text = zero THEN 'mint' WHEN x.to_text = zero THEN 'burn' ELSE 'transfer' END
+  FROM (
+    SELECT b.*, dimo__uint(b.args ->> 'tokenId') AS token_id, b.args ->> 'from' AS from_text,
+      b.args ->> 'to' AS to_text, dimo__addr(b.args ->> 'from') AS from_address,
+      dimo__addr(b.args ->> 'to') AS to_address
+    FROM b
+    WHERE b.role = 'vehicle' AND b.event = 'Transfer(address,address,uint256)'
+    OFFSET 0
+  ) x
+  WHERE x.token_id IS NOT NULL AND x.from_address IS NOT NULL AND x.to_address IS NOT NULL
+    AND NOT (x.from_text = zero AND x.to_text = zero);
+
+  k := dimo__access_keys(p_chain_id, p_from_block, p_to_block);
+  PERFORM dimo__access_refresh(p_chain_id, k.grants, k.vehicles, k.privileges);
+END;
+$$;
+
+-- Collects the keys the rows above p_keep_block touch, deletes those rows,
+-- and recomputes the keys from what remains.
+CREATE FUNCTION dimo__access_rollback(p_chain_id bigint, p_keep_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  k record;
+BEGIN
+  k := dimo__access_keys(p_chain_id, p_keep_block + 1, NULL);
+  DELETE FROM sacd_records WHERE chain_id = p_chain_id AND block_number > p_keep_block;
+  DELETE FROM vehicle_transfers WHERE chain_id = p_chain_id AND block_number > p_keep_block;
+  DELETE FROM vehicle_privilege_events WHERE chain_id = p_chain_id AND block_number > p_keep_block;
+  PERFORM dimo__access_refresh(p_chain_id, k.grants, k.vehicles, k.privileges);
+END;
+$$;
+
+-- The hooks of 001, one-line wrappers as in 002: the license model, then
+-- the opt-ins.
+CREATE OR REPLACE FUNCTION dimo_apply_range(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  PERFORM dimo__apply(p_chain_id, p_from_block, p_to_block);
+  PERFORM dimo__access_apply(p_chain_id, p_from_block, p_to_block);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION dimo_rollback_above(p_chain_id bigint, p_keep_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  PERFORM dimo__rollback(p_chain_id, p_keep_block);
+  PERFORM dimo__access_rollback(p_chain_id, p_keep_block);
+END;
+$$;
+
+-- ---- the access question -------------------------------------------------------------
+
+-- The SACD record of (asset, token, grantee) in force at block p_block
+-- (the last at or before it), with the last reset of the token at or
+-- before that block when it came after the record. No row: no record.
+CREATE FUNCTION dimo__grant_at(p_chain_id bigint, p_asset bytea, p_token_id numeric,
+                               p_grantee bytea, p_block bigint)
+RETURNS TABLE(block_number bigint, log_index int, block_time timestamptz, tx_hash bytea,
+              permissions numeric, expiration numeric, source text, reset_block bigint,
+              reset_log_index int, reset_time timestamptz, reset_tx bytea, reset_from bytea,
+              reset_to bytea)
+LANGUAGE sql STABLE
+AS $$
+  SELECT r.block_number, r.log_index, r.block_time, r.tx_hash, r.permissions, r.expiration, r.source,
+    t.block_number, t.log_index, t.block_time, t.tx_hash, t.from_address, t.to_address
+  FROM (
+    SELECT r.* FROM sacd_records r
+    WHERE r.chain_id = p_chain_id AND r.asset = p_asset AND r.token_id = p_token_id
+      AND r.grantee = p_grantee AND r.block_number <= p_block
+    ORDER BY r.block_number DESC, r.log_index DESC LIMIT 1) r
+  LEFT JOIN LATERAL (
+    SELECT t.* FROM vehicle_transfers t
+    WHERE t.chain_id = p_chain_id AND t.asset = p_asset AND t.token_id = p_token_id
+      AND t.kind = 'transfer' AND t.block_number <= p_block
+    ORDER BY t.block_number DESC, t.log_index DESC LIMIT 1) t
+    ON (t.block_number, t.log_index) > (r.block_number, r.log_index)
+$$;
+
+-- The contract's hasPermission(asset, tokenId, grantee, permission) as of
+-- block p_at_block (NULL: the last indexed) at time p_at_time (NULL: that
+-- block's time, as the contract sees it in that block).
+CREATE FUNCTION dimo_has_permission(p_chain_id bigint, p_asset bytea, p_token_id numeric,
+                                    p_grantee bytea, p_permission int, p_at_block bigint DEFAULT NULL,
+                                    p_at_time timestamptz DEFAULT NULL)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  v_block bigint := dimo__as_of(p_chain_id, p_at_block);
+  g record;
+BEGIN
+  SELECT * INTO g FROM dimo__grant_at(p_chain_id, p_asset, p_token_id, p_grantee, v_block);
+  RETURN coalesce(g.block_number IS NOT NULL AND g.reset_block IS NULL
+    AND g.expiration > dimo__unix_seconds(coalesce(p_at_time, dimo_block_time(p_chain_id, v_block)))
+    AND dimo_permission_granted(g.permissions, p_permission), false);
+END;
+$$;
+
+-- May app p_client_id read permission p_permission of token p_token_id of
+-- asset p_asset? The three conditions of DIP-5, each checked and each
+-- failure named:
+--   license  the app license with this client id exists and is active
+--            (unknown_client_id, license_revoked, license_suspended,
+--            license_understaked);
+--   signer   when p_signer is given: one of the license's signers, enabled
+--            and within periodValidity (signer_not_enabled, signer_expired);
+--   grant    the token's SACD record for this grantee, not reset by a
+--            transfer since, unexpired, with the permission's two bits set
+--            (grant_missing; else any of grant_reset_by_transfer,
+--            grant_expired, permission_not_granted).
+-- State as of p_at_block (NULL: the last indexed block); expiries (grant
+-- and signer) judged at p_at_time, else at that block's time when a block
+-- is given, else at now(): the wall clock, as dimo_verify_license.
+-- grant.has_permission is the SACD contract's own hasPermission at that
+-- time. allowed_until: when an allowed answer lapses by itself (the
+-- earlier of the grant's and the signer's expiry). NULL when the chain has
+-- nothing indexed. Bad arguments raise 22023.
+CREATE FUNCTION dimo_access(p_chain_id bigint, p_client_id bytea, p_asset bytea, p_token_id numeric,
+                            p_permission int, p_at_block bigint DEFAULT NULL,
+                            p_at_time timestamptz DEFAULT NULL, p_signer bytea DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  v_block bigint;
+  v_time timestamptz;
+  v_now numeric;
+  v_contract bytea;
+  v_token numeric;
+  l dimo_license;
+  g record;
+  v_reasons text[] := '{}';
+  v_enabled timestamptz;
+  v_period numeric;
+  v_signer jsonb;
+  v_signer_expiry timestamptz;
+  v_grant jsonb;
+  v_has boolean;
+BEGIN
+  IF p_client_id IS NULL OR octet_length(p_client_id) <> 20 OR p_asset IS NULL
+     OR octet_length(p_asset) <> 20 OR (p_signer IS NOT NULL AND octet_length(p_signer) <> 20) THEN
+    PERFORM dimo__bad_arg('client_id, asset and signer are 20-byte addresses');
+  END IF;
+  IF p_token_id IS NULL OR p_token_id < 0 OR p_token_id <> trunc(p_token_id)
+     OR p_token_id > 115792089237316195423570985008687907853269984665640564039457584007913129639935 THEN
+    PERFORM dimo__bad_arg('token_id must be a whole number from 0 to 2^256 - 1');
+  END IF;
+  IF p_permission IS NULL OR p_permission NOT BETWEEN 0 AND 127 THEN
+    PERFORM dimo__bad_arg(format('permission must be 0..127 (got %s)', p_permission));
+  END IF;
+  IF p_at_block IS NULL THEN
+    SELECT m.block_number INTO v_block FROM model_cursor m WHERE m.chain_id = p_chain_id;
+    v_time := coalesce(p_at_time, now());
+  ELSE
+    v_block := dimo__as_of(p_chain_id, p_at_block);
+    v_time := coalesce(p_at_time, dimo_block_time(p_chain_id, v_block));
+  END IF;
+  IF v_block IS NULL THEN
+    RETURN NULL;
+  END IF;
+  v_now := dimo__unix_seconds(v_time);
+
+  -- License: found by its client id (today's keys), as of the block.
+  FOR v_contract, v_token IN
+    SELECT s.contract, s.token_id FROM license_state s
+    WHERE s.chain_id = p_chain_id AND s.client_id = p_client_id ORDER BY s.contract
+  LOOP
+    SELECT * INTO l FROM dimo_license_at(p_chain_id, v_contract, v_token, v_block);
+    EXIT WHEN l.contract IS NOT NULL;
+  END LOOP;
+  IF l.contract IS NULL THEN
+    v_reasons := v_reasons || 'unknown_client_id'::text;
+  ELSIF l.status <> 'active' THEN
+    v_reasons := v_reasons || ('license_' || l.status);
+  END IF;
+
+  -- Signer: the contract's isSigner as of the block, at v_time.
+  IF p_signer IS NOT NULL THEN
+    IF l.contract IS NOT NULL THEN
+      SELECT CASE WHEN e.enabled THEN e.block_time END INTO v_enabled FROM signer_events e
+      WHERE e.chain_id = p_chain_id AND e.contract = l.contract AND e.token_id = l.token_id
+        AND e.signer = p_signer AND e.block_number <= v_block
+      ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1;
+      v_period := dimo_contract_param(p_chain_id, l.contract, 'period_validity', v_block);
+    END IF;
+    v_signer_expiry := dimo_signer_expiry(v_enabled, v_period);
+    v_signer := jsonb_build_object('address', dimo_hex(p_signer),
+      'valid', l.role IS NOT DISTINCT FROM 'app_license' AND dimo_signer_valid(v_enabled, v_period, v_time),
+      'enabled_at', dimo_iso(v_enabled), 'expires_at', dimo_iso(v_signer_expiry));
+    IF v_enabled IS NULL THEN
+      v_reasons := v_reasons || 'signer_not_enabled'::text;
+    ELSIF NOT (v_signer ->> 'valid')::boolean THEN
+      v_reasons := v_reasons || 'signer_expired'::text;
+    END IF;
+  END IF;
+
+  -- Grant: the record in force and the token's last reset after it.
+  SELECT * INTO g FROM dimo__grant_at(p_chain_id, p_asset, p_token_id, p_client_id, v_block);
+  IF g.block_number IS NULL THEN
+    v_reasons := v_reasons || 'grant_missing'::text;
+  ELSE
+    IF g.reset_block IS NOT NULL THEN
+      v_reasons := v_reasons || 'grant_reset_by_transfer'::text;
+    END IF;
+    IF g.expiration <= v_now THEN
+      v_reasons := v_reasons || 'grant_expired'::text;
+    END IF;
+    IF NOT dimo_permission_granted(g.permissions, p_permission) THEN
+      v_reasons := v_reasons || 'permission_not_granted'::text;
+    END IF;
+    v_has := g.reset_block IS NULL AND g.expiration > v_now
+      AND dimo_permission_granted(g.permissions, p_permission);
+    v_grant := jsonb_build_object(
+      'has_permission', v_has,
+      'permissions', g.permissions::text,
+      'permission_ids', to_jsonb(dimo_permission_ids(g.permissions)),
+      'expiration', g.expiration::text,
+      'expires_at', dimo_iso(dimo__unix_time(g.expiration)),
+      'expired', g.expiration <= v_now,
+      'source', g.source,
+      'block', g.block_number, 'log_index', g.log_index,
+      'time', dimo_iso(g.block_time), 'tx', dimo_hex(g.tx_hash),
+      'reset_by_transfer', CASE WHEN g.reset_block IS NOT NULL THEN jsonb_build_object(
+        'block', g.reset_block, 'log_index', g.reset_log_index,
+        'time', dimo_iso(g.reset_time), 'tx', dimo_hex(g.reset_tx),
+        'from', dimo_hex(g.reset_from), 'to', dimo_hex(g.reset_to)) END);
+  END IF;
+
+  RETURN jsonb_build_object(
+    'allowed', cardinality(v_reasons) = 0,
+    'reasons', to_jsonb(v_reasons),
+    'allowed_until', CASE WHEN cardinality(v_reasons) = 0 THEN dimo_iso(least(
+      dimo__unix_time(g.expiration), CASE WHEN p_signer IS NOT NULL THEN v_signer_expiry END)) END,
+    'client_id', dimo_hex(p_client_id),
+    'asset', dimo_hex(p_asset),
+    'token_id', p_token_id::text,
+    'permission', p_permission,
+    'license', CASE WHEN l.contract IS NOT NULL THEN jsonb_build_object(
+      'contract', dimo_hex(l.contract), 'token_id', l.token_id::text, 'class', l.class,
+      'status', l.status, 'alias', l.alias, 'owner', dimo_hex(l.owner)) END,
+    'signer', v_signer,
+    'grant', v_grant,
+    'as_of_block', v_block,
+    'as_of_time', dimo_iso(v_time));
+END;
+$$;
+
+-- ---- views ----------------------------------------------------------------------------
+
+-- The app license a grantee (a client id) belongs to, if any: the first by
+-- contract, as dimo_verify_license picks it.
+CREATE FUNCTION dimo__grantee_app(p_chain_id bigint, p_grantee bytea,
+                                  OUT contract bytea, OUT token_id numeric, OUT alias text)
+LANGUAGE sql STABLE
+AS $$
+  SELECT s.contract, s.token_id, s.alias FROM license_state s
+  WHERE s.chain_id = p_chain_id AND s.client_id = p_grantee
+  ORDER BY s.contract LIMIT 1
+$$;
+
+-- Every current grant (the last record per asset, token and grantee) with
+-- its state now (wall clock): active (counts, grants at least one
+-- permission), empty (counts, grants nothing: a revocation), expired, or
+-- reset (a transfer of the token since). owner: the vehicle's owner now,
+-- when its transfers are indexed.
+CREATE VIEW sacd_grant_status AS
+SELECT g.chain_id, g.asset, g.token_id, g.grantee, a.contract AS app_contract,
+  a.token_id AS app_token_id, a.alias AS app_alias, g.permissions, g.permission_ids, g.expiration,
+  g.expires_at, g.source, g.block_number, g.log_index, g.block_time, g.tx_hash, g.records,
+  v.owner, rs.reset AS reset_by_transfer,
+  CASE WHEN rs.reset THEN 'reset'
+    WHEN g.expiration <= dimo__unix_seconds(now()) THEN 'expired'
+    WHEN cardinality(g.permission_ids) = 0 THEN 'empty'
+    ELSE 'active' END AS status
+FROM sacd_grants g
+LEFT JOIN vehicle_state v ON v.chain_id = g.chain_id AND v.asset = g.asset AND v.token_id = g.token_id
+CROSS JOIN LATERAL (SELECT coalesce((v.reset_block, v.reset_log_index) > (g.block_number, g.log_index),
+                                    false) AS reset) rs
+LEFT JOIN LATERAL dimo__grantee_app(g.chain_id, g.grantee) a ON true;
+
+-- Each app's opted-in vehicles now: the grants that count and grant at
+-- least one permission.
+CREATE VIEW app_opted_in_vehicles AS
+SELECT s.chain_id, s.grantee AS client_id, s.app_contract, s.app_token_id, s.app_alias, s.asset,
+  s.token_id, s.owner, s.permissions, s.permission_ids, s.expires_at, s.source,
+  s.block_time AS granted_at, s.block_number AS granted_block, s.tx_hash AS granted_tx
+FROM sacd_grant_status s
+WHERE s.status = 'active';
+
+-- Every legacy privilege with its state now: valid while unexpired and not
+-- reset by a transfer of the token after it was set.
+CREATE VIEW vehicle_privilege_status AS
+SELECT p.chain_id, p.asset, p.token_id, p.priv_id, p.holder, p.version, p.expires, p.expires_at,
+  p.block_number, p.log_index, p.block_time, p.tx_hash, rs.reset AS reset_by_transfer,
+  NOT rs.reset AND p.expires > dimo__unix_seconds(now()) AS valid_now
+FROM vehicle_privileges p
+LEFT JOIN vehicle_state v ON v.chain_id = p.chain_id AND v.asset = p.asset AND v.token_id = p.token_id
+CROSS JOIN LATERAL (SELECT coalesce((v.reset_block, v.reset_log_index) > (p.block_number, p.log_index),
+                                    false) AS reset) rs;
+
+-- Every record as a period: from its block time until the first of its
+-- replacement (the next record of the key), a reset (the first transfer
+-- of the token after it) and its expiry. ended_at: the replacement's or
+-- reset's time (NULL: neither yet); end_reason: expiry (expires_at came
+-- first, or nothing else ended it: compare expires_at with the time you
+-- care about), replaced, revoked (replaced by a record granting nothing)
+-- or transfer. A period is in force at time t when block_time < t,
+-- ended_at is NULL or >= t, and expires_at > t.
+CREATE VIEW sacd_grant_periods AS
+SELECT r.chain_id, r.asset, r.token_id, r.grantee, r.block_number, r.log_index, r.block_time,
+  r.tx_hash, r.permissions, dimo_permission_ids(r.permissions) AS permission_ids, r.expiration,
+  dimo__unix_time(r.expiration) AS expires_at, r.source, e.ended_at,
+  CASE WHEN e.ended_at IS NULL OR dimo__unix_time(r.expiration) <= e.ended_at THEN 'expiry'
+    WHEN e.by_record AND r.next_permissions_none THEN 'revoked'
+    WHEN e.by_record THEN 'replaced'
+    ELSE 'transfer' END AS end_reason
+FROM (
+  SELECT r.*,
+    lead(r.block_number) OVER w AS next_block, lead(r.log_index) OVER w AS next_log_index,
+    lead(r.block_time) OVER w AS next_time,
+    cardinality(dimo_permission_ids(lead(r.permissions) OVER w)) = 0 AS next_permissions_none
+  FROM sacd_records r
+  WINDOW w AS (PARTITION BY r.chain_id, r.asset, r.token_id, r.grantee ORDER BY r.block_number, r.log_index)
+) r
+LEFT JOIN LATERAL (
+  SELECT t.block_number, t.log_index, t.block_time FROM vehicle_transfers t
+  WHERE t.chain_id = r.chain_id AND t.asset = r.asset AND t.token_id = r.token_id
+    AND t.kind = 'transfer' AND (t.block_number, t.log_index) > (r.block_number, r.log_index)
+  ORDER BY t.block_number, t.log_index LIMIT 1) x ON true
+CROSS JOIN LATERAL (
+  SELECT CASE WHEN r.next_block IS NULL AND x.block_number IS NULL THEN NULL
+      WHEN x.block_number IS NULL OR (r.next_block, r.next_log_index) < (x.block_number, x.log_index)
+        THEN r.next_time
+      ELSE x.block_time END AS ended_at,
+    r.next_block IS NOT NULL AND (x.block_number IS NULL
+      OR (r.next_block, r.next_log_index) < (x.block_number, x.log_index)) AS by_record) e;
+
+-- ---- DIP-5 opt-in metrics ----------------------------------------------------------------
+-- Per grantee (an app's client id; the app license named when there is
+-- one) and calendar month (UTC), from the month of the first record to the
+-- month of the last indexed block. At the end of the month (for the
+-- current month: at the last indexed block):
+--   vehicles        tokens with a grant in force to the app that grants at
+--                   least one permission (opted in);
+--   owners          distinct owners of those vehicles then (vehicles whose
+--                   transfers are indexed);
+-- during the month:
+--   new_grants      records granting at least one permission;
+--   expired         grants that lapsed by expiry;
+--   reset_by_transfer  grants invalidated by a transfer of the vehicle;
+--   revoked         grants replaced by a record granting nothing.
+-- (A lapse counts when the grant was in force at some moment and granted
+-- at least one permission.)
+CREATE FUNCTION dimo_monthly_optin_metrics(p_chain_id bigint)
+RETURNS TABLE(month date, client_id bytea, app_contract bytea, app_token_id numeric, app_alias text,
+              vehicles bigint, owners bigint, new_grants bigint, expired bigint,
+              reset_by_transfer bigint, revoked bigint)
+LANGUAGE sql STABLE
+SET jit = off
+AS $$
+  WITH cur AS (
+    SELECT dimo_block_time(c.chain_id, c.last_block) AS t FROM cursors c WHERE c.chain_id = p_chain_id),
+  months AS (
+    -- cutoff: events before it are in; the current month ends just after
+    -- the last indexed block's time.
+    SELECT m::date AS month, m AT TIME ZONE 'UTC' AS month_start,
+      least((m + interval '1 month') AT TIME ZONE 'UTC', cur.t + interval '1 microsecond') AS cutoff
+    FROM (SELECT min(r.block_time) AS t FROM sacd_records r WHERE r.chain_id = p_chain_id) f, cur,
+      generate_series(date_trunc('month', f.t AT TIME ZONE 'UTC'),
+                      date_trunc('month', greatest(f.t, cur.t) AT TIME ZONE 'UTC'), interval '1 month') m),
+  periods AS (
+    SELECT p.*, cardinality(p.permission_ids) > 0 AS grants_some,
+      p.block_time < least(p.ended_at, p.expires_at) AS in_force_ever
+    FROM sacd_grant_periods p WHERE p.chain_id = p_chain_id),
+  grantees AS (SELECT DISTINCT p.grantee FROM periods p),
+  opted AS (
+    SELECT m.month, p.grantee, count(DISTINCT (p.asset, p.token_id)) AS vehicles,
+      count(DISTINCT o.owner) AS owners
+    FROM months m
+    JOIN periods p ON p.grants_some AND p.block_time < m.cutoff
+      AND (p.ended_at IS NULL OR p.ended_at >= m.cutoff) AND p.expires_at > m.cutoff
+    LEFT JOIN LATERAL (
+      SELECT CASE WHEN t.kind = 'burn' THEN NULL ELSE t.to_address END AS owner
+      FROM vehicle_transfers t
+      WHERE t.chain_id = p_chain_id AND t.asset = p.asset AND t.token_id = p.token_id
+        AND t.block_time < m.cutoff
+      ORDER BY t.block_number DESC, t.log_index DESC LIMIT 1) o ON true
+    GROUP BY 1, 2),
+  flows AS (
+    SELECT m.month, p.grantee,
+      count(*) FILTER (WHERE p.block_time >= m.month_start AND p.block_time < m.cutoff) AS new_grants,
+      count(*) FILTER (WHERE p.in_force_ever AND p.end_reason = 'expiry'
+                         AND p.expires_at >= m.month_start AND p.expires_at < m.cutoff) AS expired,
+      count(*) FILTER (WHERE p.in_force_ever AND p.end_reason = 'transfer'
+                         AND p.ended_at >= m.month_start AND p.ended_at < m.cutoff) AS reset_by_transfer,
+      count(*) FILTER (WHERE p.in_force_ever AND p.end_reason = 'revoked'
+                         AND p.ended_at >= m.month_start AND p.ended_at < m.cutoff) AS revoked
+    FROM months m JOIN periods p ON p.grants_some
+    GROUP BY 1, 2)
+  SELECT m.month, g.grantee, a.contract, a.token_id, a.alias, coalesce(o.vehicles, 0),
+    coalesce(o.owners, 0), coalesce(f.new_grants, 0), coalesce(f.expired, 0),
+    coalesce(f.reset_by_transfer, 0), coalesce(f.revoked, 0)
+  FROM months m CROSS JOIN grantees g
+  LEFT JOIN opted o ON o.month = m.month AND o.grantee = g.grantee
+  LEFT JOIN flows f ON f.month = m.month AND f.grantee = g.grantee
+  LEFT JOIN LATERAL dimo__grantee_app(p_chain_id, g.grantee) a ON true
+  ORDER BY m.month, g.grantee
+$$;
+
+CREATE VIEW monthly_optin_metrics AS
+SELECT c.chain_id, m.* FROM cursors c CROSS JOIN LATERAL dimo_monthly_optin_metrics(c.chain_id) m;
+
+-- A database indexed before this migration (with `sacd` or `vehicle`
+-- contracts in its network file): derive everything from the logs
+-- already stored.
+DO $$
+DECLARE
+  c record;
+BEGIN
+  FOR c IN SELECT cu.chain_id, cu.last_block FROM cursors cu LOOP
+    PERFORM dimo__access_apply(c.chain_id, 0, c.last_block);
+  END LOOP;
+END;
+$$;
