@@ -124,6 +124,14 @@ IDX_WARN_UNUSED int idx_store_blocks(idx_store_t *store, uint64_t chain_id, uint
 IDX_WARN_UNUSED int idx_store_prune_blocks(idx_store_t *store, uint64_t chain_id, uint64_t below,
                                            char *err, size_t errlen) IDX_NONNULL(1, 4);
 
+/* Builds up to `limit` of the chain's stale cached license documents (a
+ * backfill batch marks them stale instead of rebuilding them: see
+ * dimo__docs_changed in schema/002), in a transaction of its own; *built
+ * receives how many (less than limit: none left). */
+IDX_WARN_UNUSED int idx_store_refresh_stale_docs(idx_store_t *store, uint64_t chain_id,
+                                                 unsigned limit, unsigned *built, char *err,
+                                                 size_t errlen) IDX_NONNULL(1, 4, 5);
+
 /* Calls cb once per event name stored for the chain, in name order, with
  * its number of logs. A non-zero return from cb stops the walk and is
  * returned. event_name is borrowed for the call. */

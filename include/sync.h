@@ -84,6 +84,7 @@ typedef struct idx_sync_status_s {
   uint64_t range_limits;    /* provider range/size limits met */
   uint64_t range;           /* current eth_getLogs span */
   double last_batch_ms;     /* database time of the last batch */
+  uint64_t docs_built;      /* stale license documents built while idle */
   bool standby;             /* waiting: another instance holds the writer lock */
 } idx_sync_status_t;
 

@@ -1247,6 +1247,29 @@ int idx_store_prune_blocks(idx_store_t *store, uint64_t chain_id, uint64_t below
                      "prune_blocks", err, errlen);
 }
 
+int idx_store_refresh_stale_docs(idx_store_t *store, uint64_t chain_id, unsigned limit,
+                                 unsigned *built, char *err, size_t errlen) {
+  *built = 0;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  par_int8(&p, limit > INT32_MAX ? INT32_MAX : (int64_t)limit);
+  if ((rc = exec_params(store, "SELECT dimo_refresh_stale_docs($1, $2::int)::int8", &p, &res,
+                        "refresh_stale_docs", err, errlen)) != 0)
+    return rc;
+  int64_t n;
+  if (PQntuples(res) != 1 || !res_int8(res, 0, 0, &n) || n < 0 || n > (int64_t)limit) {
+    PQclear(res);
+    return bad_shape(err, errlen, "refresh_stale_docs");
+  }
+  *built = (unsigned)n;
+  PQclear(res);
+  return 0;
+}
+
 /* ---- status ---------------------------------------------------------------- */
 
 int idx_store_event_counts(idx_store_t *store, uint64_t chain_id, idx_store_event_count_cb cb,

@@ -28,6 +28,9 @@ enum {
   TIME_BATCH_MAX = 200,
   /* Most requests in one batch (near-head ranges carry a header each). */
   MAX_REQUESTS = REORG_WINDOW + 8,
+  /* Stale license documents built per transaction while idle (about
+   * 0.5 ms each). */
+  DOCS_PER_JOB = 500,
 };
 
 typedef enum job_kind_e {
@@ -35,6 +38,7 @@ typedef enum job_kind_e {
   JOB_WRITE,    /* write the batch */
   JOB_BLOCKS,   /* load stored headers for the fork search */
   JOB_ROLLBACK, /* roll back above keep */
+  JOB_DOCS,     /* build stale license documents */
 } job_kind_t;
 
 typedef struct store_job_s {
@@ -55,6 +59,8 @@ typedef struct store_job_s {
   /* JOB_ROLLBACK */
   uint64_t keep_block;
   idx_hash_t keep_hash;
+  /* JOB_DOCS */
+  unsigned docs_built;
 } store_job_t;
 
 typedef enum req_kind_e {
@@ -110,6 +116,7 @@ struct idx_sync_s {
 
   /* The batch being assembled. */
   idx_arena_t arena;
+  idx_buf_t args_json; /* a log's decoded arguments, before they go to the arena */
   idx_log_t *logs;
   size_t nlogs, logs_cap;
   idx_block_t *blocks;
@@ -133,6 +140,13 @@ struct idx_sync_s {
 
   /* Fork search. */
   uint64_t reorg_from_cursor;
+
+  /* Stale license documents (backfill batches defer them): built while
+   * idle, for at most a poll interval at a time, and before `sync` ends. */
+  bool docs_stale;
+  bool finish_after_docs;
+  uint64_t docs_started_ns;
+  uint64_t docs_drained; /* built since the last time none were left */
 
   /* Progress. */
   uint64_t progress_start_block;
@@ -249,6 +263,10 @@ static void job_run(uv_work_t *w) {
   case JOB_ROLLBACK:
     j->rc = idx_store_rollback(s->store, s->opts.net->chain_id, j->keep_block, &j->keep_hash,
                                j->err, sizeof j->err);
+    break;
+  case JOB_DOCS:
+    j->rc = idx_store_refresh_stale_docs(s->store, s->opts.net->chain_id, DOCS_PER_JOB,
+                                         &j->docs_built, j->err, sizeof j->err);
     break;
   }
   j->ms = (double)(now_ns() - t0) / 1e6;
@@ -414,8 +432,24 @@ static void on_tip_check(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
   later(s, s->opts.poll_ms, poll_head);
 }
 
-/* Caught up: check that the stored tip is still canonical, then wait. */
+static void build_docs(idx_sync_t *s) {
+  memset(&s->job, 0, sizeof s->job);
+  s->job.kind = JOB_DOCS;
+  queue_job(s);
+}
+
+/* Caught up: build stale documents for up to a poll interval, check that
+ * the stored tip is still canonical, then wait. */
 static void idle(idx_sync_t *s) {
+  if (s->docs_stale) {
+    if (!s->docs_started_ns)
+      s->docs_started_ns = now_ns();
+    if (now_ns() - s->docs_started_ns < s->opts.poll_ms * 1000000ull) {
+      build_docs(s);
+      return;
+    }
+  }
+  s->docs_started_ns = 0;
   if (!s->has_cursor) {
     later(s, s->opts.poll_ms, poll_head);
     return;
@@ -437,6 +471,11 @@ static void after_target(idx_sync_t *s) {
     if (s->target > s->stop_block)
       s->target = s->stop_block;
     if (next > s->stop_block) {
+      if (s->docs_stale) {
+        s->finish_after_docs = true;
+        build_docs(s);
+        return;
+      }
       idx_log_info("sync", "reached block %llu", (unsigned long long)s->stop_block);
       finish(s, 0, "done");
       return;
@@ -515,7 +554,13 @@ static void fetch_range(idx_sync_t *s) {
   uint64_t to = from + span - 1 < from ? UINT64_MAX : from + span - 1;
   if (to > s->target)
     to = s->target;
-  /* Near the head, every header is fetched and checked: cap the range. */
+  /* Near the head, every header is fetched and checked, in ranges of at
+   * most near_cap blocks. A range reaching into that window from below
+   * stops where it begins, so that the blocks below it go in one range
+   * and only the last REORG_WINDOW blocks pay for headers. */
+  uint64_t below_window = s->head > REORG_WINDOW ? s->head - REORG_WINDOW : 0;
+  if (from <= below_window && to > below_window)
+    to = below_window;
   s->near_head = to + REORG_WINDOW > s->head;
   if (s->near_head && to - from + 1 > s->near_cap)
     to = from + s->near_cap - 1;
@@ -719,16 +764,14 @@ static bool decode_log(idx_sync_t *s, idx_log_t *log) {
     }
     return false;
   }
-  idx_buf_t json;
-  idx_buf_init(&json, IDX_ETHJSON_MAX_LOG_DATA * 4);
-  rc = idx_abi_decoded_to_json(&d, &json);
+  idx_buf_reset(&s->args_json); /* one buffer for every log: no allocation per log */
+  rc = idx_abi_decoded_to_json(&d, &s->args_json);
   if (rc == 0) {
-    log->args_json = idx_arena_dup(&s->arena, json.data, json.len);
+    log->args_json = idx_arena_dup(&s->arena, s->args_json.data, s->args_json.len);
     log->event = d.event->signature;
     log->event_name = d.event->name;
     log->role = idx_role_name(c->role);
   }
-  idx_buf_free(&json);
   return rc == 0 && log->args_json;
 }
 
@@ -1002,6 +1045,7 @@ static void after_write(idx_sync_t *s) {
   s->st.unknown_logs += s->batch.unknown_logs;
   s->st.range = s->range.span;
   s->st.last_batch_ms = s->job.ms;
+  s->docs_stale = true; /* the batch may have deferred some (cheap to ask) */
   idx_log_debug("sync", "blocks %llu..%llu: %zu logs in %.1f ms",
                 (unsigned long long)s->batch.from_block, (unsigned long long)s->batch.to_block,
                 s->batch.nlogs, s->job.ms);
@@ -1095,9 +1139,37 @@ static void after_rollback(idx_sync_t *s) {
   idx_log_warn("sync", "reorg: rolled back %llu block(s) above %llu (reorg #%llu)",
                (unsigned long long)depth, (unsigned long long)s->cursor,
                (unsigned long long)s->st.reorgs);
+  s->docs_stale = true; /* the rollback may have marked documents stale */
   if (s->opts.on_commit)
     s->opts.on_commit(s->opts.on_commit_ud, &s->st, true);
   poll_head(s);
+}
+
+static void after_docs(idx_sync_t *s) {
+  s->st.docs_built += s->job.docs_built;
+  s->docs_drained += s->job.docs_built;
+  if (s->job.docs_built)
+    idx_log_debug("sync", "built %u stale license document(s) in %.1f ms", s->job.docs_built,
+                  s->job.ms);
+  if (s->job.docs_built < DOCS_PER_JOB) {
+    s->docs_stale = false;
+    if (s->docs_drained)
+      idx_log_info("sync", "built %llu license document(s) deferred by backfill batches",
+                   (unsigned long long)s->docs_drained);
+    s->docs_drained = 0;
+  }
+  if (s->stopping) {
+    finish(s, 0, "stopped");
+    return;
+  }
+  if (s->finish_after_docs) {
+    if (s->docs_stale) {
+      build_docs(s);
+      return;
+    }
+    s->finish_after_docs = false;
+  }
+  after_target(s);
 }
 
 /* ---- store job completion --------------------------------------------- */
@@ -1186,6 +1258,9 @@ static void on_job_done(idx_sync_t *s) {
   case JOB_ROLLBACK:
     after_rollback(s);
     break;
+  case JOB_DOCS:
+    after_docs(s);
+    break;
   }
 }
 
@@ -1272,6 +1347,7 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
   s->done_cb = cb;
   s->done_ud = ud;
   idx_arena_init(&s->arena, 1 << 20, BATCH_MEMORY_MAX);
+  idx_buf_init(&s->args_json, IDX_ETHJSON_MAX_LOG_DATA * 4);
   idx_logrange_init(&s->range, opts->initial_range, opts->max_range);
   s->st.range = s->range.span;
   int rc = build_filters(s);
@@ -1310,6 +1386,7 @@ static void timer_closed(uv_handle_t *h) {
   idx_sync_t *s = h->data;
   idx_store_close(s->store);
   idx_arena_free(&s->arena);
+  idx_buf_free(&s->args_json);
   free(s->logs);
   free(s->blocks);
   json_decref(s->main_addresses);

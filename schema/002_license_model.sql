@@ -322,9 +322,11 @@ CREATE TABLE license_state (
   staked numeric,
   -- The license document (shared/license-json.md) as of doc_block, signer
   -- validity judged at doc_time, without as_of_block / as_of_time; exact at
-  -- the cursor (apply and rollback rebuild it whenever anything it shows
-  -- changes) until the cursor's time passes doc_expires, the earliest
-  -- expiry of a signer valid at doc_time (apply rebuilds it then too).
+  -- the cursor (apply and rollback rebuild it, or mark it stale with doc
+  -- NULL, whenever anything it shows changes) until the cursor's time
+  -- passes doc_expires, the earliest expiry of a signer valid at doc_time
+  -- (apply rebuilds it then too). A cache: readers build a stale or
+  -- expired document on the fly.
   doc jsonb,
   doc_block bigint,
   doc_time timestamptz,
@@ -339,6 +341,7 @@ CREATE INDEX license_state_token ON license_state (chain_id, token_id);
 CREATE INDEX license_state_alias ON license_state USING hash (alias);
 CREATE INDEX license_state_doc_expires ON license_state (chain_id, doc_expires) WHERE doc_expires IS NOT NULL;
 CREATE INDEX license_state_doc_block ON license_state (chain_id, doc_block);
+CREATE INDEX license_state_stale_docs ON license_state (chain_id) WHERE doc IS NULL;
 
 -- The block the derived tables describe (the cursor once the batch
 -- commits) and its time: what "now" means for current answers.
@@ -1031,6 +1034,62 @@ AS $$
   WHERE s.chain_id = p_chain_id AND s.contract = k.contract AND s.token_id = k.token_id;
 $$;
 
+-- Documents whose content may have changed at block p_block: rebuilt now
+-- when they are few (following the head: a handful per block), else marked
+-- stale (doc NULL) and left to dimo_refresh_stale_docs, which the indexer
+-- runs once it has caught up. A backfill batch touches thousands of
+-- licenses, most of them again in the next batch, and a document holds a
+-- license's whole stake history: rebuilding them all in every batch would
+-- cost more than the batch itself. Readers never see the difference:
+-- dimo_license_doc and the other readers build a stale document on the
+-- fly, from the same current tables, in the same snapshot.
+CREATE FUNCTION dimo__docs_changed(p_chain_id bigint, p_keys dimo_license_key[], p_block bigint,
+                                   p_time timestamptz)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  -- dimo.docs_inline_max (a session setting; tests lower it to 0): the
+  -- most documents rebuilt in the batch.
+  IF cardinality(p_keys) <= coalesce(nullif(current_setting('dimo.docs_inline_max', true), '')::int, 256)
+  THEN
+    PERFORM dimo__refresh_docs(p_chain_id, p_keys, p_block, p_time);
+    RETURN;
+  END IF;
+  UPDATE license_state s
+  SET doc = NULL, doc_block = NULL, doc_time = NULL, doc_expires = NULL
+  FROM (SELECT DISTINCT u.contract, u.token_id FROM unnest(p_keys) u) k
+  WHERE s.chain_id = p_chain_id AND s.contract = k.contract AND s.token_id = k.token_id
+    AND s.doc IS NOT NULL;
+END;
+$$;
+
+-- Rebuilds up to p_limit stale documents (doc NULL) of a chain at its
+-- model cursor; returns how many. The indexer calls it in short
+-- transactions of their own while it waits for new blocks, and at the end
+-- of `sync`, until it returns less than p_limit.
+CREATE FUNCTION dimo_refresh_stale_docs(p_chain_id bigint, p_limit int) RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_block bigint;
+  v_time timestamptz;
+  v_keys dimo_license_key[];
+BEGIN
+  SELECT m.block_number, m.block_time INTO v_block, v_time FROM model_cursor m
+  WHERE m.chain_id = p_chain_id;
+  IF v_block IS NULL THEN
+    RETURN 0;
+  END IF;
+  v_keys := ARRAY(
+    SELECT ROW(s.contract, s.token_id)::dimo_license_key FROM license_state s
+    WHERE s.chain_id = p_chain_id AND s.doc IS NULL
+    LIMIT p_limit);
+  PERFORM dimo__refresh_docs(p_chain_id, v_keys, v_block, v_time);
+  RETURN cardinality(v_keys);
+END;
+$$;
+
 -- Rebuilds every cached document of one contract (p_contract) or of all
 -- (NULL), at each chain's model cursor: after a configuration change
 -- (required stakes, overrides, a contract's class or constructor values).
@@ -1100,31 +1159,22 @@ BEGIN
 END;
 $$;
 
-CREATE FUNCTION dimo__apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+-- The history rows of a batch: one scan of its logs feeding every history
+-- table. Its own function for the planner settings: every CTE of the
+-- statement is estimated at one row, which makes nested loops look free,
+-- and a nested loop over two CTEs of thousands of rows each (forfeits
+-- against DIMO transfers) is quadratic; hash joins are linear. (The
+-- per-key look-ups of the running balance are sub-plans, not joins, and
+-- keep their index scans.)
+CREATE FUNCTION dimo__apply_history(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
 RETURNS void
 LANGUAGE plpgsql
+SET enable_nestloop = off
+SET enable_mergejoin = off
 AS $$
 DECLARE
   zero CONSTANT text := '0x0000000000000000000000000000000000000000';
-  v_time timestamptz;
 BEGIN
-  -- Blocks without any log (most blocks, when following the head): only
-  -- the model cursor moves, and lapsed signer validity is refreshed.
-  IF NOT EXISTS (SELECT 1 FROM logs l
-                 WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block) THEN
-    v_time := dimo_block_time(p_chain_id, p_to_block);
-    INSERT INTO model_cursor (chain_id, block_number, block_time)
-    VALUES (p_chain_id, p_to_block, v_time)
-    ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number,
-      block_time = EXCLUDED.block_time;
-    PERFORM dimo__refresh_docs(p_chain_id, ARRAY(
-      SELECT ROW(s.contract, s.token_id)::dimo_license_key FROM license_state s
-      WHERE s.chain_id = p_chain_id AND s.doc_expires < date_trunc('second', v_time)),
-      p_to_block, v_time);
-    RETURN;
-  END IF;
-
-  -- 1. History rows: one scan of the batch's logs feeding every table.
   WITH b AS MATERIALIZED (
     SELECT l.block_number, l.log_index, l.tx_hash, l.block_time, l.address AS contract,
       coalesce(l.role, c.role) AS role, l.event, l.args
@@ -1290,30 +1340,63 @@ BEGIN
     ) x
     WHERE x.amount IS NOT NULL AND (x.token_id IS NOT NULL OR x.holder IS NOT NULL)
   ),
-  -- The balance before the batch of every token or address it moves.
-  prev AS (
-    SELECT k.contract, k.token_id, k.holder,
-      coalesce(CASE WHEN k.token_id IS NOT NULL THEN
-          (SELECT m.balance_after FROM stake_movements m
-           WHERE m.chain_id = p_chain_id AND m.contract = k.contract AND m.token_id = k.token_id
-           ORDER BY m.block_number DESC, m.log_index DESC LIMIT 1)
-        ELSE
-          (SELECT m.balance_after FROM stake_movements m
-           WHERE m.chain_id = p_chain_id AND m.contract = k.contract AND m.holder = k.holder
-           ORDER BY m.block_number DESC, m.log_index DESC LIMIT 1)
-        END, 0) AS balance
-    FROM (SELECT DISTINCT st.contract, st.token_id, st.holder FROM st) k
+  -- The running balance: the balance before the batch (looked up once per
+  -- token or address, on its first movement in the batch) plus the sum of
+  -- the batch's deltas so far. No join of the batch's movements with a
+  -- table of keys: with token_id or holder NULL such a join has no
+  -- selective key and grows with the square of the movements per contract.
+  seeded AS (
+    SELECT st.*,
+      CASE WHEN row_number() OVER (PARTITION BY st.contract, st.token_id, st.holder
+                                   ORDER BY st.block_number, st.log_index) = 1 THEN
+        coalesce(CASE WHEN st.token_id IS NOT NULL THEN
+            (SELECT m.balance_after FROM stake_movements m
+             WHERE m.chain_id = p_chain_id AND m.contract = st.contract AND m.token_id = st.token_id
+             ORDER BY m.block_number DESC, m.log_index DESC LIMIT 1)
+          ELSE
+            (SELECT m.balance_after FROM stake_movements m
+             WHERE m.chain_id = p_chain_id AND m.contract = st.contract AND m.holder = st.holder
+             ORDER BY m.block_number DESC, m.log_index DESC LIMIT 1)
+          END, 0) END AS seed
+    FROM st
   )
   INSERT INTO stake_movements (chain_id, block_number, log_index, tx_hash, block_time, contract, role,
     token_id, holder, kind, amount, delta, balance_after, from_address, to_address)
-  SELECT p_chain_id, st.block_number, st.log_index, st.tx_hash, st.block_time, st.contract, st.role,
-    st.token_id, st.holder, st.kind, st.amount, st.sign * st.amount,
-    prev.balance + sum(st.sign * st.amount) OVER (
-      PARTITION BY st.contract, st.token_id, st.holder ORDER BY st.block_number, st.log_index),
-    st.from_address, st.to_address
-  FROM st
-  JOIN prev ON prev.contract = st.contract AND coalesce(prev.token_id, -1) = coalesce(st.token_id, -1)
-    AND coalesce(prev.holder, '\x') = coalesce(st.holder, '\x');
+  SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.role,
+    x.token_id, x.holder, x.kind, x.amount, x.sign * x.amount,
+    max(x.seed) OVER k + sum(x.sign * x.amount) OVER (k ORDER BY x.block_number, x.log_index),
+    x.from_address, x.to_address
+  FROM seeded x
+  WINDOW k AS (PARTITION BY x.contract, x.token_id, x.holder);
+END;
+$$;
+
+
+CREATE FUNCTION dimo__apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_time timestamptz;
+BEGIN
+  -- Blocks without any log (most blocks, when following the head): only
+  -- the model cursor moves, and lapsed signer validity is refreshed.
+  IF NOT EXISTS (SELECT 1 FROM logs l
+                 WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block) THEN
+    v_time := dimo_block_time(p_chain_id, p_to_block);
+    INSERT INTO model_cursor (chain_id, block_number, block_time)
+    VALUES (p_chain_id, p_to_block, v_time)
+    ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number,
+      block_time = EXCLUDED.block_time;
+    PERFORM dimo__docs_changed(p_chain_id, ARRAY(
+      SELECT ROW(s.contract, s.token_id)::dimo_license_key FROM license_state s
+      WHERE s.chain_id = p_chain_id AND s.doc_expires < date_trunc('second', v_time)),
+      p_to_block, v_time);
+    RETURN;
+  END IF;
+
+  -- 1. History rows.
+  PERFORM dimo__apply_history(p_chain_id, p_from_block, p_to_block);
 
   -- 2. The owner of the license at each app stake movement (the issue may
   --    be in this very batch, hence a second statement).
@@ -1339,8 +1422,9 @@ BEGIN
   -- 5. Documents: of every license the batch touched (signers and URIs
   --    included), of the node licenses whose owner's stake moved, of every
   --    license of a contract whose parameters changed, and of those whose
-  --    signer validity lapsed by this block's time.
-  PERFORM dimo__refresh_docs(p_chain_id, ARRAY(
+  --    signer validity lapsed by this block's time (rebuilt now, or marked
+  --    stale when there are many: see dimo__docs_changed).
+  PERFORM dimo__docs_changed(p_chain_id, ARRAY(
     SELECT DISTINCT ROW(x.contract, x.token_id)::dimo_license_key FROM (
       SELECT o.contract, o.token_id FROM ownership_events o
       WHERE o.chain_id = p_chain_id AND o.block_number BETWEEN p_from_block AND p_to_block
@@ -1435,9 +1519,9 @@ BEGIN
     block_time = EXCLUDED.block_time;
 
   -- Every document built above the kept block (which covers every license
-  -- the undone rows touched) is rebuilt as of the kept block; the others
-  -- were built at or below it and are exact there.
-  PERFORM dimo__refresh_docs(p_chain_id, ARRAY(
+  -- the undone rows touched) is rebuilt as of the kept block (or marked
+  -- stale); the others were built at or below it and are exact there.
+  PERFORM dimo__docs_changed(p_chain_id, ARRAY(
     SELECT ROW(s.contract, s.token_id)::dimo_license_key FROM license_state s
     WHERE s.chain_id = p_chain_id AND s.doc_block > p_keep_block), p_keep_block, v_time);
 END;

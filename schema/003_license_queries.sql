@@ -324,9 +324,13 @@ BEGIN
     SELECT x.contract, x.token_id, x.doc,
       row_number() OVER (ORDER BY x.contract, x.token_id) AS rn
     FROM (
-      SELECT s.contract, s.token_id, s.doc FROM license_state s
+      -- A stale cached document (doc NULL, see dimo__docs_changed) is
+      -- built here; the gate in the lateral query skips the call otherwise.
+      SELECT s.contract, s.token_id, coalesce(s.doc, d.doc) AS doc FROM license_state s
+      LEFT JOIN LATERAL (SELECT n.doc FROM dimo__doc_now(p_chain_id, s.contract, s.token_id, v_time) n
+                         WHERE s.doc IS NULL) d ON true
       WHERE s.chain_id = p_chain_id AND (p_class IS NULL OR s.class = p_class)
-        AND (p_status IS NULL OR s.doc ->> 'status' = p_status)
+        AND (p_status IS NULL OR coalesce(s.doc, d.doc) ->> 'status' = p_status)
         AND (p_owner IS NULL OR s.owner = p_owner)
         AND (s.contract, s.token_id) > (v_contract, v_token)
       ORDER BY s.contract, s.token_id

@@ -40,9 +40,14 @@ const queries = [
      FROM license_redirect_uris`,
   `SELECT 'nst', chain_id, encode(contract, 'hex'), encode(holder, 'hex'), staked, changed_block FROM node_stakes`,
   `SELECT 'vw', chain_id, encode(contract, 'hex'), token_id, status, staked, required_stake, trust_ratio FROM licenses`,
-  // The cached documents: built at different blocks by different runs, the
-  // same at the cursor (doc_block and doc_time may differ, so they are left out).
-  `SELECT 'doc', chain_id, encode(contract, 'hex'), token_id, extract(epoch FROM doc_expires), doc::text FROM license_state`,
+  // The documents as readers get them (the cache may be stale in one run
+  // and built in the other: backfill batches defer it), and the number of
+  // cached documents that differ from a fresh build at the cursor (0).
+  `SELECT 'doc', chain_id, encode(contract, 'hex'), token_id, dimo_license_doc(chain_id, contract, token_id)::text
+     FROM license_state`,
+  `SELECT 'dcache', count(*) FROM license_state s JOIN model_cursor m ON m.chain_id = s.chain_id
+     WHERE s.doc IS NOT NULL AND (s.doc_expires IS NULL OR date_trunc('second', m.block_time) <= s.doc_expires)
+       AND s.doc IS DISTINCT FROM (dimo__doc_now(s.chain_id, s.contract, s.token_id, m.block_time)).doc`,
   `SELECT 'cur', chain_id, block_number, extract(epoch FROM block_time) FROM model_cursor`,
 ];
 const out = execFileSync('psql', [db, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', queries.join(';\n')],
