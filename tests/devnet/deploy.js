@@ -7,7 +7,9 @@
 //
 // Order: DimoToken, DevLicenseDimo, DevLicenseDimoBytes32Alias,
 // NodeLicenseStake (one block each), then one block with the DIMO mints and
-// the max approvals of every dev account for the three license contracts.
+// the max approvals of every dev account for the three license contracts,
+// then the opt-in contracts Sacd and DimoVehicle (knowing the Sacd address;
+// privilege ids 1..VEHICLE_PRIVILEGES enabled), one block each.
 // Also sets anvil_setBlockTimestampInterval (default 2 s, Polygon-like) so
 // every later block has a strictly increasing timestamp.
 
@@ -19,6 +21,8 @@ const { compile } = require('./compile');
 
 const MAX_UINT = (1n << 256n) - 1n;
 const E18 = 10n ** 18n;
+/** Legacy vehicle privilege ids 1..N exist and are enabled from deployment. */
+const VEHICLE_PRIVILEGES = 6;
 
 function parseArgs(argv) {
   const o = { fund: '10000000', interval: 2 };
@@ -63,12 +67,19 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   if (bad) throw new Error(`funding tx ${bad.transactionHash} failed`);
   const fundBlock = Math.max(...receipts.map((r) => Number(BigInt(r.blockNumber))));
 
+  // Opt-ins, after the license contracts so that their blocks stay as before.
+  const sacd = await deployContract(rpc, admin, 'Sacd');
+  const vehicle = await deployContract(rpc, admin, 'DimoVehicle', [sacd.contract.address, VEHICLE_PRIVILEGES]);
+
   const entry = (role, cls, d, name, extra = {}) => {
     const e = { role };
     if (cls) e.class = cls;
     Object.assign(e, {
       address: d.contract.address,
-      abi: { app_license: 'DevLicenseDimo.json', node_license: 'NodeLicenseStake.json', dimo_token: 'DimoToken.json' }[role],
+      abi: {
+        app_license: 'DevLicenseDimo.json', node_license: 'NodeLicenseStake.json', dimo_token: 'DimoToken.json',
+        sacd: 'Sacd.json', vehicle: 'DimoVehicle.json',
+      }[role],
       start_block: Number(BigInt(d.receipt.blockNumber)),
       'x-contract': name,
       'x-deploy-tx': d.receipt.transactionHash,
@@ -86,6 +97,8 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
       entry('app_license', 'app', appOld, 'DevLicenseDimoBytes32Alias', { 'x-alias-event': 'LicenseAliasSet(uint256,bytes32)' }),
       entry('node_license', 'node', node, 'NodeLicenseStake'),
       entry('dimo_token', null, token, 'DimoToken'),
+      entry('sacd', null, sacd, 'Sacd'),
+      entry('vehicle', null, vehicle, 'DimoVehicle', { 'x-sacd': sacd.contract.address, 'x-privilege-count': VEHICLE_PRIVILEGES }),
     ],
     'x-rpc-url': rpcUrl,
     'x-admin': admin,
@@ -99,6 +112,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
       'clientId = keccak256(0xff ++ license ++ salt ++ keccak256(initCode))[12:]',
     'x-node-minimum-stake': (100000n * E18).toString(),
     'x-period-validity': String(365 * 24 * 3600),
+    'x-optins-block': Number(BigInt(vehicle.receipt.blockNumber)),
   };
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
@@ -107,12 +121,13 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   rpc.close();
   if (!quiet) {
     console.log(`deploy: token ${token.contract.address}, app ${app.contract.address}, app (bytes32 alias) ` +
-      `${appOld.contract.address}, node ${node.contract.address}; blocks ${network['x-deploy-block']}..${fundBlock}; wrote ${out}`);
+      `${appOld.contract.address}, node ${node.contract.address}, sacd ${sacd.contract.address}, vehicle ` +
+      `${vehicle.contract.address}; blocks ${network['x-deploy-block']}..${network['x-optins-block']}; wrote ${out}`);
   }
   return network;
 }
 
-module.exports = { deploy };
+module.exports = { deploy, VEHICLE_PRIVILEGES };
 
 if (require.main === module) {
   let opts;

@@ -3,13 +3,16 @@
 // The DIP-5 scenario on the devnet.
 //
 //   node tests/devnet/scenario.js --rpc URL --network FILE [--seed N] [--ops N]
-//                                 [--expect OUT.json] [--verbose]
+//                                 [--optins | --no-optins] [--expect OUT.json] [--verbose]
 //
-// Without --ops: the fixed scenario (same operations every run). With
-// --ops N: N random operations drawn from a PRNG seeded with --seed
-// (default 1): valid ones, and about 5% that must revert (each checked to
-// revert without effect). Every operation's logs are checked as it runs.
-// --expect writes what the scenario intended (see README.md).
+// Without --ops: the fixed scenario (same operations every run): the license
+// part, then (unless --no-optins, or the network file lists no sacd/vehicle)
+// the opt-in part. With --ops N: N random operations drawn from a PRNG seeded
+// with --seed (default 1): valid ones, and about 5% that must revert (each
+// checked to revert without effect); --optins adds opt-in operations to the
+// draw (without it, a seed gives the same operations as before opt-ins
+// existed). Every operation's logs are checked as it runs. --expect writes
+// what the scenario intended (see README.md).
 
 const fs = require('fs');
 const { openDevnet } = require('./lib/network');
@@ -19,6 +22,8 @@ const { Driver } = require('./lib/driver');
 
 const E18 = 10n ** 18n;
 const DAY = 24 * 3600;
+const MAX_UINT = (1n << 256n) - 1n;
+const ZERO = '0x0000000000000000000000000000000000000000';
 const dimo = (n) => BigInt(n) * E18;
 
 // ------------------------------------------------------------------ PRNG
@@ -139,7 +144,7 @@ async function fixedScenario(dr, d) {
   await dr.withdraw(appOld, A1, o2, dimo(5000));
   await dr.revoke(appOld, o2);
   await dr.setLicenseCost(appOld, dimo(50));
-  await dr.issue(appOld, A3, A('legacy-three'));
+  const o3 = await dr.issue(appOld, A3, A('legacy-three'));
 
   // Nodes.
   await dr.nodeStake(N1, dimo(60000));
@@ -161,16 +166,192 @@ async function fixedScenario(dr, d) {
   await dr.nodeEmergencyWithdraw(N3, dimo(500));
   await dr.nodeAdjust(dimo(100000));
   await dr.nodeRevoke(n1);
-  void n4;
 
   // Pad to well over 50 blocks and age everything a little.
   await dr.mineEmpty(5);
   await dr.advanceTime(3600);
+  return { app, appOld, t1, t2, t3, t4, o1, o3, n1, n4, N1, N3 };
+}
+
+// ------------------------------------------------------------------ fixed opt-ins
+
+// After the license part (which it leaves as it was: about 40 minutes pass,
+// no signer crosses its validity). Vehicle owners U1..U4 = accounts 1, 2, 3,
+// 5; grantees are app client ids, other addresses and an owner itself.
+async function fixedOptins(dr, d, lic) {
+  const { app, appOld, t1, t2, t3, t4, o1, o3, n1, n4, N1, N3 } = lic;
+  const acct = d.accounts;
+  const [U1, U2, U3, U4] = [acct[1], acct[2], acct[3], acct[5]];
+  const veh = d.vehicle.address;
+  const node = d.node.address;
+  const C = (addr, id) => dr.app(addr).licenses.get(id).clientId;
+  const R = (k) => '0x' + 'a1'.repeat(18) + k.toString(16).padStart(4, '0'); // grantees that are no app
+  const H0 = await dr.headTimestamp();
+  const LONG = BigInt(H0 + 365 * DAY);
+  const SHORT = BigInt(H0 + 600); // a block gets exactly this timestamp below
+
+  // Vehicles.
+  const v1 = await dr.mintVehicle(U1);
+  const v2 = await dr.mintVehicle(U2);
+  const v3 = await dr.mintVehicle(U3);
+  const v4 = await dr.mintVehicle(U1);
+  await dr.mintVehicle(U4, U4); // must revert: only the admin mints
+
+  // Grants (permission i = bits 2i and 2i+1).
+  await dr.grant(U1, veh, v1, C(app, t1), 0b1111n, LONG, 'ipfs://consent/weather/1'); // 0, 1
+  await dr.grant(U1, veh, v1, C(app, t3), 0b11110000n, LONG, 'ipfs://consent/fleet/1'); // 2, 3 (license suspended: SACD does not care)
+  await dr.grant(U1, veh, v1, C(appOld, o1), 0b0110n | (1n << 9n), LONG, 'lone bits'); // bits 1, 2, 9: no pair, nothing granted
+  await dr.grant(U1, veh, v1, R(1), 0xffffn, SHORT, 'https://short.example/grant'); // 0..7 until SHORT
+  await dr.grant(U2, veh, v2, C(app, t1), 0b11n | (3n << 254n), MAX_UINT, 'forever; index 127'); // 0 and 127
+  await dr.grant(U2, veh, v2, C(app, t2), 0xffn, 0n, 'expiration 0'); // never counts
+  await dr.grant(U2, veh, v2, C(app, t2), 0b1100n, LONG, 'replaced'); // replaces it: 1 only
+  await dr.grant(U2, veh, v2, R(2), 0xf0n, BigInt(H0 - 60), 'already expired');
+  await dr.grant(U3, veh, v3, C(app, t4), 0xfn, LONG, 'revoked app'); // a revoked license's client id
+  await dr.grant(U3, veh, v3, U3, 0x3n, LONG, 'to oneself');
+  await dr.grant(U1, veh, v4, C(app, t1), 0x30n, LONG, ''); // 2, empty source
+  await dr.grant(U1, veh, v4, C(appOld, o3), 0xc0n, SHORT + 1200n, 'café ✓ utf-8'); // 3, lapses at the end
+  await dr.grant(U1, veh, v1, C(app, t1), 0b111111n, LONG + BigInt(DAY), 'ipfs://consent/weather/2'); // widened: 0, 1, 2
+  await dr.grant(U3, veh, v3, U3, 0n, LONG, 'withdrawn'); // permissions 0
+  await dr.grant(N3, node, n4, C(app, t1), 0x3n, LONG, 'node license as the asset'); // another ERC-721
+  await dr.grant(U2, veh, v1, C(app, t1), 0x3n, LONG, 'not mine'); // must revert: not the owner
+  await dr.grant(U1, veh, v1, ZERO, 0x3n, LONG, 'zero grantee'); // must revert
+  await dr.grant(U1, veh, dr.o.lastVehicle + 100n, C(app, t1), 0x3n, LONG, 'no such token'); // must revert
+  await dr.grant(N1, node, n1, C(app, t1), 0x3n, LONG, 'revoked node license'); // must revert: ownerOf reverts
+  await dr.sacdOnTransfer(U1, veh, v1); // must revert: only the asset contract
+  await dr.transferVehicle(U1, U2, v1, U2); // must revert: only the owner moves it
+  await dr.transferVehicle(U2, U3, v1); // must revert: from is not the owner
+
+  // Legacy privileges (ids 1..privilegeCount).
+  await dr.setPrivilege(U1, v1, 1n, C(app, t1), LONG);
+  await dr.setPrivilege(U1, v1, 4n, C(appOld, o1), SHORT); // valid at SHORT itself (>=), gone after
+  await dr.setPrivilege(U2, v2, 2n, U1, LONG);
+  await dr.setPrivilege(U2, v2, 2n, U1, 0n); // withdrawn
+  await dr.setPrivilege(U1, v1, dr.o.privilegeCount + 1n, C(app, t1), LONG); // must revert: no such privilege
+  await dr.setPrivilege(U1, v1, 0n, C(app, t1), LONG); // must revert
+  await dr.setPrivilege(U2, v1, 1n, U2, LONG); // must revert: not the owner
+
+  // A block at exactly SHORT: the SACD grant with expiration SHORT no longer
+  // counts (expiration > now), the privilege with expires SHORT still does.
+  await dr.advanceTo(Number(SHORT));
+  await dr.mineEmpty(1);
+
+  // Transfers reset; self-transfers too; burns do not.
+  await dr.transferVehicle(U1, U2, v1); // v1's grants and privileges no longer count
+  await dr.grant(U2, veh, v1, C(app, t1), 0x3n, LONG, 'new owner'); // at version 1
+  await dr.setPrivilege(U2, v1, 1n, C(app, t1), LONG);
+  await dr.transferVehicle(U3, U3, v3); // to oneself: reset as well
+  await dr.burnVehicle(U1, v4); // no reset: v4's grants keep counting until they expire
+  await dr.grant(U1, veh, v4, C(app, t1), 0xffn, LONG, 'burned'); // must revert
+  await dr.setPrivilege(U1, v4, 1n, U2, LONG); // must revert
+  await dr.transferVehicle(U1, U2, v4); // must revert
+  const v5 = await dr.mintVehicle(U4); // a new id: ids are never reused
+  await dr.transferVehicle(U2, U1, v2);
+  await dr.transferVehicle(U1, U2, v2); // back with its first owner, version 2: old grants stay void
+  await dr.grant(U2, veh, v2, C(app, t2), 0xf00n, LONG, 'after a round trip'); // 4, 5
+  await dr.grant(U4, veh, v5, C(app, t1), 0xffffn, LONG, 'all of 0..7');
+  await dr.advanceTime(1800); // the SHORT + 1200 grant lapses
+}
+
+// ------------------------------------------------------------------ random opt-ins
+
+function randomPermissions(rng) {
+  const r = rng.next();
+  if (r < 0.08) return 0n;
+  // The top pair (index 127), complete or with bit 255 alone. Not MAX_UINT:
+  // the oracle checks every index with a bit set, 128 per grant for it.
+  if (r < 0.14) return rng.chance(0.5) ? (3n << 254n) | 3n : (1n << 255n) | 0xffffn;
+  const lone = r < 0.3; // pairs with one bit only: nothing granted
+  let p = 0n;
+  for (let i = 0; i < 8; i++) {
+    const x = rng.next();
+    const pair = lone ? (x < 0.5 ? 0n : x < 0.75 ? 1n : 2n) : (x < 0.45 ? 3n : x < 0.6 ? 1n : x < 0.75 ? 2n : 0n);
+    p |= pair << BigInt(2 * i);
+  }
+  return p;
+}
+
+function randomExpiration(rng, now) {
+  const r = rng.int(10);
+  if (r === 0) return 0n;
+  if (r === 1) return MAX_UINT;
+  const rel = [-3600, 60, 600, 3600, 6 * 3600, DAY, 30 * DAY, 365 * DAY][r - 2];
+  return BigInt(now + rel);
+}
+
+const SOURCES = ['', 'ipfs://bafy-consent', 'https://consent.example/v1', 'café ✓', 'dimo://sacd/template/1'];
+
+function optinOps(dr, d, rng, users) {
+  const veh = d.vehicle.address;
+  const clientIds = () => {
+    const out = [];
+    for (const a of d.apps) for (const l of dr.app(a.address).licenses.values()) out.push(l.clientId);
+    return out;
+  };
+  const pickGrantee = (id) => {
+    const r = rng.next();
+    const apps = clientIds();
+    if (r < 0.5 && apps.length) return rng.pick(apps);
+    if (r < 0.65) {
+      const known = [...dr.o.grants.values()].filter((g) => g.asset === veh && g.id === id).map((g) => g.grantee);
+      if (known.length) return rng.pick(known); // a new grant replaces the old record
+    }
+    if (r < 0.8) return rng.pick(users);
+    return rng.address();
+  };
+  const ops = {
+    vehicleMint: async () => { await dr.mintVehicle(rng.pick(users)); },
+    grant: async () => {
+      const live = dr.liveVehicles(); if (!live.length) return ops.vehicleMint();
+      const v = rng.pick(live);
+      const now = await dr.headTimestamp();
+      await dr.grant(v.owner, veh, v.id, pickGrantee(v.id), randomPermissions(rng), randomExpiration(rng, now),
+        rng.pick(SOURCES));
+    },
+    vehicleTransfer: async () => {
+      const live = dr.liveVehicles(); if (!live.length) return ops.vehicleMint();
+      const v = rng.pick(live);
+      await dr.transferVehicle(v.owner, rng.chance(0.15) ? v.owner : rng.pick(users.filter((u) => u !== v.owner)), v.id);
+    },
+    vehicleBurn: async () => {
+      const live = dr.liveVehicles(); if (live.length < 3) return ops.vehicleMint();
+      const v = rng.pick(live);
+      await dr.burnVehicle(v.owner, v.id);
+    },
+    privilege: async () => {
+      const live = dr.liveVehicles(); if (!live.length) return ops.vehicleMint();
+      const v = rng.pick(live);
+      const now = await dr.headTimestamp();
+      const privId = 1n + BigInt(rng.int(Number(dr.o.privilegeCount)));
+      const expires = rng.chance(0.15) ? 0n : randomExpiration(rng, now);
+      await dr.setPrivilege(v.owner, v.id, privId, pickGrantee(v.id), expires);
+    },
+    optinInvalid: async () => {
+      const live = dr.liveVehicles(); if (!live.length) return ops.vehicleMint();
+      const v = rng.pick(live);
+      const stranger = users.find((u) => u !== v.owner);
+      const now = await dr.headTimestamp();
+      const burned = [...dr.o.vehicles.entries()].filter(([, x]) => x.owner === null).map(([id]) => id);
+      switch (rng.int(7)) {
+        case 0: return dr.grant(stranger, veh, v.id, rng.address(), 3n, BigInt(now + DAY), 'not mine');
+        case 1: return dr.grant(v.owner, veh, v.id, ZERO, 3n, BigInt(now + DAY), 'zero grantee');
+        case 2: return burned.length
+          ? dr.grant(v.owner, veh, rng.pick(burned), rng.address(), 3n, BigInt(now + DAY), 'burned')
+          : dr.grant(v.owner, veh, dr.o.lastVehicle + 1n, rng.address(), 3n, BigInt(now + DAY), 'not minted');
+        case 3: return dr.sacdOnTransfer(v.owner, veh, v.id);
+        case 4: return dr.transferVehicle(v.owner, stranger, v.id, stranger);
+        case 5: return dr.setPrivilege(v.owner, v.id, dr.o.privilegeCount + 1n, rng.address(), BigInt(now + DAY));
+        default: return dr.mintVehicle(v.owner, v.owner);
+      }
+    },
+  };
+  // About 30% of the draws once added to the license weights.
+  const weights = [['vehicleMint', 5], ['grant', 24], ['vehicleTransfer', 6], ['vehicleBurn', 2], ['privilege', 6], ['optinInvalid', 2]];
+  return { ops, weights };
 }
 
 // ------------------------------------------------------------------ random scenario
 
-async function randomScenario(dr, d, rng, nOps) {
+async function randomScenario(dr, d, rng, nOps, withOptins = false) {
   const apps = d.apps.map((a) => a.address);
   const users = d.accounts.slice(1);
   let aliasCounter = 0;
@@ -326,6 +507,11 @@ async function randomScenario(dr, d, rng, nOps) {
     ['licenseCost', 1], ['advanceTime', 4], ['mineEmpty', 2], ['nodeStake', 6], ['nodeMint', 4],
     ['nodeUnstake', 3], ['nodeAdjust', 1], ['nodeRevoke', 2], ['nodeEmergency', 2], ['invalid', 5],
   ];
+  if (withOptins) {
+    const extra = optinOps(dr, d, rng, users);
+    Object.assign(ops, extra.ops);
+    weights.push(...extra.weights);
+  }
   const total = weights.reduce((a, [, w]) => a + w, 0);
 
   // A few issues first so that every kind of operation has something to act on.
@@ -340,20 +526,28 @@ async function randomScenario(dr, d, rng, nOps) {
 
 // ------------------------------------------------------------------ runner
 
-async function runScenario({ rpc, network, seed = 1, ops = null, expect = null, verbose = false }) {
+async function runScenario({ rpc, network, seed = 1, ops = null, expect = null, verbose = false, optins = null }) {
   const d = openDevnet(rpc, network);
   if (d.apps.length < 2 || !d.node || !d.token) throw new Error('network file must list two app licenses, a node license and the token');
+  const hasOptins = !!(d.sacd && d.vehicle);
+  if (optins === true && !hasOptins) throw new Error('--optins: the network file lists no sacd and vehicle contracts');
+  const withOptins = optins === null ? ops === null && hasOptins : optins;
   const t0 = Date.now();
   const start = await readState(d.rpc, d.net, 'latest');
   const model = Model.fromState(start);
   const dr = new Driver(d, model, { log: verbose ? (m) => process.stderr.write(m + '\n') : null });
-  if (ops === null) await fixedScenario(dr, d);
-  else await randomScenario(dr, d, makeRng(seed), ops);
+  if (ops === null) {
+    const lic = await fixedScenario(dr, d);
+    if (withOptins) await fixedOptins(dr, d, lic);
+  } else {
+    await randomScenario(dr, d, makeRng(seed), ops, withOptins);
+  }
   const head = await d.rpc.call('eth_getBlockByNumber', ['latest', false]);
   const headInfo = { number: Number(BigInt(head.number)), hash: head.hash, timestamp: Number(BigInt(head.timestamp)) };
   const doc = model.toExpect(headInfo, {
     mode: ops === null ? 'fixed' : 'random',
     seed: ops === null ? null : Number(seed),
+    with_optins: withOptins,
     ops: dr.opLog.length,
     reverted_ops: dr.reverted,
     op_counts: dr.opCounts,
@@ -376,9 +570,13 @@ function parseArgs(argv) {
     else if (a === '--ops') o.ops = Number(argv[++i]);
     else if (a === '--expect') o.expect = argv[++i];
     else if (a === '--verbose') o.verbose = true;
+    else if (a === '--optins') o.optins = true;
+    else if (a === '--no-optins') o.optins = false;
     else throw new Error(`unknown argument ${a}`);
   }
-  if (!o.rpc || !o.network) throw new Error('usage: scenario.js --rpc URL --network FILE [--seed N] [--ops N] [--expect OUT.json]');
+  if (!o.rpc || !o.network) {
+    throw new Error('usage: scenario.js --rpc URL --network FILE [--seed N] [--ops N] [--optins | --no-optins] [--expect OUT.json]');
+  }
   if (o.ops !== null && !(o.ops >= 0)) throw new Error('--ops must be a number');
   return o;
 }
@@ -389,7 +587,7 @@ if (require.main === module) {
   let o;
   try { o = parseArgs(process.argv.slice(2)); } catch (e) { console.error(e.message); process.exit(2); }
   runScenario(o).then(({ doc, seconds }) => {
-    console.log(`scenario ${doc.mode}${doc.seed !== null ? ` seed ${doc.seed}` : ''}: ${doc.ops} operations ` +
+    console.log(`scenario ${doc.mode}${doc.seed !== null ? ` seed ${doc.seed}` : ''}${doc.with_optins ? ' with opt-ins' : ''}: ${doc.ops} operations ` +
       `(${doc.reverted_ops} reverted as expected), blocks ${doc.start_block + 1}..${doc.end_block}, ${seconds.toFixed(2)} s`);
   }).catch((e) => { console.error(`scenario: ${e.stack || e.message}`); process.exit(1); });
 }

@@ -3,8 +3,10 @@
 // Devnet test 4: the devnet is event-compatible with the hand-written ABI
 // files in abi/: every event in every compiled devnet contract's ABI appears
 // in the matching abi/ file with the same name, parameter types and indexed
-// flags (parameter names may differ). Also checks each devnet event's topic0
-// against the facts table (shared/dimo-contracts.md). No chain needed.
+// flags, and the same parameter names (the indexer stores decoded arguments
+// under the abi/ names; the scenario's checks use the devnet's). Also checks
+// each devnet event's topic0 against the facts table
+// (shared/dimo-contracts.md). No chain needed.
 
 const fs = require('fs');
 const path = require('path');
@@ -22,6 +24,8 @@ const MATCH = {
   NodeLicenseStake: 'NodeLicenseStake.json',
   DimoToken: 'DimoToken.json',
   LicenseAccount: null,
+  Sacd: 'Sacd.json',
+  DimoVehicle: 'DimoVehicle.json',
 };
 
 // topic0 facts (dimo-contracts.md), keyed by event signature.
@@ -47,9 +51,12 @@ const FACTS = {
   'StakeAmountAdjusted(uint256)': '0xe100971816337d5825f8570b428173ee97873063d0293ca6f88845ef7123b82c',
   'LicenseMinted(address,uint256)': '0xa61082ca5c0abc17994ed7c94b6d5c390edf79bab751fe2c7de47ddc3b02749c',
   'LicenseRevoked(uint256)': '0xf8ecc300d4504a2b49692052f138b7e697df679cf0580522720ce405bd01be55',
+  'PermissionsSet(address,uint256,uint256,address,uint256,string)': '0x948fe417941bab89f81888f9039015a1da93ff8cbe034f5615f7bf35679de7db',
+  'PrivilegeSet(uint256,uint256,uint256,address,uint256)': '0x61a24679288162b799d80b2bb2b8b0fcdd5c5f53ac19e9246cc190b60196c359',
 };
 
 const shape = (ev) => `${ev.name}(${ev.inputs.map((i) => `${i.type}${i.indexed ? ' indexed' : ''}`).join(',')})${ev.anonymous ? ' anonymous' : ''}`;
+const named = (ev) => `${shape(ev)} [${ev.inputs.map((i) => i.name).join(',')}]`;
 const sig = (ev) => `${ev.name}(${ev.inputs.map((i) => i.type).join(',')})`;
 
 function loadAbiFile(name) {
@@ -80,15 +87,17 @@ runTest('test_abi_compat', async () => {
     }
     cache[MATCH[name]] = cache[MATCH[name]] || loadAbiFile(MATCH[name]);
     const theirs = new Set(cache[MATCH[name]].map(shape));
+    const theirNames = new Set(cache[MATCH[name]].map(named));
     for (const ev of events) {
       checked++;
       if (!theirs.has(shape(ev))) problems.push(`${name}: ${shape(ev)} not in abi/${MATCH[name]}`);
+      else if (!theirNames.has(named(ev))) problems.push(`${name}: ${named(ev)}: parameter names differ from abi/${MATCH[name]}`);
       const t = keccak256Hex(sig(ev));
-      if (!(sig(ev) in FACTS)) problems.push(`${name}: ${sig(ev)} is not a DIMO license event`);
+      if (!(sig(ev) in FACTS)) problems.push(`${name}: ${sig(ev)} is not a DIMO license or opt-in event`);
       else if (FACTS[sig(ev)] !== t) problems.push(`${name}: topic0 of ${sig(ev)} is ${t}, facts say ${FACTS[sig(ev)]}`);
       if (art.eventTopics[sig(ev)] !== t) problems.push(`${name}: build eventTopics for ${sig(ev)} wrong`);
     }
   }
   assert(problems.length === 0, `devnet not event-compatible with abi/: ${problems.join("; ")}`);
-  return `${checked} devnet events in ${contracts.length} contracts match abi/ (name, types, indexed) and the topic0 facts`;
+  return `${checked} devnet events in ${contracts.length} contracts match abi/ (name, types, indexed, parameter names) and the topic0 facts`;
 });

@@ -431,7 +431,139 @@ class Driver {
   /** Must revert: a non-admin calls an admin function. */
   async nonAdminFreeze(addr, from, id) { return this.freeze(addr, id, true, from); }
 
+  // ------------------------------------------------------------ opt-ins
+
+  get o() {
+    if (!this.m.optins) throw new Error('the network file lists no sacd/vehicle contracts');
+    return this.m.optins;
+  }
+
+  _optSnap(asset, id, grantee, privId) {
+    const { sacd, vehicle } = this.d;
+    const q = [[vehicle, 'lastTokenId', []]];
+    if (id !== undefined) {
+      q.push([vehicle, 'ownerOf', [id]], [vehicle, 'tokenIdToVersion', [id]], [sacd, 'tokenIdToVersion', [asset, id]]);
+      if (grantee) q.push([sacd, 'currentPermissionRecord', [asset, id, grantee]]);
+      if (privId !== undefined) q.push([vehicle, 'privilegeExpiresAt', [id, privId, grantee]]);
+    }
+    return q;
+  }
+
+  /** The owner of `id` on an ERC-721 asset the model follows: a string,
+   *  null (burned / revoked) or undefined (never minted, unknown asset). */
+  assetOwner(asset, id) {
+    if (asset === this.o.vehicle) {
+      const v = this.o.vehicles.get(id);
+      return v ? v.owner : undefined;
+    }
+    if (this.m.node && asset === this.m.node.address) return this.m.node.licenses.get(id);
+    return undefined;
+  }
+
+  liveVehicles() {
+    return [...this.o.vehicles.entries()].filter(([, v]) => v.owner !== null).map(([id, v]) => ({ id, owner: v.owner }));
+  }
+
+  async mintVehicle(to, from = this.admin) {
+    const o = this.o;
+    const ok = from === this.admin && to !== ZERO;
+    const id = o.lastVehicle + 1n;
+    const r = await this._exec('vehicleMint', {
+      from, contract: o.vehicle, fn: 'mint', args: [to], ok,
+      events: [[o.vehicle, 'Transfer', { from: ZERO, to, tokenId: id }]],
+      snapshot: this._optSnap(o.vehicle), params: { to, from },
+    });
+    if (!r) return null;
+    o.lastVehicle = id;
+    o.vehicles.set(id, { owner: to, privVersion: 0n });
+    return id;
+  }
+
+  /** Transfer between owners (also to oneself): resets grants and privileges. */
+  async transferVehicle(from, to, id, caller = from) {
+    const o = this.o;
+    const v = o.vehicles.get(id);
+    const ok = v !== undefined && v.owner !== null && v.owner === from && caller === from && to !== ZERO;
+    const r = await this._exec(from === to ? 'vehicleSelfTransfer' : 'vehicleTransfer', {
+      from: caller, contract: o.vehicle, fn: 'transferFrom', args: [from, to, id], ok,
+      events: [[o.vehicle, 'Transfer', { from, to, tokenId: id }]],
+      snapshot: this._optSnap(o.vehicle, id), params: { tokenId: String(id), from, to, caller },
+    });
+    if (!r) return false;
+    v.owner = to;
+    v.privVersion += 1n;
+    o.versions.set(`${o.vehicle}|${id}`, this.m.sacdVersion(o.vehicle, id) + 1n);
+    return true;
+  }
+
+  /** Burn: no reset; the token's grants keep counting until they expire. */
+  async burnVehicle(from, id) {
+    const o = this.o;
+    const v = o.vehicles.get(id);
+    const ok = v !== undefined && v.owner !== null && v.owner === from;
+    const r = await this._exec('vehicleBurn', {
+      from, contract: o.vehicle, fn: 'burn', args: [id], ok,
+      events: [[o.vehicle, 'Transfer', { from, to: ZERO, tokenId: id }]],
+      snapshot: this._optSnap(o.vehicle, id), params: { tokenId: String(id), from },
+    });
+    if (!r) return false;
+    v.owner = null;
+    return true;
+  }
+
+  /** SACD setPermissions on any ERC-721 the model follows (the vehicle, the node license). */
+  async grant(from, asset, id, grantee, permissions, expiration, source) {
+    const o = this.o;
+    const owner = this.assetOwner(asset, id);
+    const ok = typeof owner === 'string' && (from === owner || from === asset) && grantee !== ZERO;
+    const r = await this._exec('grant', {
+      from, contract: o.sacd, fn: 'setPermissions', args: [asset, id, grantee, permissions, expiration, source], ok,
+      events: [[o.sacd, 'PermissionsSet', { asset, tokenId: id, permissions, grantee, expiration, source }]],
+      snapshot: this._optSnap(asset, id, grantee),
+      params: { asset, tokenId: String(id), grantee, permissions: '0x' + permissions.toString(16), expiration: String(expiration), source, from },
+    });
+    if (!r) return false;
+    o.grants.set(`${asset}|${id}|${grantee}`, {
+      asset, id, grantee, version: this.m.sacdVersion(asset, id), permissions, expiration, source,
+    });
+    return true;
+  }
+
+  /** Must revert: only the asset contract may call onTransfer. */
+  async sacdOnTransfer(from, asset, id) {
+    await this._exec('sacdOnTransferNotAsset', {
+      from, contract: this.o.sacd, fn: 'onTransfer', args: [asset, id], ok: from === asset, events: [],
+      snapshot: this._optSnap(asset, id), params: { asset, tokenId: String(id), from },
+    });
+  }
+
+  /** Legacy vehicle privilege (PrivilegeSet). */
+  async setPrivilege(from, id, privId, user, expires) {
+    const o = this.o;
+    const v = o.vehicles.get(id);
+    const ok = v !== undefined && v.owner !== null && v.owner === from && privId >= 1n && privId <= o.privilegeCount;
+    const r = await this._exec('setPrivilege', {
+      from, contract: o.vehicle, fn: 'setPrivilege', args: [id, privId, user, expires], ok,
+      events: [[o.vehicle, 'PrivilegeSet', { tokenId: id, version: v ? v.privVersion : 0n, privId, user, expires }]],
+      snapshot: this._optSnap(o.vehicle, id, user, privId),
+      params: { tokenId: String(id), privId: String(privId), user, expires: String(expires), from },
+    });
+    if (!r) return false;
+    o.privileges.set(`${id}|${privId}|${user}`, { id, privId, user, version: v.privVersion, expires });
+    return true;
+  }
+
+  async headTimestamp() { return this._headTimestamp(); }
+
   // ------------------------------------------------------------ time and blocks
+
+  /** One empty block with exactly this timestamp (later than the head's). */
+  async advanceTo(ts) {
+    await this.rpc.call('evm_setNextBlockTimestamp', [ts]);
+    await this.rpc.call('evm_mine', []);
+    this.opLog.push({ op: 'advanceTo', timestamp: ts });
+    this.opCounts.advanceTo = (this.opCounts.advanceTo || 0) + 1;
+  }
 
   /** Next block's timestamp = latest + seconds (one empty block). */
   async advanceTime(seconds) {

@@ -4,8 +4,12 @@
 // expects to succeed. toExpect() renders it in the same shape as
 // readState()'s output; compareExpect() lists the differences.
 
+const { grantedIndexes, sortGrants, sortPrivileges } = require('./optins');
+
 const ZERO = '0x0000000000000000000000000000000000000000';
 const s = (v) => (typeof v === 'bigint' ? v.toString() : v);
+const grantKey = (asset, id, grantee) => `${asset}|${id}|${grantee}`;
+const privKey = (id, privId, user) => `${id}|${privId}|${user}`;
 
 class Model {
   constructor() {
@@ -18,6 +22,86 @@ class Model {
     this.contractNames = new Map(); // address -> contract name
     this.slashes = [];
     this.nodeRevocations = [];
+    this.optins = null; // see optinsFromState
+  }
+
+  /** Opt-in model (null without opt-in contracts):
+   *  vehicles: id -> {owner (null once burned), privVersion};
+   *  versions: "asset|id" -> SACD version; grants: "asset|id|grantee" ->
+   *  {asset, id, grantee, version, permissions, expiration, source} (the
+   *  last record set, under the version current then); privileges:
+   *  "id|privId|user" -> {id, privId, user, version, expires}. */
+  static optinsFromState(o) {
+    if (!o) return null;
+    const m = {
+      sacd: o.sacd, vehicle: o.vehicle, privilegeCount: BigInt(o.privilege_count || 0),
+      lastVehicle: BigInt(o.last_vehicle_id || 0), vehicles: new Map(), versions: new Map(),
+      grants: new Map(), privileges: new Map(),
+    };
+    for (const v of o.vehicles) {
+      const id = BigInt(v.token_id);
+      m.vehicles.set(id, { owner: v.owner, privVersion: BigInt(v.privilege_version) });
+      m.versions.set(`${o.vehicle}|${id}`, BigInt(v.sacd_version));
+    }
+    for (const g of o.grants) {
+      const id = BigInt(g.token_id);
+      m.versions.set(`${g.asset}|${id}`, BigInt(g.version));
+      m.grants.set(grantKey(g.asset, id, g.grantee), {
+        asset: g.asset, id, grantee: g.grantee, version: BigInt(g.version),
+        permissions: BigInt(g.permissions), expiration: BigInt(g.expiration), source: g.source,
+      });
+    }
+    for (const p of o.privileges) {
+      const id = BigInt(p.token_id);
+      const veh = m.vehicles.get(id);
+      m.privileges.set(privKey(id, BigInt(p.priv_id), p.user), {
+        id, privId: BigInt(p.priv_id), user: p.user, version: veh ? veh.privVersion : 0n, expires: BigInt(p.expires),
+      });
+    }
+    return m;
+  }
+
+  sacdVersion(asset, id) { return this.optins.versions.get(`${asset}|${id}`) || 0n; }
+
+  /** The client id's license {contract, token_id}, or null. */
+  appOfClientId(addr) {
+    for (const app of this.apps.values()) {
+      for (const l of app.licenses.values()) if (l.clientId === addr) return { contract: app.address, token_id: s(l.id) };
+    }
+    return null;
+  }
+
+  optinsExpect(T) {
+    const o = this.optins;
+    if (!o) return null;
+    const vehicles = [...o.vehicles.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([id, v]) => ({
+      token_id: s(id), owner: v.owner, burned: v.owner === null, privilege_version: s(v.privVersion),
+      sacd_version: s(this.sacdVersion(o.vehicle, id)),
+    }));
+    const grants = sortGrants([...o.grants.values()].map((g) => {
+      const version = this.sacdVersion(g.asset, g.id);
+      const live = g.version === version;
+      const permissions = live ? g.permissions : 0n;
+      const expiration = live ? g.expiration : 0n;
+      return {
+        asset: g.asset, token_id: s(g.id), grantee: g.grantee, grantee_app: this.appOfClientId(g.grantee),
+        version: s(version), permissions: s(permissions), expiration: s(expiration), source: live ? g.source : '',
+        allowed: expiration > T ? grantedIndexes(permissions) : [],
+      };
+    }));
+    const privileges = sortPrivileges([...o.privileges.values()].map((p) => {
+      const veh = o.vehicles.get(p.id);
+      const expires = veh && p.version === veh.privVersion ? p.expires : 0n;
+      const valid = p.privId >= 1n && p.privId <= o.privilegeCount && expires >= T;
+      // hasPrivilege: the entry first, then ownerOf (which reverts once burned).
+      let has = true;
+      if (!valid) has = veh && veh.owner !== null ? veh.owner === p.user : null;
+      return { token_id: s(p.id), priv_id: s(p.privId), user: p.user, expires: s(expires), has_privilege: has };
+    }));
+    return {
+      sacd: o.sacd, vehicle: o.vehicle, privilege_count: s(o.privilegeCount), last_vehicle_id: s(o.lastVehicle),
+      vehicles, grants, privileges,
+    };
   }
 
   static fromState(st) {
@@ -57,6 +141,11 @@ class Model {
       m.totalSupply = BigInt(st.dimo_token.total_supply);
       for (const [a, v] of Object.entries(st.dimo_token.balances)) m.balances.set(a, BigInt(v));
       m.contractNames.set(m.token, 'DimoToken');
+    }
+    m.optins = Model.optinsFromState(st.optins);
+    if (m.optins) {
+      m.contractNames.set(m.optins.sacd, 'Sacd');
+      m.contractNames.set(m.optins.vehicle, 'DimoVehicle');
     }
     return m;
   }
@@ -125,6 +214,7 @@ class Model {
       total_supply: s(this.totalSupply),
       balances: Object.fromEntries([...this.balances.entries()].sort().map(([a, v]) => [a, s(v)])),
     } : null;
+    out.optins = this.optinsExpect(T);
     out.slashes = this.slashes;
     out.node_revocations = this.nodeRevocations;
     out.event_counts = Object.fromEntries([...this.events.entries()].sort().map(([addr, m]) => [addr, {
@@ -175,6 +265,23 @@ function compareExpect(exp, st) {
     for (const k of ['minimum_stake', 'total_staked', 'last_minted_id', 'dimo_balance']) eq(`node.${k}`, en[k], sn[k]);
     eq('node.stakes', en.stakes, sn.stakes);
     eq('node.licenses', en.licenses, sn.licenses);
+  }
+  if (exp.optins && !st.optins) diffs.push('opt-in contracts missing from state');
+  if (exp.optins && st.optins) {
+    const so = st.optins;
+    for (const k of ['sacd', 'vehicle', 'privilege_count', 'last_vehicle_id']) eq(`optins.${k}`, exp.optins[k], so[k]);
+    eq('optins.vehicles', exp.optins.vehicles, so.vehicles);
+    const sg = new Map(so.grants.map((g) => [`${g.asset}|${g.token_id}|${g.grantee}`, g]));
+    if (so.grants.length !== exp.optins.grants.length) {
+      diffs.push(`optins: expected ${exp.optins.grants.length} touched grants, chain has ${so.grants.length}`);
+    }
+    for (const g of exp.optins.grants) {
+      const tag = `grant ${g.asset}#${g.token_id} -> ${g.grantee}`;
+      const c = sg.get(`${g.asset}|${g.token_id}|${g.grantee}`);
+      if (!c) { diffs.push(`${tag} missing from state`); continue; }
+      eq(tag, g, c);
+    }
+    eq('optins.privileges', exp.optins.privileges, so.privileges);
   }
   if (exp.dimo_token && st.dimo_token) {
     eq('dimo.total_supply', exp.dimo_token.total_supply, st.dimo_token.total_supply);

@@ -9,6 +9,8 @@ const ROLE_DEFAULT_CONTRACT = {
   app_license: 'DevLicenseDimo',
   node_license: 'NodeLicenseStake',
   dimo_token: 'DimoToken',
+  sacd: 'Sacd',
+  vehicle: 'DimoVehicle',
 };
 
 function readNetwork(file) {
@@ -17,13 +19,16 @@ function readNetwork(file) {
   return net;
 }
 
-/** {rpc, net, token, apps[], node, admin, accounts, byAddress, all} */
+/** {rpc, net, token, apps[], node, sacd, vehicle, admin, accounts, byAddress, all}
+ *  (sacd and vehicle are null for a network file without opt-in contracts) */
 function openDevnet(rpcOrUrl, networkFile) {
   const rpc = typeof rpcOrUrl === 'string' ? new Rpc(rpcOrUrl) : rpcOrUrl;
   const net = typeof networkFile === 'string' ? readNetwork(networkFile) : networkFile;
   const apps = [];
   let node = null;
   let token = null;
+  let sacd = null;
+  let vehicle = null;
   const all = [];
   for (const c of net.contracts) {
     const artifactName = c['x-contract'] || ROLE_DEFAULT_CONTRACT[c.role];
@@ -36,10 +41,12 @@ function openDevnet(rpcOrUrl, networkFile) {
     if (c.role === 'app_license') apps.push(h);
     else if (c.role === 'node_license' && !node) node = h;
     else if (c.role === 'dimo_token' && !token) token = h;
+    else if (c.role === 'sacd' && !sacd) sacd = h;
+    else if (c.role === 'vehicle' && !vehicle) vehicle = h;
   }
   const byAddress = new Map(all.map((h) => [h.address, h]));
   return {
-    rpc, net, apps, node, token, all, byAddress,
+    rpc, net, apps, node, token, sacd, vehicle, all, byAddress,
     admin: lower(net['x-admin']),
     accounts: (net['x-dev-accounts'] || []).map(lower),
     /** Decodes any log emitted by a known contract: {address, contract, name, args} or null. */

@@ -7,11 +7,14 @@
 // enableSigner), redirect URIs from redirectUrisOf(tokenId), node stakers
 // from stakers(), node tokens 1..lastMintedId.
 // Output: uint256 as decimal strings, addresses lower-case hex; a revoked or
-// missing token has owner null (ownerOf reverts).
+// missing token has owner null (ownerOf reverts). With opt-in contracts in
+// the network file, `optins` is lib/optins.js's readOptins at the same block
+// (combinations touched by logs up to that block); otherwise null.
 
 const { openDevnet } = require('./network');
 const { qty } = require('./abi');
 const { RpcError } = require('./rpc');
+const { readOptins } = require('./optins');
 
 const s = (v) => (typeof v === 'bigint' ? v.toString() : v);
 
@@ -133,6 +136,7 @@ async function readState(rpcOrUrl, networkFile, blockTag = 'latest') {
     app_licenses: [],
     node_licenses: [],
     dimo_token: null,
+    optins: null,
   };
   for (const app of d.apps) {
     if (app.startBlock > bn) state.app_licenses.push({ address: app.address, contract: app.name, deployed: false, licenses: [] });
@@ -147,6 +151,7 @@ async function readState(rpcOrUrl, networkFile, blockTag = 'latest') {
     state.dimo_token = { address: d.token.address, total_supply: s(vals[0]), balances: {} };
     list.forEach((a, i) => { state.dimo_token.balances[a] = s(vals[i + 1]); });
   }
+  state.optins = await readOptins(rpc, d, bn);
   if (typeof rpcOrUrl === 'string') rpc.close();
   return state;
 }
