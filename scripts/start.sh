@@ -69,7 +69,7 @@ say "starting PostgreSQL ($run/pg)"
 db=$(bash scripts/pg.sh start "$run/pg")
 say "starting the devnet chain ($run/chain)"
 rpc=$(bash tests/devnet/anvil.sh start "$run/chain" | tail -n 1)
-say "deploying the license contracts and running the DIP-5 scenario"
+say "deploying the license and opt-in contracts and running the DIP-5 scenario"
 node tests/devnet/deploy.js --rpc "$rpc" --out "$run/network.json" >"$run/deploy.log"
 node tests/devnet/scenario.js --rpc "$rpc" --network "$run/network.json" >"$run/scenario.log"
 
@@ -78,8 +78,8 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 fi
 
-# Live DIP-5 activity: a few random operations every few seconds, and a
-# shallow reorg every tenth round.
+# Live DIP-5 activity: a few random operations (licenses and opt-ins) every
+# few seconds, and a shallow reorg every tenth round.
 activity() {
   local round=0 seed=$RANDOM child=""
   # Children run in the background and are waited for, so a stop signal
@@ -87,7 +87,7 @@ activity() {
   trap 'kill $child 2>/dev/null; exit 0' TERM INT
   while true; do
     round=$((round + 1))
-    node tests/devnet/scenario.js --rpc "$rpc" --network "$run/network.json" --ops 4 \
+    node tests/devnet/scenario.js --rpc "$rpc" --network "$run/network.json" --ops 4 --optins \
       --seed $((seed + round)) >>"$run/activity.log" 2>&1 &
     child=$!
     wait "$child" || true
