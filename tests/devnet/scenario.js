@@ -270,11 +270,13 @@ function randomPermissions(rng) {
   return p;
 }
 
+// 0, 2^256-1, in the past, or ahead by a minute to a year; a third of them
+// outlast a long run's time jumps.
 function randomExpiration(rng, now) {
-  const r = rng.int(10);
+  const r = rng.int(12);
   if (r === 0) return 0n;
-  if (r === 1) return MAX_UINT;
-  const rel = [-3600, 60, 600, 3600, 6 * 3600, DAY, 30 * DAY, 365 * DAY][r - 2];
+  if (r <= 2) return MAX_UINT;
+  const rel = [-3600, 60, 600, 3600, 6 * 3600, DAY, 30 * DAY, 365 * DAY, 365 * DAY][r - 3];
   return BigInt(now + rel);
 }
 
@@ -282,14 +284,18 @@ const SOURCES = ['', 'ipfs://bafy-consent', 'https://consent.example/v1', 'café
 
 function optinOps(dr, d, rng, users) {
   const veh = d.vehicle.address;
-  const clientIds = () => {
+  const clientIds = (activeOnly) => {
     const out = [];
-    for (const a of d.apps) for (const l of dr.app(a.address).licenses.values()) out.push(l.clientId);
+    for (const a of d.apps) {
+      for (const l of dr.app(a.address).licenses.values()) if (!activeOnly || (!l.revoked && !l.frozen)) out.push(l.clientId);
+    }
     return out;
   };
   const pickGrantee = (id) => {
     const r = rng.next();
-    const apps = clientIds();
+    // Users opt in mostly to apps whose license is active (neither revoked nor suspended).
+    const active = clientIds(true);
+    const apps = active.length && r < 0.35 ? active : clientIds(false);
     if (r < 0.5 && apps.length) return rng.pick(apps);
     if (r < 0.65) {
       const known = [...dr.o.grants.values()].filter((g) => g.asset === veh && g.id === id).map((g) => g.grantee);
