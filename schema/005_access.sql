@@ -102,7 +102,7 @@ CREATE INDEX vehicle_privilege_events_key
 
 -- The last record per (asset, token, grantee), whether or not it still
 -- counts (expired, reset by a transfer, or granting nothing: see the
--- sacd_grant_status view). records: how many PermissionsSet the key has had.
+-- sacd_grant_status view).
 CREATE TABLE sacd_grants (
   chain_id bigint NOT NULL,
   asset bytea NOT NULL,
@@ -117,11 +117,11 @@ CREATE TABLE sacd_grants (
   expiration numeric(78,0) NOT NULL,
   expires_at timestamptz NOT NULL,
   source text NOT NULL,
-  records int NOT NULL,
-  first_block bigint NOT NULL,
   PRIMARY KEY (chain_id, asset, token_id, grantee)
-);
+) WITH (fillfactor = 70);
 CREATE INDEX sacd_grants_grantee ON sacd_grants (chain_id, grantee, asset, token_id);
+-- (fillfactor: refreshes update rows without touching indexed columns;
+-- room in the page lets those updates skip index maintenance, HOT.)
 
 -- Per vehicle token with a Transfer: its owner (the last one after a
 -- burn), and the last transfer between owners (the reset every earlier
@@ -132,15 +132,13 @@ CREATE TABLE vehicle_state (
   token_id numeric(78,0) NOT NULL,
   owner bytea NOT NULL,
   burned boolean NOT NULL,
-  minted_block bigint,
-  transfers int NOT NULL,
   reset_block bigint,
   reset_log_index int,
   reset_time timestamptz,
   reset_tx bytea,
   changed_block bigint NOT NULL,
   PRIMARY KEY (chain_id, asset, token_id)
-);
+) WITH (fillfactor = 70);
 CREATE INDEX vehicle_state_owner ON vehicle_state (chain_id, owner);
 
 -- The last PrivilegeSet per (token, privilege, user).
@@ -158,7 +156,7 @@ CREATE TABLE vehicle_privileges (
   block_time timestamptz NOT NULL,
   tx_hash bytea NOT NULL,
   PRIMARY KEY (chain_id, asset, token_id, priv_id, holder)
-);
+) WITH (fillfactor = 70);
 
 -- ---- small pieces ------------------------------------------------------------------
 
@@ -177,20 +175,29 @@ $$;
 
 -- Every permission index p_permissions grants, ascending ('{}' for none).
 -- Walks the pairs of bits up to the highest set one (a few for usual
--- values, 128 at most).
+-- values, 128 at most), in bigint while the value fits one.
 CREATE FUNCTION dimo_permission_ids(p_permissions numeric) RETURNS int[]
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
   v numeric := p_permissions;
+  b bigint;
   i int := 0;
   ids int[] := '{}';
 BEGIN
-  WHILE v > 0 AND i < 128 LOOP
+  WHILE v > 9223372036854775807 LOOP
     IF mod(v, 4) = 3 THEN
       ids := ids || i;
     END IF;
     v := div(v, 4);
+    i := i + 1;
+  END LOOP;
+  b := v::bigint;
+  WHILE b > 0 LOOP
+    IF b & 3 = 3 THEN
+      ids := ids || i;
+    END IF;
+    b := b >> 2;
     i := i + 1;
   END LOOP;
   RETURN ids;
@@ -214,73 +221,68 @@ AS $$ SELECT floor(extract(epoch FROM p)) $$;
 
 -- ---- refresh: current rows from history -----------------------------------------
 
+-- One statement per refresh: the last history row of every key (none: the
+-- key lost all its history, in a rollback), then the current row deleted
+-- or upserted. Every lookup is one index probe per key.
 CREATE FUNCTION dimo__refresh_grants(p_chain_id bigint, p_keys dimo_grant_key[]) RETURNS void
 LANGUAGE sql
 AS $$
-  DELETE FROM sacd_grants g
-  USING unnest(p_keys) k
-  WHERE g.chain_id = p_chain_id AND g.asset = k.asset AND g.token_id = k.token_id
-    AND g.grantee = k.grantee
-    AND NOT EXISTS (SELECT 1 FROM sacd_records r
-                    WHERE r.chain_id = p_chain_id AND r.asset = k.asset AND r.token_id = k.token_id
-                      AND r.grantee = k.grantee);
-
+  WITH last AS (
+    SELECT k.asset, k.token_id, k.grantee, r.*
+    FROM (SELECT DISTINCT u.asset, u.token_id, u.grantee FROM unnest(p_keys) u) k
+    LEFT JOIN LATERAL (
+      SELECT r.block_number, r.log_index, r.tx_hash, r.block_time, r.permissions, r.expiration,
+        r.source
+      FROM sacd_records r
+      WHERE r.chain_id = p_chain_id AND r.asset = k.asset AND r.token_id = k.token_id
+        AND r.grantee = k.grantee
+      ORDER BY r.block_number DESC, r.log_index DESC LIMIT 1) r ON true),
+  gone AS (
+    DELETE FROM sacd_grants g USING last
+    WHERE last.block_number IS NULL AND g.chain_id = p_chain_id AND g.asset = last.asset
+      AND g.token_id = last.token_id AND g.grantee = last.grantee)
   INSERT INTO sacd_grants AS g (chain_id, asset, token_id, grantee, block_number, log_index, tx_hash,
-    block_time, permissions, permission_ids, expiration, expires_at, source, records, first_block)
-  SELECT p_chain_id, k.asset, k.token_id, k.grantee, r.block_number, r.log_index, r.tx_hash,
-    r.block_time, r.permissions, dimo_permission_ids(r.permissions), r.expiration,
-    dimo__unix_time(r.expiration), r.source, n.records, n.first_block
-  FROM (SELECT DISTINCT u.asset, u.token_id, u.grantee FROM unnest(p_keys) u) k
-  JOIN LATERAL (
-    SELECT r.* FROM sacd_records r
-    WHERE r.chain_id = p_chain_id AND r.asset = k.asset AND r.token_id = k.token_id
-      AND r.grantee = k.grantee
-    ORDER BY r.block_number DESC, r.log_index DESC LIMIT 1) r ON true
-  CROSS JOIN LATERAL (
-    SELECT count(*)::int AS records, min(c.block_number) AS first_block FROM sacd_records c
-    WHERE c.chain_id = p_chain_id AND c.asset = k.asset AND c.token_id = k.token_id
-      AND c.grantee = k.grantee) n
+    block_time, permissions, permission_ids, expiration, expires_at, source)
+  SELECT p_chain_id, l.asset, l.token_id, l.grantee, l.block_number, l.log_index, l.tx_hash,
+    l.block_time, l.permissions, dimo_permission_ids(l.permissions), l.expiration,
+    dimo__unix_time(l.expiration), l.source
+  FROM last l WHERE l.block_number IS NOT NULL
   ON CONFLICT (chain_id, asset, token_id, grantee) DO UPDATE SET
     block_number = EXCLUDED.block_number, log_index = EXCLUDED.log_index, tx_hash = EXCLUDED.tx_hash,
     block_time = EXCLUDED.block_time, permissions = EXCLUDED.permissions,
     permission_ids = EXCLUDED.permission_ids, expiration = EXCLUDED.expiration,
-    expires_at = EXCLUDED.expires_at, source = EXCLUDED.source, records = EXCLUDED.records,
-    first_block = EXCLUDED.first_block;
+    expires_at = EXCLUDED.expires_at, source = EXCLUDED.source;
 $$;
 
 CREATE FUNCTION dimo__refresh_vehicles(p_chain_id bigint, p_keys dimo_asset_key[]) RETURNS void
 LANGUAGE sql
 AS $$
-  DELETE FROM vehicle_state v
-  USING unnest(p_keys) k
-  WHERE v.chain_id = p_chain_id AND v.asset = k.asset AND v.token_id = k.token_id
-    AND NOT EXISTS (SELECT 1 FROM vehicle_transfers t
-                    WHERE t.chain_id = p_chain_id AND t.asset = k.asset AND t.token_id = k.token_id);
-
-  INSERT INTO vehicle_state AS v (chain_id, asset, token_id, owner, burned, minted_block, transfers,
-    reset_block, reset_log_index, reset_time, reset_tx, changed_block)
-  SELECT p_chain_id, k.asset, k.token_id,
-    CASE WHEN lst.kind = 'burn' THEN lst.from_address ELSE lst.to_address END, lst.kind = 'burn',
-    n.minted_block, n.transfers, rs.block_number, rs.log_index, rs.block_time, rs.tx_hash,
-    lst.block_number
-  FROM (SELECT DISTINCT u.asset, u.token_id FROM unnest(p_keys) u) k
-  JOIN LATERAL (
-    SELECT t.* FROM vehicle_transfers t
-    WHERE t.chain_id = p_chain_id AND t.asset = k.asset AND t.token_id = k.token_id
-    ORDER BY t.block_number DESC, t.log_index DESC LIMIT 1) lst ON true
-  LEFT JOIN LATERAL (
-    SELECT t.* FROM vehicle_transfers t
-    WHERE t.chain_id = p_chain_id AND t.asset = k.asset AND t.token_id = k.token_id
-      AND t.kind = 'transfer'
-    ORDER BY t.block_number DESC, t.log_index DESC LIMIT 1) rs ON true
-  CROSS JOIN LATERAL (
-    SELECT min(t.block_number) FILTER (WHERE t.kind = 'mint') AS minted_block,
-      (count(*) FILTER (WHERE t.kind = 'transfer'))::int AS transfers
-    FROM vehicle_transfers t
-    WHERE t.chain_id = p_chain_id AND t.asset = k.asset AND t.token_id = k.token_id) n
+  WITH last AS (
+    SELECT k.asset, k.token_id, t.block_number, t.kind,
+      CASE WHEN t.kind = 'burn' THEN t.from_address ELSE t.to_address END AS owner,
+      rs.block_number AS reset_block, rs.log_index AS reset_log_index, rs.block_time AS reset_time,
+      rs.tx_hash AS reset_tx
+    FROM (SELECT DISTINCT u.asset, u.token_id FROM unnest(p_keys) u) k
+    LEFT JOIN LATERAL (
+      SELECT t.block_number, t.kind, t.from_address, t.to_address FROM vehicle_transfers t
+      WHERE t.chain_id = p_chain_id AND t.asset = k.asset AND t.token_id = k.token_id
+      ORDER BY t.block_number DESC, t.log_index DESC LIMIT 1) t ON true
+    LEFT JOIN LATERAL (
+      SELECT t.block_number, t.log_index, t.block_time, t.tx_hash FROM vehicle_transfers t
+      WHERE t.chain_id = p_chain_id AND t.asset = k.asset AND t.token_id = k.token_id
+        AND t.kind = 'transfer'
+      ORDER BY t.block_number DESC, t.log_index DESC LIMIT 1) rs ON true),
+  gone AS (
+    DELETE FROM vehicle_state v USING last
+    WHERE last.block_number IS NULL AND v.chain_id = p_chain_id AND v.asset = last.asset
+      AND v.token_id = last.token_id)
+  INSERT INTO vehicle_state AS v (chain_id, asset, token_id, owner, burned, reset_block,
+    reset_log_index, reset_time, reset_tx, changed_block)
+  SELECT p_chain_id, l.asset, l.token_id, l.owner, l.kind = 'burn', l.reset_block,
+    l.reset_log_index, l.reset_time, l.reset_tx, l.block_number
+  FROM last l WHERE l.block_number IS NOT NULL
   ON CONFLICT (chain_id, asset, token_id) DO UPDATE SET
-    owner = EXCLUDED.owner, burned = EXCLUDED.burned, minted_block = EXCLUDED.minted_block,
-    transfers = EXCLUDED.transfers, reset_block = EXCLUDED.reset_block,
+    owner = EXCLUDED.owner, burned = EXCLUDED.burned, reset_block = EXCLUDED.reset_block,
     reset_log_index = EXCLUDED.reset_log_index, reset_time = EXCLUDED.reset_time,
     reset_tx = EXCLUDED.reset_tx, changed_block = EXCLUDED.changed_block;
 $$;
@@ -288,24 +290,24 @@ $$;
 CREATE FUNCTION dimo__refresh_privileges(p_chain_id bigint, p_keys dimo_privilege_key[]) RETURNS void
 LANGUAGE sql
 AS $$
-  DELETE FROM vehicle_privileges v
-  USING unnest(p_keys) k
-  WHERE v.chain_id = p_chain_id AND v.asset = k.asset AND v.token_id = k.token_id
-    AND v.priv_id = k.priv_id AND v.holder = k.holder
-    AND NOT EXISTS (SELECT 1 FROM vehicle_privilege_events e
-                    WHERE e.chain_id = p_chain_id AND e.asset = k.asset AND e.token_id = k.token_id
-                      AND e.priv_id = k.priv_id AND e.holder = k.holder);
-
+  WITH last AS (
+    SELECT k.asset, k.token_id, k.priv_id, k.holder, e.*
+    FROM (SELECT DISTINCT u.asset, u.token_id, u.priv_id, u.holder FROM unnest(p_keys) u) k
+    LEFT JOIN LATERAL (
+      SELECT e.version, e.expires, e.block_number, e.log_index, e.block_time, e.tx_hash
+      FROM vehicle_privilege_events e
+      WHERE e.chain_id = p_chain_id AND e.asset = k.asset AND e.token_id = k.token_id
+        AND e.priv_id = k.priv_id AND e.holder = k.holder
+      ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1) e ON true),
+  gone AS (
+    DELETE FROM vehicle_privileges v USING last
+    WHERE last.block_number IS NULL AND v.chain_id = p_chain_id AND v.asset = last.asset
+      AND v.token_id = last.token_id AND v.priv_id = last.priv_id AND v.holder = last.holder)
   INSERT INTO vehicle_privileges AS v (chain_id, asset, token_id, priv_id, holder, version, expires,
     expires_at, block_number, log_index, block_time, tx_hash)
-  SELECT p_chain_id, k.asset, k.token_id, k.priv_id, k.holder, e.version, e.expires,
-    dimo__unix_time(e.expires), e.block_number, e.log_index, e.block_time, e.tx_hash
-  FROM (SELECT DISTINCT u.asset, u.token_id, u.priv_id, u.holder FROM unnest(p_keys) u) k
-  JOIN LATERAL (
-    SELECT e.* FROM vehicle_privilege_events e
-    WHERE e.chain_id = p_chain_id AND e.asset = k.asset AND e.token_id = k.token_id
-      AND e.priv_id = k.priv_id AND e.holder = k.holder
-    ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1) e ON true
+  SELECT p_chain_id, l.asset, l.token_id, l.priv_id, l.holder, l.version, l.expires,
+    dimo__unix_time(l.expires), l.block_number, l.log_index, l.block_time, l.tx_hash
+  FROM last l WHERE l.block_number IS NOT NULL
   ON CONFLICT (chain_id, asset, token_id, priv_id, holder) DO UPDATE SET
     version = EXCLUDED.version, expires = EXCLUDED.expires, expires_at = EXCLUDED.expires_at,
     block_number = EXCLUDED.block_number, log_index = EXCLUDED.log_index,
@@ -542,11 +544,17 @@ LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
   v_block bigint;
+  v_cursor bigint;
   v_time timestamptz;
   v_now numeric;
-  v_contract bytea;
-  v_token numeric;
   l dimo_license;
+  l_contract bytea;
+  l_token numeric;
+  l_class text;
+  l_role text;
+  l_owner bytea;
+  l_alias text;
+  l_status text;
   g record;
   v_reasons text[] := '{}';
   v_enabled timestamptz;
@@ -567,8 +575,9 @@ BEGIN
   IF p_permission IS NULL OR p_permission NOT BETWEEN 0 AND 127 THEN
     PERFORM dimo__bad_arg(format('permission must be 0..127 (got %s)', p_permission));
   END IF;
+  SELECT m.block_number INTO v_cursor FROM model_cursor m WHERE m.chain_id = p_chain_id;
   IF p_at_block IS NULL THEN
-    SELECT m.block_number INTO v_block FROM model_cursor m WHERE m.chain_id = p_chain_id;
+    v_block := v_cursor;
     v_time := coalesce(p_at_time, now());
   ELSE
     v_block := dimo__as_of(p_chain_id, p_at_block);
@@ -579,32 +588,53 @@ BEGIN
   END IF;
   v_now := dimo__unix_seconds(v_time);
 
-  -- License: found by its client id (today's keys), as of the block.
-  FOR v_contract, v_token IN
-    SELECT s.contract, s.token_id FROM license_state s
-    WHERE s.chain_id = p_chain_id AND s.client_id = p_client_id ORDER BY s.contract
-  LOOP
-    SELECT * INTO l FROM dimo_license_at(p_chain_id, v_contract, v_token, v_block);
-    EXIT WHEN l.contract IS NOT NULL;
-  END LOOP;
-  IF l.contract IS NULL THEN
+  -- License: found by its client id (today's keys). At the last indexed
+  -- block, its status and periodValidity come from the cached document
+  -- (exact whenever present: 002 rebuilds or clears it on every change that
+  -- shows in it), else from the licenses view; at a past block, from
+  -- history (dimo_license_at: the license may not exist yet).
+  IF v_block = v_cursor THEN
+    SELECT s.contract, s.token_id, s.class, s.role, s.owner, s.alias, s.doc ->> 'status',
+      (s.doc ->> 'period_validity')::numeric
+      INTO l_contract, l_token, l_class, l_role, l_owner, l_alias, l_status, v_period
+    FROM license_state s
+    WHERE s.chain_id = p_chain_id AND s.client_id = p_client_id
+    ORDER BY s.contract LIMIT 1;
+    IF l_contract IS NOT NULL AND l_status IS NULL THEN
+      SELECT x.status INTO l_status FROM licenses x
+      WHERE x.chain_id = p_chain_id AND x.contract = l_contract AND x.token_id = l_token;
+    END IF;
+  ELSE
+    FOR l_contract, l_token IN
+      SELECT s.contract, s.token_id FROM license_state s
+      WHERE s.chain_id = p_chain_id AND s.client_id = p_client_id ORDER BY s.contract
+    LOOP
+      SELECT * INTO l FROM dimo_license_at(p_chain_id, l_contract, l_token, v_block);
+      EXIT WHEN l.contract IS NOT NULL;
+    END LOOP;
+    SELECT l.contract, l.token_id, l.class, l.role, l.owner, l.alias, l.status
+      INTO l_contract, l_token, l_class, l_role, l_owner, l_alias, l_status;
+  END IF;
+  IF l_contract IS NULL THEN
     v_reasons := v_reasons || 'unknown_client_id'::text;
-  ELSIF l.status <> 'active' THEN
-    v_reasons := v_reasons || ('license_' || l.status);
+  ELSIF l_status <> 'active' THEN
+    v_reasons := v_reasons || ('license_' || l_status);
   END IF;
 
   -- Signer: the contract's isSigner as of the block, at v_time.
   IF p_signer IS NOT NULL THEN
-    IF l.contract IS NOT NULL THEN
+    IF l_contract IS NOT NULL THEN
       SELECT CASE WHEN e.enabled THEN e.block_time END INTO v_enabled FROM signer_events e
-      WHERE e.chain_id = p_chain_id AND e.contract = l.contract AND e.token_id = l.token_id
+      WHERE e.chain_id = p_chain_id AND e.contract = l_contract AND e.token_id = l_token
         AND e.signer = p_signer AND e.block_number <= v_block
       ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1;
-      v_period := dimo_contract_param(p_chain_id, l.contract, 'period_validity', v_block);
+      IF v_period IS NULL THEN
+        v_period := dimo_contract_param(p_chain_id, l_contract, 'period_validity', v_block);
+      END IF;
     END IF;
     v_signer_expiry := dimo_signer_expiry(v_enabled, v_period);
     v_signer := jsonb_build_object('address', dimo_hex(p_signer),
-      'valid', l.role IS NOT DISTINCT FROM 'app_license' AND dimo_signer_valid(v_enabled, v_period, v_time),
+      'valid', l_role IS NOT DISTINCT FROM 'app_license' AND dimo_signer_valid(v_enabled, v_period, v_time),
       'enabled_at', dimo_iso(v_enabled), 'expires_at', dimo_iso(v_signer_expiry));
     IF v_enabled IS NULL THEN
       v_reasons := v_reasons || 'signer_not_enabled'::text;
@@ -654,9 +684,9 @@ BEGIN
     'asset', dimo_hex(p_asset),
     'token_id', p_token_id::text,
     'permission', p_permission,
-    'license', CASE WHEN l.contract IS NOT NULL THEN jsonb_build_object(
-      'contract', dimo_hex(l.contract), 'token_id', l.token_id::text, 'class', l.class,
-      'status', l.status, 'alias', l.alias, 'owner', dimo_hex(l.owner)) END,
+    'license', CASE WHEN l_contract IS NOT NULL THEN jsonb_build_object(
+      'contract', dimo_hex(l_contract), 'token_id', l_token::text, 'class', l_class,
+      'status', l_status, 'alias', l_alias, 'owner', dimo_hex(l_owner)) END,
     'signer', v_signer,
     'grant', v_grant,
     'as_of_block', v_block,
@@ -685,7 +715,7 @@ $$;
 CREATE VIEW sacd_grant_status AS
 SELECT g.chain_id, g.asset, g.token_id, g.grantee, a.contract AS app_contract,
   a.token_id AS app_token_id, a.alias AS app_alias, g.permissions, g.permission_ids, g.expiration,
-  g.expires_at, g.source, g.block_number, g.log_index, g.block_time, g.tx_hash, g.records,
+  g.expires_at, g.source, g.block_number, g.log_index, g.block_time, g.tx_hash,
   v.owner, rs.reset AS reset_by_transfer,
   CASE WHEN rs.reset THEN 'reset'
     WHEN g.expiration <= dimo__unix_seconds(now()) THEN 'expired'
@@ -706,12 +736,15 @@ SELECT s.chain_id, s.grantee AS client_id, s.app_contract, s.app_token_id, s.app
 FROM sacd_grant_status s
 WHERE s.status = 'active';
 
--- Every legacy privilege with its state now: valid while unexpired and not
--- reset by a transfer of the token after it was set.
+-- Every legacy privilege with its state now: valid while expires >= now
+-- (the vehicle contract's hasPrivilege uses >=, SACD >) and not reset by a
+-- transfer of the token since it was set (a transfer bumps the token's
+-- privilege version). The contract's shortcut for the owner itself is not
+-- an opt-in and is left out.
 CREATE VIEW vehicle_privilege_status AS
 SELECT p.chain_id, p.asset, p.token_id, p.priv_id, p.holder, p.version, p.expires, p.expires_at,
   p.block_number, p.log_index, p.block_time, p.tx_hash, rs.reset AS reset_by_transfer,
-  NOT rs.reset AND p.expires > dimo__unix_seconds(now()) AS valid_now
+  NOT rs.reset AND p.expires >= dimo__unix_seconds(now()) AS valid_now
 FROM vehicle_privileges p
 LEFT JOIN vehicle_state v ON v.chain_id = p.chain_id AND v.asset = p.asset AND v.token_id = p.token_id
 CROSS JOIN LATERAL (SELECT coalesce((v.reset_block, v.reset_log_index) > (p.block_number, p.log_index),

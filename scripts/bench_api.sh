@@ -7,6 +7,8 @@
 # loopback, waits for /readyz, then runs wrk against
 #   1. GET  /v1/apps/{clientId}   (the license check)
 #   2. POST /v1/verify            (a valid EIP-191 signature, wrk Lua script)
+#   3. GET  /v1/access            (the same question: the answer cache)
+#   4. GET  /v1/access&at_time=   (a new time per request: dimo_access each time)
 # and prints requests/s, p50 and p99 of each. Not a test: it asserts nothing
 # beyond every answer being 200.
 #
@@ -137,6 +139,31 @@ done = function(summary, latency, requests)
 end
 EOF
 
+# The access question (GET /v1/access) about vehicle 1 of the fixed
+# scenario and app license 1's client id: the same question (the answer
+# cache), and a different at_time on every request (every answer from the
+# database: dimo_access).
+vehicle=$(node -e 'const n=require(process.argv[1]);const v=n.contracts.find((c)=>c.role==="vehicle");console.log(v?v.address:"")' "$net")
+access_path=""
+if [[ -n $vehicle ]]; then
+  access_path="/v1/access?client_id=$client&asset=$vehicle&token_id=1&permission=1"
+  curl -sf "$base$access_path" >/dev/null || die "GET $access_path failed"
+  cat >"$work/access.lua" <<EOF
+local n = 0
+local non200 = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", "$access_path&at_time=" .. (1700000000 + n))
+end
+response = function(status, headers, body)
+  if status ~= 200 then non200 = non200 + 1 end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("non-200 answers: %d\n", non200))
+end
+EOF
+fi
+
 # Runs wrk; prints "req/s p50 p99" (latencies in ms) and checks the answers.
 run_wrk() {
   local name=$1 script=$2 url=$3 out
@@ -157,5 +184,9 @@ say "wrk: $threads thread(s), $conns connections, ${duration}s per run after ${w
 say "load before the runs:$(uptime | sed 's/.*load average: / /')"
 run_wrk "GET /v1/apps/{clientId}" "$work/get.lua" "$base/v1/apps/$client"
 run_wrk "POST /v1/verify" "$work/verify.lua" "$base/v1/verify"
+if [[ -n $access_path ]]; then
+  run_wrk "GET /v1/access (cached)" "$work/get.lua" "$base$access_path"
+  run_wrk "GET /v1/access (database)" "$work/access.lua" "$base$access_path"
+fi
 say "load after the runs:$(uptime | sed 's/.*load average: / /')"
 curl -sf "$base/metrics" | grep -E '^dimo_(api_cache_(hits|misses)_total|db_pool_queries_total) ' >&2 || true

@@ -158,7 +158,7 @@ api_run() {
   local i
   PORT=""
   for ((i = 0; i < 300; i++)); do
-    PORT=$(sed -n 's/.*HTTP API listening on .* (port \([0-9]*\)).*/\1/p' "$WORK/run.log" | head -n 1)
+    PORT=$(sed -n 's/.*HTTP API listening on .* (port \([0-9]*\)).*/\1/p' "$WORK/run.log" 2>/dev/null | head -n 1 || true)
     [[ -n $PORT ]] && break
     kill -0 "$RUN_PID" 2>/dev/null || it_fail "run exited: $(tail -5 "$WORK/run.log")"
     sleep 0.1
