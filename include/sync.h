@@ -85,6 +85,7 @@ typedef struct idx_sync_status_s {
   uint64_t range;           /* current eth_getLogs span */
   double last_batch_ms;     /* database time of the last batch */
   uint64_t docs_built;      /* stale license documents built while idle */
+  uint64_t prefetched;      /* ranges fetched while the previous batch was written */
   bool standby;             /* waiting: another instance holds the writer lock */
 } idx_sync_status_t;
 

@@ -69,6 +69,24 @@ typedef enum req_kind_e {
   REQ_HEADER,
 } req_kind_t;
 
+/* The next range's JSON-RPC batch, sent while the current batch is
+ * written (backfill ranges only: below the reorg window nothing depends on
+ * the write's outcome but the expected parent hash, which the range
+ * handler checks when the answer is used). The answer is held, not
+ * decoded: decoding fills the one batch being assembled, which the write
+ * still uses. */
+typedef struct prefetch_s {
+  bool in_flight; /* sent, not answered */
+  bool ready;     /* answered and held */
+  bool awaited;   /* fetch_range wants it: use it (or refetch) on arrival */
+  bool too_large; /* the answer exceeded --rpc-max-response */
+  uint64_t from, to;
+  req_kind_t kinds[MAX_REQUESTS];
+  uint64_t numbers[MAX_REQUESTS];
+  size_t n;
+  idx_rpc_reply_t replies[MAX_REQUESTS]; /* references and copies: prefetch_drop frees */
+} prefetch_t;
+
 struct idx_sync_s {
   uv_loop_t *loop;
   idx_sync_options_t opts;
@@ -87,6 +105,10 @@ struct idx_sync_s {
   bool standby;   /* another instance writes; we wait for its lock */
   bool stopping;
   bool finished;
+  /* finish() waits for a prefetch in flight (its callback needs us). */
+  bool finish_deferred;
+  int deferred_status;
+  char deferred_message[640];
   void (*after_timer)(idx_sync_t *s);
 
   /* Chain position. */
@@ -107,6 +129,7 @@ struct idx_sync_s {
   req_kind_t req_kinds[MAX_REQUESTS];
   uint64_t req_numbers[MAX_REQUESTS];
   size_t nreq;
+  prefetch_t pre;
 
   /* Filters (built once): addresses and topic0s of every contract. */
   json_t *main_addresses;
@@ -175,6 +198,17 @@ static uint64_t now_ns(void) { return uv_hrtime(); }
 static void finish(idx_sync_t *s, int status, const char *message) {
   if (s->finished)
     return;
+  if (s->pre.in_flight) {
+    /* Its callback needs us: finish when it arrives, doing nothing else
+     * meanwhile (the first reason is the one reported). */
+    if (!s->finish_deferred) {
+      s->finish_deferred = true;
+      s->deferred_status = status;
+      snprintf(s->deferred_message, sizeof s->deferred_message, "%s", message);
+    }
+    s->stopping = true;
+    return;
+  }
   s->finished = true;
   uv_timer_stop(&s->timer);
   if (status)
@@ -476,7 +510,11 @@ static void after_target(idx_sync_t *s) {
         build_docs(s);
         return;
       }
-      idx_log_info("sync", "reached block %llu", (unsigned long long)s->stop_block);
+      idx_log_info("sync",
+                   "reached block %llu (%llu batches, %llu of them fetched while the one before "
+                   "was written)",
+                   (unsigned long long)s->stop_block, (unsigned long long)s->st.batches,
+                   (unsigned long long)s->st.prefetched);
       finish(s, 0, "done");
       return;
     }
@@ -537,10 +575,10 @@ static void poll_head(idx_sync_t *s) {
 
 /* ---- fetching a range ------------------------------------------------- */
 
-static json_t *logs_filter(idx_sync_t *s, bool token) {
+static json_t *logs_filter(const idx_sync_t *s, bool token, uint64_t from, uint64_t to) {
   json_t *f = json_object();
-  json_object_set_new(f, "fromBlock", quantity(s->fetch_from));
-  json_object_set_new(f, "toBlock", quantity(s->fetch_to));
+  json_object_set_new(f, "fromBlock", quantity(from));
+  json_object_set_new(f, "toBlock", quantity(to));
   json_object_set(f, "address", token ? s->token_address : s->main_addresses);
   json_object_set(f, "topics", token ? s->token_topics : s->main_topics);
   return json_pack("[o]", f);
@@ -548,8 +586,9 @@ static json_t *logs_filter(idx_sync_t *s, bool token) {
 
 static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n);
 
-static void fetch_range(idx_sync_t *s) {
-  uint64_t from = next_block(s);
+/* The range that starts at `from`: its last block and whether it is near
+ * the head. */
+static uint64_t range_end(const idx_sync_t *s, uint64_t from, bool *near_head) {
   uint64_t span = s->range.span;
   uint64_t to = from + span - 1 < from ? UINT64_MAX : from + span - 1;
   if (to > s->target)
@@ -561,38 +600,166 @@ static void fetch_range(idx_sync_t *s) {
   uint64_t below_window = s->head > REORG_WINDOW ? s->head - REORG_WINDOW : 0;
   if (from <= below_window && to > below_window)
     to = below_window;
-  s->near_head = to + REORG_WINDOW > s->head;
-  if (s->near_head && to - from + 1 > s->near_cap)
+  *near_head = to + REORG_WINDOW > s->head;
+  if (*near_head && to - from + 1 > s->near_cap)
     to = from + s->near_cap - 1;
-  s->range_in_flight = true;
-  s->fetch_from = from;
-  s->fetch_to = to;
+  return to;
+}
 
-  const char *methods[MAX_REQUESTS];
-  json_t *params[MAX_REQUESTS];
+/* The JSON-RPC batch of a range: its logs, and the headers of its ends
+ * (of every block near the head). Returns the number of requests. */
+static size_t range_requests(const idx_sync_t *s, uint64_t from, uint64_t to, bool near_head,
+                             const char **methods, json_t **params, req_kind_t *kinds,
+                             uint64_t *numbers) {
   size_t k = 0;
   methods[k] = "eth_getLogs";
-  params[k] = logs_filter(s, false);
-  s->req_kinds[k++] = REQ_LOGS_MAIN;
+  params[k] = logs_filter(s, false, from, to);
+  kinds[k++] = REQ_LOGS_MAIN;
   if (s->token_address) {
     methods[k] = "eth_getLogs";
-    params[k] = logs_filter(s, true);
-    s->req_kinds[k++] = REQ_LOGS_TOKEN;
+    params[k] = logs_filter(s, true, from, to);
+    kinds[k++] = REQ_LOGS_TOKEN;
   }
   for (uint64_t b = from; b <= to; b++) {
-    if (!s->near_head && b != from && b != to)
+    if (!near_head && b != from && b != to)
       continue;
     char tag[24];
     (void)hex_block_tag(tag, sizeof tag, b);
     methods[k] = "eth_getBlockByNumber";
     params[k] = json_pack("[s,b]", tag, 0);
-    s->req_numbers[k] = b;
-    s->req_kinds[k++] = REQ_HEADER;
+    numbers[k] = b;
+    kinds[k++] = REQ_HEADER;
     if (b == UINT64_MAX)
       break;
   }
-  s->nreq = k;
-  send_batch(s, methods, params, k, on_range);
+  return k;
+}
+
+static void release_replies(idx_rpc_reply_t *r, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    json_decref(r[i].result);
+    json_decref(r[i].data);
+    free((char *)r[i].message);
+  }
+}
+
+static void prefetch_drop(prefetch_t *p) {
+  release_replies(p->replies, p->n);
+  memset(p->replies, 0, sizeof p->replies);
+  p->ready = false;
+  p->too_large = false;
+  p->n = 0;
+}
+
+static void on_prefetch(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
+  idx_sync_t *s = ud;
+  prefetch_t *p = &s->pre;
+  p->in_flight = false;
+  if (s->finish_deferred) {
+    s->finish_deferred = false;
+    finish(s, s->deferred_status, s->deferred_message);
+    return;
+  }
+  if (s->finished)
+    return;
+  /* Kept: a whole answer, or "too large" (the range handler shrinks the
+   * range). Any other failure is dropped: the range is fetched again the
+   * usual way, with the usual retries. */
+  bool ok = status == 0 && n == p->n;
+  for (size_t i = 0; ok && i < n; i++) {
+    p->replies[i] = r[i];
+    json_incref(p->replies[i].result);
+    json_incref(p->replies[i].data);
+    p->replies[i].message = r[i].message ? strdup(r[i].message) : NULL;
+    ok = !r[i].message || p->replies[i].message;
+  }
+  p->too_large = status == IDX_ERR_TOO_LARGE;
+  p->ready = ok || p->too_large;
+  if (!p->ready)
+    prefetch_drop(p);
+  if (s->stopping && !s->job_busy) {
+    finish(s, 0, "stopped");
+    return;
+  }
+  if (p->awaited) {
+    p->awaited = false;
+    fetch_range(s);
+  }
+}
+
+/* While the batch just handed to the store is written: send the next
+ * range's batch, when that range is a backfill range. */
+static void prefetch(idx_sync_t *s, uint64_t from) {
+  prefetch_t *p = &s->pre;
+  if (p->in_flight || p->ready || s->stopping || from == 0 || from > s->target)
+    return;
+  bool near_head;
+  uint64_t to = range_end(s, from, &near_head);
+  if (near_head)
+    return;
+  const char *methods[MAX_REQUESTS];
+  json_t *params[MAX_REQUESTS];
+  p->n = range_requests(s, from, to, false, methods, params, p->kinds, p->numbers);
+  p->from = from;
+  p->to = to;
+  int rc = idx_rpc_batch(s->opts.rpc, methods, params, p->n, on_prefetch, s);
+  for (size_t i = 0; i < p->n; i++)
+    json_decref(params[i]);
+  if (rc)
+    p->n = 0; /* not sent: the range is fetched the usual way */
+  else
+    p->in_flight = true;
+}
+
+static void fetch_range(idx_sync_t *s) {
+  uint64_t from = next_block(s);
+  prefetch_t *p = &s->pre;
+  if (p->in_flight) {
+    /* Wait for it: on arrival it is used, or dropped and the range asked
+     * for again. */
+    p->awaited = true;
+    s->range_in_flight = true;
+    return;
+  }
+  if (p->ready) {
+    /* Used when it is still the range we would ask for now (a reorg or a
+     * moved cursor starts elsewhere; a head that went back may make it a
+     * near-head range or put it above the target). */
+    bool near_head;
+    uint64_t to = range_end(s, from, &near_head);
+    if (p->from == from && p->to <= to && !near_head) {
+      s->range_in_flight = true;
+      s->near_head = false;
+      s->fetch_from = p->from;
+      s->fetch_to = p->to;
+      s->nreq = p->n;
+      memcpy(s->req_kinds, p->kinds, p->n * sizeof *p->kinds);
+      memcpy(s->req_numbers, p->numbers, p->n * sizeof *p->numbers);
+      s->st.prefetched++;
+      /* Taken out of the slot first: handling it may prefetch the next. */
+      idx_rpc_reply_t held[MAX_REQUESTS];
+      size_t n = p->n;
+      bool too_large = p->too_large;
+      memcpy(held, p->replies, n * sizeof *held);
+      memset(p->replies, 0, sizeof p->replies);
+      p->n = 0;
+      p->ready = p->too_large = false;
+      on_range(s, too_large ? NULL : held, too_large ? 0 : n);
+      release_replies(held, n);
+      return;
+    }
+    prefetch_drop(p);
+  }
+  bool near_head;
+  uint64_t to = range_end(s, from, &near_head);
+  s->near_head = near_head;
+  s->range_in_flight = true;
+  s->fetch_from = from;
+  s->fetch_to = to;
+  const char *methods[MAX_REQUESTS];
+  json_t *params[MAX_REQUESTS];
+  s->nreq = range_requests(s, from, to, near_head, methods, params, s->req_kinds, s->req_numbers);
+  send_batch(s, methods, params, s->nreq, on_range);
 }
 
 static void range_limited(idx_sync_t *s, const idx_logrange_advice_t *advice, const char *why) {
@@ -1029,6 +1196,8 @@ static void write_batch(idx_sync_t *s) {
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_WRITE;
   queue_job(s);
+  if (!s->near_head && s->job_busy)
+    prefetch(s, s->fetch_to + 1);
 }
 
 static void after_write(idx_sync_t *s) {
@@ -1376,7 +1545,7 @@ void idx_sync_stop(idx_sync_t *s) {
   /* A store job in flight finishes (commit or rollback inside the
    * database) and its completion sees `stopping`; an RPC in flight is
    * answered or cancelled by the rpc client's close; a timer is cut short. */
-  if (!s->job_busy && !s->rpc_busy) {
+  if (!s->job_busy && !s->rpc_busy && !s->pre.in_flight) {
     uv_timer_stop(&s->timer);
     finish(s, 0, "stopped");
   }
@@ -1387,6 +1556,7 @@ static void timer_closed(uv_handle_t *h) {
   idx_store_close(s->store);
   idx_arena_free(&s->arena);
   idx_buf_free(&s->args_json);
+  prefetch_drop(&s->pre);
   free(s->logs);
   free(s->blocks);
   json_decref(s->main_addresses);
