@@ -36,6 +36,11 @@ void idx_cmd_rpc_options(const idx_config_t *cfg, idx_rpc_options_t *ro, unsigne
  * IDX_EXIT_USAGE, or IDX_EXIT_OK with net loaded (free it). */
 int idx_cmd_chain_setup(const idx_config_t *cfg, idx_network_t *net, bool need_rpc);
 
+/* Prints one signer line of a license: "ADDRESS  valid|expired|disabled",
+ * then " enabled T, expires T" when enabled (enabled_at may be NULL). */
+void idx_cmd_put_signer(const char *address, bool valid, const char *enabled_at,
+                        const char *expires_at) IDX_NONNULL(1, 4);
+
 /* The answer of one database query run by a short-lived command. */
 typedef struct idx_cmd_answer_s {
   bool done;

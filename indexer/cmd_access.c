@@ -64,14 +64,9 @@ static void print_signer(const json_t *sg) {
     printf("signer:      not checked (no --signer)\n");
     return;
   }
-  const char *enabled = str_or(sg, "enabled_at", NULL);
-  printf("signer:      %s  %s", str_or(sg, "address", "?"),
-         json_is_true(json_object_get(sg, "valid")) ? "valid"
-         : enabled                                  ? "expired"
-                                                    : "not enabled");
-  if (enabled)
-    printf(", enabled %s, expires %s", enabled, str_or(sg, "expires_at", "?"));
-  printf("\n");
+  printf("signer:      ");
+  idx_cmd_put_signer(str_or(sg, "address", "?"), json_is_true(json_object_get(sg, "valid")),
+                     str_or(sg, "enabled_at", NULL), str_or(sg, "expires_at", "?"));
 }
 
 static void print_grant(const json_t *g) {

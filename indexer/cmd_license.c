@@ -73,6 +73,14 @@ static void put_event(const char *label, const json_t *ev) {
          str_or(ev, "tx", "?"));
 }
 
+void idx_cmd_put_signer(const char *address, bool valid, const char *enabled_at,
+                        const char *expires_at) {
+  printf("%s  %-8s", address, valid ? "valid" : enabled_at ? "expired" : "disabled");
+  if (enabled_at)
+    printf(" enabled %s, expires %s", enabled_at, expires_at);
+  printf("\n");
+}
+
 static void print_summary(const json_t *doc) {
   printf("%s license %s #%s (as of block %lld, %s)\n", str_or(doc, "class", "?"),
          str_or(doc, "contract", "?"), str_or(doc, "token_id", "?"), int_of(doc, "as_of_block"),
@@ -98,14 +106,9 @@ static void print_summary(const json_t *doc) {
   if (json_array_size(signers)) {
     printf("  signers (%zu):\n", json_array_size(signers));
     json_array_foreach(signers, i, v) {
-      const char *enabled = str_or(v, "enabled_at", NULL);
-      printf("    %s  %-8s", str_or(v, "address", "?"),
-             json_is_true(json_object_get(v, "valid")) ? "valid"
-             : enabled                                 ? "expired"
-                                                       : "disabled");
-      if (enabled)
-        printf(" enabled %s, expires %s", enabled, str_or(v, "expires_at", "?"));
-      printf("\n");
+      printf("    ");
+      idx_cmd_put_signer(str_or(v, "address", "?"), json_is_true(json_object_get(v, "valid")),
+                         str_or(v, "enabled_at", NULL), str_or(v, "expires_at", "?"));
     }
   }
   const json_t *uris = json_object_get(doc, "redirect_uris");

@@ -117,18 +117,7 @@ check=$(curl -sf -X POST -H 'content-type: application/json' -d "$body" "$base/v
   node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);console.log(v.valid+" "+v.reason+" "+v.signer)})')
 [[ $check == "true ok $signer" ]] || die "the verify request is not valid: $check"
 
-cat >"$work/verify.lua" <<EOF
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = [[$body]]
-local non200 = 0
-response = function(status, headers, body)
-  if status ~= 200 then non200 = non200 + 1 end
-end
-done = function(summary, latency, requests)
-  io.write(string.format("non-200 answers: %d\n", non200))
-end
-EOF
+# Every script counts the answers other than 200 (run_wrk checks none).
 cat >"$work/get.lua" <<'EOF'
 local non200 = 0
 response = function(status, headers, body)
@@ -137,6 +126,11 @@ end
 done = function(summary, latency, requests)
   io.write(string.format("non-200 answers: %d\n", non200))
 end
+EOF
+cat - "$work/get.lua" >"$work/verify.lua" <<EOF
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[$body]]
 EOF
 
 # The access question (GET /v1/access) about vehicle 1 of the fixed
@@ -148,18 +142,11 @@ access_path=""
 if [[ -n $vehicle ]]; then
   access_path="/v1/access?client_id=$client&asset=$vehicle&token_id=1&permission=1"
   curl -sf "$base$access_path" >/dev/null || die "GET $access_path failed"
-  cat >"$work/access.lua" <<EOF
+  cat - "$work/get.lua" >"$work/access.lua" <<EOF
 local n = 0
-local non200 = 0
 request = function()
   n = n + 1
   return wrk.format("GET", "$access_path&at_time=" .. (1700000000 + n))
-end
-response = function(status, headers, body)
-  if status ~= 200 then non200 = non200 + 1 end
-end
-done = function(summary, latency, requests)
-  io.write(string.format("non-200 answers: %d\n", non200))
 end
 EOF
 fi

@@ -24,20 +24,7 @@ const vehicle = net.contracts.find((x) => x.role === 'vehicle').address.toLowerC
 const KEY7 = '0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356';
 const FOREVER = (1n << 256n) - 1n;
 
-let checks = 0;
-const step = (name) => console.log(`-- ${name}`);
-const ok = (cond, msg) => {
-  checks++;
-  c.check(cond, msg);
-};
-const eq = (a, b, msg) => {
-  checks++;
-  c.eq(a, b, msg);
-};
-const deepEq = (a, b, msg) => {
-  checks++;
-  c.deepEq(a, b, msg);
-};
+const { step, ok, eq, deepEq, checks } = c.counted();
 
 const castOut = (...a) => execFileSync(cast, a, { stdio: ['ignore', 'pipe', 'pipe'] }).toString('utf8').trim();
 const send = (from, to, sig, ...a) => castOut('send', '-q', '--rpc-url', rpc, '--unlocked', '--from', from, to, sig, ...a);
@@ -228,7 +215,7 @@ async function main() {
   a = await access({ ...q, at_time: new Date((now + 4) * 1000).toISOString().replace('.000', '') });
   deepEq(a.reasons, ['grant_expired'], 'at_time = the expiry: expired (expiration > time is required)');
 
-  console.log(`api access: ok (${checks} checks)`);
+  console.log(`api access: ok (${checks()} checks)`);
 }
 
 main().catch((e) => {

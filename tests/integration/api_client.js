@@ -10,6 +10,8 @@
 //   rpc(url, method, params) -> the JSON-RPC result.
 //   check(cond, message) / eq(a, b, message) / deepEq(a, b, message): throw
 //       with a message on failure.
+//   counted() -> {step, ok, eq, deepEq, checks}: the same checks, counted
+//       (checks() says how many ran), and step(name) announcing a part.
 //   metrics(text) -> Map "name{labels}" -> number (Prometheus text format).
 'use strict';
 
@@ -115,6 +117,21 @@ function deepEq(a, b, message) {
   }
 }
 
+function counted() {
+  let n = 0;
+  const wrap = (f) => (...a) => {
+    n++;
+    f(...a);
+  };
+  return {
+    step: (name) => console.log(`-- ${name}`),
+    ok: wrap(check),
+    eq: wrap(eq),
+    deepEq: wrap(deepEq),
+    checks: () => n,
+  };
+}
+
 function metrics(text) {
   const m = new Map();
   for (const line of text.split('\n')) {
@@ -125,4 +142,4 @@ function metrics(text) {
   return m;
 }
 
-module.exports = { request, get, post, raw, license, rpc, check, eq, deepEq, metrics, agent };
+module.exports = { request, get, post, raw, license, rpc, check, eq, deepEq, counted, metrics, agent };

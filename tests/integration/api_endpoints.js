@@ -14,20 +14,7 @@ for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].slice(2)] 
 const { base, bin, network, db } = args;
 const net = require(network);
 
-let checks = 0;
-const step = (name) => console.log(`-- ${name}`);
-const ok = (cond, msg) => {
-  checks++;
-  c.check(cond, msg);
-};
-const eq = (a, b, msg) => {
-  checks++;
-  c.eq(a, b, msg);
-};
-const deepEq = (a, b, msg) => {
-  checks++;
-  c.deepEq(a, b, msg);
-};
+const { step, ok, eq, deepEq, checks } = c.counted();
 const psql = (sql) =>
   execFileSync('psql', [db, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', sql]).toString('utf8').trim();
 
@@ -285,7 +272,7 @@ async function main() {
   }
   ok(m.get('dimo_db_batch_duration_seconds_count') >= 1, 'batches observed');
 
-  console.log(`api endpoints: ok (${checks} checks, ${list.length} licenses, ${slashes.length} slashes)`);
+  console.log(`api endpoints: ok (${checks()} checks, ${list.length} licenses, ${slashes.length} slashes)`);
 }
 
 main().catch((e) => {

@@ -18,16 +18,7 @@ const maxConns = Number(args['max-conns']);
 const timeoutMs = Number(args['timeout-ms']);
 const key = args.key;
 
-let checks = 0;
-const step = (name) => console.log(`-- ${name}`);
-const ok = (cond, msg) => {
-  checks++;
-  c.check(cond, msg);
-};
-const eq = (a, b, msg) => {
-  checks++;
-  c.eq(a, b, msg);
-};
+const { step, ok, eq, checks } = c.counted();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // The status codes of the answers in a raw exchange, in order.
@@ -205,7 +196,7 @@ async function main() {
   ok(mt.get('dimo_http_refused_total{reason="too_large"}') >= 5, 'too large counted');
   ok(mt.get('dimo_http_refused_total{reason="malformed"}') >= 5, 'malformed counted');
 
-  console.log(`api robustness: ok (${checks} checks)`);
+  console.log(`api robustness: ok (${checks()} checks)`);
   c.agent.destroy();
 }
 

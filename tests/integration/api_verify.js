@@ -27,16 +27,7 @@ const KEYS = {
 };
 const DAY = 86400;
 
-let checks = 0;
-const step = (name) => console.log(`-- ${name}`);
-const ok = (cond, msg) => {
-  checks++;
-  c.check(cond, msg);
-};
-const eq = (a, b, msg) => {
-  checks++;
-  c.eq(a, b, msg);
-};
+const { step, ok, eq, checks } = c.counted();
 
 const castOut = (...a) => execFileSync(cast, a, { stdio: ['ignore', 'pipe', 'pipe'] }).toString('utf8').trim();
 const address = (k) => castOut('wallet', 'address', '--private-key', KEYS[k]).toLowerCase();
@@ -227,7 +218,7 @@ async function main() {
   ok(m.get('dimo_http_requests_total{route="/v1/verify",code="400"}') >= bad.length, '400s counted');
   ok(m.get('dimo_http_requests_total{route="/v1/verify",code="200"}') >= 10, '200s counted');
 
-  console.log(`api verify: ok (${checks} checks)`);
+  console.log(`api verify: ok (${checks()} checks)`);
 }
 
 main().catch((e) => {

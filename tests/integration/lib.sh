@@ -17,6 +17,8 @@
 #   it_dump CONN FILE     canonical dump of everything indexed
 #   it_bg NAME CMD...     start a background process (killed at exit); sets BG_PID
 #   it_wait_cursor CONN N [SECONDS]  wait until the cursor reaches N
+#   it_settle CONN [SECONDS] [WHAT]  wait until the cursor is the chain head,
+#                         same hash (a quiet chain); sets head
 #   api_run [ARGS]        `run` with the API on a free port; sets BASE, PORT, RUN_PID
 #   it_fail MESSAGE       print and exit 1
 set -euo pipefail
@@ -137,6 +139,18 @@ it_wait_cursor() {
     sleep 0.1
   done
   it_fail "cursor did not reach $want within ${secs}s (at $(it_cursor "$conn"))"
+}
+
+it_settle() {
+  local conn=$1 secs=${2:-60} what=${3:-} want got t
+  head=$(it_head)
+  want=$(it_block_hash "$head")
+  for ((t = 0; t < secs * 10; t++)); do
+    got=0x$(it_psql "$conn" "SELECT encode(last_hash,'hex') FROM cursors" 2>/dev/null || true)
+    [[ $got == "$want" ]] && return 0
+    sleep 0.1
+  done
+  it_fail "did not settle on head $head ($want): cursor at $(it_cursor "$conn") $got${what:+ ($what)}"
 }
 
 # Indexes the chain up to block N into a fresh database and prints its

@@ -6,10 +6,7 @@
 # that follow each commit, an allowed answer that lapses with its grant.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-it_pg
-it_chain
-it_deploy
-node "$IT_ROOT/tests/devnet/scenario.js" --rpc "$RPC" --network "$NET" >"$WORK/scenario.log"
+it_devnet
 api_run
 it_log "API on $BASE, index at $(it_cursor "$DB")"
 

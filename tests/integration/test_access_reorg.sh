@@ -14,11 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 REORGS=${REORGS:-10}
 it_seed
 
-it_pg
-it_chain
-it_deploy
-node "$IT_ROOT/tests/devnet/scenario.js" --rpc "$RPC" --network "$NET" >"$WORK/scenario.log" ||
-  it_fail "fixed scenario failed: $(tail -5 "$WORK/scenario.log")"
+it_devnet
 it_rpc anvil_mine '["0x20","0x2"]' >/dev/null
 api_run --log-level debug
 
@@ -43,14 +39,7 @@ for ((i = 1; i <= REORGS; i++)); do
   sleep "0.$((RANDOM % 4))"
 done
 
-head=$(it_head)
-want=$(it_block_hash "$head")
-for ((t = 0; t < 600; t++)); do
-  got=0x$(it_psql "$DB" "SELECT encode(last_hash,'hex') FROM cursors" 2>/dev/null || true)
-  [[ $got == "$want" ]] && break
-  sleep 0.1
-done
-[[ $got == "$want" ]] || it_fail "indexer did not settle on head $head (seed $seed)"
+it_settle "$DB" 60 "seed $seed"
 rolled=$(grep -c "reorg: rolled back" "$WORK/run.log" || true)
 ((rolled >= 1)) || it_fail "no reorg was detected (seed $seed)"
 ((undone >= 1)) || it_fail "no reorg undid an opt-in row (seed $seed)"

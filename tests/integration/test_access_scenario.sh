@@ -15,11 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 OPS=${OPS:-300}
 it_seed
 
-it_pg
-it_chain
-it_deploy
-node "$IT_ROOT/tests/devnet/scenario.js" --rpc "$RPC" --network "$NET" >"$WORK/scenario.log" ||
-  it_fail "fixed scenario failed: $(tail -5 "$WORK/scenario.log")"
+it_devnet
 node "$IT_ROOT/tests/devnet/scenario.js" --rpc "$RPC" --network "$NET" --optins --ops "$OPS" \
   --seed "$seed" >"$WORK/random.log" || it_fail "random scenario failed (seed $seed): $(tail -5 "$WORK/random.log")"
 head=$(it_head)

@@ -31,16 +31,9 @@ for ((i = 1; i <= KILLS; i++)); do
 done
 
 # Quiet chain: one last run catches up to the head and stops cleanly.
-head=$(it_head)
-want=$(it_block_hash "$head")
 it_bg final "$BIN" "${run_args[@]}"
 final=$BG_PID
-for ((t = 0; t < 600; t++)); do
-  got=0x$(it_psql "$DB" "SELECT encode(last_hash,'hex') FROM cursors" 2>/dev/null || true)
-  [[ $got == "$want" ]] && break
-  sleep 0.1
-done
-[[ $got == "$want" ]] || it_fail "did not settle on head $head"
+it_settle "$DB" 60
 kill -TERM "$final"
 wait "$final" || it_fail "final run did not exit cleanly"
 rolled=$((rolled + $(grep -c "reorg: rolled back" "$WORK/final.log" || true)))

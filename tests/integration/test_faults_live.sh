@@ -41,14 +41,7 @@ sleep 2
 curl -sf -X POST -d '{"lag_head":0}' "$PROXY/__control" >/dev/null
 wait "$scen" || it_fail "live scenario failed"
 
-head=$(it_head)
-want=$(it_block_hash "$head")
-for ((t = 0; t < 1800; t++)); do
-  got=0x$(it_psql "$DB" "SELECT encode(last_hash,'hex') FROM cursors" 2>/dev/null || true)
-  [[ $got == "$want" ]] && break
-  sleep 0.1
-done
-[[ $got == "$want" ]] || it_fail "did not reach head $head through the proxy (cursor $(it_cursor "$DB"))"
+it_settle "$DB" 180 "through the proxy"
 fds_after=$(ls "/proc/$indexer/fd" | wc -l)
 kill -TERM "$indexer"
 wait "$indexer" || it_fail "run did not exit cleanly: $(tail -5 "$WORK/indexer.log")"

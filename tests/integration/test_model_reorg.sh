@@ -35,14 +35,7 @@ for ((i = 1; i <= REORGS; i++)); do
   sleep "0.$((RANDOM % 4))"
 done
 
-head=$(it_head)
-want=$(it_block_hash "$head")
-for ((t = 0; t < 600; t++)); do
-  got=0x$(it_psql "$DB" "SELECT encode(last_hash,'hex') FROM cursors" 2>/dev/null || true)
-  [[ $got == "$want" ]] && break
-  sleep 0.1
-done
-[[ $got == "$want" ]] || it_fail "indexer did not settle on head $head (seed $seed)"
+it_settle "$DB" 60 "seed $seed"
 rolled=$(grep -c "reorg: rolled back" "$WORK/indexer.log" || true)
 ((rolled >= 1)) || it_fail "no reorg was detected (seed $seed)"
 it_log "$REORGS reorgs made, $rolled rollbacks seen; head $head"

@@ -23,14 +23,7 @@ for ((i = 1; i <= REORGS; i++)); do
   sleep "0.$((RANDOM % 6))"
 done
 
-head=$(it_head)
-want=$(it_block_hash "$head")
-for ((t = 0; t < 600; t++)); do
-  got=0x$(it_psql "$DB" "SELECT encode(last_hash,'hex') FROM cursors" 2>/dev/null || true)
-  [[ $got == "$want" ]] && break
-  sleep 0.1
-done
-[[ $got == "$want" ]] || it_fail "indexer did not settle on head $head ($want), cursor at $(it_cursor "$DB") $got"
+it_settle "$DB" 60
 kill -TERM "$indexer"
 wait "$indexer" && code=0 || code=$?
 [[ $code == 0 ]] || it_fail "run exited $code after SIGTERM: $(tail -5 "$WORK/indexer.log")"
