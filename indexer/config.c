@@ -223,7 +223,7 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->network = "polygon";
   cfg->finality = IDX_FINALITY_LATEST;
   cfg->poll_ms = 2000;
-  cfg->initial_range = 2000;
+  cfg->initial_range = 100;
   cfg->max_range = 100000;
   cfg->rpc_timeout_ms = 30000;
   cfg->rpc_max_response = (uint64_t)64 << 20;

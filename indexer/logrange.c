@@ -137,9 +137,14 @@ void idx_logrange_init(idx_logrange_t *r, uint64_t initial, uint64_t max_span) {
 }
 
 void idx_logrange_success(idx_logrange_t *r, uint64_t span, uint64_t nlogs) {
-  /* Very dense answers cost memory and latency: ask for less next time. */
+  /* Very dense answers cost memory and latency: ask next time for the
+   * span that would have held about 2 * grow_below_logs logs at this
+   * density (one step, not a halving per range: the first range of a dense
+   * chain can hold a hundred times that). */
   if (nlogs > 4 * r->grow_below_logs && span > 1 && span <= r->span) {
-    r->span = span / 2;
+    uint64_t want = 2 * r->grow_below_logs;
+    uint64_t next = span / (nlogs / want + (nlogs % want != 0));
+    r->span = next < r->min_span ? r->min_span : next ? next : 1;
     return;
   }
   if (span < r->span || nlogs >= r->grow_below_logs)

@@ -72,9 +72,13 @@ static void test_adaptive(void) {
   idx_logrange_init(&r, 1000, 100000);
   idx_logrange_success(&r, 1000, 6000);
   CHECK_INT(r.span, 1000);
-  /* Very dense: halve. */
+  /* Very dense: the span that holds about 10,000 logs at that density. */
   idx_logrange_success(&r, 1000, 30000);
-  CHECK_INT(r.span, 500);
+  CHECK_INT(r.span, 333);
+  idx_logrange_success(&r, 333, 99324); /* 10 times too many: a tenth */
+  CHECK_INT(r.span, 33);
+  idx_logrange_success(&r, 33, 21000); /* just over 20,000: a third (ceil 21000/10000) */
+  CHECK_INT(r.span, 11);
   idx_logrange_init(&r, 1000, 100000);
   /* A short tail range says nothing. */
   idx_logrange_success(&r, 10, 1);
