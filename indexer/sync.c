@@ -662,6 +662,13 @@ static void on_prefetch(void *ud, int status, const idx_rpc_reply_t *r, size_t n
   }
   if (s->finished)
     return;
+  if (status == IDX_ERR_CANCELLED) {
+    /* The client closed under us: stop (after the write in flight). */
+    s->stopping = true;
+    if (!s->job_busy)
+      finish(s, IDX_ERR_CANCELLED, "JSON-RPC client closed under the sync engine");
+    return;
+  }
   /* Kept: a whole answer, or "too large" (the range handler shrinks the
    * range). Any other failure is dropped: the range is fetched again the
    * usual way, with the usual retries. */
