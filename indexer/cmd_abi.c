@@ -13,8 +13,11 @@ static void abi_usage(FILE *out) {
                "  Prints topic0<TAB>signature for every event of each ABI JSON file.\n");
 }
 
+static bool is_help(const char *arg) { return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0; }
+
 int idx_cmd_abi(int argc, char **argv) {
-  if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+  /* `abi --help` and `abi topics --help` (a file is never named --help). */
+  if ((argc >= 2 && is_help(argv[1])) || (argc >= 3 && is_help(argv[2]))) {
     abi_usage(stdout);
     return IDX_EXIT_OK;
   }

@@ -1159,6 +1159,22 @@ BEGIN
 END;
 $$;
 
+-- Sets the block the model describes (apply: the batch's last block;
+-- rollback: the kept block) and returns its time.
+CREATE FUNCTION dimo__move_model_cursor(p_chain_id bigint, p_block bigint) RETURNS timestamptz
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_time timestamptz := dimo_block_time(p_chain_id, p_block);
+BEGIN
+  INSERT INTO model_cursor (chain_id, block_number, block_time)
+  VALUES (p_chain_id, p_block, v_time)
+  ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number,
+    block_time = EXCLUDED.block_time;
+  RETURN v_time;
+END;
+$$;
+
 -- The history rows of a batch: one scan of its logs feeding every history
 -- table. Its own function for the planner settings: every CTE of the
 -- statement is estimated at one row, which makes nested loops look free,
@@ -1383,11 +1399,7 @@ BEGIN
   -- the model cursor moves, and lapsed signer validity is refreshed.
   IF NOT EXISTS (SELECT 1 FROM logs l
                  WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block) THEN
-    v_time := dimo_block_time(p_chain_id, p_to_block);
-    INSERT INTO model_cursor (chain_id, block_number, block_time)
-    VALUES (p_chain_id, p_to_block, v_time)
-    ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number,
-      block_time = EXCLUDED.block_time;
+    v_time := dimo__move_model_cursor(p_chain_id, p_to_block);
     PERFORM dimo__docs_changed(p_chain_id, ARRAY(
       SELECT ROW(s.contract, s.token_id)::dimo_license_key FROM license_state s
       WHERE s.chain_id = p_chain_id AND s.doc_expires < date_trunc('second', v_time)),
@@ -1413,11 +1425,7 @@ BEGIN
 
   -- 4. The block the model now describes, and its time (the batch always
   --    carries its last block's header).
-  v_time := dimo_block_time(p_chain_id, p_to_block);
-  INSERT INTO model_cursor (chain_id, block_number, block_time)
-  VALUES (p_chain_id, p_to_block, v_time)
-  ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number,
-    block_time = EXCLUDED.block_time;
+  v_time := dimo__move_model_cursor(p_chain_id, p_to_block);
 
   -- 5. Documents: of every license the batch touched (signers and URIs
   --    included), of the node licenses whose owner's stake moved, of every
@@ -1512,11 +1520,7 @@ BEGIN
 
   -- The kept block becomes the cursor (its header is still in the reorg
   -- window).
-  v_time := dimo_block_time(p_chain_id, p_keep_block);
-  INSERT INTO model_cursor (chain_id, block_number, block_time)
-  VALUES (p_chain_id, p_keep_block, v_time)
-  ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number,
-    block_time = EXCLUDED.block_time;
+  v_time := dimo__move_model_cursor(p_chain_id, p_keep_block);
 
   -- Every document built above the kept block (which covers every license
   -- the undone rows touched) is rebuilt as of the kept block (or marked

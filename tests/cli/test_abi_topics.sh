@@ -29,4 +29,10 @@ set +e
 code=$?
 set -e
 [[ $code -eq 2 ]] || { echo "unknown command: expected exit 2, got $code"; exit 1; }
+# Help after the subcommand is help, not a file name.
+for h in "abi --help" "abi topics --help" "abi topics -h"; do
+  # shellcheck disable=SC2086
+  out=$("$bin" $h) || { echo "$h: exit $?"; exit 1; }
+  grep -q "usage: dimo-indexer abi topics" <<<"$out" || { echo "$h: no usage: $out"; exit 1; }
+done
 echo "abi topics: ok"
