@@ -13,7 +13,9 @@ static void abi_usage(FILE *out) {
                "  Prints topic0<TAB>signature for every event of each ABI JSON file.\n");
 }
 
-static bool is_help(const char *arg) { return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0; }
+static bool is_help(const char *arg) {
+  return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
 
 int idx_cmd_abi(int argc, char **argv) {
   /* `abi --help` and `abi topics --help` (a file is never named --help). */
