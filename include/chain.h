@@ -53,6 +53,9 @@ typedef struct idx_batch_s {
   const idx_log_t *logs; /* matched logs in (block_number, log_index) order */
   size_t nlogs;
   uint64_t unknown_logs; /* logs no ABI knows: counted, not stored */
+  /* false: the model is derived in the batch's transaction
+   * (dimo_apply_range); true: later, by idx_store_derive. */
+  bool defer_model;
 } idx_batch_t;
 
 #endif

@@ -124,6 +124,18 @@ IDX_WARN_UNUSED int idx_store_blocks(idx_store_t *store, uint64_t chain_id, uint
 IDX_WARN_UNUSED int idx_store_prune_blocks(idx_store_t *store, uint64_t chain_id, uint64_t below,
                                            char *err, size_t errlen) IDX_NONNULL(1, 4);
 
+/* Derives the model (dimo_apply_range) from the model cursor up to
+ * to_block, whose logs and header must be committed (batches written with
+ * defer_model), in a transaction of its own that also moves the model
+ * cursor; then deletes stored headers more than 256 blocks below it.
+ * Several deferred batches go at once. *derived_to receives the model
+ * cursor afterwards (to_block, or higher when it already was). The
+ * indexer runs it on a second connection, so that deriving batch k
+ * overlaps writing batch k + 1. */
+IDX_WARN_UNUSED int idx_store_derive(idx_store_t *store, uint64_t chain_id, uint64_t to_block,
+                                     uint64_t *derived_to, char *err, size_t errlen)
+    IDX_NONNULL(1, 4, 5);
+
 /* Builds up to `limit` of the chain's stale cached license documents (a
  * backfill batch marks them stale instead of rebuilding them: see
  * dimo__docs_changed in schema/002), in a transaction of its own; *built

@@ -1046,7 +1046,16 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
   bool found = false, moved = false;
   int64_t last = 0;
 
-  if ((rc = exec_simple(store, "BEGIN", "write_batch", err, errlen)) != 0)
+  /* The commit does not wait for its WAL to reach the disk (the server's
+   * WAL writer flushes it within a moment): a batch is redone from the
+   * chain whenever it is missing, so a server crash that loses the last
+   * commits loses nothing. The cursor moves in the same transaction, so the
+   * database stays a prefix of the chain, and a writer that had moved on
+   * finds the cursor behind its next batch (IDX_ERR_CONFLICT), re-reads it
+   * and redoes the lost batches. */
+  if ((rc = exec_simple(store, "BEGIN", "write_batch", err, errlen)) != 0 ||
+      (rc = exec_simple(store, "SET LOCAL synchronous_commit = off", "write_batch", err, errlen)) !=
+          0)
     goto out;
   if ((rc = cursor_lock(store, batch->chain_id, &found, &last, "write_batch: cursor", err,
                         errlen)) != 0)
@@ -1075,12 +1084,14 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
   if (batch->nlogs && (rc = write_logs(store, batch, err, errlen)) != 0)
     goto out;
 
-  par_int8(&p, chain);
-  par_int8(&p, from);
-  par_int8(&p, to);
-  if ((rc = exec_params(store, "SELECT dimo_apply_range($1, $2, $3)", &p, NULL,
-                        "write_batch: dimo_apply_range", err, errlen)) != 0)
-    goto out;
+  if (!batch->defer_model) {
+    par_int8(&p, chain);
+    par_int8(&p, from);
+    par_int8(&p, to);
+    if ((rc = exec_params(store, "SELECT dimo_apply_range($1, $2, $3)", &p, NULL,
+                          "write_batch: dimo_apply_range", err, errlen)) != 0)
+      goto out;
+  }
   if (batch->unknown_logs) {
     p.n = 0;
     par_int8(&p, chain);
@@ -1245,6 +1256,56 @@ int idx_store_prune_blocks(idx_store_t *store, uint64_t chain_id, uint64_t below
   par_int8(&p, below > INT64_MAX ? INT64_MAX : (int64_t)below);
   return exec_params(store, "DELETE FROM blocks WHERE chain_id = $1 AND number < $2", &p, NULL,
                      "prune_blocks", err, errlen);
+}
+
+int idx_store_derive(idx_store_t *store, uint64_t chain_id, uint64_t to_block, uint64_t *derived_to,
+                     char *err, size_t errlen) {
+  *derived_to = 0;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  if (to_block > INT64_MAX) {
+    set_err(err, errlen, "derive: block %llu out of range", (unsigned long long)to_block);
+    return IDX_ERR_INVAL;
+  }
+  params_t p = {0};
+  PGresult *res = NULL;
+  int64_t model = -1;
+  /* Asynchronous commit as in idx_store_write_batch: a lost derivation is
+   * redone from the model cursor, which moves in the same transaction. */
+  if ((rc = exec_simple(store, "BEGIN", "derive", err, errlen)) != 0 ||
+      (rc = exec_simple(store, "SET LOCAL synchronous_commit = off", "derive", err, errlen)) != 0)
+    goto out;
+  par_int8(&p, (int64_t)chain_id);
+  if ((rc = exec_params(store,
+                        "SELECT block_number FROM model_cursor WHERE chain_id = $1 FOR UPDATE", &p,
+                        &res, "derive: model cursor", err, errlen)) != 0)
+    goto out;
+  if (PQntuples(res) == 1 && !res_int8(res, 0, 0, &model)) {
+    PQclear(res);
+    rc = bad_shape(err, errlen, "derive: model cursor");
+    goto out;
+  }
+  PQclear(res);
+  if (model < (int64_t)to_block) {
+    p.n = 0;
+    par_int8(&p, (int64_t)chain_id);
+    par_int8(&p, model + 1);
+    par_int8(&p, (int64_t)to_block);
+    if ((rc = exec_params(store, "SELECT dimo_apply_range($1, $2, $3)", &p, NULL,
+                          "derive: dimo_apply_range", err, errlen)) != 0)
+      goto out;
+    model = (int64_t)to_block;
+  }
+  if ((rc = exec_simple(store, "COMMIT", "derive: commit", err, errlen)) != 0)
+    goto out;
+  *derived_to = (uint64_t)model;
+  if (to_block > 2 * 128)
+    rc = idx_store_prune_blocks(store, chain_id, to_block - 2 * 128, err, errlen);
+  return rc;
+out:
+  tx_abort(store);
+  return rc;
 }
 
 int idx_store_refresh_stale_docs(idx_store_t *store, uint64_t chain_id, unsigned limit,

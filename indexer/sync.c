@@ -164,6 +164,26 @@ struct idx_sync_s {
   /* Fork search. */
   uint64_t reorg_from_cursor;
 
+  /* Deriving the model on a second connection: backfill batches are
+   * written without it (defer_model), and one derivation covers every
+   * batch written since the last, while the next batch is written. Near
+   * the head, once the model has caught up, batches derive it in their own
+   * transaction again. */
+  idx_store_t *dstore;
+  uv_work_t dwork;
+  bool derive_busy;
+  bool derive_reconnect;
+  unsigned derive_failures;
+  int derive_rc;
+  char derive_err[512];
+  uint64_t derive_goal;     /* the committed block the model must reach */
+  uint64_t derive_job_goal; /* the goal of the derivation in flight (its thread reads it) */
+  uint64_t derive_result;   /* the model cursor the last derivation left */
+  bool derived_known;       /* derived_to read from the database */
+  uint64_t derived_to;
+  bool rollback_waiting;    /* a rollback waits for the derivation in flight */
+  bool finish_waits_derive; /* `sync` ends once the model has caught up */
+
   /* Stale license documents (backfill batches defer them): built while
    * idle, for at most a poll interval at a time, and before `sync` ends. */
   bool docs_stale;
@@ -184,6 +204,7 @@ static void poll_head(idx_sync_t *s);
 static void fetch_range(idx_sync_t *s);
 static void start_reorg(idx_sync_t *s);
 static void queue_job(idx_sync_t *s);
+static void after_target(idx_sync_t *s);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -195,19 +216,28 @@ static json_t *quantity(uint64_t v) {
 
 static uint64_t now_ns(void) { return uv_hrtime(); }
 
+/* Work whose callback needs the engine: a prefetch, a derivation, a
+ * store job. */
+static bool in_flight(const idx_sync_t *s) {
+  return s->pre.in_flight || s->derive_busy || s->job_busy;
+}
+
 static void finish(idx_sync_t *s, int status, const char *message) {
   if (s->finished)
     return;
-  if (s->pre.in_flight) {
-    /* Its callback needs us: finish when it arrives, doing nothing else
-     * meanwhile (the first reason is the one reported). */
+  if (in_flight(s) || s->finish_deferred) {
+    /* Finish when the last callback has run, doing nothing else meanwhile
+     * (the first reason is the one reported). */
     if (!s->finish_deferred) {
       s->finish_deferred = true;
       s->deferred_status = status;
       snprintf(s->deferred_message, sizeof s->deferred_message, "%s", message);
     }
     s->stopping = true;
-    return;
+    if (in_flight(s))
+      return;
+    status = s->deferred_status;
+    message = s->deferred_message;
   }
   s->finished = true;
   uv_timer_stop(&s->timer);
@@ -286,7 +316,9 @@ static void job_run(uv_work_t *w) {
     break;
   case JOB_WRITE:
     j->rc = idx_store_write_batch(s->store, &s->batch, j->err, sizeof j->err);
-    if (j->rc == 0 && s->batch.to_block > REORG_WINDOW * 2 && s->st.batches % 64 == 0)
+    /* (Deferred batches: the derivation prunes, below what it derived.) */
+    if (j->rc == 0 && !s->batch.defer_model && s->batch.to_block > REORG_WINDOW * 2 &&
+        s->st.batches % 64 == 0)
       j->rc = idx_store_prune_blocks(s->store, s->opts.net->chain_id,
                                      s->batch.to_block - REORG_WINDOW * 2, j->err, sizeof j->err);
     break;
@@ -311,6 +343,10 @@ static void on_job_done(idx_sync_t *s);
 static void job_after(uv_work_t *w, int status) {
   idx_sync_t *s = w->data;
   s->job_busy = false;
+  if (s->finish_deferred) {
+    finish(s, 0, "stopped");
+    return;
+  }
   if (status == UV_ECANCELED) {
     finish(s, 0, "stopped");
     return;
@@ -331,6 +367,107 @@ static void queue_job(idx_sync_t *s) {
 static void retry_job(idx_sync_t *s) {
   s->job.reconnect_first = true;
   queue_job(s);
+}
+
+/* ---- deriving the model on the second connection ------------------------ */
+
+/* The model describes every committed block (nothing to wait for). */
+static bool model_current(const idx_sync_t *s) {
+  return !s->has_cursor || (s->derived_known && s->derived_to >= s->cursor && !s->derive_busy);
+}
+
+static void derive_run(uv_work_t *w) {
+  idx_sync_t *s = w->data;
+  char *err = s->derive_err;
+  size_t errlen = sizeof s->derive_err;
+  err[0] = '\0';
+  if (s->derive_failures) {
+    unsigned ms = 100u << (s->derive_failures < 5 ? s->derive_failures : 5);
+    uv_sleep(ms < 2000 ? ms : 2000); /* back off (this is a pool thread) */
+  }
+  int rc = 0;
+  if (!s->dstore)
+    rc = idx_store_open(&s->dstore, s->opts.conninfo, err, errlen);
+  else if (s->derive_reconnect)
+    rc = idx_store_reconnect(s->dstore, err, errlen);
+  if (rc == 0)
+    rc = idx_store_derive(s->dstore, s->opts.net->chain_id, s->derive_job_goal, &s->derive_result,
+                          err, errlen);
+  s->derive_rc = rc;
+}
+
+static void derive_after(uv_work_t *w, int status);
+
+/* Starts a derivation when one is due and nothing excludes it (a rollback
+ * waiting or running). Returns whether one is in flight. */
+static bool derive_kick(idx_sync_t *s) {
+  if (s->derive_busy)
+    return true;
+  if (s->stopping || !s->has_cursor || s->rollback_waiting ||
+      (s->job_busy && s->job.kind == JOB_ROLLBACK) ||
+      (s->derived_known && s->derived_to >= s->derive_goal))
+    return false;
+  s->derive_busy = true;
+  s->derive_job_goal = s->derive_goal;
+  s->dwork.data = s;
+  if (uv_queue_work(s->loop, &s->dwork, derive_run, derive_after)) {
+    s->derive_busy = false;
+    finish(s, IDX_ERR_INVAL, "cannot queue database work");
+    return false;
+  }
+  return true;
+}
+
+static void derive_after(uv_work_t *w, int status) {
+  idx_sync_t *s = w->data;
+  s->derive_busy = false;
+  if (s->finish_deferred || status == UV_ECANCELED) {
+    finish(s, 0, "stopped");
+    return;
+  }
+  if (s->derive_rc == 0) {
+    bool moved = !s->derived_known || s->derive_result > s->derived_to;
+    s->derive_failures = 0;
+    s->derive_reconnect = false;
+    s->derived_known = true;
+    s->derived_to = s->derive_result;
+    if (moved) {
+      s->docs_stale = true; /* it may have deferred documents */
+      if (s->opts.on_commit)
+        s->opts.on_commit(s->opts.on_commit_ud, &s->st, false);
+    }
+  } else {
+    /* Retried with backoff on a fresh connection (a second instance that
+     * took over may have derived the same blocks: the model cursor makes
+     * that a no-op); given up like the store's other failures. */
+    s->derive_failures++;
+    s->derive_reconnect = true;
+    idx_log_warn("sync", "deriving the model failed (%s); retry %u", s->derive_err,
+                 s->derive_failures);
+    unsigned max = s->opts.max_db_attempts ? s->opts.max_db_attempts : UINT32_MAX;
+    if (s->derive_failures >= max) {
+      char msg[640];
+      snprintf(msg, sizeof msg, "database error (deriving the model): %s", s->derive_err);
+      finish(s, s->derive_rc, msg);
+      return;
+    }
+  }
+  if (s->stopping) {
+    if (!in_flight(s) && !s->rpc_busy)
+      finish(s, 0, "stopped");
+    return;
+  }
+  if (s->rollback_waiting) {
+    s->rollback_waiting = false;
+    queue_job(s); /* the rollback job prepared by the fork search */
+    return;
+  }
+  if (derive_kick(s))
+    return;
+  if (s->finish_waits_derive) {
+    s->finish_waits_derive = false;
+    after_target(s);
+  }
 }
 
 /* ---- JSON-RPC plumbing ------------------------------------------------ */
@@ -475,7 +612,7 @@ static void build_docs(idx_sync_t *s) {
 /* Caught up: build stale documents for up to a poll interval, check that
  * the stored tip is still canonical, then wait. */
 static void idle(idx_sync_t *s) {
-  if (s->docs_stale) {
+  if (s->docs_stale && model_current(s)) {
     if (!s->docs_started_ns)
       s->docs_started_ns = now_ns();
     if (now_ns() - s->docs_started_ns < s->opts.poll_ms * 1000000ull) {
@@ -505,6 +642,13 @@ static void after_target(idx_sync_t *s) {
     if (s->target > s->stop_block)
       s->target = s->stop_block;
     if (next > s->stop_block) {
+      if (!model_current(s)) {
+        s->finish_waits_derive = true;
+        if (!derive_kick(s))
+          s->finish_waits_derive = false; /* cannot happen: nothing due */
+        else
+          return;
+      }
       if (s->docs_stale) {
         s->finish_after_docs = true;
         build_docs(s);
@@ -656,8 +800,7 @@ static void on_prefetch(void *ud, int status, const idx_rpc_reply_t *r, size_t n
   prefetch_t *p = &s->pre;
   p->in_flight = false;
   if (s->finish_deferred) {
-    s->finish_deferred = false;
-    finish(s, s->deferred_status, s->deferred_message);
+    finish(s, 0, "stopped");
     return;
   }
   if (s->finished)
@@ -1200,6 +1343,9 @@ static void write_batch(idx_sync_t *s) {
   s->batch.logs = s->logs;
   s->batch.nlogs = s->nlogs;
   s->batch.unknown_logs = s->unknown;
+  /* Near the head, with the model caught up, the batch derives it itself
+   * (the lowest latency); otherwise the second connection does, later. */
+  s->batch.defer_model = !(s->near_head && model_current(s));
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_WRITE;
   queue_job(s);
@@ -1222,6 +1368,13 @@ static void after_write(idx_sync_t *s) {
   s->st.range = s->range.span;
   s->st.last_batch_ms = s->job.ms;
   s->docs_stale = true; /* the batch may have deferred some (cheap to ask) */
+  if (s->batch.defer_model) {
+    s->derive_goal = s->batch.to_block;
+    derive_kick(s);
+  } else {
+    s->derived_known = true;
+    s->derived_to = s->batch.to_block;
+  }
   idx_log_debug("sync", "blocks %llu..%llu: %zu logs in %.1f ms",
                 (unsigned long long)s->batch.from_block, (unsigned long long)s->batch.to_block,
                 s->batch.nlogs, s->job.ms);
@@ -1281,6 +1434,10 @@ static void on_fork_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
   }
   j->kind = JOB_ROLLBACK;
   j->reconnect_first = false;
+  if (s->derive_busy) {
+    s->rollback_waiting = true; /* never beside a derivation */
+    return;
+  }
   queue_job(s);
 }
 
@@ -1305,6 +1462,10 @@ static void after_blocks(idx_sync_t *s) {
 
 static void after_rollback(idx_sync_t *s) {
   uint64_t depth = s->reorg_from_cursor - s->job.keep_block;
+  if (s->derived_to > s->job.keep_block)
+    s->derived_to = s->job.keep_block;
+  if (s->derive_goal > s->job.keep_block)
+    s->derive_goal = s->job.keep_block;
   s->cursor = s->job.keep_block;
   s->cursor_hash = s->job.keep_hash;
   s->st.cursor = s->cursor;
@@ -1419,6 +1580,10 @@ static void on_job_done(idx_sync_t *s) {
     s->st.cursor = j->last_block;
     if (j->migrations)
       idx_log_info("sync", "applied %d schema migration(s)", j->migrations);
+    /* Batches written before a crash may wait for their model. */
+    s->derived_known = false;
+    s->derive_goal = j->found ? j->last_block : 0;
+    derive_kick(s);
     if (s->stopping) {
       finish(s, 0, "stopped");
       return;
@@ -1552,7 +1717,7 @@ void idx_sync_stop(idx_sync_t *s) {
   /* A store job in flight finishes (commit or rollback inside the
    * database) and its completion sees `stopping`; an RPC in flight is
    * answered or cancelled by the rpc client's close; a timer is cut short. */
-  if (!s->job_busy && !s->rpc_busy && !s->pre.in_flight) {
+  if (!s->job_busy && !s->rpc_busy && !s->pre.in_flight && !s->derive_busy) {
     uv_timer_stop(&s->timer);
     finish(s, 0, "stopped");
   }
@@ -1561,6 +1726,7 @@ void idx_sync_stop(idx_sync_t *s) {
 static void timer_closed(uv_handle_t *h) {
   idx_sync_t *s = h->data;
   idx_store_close(s->store);
+  idx_store_close(s->dstore);
   idx_arena_free(&s->arena);
   idx_buf_free(&s->args_json);
   prefetch_drop(&s->pre);

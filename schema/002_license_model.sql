@@ -714,7 +714,7 @@ $$;
 CREATE VIEW licenses AS
 SELECT f.*
 FROM license_state s
-LEFT JOIN cursors cur ON cur.chain_id = s.chain_id
+LEFT JOIN model_cursor cur ON cur.chain_id = s.chain_id
 LEFT JOIN node_stakes n ON s.role = 'node_license' AND n.chain_id = s.chain_id
   AND n.contract = s.contract AND n.holder = s.owner
 CROSS JOIN LATERAL dimo__license_row(s.chain_id, s.contract, s.token_id, s.class, s.role, s.owner,
@@ -722,7 +722,7 @@ CROSS JOIN LATERAL dimo__license_row(s.chain_id, s.contract, s.token_id, s.class
   s.revoked_time, s.revoked_tx, s.frozen,
   CASE WHEN s.role = 'node_license' THEN coalesce(n.staked, 0) ELSE s.staked END,
   CASE WHEN s.role = 'node_license' THEN dimo_contract_param(s.chain_id, s.contract, 'minimum_stake') END,
-  cur.last_block) f;
+  cur.block_number) f;
 
 -- A license as of block p_at_block (and, when p_before is given, before
 -- that time: the monthly views), computed from history alone; no row when
@@ -1518,9 +1518,12 @@ BEGIN
   PERFORM dimo__refresh_uris(p_chain_id, v_uris);
   PERFORM dimo__refresh_node_stakes(p_chain_id, v_holders);
 
-  -- The kept block becomes the cursor (its header is still in the reorg
-  -- window).
-  v_time := dimo__move_model_cursor(p_chain_id, p_keep_block);
+  -- The kept block becomes the model's block (its header is still in the
+  -- reorg window), unless the model is not derived that far yet.
+  IF EXISTS (SELECT 1 FROM model_cursor m
+             WHERE m.chain_id = p_chain_id AND m.block_number > p_keep_block) THEN
+    v_time := dimo__move_model_cursor(p_chain_id, p_keep_block);
+  END IF;
 
   -- Every document built above the kept block (which covers every license
   -- the undone rows touched) is rebuilt as of the kept block (or marked

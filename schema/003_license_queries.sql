@@ -22,16 +22,18 @@ BEGIN
 END;
 $$;
 
--- The block an answer describes: p_at_block, or the last indexed block
--- when NULL. NULL when the chain has no cursor; raises for a block above
--- the cursor (not indexed yet) or below 0.
+-- The block an answer describes: p_at_block, or the last block the model
+-- describes (model_cursor: the indexer derives it in the batch's
+-- transaction, or in a backfill a batch or two behind the stored logs)
+-- when NULL. NULL when nothing is derived yet; raises for a block above it
+-- (not indexed yet) or below 0.
 CREATE FUNCTION dimo__as_of(p_chain_id bigint, p_at_block bigint) RETURNS bigint
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
   v_cursor bigint;
 BEGIN
-  SELECT c.last_block INTO v_cursor FROM cursors c WHERE c.chain_id = p_chain_id;
+  SELECT m.block_number INTO v_cursor FROM model_cursor m WHERE m.chain_id = p_chain_id;
   IF v_cursor IS NULL THEN
     RETURN NULL;
   END IF;
@@ -503,7 +505,7 @@ LANGUAGE sql STABLE
 AS $$
   SELECT m::date, (m + interval '1 month') AT TIME ZONE 'UTC'
   FROM (SELECT min(s.issued_time) AS t FROM license_state s WHERE s.chain_id = p_chain_id) f,
-    (SELECT dimo_block_time(c.chain_id, c.last_block) AS t FROM cursors c WHERE c.chain_id = p_chain_id) cur,
+    (SELECT m.block_time AS t FROM model_cursor m WHERE m.chain_id = p_chain_id) cur,
     generate_series(date_trunc('month', f.t AT TIME ZONE 'UTC'),
                     date_trunc('month', greatest(f.t, cur.t) AT TIME ZONE 'UTC'), interval '1 month') m
 $$;

@@ -811,7 +811,7 @@ LANGUAGE sql STABLE
 SET jit = off
 AS $$
   WITH cur AS (
-    SELECT dimo_block_time(c.chain_id, c.last_block) AS t FROM cursors c WHERE c.chain_id = p_chain_id),
+    SELECT m.block_time AS t FROM model_cursor m WHERE m.chain_id = p_chain_id),
   months AS (
     -- cutoff: events before it are in; the current month ends just after
     -- the last indexed block's time.
