@@ -152,6 +152,13 @@ IDX_WARN_UNUSED int idx_store_event_counts(idx_store_t *store, uint64_t chain_id
                                            idx_store_event_count_cb cb, void *ud, char *err,
                                            size_t errlen) IDX_NONNULL(1, 3, 5);
 
+/* The block the derived model describes (model_cursor); *found false when
+ * nothing is derived yet. Backfill batches derive it a little later than
+ * they store their logs (idx_store_derive). */
+IDX_WARN_UNUSED int idx_store_model_block(idx_store_t *store, uint64_t chain_id, bool *found,
+                                          uint64_t *block, char *err, size_t errlen)
+    IDX_NONNULL(1, 3, 4, 5);
+
 /* How many unknown logs the chain's batches reported (0 when none). */
 IDX_WARN_UNUSED int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id, uint64_t *count,
                                            char *err, size_t errlen) IDX_NONNULL(1, 3, 4);

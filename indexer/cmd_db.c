@@ -143,6 +143,15 @@ int idx_cmd_status(int argc, char **argv) {
       printf("cursor:    none (nothing indexed yet)\n");
     }
   }
+  bool derived = false;
+  uint64_t model = 0;
+  if (rc == 0)
+    rc = idx_store_model_block(store, net.chain_id, &derived, &model, err, sizeof err);
+  if (rc == 0 && derived)
+    printf("model:     %llu (%llu block(s) behind the cursor)\n", (unsigned long long)model,
+           (unsigned long long)(found && last > model ? last - model : 0));
+  else if (rc == 0)
+    printf("model:     none (nothing derived yet)\n");
   if (rc == 0 && cfg.nrpc) {
     uint64_t head = 0;
     int hrc = query_head(&cfg, &head);

@@ -1355,24 +1355,40 @@ int idx_store_event_counts(idx_store_t *store, uint64_t chain_id, idx_store_even
   return rc;
 }
 
-int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id, uint64_t *count, char *err,
-                           size_t errlen) {
-  *count = 0;
+/* One non-negative int8 of a single-parameter chain query; *found false
+ * (and *v 0) when it returns no row. */
+static int chain_int8(idx_store_t *store, uint64_t chain_id, const char *sql, const char *what,
+                      bool *found, uint64_t *v, char *err, size_t errlen) {
+  *found = false;
+  *v = 0;
   PGresult *res = NULL;
-  int rc = chain_query(store, chain_id, "SELECT count FROM unknown_log_counts WHERE chain_id = $1",
-                       "unknown_logs", &res, err, errlen);
+  int rc = chain_query(store, chain_id, sql, what, &res, err, errlen);
   if (rc)
     return rc;
   if (PQntuples(res) == 1) {
-    int64_t v;
-    if (!res_int8(res, 0, 0, &v) || v < 0) {
+    int64_t x;
+    if (!res_int8(res, 0, 0, &x) || x < 0) {
       PQclear(res);
-      return bad_shape(err, errlen, "unknown_logs");
+      return bad_shape(err, errlen, what);
     }
-    *count = (uint64_t)v;
+    *v = (uint64_t)x;
+    *found = true;
   }
   PQclear(res);
   return 0;
+}
+
+int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id, uint64_t *count, char *err,
+                           size_t errlen) {
+  bool found;
+  return chain_int8(store, chain_id, "SELECT count FROM unknown_log_counts WHERE chain_id = $1",
+                    "unknown_logs", &found, count, err, errlen);
+}
+
+int idx_store_model_block(idx_store_t *store, uint64_t chain_id, bool *found, uint64_t *block,
+                          char *err, size_t errlen) {
+  return chain_int8(store, chain_id, "SELECT block_number FROM model_cursor WHERE chain_id = $1",
+                    "model_block", found, block, err, errlen);
 }
 
 int idx_store_writer_lock(idx_store_t *store, uint64_t chain_id, bool *got, char *err,

@@ -47,6 +47,7 @@ cmp -s "$WORK/dump1" "$WORK/dump3" || it_fail "a fresh index differs"
 # status
 "$BIN" status --network "$NET" --rpc "$RPC" --db "$DB" >"$WORK/status.txt"
 grep -q "^cursor: *$head " "$WORK/status.txt" || it_fail "status: $(cat "$WORK/status.txt")"
+grep -q "^model: *$head (0 block(s) behind the cursor)" "$WORK/status.txt" || it_fail "status model: $(cat "$WORK/status.txt")"
 grep -q "^lag: *0 blocks" "$WORK/status.txt" || it_fail "status lag: $(cat "$WORK/status.txt")"
 grep -q "Issued" "$WORK/status.txt" || it_fail "status lists no Issued events"
 
