@@ -73,7 +73,9 @@ typedef struct idx_sync_status_s {
   uint64_t head;   /* chain head seen last */
   uint64_t target; /* highest block the engine may index now */
   bool has_cursor;
-  uint64_t cursor; /* last indexed block */
+  uint64_t cursor; /* last indexed block (its logs stored) */
+  bool has_model;
+  uint64_t model_block; /* the block the derived model describes (<= cursor) */
   uint64_t batches;
   uint64_t logs;         /* stored logs written by this process */
   uint64_t unknown_logs; /* skipped logs (unknown topic0 or undecodable) */

@@ -1488,7 +1488,10 @@ static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *r
   idx_api_status_t st;
   status_now(api, &st);
   const idx_sync_status_t *s = &st.sync;
-  uint64_t lag = s->target > s->cursor ? s->target - s->cursor : 0;
+  /* Answers come from the derived model, which a backfill derives a
+   * little after it stores the logs: ready is judged by the lower. */
+  uint64_t indexed = s->has_model && s->model_block < s->cursor ? s->model_block : s->cursor;
+  uint64_t lag = s->target > indexed ? s->target - indexed : 0;
   char problem[200] = "";
   if (res->status)
     snprintf(problem, sizeof problem, "database unavailable");
@@ -1496,7 +1499,7 @@ static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *r
     snprintf(problem, sizeof problem, "standby: another instance writes the index");
   else if (st.has_sync && s->target == 0)
     snprintf(problem, sizeof problem, "the chain head is not known yet");
-  else if (st.has_sync && !s->has_cursor)
+  else if (st.has_sync && (!s->has_cursor || !s->has_model))
     snprintf(problem, sizeof problem, "nothing indexed yet");
   else if (st.has_sync && lag > api->opts.ready_lag)
     snprintf(problem, sizeof problem, "the index is %llu blocks behind its target (limit %llu)",

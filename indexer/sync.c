@@ -431,6 +431,8 @@ static void derive_after(uv_work_t *w, int status) {
     s->derive_reconnect = false;
     s->derived_known = true;
     s->derived_to = s->derive_result;
+    s->st.has_model = true;
+    s->st.model_block = s->derived_to;
     if (moved) {
       s->docs_stale = true; /* it may have deferred documents */
       if (s->opts.on_commit)
@@ -1394,6 +1396,8 @@ static void after_write(idx_sync_t *s) {
   } else {
     s->derived_known = true;
     s->derived_to = s->batch.to_block;
+    s->st.has_model = true;
+    s->st.model_block = s->derived_to;
   }
   idx_log_debug("sync", "blocks %llu..%llu: %zu logs in %.1f ms",
                 (unsigned long long)s->batch.from_block, (unsigned long long)s->batch.to_block,
@@ -1484,6 +1488,8 @@ static void after_rollback(idx_sync_t *s) {
   uint64_t depth = s->reorg_from_cursor - s->job.keep_block;
   if (s->derived_to > s->job.keep_block)
     s->derived_to = s->job.keep_block;
+  if (s->st.model_block > s->job.keep_block)
+    s->st.model_block = s->job.keep_block;
   if (s->derive_goal > s->job.keep_block)
     s->derive_goal = s->job.keep_block;
   s->cursor = s->job.keep_block;

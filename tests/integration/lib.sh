@@ -13,7 +13,7 @@
 #   it_head               the chain head (decimal)
 #   it_block_hash N       hash of block N
 #   it_psql CONN SQL      run SQL, print unaligned rows
-#   it_cursor CONN        the stored cursor block (or -1)
+#   it_cursor CONN        the block logs and derived model both reached (or -1)
 #   it_dump CONN FILE     canonical dump of everything indexed
 #   it_bg NAME CMD...     start a background process (killed at exit); sets BG_PID
 #   it_wait_cursor CONN N [SECONDS]  wait until the cursor reaches N
@@ -104,9 +104,12 @@ it_block_hash() {
 
 it_psql() { psql "$1" -v ON_ERROR_STOP=1 -qAt -c "$2"; }
 
+# The block both the logs and the derived model have reached (a backfill
+# derives the model a little after it stores the logs).
 it_cursor() {
   local v
-  v=$(it_psql "$1" "SELECT last_block FROM cursors" 2>/dev/null || true)
+  v=$(it_psql "$1" "SELECT least(c.last_block, coalesce(m.block_number, -1)) FROM cursors c
+    LEFT JOIN model_cursor m ON m.chain_id = c.chain_id" 2>/dev/null || true)
   echo "${v:--1}"
 }
 
