@@ -111,6 +111,10 @@ IDX_WARN_UNUSED bool idx_api_access_parse(idx_access_query_t *q, const char *cli
  * dimo_access (SQL NULL when nothing is indexed). Parameters: the 8
  * strings idx_api_access_params fills (NULL for absent ones). */
 extern const char idx_api_access_sql[];
+/* The same with dimo_verify_license for the signer ($8): one row, one
+ * column, {"verify": ..., "access": ...} (POST /v1/verify with a vehicle
+ * and a permission; `dimo-indexer verify --asset ...`). */
+extern const char idx_api_verify_access_sql[];
 #define IDX_API_ACCESS_NPARAMS 8
 void idx_api_access_params(const idx_access_query_t *q, const char *chain_id,
                            const char *params[IDX_API_ACCESS_NPARAMS]) IDX_NONNULL(1, 2, 3);

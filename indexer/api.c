@@ -1257,6 +1257,11 @@ static void route_access(idx_api_t *api, idx_http_req_t *req) {
   run_call(api, c, idx_api_access_sql, IDX_ARRAY_LEN(params), params);
 }
 
+const char idx_api_verify_access_sql[] =
+    "SELECT jsonb_build_object('verify', dimo_verify_license($1::bigint, $2::bytea, "
+    "$8::bytea), 'access', dimo_access($1::bigint, $2::bytea, $3::bytea, "
+    "$4::numeric, $5::int, $6::bigint, to_timestamp($7::float8), $8::bytea))::text";
+
 /* With the signer known: the cache, else dimo_verify_license (and, when
  * the request names a vehicle and a permission, dimo_access in the same
  * statement: one snapshot). */
@@ -1285,11 +1290,8 @@ static void verify_lookup(idx_api_t *api, idx_http_req_t *req, const char *clien
   c->with_access = access != NULL;
   c->wall_clock = true;
   run_call(api, c,
-           access
-               ? "SELECT jsonb_build_object('verify', dimo_verify_license($1::bigint, $2::bytea, "
-                 "$8::bytea), 'access', dimo_access($1::bigint, $2::bytea, $3::bytea, "
-                 "$4::numeric, $5::int, $6::bigint, to_timestamp($7::float8), $8::bytea))::text"
-               : "SELECT dimo_verify_license($1::bigint, $2::bytea, $3::bytea)::text",
+           access ? idx_api_verify_access_sql
+                  : "SELECT dimo_verify_license($1::bigint, $2::bytea, $3::bytea)::text",
            nparams, params);
 }
 

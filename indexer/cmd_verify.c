@@ -8,6 +8,7 @@
  * client id or signature), 3 the check could not be made (database). */
 #include "common.h"
 
+#include "api.h"
 #include "cli.h"
 #include "config.h"
 #include "dbpool.h"
@@ -27,6 +28,7 @@ enum { EXIT_VALID = 0, EXIT_NOT_VALID = 1, EXIT_BAD_INPUT = 2, EXIT_UNCHECKED = 
 static const char synopsis[] =
     "usage: dimo-indexer verify --client-id 0x... --message TEXT --signature 0x...\n"
     "                           --db CONNINFO [--network N] [--at-block N] [--json]\n"
+    "                           [--asset 0x... --token-id N --permission P]\n"
     "\n"
     "Checks a signed request as a node operator would: recovers the signer of\n"
     "the EIP-191 personal_sign SIGNATURE over TEXT (its UTF-8 bytes), then asks\n"
@@ -37,6 +39,10 @@ static const char synopsis[] =
     "Prints valid, reason (ok, unknown_client_id, license_revoked,\n"
     "license_suspended, license_understaked, signer_not_enabled,\n"
     "signer_expired), signer and license; --json prints POST /v1/verify's JSON.\n"
+    "With --asset, --token-id and --permission (now only), also the access\n"
+    "question for that signer, as POST /v1/verify with a vehicle: may the app\n"
+    "read permission P of that vehicle (see `dimo-indexer access`); valid\n"
+    "then also needs access allowed for exit status 0.\n"
     "Exit status: 0 valid, 1 not valid, 2 bad input, 3 the check could not be\n"
     "made (database unavailable).";
 
@@ -200,8 +206,29 @@ static int verify_with_config(idx_config_t *cfg) {
   snprintf(signer_bytea, sizeof signer_bytea, "\\x%s", signer_hex + 2);
   snprintf(at, sizeof at, "%llu", (unsigned long long)cfg->at_block);
 
+  bool with_access = cfg->asset || cfg->token_id || cfg->permission;
+  idx_access_query_t aq;
+  if (with_access) {
+    char why[256];
+    if (cfg->has_at_block) {
+      fprintf(stderr, "dimo-indexer verify: --asset, --token-id and --permission answer now; for "
+                      "a past block use `dimo-indexer access --at-block`\n");
+      return EXIT_BAD_INPUT;
+    }
+    if (!idx_api_access_parse(&aq, client_hex, cfg->asset, cfg->token_id, cfg->permission,
+                              signer_hex, NULL, NULL, why, sizeof why)) {
+      fprintf(stderr, "dimo-indexer verify: %s\n", why);
+      return EXIT_BAD_INPUT;
+    }
+  }
+
   idx_cmd_answer_t q;
-  if (cfg->has_at_block) {
+  if (with_access) {
+    const char *params[IDX_API_ACCESS_NPARAMS];
+    idx_api_access_params(&aq, chain, params);
+    idx_cmd_db_query(cfg->db, "dimo-indexer-verify", idx_api_verify_access_sql,
+                     IDX_ARRAY_LEN(params), params, &q);
+  } else if (cfg->has_at_block) {
     const char *params[] = {chain, client_hex, at};
     idx_cmd_db_query(cfg->db, "dimo-indexer-verify",
                      "SELECT dimo_license_lookup($1::bigint, NULL, $2::text, $3::bigint)::text", 3,
@@ -219,16 +246,23 @@ static int verify_with_config(idx_config_t *cfg) {
     bool bad = q.status == IDX_ERR_INVAL || strncmp(q.sqlstate, "22", 2) == 0;
     return bad ? EXIT_BAD_INPUT : EXIT_UNCHECKED;
   }
-  json_t *in = q.value ? json_loads(q.value, 0, NULL) : NULL;
+  json_t *answer = q.value ? json_loads(q.value, 0, NULL) : NULL;
   free(q.value);
-  if (!cfg->has_at_block && !json_is_object(in)) {
+  /* With access: {"verify": dimo_verify_license, "access": dimo_access}. */
+  json_t *in = with_access ? json_incref(json_object_get(answer, "verify")) : json_incref(answer);
+  json_t *access = with_access ? json_incref(json_object_get(answer, "access")) : NULL;
+  json_decref(answer);
+  if ((!cfg->has_at_block && !json_is_object(in)) || (with_access && !json_is_object(access))) {
     json_decref(in);
+    json_decref(access);
     fprintf(stderr, "dimo-indexer verify: malformed database answer\n");
     return EXIT_UNCHECKED;
   }
   json_t *v = cfg->has_at_block ? verdict_at_block(in, client_hex, signer_hex)
                                 : verdict_now(in, signer_hex);
   json_decref(in);
+  if (access)
+    json_object_set_new(v, "access", access);
   if (cfg->json) {
     char *text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text)
@@ -237,7 +271,21 @@ static int verify_with_config(idx_config_t *cfg) {
   } else {
     print_text(v, client_hex);
   }
-  int code = json_is_true(json_object_get(v, "valid")) ? EXIT_VALID : EXIT_NOT_VALID;
+  bool ok = json_is_true(json_object_get(v, "valid"));
+  const json_t *acc = json_object_get(v, "access");
+  if (acc) {
+    bool allowed = json_is_true(json_object_get(acc, "allowed"));
+    ok = ok && allowed;
+    if (!cfg->json) {
+      printf("access:     %s", allowed ? "allowed" : "not allowed");
+      const json_t *reasons = json_object_get(acc, "reasons");
+      size_t i;
+      const json_t *r;
+      json_array_foreach(reasons, i, r) printf("%s%s", i ? ", " : " (", json_string_value(r));
+      printf("%s\n", json_array_size(reasons) ? ")" : "");
+    }
+  }
+  int code = ok ? EXIT_VALID : EXIT_NOT_VALID;
   json_decref(v);
   return code;
 }

@@ -190,6 +190,28 @@ async function main() {
   x = cli(['--client-id', clientId, '--asset', vehicle, '--token-id', token, '--permission', '1', '--bogus']);
   eq(x.status, 2, 'access --bogus: exit status');
 
+  step('`verify` with a vehicle and a permission');
+  const verifyCli = (argv) => {
+    const v = spawnSync(bin, ['verify', '--network', network, '--db', db, '--client-id', clientId,
+      '--message', message, '--signature', signature, ...argv], { encoding: 'utf8' });
+    return { status: v.status, out: v.stdout, err: v.stderr };
+  };
+  x = verifyCli(['--asset', vehicle, '--token-id', token, '--permission', '2', '--json']);
+  eq(x.status, 0, `verify --asset --json (allowed): exit status (${x.err})`);
+  const vj = JSON.parse(x.out);
+  eq(vj.valid, true, 'verify --asset: valid');
+  eq(vj.access.allowed, true, 'verify --asset: access.allowed');
+  eq(vj.access.signer.address, signer, 'verify --asset: the recovered signer is checked');
+  x = verifyCli(['--asset', vehicle, '--token-id', token, '--permission', '1']);
+  eq(x.status, 1, `verify --asset (not allowed): exit status (${x.err})`);
+  ok(/^valid: +yes$/m.test(x.out) && x.out.includes('access:     not allowed (permission_not_granted)'),
+    `verify --asset text: ${x.out}`);
+  x = verifyCli(['--asset', vehicle, '--token-id', token]);
+  eq(x.status, 2, 'verify --asset without --permission: exit status');
+  x = verifyCli(['--asset', vehicle, '--token-id', token, '--permission', '2', '--at-block', String(head)]);
+  eq(x.status, 2, 'verify --asset --at-block: exit status');
+  ok(x.err.includes('dimo-indexer access --at-block'), `verify --asset --at-block: ${x.err}`);
+
   step('a transfer resets the grant at once');
   send(owner, vehicle, 'transferFrom(address,address,uint256)', owner, newOwner, token);
   await caughtUp();
