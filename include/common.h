@@ -73,6 +73,9 @@ enum idx_err { IDX_ERRNO_MAP(IDX__ERR_CODE) };
 /* Returns a static message for an error code (0 gives "success"). */
 const char *idx_strerror(int err);
 
+/* printf into a caller's error buffer (err NULL or errlen 0: nothing). */
+void idx_set_err(char *err, size_t errlen, const char *fmt, ...) IDX_PRINTF(3, 4);
+
 /* Returns the symbolic name ("ABI_SHORT") of an error code. */
 const char *idx_errname(int err);
 

@@ -589,6 +589,32 @@ static bool check_block(const char *s, size_t n, uint64_t *out) {
   return true;
 }
 
+enum { AT_TEXT_MAX = 24, LIMIT_TEXT_MAX = 8 };
+
+/* An optional at_block query parameter as a statement parameter: *param
+ * NULL when absent, else `at` with the number. false: not a block number. */
+static bool at_block_param(const qparam_t *q, char at[AT_TEXT_MAX], const char **param) {
+  uint64_t block;
+  *param = NULL;
+  if (!q->value)
+    return true;
+  if (!check_block(q->value, q->len, &block))
+    return false;
+  snprintf(at, AT_TEXT_MAX, "%llu", (unsigned long long)block);
+  *param = at;
+  return true;
+}
+
+/* An optional limit query parameter (100 when absent) as text. false:
+ * outside 1..LIMIT_MAX. */
+static bool limit_param(const qparam_t *q, char limit[LIMIT_TEXT_MAX]) {
+  uint64_t lim = 100;
+  if (q->value && (!check_block(q->value, q->len, &lim) || lim < 1 || lim > LIMIT_MAX))
+    return false;
+  snprintf(limit, LIMIT_TEXT_MAX, "%llu", (unsigned long long)lim);
+  return true;
+}
+
 /* "2025-01-01T00:05:00Z" into Unix seconds. */
 static bool parse_iso(const char *s, int64_t *out) {
   struct tm tm;
@@ -1088,16 +1114,13 @@ static void route_license(idx_api_t *api, idx_http_req_t *req, route_t route, co
     reply_error(api, req, route, 400, "%s", why);
     return;
   }
-  char at[24];
-  uint64_t block;
-  if (q[0].value) {
-    if (!check_block(q[0].value, q[0].len, &block)) {
-      reply_error(api, req, route, 400, "at_block must be a block number");
-      return;
-    }
-    snprintf(at, sizeof at, "%llu", (unsigned long long)block);
+  char at[AT_TEXT_MAX];
+  const char *at_param;
+  if (!at_block_param(&q[0], at, &at_param)) {
+    reply_error(api, req, route, 400, "at_block must be a block number");
+    return;
   }
-  const char *params[] = {api->chain_id, key, q[0].value ? at : NULL};
+  const char *params[] = {api->chain_id, key, at_param};
   char nf[160];
   snprintf(nf, sizeof nf, "no %s license matches \"%s\"", cls, key);
   cached_query(api, req, route, is_app ? 'A' : 'N',
@@ -1122,17 +1145,14 @@ static void route_signer(idx_api_t *api, idx_http_req_t *req, const segs_t *segs
     reply_error(api, req, R_SIGNER, 400, "%s", why);
     return;
   }
-  char at[24], bytea[45];
-  uint64_t block;
-  if (q[0].value) {
-    if (!check_block(q[0].value, q[0].len, &block)) {
-      reply_error(api, req, R_SIGNER, 400, "at_block must be a block number");
-      return;
-    }
-    snprintf(at, sizeof at, "%llu", (unsigned long long)block);
+  char at[AT_TEXT_MAX], bytea[45];
+  const char *at_param;
+  if (!at_block_param(&q[0], at, &at_param)) {
+    reply_error(api, req, R_SIGNER, 400, "at_block must be a block number");
+    return;
   }
   snprintf(bytea, sizeof bytea, "\\x%s", signer + 2);
-  const char *params[] = {api->chain_id, key, bytea, q[0].value ? at : NULL};
+  const char *params[] = {api->chain_id, key, bytea, at_param};
   char nf[160];
   snprintf(nf, sizeof nf, "no app license matches \"%s\"", key);
   cached_query(api, req, R_SIGNER, 'G',
@@ -1165,7 +1185,7 @@ static void route_licenses(idx_api_t *api, idx_http_req_t *req) {
                 "status must be active, suspended, understaked or revoked");
     return;
   }
-  char owner[43], owner_bytea[45], limit[8];
+  char owner[43], owner_bytea[45], limit[LIMIT_TEXT_MAX];
   if (q[2].value) {
     if (!check_address(q[2].value, q[2].len, owner)) {
       reply_error(api, req, R_LICENSES, 400, "owner must be a 0x address (40 hex digits)");
@@ -1173,12 +1193,10 @@ static void route_licenses(idx_api_t *api, idx_http_req_t *req) {
     }
     snprintf(owner_bytea, sizeof owner_bytea, "\\x%s", owner + 2);
   }
-  uint64_t lim = 100;
-  if (q[3].value && (!check_block(q[3].value, q[3].len, &lim) || lim < 1 || lim > LIMIT_MAX)) {
+  if (!limit_param(&q[3], limit)) {
     reply_error(api, req, R_LICENSES, 400, "limit must be 1..%d", LIMIT_MAX);
     return;
   }
-  snprintf(limit, sizeof limit, "%llu", (unsigned long long)lim);
   if (q[4].value && q[4].len > AFTER_MAX) {
     reply_error(api, req, R_LICENSES, 400, "malformed page cursor");
     return;
@@ -1193,7 +1211,7 @@ static void route_licenses(idx_api_t *api, idx_http_req_t *req) {
 }
 
 static void route_slashes(idx_api_t *api, idx_http_req_t *req) {
-  char why[200], key[KEY_MAX + 1], limit[8], at[24];
+  char why[200], key[KEY_MAX + 1], limit[LIMIT_TEXT_MAX], at[AT_TEXT_MAX];
   qparam_t q[] = {
       {"license", NULL, 0}, {"after", NULL, 0}, {"limit", NULL, 0}, {"at_block", NULL, 0}};
   if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
@@ -1208,22 +1226,17 @@ static void route_slashes(idx_api_t *api, idx_http_req_t *req) {
     reply_error(api, req, R_SLASHES, 400, "malformed page cursor");
     return;
   }
-  uint64_t lim = 100, block;
-  if (q[2].value && (!check_block(q[2].value, q[2].len, &lim) || lim < 1 || lim > LIMIT_MAX)) {
+  const char *at_param;
+  if (!limit_param(&q[2], limit)) {
     reply_error(api, req, R_SLASHES, 400, "limit must be 1..%d", LIMIT_MAX);
     return;
   }
-  snprintf(limit, sizeof limit, "%llu", (unsigned long long)lim);
-  if (q[3].value) {
-    if (!check_block(q[3].value, q[3].len, &block)) {
-      reply_error(api, req, R_SLASHES, 400, "at_block must be a block number");
-      return;
-    }
-    snprintf(at, sizeof at, "%llu", (unsigned long long)block);
+  if (!at_block_param(&q[3], at, &at_param)) {
+    reply_error(api, req, R_SLASHES, 400, "at_block must be a block number");
+    return;
   }
   const char *params[] = {api->chain_id, q[0].value ? key : NULL,
-                          q[1].value && q[1].len ? q[1].value : NULL, limit,
-                          q[3].value ? at : NULL};
+                          q[1].value && q[1].len ? q[1].value : NULL, limit, at_param};
   char nf[160];
   snprintf(nf, sizeof nf, "no license matches \"%s\"", q[0].value ? key : "");
   cached_query(api, req, R_SLASHES, 'S',

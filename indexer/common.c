@@ -1,5 +1,9 @@
-/* common.c: the error table behind idx_strerror() and idx_errname(). */
+/* common.c: the error table behind idx_strerror() and idx_errname(), and
+ * idx_set_err(). */
 #include "common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 
 #define IDX__ERR_MSG(name, msg) msg,
 static const char *const err_messages[] = {"success", IDX_ERRNO_MAP(IDX__ERR_MSG)};
@@ -23,4 +27,13 @@ const char *idx_strerror(int err) {
 const char *idx_errname(int err) {
   size_t i = err_index(err);
   return i == SIZE_MAX ? "UNKNOWN" : err_names[i];
+}
+
+void idx_set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || errlen == 0)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
 }

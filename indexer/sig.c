@@ -9,24 +9,12 @@
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 struct idx_sig_s {
   secp256k1_context *ctx;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) IDX_PRINTF(3, 4);
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 int idx_sig_new(idx_sig_t **out) {
   *out = NULL;
@@ -61,30 +49,30 @@ static int recid_of(uint8_t v) {
 
 int idx_sig_parse(idx_sig_rsv_t *out, const char *s, size_t len, char *err, size_t errlen) {
   if (len < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) {
-    set_err(err, errlen, "signature must be 0x-prefixed hex");
+    idx_set_err(err, errlen, "signature must be 0x-prefixed hex");
     return IDX_ERR_HEX;
   }
   if (len & 1u) {
-    set_err(err, errlen, "signature hex has an odd number of digits");
+    idx_set_err(err, errlen, "signature hex has an odd number of digits");
     return IDX_ERR_HEX;
   }
   for (size_t i = 2; i < len; i++) {
     if (idx_hex_digit(s[i]) < 0) {
-      set_err(err, errlen, "signature has a non-hex character at offset %zu", i);
+      idx_set_err(err, errlen, "signature has a non-hex character at offset %zu", i);
       return IDX_ERR_HEX;
     }
   }
   if (len != IDX_SIG_HEX_LEN) {
-    set_err(err, errlen, "signature must be 65 bytes (r, s, v), got %zu", (len - 2) / 2);
+    idx_set_err(err, errlen, "signature must be 65 bytes (r, s, v), got %zu", (len - 2) / 2);
     return IDX_ERR_INVAL;
   }
   size_t n = 0;
   if (idx_hex_decode(out->b, sizeof out->b, &n, s, len) || n != sizeof out->b) {
-    set_err(err, errlen, "signature must be 65 bytes of hex");
+    idx_set_err(err, errlen, "signature must be 65 bytes of hex");
     return IDX_ERR_HEX;
   }
   if (recid_of(out->b[64]) < 0) {
-    set_err(err, errlen, "signature v must be 27, 28, 0 or 1, got %u", (unsigned)out->b[64]);
+    idx_set_err(err, errlen, "signature v must be 27, 28, 0 or 1, got %u", (unsigned)out->b[64]);
     return IDX_ERR_INVAL;
   }
   return 0;
@@ -115,28 +103,28 @@ int idx_sig_recover(const idx_sig_t *ctx, idx_addr_t *out, const idx_hash_t *dig
                     const idx_sig_rsv_t *sig, char *err, size_t errlen) {
   int recid = recid_of(sig->b[64]);
   if (recid < 0) {
-    set_err(err, errlen, "signature v must be 27, 28, 0 or 1, got %u", (unsigned)sig->b[64]);
+    idx_set_err(err, errlen, "signature v must be 27, 28, 0 or 1, got %u", (unsigned)sig->b[64]);
     return IDX_ERR_INVAL;
   }
   if (all_zero(sig->b, 32) || all_zero(sig->b + 32, 32)) {
-    set_err(err, errlen, "signature r and s must not be zero");
+    idx_set_err(err, errlen, "signature r and s must not be zero");
     return IDX_ERR_INVAL;
   }
   secp256k1_ecdsa_recoverable_signature rs;
   if (!secp256k1_ecdsa_recoverable_signature_parse_compact(ctx->ctx, &rs, sig->b, recid)) {
-    set_err(err, errlen, "signature r or s is not below the curve order");
+    idx_set_err(err, errlen, "signature r or s is not below the curve order");
     return IDX_ERR_INVAL;
   }
   secp256k1_pubkey pub;
   if (!secp256k1_ecdsa_recover(ctx->ctx, &pub, &rs, digest->b)) {
-    set_err(err, errlen, "no public key recovers from this signature");
+    idx_set_err(err, errlen, "no public key recovers from this signature");
     return IDX_ERR_INVAL;
   }
   unsigned char raw[65];
   size_t rawlen = sizeof raw;
   if (!secp256k1_ec_pubkey_serialize(ctx->ctx, raw, &rawlen, &pub, SECP256K1_EC_UNCOMPRESSED) ||
       rawlen != sizeof raw) {
-    set_err(err, errlen, "public key serialization failed");
+    idx_set_err(err, errlen, "public key serialization failed");
     return IDX_ERR_INVAL;
   }
   idx_hash_t h;

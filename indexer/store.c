@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,17 +69,6 @@ struct idx_store_s {
 };
 
 /* ---- messages ----------------------------------------------------------- */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) IDX_PRINTF(3, 4);
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || errlen == 0)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 /* Copies a libpq message as one line (log lines and err are single
  * lines): each run of white space (libpq uses newlines and tabs) becomes
@@ -166,8 +154,8 @@ static int fail_res(idx_store_t *s, PGresult *res, const char *what, const char 
     code = IDX_ERR_DB_CONN;
     s->broken = true;
   }
-  set_err(err, errlen, "%s%s: %s%s%s%s%s", what, where, msg, extra, state ? " [SQLSTATE " : "",
-          state ? state : "", state ? "]" : "");
+  idx_set_err(err, errlen, "%s%s: %s%s%s%s%s", what, where, msg, extra, state ? " [SQLSTATE " : "",
+              state ? state : "", state ? "]" : "");
   idx_log_error("store", "%s%s: %s%s%s%s%s", what, where, msg, extra, state ? " [SQLSTATE " : "",
                 state ? state : "", state ? "]" : "");
   PQclear(res);
@@ -270,7 +258,7 @@ static int call_begin(idx_store_t *s, char *err, size_t errlen) {
   s->sqlstate[0] = '\0';
   if (s->broken || PQstatus(s->conn) != CONNECTION_OK) {
     s->broken = true;
-    set_err(err, errlen, "database connection lost; reconnect first");
+    idx_set_err(err, errlen, "database connection lost; reconnect first");
     return IDX_ERR_DB_CONN;
   }
   if (err && errlen)
@@ -279,7 +267,7 @@ static int call_begin(idx_store_t *s, char *err, size_t errlen) {
 }
 
 static int bad_shape(char *err, size_t errlen, const char *what) {
-  set_err(err, errlen, "%s: unexpected result shape", what);
+  idx_set_err(err, errlen, "%s: unexpected result shape", what);
   idx_log_error("store", "%s: unexpected result shape", what);
   return IDX_ERR_DB;
 }
@@ -313,7 +301,7 @@ int idx_store_open(idx_store_t **out, const char *conninfo, char *err, size_t er
   *out = NULL;
   idx_store_t *s = calloc(1, sizeof *s);
   if (!s) {
-    set_err(err, errlen, "out of memory");
+    idx_set_err(err, errlen, "out of memory");
     return IDX_ERR_NOMEM;
   }
   /* Keywords are applied in order and conninfo (expanded from dbname)
@@ -337,13 +325,13 @@ int idx_store_open(idx_store_t **out, const char *conninfo, char *err, size_t er
   s->conn = PQconnectdbParams(keys, values, 1);
   if (!s->conn) {
     free(s);
-    set_err(err, errlen, "out of memory");
+    idx_set_err(err, errlen, "out of memory");
     return IDX_ERR_NOMEM;
   }
   if (PQstatus(s->conn) != CONNECTION_OK) {
     char msg[512];
     one_line(msg, sizeof msg, PQerrorMessage(s->conn));
-    set_err(err, errlen, "cannot connect to PostgreSQL: %s", msg);
+    idx_set_err(err, errlen, "cannot connect to PostgreSQL: %s", msg);
     idx_log_error("store", "cannot connect to PostgreSQL: %s", msg);
     PQfinish(s->conn);
     free(s);
@@ -369,7 +357,7 @@ int idx_store_reconnect(idx_store_t *store, char *err, size_t errlen) {
   if (PQstatus(store->conn) != CONNECTION_OK) {
     char msg[512];
     one_line(msg, sizeof msg, PQerrorMessage(store->conn));
-    set_err(err, errlen, "cannot reconnect to PostgreSQL: %s", msg);
+    idx_set_err(err, errlen, "cannot reconnect to PostgreSQL: %s", msg);
     idx_log_error("store", "cannot reconnect to PostgreSQL: %s", msg);
     store->broken = true;
     return IDX_ERR_DB_CONN;
@@ -426,14 +414,14 @@ static int list_migrations(const char *dir, migration_t **out, size_t *n, char *
   *n = 0;
   DIR *d = opendir(dir);
   if (!d) {
-    set_err(err, errlen, "schema dir %s: %s", dir, strerror(errno));
+    idx_set_err(err, errlen, "schema dir %s: %s", dir, strerror(errno));
     idx_log_error("store", "schema dir %s: %s", dir, strerror(errno));
     return IDX_ERR_IO;
   }
   migration_t *list = calloc(MAX_MIGRATIONS, sizeof *list);
   if (!list) {
     closedir(d);
-    set_err(err, errlen, "out of memory");
+    idx_set_err(err, errlen, "out of memory");
     return IDX_ERR_NOMEM;
   }
   size_t count = 0;
@@ -445,15 +433,15 @@ static int list_migrations(const char *dir, migration_t **out, size_t *n, char *
     if (kind == 0)
       continue;
     if (kind < 0) {
-      set_err(err, errlen,
-              "schema dir %s: bad migration file name %s (want NNN_name.sql: three digits from "
-              "001, '_', then [a-z0-9_])",
-              dir, e->d_name);
+      idx_set_err(err, errlen,
+                  "schema dir %s: bad migration file name %s (want NNN_name.sql: three digits from "
+                  "001, '_', then [a-z0-9_])",
+                  dir, e->d_name);
       rc = IDX_ERR_CONFIG;
       break;
     }
     if (count == MAX_MIGRATIONS) {
-      set_err(err, errlen, "schema dir %s: more than %d migrations", dir, MAX_MIGRATIONS);
+      idx_set_err(err, errlen, "schema dir %s: more than %d migrations", dir, MAX_MIGRATIONS);
       rc = IDX_ERR_CONFIG;
       break;
     }
@@ -463,21 +451,21 @@ static int list_migrations(const char *dir, migration_t **out, size_t *n, char *
   }
   closedir(d);
   if (!rc && count == 0) {
-    set_err(err, errlen, "schema dir %s: no migrations (NNN_name.sql) found", dir);
+    idx_set_err(err, errlen, "schema dir %s: no migrations (NNN_name.sql) found", dir);
     rc = IDX_ERR_CONFIG;
   }
   if (!rc) {
     qsort(list, count, sizeof *list, cmp_migration);
     for (size_t i = 0; i < count && !rc; i++) {
       if (i > 0 && list[i].version == list[i - 1].version) {
-        set_err(err, errlen, "schema dir %s: duplicate migration number %03d: %s and %s", dir,
-                list[i].version, list[i - 1].file, list[i].file);
+        idx_set_err(err, errlen, "schema dir %s: duplicate migration number %03d: %s and %s", dir,
+                    list[i].version, list[i - 1].file, list[i].file);
         rc = IDX_ERR_CONFIG;
       } else if (list[i].version != (int)i + 1) {
-        set_err(err, errlen,
-                "schema dir %s: migration %03zu is missing (numbers must run 001, 002, ... "
-                "without gaps; next found: %s)",
-                dir, i + 1, list[i].file);
+        idx_set_err(err, errlen,
+                    "schema dir %s: migration %03zu is missing (numbers must run 001, 002, ... "
+                    "without gaps; next found: %s)",
+                    dir, i + 1, list[i].file);
         rc = IDX_ERR_CONFIG;
       }
     }
@@ -487,14 +475,14 @@ static int list_migrations(const char *dir, migration_t **out, size_t *n, char *
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, list[i].file);
     if (stat(path, &st) != 0) {
-      set_err(err, errlen, "migration %s: %s", path, strerror(errno));
+      idx_set_err(err, errlen, "migration %s: %s", path, strerror(errno));
       rc = IDX_ERR_IO;
     } else if (!S_ISREG(st.st_mode)) {
-      set_err(err, errlen, "migration %s: not a regular file", path);
+      idx_set_err(err, errlen, "migration %s: not a regular file", path);
       rc = IDX_ERR_CONFIG;
     } else if ((uintmax_t)st.st_size > IDX_STORE_MAX_MIGRATION_BYTES) {
-      set_err(err, errlen, "migration %s: larger than %u bytes", path,
-              IDX_STORE_MAX_MIGRATION_BYTES);
+      idx_set_err(err, errlen, "migration %s: larger than %u bytes", path,
+                  IDX_STORE_MAX_MIGRATION_BYTES);
       rc = IDX_ERR_TOO_LARGE;
     }
   }
@@ -515,26 +503,26 @@ static int read_migration(const char *dir, const char *file, char **out, char *e
   *out = NULL;
   FILE *f = fopen(path, "rb");
   if (!f) {
-    set_err(err, errlen, "migration %s: %s", path, strerror(errno));
+    idx_set_err(err, errlen, "migration %s: %s", path, strerror(errno));
     return IDX_ERR_IO;
   }
   size_t cap = IDX_STORE_MAX_MIGRATION_BYTES;
   char *text = malloc(cap + 2);
   if (!text) {
     fclose(f);
-    set_err(err, errlen, "out of memory");
+    idx_set_err(err, errlen, "out of memory");
     return IDX_ERR_NOMEM;
   }
   size_t len = fread(text, 1, cap + 1, f);
   int rc = 0;
   if (ferror(f)) {
-    set_err(err, errlen, "migration %s: read error", path);
+    idx_set_err(err, errlen, "migration %s: read error", path);
     rc = IDX_ERR_IO;
   } else if (len > cap) {
-    set_err(err, errlen, "migration %s: larger than %zu bytes", path, cap);
+    idx_set_err(err, errlen, "migration %s: larger than %zu bytes", path, cap);
     rc = IDX_ERR_TOO_LARGE;
   } else if (memchr(text, '\0', len)) {
-    set_err(err, errlen, "migration %s: contains a NUL byte", path);
+    idx_set_err(err, errlen, "migration %s: contains a NUL byte", path);
     rc = IDX_ERR_CONFIG;
   }
   fclose(f);
@@ -592,7 +580,8 @@ static int migrate_one(idx_store_t *s, const char *dir, const migration_t *m, bo
   }
   PQclear(res);
   if (PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
-    set_err(err, errlen, "%s ended the transaction itself (COMMIT or ROLLBACK in the file?)", what);
+    idx_set_err(err, errlen, "%s ended the transaction itself (COMMIT or ROLLBACK in the file?)",
+                what);
     idx_log_error("store", "%s", err);
     rc = IDX_ERR_CONFIG;
     goto out;
@@ -690,7 +679,7 @@ out:
 
 static int check_chain(uint64_t chain_id, char *err, size_t errlen) {
   if (chain_id > INT64_MAX) {
-    set_err(err, errlen, "chain id %" PRIu64 " out of range", chain_id);
+    idx_set_err(err, errlen, "chain id %" PRIu64 " out of range", chain_id);
     return IDX_ERR_INVAL;
   }
   return 0;
@@ -758,7 +747,7 @@ static bool utf8_ok(const char *s) { return idx_utf8_valid((const uint8_t *)s, s
 static int check_batch(const idx_batch_t *b, char *err, size_t errlen) {
 #define BAD(...)                                                                                   \
   do {                                                                                             \
-    set_err(err, errlen, "write_batch: " __VA_ARGS__);                                             \
+    idx_set_err(err, errlen, "write_batch: " __VA_ARGS__);                                         \
     return IDX_ERR_INVAL;                                                                          \
   } while (0)
   if (b->chain_id > INT64_MAX || b->to_block > INT64_MAX || b->unknown_logs > INT64_MAX)
@@ -861,7 +850,7 @@ static int headers_group(idx_store_t *s, uint64_t chain_id, const idx_block_t *h
                      "parent_hash = EXCLUDED.parent_hash, time = EXCLUDED.time",
                      &p, NULL, "write_batch: headers", err, errlen);
 nomem:
-  set_err(err, errlen, "write_batch: headers: %s", idx_strerror(rc));
+  idx_set_err(err, errlen, "write_batch: headers: %s", idx_strerror(rc));
   return rc;
 }
 
@@ -1018,7 +1007,7 @@ static int write_logs(idx_store_t *s, const idx_batch_t *b, char *err, size_t er
   }
   res = PQgetResult(s->conn);
   if (rc && !c.send_failed) { /* our own failure (out of memory) */
-    set_err(err, errlen, "%s: %s", what, idx_strerror(rc));
+    idx_set_err(err, errlen, "%s: %s", what, idx_strerror(rc));
     idx_log_error("store", "%s: %s", what, idx_strerror(rc));
     PQclear(res);
   } else if (rc || !res || PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -1073,9 +1062,10 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
       goto out;
   }
   if (found && last != from - 1) {
-    set_err(err, errlen,
-            "write_batch: cursor of chain %" PRId64 " is at %" PRId64 ", batch starts at %" PRId64,
-            chain, last, from);
+    idx_set_err(err, errlen,
+                "write_batch: cursor of chain %" PRId64 " is at %" PRId64
+                ", batch starts at %" PRId64,
+                chain, last, from);
     rc = IDX_ERR_CONFLICT;
     goto out;
   }
@@ -1120,10 +1110,10 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
   moved = strcmp(PQcmdTuples(res), "1") == 0;
   PQclear(res);
   if (!moved) {
-    set_err(err, errlen,
-            "write_batch: cursor of chain %" PRId64 " was created concurrently; batch %" PRId64
-            "..%" PRId64 " not applied",
-            chain, from, to);
+    idx_set_err(err, errlen,
+                "write_batch: cursor of chain %" PRId64 " was created concurrently; batch %" PRId64
+                "..%" PRId64 " not applied",
+                chain, from, to);
     rc = IDX_ERR_CONFLICT;
     goto out;
   }
@@ -1148,7 +1138,7 @@ int idx_store_rollback(idx_store_t *store, uint64_t chain_id, uint64_t keep_bloc
   if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
     return rc;
   if (keep_block > INT64_MAX) {
-    set_err(err, errlen, "rollback: block %" PRIu64 " out of range", keep_block);
+    idx_set_err(err, errlen, "rollback: block %" PRIu64 " out of range", keep_block);
     return IDX_ERR_INVAL;
   }
   const int64_t chain = (int64_t)chain_id, keep = (int64_t)keep_block;
@@ -1164,11 +1154,11 @@ int idx_store_rollback(idx_store_t *store, uint64_t chain_id, uint64_t keep_bloc
     goto out;
   if (!found || last < keep) {
     if (found)
-      set_err(err, errlen,
-              "rollback: cursor of chain %" PRId64 " is at %" PRId64 ", below %" PRId64, chain,
-              last, keep);
+      idx_set_err(err, errlen,
+                  "rollback: cursor of chain %" PRId64 " is at %" PRId64 ", below %" PRId64, chain,
+                  last, keep);
     else
-      set_err(err, errlen, "rollback: chain %" PRId64 " has no cursor", chain);
+      idx_set_err(err, errlen, "rollback: chain %" PRId64 " has no cursor", chain);
     rc = IDX_ERR_CONFLICT;
     goto out;
   }
@@ -1265,7 +1255,7 @@ int idx_store_derive(idx_store_t *store, uint64_t chain_id, uint64_t to_block, u
   if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
     return rc;
   if (to_block > INT64_MAX) {
-    set_err(err, errlen, "derive: block %llu out of range", (unsigned long long)to_block);
+    idx_set_err(err, errlen, "derive: block %llu out of range", (unsigned long long)to_block);
     return IDX_ERR_INVAL;
   }
   params_t p = {0};
@@ -1474,7 +1464,7 @@ int idx_store_license_docs(idx_store_t *store, uint64_t chain_id, const char *li
   if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
     return rc;
   if (has_at_block && at_block > INT64_MAX) {
-    set_err(err, errlen, "block %" PRIu64 " out of range", at_block);
+    idx_set_err(err, errlen, "block %" PRIu64 " out of range", at_block);
     return IDX_ERR_INVAL;
   }
   params_t p = {0};
@@ -1512,14 +1502,14 @@ int idx_store_license_docs(idx_store_t *store, uint64_t chain_id, const char *li
     }
     if (len > IDX_STORE_MAX_LICENSE_JSON) {
       PQclear(res);
-      set_err(err, errlen, "%s: answer of %zu bytes is larger than %u", what, len,
-              IDX_STORE_MAX_LICENSE_JSON);
+      idx_set_err(err, errlen, "%s: answer of %zu bytes is larger than %u", what, len,
+                  IDX_STORE_MAX_LICENSE_JSON);
       return IDX_ERR_TOO_LARGE;
     }
     char *out = malloc(len + 1);
     if (!out) {
       PQclear(res);
-      set_err(err, errlen, "out of memory");
+      idx_set_err(err, errlen, "out of memory");
       return IDX_ERR_NOMEM;
     }
     memcpy(out, PQgetvalue(res, 0, 1), len);

@@ -179,8 +179,7 @@ struct idx_sync_s {
   uint64_t derive_goal;     /* the committed block the model must reach */
   uint64_t derive_job_goal; /* the goal of the derivation in flight (its thread reads it) */
   uint64_t derive_result;   /* the model cursor the last derivation left */
-  bool derived_known;       /* derived_to read from the database */
-  uint64_t derived_to;
+  /* (The model block itself is st.has_model / st.model_block.) */
   bool rollback_waiting;    /* a rollback waits for the derivation in flight */
   bool finish_waits_derive; /* `sync` ends once the model has caught up */
 
@@ -373,7 +372,7 @@ static void retry_job(idx_sync_t *s) {
 
 /* The model describes every committed block (nothing to wait for). */
 static bool model_current(const idx_sync_t *s) {
-  return !s->has_cursor || (s->derived_known && s->derived_to >= s->cursor && !s->derive_busy);
+  return !s->has_cursor || (s->st.has_model && s->st.model_block >= s->cursor && !s->derive_busy);
 }
 
 static void derive_run(uv_work_t *w) {
@@ -405,7 +404,7 @@ static bool derive_kick(idx_sync_t *s) {
     return true;
   if (s->stopping || !s->has_cursor || s->rollback_waiting ||
       (s->job_busy && s->job.kind == JOB_ROLLBACK) ||
-      (s->derived_known && s->derived_to >= s->derive_goal))
+      (s->st.has_model && s->st.model_block >= s->derive_goal))
     return false;
   s->derive_busy = true;
   s->derive_job_goal = s->derive_goal;
@@ -426,13 +425,11 @@ static void derive_after(uv_work_t *w, int status) {
     return;
   }
   if (s->derive_rc == 0) {
-    bool moved = !s->derived_known || s->derive_result > s->derived_to;
+    bool moved = !s->st.has_model || s->derive_result > s->st.model_block;
     s->derive_failures = 0;
     s->derive_reconnect = false;
-    s->derived_known = true;
-    s->derived_to = s->derive_result;
     s->st.has_model = true;
-    s->st.model_block = s->derived_to;
+    s->st.model_block = s->derive_result;
     if (moved) {
       s->docs_stale = true; /* it may have deferred documents */
       if (s->opts.on_commit)
@@ -863,8 +860,30 @@ static void prefetch(idx_sync_t *s, uint64_t from) {
     p->in_flight = true;
 }
 
+/* Hands the held prefetched answer to the range handler. */
+static void use_prefetch(idx_sync_t *s) {
+  prefetch_t *p = &s->pre;
+  s->range_in_flight = true;
+  s->near_head = false;
+  s->fetch_from = p->from;
+  s->fetch_to = p->to;
+  s->nreq = p->n;
+  memcpy(s->req_kinds, p->kinds, p->n * sizeof *p->kinds);
+  memcpy(s->req_numbers, p->numbers, p->n * sizeof *p->numbers);
+  s->st.prefetched++;
+  /* Taken out of the slot first: handling it may prefetch the next. */
+  idx_rpc_reply_t held[MAX_REQUESTS];
+  size_t n = p->n;
+  bool too_large = p->too_large;
+  memcpy(held, p->replies, n * sizeof *held);
+  memset(p->replies, 0, sizeof p->replies);
+  p->n = 0;
+  p->ready = p->too_large = false;
+  on_range(s, too_large ? NULL : held, too_large ? 0 : n);
+  release_replies(held, n);
+}
+
 static void fetch_range(idx_sync_t *s) {
-  uint64_t from = next_block(s);
   prefetch_t *p = &s->pre;
   if (p->in_flight) {
     /* Wait for it: on arrival it is used, or dropped and the range asked
@@ -873,37 +892,19 @@ static void fetch_range(idx_sync_t *s) {
     s->range_in_flight = true;
     return;
   }
+  uint64_t from = next_block(s);
+  bool near_head;
+  uint64_t to = range_end(s, from, &near_head);
   if (p->ready) {
     /* Used when it is still the range we would ask for now (a reorg or a
      * moved cursor starts elsewhere; a head that went back may make it a
      * near-head range or put it above the target). */
-    bool near_head;
-    uint64_t to = range_end(s, from, &near_head);
     if (p->from == from && p->to <= to && !near_head) {
-      s->range_in_flight = true;
-      s->near_head = false;
-      s->fetch_from = p->from;
-      s->fetch_to = p->to;
-      s->nreq = p->n;
-      memcpy(s->req_kinds, p->kinds, p->n * sizeof *p->kinds);
-      memcpy(s->req_numbers, p->numbers, p->n * sizeof *p->numbers);
-      s->st.prefetched++;
-      /* Taken out of the slot first: handling it may prefetch the next. */
-      idx_rpc_reply_t held[MAX_REQUESTS];
-      size_t n = p->n;
-      bool too_large = p->too_large;
-      memcpy(held, p->replies, n * sizeof *held);
-      memset(p->replies, 0, sizeof p->replies);
-      p->n = 0;
-      p->ready = p->too_large = false;
-      on_range(s, too_large ? NULL : held, too_large ? 0 : n);
-      release_replies(held, n);
+      use_prefetch(s);
       return;
     }
     prefetch_drop(p);
   }
-  bool near_head;
-  uint64_t to = range_end(s, from, &near_head);
   s->near_head = near_head;
   s->range_in_flight = true;
   s->fetch_from = from;
@@ -1394,10 +1395,8 @@ static void after_write(idx_sync_t *s) {
     s->derive_goal = s->batch.to_block;
     derive_kick(s);
   } else {
-    s->derived_known = true;
-    s->derived_to = s->batch.to_block;
     s->st.has_model = true;
-    s->st.model_block = s->derived_to;
+    s->st.model_block = s->batch.to_block;
   }
   idx_log_debug("sync", "blocks %llu..%llu: %zu logs in %.1f ms",
                 (unsigned long long)s->batch.from_block, (unsigned long long)s->batch.to_block,
@@ -1486,8 +1485,6 @@ static void after_blocks(idx_sync_t *s) {
 
 static void after_rollback(idx_sync_t *s) {
   uint64_t depth = s->reorg_from_cursor - s->job.keep_block;
-  if (s->derived_to > s->job.keep_block)
-    s->derived_to = s->job.keep_block;
   if (s->st.model_block > s->job.keep_block)
     s->st.model_block = s->job.keep_block;
   if (s->derive_goal > s->job.keep_block)
@@ -1607,7 +1604,7 @@ static void on_job_done(idx_sync_t *s) {
     if (j->migrations)
       idx_log_info("sync", "applied %d schema migration(s)", j->migrations);
     /* Batches written before a crash may wait for their model. */
-    s->derived_known = false;
+    s->st.has_model = false; /* read again by the derivation below */
     s->derive_goal = j->found ? j->last_block : 0;
     derive_kick(s);
     if (s->stopping) {

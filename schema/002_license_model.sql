@@ -1020,6 +1020,19 @@ BEGIN
 END;
 $$;
 
+-- Whether a cached document (license_state.doc, built as of doc_block at
+-- doc_time) is the document at block p_block and time p_time: the one rule
+-- every reader of the cache applies. (STABLE like date_trunc, so that the
+-- planner inlines it.)
+CREATE FUNCTION dimo__doc_usable(p_doc jsonb, p_doc_block bigint, p_doc_time timestamptz,
+                                 p_doc_expires timestamptz, p_block bigint, p_time timestamptz)
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+  SELECT p_doc IS NOT NULL AND p_doc_block <= p_block AND p_doc_time <= p_time
+    AND (p_doc_expires IS NULL OR date_trunc('second', p_time) <= p_doc_expires)
+$$;
+
 -- Rebuilds the cached documents of these licenses as of block p_block at
 -- time p_time (apply: the batch's last block; rollback: the kept block).
 CREATE FUNCTION dimo__refresh_docs(p_chain_id bigint, p_keys dimo_license_key[], p_block bigint,

@@ -98,8 +98,7 @@ BEGIN
       IF NOT FOUND THEN
         RETURN NULL;
       END IF;
-      IF s.doc IS NOT NULL AND s.doc_block <= v_block AND s.doc_time <= v_time
-         AND (s.doc_expires IS NULL OR date_trunc('second', v_time) <= s.doc_expires) THEN
+      IF dimo__doc_usable(s.doc, s.doc_block, s.doc_time, s.doc_expires, v_block, v_time) THEN
         RETURN s.doc || jsonb_build_object('as_of_block', v_block, 'as_of_time', dimo_iso(v_time));
       END IF;
     ELSE
@@ -265,8 +264,7 @@ BEGIN
   END IF;
   SELECT m.block_number, m.block_time INTO v_block, v_time FROM model_cursor m
   WHERE m.chain_id = p_chain_id;
-  IF s.doc IS NOT NULL AND s.doc_block <= v_block AND s.doc_time <= v_time
-     AND (s.doc_expires IS NULL OR date_trunc('second', v_time) <= s.doc_expires) THEN
+  IF dimo__doc_usable(s.doc, s.doc_block, s.doc_time, s.doc_expires, v_block, v_time) THEN
     v_doc := s.doc || jsonb_build_object('as_of_block', v_block, 'as_of_time', dimo_iso(v_time));
   ELSE
     v_doc := dimo_license_doc(p_chain_id, s.contract, s.token_id);
