@@ -92,37 +92,56 @@ CREATE TABLE unknown_log_counts (
   count bigint NOT NULL DEFAULT 0 CHECK (count >= 0)
 );
 
--- Hooks for the data model. Later migrations replace their bodies
--- (CREATE OR REPLACE FUNCTION, keeping these signatures) to derive
--- licenses, stakes, signers, ... from logs. Calling them from the store
--- keeps derived rows in the very transaction that stores or removes the
--- logs they come from, so the model can never disagree with the cursor.
--- They start empty so the core works on its own.
+-- Hooks for the data model. Each model part (licenses, opt-ins, ...)
+-- registers one row in model_parts: the function that derives its rows
+-- from the logs of a block range, and the one that undoes what it derived
+-- above a block. The two hooks below run every registered part in `ord`
+-- order, so a new part is one INSERT and never re-states another part's
+-- call. Calling them from the store keeps derived rows in the very
+-- transaction that stores or removes the logs they come from, so the model
+-- can never disagree with the cursor. With no part registered the core
+-- works on its own.
 --
 -- Parameters are p_-prefixed: in PL/pgSQL a parameter named like a column
 -- (chain_id) makes every query that mentions the column ambiguous, and
 -- CREATE OR REPLACE cannot rename parameters later.
+CREATE TABLE model_parts (
+  ord int PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  -- apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+  apply_fn regprocedure NOT NULL,
+  -- rollback(p_chain_id bigint, p_keep_block bigint)
+  rollback_fn regprocedure NOT NULL
+);
 
 -- Called in the batch transaction after the batch's logs are inserted and
--- before the cursor moves: derive everything from logs of blocks
+-- before the cursor moves: every part derives its rows from logs of blocks
 -- p_from_block..p_to_block (inclusive) of p_chain_id.
 CREATE FUNCTION dimo_apply_range(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
+DECLARE
+  r record;
 BEGIN
-  -- Nothing is derived yet.
+  FOR r IN SELECT apply_fn::regproc AS fn FROM model_parts ORDER BY ord LOOP
+    EXECUTE format('SELECT %s($1, $2, $3)', r.fn) USING p_chain_id, p_from_block, p_to_block;
+  END LOOP;
 END;
 $$;
 
 -- Called in the rollback transaction before the logs and headers above
--- p_keep_block are deleted (so it can still read them): undo whatever
--- dimo_apply_range derived from blocks above p_keep_block.
+-- p_keep_block are deleted (so the parts can still read them): every part,
+-- in reverse order, undoes what it derived from blocks above p_keep_block.
 CREATE FUNCTION dimo_rollback_above(p_chain_id bigint, p_keep_block bigint)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
+DECLARE
+  r record;
 BEGIN
-  -- Nothing is derived yet.
+  FOR r IN SELECT rollback_fn::regproc AS fn FROM model_parts ORDER BY ord DESC LOOP
+    EXECUTE format('SELECT %s($1, $2)', r.fn) USING p_chain_id, p_keep_block;
+  END LOOP;
 END;
 $$;

@@ -1151,26 +1151,8 @@ CREATE TRIGGER contracts_changed AFTER UPDATE ON contracts FOR EACH ROW
   EXECUTE FUNCTION dimo__config_changed();
 -- ---- the hooks ------------------------------------------------------------------
 
--- The hooks of 001 stay one-line wrappers (a short definition is easy to
--- save and restore, as the store's tests do); the work is in dimo__apply
--- and dimo__rollback.
-CREATE OR REPLACE FUNCTION dimo_apply_range(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
-RETURNS void
-LANGUAGE plpgsql
-AS $$
-BEGIN
-  PERFORM dimo__apply(p_chain_id, p_from_block, p_to_block);
-END;
-$$;
-
-CREATE OR REPLACE FUNCTION dimo_rollback_above(p_chain_id bigint, p_keep_block bigint)
-RETURNS void
-LANGUAGE plpgsql
-AS $$
-BEGIN
-  PERFORM dimo__rollback(p_chain_id, p_keep_block);
-END;
-$$;
+-- The license part registers its apply and rollback (001's model_parts);
+-- the registration is at the end of this file, once both functions exist.
 
 -- Sets the block the model describes (apply: the batch's last block;
 -- rollback: the kept block) and returns its time.
@@ -1578,3 +1560,8 @@ BEGIN
   END LOOP;
 END;
 $$;
+
+-- ---- registration -----------------------------------------------------------------
+
+INSERT INTO model_parts (ord, name, apply_fn, rollback_fn)
+VALUES (10, 'licenses', 'dimo__apply(bigint,bigint,bigint)', 'dimo__rollback(bigint,bigint)');

@@ -447,27 +447,11 @@ BEGIN
 END;
 $$;
 
--- The hooks of 001, one-line wrappers as in 002: the license model, then
--- the opt-ins.
-CREATE OR REPLACE FUNCTION dimo_apply_range(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
-RETURNS void
-LANGUAGE plpgsql
-AS $$
-BEGIN
-  PERFORM dimo__apply(p_chain_id, p_from_block, p_to_block);
-  PERFORM dimo__access_apply(p_chain_id, p_from_block, p_to_block);
-END;
-$$;
-
-CREATE OR REPLACE FUNCTION dimo_rollback_above(p_chain_id bigint, p_keep_block bigint)
-RETURNS void
-LANGUAGE plpgsql
-AS $$
-BEGIN
-  PERFORM dimo__rollback(p_chain_id, p_keep_block);
-  PERFORM dimo__access_rollback(p_chain_id, p_keep_block);
-END;
-$$;
+-- The opt-in part, after the licenses (001's model_parts: it reads no
+-- license table, but an order fixed once keeps runs comparable).
+INSERT INTO model_parts (ord, name, apply_fn, rollback_fn)
+VALUES (20, 'optins', 'dimo__access_apply(bigint,bigint,bigint)',
+        'dimo__access_rollback(bigint,bigint)');
 
 -- ---- the access question -------------------------------------------------------------
 
