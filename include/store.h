@@ -159,6 +159,15 @@ IDX_WARN_UNUSED int idx_store_model_block(idx_store_t *store, uint64_t chain_id,
                                           uint64_t *block, char *err, size_t errlen)
     IDX_NONNULL(1, 3, 4, 5);
 
+/* Calls cb once per declaration of model_reads (what each model part
+ * reads: see modelcheck.h), ordered by part, role and event. names is the
+ * argument names, comma-separated, in order. The strings are borrowed for
+ * the call; a non-zero return from cb stops the walk and is returned. */
+typedef int (*idx_store_model_read_cb)(void *ud, const char *part, const char *role,
+                                       const char *event, const char *names);
+IDX_WARN_UNUSED int idx_store_model_reads(idx_store_t *store, idx_store_model_read_cb cb, void *ud,
+                                          char *err, size_t errlen) IDX_NONNULL(1, 2, 4);
+
 /* How many unknown logs the chain's batches reported (0 when none). */
 IDX_WARN_UNUSED int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id, uint64_t *count,
                                            char *err, size_t errlen) IDX_NONNULL(1, 3, 4);

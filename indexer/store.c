@@ -1345,6 +1345,31 @@ int idx_store_event_counts(idx_store_t *store, uint64_t chain_id, idx_store_even
   return rc;
 }
 
+int idx_store_model_reads(idx_store_t *store, idx_store_model_read_cb cb, void *ud, char *err,
+                          size_t errlen) {
+  static const char *const what = "model_reads";
+  PGresult *res = NULL;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = exec_params(store,
+                              "SELECT part, role, event, array_to_string(args, ',') "
+                              "FROM model_reads ORDER BY part, role, event",
+                              NULL, &res, what, err, errlen)) != 0)
+    return rc;
+  for (int i = 0; i < PQntuples(res) && !rc; i++) {
+    for (int col = 0; col < 4; col++) {
+      if (PQgetisnull(res, i, col)) {
+        PQclear(res);
+        return bad_shape(err, errlen, what);
+      }
+    }
+    /* Binary text values are their bytes; libpq adds a terminating NUL. */
+    rc = cb(ud, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+            PQgetvalue(res, i, 3));
+  }
+  PQclear(res);
+  return rc;
+}
+
 /* One non-negative int8 of a single-parameter chain query; *found false
  * (and *v 0) when it returns no row. */
 static int chain_int8(idx_store_t *store, uint64_t chain_id, const char *sql, const char *what,

@@ -10,6 +10,7 @@
 #include "keccak.h"
 #include "log.h"
 #include "logrange.h"
+#include "modelcheck.h"
 #include "store.h"
 #include "sync.h"
 
@@ -309,6 +310,8 @@ static void job_run(uv_work_t *w) {
     if (j->rc == 0)
       j->rc = idx_store_register_contracts(s->store, s->opts.net->chain_id, s->opts.net, j->err,
                                            sizeof j->err);
+    if (j->rc == 0) /* before anything is written: the model must understand the ABIs */
+      j->rc = idx_modelcheck_run(s->store, s->opts.net, j->err, sizeof j->err);
     if (j->rc == 0)
       j->rc = idx_store_cursor(s->store, s->opts.net->chain_id, &j->found, &j->last_block,
                                &j->last_hash, j->err, sizeof j->err);
@@ -1585,7 +1588,8 @@ static void on_job_done(idx_sync_t *s) {
   }
   if (j->rc) {
     char msg[640];
-    snprintf(msg, sizeof msg, "database error: %s", j->err);
+    snprintf(msg, sizeof msg, "%s: %s",
+             j->rc == IDX_ERR_CONFIG ? "configuration error" : "database error", j->err);
     finish(s, j->rc, msg);
     return;
   }

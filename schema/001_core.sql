@@ -114,6 +114,19 @@ CREATE TABLE model_parts (
   rollback_fn regprocedure NOT NULL
 );
 
+-- What each part reads: (role, canonical event signature, every argument
+-- name in the event's order). The parts match logs by signature and read
+-- arguments by name (args ->> 'tokenId'), which SQL would silently skip on
+-- a mismatch; the indexer checks these rows against the loaded ABI files
+-- at start-up and refuses to run on a difference (indexer/modelcheck.c).
+CREATE TABLE model_reads (
+  part text NOT NULL REFERENCES model_parts (name) ON DELETE CASCADE,
+  role text NOT NULL,
+  event text NOT NULL,
+  args text[] NOT NULL,
+  PRIMARY KEY (part, role, event)
+);
+
 -- Called in the batch transaction after the batch's logs are inserted and
 -- before the cursor moves: every part derives its rows from logs of blocks
 -- p_from_block..p_to_block (inclusive) of p_chain_id.

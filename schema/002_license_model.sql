@@ -1565,3 +1565,28 @@ $$;
 
 INSERT INTO model_parts (ord, name, apply_fn, rollback_fn)
 VALUES (10, 'licenses', 'dimo__apply(bigint,bigint,bigint)', 'dimo__rollback(bigint,bigint)');
+
+-- What the part reads (001's model_reads; checked against the ABI files
+-- at start-up): every argument name of each event, in order.
+INSERT INTO model_reads (part, role, event, args) VALUES
+  ('licenses', 'app_license', 'Issued(uint256,address,address)', '{tokenId,owner,clientId}'),
+  ('licenses', 'app_license', 'Transfer(address,address,uint256)', '{from,to,tokenId}'),
+  ('licenses', 'app_license', 'LicenseAliasSet(uint256,string)', '{tokenId,licenseAlias}'),
+  ('licenses', 'app_license', 'LicenseAliasSet(uint256,bytes32)', '{tokenId,licenseAlias}'),
+  ('licenses', 'app_license', 'SignerEnabled(uint256,address)', '{tokenId,signer}'),
+  ('licenses', 'app_license', 'SignerDisabled(uint256,address)', '{tokenId,signer}'),
+  ('licenses', 'app_license', 'RedirectUriEnabled(uint256,string)', '{tokenId,uri}'),
+  ('licenses', 'app_license', 'RedirectUriDisabled(uint256,string)', '{tokenId,uri}'),
+  ('licenses', 'app_license', 'StakeDeposit(uint256,address,uint256)', '{tokenId,user,amount}'),
+  ('licenses', 'app_license', 'StakeWithdraw(uint256,address,uint256)', '{tokenId,user,amount}'),
+  ('licenses', 'app_license', 'AssetFreezeUpdate(uint256,uint256,bool)', '{tokenId,amount,frozen}'),
+  ('licenses', 'app_license', 'AssetForfeit(uint256,uint256)', '{tokenId,amount}'),
+  ('licenses', 'app_license', 'UpdatePeriodValidity(uint256)', '{periodValidity}'),
+  ('licenses', 'app_license', 'UpdateLicenseCost(uint256)', '{licenseCost}'),
+  ('licenses', 'node_license', 'LicenseMinted(address,uint256)', '{user,tokenId}'),
+  ('licenses', 'node_license', 'Transfer(address,address,uint256)', '{from,to,tokenId}'),
+  ('licenses', 'node_license', 'StakeAmountAdjusted(uint256)', '{amount}'),
+  ('licenses', 'node_license', 'StakeTokens(address,uint256)', '{user,amountOfTokens}'),
+  ('licenses', 'node_license', 'UnstakeTokens(address,uint256)', '{user,amountOfTokens}'),
+  ('licenses', 'node_license', 'EmergencyWithdrawal(address,uint256)', '{user,amountOfTokens}'),
+  ('licenses', 'dimo_token', 'Transfer(address,address,uint256)', '{from,to,value}');

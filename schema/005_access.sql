@@ -453,6 +453,15 @@ INSERT INTO model_parts (ord, name, apply_fn, rollback_fn)
 VALUES (20, 'optins', 'dimo__access_apply(bigint,bigint,bigint)',
         'dimo__access_rollback(bigint,bigint)');
 
+-- What the part reads (001's model_reads; checked against the ABI files
+-- at start-up).
+INSERT INTO model_reads (part, role, event, args) VALUES
+  ('optins', 'sacd', 'PermissionsSet(address,uint256,uint256,address,uint256,string)',
+   '{asset,tokenId,permissions,grantee,expiration,source}'),
+  ('optins', 'vehicle', 'Transfer(address,address,uint256)', '{from,to,tokenId}'),
+  ('optins', 'vehicle', 'PrivilegeSet(uint256,uint256,uint256,address,uint256)',
+   '{tokenId,version,privId,user,expires}');
+
 -- ---- the access question -------------------------------------------------------------
 
 -- The SACD record of (asset, token, grantee) in force at block p_block
