@@ -52,8 +52,20 @@ IDX_WARN_UNUSED int idx_store_reconnect(idx_store_t *store, char *err, size_t er
     IDX_NONNULL(1, 2);
 
 /* Applies, in order, every schema_dir/NNN_name.sql not yet recorded in the
- * schema_migrations table, each in its own transaction. *applied (if not
- * NULL) receives how many ran. Safe to run concurrently (advisory lock).
+ * schema_migrations table, each in its own transaction, then every
+ * schema_dir/functions/NAME.sql whose checksum differs from the one
+ * recorded in schema_repeatables (in name order, in one transaction).
+ * *applied (if not NULL) receives how many ran. Safe to run concurrently
+ * (advisory lock).
+ *
+ * Numbered migrations (tables, indexes, types) are applied once and never
+ * edited: schema_migrations records each one's checksum (Keccak-256 of its
+ * bytes), and a recorded migration whose file changed, a recorded version
+ * with no file (a newer release migrated the database) or a row without a
+ * checksum (a release before checksums) is refused with IDX_ERR_CONFIG and
+ * a message naming the file, before anything runs. Repeatable files hold
+ * CREATE OR REPLACE definitions of functions and views, which may change
+ * in place (Flyway's repeatable migrations).
  *
  * Files: exactly three digits, '_', a name of [a-z0-9_], ".sql"; numbered
  * 001, 002, ... without gaps or duplicates; at most

@@ -39,9 +39,12 @@ static int parse_or_help(idx_config_t *cfg, unsigned command, int argc, char **a
 
 int idx_cmd_migrate(int argc, char **argv) {
   idx_config_t cfg;
-  int code = parse_or_help(&cfg, IDX_CMD_MIGRATE, argc, argv,
-                           "usage: dimo-indexer migrate --db CONNINFO\n\n"
-                           "Applies the numbered SQL migrations of --schema-dir not yet applied.");
+  int code =
+      parse_or_help(&cfg, IDX_CMD_MIGRATE, argc, argv,
+                    "usage: dimo-indexer migrate --db CONNINFO\n\n"
+                    "Applies the numbered SQL migrations of --schema-dir not yet applied, then\n"
+                    "the files of --schema-dir/functions/ that changed since last applied.\n"
+                    "An applied migration whose file changed is refused (exit 2).");
   if (code)
     return code < 0 ? IDX_EXIT_OK : code;
   idx_config_free(&cfg); /* migrate uses only borrowed strings */
@@ -58,7 +61,7 @@ int idx_cmd_migrate(int argc, char **argv) {
   idx_store_close(store);
   if (rc) {
     fprintf(stderr, "dimo-indexer migrate: %s\n", err);
-    return IDX_EXIT_FAIL;
+    return rc == IDX_ERR_CONFIG ? IDX_EXIT_USAGE : IDX_EXIT_FAIL;
   }
   printf("applied %d migration(s)\n", applied);
   return IDX_EXIT_OK;

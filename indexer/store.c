@@ -18,6 +18,8 @@
 #include "store.h"
 
 #include "buf.h"
+#include "hex.h"
+#include "keccak.h"
 #include "log.h"
 
 #include <libpq-fe.h>
@@ -541,6 +543,28 @@ static int migrate_lock(idx_store_t *s, char *err, size_t errlen) {
   return exec_params(s, "SELECT pg_advisory_xact_lock($1)", &p, NULL, "migrate: lock", err, errlen);
 }
 
+/* The checksum recorded for a migration or a repeatable file: the
+ * Keccak-256 of its bytes, 0x-hex (the project's own hash; any stable
+ * digest would do). */
+#define CHECKSUM_LEN 66
+
+static void text_checksum(const char *text, char out[CHECKSUM_LEN + 1]) {
+  idx_hash_t h;
+  idx_keccak256(&h, text, strlen(text));
+  idx_hash_to_hex(out, &h);
+}
+
+static int file_checksum(const char *dir, const char *file, char out[CHECKSUM_LEN + 1], char *err,
+                         size_t errlen) {
+  char *text = NULL;
+  int rc = read_migration(dir, file, &text, err, errlen);
+  if (rc)
+    return rc;
+  text_checksum(text, out);
+  free(text);
+  return 0;
+}
+
 /* Applies one migration unless a concurrent run already did: *ran says. */
 static int migrate_one(idx_store_t *s, const char *dir, const migration_t *m, bool *ran, char *err,
                        size_t errlen) {
@@ -588,10 +612,13 @@ static int migrate_one(idx_store_t *s, const char *dir, const migration_t *m, bo
   }
   const char *name = m->file + 4;
   size_t name_len = strlen(name) - 4; /* without ".sql" */
+  char sum[CHECKSUM_LEN + 1];
+  text_checksum(sql, sum);
   par_bin(&p, OID_TEXT, name, name_len);
+  par_bin(&p, OID_TEXT, sum, CHECKSUM_LEN);
   rc = exec_params(s,
-                   "INSERT INTO schema_migrations (version, name, applied_at) "
-                   "VALUES ($1::int, $2, now())",
+                   "INSERT INTO schema_migrations (version, name, applied_at, checksum) "
+                   "VALUES ($1::int, $2, now(), $3)",
                    &p, NULL, what, err, errlen);
   if (rc)
     goto out;
@@ -607,6 +634,212 @@ out:
   return rc;
 }
 
+/* Compares the applied migrations (rows of schema_migrations: version,
+ * checksum) with the files, inside the bookkeeping transaction: a row
+ * newer than every file (a newer release migrated the database) and an
+ * applied file whose bytes changed are refused, and so is a row without a
+ * checksum (a release before checksums, whose files may differ from these
+ * with nothing to tell). done[v] is set for every applied version. */
+static int check_applied(idx_store_t *store, const char *dir, const migration_t *list, size_t n,
+                         bool *done, char *err, size_t errlen) {
+  static const char *const what = "migrate: schema_migrations";
+  PGresult *res = NULL;
+  int rc =
+      exec_params(store, "SELECT version, name, checksum FROM schema_migrations ORDER BY version",
+                  NULL, &res, what, err, errlen);
+  if (rc)
+    return rc;
+  for (int i = 0; i < PQntuples(res) && !rc; i++) {
+    if (PQgetlength(res, i, 0) != 4 || PQgetisnull(res, i, 1)) {
+      rc = bad_shape(err, errlen, "migrate");
+      break;
+    }
+    const unsigned char *v = (const unsigned char *)PQgetvalue(res, i, 0);
+    int32_t version = (int32_t)(((uint32_t)v[0] << 24) | ((uint32_t)v[1] << 16) |
+                                ((uint32_t)v[2] << 8) | (uint32_t)v[3]);
+    if (version < 1 || (size_t)version > n) {
+      idx_set_err(err, errlen,
+                  "the database has migration %03d_%s, newer than this dimo-indexer's schema "
+                  "(%s stops at %03zu): a newer release migrated it; run that release, or a "
+                  "database of its own",
+                  (int)version, PQgetvalue(res, i, 1), dir, n);
+      rc = IDX_ERR_CONFIG;
+      break;
+    }
+    const migration_t *m = &list[version - 1];
+    done[version] = true;
+    char sum[CHECKSUM_LEN + 1];
+    if ((rc = file_checksum(dir, m->file, sum, err, errlen)) != 0)
+      break;
+    if (PQgetisnull(res, i, 2)) {
+      idx_set_err(err, errlen,
+                  "the database was migrated by a dimo-indexer without migration checksums "
+                  "(migration %s has none), so its schema cannot be verified: index into a new "
+                  "database",
+                  m->file);
+      rc = IDX_ERR_CONFIG;
+    } else if ((size_t)PQgetlength(res, i, 2) != CHECKSUM_LEN ||
+               memcmp(PQgetvalue(res, i, 2), sum, CHECKSUM_LEN) != 0) {
+      idx_set_err(err, errlen,
+                  "migration %s was changed after it was applied to this database (checksum "
+                  "recorded %.*s, file %s): an applied migration is never edited; add a new "
+                  "numbered migration (functions and views belong in %s/functions/, which is "
+                  "re-applied when it changes)",
+                  m->file, PQgetlength(res, i, 2), PQgetvalue(res, i, 2), sum, dir);
+      rc = IDX_ERR_CONFIG;
+    }
+  }
+  PQclear(res);
+  if (rc == IDX_ERR_CONFIG)
+    idx_log_error("store", "%s", err);
+  return rc;
+}
+
+/* ---- repeatable files: schema_dir/functions/NAME.sql --------------------- */
+
+typedef struct repeatable_s {
+  char file[MIGRATION_NAME_MAX];
+} repeatable_t;
+
+static int cmp_repeatable(const void *a, const void *b) {
+  return strcmp(((const repeatable_t *)a)->file, ((const repeatable_t *)b)->file);
+}
+
+/* Lists dir's repeatable files (sorted by name; [a-z0-9_]+.sql). A missing
+ * dir is an empty list. */
+static int list_repeatables(const char *dir, repeatable_t **out, size_t *n, char *err,
+                            size_t errlen) {
+  *out = NULL;
+  *n = 0;
+  DIR *d = opendir(dir);
+  if (!d) {
+    if (errno == ENOENT)
+      return 0;
+    idx_set_err(err, errlen, "schema dir %s: %s", dir, strerror(errno));
+    return IDX_ERR_IO;
+  }
+  repeatable_t *list = calloc(MAX_MIGRATIONS, sizeof *list);
+  if (!list) {
+    closedir(d);
+    idx_set_err(err, errlen, "out of memory");
+    return IDX_ERR_NOMEM;
+  }
+  size_t count = 0;
+  int rc = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && !rc) {
+    size_t len = strlen(e->d_name);
+    if (e->d_name[0] == '.' || len < 5 || strcmp(e->d_name + len - 4, ".sql") != 0)
+      continue;
+    bool ok = len < MIGRATION_NAME_MAX;
+    for (size_t i = 0; ok && i < len - 4; i++) {
+      char c = e->d_name[i];
+      ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    }
+    if (!ok) {
+      idx_set_err(err, errlen, "schema dir %s: bad file name %s (want [a-z0-9_]+.sql)", dir,
+                  e->d_name);
+      rc = IDX_ERR_CONFIG;
+    } else if (count == MAX_MIGRATIONS) {
+      idx_set_err(err, errlen, "schema dir %s: more than %d files", dir, MAX_MIGRATIONS);
+      rc = IDX_ERR_CONFIG;
+    } else {
+      memcpy(list[count++].file, e->d_name, len + 1);
+    }
+  }
+  closedir(d);
+  if (rc) {
+    free(list);
+    return rc;
+  }
+  qsort(list, count, sizeof *list, cmp_repeatable);
+  *out = list;
+  *n = count;
+  return 0;
+}
+
+/* Re-applies, in name order and in one transaction, every repeatable file
+ * whose checksum differs from the one recorded in schema_repeatables (or
+ * that was never applied): CREATE OR REPLACE definitions of functions and
+ * views, which may change in place, unlike numbered migrations. */
+static int apply_repeatables(idx_store_t *s, const char *schema_dir, int *applied, char *err,
+                             size_t errlen) {
+  static const char *const what = "migrate: repeatable";
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s/functions", schema_dir);
+  repeatable_t *list = NULL;
+  size_t n = 0;
+  int rc = list_repeatables(dir, &list, &n, err, errlen);
+  if (rc || n == 0) {
+    if (rc)
+      idx_log_error("store", "%s", err);
+    return rc;
+  }
+  PGresult *res = NULL;
+  char *sql = NULL;
+  if ((rc = exec_simple(s, "BEGIN", what, err, errlen)) != 0 ||
+      (rc = exec_simple(s, "SET LOCAL statement_timeout = 0", what, err, errlen)) != 0 ||
+      (rc = migrate_lock(s, err, errlen)) != 0)
+    goto out;
+  for (size_t i = 0; i < n && !rc; i++) {
+    const char *file = list[i].file;
+    if ((rc = read_migration(dir, file, &sql, err, errlen)) != 0)
+      break;
+    char sum[CHECKSUM_LEN + 1];
+    text_checksum(sql, sum);
+    params_t p = {0};
+    par_bin(&p, OID_TEXT, file, strlen(file));
+    if ((rc = exec_params(s, "SELECT checksum FROM schema_repeatables WHERE name = $1", &p, &res,
+                          what, err, errlen)) != 0)
+      break;
+    bool same = PQntuples(res) == 1 && (size_t)PQgetlength(res, 0, 0) == CHECKSUM_LEN &&
+                memcmp(PQgetvalue(res, 0, 0), sum, CHECKSUM_LEN) == 0;
+    PQclear(res);
+    res = NULL;
+    if (!same) {
+      char label[MIGRATION_NAME_MAX + 32];
+      snprintf(label, sizeof label, "functions/%s", file);
+      res = PQexec(s->conn, sql);
+      ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+      if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+        rc = fail_res(s, res, label, sql, err, errlen);
+        res = NULL;
+        break;
+      }
+      PQclear(res);
+      res = NULL;
+      if (PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
+        idx_set_err(err, errlen,
+                    "%s ended the transaction itself (COMMIT or ROLLBACK in the file?)", label);
+        rc = IDX_ERR_CONFIG;
+        break;
+      }
+      par_bin(&p, OID_TEXT, sum, CHECKSUM_LEN);
+      rc = exec_params(s,
+                       "INSERT INTO schema_repeatables (name, checksum, applied_at) "
+                       "VALUES ($1, $2, now()) ON CONFLICT (name) DO UPDATE "
+                       "SET checksum = EXCLUDED.checksum, applied_at = EXCLUDED.applied_at",
+                       &p, NULL, what, err, errlen);
+      if (!rc) {
+        idx_log_info("store", "applied %s", label);
+        if (applied)
+          (*applied)++;
+      }
+    }
+    free(sql);
+    sql = NULL;
+  }
+  if (!rc)
+    rc = exec_simple(s, "COMMIT", what, err, errlen);
+out:
+  PQclear(res);
+  free(sql);
+  free(list);
+  if (rc)
+    tx_abort(s);
+  return rc;
+}
+
 int idx_store_migrate(idx_store_t *store, const char *schema_dir, int *applied, char *err,
                       size_t errlen) {
   if (applied)
@@ -616,14 +849,13 @@ int idx_store_migrate(idx_store_t *store, const char *schema_dir, int *applied, 
     return rc;
   migration_t *list = NULL;
   size_t n = 0;
-  PGresult *res = NULL;
   bool done[MAX_MIGRATIONS + 1] = {false};
-  int newest = 0;
   if ((rc = list_migrations(schema_dir, &list, &n, err, errlen)) != 0)
     return rc;
 
-  /* The bookkeeping table, created under the same lock as the migrations
-   * so that concurrent first runs do not race on CREATE TABLE. */
+  /* The bookkeeping tables, created under the same lock as the migrations
+   * so that concurrent first runs do not race on CREATE TABLE; checksum
+   * came with a later release (ADD COLUMN upgrades an older database). */
   if ((rc = exec_simple(store, "BEGIN", "migrate", err, errlen)) != 0 ||
       (rc = migrate_lock(store, err, errlen)) != 0 ||
       (rc = exec_simple(store,
@@ -632,31 +864,18 @@ int idx_store_migrate(idx_store_t *store, const char *schema_dir, int *applied, 
                         " name text NOT NULL,"
                         " applied_at timestamptz NOT NULL DEFAULT now())",
                         "migrate: schema_migrations", err, errlen)) != 0 ||
-      (rc = exec_params(store, "SELECT version FROM schema_migrations ORDER BY version", NULL, &res,
-                        "migrate: schema_migrations", err, errlen)) != 0)
+      (rc = exec_simple(store,
+                        "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text",
+                        "migrate: schema_migrations", err, errlen)) != 0 ||
+      (rc = exec_simple(store,
+                        "CREATE TABLE IF NOT EXISTS schema_repeatables ("
+                        " name text PRIMARY KEY,"
+                        " checksum text NOT NULL,"
+                        " applied_at timestamptz NOT NULL DEFAULT now())",
+                        "migrate: schema_repeatables", err, errlen)) != 0 ||
+      (rc = check_applied(store, schema_dir, list, n, done, err, errlen)) != 0 ||
+      (rc = exec_simple(store, "COMMIT", "migrate", err, errlen)) != 0)
     goto out;
-  for (int i = 0; i < PQntuples(res); i++) {
-    if (PQgetlength(res, i, 0) != 4) {
-      rc = bad_shape(err, errlen, "migrate");
-      goto out;
-    }
-    const unsigned char *v = (const unsigned char *)PQgetvalue(res, i, 0);
-    int32_t version = (int32_t)(((uint32_t)v[0] << 24) | ((uint32_t)v[1] << 16) |
-                                ((uint32_t)v[2] << 8) | (uint32_t)v[3]);
-    if (version >= 1 && version <= MAX_MIGRATIONS)
-      done[version] = true;
-    if (version > newest)
-      newest = version;
-  }
-  PQclear(res);
-  res = NULL;
-  if ((rc = exec_simple(store, "COMMIT", "migrate", err, errlen)) != 0)
-    goto out;
-  if ((size_t)newest > n)
-    idx_log_warn("store",
-                 "the database has migration %03d but %s stops at %03zu: a newer "
-                 "dimo-indexer migrated it",
-                 newest, schema_dir, n);
 
   for (size_t i = 0; i < n; i++) {
     if (done[list[i].version])
@@ -667,8 +886,8 @@ int idx_store_migrate(idx_store_t *store, const char *schema_dir, int *applied, 
     if (ran && applied)
       (*applied)++;
   }
+  rc = apply_repeatables(store, schema_dir, applied, err, errlen);
 out:
-  PQclear(res);
   if (rc)
     tx_abort(store);
   free(list);
