@@ -23,6 +23,7 @@ enum {
   IDX_CMD_LICENSE = 1 << 4,
   IDX_CMD_VERIFY = 1 << 5,
   IDX_CMD_ACCESS = 1 << 6,
+  IDX_CMD_REDERIVE = 1 << 8,
 };
 
 typedef enum idx_finality_e {

@@ -180,6 +180,15 @@ typedef int (*idx_store_model_read_cb)(void *ud, const char *part, const char *r
 IDX_WARN_UNUSED int idx_store_model_reads(idx_store_t *store, idx_store_model_read_cb cb, void *ud,
                                           char *err, size_t errlen) IDX_NONNULL(1, 2, 4);
 
+/* Rebuilds the chain's whole model from its stored logs (dimo_rederive in
+ * schema/functions/rederive.sql), in one transaction without a statement
+ * timeout. *found is false when nothing is indexed; *to_block receives the
+ * block the model describes afterwards. Take the writer lock first: a
+ * running follower would derive beside it. */
+IDX_WARN_UNUSED int idx_store_rederive(idx_store_t *store, uint64_t chain_id, bool *found,
+                                       uint64_t *to_block, char *err, size_t errlen)
+    IDX_NONNULL(1, 3, 4, 5);
+
 /* How many unknown logs the chain's batches reported (0 when none). */
 IDX_WARN_UNUSED int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id, uint64_t *count,
                                            char *err, size_t errlen) IDX_NONNULL(1, 3, 4);

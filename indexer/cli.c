@@ -17,6 +17,7 @@ static const cli_command_t commands[] = {
     {"sync", idx_cmd_sync, "backfill up to --to N|head, then exit"},
     {"status", idx_cmd_status, "cursor, head, lag and stored events per kind"},
     {"migrate", idx_cmd_migrate, "apply the SQL migrations in schema/"},
+    {"rederive", idx_cmd_rederive, "rebuild the derived model from the stored logs alone"},
     {"license", idx_cmd_license,
      "a license's state and history (KEY: token id, 0x address or alias)"},
     {"verify", idx_cmd_verify, "check a signed request: is this app and signer licensed now?"},

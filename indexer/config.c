@@ -43,7 +43,7 @@ typedef struct opt_s {
 #define ALL_CHAIN (IDX_CMD_RUN | IDX_CMD_SYNC | IDX_CMD_STATUS)
 #define ALL_DB                                                                                     \
   (IDX_CMD_RUN | IDX_CMD_SYNC | IDX_CMD_STATUS | IDX_CMD_MIGRATE | IDX_CMD_LICENSE |               \
-   IDX_CMD_VERIFY | IDX_CMD_ACCESS)
+   IDX_CMD_VERIFY | IDX_CMD_ACCESS | IDX_CMD_REDERIVE)
 
 static const opt_t options[] = {
     {"--network", "DIMO_NETWORK", OPT_STRING, OFF(network), NO_HAS, ALL_DB, "polygon",

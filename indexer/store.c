@@ -1564,6 +1564,42 @@ int idx_store_event_counts(idx_store_t *store, uint64_t chain_id, idx_store_even
   return rc;
 }
 
+int idx_store_rederive(idx_store_t *store, uint64_t chain_id, bool *found, uint64_t *to_block,
+                       char *err, size_t errlen) {
+  static const char *const what = "rederive";
+  *found = false;
+  *to_block = 0;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  PGresult *res = NULL;
+  params_t p = {0};
+  par_int8(&p, (int64_t)chain_id);
+  if ((rc = exec_simple(store, "BEGIN", what, err, errlen)) != 0 ||
+      (rc = exec_simple(store, "SET LOCAL statement_timeout = 0", what, err, errlen)) != 0 ||
+      (rc = exec_params(store, "SELECT dimo_rederive($1)", &p, &res, what, err, errlen)) != 0)
+    goto out;
+  if (PQntuples(res) != 1) {
+    rc = bad_shape(err, errlen, what);
+    goto out;
+  }
+  if (!PQgetisnull(res, 0, 0)) {
+    int64_t v;
+    if (!res_int8(res, 0, 0, &v) || v < 0) {
+      rc = bad_shape(err, errlen, what);
+      goto out;
+    }
+    *found = true;
+    *to_block = (uint64_t)v;
+  }
+  rc = exec_simple(store, "COMMIT", what, err, errlen);
+out:
+  PQclear(res);
+  if (rc)
+    tx_abort(store);
+  return rc;
+}
+
 int idx_store_model_reads(idx_store_t *store, idx_store_model_read_cb cb, void *ud, char *err,
                           size_t errlen) {
   static const char *const what = "model_reads";
