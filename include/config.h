@@ -61,8 +61,8 @@ typedef struct idx_config_s {
   uint64_t ready_lag; /* /readyz: 503 while more than this many blocks behind */
   uint64_t db_pool;   /* API database connections */
   /* serve (replica.h). */
-  uint64_t model_poll_ms;        /* model cursor poll interval */
-  uint64_t ready_replay_age_ms;  /* /readyz: 503 while replay is older (standby) */
+  uint64_t model_poll_ms;       /* model cursor poll interval */
+  uint64_t ready_replay_age_ms; /* /readyz: 503 while replay is older (standby) */
   /* license / verify / access. */
   const char *license_class; /* app|node|client, NULL = any */
   bool has_at_block;

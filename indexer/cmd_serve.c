@@ -160,10 +160,9 @@ static int serve_with_config(const idx_config_t *cfg) {
     snprintf(sv.message, sizeof sv.message, "%s", err);
     serve_stop(&sv);
   } else {
-    idx_log_info("main",
-                 "serve: network %s (chain %llu), read-only; model cursor polled every %llu ms",
-                 net.name, (unsigned long long)net.chain_id,
-                 (unsigned long long)cfg->model_poll_ms);
+    idx_log_info(
+        "main", "serve: network %s (chain %llu), read-only; model cursor polled every %llu ms",
+        net.name, (unsigned long long)net.chain_id, (unsigned long long)cfg->model_poll_ms);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
 

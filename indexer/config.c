@@ -92,8 +92,8 @@ static const opt_t options[] = {
     /* serve: the API options of run (same fields), and its own. */
     {"--http", "DIMO_HTTP", OPT_STRING, OFF(http), NO_HAS, IDX_CMD_SERVE, "127.0.0.1:8080",
      "HTTP API listen address (IP:PORT; loopback by default)"},
-    {"--http-max-conns", "DIMO_HTTP_MAX_CONNS", OPT_U64, OFF(http_max_conns), NO_HAS,
-     IDX_CMD_SERVE, "1024", "most concurrent HTTP connections (more are refused)"},
+    {"--http-max-conns", "DIMO_HTTP_MAX_CONNS", OPT_U64, OFF(http_max_conns), NO_HAS, IDX_CMD_SERVE,
+     "1024", "most concurrent HTTP connections (more are refused)"},
     {"--http-timeout", "DIMO_HTTP_TIMEOUT_MS", OPT_U64, OFF(http_timeout_ms), NO_HAS, IDX_CMD_SERVE,
      "10000", "milliseconds a client has to send a whole request"},
     {"--ready-lag", "DIMO_READY_LAG", OPT_U64, OFF(ready_lag), NO_HAS, IDX_CMD_SERVE, "10",

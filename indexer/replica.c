@@ -195,8 +195,9 @@ bool idx_replica_judge(const idx_replica_reading_t *r, const char *expected, uin
     snprintf(why, whylen, "no schema yet: the writer has not migrated this database");
     return false;
   case IDX_SCHEMA_OLDER:
-    snprintf(why, whylen, "schema at migration %s, this binary expects %s: waiting for the writer's "
-                          "migration (or its replay)",
+    snprintf(why, whylen,
+             "schema at migration %s, this binary expects %s: waiting for the writer's "
+             "migration (or its replay)",
              last_item(r->applied), last_item(expected));
     return false;
   case IDX_SCHEMA_NEWER:
@@ -204,8 +205,9 @@ bool idx_replica_judge(const idx_replica_reading_t *r, const char *expected, uin
              last_item(r->applied), last_item(expected));
     return false;
   case IDX_SCHEMA_OTHER:
-    snprintf(why, whylen, "the schema's migrations differ from this binary's (database %.60s..., "
-                          "binary %.60s...)",
+    snprintf(why, whylen,
+             "the schema's migrations differ from this binary's (database %.60s..., "
+             "binary %.60s...)",
              r->applied, expected);
     return false;
   case IDX_SCHEMA_OK:
@@ -218,8 +220,7 @@ bool idx_replica_judge(const idx_replica_reading_t *r, const char *expected, uin
   uint64_t lag = r->cursor > r->model_block ? r->cursor - r->model_block : 0;
   if (lag > ready_lag) {
     snprintf(why, whylen, "the model is %llu blocks behind the writer's cursor %llu (limit %llu)",
-             (unsigned long long)lag, (unsigned long long)r->cursor,
-             (unsigned long long)ready_lag);
+             (unsigned long long)lag, (unsigned long long)r->cursor, (unsigned long long)ready_lag);
     return false;
   }
   if (r->in_recovery && !r->caught_up &&
@@ -244,9 +245,9 @@ static void judge(idx_replica_t *r) {
     snprintf(r->st.not_ready, sizeof r->st.not_ready, "database unavailable");
     return;
   }
-  r->st.ready = idx_replica_judge(&r->st.last, r->st.expected, r->opts.ready_lag,
-                                  r->opts.replay_max_age_ms, r->st.not_ready,
-                                  sizeof r->st.not_ready);
+  r->st.ready =
+      idx_replica_judge(&r->st.last, r->st.expected, r->opts.ready_lag, r->opts.replay_max_age_ms,
+                        r->st.not_ready, sizeof r->st.not_ready);
 }
 
 static void log_schema(idx_replica_t *r) {
@@ -291,8 +292,7 @@ static void on_poll(void *ud, const idx_dbpool_result_t *res) {
     return;
   }
   bool changed = !r->st.read || rd.schema != r->st.last.schema ||
-                 rd.has_model != r->st.last.has_model ||
-                 rd.model_block != r->st.last.model_block ||
+                 rd.has_model != r->st.last.has_model || rd.model_block != r->st.last.model_block ||
                  strcmp(rd.model_version, r->st.last.model_version) != 0;
   r->st.last = rd;
   r->st.read = true;
@@ -332,8 +332,8 @@ int idx_replica_start(idx_replica_t **out, uv_loop_t *loop, const idx_replica_op
   idx_replica_t *r = calloc(1, sizeof *r);
   if (!r)
     return IDX_ERR_NOMEM;
-  int rc = idx_replica_expected(opts->schema_dir, r->st.expected, sizeof r->st.expected, err,
-                                errlen);
+  int rc =
+      idx_replica_expected(opts->schema_dir, r->st.expected, sizeof r->st.expected, err, errlen);
   if (rc) {
     free(r);
     return rc;

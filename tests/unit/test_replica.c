@@ -18,9 +18,9 @@ static void test_schema_state(void) {
   CHECK_INT(idx_replica_schema_state(ours, ours), IDX_SCHEMA_OK);
   CHECK_INT(idx_replica_schema_state("001_core,002_license_model", ours), IDX_SCHEMA_OLDER);
   CHECK_INT(idx_replica_schema_state("001_core", ours), IDX_SCHEMA_OLDER);
-  CHECK_INT(idx_replica_schema_state("001_core,002_license_model,003_license_queries,004_reorgs",
-                                     ours),
-            IDX_SCHEMA_NEWER);
+  CHECK_INT(
+      idx_replica_schema_state("001_core,002_license_model,003_license_queries,004_reorgs", ours),
+      IDX_SCHEMA_NEWER);
   /* A prefix by characters is not a prefix by item. */
   CHECK_INT(idx_replica_schema_state("001_core,002_license", ours), IDX_SCHEMA_OTHER);
   CHECK_INT(idx_replica_schema_state("001_core,002_license_model,003_license_queriesX", ours),
@@ -56,8 +56,13 @@ static void test_parse(void) {
 
   idx_replica_reading_t bad;
   const char *const malformed[] = {
-      "", "[]", "{}", "{\"migrations\":1}", "{\"migrations\":\"x\",\"model\":{\"block\":-1}}",
-      "{\"migrations\":\"x\",\"model\":{\"block\":3}}", "{\"migrations\":\"x\",\"model\":7}",
+      "",
+      "[]",
+      "{}",
+      "{\"migrations\":1}",
+      "{\"migrations\":\"x\",\"model\":{\"block\":-1}}",
+      "{\"migrations\":\"x\",\"model\":{\"block\":3}}",
+      "{\"migrations\":\"x\",\"model\":7}",
       "{\"migrations\":\"x\",\"model\":{\"block\":3,\"version\":\"0123456789012345678901234\"}}",
   };
   for (size_t i = 0; i < IDX_ARRAY_LEN(malformed); i++)
@@ -114,8 +119,8 @@ static void test_expected(void) {
   CHECK(mkdtemp(dir) != NULL);
   char out[IDX_REPLICA_MAX_MIGRATIONS], err[256], path[512];
   CHECK_INT(idx_replica_expected(dir, out, sizeof out, err, sizeof err), IDX_ERR_CONFIG);
-  const char *const files[] = {"002_model.sql", "001_core.sql", "README.md", "01_bad.sql",
-                               "003_Upper.sql", "010_late.sql"};
+  const char *const files[] = {"002_model.sql", "001_core.sql",  "README.md",
+                               "01_bad.sql",    "003_Upper.sql", "010_late.sql"};
   for (size_t i = 0; i < IDX_ARRAY_LEN(files); i++) {
     snprintf(path, sizeof path, "%s/%s", dir, files[i]);
     FILE *f = fopen(path, "w");
@@ -131,8 +136,7 @@ static void test_expected(void) {
     unlink(path);
   }
   rmdir(dir);
-  CHECK_INT(idx_replica_expected("/nonexistent/dir", out, sizeof out, err, sizeof err),
-            IDX_ERR_IO);
+  CHECK_INT(idx_replica_expected("/nonexistent/dir", out, sizeof out, err, sizeof err), IDX_ERR_IO);
   CHECK_INT(idx_replica_expected(SCHEMA_DIR, out, sizeof out, err, sizeof err), 0);
   CHECK(strncmp(out, "001_core,002_license_model,", 27) == 0);
 }
