@@ -14,8 +14,11 @@
  *
  *   - the schema must be exactly the migrations of schema_dir: fewer is
  *     "not ready" (a replica that has not replayed the writer's migration
- *     yet), more or different is an error the operator must fix (a newer
- *     schema than this binary knows);
+ *     yet), different is an error the operator must fix, and so is more
+ *     (a newer schema than this binary knows) at start; a schema that
+ *     becomes newer while serving (the writer upgraded, replayed on every
+ *     replica at once) is logged and served on, since taking every API
+ *     server out of the balancer at once would be an outage;
  *   - the model cursor must exist and be at most ready_lag blocks behind
  *     the writer's log cursor (the head as recorded in the database: the
  *     writer keeps it within its confirmations of the chain head);

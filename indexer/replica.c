@@ -27,6 +27,7 @@ struct idx_replica_s {
   void *closed_ud;
   idx_replica_status_t st;
   idx_schema_state_t logged_schema; /* last schema state logged (log once per change) */
+  bool accepted;                    /* a reading not newer than ours was seen */
 };
 
 /* One statement, one JSON value: everything a poll needs. The migration
@@ -245,9 +246,15 @@ static void judge(idx_replica_t *r) {
     snprintf(r->st.not_ready, sizeof r->st.not_ready, "database unavailable");
     return;
   }
-  r->st.ready =
-      idx_replica_judge(&r->st.last, r->st.expected, r->opts.ready_lag, r->opts.replay_max_age_ms,
-                        r->st.not_ready, sizeof r->st.not_ready);
+  /* A schema that becomes newer while we serve is the writer's upgrade,
+   * replayed on every replica at once: going unready everywhere would be
+   * an outage, so we keep serving (the operator restarts each server on
+   * the new binary; an old one refuses to start on it). */
+  idx_replica_reading_t rd = r->st.last;
+  if (rd.schema == IDX_SCHEMA_NEWER && r->accepted)
+    rd.schema = IDX_SCHEMA_OK;
+  r->st.ready = idx_replica_judge(&rd, r->st.expected, r->opts.ready_lag, r->opts.replay_max_age_ms,
+                                  r->st.not_ready, sizeof r->st.not_ready);
 }
 
 static void log_schema(idx_replica_t *r) {
@@ -257,6 +264,11 @@ static void log_schema(idx_replica_t *r) {
   r->logged_schema = s;
   if (s == IDX_SCHEMA_OK)
     idx_log_info("serve", "schema matches this binary (%s)", last_item(r->st.expected));
+  else if (s == IDX_SCHEMA_NEWER && r->accepted)
+    idx_log_warn("serve",
+                 "schema now at migration %s, newer than this binary's %s: still serving; "
+                 "restart on the new binary",
+                 last_item(r->st.last.applied), last_item(r->st.expected));
   else if (s == IDX_SCHEMA_NEWER || s == IDX_SCHEMA_OTHER)
     idx_log_error("serve", "%s", r->st.not_ready);
   else
@@ -297,6 +309,9 @@ static void on_poll(void *ud, const idx_dbpool_result_t *res) {
   r->st.last = rd;
   r->st.read = true;
   r->st.db_ok = true;
+  if (rd.schema == IDX_SCHEMA_MISSING || rd.schema == IDX_SCHEMA_OLDER ||
+      rd.schema == IDX_SCHEMA_OK)
+    r->accepted = true;
   judge(r);
   log_schema(r);
   if (changed) {

@@ -7,7 +7,8 @@
 #     poll interval plus the replication lag;
 #   - `serve` never writes: the standby's log has no refused write;
 #   - the schema: none yet is a 503 on /readyz, an older one (a migration
-#     not replayed yet) too, a newer one a clear error at start;
+#     not replayed yet) too, a newer one a clear error at start (and a
+#     warning, serving on, when it becomes newer while serving);
 #   - promotion: the standby is promoted (pg_ctl promote) and a writer
 #     pointed at it continues from the cursor; the result equals a fresh
 #     index, and `serve` stays ready across the promotion.
@@ -65,7 +66,8 @@ grep -q 'dimo_replica_in_recovery 1' <(curl -s "$SBASE/metrics") || it_fail "/me
 # Schema checks (on databases of the primary: no RPC, no writer needed).
 mkdir -p "$WORK/schema-new" "$WORK/schema-old"
 cp "$IT_ROOT"/schema/*.sql "$WORK/schema-new/"
-echo "SELECT 1;" >"$WORK/schema-new/999_future.sql"
+last=$(basename "$(ls "$IT_ROOT"/schema/[0-9][0-9][0-9]_*.sql | tail -n 1)")
+echo "SELECT 1;" >"$WORK/schema-new/$(printf '%03d' $((10#${last:0:3} + 1)))_future.sql"
 ls "$IT_ROOT"/schema/*.sql | head -n -1 | xargs -I{} cp {} "$WORK/schema-old/"
 serve_start serve-older "$SDB" --schema-dir "$WORK/schema-new"
 curl -s "$SBASE/readyz" | grep -q 'waiting for the writer.s migration' ||
@@ -86,6 +88,15 @@ for ((i = 0; i < 100; i++)); do
 done
 curl -s "$SBASE/readyz" | grep -q 'no schema yet' || it_fail "empty database: $(curl -s "$SBASE/readyz")"
 [[ $(curl -s -o /dev/null -w '%{http_code}' "$SBASE/readyz") == 503 ]] || it_fail "empty database: /readyz not 503"
+# The writer migrates to a newer schema while serve runs: logged, served on.
+"$BIN" migrate --db "$empty" --schema-dir "$WORK/schema-new" >"$WORK/migrate.log" 2>&1 ||
+  it_fail "migrate: $(tail -3 "$WORK/migrate.log")"
+for ((i = 0; i < 100; i++)); do
+  grep -q 'newer than this binary.*still serving' "$WORK/serve-empty.log" && break
+  sleep 0.05
+done
+grep -q 'newer than this binary.*still serving' "$WORK/serve-empty.log" || it_fail "no warning of the newer schema"
+curl -s "$SBASE/readyz" | grep -q 'nothing indexed yet' || it_fail "newer schema at run time: $(curl -s "$SBASE/readyz")"
 kill -TERM "$SERVE_PID"
 
 # serve never wrote: the standby refused nothing (a write there fails with
