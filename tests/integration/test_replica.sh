@@ -5,6 +5,7 @@
 #     access question exactly as the primary's API does;
 #   - freshness: after new blocks, the standby's answers follow within the
 #     poll interval plus the replication lag;
+#   - replay lag: with replay paused, /readyz turns 503 with the reason;
 #   - `serve` never writes: the standby's log has no refused write;
 #   - the schema: none yet is a 503 on /readyz, an older one (a migration
 #     not replayed yet) too, a newer one a clear error at start (and a
@@ -62,6 +63,23 @@ same_block
 node "$IT_ROOT/tests/integration/replica_compare.js" --a "$BASE" --b "$SBASE" --db "$DB" ||
   it_fail "after more blocks, the standby's answers differ from the primary's"
 grep -q 'dimo_replica_in_recovery 1' <(curl -s "$SBASE/metrics") || it_fail "/metrics: not in recovery?"
+
+# Replay lag: replay paused on the standby while the writer goes on; a
+# serve with --ready-replay-age 1000 turns unready with the reason, and
+# ready again once replay resumes.
+serve_start serve-lag "$SDB" --ready-replay-age 1000 --model-poll "$POLL_MS"
+it_ready "$SBASE" 10
+it_psql "$SDB" "SELECT pg_wal_replay_pause()" >/dev/null
+for ((i = 0; i < 100; i++)); do
+  it_rpc evm_mine '[]' >/dev/null
+  curl -s "$SBASE/readyz" | grep -q 'replay lag' && break
+  sleep 0.1
+done
+curl -s "$SBASE/readyz" | grep -q 'replay lag' || it_fail "paused replay: $(curl -s "$SBASE/readyz")"
+it_log "paused replay: $(curl -s "$SBASE/readyz")"
+it_psql "$SDB" "SELECT pg_wal_replay_resume()" >/dev/null
+it_ready "$SBASE" 10
+kill -TERM "$SERVE_PID"
 
 # Schema checks (on databases of the primary: no RPC, no writer needed).
 mkdir -p "$WORK/schema-new" "$WORK/schema-old"
