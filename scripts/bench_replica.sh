@@ -9,7 +9,8 @@
 # on loopback) and `dimo-indexer serve` on the standby (--model-poll
 # MODEL_POLL_MS), then scripts/bench/replica_live.js: BLOCKS blocks, each
 # with one SignerEnabled, mined at random intervals (50-450 ms); both APIs
-# polled every 2 ms for the new signer. Prints the JSON line and the load
+# polled every 2 ms for the new signer, and the standby's model cursor
+# (standby_row: replication alone). Prints the JSON line and the load
 # average before and after. Not a test: it asserts nothing.
 #
 # Environment: BLOCKS (default 200), POLL_MS (writer's head poll, default
@@ -75,6 +76,6 @@ replica=http://127.0.0.1:$(port_of "$work/serve.log" "${pids[-1]}")
 
 say "run --poll-interval $poll on the primary ($primary), serve --model-poll $model_poll on the standby ($replica); $blocks blocks"
 node scripts/bench/replica_live.js --rpc "$rpc" --network "$net" --primary "$primary" \
-  --replica "$replica" --blocks "$blocks" >"$work/result.json"
+  --replica "$replica" --standby-db "$sdb" --blocks "$blocks" >"$work/result.json"
 cat "$work/result.json"
 say "load average: $load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at the end ($(nproc) cores)"

@@ -13,11 +13,16 @@
 // asks both APIs GET /v1/apps/{token} every 2 ms until the new signer is in
 // the document: t1 per API. So the replica's figure is the whole path:
 // the writer's head poll, the batch commit, WAL shipping and replay, serve's
-// model cursor poll, its answer cache. Monotonic clock (process.hrtime).
+// model cursor poll, its answer cache. With --standby-db, the standby is
+// also asked (one long-lived psql, every 2 ms) when the model cursor there
+// reaches the block: the replication part alone. Monotonic clock
+// (process.hrtime).
 //
 // Prints one JSON line: {blocks, primary: {p50_ms, p90_ms, p99_ms, max_ms,
-// mean_ms}, replica: {...}, replica_minus_primary: {...}}.
+// mean_ms}, replica: {...}, replica_minus_primary: {...}, standby_row:
+// {...}}.
 
+const { spawn } = require('child_process');
 const { openDevnet } = require('../../tests/devnet/lib/network');
 const c = require('../../tests/integration/api_client');
 
@@ -30,6 +35,7 @@ function parseArgs(argv) {
     else if (a === '--network') o.network = v;
     else if (a === '--primary') o.primary = v;
     else if (a === '--replica') o.replica = v;
+    else if (a === '--standby-db') o.standbyDb = v;
     else if (a === '--blocks') o.blocks = Number(v);
     else if (a === '--min-gap') o.minGap = Number(v);
     else if (a === '--max-gap') o.maxGap = Number(v);
@@ -49,6 +55,36 @@ function mulberry32(a) {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+// A psql process fed one query per line; each query must print one line.
+class Psql {
+  constructor(conninfo) {
+    this.p = spawn('psql', [conninfo, '-qAtX'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.waiting = [];
+    this.buf = '';
+    this.p.stdout.on('data', (d) => {
+      this.buf += d.toString('utf8');
+      let nl;
+      while ((nl = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        const w = this.waiting.shift();
+        if (w) w(line);
+      }
+    });
+  }
+
+  query(sql) {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.p.stdin.write(sql + ';\n');
+    });
+  }
+
+  close() {
+    this.p.stdin.end();
+  }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -98,9 +134,20 @@ async function main() {
     }
   }
 
+  const sdb = o.standbyDb ? new Psql(o.standbyDb) : null;
+  // When the standby's model describes block n.
+  const replayed = async (n, t0) => {
+    if (!sdb) return t0;
+    for (;;) {
+      if (Number(await sdb.query('SELECT coalesce(max(block_number), -1) FROM model_cursor')) >= n) return nowMs();
+      if (nowMs() - t0 > 30000) throw new Error(`the standby did not replay block ${n} within 30 s`);
+      await sleep(2);
+    }
+  };
   await rpc.call('evm_setAutomine', [false]);
   const lp = [];
   const lr = [];
+  const ls = [];
   try {
     for (let k = 0; k < o.blocks; k++) {
       await sleep(o.minGap + rnd() * (o.maxGap - o.minGap));
@@ -109,17 +156,22 @@ async function main() {
       await rpc.call('eth_sendTransaction', [tx]);
       await rpc.call('evm_mine', []);
       const t0 = nowMs();
-      const [tp, tr] = await Promise.all([seen(o.primary, tokenId, signer, t0), seen(o.replica, tokenId, signer, t0)]);
+      const n = Number(BigInt(await rpc.call('eth_blockNumber', [])));
+      const [tp, tr, ts] = await Promise.all([
+        seen(o.primary, tokenId, signer, t0), seen(o.replica, tokenId, signer, t0), replayed(n, t0)]);
       lp.push(tp - t0);
       lr.push(tr - t0);
+      ls.push(ts - t0);
     }
   } finally {
     await rpc.call('evm_setAutomine', [true]).catch(() => {});
     if (rpc.close) rpc.close();
+    if (sdb) sdb.close();
   }
   process.stdout.write(JSON.stringify({
     blocks: lr.length, min_gap_ms: o.minGap, max_gap_ms: o.maxGap,
     primary: summary(lp), replica: summary(lr), replica_minus_primary: summary(lr.map((x, i) => x - lp[i])),
+    ...(sdb ? { standby_row: summary(ls) } : {}),
   }) + '\n');
   process.exit(0);
 }
