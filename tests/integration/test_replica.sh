@@ -2,7 +2,8 @@
 # The API on a hot standby (real PostgreSQL streaming replication):
 #   - `run` on the primary follows the devnet; `serve` on a standby made
 #     with pg_basebackup -R answers every license document, slash page and
-#     access question exactly as the primary's API does;
+#     access question exactly as the primary's API does, and so does `serve`
+#     on the primary through a read-only role;
 #   - freshness: after new blocks, the standby's answers follow within the
 #     poll interval plus the replication lag;
 #   - replay lag: with replay paused, /readyz turns 503 with the reason;
@@ -39,6 +40,15 @@ it_log "standby /readyz: $(curl -s "$SBASE/readyz")"
 node "$IT_ROOT/tests/integration/replica_compare.js" --a "$BASE" --b "$SBASE" --db "$DB" ||
   it_fail "the standby's answers differ from the primary's"
 
+# The other topology: serve on the primary itself, through a read-only role.
+it_psql "$DB" "CREATE ROLE dimo_ro LOGIN; GRANT pg_read_all_data TO dimo_ro" >/dev/null
+serve_start serve-ro "${DB/user=postgres/user=dimo_ro}"
+it_ready "$SBASE" 10
+node "$IT_ROOT/tests/integration/replica_compare.js" --a "$BASE" --b "$SBASE" --db "$DB" ||
+  it_fail "serve through a read-only role answers differently from run"
+kill -TERM "$SERVE_PID"
+SBASE=$SERVE1
+
 # Freshness: each new batch of operations is seen by the standby's API
 # (its cache emptied) within the poll interval plus replication lag.
 probe=/v1/licenses?limit=1000
@@ -57,7 +67,7 @@ for round in 1 2; do
   [[ $want != "$before" ]] || it_fail "round $round: the operations changed nothing"
   ms=$(((seen_at - primary_at) / 1000000))
   it_log "round $round: standby answer followed the primary's ${ms} ms later (poll $POLL_MS ms)"
-  ((ms < 2000)) || it_fail "round $round: the standby followed only after ${ms} ms"
+  ((ms < 5000)) || it_fail "round $round: the standby followed only after ${ms} ms (bound 5 s: poll plus replication on a loaded CI machine)"
 done
 same_block
 node "$IT_ROOT/tests/integration/replica_compare.js" --a "$BASE" --b "$SBASE" --db "$DB" ||
