@@ -71,6 +71,7 @@ kill -0 "$b" && kill -0 "$c" || it_fail "a writer died with the database restart
 # 3. A backfill: a fresh database indexed in small ranges; kill -9 the
 # active writer half-way.
 bf=$(it_newdb backfill)
+it_rpc anvil_mine '["0x3e8","0x2"]' >/dev/null # 1,000 more blocks: a backfill long enough
 head=$(it_head)
 writer d "$bf" --initial-range 2 --max-range 2
 d=$BG_PID
