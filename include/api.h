@@ -49,6 +49,12 @@ typedef struct idx_api_status_s {
   idx_rpc_stats_t rpc;
   size_t nurls;
   idx_rpc_url_stats_t urls[IDX_CONFIG_MAX_RPC];
+  /* `serve` (replica.h): not empty, why /readyz answers 503 (its block
+   * fields come from sync all the same); metrics_cb (may be NULL) appends
+   * more /metrics lines. */
+  char not_ready[200];
+  int (*metrics_cb)(void *ud, struct idx_buf_s *b);
+  void *metrics_ud;
 } idx_api_status_t;
 
 /* Fills out (zeroed by the caller) with the current status. */

@@ -27,6 +27,7 @@ int idx_cmd_verify(int argc, char **argv);
 int idx_cmd_license(int argc, char **argv);
 int idx_cmd_access(int argc, char **argv);
 int idx_cmd_rederive(int argc, char **argv);
+int idx_cmd_serve(int argc, char **argv);
 
 /* JSON-RPC client options from cfg (--rpc, --rpc-timeout,
  * --rpc-max-response); max_attempts 0 retries forever. */

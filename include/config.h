@@ -23,6 +23,7 @@ enum {
   IDX_CMD_LICENSE = 1 << 4,
   IDX_CMD_VERIFY = 1 << 5,
   IDX_CMD_ACCESS = 1 << 6,
+  IDX_CMD_SERVE = 1 << 7,
   IDX_CMD_REDERIVE = 1 << 8,
 };
 
@@ -60,6 +61,9 @@ typedef struct idx_config_s {
   uint64_t http_timeout_ms;
   uint64_t ready_lag; /* /readyz: 503 while more than this many blocks behind */
   uint64_t db_pool;   /* API database connections */
+  /* serve (replica.h). */
+  uint64_t model_poll_ms;       /* model cursor poll interval */
+  uint64_t ready_replay_age_ms; /* /readyz: 503 while replay is older (standby) */
   /* license / verify / access. */
   const char *license_class; /* app|node|client, NULL = any */
   bool has_at_block;

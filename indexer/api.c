@@ -1510,6 +1510,8 @@ static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *r
   char problem[200] = "";
   if (res->status)
     snprintf(problem, sizeof problem, "database unavailable");
+  else if (st.not_ready[0])
+    snprintf(problem, sizeof problem, "%s", st.not_ready);
   else if (st.has_sync && s->standby)
     snprintf(problem, sizeof problem, "standby: another instance writes the index");
   else if (st.has_sync && s->target == 0)
@@ -1617,6 +1619,8 @@ static int render_metrics(idx_api_t *api, idx_buf_t *b) {
                "Database time of the last batch written."));
     TRY(idx_buf_addf(b, "dimo_db_last_batch_seconds %.6f\n", s->last_batch_ms / 1000.0));
   }
+  if (st.metrics_cb)
+    TRY(st.metrics_cb(st.metrics_ud, b));
   TRY(m_head(b, "dimo_db_batch_duration_seconds", "histogram",
              "Database time of each batch written (one transaction)."));
   uint64_t cum = 0;

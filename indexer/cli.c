@@ -14,6 +14,8 @@ typedef struct cli_command_s {
 
 static const cli_command_t commands[] = {
     {"run", idx_cmd_run, "follow the chain into PostgreSQL until stopped (backfill, then live)"},
+    {"serve", idx_cmd_serve,
+     "the HTTP API alone, on a database it never writes (hot standby or read-only role)"},
     {"sync", idx_cmd_sync, "backfill up to --to N|head, then exit"},
     {"status", idx_cmd_status, "cursor, head, lag and stored events per kind"},
     {"migrate", idx_cmd_migrate, "apply the SQL migrations in schema/"},

@@ -43,7 +43,7 @@ typedef struct opt_s {
 #define ALL_CHAIN (IDX_CMD_RUN | IDX_CMD_SYNC | IDX_CMD_STATUS)
 #define ALL_DB                                                                                     \
   (IDX_CMD_RUN | IDX_CMD_SYNC | IDX_CMD_STATUS | IDX_CMD_MIGRATE | IDX_CMD_LICENSE |               \
-   IDX_CMD_VERIFY | IDX_CMD_ACCESS | IDX_CMD_REDERIVE)
+   IDX_CMD_VERIFY | IDX_CMD_ACCESS | IDX_CMD_REDERIVE | IDX_CMD_SERVE)
 
 static const opt_t options[] = {
     {"--network", "DIMO_NETWORK", OPT_STRING, OFF(network), NO_HAS, ALL_DB, "polygon",
@@ -89,6 +89,24 @@ static const opt_t options[] = {
      "/readyz answers 503 while the index is more than this many blocks behind its target"},
     {"--db-pool", "DIMO_DB_POOL", OPT_U64, OFF(db_pool), NO_HAS, IDX_CMD_RUN, "4",
      "database connections the HTTP API reads through"},
+    /* serve: the API options of run (same fields), and its own. */
+    {"--http", "DIMO_HTTP", OPT_STRING, OFF(http), NO_HAS, IDX_CMD_SERVE, "127.0.0.1:8080",
+     "HTTP API listen address (IP:PORT; loopback by default)"},
+    {"--http-max-conns", "DIMO_HTTP_MAX_CONNS", OPT_U64, OFF(http_max_conns), NO_HAS, IDX_CMD_SERVE,
+     "1024", "most concurrent HTTP connections (more are refused)"},
+    {"--http-timeout", "DIMO_HTTP_TIMEOUT_MS", OPT_U64, OFF(http_timeout_ms), NO_HAS, IDX_CMD_SERVE,
+     "10000", "milliseconds a client has to send a whole request"},
+    {"--ready-lag", "DIMO_READY_LAG", OPT_U64, OFF(ready_lag), NO_HAS, IDX_CMD_SERVE, "10",
+     "/readyz answers 503 while the model is more than this many blocks behind the writer's "
+     "cursor (as recorded in the database)"},
+    {"--db-pool", "DIMO_DB_POOL", OPT_U64, OFF(db_pool), NO_HAS, IDX_CMD_SERVE, "4",
+     "database connections the HTTP API reads through"},
+    {"--model-poll", "DIMO_MODEL_POLL_MS", OPT_U64, OFF(model_poll_ms), NO_HAS, IDX_CMD_SERVE,
+     "250", "milliseconds between polls of the model cursor (a move empties the answer cache)"},
+    {"--ready-replay-age", "DIMO_READY_REPLAY_AGE_MS", OPT_U64, OFF(ready_replay_age_ms), NO_HAS,
+     IDX_CMD_SERVE, "30000",
+     "hot standby: /readyz answers 503 while its last replayed transaction is older than this "
+     "(milliseconds) and WAL is not caught up"},
     {"--class", NULL, OPT_STRING, OFF(license_class), NO_HAS, IDX_CMD_LICENSE, NULL,
      "license class to look in: app, node or client"},
     {"--at-block", NULL, OPT_U64, OFF(at_block), OFF(has_at_block),
@@ -236,6 +254,8 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->http_timeout_ms = 10000;
   cfg->ready_lag = 10;
   cfg->db_pool = 4;
+  cfg->model_poll_ms = 250;
+  cfg->ready_replay_age_ms = 30000;
 
   for (size_t i = 0; i < IDX_ARRAY_LEN(options); i++) {
     const opt_t *o = &options[i];

@@ -10,6 +10,13 @@
 #   scripts/pg.sh stop DIR           fast shutdown; waits until it is down.
 #   scripts/pg.sh createdb DIR NAME  creates database NAME (if missing) and
 #                                    prints its conninfo.
+#   scripts/pg.sh standby DIR PRIMARY_DIR [PORT]
+#                                    a hot standby of the running cluster in
+#                                    PRIMARY_DIR: pg_basebackup -R into DIR/data
+#                                    (streaming replication), started like
+#                                    `start`; prints its conninfo (database dimo).
+#   scripts/pg.sh promote DIR        promotes the standby in DIR (pg_ctl promote,
+#                                    waits until it accepts writes).
 #
 # Only the conninfo goes to stdout; progress and errors go to stderr, the
 # server log to DIR/postgres.log. As root, initdb and pg_ctl refuse to run,
@@ -28,7 +35,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -223,6 +230,43 @@ cmd_createdb() {
   conninfo_for "$port" "$name"
 }
 
+# A hot standby: a base backup of the primary over its replication
+# protocol (initdb's trust rules admit replication from 127.0.0.1), with -R
+# writing standby.signal and primary_conninfo; then our own port and socket.
+cmd_standby() {
+  local dir=$1 primary=$2 want_port=${3:-}
+  primary=$(abs_dir "$primary")
+  is_running "$primary" || die "not running: $primary"
+  local pport
+  pport=$(configured_port "$primary")
+  mkdir -p "$dir"
+  dir=$(abs_dir "$dir")
+  if [[ ! -f $dir/data/PG_VERSION ]]; then
+    mkdir -p "$dir/data"
+    if is_root; then
+      chown postgres: "$dir" "$dir/data"
+    fi
+    chmod 700 "$dir/data"
+    say "pg_basebackup from port $pport into $dir/data"
+    as_pg "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$pport" -U postgres -D "$dir/data" -R \
+      -X stream -c fast --no-sync >"$dir/basebackup.log" 2>&1 ||
+      {
+        cat "$dir/basebackup.log" >&2
+        die "pg_basebackup failed"
+      }
+    # The primary's include file came along: cmd_start rewrites it.
+    rm -f "$dir/data/dimo_test.conf" "$dir/data/postmaster.pid"
+  fi
+  cmd_start "$dir" "$want_port"
+}
+
+cmd_promote() {
+  local dir=$1
+  dir=$(abs_dir "$dir")
+  as_pg "$pg_bin/pg_ctl" -D "$dir/data" -w -t 60 promote >/dev/null ||
+    die "pg_ctl promote failed (log: $dir/postgres.log)"
+}
+
 [[ $# -ge 2 ]] || usage
 [[ -x $pg_bin/initdb ]] || die "PostgreSQL binaries not found in $pg_bin (set PG_BIN)"
 case $1 in
@@ -237,6 +281,14 @@ stop)
 createdb)
   [[ $# -eq 3 ]] || usage
   cmd_createdb "$2" "$3"
+  ;;
+standby)
+  [[ $# -ge 3 && $# -le 4 ]] || usage
+  cmd_standby "$2" "$3" "${4:-}"
+  ;;
+promote)
+  [[ $# -eq 2 ]] || usage
+  cmd_promote "$2"
   ;;
 *) usage ;;
 esac

@@ -184,3 +184,57 @@ api_run() {
   BASE=http://127.0.0.1:$PORT
   it_wait_cursor "$DB" "$(it_head)" 60
 }
+
+# ---- streaming replication and `serve` (test_replica.sh, test_failover.sh)
+#   it_standby            a hot standby of the cluster (pg_basebackup -R);
+#                         sets SDB (its conninfo) and IT_STANDBY_DIR
+#   it_port_of LOG PID    the HTTP port a process logged (waits; fails if it exits)
+#   serve_start NAME CONN [ARGS]  `dimo-indexer serve` on a free port;
+#                         sets SBASE, SERVE_PID (log: $WORK/NAME.log)
+#   it_ready BASE [SECONDS]  wait until BASE/readyz answers 200
+#   it_json URL EXPR      GET URL, print the JS expression EXPR of its JSON (j)
+IT_STANDBY_DIR=""
+
+it_cleanup_standby() {
+  [[ -n $IT_STANDBY_DIR ]] && bash "$IT_ROOT/scripts/pg.sh" stop "$IT_STANDBY_DIR" >/dev/null 2>&1 || true
+  it_cleanup
+}
+
+it_standby() {
+  IT_STANDBY_DIR="$WORK/pg-standby"
+  trap it_cleanup_standby EXIT
+  SDB=$(bash "$IT_ROOT/scripts/pg.sh" standby "$IT_STANDBY_DIR" "$IT_PG_DIR")
+}
+
+it_port_of() {
+  local log=$1 pid=$2 i port=""
+  for ((i = 0; i < 300; i++)); do
+    port=$(sed -n 's/.*HTTP API listening on .* (port \([0-9]*\)).*/\1/p' "$log" 2>/dev/null | head -n 1 || true)
+    [[ -n $port ]] && break
+    kill -0 "$pid" 2>/dev/null || it_fail "process exited: $(tail -5 "$log")"
+    sleep 0.1
+  done
+  [[ -n $port ]] || it_fail "the API did not start: $(tail -5 "$log")"
+  echo "$port"
+}
+
+serve_start() {
+  local name=$1 conn=$2
+  shift 2
+  it_bg "$name" "$BIN" serve --network "$NET" --db "$conn" --http 127.0.0.1:0 "$@"
+  SERVE_PID=$BG_PID
+  SBASE=http://127.0.0.1:$(it_port_of "$WORK/$name.log" "$SERVE_PID")
+}
+
+it_ready() {
+  local base=$1 secs=${2:-30} i
+  for ((i = 0; i < secs * 20; i++)); do
+    curl -sf -o /dev/null "$base/readyz" && return 0
+    sleep 0.05
+  done
+  it_fail "$base/readyz not ready within ${secs}s: $(curl -s "$base/readyz")"
+}
+
+it_json() {
+  curl -s "$1" | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const j=JSON.parse(s);console.log($2)})"
+}
