@@ -59,6 +59,9 @@ typedef struct idx_config_s {
   uint64_t http_timeout_ms;
   uint64_t ready_lag; /* /readyz: 503 while more than this many blocks behind */
   uint64_t db_pool;   /* API database connections */
+  /* HTTP output caps (run; 0 = the default). */
+  uint64_t http_max_output;  /* all clients' requests and answers */
+  uint64_t http_conn_output; /* one connection's unread answers */
   /* license / verify / access. */
   const char *license_class; /* app|node|client, NULL = any */
   bool has_at_block;

@@ -72,6 +72,8 @@ static int start_api(chain_run_t *run, uv_loop_t *loop, const idx_config_t *cfg,
   ao.listen = cfg->http;
   ao.max_conns = (size_t)cfg->http_max_conns;
   ao.timeout_ms = cfg->http_timeout_ms;
+  ao.max_output = (size_t)cfg->http_max_output;
+  ao.conn_output = (size_t)cfg->http_conn_output;
   ao.db_pool = (size_t)cfg->db_pool;
   ao.ready_lag = cfg->ready_lag;
   ao.status_cb = api_status;
