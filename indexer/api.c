@@ -567,12 +567,12 @@ static bool check_key(const char *s, size_t n, bool allow_alias, char *out, char
     return false;
   }
   if (is_digits(s, n)) {
-    if (n > 78) {
-      snprintf(why, whylen, "token id longer than 78 digits");
-      return false;
-    }
     if (!below_2_256(s, n)) {
       snprintf(why, whylen, "token id above 2^256 - 1");
+      return false;
+    }
+    if (n > 78) {
+      snprintf(why, whylen, "token id longer than 78 digits");
       return false;
     }
     memcpy(out, s, n);

@@ -58,7 +58,7 @@ int idx_cmd_migrate(int argc, char **argv) {
   idx_store_close(store);
   if (rc) {
     fprintf(stderr, "dimo-indexer migrate: %s\n", err);
-    return IDX_EXIT_FAIL;
+    return rc == IDX_ERR_CONFIG ? IDX_EXIT_USAGE : IDX_EXIT_FAIL;
   }
   printf("applied %d migration(s)\n", applied);
   return IDX_EXIT_OK;

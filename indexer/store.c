@@ -607,6 +607,51 @@ out:
   return rc;
 }
 
+/* A database migrated by a newer dimo-indexer: its tables and functions
+ * may mean what this binary does not know; nothing here touches it. */
+static int schema_newer(int newest, const char *schema_dir, size_t n, char *err, size_t errlen) {
+  idx_set_err(err, errlen,
+              "the database's schema is at migration %03d, newer than this dimo-indexer knows "
+              "(%s stops at %03zu): a newer version migrated it; run that version (this one "
+              "refuses to read or write it)",
+              newest, schema_dir, n);
+  idx_log_error("store", "%s", err);
+  return IDX_ERR_CONFIG;
+}
+
+int idx_store_check_schema(idx_store_t *store, const char *schema_dir, char *err, size_t errlen) {
+  int rc = call_begin(store, err, errlen);
+  if (rc)
+    return rc;
+  migration_t *list = NULL;
+  size_t n = 0;
+  if ((rc = list_migrations(schema_dir, &list, &n, err, errlen)) != 0)
+    return rc;
+  free(list);
+  /* No bookkeeping table yet: never migrated, nothing newer. */
+  PGresult *res = NULL;
+  rc = exec_params(store, "SELECT to_regclass('schema_migrations') IS NOT NULL", NULL, &res,
+                   "schema check", err, errlen);
+  if (rc)
+    return rc;
+  bool exists = PQntuples(res) == 1 && PQgetlength(res, 0, 0) == 1 && PQgetvalue(res, 0, 0)[0];
+  PQclear(res);
+  if (!exists)
+    return 0;
+  rc = exec_params(store, "SELECT coalesce(max(version), 0)::int8 FROM schema_migrations", NULL,
+                   &res, "schema check", err, errlen);
+  if (rc)
+    return rc;
+  int64_t newest = 0;
+  bool ok = PQntuples(res) == 1 && res_int8(res, 0, 0, &newest);
+  PQclear(res);
+  if (!ok)
+    return bad_shape(err, errlen, "schema check");
+  if (newest > (int64_t)n)
+    return schema_newer((int)newest, schema_dir, n, err, errlen);
+  return 0;
+}
+
 int idx_store_migrate(idx_store_t *store, const char *schema_dir, int *applied, char *err,
                       size_t errlen) {
   if (applied)
@@ -652,11 +697,10 @@ int idx_store_migrate(idx_store_t *store, const char *schema_dir, int *applied, 
   res = NULL;
   if ((rc = exec_simple(store, "COMMIT", "migrate", err, errlen)) != 0)
     goto out;
-  if ((size_t)newest > n)
-    idx_log_warn("store",
-                 "the database has migration %03d but %s stops at %03zu: a newer "
-                 "dimo-indexer migrated it",
-                 newest, schema_dir, n);
+  if ((size_t)newest > n) {
+    rc = schema_newer(newest, schema_dir, n, err, errlen);
+    goto out;
+  }
 
   for (size_t i = 0; i < n; i++) {
     if (done[list[i].version])
