@@ -568,7 +568,7 @@ static bool check_key(const char *s, size_t n, bool allow_alias, char *out, char
   }
   if (is_digits(s, n)) {
     if (!below_2_256(s, n)) {
-      snprintf(why, whylen, "token id above 2^256 - 1");
+      snprintf(why, whylen, "token id above 2^256 - 1%s", n > 78 ? " (longer than 78 digits)" : "");
       return false;
     }
     if (n > 78) {
@@ -1456,7 +1456,7 @@ static const char *json_problem(const json_error_t *e) {
   case json_error_null_byte_in_key:
     return "a NUL character (\\u0000) in a string";
   case json_error_duplicate_key:
-    return "a member given twice";
+    return "a duplicate member (a name given twice)";
   case json_error_numeric_overflow:
     return "a number out of range";
   default:
