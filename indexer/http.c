@@ -152,6 +152,7 @@ struct idx_http_server_s {
   size_t held;       /* bytes every request holds (target, body, answer) until freed */
   size_t turn_bytes; /* answer bytes built since the last check phase */
   conn_t *deferred;  /* connections whose dispatch waits for the next turn */
+  conn_t *checking;  /* those being given their turn now (on_check) */
   uv_check_t check;  /* each turn, after I/O: a new budget, deferred dispatches */
   uv_idle_t idle;    /* active while some dispatch is deferred: poll does not block */
   int aux_open;      /* check and idle, until their close callbacks */
@@ -969,14 +970,21 @@ static void defer(conn_t *c) {
     uv_idle_start(&srv->idle, on_idle);
 }
 
+static bool unlink_from(conn_t **pp, conn_t *c) {
+  while (*pp && *pp != c)
+    pp = &(*pp)->defer_next;
+  if (!*pp)
+    return false;
+  *pp = c->defer_next;
+  return true;
+}
+
+/* Takes a closing connection off whichever list holds it. */
 static void undefer(conn_t *c) {
   if (!c->deferred)
     return;
-  conn_t **pp = &c->srv->deferred;
-  while (*pp && *pp != c)
-    pp = &(*pp)->defer_next;
-  if (*pp)
-    *pp = c->defer_next;
+  if (!unlink_from(&c->srv->deferred, c))
+    (void)unlink_from(&c->srv->checking, c);
   c->deferred = false;
   c->defer_next = NULL;
 }
@@ -988,11 +996,11 @@ static void on_idle(uv_idle_t *h) { (void)h; /* only keeps poll from blocking */
 static void on_check(uv_check_t *h) {
   idx_http_server_t *srv = h->data;
   srv->turn_bytes = 0;
-  conn_t *list = srv->deferred;
+  srv->checking = srv->deferred;
   srv->deferred = NULL;
-  while (list) {
-    conn_t *c = list;
-    list = c->defer_next;
+  conn_t *c;
+  while ((c = srv->checking) != NULL) {
+    srv->checking = c->defer_next;
     c->deferred = false;
     c->defer_next = NULL;
     if (!c->closing)
