@@ -15,7 +15,8 @@
  * answers hold more than max_output bytes, or more than max_output bytes
  * wait to be sent to a slow reader): a connection's memory stays bounded.
  * While more than max_output bytes of a connection's answers wait for the
- * client to read them, its next request is not handed to the handler.
+ * client to read them, its next request is not handed to the handler, nor
+ * while 8 of its requests are with the handler.
  *
  * Memory across clients: every request's target, body and answer count
  * towards max_total_output until freed. An answer that would take the

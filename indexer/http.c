@@ -56,7 +56,8 @@ enum {
   KEEP_BUF_BYTES = 8192,     /* buffers larger than this are freed on reuse */
   MAX_ANSWER = 64 << 20,     /* largest answer the handler may give */
   SNDBUF_BYTES = 128 * 1024, /* per connection, in the kernel */
-  TURN_BYTES = 4 << 20,      /* answers built per loop turn for pipelining clients */
+  TURN_BYTES = 2 << 20,      /* answers built per loop turn for pipelining clients */
+  HANDLER_MAX = 8,           /* requests of one connection with the handler at once */
   SMALL_ANSWER = 16384,      /* always fits on a connection with nothing waiting */
   ANSWER_HEAD = 256,         /* status line and our headers, about */
   HDR_NAME_MAX = 16,         /* header names we look at are shorter */
@@ -119,6 +120,7 @@ struct conn_s {
   bool paused;
   bool dispatching; /* inside dispatch(): a nested call returns at once */
   bool deferred;    /* in srv->deferred: dispatch goes on next loop turn */
+  uint64_t turn;    /* srv->turn of its last dispatch */
   conn_t *defer_next;
   bool reading;
   bool no_more; /* parse nothing more from this connection */
@@ -151,6 +153,7 @@ struct idx_http_server_s {
   size_t orphans;
   size_t held;       /* bytes every request holds (target, body, answer) until freed */
   size_t turn_bytes; /* answer bytes built since the last check phase */
+  uint64_t turn;     /* check phases so far */
   conn_t *deferred;  /* connections whose dispatch waits for the next turn */
   conn_t *checking;  /* those being given their turn now (on_check) */
   uv_check_t check;  /* each turn, after I/O: a new budget, deferred dispatches */
@@ -184,7 +187,7 @@ static void flush(conn_t *c);
 static void update_reading(conn_t *c);
 static void process_input(conn_t *c, const char *data, size_t len);
 static void arm_timer(conn_t *c);
-static bool with_handler(const conn_t *c);
+static size_t with_handler(const conn_t *c);
 static void on_idle(uv_idle_t *h);
 static void on_check(uv_check_t *h);
 static void maybe_free_server(idx_http_server_t *srv);
@@ -725,12 +728,13 @@ static void on_timer(uv_timer_t *t) {
   }
 }
 
-/* Whether a request of the connection waits for the handler's answer. */
-static bool with_handler(const conn_t *c) {
+/* How many requests of the connection wait for the handler's answer. */
+static size_t with_handler(const conn_t *c) {
+  size_t n = 0;
   for (const idx_http_req_t *r = c->head; r; r = r->next)
     if (r->dispatched && !r->answered)
-      return true;
-  return false;
+      n++;
+  return n;
 }
 
 /* Arms the timer for the connection's state (see the file comment). */
@@ -955,10 +959,11 @@ static const http_parser_settings parser_settings = {
 
 /* ---- input -------------------------------------------------------------- */
 
-/* Puts off a connection's dispatching to the next loop turn: a client
- * pipelining behind answers it has not read gets at most TURN_BYTES of
- * answers built per turn (shared with all such clients), so one turn of
- * the loop stays short whatever many clients ask. */
+/* Puts off a connection's dispatching to the next loop turn: beyond one
+ * request per connection and turn, requests pipelined behind others get
+ * at most TURN_BYTES of answers built per turn (shared by all
+ * connections), so one turn of the loop stays short however many clients
+ * pipeline at once. */
 static void defer(conn_t *c) {
   idx_http_server_t *srv = c->srv;
   if (c->deferred)
@@ -996,6 +1001,7 @@ static void on_idle(uv_idle_t *h) { (void)h; /* only keeps poll from blocking */
 static void on_check(uv_check_t *h) {
   idx_http_server_t *srv = h->data;
   srv->turn_bytes = 0;
+  srv->turn++;
   srv->checking = srv->deferred;
   srv->deferred = NULL;
   conn_t *c;
@@ -1021,7 +1027,10 @@ static idx_http_req_t *first_undispatched(const conn_t *c) {
  * then writes what is answered. While more than max_output bytes of
  * answers wait for the client to read them, the next request waits too
  * (it is resumed when a write completes): a client that does not read
- * gets no more answers built. The handler may answer (and so free) a
+ * gets no more answers built. At most HANDLER_MAX requests of a
+ * connection are with the handler at once: answers that come later (from
+ * the database) are not known in size when their requests are handed
+ * over. The handler may answer (and so free) a
  * request at once, or close the connection: rescan from the head. */
 static void dispatch(conn_t *c) {
   idx_http_server_t *srv = c->srv;
@@ -1035,12 +1044,16 @@ static void dispatch(conn_t *c) {
     if (!r)
       break;
     size_t waiting = answers_waiting(c);
-    if (waiting > srv->opts.max_output)
+    if (waiting > srv->opts.max_output || with_handler(c) >= HANDLER_MAX)
       break;
-    if (waiting && srv->turn_bytes >= TURN_BYTES) {
+    /* The first request of a turn on a connection with nothing waiting
+     * (a client that reads, a health check) goes at once; any other
+     * waits for the next turn once this turn's budget is spent. */
+    if ((waiting || c->turn == srv->turn) && srv->turn_bytes >= TURN_BYTES) {
       defer(c);
       break;
     }
+    c->turn = srv->turn;
     r->dispatched = true;
     srv->opts.handler(srv->opts.ud, r);
   }

@@ -6,6 +6,12 @@
 //
 // node api_slow_readers.js --base URL --pid PID --conns N --pipeline K
 //      --path PATH --seconds S --rss-max-mb M --healthz-max-ms T
+//      [--vary N] [--max-output BYTES] [--expect-refusals 1]
+//
+// --vary N: connection i asks PATH&limit=(400 + i % N) instead: N
+// distinct pages (each a body of its own), no two neighbours sharing one.
+// --expect-refusals 1: the server's output cap must have acted (answers
+// refused and connections closed, counted in /metrics).
 'use strict';
 
 const fs = require('fs');
@@ -23,6 +29,7 @@ const path = args.path;
 const seconds = Number(args.seconds);
 const rssMaxMb = Number(args['rss-max-mb']);
 const healthzMaxMs = Number(args['healthz-max-ms']);
+const vary = Number(args.vary || 0);
 
 const { step, ok, eq, checks } = c.counted();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -56,10 +63,10 @@ async function main() {
   console.log(`answer ${want.text.length} bytes; RSS before ${before.rss.toFixed(1)} MiB`);
 
   step(`${conns} connections pipeline ${pipeline} x ${path} and never read`);
-  const request = `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+  const request = (i) => `GET ${vary ? `${path}&limit=${400 + (i % vary)}` : path} HTTP/1.1\r\nHost: x\r\n\r\n`;
   const socks = [];
   for (let i = 0; i < conns; i += 50) {
-    socks.push(...(await Promise.all(Array.from({ length: Math.min(50, conns - i) }, () => attacker(request)))));
+    socks.push(...(await Promise.all(Array.from({ length: Math.min(50, conns - i) }, (_, k) => attacker(request(i + k))))));
   }
   const lat = [];
   let rssPeak = 0;
@@ -86,8 +93,13 @@ async function main() {
   // machine is shared: a probe can lose the CPU to other processes).
   ok(p(0.95) < healthzMaxMs, `/healthz p95 ${p(0.95).toFixed(1)} ms (limit ${healthzMaxMs})`);
   ok(lat[lat.length - 1] < 10 * healthzMaxMs, `/healthz max ${lat[lat.length - 1].toFixed(1)} ms (limit ${10 * healthzMaxMs})`);
-  ok(m.get('dimo_http_output_bytes') <= 64 * 1048576 + conns * 16384,
+  ok(m.get('dimo_http_output_bytes') <= Number(args['max-output'] || 64 * 1048576) + conns * 16384,
     `output held ${m.get('dimo_http_output_bytes')} bytes, within the cap`);
+
+  if (args['expect-refusals'] === '1') {
+    ok(m.get('dimo_http_output_refused_total') > 0, 'answers refused at the output cap');
+    ok(m.get('dimo_http_output_closed_total') > 0, 'connections closed at the output cap');
+  }
 
   step('after: the attackers go, the server serves as before');
   for (const s of socks) s.destroy();

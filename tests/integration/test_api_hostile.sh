@@ -7,13 +7,20 @@
 #   - slow readers (api_slow_readers.js): 500 connections pipelining a
 #     190 KB page and never reading: RSS stays under a bound, /healthz
 #     stays fast from another client, the server serves normally after;
+#     then, with --http-max-output at 2 MiB, 200 connections each asking
+#     pages of their own (20 distinct ones, nothing shared between
+#     connections): the cap closes the worst and refuses what does not
+#     fit, memory stays bounded, the server serves after;
 #   - a database whose schema is newer than the binary (a future row in
 #     schema_migrations) is refused by run, sync, migrate, status, license,
 #     verify and access, with a message saying so.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CONNS=${SLOW_CONNS:-500}
-RSS_MAX_MB=128
+RSS_MAX_MB=${RSS_MAX_MB:-128}
+# Extra `run` options (e.g. a small --http-max-output to drive the closing
+# path, with a sanitizer build in DIMO_INDEXER).
+read -r -a run_args <<<"${HOSTILE_RUN_ARGS:-}"
 it_pg
 it_chain
 it_deploy
@@ -21,7 +28,7 @@ node "$IT_ROOT/tests/devnet/scenario.js" --rpc "$RPC" --network "$NET" >"$WORK/s
 # About 300 licenses: a page of 1,000 is then about 190 KB.
 node "$IT_ROOT/tests/integration/api_hostile.js" issue --rpc "$RPC" --network "$NET" --licenses 300 ||
   it_fail "issuing licenses failed"
-api_run
+api_run "${run_args[@]}"
 it_log "API on $BASE"
 KEY=$(curl -sf "$BASE/v1/apps/weather-app-v2" | node -e '
   let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).client_id))')
@@ -39,6 +46,18 @@ node "$IT_ROOT/tests/integration/api_slow_readers.js" --base "$BASE" --pid "$RUN
   --pipeline 64 --path '/v1/licenses?limit=1000' --seconds 8 --rss-max-mb "$RSS_MAX_MB" \
   --healthz-max-ms 100 || it_fail "slow readers: $(tail -3 "$WORK/run.log")"
 kill -0 "$RUN_PID" || it_fail "the daemon died: $(tail -5 "$WORK/run.log")"
+
+kill -TERM "$RUN_PID"
+wait "$RUN_PID" 2>/dev/null || true
+mv "$WORK/run.log" "$WORK/run1.log"
+api_run --http-max-output 2097152 "${run_args[@]}"
+it_log "slow readers, pages of their own, --http-max-output 2 MiB (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+node "$IT_ROOT/tests/integration/api_slow_readers.js" --base "$BASE" --pid "$RUN_PID" --conns 200 \
+  --pipeline 64 --path '/v1/licenses?class=app' --vary 20 --max-output 2097152 --seconds 6 \
+  --rss-max-mb "$RSS_MAX_MB" --healthz-max-ms 250 --expect-refusals 1 ||
+  it_fail "slow readers (distinct pages): $(tail -3 "$WORK/run.log")"
+kill -0 "$RUN_PID" || it_fail "the daemon died: $(tail -5 "$WORK/run.log")"
+grep -q 'answers held for slow clients reached' "$WORK/run.log" || it_fail "no log line for the cap"
 
 # ---- a schema newer than the binary ------------------------------------
 kill -TERM "$RUN_PID"
