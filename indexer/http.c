@@ -152,7 +152,7 @@ struct idx_http_server_s {
   size_t nalive; /* conn_t allocated, closing ones included */
   size_t orphans;
   size_t held;       /* bytes every request holds (target, body, answer) until freed */
-  size_t turn_bytes; /* answer bytes built since the last check phase */
+  size_t turn_bytes; /* answer bytes handed to libuv since the last check phase */
   uint64_t turn;     /* check phases so far */
   conn_t *deferred;  /* connections whose dispatch waits for the next turn */
   conn_t *checking;  /* those being given their turn now (on_check) */
@@ -190,6 +190,8 @@ static void arm_timer(conn_t *c);
 static size_t with_handler(const conn_t *c);
 static void on_idle(uv_idle_t *h);
 static void on_check(uv_check_t *h);
+static void defer(conn_t *c);
+static void dispatch(conn_t *c);
 static void maybe_free_server(idx_http_server_t *srv);
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -490,8 +492,25 @@ static void on_write(uv_write_t *w, int status) {
 }
 
 /* Hands every answered request at the head of the queue to libuv. */
+static size_t answer_bytes(const idx_http_req_t *r) {
+  return r->out.len + (r->shared ? r->shared->len : 0);
+}
+
+/* Whether the answer at the head must wait for the next loop turn: a
+ * large one once this turn has handed TURN_BYTES to libuv (a write to a
+ * socket with room copies it into the kernel at once; a thousand fresh
+ * connections would otherwise take seconds of one turn). Small answers
+ * (a health check) always go. */
+static bool over_turn(const conn_t *c) {
+  return answer_bytes(c->head) > SMALL_ANSWER && c->srv->turn_bytes >= TURN_BYTES;
+}
+
 static void flush(conn_t *c) {
   while (!c->closing && c->head && c->head->answered) {
+    if (over_turn(c)) {
+      defer(c);
+      break;
+    }
     wbatch_t *b = malloc(sizeof *b);
     if (!b) {
       conn_close(c);
@@ -501,8 +520,9 @@ static void flush(conn_t *c) {
     b->n = 0;
     b->nbufs = 0;
     b->w.data = b;
-    while (b->n < WBATCH_MAX && c->head && c->head->answered) {
+    while (b->n < WBATCH_MAX && c->head && c->head->answered && (b->n == 0 || !over_turn(c))) {
       idx_http_req_t *r = queue_pop(c);
+      c->srv->turn_bytes += answer_bytes(r);
       b->reqs[b->n] = r;
       b->bufs[b->nbufs++] =
           uv_buf_init(r->out.data ? r->out.data : (char *)"", (unsigned)r->out.len);
@@ -660,7 +680,6 @@ static int respond(idx_http_req_t *req, int status, const char *content_type, co
       if (shared->reqs++ == 0)
         srv->held += shared->len;
     }
-    srv->turn_bytes += req->out.len + (shared ? shared->len : 0);
     req->answered = true;
   }
   /* The handler is done with the request: its target and body go now,
@@ -1009,6 +1028,8 @@ static void on_check(uv_check_t *h) {
     srv->checking = c->defer_next;
     c->deferred = false;
     c->defer_next = NULL;
+    if (!c->closing)
+      dispatch(c); /* and flush */
     if (!c->closing)
       update_reading(c);
   }
