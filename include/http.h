@@ -26,7 +26,9 @@
  * small answer (16 KiB) on a connection with nothing waiting always fits,
  * so a health check is not refused for what slow readers hold. A
  * connection that neither reads nor has a request with the handler is
- * closed after timeout_ms.
+ * closed after timeout_ms. Answers above 16 KiB are handed to the sockets
+ * at most 2 MiB per loop turn (all connections together); the rest waits
+ * for the next turn, so one turn stays short however many clients ask.
  *
  * Limits, each with its own answer and then a close:
  *   - request line + headers above max_header_bytes: 431;

@@ -24,6 +24,16 @@
  * while lingering. It is stopped while requests are with the handler and
  * nothing new is arriving.
  *
+ * Memory and the loop under clients that do not read (see http.h): every
+ * request's bytes count in srv->held until freed (a shared body once);
+ * respond() refuses an answer that would take it past max_total_output
+ * (refuse_output: the worst connection is closed, the request gets 503).
+ * dispatch() holds a connection's next request while its unread answers
+ * pass max_output or HANDLER_MAX requests are with the handler; flush()
+ * and dispatch() share a per-turn budget (TURN_BYTES, reset in on_check),
+ * deferring the rest to the next turn (srv->deferred; an idle handle
+ * keeps poll from blocking meanwhile).
+ *
  * Requests outlive their connection when the handler still holds them:
  * closing a connection "orphans" them (req->conn = NULL) and the answer,
  * when it comes, just frees them. The server frees itself only when its
