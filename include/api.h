@@ -66,6 +66,8 @@ typedef struct idx_api_options_s {
   const char *listen;          /* "IP:PORT" */
   size_t max_conns;            /* default 1024 */
   uint64_t timeout_ms;         /* HTTP request timeout; default 10000 */
+  size_t max_output;           /* all HTTP clients' requests and answers; default 64 MiB */
+  size_t conn_output;          /* one connection's unread answers; default 1 MiB */
   size_t db_pool;              /* database connections; default 4 */
   uint64_t ready_lag;          /* /readyz: most blocks behind the target; default 10 */
   size_t cache_entries;        /* 0 disables the cache; default 65536 */

@@ -64,6 +64,9 @@ typedef struct idx_config_s {
   /* serve (replica.h). */
   uint64_t model_poll_ms;       /* model cursor poll interval */
   uint64_t ready_replay_age_ms; /* /readyz: 503 while replay is older (standby) */
+  /* HTTP output caps (run; 0 = the default). */
+  uint64_t http_max_output;  /* all clients' requests and answers */
+  uint64_t http_conn_output; /* one connection's unread answers */
   /* license / verify / access. */
   const char *license_class; /* app|node|client, NULL = any */
   bool has_at_block;

@@ -14,11 +14,28 @@
  * until answers go out (and likewise while the waiting requests and their
  * answers hold more than max_output bytes, or more than max_output bytes
  * wait to be sent to a slow reader): a connection's memory stays bounded.
+ * While more than max_output bytes of a connection's answers wait for the
+ * client to read them, its next request is not handed to the handler, nor
+ * while 8 of its requests are with the handler.
+ *
+ * Memory across clients: every request's target, body and answer count
+ * towards max_total_output until freed. An answer that would take the
+ * total above it is not built: the connection holding the most is closed
+ * (its memory is freed in the same loop turn) and the request is answered
+ * 503 instead (or dropped, when its connection was the one closed). A
+ * small answer (16 KiB) on a connection with nothing waiting always fits,
+ * so a health check is not refused for what slow readers hold. A
+ * connection that neither reads nor has a request with the handler is
+ * closed after timeout_ms. Answers above 16 KiB are handed to the sockets
+ * at most 2 MiB per loop turn (all connections together); the rest waits
+ * for the next turn, so one turn stays short however many clients ask.
  *
  * Limits, each with its own answer and then a close:
  *   - request line + headers above max_header_bytes: 431;
  *   - a body above max_body_bytes (declared or chunked): 413;
- *   - a malformed request: 400 (the parser's reason in the JSON);
+ *   - a malformed request: 400 (the parser's reason in the JSON); a
+ *     request line without a version (HTTP/0.9) too;
+ *   - an HTTP major version other than 1: 505;
  *   - a request not received whole within timeout_ms of its first byte:
  *     408; a connection idle (nothing asked, nothing to answer) for
  *     timeout_ms is closed silently;
@@ -75,7 +92,8 @@ typedef struct idx_http_options_s {
   size_t max_header_bytes; /* default 16 KiB */
   size_t max_body_bytes;   /* default 64 KiB */
   size_t max_pipeline;     /* default 32 */
-  size_t max_output;       /* default 1 MiB */
+  size_t max_output;       /* per connection; default 1 MiB */
+  size_t max_total_output; /* all connections together; default 64 MiB */
   idx_http_handler_cb handler;
   void *ud;
 } idx_http_options_t;
@@ -111,6 +129,25 @@ const idx_http_msg_t *idx_http_req_msg(const idx_http_req_t *req) IDX_NONNULL(1)
 int idx_http_respond(idx_http_req_t *req, int status, const char *content_type, const char *body,
                      size_t body_len, const char *extra_headers) IDX_NONNULL(1, 3);
 
+/* An immutable answer body shared by several answers (and the caller, e.g.
+ * a cache): each answer references it instead of copying it, so a page
+ * sent to many clients is in memory once. _new copies data (NULL when out
+ * of memory or above 64 MiB) and returns it with one reference, the
+ * caller's; _ref adds one; _release drops one (NULL is ignored) and frees
+ * the body with the last. */
+typedef struct idx_http_body_s idx_http_body_t;
+idx_http_body_t *idx_http_body_new(const char *data, size_t len);
+idx_http_body_t *idx_http_body_ref(idx_http_body_t *b) IDX_NONNULL(1);
+void idx_http_body_release(idx_http_body_t *b);
+/* The bytes (NUL-terminated) and their length. */
+const char *idx_http_body_data(const idx_http_body_t *b) IDX_NONNULL(1);
+size_t idx_http_body_len(const idx_http_body_t *b) IDX_NONNULL(1);
+
+/* As idx_http_respond, with a shared body: the answer holds a reference
+ * until it is written (the caller keeps its own). */
+int idx_http_respond_shared(idx_http_req_t *req, int status, const char *content_type,
+                            idx_http_body_t *body, const char *extra_headers) IDX_NONNULL(1, 3, 4);
+
 /* The reason phrase of a status code ("Not Found"), "" when unknown. */
 const char *idx_http_reason(int status);
 
@@ -124,6 +161,9 @@ typedef struct idx_http_stats_s {
   uint64_t bad_requests;         /* malformed (400) */
   uint64_t too_large;            /* headers (431) or body (413) over the limit */
   uint64_t accept_errors;        /* accept() failures (e.g. out of descriptors) */
+  uint64_t output_bytes;         /* held now: targets, bodies, answers (gauge) */
+  uint64_t output_refused;       /* answers not built: max_total_output reached (503) */
+  uint64_t output_closed;        /* connections closed holding the most output */
 } idx_http_stats_t;
 
 void idx_http_stats(const idx_http_server_t *srv, idx_http_stats_t *out) IDX_NONNULL(1, 2);

@@ -78,9 +78,19 @@ IDX_WARN_UNUSED int idx_store_reconnect(idx_store_t *store, char *err, size_t er
  * line in err; the migrations before it stay applied, it leaves nothing.
  * A migration runs without statement_timeout; it must not COMMIT or
  * ROLLBACK itself (IDX_ERR_CONFIG), nor use statements that cannot run in
- * a transaction (CREATE INDEX CONCURRENTLY). */
+ * a transaction (CREATE INDEX CONCURRENTLY). A database whose newest
+ * applied migration is above the last file (a newer dimo-indexer migrated
+ * it) is refused: IDX_ERR_CONFIG, nothing applied. */
 IDX_WARN_UNUSED int idx_store_migrate(idx_store_t *store, const char *schema_dir, int *applied,
                                       char *err, size_t errlen) IDX_NONNULL(1, 2, 4);
+
+/* Refuses a database migrated by a newer dimo-indexer: its newest
+ * schema_migrations row above the last file of schema_dir is
+ * IDX_ERR_CONFIG with a message saying so (idx_store_migrate refuses it
+ * the same way, before applying anything). A database never migrated
+ * passes. Read-only. */
+IDX_WARN_UNUSED int idx_store_check_schema(idx_store_t *store, const char *schema_dir, char *err,
+                                           size_t errlen) IDX_NONNULL(1, 2);
 
 /* The last indexed block of a chain. *found is false before the first batch. */
 IDX_WARN_UNUSED int idx_store_cursor(idx_store_t *store, uint64_t chain_id, bool *found,

@@ -39,7 +39,6 @@ enum {
   MAX_QUERY_PARAMS = 16,
   KEY_MAX = 80,     /* a normalized license key (78 digits, an address, an alias) */
   ALIAS_MAX = 32,   /* bytes */
-  AFTER_MAX = 256,  /* a page cursor */
   LIMIT_MAX = 1000, /* page size */
   EVENTS_TTL_MS = 10000,
   CACHE_MAX_BYTES = 64 << 20, /* all cached answers together */
@@ -98,9 +97,9 @@ typedef struct centry_s {
   uint64_t hash;
   uint64_t expires; /* uv_now() ms */
   int status;
+  idx_http_body_t *body; /* shared with the answers being sent */
   size_t key_len;
-  size_t body_len;
-  char data[]; /* key, then body (NUL-terminated) */
+  char key[];
 } centry_t;
 
 typedef struct cache_s {
@@ -267,7 +266,8 @@ static void cache_unlink(cache_t *c, centry_t *e) {
   else
     c->newest = e->older;
   c->n--;
-  c->bytes -= e->key_len + e->body_len;
+  c->bytes -= e->key_len + idx_http_body_len(e->body);
+  idx_http_body_release(e->body);
   free(e);
 }
 
@@ -288,7 +288,7 @@ static centry_t *cache_get(cache_t *c, const char *key, size_t len, uint64_t now
     return NULL;
   uint64_t h = hash_bytes(key, len);
   for (centry_t *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->chain) {
-    if (e->hash == h && e->key_len == len && memcmp(e->data, key, len) == 0) {
+    if (e->hash == h && e->key_len == len && memcmp(e->key, key, len) == 0) {
       if (e->expires <= now) {
         cache_unlink(c, e);
         return NULL;
@@ -299,8 +299,9 @@ static centry_t *cache_get(cache_t *c, const char *key, size_t len, uint64_t now
   return NULL;
 }
 
-static void cache_put(cache_t *c, const char *key, size_t len, int status, const char *body,
-                      size_t body_len, uint64_t expires) {
+static void cache_put(cache_t *c, const char *key, size_t len, int status, idx_http_body_t *body,
+                      uint64_t expires) {
+  size_t body_len = idx_http_body_len(body);
   if (!c->max || len + body_len > CACHE_MAX_ENTRY)
     return;
   centry_t *old = cache_get(c, key, len, 0);
@@ -308,17 +309,15 @@ static void cache_put(cache_t *c, const char *key, size_t len, int status, const
     cache_unlink(c, old);
   while ((c->n >= c->max || c->bytes + len + body_len > CACHE_MAX_BYTES) && c->oldest)
     cache_unlink(c, c->oldest);
-  centry_t *e = malloc(sizeof *e + len + body_len + 1);
+  centry_t *e = malloc(sizeof *e + len);
   if (!e)
     return;
   e->hash = hash_bytes(key, len);
   e->expires = expires;
   e->status = status;
+  e->body = idx_http_body_ref(body);
   e->key_len = len;
-  e->body_len = body_len;
-  memcpy(e->data, key, len);
-  memcpy(e->data + len, body, body_len);
-  e->data[len + body_len] = '\0';
+  memcpy(e->key, key, len);
   size_t b = e->hash & (c->nbuckets - 1);
   e->chain = c->buckets[b];
   c->buckets[b] = e;
@@ -357,6 +356,14 @@ static void reply_json(idx_api_t *api, idx_http_req_t *req, route_t route, int s
                        const char *body, size_t len) {
   reply(api, req, route, status, "application/json", body, len,
         status == 503 ? "Retry-After: 1\r\n" : NULL);
+}
+
+/* A JSON answer whose body is shared (cached, or sent to several requests). */
+static void reply_shared(idx_api_t *api, idx_http_req_t *req, route_t route, int status,
+                         idx_http_body_t *body) {
+  record(api, req, route, status);
+  (void)idx_http_respond_shared(req, status, "application/json", body,
+                                status == 503 ? "Retry-After: 1\r\n" : NULL);
 }
 
 /* {"error":"msg"}. Messages quote what the client sent: they are kept
@@ -524,6 +531,20 @@ static bool parse_query(idx_api_t *api, const idx_http_msg_t *m, qparam_t *param
 
 /* ---- input validation --------------------------------------------------- */
 
+static const char uint256_max[] =
+    "115792089237316195423570985008687907853269984665640564039457584007913129639935";
+
+/* n decimal digits (leading zeros allowed) at most 2^256 - 1: a token id
+ * the contracts can hold. Larger ones are a 400 on every route, never a
+ * lookup that cannot match. */
+static bool below_2_256(const char *s, size_t n) {
+  while (n > 1 && *s == '0') {
+    s++;
+    n--;
+  }
+  return n < 78 || (n == 78 && memcmp(s, uint256_max, 78) <= 0);
+}
+
 /* A 0x address (either case) into lower case (out: 43 bytes). */
 static bool check_address(const char *s, size_t n, char *out) {
   if (n != 42 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !is_hex_digits(s + 2, 40))
@@ -546,6 +567,10 @@ static bool check_key(const char *s, size_t n, bool allow_alias, char *out, char
     return false;
   }
   if (is_digits(s, n)) {
+    if (!below_2_256(s, n)) {
+      snprintf(why, whylen, "token id above 2^256 - 1%s", n > 78 ? " (longer than 78 digits)" : "");
+      return false;
+    }
     if (n > 78) {
       snprintf(why, whylen, "token id longer than 78 digits");
       return false;
@@ -589,6 +614,54 @@ static bool check_block(const char *s, size_t n, uint64_t *out) {
   return true;
 }
 
+/* A page cursor as the SQL functions make it: prefix, then the dot-separated
+ * fields (lower-case hex of hex_len digits, or 1..max decimal digits; a
+ * hex field has max 0). Checked here so that a malformed one is a 400
+ * without a database round trip (and no error in the server's log). */
+typedef struct cursor_field_s {
+  size_t hex_len;
+  size_t max_digits;
+} cursor_field_t;
+
+static bool cursor_ok(const char *s, size_t n, const char *prefix, const cursor_field_t *f,
+                      size_t nf) {
+  size_t pl = strlen(prefix);
+  if (n < pl || memcmp(s, prefix, pl) != 0)
+    return false;
+  size_t i = pl;
+  for (size_t k = 0; k < nf; k++) {
+    if (i >= n || s[i] != '.')
+      return false;
+    i++;
+    size_t start = i;
+    while (i < n && s[i] != '.')
+      i++;
+    size_t len = i - start;
+    if (f[k].hex_len) {
+      if (len != f[k].hex_len)
+        return false;
+      for (size_t j = start; j < i; j++)
+        if (!((s[j] >= '0' && s[j] <= '9') || (s[j] >= 'a' && s[j] <= 'f')))
+          return false;
+    } else if (len > f[k].max_digits || !is_digits(s + start, len)) {
+      return false;
+    }
+  }
+  return i == n;
+}
+
+/* /v1/licenses: "l1.<contract: 40 hex>.<token id>" (schema/003). */
+static bool licenses_cursor_ok(const char *s, size_t n) {
+  static const cursor_field_t f[] = {{40, 0}, {0, 78}};
+  return cursor_ok(s, n, "l1", f, IDX_ARRAY_LEN(f));
+}
+
+/* /v1/slashes: "s1.<block>.<log index>" (schema/003). */
+static bool slashes_cursor_ok(const char *s, size_t n) {
+  static const cursor_field_t f[] = {{0, 18}, {0, 9}};
+  return cursor_ok(s, n, "s1", f, IDX_ARRAY_LEN(f));
+}
+
 enum { AT_TEXT_MAX = 24, LIMIT_TEXT_MAX = 8 };
 
 /* An optional at_block query parameter as a statement parameter: *param
@@ -630,9 +703,6 @@ static bool parse_iso(const char *s, int64_t *out) {
 
 #define UNIX_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 
-static const char uint256_max[] =
-    "115792089237316195423570985008687907853269984665640564039457584007913129639935";
-
 const char idx_api_access_sql[] =
     "SELECT dimo_access($1::bigint, $2::bytea, $3::bytea, $4::numeric, $5::int, $6::bigint, "
     "to_timestamp($7::float8), $8::bytea)::text";
@@ -655,7 +725,7 @@ static bool uint256_text(const char *s, char out[79]) {
     s++;
     n--;
   }
-  if (n > 78 || (n == 78 && memcmp(s, uint256_max, 78) > 0))
+  if (n > 78 || !below_2_256(s, n))
     return false;
   memcpy(out, s, n);
   out[n] = '\0';
@@ -805,6 +875,26 @@ static void call_reply(idx_api_t *api, call_t *c, int status, const char *body, 
   c->nwaiters = 0;
 }
 
+/* Answers the call's request and its waiters with one shared body, which
+ * the cache keeps too (for ttl_ms, when the answer may be cached). */
+static void store_answer(idx_api_t *api, call_t *c, int status, idx_http_body_t *body,
+                         uint64_t ttl_ms);
+
+static void call_answer(idx_api_t *api, call_t *c, int status, const char *text, size_t len,
+                        uint64_t ttl_ms) {
+  idx_http_body_t *body = idx_http_body_new(text, len);
+  if (!body) {
+    call_reply(api, c, 500, "{\"error\":\"out of memory\"}", 26);
+    return;
+  }
+  store_answer(api, c, status, body, ttl_ms);
+  reply_shared(api, c->req, c->route, status, body);
+  for (size_t i = 0; i < c->nwaiters; i++)
+    reply_shared(api, c->waiters[i], c->route, status, body);
+  c->nwaiters = 0;
+  idx_http_body_release(body);
+}
+
 static void call_error(idx_api_t *api, call_t *c, int status, const char *fmt, ...)
     IDX_PRINTF(4, 5);
 
@@ -827,9 +917,14 @@ static void reply_db_failure(idx_api_t *api, call_t *c, int status, const char *
                              const char *message) {
   switch (status) {
   case IDX_ERR_DB:
-    if (strncmp(sqlstate, "22", 2) == 0) {
+    if (strcmp(sqlstate, "22023") == 0) {
       /* The SQL functions raise 22023 for bad arguments, meant for the caller. */
       call_error(api, c, 400, "%s", message);
+    } else if (strncmp(sqlstate, "22", 2) == 0) {
+      /* Another data exception (a value out of a type's range): the
+       * server's text names its types, not what the caller sent. */
+      idx_log_debug("api", "%s: %s (SQLSTATE %s)", route_names[c->route], message, sqlstate);
+      call_error(api, c, 400, "an input value is out of range");
     } else if (strcmp(sqlstate, "57014") == 0) {
       call_error(api, c, 503, "database query timed out");
     } else if (strncmp(sqlstate, "42", 2) == 0 || strcmp(sqlstate, "3F000") == 0) {
@@ -855,7 +950,7 @@ static void reply_db_failure(idx_api_t *api, call_t *c, int status, const char *
   }
 }
 
-static void store_answer(idx_api_t *api, call_t *c, int status, const char *body, size_t len,
+static void store_answer(idx_api_t *api, call_t *c, int status, idx_http_body_t *body,
                          uint64_t ttl_ms) {
   if (!c->cacheable || c->generation != api->generation || api->closing)
     return;
@@ -863,7 +958,7 @@ static void store_answer(idx_api_t *api, call_t *c, int status, const char *body
     ttl_ms = api->opts.max_age_ms;
   if (ttl_ms == 0)
     return;
-  cache_put(&api->cache, c->key, c->key_len, status, body, len, uv_now(api->loop) + ttl_ms);
+  cache_put(&api->cache, c->key, c->key_len, status, body, uv_now(api->loop) + ttl_ms);
 }
 
 /* Milliseconds from now (wall clock) until an ISO-8601 UTC time; 0 when it
@@ -935,8 +1030,7 @@ static void answer_verify(idx_api_t *api, call_t *c, const char *value, size_t l
     uint64_t at = access_ttl(api, access, true);
     ttl = at < ttl ? at : ttl;
   }
-  store_answer(api, c, 200, text, strlen(text), ttl);
-  call_reply(api, c, 200, text, strlen(text));
+  call_answer(api, c, 200, text, strlen(text), ttl);
   free(text);
   json_decref(in);
   json_decref(out);
@@ -954,8 +1048,7 @@ static void answer_access(idx_api_t *api, call_t *c, const char *value, size_t l
     ttl = access_ttl(api, in, true);
     json_decref(in);
   }
-  store_answer(api, c, 200, value, len, ttl);
-  call_reply(api, c, 200, value, len);
+  call_answer(api, c, 200, value, len, ttl);
 }
 
 static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *res);
@@ -983,11 +1076,9 @@ static void on_db(void *ud, const idx_dbpool_result_t *res) {
     if (res->status) {
       reply_db_failure(api, c, res->status, res->sqlstate, res->message);
     } else if (!res->value) {
-      store_answer(api, c, 404, c->notfound, strlen(c->notfound), api->opts.max_age_ms);
-      call_reply(api, c, 404, c->notfound, strlen(c->notfound));
+      call_answer(api, c, 404, c->notfound, strlen(c->notfound), api->opts.max_age_ms);
     } else {
-      store_answer(api, c, 200, res->value, res->len, api->opts.max_age_ms);
-      call_reply(api, c, 200, res->value, res->len);
+      call_answer(api, c, 200, res->value, res->len, api->opts.max_age_ms);
     }
     break;
   case ANS_VERIFY:
@@ -1041,23 +1132,32 @@ static bool from_cache(idx_api_t *api, idx_http_req_t *req, route_t route, const
   if (!e)
     return false;
   api->cache_hits++;
-  reply_json(api, req, route, e->status, e->data + e->key_len, e->body_len);
+  reply_shared(api, req, route, e->status, e->body);
   return true;
 }
 
-/* Builds "R\x1fa\x1fb..." (NULL parts as "\x1e") into key. */
+/* Builds the cache key: the route letter, then each part as "<length>:"
+ * and its bytes, or "-" when absent. Every part says where it ends, so no
+ * value (whatever bytes an alias holds) can make two different requests
+ * share a key. Returns 0 when the key would not fit (not cached). */
 static size_t make_key(char *key, size_t cap, char route, const char *const *parts, size_t n) {
   size_t o = 0;
   if (cap < 2)
     return 0;
   key[o++] = route;
   for (size_t i = 0; i < n; i++) {
-    const char *p = parts[i] ? parts[i] : "\x1e";
-    size_t l = strlen(p);
-    if (o + 1 + l >= cap)
+    if (!parts[i]) {
+      if (o + 1 >= cap)
+        return 0;
+      key[o++] = '-';
+      continue;
+    }
+    size_t l = strlen(parts[i]);
+    int w = snprintf(key + o, cap - o, "%zu:", l);
+    if (w < 0 || (size_t)w >= cap - o || o + (size_t)w + l >= cap)
       return 0; /* too long to cache */
-    key[o++] = '\x1f';
-    memcpy(key + o, p, l);
+    o += (size_t)w;
+    memcpy(key + o, parts[i], l);
     o += l;
   }
   return o;
@@ -1197,8 +1297,9 @@ static void route_licenses(idx_api_t *api, idx_http_req_t *req) {
     reply_error(api, req, R_LICENSES, 400, "limit must be 1..%d", LIMIT_MAX);
     return;
   }
-  if (q[4].value && q[4].len > AFTER_MAX) {
-    reply_error(api, req, R_LICENSES, 400, "malformed page cursor");
+  if (q[4].value && q[4].len && !licenses_cursor_ok(q[4].value, q[4].len)) {
+    reply_error(api, req, R_LICENSES, 400,
+                "malformed page cursor (after= takes the \"next\" of the previous page)");
     return;
   }
   const char *params[] = {api->chain_id, cls,
@@ -1222,8 +1323,9 @@ static void route_slashes(idx_api_t *api, idx_http_req_t *req) {
     reply_error(api, req, R_SLASHES, 400, "license: %s", why);
     return;
   }
-  if (q[1].value && q[1].len > AFTER_MAX) {
-    reply_error(api, req, R_SLASHES, 400, "malformed page cursor");
+  if (q[1].value && q[1].len && !slashes_cursor_ok(q[1].value, q[1].len)) {
+    reply_error(api, req, R_SLASHES, 400,
+                "malformed page cursor (after= takes the \"next\" of the previous page)");
     return;
   }
   const char *at_param;
@@ -1280,7 +1382,7 @@ const char idx_api_verify_access_sql[] =
  * statement: one snapshot). */
 static void verify_lookup(idx_api_t *api, idx_http_req_t *req, const char *client,
                           const idx_addr_t *signer, idx_access_query_t *access) {
-  char signer_hex[43], key[256], client_bytea[45], signer_bytea[45];
+  char signer_hex[43], key[512], client_bytea[45], signer_bytea[45];
   idx_addr_to_hex(signer_hex, signer);
   snprintf(client_bytea, sizeof client_bytea, "\\x%s", client + 2);
   snprintf(signer_bytea, sizeof signer_bytea, "\\x%s", signer_hex + 2);
@@ -1336,6 +1438,32 @@ static void recover_done(uv_work_t *w, int status) {
     maybe_free_api(api);
 }
 
+/* What is wrong with a JSON text, in our words: jansson's own messages
+ * name its flags (JSON_ALLOW_NUL) and quote the input back. */
+static const char *json_problem(const json_error_t *e) {
+  switch (json_error_code(e)) {
+  case json_error_out_of_memory:
+    return "out of memory";
+  case json_error_stack_overflow:
+    return "nested too deeply";
+  case json_error_invalid_utf8:
+    return "not valid UTF-8";
+  case json_error_premature_end_of_input:
+    return "it ends too early";
+  case json_error_end_of_input_expected:
+    return "text after the JSON value";
+  case json_error_null_character:
+  case json_error_null_byte_in_key:
+    return "a NUL character (\\u0000) in a string";
+  case json_error_duplicate_key:
+    return "a duplicate member (a name given twice)";
+  case json_error_numeric_overflow:
+    return "a number out of range";
+  default:
+    return "invalid syntax";
+  }
+}
+
 static const char *const verify_members[] = {"client_id", "message",  "message_hex", "signature",
                                              "asset",     "token_id", "permission"};
 
@@ -1367,7 +1495,7 @@ static void route_verify(idx_api_t *api, idx_http_req_t *req) {
   json_t *body = json_loadb(m->body, m->body_len, JSON_REJECT_DUPLICATES, &jerr);
   if (!body) {
     reply_error(api, req, R_VERIFY, 400, "body is not valid JSON: %s (line %d, column %d)",
-                jerr.text, jerr.line, jerr.column);
+                json_problem(&jerr), jerr.line, jerr.column);
     return;
   }
   if (!json_is_object(body)) {
@@ -1766,6 +1894,13 @@ static int render_metrics(idx_api_t *api, idx_buf_t *b) {
                    (unsigned long long)hs.too_large));
   TRY(m_u64(b, "dimo_http_idle_closed_total", "counter", "Idle connections closed.",
             hs.idle_closed));
+  TRY(m_u64(b, "dimo_http_output_bytes", "gauge",
+            "Bytes of requests and answers held for HTTP clients.", hs.output_bytes));
+  TRY(m_u64(b, "dimo_http_output_refused_total", "counter",
+            "Answers refused (503) because --http-max-output was reached.", hs.output_refused));
+  TRY(m_u64(b, "dimo_http_output_closed_total", "counter",
+            "Connections closed for holding the most output at --http-max-output.",
+            hs.output_closed));
   TRY(m_u64(b, "dimo_api_cache_hits_total", "counter", "Answers served from the cache.",
             api->cache_hits));
   TRY(m_u64(b, "dimo_api_cache_misses_total", "counter",
@@ -1989,6 +2124,8 @@ int idx_api_start(idx_api_t **out, uv_loop_t *loop, const idx_api_options_t *opt
   ho.listen = opts->listen;
   ho.max_conns = opts->max_conns ? opts->max_conns : ho.max_conns;
   ho.timeout_ms = opts->timeout_ms ? opts->timeout_ms : ho.timeout_ms;
+  ho.max_total_output = opts->max_output ? opts->max_output : ho.max_total_output;
+  ho.max_output = opts->conn_output ? opts->conn_output : ho.max_output;
   ho.handler = on_request;
   ho.ud = api;
   rc = idx_http_start(&api->http, loop, &ho, err, errlen);

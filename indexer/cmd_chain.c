@@ -10,6 +10,7 @@
 #include "log.h"
 #include "network.h"
 #include "rpc.h"
+#include "store.h"
 #include "sync.h"
 
 #include <signal.h>
@@ -72,6 +73,8 @@ static int start_api(chain_run_t *run, uv_loop_t *loop, const idx_config_t *cfg,
   ao.listen = cfg->http;
   ao.max_conns = (size_t)cfg->http_max_conns;
   ao.timeout_ms = cfg->http_timeout_ms;
+  ao.max_output = (size_t)cfg->http_max_output;
+  ao.conn_output = (size_t)cfg->http_conn_output;
   ao.db_pool = (size_t)cfg->db_pool;
   ao.ready_lag = cfg->ready_lag;
   ao.status_cb = api_status;
@@ -118,6 +121,21 @@ int idx_cmd_chain_setup(const idx_config_t *cfg, idx_network_t *net, bool need_r
     fprintf(stderr, "dimo-indexer: no database: give --db CONNINFO (or DATABASE_URL)\n");
     idx_network_free(net);
     return IDX_EXIT_USAGE;
+  }
+  /* The reading commands refuse a database a newer version migrated (run
+   * and sync refuse it when they migrate). An unreachable database is
+   * left to the command's own query, which reports it its own way. */
+  if (!need_rpc) {
+    idx_store_t *store = NULL;
+    int rc = idx_store_open(&store, cfg->db, err, sizeof err);
+    if (rc == 0)
+      rc = idx_store_check_schema(store, cfg->schema_dir, err, sizeof err);
+    idx_store_close(store);
+    if (rc == IDX_ERR_CONFIG) {
+      fprintf(stderr, "dimo-indexer: %s\n", err);
+      idx_network_free(net);
+      return IDX_EXIT_USAGE;
+    }
   }
   return IDX_EXIT_OK;
 }

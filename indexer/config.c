@@ -85,6 +85,13 @@ static const opt_t options[] = {
      "1024", "most concurrent HTTP connections (more are refused)"},
     {"--http-timeout", "DIMO_HTTP_TIMEOUT_MS", OPT_U64, OFF(http_timeout_ms), NO_HAS, IDX_CMD_RUN,
      "10000", "milliseconds a client has to send a whole request"},
+    {"--http-max-output", "DIMO_HTTP_MAX_OUTPUT", OPT_U64, OFF(http_max_output), NO_HAS,
+     IDX_CMD_RUN, "67108864",
+     "bytes of requests and answers held for all HTTP clients together; past it the "
+     "connection holding the most is closed"},
+    {"--http-conn-output", "DIMO_HTTP_CONN_OUTPUT", OPT_U64, OFF(http_conn_output), NO_HAS,
+     IDX_CMD_RUN, "1048576",
+     "bytes of answers one HTTP connection may leave unread before its next request waits"},
     {"--ready-lag", "DIMO_READY_LAG", OPT_U64, OFF(ready_lag), NO_HAS, IDX_CMD_RUN, "10",
      "/readyz answers 503 while the index is more than this many blocks behind its target"},
     {"--db-pool", "DIMO_DB_POOL", OPT_U64, OFF(db_pool), NO_HAS, IDX_CMD_RUN, "4",

@@ -24,6 +24,16 @@
  * while lingering. It is stopped while requests are with the handler and
  * nothing new is arriving.
  *
+ * Memory and the loop under clients that do not read (see http.h): every
+ * request's bytes count in srv->held until freed (a shared body once);
+ * respond() refuses an answer that would take it past max_total_output
+ * (refuse_output: the worst connection is closed, the request gets 503).
+ * dispatch() holds a connection's next request while its unread answers
+ * pass max_output or HANDLER_MAX requests are with the handler; flush()
+ * and dispatch() share a per-turn budget (TURN_BYTES, reset in on_check),
+ * deferring the rest to the next turn (srv->deferred; an idle handle
+ * keeps poll from blocking meanwhile).
+ *
  * Requests outlive their connection when the handler still holds them:
  * closing a connection "orphans" them (req->conn = NULL) and the answer,
  * when it comes, just frees them. The server frees itself only when its
@@ -48,14 +58,19 @@
 #include <time.h>
 
 enum {
-  READ_BUF = 64 * 1024,   /* one read; shared by every connection */
-  WBATCH_MAX = 16,        /* answers per uv_write */
-  LINGER_MS = 2000,       /* lingering close */
-  REJECT_ALLOWANCE = 256, /* connections being answered 503 at once */
-  FREE_REQS_MAX = 256,    /* requests kept for reuse */
-  KEEP_BUF_BYTES = 8192,  /* buffers larger than this are freed on reuse */
-  MAX_ANSWER = 64 << 20,  /* largest answer the handler may give */
-  HDR_NAME_MAX = 16,      /* header names we look at are shorter */
+  READ_BUF = 64 * 1024,      /* one read; shared by every connection */
+  WBATCH_MAX = 16,           /* answers per uv_write */
+  LINGER_MS = 2000,          /* lingering close */
+  REJECT_ALLOWANCE = 256,    /* connections being answered 503 at once */
+  FREE_REQS_MAX = 256,       /* requests kept for reuse */
+  KEEP_BUF_BYTES = 8192,     /* buffers larger than this are freed on reuse */
+  MAX_ANSWER = 64 << 20,     /* largest answer the handler may give */
+  SNDBUF_BYTES = 128 * 1024, /* per connection, in the kernel */
+  TURN_BYTES = 2 << 20,      /* answers built per loop turn for pipelining clients */
+  HANDLER_MAX = 8,           /* requests of one connection with the handler at once */
+  SMALL_ANSWER = 16384,      /* always fits on a connection with nothing waiting */
+  ANSWER_HEAD = 256,         /* status line and our headers, about */
+  HDR_NAME_MAX = 16,         /* header names we look at are shorter */
   HDR_VALUE_MAX = 32,
 };
 
@@ -70,12 +85,22 @@ struct idx_http_req_s {
   bool keep_alive;  /* the client keeps the connection */
   bool http10;      /* an HTTP/1.0 request */
   bool close_after; /* close the connection after this answer */
-  size_t held;      /* bytes counted in conn->held */
+  size_t held;      /* bytes counted in srv->held (and conn->held while queued) */
   idx_http_msg_t msg;
   char method_name[16];
   idx_buf_t url;
   idx_buf_t body;
-  idx_buf_t out;
+  idx_buf_t out;           /* status line, headers and (unless shared) the body */
+  idx_http_body_t *shared; /* the body, when shared with other answers */
+};
+
+/* An answer body several requests (and the API's cache) send without a
+ * copy each: a cached page sent to many clients is in memory once. */
+struct idx_http_body_s {
+  size_t refs; /* holders: requests and the caller's own */
+  size_t reqs; /* requests holding it: its bytes count once in srv->held */
+  size_t len;
+  char data[];
 };
 
 struct conn_s {
@@ -103,6 +128,10 @@ struct conn_s {
   const char *fail_reason;
   idx_buf_t pending; /* input not parsed yet (parser paused) */
   bool paused;
+  bool dispatching; /* inside dispatch(): a nested call returns at once */
+  bool deferred;    /* in srv->deferred: dispatch goes on next loop turn */
+  uint64_t turn;    /* srv->turn of its last dispatch */
+  conn_t *defer_next;
   bool reading;
   bool no_more; /* parse nothing more from this connection */
   bool in_input;
@@ -119,7 +148,8 @@ typedef struct wbatch_s {
   conn_t *conn;
   size_t n;
   idx_http_req_t *reqs[WBATCH_MAX];
-  uv_buf_t bufs[WBATCH_MAX];
+  uv_buf_t bufs[2 * WBATCH_MAX]; /* headers and a shared body per answer */
+  size_t nbufs;
 } wbatch_t;
 
 struct idx_http_server_s {
@@ -131,6 +161,15 @@ struct idx_http_server_s {
   size_t nrejecting;
   size_t nalive; /* conn_t allocated, closing ones included */
   size_t orphans;
+  size_t held;       /* bytes every request holds (target, body, answer) until freed */
+  size_t turn_bytes; /* answer bytes handed to libuv since the last check phase */
+  uint64_t turn;     /* check phases so far */
+  conn_t *deferred;  /* connections whose dispatch waits for the next turn */
+  conn_t *checking;  /* those being given their turn now (on_check) */
+  uv_check_t check;  /* each turn, after I/O: a new budget, deferred dispatches */
+  uv_idle_t idle;    /* active while some dispatch is deferred: poll does not block */
+  int aux_open;      /* check and idle, until their close callbacks */
+  uint64_t refusal_logged_ms;
   bool closing;
   bool listener_open;
   int port;
@@ -158,6 +197,11 @@ static void flush(conn_t *c);
 static void update_reading(conn_t *c);
 static void process_input(conn_t *c, const char *data, size_t len);
 static void arm_timer(conn_t *c);
+static size_t with_handler(const conn_t *c);
+static void on_idle(uv_idle_t *h);
+static void on_check(uv_check_t *h);
+static void defer(conn_t *c);
+static void dispatch(conn_t *c);
 static void maybe_free_server(idx_http_server_t *srv);
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -200,6 +244,8 @@ const char *idx_http_reason(int status) {
     return "Service Unavailable";
   case 504:
     return "Gateway Timeout";
+  case 505:
+    return "HTTP Version Not Supported";
   default:
     return "";
   }
@@ -213,6 +259,7 @@ void idx_http_options_default(idx_http_options_t *o) {
   o->max_body_bytes = 64 * 1024;
   o->max_pipeline = 32;
   o->max_output = 1 << 20;
+  o->max_total_output = 64 << 20;
 }
 
 /* "Tue, 25 Nov 2025 09:00:00 GMT", recomputed once a second. */
@@ -268,6 +315,14 @@ static void req_free(idx_http_req_t *r) {
   if (!r)
     return;
   idx_http_server_t *srv = r->srv;
+  srv->held -= r->held;
+  r->held = 0;
+  if (r->shared) {
+    if (--r->shared->reqs == 0)
+      srv->held -= r->shared->len;
+    idx_http_body_release(r->shared);
+    r->shared = NULL;
+  }
   if (srv->nfree < FREE_REQS_MAX && !srv->closing) {
     reset_buf(&r->url);
     reset_buf(&r->body);
@@ -285,7 +340,37 @@ static void req_free(idx_http_req_t *r) {
 
 const idx_http_msg_t *idx_http_req_msg(const idx_http_req_t *req) { return &req->msg; }
 
-/* Writes status line and headers into r->out, then the body. */
+idx_http_body_t *idx_http_body_new(const char *data, size_t len) {
+  if (len > MAX_ANSWER)
+    return NULL;
+  idx_http_body_t *b = malloc(sizeof *b + len + 1);
+  if (!b)
+    return NULL;
+  b->refs = 1;
+  b->reqs = 0;
+  b->len = len;
+  if (len)
+    memcpy(b->data, data, len);
+  b->data[len] = '\0';
+  return b;
+}
+
+idx_http_body_t *idx_http_body_ref(idx_http_body_t *b) {
+  b->refs++;
+  return b;
+}
+
+void idx_http_body_release(idx_http_body_t *b) {
+  if (b && --b->refs == 0)
+    free(b);
+}
+
+const char *idx_http_body_data(const idx_http_body_t *b) { return b->data; }
+
+size_t idx_http_body_len(const idx_http_body_t *b) { return b->len; }
+
+/* Writes status line and headers into r->out, then the body (body NULL:
+ * headers only, the body goes from r->shared). */
 static int build_answer(idx_http_req_t *r, int status, const char *content_type, const char *body,
                         size_t body_len, const char *extra) {
   idx_buf_t *o = &r->out;
@@ -300,7 +385,7 @@ static int build_answer(idx_http_req_t *r, int status, const char *content_type,
                         "Content-Length: %zu\r\nCache-Control: no-store\r\n%s%s\r\n",
                         status, idx_http_reason(status), http_date(r->srv), content_type, body_len,
                         conn_hdr, extra ? extra : "");
-  if (rc == 0 && body_len && r->msg.method != IDX_HTTP_HEAD)
+  if (rc == 0 && body && body_len && r->msg.method != IDX_HTTP_HEAD)
     rc = idx_buf_add(o, body, body_len);
   return rc;
 }
@@ -324,16 +409,18 @@ static void answer_error(idx_http_req_t *r, int status, const char *reason) {
 
 /* ---- connection queue and writing --------------------------------------- */
 
-/* Recounts what a queued request holds (target, body, answer). */
+/* Recounts what a queued request holds (target, body, answer), in its
+ * connection's count and the server's. */
 static void account(conn_t *c, idx_http_req_t *r) {
-  c->held -= r->held;
-  r->held = r->url.len + r->body.len + r->out.len;
-  c->held += r->held;
+  size_t now = r->url.len + r->body.len + r->out.len;
+  c->held = c->held - r->held + now;
+  c->srv->held = c->srv->held - r->held + now;
+  r->held = now;
 }
 
 static void queue_push(conn_t *c, idx_http_req_t *r) {
   r->next = NULL;
-  r->held = 0;
+  c->held += r->held;
   if (c->tail)
     c->tail->next = r;
   else
@@ -351,8 +438,7 @@ static idx_http_req_t *queue_pop(conn_t *c) {
   if (!c->head)
     c->tail = NULL;
   c->queued--;
-  c->held -= r->held;
-  r->held = 0;
+  c->held -= r->held; /* still in srv->held until freed */
   r->next = NULL;
   return r;
 }
@@ -416,8 +502,25 @@ static void on_write(uv_write_t *w, int status) {
 }
 
 /* Hands every answered request at the head of the queue to libuv. */
+static size_t answer_bytes(const idx_http_req_t *r) {
+  return r->out.len + (r->shared ? r->shared->len : 0);
+}
+
+/* Whether the answer at the head must wait for the next loop turn: a
+ * large one once this turn has handed TURN_BYTES to libuv (a write to a
+ * socket with room copies it into the kernel at once; a thousand fresh
+ * connections would otherwise take seconds of one turn). Small answers
+ * (a health check) always go. */
+static bool over_turn(const conn_t *c) {
+  return answer_bytes(c->head) > SMALL_ANSWER && c->srv->turn_bytes >= TURN_BYTES;
+}
+
 static void flush(conn_t *c) {
   while (!c->closing && c->head && c->head->answered) {
+    if (over_turn(c)) {
+      defer(c);
+      break;
+    }
     wbatch_t *b = malloc(sizeof *b);
     if (!b) {
       conn_close(c);
@@ -425,11 +528,16 @@ static void flush(conn_t *c) {
     }
     b->conn = c;
     b->n = 0;
+    b->nbufs = 0;
     b->w.data = b;
-    while (b->n < WBATCH_MAX && c->head && c->head->answered) {
+    while (b->n < WBATCH_MAX && c->head && c->head->answered && (b->n == 0 || !over_turn(c))) {
       idx_http_req_t *r = queue_pop(c);
+      c->srv->turn_bytes += answer_bytes(r);
       b->reqs[b->n] = r;
-      b->bufs[b->n] = uv_buf_init(r->out.data ? r->out.data : (char *)"", (unsigned)r->out.len);
+      b->bufs[b->nbufs++] =
+          uv_buf_init(r->out.data ? r->out.data : (char *)"", (unsigned)r->out.len);
+      if (r->shared)
+        b->bufs[b->nbufs++] = uv_buf_init(r->shared->data, (unsigned)r->shared->len);
       b->n++;
       if (r->close_after) {
         c->no_more = true;
@@ -446,7 +554,7 @@ static void flush(conn_t *c) {
         break;
       }
     }
-    int rc = uv_write(&b->w, (uv_stream_t *)&c->tcp, b->bufs, (unsigned)b->n, on_write);
+    int rc = uv_write(&b->w, (uv_stream_t *)&c->tcp, b->bufs, (unsigned)b->nbufs, on_write);
     if (rc < 0) {
       for (size_t i = 0; i < b->n; i++)
         req_free(b->reqs[i]);
@@ -461,8 +569,87 @@ static void flush(conn_t *c) {
     arm_timer(c);
 }
 
-int idx_http_respond(idx_http_req_t *req, int status, const char *content_type, const char *body,
-                     size_t body_len, const char *extra_headers) {
+/* Answer bytes a connection has not taken yet: answers queued behind an
+ * unanswered one, and what libuv has not written. */
+static size_t answers_waiting(const conn_t *c) {
+  size_t n = uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+  for (const idx_http_req_t *r = c->head; r; r = r->next)
+    if (r->answered)
+      n += r->out.len + (r->shared ? r->shared->len : 0);
+  return n;
+}
+
+/* Everything a connection makes the server hold. */
+static size_t conn_pending(const conn_t *c) {
+  return c->held + uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+}
+
+/* The open connection holding the most (more than a small answer), or
+ * NULL: closing it frees the most memory. */
+static conn_t *worst_conn(idx_http_server_t *srv) {
+  conn_t *worst = NULL;
+  size_t most = SMALL_ANSWER;
+  for (conn_t *c = srv->conns; c; c = c->next) {
+    size_t p = conn_pending(c);
+    if (p > most) {
+      most = p;
+      worst = c;
+    }
+  }
+  return worst;
+}
+
+/* Whether an answer of about need bytes may be built: every request's
+ * bytes together stay within max_total_output, except that a small answer
+ * always fits on a connection that has nothing waiting (a monitor's
+ * /healthz is never refused for what other clients hold; such answers
+ * add at most max_conns * SMALL_ANSWER). */
+static bool output_fits(const conn_t *c, size_t need) {
+  const idx_http_server_t *srv = c->srv;
+  if (srv->held + need <= srv->opts.max_total_output)
+    return true;
+  return need <= SMALL_ANSWER && answers_waiting(c) == 0;
+}
+
+/* Over the server's output cap (redis's client-output-buffer-limit is the
+ * model): the connection holding the most is closed, its memory freed by
+ * libuv's close callbacks in this loop turn, and the request at hand is
+ * answered 503 (or dropped, when its own connection was the worst). The
+ * server's memory never grows past the cap in between, and the loop never
+ * waits on a client. Returns true when req is gone with its connection. */
+static bool refuse_output(idx_http_req_t *req, size_t need) {
+  conn_t *c = req->conn;
+  idx_http_server_t *srv = c->srv;
+  srv->st.output_refused++;
+  conn_t *worst = worst_conn(srv);
+  if (worst) {
+    size_t holds = conn_pending(worst);
+    srv->st.output_closed++;
+    uint64_t now = uv_now(srv->loop);
+    if (now - srv->refusal_logged_ms >= 1000 || !srv->refusal_logged_ms) {
+      srv->refusal_logged_ms = now;
+      idx_log_warn("http",
+                   "answers held for slow clients reached %zu bytes (--http-max-output): closing "
+                   "the connection holding the most (%zu bytes); %llu closed, %llu answers "
+                   "refused so far",
+                   srv->held, holds, (unsigned long long)srv->st.output_closed,
+                   (unsigned long long)srv->st.output_refused);
+    }
+    conn_close(worst);
+    if (worst == c) {
+      /* The close orphaned req (it was with the handler): drop it. */
+      srv->orphans--;
+      req_free(req);
+      return true;
+    }
+  }
+  idx_log_debug("http", "answer of about %zu bytes refused: output cap reached", need);
+  return false;
+}
+
+/* Answers req with body (copied) or shared (referenced): see http.h. */
+static int respond(idx_http_req_t *req, int status, const char *content_type, const char *body,
+                   size_t body_len, idx_http_body_t *shared, const char *extra_headers) {
   conn_t *c = req->conn;
   if (!c) {
     idx_http_server_t *srv = req->srv;
@@ -471,22 +658,60 @@ int idx_http_respond(idx_http_req_t *req, int status, const char *content_type, 
     maybe_free_server(srv);
     return 0;
   }
-  int rc =
-      build_answer(req, status, content_type, body ? body : "", body ? body_len : 0, extra_headers);
-  if (rc) {
-    /* The request stays queued unanswered: closing orphans and frees it. */
-    idx_log_warn("http", "cannot build a %zu-byte answer: %s", body_len, idx_strerror(rc));
-    req->answered = false;
-    req->dispatched = false;
-    conn_close(c);
-    return rc;
+  idx_http_server_t *srv = c->srv;
+  if (shared)
+    body_len = shared->len;
+  bool head_only = req->msg.method == IDX_HTTP_HEAD;
+  if (head_only)
+    shared = NULL;
+  /* A shared body already held for another request costs nothing more. */
+  size_t adds = head_only || (shared && shared->reqs) ? 0 : body_len;
+  size_t need = adds + ANSWER_HEAD + (extra_headers ? strlen(extra_headers) : 0);
+  if (!output_fits(c, need)) {
+    if (refuse_output(req, need))
+      return 0;
+    answer_error(req, 503, "server busy: too many answers wait for slow clients; retry");
+  } else {
+    int rc = build_answer(req, status, content_type,
+                          shared ? NULL
+                          : body ? body
+                                 : "",
+                          body_len, extra_headers);
+    if (rc) {
+      /* The request stays queued unanswered: closing orphans and frees it. */
+      idx_log_warn("http", "cannot build a %zu-byte answer: %s", body_len, idx_strerror(rc));
+      req->answered = false;
+      req->dispatched = false;
+      conn_close(c);
+      return rc;
+    }
+    if (shared) {
+      req->shared = idx_http_body_ref(shared);
+      if (shared->reqs++ == 0)
+        srv->held += shared->len;
+    }
+    req->answered = true;
   }
-  req->answered = true;
+  /* The handler is done with the request: its target and body go now,
+   * not when a slow reader takes the answer. */
+  reset_buf(&req->url);
+  reset_buf(&req->body);
+  memset(&req->msg, 0, sizeof req->msg);
   account(c, req);
   flush(c);
-  if (!c->closing && !c->in_input)
+  if (!c->closing && !c->in_input && !c->dispatching)
     update_reading(c);
   return 0;
+}
+
+int idx_http_respond(idx_http_req_t *req, int status, const char *content_type, const char *body,
+                     size_t body_len, const char *extra_headers) {
+  return respond(req, status, content_type, body, body_len, NULL, extra_headers);
+}
+
+int idx_http_respond_shared(idx_http_req_t *req, int status, const char *content_type,
+                            idx_http_body_t *body, const char *extra_headers) {
+  return respond(req, status, content_type, NULL, 0, body, extra_headers);
 }
 
 /* Refuses what is being received (or the connection as a whole): the
@@ -526,10 +751,19 @@ static void on_timer(uv_timer_t *t) {
     fail_conn(c, 408, "request not received in time");
     return;
   }
-  if (c->queued == 0) {
+  if (!with_handler(c)) {
     c->srv->st.idle_closed++;
     conn_close(c);
   }
+}
+
+/* How many requests of the connection wait for the handler's answer. */
+static size_t with_handler(const conn_t *c) {
+  size_t n = 0;
+  for (const idx_http_req_t *r = c->head; r; r = r->next)
+    if (r->dispatched && !r->answered)
+      n++;
+  return n;
 }
 
 /* Arms the timer for the connection's state (see the file comment). */
@@ -542,8 +776,10 @@ static void arm_timer(conn_t *c) {
     ms = LINGER_MS < timeout ? LINGER_MS : timeout;
   } else if (c->cur) {
     return; /* armed at the request's first byte; keeps its deadline */
-  } else if (c->queued == 0) {
-    ms = timeout; /* idle, or a slow reader of what was written */
+  } else if (!with_handler(c)) {
+    /* Idle, or a slow reader: what was written (or requests waiting
+     * for it to read) and nothing with the handler. */
+    ms = timeout;
   } else {
     uv_timer_stop(&c->timer);
     return;
@@ -656,6 +892,12 @@ static int on_headers_complete(http_parser *p) {
     r->msg.method = IDX_HTTP_OTHER;
     break;
   }
+  /* "GET /" alone is HTTP/0.9 to the parser; a major version other than 1
+   * is a protocol this server does not speak (1.x above 1.1 is 1.1). */
+  if (p->http_major == 0 && p->http_minor == 9)
+    return refuse(c, 400, "request line without an HTTP version (HTTP/1.1 expected)");
+  if (p->http_major != 1)
+    return refuse(c, 505, "HTTP version not supported (HTTP/1.1 expected)");
   r->http10 = p->http_major == 1 && p->http_minor == 0;
   /* "Expect: 100-continue": say go on, unless earlier answers are still
    * owed (an interim answer must not overtake them; the client then
@@ -729,7 +971,7 @@ static int on_message_complete(http_parser *p) {
   } else {
     c->srv->st.requests++;
   }
-  if (c->no_more || c->queued >= c->srv->opts.max_pipeline)
+  if (c->no_more || c->queued >= c->srv->opts.max_pipeline || c->held > c->srv->opts.max_output)
     http_parser_pause(p, 1);
   return 0;
 }
@@ -746,22 +988,107 @@ static const http_parser_settings parser_settings = {
 
 /* ---- input -------------------------------------------------------------- */
 
-/* Hands every queued request not yet dispatched to the handler, in order,
- * then writes what is answered. The handler may answer (and so free) a
+/* Puts off a connection's dispatching to the next loop turn: beyond one
+ * request per connection and turn, requests pipelined behind others get
+ * at most TURN_BYTES of answers built per turn (shared by all
+ * connections), so one turn of the loop stays short however many clients
+ * pipeline at once. */
+static void defer(conn_t *c) {
+  idx_http_server_t *srv = c->srv;
+  if (c->deferred)
+    return;
+  c->deferred = true;
+  c->defer_next = srv->deferred;
+  srv->deferred = c;
+  if (!uv_is_active((uv_handle_t *)&srv->idle))
+    uv_idle_start(&srv->idle, on_idle);
+}
+
+static bool unlink_from(conn_t **pp, conn_t *c) {
+  while (*pp && *pp != c)
+    pp = &(*pp)->defer_next;
+  if (!*pp)
+    return false;
+  *pp = c->defer_next;
+  return true;
+}
+
+/* Takes a closing connection off whichever list holds it. */
+static void undefer(conn_t *c) {
+  if (!c->deferred)
+    return;
+  if (!unlink_from(&c->srv->deferred, c))
+    (void)unlink_from(&c->srv->checking, c);
+  c->deferred = false;
+  c->defer_next = NULL;
+}
+
+static void on_idle(uv_idle_t *h) { (void)h; /* only keeps poll from blocking */ }
+
+/* After each turn's I/O: a new budget, and the deferred connections get
+ * their turn (oldest deferred last: they re-defer in order). */
+static void on_check(uv_check_t *h) {
+  idx_http_server_t *srv = h->data;
+  srv->turn_bytes = 0;
+  srv->turn++;
+  srv->checking = srv->deferred;
+  srv->deferred = NULL;
+  conn_t *c;
+  while ((c = srv->checking) != NULL) {
+    srv->checking = c->defer_next;
+    c->deferred = false;
+    c->defer_next = NULL;
+    if (!c->closing)
+      dispatch(c); /* and flush */
+    if (!c->closing)
+      update_reading(c);
+  }
+  if (!srv->deferred)
+    uv_idle_stop(&srv->idle);
+}
+
+static idx_http_req_t *first_undispatched(const conn_t *c) {
+  idx_http_req_t *r = c->head;
+  while (r && r->dispatched)
+    r = r->next;
+  return r;
+}
+
+/* Hands the queued requests not yet dispatched to the handler, in order,
+ * then writes what is answered. While more than max_output bytes of
+ * answers wait for the client to read them, the next request waits too
+ * (it is resumed when a write completes): a client that does not read
+ * gets no more answers built. At most HANDLER_MAX requests of a
+ * connection are with the handler at once: answers that come later (from
+ * the database) are not known in size when their requests are handed
+ * over. The handler may answer (and so free) a
  * request at once, or close the connection: rescan from the head. */
 static void dispatch(conn_t *c) {
   idx_http_server_t *srv = c->srv;
+  if (c->dispatching || c->closing)
+    return;
+  c->dispatching = true;
   for (;;) {
     if (c->closing)
       return;
-    idx_http_req_t *r = c->head;
-    while (r && r->dispatched)
-      r = r->next;
+    idx_http_req_t *r = first_undispatched(c);
     if (!r)
       break;
+    size_t waiting = answers_waiting(c);
+    if (waiting > srv->opts.max_output || with_handler(c) >= HANDLER_MAX)
+      break;
+    /* The first request of a turn on a connection with nothing waiting
+     * (a client that reads, a health check) goes at once; any other
+     * waits for the next turn once this turn's budget is spent. */
+    if ((waiting || c->turn == srv->turn) && srv->turn_bytes >= TURN_BYTES) {
+      defer(c);
+      break;
+    }
+    c->turn = srv->turn;
     r->dispatched = true;
     srv->opts.handler(srv->opts.ud, r);
   }
+  c->dispatching = false;
   flush(c);
 }
 
@@ -775,6 +1102,8 @@ static void process_input(conn_t *c, const char *data, size_t len) {
   if (c->fail_status) {
     if (c->fail_status == 413 || c->fail_status == 414 || c->fail_status == 431)
       srv->st.too_large++;
+    else if (c->fail_status == 400 || c->fail_status == 505)
+      srv->st.bad_requests++;
     dispatch(c);
     if (!c->closing)
       fail_conn(c, c->fail_status, c->fail_reason);
@@ -835,9 +1164,11 @@ static bool has_room(const conn_t *c) {
          uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp) <= o->max_output;
 }
 
-/* Resumes paused parsing when there is room, then starts or stops reading
- * to match the connection's state. */
+/* Dispatches what waited for room, resumes paused parsing when there is
+ * room, then starts or stops reading to match the connection's state. */
 static void update_reading(conn_t *c) {
+  if (!c->closing && !c->lingering && first_undispatched(c))
+    dispatch(c);
   while (!c->closing && c->paused && !c->no_more && has_room(c)) {
     resume_pending(c);
     if (!c->closing && conn_done(c)) {
@@ -911,6 +1242,7 @@ static void conn_close(conn_t *c) {
   idx_http_server_t *srv = c->srv;
   c->closing = true;
   conn_unlink(c);
+  undefer(c);
   if (c->rejected)
     srv->nrejecting--;
   else
@@ -994,6 +1326,11 @@ static void on_connection(uv_stream_t *listener, int status) {
   }
   srv->nconns++;
   uv_tcp_nodelay(&c->tcp, 1);
+  /* The kernel's send buffer grows to 4 MiB on its own (tcp_wmem): a
+   * client that does not read would make the server copy that much into
+   * it per connection, outside every cap here. */
+  int sndbuf = SNDBUF_BYTES;
+  (void)uv_send_buffer_size((uv_handle_t *)&c->tcp, &sndbuf);
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   arm_timer(c);
@@ -1003,7 +1340,7 @@ static void on_connection(uv_stream_t *listener, int status) {
 /* ---- server ------------------------------------------------------------- */
 
 static void maybe_free_server(idx_http_server_t *srv) {
-  if (!srv->closing || srv->listener_open || srv->nalive || srv->orphans)
+  if (!srv->closing || srv->listener_open || srv->aux_open || srv->nalive || srv->orphans)
     return;
   while (srv->free_reqs) {
     idx_http_req_t *r = srv->free_reqs;
@@ -1018,6 +1355,12 @@ static void maybe_free_server(idx_http_server_t *srv) {
   free(srv);
   if (cb)
     cb(ud);
+}
+
+static void on_aux_closed(uv_handle_t *h) {
+  idx_http_server_t *srv = h->data;
+  srv->aux_open--;
+  maybe_free_server(srv);
 }
 
 static void on_listener_closed(uv_handle_t *h) {
@@ -1104,7 +1447,8 @@ int idx_http_start(idx_http_server_t **out, uv_loop_t *loop, const idx_http_opti
                    char *err, size_t errlen) {
   *out = NULL;
   if (!opts->handler || !opts->listen || opts->max_conns == 0 || opts->timeout_ms == 0 ||
-      opts->max_header_bytes == 0 || opts->max_pipeline == 0) {
+      opts->max_header_bytes == 0 || opts->max_pipeline == 0 || opts->max_output == 0 ||
+      opts->max_total_output == 0) {
     snprintf(err, errlen, "HTTP server: missing handler, address or limit");
     return IDX_ERR_INVAL;
   }
@@ -1140,6 +1484,12 @@ int idx_http_start(idx_http_server_t **out, uv_loop_t *loop, const idx_http_opti
       srv->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
   }
   raise_fd_limit(opts->max_conns);
+  uv_check_init(loop, &srv->check);
+  uv_idle_init(loop, &srv->idle);
+  srv->check.data = srv->idle.data = srv;
+  srv->aux_open = 2;
+  uv_check_start(&srv->check, on_check);
+  uv_unref((uv_handle_t *)&srv->check);
   *out = srv;
   return 0;
 }
@@ -1155,9 +1505,12 @@ void idx_http_close(idx_http_server_t *srv, void (*closed_cb)(void *ud), void *u
   uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
   while (srv->conns)
     conn_close(srv->conns);
+  uv_close((uv_handle_t *)&srv->check, on_aux_closed);
+  uv_close((uv_handle_t *)&srv->idle, on_aux_closed);
 }
 
 void idx_http_stats(const idx_http_server_t *srv, idx_http_stats_t *out) {
   *out = srv->st;
   out->connections_open = srv->nconns;
+  out->output_bytes = srv->held;
 }

@@ -634,6 +634,51 @@ out:
   return rc;
 }
 
+/* A database migrated by a newer dimo-indexer: its tables and functions
+ * may mean what this binary does not know; nothing here touches it. */
+static int schema_newer(int newest, const char *schema_dir, size_t n, char *err, size_t errlen) {
+  idx_set_err(err, errlen,
+              "the database's schema is at migration %03d, newer than this dimo-indexer knows "
+              "(%s stops at %03zu): a newer version migrated it; run that version (this one "
+              "refuses to read or write it)",
+              newest, schema_dir, n);
+  idx_log_error("store", "%s", err);
+  return IDX_ERR_CONFIG;
+}
+
+int idx_store_check_schema(idx_store_t *store, const char *schema_dir, char *err, size_t errlen) {
+  int rc = call_begin(store, err, errlen);
+  if (rc)
+    return rc;
+  migration_t *list = NULL;
+  size_t n = 0;
+  if ((rc = list_migrations(schema_dir, &list, &n, err, errlen)) != 0)
+    return rc;
+  free(list);
+  /* No bookkeeping table yet: never migrated, nothing newer. */
+  PGresult *res = NULL;
+  rc = exec_params(store, "SELECT to_regclass('schema_migrations') IS NOT NULL", NULL, &res,
+                   "schema check", err, errlen);
+  if (rc)
+    return rc;
+  bool exists = PQntuples(res) == 1 && PQgetlength(res, 0, 0) == 1 && PQgetvalue(res, 0, 0)[0];
+  PQclear(res);
+  if (!exists)
+    return 0;
+  rc = exec_params(store, "SELECT coalesce(max(version), 0)::int8 FROM schema_migrations", NULL,
+                   &res, "schema check", err, errlen);
+  if (rc)
+    return rc;
+  int64_t newest = 0;
+  bool ok = PQntuples(res) == 1 && res_int8(res, 0, 0, &newest);
+  PQclear(res);
+  if (!ok)
+    return bad_shape(err, errlen, "schema check");
+  if (newest > (int64_t)n)
+    return schema_newer((int)newest, schema_dir, n, err, errlen);
+  return 0;
+}
+
 /* Compares the applied migrations (rows of schema_migrations: version,
  * checksum) with the files, inside the bookkeeping transaction: a row
  * newer than every file (a newer release migrated the database) and an
@@ -658,12 +703,7 @@ static int check_applied(idx_store_t *store, const char *dir, const migration_t 
     int32_t version = (int32_t)(((uint32_t)v[0] << 24) | ((uint32_t)v[1] << 16) |
                                 ((uint32_t)v[2] << 8) | (uint32_t)v[3]);
     if (version < 1 || (size_t)version > n) {
-      idx_set_err(err, errlen,
-                  "the database has migration %03d_%s, newer than this dimo-indexer's schema "
-                  "(%s stops at %03zu): a newer release migrated it; run that release, or a "
-                  "database of its own",
-                  (int)version, PQgetvalue(res, i, 1), dir, n);
-      rc = IDX_ERR_CONFIG;
+      rc = schema_newer((int)version, dir, n, err, errlen);
       break;
     }
     const migration_t *m = &list[version - 1];

@@ -68,7 +68,7 @@ expect_exit 1 "functions/it_version.sql"
 rm "$S/functions/it_version.sql"
 expect_exit 0 "applied 1 migration(s)"
 it_psql "$DB" "INSERT INTO schema_migrations (version, name, checksum) VALUES (999, 'from_the_future', 'x')" >/dev/null
-expect_exit 2 "the database has migration 999_from_the_future, newer than this dimo-indexer's schema"
+expect_exit 2 "the database's schema is at migration 999, newer than this dimo-indexer knows"
 it_psql "$DB" "DELETE FROM schema_migrations WHERE version = 999" >/dev/null
 
 # 6. A database migrated before checksums (the column empty): refused.
