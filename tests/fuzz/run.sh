@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# run.sh TARGET SECONDS [libFuzzer flags...]: builds one fuzz target in
+# build-fuzz (clang, -Dfuzz=true, ASan+UBSan; set up on first use) and
+# runs it for SECONDS on its seeds (tests/fuzz/seeds-TARGET/) and the
+# corpus earlier runs kept (build-fuzz/corpus-TARGET/). Exits non-zero on
+# a crash, a leak, a failed check, an input running over 10 s or a
+# process above 2 GiB; the input is kept as build-fuzz/artifacts/TARGET-*
+# (replay it: build-fuzz/tests/fuzz/fuzz_TARGET FILE). The last line is
+# libFuzzer's "DONE cov: N ..." (N: edges of the code reached).
+#
+# Example: bash tests/fuzz/run.sh api 60
+set -euo pipefail
+
+target=${1:?usage: run.sh TARGET SECONDS [flags...]}
+seconds=${2:?usage: run.sh TARGET SECONDS [flags...]}
+shift 2
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+
+# The longest input a target may build: its seeds fit, and larger inputs
+# only slow it down (the servers cap requests well below these).
+case $target in
+  rpc_reply) max_len=8192 ;;
+  api | verify) max_len=2048 ;;
+  logrange | config) max_len=1024 ;;
+  *) max_len=4096 ;;
+esac
+
+if [[ ! -f build-fuzz/build.ninja ]]; then
+  CC=clang meson setup build-fuzz -Dfuzz=true -Dwerror=true -Db_sanitize=address,undefined \
+    -Db_lundef=false --buildtype=debugoptimized
+fi
+meson compile -C build-fuzz "tests/fuzz/fuzz_$target"
+mkdir -p "build-fuzz/corpus-$target" build-fuzz/artifacts
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+exec "build-fuzz/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=2048 \
+  -max_len="$max_len" -timeout=10 -print_final_stats=1 \
+  -artifact_prefix="build-fuzz/artifacts/$target-" "$@" \
+  "build-fuzz/corpus-$target" "tests/fuzz/seeds-$target"
