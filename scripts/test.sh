@@ -99,6 +99,16 @@ if command -v clang >/dev/null 2>&1 &&
   # Each target gets an equal share of the time budget.
   fuzz_share=$((fuzz_seconds / ${#fuzz_targets[@]}))
   ((fuzz_share >= 1)) || fuzz_share=1
+  # fuzz_api checks the answer cache against a real, migrated database.
+  fuzz_pg=$(mktemp -d /tmp/dimo-fuzz-pg.XXXXXX)
+  chmod 755 "$fuzz_pg"
+  if DIMO_FUZZ_DB=$(bash scripts/pg.sh start "$fuzz_pg/pg" 2>"$logdir/fuzz-pg.log") &&
+    build/indexer/dimo-indexer migrate --db "$DIMO_FUZZ_DB" >>"$logdir/fuzz-pg.log" 2>&1; then
+    export DIMO_FUZZ_DB
+  else
+    failed=$((failed + 1))
+    failures+=("fuzz database (see $logdir/fuzz-pg.log)")
+  fi
   fuzz_edges=()
   for target in "${fuzz_targets[@]}"; do
     label="fuzz/$target (${fuzz_share}s)"
@@ -107,6 +117,9 @@ if command -v clang >/dev/null 2>&1 &&
     fuzz_edges+=("$target=${cov:-?}")
   done
   note "fuzz edges reached: ${fuzz_edges[*]}"
+  unset DIMO_FUZZ_DB
+  bash scripts/pg.sh stop "$fuzz_pg/pg" >/dev/null 2>&1
+  rm -rf "$fuzz_pg"
 else
   note "clang's fuzzer runtime not found: the deterministic random-input test (unit/abi_random) stands in"
 fi

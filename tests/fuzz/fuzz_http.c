@@ -48,6 +48,6 @@ static void start_once(void) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len) {
   start_once();
-  (void)fuzz_exchange(&loop, port, in, len, 200);
+  (void)fuzz_exchange(&loop, port, in, len, 200, NULL);
   return 0;
 }

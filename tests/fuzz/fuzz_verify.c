@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len) {
                     "Content-Length: %zu\r\n\r\n",
                     len);
   if (idx_buf_add(&b, hdr, (size_t)hn) == 0 && idx_buf_add(&b, in, len) == 0)
-    (void)fuzz_exchange(loop, port, b.data, b.len, 300);
+    (void)fuzz_exchange(loop, port, b.data, b.len, 300, NULL);
   idx_buf_free(&b);
   return 0;
 }

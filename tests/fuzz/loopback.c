@@ -16,8 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-size_t fuzz_exchange(uv_loop_t *loop, int port, const void *bytes, size_t len,
-                     uint64_t deadline_ms) {
+size_t fuzz_exchange(uv_loop_t *loop, int port, const void *bytes, size_t len, uint64_t deadline_ms,
+                     idx_buf_t *answer) {
   const uint8_t *in = bytes;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0)
@@ -56,6 +56,8 @@ size_t fuzz_exchange(uv_loop_t *loop, int port, const void *bytes, size_t len,
       got += (size_t)r;
       if (show)
         fwrite(sink, 1, (size_t)r, stderr);
+      if (answer && idx_buf_add(answer, sink, (size_t)r) != 0)
+        answer = NULL; /* over its cap: the rest is dropped */
     } else if (r == 0 || (r < 0 && errno != EAGAIN && errno != ENOTCONN))
       closed = true;
   }
@@ -68,6 +70,7 @@ size_t fuzz_exchange(uv_loop_t *loop, int port, const void *bytes, size_t len,
 
 static uv_loop_t api_loop;
 static idx_api_t *api;
+static const char *api_db;
 
 /* Some status for /metrics and /readyz to render. */
 static void status(void *ud, idx_api_status_t *out) {
@@ -88,9 +91,12 @@ int fuzz_api_once(uv_loop_t **loop) {
   idx_api_options_t o;
   idx_api_options_default(&o);
   o.chain_id = 137;
-  /* A Unix socket directory that does not exist: connecting fails at
-   * once, so queries are refused at once and answered 503. */
-  o.conninfo = "host=/nonexistent/dimo-fuzz port=1 dbname=none connect_timeout=1";
+  /* Without a database: a Unix socket directory that does not exist;
+   * connecting fails at once, so queries are refused at once (503). */
+  api_db = getenv("DIMO_FUZZ_DB");
+  if (api_db && !*api_db)
+    api_db = NULL;
+  o.conninfo = api_db ? api_db : "host=/nonexistent/dimo-fuzz port=1 dbname=none connect_timeout=1";
   o.listen = "127.0.0.1:0";
   o.timeout_ms = 200;
   o.db_pool = 1;
@@ -102,4 +108,12 @@ int fuzz_api_once(uv_loop_t **loop) {
     abort();
   }
   return idx_api_port(api);
+}
+
+bool fuzz_api_has_db(void) { return api_db != NULL; }
+
+void fuzz_api_forget(void) {
+  idx_sync_status_t st;
+  memset(&st, 0, sizeof st);
+  idx_api_on_commit(api, &st, true);
 }

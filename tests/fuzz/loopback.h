@@ -14,17 +14,27 @@
 
 #include "common.h"
 
+#include "buf.h"
+
 #include <uv.h>
 
 /* Sends len bytes to 127.0.0.1:port and runs loop as described above.
- * Returns the bytes of answer received (they are discarded). */
-size_t fuzz_exchange(uv_loop_t *loop, int port, const void *bytes, size_t len,
-                     uint64_t deadline_ms);
+ * The answer's bytes are appended to answer (NULL: discarded). Returns
+ * how many were received. */
+size_t fuzz_exchange(uv_loop_t *loop, int port, const void *bytes, size_t len, uint64_t deadline_ms,
+                     idx_buf_t *answer);
 
 /* The HTTP API on its own loop, started on the first call: a free
- * loopback port, a database that cannot be reached (every query fails at
- * once, answered 503), a small answer cache, logs off. Returns the port
- * and sets *loop. */
+ * loopback port, a small answer cache, logs off. Its database is the
+ * conninfo in DIMO_FUZZ_DB (a migrated database: scripts/test.sh makes
+ * one), else one that cannot be reached, so that every query fails at
+ * once (503). Returns the port and sets *loop. */
 int fuzz_api_once(uv_loop_t **loop);
+
+/* True when the API reads a real database (DIMO_FUZZ_DB). */
+bool fuzz_api_has_db(void);
+
+/* Empties the API's answer cache (as a commit of the sync engine does). */
+void fuzz_api_forget(void);
 
 #endif
