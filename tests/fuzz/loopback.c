@@ -68,6 +68,20 @@ size_t fuzz_exchange(uv_loop_t *loop, int port, const void *bytes, size_t len, u
   return got;
 }
 
+void fuzz_no_internal_error(const idx_buf_t *b, const char *what, size_t what_len) {
+  static const char needle[] = "HTTP/1.1 500 ";
+  if (!b->data)
+    return;
+  for (size_t i = 0; i + sizeof needle - 1 <= b->len; i++) {
+    if ((i == 0 || b->data[i - 1] == '}' || b->data[i - 1] == '\n') &&
+        memcmp(b->data + i, needle, sizeof needle - 1) == 0) {
+      fprintf(stderr, "fuzz: an internal error (500) for:\n%.*s\nanswer:\n%.*s\n", (int)what_len,
+              what, (int)b->len, b->data);
+      abort();
+    }
+  }
+}
+
 static uv_loop_t api_loop;
 static idx_api_t *api;
 static const char *api_db;
@@ -86,7 +100,9 @@ int fuzz_api_once(uv_loop_t **loop) {
   *loop = &api_loop;
   if (api)
     return idx_api_port(api);
-  idx_log_setup((idx_log_level_t)(IDX_LOG_ERROR + 1), IDX_LOG_TEXT);
+  /* Logs off (each input would write some), unless FUZZ_LOG is set. */
+  if (!getenv("FUZZ_LOG"))
+    idx_log_setup((idx_log_level_t)(IDX_LOG_ERROR + 1), IDX_LOG_TEXT);
   uv_loop_init(&api_loop);
   idx_api_options_t o;
   idx_api_options_default(&o);

@@ -24,8 +24,13 @@
 size_t fuzz_exchange(uv_loop_t *loop, int port, const void *bytes, size_t len, uint64_t deadline_ms,
                      idx_buf_t *answer);
 
+/* Fails (abort) when an answer in b is a 500: the API's promise is a
+ * clear 4xx for bad input and a 503 while the database is away, so a 500
+ * is a bug. what names the input for the message. */
+void fuzz_no_internal_error(const idx_buf_t *b, const char *what, size_t what_len);
+
 /* The HTTP API on its own loop, started on the first call: a free
- * loopback port, a small answer cache, logs off. Its database is the
+ * loopback port, a small answer cache, logs off (FUZZ_LOG=1: on). Its database is the
  * conninfo in DIMO_FUZZ_DB (a migrated database: scripts/test.sh makes
  * one), else one that cannot be reached, so that every query fails at
  * once (503). Returns the port and sets *loop. */
