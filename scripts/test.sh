@@ -14,7 +14,7 @@
 #   6. devnet tests (tests/devnet/test_*.js) against a real anvil chain.
 # Ends with a line "N passed, N failed" and exits non-zero on any failure.
 #
-# Environment: FUZZ_SECONDS, the fuzzers' total time (default 64, shared equally).
+# Environment: FUZZ_SECONDS, the fuzzers' total time (default 56, shared equally).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -87,34 +87,50 @@ meson_suite sanitizers build-san --suite unit
 # 3. Fuzzing for a bounded time: every target (tests/fuzz/fuzz_*.c) on an
 # instrumented library, on its seeds and the corpus earlier runs kept
 # (tests/fuzz/run.sh: limits, and how a failure is kept and replayed).
-fuzz_seconds=${FUZZ_SECONDS:-64}
+fuzz_seconds=${FUZZ_SECONDS:-56}
 fuzz_probe='int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { return d && n; }'
 if command -v clang >/dev/null 2>&1 &&
   clang -fsanitize=fuzzer -x c - -o /dev/null <<<"$fuzz_probe" >/dev/null 2>&1; then
-  fuzz_targets=()
-  for f in tests/fuzz/fuzz_*.c; do
-    f=${f#tests/fuzz/fuzz_}
-    fuzz_targets+=("${f%.c}")
-  done
-  # Each target gets an equal share of the time budget.
-  fuzz_share=$((fuzz_seconds / ${#fuzz_targets[@]}))
-  ((fuzz_share >= 1)) || fuzz_share=1
-  # fuzz_api checks the answer cache against a real, migrated database.
+  # The API targets (those on loopback.c's API) check the answer cache
+  # against a real, migrated database: it starts while the others run.
   fuzz_pg=$(mktemp -d /tmp/dimo-fuzz-pg.XXXXXX)
   chmod 755 "$fuzz_pg"
-  if DIMO_FUZZ_DB=$(bash scripts/pg.sh start "$fuzz_pg/pg" 2>"$logdir/fuzz-pg.log") &&
-    build/indexer/dimo-indexer migrate --db "$DIMO_FUZZ_DB" >>"$logdir/fuzz-pg.log" 2>&1; then
+  (bash scripts/pg.sh start "$fuzz_pg/pg" >"$fuzz_pg/conninfo" &&
+    build/indexer/dimo-indexer migrate --db "$(cat "$fuzz_pg/conninfo")") >"$logdir/fuzz-pg.log" 2>&1 &
+  fuzz_pg_pid=$!
+  fuzz_plain=()
+  fuzz_db=()
+  for f in tests/fuzz/fuzz_*.c; do
+    target=${f#tests/fuzz/fuzz_}
+    target=${target%.c}
+    if grep -q fuzz_api_once "$f"; then
+      fuzz_db+=("$target")
+    else
+      fuzz_plain+=("$target")
+    fi
+  done
+  # Each target gets an equal share of the time budget.
+  fuzz_share=$((fuzz_seconds / (${#fuzz_plain[@]} + ${#fuzz_db[@]})))
+  ((fuzz_share >= 1)) || fuzz_share=1
+  fuzz_edges=()
+  fuzz_one() {
+    local label="fuzz/$1 (${fuzz_share}s)" cov
+    one_test "$label" bash tests/fuzz/run.sh "$1" "$fuzz_share"
+    cov=$(grep -ao 'DONE *cov: [0-9]*' "$logdir/${label//\//_}.log" | grep -o '[0-9]*$')
+    fuzz_edges+=("$1=${cov:-?}")
+  }
+  for target in "${fuzz_plain[@]}"; do
+    fuzz_one "$target"
+  done
+  if wait "$fuzz_pg_pid"; then
     export DIMO_FUZZ_DB
+    DIMO_FUZZ_DB=$(cat "$fuzz_pg/conninfo")
   else
     failed=$((failed + 1))
     failures+=("fuzz database (see $logdir/fuzz-pg.log)")
   fi
-  fuzz_edges=()
-  for target in "${fuzz_targets[@]}"; do
-    label="fuzz/$target (${fuzz_share}s)"
-    one_test "$label" bash tests/fuzz/run.sh "$target" "$fuzz_share"
-    cov=$(grep -o 'DONE *cov: [0-9]*' "$logdir/${label//\//_}.log" | grep -o '[0-9]*$')
-    fuzz_edges+=("$target=${cov:-?}")
+  for target in "${fuzz_db[@]}"; do
+    fuzz_one "$target"
   done
   note "fuzz edges reached: ${fuzz_edges[*]}"
   unset DIMO_FUZZ_DB
