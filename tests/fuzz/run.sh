@@ -38,9 +38,13 @@ if [[ ! -f build-fuzz/build.ninja ]]; then
 fi
 ninja -C build-fuzz "tests/fuzz/fuzz_$target"
 mkdir -p "build-fuzz/corpus-$target" build-fuzz/artifacts
+# A dictionary (tests/fuzz/TARGET.dict: words the input format is made
+# of) when the target has one.
+dict=()
+[[ -f tests/fuzz/$target.dict ]] && dict=("-dict=tests/fuzz/$target.dict")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 exec "build-fuzz/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=2048 \
   -max_len="$max_len" -timeout="$timeout" -print_final_stats=1 \
-  -artifact_prefix="build-fuzz/artifacts/$target-" "$@" \
+  -artifact_prefix="build-fuzz/artifacts/$target-" "${dict[@]}" "$@" \
   "build-fuzz/corpus-$target" "tests/fuzz/seeds-$target"
