@@ -2,9 +2,11 @@
 # test.sh: runs set-up, builds, and runs every test suite:
 #   1. unit and header tests (meson, -Dwerror=true);
 #   2. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   3. the fuzzers (log decoder, JSON-RPC replies, HTTP requests) for a
-#      bounded time (libFuzzer; without clang's
-#      runtime, the deterministic random-input unit test stands in);
+#   3. the fuzzers (log decoder, JSON-RPC replies, HTTP server, API routes
+#      and queries, /v1/verify bodies, provider range errors, options,
+#      network files) for a bounded time (libFuzzer on an instrumented
+#      library; without clang's runtime, the deterministic random-input
+#      unit test stands in);
 #   4. lint (format, banned functions) and command-line tests
 #      (tests/cli/test_*.sh) against the built binary;
 #   5. integration tests (tests/integration/test_*.sh): real PostgreSQL,
@@ -12,7 +14,7 @@
 #   6. devnet tests (tests/devnet/test_*.js) against a real anvil chain.
 # Ends with a line "N passed, N failed" and exits non-zero on any failure.
 #
-# Environment: FUZZ_SECONDS (default 30).
+# Environment: FUZZ_SECONDS, the fuzzers' total time (default 56, shared equally).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -82,27 +84,58 @@ if [[ ! -f build-san/build.ninja ]]; then
 fi
 meson_suite sanitizers build-san --suite unit
 
-# 3. Fuzzing the decoder for a bounded time.
-fuzz_seconds=${FUZZ_SECONDS:-30}
-if command -v clang >/dev/null 2>&1 && [[ -n $(find /usr/lib/llvm-14/lib/clang -name 'libclang_rt.fuzzer-x86_64.a' 2>/dev/null) ]]; then
-  if [[ ! -f build-fuzz/build.ninja ]]; then
-    CC=clang meson setup build-fuzz -Dfuzz=true -Dwerror=true -Db_sanitize=address,undefined \
-      -Db_lundef=false --buildtype=debugoptimized >"$logdir/fuzz-setup.log" 2>&1
-  fi
-  # Each target gets an equal share of the time budget.
-  fuzz_targets=(decoder rpc_reply http)
-  fuzz_share=$((fuzz_seconds / ${#fuzz_targets[@]}))
-  ((fuzz_share >= 1)) || fuzz_share=1
-  fuzz_run() {
-    local target=$1
-    meson compile -C build-fuzz "tests/fuzz/fuzz_$target" &&
-      mkdir -p "build-fuzz/corpus-$target" &&
-      "build-fuzz/tests/fuzz/fuzz_$target" -max_total_time="$fuzz_share" -rss_limit_mb=2048 \
-        -print_final_stats=1 "build-fuzz/corpus-$target" "tests/fuzz/seeds-$target"
-  }
-  for target in "${fuzz_targets[@]}"; do
-    one_test "fuzz/$target (${fuzz_share}s)" fuzz_run "$target"
+# 3. Fuzzing for a bounded time: every target (tests/fuzz/fuzz_*.c) on an
+# instrumented library, on its seeds and the corpus earlier runs kept
+# (tests/fuzz/run.sh: limits, and how a failure is kept and replayed).
+fuzz_seconds=${FUZZ_SECONDS:-56}
+fuzz_probe='int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { return d && n; }'
+if command -v clang >/dev/null 2>&1 &&
+  clang -fsanitize=fuzzer -x c - -o /dev/null <<<"$fuzz_probe" >/dev/null 2>&1; then
+  # The API targets (those on loopback.c's API) check the answer cache
+  # against a real, migrated database: it starts while the others run.
+  fuzz_pg=$(mktemp -d /tmp/dimo-fuzz-pg.XXXXXX)
+  chmod 755 "$fuzz_pg"
+  (bash scripts/pg.sh start "$fuzz_pg/pg" >"$fuzz_pg/conninfo" &&
+    build/indexer/dimo-indexer migrate --db "$(cat "$fuzz_pg/conninfo")") >"$logdir/fuzz-pg.log" 2>&1 &
+  fuzz_pg_pid=$!
+  fuzz_plain=()
+  fuzz_db=()
+  for f in tests/fuzz/fuzz_*.c; do
+    target=${f#tests/fuzz/fuzz_}
+    target=${target%.c}
+    if grep -q fuzz_api_once "$f"; then
+      fuzz_db+=("$target")
+    else
+      fuzz_plain+=("$target")
+    fi
   done
+  # Each target gets an equal share of the time budget.
+  fuzz_share=$((fuzz_seconds / (${#fuzz_plain[@]} + ${#fuzz_db[@]})))
+  ((fuzz_share >= 1)) || fuzz_share=1
+  fuzz_edges=()
+  fuzz_one() {
+    local label="fuzz/$1 (${fuzz_share}s)" cov
+    one_test "$label" bash tests/fuzz/run.sh "$1" "$fuzz_share"
+    cov=$(grep -ao 'DONE *cov: [0-9]*' "$logdir/${label//\//_}.log" | grep -o '[0-9]*$')
+    fuzz_edges+=("$1=${cov:-?}")
+  }
+  for target in "${fuzz_plain[@]}"; do
+    fuzz_one "$target"
+  done
+  if wait "$fuzz_pg_pid"; then
+    export DIMO_FUZZ_DB
+    DIMO_FUZZ_DB=$(cat "$fuzz_pg/conninfo")
+  else
+    failed=$((failed + 1))
+    failures+=("fuzz database (see $logdir/fuzz-pg.log)")
+  fi
+  for target in "${fuzz_db[@]}"; do
+    fuzz_one "$target"
+  done
+  note "fuzz edges reached: ${fuzz_edges[*]}"
+  unset DIMO_FUZZ_DB
+  bash scripts/pg.sh stop "$fuzz_pg/pg" >/dev/null 2>&1
+  rm -rf "$fuzz_pg"
 else
   note "clang's fuzzer runtime not found: the deterministic random-input test (unit/abi_random) stands in"
 fi

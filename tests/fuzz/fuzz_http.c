@@ -2,23 +2,14 @@
  * libuv, libhttp-parser) on a loopback port, fed each input as the bytes a
  * client sends, then a half-close. The handler answers every request with
  * its method and path, so parsing, limits, pipelining, error answers and
- * the lingering close all run on arbitrary bytes.
- *
- * The fuzzing client is a non-blocking socket in the same thread; the loop
- * runs until the server has closed the connection (or 200 ms pass). */
+ * the lingering close all run on arbitrary bytes. */
 #include "common.h"
 
 #include "http.h"
+#include "loopback.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len);
 
@@ -57,42 +48,6 @@ static void start_once(void) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len) {
   start_once();
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    return 0;
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof a);
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  fcntl(fd, F_SETFL, O_NONBLOCK);
-  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS) {
-    close(fd);
-    return 0;
-  }
-  size_t sent = 0;
-  bool shut = false, closed = false;
-  uint64_t deadline = uv_hrtime() + 200000000ull;
-  char sink[4096];
-  while (!closed && uv_hrtime() < deadline) {
-    uv_run(&loop, UV_RUN_NOWAIT);
-    if (sent < len) {
-      ssize_t w = send(fd, in + sent, len - sent, MSG_NOSIGNAL);
-      if (w > 0)
-        sent += (size_t)w;
-      else if (w < 0 && errno != EAGAIN && errno != ENOTCONN)
-        sent = len; /* the server closed on us: fine */
-    } else if (!shut) {
-      shutdown(fd, SHUT_WR);
-      shut = true;
-    }
-    ssize_t r = recv(fd, sink, sizeof sink, 0);
-    if (r == 0 || (r < 0 && errno != EAGAIN && errno != ENOTCONN))
-      closed = true;
-  }
-  close(fd);
-  /* Let the server notice the close and free the connection. */
-  for (int i = 0; i < 20; i++)
-    uv_run(&loop, UV_RUN_NOWAIT);
+  (void)fuzz_exchange(&loop, port, in, len, 200, NULL);
   return 0;
 }
