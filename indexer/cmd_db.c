@@ -152,6 +152,15 @@ int idx_cmd_status(int argc, char **argv) {
            (unsigned long long)(found && last > model ? last - model : 0));
   else if (rc == 0)
     printf("model:     none (nothing derived yet)\n");
+  bool has_final = false;
+  uint64_t final = 0;
+  if (rc == 0)
+    rc = idx_store_finalized(store, net.chain_id, &has_final, &final, err, sizeof err);
+  if (rc == 0 && has_final)
+    printf("finalized: %llu (the cursor is %s)\n", (unsigned long long)final,
+           found && last <= final ? "final" : "above it: not final yet");
+  else if (rc == 0)
+    printf("finalized: unknown (no node named its finalized block yet)\n");
   if (rc == 0 && cfg.nrpc) {
     uint64_t head = 0;
     int hrc = query_head(&cfg, &head);
