@@ -369,13 +369,13 @@ static void job_run(uv_work_t *w) {
                                   &j->finalized, j->err, sizeof j->err);
     break;
   case JOB_WRITE:
-    /* The finalized block first: a chain fact, right even if the batch
-     * fails and is written again. */
-    if (j->finalized)
+    j->rc = idx_store_write_batch(s->store, &s->batch, j->err, sizeof j->err);
+    /* Then the finalized block, beside the cursor the batch moved (a
+     * failure here is retried like the batch's: a batch already written
+     * is a cursor conflict, and the cursor is read again). */
+    if (j->rc == 0 && j->finalized)
       j->rc = idx_store_set_finalized(s->store, s->opts.net->chain_id, j->finalized, j->err,
                                       sizeof j->err);
-    if (j->rc == 0)
-      j->rc = idx_store_write_batch(s->store, &s->batch, j->err, sizeof j->err);
     /* (Deferred batches: the derivation prunes, below what it derived.) */
     if (j->rc == 0 && !s->batch.defer_model && s->batch.to_block > REORG_WINDOW * 2 &&
         s->st.batches % 64 == 0)
@@ -1650,6 +1650,13 @@ static void after_blocks(idx_sync_t *s);
  * Returns true when the rollback in s->job may go ahead. */
 static bool fork_confirmed(idx_sync_t *s) {
   store_job_t *j = &s->job;
+  if (j->keep_block >= s->reorg_from_cursor) {
+    /* Every stored header is canonical: the answer that started the search
+     * (a tip or parent hash) is not confirmed. */
+    s->st.reorgs_refused++;
+    provider_fault(s, "a changed tip hash that the fork search does not confirm");
+    return false;
+  }
   if (is_final(s, j->keep_block + 1)) {
     char what[160];
     snprintf(what, sizeof what, "a fork below finalized block %llu (would roll back to %llu)",

@@ -458,6 +458,9 @@ async function answerLying(ctx, res, parsed, items) {
         params: [toHex(n), false] });
       stats.modes.finalized++;
       local.set(it.id, r);
+    } else if (m === 'eth_getBlockByNumber' && numbered(it) && coin('header_not_found')) {
+      stats.modes.header_not_found++;
+      local.set(it.id, { jsonrpc: '2.0', id: it.id, error: { code: -32000, message: 'header not found' } });
     } else if (f && span > 1 && cfg.limit_once > 0) {
       cfg.limit_once--;
       stats.modes.limit_once++;
