@@ -157,7 +157,7 @@ int idx_cmd_status(int argc, char **argv) {
   if (rc == 0)
     rc = idx_store_finalized(store, net.chain_id, &has_final, &final, err, sizeof err);
   if (rc == 0 && has_final)
-    printf("finalized: %llu (the cursor is %s)\n", (unsigned long long)final,
+    printf("finalized: %llu (the cursor is %s)\n", (unsigned long long) final,
            found && last <= final ? "final" : "above it: not final yet");
   else if (rc == 0)
     printf("finalized: unknown (no node named its finalized block yet)\n");

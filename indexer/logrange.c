@@ -204,7 +204,7 @@ uint64_t idx_logrange_limited(idx_logrange_t *r, uint64_t from, uint64_t span,
   if (r->regrown) {
     r->regrown = false;
     r->regrow_after = r->regrow_after * 2 > IDX_LOGRANGE_REGROW_MAX ? IDX_LOGRANGE_REGROW_MAX
-                                                                      : r->regrow_after * 2;
+                                                                    : r->regrow_after * 2;
   }
   if (span > 1 && span - 1 < r->ceiling)
     r->ceiling = span - 1;

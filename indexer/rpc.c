@@ -125,7 +125,7 @@ typedef struct rpc_exchange_s {
   rpc_batch_t *batch;
   size_t url;
   bool probe;
-  bool verifying; /* eth_chainId asked in front of the batch */
+  bool verifying;  /* eth_chainId asked in front of the batch */
   idx_buf_t vbody; /* the body when verifying */
   bool got_status;
   long status;
@@ -164,7 +164,7 @@ struct idx_rpc_s {
   uint64_t next_id;
   uint64_t rng;
   idx_rpc_stats_t stats;
-  unsigned handles; /* uv handles not yet closed */
+  unsigned handles;   /* uv handles not yet closed */
   size_t answered_by; /* the URL whose answer is being handed to a callback */
   /* idx_rpc_check_chain in progress. */
   idx_rpc_chain_cb check_cb;
@@ -873,10 +873,11 @@ static void exchange_done(idx_rpc_t *rpc, CURL *easy, CURLcode res) {
     if (!replies) {
       snprintf(why, sizeof why, "out of memory for %zu replies", nr);
     } else {
-      json_t *root =
-          idx_rpc_parse_answer(ex->body.data ? ex->body.data : "", ex->body.len,
-                               ex->verifying ? b->probe_id : b->first_id, nr, replies, why, sizeof why);
-      int chain = root && ex->verifying ? url_chain_answer(rpc, u, &replies[0], why, sizeof why) : 0;
+      json_t *root = idx_rpc_parse_answer(ex->body.data ? ex->body.data : "", ex->body.len,
+                                          ex->verifying ? b->probe_id : b->first_id, nr, replies,
+                                          why, sizeof why);
+      int chain =
+          root && ex->verifying ? url_chain_answer(rpc, u, &replies[0], why, sizeof why) : 0;
       if (chain) {
         json_decref(root);
         root = NULL;
@@ -1205,7 +1206,8 @@ static void check_report(idx_rpc_t *rpc) {
     const rpc_url_t *u = &rpc->urls[i];
     if (u->chain == URL_CHAIN_WRONG) {
       status = IDX_ERR_CONFIG;
-      snprintf(msg, sizeof msg, "the RPC endpoint %s serves chain %" PRIu64 ", the network file says %" PRIu64,
+      snprintf(msg, sizeof msg,
+               "the RPC endpoint %s serves chain %" PRIu64 ", the network file says %" PRIu64,
                u->shown, u->served_chain, rpc->opts.chain_id);
       break;
     }

@@ -116,8 +116,8 @@ struct idx_sync_s {
   size_t answer_url;           /* the endpoint whose answer is being handled */
   int halt_status;             /* run: the fatal error that halted the follower */
   bool stop_requested;         /* idx_sync_stop was called */
-  bool need_lock; /* the writer lock must be (re)taken before writing */
-  bool standby;   /* another instance writes; we wait for its lock */
+  bool need_lock;              /* the writer lock must be (re)taken before writing */
+  bool standby;                /* another instance writes; we wait for its lock */
   bool stopping;
   bool finished;
   /* finish() waits for a prefetch in flight (its callback needs us). */
@@ -260,8 +260,7 @@ static bool halt(idx_sync_t *s, int status, const char *message) {
     s->st.halted = true;
     s->halt_status = status;
     snprintf(s->st.halt_reason, sizeof s->st.halt_reason, "%s", message);
-    idx_log_error("sync", "the follower stopped: %s (the API keeps answering, not ready)",
-                  message);
+    idx_log_error("sync", "the follower stopped: %s (the API keeps answering, not ready)", message);
     uv_timer_stop(&s->timer);
   }
   s->stopping = true; /* nothing new starts; callbacks in flight end here */
@@ -553,7 +552,8 @@ static bool count_failure(idx_sync_t *s, fail_cause_t c, const char *what) {
     return false;
   char msg[640];
   snprintf(msg, sizeof msg, "%s %u times in a row (last: %s); giving up",
-           c == CAUSE_RPC ? "the JSON-RPC endpoints failed" : "the provider answered inconsistently",
+           c == CAUSE_RPC ? "the JSON-RPC endpoints failed"
+                          : "the provider answered inconsistently",
            s->fails[c], what);
   finish(s, c == CAUSE_RPC ? IDX_ERR_RPC_TRANSPORT : IDX_ERR_RPC_REPLY, msg);
   return true;
@@ -843,8 +843,9 @@ static void on_head(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     note_finalized(s, fin.number);
   } else if (s->opts.finality == IDX_FINALITY_FINALIZED && !s->finality_warned) {
     s->finality_warned = true;
-    idx_log_warn("sync", "the node does not name its finalized block: following the head minus "
-                         "%llu confirmations",
+    idx_log_warn("sync",
+                 "the node does not name its finalized block: following the head minus "
+                 "%llu confirmations",
                  (unsigned long long)conf);
   }
   /* A followed tag bounds the target when the node knows it. */
@@ -2068,8 +2069,7 @@ void idx_sync_status(const idx_sync_t *s, idx_sync_status_t *out) {
   out->rpc_down = n > 0 && down == n;
 }
 
-static int metric(idx_buf_t *b, const char *name, const char *type, const char *help,
-                  uint64_t v) {
+static int metric(idx_buf_t *b, const char *name, const char *type, const char *help, uint64_t v) {
   return idx_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
                       (unsigned long long)v);
 }
@@ -2092,11 +2092,12 @@ int idx_sync_metrics(const idx_sync_status_t *st, idx_buf_t *b) {
     rc = metric(b, "dimo_sync_log_headers_total", "counter",
                 "Headers fetched to check the block hash of logs.", st->log_headers);
   if (rc == 0)
-    rc = idx_buf_addf(b,
-                      "# HELP dimo_sync_failing Failures in a row, per cause (not ready from %d).\n"
-                      "# TYPE dimo_sync_failing gauge\n"
-                      "dimo_sync_failing{cause=\"rpc\"} %u\ndimo_sync_failing{cause=\"answers\"} %u\n",
-                      IDX_SYNC_FAILING_NOT_READY, st->rpc_failing, st->answers_failing);
+    rc = idx_buf_addf(
+        b,
+        "# HELP dimo_sync_failing Failures in a row, per cause (not ready from %d).\n"
+        "# TYPE dimo_sync_failing gauge\n"
+        "dimo_sync_failing{cause=\"rpc\"} %u\ndimo_sync_failing{cause=\"answers\"} %u\n",
+        IDX_SYNC_FAILING_NOT_READY, st->rpc_failing, st->answers_failing);
   if (rc == 0)
     rc = metric(b, "dimo_rpc_wrong_chain_endpoints", "gauge",
                 "JSON-RPC endpoints out of rotation: they serve another chain.",

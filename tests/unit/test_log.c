@@ -14,7 +14,9 @@ static void test_escape(void) {
   CHECK(strchr(out, '\n') == NULL && strchr(out, 0x1b) == NULL);
   /* DEL, a NUL inside, and a UTF-8-encoded C1 control (U+009B, CSI);
    * other UTF-8 passes. */
-  static const char c1[] = "a\x7f" "b\0c\xc2\x9b" "d\xc3\xa9";
+  static const char c1[] = "a\x7f"
+                           "b\0c\xc2\x9b"
+                           "d\xc3\xa9";
   idx_log_escape_text(out, sizeof out, c1, sizeof c1 - 1);
   CHECK_STR(out, "a\\x7fb\\x00c\\x9bd\xc3\xa9");
   /* Cut at a whole escape, always terminated. */
