@@ -1187,10 +1187,26 @@ static bool logs_missing(idx_sync_t *s) {
   return false;
 }
 
-/* Stake leaving an app-license contract (StakeWithdraw, AssetForfeit) is
- * always a DIMO token Transfer out of it in the same transaction: a
- * withdraw or slash whose transfer did not come back means the token's
- * eth_getLogs answer was incomplete. Logs are sorted. */
+/* Stake leaving a license contract is always a DIMO token Transfer out of
+ * it in the same transaction: a withdraw, slash or unstake whose transfer
+ * did not come back means the token's eth_getLogs answer was incomplete. */
+static bool moves_stake_out(const idx_log_t *l) {
+  static const struct {
+    const char *role, *event;
+  } outs[] = {
+      {"app_license", "StakeWithdraw"},
+      {"app_license", "AssetForfeit"},
+      {"node_license", "UnstakeTokens"},
+      {"node_license", "EmergencyWithdrawal"},
+  };
+  for (size_t i = 0; l->role && i < IDX_ARRAY_LEN(outs); i++) {
+    if (strcmp(l->role, outs[i].role) == 0 && strcmp(l->event_name, outs[i].event) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* Logs are sorted. */
 static bool transfers_missing(idx_sync_t *s) {
   if (!s->token_address)
     return false;
@@ -1199,8 +1215,7 @@ static bool transfers_missing(idx_sync_t *s) {
     const idx_log_t *l = &s->logs[i];
     if (i && l->block_number != s->logs[i - 1].block_number)
       block_start = i;
-    if (!l->role || strcmp(l->role, "app_license") != 0 ||
-        (strcmp(l->event_name, "StakeWithdraw") != 0 && strcmp(l->event_name, "AssetForfeit") != 0))
+    if (!moves_stake_out(l))
       continue;
     bool found = false;
     /* Same transaction, so same block: look only there. */
