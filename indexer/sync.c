@@ -26,6 +26,8 @@ enum {
   BATCH_MEMORY_MAX = 512 << 20,
   /* Most blocks whose timestamps are fetched in one JSON-RPC batch. */
   TIME_BATCH_MAX = 200,
+  /* Re-asks for headers of blocks with logs that a node did not have yet. */
+  HEADER_TRIES = 8,
   /* Most requests in one batch (near-head ranges carry a header each). */
   MAX_REQUESTS = REORG_WINDOW + 8,
   /* Stale license documents built per transaction while idle (about
@@ -190,6 +192,7 @@ struct idx_sync_s {
   uint64_t hdr_numbers[TIME_BATCH_MAX];
   size_t hdr_n;
   size_t hdr_log_from; /* first log the header batch in flight covers */
+  unsigned hdr_tries;  /* re-asks for headers not found, this window */
 
   /* Deriving the model on a second connection: backfill batches are
    * written without it (defer_model), and one derivation covers every
@@ -1312,6 +1315,7 @@ static decoded_t decode_log(idx_sync_t *s, idx_log_t *log, char *why, size_t why
 
 static void write_batch(idx_sync_t *s);
 static void fetch_log_headers(idx_sync_t *s);
+static void send_log_headers(idx_sync_t *s);
 
 static void reset_batch(idx_sync_t *s) {
   idx_arena_reset(&s->arena);
@@ -1497,18 +1501,31 @@ static void on_log_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     inconsistent(s, "header reply count");
     return;
   }
+  /* Headers a lagging node does not have yet ("header not found", null)
+   * are asked for again, alone, a few times: one missing header among
+   * two hundred does not throw the range away. */
   idx_block_t hb[TIME_BATCH_MAX];
+  size_t m = 0, nmissing = 0;
   for (size_t j = 0; j < n; j++) {
-    if (r[j].err || json_is_null(r[j].result) ||
-        idx_ethjson_block(r[j].result, &hb[j], err, sizeof err) ||
-        hb[j].number != s->hdr_numbers[j]) {
-      inconsistent(s, "header of a block with logs");
+    if (r[j].err || json_is_null(r[j].result)) {
+      s->hdr_numbers[nmissing++] = s->hdr_numbers[j]; /* ascending, j >= nmissing */
+      continue;
+    }
+    if (idx_ethjson_block(r[j].result, &hb[m], err, sizeof err) ||
+        hb[m].number != s->hdr_numbers[j]) {
+      provider_fault(s, "a malformed header of a block with logs");
       return;
     }
+    m++;
   }
-  s->st.log_headers += n;
+  s->st.log_headers += m;
+  if (nmissing && ++s->hdr_tries > HEADER_TRIES) {
+    inconsistent(s, "header of a block with logs not found");
+    return;
+  }
   /* Logs are sorted and the headers were asked in block order. */
   size_t j = 0;
+  n = m;
   for (size_t i = s->hdr_log_from; i < s->time_next && j < n; i++) {
     idx_log_t *log = &s->logs[i];
     while (j < n && hb[j].number < log->block_number)
@@ -1524,15 +1541,32 @@ static void on_log_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     }
     log->block_time = hb[j].time;
   }
+  if (nmissing) {
+    s->hdr_n = nmissing;
+    later(s, 50ull << (s->hdr_tries < 5 ? s->hdr_tries : 5), send_log_headers);
+    return;
+  }
   fetch_log_headers(s);
 }
 
-static void fetch_log_headers(idx_sync_t *s) {
+/* Asks for the headers in s->hdr_numbers[0..hdr_n). */
+static void send_log_headers(idx_sync_t *s) {
   const char *methods[TIME_BATCH_MAX];
   json_t *params[TIME_BATCH_MAX];
+  for (size_t k = 0; k < s->hdr_n; k++) {
+    char tag[24];
+    (void)hex_block_tag(tag, sizeof tag, s->hdr_numbers[k]);
+    methods[k] = "eth_getBlockByNumber";
+    params[k] = json_pack("[s,b]", tag, 0);
+  }
+  send_batch(s, methods, params, s->hdr_n, on_log_headers);
+}
+
+static void fetch_log_headers(idx_sync_t *s) {
   size_t k = 0;
   uint64_t last = UINT64_MAX;
   s->hdr_log_from = s->time_next;
+  s->hdr_tries = 0;
   for (; s->time_next < s->nlogs; s->time_next++) {
     idx_log_t *log = &s->logs[s->time_next];
     if (log->block_number == last || header_of(s, log->block_number))
@@ -1540,15 +1574,11 @@ static void fetch_log_headers(idx_sync_t *s) {
     if (k == TIME_BATCH_MAX)
       break; /* the next batch starts with this log's block */
     last = log->block_number;
-    char tag[24];
-    (void)hex_block_tag(tag, sizeof tag, log->block_number);
-    methods[k] = "eth_getBlockByNumber";
-    params[k] = json_pack("[s,b]", tag, 0);
     s->hdr_numbers[k++] = log->block_number;
   }
   s->hdr_n = k;
   if (k) {
-    send_batch(s, methods, params, k, on_log_headers);
+    send_log_headers(s);
     return;
   }
   write_batch(s);
