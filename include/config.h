@@ -47,7 +47,9 @@ typedef struct idx_config_s {
   uint64_t to_block;
   bool has_confirmations;
   uint64_t confirmations;
+  bool has_finality;
   idx_finality_t finality;
+  uint64_t max_retries; /* sync: consecutive failures of one cause before giving up */
   uint64_t poll_ms;
   uint64_t initial_range;
   uint64_t max_range;
@@ -108,6 +110,13 @@ void idx_config_usage(unsigned command, const char *synopsis) IDX_NONNULL(2);
 uint64_t idx_config_confirmations(const idx_config_t *cfg, bool net_has, uint64_t net_value,
                                   uint64_t chain_id) IDX_NONNULL(1);
 
+/* Finality in force: the flag, else the network file's, else latest. */
+idx_finality_t idx_config_finality(const idx_config_t *cfg, bool net_has, idx_finality_t net_value)
+    IDX_NONNULL(1);
+
 const char *idx_finality_name(idx_finality_t f);
+
+/* "latest|safe|finalized". Returns 0 or IDX_ERR_CONFIG. */
+IDX_WARN_UNUSED int idx_finality_parse(const char *s, idx_finality_t *out) IDX_NONNULL(1, 2);
 
 #endif

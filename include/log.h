@@ -33,6 +33,12 @@ IDX_WARN_UNUSED int idx_log_parse_format(const char *s, idx_log_format_t *out) I
 /* True when a line of this level would be written (skip costly formatting). */
 bool idx_log_enabled(idx_log_level_t level);
 
+/* Copies in[0..n) to out (NUL-terminated, at most cap - 1 bytes, cut at a
+ * whole escape) with control bytes escaped as text lines write them:
+ * \n, \r, \t, a backslash doubled, and \xHH for other C0 bytes, DEL and
+ * UTF-8-encoded C1 controls. Returns the length written. */
+size_t idx_log_escape_text(char *out, size_t cap, const char *in, size_t n) IDX_NONNULL(1, 3);
+
 /* Writes one line; component names the module ("rpc", "store", ...). */
 void idx_log_generic(idx_log_level_t level, const char *component, const char *fmt, ...)
     IDX_PRINTF(3, 4) IDX_NONNULL(2, 3);

@@ -7,8 +7,12 @@
  * any, the provider suggested. idx_logrange_t keeps the span that works:
  * it grows while answers are small, shrinks on a limit (to the suggested
  * or stated span when there is one), and never grows back past a span
- * that failed: between the largest span that worked and the smallest that
- * failed it bisects, and stops probing once the two are within an eighth.
+ * that failed, for a while: between the largest span that worked and the
+ * smallest that failed it bisects, and stops probing once the two are
+ * within an eighth; after IDX_LOGRANGE_REGROW_MIN clean answers the limit
+ * is forgotten and the span grows again (a limit met again right after
+ * doubles that wait, up to IDX_LOGRANGE_REGROW_MAX), so one odd answer
+ * ("up to a 1 block range") cannot cap the span for the rest of the run.
  * An answer of more than four times grow_below_logs logs halves the span,
  * which keeps a batch's memory and latency moderate on dense chains.
  */
@@ -38,7 +42,12 @@ typedef struct idx_logrange_s {
   uint64_t ceiling;         /* smallest span known to fail, minus one (UINT64_MAX: none) */
   uint64_t good;            /* largest span known to work (0: none yet) */
   uint64_t grow_below_logs; /* grow after an answer with fewer logs than this */
+  uint64_t clean;           /* clean answers since the last limit */
+  uint64_t regrow_after;    /* clean answers that lift the ceiling */
+  bool regrown;             /* the ceiling was lifted and no limit met since */
 } idx_logrange_t;
+
+enum { IDX_LOGRANGE_REGROW_MIN = 16, IDX_LOGRANGE_REGROW_MAX = 1024 };
 
 void idx_logrange_init(idx_logrange_t *r, uint64_t initial, uint64_t max_span) IDX_NONNULL(1);
 

@@ -13,6 +13,7 @@
 #include "common.h"
 
 #include "abi.h"
+#include "config.h"
 
 typedef enum idx_role_e {
   IDX_ROLE_APP_LICENSE,
@@ -44,6 +45,8 @@ typedef struct idx_network_s {
   uint64_t chain_id;
   bool has_confirmations;
   uint64_t confirmations;
+  bool has_finality; /* "finality": the default for --finality */
+  idx_finality_t finality;
   idx_contract_t *contracts; /* owned array */
   size_t ncontracts;
 } idx_network_t;

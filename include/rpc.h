@@ -32,6 +32,17 @@
  * at warn level (the URL shown without userinfo, path or query), the
  * give-up at error level.
  *
+ * The chain (options.chain_id): every URL's eth_chainId is asked before
+ * its answers are used, and again after a transport fault on it (the node
+ * that comes back may be another): an exchange to a URL not yet checked
+ * carries eth_chainId in front of the batch's requests, and its answers
+ * are used only when the chain is the expected one. A URL that serves
+ * another chain is taken out of rotation for the client's life (an error
+ * logged once, counted in wrong_chain) and its answer is never handed to
+ * a caller: the batch goes to another URL; with every URL out, batches
+ * fail with IDX_ERR_RPC_TRANSPORT. idx_rpc_check_chain asks every URL at
+ * start, where a wrong one is a configuration error.
+ *
  * Request ids are unique per client and increase monotonically; replies
  * are matched by id, in any order.
  *
@@ -60,6 +71,7 @@ typedef struct idx_rpc_options_s {
   unsigned max_in_flight;  /* concurrent HTTP exchanges; default 4 */
   long cooldown_base_ms;   /* a URL's cool-down after one failure; default 1000 */
   long cooldown_max_ms;    /* longest cool-down; default 60000 */
+  uint64_t chain_id;       /* the chain every URL must serve; 0: not checked (default) */
 } idx_rpc_options_t;
 
 /* Fills o with the defaults above (urls left empty). */
@@ -109,6 +121,29 @@ void idx_rpc_close(idx_rpc_t *rpc, void (*closed_cb)(void *ud), void *ud);
 IDX_WARN_UNUSED int idx_rpc_batch(idx_rpc_t *rpc, const char *const *methods, json_t *const *params,
                                   size_t n, idx_rpc_batch_cb cb, void *ud) IDX_NONNULL(1, 2, 5);
 
+/* status 0: every URL that answered serves options.chain_id, and one did.
+ * IDX_ERR_CONFIG: a URL serves another chain (message names it, without
+ * credentials). IDX_ERR_RPC_TRANSPORT: no URL answered (a few tries each).
+ * IDX_ERR_CANCELLED: the client was closed. */
+typedef void (*idx_rpc_chain_cb)(void *ud, int status, const char *message);
+
+/* Asks every URL not already out of rotation for its eth_chainId (a few
+ * attempts each); cb runs once all have answered or given up, never before
+ * this returns. Returns 0, IDX_ERR_INVAL (no chain_id option, or a check
+ * already running), IDX_ERR_CONFIG (every URL is already out: cb is not
+ * called), IDX_ERR_NOMEM, IDX_ERR_CANCELLED. */
+IDX_WARN_UNUSED int idx_rpc_check_chain(idx_rpc_t *rpc, idx_rpc_chain_cb cb, void *ud)
+    IDX_NONNULL(1, 2);
+
+/* Inside a batch callback with status 0: the index of the URL that
+ * answered it. */
+size_t idx_rpc_answered_by(const idx_rpc_t *rpc) IDX_NONNULL(1);
+
+/* The caller found an answer of URL `url` faulty (it contradicts what the
+ * caller knows): counts it as a failure of that URL, which cools down, so
+ * that the next exchanges go to other URLs first. */
+void idx_rpc_blame(idx_rpc_t *rpc, size_t url, const char *why) IDX_NONNULL(1, 3);
+
 /* Counters for status and /metrics. */
 typedef struct idx_rpc_stats_s {
   uint64_t batches;        /* batches completed successfully */
@@ -118,6 +153,8 @@ typedef struct idx_rpc_stats_s {
   uint64_t rate_limited;   /* HTTP 429 answers */
   uint64_t rpc_errors;     /* JSON-RPC error objects handed to callers */
   uint64_t bytes_received; /* response body bytes (after content decoding) */
+  uint64_t wrong_chain;    /* URLs found serving another chain (out of rotation) */
+  uint64_t blamed;         /* answers the caller found faulty (idx_rpc_blame) */
   /* Latency histogram of successful exchanges: bucket i counts those
    * under latency_bounds_ms[i] and not under latency_bounds_ms[i - 1]
    * (not cumulative); the last bucket is +Inf. */
@@ -136,6 +173,8 @@ typedef struct idx_rpc_url_stats_s {
   unsigned consecutive;    /* failures since the last success */
   uint64_t cooldown_ms;    /* cool-down left now (0: healthy or recovered) */
   uint64_t retry_after_ms; /* Retry-After wait left now */
+  uint64_t served_chain;   /* chain id it answered last (0: not asked yet) */
+  bool wrong_chain;        /* serves another chain: never used */
 } idx_rpc_url_stats_t;
 
 /* The number of configured URLs. */

@@ -199,6 +199,17 @@ IDX_WARN_UNUSED int idx_store_rederive(idx_store_t *store, uint64_t chain_id, bo
                                        uint64_t *to_block, char *err, size_t errlen)
     IDX_NONNULL(1, 3, 4, 5);
 
+/* The chain's finalized block as last stored (cursors.finalized_block);
+ * *found false when none was ever stored. */
+IDX_WARN_UNUSED int idx_store_finalized(idx_store_t *store, uint64_t chain_id, bool *found,
+                                        uint64_t *block, char *err, size_t errlen)
+    IDX_NONNULL(1, 3, 4, 5);
+
+/* Raises the stored finalized block to `block` (never lowers it; no-op
+ * before the chain has a cursor row). */
+IDX_WARN_UNUSED int idx_store_set_finalized(idx_store_t *store, uint64_t chain_id, uint64_t block,
+                                            char *err, size_t errlen) IDX_NONNULL(1, 4);
+
 /* How many unknown logs the chain's batches reported (0 when none). */
 IDX_WARN_UNUSED int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id, uint64_t *count,
                                            char *err, size_t errlen) IDX_NONNULL(1, 3, 4);

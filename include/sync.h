@@ -13,14 +13,30 @@
  * parent hash to the stored tip; a mismatch is a reorg: the fork point is
  * found among the stored headers and everything above it is rolled back
  * in one transaction before indexing resumes. Logs whose block hash does
- * not match the header fetched in the same batch are a retryable
- * inconsistency (a lagging or load-balanced node), never stored.
+ * not match their block's header (fetched for every block that has logs)
+ * are a retryable inconsistency (a lagging or load-balanced node), never
+ * stored.
+ *
+ * Finality: every head poll also asks the node's "finalized" block, which
+ * only moves up and is stored beside the cursor. With finality
+ * "finalized" it bounds the target. Below it nothing is rolled back: an
+ * answer that contradicts a stored hash there is a provider fault
+ * (counted, logged, the endpoint blamed, asked again), never a reorg. A
+ * reorg is rolled back only when two fork searches agree.
+ *
+ * Failures are counted per cause (JSON-RPC transport, inconsistent
+ * answers, database) and back off per cause; an unrelated success does not
+ * reset them. `sync` gives up after max_failures in a row of one cause;
+ * `run` keeps trying, and its status says so (not ready). A fatal error in
+ * `run` (a lost privilege, say) halts the follower with the reason in its
+ * status, and the API keeps answering until the process is stopped.
  */
 #ifndef IDX_SYNC_H
 #define IDX_SYNC_H
 
 #include "common.h"
 
+#include "buf.h"
 #include "config.h"
 #include "network.h"
 #include "rpc.h"
@@ -45,7 +61,7 @@ typedef struct idx_sync_options_s {
   uint64_t poll_ms;
   uint64_t initial_range;
   uint64_t max_range;
-  unsigned max_db_attempts; /* consecutive store failures before giving up; 0 = never */
+  unsigned max_db_attempts; /* consecutive failures of one cause before giving up; 0 = never */
   bool progress;            /* backfill progress lines (blocks/s, events/s, ETA) */
   /* Called on the loop after each batch commit (rollback false) and
    * each reorg rollback (true), once the engine's status shows it; NULL
@@ -89,7 +105,30 @@ typedef struct idx_sync_status_s {
   uint64_t docs_built;      /* stale license documents built while idle */
   uint64_t prefetched;      /* ranges fetched while the previous batch was written */
   bool standby;             /* waiting: another instance holds the writer lock */
+  bool has_finalized;
+  uint64_t finalized;        /* the chain's finalized block (never goes down) */
+  uint64_t provider_faults;  /* answers that contradicted finalized data or a header */
+  uint64_t reorgs_refused;   /* fork searches not confirmed by a second answer */
+  uint64_t log_headers;      /* headers fetched to check the block hash of logs */
+  unsigned rpc_failing;      /* JSON-RPC transport failures in a row */
+  unsigned answers_failing;  /* inconsistent answers in a row (reset by progress only) */
+  bool rpc_down;             /* every endpoint is failing or serves another chain */
+  uint64_t wrong_chain_urls; /* endpoints out of rotation: they serve another chain */
+  bool halted;               /* run: the follower stopped on a fatal error */
+  char halt_reason[256];     /* why (when halted) */
 } idx_sync_status_t;
+
+/* Answers that keep failing this many times in a row make `run` not ready. */
+enum { IDX_SYNC_FAILING_NOT_READY = 3 };
+
+/* Why the follower is not ready, in words, or NULL when it may be (the
+ * index lag is judged by the caller). */
+const char *idx_sync_problem(const idx_sync_status_t *st) IDX_NONNULL(1);
+
+/* Appends the follower's finality and fault metrics (Prometheus text:
+ * dimo_finalized_block, dimo_sync_provider_faults_total, ...) to b.
+ * Returns 0 or IDX_ERR_NOMEM/IDX_ERR_TOO_LARGE. */
+IDX_WARN_UNUSED int idx_sync_metrics(const idx_sync_status_t *st, idx_buf_t *b) IDX_NONNULL(1, 2);
 
 void idx_sync_status(const idx_sync_t *s, idx_sync_status_t *out) IDX_NONNULL(1, 2);
 

@@ -1642,6 +1642,8 @@ static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *r
     snprintf(problem, sizeof problem, "%s", st.not_ready);
   else if (st.has_sync && s->standby)
     snprintf(problem, sizeof problem, "standby: another instance writes the index");
+  else if (st.has_sync && idx_sync_problem(s))
+    snprintf(problem, sizeof problem, "%s", idx_sync_problem(s));
   else if (st.has_sync && s->target == 0)
     snprintf(problem, sizeof problem, "the chain head is not known yet");
   else if (st.has_sync && (!s->has_cursor || !s->has_model))
@@ -1653,7 +1655,11 @@ static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *r
   idx_buf_init(&b, 1024);
   int rc = idx_buf_adds(&b, "{");
   if (rc == 0 && problem[0])
-    rc = idx_buf_addf(&b, "\"error\":\"%s\",", problem);
+    rc = idx_buf_adds(&b, "\"error\":");
+  if (rc == 0 && problem[0])
+    rc = idx_buf_add_json_str(&b, problem, strlen(problem));
+  if (rc == 0 && problem[0])
+    rc = idx_buf_adds(&b, ",");
   if (rc == 0)
     rc = idx_buf_addf(&b,
                       "\"ready\":%s,\"database\":\"%s\",\"head_block\":%llu,\"target_block\":%llu,",
@@ -1663,6 +1669,10 @@ static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *r
     rc = idx_buf_addf(&b, "\"indexed_block\":%llu,", (unsigned long long)s->cursor);
   else if (rc == 0)
     rc = idx_buf_adds(&b, "\"indexed_block\":null,");
+  if (rc == 0 && s->has_finalized)
+    rc = idx_buf_addf(&b, "\"finalized_block\":%llu,", (unsigned long long)s->finalized);
+  else if (rc == 0)
+    rc = idx_buf_adds(&b, "\"finalized_block\":null,");
   if (rc == 0)
     rc = idx_buf_addf(&b, "\"lag\":%llu,\"ready_lag\":%llu}", (unsigned long long)lag,
                       (unsigned long long)api->opts.ready_lag);
@@ -1739,6 +1749,7 @@ static int render_metrics(idx_api_t *api, idx_buf_t *b) {
     TRY(m_u64(b, "dimo_sync_log_range_blocks", "gauge", "Current eth_getLogs block span.",
               s->range));
     TRY(m_u64(b, "dimo_reorgs_total", "counter", "Reorgs rolled back.", s->reorgs));
+    TRY(idx_sync_metrics(s, b));
     TRY(m_u64(b, "dimo_reorg_last_depth_blocks", "gauge", "Depth of the last reorg.",
               s->last_reorg_depth));
     TRY(m_u64(b, "dimo_reorg_max_depth_blocks", "gauge", "Deepest reorg seen.",

@@ -161,6 +161,7 @@ static int chain_with_config(idx_config_t *cfg, unsigned command, const char *na
   uv_loop_init(&loop);
   idx_rpc_options_t ro;
   idx_cmd_rpc_options(cfg, &ro, is_run ? 0 : 10);
+  ro.chain_id = net.chain_id;
   idx_rpc_t *rpc = NULL;
   int rc = idx_rpc_new(&rpc, &loop, &ro);
   if (rc) {
@@ -203,14 +204,15 @@ static int chain_with_config(idx_config_t *cfg, unsigned command, const char *na
   so.from_block = cfg->from_block;
   so.confirmations =
       idx_config_confirmations(cfg, net.has_confirmations, net.confirmations, net.chain_id);
-  so.finality = cfg->finality;
+  so.finality = idx_config_finality(cfg, net.has_finality, net.finality);
+
   so.follow = is_run;
   so.stop_at_head = !is_run && (!cfg->has_to || cfg->to_head);
   so.stop_block = cfg->to_block;
   so.poll_ms = cfg->poll_ms;
   so.initial_range = cfg->initial_range;
   so.max_range = cfg->max_range;
-  so.max_db_attempts = is_run ? 0 : 10;
+  so.max_db_attempts = is_run ? 0 : (unsigned)(cfg->max_retries ? cfg->max_retries : 1);
   so.progress = true;
   so.on_commit = on_commit;
   so.on_commit_ud = &run;

@@ -81,12 +81,14 @@ static void on_head(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
     q->status = IDX_ERR_RPC_REPLY;
 }
 
-/* Asks the first healthy endpoint for eth_blockNumber. */
-static int query_head(const idx_config_t *cfg, uint64_t *head) {
+/* Asks the first healthy endpoint of the chain for eth_blockNumber (an
+ * endpoint serving another chain is never asked twice, nor believed). */
+static int query_head(const idx_config_t *cfg, uint64_t chain_id, uint64_t *head) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   idx_rpc_options_t ro;
   idx_cmd_rpc_options(cfg, &ro, 3);
+  ro.chain_id = chain_id;
   idx_rpc_t *rpc = NULL;
   head_query_t q = {false, 0, 0};
   int rc = idx_rpc_new(&rpc, &loop, &ro);
@@ -155,9 +157,18 @@ int idx_cmd_status(int argc, char **argv) {
            (unsigned long long)(found && last > model ? last - model : 0));
   else if (rc == 0)
     printf("model:     none (nothing derived yet)\n");
+  bool has_final = false;
+  uint64_t final = 0;
+  if (rc == 0)
+    rc = idx_store_finalized(store, net.chain_id, &has_final, &final, err, sizeof err);
+  if (rc == 0 && has_final)
+    printf("finalized: %llu (the cursor is %s)\n", (unsigned long long) final,
+           found && last <= final ? "final" : "above it: not final yet");
+  else if (rc == 0)
+    printf("finalized: unknown (no node named its finalized block yet)\n");
   if (rc == 0 && cfg.nrpc) {
     uint64_t head = 0;
-    int hrc = query_head(&cfg, &head);
+    int hrc = query_head(&cfg, net.chain_id, &head);
     if (hrc) {
       printf("head:      unknown (%s)\n", idx_strerror(hrc));
     } else {

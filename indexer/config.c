@@ -59,8 +59,13 @@ static const opt_t options[] = {
     {"--confirmations", "DIMO_CONFIRMATIONS", OPT_U64, OFF(confirmations), OFF(has_confirmations),
      IDX_CMD_RUN | IDX_CMD_SYNC | IDX_CMD_STATUS, "network file's, else 200 on chain 137, else 0",
      "blocks to stay behind the head (0 allowed: reorgs are rolled back)"},
-    {"--finality", "DIMO_FINALITY", OPT_FINALITY, OFF(finality), NO_HAS, IDX_CMD_RUN | IDX_CMD_SYNC,
-     "latest", "latest (head minus confirmations), safe or finalized (the node's block tags)"},
+    {"--finality", "DIMO_FINALITY", OPT_FINALITY, OFF(finality), OFF(has_finality),
+     IDX_CMD_RUN | IDX_CMD_SYNC, "network file's, else latest",
+     "latest (head minus confirmations), safe or finalized (the node's block tags also bound "
+     "the target)"},
+    {"--max-retries", "DIMO_MAX_RETRIES", OPT_U64, OFF(max_retries), NO_HAS, IDX_CMD_SYNC, "10",
+     "sync: consecutive failures of one cause (database, JSON-RPC, inconsistent answers) before "
+     "it gives up (exit 1); run retries forever"},
     {"--poll-interval", "DIMO_POLL_INTERVAL_MS", OPT_U64, OFF(poll_ms), NO_HAS, IDX_CMD_RUN, "2000",
      "milliseconds between head polls when caught up"},
     {"--initial-range", "DIMO_INITIAL_RANGE", OPT_U64, OFF(initial_range), NO_HAS,
@@ -187,17 +192,9 @@ static int set_value(idx_config_t *cfg, const opt_t *o, const char *value, const
     else
       ok = parse_u64(value, &cfg->to_block);
     break;
-  case OPT_FINALITY: {
-    static const char *const names[] = {"latest", "safe", "finalized"};
-    ok = false;
-    for (size_t i = 0; i < IDX_ARRAY_LEN(names); i++) {
-      if (strcmp(value, names[i]) == 0) {
-        cfg->finality = (idx_finality_t)i;
-        ok = true;
-      }
-    }
+  case OPT_FINALITY:
+    ok = idx_finality_parse(value, &cfg->finality) == 0;
     break;
-  }
   case OPT_LOG_LEVEL:
     ok = idx_log_parse_level(value, &cfg->log_level) == 0;
     break;
@@ -247,6 +244,7 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
                      size_t errlen) {
   cfg->network = "polygon";
   cfg->finality = IDX_FINALITY_LATEST;
+  cfg->max_retries = 10;
   cfg->poll_ms = 2000;
   cfg->initial_range = 100;
   cfg->max_range = 100000;
@@ -368,4 +366,21 @@ uint64_t idx_config_confirmations(const idx_config_t *cfg, bool net_has, uint64_
   if (net_has)
     return net_value;
   return chain_id == 137 ? 200 : 0;
+}
+
+idx_finality_t idx_config_finality(const idx_config_t *cfg, bool net_has,
+                                   idx_finality_t net_value) {
+  if (cfg->has_finality)
+    return cfg->finality;
+  return net_has ? net_value : IDX_FINALITY_LATEST;
+}
+
+int idx_finality_parse(const char *s, idx_finality_t *out) {
+  for (int i = IDX_FINALITY_LATEST; i <= IDX_FINALITY_FINALIZED; i++) {
+    if (strcmp(s, idx_finality_name((idx_finality_t)i)) == 0) {
+      *out = (idx_finality_t)i;
+      return 0;
+    }
+  }
+  return IDX_ERR_CONFIG;
 }

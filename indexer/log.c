@@ -42,6 +42,49 @@ int idx_log_parse_format(const char *s, idx_log_format_t *out) {
 
 bool idx_log_enabled(idx_log_level_t level) { return level >= log_min; }
 
+/* Text lines are read by people and parsed by line: a message that carries
+ * a provider's error text (an RPC error, an HTTP error page) must not be
+ * able to end the line and forge another, nor drive the terminal. Control
+ * bytes (C0, DEL, UTF-8-encoded C1) and the backslash are escaped. */
+size_t idx_log_escape_text(char *out, size_t cap, const char *in, size_t n) {
+  static const char hexd[] = "0123456789abcdef";
+  size_t j = 0;
+  if (cap == 0)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)in[i];
+    char e[8];
+    size_t en = 0;
+    if (c == '\\') {
+      e[en++] = '\\';
+      e[en++] = '\\';
+    } else if (c == '\n' || c == '\r' || c == '\t') {
+      e[en++] = '\\';
+      e[en++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+    } else if (c < 0x20 || c == 0x7f) {
+      e[en++] = '\\';
+      e[en++] = 'x';
+      e[en++] = hexd[c >> 4];
+      e[en++] = hexd[c & 15];
+    } else if (c == 0xc2 && i + 1 < n && (unsigned char)in[i + 1] >= 0x80 &&
+               (unsigned char)in[i + 1] <= 0x9f) {
+      unsigned char c1 = (unsigned char)in[++i];
+      e[en++] = '\\';
+      e[en++] = 'x';
+      e[en++] = hexd[c1 >> 4];
+      e[en++] = hexd[c1 & 15];
+    } else {
+      e[en++] = (char)c;
+    }
+    if (j + en >= cap)
+      break;
+    memcpy(out + j, e, en);
+    j += en;
+  }
+  out[j] = '\0';
+  return j;
+}
+
 void idx_log_generic(idx_log_level_t level, const char *component, const char *fmt, ...) {
   if (level < log_min)
     return;
@@ -62,7 +105,10 @@ void idx_log_generic(idx_log_level_t level, const char *component, const char *f
   size_t mlen = n < 0 ? 0 : (size_t)n >= sizeof msg ? sizeof msg - 1 : (size_t)n;
 
   if (log_format == IDX_LOG_TEXT) {
-    fprintf(stderr, "%s %s %s: %.*s\n", when, level_tags[level], component, (int)mlen, msg);
+    char safe[sizeof msg * 2], comp[64];
+    size_t slen = idx_log_escape_text(safe, sizeof safe, msg, mlen);
+    (void)idx_log_escape_text(comp, sizeof comp, component, strlen(component));
+    fprintf(stderr, "%s %s %s: %.*s\n", when, level_tags[level], comp, (int)slen, safe);
     return;
   }
   idx_buf_t line;

@@ -134,6 +134,25 @@ void idx_logrange_init(idx_logrange_t *r, uint64_t initial, uint64_t max_span) {
   r->ceiling = UINT64_MAX;
   r->good = 0;
   r->grow_below_logs = 5000;
+  r->clean = 0;
+  r->regrow_after = IDX_LOGRANGE_REGROW_MIN;
+  r->regrown = false;
+}
+
+/* A limit is a fact about a provider at one time (a load balancer may send
+ * the next request to a node with other limits; one odd answer may state a
+ * one-block limit): after regrow_after clean answers at the ceiling it is
+ * forgotten and the span grows again. A limit met again right after a
+ * regrow doubles the wait (up to IDX_LOGRANGE_REGROW_MAX answers), so a
+ * real limit costs one failed request per that many good ones. */
+static void count_clean(idx_logrange_t *r) {
+  if (r->ceiling == UINT64_MAX)
+    return;
+  if (++r->clean < r->regrow_after)
+    return;
+  r->ceiling = UINT64_MAX;
+  r->clean = 0;
+  r->regrown = true;
 }
 
 void idx_logrange_success(idx_logrange_t *r, uint64_t span, uint64_t nlogs) {
@@ -149,6 +168,7 @@ void idx_logrange_success(idx_logrange_t *r, uint64_t span, uint64_t nlogs) {
   }
   if (span < r->span || nlogs >= r->grow_below_logs)
     return; /* a short final range, or a dense one, says nothing new */
+  count_clean(r);
   if (span > r->good)
     r->good = span;
   uint64_t next;
@@ -180,6 +200,12 @@ uint64_t idx_logrange_limited(idx_logrange_t *r, uint64_t from, uint64_t span,
   }
   if (next < r->min_span)
     next = r->min_span;
+  r->clean = 0;
+  if (r->regrown) {
+    r->regrown = false;
+    r->regrow_after = r->regrow_after * 2 > IDX_LOGRANGE_REGROW_MAX ? IDX_LOGRANGE_REGROW_MAX
+                                                                    : r->regrow_after * 2;
+  }
   if (span > 1 && span - 1 < r->ceiling)
     r->ceiling = span - 1;
   if (r->good > r->ceiling)

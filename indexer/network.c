@@ -177,7 +177,8 @@ static int network_from_json(idx_network_t *net, json_t *root, const char *net_d
   const char *key;
   json_t *v;
   json_object_foreach(root, key, v) {
-    static const char *const known[] = {"name", "chain_id", "confirmations", "contracts"};
+    static const char *const known[] = {"name", "chain_id", "confirmations", "finality",
+                                        "contracts"};
     bool ok = strncmp(key, "x-", 2) == 0;
     for (size_t k = 0; k < IDX_ARRAY_LEN(known) && !ok; k++)
       ok = strcmp(key, known[k]) == 0;
@@ -200,6 +201,14 @@ static int network_from_json(idx_network_t *net, json_t *root, const char *net_d
       return IDX_ERR_CONFIG;
     }
     net->has_confirmations = true;
+  }
+  json_t *fin = json_object_get(root, "finality");
+  if (fin) {
+    if (!json_is_string(fin) || idx_finality_parse(json_string_value(fin), &net->finality)) {
+      snprintf(err, errlen, "\"finality\" must be \"latest\", \"safe\" or \"finalized\"");
+      return IDX_ERR_CONFIG;
+    }
+    net->has_finality = true;
   }
   json_t *contracts = json_object_get(root, "contracts");
   if (!json_is_array(contracts) || json_array_size(contracts) == 0) {

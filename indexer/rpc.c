@@ -18,6 +18,7 @@
 #include "common.h"
 
 #include "buf.h"
+#include "ethjson.h"
 #include "log.h"
 #include "rpc.h"
 
@@ -37,6 +38,7 @@
 #define RPC_ERROR_MAX ((size_t)64 << 10)   /* a longer non-200 body aborts the exchange */
 #define RPC_KEEP_BODY ((size_t)4 << 20)    /* larger response buffers are freed after use */
 #define RPC_RESTART_MS 100                 /* retry delay when an exchange cannot start */
+#define RPC_CHECK_ATTEMPTS 3               /* idx_rpc_check_chain: tries per URL */
 
 const double idx_rpc_latency_bounds_ms[11] = {5,   10,   25,   50,   100,  250,
                                               500, 1000, 2500, 5000, 10000};
@@ -64,7 +66,21 @@ static void link_remove(rpc_link_t *n) {
   n->prev = n->next = n;
 }
 
+/* What a URL's node has said about its chain (options.chain_id set). A
+ * URL is UNKNOWN until its first exchange and again after a transport
+ * fault (a node that comes back may be another node); an exchange to an
+ * UNKNOWN URL asks eth_chainId in front of the batch, and nothing it
+ * answers is used unless the chain is the expected one. */
+typedef enum rpc_chain_state_e {
+  URL_CHAIN_UNKNOWN,
+  URL_CHAIN_OK,
+  URL_CHAIN_WRONG, /* out of rotation for the life of the client */
+} rpc_chain_state_t;
+
 typedef struct rpc_url_s {
+  struct idx_rpc_s *owner;
+  rpc_chain_state_t chain;
+  uint64_t served_chain;  /* the chain id it answered last (0: none yet) */
   char *url;              /* as configured: may hold credentials */
   char *shown;            /* scheme://host[:port], "/..." when there was more */
   unsigned consecutive;   /* failures since the last success */
@@ -90,8 +106,12 @@ typedef struct rpc_batch_s {
   rpc_batch_state_t state;
   idx_buf_t body; /* the serialized requests */
   size_t n;
+  uint64_t probe_id; /* the id of an eth_chainId asked in front (first_id - 1) */
   uint64_t first_id; /* ids first_id .. first_id + n - 1 */
   unsigned attempts;
+  unsigned max_attempts; /* 0: the client's */
+  size_t pin;            /* the only URL it may go to, or SIZE_MAX */
+  bool chain_probe;      /* idx_rpc_check_chain's own eth_chainId */
   idx_rpc_batch_cb cb;
   void *ud;
   struct rpc_exchange_s *ex; /* while running */
@@ -105,6 +125,8 @@ typedef struct rpc_exchange_s {
   rpc_batch_t *batch;
   size_t url;
   bool probe;
+  bool verifying;  /* eth_chainId asked in front of the batch */
+  idx_buf_t vbody; /* the body when verifying */
   bool got_status;
   long status;
   long retry_after_ms; /* -1: no Retry-After header */
@@ -142,7 +164,12 @@ struct idx_rpc_s {
   uint64_t next_id;
   uint64_t rng;
   idx_rpc_stats_t stats;
-  unsigned handles; /* uv handles not yet closed */
+  unsigned handles;   /* uv handles not yet closed */
+  size_t answered_by; /* the URL whose answer is being handed to a callback */
+  /* idx_rpc_check_chain in progress. */
+  idx_rpc_chain_cb check_cb;
+  void *check_ud;
+  size_t check_pending;
   bool closing;
   void (*closed_cb)(void *ud);
   void *closed_ud;
@@ -266,6 +293,7 @@ static void exchange_destroy(rpc_exchange_t *ex) {
   if (ex->easy)
     curl_easy_cleanup(ex->easy);
   idx_buf_free(&ex->body);
+  idx_buf_free(&ex->vbody);
   free(ex);
 }
 
@@ -281,6 +309,7 @@ static rpc_exchange_t *exchange_get(idx_rpc_t *rpc) {
     return NULL;
   ex->rpc = rpc;
   idx_buf_init(&ex->body, rpc->opts.max_response);
+  idx_buf_init(&ex->vbody, RPC_MAX_REQUEST + 128);
   ex->easy = curl_easy_init();
   if (!ex->easy) {
     free(ex);
@@ -321,6 +350,10 @@ static void exchange_put(idx_rpc_t *rpc, rpc_exchange_t *ex) {
     idx_buf_free(&ex->body);
   else
     idx_buf_reset(&ex->body);
+  if (ex->vbody.cap > RPC_KEEP_BODY)
+    idx_buf_free(&ex->vbody);
+  else
+    idx_buf_reset(&ex->vbody);
   if (rpc->nidle < rpc->opts.max_in_flight)
     rpc->idle[rpc->nidle++] = ex;
   else
@@ -406,8 +439,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud) {
 /* The earliest loop time at which some URL may be used (now if one may). */
 static uint64_t first_unblocked(const idx_rpc_t *rpc, uint64_t now) {
   uint64_t at = UINT64_MAX;
-  for (size_t i = 0; i < rpc->nurls; i++)
-    at = min_u64(at, rpc->urls[i].blocked_until);
+  for (size_t i = 0; i < rpc->nurls; i++) {
+    if (rpc->urls[i].chain != URL_CHAIN_WRONG)
+      at = min_u64(at, rpc->urls[i].blocked_until);
+  }
   return at < now ? now : at;
 }
 
@@ -420,7 +455,7 @@ static bool pick_url(idx_rpc_t *rpc, uint64_t now, size_t *out, bool *probe) {
   for (size_t k = 0; k < rpc->nurls; k++) {
     size_t i = (rpc->rr + k) % rpc->nurls;
     const rpc_url_t *u = &rpc->urls[i];
-    if (u->blocked_until > now)
+    if (u->blocked_until > now || u->chain == URL_CHAIN_WRONG)
       continue;
     int rank = u->consecutive == 0 ? 1 : u->cool_until <= now && !u->probing ? 0 : 2;
     if (rank < best_rank ||
@@ -463,7 +498,15 @@ static void batch_finish(rpc_batch_t *b, int status, const idx_rpc_reply_t *repl
 
 static void dispatch(idx_rpc_t *rpc);
 
-static void on_wake(uv_timer_t *t) { dispatch(t->data); }
+static void fail_queued(idx_rpc_t *rpc);
+static bool any_right_chain(const idx_rpc_t *rpc);
+
+static void on_wake(uv_timer_t *t) {
+  idx_rpc_t *rpc = t->data;
+  if (rpc->opts.chain_id && !any_right_chain(rpc))
+    fail_queued(rpc);
+  dispatch(rpc);
+}
 
 static void on_retry(uv_timer_t *t) {
   rpc_batch_t *b = t->data;
@@ -478,17 +521,76 @@ static void wake_later(idx_rpc_t *rpc, uint64_t delay_ms) {
     uv_timer_start(&rpc->wake_timer, on_wake, delay_ms, 0);
 }
 
+/* True while some URL may serve the chain (not every one answered another). */
+static bool any_right_chain(const idx_rpc_t *rpc) {
+  for (size_t i = 0; i < rpc->nurls; i++) {
+    if (rpc->urls[i].chain != URL_CHAIN_WRONG)
+      return true;
+  }
+  return false;
+}
+
+/* Fails every queued batch (from a timer: never inside idx_rpc_batch) once
+ * no URL serves the expected chain. */
+static void fail_queued(idx_rpc_t *rpc) {
+  while (!rpc->closing && !link_empty(&rpc->ready)) {
+    rpc_batch_t *b = RPC_CONTAINER(rpc->ready.next, rpc_batch_t, ready);
+    link_remove(&b->ready);
+    idx_log_error("rpc", "no JSON-RPC endpoint serves chain %" PRIu64 ": a batch of %zu failed",
+                  rpc->opts.chain_id, b->n);
+    batch_finish(b, IDX_ERR_RPC_TRANSPORT, NULL);
+  }
+}
+
+/* The body of an exchange that asks eth_chainId in front of the batch:
+ * "[{...eth_chainId...}," followed by the batch's body after its "[". */
+static int verifying_body(rpc_exchange_t *ex, const rpc_batch_t *b) {
+  idx_buf_reset(&ex->vbody);
+  int rc = idx_buf_addf(&ex->vbody,
+                        "[{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64
+                        ",\"method\":\"eth_chainId\",\"params\":[]},",
+                        b->probe_id);
+  if (rc == 0)
+    rc = idx_buf_add(&ex->vbody, b->body.data + 1, b->body.len - 1);
+  return rc;
+}
+
+/* The first queued batch that may start now, and its URL; NULL if none
+ * (pinned batches wait for their URL, others for any URL). */
+static rpc_batch_t *next_startable(idx_rpc_t *rpc, uint64_t now, size_t *ui, bool *probe) {
+  int have_url = -1; /* pick_url asked at most once (it moves the round robin) */
+  for (rpc_link_t *l = rpc->ready.next; l != &rpc->ready; l = l->next) {
+    rpc_batch_t *b = RPC_CONTAINER(l, rpc_batch_t, ready);
+    if (b->pin != SIZE_MAX) {
+      if (rpc->urls[b->pin].blocked_until > now)
+        continue;
+      *ui = b->pin;
+      *probe = false;
+      return b;
+    }
+    if (have_url < 0)
+      have_url = pick_url(rpc, now, ui, probe);
+    if (have_url)
+      return b;
+  }
+  return NULL;
+}
+
 /* Starts exchanges for queued batches while the in-flight cap allows. */
 static void dispatch(idx_rpc_t *rpc) {
+  if (!rpc->closing && rpc->opts.chain_id && !link_empty(&rpc->ready) && !any_right_chain(rpc)) {
+    wake_later(rpc, 0); /* fails them from the timer */
+    return;
+  }
   while (!rpc->closing && rpc->in_flight < rpc->opts.max_in_flight && !link_empty(&rpc->ready)) {
     uint64_t now = uv_now(rpc->loop);
     size_t ui;
     bool probe;
-    if (!pick_url(rpc, now, &ui, &probe)) {
+    rpc_batch_t *b = next_startable(rpc, now, &ui, &probe);
+    if (!b) {
       wake_later(rpc, first_unblocked(rpc, now) - now);
       return;
     }
-    rpc_batch_t *b = RPC_CONTAINER(rpc->ready.next, rpc_batch_t, ready);
     rpc_exchange_t *ex = exchange_get(rpc);
     if (!ex) {
       idx_log_warn("rpc", "out of memory starting an exchange, retry in %dms", RPC_RESTART_MS);
@@ -499,15 +601,26 @@ static void dispatch(idx_rpc_t *rpc) {
     ex->batch = b;
     ex->url = ui;
     ex->probe = probe;
+    ex->verifying = rpc->opts.chain_id && u->chain != URL_CHAIN_OK && !b->chain_probe;
     ex->got_status = false;
     ex->status = 0;
     ex->retry_after_ms = -1;
     ex->write_err = 0;
     ex->dropped = 0;
     ex->errbuf[0] = '\0';
+    const idx_buf_t *body = &b->body;
+    if (ex->verifying) {
+      if (verifying_body(ex, b) != 0) {
+        idx_log_warn("rpc", "out of memory starting an exchange, retry in %dms", RPC_RESTART_MS);
+        exchange_put(rpc, ex);
+        wake_later(rpc, RPC_RESTART_MS);
+        return;
+      }
+      body = &ex->vbody;
+    }
     curl_easy_setopt(ex->easy, CURLOPT_URL, u->url);
-    curl_easy_setopt(ex->easy, CURLOPT_POSTFIELDS, b->body.data);
-    curl_easy_setopt(ex->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->body.len);
+    curl_easy_setopt(ex->easy, CURLOPT_POSTFIELDS, body->data);
+    curl_easy_setopt(ex->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
     CURLMcode mc = curl_multi_add_handle(rpc->multi, ex->easy);
     if (mc != CURLM_OK) {
       idx_log_warn("rpc", "cannot start an exchange (%s), retry in %dms", curl_multi_strerror(mc),
@@ -542,8 +655,12 @@ static void exchange_fault(idx_rpc_t *rpc, rpc_batch_t *b, rpc_url_t *u, const c
       now + exp_delay(rpc->opts.cooldown_base_ms, rpc->opts.cooldown_max_ms, u->consecutive);
   if (retry_after_ms >= 0 && now + (uint64_t)retry_after_ms > u->blocked_until)
     u->blocked_until = now + (uint64_t)retry_after_ms;
+  /* The node that answers after this may be another one (a restart, a
+   * load balancer's other backend, a DNS change): ask its chain again. */
+  if (u->chain == URL_CHAIN_OK)
+    u->chain = URL_CHAIN_UNKNOWN;
 
-  unsigned max = rpc->opts.max_attempts;
+  unsigned max = b->max_attempts ? b->max_attempts : rpc->opts.max_attempts;
   if (max && b->attempts >= max) {
     idx_log_error("rpc", "%s %s (attempt %u/%u): giving up on a batch of %zu requests", u->shown,
                   reason, b->attempts, max, b->n);
@@ -667,6 +784,33 @@ json_t *idx_rpc_parse_answer(const char *body, size_t len, uint64_t first_id, si
   return root;
 }
 
+/* Reads a URL's eth_chainId answer. Returns 0 (the expected chain: the
+ * URL may be used), 1 (another chain: out of rotation, logged and
+ * counted) or -1 (no usable answer, why says so). */
+static int url_chain_answer(idx_rpc_t *rpc, rpc_url_t *u, const idx_rpc_reply_t *r, char *why,
+                            size_t whylen) {
+  uint64_t id = 0;
+  if (r->err || !r->result || idx_ethjson_quantity(r->result, &id) != 0) {
+    snprintf(why, whylen, "eth_chainId not answered%s%s", r->err ? ": " : "",
+             r->err && r->message ? r->message : "");
+    return -1;
+  }
+  u->served_chain = id;
+  if (id == rpc->opts.chain_id) {
+    if (u->chain != URL_CHAIN_OK)
+      idx_log_debug("rpc", "%s serves chain %" PRIu64, u->shown, id);
+    u->chain = URL_CHAIN_OK;
+    return 0;
+  }
+  if (u->chain != URL_CHAIN_WRONG) {
+    rpc->stats.wrong_chain++;
+    idx_log_error("rpc", "%s serves chain %" PRIu64 ", not %" PRIu64 ": taken out of rotation",
+                  u->shown, id, rpc->opts.chain_id);
+  }
+  u->chain = URL_CHAIN_WRONG;
+  return 1;
+}
+
 /* Copies a short, printable excerpt of an error page. */
 static void excerpt(const idx_buf_t *body, char *out, size_t outlen) {
   size_t j = 0;
@@ -723,13 +867,34 @@ static void exchange_done(idx_rpc_t *rpc, CURL *easy, CURLcode res) {
   } else if (status != 200) {
     snprintf(why, sizeof why, "no HTTP status");
   } else {
-    idx_rpc_reply_t *replies = calloc(b->n, sizeof *replies);
+    /* A verifying exchange has one reply more, in front: eth_chainId's. */
+    size_t nr = b->n + (ex->verifying ? 1 : 0);
+    idx_rpc_reply_t *replies = calloc(nr, sizeof *replies);
     if (!replies) {
-      snprintf(why, sizeof why, "out of memory for %zu replies", b->n);
+      snprintf(why, sizeof why, "out of memory for %zu replies", nr);
     } else {
       json_t *root = idx_rpc_parse_answer(ex->body.data ? ex->body.data : "", ex->body.len,
-                                          b->first_id, b->n, replies, why, sizeof why);
+                                          ex->verifying ? b->probe_id : b->first_id, nr, replies,
+                                          why, sizeof why);
+      int chain =
+          root && ex->verifying ? url_chain_answer(rpc, u, &replies[0], why, sizeof why) : 0;
+      if (chain) {
+        json_decref(root);
+        root = NULL;
+      }
+      if (chain > 0) {
+        /* Nothing from a node of another chain is used: the batch goes to
+         * another URL, and this attempt does not count. */
+        free(replies);
+        u->failures++;
+        exchange_put(rpc, ex);
+        b->attempts--;
+        b->state = BATCH_QUEUED;
+        link_insert(&rpc->ready, &b->ready);
+        return;
+      }
       if (root) {
+        idx_rpc_reply_t *mine = replies + (ex->verifying ? 1 : 0);
         exchange_put(rpc, ex);
         u->consecutive = 0;
         u->cool_until = 0;
@@ -741,8 +906,9 @@ static void exchange_done(idx_rpc_t *rpc, CURL *easy, CURLcode res) {
         rpc->stats.batches++;
         rpc->stats.requests += b->n;
         for (size_t i = 0; i < b->n; i++)
-          rpc->stats.rpc_errors += replies[i].err != 0;
-        batch_finish(b, 0, replies);
+          rpc->stats.rpc_errors += mine[i].err != 0;
+        rpc->answered_by = (size_t)(u - rpc->urls);
+        batch_finish(b, 0, mine);
         json_decref(root);
         free(replies);
         return;
@@ -859,6 +1025,7 @@ void idx_rpc_options_default(idx_rpc_options_t *o) {
   o->max_in_flight = 4;
   o->cooldown_base_ms = 1000;
   o->cooldown_max_ms = 60000;
+  o->chain_id = 0;
 }
 
 int idx_rpc_new(idx_rpc_t **out, uv_loop_t *loop, const idx_rpc_options_t *opts) {
@@ -900,6 +1067,7 @@ int idx_rpc_new(idx_rpc_t **out, uv_loop_t *loop, const idx_rpc_options_t *opts)
     if (rc)
       goto fail;
     rc = IDX_ERR_NOMEM;
+    rpc->urls[i].owner = rpc;
     rpc->urls[i].url = dup_str(opts->urls[i]);
     if (!rpc->urls[i].url)
       goto fail;
@@ -970,10 +1138,9 @@ static int serialize(idx_buf_t *body, uint64_t first_id, const char *const *meth
   return rc;
 }
 
-int idx_rpc_batch(idx_rpc_t *rpc, const char *const *methods, json_t *const *params, size_t n,
-                  idx_rpc_batch_cb cb, void *ud) {
-  if (rpc->closing)
-    return IDX_ERR_CANCELLED;
+/* Makes and queues a batch (not dispatched). */
+static int batch_new(idx_rpc_t *rpc, const char *const *methods, json_t *const *params, size_t n,
+                     idx_rpc_batch_cb cb, void *ud, rpc_batch_t **out) {
   if (n == 0)
     return IDX_ERR_INVAL;
   for (size_t i = 0; i < n; i++) {
@@ -990,7 +1157,9 @@ int idx_rpc_batch(idx_rpc_t *rpc, const char *const *methods, json_t *const *par
   b->n = n;
   b->cb = cb;
   b->ud = ud;
-  b->first_id = rpc->next_id;
+  b->pin = SIZE_MAX;
+  b->probe_id = rpc->next_id;
+  b->first_id = rpc->next_id + 1;
   idx_buf_init(&b->body, RPC_MAX_REQUEST);
   int rc = serialize(&b->body, b->first_id, methods, params, n);
   if (rc) {
@@ -998,12 +1167,113 @@ int idx_rpc_batch(idx_rpc_t *rpc, const char *const *methods, json_t *const *par
     free(b);
     return rc;
   }
-  rpc->next_id += n;
+  rpc->next_id += n + 1;
   b->state = BATCH_QUEUED;
   link_insert(rpc->batches.prev, &b->all);
   link_insert(rpc->ready.prev, &b->ready);
+  *out = b;
+  return 0;
+}
+
+int idx_rpc_batch(idx_rpc_t *rpc, const char *const *methods, json_t *const *params, size_t n,
+                  idx_rpc_batch_cb cb, void *ud) {
+  if (rpc->closing)
+    return IDX_ERR_CANCELLED;
+  if (rpc->opts.chain_id && !any_right_chain(rpc))
+    return IDX_ERR_RPC_TRANSPORT; /* every URL serves another chain */
+  rpc_batch_t *b;
+  int rc = batch_new(rpc, methods, params, n, cb, ud, &b);
+  if (rc)
+    return rc;
   dispatch(rpc);
   return 0;
+}
+
+/* ---- the chain check ---- */
+
+static void check_report(idx_rpc_t *rpc) {
+  idx_rpc_chain_cb cb = rpc->check_cb;
+  void *ud = rpc->check_ud;
+  rpc->check_cb = NULL;
+  char msg[256];
+  int status = IDX_ERR_RPC_TRANSPORT;
+  snprintf(msg, sizeof msg, "no JSON-RPC endpoint answered eth_chainId");
+  for (size_t i = 0; i < rpc->nurls && status; i++) {
+    if (rpc->urls[i].chain == URL_CHAIN_OK)
+      status = 0;
+  }
+  for (size_t i = 0; i < rpc->nurls; i++) {
+    const rpc_url_t *u = &rpc->urls[i];
+    if (u->chain == URL_CHAIN_WRONG) {
+      status = IDX_ERR_CONFIG;
+      snprintf(msg, sizeof msg,
+               "the RPC endpoint %s serves chain %" PRIu64 ", the network file says %" PRIu64,
+               u->shown, u->served_chain, rpc->opts.chain_id);
+      break;
+    }
+  }
+  if (rpc->closing) {
+    status = IDX_ERR_CANCELLED;
+    snprintf(msg, sizeof msg, "JSON-RPC client closed");
+  }
+  cb(ud, status, status ? msg : "");
+}
+
+static void on_check_probe(void *ud, int status, const idx_rpc_reply_t *replies, size_t n) {
+  rpc_url_t *u = ud;
+  idx_rpc_t *rpc = u->owner;
+  char why[200];
+  if (status == 0 && n == 1 && url_chain_answer(rpc, u, &replies[0], why, sizeof why) < 0)
+    idx_log_warn("rpc", "%s: %s", u->shown, why);
+  if (--rpc->check_pending == 0)
+    check_report(rpc);
+}
+
+int idx_rpc_check_chain(idx_rpc_t *rpc, idx_rpc_chain_cb cb, void *ud) {
+  if (rpc->closing)
+    return IDX_ERR_CANCELLED;
+  if (!rpc->opts.chain_id || rpc->check_cb)
+    return IDX_ERR_INVAL;
+  if (!any_right_chain(rpc))
+    return IDX_ERR_CONFIG;
+  const char *m[1] = {"eth_chainId"};
+  size_t made = 0;
+  for (size_t i = 0; i < rpc->nurls; i++) {
+    if (rpc->urls[i].chain == URL_CHAIN_WRONG)
+      continue;
+    rpc_batch_t *b;
+    int rc = batch_new(rpc, m, NULL, 1, on_check_probe, &rpc->urls[i], &b);
+    if (rc) {
+      if (made == 0)
+        return rc;
+      break; /* the probes made still report */
+    }
+    b->pin = i;
+    b->chain_probe = true;
+    b->max_attempts = RPC_CHECK_ATTEMPTS;
+    made++;
+  }
+  rpc->check_cb = cb;
+  rpc->check_ud = ud;
+  rpc->check_pending = made;
+  dispatch(rpc);
+  return 0;
+}
+
+size_t idx_rpc_answered_by(const idx_rpc_t *rpc) { return rpc->answered_by; }
+
+void idx_rpc_blame(idx_rpc_t *rpc, size_t url, const char *why) {
+  if (url >= rpc->nurls)
+    return;
+  rpc_url_t *u = &rpc->urls[url];
+  uint64_t now = uv_now(rpc->loop);
+  rpc->stats.blamed++;
+  u->failures++;
+  if (u->consecutive < UINT_MAX)
+    u->consecutive++;
+  u->cool_until =
+      now + exp_delay(rpc->opts.cooldown_base_ms, rpc->opts.cooldown_max_ms, u->consecutive);
+  idx_log_warn("rpc", "%s gave a faulty answer (%s): other endpoints first", u->shown, why);
 }
 
 void idx_rpc_close(idx_rpc_t *rpc, void (*closed_cb)(void *ud), void *ud) {
@@ -1058,6 +1328,8 @@ int idx_rpc_url_stats(const idx_rpc_t *rpc, size_t i, idx_rpc_url_stats_t *out) 
   out->failures = u->failures;
   out->consecutive = u->consecutive;
   out->cooldown_ms = u->consecutive && u->cool_until > now ? u->cool_until - now : 0;
+  out->served_chain = u->served_chain;
+  out->wrong_chain = u->chain == URL_CHAIN_WRONG;
   out->retry_after_ms = u->blocked_until > now ? u->blocked_until - now : 0;
   return 0;
 }

@@ -1695,6 +1695,30 @@ int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id, uint64_t *coun
                     "unknown_logs", &found, count, err, errlen);
 }
 
+int idx_store_finalized(idx_store_t *store, uint64_t chain_id, bool *found, uint64_t *block,
+                        char *err, size_t errlen) {
+  return chain_int8(store, chain_id,
+                    "SELECT finalized_block FROM cursors WHERE chain_id = $1 "
+                    "AND finalized_block IS NOT NULL",
+                    "finalized_block", found, block, err, errlen);
+}
+
+int idx_store_set_finalized(idx_store_t *store, uint64_t chain_id, uint64_t block, char *err,
+                            size_t errlen) {
+  if (block > INT64_MAX)
+    return bad_shape(err, errlen, "finalized_block");
+  params_t p = {0};
+  par_int8(&p, (int64_t)chain_id);
+  par_int8(&p, (int64_t)block);
+  PGresult *res = NULL;
+  int rc = exec_params(store,
+                       "UPDATE cursors SET finalized_block = GREATEST(finalized_block, $2) "
+                       "WHERE chain_id = $1",
+                       &p, &res, "finalized_block", err, errlen);
+  PQclear(res);
+  return rc;
+}
+
 int idx_store_model_block(idx_store_t *store, uint64_t chain_id, bool *found, uint64_t *block,
                           char *err, size_t errlen) {
   return chain_int8(store, chain_id, "SELECT block_number FROM model_cursor WHERE chain_id = $1",

@@ -27,12 +27,22 @@ enum {
   BATCH_MEMORY_MAX = 512 << 20,
   /* Most blocks whose timestamps are fetched in one JSON-RPC batch. */
   TIME_BATCH_MAX = 200,
+  /* Re-asks for headers of blocks with logs that a node did not have yet. */
+  HEADER_TRIES = 8,
   /* Most requests in one batch (near-head ranges carry a header each). */
   MAX_REQUESTS = REORG_WINDOW + 8,
   /* Stale license documents built per transaction while idle (about
    * 0.5 ms each). */
   DOCS_PER_JOB = 500,
 };
+
+/* Causes of retries, each with its own count and backoff (an unrelated
+ * success resets none of them). */
+typedef enum fail_cause_e {
+  CAUSE_RPC,    /* JSON-RPC transport: every endpoint failed a batch */
+  CAUSE_ANSWER, /* answers rejected: inconsistent, contradicting, undecodable */
+  CAUSE_COUNT,
+} fail_cause_t;
 
 typedef enum job_kind_e {
   JOB_OPEN,     /* open, migrate, read cursor */
@@ -50,6 +60,8 @@ typedef struct store_job_s {
   double ms;
   /* JOB_OPEN results */
   bool found;
+  bool found_finalized;
+  uint64_t finalized; /* JOB_OPEN: stored; JOB_WRITE: to store (0: nothing new) */
   uint64_t last_block;
   idx_hash_t last_hash;
   int migrations;
@@ -81,6 +93,7 @@ typedef struct prefetch_s {
   bool ready;     /* answered and held */
   bool awaited;   /* fetch_range wants it: use it (or refetch) on arrival */
   bool too_large; /* the answer exceeded --rpc-max-response */
+  size_t url;     /* the endpoint that answered */
   uint64_t from, to;
   req_kind_t kinds[MAX_REQUESTS];
   uint64_t numbers[MAX_REQUESTS];
@@ -101,9 +114,13 @@ struct idx_sync_s {
   bool job_busy;
   bool rpc_busy;
   unsigned db_failures;
-  unsigned rpc_failures;
-  bool need_lock; /* the writer lock must be (re)taken before writing */
-  bool standby;   /* another instance writes; we wait for its lock */
+  unsigned fails[CAUSE_COUNT]; /* consecutive failures per cause */
+  bool chain_checked;          /* every endpoint's chain id asked once */
+  size_t answer_url;           /* the endpoint whose answer is being handled */
+  int halt_status;             /* run: the fatal error that halted the follower */
+  bool stop_requested;         /* idx_sync_stop was called */
+  bool need_lock;              /* the writer lock must be (re)taken before writing */
+  bool standby;                /* another instance writes; we wait for its lock */
   bool stopping;
   bool finished;
   /* finish() waits for a prefetch in flight (its callback needs us). */
@@ -162,8 +179,21 @@ struct idx_sync_s {
   uint64_t suspect_block;
   unsigned suspect_count;
 
-  /* Fork search. */
+  /* Fork search: two answers must agree before a rollback. */
   uint64_t reorg_from_cursor;
+  unsigned fork_pass; /* answers received for this search */
+  uint64_t fork_keep;
+  idx_hash_t fork_keep_hash;
+
+  /* Finality: the highest finalized block a node named (s->st has it). */
+  uint64_t finalized_stored; /* what the database holds */
+  bool finality_warned;      /* a node without the tag was reported */
+
+  /* Headers of the blocks with logs, checked against the logs' hashes. */
+  uint64_t hdr_numbers[TIME_BATCH_MAX];
+  size_t hdr_n;
+  size_t hdr_log_from; /* first log the header batch in flight covers */
+  unsigned hdr_tries;  /* re-asks for headers not found, this window */
 
   /* Deriving the model on a second connection: backfill batches are
    * written without it (defer_model), and one derivation covers every
@@ -222,10 +252,34 @@ static bool in_flight(const idx_sync_t *s) {
   return s->pre.in_flight || s->derive_busy || s->job_busy;
 }
 
+/* `run` does not end on a fatal error of the follower (a privilege lost, a
+ * constraint broken): the API keeps answering what is stored, and says
+ * the follower stopped (not ready) until the process is stopped. Returns
+ * whether the error was taken that way. */
+static bool halt(idx_sync_t *s, int status, const char *message) {
+  if (!s->opts.follow || s->stop_requested || status == 0 || status == IDX_ERR_CONFIG ||
+      status == IDX_ERR_CANCELLED)
+    return false;
+  if (!s->st.halted) {
+    s->st.halted = true;
+    s->halt_status = status;
+    snprintf(s->st.halt_reason, sizeof s->st.halt_reason, "%s", message);
+    idx_log_error("sync", "the follower stopped: %s (the API keeps answering, not ready)", message);
+    uv_timer_stop(&s->timer);
+  }
+  s->stopping = true; /* nothing new starts; callbacks in flight end here */
+  return true;
+}
+
 static void finish(idx_sync_t *s, int status, const char *message) {
   if (s->finished)
     return;
-  if (in_flight(s) || s->finish_deferred) {
+  if (s->st.halted || halt(s, status, message)) {
+    if (!s->stop_requested || in_flight(s) || s->rpc_busy)
+      return; /* idx_sync_stop (or the last callback after it) ends it */
+    status = s->halt_status;
+    message = s->st.halt_reason;
+  } else if (in_flight(s) || s->finish_deferred) {
     /* Finish when the last callback has run, doing nothing else meanwhile
      * (the first reason is the one reported). */
     if (!s->finish_deferred) {
@@ -315,9 +369,18 @@ static void job_run(uv_work_t *w) {
     if (j->rc == 0)
       j->rc = idx_store_cursor(s->store, s->opts.net->chain_id, &j->found, &j->last_block,
                                &j->last_hash, j->err, sizeof j->err);
+    if (j->rc == 0)
+      j->rc = idx_store_finalized(s->store, s->opts.net->chain_id, &j->found_finalized,
+                                  &j->finalized, j->err, sizeof j->err);
     break;
   case JOB_WRITE:
     j->rc = idx_store_write_batch(s->store, &s->batch, j->err, sizeof j->err);
+    /* Then the finalized block, beside the cursor the batch moved (a
+     * failure here is retried like the batch's: a batch already written
+     * is a cursor conflict, and the cursor is read again). */
+    if (j->rc == 0 && j->finalized)
+      j->rc = idx_store_set_finalized(s->store, s->opts.net->chain_id, j->finalized, j->err,
+                                      sizeof j->err);
     /* (Deferred batches: the derivation prunes, below what it derived.) */
     if (j->rc == 0 && !s->batch.defer_model && s->batch.to_block > REORG_WINDOW * 2 &&
         s->st.batches % 64 == 0)
@@ -483,6 +546,33 @@ typedef struct rpc_ctx_s {
 
 static void rpc_retry_poll(idx_sync_t *s) { poll_head(s); }
 
+/* Counts a failure of one cause. `sync` gives up after max_db_attempts in
+ * a row (JSON-RPC transport after at most 3: the client already retried
+ * each batch); `run` never does. Returns true when it gave up. */
+static bool count_failure(idx_sync_t *s, fail_cause_t c, const char *what) {
+  s->fails[c]++;
+  unsigned max = s->opts.follow ? 0 : s->opts.max_db_attempts;
+  if (c == CAUSE_RPC && max > 3)
+    max = 3;
+  if (!max || s->fails[c] < max)
+    return false;
+  char msg[640];
+  snprintf(msg, sizeof msg, "%s %u times in a row (last: %s); giving up",
+           c == CAUSE_RPC ? "the JSON-RPC endpoints failed"
+                          : "the provider answered inconsistently",
+           s->fails[c], what);
+  finish(s, c == CAUSE_RPC ? IDX_ERR_RPC_TRANSPORT : IDX_ERR_RPC_REPLY, msg);
+  return true;
+}
+
+/* Retries after a failure of cause c: backoff by that cause's count. */
+static void retry_later(idx_sync_t *s, fail_cause_t c, const char *what,
+                        void (*next)(idx_sync_t *)) {
+  if (count_failure(s, c, what))
+    return;
+  later(s, backoff_ms(s->fails[c]), next);
+}
+
 static void on_rpc(void *ud, int status, const idx_rpc_reply_t *replies, size_t n) {
   rpc_ctx_t *ctx = ud;
   idx_sync_t *s = ctx->s;
@@ -504,16 +594,12 @@ static void on_rpc(void *ud, int status, const idx_rpc_reply_t *replies, size_t 
     return;
   }
   if (status) {
-    s->rpc_failures++;
     idx_log_warn("sync", "JSON-RPC failed (%s); retrying", idx_strerror(status));
-    if (!s->opts.follow && s->rpc_failures >= 3) {
-      finish(s, IDX_ERR_RPC_TRANSPORT, "JSON-RPC endpoints keep failing; giving up");
-      return;
-    }
-    later(s, backoff_ms(s->rpc_failures), rpc_retry_poll);
+    retry_later(s, CAUSE_RPC, idx_strerror(status), rpc_retry_poll);
     return;
   }
-  s->rpc_failures = 0;
+  s->fails[CAUSE_RPC] = 0;
+  s->answer_url = idx_rpc_answered_by(s->opts.rpc);
   fn(s, replies, n);
 }
 
@@ -533,9 +619,8 @@ static void send_batch(idx_sync_t *s, const char *const *methods, json_t *const 
   if (rc) {
     free(ctx);
     s->rpc_busy = false;
-    s->rpc_failures++;
     idx_log_warn("sync", "cannot send JSON-RPC batch (%s); retrying", idx_strerror(rc));
-    later(s, backoff_ms(s->rpc_failures), rpc_retry_poll);
+    retry_later(s, CAUSE_RPC, idx_strerror(rc), rpc_retry_poll);
   }
 }
 
@@ -550,33 +635,82 @@ static void inconsistent(idx_sync_t *s, const char *what) {
   }
   s->range_in_flight = false;
   s->st.inconsistencies++;
-  s->rpc_failures++;
   idx_log_warn("sync", "inconsistent node answer (%s); retrying", what);
-  later(s, backoff_ms(s->rpc_failures), poll_head);
+  retry_later(s, CAUSE_ANSWER, what, poll_head);
+}
+
+/* An answer that contradicts what is known for sure (a finalized block, a
+ * block's own header): the endpoint that gave it is blamed (others are
+ * asked first), and the answer is asked for again. */
+static void provider_fault(idx_sync_t *s, const char *what) {
+  s->st.provider_faults++;
+  idx_rpc_blame(s->opts.rpc, s->answer_url, what);
+  inconsistent(s, what);
+}
+
+/* Progress (a batch written, the tip confirmed): answers are sound again. */
+static void answers_sound(idx_sync_t *s) { s->fails[CAUSE_ANSWER] = 0; }
+
+/* ---- finality --------------------------------------------------------- */
+
+/* A finalized block a node named (or the database held): it only moves up. */
+static void note_finalized(idx_sync_t *s, uint64_t number) {
+  if (s->st.has_finalized && number <= s->st.finalized)
+    return;
+  s->st.has_finalized = true;
+  s->st.finalized = number;
+}
+
+/* Whether stored block `number` is final: never rolled back. */
+static bool is_final(const idx_sync_t *s, uint64_t number) {
+  return s->st.has_finalized && number <= s->st.finalized;
 }
 
 /* ---- start-up: store, then chain id ------------------------------------ */
 
-static void on_chain_id(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
-  uint64_t id = 0;
-  if (n != 1 || r[0].err || idx_ethjson_quantity(r[0].result, &id)) {
-    inconsistent(s, "eth_chainId");
+static void check_chain_id(idx_sync_t *s);
+
+/* Every endpoint's chain was asked (rpc.c keeps asking each again after
+ * it recovers from a fault, and takes a wrong one out of rotation). */
+static void on_chain_checked(void *ud, int status, const char *message) {
+  idx_sync_t *s = ud;
+  s->rpc_busy = false;
+  if (s->finished)
+    return;
+  if (s->stopping) {
+    finish(s, 0, "stopped");
     return;
   }
-  if (id != s->opts.net->chain_id) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "the RPC endpoint serves chain %llu, the network file says %llu",
-             (unsigned long long)id, (unsigned long long)s->opts.net->chain_id);
-    finish(s, IDX_ERR_CONFIG, msg);
+  if (status == IDX_ERR_CONFIG || status == IDX_ERR_CANCELLED) {
+    finish(s, status, message);
     return;
   }
+  if (status) {
+    idx_log_warn("sync", "%s; retrying", message);
+    retry_later(s, CAUSE_RPC, message, check_chain_id);
+    return;
+  }
+  s->fails[CAUSE_RPC] = 0;
+  s->chain_checked = true;
   poll_head(s);
 }
 
 static void check_chain_id(idx_sync_t *s) {
-  const char *m[1] = {"eth_chainId"};
-  json_t *p[1] = {json_array()};
-  send_batch(s, m, p, 1, on_chain_id);
+  if (s->chain_checked) {
+    poll_head(s);
+    return;
+  }
+  s->rpc_busy = true;
+  int rc = idx_rpc_check_chain(s->opts.rpc, on_chain_checked, s);
+  if (rc) {
+    s->rpc_busy = false;
+    if (rc == IDX_ERR_CONFIG)
+      finish(s, rc, "every RPC endpoint serves another chain");
+    else if (rc == IDX_ERR_INVAL || rc == IDX_ERR_CANCELLED)
+      finish(s, rc, "the JSON-RPC client cannot check the chain id");
+    else
+      retry_later(s, CAUSE_RPC, idx_strerror(rc), check_chain_id);
+  }
 }
 
 /* ---- head ------------------------------------------------------------- */
@@ -599,9 +733,14 @@ static void on_tip_check(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     return;
   }
   if (memcmp(b.hash.b, s->cursor_hash.b, 32) != 0) {
+    if (is_final(s, s->cursor)) {
+      provider_fault(s, "the stored tip is final, the node answers another hash for it");
+      return;
+    }
     start_reorg(s);
     return;
   }
+  answers_sound(s);
   later(s, s->opts.poll_ms, poll_head);
 }
 
@@ -676,6 +815,13 @@ static void after_target(idx_sync_t *s) {
   fetch_range(s);
 }
 
+/* A block tag's answer ("finalized", "safe"): false when the node has none. */
+static bool tag_block(const idx_rpc_reply_t *r, idx_block_t *b) {
+  char err[160];
+  return !r->err && r->result && !json_is_null(r->result) &&
+         idx_ethjson_block(r->result, b, err, sizeof err) == 0;
+}
+
 static void on_head(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
   uint64_t head = 0;
   if (n < 1 || r[0].err || idx_ethjson_quantity(r[0].result, &head)) {
@@ -685,19 +831,34 @@ static void on_head(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
   if (head < s->head && s->head - head > REORG_WINDOW)
     idx_log_warn("sync", "head went back from %llu to %llu (a lagging node?)",
                  (unsigned long long)s->head, (unsigned long long)head);
+  /* The node's finalized block (and safe block, when that is followed). */
+  idx_block_t fin, safe;
+  bool has_fin = n >= 2 && tag_block(&r[1], &fin);
+  bool has_safe = n >= 3 && tag_block(&r[2], &safe);
+  /* Above the head it says nothing sound (one node behind a balancer
+   * answered one, another the other): not taken. */
+  has_fin = has_fin && fin.number <= head;
+  has_safe = has_safe && safe.number <= head;
   s->head = head;
   uint64_t conf = s->opts.confirmations;
   s->target = head > conf ? head - conf : 0;
-  if (n == 2) {
-    /* A finality tag answered: it bounds the target when the node knows it. */
-    idx_block_t b;
-    char err[160];
-    if (!r[1].err && !json_is_null(r[1].result) &&
-        idx_ethjson_block(r[1].result, &b, err, sizeof err) == 0) {
-      if (b.number < s->target)
-        s->target = b.number;
-    }
+  if (has_fin) {
+    if (s->st.has_finalized && fin.number + REORG_WINDOW < s->st.finalized)
+      idx_log_debug("sync", "the node's finalized block %llu is behind %llu (a lagging node?)",
+                    (unsigned long long)fin.number, (unsigned long long)s->st.finalized);
+    note_finalized(s, fin.number);
+  } else if (s->opts.finality == IDX_FINALITY_FINALIZED && !s->finality_warned) {
+    s->finality_warned = true;
+    idx_log_warn("sync",
+                 "the node does not name its finalized block: following the head minus "
+                 "%llu confirmations",
+                 (unsigned long long)conf);
   }
+  /* A followed tag bounds the target when the node knows it. */
+  if (s->opts.finality == IDX_FINALITY_FINALIZED && has_fin && fin.number < s->target)
+    s->target = fin.number;
+  if (s->opts.finality == IDX_FINALITY_SAFE && has_safe && safe.number < s->target)
+    s->target = safe.number;
   s->st.head = s->head;
   s->st.target = s->target;
   after_target(s);
@@ -709,12 +870,14 @@ static void poll_head(idx_sync_t *s) {
     finish(s, 0, "stopped");
     return;
   }
-  const char *m[2] = {"eth_blockNumber", "eth_getBlockByNumber"};
-  json_t *p[2] = {json_array(), NULL};
-  size_t n = 1;
-  if (s->opts.finality != IDX_FINALITY_LATEST) {
-    p[1] = json_pack("[s,b]", idx_finality_name(s->opts.finality), 0);
-    n = 2;
+  /* The finalized block is always asked: it says what can never be rolled
+   * back, and answers can say whether they are final. */
+  const char *m[3] = {"eth_blockNumber", "eth_getBlockByNumber", "eth_getBlockByNumber"};
+  json_t *p[3] = {json_array(), json_pack("[s,b]", "finalized", 0), NULL};
+  size_t n = 2;
+  if (s->opts.finality == IDX_FINALITY_SAFE) {
+    p[2] = json_pack("[s,b]", "safe", 0);
+    n = 3;
   }
   send_batch(s, m, p, n, on_head);
 }
@@ -827,6 +990,8 @@ static void on_prefetch(void *ud, int status, const idx_rpc_reply_t *r, size_t n
   }
   p->too_large = status == IDX_ERR_TOO_LARGE;
   p->ready = ok || p->too_large;
+  if (status == 0)
+    p->url = idx_rpc_answered_by(s->opts.rpc);
   if (!p->ready)
     prefetch_drop(p);
   if (s->stopping && !s->job_busy) {
@@ -874,6 +1039,7 @@ static void use_prefetch(idx_sync_t *s) {
   memcpy(s->req_kinds, p->kinds, p->n * sizeof *p->kinds);
   memcpy(s->req_numbers, p->numbers, p->n * sizeof *p->numbers);
   s->st.prefetched++;
+  s->answer_url = p->url;
   /* Taken out of the slot first: handling it may prefetch the next. */
   idx_rpc_reply_t held[MAX_REQUESTS];
   size_t n = p->n;
@@ -1027,10 +1193,26 @@ static bool logs_missing(idx_sync_t *s) {
   return false;
 }
 
-/* Stake leaving an app-license contract (StakeWithdraw, AssetForfeit) is
- * always a DIMO token Transfer out of it in the same transaction: a
- * withdraw or slash whose transfer did not come back means the token's
- * eth_getLogs answer was incomplete. Logs are sorted. */
+/* Stake leaving a license contract is always a DIMO token Transfer out of
+ * it in the same transaction: a withdraw, slash or unstake whose transfer
+ * did not come back means the token's eth_getLogs answer was incomplete. */
+static bool moves_stake_out(const idx_log_t *l) {
+  static const struct {
+    const char *role, *event;
+  } outs[] = {
+      {"app_license", "StakeWithdraw"},
+      {"app_license", "AssetForfeit"},
+      {"node_license", "UnstakeTokens"},
+      {"node_license", "EmergencyWithdrawal"},
+  };
+  for (size_t i = 0; l->role && i < IDX_ARRAY_LEN(outs); i++) {
+    if (strcmp(l->role, outs[i].role) == 0 && strcmp(l->event_name, outs[i].event) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* Logs are sorted. */
 static bool transfers_missing(idx_sync_t *s) {
   if (!s->token_address)
     return false;
@@ -1039,8 +1221,7 @@ static bool transfers_missing(idx_sync_t *s) {
     const idx_log_t *l = &s->logs[i];
     if (i && l->block_number != s->logs[i - 1].block_number)
       block_start = i;
-    if (!l->role || strcmp(l->role, "app_license") != 0 ||
-        (strcmp(l->event_name, "StakeWithdraw") != 0 && strcmp(l->event_name, "AssetForfeit") != 0))
+    if (!moves_stake_out(l))
       continue;
     bool found = false;
     /* Same transaction, so same block: look only there. */
@@ -1090,22 +1271,36 @@ static int cmp_log(const void *a, const void *b) {
   return x->log_index < y->log_index ? -1 : x->log_index > y->log_index ? 1 : 0;
 }
 
-/* Decodes one raw log against its contract's ABI. Returns false when it
- * is to be skipped (counted as unknown). */
-static bool decode_log(idx_sync_t *s, idx_log_t *log) {
+typedef enum decoded_e {
+  DECODED,      /* stored */
+  DECODED_SKIP, /* no event of ours (counted as unknown) */
+  DECODED_BAD,  /* an event of ours whose bytes do not decode */
+} decoded_t;
+
+/* Decodes one raw log against its contract's ABI. A log under a topic0
+ * and topic count the ABI knows whose bytes do not decode is not skipped:
+ * the contract cannot have emitted it, so the answer is corrupt
+ * (DECODED_BAD, a provider fault asked again); nothing is lost. A topic
+ * count no event has (IDX_ERR_ABI_TOPICS) is an event generation the ABI
+ * lacks: skipped and counted. */
+static decoded_t decode_log(idx_sync_t *s, idx_log_t *log, char *why, size_t whylen) {
   const idx_contract_t *c = idx_network_contract(s->opts.net, &log->address);
   if (!c)
-    return false;
+    return DECODED_SKIP;
   idx_abi_decoded_t d;
   int rc = idx_abi_decode(&c->abi, log->topics, log->ntopics, log->data, log->data_len, &d);
   if (rc || !d.event) {
-    if (rc) {
-      char tx[67];
-      idx_hash_to_hex(tx, &log->tx_hash);
-      idx_log_warn("sync", "skipping undecodable log %u of tx %s in block %llu: %s", log->log_index,
-                   tx, (unsigned long long)log->block_number, idx_strerror(rc));
+    char tx[67];
+    idx_hash_to_hex(tx, &log->tx_hash);
+    if (rc && rc != IDX_ERR_ABI_TOPICS) {
+      snprintf(why, whylen, "log %u of tx %s in block %llu does not decode under its event: %s",
+               log->log_index, tx, (unsigned long long)log->block_number, idx_strerror(rc));
+      return DECODED_BAD;
     }
-    return false;
+    if (rc)
+      idx_log_warn("sync", "skipping log %u of tx %s in block %llu: %s", log->log_index, tx,
+                   (unsigned long long)log->block_number, idx_strerror(rc));
+    return DECODED_SKIP;
   }
   idx_buf_reset(&s->args_json); /* one buffer for every log: no allocation per log */
   rc = idx_abi_decoded_to_json(&d, &s->args_json);
@@ -1115,11 +1310,15 @@ static bool decode_log(idx_sync_t *s, idx_log_t *log) {
     log->event_name = d.event->name;
     log->role = idx_role_name(c->role);
   }
-  return rc == 0 && log->args_json;
+  if (rc == 0 && log->args_json)
+    return DECODED;
+  snprintf(why, whylen, "out of batch memory decoding a log");
+  return DECODED_BAD;
 }
 
 static void write_batch(idx_sync_t *s);
-static void fetch_times(idx_sync_t *s);
+static void fetch_log_headers(idx_sync_t *s);
+static void send_log_headers(idx_sync_t *s);
 
 static void reset_batch(idx_sync_t *s) {
   idx_arena_reset(&s->arena);
@@ -1177,6 +1376,10 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
   }
   if (s->has_cursor && s->cursor + 1 == s->fetch_from &&
       memcmp(first->parent_hash.b, s->cursor_hash.b, 32) != 0) {
+    if (is_final(s, s->cursor)) {
+      provider_fault(s, "a header's parent contradicts the stored final tip");
+      return;
+    }
     start_reorg(s);
     return;
   }
@@ -1235,7 +1438,7 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
       }
       idx_block_t *h = header_of(s, log.block_number);
       if (h && memcmp(h->hash.b, log.block_hash.b, 32) != 0) {
-        inconsistent(s, "log block hash differs from its header");
+        provider_fault(s, "a log's block hash differs from its block's header");
         return;
       }
       if (h && log.block_time < 0)
@@ -1243,7 +1446,12 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
       size_t slot = block_index(s, log.block_number);
       if (slot < MAX_REQUESTS && s->req_kinds[i] == REQ_LOGS_MAIN)
         s->main_seen[slot]++;
-      if (!decode_log(s, &log)) {
+      decoded_t dec = decode_log(s, &log, err, sizeof err);
+      if (dec == DECODED_BAD) {
+        provider_fault(s, err);
+        return;
+      }
+      if (dec == DECODED_SKIP) {
         s->unknown++;
         continue;
       }
@@ -1277,52 +1485,103 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
   }
   idx_logrange_success(&s->range, s->fetch_to - s->fetch_from + 1, s->nlogs);
   s->time_next = 0;
-  fetch_times(s);
+  fetch_log_headers(s);
 }
 
-/* Fills missing timestamps (nodes without blockTimestamp in logs). */
-static void on_times(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+/* Every stored log's block hash is checked against its block's header:
+ * near the head every header is in the range's batch, in backfill only its
+ * first and last, so the headers of the other blocks that have logs are
+ * fetched here (batched; DIMO's logs are sparse). A log whose hash differs
+ * is a provider fault: nothing of the range is stored. The headers also
+ * give timestamps to nodes whose logs lack blockTimestamp. */
+static void on_log_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
   char err[160];
   if (!r) {
-    inconsistent(s, "timestamp answer too large");
+    inconsistent(s, "header answer too large");
     return;
   }
-  for (size_t i = 0; i < n; i++) {
-    idx_block_t b;
-    if (r[i].err || idx_ethjson_block(r[i].result, &b, err, sizeof err)) {
-      inconsistent(s, "header for a timestamp");
+  if (n != s->hdr_n) {
+    inconsistent(s, "header reply count");
+    return;
+  }
+  /* Headers a lagging node does not have yet ("header not found", null)
+   * are asked for again, alone, a few times: one missing header among
+   * two hundred does not throw the range away. */
+  idx_block_t hb[TIME_BATCH_MAX];
+  size_t m = 0, nmissing = 0;
+  for (size_t j = 0; j < n; j++) {
+    if (r[j].err || json_is_null(r[j].result)) {
+      s->hdr_numbers[nmissing++] = s->hdr_numbers[j]; /* ascending, j >= nmissing */
+      continue;
+    }
+    if (idx_ethjson_block(r[j].result, &hb[m], err, sizeof err) ||
+        hb[m].number != s->hdr_numbers[j]) {
+      provider_fault(s, "a malformed header of a block with logs");
       return;
     }
-    for (size_t k = 0; k < s->nlogs; k++) {
-      if (s->logs[k].block_number != b.number)
-        continue;
-      if (memcmp(s->logs[k].block_hash.b, b.hash.b, 32) != 0) {
-        inconsistent(s, "log block hash differs from its header");
-        return;
-      }
-      s->logs[k].block_time = b.time;
-    }
+    m++;
   }
-  fetch_times(s);
+  s->st.log_headers += m;
+  if (nmissing && ++s->hdr_tries > HEADER_TRIES) {
+    inconsistent(s, "header of a block with logs not found");
+    return;
+  }
+  /* Logs are sorted and the headers were asked in block order. */
+  size_t j = 0;
+  n = m;
+  for (size_t i = s->hdr_log_from; i < s->time_next && j < n; i++) {
+    idx_log_t *log = &s->logs[i];
+    while (j < n && hb[j].number < log->block_number)
+      j++;
+    if (j == n || hb[j].number != log->block_number)
+      continue; /* its header came with the range */
+    if (memcmp(log->block_hash.b, hb[j].hash.b, 32) != 0) {
+      char what[160];
+      snprintf(what, sizeof what, "a log's block hash differs from the header of block %llu",
+               (unsigned long long)log->block_number);
+      provider_fault(s, what);
+      return;
+    }
+    log->block_time = hb[j].time;
+  }
+  if (nmissing) {
+    s->hdr_n = nmissing;
+    later(s, 50ull << (s->hdr_tries < 5 ? s->hdr_tries : 5), send_log_headers);
+    return;
+  }
+  fetch_log_headers(s);
 }
 
-static void fetch_times(idx_sync_t *s) {
+/* Asks for the headers in s->hdr_numbers[0..hdr_n). */
+static void send_log_headers(idx_sync_t *s) {
   const char *methods[TIME_BATCH_MAX];
   json_t *params[TIME_BATCH_MAX];
+  for (size_t k = 0; k < s->hdr_n; k++) {
+    char tag[24];
+    (void)hex_block_tag(tag, sizeof tag, s->hdr_numbers[k]);
+    methods[k] = "eth_getBlockByNumber";
+    params[k] = json_pack("[s,b]", tag, 0);
+  }
+  send_batch(s, methods, params, s->hdr_n, on_log_headers);
+}
+
+static void fetch_log_headers(idx_sync_t *s) {
   size_t k = 0;
   uint64_t last = UINT64_MAX;
-  for (; s->time_next < s->nlogs && k < TIME_BATCH_MAX; s->time_next++) {
+  s->hdr_log_from = s->time_next;
+  s->hdr_tries = 0;
+  for (; s->time_next < s->nlogs; s->time_next++) {
     idx_log_t *log = &s->logs[s->time_next];
-    if (log->block_time >= 0 || log->block_number == last)
+    if (log->block_number == last || header_of(s, log->block_number))
       continue;
+    if (k == TIME_BATCH_MAX)
+      break; /* the next batch starts with this log's block */
     last = log->block_number;
-    char tag[24];
-    (void)hex_block_tag(tag, sizeof tag, log->block_number);
-    methods[k] = "eth_getBlockByNumber";
-    params[k++] = json_pack("[s,b]", tag, 0);
+    s->hdr_numbers[k++] = log->block_number;
   }
+  s->hdr_n = k;
   if (k) {
-    send_batch(s, methods, params, k, on_times);
+    send_log_headers(s);
     return;
   }
   write_batch(s);
@@ -1374,6 +1633,8 @@ static void write_batch(idx_sync_t *s) {
   s->batch.defer_model = !(s->near_head && model_current(s));
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_WRITE;
+  if (s->st.has_finalized && s->st.finalized > s->finalized_stored)
+    s->job.finalized = s->st.finalized;
   queue_job(s);
   if (!s->near_head && s->job_busy)
     prefetch(s, s->fetch_to + 1);
@@ -1381,6 +1642,9 @@ static void write_batch(idx_sync_t *s) {
 
 static void after_write(idx_sync_t *s) {
   s->range_in_flight = false;
+  answers_sound(s);
+  if (s->job.finalized > s->finalized_stored)
+    s->finalized_stored = s->job.finalized;
   if (s->near_cap < REORG_WINDOW)
     s->near_cap = s->near_cap * 2 < REORG_WINDOW ? s->near_cap * 2 : REORG_WINDOW;
   s->has_cursor = true;
@@ -1419,11 +1683,52 @@ static void after_write(idx_sync_t *s) {
 static void start_reorg(idx_sync_t *s) {
   s->range_in_flight = false;
   s->reorg_from_cursor = s->cursor;
+  s->fork_pass = 0;
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_BLOCKS;
   s->job.to = s->cursor;
   s->job.from = s->cursor > REORG_WINDOW ? s->cursor - REORG_WINDOW : 0;
   queue_job(s);
+}
+
+static void after_blocks(idx_sync_t *s);
+
+/* A rollback needs two fork searches that agree (a node that invents four
+ * headers must invent them twice, the same), and never removes a final
+ * block: a fork point below the finalized block is a provider fault.
+ * Returns true when the rollback in s->job may go ahead. */
+static bool fork_confirmed(idx_sync_t *s) {
+  store_job_t *j = &s->job;
+  if (j->keep_block >= s->reorg_from_cursor) {
+    /* Every stored header is canonical: the answer that started the search
+     * (a tip or parent hash) is not confirmed. */
+    s->st.reorgs_refused++;
+    provider_fault(s, "a changed tip hash that the fork search does not confirm");
+    return false;
+  }
+  if (is_final(s, j->keep_block + 1)) {
+    char what[160];
+    snprintf(what, sizeof what, "a fork below finalized block %llu (would roll back to %llu)",
+             (unsigned long long)s->st.finalized, (unsigned long long)j->keep_block);
+    s->st.reorgs_refused++;
+    provider_fault(s, what);
+    return false;
+  }
+  if (s->fork_pass++ == 0) {
+    s->fork_keep = j->keep_block;
+    s->fork_keep_hash = j->keep_hash;
+    after_blocks(s); /* ask again */
+    return false;
+  }
+  if (s->fork_keep != j->keep_block || memcmp(s->fork_keep_hash.b, j->keep_hash.b, 32) != 0) {
+    char what[160];
+    snprintf(what, sizeof what, "two fork searches disagree (blocks %llu and %llu)",
+             (unsigned long long)s->fork_keep, (unsigned long long)j->keep_block);
+    s->st.reorgs_refused++;
+    inconsistent(s, what);
+    return false;
+  }
+  return true;
 }
 
 static void on_fork_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
@@ -1458,6 +1763,8 @@ static void on_fork_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     j->keep_hash = b.hash;
     idx_log_warn("sync", "reorg deeper than the %d-block window", REORG_WINDOW);
   }
+  if (!fork_confirmed(s))
+    return;
   j->kind = JOB_ROLLBACK;
   j->reconnect_first = false;
   if (s->derive_busy) {
@@ -1502,6 +1809,7 @@ static void after_rollback(idx_sync_t *s) {
   idx_log_warn("sync", "reorg: rolled back %llu block(s) above %llu (reorg #%llu)",
                (unsigned long long)depth, (unsigned long long)s->cursor,
                (unsigned long long)s->st.reorgs);
+  answers_sound(s);
   s->docs_stale = true; /* the rollback may have marked documents stale */
   if (s->opts.on_commit)
     s->opts.on_commit(s->opts.on_commit_ud, &s->st, true);
@@ -1605,6 +1913,11 @@ static void on_job_done(idx_sync_t *s) {
     s->cursor_hash = j->last_hash;
     s->st.has_cursor = j->found;
     s->st.cursor = j->last_block;
+    if (j->found_finalized) {
+      note_finalized(s, j->finalized);
+      if (j->finalized > s->finalized_stored)
+        s->finalized_stored = j->finalized;
+    }
     if (j->migrations)
       idx_log_info("sync", "applied %d schema migration(s)", j->migrations);
     /* Batches written before a crash may wait for their model. */
@@ -1738,7 +2051,15 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
 }
 
 void idx_sync_stop(idx_sync_t *s) {
-  if (s->finished || s->stopping)
+  if (s->finished || s->stop_requested)
+    return;
+  s->stop_requested = true;
+  if (s->st.halted) {
+    if (!in_flight(s) && !s->rpc_busy)
+      finish(s, s->halt_status, s->st.halt_reason);
+    return;
+  }
+  if (s->stopping)
     return;
   s->stopping = true;
   /* A store job in flight finishes (commit or rollback inside the
@@ -1779,4 +2100,72 @@ void idx_sync_free(idx_sync_t *s) {
   timer_closed((uv_handle_t *)&s->timer);
 }
 
-void idx_sync_status(const idx_sync_t *s, idx_sync_status_t *out) { *out = s->st; }
+void idx_sync_status(const idx_sync_t *s, idx_sync_status_t *out) {
+  *out = s->st;
+  out->rpc_failing = s->fails[CAUSE_RPC];
+  out->answers_failing = s->fails[CAUSE_ANSWER];
+  /* Down: every endpoint failing again and again, or on another chain
+   * (with `run`, the client retries a batch forever: the engine itself
+   * never sees the failure). */
+  size_t n = idx_rpc_url_count(s->opts.rpc), down = 0;
+  for (size_t i = 0; i < n; i++) {
+    idx_rpc_url_stats_t u;
+    if (idx_rpc_url_stats(s->opts.rpc, i, &u) == 0 &&
+        (u.wrong_chain || u.consecutive >= IDX_SYNC_FAILING_NOT_READY))
+      down++;
+    out->wrong_chain_urls += u.wrong_chain;
+  }
+  out->rpc_down = n > 0 && down == n;
+}
+
+static int metric(idx_buf_t *b, const char *name, const char *type, const char *help, uint64_t v) {
+  return idx_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+                      (unsigned long long)v);
+}
+
+int idx_sync_metrics(const idx_sync_status_t *st, idx_buf_t *b) {
+  int rc = 0;
+  if (st->has_finalized)
+    rc = metric(b, "dimo_finalized_block", "gauge",
+                "The chain's finalized block as nodes named it (never goes down).", st->finalized);
+  if (rc == 0)
+    rc = metric(b, "dimo_sync_provider_faults_total", "counter",
+                "Answers that contradicted a finalized block, a header or an ABI (asked again "
+                "elsewhere).",
+                st->provider_faults);
+  if (rc == 0)
+    rc = metric(b, "dimo_sync_reorgs_refused_total", "counter",
+                "Fork searches not rolled back: below the finalized block or not confirmed.",
+                st->reorgs_refused);
+  if (rc == 0)
+    rc = metric(b, "dimo_sync_log_headers_total", "counter",
+                "Headers fetched to check the block hash of logs.", st->log_headers);
+  if (rc == 0)
+    rc = idx_buf_addf(
+        b,
+        "# HELP dimo_sync_failing Failures in a row, per cause (not ready from %d).\n"
+        "# TYPE dimo_sync_failing gauge\n"
+        "dimo_sync_failing{cause=\"rpc\"} %u\ndimo_sync_failing{cause=\"answers\"} %u\n",
+        IDX_SYNC_FAILING_NOT_READY, st->rpc_failing, st->answers_failing);
+  if (rc == 0)
+    rc = metric(b, "dimo_rpc_wrong_chain_endpoints", "gauge",
+                "JSON-RPC endpoints out of rotation: they serve another chain.",
+                st->wrong_chain_urls);
+  if (rc == 0)
+    rc = metric(b, "dimo_sync_halted", "gauge",
+                "1 when the follower stopped on a fatal error (the API still answers).",
+                st->halted ? 1 : 0);
+  return rc;
+}
+
+const char *idx_sync_problem(const idx_sync_status_t *st) {
+  if (st->halted)
+    return st->halt_reason;
+  if (st->rpc_down)
+    return "no JSON-RPC endpoint answers (each keeps failing or serves another chain)";
+  if (st->rpc_failing)
+    return "the JSON-RPC endpoints keep failing";
+  if (st->answers_failing >= IDX_SYNC_FAILING_NOT_READY)
+    return "the provider keeps answering inconsistently";
+  return NULL;
+}

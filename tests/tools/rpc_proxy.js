@@ -44,6 +44,14 @@ const DEFAULTS = Object.freeze({
   max_range: 0, // eth_getLogs spanning more blocks than this fail (0: no limit)
   max_range_error: '-32005', // one of RANGE_FAMILIES
   max_range_hint: 'both', // for -32005: data | message | both | none
+  // Lies (tests/integration/test_hostile_rpc.sh): each count is how many
+  // more times it happens; the batch is then answered whole, rewritten.
+  finalized_lag: null, // "finalized" tag answered as head - N itself (null: the node's)
+  fake_headers: 0, // batches whose numbered headers get invented hashes
+  lie_log_hash: 0, // eth_getLogs answers whose mid-range logs get a false blockHash
+  limit_once: 0, // eth_getLogs answered "up to a 1 block range"
+  forge_error: 0, // eth_getLogs answered with an error message carrying a newline and ESC
+  corrupt_log_data: 0, // eth_getLogs answers whose first log with data is cut to one byte
 });
 
 const SETTINGS = {
@@ -52,7 +60,11 @@ const SETTINGS = {
   fault_for_ms: 'count', delay_ms: 'number', lag_head: 'number', max_range: 'number',
   drop_logs_recent: 'number',
   max_range_error: RANGE_FAMILIES, max_range_hint: ['data', 'message', 'both', 'none'],
+  finalized_lag: 'count', fake_headers: 'number', lie_log_hash: 'number', limit_once: 'number',
+  forge_error: 'number', corrupt_log_data: 'number',
 };
+const LIES = ['finalized', 'fake_headers', 'lie_log_hash', 'limit_once', 'forge_error',
+  'corrupt_log_data'];
 for (const k of [...FAULTS, ...REQUEST_RATES]) SETTINGS[k] = 'rate';
 
 // ---- seeded randomness (mulberry32) ----
@@ -113,10 +125,15 @@ function applySettings(obj) {
   }
   if (obj.clear_stats) resetStats();
   if (obj.seed !== undefined) random = makeRandom(Number(obj.seed));
+  if (obj.upstream !== undefined) switchUpstream(new URL(String(obj.upstream)));
   for (const [k, v] of Object.entries(obj)) {
-    if (k !== 'clear' && k !== 'clear_stats' && k !== 'seed') setSetting(k, v);
+    if (k !== 'clear' && k !== 'clear_stats' && k !== 'seed' && k !== 'upstream') setSetting(k, v);
   }
 }
+
+// A control body may also switch the upstream: {"upstream": URL} (a node
+// replaced by another, possibly of another chain).
+let switchUpstream = null;
 
 function clearRates() {
   for (const k of [...FAULTS, ...REQUEST_RATES]) cfg[k] = 0;
@@ -150,7 +167,8 @@ function resetStats() {
     upstream_errors: 0,
     bytes_out: 0,
     faults: Object.fromEntries(FAULTS.map((k) => [k, 0])),
-    modes: { lag_head: 0, header_not_found: 0, drop_logs: 0, max_range: 0 },
+    modes: { lag_head: 0, header_not_found: 0, drop_logs: 0, max_range: 0,
+      ...Object.fromEntries(LIES.map((k) => [k, 0])) },
   };
 }
 resetStats();
@@ -414,6 +432,89 @@ async function planBatch(ctx, items) {
   return { local, forward };
 }
 
+// ---- lies: the batch is answered whole, rewritten ----
+function lying() {
+  return cfg.finalized_lag !== null || cfg.fake_headers > 0 || cfg.lie_log_hash > 0 ||
+    cfg.limit_once > 0 || cfg.forge_error > 0 || cfg.corrupt_log_data > 0;
+}
+
+const numbered = (it) => Array.isArray(it.params) && typeof it.params[0] === 'string' &&
+  /^0x[0-9a-fA-F]+$/.test(it.params[0]);
+// An invented 32-byte hash, different from h and stable for it.
+const fakeHash = (h) => '0x' + [...h.slice(2)].map((c) => (parseInt(c, 16) ^ 0xa).toString(16)).join('');
+
+async function answerLying(ctx, res, parsed, items) {
+  const local = new Map();
+  const forward = [];
+  for (const it of items) {
+    const m = it && it.method;
+    const f = m === 'eth_getLogs' && Array.isArray(it.params) ? it.params[0] : null;
+    const span = f && !f.blockHash ? blockParam(f.toBlock, 0) - blockParam(f.fromBlock, 0) + 1 : 0;
+    if (m === 'eth_getBlockByNumber' && cfg.finalized_lag !== null && Array.isArray(it.params) &&
+      it.params[0] === 'finalized') {
+      const head = await upstreamHead(ctx);
+      const n = Math.max(0, head - cfg.finalized_lag);
+      const r = await upstreamJson(ctx, { jsonrpc: '2.0', id: it.id, method: m,
+        params: [toHex(n), false] });
+      stats.modes.finalized++;
+      local.set(it.id, r);
+    } else if (m === 'eth_getBlockByNumber' && numbered(it) && coin('header_not_found')) {
+      stats.modes.header_not_found++;
+      local.set(it.id, { jsonrpc: '2.0', id: it.id, error: { code: -32000, message: 'header not found' } });
+    } else if (f && span > 1 && cfg.limit_once > 0) {
+      cfg.limit_once--;
+      stats.modes.limit_once++;
+      local.set(it.id, { jsonrpc: '2.0', id: it.id, error: { code: -32602, message:
+        'Log response size exceeded. You can make eth_getLogs requests with up to a 1 block ' +
+        'range and no limit on the response size' } });
+    } else if (f && cfg.forge_error > 0) {
+      cfg.forge_error--;
+      stats.modes.forge_error++;
+      local.set(it.id, { jsonrpc: '2.0', id: it.id, error: { code: -32000, message:
+        'busy\n2026-01-01T00:00:00.000Z ERROR sync: FORGED LINE \u001b[31mred\u001b[0m' } });
+    } else {
+      forward.push(it);
+    }
+  }
+  const got = forward.length ? await upstreamJson(ctx, forward) : [];
+  const up = Array.isArray(got) ? got : [got];
+  const byId = new Map(items.map((it) => [it && it.id, it]));
+  let faked = false;
+  for (const r of up) {
+    const it = byId.get(r && r.id);
+    if (!it || !r.result) continue;
+    if (it.method === 'eth_getBlockByNumber' && cfg.fake_headers > 0 && numbered(it)) {
+      r.result.hash = fakeHash(r.result.hash);
+      r.result.parentHash = fakeHash(r.result.parentHash);
+      faked = true;
+    } else if (it.method === 'eth_getLogs' && Array.isArray(r.result) && r.result.length) {
+      const f = it.params[0];
+      const from = blockParam(f.fromBlock, 0);
+      const to = blockParam(f.toBlock, 0);
+      const mid = r.result.filter((l) => { const b = Number(BigInt(l.blockNumber)); return b > from && b < to; });
+      if (cfg.lie_log_hash > 0 && mid.length) {
+        cfg.lie_log_hash--;
+        stats.modes.lie_log_hash++;
+        for (const l of mid) l.blockHash = fakeHash(l.blockHash);
+      }
+      const withData = r.result.find((l) => typeof l.data === 'string' && l.data.length > 4);
+      if (cfg.corrupt_log_data > 0 && withData) {
+        cfg.corrupt_log_data--;
+        stats.modes.corrupt_log_data++;
+        withData.data = withData.data.slice(0, 4);
+      }
+    }
+  }
+  if (faked) {
+    cfg.fake_headers--;
+    stats.modes.fake_headers++;
+  }
+  for (const r of up) if (r) local.set(r.id, r);
+  const out = items.map((it) => local.get(it && it.id) ||
+    { jsonrpc: '2.0', id: (it && it.id) ?? null, error: { code: -32603, message: 'no answer' } });
+  return send(res, 200, jsonHeaders, JSON.stringify(Array.isArray(parsed) ? out : out[0]));
+}
+
 // Streams an upstream batch answer with extra replies spliced in front:
 // "[" + local + "," + the upstream array's elements. A non-array answer
 // (the node refused the batch) passes through unchanged.
@@ -528,6 +629,7 @@ async function handleRpc(ctx, req, res) {
   }
 
   if (cfg.delay_ms > 0) await new Promise((r) => setTimeout(r, cfg.delay_ms));
+  if (lying() && items.length) return answerLying(ctx, res, parsed, items);
   const modes = cfg.lag_head > 0 || cfg.max_range > 0 || cfg.header_not_found > 0 ||
     cfg.drop_logs > 0;
   if (!modes || items.length === 0) return forwardPlain(ctx, res, body);
@@ -577,6 +679,11 @@ function main() {
     agent: new http.Agent({ keepAlive: true, maxSockets: 64 }),
     control: opts.control,
     verbose: opts.verbose,
+  };
+  switchUpstream = (url) => {
+    ctx.upstream = url;
+    ctx.agent.destroy();
+    ctx.agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   };
   const sockets = new Set();
   const server = http.createServer((req, res) => {

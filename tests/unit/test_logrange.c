@@ -120,8 +120,42 @@ static void test_adaptive(void) {
   CHECK_INT(idx_logrange_limited(&r, 100, 1, &none), 1);
 }
 
+/* A stated limit is forgotten after clean answers (issue 24.7): a single
+ * "up to a 1 block range" does not cap the span for the whole run; a limit
+ * met again right after doubles the wait before the next try. */
+static void test_regrow(void) {
+  idx_logrange_t r;
+  idx_logrange_init(&r, 1000, 10000);
+  idx_logrange_advice_t one = {0};
+  one.is_limit = true;
+  one.stated_span = 1;
+  CHECK_INT(idx_logrange_limited(&r, 100, 1000, &one), 1);
+  for (int i = 0; i < IDX_LOGRANGE_REGROW_MIN - 1; i++)
+    idx_logrange_success(&r, 1, 0);
+  CHECK_INT(r.span, 1);
+  idx_logrange_success(&r, 1, 0); /* the sixteenth clean answer lifts the ceiling */
+  unsigned steps = 0;
+  while (r.span < 10000 && steps < 30) {
+    idx_logrange_success(&r, r.span, 0);
+    steps++;
+  }
+  CHECK_INT(r.span, 10000);
+  CHECK(steps <= 15);
+  /* The limit is real: met again, the next try waits twice as long. */
+  idx_logrange_advice_t stated = one;
+  stated.stated_span = 2000;
+  CHECK_INT(idx_logrange_limited(&r, 100, 10000, &stated), 2000);
+  CHECK_INT(r.regrow_after, 2 * IDX_LOGRANGE_REGROW_MIN);
+  for (int i = 0; i < 2 * IDX_LOGRANGE_REGROW_MIN - 1; i++)
+    idx_logrange_success(&r, 2000, 0);
+  CHECK_INT(r.span, 2000);
+  idx_logrange_success(&r, 2000, 0); /* the thirty-second */
+  CHECK_INT(r.span, 4000);
+}
+
 int main(void) {
   test_dialects();
   test_adaptive();
+  test_regrow();
   CHECK_DONE();
 }

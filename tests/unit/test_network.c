@@ -32,7 +32,9 @@ static void test_presets(void) {
     fprintf(stderr, "%s\n", err);
   CHECK_INT(rc, 0);
   CHECK_INT(net.chain_id, 137);
-  CHECK(net.has_confirmations && net.confirmations == 200);
+  /* Polygon finalizes within seconds (milestones): follow its finalized tag. */
+  CHECK(net.has_confirmations && net.confirmations == 0);
+  CHECK(net.has_finality && net.finality == IDX_FINALITY_FINALIZED);
   CHECK_INT(net.ncontracts, 5);
   char hex[43];
   idx_addr_to_hex(hex, &net.contracts[0].address);
@@ -99,11 +101,13 @@ static void test_file_format(void) {
     fprintf(stderr, "%s\n", err);
   CHECK_INT(rc, 0);
   CHECK(net.has_confirmations && net.confirmations == 0);
+  CHECK(!net.has_finality);
   CHECK_INT(net.contracts[1].license_class, IDX_CLASS_CLIENT);
   CHECK_INT(idx_network_start_block(&net), 3); /* the token's 1 does not count */
   idx_network_free(&net);
 
   expect_error("[]", "JSON object");
+  expect_error("{\"chain_id\":137,\"finality\":\"final\",\"contracts\":[" APP "}]}", "finality");
   expect_error("{\"chain_id\":137,\"contracts\":[" APP "}],\"colour\":1}", "colour");
   expect_error("{\"contracts\":[" APP "}]}", "chain_id");
   expect_error("{\"chain_id\":-1,\"contracts\":[" APP "}]}", "chain_id");
@@ -142,6 +146,7 @@ static void test_config(void) {
   CHECK_STR(cfg.db, "dbname=x");
   CHECK(cfg.has_confirmations && cfg.confirmations == 0);
   CHECK_INT(cfg.finality, IDX_FINALITY_SAFE);
+  CHECK_INT(idx_config_finality(&cfg, true, IDX_FINALITY_FINALIZED), IDX_FINALITY_SAFE);
   CHECK_INT(idx_config_confirmations(&cfg, true, 9, 137), 0);
 
   char *argv2[] = {a0};
@@ -152,6 +157,8 @@ static void test_config(void) {
   CHECK_INT(idx_config_confirmations(&cfg, false, 0, 137), 200);
   CHECK_INT(idx_config_confirmations(&cfg, true, 12, 137), 12);
   CHECK_INT(idx_config_confirmations(&cfg, false, 0, 80002), 0);
+  CHECK_INT(idx_config_finality(&cfg, true, IDX_FINALITY_FINALIZED), IDX_FINALITY_FINALIZED);
+  CHECK_INT(idx_config_finality(&cfg, false, IDX_FINALITY_FINALIZED), IDX_FINALITY_LATEST);
   unsetenv("DIMO_RPC");
 
   char b1[] = "--confirmations", b2[] = "-3";
