@@ -95,6 +95,7 @@ typedef struct idx_access_query_s {
   char signer[45];    /* as client_id; "" when not given */
   char at_block[24];  /* "" when not given */
   char at_time[24];   /* Unix seconds; "" when not given */
+  char grantor[45]; /* as client_id; "" unless an account grant is asked (asset and token_id "") */
 } idx_access_query_t;
 
 /* Fills q from text inputs (NUL-terminated; NULL: not given; client_id,
@@ -107,15 +108,23 @@ IDX_WARN_UNUSED bool idx_api_access_parse(idx_access_query_t *q, const char *cli
                                           const char *at_block, const char *at_time, char *why,
                                           size_t whylen) IDX_NONNULL(1, 9);
 
+/* The same for an account grant (SACD's setAccountPermissions): grantor
+ * replaces asset and token_id. */
+IDX_WARN_UNUSED bool idx_api_access_parse_account(idx_access_query_t *q, const char *client_id,
+                                                  const char *grantor, const char *permission,
+                                                  const char *signer, const char *at_block,
+                                                  const char *at_time, char *why, size_t whylen)
+    IDX_NONNULL(1, 8);
+
 /* The statement answering q: one row, one column, the JSON text of
- * dimo_access (SQL NULL when nothing is indexed). Parameters: the 8
+ * dimo_access (SQL NULL when nothing is indexed). Parameters: the 9
  * strings idx_api_access_params fills (NULL for absent ones). */
 extern const char idx_api_access_sql[];
 /* The same with dimo_verify_license for the signer ($8): one row, one
  * column, {"verify": ..., "access": ...} (POST /v1/verify with a vehicle
  * and a permission; `dimo-indexer verify --asset ...`). */
 extern const char idx_api_verify_access_sql[];
-#define IDX_API_ACCESS_NPARAMS 8
+#define IDX_API_ACCESS_NPARAMS 9
 void idx_api_access_params(const idx_access_query_t *q, const char *chain_id,
                            const char *params[IDX_API_ACCESS_NPARAMS]) IDX_NONNULL(1, 2, 3);
 

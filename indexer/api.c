@@ -635,7 +635,7 @@ static const char uint256_max[] =
 
 const char idx_api_access_sql[] =
     "SELECT dimo_access($1::bigint, $2::bytea, $3::bytea, $4::numeric, $5::int, $6::bigint, "
-    "to_timestamp($7::float8), $8::bytea)::text";
+    "to_timestamp($7::float8), $8::bytea, $9::bytea)::text";
 
 /* An address parameter as bytea text: "\x" and 40 lower-case digits. */
 static bool address_bytea(const char *s, char out[45]) {
@@ -716,16 +716,31 @@ bool idx_api_access_parse(idx_access_query_t *q, const char *client_id, const ch
   return true;
 }
 
+bool idx_api_access_parse_account(idx_access_query_t *q, const char *client_id, const char *grantor,
+                                  const char *permission, const char *signer, const char *at_block,
+                                  const char *at_time, char *why, size_t whylen) {
+  if (!idx_api_access_parse(q, client_id, grantor ? grantor : "", "0", permission, signer, at_block,
+                            at_time, why, whylen)) {
+    if (strncmp(why, "asset", 5) == 0) /* the grantor went in asset's place */
+      snprintf(why, whylen, "grantor must be a 0x address (40 hex digits)");
+    return false;
+  }
+  memcpy(q->grantor, q->asset, sizeof q->grantor);
+  q->asset[0] = q->token_id[0] = '\0';
+  return true;
+}
+
 void idx_api_access_params(const idx_access_query_t *q, const char *chain_id,
                            const char *params[IDX_API_ACCESS_NPARAMS]) {
   params[0] = chain_id;
   params[1] = q->client_id;
-  params[2] = q->asset;
-  params[3] = q->token_id;
+  params[2] = q->asset[0] ? q->asset : NULL;
+  params[3] = q->token_id[0] ? q->token_id : NULL;
   params[4] = q->permission;
   params[5] = q->at_block[0] ? q->at_block : NULL;
   params[6] = q->at_time[0] ? q->at_time : NULL;
   params[7] = q->signer[0] ? q->signer : NULL;
+  params[8] = q->grantor[0] ? q->grantor : NULL;
 }
 
 /* ---- database calls ----------------------------------------------------- */
@@ -1249,14 +1264,20 @@ static void route_access(idx_api_t *api, idx_http_req_t *req) {
   char why[200];
   qparam_t q[] = {{"client_id", NULL, 0},  {"asset", NULL, 0},  {"token_id", NULL, 0},
                   {"permission", NULL, 0}, {"signer", NULL, 0}, {"at_block", NULL, 0},
-                  {"at_time", NULL, 0}};
+                  {"at_time", NULL, 0},    {"grantor", NULL, 0}};
   if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
     reply_error(api, req, R_ACCESS, 400, "%s", why);
     return;
   }
   idx_access_query_t aq;
-  if (!idx_api_access_parse(&aq, q[0].value, q[1].value, q[2].value, q[3].value, q[4].value,
-                            q[5].value, q[6].value, why, sizeof why)) {
+  bool ok = q[7].value && !q[1].value && !q[2].value
+                ? idx_api_access_parse_account(&aq, q[0].value, q[7].value, q[3].value, q[4].value,
+                                               q[5].value, q[6].value, why, sizeof why)
+                : idx_api_access_parse(&aq, q[0].value, q[1].value, q[2].value, q[3].value,
+                                       q[4].value, q[5].value, q[6].value, why, sizeof why);
+  if (!ok || (q[7].value && !aq.grantor[0])) {
+    if (ok)
+      snprintf(why, sizeof why, "grantor replaces asset and token_id: give one or the other");
     reply_error(api, req, R_ACCESS, 400, "%s", why);
     return;
   }
@@ -1273,7 +1294,7 @@ static void route_access(idx_api_t *api, idx_http_req_t *req) {
 const char idx_api_verify_access_sql[] =
     "SELECT jsonb_build_object('verify', dimo_verify_license($1::bigint, $2::bytea, "
     "$8::bytea), 'access', dimo_access($1::bigint, $2::bytea, $3::bytea, "
-    "$4::numeric, $5::int, $6::bigint, to_timestamp($7::float8), $8::bytea))::text";
+    "$4::numeric, $5::int, $6::bigint, to_timestamp($7::float8), $8::bytea, $9::bytea))::text";
 
 /* With the signer known: the cache, else dimo_verify_license (and, when
  * the request names a vehicle and a permission, dimo_access in the same

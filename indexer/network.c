@@ -12,8 +12,8 @@
 
 enum { NETWORK_FILE_MAX = 1 << 20 };
 
-static const char *const role_names[] = {"app_license", "node_license", "dimo_token", "sacd",
-                                         "vehicle",     "sacd_template"};
+static const char *const role_names[] = {"app_license", "node_license", "dimo_token",
+                                         "sacd",        "vehicle",      "sacd_template"};
 static const char *const class_names[] = {"none", "app", "node", "client"};
 
 const char *idx_role_name(idx_role_t role) {

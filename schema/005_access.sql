@@ -827,7 +827,8 @@ DECLARE
   v_rules boolean;
   v_followed boolean := false;
   v_kind text;
-  t record;
+  t_kind text;
+  t_owner bytea;
   g record;
   tp_status text;
   tp_block bigint;
@@ -843,12 +844,12 @@ BEGIN
     WHEN dimo__connection_asset(p_chain_id, p_asset) THEN 'connection' ELSE 'token' END;
   IF NOT p_account AND dimo__followed_asset(p_chain_id, p_asset) THEN
     v_followed := true;
-    SELECT x.kind, x.to_address INTO t FROM vehicle_transfers x
+    SELECT x.kind, x.to_address INTO t_kind, t_owner FROM vehicle_transfers x
     WHERE x.chain_id = p_chain_id AND x.asset = p_asset AND x.token_id = p_token_id
       AND x.block_number <= p_block
     ORDER BY x.block_number DESC, x.log_index DESC LIMIT 1;
-    token_doc := jsonb_build_object('minted', t.kind IS NOT NULL, 'burned', coalesce(t.kind = 'burn', false),
-      'owner', CASE WHEN t.kind <> 'burn' THEN dimo_hex(t.to_address) END);
+    token_doc := jsonb_build_object('minted', t_kind IS NOT NULL, 'burned', coalesce(t_kind = 'burn', false),
+      'owner', CASE WHEN t_kind <> 'burn' THEN dimo_hex(t_owner) END);
   END IF;
 
   -- The record.
@@ -904,13 +905,13 @@ BEGIN
   IF v_rules AND p_account AND p_asset = p_grantee THEN
     has := true;
     via := 'grantor';
-  ELSIF v_rules AND v_followed AND t.kind IS NULL THEN
+  ELSIF v_rules AND v_followed AND t_kind IS NULL THEN
     has := false;
     reasons := '{token_not_minted}';
-  ELSIF v_rules AND v_followed AND t.kind = 'burn' THEN
+  ELSIF v_rules AND v_followed AND t_kind = 'burn' THEN
     has := false;
     reasons := '{token_burned}';
-  ELSIF v_rules AND v_followed AND t.to_address = p_grantee THEN
+  ELSIF v_rules AND v_followed AND t_owner = p_grantee THEN
     has := true;
     via := 'owner';
   ELSE
@@ -1315,7 +1316,7 @@ AS $$
         AND e.block_time < m.cutoff
       ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1) tp ON true
     WHERE (p.template_id = 0 OR tp.kind IN ('created', 'activated'))
-      AND NOT (o.kind IS NOT DISTINCT FROM 'burn' AND ru.since < m.cutoff)
+      AND NOT coalesce(o.kind = 'burn' AND ru.since < m.cutoff, false)
     GROUP BY 1, 2),
   flows AS (
     SELECT m.month, p.grantee,
