@@ -117,14 +117,15 @@ IDX_WARN_UNUSED bool idx_api_access_parse_account(idx_access_query_t *q, const c
     IDX_NONNULL(1, 8);
 
 /* The statement answering q: one row, one column, the JSON text of
- * dimo_access (SQL NULL when nothing is indexed). Parameters: the 9
- * strings idx_api_access_params fills (NULL for absent ones). */
+ * dimo_access (SQL NULL when nothing is indexed). Parameters: the 8
+ * strings idx_api_access_params fills (NULL for absent ones; an account
+ * question passes its grantor as $3 with $4, the token id, NULL). */
 extern const char idx_api_access_sql[];
 /* The same with dimo_verify_license for the signer ($8): one row, one
  * column, {"verify": ..., "access": ...} (POST /v1/verify with a vehicle
  * and a permission; `dimo-indexer verify --asset ...`). */
 extern const char idx_api_verify_access_sql[];
-#define IDX_API_ACCESS_NPARAMS 9
+#define IDX_API_ACCESS_NPARAMS 8
 void idx_api_access_params(const idx_access_query_t *q, const char *chain_id,
                            const char *params[IDX_API_ACCESS_NPARAMS]) IDX_NONNULL(1, 2, 3);
 

@@ -634,8 +634,9 @@ static const char uint256_max[] =
     "115792089237316195423570985008687907853269984665640564039457584007913129639935";
 
 const char idx_api_access_sql[] =
-    "SELECT dimo_access($1::bigint, $2::bytea, $3::bytea, $4::numeric, $5::int, $6::bigint, "
-    "to_timestamp($7::float8), $8::bytea, $9::bytea)::text";
+    "SELECT dimo_access($1::bigint, $2::bytea, CASE WHEN $4::numeric IS NOT NULL "
+    "THEN $3::bytea END, $4::numeric, $5::int, $6::bigint, to_timestamp($7::float8), "
+    "$8::bytea, CASE WHEN $4::numeric IS NULL THEN $3::bytea END)::text";
 
 /* An address parameter as bytea text: "\x" and 40 lower-case digits. */
 static bool address_bytea(const char *s, char out[45]) {
@@ -734,13 +735,12 @@ void idx_api_access_params(const idx_access_query_t *q, const char *chain_id,
                            const char *params[IDX_API_ACCESS_NPARAMS]) {
   params[0] = chain_id;
   params[1] = q->client_id;
-  params[2] = q->asset[0] ? q->asset : NULL;
-  params[3] = q->token_id[0] ? q->token_id : NULL;
+  params[2] = q->grantor[0] ? q->grantor : q->asset;
+  params[3] = q->grantor[0] ? NULL : q->token_id;
   params[4] = q->permission;
   params[5] = q->at_block[0] ? q->at_block : NULL;
   params[6] = q->at_time[0] ? q->at_time : NULL;
   params[7] = q->signer[0] ? q->signer : NULL;
-  params[8] = q->grantor[0] ? q->grantor : NULL;
 }
 
 /* ---- database calls ----------------------------------------------------- */
@@ -1294,7 +1294,7 @@ static void route_access(idx_api_t *api, idx_http_req_t *req) {
 const char idx_api_verify_access_sql[] =
     "SELECT jsonb_build_object('verify', dimo_verify_license($1::bigint, $2::bytea, "
     "$8::bytea), 'access', dimo_access($1::bigint, $2::bytea, $3::bytea, "
-    "$4::numeric, $5::int, $6::bigint, to_timestamp($7::float8), $8::bytea, $9::bytea))::text";
+    "$4::numeric, $5::int, $6::bigint, to_timestamp($7::float8), $8::bytea))::text";
 
 /* With the signer known: the cache, else dimo_verify_license (and, when
  * the request names a vehicle and a permission, dimo_access in the same
