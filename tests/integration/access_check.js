@@ -314,9 +314,11 @@ async function replayGrants(o, net, head, time) {
   for (const l of logs) {
     const pos = [Number(BigInt(l.blockNumber)), Number(BigInt(l.logIndex))];
     if (l.address.toLowerCase() === sacd.address.toLowerCase()) {
+      // Record logs only (the proxy also logs Upgraded, PaymentSet).
+      if (!PERMISSIONS_SET.includes(l.topics[0]) && l.topics[0] !== PERMISSIONS_RENOUNCED) continue;
       const key = `${topicAddr(l.topics[1])}:${BigInt(l.topics[2])}:${topicAddr(l.topics[3])}`;
-      if (PERMISSIONS_SET.includes(l.topics[0])) records.set(key, { pos, permissions: word(l.data, 0), expiration: word(l.data, 1) });
-      else if (l.topics[0] === PERMISSIONS_RENOUNCED) records.set(key, { pos, renounced: true });
+      if (l.topics[0] === PERMISSIONS_RENOUNCED) records.set(key, { pos, renounced: true });
+      else records.set(key, { pos, permissions: word(l.data, 0), expiration: word(l.data, 1) });
     } else if (l.topics[0] === TRANSFER && l.topics.length === 4) {
       const from = topicAddr(l.topics[1]);
       const to = topicAddr(l.topics[2]);
