@@ -13,6 +13,7 @@
  *   GET  /v1/licenses?class=&status=&owner=&limit=&after=
  *   GET  /v1/slashes?license=&after=&limit=
  *   GET  /v1/access?client_id=&asset=&token_id=&permission=&signer=&at_time=
+ *        (grantor= instead of asset= and token_id=: an account grant)
  *                                                    {allowed, reasons, license, grant, ...}
  *   POST /v1/verify  {client_id, message | message_hex, signature
  *                     [, asset, token_id, permission]}

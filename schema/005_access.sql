@@ -1156,6 +1156,13 @@ $$;
 -- the grantor). owner: the vehicle's owner now, when its transfers are
 -- indexed.
 CREATE VIEW sacd_grant_status AS
+WITH s AS (
+  -- Per SACD contract (a few): in force now, and its owner and burn rules.
+  SELECT c.chain_id, c.address AS sacd,
+    c.address IS NOT DISTINCT FROM dimo__sacd_at(c.chain_id, m.block_number) AS in_force,
+    coalesce(m.block_number >= dimo__sacd_rules_block(c.chain_id, c.address), false) AS rules
+  FROM contracts c LEFT JOIN model_cursor m ON m.chain_id = c.chain_id
+  WHERE c.role = 'sacd')
 SELECT g.chain_id, g.sacd,
   CASE WHEN g.kind = 'account' THEN 'account' WHEN dimo__connection_asset(g.chain_id, g.asset)
     THEN 'connection' ELSE 'token' END AS kind,
@@ -1163,17 +1170,16 @@ SELECT g.chain_id, g.sacd,
   a.token_id AS app_token_id, a.alias AS app_alias, g.permissions, g.permission_ids, g.expiration,
   g.expires_at, g.template_id, t.active AS template_active, g.source, g.op, g.generation,
   g.block_number, g.log_index, g.block_time, g.tx_hash, v.owner, rs.reset AS reset_by_transfer,
-  CASE WHEN g.sacd IS DISTINCT FROM dimo__sacd_at(g.chain_id, m.block_number) THEN 'superseded'
+  CASE WHEN NOT coalesce(s.in_force, true) THEN 'superseded'
     WHEN g.op = 'renounce' THEN 'renounced'
     WHEN rs.reset THEN 'reset'
-    WHEN v.burned AND coalesce(m.block_number >= dimo__sacd_rules_block(g.chain_id, g.sacd), false)
-      THEN 'burned'
+    WHEN v.burned AND coalesce(s.rules, false) THEN 'burned'
     WHEN g.expiration <= dimo__unix_seconds(now()) THEN 'expired'
     WHEN g.template_id <> 0 AND NOT coalesce(t.active, false) THEN 'template_inactive'
     WHEN cardinality(g.permission_ids) = 0 THEN 'empty'
     ELSE 'active' END AS status
 FROM sacd_grants g
-LEFT JOIN model_cursor m ON m.chain_id = g.chain_id
+LEFT JOIN s ON s.chain_id = g.chain_id AND s.sacd = g.sacd
 LEFT JOIN vehicle_state v ON g.kind = 'token' AND v.chain_id = g.chain_id AND v.asset = g.asset
   AND v.token_id = g.token_id
 LEFT JOIN sacd_templates t ON g.template_id <> 0 AND t.chain_id = g.chain_id AND t.template_id = g.template_id
