@@ -30,7 +30,7 @@ check_head() { # $1: what
   h=$(it_head)
   node "$IT_ROOT/tests/devnet/access_state.js" --rpc "$RPC" --network "$NET" --block "$h" >"$WORK/head.jsonl" ||
     it_fail "access_state.js failed"
-  node "$IT_ROOT/tests/integration/access_check.js" --db "$DB" --oracle "$WORK/head.jsonl" --base "$BASE" \
+  node "$IT_ROOT/tests/integration/access_check.js" --db "$DB" --oracle "$WORK/head.jsonl" \
     >"$WORK/check.log" 2>&1 || it_fail "$1: answers differ: $(head -20 "$WORK/check.log")"
   it_log "$1: $(cat "$WORK/check.log")"
 }
