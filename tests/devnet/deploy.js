@@ -102,7 +102,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
         sacd: 'Sacd.json', vehicle: 'DimoVehicle.json', sacd_template: 'SacdTemplate.json',
       }[role],
       start_block: Number(BigInt(d.receipt.blockNumber)),
-      'x-contract': name,
+      ...(name ? { 'x-contract': name } : {}),
       'x-deploy-tx': d.receipt.transactionHash,
       ...extra,
     });
@@ -118,9 +118,14 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
       entry('app_license', 'app', appOld, 'DevLicenseDimoBytes32Alias', { 'x-alias-event': 'LicenseAliasSet(uint256,bytes32)' }),
       entry('node_license', 'node', node, 'NodeLicenseStake'),
       entry('dimo_token', null, token, 'DimoToken'),
-      entry('sacd', null, sacd, 'SacdRenounce', { 'x-implementation': sacd.implementation, 'x-implementation-contract': 'Sacd' }),
+      // x-contract: the implementation as deployed (the 2024 one), so the
+      // scenario's checks see the events it emits; lib/sacd_upgrades.js and
+      // lib/optins.js read the proxy with SacdRenounce's ABI (every generation).
+      entry('sacd', null, sacd, 'Sacd', { 'x-implementation': sacd.implementation }),
       entry('vehicle', null, vehicle, 'DimoVehicle', { 'x-sacd': sacd.contract.address, 'x-privilege-count': VEHICLE_PRIVILEGES }),
-      entry('sacd_template', null, template, 'SacdTemplateActivate', {
+      // No x-contract: no scenario operation touches the Template (see
+      // lib/sacd_upgrades.js); its implementation is named for readers.
+      entry('sacd_template', null, template, null, {
         'x-implementation': template.implementation, 'x-implementation-contract': 'SacdTemplate',
       }),
     ],

@@ -19,6 +19,16 @@
 // Values: uint256 as decimal strings, addresses lower-case hex.
 
 const { decodeLog } = require('./abi');
+const { Contract } = require('./chain');
+
+/** The SACD proxy read with the ABI of its last implementation, which
+ *  declares every generation of its events and every view (the network
+ *  file names the implementation it was deployed with). */
+function sacdAllGenerations(d) {
+  if (!d.sacd) return null;
+  if (!d.sacdAll) d.sacdAll = new Contract(d.rpc, 'SacdRenounce', d.sacd.address);
+  return d.sacdAll;
+}
 
 const s = (v) => (typeof v === 'bigint' ? v.toString() : v);
 const MAX_INDEX = 127; // hasPermission reverts from 128 on (uint8 overflow, as deployed)
@@ -59,7 +69,7 @@ async function touchedLogs(rpc, d, toBlock) {
   const { getLogs } = require('./state');
   const out = { grants: new Map(), accounts: new Map(), permissionValues: [], privileges: new Map() };
   if (d.sacd && d.sacd.startBlock <= toBlock) {
-    const evs = d.sacd.events.filter((e) => e.ev.name === 'PermissionsSet' || e.ev.name === 'PermissionsRenounced');
+    const evs = sacdAllGenerations(d).events.filter((e) => e.ev.name === 'PermissionsSet' || e.ev.name === 'PermissionsRenounced');
     for (const l of await getLogs(rpc, d.sacd.address, d.sacd.startBlock, toBlock, [evs.map((e) => e.topic0)])) {
       const ev = evs.find((e) => e.topic0 === l.topics[0].toLowerCase());
       const a = decodeLog(ev.ev, l).args;
@@ -80,8 +90,9 @@ async function touchedLogs(rpc, d, toBlock) {
 
 async function readOptins(rpc, d, bn, { touchedTo = bn } = {}) {
   const { multicall } = require('./state');
-  const { sacd, vehicle } = d;
-  if (!sacd || !vehicle) return null;
+  const { vehicle } = d;
+  if (!d.sacd || !vehicle) return null;
+  const sacd = Object.assign(sacdAllGenerations(d), { startBlock: d.sacd.startBlock });
   const out = {
     sacd: sacd.address, vehicle: vehicle.address, privilege_count: null, last_vehicle_id: '0',
     permission_indexes: [], vehicles: [], grants: [], accounts: [], privileges: [],
@@ -176,4 +187,4 @@ function accountChecks(o) {
   return checks;
 }
 
-module.exports = { readOptins, optinChecks, accountChecks, permissionIndexes, grantedIndexes, sortGrants, sortPrivileges, touchedLogs };
+module.exports = { readOptins, optinChecks, accountChecks, sacdAllGenerations, permissionIndexes, grantedIndexes, sortGrants, sortPrivileges, touchedLogs };
