@@ -13,6 +13,7 @@
  *   GET  /v1/licenses?class=&status=&owner=&limit=&after=
  *   GET  /v1/slashes?license=&after=&limit=
  *   GET  /v1/access?client_id=&asset=&token_id=&permission=&signer=&at_time=
+ *        (grantor= instead of asset= and token_id=: an account grant)
  *                                                    {allowed, reasons, license, grant, ...}
  *   POST /v1/verify  {client_id, message | message_hex, signature
  *                     [, asset, token_id, permission]}
@@ -103,6 +104,7 @@ typedef struct idx_access_query_s {
   char signer[45];    /* as client_id; "" when not given */
   char at_block[24];  /* "" when not given */
   char at_time[24];   /* Unix seconds; "" when not given */
+  char grantor[45]; /* as client_id; "" unless an account grant is asked (asset and token_id "") */
 } idx_access_query_t;
 
 /* Fills q from text inputs (NUL-terminated; NULL: not given; client_id,
@@ -115,9 +117,18 @@ IDX_WARN_UNUSED bool idx_api_access_parse(idx_access_query_t *q, const char *cli
                                           const char *at_block, const char *at_time, char *why,
                                           size_t whylen) IDX_NONNULL(1, 9);
 
+/* The same for an account grant (SACD's setAccountPermissions): grantor
+ * replaces asset and token_id. */
+IDX_WARN_UNUSED bool idx_api_access_parse_account(idx_access_query_t *q, const char *client_id,
+                                                  const char *grantor, const char *permission,
+                                                  const char *signer, const char *at_block,
+                                                  const char *at_time, char *why, size_t whylen)
+    IDX_NONNULL(1, 8);
+
 /* The statement answering q: one row, one column, the JSON text of
  * dimo_access (SQL NULL when nothing is indexed). Parameters: the 8
- * strings idx_api_access_params fills (NULL for absent ones). */
+ * strings idx_api_access_params fills (NULL for absent ones; an account
+ * question passes its grantor as $3 with $4, the token id, NULL). */
 extern const char idx_api_access_sql[];
 /* The same with dimo_verify_license for the signer ($8): one row, one
  * column, {"verify": ..., "access": ...} (POST /v1/verify with a vehicle

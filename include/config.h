@@ -82,6 +82,7 @@ typedef struct idx_config_s {
   const char *permission; /* access: permission index 0..127 */
   const char *signer;     /* access: the request's signer (0x address) */
   const char *at_time;    /* access: ISO-8601 UTC or Unix seconds */
+  const char *grantor;    /* access: an account grant's grantor (0x address) */
   idx_log_level_t log_level;
   idx_log_format_t log_format;
   bool help;

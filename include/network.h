@@ -21,6 +21,7 @@ typedef enum idx_role_e {
   IDX_ROLE_DIMO_TOKEN,
   IDX_ROLE_SACD,
   IDX_ROLE_VEHICLE,
+  IDX_ROLE_SACD_TEMPLATE,
 } idx_role_t;
 
 typedef enum idx_class_e {

@@ -704,8 +704,9 @@ static bool parse_iso(const char *s, int64_t *out) {
 #define UNIX_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 
 const char idx_api_access_sql[] =
-    "SELECT dimo_access($1::bigint, $2::bytea, $3::bytea, $4::numeric, $5::int, $6::bigint, "
-    "to_timestamp($7::float8), $8::bytea)::text";
+    "SELECT dimo_access($1::bigint, $2::bytea, CASE WHEN $4::numeric IS NOT NULL "
+    "THEN $3::bytea END, $4::numeric, $5::int, $6::bigint, to_timestamp($7::float8), "
+    "$8::bytea, CASE WHEN $4::numeric IS NULL THEN $3::bytea END)::text";
 
 /* An address parameter as bytea text: "\x" and 40 lower-case digits. */
 static bool address_bytea(const char *s, char out[45]) {
@@ -786,12 +787,26 @@ bool idx_api_access_parse(idx_access_query_t *q, const char *client_id, const ch
   return true;
 }
 
+bool idx_api_access_parse_account(idx_access_query_t *q, const char *client_id, const char *grantor,
+                                  const char *permission, const char *signer, const char *at_block,
+                                  const char *at_time, char *why, size_t whylen) {
+  if (!idx_api_access_parse(q, client_id, grantor ? grantor : "", "0", permission, signer, at_block,
+                            at_time, why, whylen)) {
+    if (strncmp(why, "asset", 5) == 0) /* the grantor went in asset's place */
+      snprintf(why, whylen, "grantor must be a 0x address (40 hex digits)");
+    return false;
+  }
+  memcpy(q->grantor, q->asset, sizeof q->grantor);
+  q->asset[0] = q->token_id[0] = '\0';
+  return true;
+}
+
 void idx_api_access_params(const idx_access_query_t *q, const char *chain_id,
                            const char *params[IDX_API_ACCESS_NPARAMS]) {
   params[0] = chain_id;
   params[1] = q->client_id;
-  params[2] = q->asset;
-  params[3] = q->token_id;
+  params[2] = q->grantor[0] ? q->grantor : q->asset;
+  params[3] = q->grantor[0] ? NULL : q->token_id;
   params[4] = q->permission;
   params[5] = q->at_block[0] ? q->at_block : NULL;
   params[6] = q->at_time[0] ? q->at_time : NULL;
@@ -1351,14 +1366,20 @@ static void route_access(idx_api_t *api, idx_http_req_t *req) {
   char why[200];
   qparam_t q[] = {{"client_id", NULL, 0},  {"asset", NULL, 0},  {"token_id", NULL, 0},
                   {"permission", NULL, 0}, {"signer", NULL, 0}, {"at_block", NULL, 0},
-                  {"at_time", NULL, 0}};
+                  {"at_time", NULL, 0},    {"grantor", NULL, 0}};
   if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
     reply_error(api, req, R_ACCESS, 400, "%s", why);
     return;
   }
   idx_access_query_t aq;
-  if (!idx_api_access_parse(&aq, q[0].value, q[1].value, q[2].value, q[3].value, q[4].value,
-                            q[5].value, q[6].value, why, sizeof why)) {
+  bool ok = q[7].value && !q[1].value && !q[2].value
+                ? idx_api_access_parse_account(&aq, q[0].value, q[7].value, q[3].value, q[4].value,
+                                               q[5].value, q[6].value, why, sizeof why)
+                : idx_api_access_parse(&aq, q[0].value, q[1].value, q[2].value, q[3].value,
+                                       q[4].value, q[5].value, q[6].value, why, sizeof why);
+  if (!ok || (q[7].value && !aq.grantor[0])) {
+    if (ok)
+      snprintf(why, sizeof why, "grantor replaces asset and token_id: give one or the other");
     reply_error(api, req, R_ACCESS, 400, "%s", why);
     return;
   }

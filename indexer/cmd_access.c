@@ -1,9 +1,10 @@
 /* cmd_access.c: `dimo-indexer access`: the answer of GET /v1/access for
  * scripts and operators. May app A (its client id) read permission P of
- * vehicle V (asset contract and token id)? Validates the inputs as the API
- * does (api.h: idx_api_access_parse), asks the database's dimo_access
- * (schema/005) in one query, prints the verdict and every failing
- * condition.
+ * vehicle V (asset contract and token id), or under the account grant of
+ * grantor G (--grantor)? Validates the inputs as the API does (api.h:
+ * idx_api_access_parse, idx_api_access_parse_account), asks the
+ * database's dimo_access (schema/005) in one query, prints the verdict and
+ * every failing condition.
  *
  * Exit status: 0 allowed, 1 not allowed, 2 bad input, 3 the question could
  * not be answered (database unavailable, nothing indexed). */
@@ -27,19 +28,25 @@ static const char synopsis[] =
     "usage: dimo-indexer access --client-id 0x... --asset 0x... --token-id N --permission P\n"
     "                           [--signer 0x...] [--at-block N] [--at-time T] [--json]\n"
     "                           --db CONNINFO [--network N]\n"
+    "       dimo-indexer access --client-id 0x... --grantor 0x... --permission P [...]\n"
     "\n"
     "The DIP-5 access question: may the app with this client id read permission\n"
     "P of vehicle N of the asset contract? Allowed when the app's license is\n"
-    "active, the signer (when given) is one of its valid signers, and the\n"
-    "vehicle's owner granted the app permission P on SACD, unexpired and not\n"
-    "reset by a transfer of the vehicle since. As of the last indexed block with\n"
+    "active, the signer (when given) is one of its valid signers, and SACD's\n"
+    "own view says yes: the vehicle's owner granted the app permission P,\n"
+    "unexpired, not reset by a transfer of the vehicle since, not renounced,\n"
+    "its template (if any) active; since SACD's templateId upgrade, never for a\n"
+    "burned vehicle and always for the vehicle's owner itself. With --grantor\n"
+    "instead of --asset and --token-id: the account grant of that grantor\n"
+    "(SACD's hasAccountPermission). As of the last indexed block with\n"
     "expiries judged now (the wall clock, as GET /v1/access), or as of --at-block\n"
     "N at that block's time; --at-time judges expiries at another time. Prints\n"
     "the verdict and every failing condition (unknown_client_id,\n"
     "license_revoked, license_suspended, license_understaked,\n"
-    "signer_not_enabled, signer_expired, grant_missing,\n"
-    "grant_reset_by_transfer, grant_expired, permission_not_granted); --json\n"
-    "prints GET /v1/access's JSON.\n"
+    "signer_not_enabled, signer_expired, token_not_minted, token_burned,\n"
+    "grant_missing, grant_renounced, grant_reset_by_transfer, grant_expired,\n"
+    "template_inactive, permission_not_granted); --json prints GET\n"
+    "/v1/access's JSON.\n"
     "Exit status: 0 allowed, 1 not allowed, 2 bad input, 3 not answered\n"
     "(database unavailable or nothing indexed).";
 
@@ -71,10 +78,16 @@ static void print_signer(const json_t *sg) {
 
 static void print_grant(const json_t *g) {
   if (!json_is_object(g)) {
-    printf("grant:       none (the owner never granted this app anything on this vehicle)\n");
+    printf("grant:       none (never granted to this app, or renounced)\n");
     return;
   }
-  printf("grant:       permissions %s (", str_or(g, "permissions", "?"));
+  if (json_is_true(json_object_get(g, "renounced"))) {
+    printf("grant:       renounced by the app in block %lld, tx %s\n",
+           (long long)json_integer_value(json_object_get(g, "block")), str_or(g, "tx", "?"));
+    return;
+  }
+  printf("grant:       %s grant, permissions %s (", str_or(g, "kind", "?"),
+         str_or(g, "permissions", "?"));
   size_t i;
   const json_t *v;
   json_array_foreach(json_object_get(g, "permission_ids"), i, v) {
@@ -89,6 +102,10 @@ static void print_grant(const json_t *g) {
          (long long)json_integer_value(json_object_get(g, "block")), str_or(g, "time", "?"),
          str_or(g, "tx", "?"), source ? source : "?");
   free(source);
+  const json_t *t = json_object_get(g, "template");
+  if (json_is_object(t))
+    printf("             template %s: %s\n", str_or(g, "template_id", "?"),
+           str_or(t, "status", "?"));
   const json_t *r = json_object_get(g, "reset_by_transfer");
   if (json_is_object(r))
     printf("             reset by the transfer in block %lld (%s -> %s), tx %s\n",
@@ -107,9 +124,16 @@ static void print_text(const json_t *a) {
   if (json_is_string(json_object_get(a, "allowed_until")))
     printf("until:       %s\n", str_or(a, "allowed_until", "?"));
   printf("client id:   %s\n", str_or(a, "client_id", "?"));
-  printf("vehicle:     %s #%s, permission %lld\n", str_or(a, "asset", "?"),
-         str_or(a, "token_id", "?"),
-         (long long)json_integer_value(json_object_get(a, "permission")));
+  if (json_is_string(json_object_get(a, "grantor")))
+    printf("account:     grantor %s, permission %lld\n", str_or(a, "grantor", "?"),
+           (long long)json_integer_value(json_object_get(a, "permission")));
+  else
+    printf("vehicle:     %s #%s, permission %lld\n", str_or(a, "asset", "?"),
+           str_or(a, "token_id", "?"),
+           (long long)json_integer_value(json_object_get(a, "permission")));
+  const char *via = str_or(a, "via", NULL);
+  printf("sacd view:   %s%s%s\n", json_is_true(json_object_get(a, "has_permission")) ? "yes" : "no",
+         via ? ", by " : "", via ? via : "");
   print_license(json_object_get(a, "license"));
   print_signer(json_object_get(a, "signer"));
   print_grant(json_object_get(a, "grant"));
@@ -121,9 +145,9 @@ static void print_text(const json_t *a) {
 /* The parser's message names the API's parameter first: say the flag. */
 static void print_input_error(const char *why) {
   static const char *const names[][2] = {
-      {"client_id", "--client-id"},   {"asset", "--asset"},   {"token_id", "--token-id"},
-      {"permission", "--permission"}, {"signer", "--signer"}, {"at_block", "--at-block"},
-      {"at_time", "--at-time"}};
+      {"client_id", "--client-id"},   {"asset", "--asset"},    {"token_id", "--token-id"},
+      {"permission", "--permission"}, {"signer", "--signer"},  {"at_block", "--at-block"},
+      {"at_time", "--at-time"},       {"grantor", "--grantor"}};
   size_t word = strcspn(why, " ");
   for (size_t i = 0; i < IDX_ARRAY_LEN(names); i++) {
     if (strlen(names[i][0]) == word && strncmp(why, names[i][0], word) == 0) {
@@ -147,9 +171,16 @@ static int access_with_config(idx_config_t *cfg) {
   char at[24], why[200];
   snprintf(at, sizeof at, "%llu", (unsigned long long)cfg->at_block);
   idx_access_query_t aq;
-  if (!idx_api_access_parse(&aq, cfg->client_id, cfg->asset, cfg->token_id, cfg->permission,
-                            cfg->signer, cfg->has_at_block ? at : NULL, cfg->at_time, why,
-                            sizeof why)) {
+  const char *at_block = cfg->has_at_block ? at : NULL;
+  if (cfg->grantor && (cfg->asset || cfg->token_id)) {
+    print_input_error("--grantor replaces --asset and --token-id: give one or the other");
+    return EXIT_BAD_INPUT;
+  }
+  if (cfg->grantor
+          ? !idx_api_access_parse_account(&aq, cfg->client_id, cfg->grantor, cfg->permission,
+                                          cfg->signer, at_block, cfg->at_time, why, sizeof why)
+          : !idx_api_access_parse(&aq, cfg->client_id, cfg->asset, cfg->token_id, cfg->permission,
+                                  cfg->signer, at_block, cfg->at_time, why, sizeof why)) {
     print_input_error(why);
     return EXIT_BAD_INPUT;
   }

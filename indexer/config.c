@@ -139,6 +139,8 @@ static const opt_t options[] = {
      NULL, "the SACD permission index (0..127)"},
     {"--signer", NULL, OPT_STRING, OFF(signer), NO_HAS, IDX_CMD_ACCESS, NULL,
      "also check this signer of the app (0x address)"},
+    {"--grantor", NULL, OPT_STRING, OFF(grantor), NO_HAS, IDX_CMD_ACCESS, NULL,
+     "an account grant's grantor (0x address), instead of --asset and --token-id"},
     {"--message", NULL, OPT_STRING, OFF(message), NO_HAS, IDX_CMD_VERIFY, NULL,
      "the signed message, as signed (personal_sign / EIP-191)"},
     {"--signature", NULL, OPT_STRING, OFF(signature), NO_HAS, IDX_CMD_VERIFY, NULL,

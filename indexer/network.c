@@ -12,8 +12,8 @@
 
 enum { NETWORK_FILE_MAX = 1 << 20 };
 
-static const char *const role_names[] = {"app_license", "node_license", "dimo_token", "sacd",
-                                         "vehicle"};
+static const char *const role_names[] = {"app_license", "node_license", "dimo_token",
+                                         "sacd",        "vehicle",      "sacd_template"};
 static const char *const class_names[] = {"none", "app", "node", "client"};
 
 const char *idx_role_name(idx_role_t role) {
@@ -112,7 +112,7 @@ static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const ch
   if (r == IDX_ARRAY_LEN(role_names)) {
     snprintf(err, errlen,
              "contracts[%zu]: unknown role \"%s\" (app_license, node_license, dimo_token, "
-             "sacd, vehicle)",
+             "sacd, vehicle, sacd_template)",
              i, role);
     return IDX_ERR_CONFIG;
   }

@@ -2,46 +2,81 @@
 -- personal data only after the user opts in; on DIMO the opt-in is a SACD
 -- permission record granted by the vehicle's owner to the app's client id.
 -- This migration derives, from the raw logs of 001_core.sql, the records,
--- the vehicle transfers that silently invalidate them, and the legacy
--- PrivilegeSet grants of the vehicle contract, and answers the node
+-- the vehicle transfers that silently invalidate them, the templates that
+-- switch them off, the SACD upgrades that changed its views, and the
+-- legacy PrivilegeSet grants of the vehicle contract, and answers the node
 -- operator's full question (dimo_access): may app A read permission P of
--- vehicle V now (or at a block)?
+-- vehicle V (or of account G) now (or at a block)?
 --
 -- The same three layers as 002_license_model.sql:
 --
---   history   sacd_records (every PermissionsSet of a `sacd` contract),
+--   history   sacd_records (every PermissionsSet, both generations, and
+--             every PermissionsRenounced of a `sacd` contract, in one
+--             normalized shape), sacd_payments (PaymentSet: stored, no
+--             permission meaning), sacd_upgrades (Upgraded of `sacd` and
+--             `sacd_template` contracts), sacd_template_events
+--             (TemplateCreated / Deactivated / Activated),
 --             vehicle_transfers (every ERC-721 Transfer of a `vehicle`
 --             contract: mint, transfer between owners, burn),
 --             vehicle_privilege_events (every legacy PrivilegeSet); keyed
 --             like their log, appended by apply, cut above a block by
 --             rollback;
---   current   sacd_grants (the last record per (asset, token, grantee)),
---             vehicle_state (owner and last reset per token),
---             vehicle_privileges (the last PrivilegeSet per (token,
---             privilege, user)); recomputed per touched key, from the
---             history alone, by the same refresh functions for apply and
---             rollback (a key left without history loses its row);
+--   current   sacd_grants (the last record per (sacd, asset, token,
+--             grantee)), sacd_templates (per template id), vehicle_state
+--             (owner and last reset per token), vehicle_privileges (the
+--             last PrivilegeSet per (token, privilege, user)); recomputed
+--             per touched key, from the history alone, by the same refresh
+--             functions for apply and rollback (a key left without history
+--             loses its row);
 --   answers   dimo_access (the JSON answer of GET /v1/access and
---             `dimo-indexer access`), views of grant status, of each app's
---             opted-in vehicles, of grant periods, and monthly metrics.
+--             `dimo-indexer access`), dimo_has_permission and
+--             dimo_has_account_permission (the contract's views), views of
+--             grant status, of each app's opted-in vehicles, of grant
+--             periods, and monthly metrics.
 --
--- Semantics (the SACD contract's own rules):
+-- Semantics (the SACD contract's own rules, dimo-contracts.md section 7):
+--   - generations: PermissionsSet without templateId (2024, generation 1)
+--     is a record with template_id 0; PermissionsSet with templateId
+--     (generation 2); PermissionsRenounced (generation 3) is a record
+--     granting nothing (op 'renounce'): the grantee deleted its record at
+--     the token's current version, idempotently (it is emitted even when
+--     there was no record);
 --   - a record replaces the previous one for the same (asset, tokenId,
---     grantee);
+--     grantee); tokenId 0 is an account grant: asset = the grantor, stored
+--     per (grantor, grantee), never reset by transfers, and no grant on the
+--     grantor's vehicles (questions about it name the grantor, not a
+--     vehicle);
 --   - permission i is granted when bits 2i and 2i+1 of `permissions` are
 --     both set (i = 0..127);
---   - a record counts only while expiration > the block's timestamp;
+--   - a record counts only while expiration > the block's timestamp and,
+--     when its template_id is not 0, while that template exists and is
+--     active (Template contracts: role `sacd_template`);
 --   - an ERC-721 Transfer of the asset between two non-zero owners (SACD's
 --     onTransfer bumps the token's version) invalidates every earlier record
 --     of that token; mints and burns do not. Transfers are known for the
 --     asset contracts the network file lists with role `vehicle`; records
---     about any other asset are never reset.
--- One SACD contract per chain is assumed: records of several SACD
--- contracts would share keys (the last one wins).
+--     about any other asset are never reset;
+--   - from the upgrade that brought generation 2 (the last Upgraded log of
+--     the SACD contract before its first generation-2 log: no other event
+--     marks it), the views answer no for a burned or never minted token and
+--     yes for the token's owner (an account grant: for the grantor itself).
+--     Owners are known for `vehicle` assets only; for other assets the
+--     record alone answers;
+--   - grants whose asset is the Connections contract (a `connection`
+--     contract of the network file, or 0x41799e9d...2132 on Polygon) are
+--     connection grants: answered like token grants, kept out of the
+--     vehicle opt-in views and metrics.
+-- Several SACD contracts per chain are kept apart (separate storage, as on
+-- Polygon, where 0xef91... preceded the proxy 0x3c15...): a question at a
+-- block is answered by the `sacd` contract with the latest start block at
+-- or before it.
 
 -- ---- history -----------------------------------------------------------------
 
--- PermissionsSet. sacd: the emitting contract. Amounts exact.
+-- PermissionsSet (both generations) and PermissionsRenounced, normalized.
+-- sacd: the emitting contract. kind: 'account' when token_id is 0 (asset
+-- is then the grantor), else 'token'. op 'renounce': permissions,
+-- expiration and template_id 0, source ''. Amounts exact.
 CREATE TABLE sacd_records (
   chain_id bigint NOT NULL,
   block_number bigint NOT NULL,
@@ -49,15 +84,76 @@ CREATE TABLE sacd_records (
   tx_hash bytea NOT NULL,
   block_time timestamptz NOT NULL,
   sacd bytea NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('token', 'account')),
+  op text NOT NULL CHECK (op IN ('set', 'renounce')),
+  generation smallint NOT NULL CHECK (generation BETWEEN 1 AND 3),
   asset bytea NOT NULL,
   token_id numeric(78,0) NOT NULL,
   grantee bytea NOT NULL,
   permissions numeric(78,0) NOT NULL,
   expiration numeric(78,0) NOT NULL,
+  template_id numeric(78,0) NOT NULL,
   source text NOT NULL,
   PRIMARY KEY (chain_id, block_number, log_index)
 );
-CREATE INDEX sacd_records_key ON sacd_records (chain_id, asset, token_id, grantee, block_number, log_index);
+CREATE INDEX sacd_records_key ON sacd_records (chain_id, sacd, asset, token_id, grantee, block_number, log_index);
+-- "The first log of the templateId generation" (dimo__sacd_rules_block).
+CREATE INDEX sacd_records_templated ON sacd_records (chain_id, sacd, block_number, log_index)
+  WHERE generation >= 2;
+
+-- PaymentSet: payment records between a grantee (payer) and a grantor; no
+-- permission meaning (kept as history).
+CREATE TABLE sacd_payments (
+  chain_id bigint NOT NULL,
+  block_number bigint NOT NULL,
+  log_index int NOT NULL,
+  tx_hash bytea NOT NULL,
+  block_time timestamptz NOT NULL,
+  sacd bytea NOT NULL,
+  asset bytea NOT NULL,
+  grantee bytea NOT NULL,
+  grantor bytea NOT NULL,
+  amount numeric(78,0) NOT NULL,
+  expiration numeric(78,0) NOT NULL,
+  source text NOT NULL,
+  PRIMARY KEY (chain_id, block_number, log_index)
+);
+
+-- Upgraded(implementation) of a `sacd` or `sacd_template` proxy: its
+-- implementation history. The SACD's views changed at one of these with
+-- no other event (dimo__sacd_rules_block).
+CREATE TABLE sacd_upgrades (
+  chain_id bigint NOT NULL,
+  block_number bigint NOT NULL,
+  log_index int NOT NULL,
+  tx_hash bytea NOT NULL,
+  block_time timestamptz NOT NULL,
+  contract bytea NOT NULL,
+  role text NOT NULL,
+  implementation bytea NOT NULL,
+  PRIMARY KEY (chain_id, block_number, log_index)
+);
+CREATE INDEX sacd_upgrades_contract ON sacd_upgrades (chain_id, contract, block_number, log_index);
+
+-- TemplateCreated / TemplateDeactivated / TemplateActivated of a
+-- `sacd_template` contract (creator, asset, permissions and cid: created
+-- only).
+CREATE TABLE sacd_template_events (
+  chain_id bigint NOT NULL,
+  block_number bigint NOT NULL,
+  log_index int NOT NULL,
+  tx_hash bytea NOT NULL,
+  block_time timestamptz NOT NULL,
+  contract bytea NOT NULL,
+  template_id numeric(78,0) NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('created', 'deactivated', 'activated')),
+  creator bytea,
+  asset bytea,
+  permissions numeric(78,0),
+  cid text,
+  PRIMARY KEY (chain_id, block_number, log_index)
+);
+CREATE INDEX sacd_template_events_key ON sacd_template_events (chain_id, template_id, block_number, log_index);
 
 -- Transfer of a `vehicle` contract (asset = the contract). kind: mint
 -- (from 0x0), burn (to 0x0), transfer (between owners: resets SACD
@@ -100,14 +196,18 @@ CREATE INDEX vehicle_privilege_events_key
 
 -- ---- current state ---------------------------------------------------------------
 
--- The last record per (asset, token, grantee), whether or not it still
--- counts (expired, reset by a transfer, or granting nothing: see the
--- sacd_grant_status view).
+-- The last record per (sacd, asset, token, grantee), whether or not it
+-- still counts (expired, reset by a transfer, renounced, its template
+-- inactive, or granting nothing: see the sacd_grant_status view).
 CREATE TABLE sacd_grants (
   chain_id bigint NOT NULL,
+  sacd bytea NOT NULL,
   asset bytea NOT NULL,
   token_id numeric(78,0) NOT NULL,
   grantee bytea NOT NULL,
+  kind text NOT NULL,
+  op text NOT NULL,
+  generation smallint NOT NULL,
   block_number bigint NOT NULL,
   log_index int NOT NULL,
   tx_hash bytea NOT NULL,
@@ -116,12 +216,29 @@ CREATE TABLE sacd_grants (
   permission_ids int[] NOT NULL,
   expiration numeric(78,0) NOT NULL,
   expires_at timestamptz NOT NULL,
+  template_id numeric(78,0) NOT NULL,
   source text NOT NULL,
-  PRIMARY KEY (chain_id, asset, token_id, grantee)
+  PRIMARY KEY (chain_id, sacd, asset, token_id, grantee)
 ) WITH (fillfactor = 70);
 CREATE INDEX sacd_grants_grantee ON sacd_grants (chain_id, grantee, asset, token_id);
 -- (fillfactor: refreshes update rows without touching indexed columns;
 -- room in the page lets those updates skip index maintenance, HOT.)
+
+-- Per template id: its last event (active: created or activated last).
+CREATE TABLE sacd_templates (
+  chain_id bigint NOT NULL,
+  template_id numeric(78,0) NOT NULL,
+  contract bytea NOT NULL,
+  creator bytea,
+  asset bytea,
+  permissions numeric(78,0),
+  cid text,
+  active boolean NOT NULL,
+  created_block bigint,
+  changed_block bigint NOT NULL,
+  changed_time timestamptz NOT NULL,
+  PRIMARY KEY (chain_id, template_id)
+);
 
 -- Per vehicle token with a Transfer: its owner (the last one after a
 -- burn), and the last transfer between owners (the reset every earlier
@@ -160,7 +277,7 @@ CREATE TABLE vehicle_privileges (
 
 -- ---- small pieces ------------------------------------------------------------------
 
-CREATE TYPE dimo_grant_key AS (asset bytea, token_id numeric, grantee bytea);
+CREATE TYPE dimo_grant_key AS (sacd bytea, asset bytea, token_id numeric, grantee bytea);
 CREATE TYPE dimo_asset_key AS (asset bytea, token_id numeric);
 CREATE TYPE dimo_privilege_key AS (asset bytea, token_id numeric, priv_id numeric, holder bytea);
 
@@ -219,6 +336,87 @@ CREATE FUNCTION dimo__unix_seconds(p timestamptz) RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT floor(extract(epoch FROM p)) $$;
 
+-- Is p_asset a Connections contract (its grants are on data connections,
+-- not vehicle opt-ins)? A `connection` contract of the network file, or
+-- DIMO's ConnectionsManager on Polygon (dimo-contracts.md section 6).
+CREATE FUNCTION dimo__connection_asset(p_chain_id bigint, p_asset bytea) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+  SELECT (p_chain_id = 137 AND p_asset = '\x41799e9dc893722844e771a1c1caf3bbc2876132'::bytea)
+    OR EXISTS (SELECT 1 FROM contracts c WHERE c.chain_id = p_chain_id AND c.address = p_asset
+               AND c.role = 'connection')
+$$;
+
+-- Does the index follow p_asset's transfers (a `vehicle` contract)? Only
+-- for those are owners, burns and resets known.
+CREATE FUNCTION dimo__followed_asset(p_chain_id bigint, p_asset bytea) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+  SELECT EXISTS (SELECT 1 FROM contracts c WHERE c.chain_id = p_chain_id AND c.address = p_asset
+                 AND c.role = 'vehicle')
+$$;
+
+-- The SACD contract that answers at block p_block: the `sacd` contract
+-- with the latest start block at or before it (the earliest when the
+-- block precedes them all). NULL when the network lists none.
+CREATE FUNCTION dimo__sacd_at(p_chain_id bigint, p_block bigint) RETURNS bytea
+LANGUAGE sql STABLE
+AS $$
+  SELECT c.address FROM contracts c WHERE c.chain_id = p_chain_id AND c.role = 'sacd'
+  ORDER BY c.start_block <= p_block DESC,
+    CASE WHEN c.start_block <= p_block THEN -c.start_block ELSE c.start_block END, c.address
+  LIMIT 1
+$$;
+
+-- The block from which p_sacd's views apply the owner shortcut and the
+-- burned-token rule: the block of the upgrade that brought the templateId
+-- generation, i.e. its last Upgraded log before its first generation-2
+-- log (the rules came with that implementation and nothing else marks
+-- them; see README, "Opt-ins"); the contract's start block when no
+-- Upgraded precedes it (a contract deployed with that code). NULL while no
+-- generation-2 log is indexed: the 2024 rules hold.
+CREATE FUNCTION dimo__sacd_rules_block(p_chain_id bigint, p_sacd bytea) RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  f record;
+  u bigint;
+BEGIN
+  SELECT r.block_number, r.log_index INTO f FROM sacd_records r
+  WHERE r.chain_id = p_chain_id AND r.sacd = p_sacd AND r.generation >= 2
+  ORDER BY r.block_number, r.log_index LIMIT 1;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  SELECT x.block_number INTO u FROM sacd_upgrades x
+  WHERE x.chain_id = p_chain_id AND x.contract = p_sacd
+    AND (x.block_number, x.log_index) < (f.block_number, f.log_index)
+  ORDER BY x.block_number DESC, x.log_index DESC LIMIT 1;
+  IF u IS NULL THEN
+    SELECT least(c.start_block, f.block_number) INTO u FROM contracts c
+    WHERE c.chain_id = p_chain_id AND c.address = p_sacd;
+  END IF;
+  RETURN coalesce(u, f.block_number);
+END;
+$$;
+
+-- A template's state at block p_block: 'active' (created or re-activated
+-- last), 'inactive' (deactivated last) or 'missing' (no event yet), with
+-- the event that decided it.
+CREATE FUNCTION dimo__template_at(p_chain_id bigint, p_template_id numeric, p_block bigint,
+                                  OUT status text, OUT block_number bigint, OUT tx_hash bytea,
+                                  OUT block_time timestamptz)
+LANGUAGE sql STABLE
+AS $$
+  SELECT coalesce((SELECT CASE e.kind WHEN 'deactivated' THEN 'inactive' ELSE 'active' END), 'missing'),
+    e.block_number, e.tx_hash, e.block_time
+  FROM (SELECT 1) one
+  LEFT JOIN LATERAL (
+    SELECT e.* FROM sacd_template_events e
+    WHERE e.chain_id = p_chain_id AND e.template_id = p_template_id AND e.block_number <= p_block
+    ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1) e ON true
+$$;
+
 -- ---- refresh: current rows from history -----------------------------------------
 
 -- One statement per refresh: the last history row of every key (none: the
@@ -228,30 +426,64 @@ CREATE FUNCTION dimo__refresh_grants(p_chain_id bigint, p_keys dimo_grant_key[])
 LANGUAGE sql
 AS $$
   WITH last AS (
-    SELECT k.asset, k.token_id, k.grantee, r.*
-    FROM (SELECT DISTINCT u.asset, u.token_id, u.grantee FROM unnest(p_keys) u) k
+    SELECT k.sacd, k.asset, k.token_id, k.grantee, r.*
+    FROM (SELECT DISTINCT u.sacd, u.asset, u.token_id, u.grantee FROM unnest(p_keys) u) k
     LEFT JOIN LATERAL (
-      SELECT r.block_number, r.log_index, r.tx_hash, r.block_time, r.permissions, r.expiration,
-        r.source
+      SELECT r.kind, r.op, r.generation, r.block_number, r.log_index, r.tx_hash, r.block_time,
+        r.permissions, r.expiration, r.template_id, r.source
       FROM sacd_records r
-      WHERE r.chain_id = p_chain_id AND r.asset = k.asset AND r.token_id = k.token_id
-        AND r.grantee = k.grantee
+      WHERE r.chain_id = p_chain_id AND r.sacd = k.sacd AND r.asset = k.asset
+        AND r.token_id = k.token_id AND r.grantee = k.grantee
       ORDER BY r.block_number DESC, r.log_index DESC LIMIT 1) r ON true),
   gone AS (
     DELETE FROM sacd_grants g USING last
-    WHERE last.block_number IS NULL AND g.chain_id = p_chain_id AND g.asset = last.asset
-      AND g.token_id = last.token_id AND g.grantee = last.grantee)
-  INSERT INTO sacd_grants AS g (chain_id, asset, token_id, grantee, block_number, log_index, tx_hash,
-    block_time, permissions, permission_ids, expiration, expires_at, source)
-  SELECT p_chain_id, l.asset, l.token_id, l.grantee, l.block_number, l.log_index, l.tx_hash,
-    l.block_time, l.permissions, dimo_permission_ids(l.permissions), l.expiration,
-    dimo__unix_time(l.expiration), l.source
+    WHERE last.block_number IS NULL AND g.chain_id = p_chain_id AND g.sacd = last.sacd
+      AND g.asset = last.asset AND g.token_id = last.token_id AND g.grantee = last.grantee)
+  INSERT INTO sacd_grants AS g (chain_id, sacd, asset, token_id, grantee, kind, op, generation,
+    block_number, log_index, tx_hash, block_time, permissions, permission_ids, expiration, expires_at,
+    template_id, source)
+  SELECT p_chain_id, l.sacd, l.asset, l.token_id, l.grantee, l.kind, l.op, l.generation,
+    l.block_number, l.log_index, l.tx_hash, l.block_time, l.permissions,
+    dimo_permission_ids(l.permissions), l.expiration, dimo__unix_time(l.expiration), l.template_id,
+    l.source
   FROM last l WHERE l.block_number IS NOT NULL
-  ON CONFLICT (chain_id, asset, token_id, grantee) DO UPDATE SET
+  ON CONFLICT (chain_id, sacd, asset, token_id, grantee) DO UPDATE SET
+    kind = EXCLUDED.kind, op = EXCLUDED.op, generation = EXCLUDED.generation,
     block_number = EXCLUDED.block_number, log_index = EXCLUDED.log_index, tx_hash = EXCLUDED.tx_hash,
     block_time = EXCLUDED.block_time, permissions = EXCLUDED.permissions,
     permission_ids = EXCLUDED.permission_ids, expiration = EXCLUDED.expiration,
-    expires_at = EXCLUDED.expires_at, source = EXCLUDED.source;
+    expires_at = EXCLUDED.expires_at, template_id = EXCLUDED.template_id, source = EXCLUDED.source;
+$$;
+
+CREATE FUNCTION dimo__refresh_templates(p_chain_id bigint, p_ids numeric[]) RETURNS void
+LANGUAGE sql
+AS $$
+  WITH last AS (
+    SELECT k.id, e.*, c.contract AS c_contract, c.creator, c.asset, c.permissions, c.cid,
+      c.block_number AS created_block
+    FROM (SELECT DISTINCT u AS id FROM unnest(p_ids) u) k
+    LEFT JOIN LATERAL (
+      SELECT e.contract, e.kind, e.block_number, e.block_time FROM sacd_template_events e
+      WHERE e.chain_id = p_chain_id AND e.template_id = k.id
+      ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1) e ON true
+    LEFT JOIN LATERAL (
+      SELECT e.contract, e.creator, e.asset, e.permissions, e.cid, e.block_number
+      FROM sacd_template_events e
+      WHERE e.chain_id = p_chain_id AND e.template_id = k.id AND e.kind = 'created'
+      ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1) c ON true),
+  gone AS (
+    DELETE FROM sacd_templates t USING last
+    WHERE last.block_number IS NULL AND t.chain_id = p_chain_id AND t.template_id = last.id)
+  INSERT INTO sacd_templates AS t (chain_id, template_id, contract, creator, asset, permissions, cid,
+    active, created_block, changed_block, changed_time)
+  SELECT p_chain_id, l.id, coalesce(l.c_contract, l.contract), l.creator, l.asset, l.permissions, l.cid,
+    l.kind <> 'deactivated', l.created_block, l.block_number, l.block_time
+  FROM last l WHERE l.block_number IS NOT NULL
+  ON CONFLICT (chain_id, template_id) DO UPDATE SET
+    contract = EXCLUDED.contract, creator = EXCLUDED.creator, asset = EXCLUDED.asset,
+    permissions = EXCLUDED.permissions, cid = EXCLUDED.cid, active = EXCLUDED.active,
+    created_block = EXCLUDED.created_block, changed_block = EXCLUDED.changed_block,
+    changed_time = EXCLUDED.changed_time;
 $$;
 
 CREATE FUNCTION dimo__refresh_vehicles(p_chain_id bigint, p_keys dimo_asset_key[]) RETURNS void
@@ -319,14 +551,14 @@ $$;
 -- p_to_block NULL), in the state the history now has.
 CREATE FUNCTION dimo__access_keys(p_chain_id bigint, p_from_block bigint, p_to_block bigint,
                                   OUT grants dimo_grant_key[], OUT vehicles dimo_asset_key[],
-                                  OUT privileges dimo_privilege_key[])
+                                  OUT privileges dimo_privilege_key[], OUT templates numeric[])
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
   v_to bigint := coalesce(p_to_block, 9223372036854775807);
 BEGIN
   grants := ARRAY(
-    SELECT DISTINCT ROW(r.asset, r.token_id, r.grantee)::dimo_grant_key FROM sacd_records r
+    SELECT DISTINCT ROW(r.sacd, r.asset, r.token_id, r.grantee)::dimo_grant_key FROM sacd_records r
     WHERE r.chain_id = p_chain_id AND r.block_number BETWEEN p_from_block AND v_to);
   vehicles := ARRAY(
     SELECT DISTINCT ROW(t.asset, t.token_id)::dimo_asset_key FROM vehicle_transfers t
@@ -335,11 +567,15 @@ BEGIN
     SELECT DISTINCT ROW(e.asset, e.token_id, e.priv_id, e.holder)::dimo_privilege_key
     FROM vehicle_privilege_events e
     WHERE e.chain_id = p_chain_id AND e.block_number BETWEEN p_from_block AND v_to);
+  templates := ARRAY(
+    SELECT DISTINCT e.template_id FROM sacd_template_events e
+    WHERE e.chain_id = p_chain_id AND e.block_number BETWEEN p_from_block AND v_to);
 END;
 $$;
 
 CREATE FUNCTION dimo__access_refresh(p_chain_id bigint, p_grants dimo_grant_key[],
-                                     p_vehicles dimo_asset_key[], p_privileges dimo_privilege_key[])
+                                     p_vehicles dimo_asset_key[], p_privileges dimo_privilege_key[],
+                                     p_templates numeric[])
 RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -353,13 +589,18 @@ BEGIN
   IF cardinality(p_privileges) > 0 THEN
     PERFORM dimo__refresh_privileges(p_chain_id, p_privileges);
   END IF;
+  IF cardinality(p_templates) > 0 THEN
+    PERFORM dimo__refresh_templates(p_chain_id, p_templates);
+  END IF;
 END;
 $$;
 
 -- ---- apply and rollback ------------------------------------------------------------
 
 -- History rows of blocks p_from_block..p_to_block (one scan of the batch's
--- logs feeding the three tables), then the current rows they touch.
+-- logs feeding every history table), then the current rows they touch.
+-- Each event generation is one branch of `rec`: a new generation is a new
+-- row there (and, where its meaning differs, a rule in the questions).
 CREATE FUNCTION dimo__access_apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
 RETURNS void
 LANGUAGE plpgsql
@@ -374,24 +615,78 @@ BEGIN
     FROM logs l
     LEFT JOIN contracts c ON c.chain_id = l.chain_id AND c.address = l.address
     WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block
-      AND coalesce(l.role, c.role) IN ('sacd', 'vehicle')
+      AND coalesce(l.role, c.role) IN ('sacd', 'vehicle', 'sacd_template')
   ),
   rec AS (
-    INSERT INTO sacd_records (chain_id, block_number, log_index, tx_hash, block_time, sacd, asset,
-      token_id, grantee, permissions, expiration, source)
-    SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.asset,
-      x.token_id, x.grantee, x.permissions, x.expiration, x.source
+    INSERT INTO sacd_records (chain_id, block_number, log_index, tx_hash, block_time, sacd, kind, op,
+      generation, asset, token_id, grantee, permissions, expiration, template_id, source)
+    SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract,
+      CASE WHEN x.token_id = 0 THEN 'account' ELSE 'token' END, x.op, x.generation, x.asset,
+      x.token_id, x.grantee, x.permissions, x.expiration, x.template_id, x.source
     FROM (
-      SELECT b.*, dimo__addr(b.args ->> 'asset') AS asset, dimo__uint(b.args ->> 'tokenId') AS token_id,
-        dimo__addr(b.args ->> 'grantee') AS grantee,
-        dimo__uint(b.args ->> 'permissions') AS permissions,
-        dimo__uint(b.args ->> 'expiration') AS expiration, dimo__str(b.args -> 'source') AS source
+      SELECT b.*, g.generation, g.op, dimo__addr(b.args ->> 'asset') AS asset,
+        dimo__uint(b.args ->> 'tokenId') AS token_id, dimo__addr(b.args ->> 'grantee') AS grantee,
+        CASE WHEN g.op = 'set' THEN dimo__uint(b.args ->> 'permissions') ELSE 0 END AS permissions,
+        CASE WHEN g.op = 'set' THEN dimo__uint(b.args ->> 'expiration') ELSE 0 END AS expiration,
+        CASE WHEN g.generation = 2 THEN dimo__uint(b.args ->> 'templateId') ELSE 0 END AS template_id,
+        CASE WHEN g.op = 'set' THEN dimo__str(b.args -> 'source') ELSE '' END AS source
       FROM b
-      WHERE b.role = 'sacd' AND b.event = 'PermissionsSet(address,uint256,uint256,address,uint256,string)'
+      JOIN (VALUES
+        ('PermissionsSet(address,uint256,uint256,address,uint256,string)', 1::smallint, 'set'),
+        ('PermissionsSet(address,uint256,uint256,address,uint256,uint256,string)', 2::smallint, 'set'),
+        ('PermissionsRenounced(address,uint256,address)', 3::smallint, 'renounce')
+      ) g(event, generation, op) ON g.event = b.event
+      WHERE b.role = 'sacd'
       OFFSET 0
     ) x
     WHERE x.asset IS NOT NULL AND x.token_id IS NOT NULL AND x.grantee IS NOT NULL
-      AND x.permissions IS NOT NULL AND x.expiration IS NOT NULL AND x.source IS NOT NULL
+      AND x.permissions IS NOT NULL AND x.expiration IS NOT NULL AND x.template_id IS NOT NULL
+      AND x.source IS NOT NULL
+  ),
+  pay AS (
+    INSERT INTO sacd_payments (chain_id, block_number, log_index, tx_hash, block_time, sacd, asset,
+      grantee, grantor, amount, expiration, source)
+    SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.asset,
+      x.grantee, x.grantor, x.amount, x.expiration, x.source
+    FROM (
+      SELECT b.*, dimo__addr(b.args ->> 'asset') AS asset, dimo__addr(b.args ->> 'grantee') AS grantee,
+        dimo__addr(b.args ->> 'grantor') AS grantor, dimo__uint(b.args ->> 'amount') AS amount,
+        dimo__uint(b.args ->> 'expiration') AS expiration, dimo__str(b.args -> 'source') AS source
+      FROM b
+      WHERE b.role = 'sacd' AND b.event = 'PaymentSet(address,address,address,uint256,uint256,string)'
+      OFFSET 0
+    ) x
+    WHERE x.asset IS NOT NULL AND x.grantee IS NOT NULL AND x.grantor IS NOT NULL
+      AND x.amount IS NOT NULL AND x.expiration IS NOT NULL AND x.source IS NOT NULL
+  ),
+  upg AS (
+    INSERT INTO sacd_upgrades (chain_id, block_number, log_index, tx_hash, block_time, contract, role,
+      implementation)
+    SELECT p_chain_id, b.block_number, b.log_index, b.tx_hash, b.block_time, b.contract, b.role,
+      dimo__addr(b.args ->> 'implementation')
+    FROM b
+    WHERE b.role IN ('sacd', 'sacd_template') AND b.event = 'Upgraded(address)'
+      AND dimo__addr(b.args ->> 'implementation') IS NOT NULL
+  ),
+  tpl AS (
+    INSERT INTO sacd_template_events (chain_id, block_number, log_index, tx_hash, block_time, contract,
+      template_id, kind, creator, asset, permissions, cid)
+    SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.template_id,
+      x.kind, x.creator, x.asset, x.permissions, x.cid
+    FROM (
+      SELECT b.*, dimo__uint(b.args ->> 'templateId') AS template_id,
+        CASE b.event WHEN 'TemplateCreated(uint256,address,address,uint256,string)' THEN 'created'
+          WHEN 'TemplateDeactivated(uint256)' THEN 'deactivated' ELSE 'activated' END AS kind,
+        dimo__addr(b.args ->> 'creator') AS creator, dimo__addr(b.args ->> 'asset') AS asset,
+        dimo__uint(b.args ->> 'permissions') AS permissions, dimo__str(b.args -> 'cid') AS cid
+      FROM b
+      WHERE b.role = 'sacd_template' AND b.event IN ('TemplateCreated(uint256,address,address,uint256,string)',
+        'TemplateDeactivated(uint256)', 'TemplateActivated(uint256)')
+      OFFSET 0
+    ) x
+    WHERE x.template_id IS NOT NULL
+      AND (x.kind <> 'created' OR (x.creator IS NOT NULL AND x.asset IS NOT NULL
+                                   AND x.permissions IS NOT NULL AND x.cid IS NOT NULL))
   ),
   priv AS (
     INSERT INTO vehicle_privilege_events (chain_id, block_number, log_index, tx_hash, block_time,
@@ -426,7 +721,7 @@ BEGIN
     AND NOT (x.from_text = zero AND x.to_text = zero);
 
   k := dimo__access_keys(p_chain_id, p_from_block, p_to_block);
-  PERFORM dimo__access_refresh(p_chain_id, k.grants, k.vehicles, k.privileges);
+  PERFORM dimo__access_refresh(p_chain_id, k.grants, k.vehicles, k.privileges, k.templates);
 END;
 $$;
 
@@ -441,9 +736,12 @@ DECLARE
 BEGIN
   k := dimo__access_keys(p_chain_id, p_keep_block + 1, NULL);
   DELETE FROM sacd_records WHERE chain_id = p_chain_id AND block_number > p_keep_block;
+  DELETE FROM sacd_payments WHERE chain_id = p_chain_id AND block_number > p_keep_block;
+  DELETE FROM sacd_upgrades WHERE chain_id = p_chain_id AND block_number > p_keep_block;
+  DELETE FROM sacd_template_events WHERE chain_id = p_chain_id AND block_number > p_keep_block;
   DELETE FROM vehicle_transfers WHERE chain_id = p_chain_id AND block_number > p_keep_block;
   DELETE FROM vehicle_privilege_events WHERE chain_id = p_chain_id AND block_number > p_keep_block;
-  PERFORM dimo__access_refresh(p_chain_id, k.grants, k.vehicles, k.privileges);
+  PERFORM dimo__access_refresh(p_chain_id, k.grants, k.vehicles, k.privileges, k.templates);
 END;
 $$;
 
@@ -462,32 +760,162 @@ INSERT INTO model_reads (part, role, event, args) VALUES
   ('optins', 'vehicle', 'PrivilegeSet(uint256,uint256,uint256,address,uint256)',
    '{tokenId,version,privId,user,expires}');
 
+
 -- ---- the access question -------------------------------------------------------------
 
--- The SACD record of (asset, token, grantee) in force at block p_block
--- (the last at or before it), with the last reset of the token at or
+-- The record of (sacd, asset, token, grantee) in force at block p_block
+-- (the last at or before it; account grants: p_account, asset = grantor,
+-- token 0), with, for a token grant, the last reset of the token at or
 -- before that block when it came after the record. No row: no record.
-CREATE FUNCTION dimo__grant_at(p_chain_id bigint, p_asset bytea, p_token_id numeric,
-                               p_grantee bytea, p_block bigint)
-RETURNS TABLE(block_number bigint, log_index int, block_time timestamptz, tx_hash bytea,
-              permissions numeric, expiration numeric, source text, reset_block bigint,
-              reset_log_index int, reset_time timestamptz, reset_tx bytea, reset_from bytea,
-              reset_to bytea)
+CREATE FUNCTION dimo__grant_at(p_chain_id bigint, p_sacd bytea, p_account boolean, p_asset bytea,
+                               p_token_id numeric, p_grantee bytea, p_block bigint)
+RETURNS TABLE(block_number bigint, log_index int, block_time timestamptz, tx_hash bytea, op text,
+              generation smallint, permissions numeric, expiration numeric, template_id numeric,
+              source text, reset_block bigint, reset_log_index int, reset_time timestamptz,
+              reset_tx bytea, reset_from bytea, reset_to bytea)
 LANGUAGE sql STABLE
 AS $$
-  SELECT r.block_number, r.log_index, r.block_time, r.tx_hash, r.permissions, r.expiration, r.source,
-    t.block_number, t.log_index, t.block_time, t.tx_hash, t.from_address, t.to_address
+  SELECT r.block_number, r.log_index, r.block_time, r.tx_hash, r.op, r.generation, r.permissions,
+    r.expiration, r.template_id, r.source, t.block_number, t.log_index, t.block_time, t.tx_hash,
+    t.from_address, t.to_address
   FROM (
     SELECT r.* FROM sacd_records r
-    WHERE r.chain_id = p_chain_id AND r.asset = p_asset AND r.token_id = p_token_id
-      AND r.grantee = p_grantee AND r.block_number <= p_block
+    WHERE r.chain_id = p_chain_id AND r.sacd = p_sacd AND r.asset = p_asset
+      AND r.token_id = p_token_id AND r.grantee = p_grantee AND r.block_number <= p_block
+      AND r.kind = CASE WHEN p_account THEN 'account' ELSE 'token' END
     ORDER BY r.block_number DESC, r.log_index DESC LIMIT 1) r
   LEFT JOIN LATERAL (
     SELECT t.* FROM vehicle_transfers t
-    WHERE t.chain_id = p_chain_id AND t.asset = p_asset AND t.token_id = p_token_id
+    WHERE NOT p_account AND t.chain_id = p_chain_id AND t.asset = p_asset AND t.token_id = p_token_id
       AND t.kind = 'transfer' AND t.block_number <= p_block
     ORDER BY t.block_number DESC, t.log_index DESC LIMIT 1) t
     ON (t.block_number, t.log_index) > (r.block_number, r.log_index)
+$$;
+
+-- The SACD views at block p_block, judged at Unix time p_now: for a token
+-- (p_account false) hasPermission(asset, token, grantee, permission), for
+-- an account (p_account, p_asset = the grantor, p_token_id 0)
+-- hasAccountPermission(grantor, grantee, permission). Out:
+--   has         the view's answer;
+--   reasons     why not ('{}' when has): token_not_minted, token_burned
+--               (the rules since the templateId upgrade, followed assets
+--               only), or the record's: grant_missing, grant_renounced,
+--               grant_reset_by_transfer, grant_expired, template_inactive,
+--               permission_not_granted;
+--   via         'grant' (the record), 'owner' (the token's owner, since the
+--               upgrade), 'grantor' (an account asking about itself), or
+--               NULL;
+--   expiration  the record's, when via = 'grant';
+--   grant_doc, token_doc, sacd_doc  the JSON parts of dimo_access.
+CREATE FUNCTION dimo__sacd_check(p_chain_id bigint, p_asset bytea, p_token_id numeric, p_grantee bytea,
+                                 p_permission int, p_account boolean, p_block bigint, p_now numeric,
+                                 OUT has boolean, OUT reasons text[], OUT via text,
+                                 OUT expiration numeric, OUT grant_doc jsonb, OUT token_doc jsonb,
+                                 OUT sacd_doc jsonb)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  v_sacd bytea := dimo__sacd_at(p_chain_id, p_block);
+  v_rules_from bigint;
+  v_rules boolean;
+  v_followed boolean := false;
+  v_kind text;
+  t_kind text;
+  t_owner bytea;
+  g record;
+  tp_status text;
+  tp_block bigint;
+  tp_tx bytea;
+  tp_time timestamptz;
+  r text[] := '{}';
+BEGIN
+  v_rules_from := CASE WHEN v_sacd IS NOT NULL THEN dimo__sacd_rules_block(p_chain_id, v_sacd) END;
+  v_rules := coalesce(p_block >= v_rules_from, false);
+  sacd_doc := jsonb_build_object('contract', dimo_hex(v_sacd), 'owner_rules', v_rules,
+    'owner_rules_since_block', v_rules_from);
+  v_kind := CASE WHEN p_account THEN 'account'
+    WHEN dimo__connection_asset(p_chain_id, p_asset) THEN 'connection' ELSE 'token' END;
+  IF NOT p_account AND dimo__followed_asset(p_chain_id, p_asset) THEN
+    v_followed := true;
+    SELECT x.kind, x.to_address INTO t_kind, t_owner FROM vehicle_transfers x
+    WHERE x.chain_id = p_chain_id AND x.asset = p_asset AND x.token_id = p_token_id
+      AND x.block_number <= p_block
+    ORDER BY x.block_number DESC, x.log_index DESC LIMIT 1;
+    token_doc := jsonb_build_object('minted', t_kind IS NOT NULL, 'burned', coalesce(t_kind = 'burn', false),
+      'owner', CASE WHEN t_kind <> 'burn' THEN dimo_hex(t_owner) END);
+  END IF;
+
+  -- The record.
+  SELECT * INTO g FROM dimo__grant_at(p_chain_id, v_sacd, p_account, p_asset, p_token_id, p_grantee,
+                                      p_block);
+  IF g.block_number IS NULL THEN
+    r := '{grant_missing}';
+  ELSIF g.op = 'renounce' THEN
+    r := '{grant_renounced}';
+  ELSE
+    IF g.reset_block IS NOT NULL THEN
+      r := r || 'grant_reset_by_transfer'::text;
+    END IF;
+    IF g.expiration <= p_now THEN
+      r := r || 'grant_expired'::text;
+    END IF;
+    IF g.template_id <> 0 THEN
+      SELECT x.status, x.block_number, x.tx_hash, x.block_time INTO tp_status, tp_block, tp_tx, tp_time
+      FROM dimo__template_at(p_chain_id, g.template_id, p_block) x;
+      IF tp_status <> 'active' THEN
+        r := r || 'template_inactive'::text;
+      END IF;
+    END IF;
+    IF NOT dimo_permission_granted(g.permissions, p_permission) THEN
+      r := r || 'permission_not_granted'::text;
+    END IF;
+  END IF;
+  IF g.block_number IS NOT NULL THEN
+    grant_doc := jsonb_build_object(
+      'kind', v_kind,
+      'has_permission', cardinality(r) = 0,
+      'renounced', g.op = 'renounce',
+      'permissions', g.permissions::text,
+      'permission_ids', to_jsonb(dimo_permission_ids(g.permissions)),
+      'expiration', g.expiration::text,
+      'expires_at', dimo_iso(dimo__unix_time(g.expiration)),
+      'expired', g.expiration <= p_now,
+      'template_id', g.template_id::text,
+      'template', CASE WHEN g.template_id <> 0 THEN jsonb_build_object('status', tp_status,
+        'block', tp_block, 'time', dimo_iso(tp_time), 'tx', dimo_hex(tp_tx)) END,
+      'generation', g.generation,
+      'source', g.source,
+      'block', g.block_number, 'log_index', g.log_index,
+      'time', dimo_iso(g.block_time), 'tx', dimo_hex(g.tx_hash),
+      'reset_by_transfer', CASE WHEN g.reset_block IS NOT NULL THEN jsonb_build_object(
+        'block', g.reset_block, 'log_index', g.reset_log_index,
+        'time', dimo_iso(g.reset_time), 'tx', dimo_hex(g.reset_tx),
+        'from', dimo_hex(g.reset_from), 'to', dimo_hex(g.reset_to)) END);
+  END IF;
+
+  -- The views since the templateId upgrade look at the token first.
+  reasons := '{}';
+  IF v_rules AND p_account AND p_asset = p_grantee THEN
+    has := true;
+    via := 'grantor';
+  ELSIF v_rules AND v_followed AND t_kind IS NULL THEN
+    has := false;
+    reasons := '{token_not_minted}';
+  ELSIF v_rules AND v_followed AND t_kind = 'burn' THEN
+    has := false;
+    reasons := '{token_burned}';
+  ELSIF v_rules AND v_followed AND t_owner = p_grantee THEN
+    has := true;
+    via := 'owner';
+  ELSE
+    has := cardinality(r) = 0;
+    reasons := r;
+    IF has THEN
+      via := 'grant';
+      expiration := g.expiration;
+    END IF;
+  END IF;
+END;
 $$;
 
 -- The contract's hasPermission(asset, tokenId, grantee, permission) as of
@@ -501,37 +929,58 @@ LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
   v_block bigint := dimo__as_of(p_chain_id, p_at_block);
-  g record;
 BEGIN
-  SELECT * INTO g FROM dimo__grant_at(p_chain_id, p_asset, p_token_id, p_grantee, v_block);
-  RETURN coalesce(g.block_number IS NOT NULL AND g.reset_block IS NULL
-    AND g.expiration > dimo__unix_seconds(coalesce(p_at_time, dimo_block_time(p_chain_id, v_block)))
-    AND dimo_permission_granted(g.permissions, p_permission), false);
+  RETURN coalesce((dimo__sacd_check(p_chain_id, p_asset, p_token_id, p_grantee, p_permission, false,
+    v_block, dimo__unix_seconds(coalesce(p_at_time, dimo_block_time(p_chain_id, v_block))))).has, false);
+END;
+$$;
+
+-- The contract's hasAccountPermission(grantor, grantee, permission), as
+-- dimo_has_permission.
+CREATE FUNCTION dimo_has_account_permission(p_chain_id bigint, p_grantor bytea, p_grantee bytea,
+                                            p_permission int, p_at_block bigint DEFAULT NULL,
+                                            p_at_time timestamptz DEFAULT NULL)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  v_block bigint := dimo__as_of(p_chain_id, p_at_block);
+BEGIN
+  RETURN coalesce((dimo__sacd_check(p_chain_id, p_grantor, 0, p_grantee, p_permission, true,
+    v_block, dimo__unix_seconds(coalesce(p_at_time, dimo_block_time(p_chain_id, v_block))))).has, false);
 END;
 $$;
 
 -- May app p_client_id read permission p_permission of token p_token_id of
--- asset p_asset? The three conditions of DIP-5, each checked and each
--- failure named:
+-- asset p_asset (or, with p_grantor instead of asset and token, under the
+-- account grant of p_grantor)? The three conditions of DIP-5, each checked
+-- and each failure named:
 --   license  the app license with this client id exists and is active
 --            (unknown_client_id, license_revoked, license_suspended,
 --            license_understaked);
 --   signer   when p_signer is given: one of the license's signers, enabled
 --            and within periodValidity (signer_not_enabled, signer_expired);
---   grant    the token's SACD record for this grantee, not reset by a
---            transfer since, unexpired, with the permission's two bits set
---            (grant_missing; else any of grant_reset_by_transfer,
---            grant_expired, permission_not_granted).
+--   grant    SACD's own view (dimo__sacd_check): the record in force for
+--            this grantee, not reset by a transfer since, not renounced,
+--            unexpired, its template (if any) active, with the permission's
+--            two bits set (grant_missing, grant_renounced; else any of
+--            grant_reset_by_transfer, grant_expired, template_inactive,
+--            permission_not_granted); since the templateId upgrade, a
+--            burned or never minted vehicle (token_burned,
+--            token_not_minted) and the owner's (or the grantor's own)
+--            shortcut (has_permission with via 'owner' / 'grantor').
 -- State as of p_at_block (NULL: the last indexed block); expiries (grant
 -- and signer) judged at p_at_time, else at that block's time when a block
 -- is given, else at now(): the wall clock, as dimo_verify_license.
--- grant.has_permission is the SACD contract's own hasPermission at that
--- time. allowed_until: when an allowed answer lapses by itself (the
--- earlier of the grant's and the signer's expiry). NULL when the chain has
--- nothing indexed. Bad arguments raise 22023.
+-- has_permission is the SACD contract's own hasPermission (or
+-- hasAccountPermission) at that time. allowed_until: when an allowed
+-- answer lapses by itself (the earlier of the grant's and the signer's
+-- expiry; NULL when neither expires, e.g. the owner's shortcut). NULL when
+-- the chain has nothing indexed. Bad arguments raise 22023.
 CREATE FUNCTION dimo_access(p_chain_id bigint, p_client_id bytea, p_asset bytea, p_token_id numeric,
                             p_permission int, p_at_block bigint DEFAULT NULL,
-                            p_at_time timestamptz DEFAULT NULL, p_signer bytea DEFAULT NULL)
+                            p_at_time timestamptz DEFAULT NULL, p_signer bytea DEFAULT NULL,
+                            p_grantor bytea DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
@@ -548,22 +997,33 @@ DECLARE
   l_owner bytea;
   l_alias text;
   l_status text;
-  g record;
+  c record;
   v_reasons text[] := '{}';
   v_enabled timestamptz;
   v_period numeric;
   v_signer jsonb;
   v_signer_expiry timestamptz;
-  v_grant jsonb;
-  v_has boolean;
+  v_account boolean := p_grantor IS NOT NULL;
 BEGIN
-  IF p_client_id IS NULL OR octet_length(p_client_id) <> 20 OR p_asset IS NULL
-     OR octet_length(p_asset) <> 20 OR (p_signer IS NOT NULL AND octet_length(p_signer) <> 20) THEN
-    PERFORM dimo__bad_arg('client_id, asset and signer are 20-byte addresses');
+  IF p_client_id IS NULL OR octet_length(p_client_id) <> 20
+     OR (p_signer IS NOT NULL AND octet_length(p_signer) <> 20) THEN
+    PERFORM dimo__bad_arg('client_id and signer are 20-byte addresses');
   END IF;
-  IF p_token_id IS NULL OR p_token_id < 0 OR p_token_id <> trunc(p_token_id)
-     OR p_token_id > 115792089237316195423570985008687907853269984665640564039457584007913129639935 THEN
-    PERFORM dimo__bad_arg('token_id must be a whole number from 0 to 2^256 - 1');
+  IF v_account THEN
+    IF octet_length(p_grantor) <> 20 THEN
+      PERFORM dimo__bad_arg('grantor is a 20-byte address');
+    END IF;
+    IF p_asset IS NOT NULL OR p_token_id IS NOT NULL THEN
+      PERFORM dimo__bad_arg('grantor (an account grant) replaces asset and token_id: give one or the other');
+    END IF;
+  ELSE
+    IF p_asset IS NULL OR octet_length(p_asset) <> 20 THEN
+      PERFORM dimo__bad_arg('asset is a 20-byte address (or give grantor for an account grant)');
+    END IF;
+    IF p_token_id IS NULL OR p_token_id < 0 OR p_token_id <> trunc(p_token_id)
+       OR p_token_id > 115792089237316195423570985008687907853269984665640564039457584007913129639935 THEN
+      PERFORM dimo__bad_arg('token_id must be a whole number from 0 to 2^256 - 1');
+    END IF;
   END IF;
   IF p_permission IS NULL OR p_permission NOT BETWEEN 0 AND 127 THEN
     PERFORM dimo__bad_arg(format('permission must be 0..127 (got %s)', p_permission));
@@ -636,52 +1096,30 @@ BEGIN
     END IF;
   END IF;
 
-  -- Grant: the record in force and the token's last reset after it.
-  SELECT * INTO g FROM dimo__grant_at(p_chain_id, p_asset, p_token_id, p_client_id, v_block);
-  IF g.block_number IS NULL THEN
-    v_reasons := v_reasons || 'grant_missing'::text;
-  ELSE
-    IF g.reset_block IS NOT NULL THEN
-      v_reasons := v_reasons || 'grant_reset_by_transfer'::text;
-    END IF;
-    IF g.expiration <= v_now THEN
-      v_reasons := v_reasons || 'grant_expired'::text;
-    END IF;
-    IF NOT dimo_permission_granted(g.permissions, p_permission) THEN
-      v_reasons := v_reasons || 'permission_not_granted'::text;
-    END IF;
-    v_has := g.reset_block IS NULL AND g.expiration > v_now
-      AND dimo_permission_granted(g.permissions, p_permission);
-    v_grant := jsonb_build_object(
-      'has_permission', v_has,
-      'permissions', g.permissions::text,
-      'permission_ids', to_jsonb(dimo_permission_ids(g.permissions)),
-      'expiration', g.expiration::text,
-      'expires_at', dimo_iso(dimo__unix_time(g.expiration)),
-      'expired', g.expiration <= v_now,
-      'source', g.source,
-      'block', g.block_number, 'log_index', g.log_index,
-      'time', dimo_iso(g.block_time), 'tx', dimo_hex(g.tx_hash),
-      'reset_by_transfer', CASE WHEN g.reset_block IS NOT NULL THEN jsonb_build_object(
-        'block', g.reset_block, 'log_index', g.reset_log_index,
-        'time', dimo_iso(g.reset_time), 'tx', dimo_hex(g.reset_tx),
-        'from', dimo_hex(g.reset_from), 'to', dimo_hex(g.reset_to)) END);
-  END IF;
+  -- Grant: SACD's own view and the record behind it.
+  c := dimo__sacd_check(p_chain_id, coalesce(p_grantor, p_asset), coalesce(p_token_id, 0), p_client_id,
+                        p_permission, v_account, v_block, v_now);
+  v_reasons := v_reasons || c.reasons;
 
   RETURN jsonb_build_object(
     'allowed', cardinality(v_reasons) = 0,
     'reasons', to_jsonb(v_reasons),
     'allowed_until', CASE WHEN cardinality(v_reasons) = 0 THEN dimo_iso(least(
-      dimo__unix_time(g.expiration), CASE WHEN p_signer IS NOT NULL THEN v_signer_expiry END)) END,
+      dimo__unix_time(c.expiration), CASE WHEN p_signer IS NOT NULL THEN v_signer_expiry END)) END,
     'client_id', dimo_hex(p_client_id),
     'asset', dimo_hex(p_asset),
     'token_id', p_token_id::text,
+    'grantor', dimo_hex(p_grantor),
     'permission', p_permission,
+    'has_permission', c.has,
+    'via', c.via,
     'license', CASE WHEN l_contract IS NOT NULL THEN jsonb_build_object(
       'contract', dimo_hex(l_contract), 'token_id', l_token::text, 'class', l_class,
       'status', l_status, 'alias', l_alias, 'owner', dimo_hex(l_owner)) END,
     'signer', v_signer,
-    'grant', v_grant,
+    'grant', c.grant_doc,
+    'token', c.token_doc,
+    'sacd', c.sacd_doc,
     'as_of_block', v_block,
     'as_of_time', dimo_iso(v_time));
 END;
@@ -700,34 +1138,56 @@ AS $$
   ORDER BY s.contract LIMIT 1
 $$;
 
--- Every current grant (the last record per asset, token and grantee) with
--- its state now (wall clock): active (counts, grants at least one
--- permission), empty (counts, grants nothing: a revocation), expired, or
--- reset (a transfer of the token since). owner: the vehicle's owner now,
--- when its transfers are indexed.
+-- Every current grant (the last record per SACD contract, asset, token
+-- and grantee) with its state now (wall clock, last indexed block):
+-- superseded (its SACD contract is no longer the one in force), renounced,
+-- reset (a transfer of the token since), burned (the vehicle is burned and
+-- the SACD's views refuse burned tokens), expired, template_inactive (its
+-- template is deactivated or missing), empty (counts, grants nothing: a
+-- revocation) or active (counts, grants at least one permission).
+-- kind: token (a vehicle or other ERC-721), connection, account (asset is
+-- the grantor). owner: the vehicle's owner now, when its transfers are
+-- indexed.
 CREATE VIEW sacd_grant_status AS
-SELECT g.chain_id, g.asset, g.token_id, g.grantee, a.contract AS app_contract,
+WITH s AS (
+  -- Per SACD contract (a few): in force now, and its owner and burn rules.
+  SELECT c.chain_id, c.address AS sacd,
+    c.address IS NOT DISTINCT FROM dimo__sacd_at(c.chain_id, m.block_number) AS in_force,
+    coalesce(m.block_number >= dimo__sacd_rules_block(c.chain_id, c.address), false) AS rules
+  FROM contracts c LEFT JOIN model_cursor m ON m.chain_id = c.chain_id
+  WHERE c.role = 'sacd')
+SELECT g.chain_id, g.sacd,
+  CASE WHEN g.kind = 'account' THEN 'account' WHEN dimo__connection_asset(g.chain_id, g.asset)
+    THEN 'connection' ELSE 'token' END AS kind,
+  g.asset, g.token_id, g.grantee, a.contract AS app_contract,
   a.token_id AS app_token_id, a.alias AS app_alias, g.permissions, g.permission_ids, g.expiration,
-  g.expires_at, g.source, g.block_number, g.log_index, g.block_time, g.tx_hash,
-  v.owner, rs.reset AS reset_by_transfer,
-  CASE WHEN rs.reset THEN 'reset'
+  g.expires_at, g.template_id, t.active AS template_active, g.source, g.op, g.generation,
+  g.block_number, g.log_index, g.block_time, g.tx_hash, v.owner, rs.reset AS reset_by_transfer,
+  CASE WHEN NOT coalesce(s.in_force, true) THEN 'superseded'
+    WHEN g.op = 'renounce' THEN 'renounced'
+    WHEN rs.reset THEN 'reset'
+    WHEN v.burned AND coalesce(s.rules, false) THEN 'burned'
     WHEN g.expiration <= dimo__unix_seconds(now()) THEN 'expired'
+    WHEN g.template_id <> 0 AND NOT coalesce(t.active, false) THEN 'template_inactive'
     WHEN cardinality(g.permission_ids) = 0 THEN 'empty'
     ELSE 'active' END AS status
 FROM sacd_grants g
-LEFT JOIN vehicle_state v ON v.chain_id = g.chain_id AND v.asset = g.asset AND v.token_id = g.token_id
+LEFT JOIN s ON s.chain_id = g.chain_id AND s.sacd = g.sacd
+LEFT JOIN vehicle_state v ON g.kind = 'token' AND v.chain_id = g.chain_id AND v.asset = g.asset
+  AND v.token_id = g.token_id
+LEFT JOIN sacd_templates t ON g.template_id <> 0 AND t.chain_id = g.chain_id AND t.template_id = g.template_id
 CROSS JOIN LATERAL (SELECT coalesce((v.reset_block, v.reset_log_index) > (g.block_number, g.log_index),
                                     false) AS reset) rs
 LEFT JOIN LATERAL dimo__grantee_app(g.chain_id, g.grantee) a ON true;
 
--- Each app's opted-in vehicles now: the grants that count and grant at
--- least one permission.
+-- Each app's opted-in vehicles now: the token grants (not connection or
+-- account grants) that count and grant at least one permission.
 CREATE VIEW app_opted_in_vehicles AS
 SELECT s.chain_id, s.grantee AS client_id, s.app_contract, s.app_token_id, s.app_alias, s.asset,
-  s.token_id, s.owner, s.permissions, s.permission_ids, s.expires_at, s.source,
+  s.token_id, s.owner, s.permissions, s.permission_ids, s.expires_at, s.template_id, s.source,
   s.block_time AS granted_at, s.block_number AS granted_block, s.tx_hash AS granted_tx
 FROM sacd_grant_status s
-WHERE s.status = 'active';
+WHERE s.status = 'active' AND s.kind = 'token';
 
 -- Every legacy privilege with its state now: valid while expires >= now
 -- (the vehicle contract's hasPrivilege uses >=, SACD >) and not reset by a
@@ -743,33 +1203,41 @@ LEFT JOIN vehicle_state v ON v.chain_id = p.chain_id AND v.asset = p.asset AND v
 CROSS JOIN LATERAL (SELECT coalesce((v.reset_block, v.reset_log_index) > (p.block_number, p.log_index),
                                     false) AS reset) rs;
 
--- Every record as a period: from its block time until the first of its
--- replacement (the next record of the key), a reset (the first transfer
--- of the token after it) and its expiry. ended_at: the replacement's or
--- reset's time (NULL: neither yet); end_reason: expiry (expires_at came
--- first, or nothing else ended it: compare expires_at with the time you
--- care about), replaced, revoked (replaced by a record granting nothing)
--- or transfer. A period is in force at time t when block_time < t,
--- ended_at is NULL or >= t, and expires_at > t.
+
+-- Every set record as a period: from its block time until the first of
+-- its replacement (the next record of the key), a reset (the first
+-- transfer of the token after it) and its expiry. ended_at: the
+-- replacement's or reset's time (NULL: neither yet); end_reason: expiry
+-- (expires_at came first, or nothing else ended it: compare expires_at
+-- with the time you care about), replaced, revoked (replaced by a record
+-- granting nothing), renounced (by the grantee) or transfer. A period is
+-- in force at time t when block_time < t, ended_at is NULL or >= t,
+-- expires_at > t, and its template (if any) is active at t. kind: as in
+-- sacd_grant_status.
 CREATE VIEW sacd_grant_periods AS
-SELECT r.chain_id, r.asset, r.token_id, r.grantee, r.block_number, r.log_index, r.block_time,
+SELECT r.chain_id, r.sacd,
+  CASE WHEN r.kind = 'account' THEN 'account' WHEN dimo__connection_asset(r.chain_id, r.asset)
+    THEN 'connection' ELSE 'token' END AS kind,
+  r.asset, r.token_id, r.grantee, r.block_number, r.log_index, r.block_time,
   r.tx_hash, r.permissions, dimo_permission_ids(r.permissions) AS permission_ids, r.expiration,
-  dimo__unix_time(r.expiration) AS expires_at, r.source, e.ended_at,
+  dimo__unix_time(r.expiration) AS expires_at, r.template_id, r.source, e.ended_at,
   CASE WHEN e.ended_at IS NULL OR dimo__unix_time(r.expiration) <= e.ended_at THEN 'expiry'
+    WHEN e.by_record AND r.next_op = 'renounce' THEN 'renounced'
     WHEN e.by_record AND r.next_permissions_none THEN 'revoked'
     WHEN e.by_record THEN 'replaced'
     ELSE 'transfer' END AS end_reason
 FROM (
   SELECT r.*,
     lead(r.block_number) OVER w AS next_block, lead(r.log_index) OVER w AS next_log_index,
-    lead(r.block_time) OVER w AS next_time,
+    lead(r.block_time) OVER w AS next_time, lead(r.op) OVER w AS next_op,
     cardinality(dimo_permission_ids(lead(r.permissions) OVER w)) = 0 AS next_permissions_none
   FROM sacd_records r
-  WINDOW w AS (PARTITION BY r.chain_id, r.asset, r.token_id, r.grantee ORDER BY r.block_number, r.log_index)
+  WINDOW w AS (PARTITION BY r.chain_id, r.sacd, r.asset, r.token_id, r.grantee
+               ORDER BY r.block_number, r.log_index)
 ) r
 LEFT JOIN LATERAL (
   SELECT t.block_number, t.log_index, t.block_time FROM vehicle_transfers t
-  WHERE t.chain_id = r.chain_id AND t.asset = r.asset AND t.token_id = r.token_id
+  WHERE r.kind = 'token' AND t.chain_id = r.chain_id AND t.asset = r.asset AND t.token_id = r.token_id
     AND t.kind = 'transfer' AND (t.block_number, t.log_index) > (r.block_number, r.log_index)
   ORDER BY t.block_number, t.log_index LIMIT 1) x ON true
 CROSS JOIN LATERAL (
@@ -778,24 +1246,30 @@ CROSS JOIN LATERAL (
         THEN r.next_time
       ELSE x.block_time END AS ended_at,
     r.next_block IS NOT NULL AND (x.block_number IS NULL
-      OR (r.next_block, r.next_log_index) < (x.block_number, x.log_index)) AS by_record) e;
+      OR (r.next_block, r.next_log_index) < (x.block_number, x.log_index)) AS by_record) e
+WHERE r.op = 'set';
 
 -- ---- DIP-5 opt-in metrics ----------------------------------------------------------------
 -- Per grantee (an app's client id; the app license named when there is
 -- one) and calendar month (UTC), from the month of the first record to the
--- month of the last indexed block. At the end of the month (for the
--- current month: at the last indexed block):
+-- month of the last indexed block. Vehicle opt-ins only: token grants
+-- (connection and account grants are not opt-ins of a vehicle). At the
+-- end of the month (for the current month: at the last indexed block):
 --   vehicles        tokens with a grant in force to the app that grants at
---                   least one permission (opted in);
+--                   least one permission (opted in), its template (if any)
+--                   active then, the vehicle not burned once its SACD's
+--                   views refuse burned tokens;
 --   owners          distinct owners of those vehicles then (vehicles whose
 --                   transfers are indexed);
 -- during the month:
 --   new_grants      records granting at least one permission;
 --   expired         grants that lapsed by expiry;
 --   reset_by_transfer  grants invalidated by a transfer of the vehicle;
---   revoked         grants replaced by a record granting nothing.
+--   revoked         grants replaced by a record granting nothing, or
+--                   renounced by the grantee.
 -- (A lapse counts when the grant was in force at some moment and granted
--- at least one permission.)
+-- at least one permission. A template's deactivation and a burn end no
+-- period: they show in `vehicles` only.)
 CREATE FUNCTION dimo_monthly_optin_metrics(p_chain_id bigint)
 RETURNS TABLE(month date, client_id bytea, app_contract bytea, app_token_id numeric, app_alias text,
               vehicles bigint, owners bigint, new_grants bigint, expired bigint,
@@ -813,10 +1287,14 @@ AS $$
     FROM (SELECT min(r.block_time) AS t FROM sacd_records r WHERE r.chain_id = p_chain_id) f, cur,
       generate_series(date_trunc('month', f.t AT TIME ZONE 'UTC'),
                       date_trunc('month', greatest(f.t, cur.t) AT TIME ZONE 'UTC'), interval '1 month') m),
+  rules AS (
+    -- Per SACD contract: when its views began to refuse burned tokens.
+    SELECT s.sacd, dimo_block_time(p_chain_id, dimo__sacd_rules_block(p_chain_id, s.sacd)) AS since
+    FROM (SELECT DISTINCT r.sacd FROM sacd_records r WHERE r.chain_id = p_chain_id) s),
   periods AS (
     SELECT p.*, cardinality(p.permission_ids) > 0 AS grants_some,
       p.block_time < least(p.ended_at, p.expires_at) AS in_force_ever
-    FROM sacd_grant_periods p WHERE p.chain_id = p_chain_id),
+    FROM sacd_grant_periods p WHERE p.chain_id = p_chain_id AND p.kind = 'token'),
   grantees AS (SELECT DISTINCT p.grantee FROM periods p),
   opted AS (
     SELECT m.month, p.grantee, count(DISTINCT (p.asset, p.token_id)) AS vehicles,
@@ -824,12 +1302,20 @@ AS $$
     FROM months m
     JOIN periods p ON p.grants_some AND p.block_time < m.cutoff
       AND (p.ended_at IS NULL OR p.ended_at >= m.cutoff) AND p.expires_at > m.cutoff
+    LEFT JOIN rules ru ON ru.sacd = p.sacd
     LEFT JOIN LATERAL (
-      SELECT CASE WHEN t.kind = 'burn' THEN NULL ELSE t.to_address END AS owner
+      SELECT t.kind, CASE WHEN t.kind = 'burn' THEN NULL ELSE t.to_address END AS owner
       FROM vehicle_transfers t
       WHERE t.chain_id = p_chain_id AND t.asset = p.asset AND t.token_id = p.token_id
         AND t.block_time < m.cutoff
       ORDER BY t.block_number DESC, t.log_index DESC LIMIT 1) o ON true
+    LEFT JOIN LATERAL (
+      SELECT e.kind FROM sacd_template_events e
+      WHERE p.template_id <> 0 AND e.chain_id = p_chain_id AND e.template_id = p.template_id
+        AND e.block_time < m.cutoff
+      ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1) tp ON true
+    WHERE (p.template_id = 0 OR tp.kind IN ('created', 'activated'))
+      AND NOT coalesce(o.kind = 'burn' AND ru.since < m.cutoff, false)
     GROUP BY 1, 2),
   flows AS (
     SELECT m.month, p.grantee,
@@ -838,7 +1324,7 @@ AS $$
                          AND p.expires_at >= m.month_start AND p.expires_at < m.cutoff) AS expired,
       count(*) FILTER (WHERE p.in_force_ever AND p.end_reason = 'transfer'
                          AND p.ended_at >= m.month_start AND p.ended_at < m.cutoff) AS reset_by_transfer,
-      count(*) FILTER (WHERE p.in_force_ever AND p.end_reason = 'revoked'
+      count(*) FILTER (WHERE p.in_force_ever AND p.end_reason IN ('revoked', 'renounced')
                          AND p.ended_at >= m.month_start AND p.ended_at < m.cutoff) AS revoked
     FROM months m JOIN periods p ON p.grants_some
     GROUP BY 1, 2)

@@ -29,6 +29,11 @@
 //       "version": "0",                               // SACD tokenIdToVersion(asset, token_id) at N
 //       "grantee_app": {"contract": "0x..", "token_id": "3"} | null }   // the app license whose client id the grantee is
 //   ],
+//   "account_checks": [                               // every touched account grant (PermissionsSet/Renounced with
+//     { "grantor": "0x..", "grantee": "0x..",         //   tokenId 0: asset = the grantor) x permission_indexes
+//       "permission": 3, "allowed": false }           // hasAccountPermission at N (false where it reverts: before
+//   ],                                                //   the upgrade that brought account grants)
+//   "connections": "0x..",                            // the network file's x-connections (DIMO's ConnectionsManager)
 //   "vehicles": [ { "token_id": "1", "owner": "0x.." | null, "burned": false,       // tokens 1..lastTokenId at N
 //                   "privilege_version": "0", "sacd_version": "0" } ],            //   (owner null: burned or not yet minted)
 //   "privileges": [ { "token_id": "1", "priv_id": "1", "user": "0x..",            // every touched legacy privilege
@@ -41,7 +46,7 @@
 // {"block", "hash", "time", "sacd", "vehicle", "deployed": false, empty lists}.
 
 const { openDevnet } = require('./lib/network');
-const { readOptins, optinChecks } = require('./lib/optins');
+const { readOptins, optinChecks, accountChecks } = require('./lib/optins');
 const { qty } = require('./lib/abi');
 
 function parseArgs(argv) {
@@ -79,6 +84,8 @@ async function accessState(d, blockTag, touchedTo) {
   if (o.deployed === false) doc.deployed = false;
   doc.permission_indexes = o.permission_indexes;
   doc.checks = optinChecks(o);
+  doc.account_checks = accountChecks(o);
+  doc.connections = d.net['x-connections'] || null;
   doc.vehicles = o.vehicles;
   doc.privileges = o.privileges;
   return doc;

@@ -8,21 +8,37 @@
 // Order: DimoToken, DevLicenseDimo, DevLicenseDimoBytes32Alias,
 // NodeLicenseStake (one block each), then one block with the DIMO mints and
 // the max approvals of every dev account for the three license contracts,
-// then the opt-in contracts Sacd and DimoVehicle (knowing the Sacd address;
-// privilege ids 1..VEHICLE_PRIVILEGES enabled), one block each.
+// then the opt-in contracts: the 2024 Sacd implementation and its
+// DevnetProxy (the address everything uses), DimoVehicle (knowing the proxy;
+// privilege ids 1..VEHICLE_PRIVILEGES enabled), the SacdTemplate
+// implementation and its proxy, one block each; and DevnetConnections'
+// code installed at the Polygon ConnectionsManager address
+// (anvil_setCode; no block). tests/devnet/lib/sacd_upgrades.js upgrades
+// the proxies later (2024 -> templateId -> renounce), as on Polygon.
 // Also sets anvil_setBlockTimestampInterval (default 2 s, Polygon-like) so
 // every later block has a strictly increasing timestamp.
 
 const fs = require('fs');
 const path = require('path');
 const { Rpc } = require('./lib/rpc');
-const { deployContract, sendMany, lower } = require('./lib/chain');
+const { deployContract, sendMany, lower, Contract } = require('./lib/chain');
 const { compile } = require('./compile');
 
 const MAX_UINT = (1n << 256n) - 1n;
 const E18 = 10n ** 18n;
 /** Legacy vehicle privilege ids 1..N exist and are enabled from deployment. */
 const VEHICLE_PRIVILEGES = 6;
+/** DIMO's ConnectionsManager on Polygon: grants on it are connection grants. */
+const CONNECTIONS = '0x41799e9dc893722844e771a1c1caf3bbc2876132';
+
+/** Deploys `impl` and a DevnetProxy delegating to it (initData run through
+ *  the proxy); returns {contract (the proxy, with the ABI of `abiName`),
+ *  receipt (the proxy's), implementation}. */
+async function deployProxied(rpc, admin, impl, abiName, initData = '0x') {
+  const i = await deployContract(rpc, admin, impl);
+  const p = await deployContract(rpc, admin, 'DevnetProxy', [i.contract.address, initData]);
+  return { contract: new Contract(rpc, abiName, p.contract.address), receipt: p.receipt, implementation: i.contract.address };
+}
 
 function parseArgs(argv) {
   const o = { fund: '10000000', interval: 2 };
@@ -68,8 +84,13 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   const fundBlock = Math.max(...receipts.map((r) => Number(BigInt(r.blockNumber))));
 
   // Opt-ins, after the license contracts so that their blocks stay as before.
-  const sacd = await deployContract(rpc, admin, 'Sacd');
+  const sacd = await deployProxied(rpc, admin, 'Sacd', 'SacdRenounce');
   const vehicle = await deployContract(rpc, admin, 'DimoVehicle', [sacd.contract.address, VEHICLE_PRIVILEGES]);
+  const templateImpl = new Contract(rpc, 'SacdTemplate', '0x' + '00'.repeat(20));
+  const template = await deployProxied(rpc, admin, 'SacdTemplate', 'SacdTemplateActivate',
+    templateImpl.encode('initialize', []));
+  const conn = await deployContract(rpc, admin, 'DevnetConnections');
+  await rpc.call('anvil_setCode', [CONNECTIONS, await rpc.call('eth_getCode', [conn.contract.address, 'latest'])]);
 
   const entry = (role, cls, d, name, extra = {}) => {
     const e = { role };
@@ -78,10 +99,10 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
       address: d.contract.address,
       abi: {
         app_license: 'DevLicenseDimo.json', node_license: 'NodeLicenseStake.json', dimo_token: 'DimoToken.json',
-        sacd: 'Sacd.json', vehicle: 'DimoVehicle.json',
+        sacd: 'Sacd.json', vehicle: 'DimoVehicle.json', sacd_template: 'SacdTemplate.json',
       }[role],
       start_block: Number(BigInt(d.receipt.blockNumber)),
-      'x-contract': name,
+      ...(name ? { 'x-contract': name } : {}),
       'x-deploy-tx': d.receipt.transactionHash,
       ...extra,
     });
@@ -97,9 +118,18 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
       entry('app_license', 'app', appOld, 'DevLicenseDimoBytes32Alias', { 'x-alias-event': 'LicenseAliasSet(uint256,bytes32)' }),
       entry('node_license', 'node', node, 'NodeLicenseStake'),
       entry('dimo_token', null, token, 'DimoToken'),
-      entry('sacd', null, sacd, 'Sacd'),
+      // x-contract: the implementation as deployed (the 2024 one), so the
+      // scenario's checks see the events it emits; lib/sacd_upgrades.js and
+      // lib/optins.js read the proxy with SacdRenounce's ABI (every generation).
+      entry('sacd', null, sacd, 'Sacd', { 'x-implementation': sacd.implementation }),
       entry('vehicle', null, vehicle, 'DimoVehicle', { 'x-sacd': sacd.contract.address, 'x-privilege-count': VEHICLE_PRIVILEGES }),
+      // No x-contract: no scenario operation touches the Template (see
+      // lib/sacd_upgrades.js); its implementation is named for readers.
+      entry('sacd_template', null, template, null, {
+        'x-implementation': template.implementation, 'x-implementation-contract': 'SacdTemplate',
+      }),
     ],
+    'x-connections': CONNECTIONS,
     'x-rpc-url': rpcUrl,
     'x-admin': admin,
     'x-dev-accounts': accounts,
@@ -112,7 +142,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
       'clientId = keccak256(0xff ++ license ++ salt ++ keccak256(initCode))[12:]',
     'x-node-minimum-stake': (100000n * E18).toString(),
     'x-period-validity': String(365 * 24 * 3600),
-    'x-optins-block': Number(BigInt(vehicle.receipt.blockNumber)),
+    'x-optins-block': Number(BigInt(template.receipt.blockNumber)),
   };
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
@@ -127,7 +157,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   return network;
 }
 
-module.exports = { deploy, VEHICLE_PRIVILEGES };
+module.exports = { deploy, deployProxied, VEHICLE_PRIVILEGES, CONNECTIONS };
 
 if (require.main === module) {
   let opts;

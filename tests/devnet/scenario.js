@@ -4,6 +4,7 @@
 //
 //   node tests/devnet/scenario.js --rpc URL --network FILE [--seed N] [--ops N]
 //                                 [--optins | --no-optins] [--expect OUT.json] [--verbose]
+//                                 [--sacd-upgrades]
 //
 // Without --ops: the fixed scenario (same operations every run): the license
 // part, then (unless --no-optins, or the network file lists no sacd/vehicle)
@@ -12,7 +13,10 @@
 // checked to revert without effect); --optins adds opt-in operations to the
 // draw (without it, a seed gives the same operations as before opt-ins
 // existed). Every operation's logs are checked as it runs. --expect writes
-// what the scenario intended (see README.md).
+// what the scenario intended (see README.md). --sacd-upgrades then runs
+// the SACD timeline (lib/sacd_upgrades.js: 2024 -> templateId -> renounce
+// on the same proxy, templates, account and connection grants), which the
+// --expect model does not follow (the contracts' views are its oracle).
 
 const fs = require('fs');
 const { openDevnet } = require('./lib/network');
@@ -532,7 +536,8 @@ async function randomScenario(dr, d, rng, nOps, withOptins = false) {
 
 // ------------------------------------------------------------------ runner
 
-async function runScenario({ rpc, network, seed = 1, ops = null, expect = null, verbose = false, optins = null }) {
+async function runScenario({ rpc, network, seed = 1, ops = null, expect = null, verbose = false, optins = null,
+  sacdUpgrades = false }) {
   const d = openDevnet(rpc, network);
   if (d.apps.length < 2 || !d.node || !d.token) throw new Error('network file must list two app licenses, a node license and the token');
   const hasOptins = !!(d.sacd && d.vehicle);
@@ -548,6 +553,7 @@ async function runScenario({ rpc, network, seed = 1, ops = null, expect = null, 
   } else {
     await randomScenario(dr, d, makeRng(seed), ops, withOptins);
   }
+  if (sacdUpgrades) await require('./lib/sacd_upgrades').runSacdSteps(d, require('./lib/sacd_upgrades').STEPS);
   const head = await d.rpc.call('eth_getBlockByNumber', ['latest', false]);
   const headInfo = { number: Number(BigInt(head.number)), hash: head.hash, timestamp: Number(BigInt(head.timestamp)) };
   const doc = model.toExpect(headInfo, {
@@ -578,6 +584,7 @@ function parseArgs(argv) {
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--optins') o.optins = true;
     else if (a === '--no-optins') o.optins = false;
+    else if (a === '--sacd-upgrades') o.sacdUpgrades = true;
     else throw new Error(`unknown argument ${a}`);
   }
   if (!o.rpc || !o.network) {

@@ -25,7 +25,13 @@ const MATCH = {
   DimoToken: 'DimoToken.json',
   LicenseAccount: null,
   Sacd: 'Sacd.json',
+  SacdTemplated: 'Sacd.json',
+  SacdRenounce: 'Sacd.json',
+  DevnetProxy: 'Sacd.json', // Upgraded only (the proxy of SACD and of Template)
+  SacdTemplate: 'SacdTemplate.json',
+  SacdTemplateActivate: 'SacdTemplate.json',
   DimoVehicle: 'DimoVehicle.json',
+  DevnetConnections: 'DimoVehicle.json', // its ERC-721 Transfer only (no role of its own yet)
 };
 
 // topic0 facts (dimo-contracts.md), keyed by event signature.
@@ -52,6 +58,13 @@ const FACTS = {
   'LicenseMinted(address,uint256)': '0xa61082ca5c0abc17994ed7c94b6d5c390edf79bab751fe2c7de47ddc3b02749c',
   'LicenseRevoked(uint256)': '0xf8ecc300d4504a2b49692052f138b7e697df679cf0580522720ce405bd01be55',
   'PermissionsSet(address,uint256,uint256,address,uint256,string)': '0x948fe417941bab89f81888f9039015a1da93ff8cbe034f5615f7bf35679de7db',
+  'PermissionsSet(address,uint256,uint256,address,uint256,uint256,string)': '0x4a32700253007acd848b4ddb755cf335fdefab27ec717f48ac9a82305d98804a',
+  'PermissionsRenounced(address,uint256,address)': '0x396d33091ebdc7d372ddd13bd00c2c5cbdadb5c9419f0026c159260ee069b13a',
+  'PaymentSet(address,address,address,uint256,uint256,string)': '0xea8d632c616b0a57034db544e22aee1a35cb4092ddc8215008b13bf791b2bfa5',
+  'Upgraded(address)': '0xbc7cd75a20ee27fd9adebab32041f755214dbc6bffa90cc0225b39da2e5c2d3b',
+  'TemplateCreated(uint256,address,address,uint256,string)': '0x13afcb06b0acc825cac500f494719657942fa49f6f6bf018e067a0670faa280f',
+  'TemplateDeactivated(uint256)': '0x39985767bcf8b3750746daea802fa7221d3057b28d5be7162a167c5e69a065f2',
+  'TemplateActivated(uint256)': '0x0d40aeaa40661ce3a785bb569acbec41fe6811c2b9b40374eee211f7bde9d57f',
   'PrivilegeSet(uint256,uint256,uint256,address,uint256)': '0x61a24679288162b799d80b2bb2b8b0fcdd5c5f53ac19e9246cc190b60196c359',
 };
 

@@ -7,7 +7,9 @@
 //       FILE: JSON lines of tests/devnet/access_state.js (one document per
 //       block). For every block and every combination the oracle lists
 //       (asset, token, grantee, permission): dimo_access(...) at that
-//       block (SQL) has grant.has_permission = SACD's hasPermission there,
+//       block (SQL) has has_permission = SACD's hasPermission there (and
+//       for every account check, dimo_access with the grantor has
+//       has_permission = hasAccountPermission),
 //       the record in force (permissions, expiration, source; zeros after a
 //       reset) = currentPermissionRecord, and the license = the app whose
 //       client id the grantee is. Per vehicle: owner, burned and the SACD
@@ -88,11 +90,16 @@ function dbAtBlock(o, doc) {
   const privs = doc.privileges.map(
     (p) => `(${lit(p.token_id)}::numeric, ${lit(p.priv_id)}::numeric, ${hex(p.user)})`,
   );
+  const accounts = (doc.account_checks || []).map(
+    (c, k) => `(${k}, ${hex(c.grantee)}, ${hex(c.grantor)}, ${c.permission})`,
+  );
   const b = doc.block;
   const asset = hex(doc.vehicle);
   return psqlJson(
     o.db,
     `SELECT jsonb_build_object(
+      'accounts', ${accounts.length ? `(SELECT jsonb_agg(dimo_access(${o.chain}, c.g, NULL, NULL, c.p, ${b}, NULL, NULL, c.r)
+                   ORDER BY c.k) FROM (VALUES ${accounts.join(',')}) c(k, g, r, p))` : `'[]'::jsonb`},
       'answers', ${checks.length ? `(SELECT jsonb_agg(dimo_access(${o.chain}, c.g, c.a, c.t, c.p, ${b}) ORDER BY c.k)
                    FROM (VALUES ${checks.join(',')}) c(k, g, a, t, p))` : `'[]'::jsonb`},
       'vehicles', ${vehicles.length ? `(SELECT jsonb_agg(jsonb_build_object('token_id', v.t::text,
@@ -130,14 +137,18 @@ function compareBlock(doc, db) {
     const what = `${at} ${c.asset} #${c.token_id} grantee ${c.grantee} permission ${c.permission}`;
     if (!a) return differ(what, a, 'an answer');
     const g = a.grant;
-    const has = g ? g.has_permission : false;
-    if (has !== c.allowed) differ(`${what} hasPermission`, has, c.allowed);
+    if (a.has_permission !== c.allowed) differ(`${what} hasPermission`, a.has_permission, c.allowed);
     const live = g && !g.reset_by_transfer;
     const rec = live ? [g.permissions, g.expiration, g.source] : ['0', '0', ''];
     const want = [c.permissions, c.expiration, c.source];
     if (JSON.stringify(rec) !== JSON.stringify(want)) differ(`${what} record`, rec, want);
     const lic = a.license ? { contract: a.license.contract, token_id: a.license.token_id } : null;
     if (JSON.stringify(lic) !== JSON.stringify(c.grantee_app)) differ(`${what} license`, lic, c.grantee_app);
+  });
+  (doc.account_checks || []).forEach((c, k) => {
+    const a = db.accounts[k];
+    const what = `${at} account grant of ${c.grantor} to ${c.grantee} permission ${c.permission}`;
+    if (!a || a.has_permission !== c.allowed) differ(`${what} hasAccountPermission`, a && a.has_permission, c.allowed);
   });
   const vehicles = new Map(db.vehicles.map((v) => [v.token_id, v]));
   for (const v of doc.vehicles) {
@@ -165,8 +176,23 @@ function compareBlock(doc, db) {
   });
 }
 
-async function apiAnswers(o, doc, db, extra) {
+async function apiAnswers(o, doc, db, extra, accounts = []) {
   let n = 0;
+  for (let k = 0; k < (doc.account_checks || []).length; k++) {
+    const c = doc.account_checks[k];
+    const q = `client_id=${c.grantee}&grantor=${c.grantor}&permission=${c.permission}${extra}`;
+    const r = await get(o.base, `/v1/access?${q}`);
+    if (r.status !== 200) {
+      problems.push(`GET /v1/access?${q}: status ${r.status} ${r.text}`);
+      continue;
+    }
+    try {
+      deepEq(r.json, accounts[k], `GET /v1/access?${q} differs from dimo_access`);
+    } catch (e) {
+      problems.push(e.message);
+    }
+    n++;
+  }
   for (let k = 0; k < doc.checks.length; k++) {
     const c = doc.checks[k];
     const q = `client_id=${c.grantee}&asset=${c.asset}&token_id=${c.token_id}&permission=${c.permission}${extra}`;
@@ -186,13 +212,16 @@ async function apiAnswers(o, doc, db, extra) {
 }
 
 // The monthly metrics of the head's month (the head being the last indexed
-// block): per grantee, the vehicles with any permission allowed now
-// and their distinct owners.
+// block): per grantee, the vehicles with any permission allowed now by
+// their record (an opt-in: not the owner's shortcut, not a connection
+// grant) and their distinct owners.
 function compareMetrics(o, last) {
   const owners = new Map(last.vehicles.map((v) => [v.token_id, v.owner]));
   const want = new Map();
   for (const c of last.checks) {
-    if (!c.allowed) continue;
+    const byRecord = BigInt(c.expiration) > BigInt(last.time) &&
+      ((BigInt(c.permissions) >> BigInt(2 * c.permission)) & 3n) === 3n;
+    if (!c.allowed || !byRecord || c.asset === last.connections) continue;
     const w = want.get(c.grantee) || { vehicles: new Set(), owners: new Set() };
     w.vehicles.add(`${c.asset}:${c.token_id}`);
     const owner = c.asset === last.vehicle ? owners.get(c.token_id) : null;
@@ -231,7 +260,7 @@ async function oracleMode(o) {
     const db = dbAtBlock(o, doc);
     compareBlock(doc, db);
     checks += doc.checks.length;
-    if (o.base) api += await apiAnswers(o, doc, db.answers, `&at_block=${doc.block}`);
+    if (o.base) api += await apiAnswers(o, doc, db.answers, `&at_block=${doc.block}`, db.accounts);
   }
   // The head: the latest block asked about, when it is the last indexed.
   const cursor = Number(psql(o.db, `SELECT last_block FROM cursors WHERE chain_id = ${o.chain}`).trim());
@@ -254,15 +283,20 @@ async function oracleMode(o) {
         problems.push(e.message);
       }
     });
-    api += await apiAnswers(o, last, now, `&at_time=${last.time}`);
+    api += await apiAnswers(o, { checks: last.checks }, now, `&at_time=${last.time}`);
   }
   if (last) compareMetrics(o, last);
-  return `${docs.length} blocks, ${checks} checks against hasPermission, ${api} API answers`;
+  const accounts = docs.reduce((n, d) => n + (d.account_checks || []).length, 0);
+  return `${docs.length} blocks, ${checks} checks against hasPermission, ${accounts} against hasAccountPermission, ` +
+    `${api} API answers`;
 }
 
 // ---- reasons -------------------------------------------------------------------------
 
 const TRANSFER = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef';
+const PERMISSIONS_SET = ['0x948fe417941bab89f81888f9039015a1da93ff8cbe034f5615f7bf35679de7db',
+  '0x4a32700253007acd848b4ddb755cf335fdefab27ec717f48ac9a82305d98804a'];
+const PERMISSIONS_RENOUNCED = '0x396d33091ebdc7d372ddd13bd00c2c5cbdadb5c9419f0026c159260ee069b13a';
 const ZERO = '0x0000000000000000000000000000000000000000';
 const word = (data, i) => BigInt('0x' + data.slice(2 + 64 * i, 66 + 64 * i));
 const topicAddr = (t) => '0x' + t.slice(26);
@@ -280,8 +314,11 @@ async function replayGrants(o, net, head, time) {
   for (const l of logs) {
     const pos = [Number(BigInt(l.blockNumber)), Number(BigInt(l.logIndex))];
     if (l.address.toLowerCase() === sacd.address.toLowerCase()) {
+      // Record logs only (the proxy also logs Upgraded, PaymentSet).
+      if (!PERMISSIONS_SET.includes(l.topics[0]) && l.topics[0] !== PERMISSIONS_RENOUNCED) continue;
       const key = `${topicAddr(l.topics[1])}:${BigInt(l.topics[2])}:${topicAddr(l.topics[3])}`;
-      records.set(key, { pos, permissions: word(l.data, 0), expiration: word(l.data, 1) });
+      if (l.topics[0] === PERMISSIONS_RENOUNCED) records.set(key, { pos, renounced: true });
+      else records.set(key, { pos, permissions: word(l.data, 0), expiration: word(l.data, 1) });
     } else if (l.topics[0] === TRANSFER && l.topics.length === 4) {
       const from = topicAddr(l.topics[1]);
       const to = topicAddr(l.topics[2]);
@@ -292,6 +329,7 @@ async function replayGrants(o, net, head, time) {
   return (asset, token, grantee, permission) => {
     const r = records.get(`${asset}:${BigInt(token)}:${grantee}`);
     if (!r) return ['grant_missing'];
+    if (r.renounced) return ['grant_renounced'];
     const out = [];
     const reset = resets.get(`${asset}:${BigInt(token)}`);
     if (reset && after(reset, r.pos)) out.push('grant_reset_by_transfer');
@@ -415,16 +453,25 @@ async function reasonsMode(o) {
 function dumpMode(o) {
   const queries = [
     `SELECT 'rec', chain_id, block_number, log_index, encode(tx_hash, 'hex'), extract(epoch FROM block_time),
-       encode(sacd, 'hex'), encode(asset, 'hex'), token_id, encode(grantee, 'hex'), permissions, expiration, source
+       encode(sacd, 'hex'), kind, op, generation, encode(asset, 'hex'), token_id, encode(grantee, 'hex'), permissions,
+       expiration, template_id, source
      FROM sacd_records`,
+    `SELECT 'pay', chain_id, block_number, log_index, encode(tx_hash, 'hex'), encode(sacd, 'hex'), encode(asset, 'hex'),
+       encode(grantee, 'hex'), encode(grantor, 'hex'), amount, expiration, source FROM sacd_payments`,
+    `SELECT 'upg', chain_id, block_number, log_index, encode(tx_hash, 'hex'), encode(contract, 'hex'), role,
+       encode(implementation, 'hex') FROM sacd_upgrades`,
+    `SELECT 'tev', chain_id, block_number, log_index, encode(tx_hash, 'hex'), encode(contract, 'hex'), template_id, kind,
+       encode(creator, 'hex'), encode(asset, 'hex'), permissions, cid FROM sacd_template_events`,
+    `SELECT 'tpl', chain_id, template_id, encode(contract, 'hex'), encode(creator, 'hex'), encode(asset, 'hex'),
+       permissions, cid, active, created_block, changed_block, extract(epoch FROM changed_time) FROM sacd_templates`,
     `SELECT 'xfr', chain_id, block_number, log_index, encode(tx_hash, 'hex'), extract(epoch FROM block_time),
        encode(asset, 'hex'), token_id, encode(from_address, 'hex'), encode(to_address, 'hex'), kind
      FROM vehicle_transfers`,
     `SELECT 'pev', chain_id, block_number, log_index, encode(tx_hash, 'hex'), encode(asset, 'hex'), token_id,
        version, priv_id, encode(holder, 'hex'), expires FROM vehicle_privilege_events`,
-    `SELECT 'grt', chain_id, encode(asset, 'hex'), token_id, encode(grantee, 'hex'), block_number, log_index,
-       encode(tx_hash, 'hex'), extract(epoch FROM block_time), permissions, permission_ids, expiration,
-       extract(epoch FROM expires_at), source FROM sacd_grants`,
+    `SELECT 'grt', chain_id, encode(sacd, 'hex'), encode(asset, 'hex'), token_id, encode(grantee, 'hex'), kind, op,
+       generation, block_number, log_index, encode(tx_hash, 'hex'), extract(epoch FROM block_time), permissions,
+       permission_ids, expiration, extract(epoch FROM expires_at), template_id, source FROM sacd_grants`,
     `SELECT 'veh', chain_id, encode(asset, 'hex'), token_id, encode(owner, 'hex'), burned, reset_block,
        reset_log_index, extract(epoch FROM reset_time), encode(reset_tx, 'hex'), changed_block FROM vehicle_state`,
     `SELECT 'prv', chain_id, encode(asset, 'hex'), token_id, priv_id, encode(holder, 'hex'), version, expires,

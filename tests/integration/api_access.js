@@ -72,6 +72,10 @@ async function badRequests(q) {
     [{ client_id, asset, token_id, permission: 1, at_time: 'now' }, 'at_time must be Unix seconds or'],
     [{ client_id, asset, token_id, permission: 1, at_time: '2025-13-01T00:00:00Z' }, 'at_time must be'],
     [{ client_id, asset, token_id, permission: 1, vehicle: 3 }, 'unknown query parameter "vehicle"'],
+    [{ client_id, grantor: 'me', permission: 1 }, 'grantor must be a 0x address'],
+    [{ client_id, grantor: asset, asset, token_id, permission: 1 }, 'grantor replaces asset and token_id'],
+    [{ client_id, grantor: asset, token_id, permission: 1 }, 'asset is required'],
+    [{ client_id, grantor: asset }, 'permission is required'],
   ];
   for (const [o, msg] of cases) {
     const r = await c.get(base, `/v1/access?${query(o)}`);
@@ -86,6 +90,11 @@ async function badRequests(q) {
   eq(post.headers.allow, 'GET, HEAD', 'POST /v1/access: Allow');
   const head = await c.request(base, 'HEAD', `/v1/access?${query({ client_id, asset, token_id, permission: 1 })}`);
   eq(head.status, 200, 'HEAD /v1/access: status');
+  // An account question: no account grant on the 2024 devnet, no owner rules yet.
+  const acct = await c.get(base, `/v1/access?${query({ client_id, grantor: asset, permission: 1 })}`);
+  eq(acct.status, 200, 'account question: status');
+  eq(JSON.stringify([acct.json.grantor, acct.json.asset, acct.json.token_id, acct.json.has_permission, acct.json.reasons.slice(-1)]),
+    JSON.stringify([asset, null, null, false, ['grant_missing']]), 'account question: answer');
 }
 
 function cli(argv) {
@@ -189,6 +198,17 @@ async function main() {
   eq(x.status, 2, 'access --at-block beyond the index: exit status');
   x = cli(['--client-id', clientId, '--asset', vehicle, '--token-id', token, '--permission', '1', '--bogus']);
   eq(x.status, 2, 'access --bogus: exit status');
+  x = cli(['--client-id', clientId, '--grantor', vehicle, '--permission', '1', '--at-block', String(head), '--json']);
+  eq(x.status, 1, `access --grantor (no account grant): exit status (${x.err})`);
+  deepEq(JSON.parse(x.out), await access({ client_id: clientId, grantor: vehicle, permission: 1, at_block: head }),
+    'access --grantor --json equals the API');
+  x = cli(['--client-id', clientId, '--grantor', vehicle, '--permission', '1']);
+  ok(x.status === 1 && /account: +grantor/.test(x.out), `access --grantor text: ${x.out}`);
+  x = cli(['--client-id', clientId, '--grantor', vehicle, '--asset', vehicle, '--token-id', token, '--permission', '1']);
+  eq(x.status, 2, 'access --grantor with --asset: exit status');
+  ok(x.err.includes('--grantor replaces --asset and --token-id'), `access --grantor with --asset: ${x.err}`);
+  x = cli(['--client-id', clientId, '--grantor', 'me', '--permission', '1']);
+  ok(x.status === 2 && x.err.includes('--grantor must be a 0x address'), `access --grantor me: ${x.status} ${x.err}`);
 
   step('`verify` with a vehicle and a permission');
   const verifyCli = (argv) => {

@@ -107,8 +107,29 @@ static void test_refuses(void) {
             "client_id must be a 0x address (40 hex digits)");
 }
 
+/* An account grant's question: the grantor goes as $3 with no token id. */
+static void test_account(void) {
+  idx_access_query_t q;
+  char why[200];
+  CHECK(idx_api_access_parse_account(&q, cid, veh, "5", NULL, NULL, NULL, why, sizeof why));
+  CHECK_STR(q.grantor, "\\xba5738a18d83d41847dffbdc6101d37c69c9b0cf");
+  CHECK_STR(q.asset, "");
+  CHECK_STR(q.token_id, "");
+  const char *p[IDX_API_ACCESS_NPARAMS];
+  idx_api_access_params(&q, "137", p);
+  CHECK_STR(p[2], q.grantor);
+  CHECK(p[3] == NULL);
+  CHECK(!idx_api_access_parse_account(&q, cid, "0x12", "5", NULL, NULL, NULL, why, sizeof why));
+  CHECK_STR(why, "grantor must be a 0x address (40 hex digits)");
+  CHECK(!idx_api_access_parse_account(&q, cid, NULL, "5", NULL, NULL, NULL, why, sizeof why));
+  CHECK_STR(why, "grantor must be a 0x address (40 hex digits)");
+  CHECK(!idx_api_access_parse_account(&q, cid, veh, "128", NULL, NULL, NULL, why, sizeof why));
+  CHECK_STR(why, "permission must be a SACD permission index 0..127");
+}
+
 int main(void) {
   test_accepts();
   test_refuses();
+  test_account();
   CHECK_DONE();
 }

@@ -35,7 +35,7 @@ static void test_presets(void) {
   /* Polygon finalizes within seconds (milestones): follow its finalized tag. */
   CHECK(net.has_confirmations && net.confirmations == 0);
   CHECK(net.has_finality && net.finality == IDX_FINALITY_FINALIZED);
-  CHECK_INT(net.ncontracts, 5);
+  CHECK_INT(net.ncontracts, 7);
   char hex[43];
   idx_addr_to_hex(hex, &net.contracts[0].address);
   CHECK_STR(hex, "0x9a9d2e717bb005b240094ba761ff074d392c7c85");
@@ -47,17 +47,29 @@ static void test_presets(void) {
   idx_addr_t a;
   CHECK_INT(idx_addr_from_hex(&a, "0xAA32A9E74486DD136CCEDF17061FE4EFC95A621E"), 0);
   CHECK(idx_network_contract(&net, &a) == &net.contracts[1]);
-  /* The opt-in contracts: SACD and the DIMO vehicle NFT, no license class. */
+  /* The opt-in contracts: the first SACD and the SACD proxy (every
+   * generation of its events), the Template proxy, the DIMO vehicle NFT; no
+   * license class. */
   CHECK_INT(net.contracts[3].role, IDX_ROLE_SACD);
   CHECK_INT(net.contracts[3].license_class, IDX_CLASS_NONE);
   idx_addr_to_hex(hex, &net.contracts[3].address);
-  CHECK_STR(hex, "0x3c152b5d96769661008ff404224d6530fcac766d");
-  CHECK_INT(net.contracts[3].abi.nevents, 1);
-  CHECK_INT(net.contracts[4].role, IDX_ROLE_VEHICLE);
-  CHECK_INT(net.contracts[4].license_class, IDX_CLASS_NONE);
+  CHECK_STR(hex, "0xef919b3793deaae1637523d483e3434ae113004e");
+  CHECK_INT(net.contracts[3].start_block, 61088431);
+  CHECK_INT(net.contracts[3].abi.nevents, 5);
+  CHECK_INT(net.contracts[4].role, IDX_ROLE_SACD);
   idx_addr_to_hex(hex, &net.contracts[4].address);
+  CHECK_STR(hex, "0x3c152b5d96769661008ff404224d6530fcac766d");
+  CHECK_INT(net.contracts[4].start_block, 62754945);
+  CHECK_INT(net.contracts[5].role, IDX_ROLE_SACD_TEMPLATE);
+  CHECK_INT(net.contracts[5].license_class, IDX_CLASS_NONE);
+  idx_addr_to_hex(hex, &net.contracts[5].address);
+  CHECK_STR(hex, "0x666309adbec298bb332c722f0303ce883f895750");
+  CHECK_INT(net.contracts[5].abi.nevents, 5);
+  CHECK_INT(net.contracts[6].role, IDX_ROLE_VEHICLE);
+  CHECK_INT(net.contracts[6].license_class, IDX_CLASS_NONE);
+  idx_addr_to_hex(hex, &net.contracts[6].address);
   CHECK_STR(hex, "0xba5738a18d83d41847dffbdc6101d37c69c9b0cf");
-  CHECK_INT(net.contracts[4].abi.nevents, 2);
+  CHECK_INT(net.contracts[6].abi.nevents, 2);
   idx_network_free(&net);
 
   CHECK_INT(idx_network_load(&net, "amoy", ABI_DIR, err, sizeof err), 0);

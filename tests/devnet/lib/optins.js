@@ -2,10 +2,15 @@
 // readOptins(rpc, devnet, blockNumber, {touchedTo}): the opt-in state at one
 // block, from the contracts' own view functions (batched eth_call at that
 // block), for every combination the chain has touched:
-//   - grants: every (asset, tokenId, grantee) of a SACD PermissionsSet log in
+//   - grants: every (asset, tokenId, grantee) with tokenId != 0 of a SACD
+//     PermissionsSet (either generation) or PermissionsRenounced log in
 //     blocks sacd.start_block..touchedTo (default: blockNumber), with the
 //     token's SACD version, currentPermissionRecord and, for every index of
 //     permissionIndexes(), hasPermission;
+//   - accounts: every (grantor, grantee) of such a log with tokenId 0 (an
+//     account grant: asset = the grantor), with hasAccountPermission for
+//     every index (false where the call reverts: before the upgrade that
+//     brought account grants);
 //   - vehicles: every vehicle token 1..lastTokenId: owner (null once burned
 //     or not yet minted), the privilege version and the SACD version;
 //   - privileges: every (tokenId, privId, user) of a vehicle PrivilegeSet log
@@ -14,6 +19,16 @@
 // Values: uint256 as decimal strings, addresses lower-case hex.
 
 const { decodeLog } = require('./abi');
+const { Contract } = require('./chain');
+
+/** The SACD proxy read with the ABI of its last implementation, which
+ *  declares every generation of its events and every view (the network
+ *  file names the implementation it was deployed with). */
+function sacdAllGenerations(d) {
+  if (!d.sacd) return null;
+  if (!d.sacdAll) d.sacdAll = new Contract(d.rpc, 'SacdRenounce', d.sacd.address);
+  return d.sacdAll;
+}
 
 const s = (v) => (typeof v === 'bigint' ? v.toString() : v);
 const MAX_INDEX = 127; // hasPermission reverts from 128 on (uint8 overflow, as deployed)
@@ -48,16 +63,19 @@ function sortPrivileges(list) {
     (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
 }
 
-/** Every PermissionsSet and PrivilegeSet log up to toBlock, decoded. */
+/** Every SACD record log (both PermissionsSet generations and
+ *  PermissionsRenounced) and PrivilegeSet log up to toBlock, decoded. */
 async function touchedLogs(rpc, d, toBlock) {
   const { getLogs } = require('./state');
-  const out = { grants: new Map(), permissionValues: [], privileges: new Map() };
+  const out = { grants: new Map(), accounts: new Map(), permissionValues: [], privileges: new Map() };
   if (d.sacd && d.sacd.startBlock <= toBlock) {
-    const ev = d.sacd.events.find((e) => e.ev.name === 'PermissionsSet');
-    for (const l of await getLogs(rpc, d.sacd.address, d.sacd.startBlock, toBlock, [ev.topic0])) {
+    const evs = sacdAllGenerations(d).events.filter((e) => e.ev.name === 'PermissionsSet' || e.ev.name === 'PermissionsRenounced');
+    for (const l of await getLogs(rpc, d.sacd.address, d.sacd.startBlock, toBlock, [evs.map((e) => e.topic0)])) {
+      const ev = evs.find((e) => e.topic0 === l.topics[0].toLowerCase());
       const a = decodeLog(ev.ev, l).args;
-      out.grants.set(`${a.asset}|${a.tokenId}|${a.grantee}`, { asset: a.asset, tokenId: a.tokenId, grantee: a.grantee });
-      out.permissionValues.push(a.permissions);
+      if (a.tokenId === 0n) out.accounts.set(`${a.asset}|${a.grantee}`, { grantor: a.asset, grantee: a.grantee });
+      else out.grants.set(`${a.asset}|${a.tokenId}|${a.grantee}`, { asset: a.asset, tokenId: a.tokenId, grantee: a.grantee });
+      if (a.permissions !== undefined) out.permissionValues.push(a.permissions);
     }
   }
   if (d.vehicle && d.vehicle.startBlock <= toBlock) {
@@ -72,11 +90,12 @@ async function touchedLogs(rpc, d, toBlock) {
 
 async function readOptins(rpc, d, bn, { touchedTo = bn } = {}) {
   const { multicall } = require('./state');
-  const { sacd, vehicle } = d;
-  if (!sacd || !vehicle) return null;
+  const { vehicle } = d;
+  if (!d.sacd || !vehicle) return null;
+  const sacd = Object.assign(sacdAllGenerations(d), { startBlock: d.sacd.startBlock });
   const out = {
     sacd: sacd.address, vehicle: vehicle.address, privilege_count: null, last_vehicle_id: '0',
-    permission_indexes: [], vehicles: [], grants: [], privileges: [],
+    permission_indexes: [], vehicles: [], grants: [], accounts: [], privileges: [],
   };
   if (vehicle.startBlock > bn || sacd.startBlock > bn) { out.deployed = false; return out; }
   const touched = await touchedLogs(rpc, d, touchedTo);
@@ -88,6 +107,8 @@ async function readOptins(rpc, d, bn, { touchedTo = bn } = {}) {
   out.privilege_count = s(privCount);
   const ids = Array.from({ length: Number(last) }, (_, i) => BigInt(i + 1));
   const grants = [...touched.grants.values()];
+  const accounts = [...touched.accounts.values()].sort((a, b) =>
+    (a.grantor < b.grantor ? -1 : a.grantor > b.grantor ? 1 : 0) || (a.grantee < b.grantee ? -1 : a.grantee > b.grantee ? 1 : 0));
   const privs = [...touched.privileges.values()];
 
   const reqs = [];
@@ -102,6 +123,9 @@ async function readOptins(rpc, d, bn, { touchedTo = bn } = {}) {
   for (const who of grantees) for (const app of d.apps) reqs.push([app, 'clientIdToTokenId', [who]]);
   for (const p of privs) {
     reqs.push([vehicle, 'privilegeExpiresAt', [p.tokenId, p.privId, p.user]], [vehicle, 'hasPrivilege', [p.tokenId, p.privId, p.user]]);
+  }
+  for (const a of accounts) {
+    for (const i of indexes) reqs.push([sacd, 'hasAccountPermission', [a.grantor, a.grantee, i]]);
   }
   const v = await multicall(rpc, reqs, bn);
   let k = 0;
@@ -129,6 +153,11 @@ async function readOptins(rpc, d, bn, { touchedTo = bn } = {}) {
   out.privileges = sortPrivileges(privs.map((p) => ({
     token_id: s(p.tokenId), priv_id: s(p.privId), user: p.user, expires: s(v[k++]), has_privilege: v[k++],
   })));
+  out.accounts = accounts.map((a) => {
+    const allowed = [];
+    for (const i of indexes) if (v[k++] === true) allowed.push(i);
+    return { grantor: a.grantor, grantee: a.grantee, allowed };
+  });
   return out;
 }
 
@@ -147,4 +176,15 @@ function optinChecks(o) {
   return checks;
 }
 
-module.exports = { readOptins, optinChecks, permissionIndexes, grantedIndexes, sortGrants, sortPrivileges, touchedLogs };
+/** The same for account grants: one check per (grantor, grantee, index). */
+function accountChecks(o) {
+  const checks = [];
+  for (const a of o.accounts) {
+    for (const i of o.permission_indexes) {
+      checks.push({ grantor: a.grantor, grantee: a.grantee, permission: i, allowed: a.allowed.includes(i) });
+    }
+  }
+  return checks;
+}
+
+module.exports = { readOptins, optinChecks, accountChecks, sacdAllGenerations, permissionIndexes, grantedIndexes, sortGrants, sortPrivileges, touchedLogs };
