@@ -9,7 +9,10 @@
 // NodeLicenseStake (one block each), then one block with the DIMO mints and
 // the max approvals of every dev account for the three license contracts,
 // then the opt-in contracts Sacd and DimoVehicle (knowing the Sacd address;
-// privilege ids 1..VEHICLE_PRIVILEGES enabled), one block each.
+// privilege ids 1..VEHICLE_PRIVILEGES enabled), one block each; then the
+// storage-node operators' contracts StorageNode and NodeRegistry (knowing the
+// vehicle and StorageNode addresses) and Connections, one block each
+// (appended last, so that every earlier contract keeps its block).
 // Also sets anvil_setBlockTimestampInterval (default 2 s, Polygon-like) so
 // every later block has a strictly increasing timestamp.
 
@@ -71,6 +74,11 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   const sacd = await deployContract(rpc, admin, 'Sacd');
   const vehicle = await deployContract(rpc, admin, 'DimoVehicle', [sacd.contract.address, VEHICLE_PRIVILEGES]);
 
+  // Storage nodes, the registry's vehicle -> node assignments, connections.
+  const storageNode = await deployContract(rpc, admin, 'StorageNode');
+  const registry = await deployContract(rpc, admin, 'NodeRegistry', [vehicle.contract.address, storageNode.contract.address]);
+  const connections = await deployContract(rpc, admin, 'Connections');
+
   const entry = (role, cls, d, name, extra = {}) => {
     const e = { role };
     if (cls) e.class = cls;
@@ -78,7 +86,8 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
       address: d.contract.address,
       abi: {
         app_license: 'DevLicenseDimo.json', node_license: 'NodeLicenseStake.json', dimo_token: 'DimoToken.json',
-        sacd: 'Sacd.json', vehicle: 'DimoVehicle.json',
+        sacd: 'Sacd.json', vehicle: 'DimoVehicle.json', storage_node: 'StorageNode.json',
+        node_registry: 'NodeRegistry.json', connection: 'Connections.json',
       }[role],
       start_block: Number(BigInt(d.receipt.blockNumber)),
       'x-contract': name,
@@ -99,6 +108,9 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
       entry('dimo_token', null, token, 'DimoToken'),
       entry('sacd', null, sacd, 'Sacd'),
       entry('vehicle', null, vehicle, 'DimoVehicle', { 'x-sacd': sacd.contract.address, 'x-privilege-count': VEHICLE_PRIVILEGES }),
+      entry('storage_node', 'node', storageNode, 'StorageNode'),
+      entry('node_registry', null, registry, 'NodeRegistry', { 'x-vehicle': vehicle.contract.address }),
+      entry('connection', 'connection', connections, 'Connections'),
     ],
     'x-rpc-url': rpcUrl,
     'x-admin': admin,
@@ -113,6 +125,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
     'x-node-minimum-stake': (100000n * E18).toString(),
     'x-period-validity': String(365 * 24 * 3600),
     'x-optins-block': Number(BigInt(vehicle.receipt.blockNumber)),
+    'x-nodes-block': Number(BigInt(connections.receipt.blockNumber)),
   };
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
@@ -122,7 +135,9 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   if (!quiet) {
     console.log(`deploy: token ${token.contract.address}, app ${app.contract.address}, app (bytes32 alias) ` +
       `${appOld.contract.address}, node ${node.contract.address}, sacd ${sacd.contract.address}, vehicle ` +
-      `${vehicle.contract.address}; blocks ${network['x-deploy-block']}..${network['x-optins-block']}; wrote ${out}`);
+      `${vehicle.contract.address}, storage node ${storageNode.contract.address}, registry ` +
+      `${registry.contract.address}, connections ${connections.contract.address}; blocks ` +
+      `${network['x-deploy-block']}..${network['x-nodes-block']}; wrote ${out}`);
   }
   return network;
 }
