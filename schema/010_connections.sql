@@ -26,10 +26,12 @@
 -- per touched token), answers (dimo_connection_doc as of any block, the
 -- connection_configs view).
 
--- The contracts table (002) learns the class `connection`.
+-- The contracts table (002) learns the class `connection` (and already
+-- admits `manufacturer`, the 2022 Stake contract's class in
+-- shared/license-json.md, so that its rename needs no second change here).
 ALTER TABLE contracts DROP CONSTRAINT contracts_class_check;
 ALTER TABLE contracts ADD CONSTRAINT contracts_class_check
-  CHECK (class IN ('app', 'node', 'client', 'connection'));
+  CHECK (class IN ('app', 'node', 'client', 'connection', 'manufacturer'));
 
 -- ---- small pieces ------------------------------------------------------------------
 
