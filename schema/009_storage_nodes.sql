@@ -335,8 +335,11 @@ $$;
 
 -- Users of node p_node_id as of block p_at_block (NULL: the last indexed
 -- block): live vehicles whose latest assignment at that block names it.
--- Candidates are the vehicles ever assigned to it (index on node_id), each
--- checked with one probe for its latest assignment and one for its burn.
+-- At the last indexed block the current tables answer (one index range
+-- of the node's vehicles, one probe each for a burn); at a past block,
+-- history: the candidates are the vehicles ever assigned to it by then
+-- (index on node_id), each checked with one probe for its latest
+-- assignment and one for its burn.
 CREATE FUNCTION dimo_node_users(p_chain_id bigint, p_node_id numeric, p_at_block bigint DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql STABLE
@@ -346,6 +349,15 @@ DECLARE
 BEGIN
   IF v_block IS NULL THEN
     RETURN NULL;
+  END IF;
+  IF v_block = (SELECT m.block_number FROM model_cursor m WHERE m.chain_id = p_chain_id) THEN
+    RETURN (
+      SELECT count(*) FROM vehicle_storage_nodes v
+      WHERE v.chain_id = p_chain_id AND v.node_id = p_node_id
+        AND NOT EXISTS (
+          SELECT 1 FROM vehicle_state s
+          WHERE s.chain_id = p_chain_id AND s.token_id = v.vehicle_id AND s.burned
+            AND s.asset IN (SELECT c.address FROM contracts c WHERE c.chain_id = p_chain_id AND c.role = 'vehicle')));
   END IF;
   RETURN (
     SELECT count(*) FROM (
