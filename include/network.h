@@ -22,6 +22,9 @@ typedef enum idx_role_e {
   IDX_ROLE_SACD,
   IDX_ROLE_VEHICLE,
   IDX_ROLE_SACD_TEMPLATE,
+  IDX_ROLE_STORAGE_NODE,  /* StorageNode anchors: DIP-5 node operators */
+  IDX_ROLE_NODE_REGISTRY, /* the DIMO registry: vehicle -> storage node only */
+  IDX_ROLE_CONNECTION,    /* Connections: data-connection licenses */
 } idx_role_t;
 
 typedef enum idx_class_e {
@@ -29,6 +32,7 @@ typedef enum idx_class_e {
   IDX_CLASS_APP,
   IDX_CLASS_NODE,
   IDX_CLASS_CLIENT,
+  IDX_CLASS_CONNECTION,
 } idx_class_t;
 
 typedef struct idx_contract_s {

@@ -12,9 +12,32 @@
 
 enum { NETWORK_FILE_MAX = 1 << 20 };
 
-static const char *const role_names[] = {"app_license", "node_license", "dimo_token",
-                                         "sacd",        "vehicle",      "sacd_template"};
-static const char *const class_names[] = {"none", "app", "node", "client"};
+static const char *const role_names[] = {"app_license",  "node_license",  "dimo_token",
+                                         "sacd",         "vehicle",       "sacd_template",
+                                         "storage_node", "node_registry", "connection"};
+static const char *const class_names[] = {"none", "app", "node", "client", "connection"};
+
+/* The class a role licenses by default (IDX_CLASS_NONE: not a license
+ * role). Storage-node anchors are DIP-5's node operators; the 2022 Stake
+ * contract (node_license) keeps the class name "node" for now. */
+static idx_class_t role_default_class(idx_role_t role) {
+  switch (role) {
+  case IDX_ROLE_APP_LICENSE:
+    return IDX_CLASS_APP;
+  case IDX_ROLE_NODE_LICENSE:
+  case IDX_ROLE_STORAGE_NODE:
+    return IDX_CLASS_NODE;
+  case IDX_ROLE_CONNECTION:
+    return IDX_CLASS_CONNECTION;
+  case IDX_ROLE_DIMO_TOKEN:
+  case IDX_ROLE_SACD:
+  case IDX_ROLE_VEHICLE:
+  case IDX_ROLE_SACD_TEMPLATE:
+  case IDX_ROLE_NODE_REGISTRY:
+    break;
+  }
+  return IDX_CLASS_NONE;
+}
 
 const char *idx_role_name(idx_role_t role) {
   return (size_t)role < IDX_ARRAY_LEN(role_names) ? role_names[role] : "?";
@@ -112,30 +135,37 @@ static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const ch
   if (r == IDX_ARRAY_LEN(role_names)) {
     snprintf(err, errlen,
              "contracts[%zu]: unknown role \"%s\" (app_license, node_license, dimo_token, "
-             "sacd, vehicle, sacd_template)",
+             "sacd, vehicle, sacd_template, storage_node, node_registry, connection)",
              i, role);
     return IDX_ERR_CONFIG;
   }
   c->role = (idx_role_t)r;
-  bool license = c->role == IDX_ROLE_APP_LICENSE || c->role == IDX_ROLE_NODE_LICENSE;
-  c->license_class = !license                          ? IDX_CLASS_NONE
-                     : c->role == IDX_ROLE_APP_LICENSE ? IDX_CLASS_APP
-                                                       : IDX_CLASS_NODE;
+  c->license_class = role_default_class(c->role);
+  bool license = c->license_class != IDX_CLASS_NONE;
   if (cls) {
     if (!license) {
       snprintf(err, errlen, "contracts[%zu]: \"class\" applies to license roles only", i);
       return IDX_ERR_CONFIG;
     }
-    if (strcmp(cls, "app") == 0)
-      c->license_class = IDX_CLASS_APP;
-    else if (strcmp(cls, "node") == 0)
-      c->license_class = IDX_CLASS_NODE;
-    else if (strcmp(cls, "client") == 0)
-      c->license_class = IDX_CLASS_CLIENT;
-    else {
-      snprintf(err, errlen, "contracts[%zu]: unknown class \"%s\" (app, node, client)", i, cls);
+    size_t k = 1; /* class_names[0] is "none", never given */
+    while (k < IDX_ARRAY_LEN(class_names) && strcmp(cls, class_names[k]) != 0)
+      k++;
+    if (k == IDX_ARRAY_LEN(class_names)) {
+      snprintf(err, errlen, "contracts[%zu]: unknown class \"%s\" (app, node, client, connection)",
+               i, cls);
       return IDX_ERR_CONFIG;
     }
+    /* A class is a label over the role's semantics: only the app-license
+     * and 2022 Stake roles are shared by several classes; storage nodes
+     * and connections have one meaning each, and no other role is a
+     * connection. */
+    idx_class_t want = (idx_class_t)k;
+    bool fixed = c->role == IDX_ROLE_STORAGE_NODE || c->role == IDX_ROLE_CONNECTION;
+    if ((fixed && want != c->license_class) || (!fixed && want == IDX_CLASS_CONNECTION)) {
+      snprintf(err, errlen, "contracts[%zu]: role %s cannot have class \"%s\"", i, role, cls);
+      return IDX_ERR_CONFIG;
+    }
+    c->license_class = want;
   } else if (json_object_get(obj, "class")) {
     snprintf(err, errlen, "contracts[%zu]: \"class\" must be a string", i);
     return IDX_ERR_CONFIG;

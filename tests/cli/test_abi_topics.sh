@@ -9,7 +9,8 @@ bin=${DIMO_INDEXER:-$root/build/indexer/dimo-indexer}
 
 got=$("$bin" abi topics "$root/abi/DevLicenseDimo.json" "$root/abi/NodeLicenseStake.json" \
   "$root/abi/DimoToken.json" "$root/abi/Sacd.json" "$root/abi/DimoVehicle.json" \
-  "$root/abi/SacdTemplate.json")
+  "$root/abi/SacdTemplate.json" "$root/abi/StorageNode.json" "$root/abi/NodeRegistry.json" \
+  "$root/abi/Connections.json")
 diff <(echo "$got") "$here/expected_topics.txt"
 
 "$bin" --version | grep -Eq '^dimo-indexer [0-9]+\.[0-9]+\.[0-9]+$'

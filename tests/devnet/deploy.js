@@ -15,6 +15,9 @@
 // code installed at the Polygon ConnectionsManager address
 // (anvil_setCode; no block). tests/devnet/lib/sacd_upgrades.js upgrades
 // the proxies later (2024 -> templateId -> renounce), as on Polygon.
+// Then the storage-node operators' contracts StorageNode and NodeRegistry
+// (knowing the vehicle and StorageNode addresses) and Connections, one block
+// each (appended last, so that every earlier contract keeps its block).
 // Also sets anvil_setBlockTimestampInterval (default 2 s, Polygon-like) so
 // every later block has a strictly increasing timestamp.
 
@@ -92,6 +95,11 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   const conn = await deployContract(rpc, admin, 'DevnetConnections');
   await rpc.call('anvil_setCode', [CONNECTIONS, await rpc.call('eth_getCode', [conn.contract.address, 'latest'])]);
 
+  // Storage nodes, the registry's vehicle -> node assignments, connections.
+  const storageNode = await deployContract(rpc, admin, 'StorageNode');
+  const registry = await deployContract(rpc, admin, 'NodeRegistry', [vehicle.contract.address, storageNode.contract.address]);
+  const connections = await deployContract(rpc, admin, 'Connections');
+
   const entry = (role, cls, d, name, extra = {}) => {
     const e = { role };
     if (cls) e.class = cls;
@@ -100,6 +108,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
       abi: {
         app_license: 'DevLicenseDimo.json', node_license: 'NodeLicenseStake.json', dimo_token: 'DimoToken.json',
         sacd: 'Sacd.json', vehicle: 'DimoVehicle.json', sacd_template: 'SacdTemplate.json',
+        storage_node: 'StorageNode.json', node_registry: 'NodeRegistry.json', connection: 'Connections.json',
       }[role],
       start_block: Number(BigInt(d.receipt.blockNumber)),
       ...(name ? { 'x-contract': name } : {}),
@@ -128,6 +137,9 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
       entry('sacd_template', null, template, null, {
         'x-implementation': template.implementation, 'x-implementation-contract': 'SacdTemplate',
       }),
+      entry('storage_node', 'node', storageNode, 'StorageNode'),
+      entry('node_registry', null, registry, 'NodeRegistry', { 'x-vehicle': vehicle.contract.address }),
+      entry('connection', 'connection', connections, 'Connections'),
     ],
     'x-connections': CONNECTIONS,
     'x-rpc-url': rpcUrl,
@@ -143,6 +155,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
     'x-node-minimum-stake': (100000n * E18).toString(),
     'x-period-validity': String(365 * 24 * 3600),
     'x-optins-block': Number(BigInt(template.receipt.blockNumber)),
+    'x-nodes-block': Number(BigInt(connections.receipt.blockNumber)),
   };
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
@@ -152,7 +165,9 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   if (!quiet) {
     console.log(`deploy: token ${token.contract.address}, app ${app.contract.address}, app (bytes32 alias) ` +
       `${appOld.contract.address}, node ${node.contract.address}, sacd ${sacd.contract.address}, vehicle ` +
-      `${vehicle.contract.address}; blocks ${network['x-deploy-block']}..${network['x-optins-block']}; wrote ${out}`);
+      `${vehicle.contract.address}, storage node ${storageNode.contract.address}, registry ` +
+      `${registry.contract.address}, connections ${connections.contract.address}; blocks ` +
+      `${network['x-deploy-block']}..${network['x-nodes-block']}; wrote ${out}`);
   }
   return network;
 }

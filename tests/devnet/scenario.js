@@ -550,6 +550,7 @@ async function runScenario({ rpc, network, seed = 1, ops = null, expect = null, 
   if (ops === null) {
     const lic = await fixedScenario(dr, d);
     if (withOptins) await fixedOptins(dr, d, lic);
+    if (withOptins) await require('./lib/nodes').fixedNodes(dr, d, { log: dr.log }); // storage nodes, connections
   } else {
     await randomScenario(dr, d, makeRng(seed), ops, withOptins);
   }

@@ -32,6 +32,9 @@ const MATCH = {
   SacdTemplateActivate: 'SacdTemplate.json',
   DimoVehicle: 'DimoVehicle.json',
   DevnetConnections: 'DimoVehicle.json', // its ERC-721 Transfer only (no role of its own yet)
+  StorageNode: 'StorageNode.json',
+  NodeRegistry: 'NodeRegistry.json',
+  Connections: 'Connections.json',
 };
 
 // topic0 facts (dimo-contracts.md), keyed by event signature.
@@ -66,6 +69,17 @@ const FACTS = {
   'TemplateDeactivated(uint256)': '0x39985767bcf8b3750746daea802fa7221d3057b28d5be7162a167c5e69a065f2',
   'TemplateActivated(uint256)': '0x0d40aeaa40661ce3a785bb569acbec41fe6811c2b9b40374eee211f7bde9d57f',
   'PrivilegeSet(uint256,uint256,uint256,address,uint256)': '0x61a24679288162b799d80b2bb2b8b0fcdd5c5f53ac19e9246cc190b60196c359',
+  'Upgraded(address)': '0xbc7cd75a20ee27fd9adebab32041f755214dbc6bffa90cc0225b39da2e5c2d3b',
+  'StorageNodeAnchorMinted(address,uint256,address,string,string)': '0x430efd668e3f72e9f9f42e0305fdf8b36a502ab1d64cc1f9cd0d0f81f980a4f5',
+  'NodeUriUpdated(uint256,string)': '0x299aa0feeeceed16a093b27c728021c473ebe77d341fc5b465711983a7bb8521',
+  'VehicleStorageNodeIdSet(uint256,uint256)': '0x9197060b37d411c171b9a3c09175a1f6e3f98e71adaf8f44c750a7cdd2c87fee',
+  'NodeIdSetForVehicleId(uint256,uint256)': '0x69d862842a542c254e1c8f7394f40b9632ec6a00a452ea1e6e15f18618eb6b9d',
+  'LicenseMinted(address,uint256,address,uint256)': '0x4bce7eaeb5f9b0163fdd057deb2a52eefcf77f28f50703ef59a20ddcd4751067',
+  'ConnectionMinted(address,uint256,address,string,uint256,uint256)': '0xb751dcd57d7731ef1af0a7e83d4062bf65bff8bfe40b39d8d5039fcae7f8db92',
+  'ConnectionMinted(address,uint256,address,string,bytes32,uint256)': '0x16e7256a94e935dc419efa2b47bdb62ec5023b40947b172169eeb37b9b132686',
+  'ConnectionUpgraded(uint256,address,bytes32,uint256)': '0x93ddd901a3ea6ff22e9341e376e10dda6418aaaeb53a70944c43aa9f3e0923f6',
+  'ConnectionConfigSet(bytes32,uint256,uint256)': '0x593c7899a7f5ec995ee4b81fda8eb207db516971606db21600afc1e2aa52d550',
+  'LicenseCostSet(uint256)': '0x64ff47a047aab1310ab71801b127c5711061751fb7fc83c1ce777bc23410e0ab',
 };
 
 const shape = (ev) => `${ev.name}(${ev.inputs.map((i) => `${i.type}${i.indexed ? ' indexed' : ''}`).join(',')})${ev.anonymous ? ' anonymous' : ''}`;

@@ -23,8 +23,9 @@ it_log "scenario done; head $head"
 [[ $(it_cursor "$DB") == "$head" ]] || it_fail "cursor $(it_cursor "$DB") != head $head"
 
 # The contracts of the network file are registered with their classes (the
-# opt-in contracts, roles sacd, sacd_template and vehicle, have none).
-[[ $(it_psql "$DB" "SELECT string_agg(coalesce(class, '-'), ',' ORDER BY role, class) FROM contracts") == "app,app,-,node,-,-,-" ]] ||
+# opt-in contracts, roles sacd, sacd_template and vehicle, and the registry
+# have none).
+[[ $(it_psql "$DB" "SELECT string_agg(coalesce(class, '-'), ',' ORDER BY role, class) FROM contracts") == "app,app,connection,-,node,-,-,-,node,-" ]] ||
   it_fail "contracts: $(it_psql "$DB" "SELECT role, class FROM contracts")"
 
 # State = the contracts' views, at the head and at past blocks.

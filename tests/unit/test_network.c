@@ -35,7 +35,7 @@ static void test_presets(void) {
   /* Polygon finalizes within seconds (milestones): follow its finalized tag. */
   CHECK(net.has_confirmations && net.confirmations == 0);
   CHECK(net.has_finality && net.finality == IDX_FINALITY_FINALIZED);
-  CHECK_INT(net.ncontracts, 7);
+  CHECK_INT(net.ncontracts, 10);
   char hex[43];
   idx_addr_to_hex(hex, &net.contracts[0].address);
   CHECK_STR(hex, "0x9a9d2e717bb005b240094ba761ff074d392c7c85");
@@ -70,6 +70,18 @@ static void test_presets(void) {
   idx_addr_to_hex(hex, &net.contracts[6].address);
   CHECK_STR(hex, "0xba5738a18d83d41847dffbdc6101d37c69c9b0cf");
   CHECK_INT(net.contracts[6].abi.nevents, 2);
+  /* Storage nodes (class node), the registry's assignments, connections. */
+  CHECK_INT(net.contracts[7].role, IDX_ROLE_STORAGE_NODE);
+  CHECK_INT(net.contracts[7].license_class, IDX_CLASS_NODE);
+  CHECK_INT(net.contracts[7].abi.nevents, 4);
+  CHECK_INT(net.contracts[8].role, IDX_ROLE_NODE_REGISTRY);
+  CHECK_INT(net.contracts[8].license_class, IDX_CLASS_NONE);
+  CHECK_INT(net.contracts[8].abi.nevents, 2);
+  CHECK_INT(net.contracts[9].role, IDX_ROLE_CONNECTION);
+  CHECK_INT(net.contracts[9].license_class, IDX_CLASS_CONNECTION);
+  CHECK_INT(net.contracts[9].abi.nevents, 8);
+  CHECK_STR(idx_role_name(net.contracts[8].role), "node_registry");
+  CHECK_STR(idx_class_name(net.contracts[9].license_class), "connection");
   idx_network_free(&net);
 
   CHECK_INT(idx_network_load(&net, "amoy", ABI_DIR, err, sizeof err), 0);
@@ -141,6 +153,17 @@ static void test_file_format(void) {
                "\"0x9a9d2e717bb005b240094ba761ff074d392c7c85\",\"abi\":\"DimoToken.json\"}]}",
                "license contract");
   expect_error("{\"chain_id\":137,\"contracts\":[" APP "}," APP "}]}", "twice");
+  /* Storage nodes and connections have one class each; no other role is a
+   * connection; the registry is no license. */
+  expect_error("{\"chain_id\":137,\"contracts\":[" APP ",\"class\":\"connection\"}]}", "cannot");
+  expect_error("{\"chain_id\":137,\"contracts\":[{\"role\":\"storage_node\",\"class\":\"app\","
+               "\"address\":\"0xf76eeba34b19adb7eea9e4eea05243d7e5a30123\",\"abi\":"
+               "\"StorageNode.json\"}]}",
+               "cannot");
+  expect_error("{\"chain_id\":137,\"contracts\":[{\"role\":\"node_registry\",\"class\":\"node\","
+               "\"address\":\"0xfa8bec73cebb9d88ff88a2f75e7d7312f2fd39ec\",\"abi\":"
+               "\"NodeRegistry.json\"}]}",
+               "license roles only");
   expect_error("{\"chain_id\":137,", "line");
 }
 
