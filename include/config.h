@@ -59,6 +59,9 @@ typedef struct idx_config_s {
   uint64_t http_timeout_ms;
   uint64_t ready_lag; /* /readyz: 503 while more than this many blocks behind */
   uint64_t db_pool;   /* API database connections */
+  /* The page (web.h) on the API's listener. */
+  const char *http_ui;      /* "on" (default) or "off" */
+  const char *explorer_url; /* the page's transaction links; NULL: none */
   /* license / verify / access. */
   const char *license_class; /* app|node|client, NULL = any */
   bool has_at_block;

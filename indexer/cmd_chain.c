@@ -74,6 +74,8 @@ static int start_api(chain_run_t *run, uv_loop_t *loop, const idx_config_t *cfg,
   ao.timeout_ms = cfg->http_timeout_ms;
   ao.db_pool = (size_t)cfg->db_pool;
   ao.ready_lag = cfg->ready_lag;
+  ao.http_ui = strcmp(cfg->http_ui, "off") != 0;
+  ao.explorer_url = cfg->explorer_url;
   ao.status_cb = api_status;
   ao.status_ud = run;
   char err[512];

@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include "config.h"
+#include "web.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -89,6 +90,10 @@ static const opt_t options[] = {
      "/readyz answers 503 while the index is more than this many blocks behind its target"},
     {"--db-pool", "DIMO_DB_POOL", OPT_U64, OFF(db_pool), NO_HAS, IDX_CMD_RUN, "4",
      "database connections the HTTP API reads through"},
+    {"--http-ui", "DIMO_HTTP_UI", OPT_STRING, OFF(http_ui), NO_HAS, IDX_CMD_RUN, "on",
+     "serve the page for auditors at / on the API's listener: on or off"},
+    {"--explorer-url", "DIMO_EXPLORER_URL", OPT_STRING, OFF(explorer_url), NO_HAS, IDX_CMD_RUN,
+     NULL, "the page links transactions to URL/tx/HASH (http:// or https://; default: no links)"},
     {"--class", NULL, OPT_STRING, OFF(license_class), NO_HAS, IDX_CMD_LICENSE, NULL,
      "license class to look in: app, node or client"},
     {"--at-block", NULL, OPT_U64, OFF(at_block), OFF(has_at_block),
@@ -236,6 +241,7 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->http_timeout_ms = 10000;
   cfg->ready_lag = 10;
   cfg->db_pool = 4;
+  cfg->http_ui = "on";
 
   for (size_t i = 0; i < IDX_ARRAY_LEN(options); i++) {
     const opt_t *o = &options[i];
@@ -302,6 +308,17 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->nargs = nargs;
   if (cfg->max_range == 0 || cfg->initial_range == 0) {
     snprintf(err, errlen, "--initial-range and --max-range must be at least 1");
+    return IDX_ERR_CONFIG;
+  }
+  if (strcmp(cfg->http_ui, "on") != 0 && strcmp(cfg->http_ui, "off") != 0) {
+    snprintf(err, errlen, "--http-ui must be on or off (got \"%s\")", cfg->http_ui);
+    return IDX_ERR_CONFIG;
+  }
+  if (cfg->explorer_url && !idx_web_explorer_url_ok(cfg->explorer_url)) {
+    snprintf(err, errlen,
+             "--explorer-url must be http:// or https:// and up to 200 printable characters "
+             "without spaces or quotes (got \"%.200s\")",
+             cfg->explorer_url);
     return IDX_ERR_CONFIG;
   }
   if (cfg->poll_ms == 0 || cfg->poll_ms > 3600000) {
