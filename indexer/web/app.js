@@ -526,7 +526,7 @@
 
   // ---- routing -----------------------------------------------------------------------
 
-  function route(refresh) {
+  function route() {
     const h = location.hash || '#/overview';
     const [path, qs] = h.slice(1).split('?');
     const params = new URLSearchParams(qs || '');
@@ -539,7 +539,7 @@
     state.pinned = false;
     let render;
     if (name === 'search') {
-      if (refresh) return;
+      state.pinned = true; // a new block does not redraw a search
       render = () => renderSearch(params);
     } else if (name === 'license' && parts.length >= 3) {
       let key;
@@ -565,9 +565,9 @@
     }
     const toggle = document.getElementById('live-toggle');
     toggle.addEventListener('change', () => { state.live = toggle.checked; });
-    window.addEventListener('hashchange', () => { route(false); document.getElementById('main').focus({ preventScroll: true }); });
+    window.addEventListener('hashchange', () => { route(); document.getElementById('main').focus({ preventScroll: true }); });
     await poll();
-    await route(false);
+    await route();
     document.body.setAttribute('data-ready', '1');
     schedule();
   }
