@@ -9,7 +9,11 @@
   const POLL_MS = 3000;
   const PAGE_SIZE = 50;
   const WEI = 10n ** 18n;
-  const state = { explorer: null, block: null, live: true, render: null, pinned: false, timer: null };
+  // stale: a block arrived since the view was drawn; gap: the least time
+  // between two redraws (the overview's numbers cost the database most).
+  const state = { explorer: null, block: null, live: true, render: null, pinned: false, timer: null,
+    stale: false, drawnAt: 0, gap: 0 };
+  const OVERVIEW_GAP_MS = 10000;
 
   // ---- DOM helpers (text only) ---------------------------------------------
 
@@ -136,7 +140,8 @@
       const changed = state.block !== null && r.body.indexed_block !== state.block;
       state.block = r.body.indexed_block;
       state.readyz = r.body;
-      if (changed && state.live && !state.pinned && state.render) state.render(true);
+      if (changed) state.stale = true;
+      if (state.stale && state.live && !state.pinned && state.render && Date.now() - state.drawnAt >= state.gap) state.render(true);
     } else {
       s.textContent = r.status === 0 ? 'indexer unreachable' : 'waiting for the index';
     }
@@ -551,11 +556,20 @@
     } else if (name === 'ledger') {
       state.pinned = !!params.get('after');
       render = () => renderLedger(params);
-    } else {
-      render = () => renderOverview();
     }
-    state.render = (isRefresh) => { if (!isRefresh || document.activeElement === document.body || !view().contains(document.activeElement)) render(); };
-    return render();
+    state.gap = 0;
+    if (!render) {
+      render = () => renderOverview();
+      state.gap = OVERVIEW_GAP_MS;
+    }
+    // A redraw waits while the reader is in a field of the view.
+    state.render = (isRefresh) => {
+      if (isRefresh && document.activeElement !== document.body && view().contains(document.activeElement)) return undefined;
+      state.stale = false;
+      state.drawnAt = Date.now();
+      return render();
+    };
+    return state.render(false);
   }
 
   async function start() {

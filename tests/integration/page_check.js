@@ -193,7 +193,7 @@ async function main() {
   await page.waitForFunction((n) => {
     const e = document.querySelector('[data-k="slashes.count"]');
     return e && Number(e.textContent) === n;
-  }, Number(before.slashes.count) + 1, { timeout: 20000 });
+  }, Number(before.slashes.count) + 1, { timeout: 30000 });
   await settle(page);
   await checkOverview(page, 'overview after a live slash');
 
