@@ -13,7 +13,7 @@
   // between two redraws (the overview's numbers cost the database most).
   const state = { explorer: null, block: null, live: true, render: null, pinned: false, timer: null,
     stale: false, drawnAt: 0, gap: 0 };
-  const OVERVIEW_GAP_MS = 10000;
+  const OVERVIEW_GAP_MS = 6000;
 
   // ---- DOM helpers (text only) ---------------------------------------------
 
@@ -257,9 +257,10 @@
 
   function card(title, ...body) { return el('section', { class: 'card' }, el('h2', {}, title), ...body); }
 
-  async function renderOverview() {
-    const [o, ready] = await Promise.all([api('/v1/overview'), api('/readyz')]);
-    if (o.status !== 200) return show(el('h1', {}, 'Overview'), problem(o, 'The overview could not be read'));
+  async function renderOverview(at) {
+    const [o, ready] = await Promise.all([api('/v1/overview' + (at !== null ? '?at_block=' + at : '')), api('/readyz')]);
+    const atForm = asOfForm((b) => '#/overview' + (b !== null ? '?at=' + b : ''), at, o.status === 200 ? o.body.as_of_block : null);
+    if (o.status !== 200) return show(el('h1', {}, 'Overview'), atForm, problem(o, 'The overview could not be read'));
     const d = o.body;
     const statuses = ['active', 'suspended', 'understaked', 'revoked', 'total'];
     const classes = Object.keys(d.licenses.by_class).sort();
@@ -286,15 +287,16 @@
     }
     const r = ready.body || {};
     const head = el('dl', { class: 'kv' },
-      el('dt', {}, 'Last indexed block'), el('dd', { 'data-k': 'as_of_block' }, d.as_of_block === null ? '—' : d.as_of_block),
+      el('dt', {}, at !== null ? 'Block shown' : 'Last indexed block'), el('dd', { 'data-k': 'as_of_block' }, d.as_of_block === null ? '—' : d.as_of_block),
       el('dt', {}, 'Block time'), el('dd', {}, when(d.as_of_time)),
       el('dt', {}, 'Chain head seen'), el('dd', {}, r.head_block === undefined || r.head_block === null ? '—' : r.head_block),
       el('dt', {}, 'Lag'), el('dd', { 'data-k': 'lag' }, r.lag === undefined || r.lag === null ? '—' : r.lag + ' blocks'));
-    show(el('h1', {}, 'Overview'),
+    show(el('h1', {}, 'Overview'), atForm,
       el('div', { class: 'grid' },
         card('Index', head), card('Stake', staked), card('Slashes', slashes, ...bar)),
       card('Licenses', counts),
-      card('Month by month', d.months && d.months.length ? monthlyChart(d.months) : el('p', { class: 'muted' }, 'No months yet.')));
+      card('Month by month', d.months && d.months.length ? monthlyChart(d.months)
+        : el('p', { class: 'muted' }, at !== null ? 'The monthly numbers describe the chain as indexed now: see the latest block.' : 'No months yet.')));
     splitWidths();
   }
   // The burn share of the split bar: a width set from script (CSP: no inline style).
@@ -378,7 +380,7 @@
       api('/v1/' + (kind === 'node' ? 'nodes' : 'apps') + '/' + encodeURIComponent(key) + q),
       api('/v1/overview?license=' + encodeURIComponent(key) + (at !== null ? '&at_block=' + at : ''))]);
     const title = el('h1', {}, (kind === 'node' ? 'Node' : 'App') + ' license');
-    const atForm = asOfForm(kind, key, at, res.status === 200 ? res.body.as_of_block : null);
+    const atForm = asOfForm((b) => licenseHref(kind, key, b), at, res.status === 200 ? res.body.as_of_block : null);
     if (res.status === 404) return show(title, atForm, el('p', { class: 'notice', role: 'status' }, 'No ' + kind + ' license matches "' + key + '"' + (at !== null ? ' at block ' + at : '') + '.'));
     if (res.status !== 200) return show(title, atForm, problem(res, 'The license could not be read'));
     const d = res.body;
@@ -447,19 +449,21 @@
         el('thead', {}, el('tr', {}, heads.map((h) => el('th', { scope: 'col' }, h)))), el('tbody', {}, rows))
         : el('p', { class: 'muted', id }, 'none'));
   }
-  function asOfForm(kind, key, at, asOf) {
+  // "As of block N" and a field to view another block; hrefFor(block or
+  // null for the latest) gives the view's address.
+  function asOfForm(hrefFor, at, asOf) {
     const input = el('input', { id: 'at-block', type: 'text', inputmode: 'numeric', size: 10,
       value: at !== null ? at : asOf !== null ? asOf : '' });
     const msg = el('span', { class: 'error', role: 'alert', id: 'at-error' });
     const form = el('form', { class: 'asof', id: 'asof-form' },
       el('span', { id: 'as-of' }, asOf !== null ? 'As of block ' + asOf + (at === null ? ' (latest)' : '') : ''), ' ',
       el('label', { for: 'at-block' }, 'View at block'), input, el('button', { type: 'submit' }, 'View'),
-      at !== null ? el('a', { href: licenseHref(kind, key), class: 'button' }, 'Latest') : null, msg);
+      at !== null ? el('a', { href: hrefFor(null), class: 'button' }, 'Latest') : null, msg);
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const v = input.value.trim();
       if (!/^[0-9]{1,18}$/.test(v)) { msg.textContent = 'A block is a number.'; return; }
-      location.hash = licenseHref(kind, key, v);
+      location.hash = hrefFor(v);
     });
     return form;
   }
@@ -559,7 +563,9 @@
     }
     state.gap = 0;
     if (!render) {
-      render = () => renderOverview();
+      const at = /^[0-9]{1,18}$/.test(params.get('at') || '') ? params.get('at') : null;
+      state.pinned = at !== null;
+      render = () => renderOverview(at);
       state.gap = OVERVIEW_GAP_MS;
     }
     // A redraw waits while the reader is in a field of the view.

@@ -7,8 +7,9 @@
 //   node tests/integration/page_check.js --base URL --db CONNINFO --rpc URL --network FILE
 //        [--xss-key KEY] [--shots DIR]
 //
-// Checks: the overview's numbers equal SQL over the same database (before
-// and after a new slash the page picks up by itself); search by token id,
+// Checks: the overview's numbers equal SQL over the same database (at a
+// past block too, and before and after a new slash the page picks up by
+// itself); search by token id,
 // client id, alias and owner opens the right license, and bad input or no
 // match says so; a license page's signers, stake chart points and slashes
 // equal the license document, also at a past block; the ledger's totals and
@@ -184,6 +185,22 @@ async function main() {
   if (args.shots) await page.screenshot({ path: path.join(args.shots, 'page-overview.png'), fullPage: true });
 
   step('2. Live:');
+  // The overview at a past block: the slashes and licenses issued by then.
+  const pastBlock = Number(sql("SELECT min(block_number) FROM slashes"));
+  await page.fill('#at-block', String(pastBlock));
+  await page.press('#at-block', 'Enter');
+  await page.waitForFunction((b) => { const e = document.querySelector('[data-k="as_of_block"]'); return e && e.textContent === String(b); }, pastBlock);
+  eq(await readK(page, 'slashes.count'), sql(`SELECT count(*) FROM slashes WHERE block_number <= ${pastBlock}`), 'overview at a past block: slashes');
+  eq(await readK(page, 'slashes.total'), sql(`SELECT sum(amount) FROM slashes WHERE block_number <= ${pastBlock}`), 'overview at a past block: slashed');
+  const pastCounts = sqlJSON(`SELECT jsonb_object_agg(class, n) FROM (SELECT class, count(*) n FROM license_state
+    WHERE issued_block <= ${pastBlock} GROUP BY 1) t`);
+  for (const [c, n] of Object.entries(pastCounts)) eq(await readK(page, `licenses.${c}.total`), n, `overview at a past block: ${c} licenses`);
+  eq(await readK(page, 'staked.total'), sql(`SELECT coalesce(sum(b), 0) FROM (SELECT DISTINCT ON (contract, token_id, holder) balance_after b
+    FROM stake_movements WHERE block_number <= ${pastBlock} ORDER BY contract, token_id, holder, block_number DESC, log_index DESC) t`), 'overview at a past block: staked');
+  await page.click('text=Latest');
+  await page.waitForFunction((b) => { const e = document.querySelector('[data-k="as_of_block"]'); return e && e.textContent === String(b); }, Number(before.block));
+  await settle(page);
+
   // 2. Live: a slash mined now shows up without a reload.
   const net = JSON.parse(fs.readFileSync(args.network, 'utf8'));
   const app = net.contracts.find((c) => c.role === 'app_license').address;
