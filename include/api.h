@@ -17,7 +17,9 @@
  *                                                    {allowed, reasons, license, grant, ...}
  *   POST /v1/verify  {client_id, message | message_hex, signature
  *                     [, asset, token_id, permission]}
+ *   GET  /v1/overview?at_block=&license=               counts, stake, slash totals, months
  *   GET  /healthz, /readyz, /metrics
+ *   GET  /, /app.js, ...                             the page (web.h), unless http_ui is off
  *   (the reads take ?at_block=N)
  *
  * Answers of the license routes and /v1/verify are cached, keyed by route
@@ -73,12 +75,20 @@ typedef struct idx_api_options_s {
   uint64_t ready_lag;          /* /readyz: most blocks behind the target; default 10 */
   size_t cache_entries;        /* 0 disables the cache; default 65536 */
   uint64_t max_age_ms;         /* longest an answer is cached; default 2000 */
+  bool http_ui;                /* serve the page (web.h) at /; default true */
+  const char *explorer_url;    /* the page links tx hashes here; NULL: none (borrowed) */
   idx_api_status_cb status_cb; /* may be NULL */
   void *status_ud;
 } idx_api_options_t;
 
 /* Fills o with the defaults above. */
 void idx_api_options_default(idx_api_options_t *o) IDX_NONNULL(1);
+
+/* Fills o with the defaults, then the API options of cfg (run's and
+ * serve's --http, --http-*, --db-pool, --ready-lag): one place for both
+ * commands. The callbacks are the caller's to set. */
+void idx_api_options_from_config(idx_api_options_t *o, const idx_config_t *cfg, uint64_t chain_id)
+    IDX_NONNULL(1, 2);
 
 /* Starts the database pool and the HTTP server. Returns 0, or an error
  * with a message in err: IDX_ERR_CONFIG (bad listen address), IDX_ERR_IO

@@ -69,6 +69,9 @@ typedef struct idx_config_s {
   /* HTTP output caps (run; 0 = the default). */
   uint64_t http_max_output;  /* all clients' requests and answers */
   uint64_t http_conn_output; /* one connection's unread answers */
+  /* The page (web.h) on the API's listener. */
+  const char *http_ui;      /* "on" (default) or "off" */
+  const char *explorer_url; /* the page's transaction links; NULL: none */
   /* license / verify / access. */
   const char *license_class; /* app|node|client, NULL = any */
   bool has_at_block;

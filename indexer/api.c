@@ -23,6 +23,7 @@
 #include "http.h"
 #include "log.h"
 #include "sig.h"
+#include "web.h"
 
 #include <jansson.h>
 
@@ -58,6 +59,8 @@ typedef enum route_e {
   R_SLASHES,
   R_VERIFY,
   R_ACCESS,
+  R_OVERVIEW,
+  R_PAGE,
   R_OTHER,
   R_COUNT,
 } route_t;
@@ -73,6 +76,8 @@ static const char *const route_names[R_COUNT] = {
     "/v1/slashes",
     "/v1/verify",
     "/v1/access",
+    "/v1/overview",
+    "/ (page)",
     "other",
 };
 
@@ -195,11 +200,27 @@ typedef struct recover_job_s {
 void idx_api_options_default(idx_api_options_t *o) {
   memset(o, 0, sizeof *o);
   o->max_conns = 1024;
+  o->http_ui = true;
   o->timeout_ms = 10000;
   o->db_pool = 4;
   o->ready_lag = 10;
   o->cache_entries = 65536;
   o->max_age_ms = 2000;
+}
+
+void idx_api_options_from_config(idx_api_options_t *o, const idx_config_t *cfg, uint64_t chain_id) {
+  idx_api_options_default(o);
+  o->chain_id = chain_id;
+  o->conninfo = cfg->db;
+  o->listen = cfg->http;
+  o->max_conns = (size_t)cfg->http_max_conns;
+  o->timeout_ms = cfg->http_timeout_ms;
+  o->max_output = (size_t)cfg->http_max_output;
+  o->conn_output = (size_t)cfg->http_conn_output;
+  o->db_pool = (size_t)cfg->db_pool;
+  o->ready_lag = cfg->ready_lag;
+  o->http_ui = !cfg->http_ui || strcmp(cfg->http_ui, "off") != 0;
+  o->explorer_url = cfg->explorer_url;
 }
 
 static uint64_t hash_bytes(const char *p, size_t n) {
@@ -1990,6 +2011,61 @@ static void route_metrics(idx_api_t *api, idx_http_req_t *req) {
            1, params);
 }
 
+/* GET /v1/overview?at_block=&license=: schema/008's dimo_overview. */
+static void route_overview(idx_api_t *api, idx_http_req_t *req) {
+  char why[200], key[KEY_MAX + 1], at[AT_TEXT_MAX];
+  qparam_t q[] = {{"at_block", NULL, 0}, {"license", NULL, 0}};
+  if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
+    reply_error(api, req, R_OVERVIEW, 400, "%s", why);
+    return;
+  }
+  const char *at_param;
+  if (!at_block_param(&q[0], at, &at_param)) {
+    reply_error(api, req, R_OVERVIEW, 400, "at_block must be a block number");
+    return;
+  }
+  if (q[1].value && !check_key(q[1].value, q[1].len, true, key, why, sizeof why)) {
+    reply_error(api, req, R_OVERVIEW, 400, "license: %s", why);
+    return;
+  }
+  const char *params[] = {api->chain_id, at_param, q[1].value ? key : NULL};
+  char nf[160];
+  snprintf(nf, sizeof nf, "no license matches \"%s\"", q[1].value ? key : "");
+  cached_query(api, req, R_OVERVIEW, 'O',
+               "SELECT dimo_overview($1::bigint, $2::bigint, $3::text)::text", params,
+               IDX_ARRAY_LEN(params), nf);
+}
+
+/* The page (web.h): an embedded file, or its settings. Returns false when
+ * the path is none of them (the caller answers 404). */
+static bool route_page(idx_api_t *api, idx_http_req_t *req) {
+  const idx_http_msg_t *m = idx_http_req_msg(req);
+  bool settings = m->path_len == strlen(IDX_WEB_CONFIG_PATH) &&
+                  memcmp(m->path, IDX_WEB_CONFIG_PATH, m->path_len) == 0;
+  const idx_web_file_t *f = settings ? NULL : idx_web_find(m->path, m->path_len);
+  if (!f && !settings)
+    return false;
+  if (m->method != IDX_HTTP_GET && m->method != IDX_HTTP_HEAD) {
+    record(api, req, R_PAGE, 405);
+    (void)idx_http_respond(req, 405, "application/json",
+                           "{\"error\":\"method not allowed here (use GET)\"}", 45,
+                           "Allow: GET, HEAD\r\n");
+    return true;
+  }
+  if (f) {
+    reply(api, req, R_PAGE, 200, f->content_type, (const char *)f->data, f->len, idx_web_headers);
+    return true;
+  }
+  idx_buf_t b;
+  idx_buf_init(&b, 1024);
+  if (idx_web_config_json(&b, api->opts.explorer_url) == 0)
+    reply(api, req, R_PAGE, 200, "application/json", b.data, b.len, idx_web_headers);
+  else
+    reply_error(api, req, R_PAGE, 500, "out of memory");
+  idx_buf_free(&b);
+  return true;
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 static bool seg_is(const segs_t *s, size_t i, const char *word) {
@@ -2019,6 +2095,8 @@ static route_t match(const segs_t *s) {
     return R_VERIFY;
   if (s->n == 2 && seg_is(s, 1, "access"))
     return R_ACCESS;
+  if (s->n == 2 && seg_is(s, 1, "overview"))
+    return R_OVERVIEW;
   return R_OTHER;
 }
 
@@ -2045,6 +2123,8 @@ static void on_request(void *ud, idx_http_req_t *req) {
     return;
   }
   route_t route = match(&segs);
+  if (route == R_OTHER && api->opts.http_ui && route_page(api, req))
+    return;
   if (route == R_OTHER) {
     reply_error(api, req, R_OTHER, 404, "no such endpoint: %s", m->path);
     return;
@@ -2102,6 +2182,9 @@ static void on_request(void *ud, idx_http_req_t *req) {
     return;
   case R_ACCESS:
     route_access(api, req);
+    return;
+  case R_OVERVIEW:
+    route_overview(api, req);
     return;
   default:
     reply_error(api, req, R_OTHER, 404, "no such endpoint");

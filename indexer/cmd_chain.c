@@ -67,16 +67,7 @@ static void on_commit(void *ud, const idx_sync_status_t *st, bool rollback) {
 static int start_api(chain_run_t *run, uv_loop_t *loop, const idx_config_t *cfg,
                      const idx_network_t *net) {
   idx_api_options_t ao;
-  idx_api_options_default(&ao);
-  ao.chain_id = net->chain_id;
-  ao.conninfo = cfg->db;
-  ao.listen = cfg->http;
-  ao.max_conns = (size_t)cfg->http_max_conns;
-  ao.timeout_ms = cfg->http_timeout_ms;
-  ao.max_output = (size_t)cfg->http_max_output;
-  ao.conn_output = (size_t)cfg->http_conn_output;
-  ao.db_pool = (size_t)cfg->db_pool;
-  ao.ready_lag = cfg->ready_lag;
+  idx_api_options_from_config(&ao, cfg, net->chain_id);
   ao.status_cb = api_status;
   ao.status_ud = run;
   char err[512];

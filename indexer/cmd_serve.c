@@ -143,14 +143,7 @@ static int serve_with_config(const idx_config_t *cfg) {
   int rc = idx_replica_start(&sv.replica, &loop, &ro, err, sizeof err);
   if (rc == 0) {
     idx_api_options_t ao;
-    idx_api_options_default(&ao);
-    ao.chain_id = net.chain_id;
-    ao.conninfo = cfg->db;
-    ao.listen = cfg->http;
-    ao.max_conns = (size_t)cfg->http_max_conns;
-    ao.timeout_ms = cfg->http_timeout_ms;
-    ao.db_pool = (size_t)cfg->db_pool;
-    ao.ready_lag = cfg->ready_lag;
+    idx_api_options_from_config(&ao, cfg, net.chain_id);
     ao.status_cb = api_status;
     ao.status_ud = &sv;
     rc = idx_api_start(&sv.api, &loop, &ao, err, sizeof err);

@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include "config.h"
+#include "web.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -84,41 +85,37 @@ static const opt_t options[] = {
      "debug, info, warn or error"},
     {"--log-format", "DIMO_LOG_FORMAT", OPT_LOG_FORMAT, OFF(log_format), NO_HAS, ALL_DB, "text",
      "text or json (one object per line)"},
-    {"--http", "DIMO_HTTP", OPT_STRING, OFF(http), NO_HAS, IDX_CMD_RUN, "127.0.0.1:8080",
-     "HTTP API listen address (IP:PORT; loopback by default), or 'off'"},
-    {"--http-max-conns", "DIMO_HTTP_MAX_CONNS", OPT_U64, OFF(http_max_conns), NO_HAS, IDX_CMD_RUN,
-     "1024", "most concurrent HTTP connections (more are refused)"},
-    {"--http-timeout", "DIMO_HTTP_TIMEOUT_MS", OPT_U64, OFF(http_timeout_ms), NO_HAS, IDX_CMD_RUN,
-     "10000", "milliseconds a client has to send a whole request"},
+    {"--http", "DIMO_HTTP", OPT_STRING, OFF(http), NO_HAS, IDX_CMD_RUN | IDX_CMD_SERVE,
+     "127.0.0.1:8080", "HTTP API listen address (IP:PORT; loopback by default), or 'off'"},
+    {"--http-max-conns", "DIMO_HTTP_MAX_CONNS", OPT_U64, OFF(http_max_conns), NO_HAS,
+     IDX_CMD_RUN | IDX_CMD_SERVE, "1024", "most concurrent HTTP connections (more are refused)"},
+    {"--http-timeout", "DIMO_HTTP_TIMEOUT_MS", OPT_U64, OFF(http_timeout_ms), NO_HAS,
+     IDX_CMD_RUN | IDX_CMD_SERVE, "10000", "milliseconds a client has to send a whole request"},
     {"--http-max-output", "DIMO_HTTP_MAX_OUTPUT", OPT_U64, OFF(http_max_output), NO_HAS,
-     IDX_CMD_RUN, "67108864",
+     IDX_CMD_RUN | IDX_CMD_SERVE, "67108864",
      "bytes of requests and answers held for all HTTP clients together; past it the "
      "connection holding the most is closed"},
     {"--http-conn-output", "DIMO_HTTP_CONN_OUTPUT", OPT_U64, OFF(http_conn_output), NO_HAS,
-     IDX_CMD_RUN, "1048576",
+     IDX_CMD_RUN | IDX_CMD_SERVE, "1048576",
      "bytes of answers one HTTP connection may leave unread before its next request waits"},
-    {"--ready-lag", "DIMO_READY_LAG", OPT_U64, OFF(ready_lag), NO_HAS, IDX_CMD_RUN, "10",
-     "/readyz answers 503 while the index is more than this many blocks behind its target"},
-    {"--db-pool", "DIMO_DB_POOL", OPT_U64, OFF(db_pool), NO_HAS, IDX_CMD_RUN, "4",
+    {"--ready-lag", "DIMO_READY_LAG", OPT_U64, OFF(ready_lag), NO_HAS, IDX_CMD_RUN | IDX_CMD_SERVE,
+     "10",
+     "/readyz answers 503 while the index is more than this many blocks behind its target "
+     "(serve: the model behind the writer's cursor, as recorded in the database)"},
+    {"--db-pool", "DIMO_DB_POOL", OPT_U64, OFF(db_pool), NO_HAS, IDX_CMD_RUN | IDX_CMD_SERVE, "4",
      "database connections the HTTP API reads through"},
-    /* serve: the API options of run (same fields), and its own. */
-    {"--http", "DIMO_HTTP", OPT_STRING, OFF(http), NO_HAS, IDX_CMD_SERVE, "127.0.0.1:8080",
-     "HTTP API listen address (IP:PORT; loopback by default)"},
-    {"--http-max-conns", "DIMO_HTTP_MAX_CONNS", OPT_U64, OFF(http_max_conns), NO_HAS, IDX_CMD_SERVE,
-     "1024", "most concurrent HTTP connections (more are refused)"},
-    {"--http-timeout", "DIMO_HTTP_TIMEOUT_MS", OPT_U64, OFF(http_timeout_ms), NO_HAS, IDX_CMD_SERVE,
-     "10000", "milliseconds a client has to send a whole request"},
-    {"--ready-lag", "DIMO_READY_LAG", OPT_U64, OFF(ready_lag), NO_HAS, IDX_CMD_SERVE, "10",
-     "/readyz answers 503 while the model is more than this many blocks behind the writer's "
-     "cursor (as recorded in the database)"},
-    {"--db-pool", "DIMO_DB_POOL", OPT_U64, OFF(db_pool), NO_HAS, IDX_CMD_SERVE, "4",
-     "database connections the HTTP API reads through"},
+    /* serve: its own options (the others are run's rows, marked for serve too). */
     {"--model-poll", "DIMO_MODEL_POLL_MS", OPT_U64, OFF(model_poll_ms), NO_HAS, IDX_CMD_SERVE,
      "250", "milliseconds between polls of the model cursor (a move empties the answer cache)"},
     {"--ready-replay-age", "DIMO_READY_REPLAY_AGE_MS", OPT_U64, OFF(ready_replay_age_ms), NO_HAS,
      IDX_CMD_SERVE, "30000",
      "hot standby: /readyz answers 503 while its last replayed transaction is older than this "
      "(milliseconds) and WAL is not caught up"},
+    {"--http-ui", "DIMO_HTTP_UI", OPT_STRING, OFF(http_ui), NO_HAS, IDX_CMD_RUN | IDX_CMD_SERVE,
+     "on", "serve the page for auditors at / on the API's listener: on or off"},
+    {"--explorer-url", "DIMO_EXPLORER_URL", OPT_STRING, OFF(explorer_url), NO_HAS,
+     IDX_CMD_RUN | IDX_CMD_SERVE, NULL,
+     "the page links transactions to URL/tx/HASH (http:// or https://; default: no links)"},
     {"--class", NULL, OPT_STRING, OFF(license_class), NO_HAS, IDX_CMD_LICENSE, NULL,
      "license class to look in: app, node or client"},
     {"--at-block", NULL, OPT_U64, OFF(at_block), OFF(has_at_block),
@@ -263,6 +260,7 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->db_pool = 4;
   cfg->model_poll_ms = 250;
   cfg->ready_replay_age_ms = 30000;
+  cfg->http_ui = "on";
 
   for (size_t i = 0; i < IDX_ARRAY_LEN(options); i++) {
     const opt_t *o = &options[i];
@@ -329,6 +327,17 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->nargs = nargs;
   if (cfg->max_range == 0 || cfg->initial_range == 0) {
     snprintf(err, errlen, "--initial-range and --max-range must be at least 1");
+    return IDX_ERR_CONFIG;
+  }
+  if (strcmp(cfg->http_ui, "on") != 0 && strcmp(cfg->http_ui, "off") != 0) {
+    snprintf(err, errlen, "--http-ui must be on or off (got \"%s\")", cfg->http_ui);
+    return IDX_ERR_CONFIG;
+  }
+  if (cfg->explorer_url && !idx_web_explorer_url_ok(cfg->explorer_url)) {
+    snprintf(err, errlen,
+             "--explorer-url must be http:// or https:// and up to 200 printable characters "
+             "without spaces or quotes (got \"%.200s\")",
+             cfg->explorer_url);
     return IDX_ERR_CONFIG;
   }
   if (cfg->poll_ms == 0 || cfg->poll_ms > 3600000) {

@@ -23,6 +23,7 @@ apt_packages=(
   postgresql-15 postgresql-client-15
   clang libclang-rt-14-dev clang-format valgrind
   curl ca-certificates procps psmisc iproute2 wrk time
+  chromium
 )
 # Node.js: keep a newer one the machine already has (Debian's is 18, which
 # the pinned npm tools also run on).
