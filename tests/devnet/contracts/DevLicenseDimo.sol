@@ -95,6 +95,8 @@ abstract contract DevLicenseBase {
     /// @dev Devnet-only: the client id of every token ever issued, kept after
     ///      revoke (readers compare the indexer's documents with it).
     mapping(uint256 => address) private _issuedClientIds;
+    /// @notice Devnet-only: the token a client id was issued for, kept after revoke.
+    mapping(address => uint256) public issuedTokenIdOf;
     /// @dev As DIMO's: the alias is a bytes32 (the string's bytes, zero-padded),
     ///      in both directions; revoke deletes both.
     mapping(uint256 => bytes32) private _aliases;
@@ -149,6 +151,7 @@ abstract contract DevLicenseBase {
         tokenIdToClientId[tokenId] = clientId;
         clientIdToTokenId[clientId] = tokenId;
         _issuedClientIds[tokenId] = clientId;
+        issuedTokenIdOf[clientId] = tokenId;
         _owners[tokenId] = msg.sender;
         _balances[msg.sender] += 1;
 

@@ -133,6 +133,25 @@ async function readNode(rpc, d, node, bn) {
   return entry;
 }
 
+/** Opt-in rows (lib/optins.js) name grantee_app from the contract's
+ *  clientIdToTokenId, which DIMO's revoke deletes; but a client id never
+ *  moves to another license, and the indexer keeps answering for it (status
+ *  revoked). This fills grantee_app of such rows from the devnet-only
+ *  issuedTokenIdOf (kept after revoke). Returns the same object. */
+async function withIssuedGranteeApps(rpc, d, bn, optins) {
+  if (!optins) return optins;
+  const rows = optins.grants.filter((g) => g.grantee_app === null);
+  const who = [...new Set(rows.map((g) => g.grantee))];
+  const vals = await multicall(rpc, who.flatMap((w) => d.apps.map((a) => [a, 'issuedTokenIdOf', [w]])), bn);
+  const found = new Map();
+  who.forEach((w, i) => d.apps.forEach((a, j) => {
+    const id = vals[i * d.apps.length + j];
+    if (id !== null && id !== 0n && !found.has(w)) found.set(w, { contract: a.address, token_id: s(id) });
+  }));
+  for (const g of rows) g.grantee_app = found.get(g.grantee) || null;
+  return optins;
+}
+
 async function readState(rpcOrUrl, networkFile, blockTag = 'latest') {
   const d = openDevnet(rpcOrUrl, networkFile);
   const rpc = d.rpc;
@@ -161,9 +180,9 @@ async function readState(rpcOrUrl, networkFile, blockTag = 'latest') {
     state.dimo_token = { address: d.token.address, total_supply: s(vals[0]), balances: {} };
     list.forEach((a, i) => { state.dimo_token.balances[a] = s(vals[i + 1]); });
   }
-  state.optins = await readOptins(rpc, d, bn);
+  state.optins = await withIssuedGranteeApps(rpc, d, bn, await readOptins(rpc, d, bn));
   if (typeof rpcOrUrl === 'string') rpc.close();
   return state;
 }
 
-module.exports = { readState, getLogs, multicall };
+module.exports = { readState, getLogs, multicall, withIssuedGranteeApps };
