@@ -39,14 +39,14 @@ contract LicenseAccount {
     /// @notice ERC-1271: 0x1626ba7e when the 65-byte (r, s, v) signature of
     ///         `hash` recovers to a signer of the license, else 0xffffffff.
     ///         (DIMO's uses OpenZeppelin's ECDSA.recover, which reverts on a
-    ///         malformed or high-s signature; the devnet answers 0xffffffff.)
+    ///         malformed or high-s signature; the devnet answers 0xffffffff for
+    ///         a malformed one and, to keep the account small, accepts high s.)
     function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
         if (signature.length != 65) return 0xffffffff;
         bytes32 r = bytes32(signature[0:32]);
         bytes32 s = bytes32(signature[32:64]);
         uint8 v = uint8(signature[64]);
         if (v < 27) v += 27;
-        if (uint256(s) > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) return 0xffffffff;
         address signer = ecrecover(hash, v, r, s);
         if (signer != address(0) && IDevnetLicenseSigners(license).isSigner(tokenId, signer)) return 0x1626ba7e;
         return 0xffffffff;
@@ -92,11 +92,6 @@ abstract contract DevLicenseBase {
     /// @dev As DIMO's: both client id mappings are deleted by revoke.
     mapping(uint256 => address) public tokenIdToClientId;
     mapping(address => uint256) public clientIdToTokenId;
-    /// @dev Devnet-only: the client id of every token ever issued, kept after
-    ///      revoke (readers compare the indexer's documents with it).
-    mapping(uint256 => address) private _issuedClientIds;
-    /// @notice Devnet-only: the token a client id was issued for, kept after revoke.
-    mapping(address => uint256) public issuedTokenIdOf;
     /// @dev As DIMO's: the alias is a bytes32 (the string's bytes, zero-padded),
     ///      in both directions; revoke deletes both.
     mapping(uint256 => bytes32) private _aliases;
@@ -150,8 +145,6 @@ abstract contract DevLicenseBase {
         clientId = address(new LicenseAccount{salt: bytes32(tokenId)}(tokenId));
         tokenIdToClientId[tokenId] = clientId;
         clientIdToTokenId[clientId] = tokenId;
-        _issuedClientIds[tokenId] = clientId;
-        issuedTokenIdOf[clientId] = tokenId;
         _owners[tokenId] = msg.sender;
         _balances[msg.sender] += 1;
 
@@ -402,10 +395,13 @@ abstract contract DevLicenseBase {
         return _balances[owner_];
     }
 
-    /// @notice Devnet-only: the client id the token was issued with, kept
-    ///         after revoke (DIMO's tokenIdToClientId forgets it).
+    /// @notice Devnet-only: the client id the token was issued with (its
+    ///         CREATE2 address, computed: no storage), also after revoke
+    ///         (DIMO's tokenIdToClientId forgets it); 0x0 for an id not issued.
     function clientIdOf(uint256 tokenId) external view returns (address) {
-        return _issuedClientIds[tokenId];
+        if (tokenId == 0 || tokenId > lastTokenId) return address(0);
+        bytes32 initHash = keccak256(abi.encodePacked(type(LicenseAccount).creationCode, abi.encode(tokenId)));
+        return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), address(this), bytes32(tokenId), initHash)))));
     }
 
     function locked(uint256 tokenId) external view returns (bool) {

@@ -21,6 +21,7 @@ const { openDevnet } = require('./network');
 const { qty } = require('./abi');
 const { RpcError } = require('./rpc');
 const { readOptins } = require('./optins');
+const { clientIdFor } = require('./chain');
 
 const s = (v) => (typeof v === 'bigint' ? v.toString() : v);
 const ZERO32 = '0x' + '00'.repeat(32);
@@ -136,18 +137,20 @@ async function readNode(rpc, d, node, bn) {
 /** Opt-in rows (lib/optins.js) name grantee_app from the contract's
  *  clientIdToTokenId, which DIMO's revoke deletes; but a client id never
  *  moves to another license, and the indexer keeps answering for it (status
- *  revoked). This fills grantee_app of such rows from the devnet-only
- *  issuedTokenIdOf (kept after revoke). Returns the same object. */
+ *  revoked). This fills grantee_app of such rows from the client ids issued
+ *  (CREATE2 addresses of tokens 1..lastTokenId). Returns the same object. */
 async function withIssuedGranteeApps(rpc, d, bn, optins) {
   if (!optins) return optins;
   const rows = optins.grants.filter((g) => g.grantee_app === null);
-  const who = [...new Set(rows.map((g) => g.grantee))];
-  const vals = await multicall(rpc, who.flatMap((w) => d.apps.map((a) => [a, 'issuedTokenIdOf', [w]])), bn);
+  if (!rows.length) return optins;
+  const lasts = await multicall(rpc, d.apps.map((a) => [a, 'lastTokenId', []]), bn);
   const found = new Map();
-  who.forEach((w, i) => d.apps.forEach((a, j) => {
-    const id = vals[i * d.apps.length + j];
-    if (id !== null && id !== 0n && !found.has(w)) found.set(w, { contract: a.address, token_id: s(id) });
-  }));
+  d.apps.forEach((a, j) => {
+    for (let id = 1n; id <= (lasts[j] || 0n); id++) {
+      const cid = clientIdFor(a.address, id);
+      if (!found.has(cid)) found.set(cid, { contract: a.address, token_id: s(id) });
+    }
+  });
   for (const g of rows) g.grantee_app = found.get(g.grantee) || null;
   return optins;
 }
