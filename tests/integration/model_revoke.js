@@ -114,6 +114,7 @@ async function main() {
   mustOk(await dr.issue(OLD, U[5], 'b32-other'), 'bytes32 issue with alias (frees the all-zero key)');
   mustOk(await dr.setAlias(OLD, U[3], o2, ''), 'bytes32 alias cleared');
   const cleared = last().block;
+  mustOk(await dr.setAlias(OLD, U[2], o1, 'b32-later'), 'a bytes32 license issued without alias sets one later');
   await dr.mineEmpty(2);
   mustOk(await dr.revoke(APP, t1), 'revoke t1');
   const R = last().block;
@@ -152,10 +153,14 @@ async function main() {
   a = await app(lic(APP, t2).clientId);
   eq(a.slashes.map((s) => [s.amount, s.destination]), [['0', 'burn'], ['0', U[5]]], 'zero forfeits');
   const oc = (id) => lic(OLD, id).clientId;
-  eq([(await app(oc(o1))).alias, (await app(oc(o3))).alias, (await app(oc(o2))).alias], [null, null, null],
-    'bytes32 zero aliases are no alias');
+  eq([(await app(oc(o1), cleared)).alias, (await app(oc(o3), cleared)).alias, (await app(oc(o2), cleared)).alias],
+    [null, null, null], 'bytes32 zero aliases are no alias');
   eq((await app(oc(o2), cleared - 1)).alias, 'b32-alias', 'bytes32 alias before it was cleared');
   await app('b32-alias', undefined, 404); // cleared by the zero alias
+  a = await app('b32-later');
+  eq([a.contract, a.token_id, a.alias], [OLD, String(o1), 'b32-later'], 'a later bytes32 alias works');
+  const hexCli = c.license(bin, network, db, '0xfffe41', ['--class', 'app']);
+  eq([hexCli.token_id, hexCli.alias], [String(t4), '0xfffe41'], 'license 0xfffe41: the alias that is not UTF-8');
   const cli = c.license(bin, network, db, 'garage-27', ['--class', 'app']);
   eq(Array.isArray(cli) ? cli.map((x) => x.token_id) : [cli.token_id], [String(t2)], 'license garage-27: the new holder only');
 
