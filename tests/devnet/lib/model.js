@@ -118,6 +118,7 @@ class Model {
         licenses: new Map(), aliasIndex: new Map(), pendingFrozen: new Map(),
       };
       if (a.zero_alias_holder && a.zero_alias_holder !== '0') app.aliasIndex.set(ZERO32, BigInt(a.zero_alias_holder));
+      for (const id of a.frozen_ahead || []) app.pendingFrozen.set(BigInt(id), true);
       for (const l of a.licenses || []) {
         const lic = {
           id: BigInt(l.token_id), owner: l.owner, revoked: l.revoked, clientId: l.client_id, alias: l.alias,

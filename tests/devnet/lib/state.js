@@ -65,6 +65,11 @@ async function readApp(rpc, d, app, bn) {
     bulk_emitted: s(hv[4]), zero_alias_holder: s(hv[5]), dimo_balance: d.token ? s(hv[6]) : null,
   });
   const last = Number(hv[2]);
+  // Freezes of ids not issued yet (adminFreeze takes any id; the scenario
+  // freezes at most two ids ahead): they hold from the issue on.
+  const aheadIds = [1, 2, 3, 4].map((k) => BigInt(last + k));
+  const ahead = await multicall(rpc, aheadIds.map((id) => [app, 'frozen', [id]]), bn);
+  entry.frozen_ahead = aheadIds.filter((id, i) => ahead[i] === true).map(s);
   const ids = Array.from({ length: last }, (_, i) => BigInt(i + 1));
   const PER = 9;
   const first = await multicall(rpc, ids.flatMap((id) => [
