@@ -89,8 +89,9 @@ AS $$
 $$;
 
 -- UTF-8 text of bytes, or their 0x-hex when they are not valid UTF-8 (or
--- hold a NUL). Only the bytes32 alias goes through here (rare), so the
--- exception block's cost does not matter.
+-- hold a NUL, which no text column can hold). Only aliases go through here
+-- (one call per alias event), so the exception block's cost does not
+-- matter.
 CREATE FUNCTION dimo__utf8_or_hex(p bytea) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -102,6 +103,39 @@ BEGIN
 EXCEPTION WHEN character_not_in_repertoire OR untranslatable_character OR invalid_parameter_value THEN
   RETURN '0x' || encode(p, 'hex');
 END;
+$$;
+
+-- An alias as DevLicenseDimo keys it. The contract stores every alias as a
+-- bytes32, zero-padded (even in the string era: developer-license
+-- `_setLicenseAlias` loads the string's first word), so "abc" and "abc\0"
+-- are one alias, and an all-zero bytes32 is "no alias" (the bytes32 era's
+-- issues without one logged it). The key is the alias's bytes without
+-- trailing zero bytes; empty = no alias.
+CREATE FUNCTION dimo__alias_key(p bytea) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT coalesce(rtrim(p, '\x00'::bytea), '\x'::bytea) $$;
+
+-- The alias as documents show it: its UTF-8 text, or, for an alias that is
+-- not text (invalid UTF-8 or a NUL byte inside), the 0x-hex of its key
+-- (what a look-up accepts too, see dimo__alias_lookup_keys); NULL for no
+-- alias.
+CREATE FUNCTION dimo__alias_text(p_key bytea) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT CASE WHEN octet_length(p_key) > 0 THEN dimo__utf8_or_hex(p_key) END $$;
+
+-- The alias keys a look-up key can mean: its UTF-8 bytes (what the
+-- contract's getTokenIdByLicenseAlias(string) looks up), and, when it is
+-- the 0x-hex form of bytes that are not text (how documents show such an
+-- alias), those bytes. Keys longer than 32 bytes match nothing, as in the
+-- contract.
+CREATE FUNCTION dimo__alias_lookup_keys(p_key text) RETURNS bytea[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT array_remove(ARRAY[
+    CASE WHEN octet_length(p_key) BETWEEN 1 AND 32 THEN convert_to(p_key, 'UTF8') END,
+    CASE WHEN p_key ~ '^0x([0-9a-fA-F]{2}){1,32}$'
+      AND dimo__alias_text(dimo__alias_key(decode(substr(p_key, 3), 'hex'))) = lower(p_key)
+      THEN decode(substr(p_key, 3), 'hex') END], NULL)
 $$;
 
 -- ---- configuration ---------------------------------------------------------
@@ -180,8 +214,17 @@ CREATE TABLE ownership_events (
 );
 CREATE INDEX ownership_events_license ON ownership_events (chain_id, contract, token_id, block_number, log_index);
 
--- LicenseAliasSet, both variants. alias_raw: the exact bytes (the bytes32
--- variant without its zero padding); alias: their UTF-8 text (or 0x-hex).
+-- A license's alias over time: one row per change of the contract's
+-- token -> alias mapping. source 'event': LicenseAliasSet, both variants
+-- (alias_raw: the exact bytes logged; an all-zero bytes32 or an empty
+-- string sets "no alias"). source 'revoke': the burn Transfer of an app
+-- license, keyed like that log: DIMO's `revoke` deletes the alias in both
+-- directions with no LicenseAliasSet, so the alias ends (alias_key empty)
+-- and is free for another license. alias_key: dimo__alias_key (empty = no
+-- alias); alias: dimo__alias_text (NULL = no alias). Setting an alias
+-- frees the license's previous one: the holder of a key at a block is the
+-- license whose last row by then has that key (the contract refuses to set
+-- a key another license holds, so there is at most one).
 CREATE TABLE alias_events (
   chain_id bigint NOT NULL,
   block_number bigint NOT NULL,
@@ -190,11 +233,14 @@ CREATE TABLE alias_events (
   block_time timestamptz NOT NULL,
   contract bytea NOT NULL,
   token_id numeric(78,0) NOT NULL,
-  alias text NOT NULL,
+  source text NOT NULL CHECK (source IN ('event', 'revoke')),
+  alias_key bytea NOT NULL,
+  alias text,
   alias_raw bytea,
   PRIMARY KEY (chain_id, block_number, log_index)
 );
 CREATE INDEX alias_events_license ON alias_events (chain_id, contract, token_id, block_number, log_index);
+CREATE INDEX alias_events_key ON alias_events (chain_id, alias_key) WHERE octet_length(alias_key) > 0;
 
 -- Every SignerEnabled (enabled) and SignerDisabled (not enabled), kept.
 CREATE TABLE signer_events (
@@ -310,6 +356,7 @@ CREATE TABLE license_state (
   owner bytea NOT NULL,
   client_id bytea,
   alias text,
+  alias_key bytea,
   issued_block bigint,
   issued_log_index int,
   issued_time timestamptz,
@@ -338,7 +385,7 @@ CREATE INDEX license_state_owner ON license_state (chain_id, owner);
 CREATE INDEX license_state_token ON license_state (chain_id, token_id);
 -- hash: no length limit on the key (aliases are 32 bytes on chain, but an
 -- index must not be what refuses a batch).
-CREATE INDEX license_state_alias ON license_state USING hash (alias);
+CREATE INDEX license_state_alias ON license_state USING hash (alias_key);
 CREATE INDEX license_state_doc_expires ON license_state (chain_id, doc_expires) WHERE doc_expires IS NOT NULL;
 CREATE INDEX license_state_doc_block ON license_state (chain_id, doc_block);
 CREATE INDEX license_state_stale_docs ON license_state (chain_id) WHERE doc IS NULL;
@@ -414,10 +461,10 @@ AS $$
                     WHERE o.chain_id = p_chain_id AND o.contract = k.contract AND o.token_id = k.token_id);
 
   INSERT INTO license_state AS s (chain_id, contract, token_id, role, class, owner, client_id, alias,
-    issued_block, issued_log_index, issued_time, issued_tx, revoked, revoked_block, revoked_time,
-    revoked_tx, frozen, staked)
+    alias_key, issued_block, issued_log_index, issued_time, issued_tx, revoked, revoked_block,
+    revoked_time, revoked_tx, frozen, staked)
   SELECT p_chain_id, k.contract, k.token_id, lst.role, dimo__class(p_chain_id, k.contract, lst.role),
-    lst.owner, cid.client_id, nullif(al.alias, ''),
+    lst.owner, cid.client_id, al.alias, nullif(al.alias_key, '\x'::bytea),
     iss.block_number, iss.log_index, iss.block_time, iss.tx_hash,
     lst.kind = 'revoke',
     CASE WHEN lst.kind = 'revoke' THEN lst.block_number END,
@@ -441,7 +488,7 @@ AS $$
       AND o.client_id IS NOT NULL
     ORDER BY o.block_number, o.log_index LIMIT 1) cid ON true
   LEFT JOIN LATERAL (
-    SELECT a.alias FROM alias_events a
+    SELECT a.alias, a.alias_key FROM alias_events a
     WHERE a.chain_id = p_chain_id AND a.contract = k.contract AND a.token_id = k.token_id
     ORDER BY a.block_number DESC, a.log_index DESC LIMIT 1) al ON true
   LEFT JOIN LATERAL (
@@ -454,7 +501,7 @@ AS $$
     ORDER BY m.block_number DESC, m.log_index DESC LIMIT 1) sk ON true
   ON CONFLICT (chain_id, contract, token_id) DO UPDATE SET
     role = EXCLUDED.role, class = EXCLUDED.class, owner = EXCLUDED.owner,
-    client_id = EXCLUDED.client_id, alias = EXCLUDED.alias,
+    client_id = EXCLUDED.client_id, alias = EXCLUDED.alias, alias_key = EXCLUDED.alias_key,
     issued_block = EXCLUDED.issued_block, issued_log_index = EXCLUDED.issued_log_index,
     issued_time = EXCLUDED.issued_time, issued_tx = EXCLUDED.issued_tx,
     revoked = EXCLUDED.revoked, revoked_block = EXCLUDED.revoked_block,
@@ -779,7 +826,7 @@ AS $$
     ORDER BY m.block_number DESC, m.log_index DESC LIMIT 1) skn ON true
   CROSS JOIN LATERAL dimo__license_row(p_chain_id, p_contract, p_token_id,
     dimo__class(p_chain_id, p_contract, lst.role), lst.role, lst.owner, cid.client_id,
-    nullif(al.alias, ''), iss.block_number, iss.block_time, iss.tx_hash, lst.kind = 'revoke',
+    al.alias, iss.block_number, iss.block_time, iss.tx_hash, lst.kind = 'revoke',
     CASE WHEN lst.kind = 'revoke' THEN lst.block_number END,
     CASE WHEN lst.kind = 'revoke' THEN lst.block_time END,
     CASE WHEN lst.kind = 'revoke' THEN lst.tx_hash END,
@@ -1222,25 +1269,30 @@ BEGIN
     ) x
     WHERE x.token_id IS NOT NULL AND x.owner IS NOT NULL
   ),
+  -- Aliases: both LicenseAliasSet variants (the string's exact bytes: the
+  -- decoder gives text that is not valid UTF-8, or holds a NUL, as hex),
+  -- and the end of the alias at an app license's burn (see alias_events).
   ali AS (
     INSERT INTO alias_events (chain_id, block_number, log_index, tx_hash, block_time, contract,
-      token_id, alias, alias_raw)
+      token_id, source, alias_key, alias, alias_raw)
     SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.token_id,
-      coalesce(x.alias, dimo__utf8_or_hex(x.raw)), x.raw
+      x.source, dimo__alias_key(x.raw), dimo__alias_text(dimo__alias_key(x.raw)), x.raw
     FROM (
-      SELECT b.*, dimo__uint(b.args ->> 'tokenId') AS token_id,
-        dimo__str(b.args -> 'licenseAlias') AS alias,
+      SELECT b.*, dimo__uint(b.args ->> 'tokenId') AS token_id, 'event' AS source,
         CASE jsonb_typeof(b.args -> 'licenseAlias')
           WHEN 'string' THEN convert_to(b.args ->> 'licenseAlias', 'UTF8')
           ELSE dimo__hexbytes(b.args -> 'licenseAlias' ->> 'hex') END AS raw
       FROM b WHERE b.role = 'app_license' AND b.event = 'LicenseAliasSet(uint256,string)'
       UNION ALL
-      SELECT b.*, dimo__uint(b.args ->> 'tokenId'), NULL,
-        rtrim(dimo__hexbytes(b.args ->> 'licenseAlias'), '\x00'::bytea)
+      SELECT b.*, dimo__uint(b.args ->> 'tokenId'), 'event', dimo__hexbytes(b.args ->> 'licenseAlias')
       FROM b WHERE b.role = 'app_license' AND b.event = 'LicenseAliasSet(uint256,bytes32)'
+      UNION ALL
+      SELECT b.*, dimo__uint(b.args ->> 'tokenId'), 'revoke', NULL
+      FROM b WHERE b.role = 'app_license' AND b.event = 'Transfer(address,address,uint256)'
+        AND b.args ->> 'to' = zero AND b.args ->> 'from' <> zero
       OFFSET 0
     ) x
-    WHERE x.token_id IS NOT NULL AND (x.alias IS NOT NULL OR x.raw IS NOT NULL)
+    WHERE x.token_id IS NOT NULL AND (x.source = 'revoke' OR x.raw IS NOT NULL)
   ),
   sig AS (
     INSERT INTO signer_events (chain_id, block_number, log_index, tx_hash, block_time, contract,

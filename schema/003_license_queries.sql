@@ -127,10 +127,16 @@ END;
 $$;
 
 -- Licenses matching a key: a decimal token id, a 0x address (the client
--- id or the owner, the last owner for revoked ones) or an alias (the
--- current one); in class p_class (NULL: any). Current state, ordered by
--- contract and token id.
-CREATE FUNCTION dimo_find_licenses(p_chain_id bigint, p_class text, p_key text)
+-- id or the owner, the last owner for revoked ones: both also find revoked
+-- licenses, client ids never move) or an alias (its text, or the 0x-hex
+-- form documents give an alias that is not text: dimo__alias_lookup_keys),
+-- in class p_class (NULL: any), ordered by contract and token id. An alias
+-- matches the license holding it as of p_at_block (NULL: the last indexed
+-- block), as the contract's getTokenIdByLicenseAlias answers in that
+-- block: a revoked license's alias was freed at its revoke and never finds
+-- it, a re-used one finds only its new holder.
+CREATE FUNCTION dimo_find_licenses(p_chain_id bigint, p_class text, p_key text,
+                                   p_at_block bigint DEFAULT NULL)
 RETURNS TABLE(contract bytea, token_id numeric)
 LANGUAGE plpgsql STABLE
 SET plan_cache_mode = force_generic_plan
@@ -139,6 +145,8 @@ DECLARE
   v_key text := btrim(p_key);
   v_token numeric;
   v_addr bytea;
+  v_aliases bytea[] := dimo__alias_lookup_keys(p_key);
+  v_block bigint;
 BEGIN
   PERFORM dimo__check_class(p_class);
   IF p_key IS NULL THEN
@@ -153,6 +161,32 @@ BEGIN
   IF v_key ~* '^0x[0-9a-f]{40}$' THEN
     v_addr := decode(substr(v_key, 3), 'hex');
   END IF;
+  SELECT m.block_number INTO v_block FROM model_cursor m WHERE m.chain_id = p_chain_id;
+  IF p_at_block IS NOT NULL AND p_at_block < v_block THEN
+    -- A past block: the alias from history (its holder then), the other
+    -- keys from the current rows (the caller drops licenses that did not
+    -- exist yet).
+    RETURN QUERY
+    SELECT s.contract, s.token_id FROM license_state s
+    WHERE s.chain_id = p_chain_id AND s.token_id = v_token AND (p_class IS NULL OR s.class = p_class)
+    UNION
+    SELECT s.contract, s.token_id FROM license_state s
+    WHERE s.chain_id = p_chain_id AND s.client_id = v_addr AND (p_class IS NULL OR s.class = p_class)
+    UNION
+    SELECT s.contract, s.token_id FROM license_state s
+    WHERE s.chain_id = p_chain_id AND s.owner = v_addr AND (p_class IS NULL OR s.class = p_class)
+    UNION
+    SELECT a.contract, a.token_id FROM alias_events a
+    JOIN license_state s ON s.chain_id = a.chain_id AND s.contract = a.contract AND s.token_id = a.token_id
+    WHERE a.chain_id = p_chain_id AND a.alias_key = ANY (v_aliases) AND octet_length(a.alias_key) > 0
+      AND a.block_number <= p_at_block AND (p_class IS NULL OR s.class = p_class)
+      AND NOT EXISTS (SELECT 1 FROM alias_events n
+                      WHERE n.chain_id = a.chain_id AND n.contract = a.contract AND n.token_id = a.token_id
+                        AND n.block_number <= p_at_block
+                        AND (n.block_number, n.log_index) > (a.block_number, a.log_index))
+    ORDER BY 1, 2;
+    RETURN;
+  END IF;
   RETURN QUERY
   SELECT s.contract, s.token_id FROM license_state s
   WHERE s.chain_id = p_chain_id AND s.token_id = v_token AND (p_class IS NULL OR s.class = p_class)
@@ -164,7 +198,7 @@ BEGIN
   WHERE s.chain_id = p_chain_id AND s.owner = v_addr AND (p_class IS NULL OR s.class = p_class)
   UNION
   SELECT s.contract, s.token_id FROM license_state s
-  WHERE s.alias = p_key AND s.chain_id = p_chain_id AND (p_class IS NULL OR s.class = p_class)
+  WHERE s.alias_key = ANY (v_aliases) AND s.chain_id = p_chain_id AND (p_class IS NULL OR s.class = p_class)
   ORDER BY 1, 2;
 END;
 $$;
@@ -179,7 +213,7 @@ DECLARE
   r record;
   d jsonb;
 BEGIN
-  FOR r IN SELECT f.contract, f.token_id FROM dimo_find_licenses(p_chain_id, p_class, p_key) f LOOP
+  FOR r IN SELECT f.contract, f.token_id FROM dimo_find_licenses(p_chain_id, p_class, p_key, p_at_block) f LOOP
     d := dimo_license_doc(p_chain_id, r.contract, r.token_id, p_at_block, p_at_time);
     IF d IS NOT NULL THEN
       RETURN d;
@@ -210,7 +244,7 @@ BEGIN
   IF v_block IS NULL THEN
     RETURN NULL;
   END IF;
-  FOR r IN SELECT f.contract, f.token_id FROM dimo_find_licenses(p_chain_id, p_class, p_key) f LOOP
+  FOR r IN SELECT f.contract, f.token_id FROM dimo_find_licenses(p_chain_id, p_class, p_key, v_block) f LOOP
     SELECT * INTO l FROM dimo_license_at(p_chain_id, r.contract, r.token_id, v_block);
     EXIT WHEN l.contract IS NOT NULL;
   END LOOP;
@@ -372,7 +406,7 @@ BEGIN
   END IF;
   IF p_license IS NOT NULL THEN
     v_keys := ARRAY(SELECT ROW(f.contract, f.token_id)::dimo_license_key
-                    FROM dimo_find_licenses(p_chain_id, NULL, p_license) f);
+                    FROM dimo_find_licenses(p_chain_id, NULL, p_license, v_block) f);
     IF cardinality(v_keys) = 0 THEN
       RETURN NULL;
     END IF;

@@ -47,6 +47,7 @@
 
 const { openDevnet } = require('./lib/network');
 const { readOptins, optinChecks, accountChecks } = require('./lib/optins');
+const { withIssuedGranteeApps } = require('./lib/state'); // revoked licenses keep their client id
 const { qty } = require('./lib/abi');
 
 function parseArgs(argv) {
@@ -78,7 +79,7 @@ async function blockInfo(rpc, tag) {
 /** The oracle document for one block (see the header). */
 async function accessState(d, blockTag, touchedTo) {
   const b = await blockInfo(d.rpc, blockTag);
-  const o = await readOptins(d.rpc, d, b.number, { touchedTo });
+  const o = await withIssuedGranteeApps(d.rpc, d, b.number, await readOptins(d.rpc, d, b.number, { touchedTo }));
   if (!o) throw new Error('the network file lists no sacd and vehicle contracts');
   const doc = { block: b.number, hash: b.hash, time: b.timestamp, sacd: o.sacd, vehicle: o.vehicle };
   if (o.deployed === false) doc.deployed = false;

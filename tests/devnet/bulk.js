@@ -74,7 +74,7 @@ async function bulk({ rpc: rpcUrl, network, events, blocks, perTx = 2000, licens
   // Fresh licenses for the events to refer to (contiguous ids, one block).
   const owners = d.accounts.slice(1);
   const txs = [];
-  for (let i = 0; i < licenses; i++) txs.push(app.txReq(owners[i % owners.length], 'issueInDimo', [''], { gas: 400000 }));
+  for (let i = 0; i < licenses; i++) txs.push(app.txReq(owners[i % owners.length], 'issueInDimo', [''], { gas: 600000 })); // the ERC-1271 account's code: ~430k
   const rs = await sendMany(rpc, txs);
   if (rs.some((r) => r.status !== '0x1')) throw new Error('bulk: issuing licenses failed');
   const lastId = await app.call('lastTokenId');

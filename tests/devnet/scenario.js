@@ -22,7 +22,7 @@ const fs = require('fs');
 const { openDevnet } = require('./lib/network');
 const { readState } = require('./lib/state');
 const { Model } = require('./lib/model');
-const { Driver } = require('./lib/driver');
+const { Driver, aliasKeyBytes, ZERO32 } = require('./lib/driver');
 
 const E18 = 10n ** 18n;
 const DAY = 24 * 3600;
@@ -55,6 +55,16 @@ function makeRng(seed) {
 
 const WORDS = ['fleet', 'route', 'weather', 'insure', 'charge', 'drive', 'parking', 'tolls', 'eco', 'trip', 'garage', 'ev'];
 const ODD_ALIASES = ['café-münchen', 'ünïcødé-app', 'o\'brien"s\\app', 'tab\there', 'emoji-🚗-ok', '日本の車'];
+
+// Aliases that are not text: bytes that are not UTF-8, a NUL inside (the
+// contract's getLicenseAliasByTokenId stops at it), a trailing NUL (the same
+// key as the alias without it: the contract pads with zeros).
+function oddBytesAlias(rng, n) {
+  const r = rng.int(3);
+  if (r === 0) return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`-bin-${n}`)]);
+  if (r === 1) return Buffer.from(`nul\u0000inside-${n}`, 'utf8');
+  return Buffer.from(`${rng.pick(WORDS)}-${n}\u0000`, 'utf8');
+}
 
 function randomAlias(rng, n) {
   const r = rng.next();
@@ -434,6 +444,47 @@ async function randomScenario(dr, d, rng, nOps, withOptins = false) {
       const [addr, lic] = rng.pick(c);
       await dr.revoke(addr, lic.id);
     },
+    // A license with an alias is revoked (its stake withdrawn first); the
+    // contract frees the alias with no event, and most times another
+    // license takes it at once (a new issue or a setAlias).
+    revokeAliased: async () => {
+      // (Not a suspended one: those stay, for the opt-in tests' license_suspended answers.)
+      const c = liveLicenses((l) => l.aliasKey !== ZERO32 && !l.frozen);
+      if (!c.length) return ops.setAlias();
+      const [addr, lic] = rng.pick(c);
+      if (lic.staked > 0n) await dr.withdraw(addr, lic.owner, lic.id, lic.staked);
+      const raw = aliasKeyBytes(lic.aliasKey);
+      if (!(await dr.revoke(addr, lic.id)) || !rng.chance(0.7)) return;
+      const others = liveLicenses((l, a) => a === addr);
+      if (others.length && rng.chance(0.5)) {
+        const [, o] = rng.pick(others);
+        await dr.setAlias(addr, o.owner, o.id, raw);
+      } else {
+        await dr.issue(addr, rng.pick(users), raw);
+      }
+    },
+    // Revoke of a token already revoked or not issued yet: Transfer(0x0 -> 0x0).
+    revokeGhost: async () => {
+      const addr = pickApp();
+      const gone = [...dr.app(addr).licenses.values()].filter((l) => l.revoked);
+      await dr.revoke(addr, gone.length && rng.chance(0.5) ? rng.pick(gone).id : dr.app(addr).lastTokenId + 1n + BigInt(rng.int(3)));
+    },
+    // adminFreeze of a token id not issued yet (the next one or the one after).
+    freezeAhead: async () => {
+      const addr = pickApp();
+      await dr.freeze(addr, dr.app(addr).lastTokenId + 1n + BigInt(rng.int(2)), rng.chance(0.75));
+    },
+    // A forfeit of 0 (AssetForfeit(0)) of any token id: live, revoked or not issued.
+    forfeitZero: async () => {
+      const addr = pickApp();
+      const id = 1n + BigInt(rng.int(Number(dr.app(addr).lastTokenId) + 2));
+      await dr.forfeit(addr, id, 0n, rng.chance(0.5) ? null : rng.pick(users));
+    },
+    oddAlias: async () => {
+      const c = liveLicenses(); if (!c.length) return ops.issue();
+      const [addr, lic] = rng.pick(c);
+      await dr.setAlias(addr, lic.owner, lic.id, oddBytesAlias(rng, ++aliasCounter));
+    },
     periodValidity: async () => {
       await dr.setPeriodValidity(rng.pick(apps), rng.pick([3600, DAY, 7 * DAY, 30 * DAY, 365 * DAY]));
     },
@@ -482,10 +533,10 @@ async function randomScenario(dr, d, rng, nOps, withOptins = false) {
           return dr.withdraw(addr, lic.owner, lic.id, lic.staked + 1n);
         }
         case 1: return dr.setAlias(addr, lic.owner, lic.id, 'y'.repeat(33 + rng.int(10)));
-        case 2: { // alias held by another license
-          const other = [...app.aliasIndex.entries()].find(([, id]) => id !== lic.id);
+        case 2: { // alias held by another license (or by this one: refused too)
+          const other = [...app.aliasIndex.entries()].find(([k, id]) => k !== ZERO32 && (id !== lic.id || rng.chance(0.3)));
           if (!other) return dr.setAlias(addr, lic.owner, lic.id, 'é'.repeat(17)); // 34 bytes
-          return dr.setAlias(addr, lic.owner, lic.id, other[0]);
+          return dr.setAlias(addr, lic.owner, lic.id, aliasKeyBytes(other[0]));
         }
         case 3: { // revoke with stake
           if (lic.staked === 0n) await dr.lock(addr, lic.owner, lic.id, dimo(1));
@@ -516,6 +567,7 @@ async function randomScenario(dr, d, rng, nOps, withOptins = false) {
     ['lock', 10], ['withdraw', 6], ['freeze', 5], ['forfeit', 6], ['revoke', 3], ['periodValidity', 2],
     ['licenseCost', 1], ['advanceTime', 4], ['mineEmpty', 2], ['nodeStake', 6], ['nodeMint', 4],
     ['nodeUnstake', 3], ['nodeAdjust', 1], ['nodeRevoke', 2], ['nodeEmergency', 2], ['invalid', 5],
+    ['revokeAliased', 3], ['revokeGhost', 1], ['freezeAhead', 2], ['forfeitZero', 2], ['oddAlias', 2],
   ];
   if (withOptins) {
     const extra = optinOps(dr, d, rng, users);

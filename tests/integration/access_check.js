@@ -350,7 +350,8 @@ async function reasonsMode(o) {
   const grantReasons = await replayGrants(o, net, head, time);
   const state = await readState(o.rpc, o.network, head);
   const d = await openDevnet(o.rpc, o.network);
-  const checks = optinChecks(await readOptins(d.rpc, d, head));
+  const { withIssuedGranteeApps } = require(path.join(__dirname, '../devnet/lib/state'));
+  const checks = optinChecks(await withIssuedGranteeApps(d.rpc, d, head, await readOptins(d.rpc, d, head)));
 
   // License reasons and signers per app license (contract:token).
   const apps = new Map();

@@ -22,7 +22,21 @@
 
 const { execFileSync } = require('child_process');
 const path = require('path');
-const { readState } = require(path.join(__dirname, '../devnet/lib/state'));
+const { readState, multicall } = require(path.join(__dirname, '../devnet/lib/state'));
+const { openDevnet } = require(path.join(__dirname, '../devnet/lib/network'));
+
+// The document's alias from the contract's key (bytes32 hex): null for none,
+// the text when it is UTF-8 without NUL, else the 0x-hex of the bytes
+// without their zero padding.
+function aliasFromKey(key) {
+  let b = Buffer.from((key || '0x').slice(2), 'hex');
+  let n = b.length;
+  while (n > 0 && b[n - 1] === 0) n--;
+  b = b.subarray(0, n);
+  if (!n) return null;
+  const t = b.toString('utf8');
+  return Buffer.from(t, 'utf8').equals(b) && !b.includes(0) ? t : '0x' + b.toString('hex');
+}
 
 function parseArgs(argv) {
   const o = { blocks: [] };
@@ -76,6 +90,14 @@ function dbSnapshot(db, chain, block, time) {
                            WHERE f.contract = s.contract)), '{}')
                         FROM license_state s WHERE s.chain_id = ${chain} AND s.client_id IS NOT NULL
                           AND s.issued_block <= ${at}),
+      'alias_lookups', (SELECT coalesce(jsonb_agg(jsonb_build_object('contract', dimo_hex(k.contract),
+                          'key', dimo_hex(k.alias_key), 'text', dimo__alias_text(k.alias_key),
+                          'found', (SELECT coalesce(jsonb_agg(f.token_id::text ORDER BY f.token_id), '[]')
+                                    FROM dimo_find_licenses(${chain}, NULL, dimo__alias_text(k.alias_key), ${b}) f
+                                    WHERE f.contract = k.contract))), '[]')
+                        FROM (SELECT DISTINCT contract, alias_key FROM alias_events
+                              WHERE chain_id = ${chain} AND block_number <= ${at}
+                                AND octet_length(alias_key) > 0) k),
       'view_vs_history', ${block === null ? `(SELECT count(*) FROM licenses l WHERE l.chain_id = ${chain}
                           AND ROW(l.*)::dimo_license IS DISTINCT FROM
                               (SELECT ROW(x.*)::dimo_license FROM dimo_license_at(${chain}, l.contract, l.token_id, l.as_of_block) x))` : '0'},
@@ -114,7 +136,7 @@ function compare(st, snap, label) {
       eq(`${tag} revoked`, l.revoked, d.revoked !== null);
       eq(`${tag} staked`, l.staked, d.staked);
       eq(`${tag} frozen`, l.frozen, d.frozen);
-      eq(`${tag} alias`, l.alias === '' ? null : l.alias, d.alias);
+      eq(`${tag} alias`, aliasFromKey(l.alias_key), d.alias);
       eq(`${tag} client_id`, l.client_id, d.client_id);
       eq(`${tag} client_id look-up`, [l.token_id], (snap.by_client_id[l.client_id] || []));
       eq(`${tag} status`, l.revoked ? 'revoked' : l.frozen ? 'suspended' : 'active', d.status);
@@ -192,6 +214,21 @@ async function main() {
       continue;
     }
     const { diffs, licenses, signers } = compare(st, snap, label);
+    // Every alias ever set (by then): the contract's getTokenIdByLicenseAlias
+    // at that block names the license a look-up must find, or none (freed).
+    const d = openDevnet(o.rpc, o.network);
+    const apps = new Map(d.apps.map((a) => [a.address, a]));
+    const keys = snap.alias_lookups.filter((k) => apps.has(k.contract));
+    const padded = (k) => '0x' + k.key.slice(2).padEnd(64, '0');
+    const holders = await multicall(d.rpc, keys.map((k) => [apps.get(k.contract), 'getTokenIdByLicenseAlias(bytes32)', [padded(k)]]),
+      st.block.number);
+    d.rpc.close();
+    keys.forEach((k, i) => {
+      const want = holders[i] === 0n ? [] : [holders[i].toString()];
+      const a = JSON.stringify(want), b = JSON.stringify(k.found);
+      if (a !== b) diffs.push(`${label} look-up of alias ${JSON.stringify(k.text)} (${k.key}) in ${k.contract}: chain ${a}, db ${b}`);
+    });
+    notes.push(`${label}: ${keys.length} alias look-ups`);
     for (const d of diffs.slice(0, 40)) console.error(d);
     if (diffs.length > 40) console.error(`... ${diffs.length - 40} more`);
     bad += diffs.length;

@@ -277,7 +277,15 @@ const lic = (a, id) => a.licenses.find((l) => l.token_id === String(id));
   // The freed alias now names the other license; the bytes32 alias reads back as text.
   eq('reused alias', '3', pj(`SELECT to_json(token_id::text) FROM dimo_find_licenses(${CHAIN}, 'app', ${lit(lic(app, 3).alias)})`));
   eq('bytes32 alias', lic(appOld, 1).alias, pj(`SELECT dimo_license_doc(${CHAIN}, ${bytea(appOld.address)}, 1) -> 'alias'`));
-  eq('UTF-8 alias', lic(app, 4).alias, pj(`SELECT to_json(alias) FROM license_state WHERE chain_id = ${CHAIN} AND contract = ${bytea(app.address)} AND token_id = 4`));
+  // License 4's UTF-8 alias ends with its revoke (DIMO's revoke deletes it, no event).
+  eq('UTF-8 alias freed by the revoke', null, pj(`SELECT to_json(alias) FROM license_state WHERE chain_id = ${CHAIN} AND contract = ${bytea(app.address)} AND token_id = 4`));
+  const utf8 = exp.op_log.find((x) => x.op === 'issue' && x.ok && /^café-münchen/.test(x.alias)).alias;
+  eq('UTF-8 alias before the revoke', utf8, pj(`SELECT dimo_license_doc(${CHAIN}, ${bytea(app.address)}, 4, revoked_block - 1) -> 'alias'
+    FROM license_state WHERE chain_id = ${CHAIN} AND contract = ${bytea(app.address)} AND token_id = 4`));
+  eq('UTF-8 alias look-up before the revoke', '4', pj(`SELECT to_json(f.token_id::text) FROM license_state s,
+    dimo_find_licenses(${CHAIN}, 'app', ${lit(utf8)}, s.revoked_block - 1) f
+    WHERE s.chain_id = ${CHAIN} AND s.contract = ${bytea(app.address)} AND s.token_id = 4`));
+  eq('UTF-8 alias look-up after the revoke', 0, pj(`SELECT count(*) FROM dimo_find_licenses(${CHAIN}, 'app', ${lit(utf8)})`));
 }
 
 // ---- monthly views ----------------------------------------------------------------

@@ -10,10 +10,19 @@ interface IDevnetDimoToken {
     function burn(uint256 value) external;
 }
 
+interface IDevnetLicenseSigners {
+    function isSigner(uint256 tokenId, address signer) external view returns (bool);
+}
+
 /// @title LicenseAccount
 /// @notice The per-license client id: a tiny contract created with CREATE2 by
 ///         the license contract, salt = bytes32(tokenId), constructor argument
 ///         tokenId. Its address is the license's OAuth-style client id.
+///         DIMO's DimoDeveloperLicenseAccount is a beacon proxy initialized
+///         after creation; the devnet account is a plain contract (nothing
+///         the indexer sees depends on it). As DIMO's, it answers ERC-1271
+///         from the license's isSigner alone: a frozen or revoked license's
+///         signers still sign valid signatures here.
 contract LicenseAccount {
     address public immutable license;
     uint256 public immutable tokenId;
@@ -21,6 +30,26 @@ contract LicenseAccount {
     constructor(uint256 tokenId_) {
         license = msg.sender;
         tokenId = tokenId_;
+    }
+
+    function isSigner(address signer) external view returns (bool) {
+        return IDevnetLicenseSigners(license).isSigner(tokenId, signer);
+    }
+
+    /// @notice ERC-1271: 0x1626ba7e when the 65-byte (r, s, v) signature of
+    ///         `hash` recovers to a signer of the license, else 0xffffffff.
+    ///         (DIMO's uses OpenZeppelin's ECDSA.recover, which reverts on a
+    ///         malformed or high-s signature; the devnet answers 0xffffffff for
+    ///         a malformed one and, to keep the account small, accepts high s.)
+    function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
+        if (signature.length != 65) return 0xffffffff;
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        uint8 v = uint8(signature[64]);
+        if (v < 27) v += 27;
+        address signer = ecrecover(hash, v, r, s);
+        if (signer != address(0) && IDevnetLicenseSigners(license).isSigner(tokenId, signer)) return 0x1626ba7e;
+        return 0xffffffff;
     }
 }
 
@@ -60,10 +89,13 @@ abstract contract DevLicenseBase {
 
     mapping(uint256 => address) private _owners;
     mapping(address => uint256) private _balances;
-    mapping(uint256 => address) private _clientIds;
+    /// @dev As DIMO's: both client id mappings are deleted by revoke.
+    mapping(uint256 => address) public tokenIdToClientId;
     mapping(address => uint256) public clientIdToTokenId;
-    mapping(uint256 => string) private _aliases;
-    mapping(bytes32 => uint256) private _aliasToken; // keccak256(alias) => tokenId
+    /// @dev As DIMO's: the alias is a bytes32 (the string's bytes, zero-padded),
+    ///      in both directions; revoke deletes both.
+    mapping(uint256 => bytes32) private _aliases;
+    mapping(bytes32 => uint256) private _aliasToken;
     mapping(uint256 => mapping(address => uint256)) private _signerEnabledAt;
     mapping(uint256 => mapping(bytes32 => bool)) private _redirectUris;
     mapping(uint256 => uint256) public stakedBalance;
@@ -102,21 +134,22 @@ abstract contract DevLicenseBase {
 
     /// @notice Issues a license to the caller, paying `licenseCost` DIMO to the
     ///         receiver first (a DIMO Transfer(caller -> receiver) when non-zero).
-    ///         Logs, in order: Issued, LicenseAliasSet (only with an alias),
-    ///         Locked, Transfer(0x0 -> caller).
+    ///         Logs, in order: Issued, LicenseAliasSet (with an alias; in the
+    ///         bytes32 variant always, all-zero without one), Locked,
+    ///         Transfer(0x0 -> caller).
     function issueInDimo(string calldata licenseAlias) external returns (uint256 tokenId, address clientId) {
         if (licenseCost != 0) {
             require(dimoToken.transferFrom(msg.sender, receiver, licenseCost), "DevLicense: fee");
         }
         tokenId = ++lastTokenId;
         clientId = address(new LicenseAccount{salt: bytes32(tokenId)}(tokenId));
-        _clientIds[tokenId] = clientId;
+        tokenIdToClientId[tokenId] = clientId;
         clientIdToTokenId[clientId] = tokenId;
         _owners[tokenId] = msg.sender;
         _balances[msg.sender] += 1;
 
         emit Issued(tokenId, msg.sender, clientId);
-        if (bytes(licenseAlias).length != 0) {
+        if (bytes(licenseAlias).length != 0 || _everyIssueSetsAlias()) {
             _setAlias(tokenId, licenseAlias);
         }
         emit Locked(tokenId);
@@ -124,37 +157,68 @@ abstract contract DevLicenseBase {
     }
 
     // ------------------------------------------------------------------
-    // Alias: at most 32 bytes, unique; a new alias frees the old one.
+    // Alias: at most 32 bytes, unique; a new alias frees the old one. As
+    // DIMO's, keyed by the zero-padded bytes32 ("abc" and "abc\0" are one
+    // alias), refused while any license holds the key (its own holder
+    // included), and the bytes32 era's quirk kept: an issue without an alias
+    // there sets the all-zero key, so that key is "held" until a license
+    // whose alias is zero sets another or is revoked.
     // ------------------------------------------------------------------
 
+    /// @dev The string variant refuses "" (DIMO's reads the word after an
+    ///      empty string, whatever memory holds: not reproducible); the
+    ///      bytes32 variant accepts it as the all-zero alias, as DIMO's
+    ///      setLicenseAlias(tokenId, bytes32(0)) did ("no alias").
     function setLicenseAlias(uint256 tokenId, string calldata licenseAlias) external onlyLicenseOwner(tokenId) {
-        require(bytes(licenseAlias).length != 0, "DevLicense: empty alias");
+        require(bytes(licenseAlias).length != 0 || _everyIssueSetsAlias(), "DevLicense: empty alias");
         _setAlias(tokenId, licenseAlias);
+    }
+
+    function _aliasKey(bytes memory raw) internal pure returns (bytes32 key) {
+        for (uint256 i = 0; i < raw.length; i++) {
+            key |= bytes32(raw[i]) >> (i * 8);
+        }
     }
 
     function _setAlias(uint256 tokenId, string memory licenseAlias) private {
         require(bytes(licenseAlias).length <= 32, "DevLicense: alias too long");
-        bytes32 key = keccak256(bytes(licenseAlias));
-        uint256 holder = _aliasToken[key];
-        require(holder == 0 || holder == tokenId, "DevLicense: alias taken");
-        string storage previous = _aliases[tokenId];
-        if (bytes(previous).length != 0) {
-            delete _aliasToken[keccak256(bytes(previous))];
-        }
-        _aliases[tokenId] = licenseAlias;
+        bytes32 key = _aliasKey(bytes(licenseAlias));
+        require(_aliasToken[key] == 0, "DevLicense: alias taken");
+        delete _aliasToken[_aliases[tokenId]];
+        _aliases[tokenId] = key;
         _aliasToken[key] = tokenId;
         _emitAlias(tokenId, licenseAlias);
     }
 
-    /// @dev The one place where the two implementations differ.
+    /// @dev The places where the two implementations differ.
     function _emitAlias(uint256 tokenId, string memory licenseAlias) internal virtual;
 
+    function _everyIssueSetsAlias() internal pure virtual returns (bool);
+
+    /// @notice As DIMO's string-era view (solady fromSmallString): the bytes
+    ///         up to the first zero byte. (The bytes32 era's returned the
+    ///         bytes32; the devnet keeps one view for both variants.)
     function getLicenseAliasByTokenId(uint256 tokenId) external view returns (string memory) {
-        return _aliases[tokenId];
+        bytes32 key = _aliases[tokenId];
+        uint256 n = 0;
+        while (n < 32 && key[n] != 0) n++;
+        bytes memory out = new bytes(n);
+        for (uint256 i = 0; i < n; i++) out[i] = key[i];
+        return string(out);
     }
 
     function getTokenIdByLicenseAlias(string calldata licenseAlias) external view returns (uint256) {
-        return _aliasToken[keccak256(bytes(licenseAlias))];
+        if (bytes(licenseAlias).length > 32) return 0;
+        return _aliasToken[_aliasKey(bytes(licenseAlias))];
+    }
+
+    function getTokenIdByLicenseAlias(bytes32 licenseAlias) external view returns (uint256) {
+        return _aliasToken[licenseAlias];
+    }
+
+    /// @notice Devnet-only: the alias key (zero-padded bytes) of a token.
+    function aliasKeyOf(uint256 tokenId) external view returns (bytes32) {
+        return _aliases[tokenId];
     }
 
     // ------------------------------------------------------------------
@@ -240,9 +304,9 @@ abstract contract DevLicenseBase {
     // Stake per license. Each path moves DIMO first, then logs its event.
     // ------------------------------------------------------------------
 
-    /// @notice DIMO Transfer(owner -> this), then StakeDeposit.
+    /// @notice DIMO Transfer(owner -> this), then StakeDeposit. As DIMO's, an
+    ///         amount of 0 is accepted (a StakeDeposit of 0).
     function lock(uint256 tokenId, uint256 amount) external onlyLicenseOwner(tokenId) {
-        require(amount != 0, "DevLicense: zero amount");
         require(dimoToken.transferFrom(msg.sender, address(this), amount), "DevLicense: transferFrom");
         stakedBalance[tokenId] += amount;
         totalStaked += amount;
@@ -261,9 +325,11 @@ abstract contract DevLicenseBase {
         emit StakeWithdraw(tokenId, msg.sender, amount);
     }
 
-    /// @notice Suspension (true) and its lifting (false); logs the stake at that moment.
+    /// @notice Suspension (true) and its lifting (false); logs the stake at that
+    ///         moment. As DIMO's, the token need not exist: a freeze before
+    ///         the issue holds from the issue on, and revoked tokens can be
+    ///         frozen too.
     function adminFreeze(uint256 tokenId, bool frozen_) external onlyAdmin {
-        require(_owners[tokenId] != address(0), "DevLicense: invalid token");
         frozen[tokenId] = frozen_;
         emit AssetFreezeUpdate(tokenId, stakedBalance[tokenId], frozen_);
     }
@@ -283,8 +349,9 @@ abstract contract DevLicenseBase {
         emit AssetForfeit(tokenId, amount);
     }
 
+    /// @dev As DIMO's: any token, any amount up to its stake, 0 included (an
+    ///      AssetForfeit of 0 after a DIMO Transfer of 0).
     function _forfeit(uint256 tokenId, uint256 amount) private {
-        require(amount != 0, "DevLicense: zero amount");
         uint256 staked = stakedBalance[tokenId];
         require(staked >= amount, "DevLicense: amount exceeds stake");
         stakedBalance[tokenId] = staked - amount;
@@ -292,16 +359,24 @@ abstract contract DevLicenseBase {
     }
 
     // ------------------------------------------------------------------
-    // Revoke: burn, only with zero stake. Alias, client id, signers and
-    // redirect URIs stay recorded (the views keep answering for them).
+    // Revoke, as DIMO's: burn, only with zero stake; deletes the client id
+    // mappings and the alias in both directions with no event of their own
+    // (the burn Transfer is the only trace), so the alias is free again.
+    // Signers, redirect URIs and the freeze stay. No existence check: a
+    // token never issued, or already revoked, logs Transfer(0x0 -> 0x0).
     // ------------------------------------------------------------------
 
     function revoke(uint256 tokenId) external onlyAdmin {
-        address owner_ = _owners[tokenId];
-        require(owner_ != address(0), "DevLicense: invalid token");
         require(stakedBalance[tokenId] == 0, "DevLicense: stake not zero");
+        address owner_ = _owners[tokenId];
         delete _owners[tokenId];
-        _balances[owner_] -= 1;
+        if (owner_ != address(0)) _balances[owner_] -= 1;
+        address clientId = tokenIdToClientId[tokenId];
+        delete tokenIdToClientId[tokenId];
+        delete clientIdToTokenId[clientId];
+        bytes32 key = _aliases[tokenId];
+        delete _aliases[tokenId];
+        delete _aliasToken[key];
         emit Transfer(owner_, address(0), tokenId);
     }
 
@@ -320,8 +395,13 @@ abstract contract DevLicenseBase {
         return _balances[owner_];
     }
 
+    /// @notice Devnet-only: the client id the token was issued with (its
+    ///         CREATE2 address, computed: no storage), also after revoke
+    ///         (DIMO's tokenIdToClientId forgets it); 0x0 for an id not issued.
     function clientIdOf(uint256 tokenId) external view returns (address) {
-        return _clientIds[tokenId];
+        if (tokenId == 0 || tokenId > lastTokenId) return address(0);
+        bytes32 initHash = keccak256(abi.encodePacked(type(LicenseAccount).creationCode, abi.encode(tokenId)));
+        return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), address(this), bytes32(tokenId), initHash)))));
     }
 
     function locked(uint256 tokenId) external view returns (bool) {
@@ -404,21 +484,28 @@ contract DevLicenseDimo is DevLicenseBase {
     function _emitAlias(uint256 tokenId, string memory licenseAlias) internal override {
         emit LicenseAliasSet(tokenId, licenseAlias);
     }
+
+    function _everyIssueSetsAlias() internal pure override returns (bool) {
+        return false;
+    }
 }
 
-/// @title DevLicenseDimoBytes32Alias (devnet, the older implementation, May to Oct 2024)
-/// @notice Same rules; LicenseAliasSet carries the alias as bytes32, right-padded with zeros.
+/// @title DevLicenseDimoBytes32Alias (devnet, the older implementation, June 2024 to March 2025)
+/// @notice Same rules; LicenseAliasSet carries the alias as bytes32, right-padded
+///         with zeros, and, as DIMO's tested `licenseAlias.length > 0` (always
+///         true for a bytes32), every issue logs one: all-zero without an
+///         alias. (DIMO's took the alias as a bytes32 argument; the devnet takes
+///         a string and pads it, which logs the same.)
 contract DevLicenseDimoBytes32Alias is DevLicenseBase {
     event LicenseAliasSet(uint256 indexed tokenId, bytes32 licenseAlias);
 
     constructor(address dimoToken_) DevLicenseBase(dimoToken_, "DIMO Developer License (bytes32 alias)", "DLX") {}
 
     function _emitAlias(uint256 tokenId, string memory licenseAlias) internal override {
-        bytes memory raw = bytes(licenseAlias);
-        bytes32 packed;
-        for (uint256 i = 0; i < raw.length; i++) {
-            packed |= bytes32(raw[i]) >> (i * 8);
-        }
-        emit LicenseAliasSet(tokenId, packed);
+        emit LicenseAliasSet(tokenId, _aliasKey(bytes(licenseAlias)));
+    }
+
+    function _everyIssueSetsAlias() internal pure override returns (bool) {
+        return true;
     }
 }

@@ -91,7 +91,8 @@ function encodeStaticWord(type, value) {
 
 function encodeValue(type, value) {
   if (type === 'string' || type === 'bytes') {
-    const b = type === 'string' ? Buffer.from(String(value), 'utf8') : hexToBuf(value);
+    // A string may be given as a Buffer: its exact bytes (text that is not UTF-8).
+    const b = type === 'string' ? (Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8')) : hexToBuf(value);
     return Buffer.concat([wordFromBigInt(BigInt(b.length)), padRight(b)]);
   }
   const a = arrayInfo(type);

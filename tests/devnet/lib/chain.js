@@ -99,6 +99,8 @@ class Contract {
       const entry = { item, sig, selector: '0x' + this.artifact.methodIdentifiers[sig] };
       if (!this.functions.has(item.name)) this.functions.set(item.name, []);
       this.functions.get(item.name).push(entry);
+      this.functions.set(sig, [entry]); // an overload by its full signature
+
     }
     this.events = this.artifact.abi.filter((x) => x.type === 'event').map((ev) => ({
       ev, topic0: abi.eventTopic(ev), nTopics: 1 + ev.inputs.filter((i) => i.indexed).length,

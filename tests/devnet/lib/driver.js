@@ -13,11 +13,34 @@ const { ZERO } = require('./model');
 
 const norm = (v) => (typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? v.toLowerCase() : String(v));
 
+// Aliases are JS strings (UTF-8) or Buffers (any bytes: text that is not
+// UTF-8, NUL bytes). The contract keys them by the zero-padded bytes32.
+const aliasBuf = (alias) => (Buffer.isBuffer(alias) ? alias : Buffer.from(alias, 'utf8'));
+const ZERO32 = '0x' + '00'.repeat(32);
+
 function aliasBytes32(alias) {
   const b = Buffer.alloc(32);
-  Buffer.from(alias, 'utf8').copy(b);
+  aliasBuf(alias).copy(b, 0, 0, 32);
   return '0x' + b.toString('hex');
 }
+
+/** getLicenseAliasByTokenId's answer: the bytes up to the first zero byte. */
+function viewAlias(alias) {
+  const b = aliasBuf(alias);
+  const z = b.indexOf(0);
+  return (z < 0 ? b : b.subarray(0, z)).toString('utf8');
+}
+
+/** The alias's bytes as the contract keys them (trailing zero bytes dropped). */
+function aliasKeyBytes(key) {
+  const b = Buffer.from(key.slice(2), 'hex');
+  let n = b.length;
+  while (n > 0 && b[n - 1] === 0) n--;
+  return b.subarray(0, n);
+}
+
+/** How the LicenseAliasSet log decodes (lib/abi: strings as UTF-8). */
+const aliasArg = (app, alias) => (app.contract === 'DevLicenseDimoBytes32Alias' ? aliasBytes32(alias) : aliasBuf(alias).toString('utf8'));
 
 class Driver {
   constructor(devnet, model, { log = null } = {}) {
@@ -85,10 +108,12 @@ class Driver {
 
   _appSnap(addr, id) {
     const c = this.h(addr);
-    const q = [[c, 'lastTokenId', []], [c, 'totalStaked', []], [c, 'periodValidity', []], [c, 'licenseCost', []]];
+    const q = [[c, 'lastTokenId', []], [c, 'totalStaked', []], [c, 'periodValidity', []], [c, 'licenseCost', []],
+      [c, 'getTokenIdByLicenseAlias(bytes32)', [ZERO32]]];
     if (this.d.token) q.push([this.d.token, 'balanceOf', [addr]]);
     if (id !== undefined) {
-      q.push([c, 'ownerOf', [id]], [c, 'stakedBalance', [id]], [c, 'frozen', [id]], [c, 'getLicenseAliasByTokenId', [id]]);
+      q.push([c, 'ownerOf', [id]], [c, 'stakedBalance', [id]], [c, 'frozen', [id]], [c, 'aliasKeyOf', [id]],
+        [c, 'tokenIdToClientId', [id]]);
     }
     return q;
   }
@@ -104,48 +129,64 @@ class Driver {
 
   // ------------------------------------------------------------ app license
 
+  // Aliases as DIMO's contract keeps them (see DevLicenseDimo.sol): keyed by
+  // the zero-padded bytes32 (app.aliasIndex: key -> token), refused while
+  // the key is held (by anyone, the license itself included); setting one
+  // deletes the key of the license's current alias, whatever it is (the
+  // all-zero key too: in the bytes32 variant every issue without an alias
+  // sets that key, and a second such issue reverts until it is freed).
   async issue(addr, owner, alias = '') {
     const app = this.app(addr);
-    const n = Buffer.byteLength(alias, 'utf8');
-    const ok = (alias === '' || (n <= 32 && !app.aliasIndex.has(alias))) && this.m.balance(owner) >= app.licenseCost;
+    const bytes32 = app.contract === 'DevLicenseDimoBytes32Alias';
+    const n = aliasBuf(alias).length;
+    const sets = n > 0 || bytes32;
+    const key = n <= 32 ? aliasBytes32(alias) : null;
+    const ok = (!sets || (key !== null && !app.aliasIndex.has(key))) && this.m.balance(owner) >= app.licenseCost;
     const id = app.lastTokenId + 1n;
     const clientId = clientIdFor(addr, id);
     const events = [];
     if (app.licenseCost > 0n) events.push([this.m.token, 'Transfer', { from: owner, to: this.admin, value: app.licenseCost }]);
     events.push([addr, 'Issued', { tokenId: id, owner, clientId }]);
-    if (alias !== '') {
-      events.push([addr, 'LicenseAliasSet', { tokenId: id, licenseAlias: app.contract === 'DevLicenseDimoBytes32Alias' ? aliasBytes32(alias) : alias }]);
-    }
+    if (sets) events.push([addr, 'LicenseAliasSet', { tokenId: id, licenseAlias: aliasArg(app, alias) }]);
     events.push([addr, 'Locked', { tokenId: id }], [addr, 'Transfer', { from: ZERO, to: owner, tokenId: id }]);
+    const shown = Buffer.isBuffer(alias) ? '0x' + alias.toString('hex') : alias;
     const r = await this._exec('issue', {
       from: owner, contract: addr, fn: 'issueInDimo', args: [alias], ok, events,
-      snapshot: this._appSnap(addr), params: { contract: addr, owner, alias },
+      snapshot: this._appSnap(addr), params: { contract: addr, owner, alias: shown },
     });
     if (!r) return null;
     if (app.licenseCost > 0n) this.m.move(owner, this.admin, app.licenseCost);
     app.lastTokenId = id;
     app.licenses.set(id, {
-      id, owner, revoked: false, clientId, alias, staked: 0n, frozen: false, signers: new Map(), uris: new Map(),
+      id, owner, revoked: false, clientId, alias: viewAlias(alias), aliasKey: sets ? key : ZERO32,
+      staked: 0n, frozen: app.pendingFrozen.get(id) || false, signers: new Map(), uris: new Map(),
     });
-    if (alias !== '') app.aliasIndex.set(alias, id);
+    app.pendingFrozen.delete(id);
+    if (sets) {
+      app.aliasIndex.delete(ZERO32); // the new token's current alias key: all-zero
+      app.aliasIndex.set(key, id);
+    }
     return id;
   }
 
   async setAlias(addr, from, id, alias) {
     const app = this.app(addr);
     const lic = app.licenses.get(id);
-    const n = Buffer.byteLength(alias, 'utf8');
-    const holder = app.aliasIndex.get(alias);
-    const ok = this._isOwner(lic, from) && alias !== '' && n <= 32 && (holder === undefined || holder === id);
-    const events = [[addr, 'LicenseAliasSet', { tokenId: id, licenseAlias: app.contract === 'DevLicenseDimoBytes32Alias' ? aliasBytes32(alias) : alias }]];
+    const n = aliasBuf(alias).length;
+    const key = n <= 32 ? aliasBytes32(alias) : null;
+    const ok = this._isOwner(lic, from) && (n > 0 || app.contract === 'DevLicenseDimoBytes32Alias') &&
+      key !== null && !app.aliasIndex.has(key);
+    const events = [[addr, 'LicenseAliasSet', { tokenId: id, licenseAlias: aliasArg(app, alias) }]];
+    const shown = Buffer.isBuffer(alias) ? '0x' + alias.toString('hex') : alias;
     const r = await this._exec('setAlias', {
       from, contract: addr, fn: 'setLicenseAlias', args: [id, alias], ok, events,
-      snapshot: this._appSnap(addr, id), params: { contract: addr, tokenId: String(id), alias },
+      snapshot: this._appSnap(addr, id), params: { contract: addr, tokenId: String(id), alias: shown },
     });
     if (!r) return false;
-    if (lic.alias) app.aliasIndex.delete(lic.alias);
-    lic.alias = alias;
-    app.aliasIndex.set(alias, id);
+    app.aliasIndex.delete(lic.aliasKey);
+    lic.alias = viewAlias(alias);
+    lic.aliasKey = key;
+    app.aliasIndex.set(key, id);
     return true;
   }
 
@@ -191,7 +232,7 @@ class Driver {
   async lock(addr, from, id, amount) {
     const app = this.app(addr);
     const lic = app.licenses.get(id);
-    const ok = this._isOwner(lic, from) && amount > 0n && this.m.balance(from) >= amount;
+    const ok = this._isOwner(lic, from) && this.m.balance(from) >= amount; // 0 included, as DIMO's
     const r = await this._exec('lock', {
       from, contract: addr, fn: 'lock', args: [id, amount], ok,
       events: [
@@ -226,24 +267,28 @@ class Driver {
     return true;
   }
 
+  /** Any token id, as DIMO's: one not issued yet keeps the flag until its issue. */
   async freeze(addr, id, frozen, from = this.admin) {
-    const lic = this.app(addr).licenses.get(id);
-    const ok = from === this.admin && lic !== undefined && !lic.revoked;
+    const app = this.app(addr);
+    const lic = app.licenses.get(id);
+    const ok = from === this.admin;
     const r = await this._exec(frozen ? 'freeze' : 'unfreeze', {
       from, contract: addr, fn: 'adminFreeze', args: [id, frozen], ok,
       events: [[addr, 'AssetFreezeUpdate', { tokenId: id, amount: lic ? lic.staked : 0n, frozen }]],
       snapshot: this._appSnap(addr, id), params: { contract: addr, tokenId: String(id), from },
     });
     if (!r) return false;
-    lic.frozen = frozen;
+    if (lic) lic.frozen = frozen;
+    else app.pendingFrozen.set(id, frozen);
     return true;
   }
 
+  /** Any token id and any amount up to its stake, 0 included, as DIMO's. */
   async forfeit(addr, id, amount, to = null) {
     const app = this.app(addr);
     const lic = app.licenses.get(id);
     const staked = lic ? lic.staked : 0n;
-    const ok = amount > 0n && amount <= staked && (to === null || to !== ZERO);
+    const ok = amount <= staked && (to === null || to !== ZERO);
     const dest = to === null ? ZERO : to;
     const r = await this._exec(to === null ? 'forfeitBurn' : 'forfeitReallocate', {
       from: this.admin, contract: addr,
@@ -257,7 +302,7 @@ class Driver {
     });
     if (!r) return false;
     this.m.move(addr, dest, amount);
-    lic.staked -= amount;
+    if (lic) lic.staked -= amount;
     app.totalStaked -= amount;
     this.m.slashes.push({
       contract: addr, token_id: String(id), amount: String(amount), kind: to === null ? 'burn' : 'reallocate',
@@ -266,16 +311,24 @@ class Driver {
     return true;
   }
 
+  /** As DIMO's: refused only with stake; forgets the alias and the client id
+   *  mappings; a token not issued or already revoked logs Transfer(0x0 -> 0x0). */
   async revoke(addr, id) {
-    const lic = this.app(addr).licenses.get(id);
-    const ok = lic !== undefined && !lic.revoked && lic.staked === 0n;
+    const app = this.app(addr);
+    const lic = app.licenses.get(id);
+    const ok = (lic ? lic.staked : 0n) === 0n;
     const r = await this._exec('revoke', {
       from: this.admin, contract: addr, fn: 'revoke', args: [id], ok,
-      events: [[addr, 'Transfer', { from: lic ? lic.owner : ZERO, to: ZERO, tokenId: id }]],
+      events: [[addr, 'Transfer', { from: lic && !lic.revoked ? lic.owner : ZERO, to: ZERO, tokenId: id }]],
       snapshot: this._appSnap(addr, id), params: { contract: addr, tokenId: String(id) },
     });
     if (!r) return false;
-    lic.revoked = true;
+    app.aliasIndex.delete(lic ? lic.aliasKey : ZERO32);
+    if (lic) {
+      lic.revoked = true;
+      lic.alias = '';
+      lic.aliasKey = ZERO32;
+    }
     return true;
   }
 
@@ -581,4 +634,4 @@ class Driver {
   }
 }
 
-module.exports = { Driver, aliasBytes32 };
+module.exports = { Driver, aliasBytes32, aliasKeyBytes, viewAlias, ZERO32 };

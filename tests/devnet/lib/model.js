@@ -7,6 +7,7 @@
 const { grantedIndexes, sortGrants, sortPrivileges } = require('./optins');
 
 const ZERO = '0x0000000000000000000000000000000000000000';
+const ZERO32 = '0x' + '00'.repeat(32);
 const s = (v) => (typeof v === 'bigint' ? v.toString() : v);
 const grantKey = (asset, id, grantee) => `${asset}|${id}|${grantee}`;
 const privKey = (id, privId, user) => `${id}|${privId}|${user}`;
@@ -112,17 +113,22 @@ class Model {
         periodValidity: BigInt(a.period_validity || 31536000), licenseCost: BigInt(a.license_cost || 0),
         lastTokenId: BigInt(a.last_token_id || 0), totalStaked: BigInt(a.total_staked || 0),
         bulkEmitted: BigInt(a.bulk_emitted || 0),
-        licenses: new Map(), aliasIndex: new Map(),
+        // aliasIndex: the contract's alias key (bytes32 hex) -> token id;
+        // pendingFrozen: freezes of token ids not issued yet.
+        licenses: new Map(), aliasIndex: new Map(), pendingFrozen: new Map(),
       };
+      if (a.zero_alias_holder && a.zero_alias_holder !== '0') app.aliasIndex.set(ZERO32, BigInt(a.zero_alias_holder));
+      for (const id of a.frozen_ahead || []) app.pendingFrozen.set(BigInt(id), true);
       for (const l of a.licenses || []) {
         const lic = {
           id: BigInt(l.token_id), owner: l.owner, revoked: l.revoked, clientId: l.client_id, alias: l.alias,
+          aliasKey: l.alias_key || ZERO32,
           staked: BigInt(l.staked), frozen: l.frozen, signers: new Map(), uris: new Map(),
         };
         for (const [sg, v] of Object.entries(l.signers)) lic.signers.set(sg, BigInt(v.enabled_at));
         for (const [u, v] of Object.entries(l.redirect_uris)) lic.uris.set(u, v);
         app.licenses.set(lic.id, lic);
-        if (lic.alias) app.aliasIndex.set(lic.alias, lic.id);
+        if (lic.aliasKey !== ZERO32) app.aliasIndex.set(lic.aliasKey, lic.id);
       }
       m.apps.set(a.address, app);
       m.contractNames.set(a.address, a.contract);
@@ -178,6 +184,7 @@ class Model {
       last_token_id: s(app.lastTokenId),
       total_staked: s(app.totalStaked),
       dimo_balance: s(this.balance(app.address)),
+      zero_alias_holder: s(app.aliasIndex.get(ZERO32) || 0n),
       licenses: [...app.licenses.values()].sort((x, y) => (x.id < y.id ? -1 : 1)).map((l) => ({
         contract: app.address,
         token_id: s(l.id),
@@ -185,6 +192,8 @@ class Model {
         revoked: l.revoked,
         client_id: l.clientId,
         alias: l.alias,
+        alias_key: l.aliasKey,
+        alias_key_to_token_id: s(app.aliasIndex.get(l.aliasKey) || 0n),
         staked: s(l.staked),
         frozen: l.frozen,
         signers: Object.fromEntries([...l.signers.entries()].sort().map(([sg, at]) => [sg, {
@@ -237,7 +246,7 @@ function compareExpect(exp, st) {
   for (const ea of exp.app_licenses) {
     const sa = stApps.get(ea.address);
     if (!sa) { diffs.push(`app contract ${ea.address} missing from state`); continue; }
-    for (const k of ['period_validity', 'license_cost', 'last_token_id', 'total_staked', 'dimo_balance']) {
+    for (const k of ['period_validity', 'license_cost', 'last_token_id', 'total_staked', 'dimo_balance', 'zero_alias_holder']) {
       eq(`${ea.contract}.${k}`, ea[k], sa[k]);
     }
     const sl = new Map((sa.licenses || []).map((l) => [l.token_id, l]));
@@ -248,8 +257,12 @@ function compareExpect(exp, st) {
       const l = sl.get(el.token_id);
       const tag = `${ea.contract}#${el.token_id}`;
       if (!l) { diffs.push(`${tag} missing from state`); continue; }
-      for (const k of ['owner', 'revoked', 'client_id', 'alias', 'staked', 'frozen']) eq(`${tag}.${k}`, el[k], l[k]);
-      eq(`${tag}.client_id_to_token_id`, el.token_id, l.client_id_to_token_id);
+      for (const k of ['owner', 'revoked', 'client_id', 'alias', 'alias_key', 'alias_key_to_token_id', 'staked', 'frozen']) {
+        eq(`${tag}.${k}`, el[k], l[k]);
+      }
+      // revoke deletes both client id mappings (clientIdOf, devnet-only, keeps the id).
+      eq(`${tag}.client_id_to_token_id`, el.revoked ? '0' : el.token_id, l.client_id_to_token_id);
+      eq(`${tag}.token_id_to_client_id`, el.revoked ? ZERO : el.client_id, l.token_id_to_client_id);
       eq(`${tag}.client_id_of`, el.client_id, l.client_id_of);
       eq(`${tag}.signers(set)`, Object.keys(el.signers).sort(), Object.keys(l.signers).sort());
       for (const [sg, v] of Object.entries(el.signers)) {
@@ -292,4 +305,4 @@ function compareExpect(exp, st) {
   return diffs;
 }
 
-module.exports = { Model, compareExpect, ZERO };
+module.exports = { Model, compareExpect, ZERO, ZERO32 };
