@@ -1826,7 +1826,7 @@ int idx_store_license_docs(idx_store_t *store, uint64_t chain_id, const char *li
                    "ELSE jsonb_agg(t.d ORDER BY t.contract, t.token_id)::text END "
                    "FROM (SELECT f.contract, f.token_id, "
                    "dimo_license_doc($1, f.contract, f.token_id, $4) AS d "
-                   "FROM dimo_find_licenses($1, $2, $3) f) t WHERE t.d IS NOT NULL",
+                   "FROM dimo_find_licenses($1, $2, $3, $4) f) t WHERE t.d IS NOT NULL",
                    &p, &res, what, err, errlen);
   if (rc) {
     if (strcmp(store->sqlstate, "22023") == 0) /* invalid_parameter_value: the caller's */
