@@ -1047,6 +1047,14 @@ static void answer_verify(idx_api_t *api, call_t *c, const char *value, size_t l
   json_t *out = json_object();
   json_t *access = c->with_access ? json_object_get(in, "access") : NULL;
   json_t *ver = c->with_access ? json_object_get(in, "verify") : in;
+  if (in && out && c->with_access && json_is_null(access)) {
+    /* dimo_access is NULL while nothing is indexed: the answer of GET
+     * /v1/access in the same state, not a malformed answer. */
+    json_decref(in);
+    json_decref(out);
+    call_error(api, c, 404, "nothing is indexed yet");
+    return;
+  }
   if (!in || !json_is_object(ver) || !out || (c->with_access && !json_is_object(access))) {
     json_decref(in);
     json_decref(out);
