@@ -128,8 +128,9 @@ int idx_cmd_chain_setup(const idx_config_t *cfg, idx_network_t *net, bool need_r
   if (!need_rpc) {
     idx_store_t *store = NULL;
     bool newer = false;
-    if (idx_store_open(&store, cfg->db, err, sizeof err) == 0)
-      (void)idx_store_check_schema(store, cfg->schema_dir, &newer, err, sizeof err);
+    if (idx_store_open(&store, cfg->db, err, sizeof err) == 0 &&
+        idx_store_check_schema(store, cfg->schema_dir, &newer, err, sizeof err) != 0)
+      newer = false; /* could not tell: the command's own query says why */
     idx_store_close(store);
     if (newer) {
       fprintf(stderr, "dimo-indexer: %s\n", err);
