@@ -84,13 +84,14 @@ IDX_WARN_UNUSED int idx_store_reconnect(idx_store_t *store, char *err, size_t er
 IDX_WARN_UNUSED int idx_store_migrate(idx_store_t *store, const char *schema_dir, int *applied,
                                       char *err, size_t errlen) IDX_NONNULL(1, 2, 4);
 
-/* Refuses a database migrated by a newer dimo-indexer: its newest
- * schema_migrations row above the last file of schema_dir is
- * IDX_ERR_CONFIG with a message saying so (idx_store_migrate refuses it
- * the same way, before applying anything). A database never migrated
- * passes. Read-only. */
-IDX_WARN_UNUSED int idx_store_check_schema(idx_store_t *store, const char *schema_dir, char *err,
-                                           size_t errlen) IDX_NONNULL(1, 2);
+/* Whether a newer dimo-indexer migrated the database: *newer is true (and
+ * err says so) when its newest schema_migrations row is above the last
+ * file of schema_dir (idx_store_migrate refuses such a database the same
+ * way, before applying anything). A database never migrated is not newer.
+ * Returns 0, or an error (schema dir unreadable, database) with *newer
+ * false. Read-only. */
+IDX_WARN_UNUSED int idx_store_check_schema(idx_store_t *store, const char *schema_dir, bool *newer,
+                                           char *err, size_t errlen) IDX_NONNULL(1, 2, 3);
 
 /* The last indexed block of a chain. *found is false before the first batch. */
 IDX_WARN_UNUSED int idx_store_cursor(idx_store_t *store, uint64_t chain_id, bool *found,

@@ -118,11 +118,12 @@ int idx_cmd_chain_setup(const idx_config_t *cfg, idx_network_t *net, bool need_r
    * left to the command's own query, which reports it its own way. */
   if (!need_rpc) {
     idx_store_t *store = NULL;
-    int rc = idx_store_open(&store, cfg->db, err, sizeof err);
-    if (rc == 0)
-      rc = idx_store_check_schema(store, cfg->schema_dir, err, sizeof err);
+    bool newer = false;
+    if (idx_store_open(&store, cfg->db, err, sizeof err) == 0 &&
+        idx_store_check_schema(store, cfg->schema_dir, &newer, err, sizeof err) != 0)
+      newer = false; /* could not tell: the command's own query says why */
     idx_store_close(store);
-    if (rc == IDX_ERR_CONFIG) {
+    if (newer) {
       fprintf(stderr, "dimo-indexer: %s\n", err);
       idx_network_free(net);
       return IDX_EXIT_USAGE;

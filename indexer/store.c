@@ -646,7 +646,9 @@ static int schema_newer(int newest, const char *schema_dir, size_t n, char *err,
   return IDX_ERR_CONFIG;
 }
 
-int idx_store_check_schema(idx_store_t *store, const char *schema_dir, char *err, size_t errlen) {
+int idx_store_check_schema(idx_store_t *store, const char *schema_dir, bool *newer, char *err,
+                           size_t errlen) {
+  *newer = false;
   int rc = call_begin(store, err, errlen);
   if (rc)
     return rc;
@@ -674,8 +676,10 @@ int idx_store_check_schema(idx_store_t *store, const char *schema_dir, char *err
   PQclear(res);
   if (!ok)
     return bad_shape(err, errlen, "schema check");
-  if (newest > (int64_t)n)
-    return schema_newer((int)newest, schema_dir, n, err, errlen);
+  if (newest > (int64_t)n) {
+    *newer = true;
+    (void)schema_newer((int)newest, schema_dir, n, err, errlen);
+  }
   return 0;
 }
 
