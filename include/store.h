@@ -200,14 +200,13 @@ IDX_WARN_UNUSED int idx_store_rederive(idx_store_t *store, uint64_t chain_id, bo
                                        uint64_t *to_block, char *err, size_t errlen)
     IDX_NONNULL(1, 3, 4, 5);
 
-/* The chain's finalized block as last stored (cursors.finalized_block);
- * *found false when none was ever stored. */
+/* The chain's finalized block as last stored (table finality); *found
+ * false when none was ever stored. */
 IDX_WARN_UNUSED int idx_store_finalized(idx_store_t *store, uint64_t chain_id, bool *found,
                                         uint64_t *block, char *err, size_t errlen)
     IDX_NONNULL(1, 3, 4, 5);
 
-/* Raises the stored finalized block to `block` (never lowers it; no-op
- * before the chain has a cursor row). */
+/* Raises the stored finalized block to `block` (never lowers it). */
 IDX_WARN_UNUSED int idx_store_set_finalized(idx_store_t *store, uint64_t chain_id, uint64_t block,
                                             char *err, size_t errlen) IDX_NONNULL(1, 4);
 

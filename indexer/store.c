@@ -1701,9 +1701,7 @@ int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id, uint64_t *coun
 
 int idx_store_finalized(idx_store_t *store, uint64_t chain_id, bool *found, uint64_t *block,
                         char *err, size_t errlen) {
-  return chain_int8(store, chain_id,
-                    "SELECT finalized_block FROM cursors WHERE chain_id = $1 "
-                    "AND finalized_block IS NOT NULL",
+  return chain_int8(store, chain_id, "SELECT finalized_block FROM finality WHERE chain_id = $1",
                     "finalized_block", found, block, err, errlen);
 }
 
@@ -1716,8 +1714,10 @@ int idx_store_set_finalized(idx_store_t *store, uint64_t chain_id, uint64_t bloc
   par_int8(&p, (int64_t)block);
   PGresult *res = NULL;
   int rc = exec_params(store,
-                       "UPDATE cursors SET finalized_block = GREATEST(finalized_block, $2) "
-                       "WHERE chain_id = $1",
+                       "INSERT INTO finality (chain_id, finalized_block) VALUES ($1, $2) "
+                       "ON CONFLICT (chain_id) DO UPDATE SET finalized_block = "
+                       "GREATEST(finality.finalized_block, EXCLUDED.finalized_block), "
+                       "updated_at = now()",
                        &p, &res, "finalized_block", err, errlen);
   PQclear(res);
   return rc;

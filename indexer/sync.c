@@ -374,13 +374,13 @@ static void job_run(uv_work_t *w) {
                                   &j->finalized, j->err, sizeof j->err);
     break;
   case JOB_WRITE:
-    j->rc = idx_store_write_batch(s->store, &s->batch, j->err, sizeof j->err);
-    /* Then the finalized block, beside the cursor the batch moved (a
-     * failure here is retried like the batch's: a batch already written
-     * is a cursor conflict, and the cursor is read again). */
-    if (j->rc == 0 && j->finalized)
+    /* The finalized block first: a chain fact, right even if the batch
+     * fails and is written again. */
+    if (j->finalized)
       j->rc = idx_store_set_finalized(s->store, s->opts.net->chain_id, j->finalized, j->err,
                                       sizeof j->err);
+    if (j->rc == 0)
+      j->rc = idx_store_write_batch(s->store, &s->batch, j->err, sizeof j->err);
     /* (Deferred batches: the derivation prunes, below what it derived.) */
     if (j->rc == 0 && !s->batch.defer_model && s->batch.to_block > REORG_WINDOW * 2 &&
         s->st.batches % 64 == 0)
