@@ -37,6 +37,19 @@ static int parse_or_help(idx_config_t *cfg, unsigned command, int argc, char **a
   return IDX_EXIT_OK;
 }
 
+/* parse_or_help, then the network file and --db: *net is loaded (free
+ * it) when this returns IDX_EXIT_OK. Returns as parse_or_help does. */
+static int parse_with_network(idx_config_t *cfg, idx_network_t *net, unsigned command, int argc,
+                              char **argv, const char *synopsis) {
+  int code = parse_or_help(cfg, command, argc, argv, synopsis);
+  if (code)
+    return code;
+  code = idx_cmd_chain_setup(cfg, net, false);
+  if (code)
+    idx_config_free(cfg);
+  return code;
+}
+
 int idx_cmd_migrate(int argc, char **argv) {
   idx_config_t cfg;
   int code =
@@ -118,18 +131,14 @@ static int print_count(void *ud, const char *event_name, uint64_t count) {
 
 int idx_cmd_status(int argc, char **argv) {
   idx_config_t cfg;
-  int code = parse_or_help(&cfg, IDX_CMD_STATUS, argc, argv,
-                           "usage: dimo-indexer status --db CONNINFO [--rpc URL] [--network N]\n\n"
-                           "Prints the cursor, the chain head and lag (with --rpc), and the\n"
-                           "number of stored events of each kind.");
+  idx_network_t net;
+  int code =
+      parse_with_network(&cfg, &net, IDX_CMD_STATUS, argc, argv,
+                         "usage: dimo-indexer status --db CONNINFO [--rpc URL] [--network N]\n\n"
+                         "Prints the cursor, the chain head and lag (with --rpc), and the\n"
+                         "number of stored events of each kind.");
   if (code)
     return code < 0 ? IDX_EXIT_OK : code;
-  idx_network_t net;
-  code = idx_cmd_chain_setup(&cfg, &net, false);
-  if (code) {
-    idx_config_free(&cfg);
-    return code;
-  }
   char err[1024];
   idx_store_t *store = NULL;
   bool found = false;
@@ -210,21 +219,16 @@ int idx_cmd_status(int argc, char **argv) {
 
 int idx_cmd_rederive(int argc, char **argv) {
   idx_config_t cfg;
-  int code =
-      parse_or_help(&cfg, IDX_CMD_REDERIVE, argc, argv,
-                    "usage: dimo-indexer rederive --db CONNINFO [--network N]\n\n"
-                    "Rebuilds every derived table of the network's chain (licenses, stakes,\n"
-                    "opt-ins, ...) from the stored logs alone, in one transaction, and builds\n"
-                    "the license documents. The result equals what the follower derived batch\n"
-                    "by batch. Refused while another instance writes the chain (writer lock).");
+  idx_network_t net;
+  int code = parse_with_network(
+      &cfg, &net, IDX_CMD_REDERIVE, argc, argv,
+      "usage: dimo-indexer rederive --db CONNINFO [--network N]\n\n"
+      "Rebuilds every derived table of the network's chain (licenses, stakes,\n"
+      "opt-ins, ...) from the stored logs alone, in one transaction, and builds\n"
+      "the license documents. The result equals what the follower derived batch\n"
+      "by batch. Refused while another instance writes the chain (writer lock).");
   if (code)
     return code < 0 ? IDX_EXIT_OK : code;
-  idx_network_t net;
-  code = idx_cmd_chain_setup(&cfg, &net, false);
-  if (code) {
-    idx_config_free(&cfg);
-    return code;
-  }
   char err[1024];
   idx_store_t *store = NULL;
   bool locked = false, found = false;
