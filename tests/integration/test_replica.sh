@@ -106,7 +106,7 @@ set +e
 "$BIN" serve --network "$NET" --db "$SDB" --http 127.0.0.1:0 --schema-dir "$WORK/schema-old" >"$WORK/newer.log" 2>&1
 code=$?
 set -e
-((code == 2)) && grep -q 'newer than this binary' "$WORK/newer.log" ||
+((code == 2)) && grep -q 'newer than this dimo-indexer knows' "$WORK/newer.log" ||
   it_fail "newer schema: exit $code: $(tail -3 "$WORK/newer.log")"
 empty=$(it_newdb empty)
 serve_start serve-empty "$empty"
