@@ -99,7 +99,8 @@ BEGIN
         RETURN NULL;
       END IF;
       IF dimo__doc_usable(s.doc, s.doc_block, s.doc_time, s.doc_expires, v_block, v_time) THEN
-        RETURN s.doc || jsonb_build_object('as_of_block', v_block, 'as_of_time', dimo_iso(v_time));
+        RETURN s.doc || jsonb_build_object('as_of_block', v_block, 'as_of_time', dimo_iso(v_time))
+          || dimo__finality(p_chain_id, v_block);
       END IF;
     ELSE
       v_time := p_at_time;
@@ -110,7 +111,8 @@ BEGIN
     v_time := coalesce(p_at_time, dimo_block_time(p_chain_id, v_block));
     v_doc := dimo__doc_at(p_chain_id, p_contract, p_token_id, v_block, v_time);
   END IF;
-  RETURN v_doc || jsonb_build_object('as_of_block', v_block, 'as_of_time', dimo_iso(v_time));
+  RETURN v_doc || jsonb_build_object('as_of_block', v_block, 'as_of_time', dimo_iso(v_time))
+          || dimo__finality(p_chain_id, v_block);
 END;
 $$;
 
@@ -299,7 +301,8 @@ BEGIN
   SELECT m.block_number, m.block_time INTO v_block, v_time FROM model_cursor m
   WHERE m.chain_id = p_chain_id;
   IF dimo__doc_usable(s.doc, s.doc_block, s.doc_time, s.doc_expires, v_block, v_time) THEN
-    v_doc := s.doc || jsonb_build_object('as_of_block', v_block, 'as_of_time', dimo_iso(v_time));
+    v_doc := s.doc || jsonb_build_object('as_of_block', v_block, 'as_of_time', dimo_iso(v_time))
+          || dimo__finality(p_chain_id, v_block);
   ELSE
     v_doc := dimo_license_doc(p_chain_id, s.contract, s.token_id);
   END IF;

@@ -1132,7 +1132,7 @@ BEGIN
     'token', c.token_doc,
     'sacd', c.sacd_doc,
     'as_of_block', v_block,
-    'as_of_time', dimo_iso(v_time));
+    'as_of_time', dimo_iso(v_time)) || dimo__finality(p_chain_id, v_block);
 END;
 $$;
 

@@ -419,7 +419,8 @@ BEGIN
     d := dimo__connection_doc_at(p_chain_id, r.contract, r.token_id, v_block);
     IF d IS NOT NULL THEN
       RETURN d || jsonb_build_object('as_of_block', v_block,
-        'as_of_time', dimo_iso(dimo_block_time(p_chain_id, v_block)));
+        'as_of_time', dimo_iso(dimo_block_time(p_chain_id, v_block)))
+        || dimo__finality(p_chain_id, v_block);
     END IF;
   END LOOP;
   RETURN NULL;

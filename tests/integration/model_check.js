@@ -105,7 +105,8 @@ function dbSnapshot(db, chain, block, time) {
                           WHERE s.chain_id = ${chain} AND m.chain_id = ${chain}
                             AND dimo_license_doc(${chain}, s.contract, s.token_id) IS DISTINCT FROM
                                 dimo__doc_at(${chain}, s.contract, s.token_id, m.block_number, m.block_time)
-                                || jsonb_build_object('as_of_block', m.block_number, 'as_of_time', dimo_iso(m.block_time)))` : '0'}
+                                || jsonb_build_object('as_of_block', m.block_number, 'as_of_time', dimo_iso(m.block_time))
+                                || dimo__finality(${chain}, m.block_number))` : '0'}
     )`);
 }
 

@@ -43,7 +43,7 @@ const queries = [
   // The documents as readers get them (the cache may be stale in one run
   // and built in the other: backfill batches defer it), and the number of
   // cached documents that differ from a fresh build at the cursor (0).
-  `SELECT 'doc', chain_id, encode(contract, 'hex'), token_id, dimo_license_doc(chain_id, contract, token_id)::text
+  `SELECT 'doc', chain_id, encode(contract, 'hex'), token_id, (dimo_license_doc(chain_id, contract, token_id) - 'finalized_block' - 'final')::text
      FROM license_state`,
   `SELECT 'dcache', count(*) FROM license_state s JOIN model_cursor m ON m.chain_id = s.chain_id
      WHERE s.doc IS NOT NULL AND (s.doc_expires IS NULL OR date_trunc('second', m.block_time) <= s.doc_expires)

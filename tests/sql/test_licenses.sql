@@ -92,6 +92,15 @@ SELECT t.eq((SELECT owner FROM license_state WHERE contract = t.addr(1002) AND t
   'Stake license owner');
 SELECT t.eq(dimo_license_doc(137, t.addr(1002), 1, NULL) ->> 'staked', t.dimo(100000), 'Stake: owner''s stake');
 
+-- Finality: a document says whether its block is final (at or below the
+-- finalized block the follower stored), null while no node named one.
+SELECT t.eq(dimo_license_doc(137, t.addr(1000), 1, NULL) -> 'final', 'null'::jsonb, 'final unknown');
+INSERT INTO finality (chain_id, finalized_block) VALUES (137, 14);
+SELECT t.eq(dimo_license_doc(137, t.addr(1000), 1, NULL) ->> 'final', 'false', 'block 16 not final at 14');
+SELECT t.eq(dimo_license_doc(137, t.addr(1000), 1, 14) ->> 'final', 'true', 'block 14 final');
+SELECT t.eq(dimo_license_doc(137, t.addr(1000), 1, NULL) ->> 'finalized_block', '14', 'finalized_block');
+DELETE FROM finality;
+
 -- Rollback to 13, then the same blocks again: the model must equal the
 -- straight apply, row for row.
 CREATE TEMP TABLE straight AS
