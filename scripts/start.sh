@@ -130,6 +130,7 @@ cat <<EOF
   chain (anvil):  $rpc
   database:       psql "$db"
   API:            http://127.0.0.1:$port
+  page:           http://127.0.0.1:$port/   (auditors: overview, search, licenses, slash ledger)
   network file:   $run/network.json
   indexer log:    $run/indexer.log
 
@@ -140,6 +141,7 @@ cat <<EOF
     curl -s http://127.0.0.1:$port/metrics | grep '^dimo_'
     $bin license 1 --class app --db "$db" --network $run/network.json
     $bin status --db "$db" --network $run/network.json --rpc $rpc
+    $bin rederive --db "$db" --network $run/network.json   # after stopping the indexer
 
     psql "$db" -c 'SELECT event_name, count(*) FROM logs GROUP BY 1 ORDER BY 2 DESC'
     psql "$db" -c 'SELECT * FROM slashes ORDER BY block_number DESC LIMIT 5'
