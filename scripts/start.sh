@@ -141,7 +141,6 @@ cat <<EOF
     curl -s http://127.0.0.1:$port/metrics | grep '^dimo_'
     $bin license 1 --class app --db "$db" --network $run/network.json
     $bin status --db "$db" --network $run/network.json --rpc $rpc
-    $bin rederive --db "$db" --network $run/network.json   # after stopping the indexer
 
     psql "$db" -c 'SELECT event_name, count(*) FROM logs GROUP BY 1 ORDER BY 2 DESC'
     psql "$db" -c 'SELECT * FROM slashes ORDER BY block_number DESC LIMIT 5'
