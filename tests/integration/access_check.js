@@ -368,6 +368,18 @@ async function reasonsMode(o) {
     return [];
   };
 
+  // Also every app license as the asker of one touched combination, so
+  // each license condition of the head (revoked, suspended) is asked
+  // whatever the random grants chose (with no grant of its own, the answer
+  // also names grant_missing, as the replay says).
+  if (checks.length) {
+    const c0 = checks[0];
+    const grantees = new Set(checks.map((c) => c.grantee));
+    for (const l of apps.values()) {
+      if (!l.client_id || /^0x0{40}$/.test(l.client_id) || grantees.has(l.client_id)) continue;
+      checks.push({ ...c0, grantee: l.client_id, grantee_app: { contract: l.contract, token_id: l.token_id } });
+    }
+  }
   // Also a token nobody granted anything on, for every grantee.
   for (const grantee of new Set(checks.map((c) => c.grantee))) {
     const c0 = checks.find((c) => c.grantee === grantee);

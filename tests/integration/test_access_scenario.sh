@@ -18,8 +18,11 @@ it_seed
 it_devnet
 node "$IT_ROOT/tests/devnet/scenario.js" --rpc "$RPC" --network "$NET" --optins --ops "$OPS" \
   --seed "$seed" >"$WORK/random.log" || it_fail "random scenario failed (seed $seed): $(tail -5 "$WORK/random.log")"
+# One grant certainly allowed at the head (the random draw may leave none).
+node "$IT_ROOT/tests/devnet/grant_allowed.js" --rpc "$RPC" --network "$NET" >"$WORK/grant.log" ||
+  it_fail "grant_allowed.js failed: $(cat "$WORK/grant.log")"
 head=$(it_head)
-it_log "scenarios done; head $head"
+it_log "scenarios done; head $head; $(cat "$WORK/grant.log")"
 
 # Indexed in steps (ranges of 7 blocks, two runs), then served.
 "$BIN" sync --network "$NET" --rpc "$RPC" --db "$DB" --confirmations 0 --to $((head / 2)) \
