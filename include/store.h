@@ -84,6 +84,11 @@ IDX_WARN_UNUSED int idx_store_reconnect(idx_store_t *store, char *err, size_t er
 IDX_WARN_UNUSED int idx_store_migrate(idx_store_t *store, const char *schema_dir, int *applied,
                                       char *err, size_t errlen) IDX_NONNULL(1, 2, 4);
 
+/* The number of a migration file name ("007_storage_nodes.sql": 7), or -1
+ * for anything idx_store_migrate would not apply as a numbered migration
+ * (the one rule for file names; serve's schema check uses it too). */
+int idx_store_migration_version(const char *file) IDX_NONNULL(1);
+
 /* Whether a newer dimo-indexer migrated the database: *newer is true (and
  * err says so) when its newest schema_migrations row is above the last
  * file of schema_dir (idx_store_migrate refuses such a database the same

@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include "replica.h"
+#include "store.h"
 
 #include "dbpool.h"
 #include "log.h"
@@ -56,23 +57,6 @@ void idx_replica_options_default(idx_replica_options_t *o) {
 
 /* ---- pure parts --------------------------------------------------------- */
 
-/* The migration number of a file name NNN_name.sql, or -1. */
-static int migration_number(const char *name) {
-  size_t n = strlen(name);
-  if (n < 9 || strcmp(name + n - 4, ".sql") != 0 || name[3] != '_')
-    return -1;
-  for (size_t i = 0; i < 3; i++) {
-    if (name[i] < '0' || name[i] > '9')
-      return -1;
-  }
-  for (size_t i = 4; i < n - 4; i++) {
-    char c = name[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-      return -1;
-  }
-  return (name[0] - '0') * 100 + (name[1] - '0') * 10 + (name[2] - '0');
-}
-
 int idx_replica_expected(const char *schema_dir, char *out, size_t cap, char *err, size_t errlen) {
   DIR *d = opendir(schema_dir);
   if (!d) {
@@ -88,7 +72,7 @@ int idx_replica_expected(const char *schema_dir, char *out, size_t cap, char *er
   }
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
-    int v = migration_number(e->d_name);
+    int v = idx_store_migration_version(e->d_name);
     if (v < 0 || names[v])
       continue;
     size_t l = strlen(e->d_name) - 4;

@@ -378,6 +378,17 @@ typedef struct migration_s {
   char file[MIGRATION_NAME_MAX];
 } migration_t;
 
+/* True when name[from..to) is made of [a-z0-9_] only: the letters of
+ * migration and repeatable file names. */
+static bool name_chars_ok(const char *name, size_t from, size_t to) {
+  for (size_t i = from; i < to; i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+      return false;
+  }
+  return true;
+}
+
 /* 1: a migration file (NNN_name.sql, *version set); 0: not ours (not .sql,
  * hidden); -1: a .sql file with a bad name. */
 static int parse_migration_name(const char *name, int *version) {
@@ -390,15 +401,15 @@ static int parse_migration_name(const char *name, int *version) {
   for (int i = 0; i < 3; i++)
     if (name[i] < '0' || name[i] > '9')
       return -1;
-  if (name[3] != '_')
+  if (name[3] != '_' || !name_chars_ok(name, 4, n - 4))
     return -1;
-  for (size_t i = 4; i < n - 4; i++) {
-    char c = name[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-      return -1;
-  }
   *version = (name[0] - '0') * 100 + (name[1] - '0') * 10 + (name[2] - '0');
   return *version == 0 ? -1 : 1;
+}
+
+int idx_store_migration_version(const char *file) {
+  int version = -1;
+  return parse_migration_name(file, &version) == 1 ? version : -1;
 }
 
 static int cmp_migration(const void *a, const void *b) {
@@ -775,12 +786,7 @@ static int list_repeatables(const char *dir, repeatable_t **out, size_t *n, char
     size_t len = strlen(e->d_name);
     if (e->d_name[0] == '.' || len < 5 || strcmp(e->d_name + len - 4, ".sql") != 0)
       continue;
-    bool ok = len < MIGRATION_NAME_MAX;
-    for (size_t i = 0; ok && i < len - 4; i++) {
-      char c = e->d_name[i];
-      ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-    }
-    if (!ok) {
+    if (len >= MIGRATION_NAME_MAX || !name_chars_ok(e->d_name, 0, len - 4)) {
       idx_set_err(err, errlen, "schema dir %s: bad file name %s (want [a-z0-9_]+.sql)", dir,
                   e->d_name);
       rc = IDX_ERR_CONFIG;
