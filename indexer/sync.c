@@ -6,11 +6,14 @@
 #include "buf.h"
 #include "chain.h"
 #include "ethjson.h"
+#include "fetchplan.h"
 #include "hex.h"
 #include "keccak.h"
 #include "log.h"
 #include "logrange.h"
 #include "modelcheck.h"
+#include "replycheck.h"
+#include "stakeflow.h"
 #include "store.h"
 #include "sync.h"
 
@@ -43,6 +46,32 @@ typedef enum fail_cause_e {
   CAUSE_ANSWER, /* answers rejected: inconsistent, contradicting, undecodable */
   CAUSE_COUNT,
 } fail_cause_t;
+
+/* What the follower is doing: one value, changed only by change_phase(),
+ * which logs every change at debug level. Flags that are not phases
+ * (stop requested, a derivation or a prefetch in flight beside the phase)
+ * stay flags. */
+typedef enum sync_phase_e {
+  PHASE_OPENING,     /* store job: open, migrate, read the cursor */
+  PHASE_STANDBY,     /* another instance holds the writer lock */
+  PHASE_CHAIN_CHECK, /* every endpoint's chain id */
+  PHASE_HEAD,        /* asking the head and the finalized block */
+  PHASE_FETCH,       /* a range asked for, or awaited from the window */
+  PHASE_LOG_HEADERS, /* headers of the range's blocks with logs */
+  PHASE_WRITE,       /* the range's batch being written */
+  PHASE_IDLE,        /* caught up: checking that the tip is canonical */
+  PHASE_DOCS,        /* building stale license documents */
+  PHASE_FORK_SEARCH, /* reorg: stored headers against the node's */
+  PHASE_ROLLBACK,    /* reorg: rolling back above the fork point */
+  PHASE_WAIT,        /* a timer: poll interval or backoff */
+  PHASE_HALTED,      /* run: stopped on a fatal error, the API still answers */
+  PHASE_DONE,        /* done_cb ran */
+} sync_phase_t;
+
+static const char *const phase_names[] = {
+    "opening", "standby", "chain-check", "head",     "fetch", "log-headers", "write",
+    "idle",    "docs",    "fork-search", "rollback", "wait",  "halted",      "done",
+};
 
 typedef enum job_kind_e {
   JOB_OPEN,     /* open, migrate, read cursor */
@@ -120,9 +149,8 @@ struct idx_sync_s {
   int halt_status;             /* run: the fatal error that halted the follower */
   bool stop_requested;         /* idx_sync_stop was called */
   bool need_lock;              /* the writer lock must be (re)taken before writing */
-  bool standby;                /* another instance writes; we wait for its lock */
   bool stopping;
-  bool finished;
+  sync_phase_t phase; /* change_phase() only */
   /* finish() waits for a prefetch in flight (its callback needs us). */
   bool finish_deferred;
   int deferred_status;
@@ -142,8 +170,7 @@ struct idx_sync_s {
   idx_logrange_t range;
   uint64_t fetch_from, fetch_to;
   bool near_head;
-  bool range_in_flight; /* between fetch_range and the batch's hand-off */
-  uint64_t near_cap;    /* near-head span: halves on inconsistent answers */
+  uint64_t near_cap; /* near-head span: halves on inconsistent answers */
   req_kind_t req_kinds[MAX_REQUESTS];
   uint64_t req_numbers[MAX_REQUESTS];
   size_t nreq;
@@ -178,6 +205,9 @@ struct idx_sync_s {
   uint32_t main_seen[MAX_REQUESTS];
   uint64_t suspect_block;
   unsigned suspect_count;
+  /* The network's stake-out events that come with a token transfer. */
+  idx_transfer_rule_t transfer_rules[IDX_STAKEFLOW_MAX_RULES];
+  size_t ntransfer_rules;
 
   /* Fork search: two answers must agree before a rollback. */
   uint64_t reorg_from_cursor;
@@ -232,6 +262,22 @@ struct idx_sync_s {
 
 static void poll_head(idx_sync_t *s);
 static void fetch_range(idx_sync_t *s);
+
+/* The one place the phase changes. DONE is final; HALTED only gives way
+ * to DONE. */
+static void change_phase(idx_sync_t *s, sync_phase_t next) {
+  if (s->phase == next || s->phase == PHASE_DONE)
+    return;
+  if (s->phase == PHASE_HALTED && next != PHASE_DONE)
+    return;
+  idx_log_debug("sync", "%s -> %s", phase_names[s->phase], phase_names[next]);
+  s->phase = next;
+}
+
+/* Between fetch_range and the batch's hand-off to the store. */
+static bool range_in_flight(const idx_sync_t *s) {
+  return s->phase == PHASE_FETCH || s->phase == PHASE_LOG_HEADERS;
+}
 static void start_reorg(idx_sync_t *s);
 static void queue_job(idx_sync_t *s);
 static void after_target(idx_sync_t *s);
@@ -261,6 +307,7 @@ static bool halt(idx_sync_t *s, int status, const char *message) {
       status == IDX_ERR_CANCELLED)
     return false;
   if (!s->st.halted) {
+    change_phase(s, PHASE_HALTED);
     s->st.halted = true;
     s->halt_status = status;
     snprintf(s->st.halt_reason, sizeof s->st.halt_reason, "%s", message);
@@ -272,7 +319,7 @@ static bool halt(idx_sync_t *s, int status, const char *message) {
 }
 
 static void finish(idx_sync_t *s, int status, const char *message) {
-  if (s->finished)
+  if (s->phase == PHASE_DONE)
     return;
   if (s->st.halted || halt(s, status, message)) {
     if (!s->stop_requested || in_flight(s) || s->rpc_busy)
@@ -293,7 +340,7 @@ static void finish(idx_sync_t *s, int status, const char *message) {
     status = s->deferred_status;
     message = s->deferred_message;
   }
-  s->finished = true;
+  change_phase(s, PHASE_DONE);
   uv_timer_stop(&s->timer);
   if (status)
     idx_log_error("sync", "%s", message);
@@ -313,6 +360,8 @@ static void on_timer(uv_timer_t *t) {
 }
 
 static void later(idx_sync_t *s, uint64_t ms, void (*next)(idx_sync_t *)) {
+  if (s->phase != PHASE_STANDBY)
+    change_phase(s, PHASE_WAIT);
   s->after_timer = next;
   uv_timer_start(&s->timer, on_timer, ms, 0);
 }
@@ -579,7 +628,7 @@ static void on_rpc(void *ud, int status, const idx_rpc_reply_t *replies, size_t 
   reply_fn fn = ctx->fn;
   free(ctx);
   s->rpc_busy = false;
-  if (s->finished)
+  if (s->phase == PHASE_DONE)
     return;
   if (s->stopping) {
     finish(s, 0, "stopped");
@@ -629,11 +678,10 @@ static void send_batch(idx_sync_t *s, const char *const *methods, json_t *const 
  * keeps failing some of them gets smaller ranges, so progress does not
  * depend on one large batch coming back whole. */
 static void inconsistent(idx_sync_t *s, const char *what) {
-  if (s->range_in_flight && s->near_head && s->fetch_to > s->fetch_from) {
+  if (range_in_flight(s) && s->near_head && s->fetch_to > s->fetch_from) {
     uint64_t span = s->fetch_to - s->fetch_from + 1;
     s->near_cap = span / 2 > 0 ? span / 2 : 1;
   }
-  s->range_in_flight = false;
   s->st.inconsistencies++;
   idx_log_warn("sync", "inconsistent node answer (%s); retrying", what);
   retry_later(s, CAUSE_ANSWER, what, poll_head);
@@ -675,7 +723,7 @@ static void check_chain_id(idx_sync_t *s);
 static void on_chain_checked(void *ud, int status, const char *message) {
   idx_sync_t *s = ud;
   s->rpc_busy = false;
-  if (s->finished)
+  if (s->phase == PHASE_DONE)
     return;
   if (s->stopping) {
     finish(s, 0, "stopped");
@@ -696,6 +744,7 @@ static void on_chain_checked(void *ud, int status, const char *message) {
 }
 
 static void check_chain_id(idx_sync_t *s) {
+  change_phase(s, PHASE_CHAIN_CHECK);
   if (s->chain_checked) {
     poll_head(s);
     return;
@@ -745,6 +794,7 @@ static void on_tip_check(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
 }
 
 static void build_docs(idx_sync_t *s) {
+  change_phase(s, PHASE_DOCS);
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_DOCS;
   queue_job(s);
@@ -762,6 +812,7 @@ static void idle(idx_sync_t *s) {
     }
   }
   s->docs_started_ns = 0;
+  change_phase(s, PHASE_IDLE);
   if (!s->has_cursor) {
     later(s, s->opts.poll_ms, poll_head);
     return;
@@ -865,7 +916,7 @@ static void on_head(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
 }
 
 static void poll_head(idx_sync_t *s) {
-  s->range_in_flight = false;
+  change_phase(s, PHASE_HEAD);
   if (s->stopping) {
     finish(s, 0, "stopped");
     return;
@@ -898,21 +949,8 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n);
 /* The range that starts at `from`: its last block and whether it is near
  * the head. */
 static uint64_t range_end(const idx_sync_t *s, uint64_t from, bool *near_head) {
-  uint64_t span = s->range.span;
-  uint64_t to = from + span - 1 < from ? UINT64_MAX : from + span - 1;
-  if (to > s->target)
-    to = s->target;
-  /* Near the head, every header is fetched and checked, in ranges of at
-   * most near_cap blocks. A range reaching into that window from below
-   * stops where it begins, so that the blocks below it go in one range
-   * and only the last REORG_WINDOW blocks pay for headers. */
-  uint64_t below_window = s->head > REORG_WINDOW ? s->head - REORG_WINDOW : 0;
-  if (from <= below_window && to > below_window)
-    to = below_window;
-  *near_head = to + REORG_WINDOW > s->head;
-  if (*near_head && to - from + 1 > s->near_cap)
-    to = from + s->near_cap - 1;
-  return to;
+  return idx_fetchplan_range_end(from, s->range.span, s->target, s->head, REORG_WINDOW, s->near_cap,
+                                 near_head);
 }
 
 /* The JSON-RPC batch of a range: its logs, and the headers of its ends
@@ -968,7 +1006,7 @@ static void on_prefetch(void *ud, int status, const idx_rpc_reply_t *r, size_t n
     finish(s, 0, "stopped");
     return;
   }
-  if (s->finished)
+  if (s->phase == PHASE_DONE)
     return;
   if (status == IDX_ERR_CANCELLED) {
     /* The client closed under us: stop (after the write in flight). */
@@ -1031,7 +1069,7 @@ static void prefetch(idx_sync_t *s, uint64_t from) {
 /* Hands the held prefetched answer to the range handler. */
 static void use_prefetch(idx_sync_t *s) {
   prefetch_t *p = &s->pre;
-  s->range_in_flight = true;
+  change_phase(s, PHASE_FETCH);
   s->near_head = false;
   s->fetch_from = p->from;
   s->fetch_to = p->to;
@@ -1058,7 +1096,7 @@ static void fetch_range(idx_sync_t *s) {
     /* Wait for it: on arrival it is used, or dropped and the range asked
      * for again. */
     p->awaited = true;
-    s->range_in_flight = true;
+    change_phase(s, PHASE_FETCH);
     return;
   }
   uint64_t from = next_block(s);
@@ -1075,7 +1113,7 @@ static void fetch_range(idx_sync_t *s) {
     prefetch_drop(p);
   }
   s->near_head = near_head;
-  s->range_in_flight = true;
+  change_phase(s, PHASE_FETCH);
   s->fetch_from = from;
   s->fetch_to = to;
   const char *methods[MAX_REQUESTS];
@@ -1105,31 +1143,6 @@ static idx_block_t *header_of(idx_sync_t *s, uint64_t number) {
       return &s->blocks[i];
   }
   return NULL;
-}
-
-/* The three bloom bit positions of a value (Ethereum's logsBloom: bits
- * from the first three 16-bit pairs of keccak256, modulo 2048). */
-static void bloom_bits(uint16_t out[3], const void *data, size_t n) {
-  idx_hash_t h;
-  idx_keccak256(&h, data, n);
-  for (size_t i = 0; i < 3; i++)
-    out[i] = (uint16_t)(((h.b[2 * i] << 8) | h.b[2 * i + 1]) & 2047);
-}
-
-static bool bloom_has(const uint8_t bloom[256], const uint16_t bits[3]) {
-  for (size_t i = 0; i < 3; i++) {
-    if (!(bloom[255 - bits[i] / 8] & (1u << (bits[i] % 8))))
-      return false;
-  }
-  return true;
-}
-
-static bool bloom_any(const uint8_t bloom[256], uint16_t (*bits)[3], size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    if (bloom_has(bloom, bits[i]))
-      return true;
-  }
-  return false;
 }
 
 /* Index of a near-head header in s->blocks, or SIZE_MAX. */
@@ -1162,78 +1175,32 @@ static bool suspect(idx_sync_t *s, uint64_t number, const char *why) {
  * contracts may have logged there but none came back, the answer is
  * suspect and is asked again (a bloom can match by chance, hence
  * suspect()). */
-/* Bits set in a 2048-bit logsBloom. */
-static unsigned bloom_popcount(const uint8_t bloom[256]) {
-  unsigned n = 0;
-  for (size_t i = 0; i < 256; i++)
-    for (uint8_t b = bloom[i]; b; b &= (uint8_t)(b - 1))
-      n++;
-  return n;
-}
-
-/* Only a sparse bloom says anything: a busy Polygon block sets most of its
- * bits (hundreds of logs), and three given bits are then set by chance
- * for almost any address, so every such block would look suspect. Above a
- * tenth of the bits set the block is not judged by its bloom (the token
- * transfer check below and the hash checks still apply). */
-enum { BLOOM_INFORMATIVE_MAX_BITS = 2048 / 10 };
-
 static bool logs_missing(idx_sync_t *s) {
   for (size_t i = 0; i < s->nblocks && i < MAX_REQUESTS; i++) {
     if (!s->has_bloom[i] || s->main_seen[i])
       continue;
-    const uint8_t *bloom = s->blooms[i];
-    if (bloom_popcount(bloom) > BLOOM_INFORMATIVE_MAX_BITS)
-      continue;
-    if (bloom_any(bloom, s->main_addr_bits, s->n_main_addr) &&
-        bloom_any(bloom, s->main_topic_bits, s->n_main_topic) &&
+    if (idx_bloom_expects_logs(s->blooms[i], (const uint16_t(*)[3])s->main_addr_bits,
+                               s->n_main_addr, (const uint16_t(*)[3])s->main_topic_bits,
+                               s->n_main_topic) &&
         suspect(s, s->blocks[i].number, "bloom matches but no logs came back"))
       return true;
   }
   return false;
 }
 
-/* Stake leaving a license contract is always a DIMO token Transfer out of
- * it in the same transaction: a withdraw, slash or unstake whose transfer
- * did not come back means the token's eth_getLogs answer was incomplete. */
-static bool moves_stake_out(const idx_log_t *l) {
-  static const struct {
-    const char *role, *event;
-  } outs[] = {
-      {"app_license", "StakeWithdraw"},
-      {"app_license", "AssetForfeit"},
-      {"node_license", "UnstakeTokens"},
-      {"node_license", "EmergencyWithdrawal"},
-  };
-  for (size_t i = 0; l->role && i < IDX_ARRAY_LEN(outs); i++) {
-    if (strcmp(l->role, outs[i].role) == 0 && strcmp(l->event_name, outs[i].event) == 0)
-      return true;
-  }
-  return false;
-}
-
-/* Logs are sorted. */
+/* A stake movement whose token transfer did not come back (the network's
+ * rules, stakeflow.h): the token's eth_getLogs answer was incomplete.
+ * Logs are sorted. */
 static bool transfers_missing(idx_sync_t *s) {
-  if (!s->token_address)
-    return false;
-  size_t block_start = 0;
-  for (size_t i = 0; i < s->nlogs; i++) {
-    const idx_log_t *l = &s->logs[i];
-    if (i && l->block_number != s->logs[i - 1].block_number)
-      block_start = i;
-    if (!moves_stake_out(l))
-      continue;
-    bool found = false;
-    /* Same transaction, so same block: look only there. */
-    for (size_t k = block_start;
-         k < s->nlogs && !found && s->logs[k].block_number == l->block_number; k++) {
-      const idx_log_t *t = &s->logs[k];
-      found = t->block_number == l->block_number && memcmp(t->tx_hash.b, l->tx_hash.b, 32) == 0 &&
-              t->role && strcmp(t->role, "dimo_token") == 0 && t->ntopics == 3 &&
-              memcmp(t->topics[1].b + 12, l->address.b, 20) == 0;
-    }
-    if (!found && suspect(s, l->block_number, "a stake movement without its token transfer"))
+  size_t i = 0;
+  while (s->ntransfer_rules && i < s->nlogs) {
+    i += idx_replycheck_transfer_missing(s->logs + i, s->nlogs - i, s->transfer_rules,
+                                         s->ntransfer_rules);
+    if (i == s->nlogs)
+      break;
+    if (suspect(s, s->logs[i].block_number, "a stake movement without its token transfer"))
       return true;
+    i++;
   }
   return false;
 }
@@ -1262,13 +1229,6 @@ static int push_block(idx_sync_t *s, const idx_block_t *b) {
   }
   s->blocks[s->nblocks++] = *b;
   return 0;
-}
-
-static int cmp_log(const void *a, const void *b) {
-  const idx_log_t *x = a, *y = b;
-  if (x->block_number != y->block_number)
-    return x->block_number < y->block_number ? -1 : 1;
-  return x->log_index < y->log_index ? -1 : x->log_index > y->log_index ? 1 : 0;
 }
 
 typedef enum decoded_e {
@@ -1384,11 +1344,9 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     return;
   }
   if (s->near_head) {
-    for (size_t i = 1; i < s->nblocks; i++) {
-      if (memcmp(s->blocks[i].parent_hash.b, s->blocks[i - 1].hash.b, 32) != 0) {
-        inconsistent(s, "headers of the range do not chain");
-        return;
-      }
+    if (idx_replycheck_unchained(s->blocks, s->nblocks) != s->nblocks) {
+      inconsistent(s, "headers of the range do not chain");
+      return;
     }
   }
 
@@ -1468,7 +1426,7 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     inconsistent(s, what);
     return;
   }
-  qsort(s->logs, s->nlogs, sizeof *s->logs, cmp_log);
+  idx_replycheck_sort_logs(s->logs, s->nlogs);
   if (transfers_missing(s)) {
     char what[96];
     snprintf(what, sizeof what, "a stake movement in block %llu lacks its token transfer",
@@ -1476,12 +1434,9 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     inconsistent(s, what);
     return;
   }
-  for (size_t i = 1; i < s->nlogs; i++) {
-    if (s->logs[i].block_number == s->logs[i - 1].block_number &&
-        s->logs[i].log_index == s->logs[i - 1].log_index) {
-      inconsistent(s, "duplicate log index");
-      return;
-    }
+  if (idx_replycheck_duplicate(s->logs, s->nlogs)) {
+    inconsistent(s, "duplicate log index");
+    return;
   }
   idx_logrange_success(&s->range, s->fetch_to - s->fetch_from + 1, s->nlogs);
   s->time_next = 0;
@@ -1554,6 +1509,7 @@ static void on_log_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
 
 /* Asks for the headers in s->hdr_numbers[0..hdr_n). */
 static void send_log_headers(idx_sync_t *s) {
+  change_phase(s, PHASE_LOG_HEADERS);
   const char *methods[TIME_BATCH_MAX];
   json_t *params[TIME_BATCH_MAX];
   for (size_t k = 0; k < s->hdr_n; k++) {
@@ -1566,6 +1522,7 @@ static void send_log_headers(idx_sync_t *s) {
 }
 
 static void fetch_log_headers(idx_sync_t *s) {
+  change_phase(s, PHASE_LOG_HEADERS);
   size_t k = 0;
   uint64_t last = UINT64_MAX;
   s->hdr_log_from = s->time_next;
@@ -1614,6 +1571,7 @@ static void progress(idx_sync_t *s) {
 }
 
 static void write_batch(idx_sync_t *s) {
+  change_phase(s, PHASE_WRITE);
   idx_block_t *last = header_of(s, s->fetch_to);
   if (!last) {
     inconsistent(s, "range end header missing");
@@ -1641,7 +1599,6 @@ static void write_batch(idx_sync_t *s) {
 }
 
 static void after_write(idx_sync_t *s) {
-  s->range_in_flight = false;
   answers_sound(s);
   if (s->job.finalized > s->finalized_stored)
     s->finalized_stored = s->job.finalized;
@@ -1681,7 +1638,7 @@ static void after_write(idx_sync_t *s) {
 /* ---- reorgs ----------------------------------------------------------- */
 
 static void start_reorg(idx_sync_t *s) {
-  s->range_in_flight = false;
+  change_phase(s, PHASE_FORK_SEARCH);
   s->reorg_from_cursor = s->cursor;
   s->fork_pass = 0;
   memset(&s->job, 0, sizeof s->job);
@@ -1767,6 +1724,7 @@ static void on_fork_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     return;
   j->kind = JOB_ROLLBACK;
   j->reconnect_first = false;
+  change_phase(s, PHASE_ROLLBACK);
   if (s->derive_busy) {
     s->rollback_waiting = true; /* never beside a derivation */
     return;
@@ -1846,6 +1804,7 @@ static void after_docs(idx_sync_t *s) {
 /* ---- store job completion --------------------------------------------- */
 
 static void standby_retry(idx_sync_t *s) {
+  change_phase(s, PHASE_OPENING);
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_OPEN;
   queue_job(s);
@@ -1856,10 +1815,10 @@ static void on_job_done(idx_sync_t *s) {
   if (j->rc == IDX_ERR_STANDBY) {
     /* Another instance holds the writer lock: wait, and take over when it
      * goes (its connection closes and PostgreSQL releases the lock). */
-    if (!s->standby)
+    if (s->phase != PHASE_STANDBY)
       idx_log_info("sync", "standby: another instance is writing chain %llu; waiting for its lock",
                    (unsigned long long)s->opts.net->chain_id);
-    s->standby = true;
+    change_phase(s, PHASE_STANDBY);
     s->st.standby = true;
     s->need_lock = true;
     if (s->stopping) {
@@ -1889,6 +1848,7 @@ static void on_job_done(idx_sync_t *s) {
     /* Someone else moved the cursor (a second writer or a manual change):
      * re-read it and carry on from there. */
     idx_log_warn("sync", "store cursor moved under us (%s); re-reading it", j->err);
+    change_phase(s, PHASE_OPENING);
     memset(j, 0, sizeof *j);
     j->kind = JOB_OPEN;
     queue_job(s);
@@ -1904,9 +1864,8 @@ static void on_job_done(idx_sync_t *s) {
   s->db_failures = 0;
   switch (j->kind) {
   case JOB_OPEN:
-    if (s->standby)
+    if (s->st.standby)
       idx_log_info("sync", "took the writer lock: this instance writes now");
-    s->standby = false;
     s->st.standby = false;
     s->has_cursor = j->found;
     s->cursor = j->last_block;
@@ -1960,9 +1919,9 @@ static int build_blooms(idx_sync_t *s) {
     const idx_contract_t *c = &net->contracts[i];
     if (c->role == IDX_ROLE_DIMO_TOKEN)
       continue;
-    bloom_bits(s->main_addr_bits[s->n_main_addr++], c->address.b, 20);
+    idx_bloom_bits(s->main_addr_bits[s->n_main_addr++], c->address.b, 20);
     for (size_t e = 0; e < c->abi.nevents; e++)
-      bloom_bits(s->main_topic_bits[s->n_main_topic++], c->abi.events[e].topic0.b, 32);
+      idx_bloom_bits(s->main_topic_bits[s->n_main_topic++], c->abi.events[e].topic0.b, 32);
   }
   return 0;
 }
@@ -2034,6 +1993,7 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
   int rc = build_filters(s);
   if (rc == 0)
     rc = build_blooms(s);
+  idx_stakeflow_rules(opts->net, s->transfer_rules, &s->ntransfer_rules);
   if (rc) {
     idx_sync_free(s);
     return rc;
@@ -2051,7 +2011,7 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
 }
 
 void idx_sync_stop(idx_sync_t *s) {
-  if (s->finished || s->stop_requested)
+  if (s->phase == PHASE_DONE || s->stop_requested)
     return;
   s->stop_requested = true;
   if (s->st.halted) {
