@@ -10,8 +10,8 @@
  *
  * Concurrency (AIMD, with memory): `k` ranges may be in flight. It starts
  * at 2 and grows by one per clean answer up to --max-inflight; a
- * congestion signal (an HTTP 429, a timeout or transport fault, a provider
- * limit) halves it, and the number in flight when it came, minus one,
+ * congestion signal (an HTTP 429, a timeout or another transport fault)
+ * halves it, and the number in flight when it came, minus one,
  * becomes a ceiling that k climbs back to quickly but does not pass until
  * `regrow_after` clean answers have come back (a probe of one more); a
  * probe that meets congestion again doubles that wait. So a provider that

@@ -139,6 +139,15 @@ IDX_WARN_UNUSED int idx_rpc_check_chain(idx_rpc_t *rpc, idx_rpc_chain_cb cb, voi
  * answered it. */
 size_t idx_rpc_answered_by(const idx_rpc_t *rpc) IDX_NONNULL(1);
 
+/* Inside a batch callback with status 0: the size in bytes of the HTTP
+ * body that answered it (what a caller holding the answer accounts for). */
+size_t idx_rpc_answer_bytes(const idx_rpc_t *rpc) IDX_NONNULL(1);
+
+/* Raises the cap on concurrent HTTP exchanges to n (a smaller n changes
+ * nothing): the sync engine keeps up to --max-inflight ranges in flight
+ * beside its other requests. Returns 0 or IDX_ERR_NOMEM. */
+IDX_WARN_UNUSED int idx_rpc_raise_max_in_flight(idx_rpc_t *rpc, unsigned n) IDX_NONNULL(1);
+
 /* The caller found an answer of URL `url` faulty (it contradicts what the
  * caller knows): counts it as a failure of that URL, which cools down, so
  * that the next exchanges go to other URLs first. */

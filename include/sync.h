@@ -9,6 +9,13 @@
  *   -> fetch a range (logs + headers in one JSON-RPC batch) -> check it
  *   -> write it as one transaction -> next range, or wait for the head.
  *
+ * Below the reorg window up to max_inflight ranges are asked ahead
+ * (sync_window.c): answers that arrive early are held, bounded in bytes,
+ * and written strictly in chain order, one batch at a time, so the
+ * database is a prefix of the chain at every instant. How many are in
+ * flight adapts (AIMD): it grows while answers are clean, halves on a
+ * 429 or a failed exchange.
+ *
  * Near the head every header of a range is fetched and chained by
  * parent hash to the stored tip; a mismatch is a reorg: the fork point is
  * found among the stored headers and everything above it is rolled back
@@ -63,6 +70,8 @@ typedef struct idx_sync_options_s {
   uint64_t max_range;
   unsigned max_db_attempts; /* consecutive failures of one cause before giving up; 0 = never */
   bool progress;            /* backfill progress lines (blocks/s, events/s, ETA) */
+  unsigned max_inflight;    /* backfill ranges in flight at most (AIMD below it); 0 or 1: one */
+  uint64_t max_held_bytes;  /* answers held for later ranges, bytes as received; 0: none */
   /* Called on the loop after each batch commit (rollback false) and
    * each reorg rollback (true), once the engine's status shows it; NULL
    * for none. The HTTP API empties its answer cache here. */
@@ -98,13 +107,20 @@ typedef struct idx_sync_status_s {
   uint64_t reorgs;
   uint64_t last_reorg_depth;
   uint64_t max_reorg_depth;
-  uint64_t inconsistencies; /* retried inconsistent answers */
-  uint64_t range_limits;    /* provider range/size limits met */
-  uint64_t range;           /* current eth_getLogs span */
-  double last_batch_ms;     /* database time of the last batch */
-  uint64_t docs_built;      /* stale license documents built while idle */
-  uint64_t prefetched;      /* ranges fetched while the previous batch was written */
-  bool standby;             /* waiting: another instance holds the writer lock */
+  uint64_t inconsistencies;  /* retried inconsistent answers */
+  uint64_t range_limits;     /* provider range/size limits met */
+  uint64_t range;            /* current eth_getLogs span */
+  double last_batch_ms;      /* database time of the last batch */
+  uint64_t docs_built;       /* stale license documents built while idle */
+  uint64_t prefetched;       /* ranges fetched ahead (while earlier batches were written) */
+  unsigned inflight;         /* ranges in flight now */
+  unsigned inflight_allowed; /* ranges allowed in flight now (AIMD) */
+  unsigned peak_inflight;    /* most ranges in flight at once */
+  uint64_t held_bytes;       /* answers held for later ranges */
+  uint64_t rate_limited;     /* HTTP 429 answers seen by the JSON-RPC client */
+  double blocks_per_s;       /* backfill rate since the start of this process (progress) */
+  double eta_s;              /* seconds to the target at that rate (0: unknown) */
+  bool standby;              /* waiting: another instance holds the writer lock */
   bool has_finalized;
   uint64_t finalized;        /* the chain's finalized block (never goes down) */
   uint64_t provider_faults;  /* answers that contradicted finalized data or a header */
@@ -117,6 +133,9 @@ typedef struct idx_sync_status_s {
   bool halted;               /* run: the follower stopped on a fatal error */
   char halt_reason[256];     /* why (when halted) */
 } idx_sync_status_t;
+
+/* The most ranges --max-inflight may allow. */
+enum { IDX_SYNC_MAX_INFLIGHT = 64 };
 
 /* Answers that keep failing this many times in a row make `run` not ready. */
 enum { IDX_SYNC_FAILING_NOT_READY = 3 };

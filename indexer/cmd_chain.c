@@ -204,6 +204,8 @@ static int chain_with_config(idx_config_t *cfg, unsigned command, const char *na
   so.poll_ms = cfg->poll_ms;
   so.initial_range = cfg->initial_range;
   so.max_range = cfg->max_range;
+  so.max_inflight = (unsigned)cfg->max_inflight;
+  so.max_held_bytes = cfg->max_held_bytes;
   so.max_db_attempts = is_run ? 0 : (unsigned)(cfg->max_retries ? cfg->max_retries : 1);
   so.progress = true;
   so.on_commit = on_commit;

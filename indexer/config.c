@@ -73,6 +73,14 @@ static const opt_t options[] = {
      IDX_CMD_RUN | IDX_CMD_SYNC, "2000", "blocks per eth_getLogs to start with (adapts)"},
     {"--max-range", "DIMO_MAX_RANGE", OPT_U64, OFF(max_range), NO_HAS, IDX_CMD_RUN | IDX_CMD_SYNC,
      "100000", "largest eth_getLogs block range ever asked for"},
+    {"--max-inflight", "DIMO_MAX_INFLIGHT", OPT_U64, OFF(max_inflight), NO_HAS,
+     IDX_CMD_RUN | IDX_CMD_SYNC, "8",
+     "backfill ranges in flight at most, 1..64 (adapts below it: halves on HTTP 429, timeouts "
+     "and provider limits; 1 asks one range ahead of the one being written)"},
+    {"--max-held-bytes", "DIMO_MAX_HELD_BYTES", OPT_U64, OFF(max_held_bytes), NO_HAS,
+     IDX_CMD_RUN | IDX_CMD_SYNC, "16777216",
+     "bytes of answers (as received) held for ranges not yet written; when full, fetching "
+     "waits"},
     {"--rpc-timeout", "DIMO_RPC_TIMEOUT_MS", OPT_U64, OFF(rpc_timeout_ms), NO_HAS, ALL_CHAIN,
      "30000", "milliseconds per JSON-RPC HTTP exchange"},
     {"--rpc-max-response", "DIMO_RPC_MAX_RESPONSE", OPT_U64, OFF(rpc_max_response), NO_HAS,
@@ -247,6 +255,8 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->poll_ms = 2000;
   cfg->initial_range = 100;
   cfg->max_range = 100000;
+  cfg->max_inflight = 8;
+  cfg->max_held_bytes = (uint64_t)16 << 20;
   cfg->rpc_timeout_ms = 30000;
   cfg->rpc_max_response = (uint64_t)64 << 20;
   cfg->abi_dir = IDX_DEFAULT_ABI_DIR;
@@ -327,6 +337,10 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->nargs = nargs;
   if (cfg->max_range == 0 || cfg->initial_range == 0) {
     snprintf(err, errlen, "--initial-range and --max-range must be at least 1");
+    return IDX_ERR_CONFIG;
+  }
+  if (cfg->max_inflight == 0 || cfg->max_inflight > 64) {
+    snprintf(err, errlen, "--max-inflight must be 1..64");
     return IDX_ERR_CONFIG;
   }
   if (strcmp(cfg->http_ui, "on") != 0 && strcmp(cfg->http_ui, "off") != 0) {

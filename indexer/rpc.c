@@ -164,8 +164,9 @@ struct idx_rpc_s {
   uint64_t next_id;
   uint64_t rng;
   idx_rpc_stats_t stats;
-  unsigned handles;   /* uv handles not yet closed */
-  size_t answered_by; /* the URL whose answer is being handed to a callback */
+  unsigned handles;    /* uv handles not yet closed */
+  size_t answered_by;  /* the URL whose answer is being handed to a callback */
+  size_t answer_bytes; /* the body size of that answer */
   /* idx_rpc_check_chain in progress. */
   idx_rpc_chain_cb check_cb;
   void *check_ud;
@@ -908,6 +909,7 @@ static void exchange_done(idx_rpc_t *rpc, CURL *easy, CURLcode res) {
         for (size_t i = 0; i < b->n; i++)
           rpc->stats.rpc_errors += mine[i].err != 0;
         rpc->answered_by = (size_t)(u - rpc->urls);
+        rpc->answer_bytes = ex->body.len;
         batch_finish(b, 0, mine);
         json_decref(root);
         free(replies);
@@ -1261,6 +1263,20 @@ int idx_rpc_check_chain(idx_rpc_t *rpc, idx_rpc_chain_cb cb, void *ud) {
 }
 
 size_t idx_rpc_answered_by(const idx_rpc_t *rpc) { return rpc->answered_by; }
+
+size_t idx_rpc_answer_bytes(const idx_rpc_t *rpc) { return rpc->answer_bytes; }
+
+int idx_rpc_raise_max_in_flight(idx_rpc_t *rpc, unsigned n) {
+  if (n <= rpc->opts.max_in_flight)
+    return 0;
+  rpc_exchange_t **idle = realloc(rpc->idle, n * sizeof *idle);
+  if (!idle)
+    return IDX_ERR_NOMEM;
+  rpc->idle = idle;
+  rpc->opts.max_in_flight = n;
+  dispatch(rpc);
+  return 0;
+}
 
 void idx_rpc_blame(idx_rpc_t *rpc, size_t url, const char *why) {
   if (url >= rpc->nurls)

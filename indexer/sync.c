@@ -1,6 +1,8 @@
 /* sync.c: the sync engine's state machine (see sync.h). */
 #include "common.h"
 
+#include "sync_engine.h"
+
 #include "abi.h"
 #include "arena.h"
 #include "buf.h"
@@ -22,250 +24,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-  /* Headers kept (and fully checked) below the head: deeper than any
-   * reorg Polygon has had since its fork-choice changes. */
-  REORG_WINDOW = 128,
-  /* Arena cap for one batch's log data and decoded JSON. */
-  BATCH_MEMORY_MAX = 512 << 20,
-  /* Most blocks whose timestamps are fetched in one JSON-RPC batch. */
-  TIME_BATCH_MAX = 200,
-  /* Re-asks for headers of blocks with logs that a node did not have yet. */
-  HEADER_TRIES = 8,
-  /* Most requests in one batch (near-head ranges carry a header each). */
-  MAX_REQUESTS = REORG_WINDOW + 8,
-  /* Stale license documents built per transaction while idle (about
-   * 0.5 ms each). */
-  DOCS_PER_JOB = 500,
-};
-
-/* Causes of retries, each with its own count and backoff (an unrelated
- * success resets none of them). */
-typedef enum fail_cause_e {
-  CAUSE_RPC,    /* JSON-RPC transport: every endpoint failed a batch */
-  CAUSE_ANSWER, /* answers rejected: inconsistent, contradicting, undecodable */
-  CAUSE_COUNT,
-} fail_cause_t;
-
-/* What the follower is doing: one value, changed only by change_phase(),
- * which logs every change at debug level. Flags that are not phases
- * (stop requested, a derivation or a prefetch in flight beside the phase)
- * stay flags. */
-typedef enum sync_phase_e {
-  PHASE_OPENING,     /* store job: open, migrate, read the cursor */
-  PHASE_STANDBY,     /* another instance holds the writer lock */
-  PHASE_CHAIN_CHECK, /* every endpoint's chain id */
-  PHASE_HEAD,        /* asking the head and the finalized block */
-  PHASE_FETCH,       /* a range asked for, or awaited from the window */
-  PHASE_LOG_HEADERS, /* headers of the range's blocks with logs */
-  PHASE_WRITE,       /* the range's batch being written */
-  PHASE_IDLE,        /* caught up: checking that the tip is canonical */
-  PHASE_DOCS,        /* building stale license documents */
-  PHASE_FORK_SEARCH, /* reorg: stored headers against the node's */
-  PHASE_ROLLBACK,    /* reorg: rolling back above the fork point */
-  PHASE_WAIT,        /* a timer: poll interval or backoff */
-  PHASE_HALTED,      /* run: stopped on a fatal error, the API still answers */
-  PHASE_DONE,        /* done_cb ran */
-} sync_phase_t;
+static void poll_head(idx_sync_t *s);
 
 static const char *const phase_names[] = {
     "opening", "standby", "chain-check", "head",     "fetch", "log-headers", "write",
     "idle",    "docs",    "fork-search", "rollback", "wait",  "halted",      "done",
 };
 
-typedef enum job_kind_e {
-  JOB_OPEN,     /* open, migrate, read cursor */
-  JOB_WRITE,    /* write the batch */
-  JOB_BLOCKS,   /* load stored headers for the fork search */
-  JOB_ROLLBACK, /* roll back above keep */
-  JOB_DOCS,     /* build stale license documents */
-} job_kind_t;
-
-typedef struct store_job_s {
-  job_kind_t kind;
-  bool reconnect_first;
-  int rc;
-  char err[512];
-  double ms;
-  /* JOB_OPEN results */
-  bool found;
-  bool found_finalized;
-  uint64_t finalized; /* JOB_OPEN: stored; JOB_WRITE: to store (0: nothing new) */
-  uint64_t last_block;
-  idx_hash_t last_hash;
-  int migrations;
-  /* JOB_BLOCKS */
-  uint64_t from, to;
-  idx_block_t blocks[REORG_WINDOW + 1];
-  size_t nblocks;
-  /* JOB_ROLLBACK */
-  uint64_t keep_block;
-  idx_hash_t keep_hash;
-  /* JOB_DOCS */
-  unsigned docs_built;
-} store_job_t;
-
-typedef enum req_kind_e {
-  REQ_LOGS_MAIN,
-  REQ_LOGS_TOKEN,
-  REQ_HEADER,
-} req_kind_t;
-
-/* The next range's JSON-RPC batch, sent while the current batch is
- * written (backfill ranges only: below the reorg window nothing depends on
- * the write's outcome but the expected parent hash, which the range
- * handler checks when the answer is used). The answer is held, not
- * decoded: decoding fills the one batch being assembled, which the write
- * still uses. */
-typedef struct prefetch_s {
-  bool in_flight; /* sent, not answered */
-  bool ready;     /* answered and held */
-  bool awaited;   /* fetch_range wants it: use it (or refetch) on arrival */
-  bool too_large; /* the answer exceeded --rpc-max-response */
-  size_t url;     /* the endpoint that answered */
-  uint64_t from, to;
-  req_kind_t kinds[MAX_REQUESTS];
-  uint64_t numbers[MAX_REQUESTS];
-  size_t n;
-  idx_rpc_reply_t replies[MAX_REQUESTS]; /* references and copies: prefetch_drop frees */
-} prefetch_t;
-
-struct idx_sync_s {
-  uv_loop_t *loop;
-  idx_sync_options_t opts;
-  idx_sync_done_cb done_cb;
-  void *done_ud;
-
-  idx_store_t *store;
-  uv_timer_t timer;
-  uv_work_t work;
-  store_job_t job;
-  bool job_busy;
-  bool rpc_busy;
-  unsigned db_failures;
-  unsigned fails[CAUSE_COUNT]; /* consecutive failures per cause */
-  bool chain_checked;          /* every endpoint's chain id asked once */
-  size_t answer_url;           /* the endpoint whose answer is being handled */
-  int halt_status;             /* run: the fatal error that halted the follower */
-  bool stop_requested;         /* idx_sync_stop was called */
-  bool need_lock;              /* the writer lock must be (re)taken before writing */
-  bool stopping;
-  sync_phase_t phase; /* change_phase() only */
-  /* finish() waits for a prefetch in flight (its callback needs us). */
-  bool finish_deferred;
-  int deferred_status;
-  char deferred_message[640];
-  void (*after_timer)(idx_sync_t *s);
-
-  /* Chain position. */
-  bool has_cursor;
-  uint64_t cursor;
-  idx_hash_t cursor_hash;
-  uint64_t head;
-  uint64_t target;
-  bool stop_fixed;
-  uint64_t stop_block;
-
-  /* The range in flight. */
-  idx_logrange_t range;
-  uint64_t fetch_from, fetch_to;
-  bool near_head;
-  uint64_t near_cap; /* near-head span: halves on inconsistent answers */
-  req_kind_t req_kinds[MAX_REQUESTS];
-  uint64_t req_numbers[MAX_REQUESTS];
-  size_t nreq;
-  prefetch_t pre;
-
-  /* Filters (built once): addresses and topic0s of every contract. */
-  json_t *main_addresses;
-  json_t *main_topics;
-  json_t *token_address;
-  json_t *token_topics;
-
-  /* The batch being assembled. */
-  idx_arena_t arena;
-  idx_buf_t args_json; /* a log's decoded arguments, before they go to the arena */
-  idx_log_t *logs;
-  size_t nlogs, logs_cap;
-  idx_block_t *blocks;
-  size_t nblocks, blocks_cap;
-  uint64_t unknown;
-  idx_batch_t batch;
-  uint64_t time_next; /* timestamp fetch: next index into logs to look at */
-
-  /* Bloom checks near the head: the 3 bloom bits of each watched address
-   * and topic, and per header of the range its logsBloom and how many of
-   * our logs came back for it. */
-  uint16_t (*main_addr_bits)[3];
-  size_t n_main_addr;
-  uint16_t (*main_topic_bits)[3];
-  size_t n_main_topic;
-  uint8_t blooms[MAX_REQUESTS][256];
-  bool has_bloom[MAX_REQUESTS];
-  uint32_t main_seen[MAX_REQUESTS];
-  uint64_t suspect_block;
-  unsigned suspect_count;
-  /* The network's stake-out events that come with a token transfer. */
-  idx_transfer_rule_t transfer_rules[IDX_STAKEFLOW_MAX_RULES];
-  size_t ntransfer_rules;
-
-  /* Fork search: two answers must agree before a rollback. */
-  uint64_t reorg_from_cursor;
-  unsigned fork_pass; /* answers received for this search */
-  uint64_t fork_keep;
-  idx_hash_t fork_keep_hash;
-
-  /* Finality: the highest finalized block a node named (s->st has it). */
-  uint64_t finalized_stored; /* what the database holds */
-  bool finality_warned;      /* a node without the tag was reported */
-
-  /* Headers of the blocks with logs, checked against the logs' hashes. */
-  uint64_t hdr_numbers[TIME_BATCH_MAX];
-  size_t hdr_n;
-  size_t hdr_log_from; /* first log the header batch in flight covers */
-  unsigned hdr_tries;  /* re-asks for headers not found, this window */
-
-  /* Deriving the model on a second connection: backfill batches are
-   * written without it (defer_model), and one derivation covers every
-   * batch written since the last, while the next batch is written. Near
-   * the head, once the model has caught up, batches derive it in their own
-   * transaction again. */
-  idx_store_t *dstore;
-  uv_work_t dwork;
-  bool derive_busy;
-  bool derive_reconnect;
-  unsigned derive_failures;
-  int derive_rc;
-  char derive_err[512];
-  uint64_t derive_goal;     /* the committed block the model must reach */
-  uint64_t derive_job_goal; /* the goal of the derivation in flight (its thread reads it) */
-  uint64_t derive_result;   /* the model cursor the last derivation left */
-  /* (The model block itself is st.has_model / st.model_block.) */
-  bool rollback_waiting;    /* a rollback waits for the derivation in flight */
-  bool finish_waits_derive; /* `sync` ends once the model has caught up */
-
-  /* Stale license documents (backfill batches defer them): built while
-   * idle, for at most a poll interval at a time, and before `sync` ends. */
-  bool docs_stale;
-  bool finish_after_docs;
-  uint64_t docs_started_ns;
-  uint64_t docs_drained; /* built since the last time none were left */
-
-  /* Progress. */
-  uint64_t progress_start_block;
-  uint64_t progress_start_logs;
-  uint64_t progress_last_ns;
-  uint64_t progress_first_ns;
-
-  idx_sync_status_t st;
-};
-
-static void poll_head(idx_sync_t *s);
-static void fetch_range(idx_sync_t *s);
-
 /* The one place the phase changes. DONE is final; HALTED only gives way
  * to DONE. */
-static void change_phase(idx_sync_t *s, sync_phase_t next) {
+void idx_sync__change_phase(idx_sync_t *s, sync_phase_t next) {
   if (s->phase == next || s->phase == PHASE_DONE)
     return;
   if (s->phase == PHASE_HALTED && next != PHASE_DONE)
@@ -274,13 +42,11 @@ static void change_phase(idx_sync_t *s, sync_phase_t next) {
   s->phase = next;
 }
 
-/* Between fetch_range and the batch's hand-off to the store. */
+/* Between idx_sync__fetch_range and the batch's hand-off to the store. */
 static bool range_in_flight(const idx_sync_t *s) {
   return s->phase == PHASE_FETCH || s->phase == PHASE_LOG_HEADERS;
 }
 static void start_reorg(idx_sync_t *s);
-static void queue_job(idx_sync_t *s);
-static void after_target(idx_sync_t *s);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -294,8 +60,8 @@ static uint64_t now_ns(void) { return uv_hrtime(); }
 
 /* Work whose callback needs the engine: a prefetch, a derivation, a
  * store job. */
-static bool in_flight(const idx_sync_t *s) {
-  return s->pre.in_flight || s->derive_busy || s->job_busy;
+bool idx_sync__in_flight(const idx_sync_t *s) {
+  return idx_sync__window_in_flight(s) || s->derive_busy || s->job_busy;
 }
 
 /* `run` does not end on a fatal error of the follower (a privilege lost, a
@@ -307,7 +73,7 @@ static bool halt(idx_sync_t *s, int status, const char *message) {
       status == IDX_ERR_CANCELLED)
     return false;
   if (!s->st.halted) {
-    change_phase(s, PHASE_HALTED);
+    idx_sync__change_phase(s, PHASE_HALTED);
     s->st.halted = true;
     s->halt_status = status;
     snprintf(s->st.halt_reason, sizeof s->st.halt_reason, "%s", message);
@@ -318,15 +84,15 @@ static bool halt(idx_sync_t *s, int status, const char *message) {
   return true;
 }
 
-static void finish(idx_sync_t *s, int status, const char *message) {
+void idx_sync__finish(idx_sync_t *s, int status, const char *message) {
   if (s->phase == PHASE_DONE)
     return;
   if (s->st.halted || halt(s, status, message)) {
-    if (!s->stop_requested || in_flight(s) || s->rpc_busy)
+    if (!s->stop_requested || idx_sync__in_flight(s) || s->rpc_busy)
       return; /* idx_sync_stop (or the last callback after it) ends it */
     status = s->halt_status;
     message = s->st.halt_reason;
-  } else if (in_flight(s) || s->finish_deferred) {
+  } else if (idx_sync__in_flight(s) || s->finish_deferred) {
     /* Finish when the last callback has run, doing nothing else meanwhile
      * (the first reason is the one reported). */
     if (!s->finish_deferred) {
@@ -335,12 +101,12 @@ static void finish(idx_sync_t *s, int status, const char *message) {
       snprintf(s->deferred_message, sizeof s->deferred_message, "%s", message);
     }
     s->stopping = true;
-    if (in_flight(s))
+    if (idx_sync__in_flight(s))
       return;
     status = s->deferred_status;
     message = s->deferred_message;
   }
-  change_phase(s, PHASE_DONE);
+  idx_sync__change_phase(s, PHASE_DONE);
   uv_timer_stop(&s->timer);
   if (status)
     idx_log_error("sync", "%s", message);
@@ -352,7 +118,7 @@ static void on_timer(uv_timer_t *t) {
   void (*next)(idx_sync_t *) = s->after_timer;
   s->after_timer = NULL;
   if (s->stopping) {
-    finish(s, 0, "stopped");
+    idx_sync__finish(s, 0, "stopped");
     return;
   }
   if (next)
@@ -361,7 +127,7 @@ static void on_timer(uv_timer_t *t) {
 
 static void later(idx_sync_t *s, uint64_t ms, void (*next)(idx_sync_t *)) {
   if (s->phase != PHASE_STANDBY)
-    change_phase(s, PHASE_WAIT);
+    idx_sync__change_phase(s, PHASE_WAIT);
   s->after_timer = next;
   uv_timer_start(&s->timer, on_timer, ms, 0);
 }
@@ -377,211 +143,6 @@ static uint64_t backoff_ms(unsigned failures) {
 static int hex_block_tag(char *out, size_t cap, uint64_t v) {
   int n = snprintf(out, cap, "0x%llx", (unsigned long long)v);
   return n > 0 && (size_t)n < cap ? 0 : IDX_ERR_INVAL;
-}
-
-/* ---- store jobs on the thread pool ------------------------------------ */
-
-static void job_run(uv_work_t *w) {
-  idx_sync_t *s = w->data;
-  store_job_t *j = &s->job;
-  uint64_t t0 = now_ns();
-  j->err[0] = '\0';
-  if (j->kind == JOB_OPEN && !s->store) {
-    j->rc = idx_store_open(&s->store, s->opts.conninfo, j->err, sizeof j->err);
-    if (j->rc)
-      return;
-  } else if (j->reconnect_first) {
-    j->rc = idx_store_reconnect(s->store, j->err, sizeof j->err);
-    if (j->rc)
-      return;
-    s->need_lock = true; /* a new session does not hold the old one's lock */
-  }
-  if (s->need_lock && j->kind != JOB_BLOCKS) {
-    bool got = false;
-    j->rc = idx_store_writer_lock(s->store, s->opts.net->chain_id, &got, j->err, sizeof j->err);
-    if (j->rc)
-      return;
-    if (!got) {
-      j->rc = IDX_ERR_STANDBY;
-      return;
-    }
-    s->need_lock = false;
-  }
-  switch (j->kind) {
-  case JOB_OPEN:
-    j->rc = idx_store_migrate(s->store, s->opts.schema_dir, &j->migrations, j->err, sizeof j->err);
-    if (j->rc == 0)
-      j->rc = idx_store_register_contracts(s->store, s->opts.net->chain_id, s->opts.net, j->err,
-                                           sizeof j->err);
-    if (j->rc == 0) /* before anything is written: the model must understand the ABIs */
-      j->rc = idx_modelcheck_run(s->store, s->opts.net, j->err, sizeof j->err);
-    if (j->rc == 0)
-      j->rc = idx_store_cursor(s->store, s->opts.net->chain_id, &j->found, &j->last_block,
-                               &j->last_hash, j->err, sizeof j->err);
-    if (j->rc == 0)
-      j->rc = idx_store_finalized(s->store, s->opts.net->chain_id, &j->found_finalized,
-                                  &j->finalized, j->err, sizeof j->err);
-    break;
-  case JOB_WRITE:
-    /* The finalized block first: a chain fact, right even if the batch
-     * fails and is written again. */
-    if (j->finalized)
-      j->rc = idx_store_set_finalized(s->store, s->opts.net->chain_id, j->finalized, j->err,
-                                      sizeof j->err);
-    if (j->rc == 0)
-      j->rc = idx_store_write_batch(s->store, &s->batch, j->err, sizeof j->err);
-    /* (Deferred batches: the derivation prunes, below what it derived.) */
-    if (j->rc == 0 && !s->batch.defer_model && s->batch.to_block > REORG_WINDOW * 2 &&
-        s->st.batches % 64 == 0)
-      j->rc = idx_store_prune_blocks(s->store, s->opts.net->chain_id,
-                                     s->batch.to_block - REORG_WINDOW * 2, j->err, sizeof j->err);
-    break;
-  case JOB_BLOCKS:
-    j->rc = idx_store_blocks(s->store, s->opts.net->chain_id, j->from, j->to, j->blocks,
-                             IDX_ARRAY_LEN(j->blocks), &j->nblocks, j->err, sizeof j->err);
-    break;
-  case JOB_ROLLBACK:
-    j->rc = idx_store_rollback(s->store, s->opts.net->chain_id, j->keep_block, &j->keep_hash,
-                               j->err, sizeof j->err);
-    break;
-  case JOB_DOCS:
-    j->rc = idx_store_refresh_stale_docs(s->store, s->opts.net->chain_id, DOCS_PER_JOB,
-                                         &j->docs_built, j->err, sizeof j->err);
-    break;
-  }
-  j->ms = (double)(now_ns() - t0) / 1e6;
-}
-
-static void on_job_done(idx_sync_t *s);
-
-static void job_after(uv_work_t *w, int status) {
-  idx_sync_t *s = w->data;
-  s->job_busy = false;
-  if (s->finish_deferred) {
-    finish(s, 0, "stopped");
-    return;
-  }
-  if (status == UV_ECANCELED) {
-    finish(s, 0, "stopped");
-    return;
-  }
-  on_job_done(s);
-}
-
-static void queue_job(idx_sync_t *s) {
-  s->job_busy = true;
-  s->work.data = s;
-  int rc = uv_queue_work(s->loop, &s->work, job_run, job_after);
-  if (rc) {
-    s->job_busy = false;
-    finish(s, IDX_ERR_INVAL, "cannot queue database work");
-  }
-}
-
-static void retry_job(idx_sync_t *s) {
-  s->job.reconnect_first = true;
-  queue_job(s);
-}
-
-/* ---- deriving the model on the second connection ------------------------ */
-
-/* The model describes every committed block (nothing to wait for). */
-static bool model_current(const idx_sync_t *s) {
-  return !s->has_cursor || (s->st.has_model && s->st.model_block >= s->cursor && !s->derive_busy);
-}
-
-static void derive_run(uv_work_t *w) {
-  idx_sync_t *s = w->data;
-  char *err = s->derive_err;
-  size_t errlen = sizeof s->derive_err;
-  err[0] = '\0';
-  if (s->derive_failures) {
-    unsigned ms = 100u << (s->derive_failures < 5 ? s->derive_failures : 5);
-    uv_sleep(ms < 2000 ? ms : 2000); /* back off (this is a pool thread) */
-  }
-  int rc = 0;
-  if (!s->dstore)
-    rc = idx_store_open(&s->dstore, s->opts.conninfo, err, errlen);
-  else if (s->derive_reconnect)
-    rc = idx_store_reconnect(s->dstore, err, errlen);
-  if (rc == 0)
-    rc = idx_store_derive(s->dstore, s->opts.net->chain_id, s->derive_job_goal, &s->derive_result,
-                          err, errlen);
-  s->derive_rc = rc;
-}
-
-static void derive_after(uv_work_t *w, int status);
-
-/* Starts a derivation when one is due and nothing excludes it (a rollback
- * waiting or running). Returns whether one is in flight. */
-static bool derive_kick(idx_sync_t *s) {
-  if (s->derive_busy)
-    return true;
-  if (s->stopping || !s->has_cursor || s->rollback_waiting ||
-      (s->job_busy && s->job.kind == JOB_ROLLBACK) ||
-      (s->st.has_model && s->st.model_block >= s->derive_goal))
-    return false;
-  s->derive_busy = true;
-  s->derive_job_goal = s->derive_goal;
-  s->dwork.data = s;
-  if (uv_queue_work(s->loop, &s->dwork, derive_run, derive_after)) {
-    s->derive_busy = false;
-    finish(s, IDX_ERR_INVAL, "cannot queue database work");
-    return false;
-  }
-  return true;
-}
-
-static void derive_after(uv_work_t *w, int status) {
-  idx_sync_t *s = w->data;
-  s->derive_busy = false;
-  if (s->finish_deferred || status == UV_ECANCELED) {
-    finish(s, 0, "stopped");
-    return;
-  }
-  if (s->derive_rc == 0) {
-    bool moved = !s->st.has_model || s->derive_result > s->st.model_block;
-    s->derive_failures = 0;
-    s->derive_reconnect = false;
-    s->st.has_model = true;
-    s->st.model_block = s->derive_result;
-    if (moved) {
-      s->docs_stale = true; /* it may have deferred documents */
-      if (s->opts.on_commit)
-        s->opts.on_commit(s->opts.on_commit_ud, &s->st, false);
-    }
-  } else {
-    /* Retried with backoff on a fresh connection (a second instance that
-     * took over may have derived the same blocks: the model cursor makes
-     * that a no-op); given up like the store's other failures. */
-    s->derive_failures++;
-    s->derive_reconnect = true;
-    idx_log_warn("sync", "deriving the model failed (%s); retry %u", s->derive_err,
-                 s->derive_failures);
-    unsigned max = s->opts.max_db_attempts ? s->opts.max_db_attempts : UINT32_MAX;
-    if (s->derive_failures >= max) {
-      char msg[640];
-      snprintf(msg, sizeof msg, "database error (deriving the model): %s", s->derive_err);
-      finish(s, s->derive_rc, msg);
-      return;
-    }
-  }
-  if (s->stopping) {
-    if (!in_flight(s) && !s->rpc_busy)
-      finish(s, 0, "stopped");
-    return;
-  }
-  if (s->rollback_waiting) {
-    s->rollback_waiting = false;
-    queue_job(s); /* the rollback job prepared by the fork search */
-    return;
-  }
-  if (derive_kick(s))
-    return;
-  if (s->finish_waits_derive) {
-    s->finish_waits_derive = false;
-    after_target(s);
-  }
 }
 
 /* ---- JSON-RPC plumbing ------------------------------------------------ */
@@ -610,7 +171,7 @@ static bool count_failure(idx_sync_t *s, fail_cause_t c, const char *what) {
            c == CAUSE_RPC ? "the JSON-RPC endpoints failed"
                           : "the provider answered inconsistently",
            s->fails[c], what);
-  finish(s, c == CAUSE_RPC ? IDX_ERR_RPC_TRANSPORT : IDX_ERR_RPC_REPLY, msg);
+  idx_sync__finish(s, c == CAUSE_RPC ? IDX_ERR_RPC_TRANSPORT : IDX_ERR_RPC_REPLY, msg);
   return true;
 }
 
@@ -631,11 +192,11 @@ static void on_rpc(void *ud, int status, const idx_rpc_reply_t *replies, size_t 
   if (s->phase == PHASE_DONE)
     return;
   if (s->stopping) {
-    finish(s, 0, "stopped");
+    idx_sync__finish(s, 0, "stopped");
     return;
   }
   if (status == IDX_ERR_CANCELLED) {
-    finish(s, IDX_ERR_CANCELLED, "JSON-RPC client closed under the sync engine");
+    idx_sync__finish(s, IDX_ERR_CANCELLED, "JSON-RPC client closed under the sync engine");
     return;
   }
   if (status == IDX_ERR_TOO_LARGE && fn != NULL) {
@@ -656,7 +217,7 @@ static void send_batch(idx_sync_t *s, const char *const *methods, json_t *const 
                        reply_fn fn) {
   rpc_ctx_t *ctx = malloc(sizeof *ctx);
   if (!ctx) {
-    finish(s, IDX_ERR_NOMEM, "out of memory");
+    idx_sync__finish(s, IDX_ERR_NOMEM, "out of memory");
     return;
   }
   ctx->s = s;
@@ -726,11 +287,11 @@ static void on_chain_checked(void *ud, int status, const char *message) {
   if (s->phase == PHASE_DONE)
     return;
   if (s->stopping) {
-    finish(s, 0, "stopped");
+    idx_sync__finish(s, 0, "stopped");
     return;
   }
   if (status == IDX_ERR_CONFIG || status == IDX_ERR_CANCELLED) {
-    finish(s, status, message);
+    idx_sync__finish(s, status, message);
     return;
   }
   if (status) {
@@ -744,7 +305,7 @@ static void on_chain_checked(void *ud, int status, const char *message) {
 }
 
 static void check_chain_id(idx_sync_t *s) {
-  change_phase(s, PHASE_CHAIN_CHECK);
+  idx_sync__change_phase(s, PHASE_CHAIN_CHECK);
   if (s->chain_checked) {
     poll_head(s);
     return;
@@ -754,9 +315,9 @@ static void check_chain_id(idx_sync_t *s) {
   if (rc) {
     s->rpc_busy = false;
     if (rc == IDX_ERR_CONFIG)
-      finish(s, rc, "every RPC endpoint serves another chain");
+      idx_sync__finish(s, rc, "every RPC endpoint serves another chain");
     else if (rc == IDX_ERR_INVAL || rc == IDX_ERR_CANCELLED)
-      finish(s, rc, "the JSON-RPC client cannot check the chain id");
+      idx_sync__finish(s, rc, "the JSON-RPC client cannot check the chain id");
     else
       retry_later(s, CAUSE_RPC, idx_strerror(rc), check_chain_id);
   }
@@ -794,16 +355,16 @@ static void on_tip_check(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
 }
 
 static void build_docs(idx_sync_t *s) {
-  change_phase(s, PHASE_DOCS);
+  idx_sync__change_phase(s, PHASE_DOCS);
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_DOCS;
-  queue_job(s);
+  idx_sync__queue_job(s);
 }
 
 /* Caught up: build stale documents for up to a poll interval, check that
  * the stored tip is still canonical, then wait. */
 static void idle(idx_sync_t *s) {
-  if (s->docs_stale && model_current(s)) {
+  if (s->docs_stale && idx_sync__model_current(s)) {
     if (!s->docs_started_ns)
       s->docs_started_ns = now_ns();
     if (now_ns() - s->docs_started_ns < s->opts.poll_ms * 1000000ull) {
@@ -812,7 +373,7 @@ static void idle(idx_sync_t *s) {
     }
   }
   s->docs_started_ns = 0;
-  change_phase(s, PHASE_IDLE);
+  idx_sync__change_phase(s, PHASE_IDLE);
   if (!s->has_cursor) {
     later(s, s->opts.poll_ms, poll_head);
     return;
@@ -824,7 +385,7 @@ static void idle(idx_sync_t *s) {
   send_batch(s, m, p, 1, on_tip_check);
 }
 
-static void after_target(idx_sync_t *s) {
+void idx_sync__after_target(idx_sync_t *s) {
   uint64_t next = next_block(s);
   if (!s->opts.follow) {
     if (!s->stop_fixed) {
@@ -834,9 +395,9 @@ static void after_target(idx_sync_t *s) {
     if (s->target > s->stop_block)
       s->target = s->stop_block;
     if (next > s->stop_block) {
-      if (!model_current(s)) {
+      if (!idx_sync__model_current(s)) {
         s->finish_waits_derive = true;
-        if (!derive_kick(s))
+        if (!idx_sync__derive_kick(s))
           s->finish_waits_derive = false; /* cannot happen: nothing due */
         else
           return;
@@ -851,7 +412,7 @@ static void after_target(idx_sync_t *s) {
                    "was written)",
                    (unsigned long long)s->stop_block, (unsigned long long)s->st.batches,
                    (unsigned long long)s->st.prefetched);
-      finish(s, 0, "done");
+      idx_sync__finish(s, 0, "done");
       return;
     }
   }
@@ -863,7 +424,7 @@ static void after_target(idx_sync_t *s) {
     idle(s);
     return;
   }
-  fetch_range(s);
+  idx_sync__fetch_range(s);
 }
 
 /* A block tag's answer ("finalized", "safe"): false when the node has none. */
@@ -912,13 +473,13 @@ static void on_head(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     s->target = safe.number;
   s->st.head = s->head;
   s->st.target = s->target;
-  after_target(s);
+  idx_sync__after_target(s);
 }
 
 static void poll_head(idx_sync_t *s) {
-  change_phase(s, PHASE_HEAD);
+  idx_sync__change_phase(s, PHASE_HEAD);
   if (s->stopping) {
-    finish(s, 0, "stopped");
+    idx_sync__finish(s, 0, "stopped");
     return;
   }
   /* The finalized block is always asked: it says what can never be rolled
@@ -944,20 +505,18 @@ static json_t *logs_filter(const idx_sync_t *s, bool token, uint64_t from, uint6
   return json_pack("[o]", f);
 }
 
-static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n);
-
 /* The range that starts at `from`: its last block and whether it is near
  * the head. */
-static uint64_t range_end(const idx_sync_t *s, uint64_t from, bool *near_head) {
+uint64_t idx_sync__range_end(const idx_sync_t *s, uint64_t from, bool *near_head) {
   return idx_fetchplan_range_end(from, s->range.span, s->target, s->head, REORG_WINDOW, s->near_cap,
                                  near_head);
 }
 
 /* The JSON-RPC batch of a range: its logs, and the headers of its ends
  * (of every block near the head). Returns the number of requests. */
-static size_t range_requests(const idx_sync_t *s, uint64_t from, uint64_t to, bool near_head,
-                             const char **methods, json_t **params, req_kind_t *kinds,
-                             uint64_t *numbers) {
+size_t idx_sync__range_requests(const idx_sync_t *s, uint64_t from, uint64_t to, bool near_head,
+                                const char **methods, json_t **params, req_kind_t *kinds,
+                                uint64_t *numbers) {
   size_t k = 0;
   methods[k] = "eth_getLogs";
   params[k] = logs_filter(s, false, from, to);
@@ -982,7 +541,7 @@ static size_t range_requests(const idx_sync_t *s, uint64_t from, uint64_t to, bo
   return k;
 }
 
-static void release_replies(idx_rpc_reply_t *r, size_t n) {
+void idx_sync__release_replies(idx_rpc_reply_t *r, size_t n) {
   for (size_t i = 0; i < n; i++) {
     json_decref(r[i].result);
     json_decref(r[i].data);
@@ -990,142 +549,48 @@ static void release_replies(idx_rpc_reply_t *r, size_t n) {
   }
 }
 
-static void prefetch_drop(prefetch_t *p) {
-  release_replies(p->replies, p->n);
-  memset(p->replies, 0, sizeof p->replies);
-  p->ready = false;
-  p->too_large = false;
-  p->n = 0;
-}
-
-static void on_prefetch(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
-  idx_sync_t *s = ud;
-  prefetch_t *p = &s->pre;
-  p->in_flight = false;
-  if (s->finish_deferred) {
-    finish(s, 0, "stopped");
-    return;
-  }
-  if (s->phase == PHASE_DONE)
-    return;
-  if (status == IDX_ERR_CANCELLED) {
-    /* The client closed under us: stop (after the write in flight). */
-    s->stopping = true;
-    if (!s->job_busy)
-      finish(s, IDX_ERR_CANCELLED, "JSON-RPC client closed under the sync engine");
-    return;
-  }
-  /* Kept: a whole answer, or "too large" (the range handler shrinks the
-   * range). Any other failure is dropped: the range is fetched again the
-   * usual way, with the usual retries. */
-  bool ok = status == 0 && n == p->n;
-  for (size_t i = 0; ok && i < n; i++) {
-    p->replies[i] = r[i];
-    json_incref(p->replies[i].result);
-    json_incref(p->replies[i].data);
-    p->replies[i].message = r[i].message ? strdup(r[i].message) : NULL;
-    ok = !r[i].message || p->replies[i].message;
-  }
-  p->too_large = status == IDX_ERR_TOO_LARGE;
-  p->ready = ok || p->too_large;
-  if (status == 0)
-    p->url = idx_rpc_answered_by(s->opts.rpc);
-  if (!p->ready)
-    prefetch_drop(p);
-  if (s->stopping && !s->job_busy) {
-    finish(s, 0, "stopped");
-    return;
-  }
-  if (p->awaited) {
-    p->awaited = false;
-    fetch_range(s);
-  }
-}
-
-/* While the batch just handed to the store is written: send the next
- * range's batch, when that range is a backfill range. */
-static void prefetch(idx_sync_t *s, uint64_t from) {
-  prefetch_t *p = &s->pre;
-  if (p->in_flight || p->ready || s->stopping || from == 0 || from > s->target)
-    return;
-  bool near_head;
-  uint64_t to = range_end(s, from, &near_head);
-  if (near_head)
-    return;
-  const char *methods[MAX_REQUESTS];
-  json_t *params[MAX_REQUESTS];
-  p->n = range_requests(s, from, to, false, methods, params, p->kinds, p->numbers);
-  p->from = from;
-  p->to = to;
-  int rc = idx_rpc_batch(s->opts.rpc, methods, params, p->n, on_prefetch, s);
-  for (size_t i = 0; i < p->n; i++)
-    json_decref(params[i]);
-  if (rc)
-    p->n = 0; /* not sent: the range is fetched the usual way */
-  else
-    p->in_flight = true;
-}
-
-/* Hands the held prefetched answer to the range handler. */
-static void use_prefetch(idx_sync_t *s) {
-  prefetch_t *p = &s->pre;
-  change_phase(s, PHASE_FETCH);
-  s->near_head = false;
-  s->fetch_from = p->from;
-  s->fetch_to = p->to;
-  s->nreq = p->n;
-  memcpy(s->req_kinds, p->kinds, p->n * sizeof *p->kinds);
-  memcpy(s->req_numbers, p->numbers, p->n * sizeof *p->numbers);
-  s->st.prefetched++;
-  s->answer_url = p->url;
-  /* Taken out of the slot first: handling it may prefetch the next. */
-  idx_rpc_reply_t held[MAX_REQUESTS];
-  size_t n = p->n;
-  bool too_large = p->too_large;
-  memcpy(held, p->replies, n * sizeof *held);
-  memset(p->replies, 0, sizeof p->replies);
-  p->n = 0;
-  p->ready = p->too_large = false;
-  on_range(s, too_large ? NULL : held, too_large ? 0 : n);
-  release_replies(held, n);
-}
-
-static void fetch_range(idx_sync_t *s) {
-  prefetch_t *p = &s->pre;
-  if (p->in_flight) {
-    /* Wait for it: on arrival it is used, or dropped and the range asked
-     * for again. */
-    p->awaited = true;
-    change_phase(s, PHASE_FETCH);
-    return;
-  }
+void idx_sync__fetch_range(idx_sync_t *s) {
   uint64_t from = next_block(s);
   bool near_head;
-  uint64_t to = range_end(s, from, &near_head);
-  if (p->ready) {
-    /* Used when it is still the range we would ask for now (a reorg or a
-     * moved cursor starts elsewhere; a head that went back may make it a
-     * near-head range or put it above the target). */
-    if (p->from == from && p->to <= to && !near_head) {
-      use_prefetch(s);
+  uint64_t to = idx_sync__range_end(s, from, &near_head);
+  /* The window's range when it has this one (held or in flight; it
+   * drops what no longer fits), else this one cut short before the
+   * window's next. */
+  sync_slot_t *p = idx_sync__window_take(s, from, &to, near_head);
+  if (p) {
+    idx_sync__change_phase(s, PHASE_FETCH);
+    s->near_head = false;
+    s->fetch_from = p->from;
+    s->fetch_to = p->to;
+    if (p->state == SLOT_IN_FLIGHT) {
+      /* Wait for it: on arrival it is used, or dropped and the range
+       * asked for again. */
+      p->awaited = true;
+      idx_sync__window_fill(s);
       return;
     }
-    prefetch_drop(p);
+    idx_sync__window_use(s, p);
+    return;
   }
+  idx_sync__change_phase(s, PHASE_FETCH);
   s->near_head = near_head;
-  change_phase(s, PHASE_FETCH);
   s->fetch_from = from;
   s->fetch_to = to;
   const char *methods[MAX_REQUESTS];
   json_t *params[MAX_REQUESTS];
-  s->nreq = range_requests(s, from, to, near_head, methods, params, s->req_kinds, s->req_numbers);
-  send_batch(s, methods, params, s->nreq, on_range);
+  s->nreq = idx_sync__range_requests(s, from, to, near_head, methods, params, s->req_kinds,
+                                     s->req_numbers);
+  send_batch(s, methods, params, s->nreq, idx_sync__on_range);
 }
 
 static void range_limited(idx_sync_t *s, const idx_logrange_advice_t *advice, const char *why) {
   uint64_t span = s->fetch_to - s->fetch_from + 1;
   uint64_t next = idx_logrange_limited(&s->range, s->fetch_from, span, advice);
   s->st.range_limits++;
+  /* Ranges planned with the old span would meet the same limit: asked
+   * again with the new one. (A span limit says nothing about how many
+   * requests the provider takes at once: the window's size stays.) */
+  idx_sync__window_reset(s);
   idx_log_warn("sync", "provider limit on blocks %llu..%llu (%s); range %llu -> %llu blocks",
                (unsigned long long)s->fetch_from, (unsigned long long)s->fetch_to, why,
                (unsigned long long)span, (unsigned long long)next);
@@ -1134,7 +599,7 @@ static void range_limited(idx_sync_t *s, const idx_logrange_advice_t *advice, co
     inconsistent(s, "limit on a single block");
     return;
   }
-  fetch_range(s);
+  idx_sync__fetch_range(s);
 }
 
 static idx_block_t *header_of(idx_sync_t *s, uint64_t number) {
@@ -1280,14 +745,24 @@ static void write_batch(idx_sync_t *s);
 static void fetch_log_headers(idx_sync_t *s);
 static void send_log_headers(idx_sync_t *s);
 
+/* A header the window asked ahead for a block with logs, or NULL. */
+static const idx_block_t *loghdr_of(const idx_sync_t *s, uint64_t number) {
+  for (size_t i = 0; i < s->nloghdr; i++) {
+    if (s->loghdr[i].number == number)
+      return &s->loghdr[i];
+  }
+  return NULL;
+}
+
 static void reset_batch(idx_sync_t *s) {
   idx_arena_reset(&s->arena);
   s->nlogs = 0;
   s->nblocks = 0;
+  s->nloghdr = 0;
   s->unknown = 0;
 }
 
-static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+void idx_sync__on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
   if (!r) {
     idx_logrange_advice_t none = {0};
     none.is_limit = true;
@@ -1303,9 +778,20 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
 
   /* Headers first: they decide reorg and consistency. */
   for (size_t i = 0; i < n; i++) {
+    idx_block_t b;
+    if (s->req_kinds[i] == REQ_LOG_HEADER) {
+      /* Asked ahead by the window, for the hash check of the logs. */
+      if (idx_ethjson_block(r[i].result, &b, err, sizeof err) || b.number != s->req_numbers[i] ||
+          s->nloghdr == TIME_BATCH_MAX) {
+        provider_fault(s, "a malformed header of a block with logs");
+        return;
+      }
+      s->loghdr[s->nloghdr++] = b;
+      s->st.log_headers++;
+      continue;
+    }
     if (s->req_kinds[i] != REQ_HEADER)
       continue;
-    idx_block_t b;
     if (r[i].err || json_is_null(r[i].result)) {
       inconsistent(s, "header not found");
       return;
@@ -1324,7 +810,7 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
       s->main_seen[slot] = 0;
     }
     if (push_block(s, &b)) {
-      finish(s, IDX_ERR_NOMEM, "out of memory");
+      idx_sync__finish(s, IDX_ERR_NOMEM, "out of memory");
       return;
     }
   }
@@ -1352,7 +838,7 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
 
   /* Then the logs. */
   for (size_t i = 0; i < n; i++) {
-    if (s->req_kinds[i] == REQ_HEADER)
+    if (s->req_kinds[i] == REQ_HEADER || s->req_kinds[i] == REQ_LOG_HEADER)
       continue;
     if (r[i].err) {
       idx_logrange_advice_t advice;
@@ -1414,7 +900,7 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
         continue;
       }
       if (push_log(s, &log)) {
-        finish(s, IDX_ERR_NOMEM, "out of memory");
+        idx_sync__finish(s, IDX_ERR_NOMEM, "out of memory");
         return;
       }
     }
@@ -1509,7 +995,7 @@ static void on_log_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
 
 /* Asks for the headers in s->hdr_numbers[0..hdr_n). */
 static void send_log_headers(idx_sync_t *s) {
-  change_phase(s, PHASE_LOG_HEADERS);
+  idx_sync__change_phase(s, PHASE_LOG_HEADERS);
   const char *methods[TIME_BATCH_MAX];
   json_t *params[TIME_BATCH_MAX];
   for (size_t k = 0; k < s->hdr_n; k++) {
@@ -1522,7 +1008,7 @@ static void send_log_headers(idx_sync_t *s) {
 }
 
 static void fetch_log_headers(idx_sync_t *s) {
-  change_phase(s, PHASE_LOG_HEADERS);
+  idx_sync__change_phase(s, PHASE_LOG_HEADERS);
   size_t k = 0;
   uint64_t last = UINT64_MAX;
   s->hdr_log_from = s->time_next;
@@ -1531,6 +1017,19 @@ static void fetch_log_headers(idx_sync_t *s) {
     idx_log_t *log = &s->logs[s->time_next];
     if (log->block_number == last || header_of(s, log->block_number))
       continue;
+    const idx_block_t *lh = loghdr_of(s, log->block_number);
+    if (lh) {
+      /* Its header came with the range, asked ahead by the window. */
+      if (memcmp(log->block_hash.b, lh->hash.b, 32) != 0) {
+        char what[160];
+        snprintf(what, sizeof what, "a log's block hash differs from the header of block %llu",
+                 (unsigned long long)log->block_number);
+        provider_fault(s, what);
+        return;
+      }
+      log->block_time = lh->time;
+      continue;
+    }
     if (k == TIME_BATCH_MAX)
       break; /* the next batch starts with this log's block */
     last = log->block_number;
@@ -1566,12 +1065,17 @@ static void progress(idx_sync_t *s) {
   double eps = (double)(s->st.logs - s->progress_start_logs) / secs;
   uint64_t left = s->target > s->cursor ? s->target - s->cursor : 0;
   double eta = bps > 0 ? (double)left / bps : 0;
-  idx_log_info("sync", "block %llu of %llu: %.0f blocks/s, %.0f events/s, ETA %.0fs",
-               (unsigned long long)s->cursor, (unsigned long long)s->target, bps, eps, eta);
+  s->st.blocks_per_s = bps;
+  s->st.eta_s = eta;
+  idx_log_info("sync",
+               "block %llu of %llu: %.0f blocks/s, %.0f events/s, %u in flight (of %u), "
+               "%llu 429s, ETA %.0fs",
+               (unsigned long long)s->cursor, (unsigned long long)s->target, bps, eps,
+               s->st.inflight, s->st.inflight_allowed, (unsigned long long)s->st.rate_limited, eta);
 }
 
 static void write_batch(idx_sync_t *s) {
-  change_phase(s, PHASE_WRITE);
+  idx_sync__change_phase(s, PHASE_WRITE);
   idx_block_t *last = header_of(s, s->fetch_to);
   if (!last) {
     inconsistent(s, "range end header missing");
@@ -1588,14 +1092,14 @@ static void write_batch(idx_sync_t *s) {
   s->batch.unknown_logs = s->unknown;
   /* Near the head, with the model caught up, the batch derives it itself
    * (the lowest latency); otherwise the second connection does, later. */
-  s->batch.defer_model = !(s->near_head && model_current(s));
+  s->batch.defer_model = !(s->near_head && idx_sync__model_current(s));
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_WRITE;
   if (s->st.has_finalized && s->st.finalized > s->finalized_stored)
     s->job.finalized = s->st.finalized;
-  queue_job(s);
+  idx_sync__queue_job(s);
   if (!s->near_head && s->job_busy)
-    prefetch(s, s->fetch_to + 1);
+    idx_sync__window_fill(s);
 }
 
 static void after_write(idx_sync_t *s) {
@@ -1617,7 +1121,7 @@ static void after_write(idx_sync_t *s) {
   s->docs_stale = true; /* the batch may have deferred some (cheap to ask) */
   if (s->batch.defer_model) {
     s->derive_goal = s->batch.to_block;
-    derive_kick(s);
+    idx_sync__derive_kick(s);
   } else {
     s->st.has_model = true;
     s->st.model_block = s->batch.to_block;
@@ -1629,23 +1133,23 @@ static void after_write(idx_sync_t *s) {
   if (s->opts.on_commit)
     s->opts.on_commit(s->opts.on_commit_ud, &s->st, false);
   if (s->stopping) {
-    finish(s, 0, "stopped");
+    idx_sync__finish(s, 0, "stopped");
     return;
   }
-  after_target(s);
+  idx_sync__after_target(s);
 }
 
 /* ---- reorgs ----------------------------------------------------------- */
 
 static void start_reorg(idx_sync_t *s) {
-  change_phase(s, PHASE_FORK_SEARCH);
+  idx_sync__change_phase(s, PHASE_FORK_SEARCH);
   s->reorg_from_cursor = s->cursor;
   s->fork_pass = 0;
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_BLOCKS;
   s->job.to = s->cursor;
   s->job.from = s->cursor > REORG_WINDOW ? s->cursor - REORG_WINDOW : 0;
-  queue_job(s);
+  idx_sync__queue_job(s);
 }
 
 static void after_blocks(idx_sync_t *s);
@@ -1724,12 +1228,12 @@ static void on_fork_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     return;
   j->kind = JOB_ROLLBACK;
   j->reconnect_first = false;
-  change_phase(s, PHASE_ROLLBACK);
+  idx_sync__change_phase(s, PHASE_ROLLBACK);
   if (s->derive_busy) {
     s->rollback_waiting = true; /* never beside a derivation */
     return;
   }
-  queue_job(s);
+  idx_sync__queue_job(s);
 }
 
 static void after_blocks(idx_sync_t *s) {
@@ -1768,7 +1272,8 @@ static void after_rollback(idx_sync_t *s) {
                (unsigned long long)depth, (unsigned long long)s->cursor,
                (unsigned long long)s->st.reorgs);
   answers_sound(s);
-  s->docs_stale = true; /* the rollback may have marked documents stale */
+  idx_sync__window_reset(s); /* planned from the old chain */
+  s->docs_stale = true;      /* the rollback may have marked documents stale */
   if (s->opts.on_commit)
     s->opts.on_commit(s->opts.on_commit_ud, &s->st, true);
   poll_head(s);
@@ -1788,7 +1293,7 @@ static void after_docs(idx_sync_t *s) {
     s->docs_drained = 0;
   }
   if (s->stopping) {
-    finish(s, 0, "stopped");
+    idx_sync__finish(s, 0, "stopped");
     return;
   }
   if (s->finish_after_docs) {
@@ -1798,19 +1303,19 @@ static void after_docs(idx_sync_t *s) {
     }
     s->finish_after_docs = false;
   }
-  after_target(s);
+  idx_sync__after_target(s);
 }
 
 /* ---- store job completion --------------------------------------------- */
 
 static void standby_retry(idx_sync_t *s) {
-  change_phase(s, PHASE_OPENING);
+  idx_sync__change_phase(s, PHASE_OPENING);
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_OPEN;
-  queue_job(s);
+  idx_sync__queue_job(s);
 }
 
-static void on_job_done(idx_sync_t *s) {
+void idx_sync__on_job_done(idx_sync_t *s) {
   store_job_t *j = &s->job;
   if (j->rc == IDX_ERR_STANDBY) {
     /* Another instance holds the writer lock: wait, and take over when it
@@ -1818,11 +1323,11 @@ static void on_job_done(idx_sync_t *s) {
     if (s->phase != PHASE_STANDBY)
       idx_log_info("sync", "standby: another instance is writing chain %llu; waiting for its lock",
                    (unsigned long long)s->opts.net->chain_id);
-    change_phase(s, PHASE_STANDBY);
+    idx_sync__change_phase(s, PHASE_STANDBY);
     s->st.standby = true;
     s->need_lock = true;
     if (s->stopping) {
-      finish(s, 0, "stopped");
+      idx_sync__finish(s, 0, "stopped");
       return;
     }
     later(s, s->opts.poll_ms, standby_retry);
@@ -1834,31 +1339,31 @@ static void on_job_done(idx_sync_t *s) {
     if (s->opts.max_db_attempts && s->db_failures >= s->opts.max_db_attempts) {
       char msg[640];
       snprintf(msg, sizeof msg, "database unavailable: %s", j->err);
-      finish(s, IDX_ERR_DB_CONN, msg);
+      idx_sync__finish(s, IDX_ERR_DB_CONN, msg);
       return;
     }
     if (s->stopping) {
-      finish(s, 0, "stopped");
+      idx_sync__finish(s, 0, "stopped");
       return;
     }
-    later(s, backoff_ms(s->db_failures), retry_job);
+    later(s, backoff_ms(s->db_failures), idx_sync__retry_job);
     return;
   }
   if (j->rc == IDX_ERR_CONFLICT) {
     /* Someone else moved the cursor (a second writer or a manual change):
      * re-read it and carry on from there. */
     idx_log_warn("sync", "store cursor moved under us (%s); re-reading it", j->err);
-    change_phase(s, PHASE_OPENING);
+    idx_sync__change_phase(s, PHASE_OPENING);
     memset(j, 0, sizeof *j);
     j->kind = JOB_OPEN;
-    queue_job(s);
+    idx_sync__queue_job(s);
     return;
   }
   if (j->rc) {
     char msg[640];
     snprintf(msg, sizeof msg, "%s: %s",
              j->rc == IDX_ERR_CONFIG ? "configuration error" : "database error", j->err);
-    finish(s, j->rc, msg);
+    idx_sync__finish(s, j->rc, msg);
     return;
   }
   s->db_failures = 0;
@@ -1882,9 +1387,9 @@ static void on_job_done(idx_sync_t *s) {
     /* Batches written before a crash may wait for their model. */
     s->st.has_model = false; /* read again by the derivation below */
     s->derive_goal = j->found ? j->last_block : 0;
-    derive_kick(s);
+    idx_sync__derive_kick(s);
     if (s->stopping) {
-      finish(s, 0, "stopped");
+      idx_sync__finish(s, 0, "stopped");
       return;
     }
     check_chain_id(s);
@@ -1990,9 +1495,18 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
   idx_buf_init(&s->args_json, IDX_ETHJSON_MAX_LOG_DATA * 4);
   idx_logrange_init(&s->range, opts->initial_range, opts->max_range);
   s->st.range = s->range.span;
+  if (s->opts.max_inflight == 0)
+    s->opts.max_inflight = 1;
+  if (s->opts.max_inflight > IDX_SYNC_MAX_INFLIGHT)
+    s->opts.max_inflight = IDX_SYNC_MAX_INFLIGHT;
   int rc = build_filters(s);
   if (rc == 0)
     rc = build_blooms(s);
+  if (rc == 0)
+    rc = idx_sync__window_init(s);
+  /* Room in the client for the window beside head polls and headers. */
+  if (rc == 0)
+    rc = idx_rpc_raise_max_in_flight(s->opts.rpc, s->opts.max_inflight + 4);
   idx_stakeflow_rules(opts->net, s->transfer_rules, &s->ntransfer_rules);
   if (rc) {
     idx_sync_free(s);
@@ -2005,7 +1519,7 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
   srand((unsigned)(now_ns() ^ (uint64_t)(uintptr_t)s));
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_OPEN;
-  queue_job(s);
+  idx_sync__queue_job(s);
   *out = s;
   return 0;
 }
@@ -2015,8 +1529,8 @@ void idx_sync_stop(idx_sync_t *s) {
     return;
   s->stop_requested = true;
   if (s->st.halted) {
-    if (!in_flight(s) && !s->rpc_busy)
-      finish(s, s->halt_status, s->st.halt_reason);
+    if (!idx_sync__in_flight(s) && !s->rpc_busy)
+      idx_sync__finish(s, s->halt_status, s->st.halt_reason);
     return;
   }
   if (s->stopping)
@@ -2025,9 +1539,9 @@ void idx_sync_stop(idx_sync_t *s) {
   /* A store job in flight finishes (commit or rollback inside the
    * database) and its completion sees `stopping`; an RPC in flight is
    * answered or cancelled by the rpc client's close; a timer is cut short. */
-  if (!s->job_busy && !s->rpc_busy && !s->pre.in_flight && !s->derive_busy) {
+  if (!s->job_busy && !s->rpc_busy && !idx_sync__window_in_flight(s) && !s->derive_busy) {
     uv_timer_stop(&s->timer);
-    finish(s, 0, "stopped");
+    idx_sync__finish(s, 0, "stopped");
   }
 }
 
@@ -2037,7 +1551,7 @@ static void timer_closed(uv_handle_t *h) {
   idx_store_close(s->dstore);
   idx_arena_free(&s->arena);
   idx_buf_free(&s->args_json);
-  prefetch_drop(&s->pre);
+  idx_sync__window_free(s);
   free(s->logs);
   free(s->blocks);
   json_decref(s->main_addresses);
@@ -2111,6 +1625,18 @@ int idx_sync_metrics(const idx_sync_status_t *st, idx_buf_t *b) {
     rc = metric(b, "dimo_rpc_wrong_chain_endpoints", "gauge",
                 "JSON-RPC endpoints out of rotation: they serve another chain.",
                 st->wrong_chain_urls);
+  if (rc == 0)
+    rc =
+        metric(b, "dimo_sync_ranges_in_flight", "gauge",
+               "Backfill ranges in flight now (the window, below the reorg window).", st->inflight);
+  if (rc == 0)
+    rc = metric(b, "dimo_sync_ranges_allowed", "gauge",
+                "Backfill ranges allowed in flight now (AIMD, at most --max-inflight).",
+                st->inflight_allowed);
+  if (rc == 0)
+    rc = metric(b, "dimo_sync_held_bytes", "gauge",
+                "Bytes of answers held for ranges not yet written (at most --max-held-bytes).",
+                st->held_bytes);
   if (rc == 0)
     rc = metric(b, "dimo_sync_halted", "gauge",
                 "1 when the follower stopped on a fatal error (the API still answers).",

@@ -37,6 +37,8 @@ const DEFAULTS = Object.freeze({
   fault_budget: null, // after this many injected faults every rate drops to 0
   fault_for_ms: null, // ... or after this long
   delay_ms: 0, // latency added before forwarding
+  delay_jitter_ms: 0, // plus a random 0..N ms per exchange (answers come back out of order)
+  max_inflight: 0, // exchanges served at once; past it HTTP 429 + Retry-After (0: no limit)
   lag_head: 0, // eth_blockNumber answers this many blocks behind
   header_not_found: 0, // rate: eth_getBlockByNumber -> -32000 "header not found"
   drop_logs: 0, // rate: eth_getLogs -> []
@@ -58,6 +60,7 @@ const SETTINGS = {
   retry_after: 'number', retry_after_date: 'boolean', truncate_mode: ['length', 'chunked', 'close'],
   oversize_bytes: 'number', oversize_length: 'boolean', fault_budget: 'count',
   fault_for_ms: 'count', delay_ms: 'number', lag_head: 'number', max_range: 'number',
+  delay_jitter_ms: 'number', max_inflight: 'count',
   drop_logs_recent: 'number',
   max_range_error: RANGE_FAMILIES, max_range_hint: ['data', 'message', 'both', 'none'],
   finalized_lag: 'count', fake_headers: 'number', lie_log_hash: 'number', limit_once: 'number',
@@ -153,6 +156,8 @@ function coin(key) {
 
 // ---- statistics ----
 let stats;
+let nextSeq = 0;
+const openSeqs = new Set(); // exchanges served and not yet answered, by arrival
 let rpcSockets = new WeakSet();
 function resetStats() {
   rpcSockets = new WeakSet();
@@ -163,6 +168,10 @@ function resetStats() {
     rpc_connections: 0, // connections that carried JSON-RPC requests
     in_flight: stats ? stats.in_flight : 0,
     in_flight_max: 0,
+    served_in_flight: stats ? stats.served_in_flight : 0, // under max_inflight
+    served_in_flight_max: 0,
+    inflight_429: 0, // 429s sent for max_inflight
+    out_of_order: 0, // exchanges answered while one that arrived earlier was still open
     forwarded: 0, // upstream requests
     upstream_errors: 0,
     bytes_out: 0,
@@ -570,6 +579,27 @@ async function handleRpc(ctx, req, res) {
   stats.in_flight++;
   stats.in_flight_max = Math.max(stats.in_flight_max, stats.in_flight);
   res.on('close', () => { stats.in_flight--; });
+  if (cfg.max_inflight !== null && cfg.max_inflight > 0) {
+    if (stats.served_in_flight >= cfg.max_inflight) {
+      stats.inflight_429++;
+      req.resume();
+      return send(res, 429, { 'Retry-After': String(cfg.retry_after) }, 'Too Many Requests');
+    }
+  }
+  stats.served_in_flight++;
+  stats.served_in_flight_max = Math.max(stats.served_in_flight_max, stats.served_in_flight);
+  const seq = nextSeq++;
+  openSeqs.add(seq);
+  res.on('close', () => {
+    stats.served_in_flight--;
+    openSeqs.delete(seq);
+    for (const o of openSeqs) {
+      if (o < seq) {
+        stats.out_of_order++;
+        break;
+      }
+    }
+  });
   let body;
   try {
     body = await readBody(req, MAX_REQUEST);
@@ -628,7 +658,8 @@ async function handleRpc(ctx, req, res) {
       break;
   }
 
-  if (cfg.delay_ms > 0) await new Promise((r) => setTimeout(r, cfg.delay_ms));
+  const delay = cfg.delay_ms + (cfg.delay_jitter_ms > 0 ? random() * cfg.delay_jitter_ms : 0);
+  if (delay > 0) await new Promise((r) => setTimeout(r, delay));
   if (lying() && items.length) return answerLying(ctx, res, parsed, items);
   const modes = cfg.lag_head > 0 || cfg.max_range > 0 || cfg.header_not_found > 0 ||
     cfg.drop_logs > 0;

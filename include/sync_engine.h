@@ -1,0 +1,342 @@
+/*
+ * sync_engine.h: the sync engine's insides, shared by its modules (not a
+ * public interface: sync.h is).
+ *
+ *   sync.c         the state machine: one phase at a time (sync_phase_t,
+ *                  changed only by idx_sync__change_phase), head, ranges,
+ *                  reply handling, reorgs, lifecycle;
+ *   sync_window.c  the in-flight window: ranges fetched ahead, answers
+ *                  held (bounded in bytes) and handed over in chain order,
+ *                  AIMD concurrency;
+ *   sync_commit.c  the store's side: jobs on the thread pool (open, write
+ *                  a batch, load headers, roll back, build documents) and
+ *                  the model's derivation on a second connection;
+ *   fetchplan.c, replycheck.c, stakeflow.c: the pure parts they use.
+ *
+ * Everything runs on the loop's thread except the bodies of store jobs
+ * and derivations, which touch only their own fields (job, derive_*).
+ */
+#ifndef IDX_SYNC_ENGINE_H
+#define IDX_SYNC_ENGINE_H
+
+#include "common.h"
+
+#include "arena.h"
+#include "buf.h"
+#include "chain.h"
+#include "fetchplan.h"
+#include "logrange.h"
+#include "replycheck.h"
+#include "rpc.h"
+#include "stakeflow.h"
+#include "store.h"
+#include "sync.h"
+
+#include <jansson.h>
+#include <uv.h>
+
+enum {
+  /* Headers kept (and fully checked) below the head: deeper than any
+   * reorg Polygon has had since its fork-choice changes. */
+  REORG_WINDOW = 128,
+  /* Arena cap for one batch's log data and decoded JSON. */
+  BATCH_MEMORY_MAX = 512 << 20,
+  /* Most blocks whose timestamps are fetched in one JSON-RPC batch. */
+  TIME_BATCH_MAX = 200,
+  /* Re-asks for headers of blocks with logs that a node did not have yet. */
+  HEADER_TRIES = 8,
+  /* Most requests in one batch (near-head ranges carry a header each). */
+  MAX_REQUESTS = REORG_WINDOW + 8,
+  /* Stale license documents built per transaction while idle (about
+   * 0.5 ms each). */
+  DOCS_PER_JOB = 500,
+};
+
+/* Causes of retries, each with its own count and backoff (an unrelated
+ * success resets none of them). */
+typedef enum fail_cause_e {
+  CAUSE_RPC,    /* JSON-RPC transport: every endpoint failed a batch */
+  CAUSE_ANSWER, /* answers rejected: inconsistent, contradicting, undecodable */
+  CAUSE_COUNT,
+} fail_cause_t;
+
+/* What the follower is doing: one value, changed only by change_phase(),
+ * which logs every change at debug level. Flags that are not phases
+ * (stop requested, a derivation or a prefetch in flight beside the phase)
+ * stay flags. */
+typedef enum sync_phase_e {
+  PHASE_OPENING,     /* store job: open, migrate, read the cursor */
+  PHASE_STANDBY,     /* another instance holds the writer lock */
+  PHASE_CHAIN_CHECK, /* every endpoint's chain id */
+  PHASE_HEAD,        /* asking the head and the finalized block */
+  PHASE_FETCH,       /* a range asked for, or awaited from the window */
+  PHASE_LOG_HEADERS, /* headers of the range's blocks with logs */
+  PHASE_WRITE,       /* the range's batch being written */
+  PHASE_IDLE,        /* caught up: checking that the tip is canonical */
+  PHASE_DOCS,        /* building stale license documents */
+  PHASE_FORK_SEARCH, /* reorg: stored headers against the node's */
+  PHASE_ROLLBACK,    /* reorg: rolling back above the fork point */
+  PHASE_WAIT,        /* a timer: poll interval or backoff */
+  PHASE_HALTED,      /* run: stopped on a fatal error, the API still answers */
+  PHASE_DONE,        /* done_cb ran */
+} sync_phase_t;
+
+typedef enum job_kind_e {
+  JOB_OPEN,     /* open, migrate, read cursor */
+  JOB_WRITE,    /* write the batch */
+  JOB_BLOCKS,   /* load stored headers for the fork search */
+  JOB_ROLLBACK, /* roll back above keep */
+  JOB_DOCS,     /* build stale license documents */
+} job_kind_t;
+
+typedef struct store_job_s {
+  job_kind_t kind;
+  bool reconnect_first;
+  int rc;
+  char err[512];
+  double ms;
+  /* JOB_OPEN results */
+  bool found;
+  bool found_finalized;
+  uint64_t finalized; /* JOB_OPEN: stored; JOB_WRITE: to store (0: nothing new) */
+  uint64_t last_block;
+  idx_hash_t last_hash;
+  int migrations;
+  /* JOB_BLOCKS */
+  uint64_t from, to;
+  idx_block_t blocks[REORG_WINDOW + 1];
+  size_t nblocks;
+  /* JOB_ROLLBACK */
+  uint64_t keep_block;
+  idx_hash_t keep_hash;
+  /* JOB_DOCS */
+  unsigned docs_built;
+} store_job_t;
+
+typedef enum req_kind_e {
+  REQ_LOGS_MAIN,
+  REQ_LOGS_TOKEN,
+  REQ_HEADER,
+  REQ_LOG_HEADER, /* a block with logs inside a range (the window asks them ahead) */
+} req_kind_t;
+
+/* A range of the in-flight window (sync_window.c): its JSON-RPC batch,
+ * sent ahead of the range being written (backfill ranges only: below the
+ * reorg window nothing depends on the writes before it but the expected
+ * parent hash, which the range handler checks when the answer is used).
+ * The answer is held, not decoded: decoding fills the one batch being
+ * assembled, which the write in flight still uses. Ranges are used
+ * strictly in chain order, whatever order their answers arrive in. */
+typedef enum slot_state_e {
+  SLOT_FREE,
+  SLOT_IN_FLIGHT, /* sent, not answered */
+  SLOT_READY,     /* answered and held */
+} slot_state_t;
+
+/* A backfill range asks its logs (one or two filters) and two headers;
+ * once its logs are in, the headers of its other blocks with logs (to
+ * check their hashes) are asked too, up to TIME_BATCH_MAX, and handed
+ * over with the range as more header replies. */
+enum { SLOT_REQUESTS = 4, SLOT_REPLIES = SLOT_REQUESTS + TIME_BATCH_MAX };
+
+typedef struct sync_slot_s {
+  idx_sync_t *s;
+  slot_state_t state;
+  bool stale;     /* planned from a position since abandoned: dropped on arrival */
+  bool awaited;   /* fetch_range wants it: use it (or refetch) on arrival */
+  bool too_large; /* the answer exceeded --rpc-max-response */
+  size_t url;     /* the endpoint that answered */
+  size_t bytes;   /* the answer's size as received (counted in held_bytes) */
+  uint64_t from, to;
+  bool headers_asked;      /* the second batch (headers of blocks with logs) is out */
+  size_t nrange;           /* replies of the range's own batch (the rest: headers) */
+  uint64_t epoch;          /* the AIMD epoch it was sent in */
+  unsigned sent_in_flight; /* ranges in flight once it was sent */
+  req_kind_t kinds[SLOT_REPLIES];
+  uint64_t numbers[SLOT_REPLIES];
+  size_t n;
+  idx_rpc_reply_t replies[SLOT_REPLIES]; /* references and copies: freed on drop */
+} sync_slot_t;
+
+struct idx_sync_s {
+  uv_loop_t *loop;
+  idx_sync_options_t opts;
+  idx_sync_done_cb done_cb;
+  void *done_ud;
+
+  idx_store_t *store;
+  uv_timer_t timer;
+  uv_work_t work;
+  store_job_t job;
+  bool job_busy;
+  bool rpc_busy;
+  unsigned db_failures;
+  unsigned fails[CAUSE_COUNT]; /* consecutive failures per cause */
+  bool chain_checked;          /* every endpoint's chain id asked once */
+  size_t answer_url;           /* the endpoint whose answer is being handled */
+  int halt_status;             /* run: the fatal error that halted the follower */
+  bool stop_requested;         /* idx_sync_stop was called */
+  bool need_lock;              /* the writer lock must be (re)taken before writing */
+  bool stopping;
+  sync_phase_t phase; /* change_phase() only */
+  /* finish() waits for work in flight (its callback needs us). */
+  bool finish_deferred;
+  int deferred_status;
+  char deferred_message[640];
+  void (*after_timer)(idx_sync_t *s);
+
+  /* Chain position. */
+  bool has_cursor;
+  uint64_t cursor;
+  idx_hash_t cursor_hash;
+  uint64_t head;
+  uint64_t target;
+  bool stop_fixed;
+  uint64_t stop_block;
+
+  /* The range in flight. */
+  idx_logrange_t range;
+  uint64_t fetch_from, fetch_to;
+  bool near_head;
+  uint64_t near_cap; /* near-head span: halves on inconsistent answers */
+  req_kind_t req_kinds[MAX_REQUESTS + TIME_BATCH_MAX];
+  uint64_t req_numbers[MAX_REQUESTS + TIME_BATCH_MAX];
+  size_t nreq;
+
+  /* The in-flight window (sync_window.c): ranges fetched ahead. */
+  sync_slot_t *slots; /* opts.max_inflight of them */
+  size_t nslots;
+  idx_inflight_t aimd;    /* how many may be in flight now */
+  uint64_t held_bytes;    /* answers held, as received */
+  uint64_t seen_429;      /* the client's 429 count at the last answer */
+  uint64_t seen_failures; /* ... and its failed exchanges */
+
+  /* Filters (built once): addresses and topic0s of every contract. */
+  json_t *main_addresses;
+  json_t *main_topics;
+  json_t *token_address;
+  json_t *token_topics;
+
+  /* The batch being assembled. */
+  idx_arena_t arena;
+  idx_buf_t args_json; /* a log's decoded arguments, before they go to the arena */
+  idx_log_t *logs;
+  size_t nlogs, logs_cap;
+  idx_block_t *blocks;
+  size_t nblocks, blocks_cap;
+  uint64_t unknown;
+  idx_batch_t batch;
+  uint64_t time_next; /* timestamp fetch: next index into logs to look at */
+
+  /* Bloom checks near the head: the 3 bloom bits of each watched address
+   * and topic, and per header of the range its logsBloom and how many of
+   * our logs came back for it. */
+  uint16_t (*main_addr_bits)[3];
+  size_t n_main_addr;
+  uint16_t (*main_topic_bits)[3];
+  size_t n_main_topic;
+  uint8_t blooms[MAX_REQUESTS][256];
+  bool has_bloom[MAX_REQUESTS];
+  uint32_t main_seen[MAX_REQUESTS];
+  uint64_t suspect_block;
+  unsigned suspect_count;
+  /* The network's stake-out events that come with a token transfer. */
+  idx_transfer_rule_t transfer_rules[IDX_STAKEFLOW_MAX_RULES];
+  size_t ntransfer_rules;
+
+  /* Fork search: two answers must agree before a rollback. */
+  uint64_t reorg_from_cursor;
+  unsigned fork_pass; /* answers received for this search */
+  uint64_t fork_keep;
+  idx_hash_t fork_keep_hash;
+
+  /* Finality: the highest finalized block a node named (s->st has it). */
+  uint64_t finalized_stored; /* what the database holds */
+  bool finality_warned;      /* a node without the tag was reported */
+
+  /* Headers of the blocks with logs, checked against the logs' hashes. */
+  idx_block_t loghdr[TIME_BATCH_MAX]; /* REQ_LOG_HEADER answers of the range */
+  size_t nloghdr;
+  uint64_t hdr_numbers[TIME_BATCH_MAX];
+  size_t hdr_n;
+  size_t hdr_log_from; /* first log the header batch in flight covers */
+  unsigned hdr_tries;  /* re-asks for headers not found, this window */
+
+  /* Deriving the model on a second connection: backfill batches are
+   * written without it (defer_model), and one derivation covers every
+   * batch written since the last, while the next batch is written. Near
+   * the head, once the model has caught up, batches derive it in their own
+   * transaction again. */
+  idx_store_t *dstore;
+  uv_work_t dwork;
+  bool derive_busy;
+  bool derive_reconnect;
+  unsigned derive_failures;
+  int derive_rc;
+  char derive_err[512];
+  uint64_t derive_goal;     /* the committed block the model must reach */
+  uint64_t derive_job_goal; /* the goal of the derivation in flight (its thread reads it) */
+  uint64_t derive_result;   /* the model cursor the last derivation left */
+  /* (The model block itself is st.has_model / st.model_block.) */
+  bool rollback_waiting;    /* a rollback waits for the derivation in flight */
+  bool finish_waits_derive; /* `sync` ends once the model has caught up */
+
+  /* Stale license documents (backfill batches defer them): built while
+   * idle, for at most a poll interval at a time, and before `sync` ends. */
+  bool docs_stale;
+  bool finish_after_docs;
+  uint64_t docs_started_ns;
+  uint64_t docs_drained; /* built since the last time none were left */
+
+  /* Progress. */
+  uint64_t progress_start_block;
+  uint64_t progress_start_logs;
+  uint64_t progress_last_ns;
+  uint64_t progress_first_ns;
+
+  idx_sync_status_t st;
+};
+
+/* sync.c */
+void idx_sync__change_phase(idx_sync_t *s, sync_phase_t next) IDX_NONNULL(1);
+void idx_sync__finish(idx_sync_t *s, int status, const char *message) IDX_NONNULL(1, 3);
+bool idx_sync__in_flight(const idx_sync_t *s) IDX_NONNULL(1);
+void idx_sync__after_target(idx_sync_t *s) IDX_NONNULL(1);
+void idx_sync__on_job_done(idx_sync_t *s) IDX_NONNULL(1);
+void idx_sync__fetch_range(idx_sync_t *s) IDX_NONNULL(1);
+/* The range handler: r[0..n) answer s->req_kinds (r NULL: too large). */
+void idx_sync__on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) IDX_NONNULL(1);
+uint64_t idx_sync__range_end(const idx_sync_t *s, uint64_t from, bool *near_head) IDX_NONNULL(1, 3);
+/* The JSON-RPC batch of a range. Returns the number of requests. */
+size_t idx_sync__range_requests(const idx_sync_t *s, uint64_t from, uint64_t to, bool near_head,
+                                const char **methods, json_t **params, req_kind_t *kinds,
+                                uint64_t *numbers) IDX_NONNULL(1, 5, 6, 7, 8);
+void idx_sync__release_replies(idx_rpc_reply_t *r, size_t n);
+
+/* sync_commit.c */
+void idx_sync__queue_job(idx_sync_t *s) IDX_NONNULL(1);
+void idx_sync__retry_job(idx_sync_t *s) IDX_NONNULL(1);
+/* Starts a derivation when one is due. Returns whether one is in flight. */
+bool idx_sync__derive_kick(idx_sync_t *s) IDX_NONNULL(1);
+/* The model describes every committed block (nothing to wait for). */
+bool idx_sync__model_current(const idx_sync_t *s) IDX_NONNULL(1);
+
+/* sync_window.c */
+IDX_WARN_UNUSED int idx_sync__window_init(idx_sync_t *s) IDX_NONNULL(1);
+void idx_sync__window_free(idx_sync_t *s) IDX_NONNULL(1);
+/* Sends ranges ahead while the window has room (count and bytes). */
+void idx_sync__window_fill(idx_sync_t *s) IDX_NONNULL(1);
+/* Abandons every range planned: held ones are dropped, those in flight
+ * are dropped on arrival. */
+void idx_sync__window_reset(idx_sync_t *s) IDX_NONNULL(1);
+bool idx_sync__window_in_flight(const idx_sync_t *s) IDX_NONNULL(1);
+unsigned idx_sync__window_count(const idx_sync_t *s, bool in_flight_only) IDX_NONNULL(1);
+/* For the range [from, *to] fetch_range is about to ask: the window's
+ * range that starts at from (the caller uses it), or NULL; *to is then cut
+ * short before the next range the window holds. */
+sync_slot_t *idx_sync__window_take(idx_sync_t *s, uint64_t from, uint64_t *to, bool near_head)
+    IDX_NONNULL(1, 3);
+/* Hands a held range to the range handler. */
+void idx_sync__window_use(idx_sync_t *s, sync_slot_t *p) IDX_NONNULL(1, 2);
+
+#endif

@@ -1,0 +1,215 @@
+/* sync_commit.c: the sync engine's store side: jobs on the thread pool
+ * and the model's derivation on a second connection (see sync_engine.h). */
+#include "common.h"
+
+#include "log.h"
+#include "modelcheck.h"
+#include "sync_engine.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static uint64_t now_ns(void) { return uv_hrtime(); }
+
+/* ---- store jobs on the thread pool ------------------------------------ */
+
+static void job_run(uv_work_t *w) {
+  idx_sync_t *s = w->data;
+  store_job_t *j = &s->job;
+  uint64_t t0 = now_ns();
+  j->err[0] = '\0';
+  if (j->kind == JOB_OPEN && !s->store) {
+    j->rc = idx_store_open(&s->store, s->opts.conninfo, j->err, sizeof j->err);
+    if (j->rc)
+      return;
+  } else if (j->reconnect_first) {
+    j->rc = idx_store_reconnect(s->store, j->err, sizeof j->err);
+    if (j->rc)
+      return;
+    s->need_lock = true; /* a new session does not hold the old one's lock */
+  }
+  if (s->need_lock && j->kind != JOB_BLOCKS) {
+    bool got = false;
+    j->rc = idx_store_writer_lock(s->store, s->opts.net->chain_id, &got, j->err, sizeof j->err);
+    if (j->rc)
+      return;
+    if (!got) {
+      j->rc = IDX_ERR_STANDBY;
+      return;
+    }
+    s->need_lock = false;
+  }
+  switch (j->kind) {
+  case JOB_OPEN:
+    j->rc = idx_store_migrate(s->store, s->opts.schema_dir, &j->migrations, j->err, sizeof j->err);
+    if (j->rc == 0)
+      j->rc = idx_store_register_contracts(s->store, s->opts.net->chain_id, s->opts.net, j->err,
+                                           sizeof j->err);
+    if (j->rc == 0) /* before anything is written: the model must understand the ABIs */
+      j->rc = idx_modelcheck_run(s->store, s->opts.net, j->err, sizeof j->err);
+    if (j->rc == 0)
+      j->rc = idx_store_cursor(s->store, s->opts.net->chain_id, &j->found, &j->last_block,
+                               &j->last_hash, j->err, sizeof j->err);
+    if (j->rc == 0)
+      j->rc = idx_store_finalized(s->store, s->opts.net->chain_id, &j->found_finalized,
+                                  &j->finalized, j->err, sizeof j->err);
+    break;
+  case JOB_WRITE:
+    /* The finalized block first: a chain fact, right even if the batch
+     * fails and is written again. */
+    if (j->finalized)
+      j->rc = idx_store_set_finalized(s->store, s->opts.net->chain_id, j->finalized, j->err,
+                                      sizeof j->err);
+    if (j->rc == 0)
+      j->rc = idx_store_write_batch(s->store, &s->batch, j->err, sizeof j->err);
+    /* (Deferred batches: the derivation prunes, below what it derived.) */
+    if (j->rc == 0 && !s->batch.defer_model && s->batch.to_block > REORG_WINDOW * 2 &&
+        s->st.batches % 64 == 0)
+      j->rc = idx_store_prune_blocks(s->store, s->opts.net->chain_id,
+                                     s->batch.to_block - REORG_WINDOW * 2, j->err, sizeof j->err);
+    break;
+  case JOB_BLOCKS:
+    j->rc = idx_store_blocks(s->store, s->opts.net->chain_id, j->from, j->to, j->blocks,
+                             IDX_ARRAY_LEN(j->blocks), &j->nblocks, j->err, sizeof j->err);
+    break;
+  case JOB_ROLLBACK:
+    j->rc = idx_store_rollback(s->store, s->opts.net->chain_id, j->keep_block, &j->keep_hash,
+                               j->err, sizeof j->err);
+    break;
+  case JOB_DOCS:
+    j->rc = idx_store_refresh_stale_docs(s->store, s->opts.net->chain_id, DOCS_PER_JOB,
+                                         &j->docs_built, j->err, sizeof j->err);
+    break;
+  }
+  j->ms = (double)(now_ns() - t0) / 1e6;
+}
+
+static void job_after(uv_work_t *w, int status) {
+  idx_sync_t *s = w->data;
+  s->job_busy = false;
+  if (s->finish_deferred) {
+    idx_sync__finish(s, 0, "stopped");
+    return;
+  }
+  if (status == UV_ECANCELED) {
+    idx_sync__finish(s, 0, "stopped");
+    return;
+  }
+  idx_sync__on_job_done(s);
+}
+
+void idx_sync__queue_job(idx_sync_t *s) {
+  s->job_busy = true;
+  s->work.data = s;
+  int rc = uv_queue_work(s->loop, &s->work, job_run, job_after);
+  if (rc) {
+    s->job_busy = false;
+    idx_sync__finish(s, IDX_ERR_INVAL, "cannot queue database work");
+  }
+}
+
+void idx_sync__retry_job(idx_sync_t *s) {
+  s->job.reconnect_first = true;
+  idx_sync__queue_job(s);
+}
+
+/* ---- deriving the model on the second connection ------------------------ */
+
+/* The model describes every committed block (nothing to wait for). */
+bool idx_sync__model_current(const idx_sync_t *s) {
+  return !s->has_cursor || (s->st.has_model && s->st.model_block >= s->cursor && !s->derive_busy);
+}
+
+static void derive_run(uv_work_t *w) {
+  idx_sync_t *s = w->data;
+  char *err = s->derive_err;
+  size_t errlen = sizeof s->derive_err;
+  err[0] = '\0';
+  if (s->derive_failures) {
+    unsigned ms = 100u << (s->derive_failures < 5 ? s->derive_failures : 5);
+    uv_sleep(ms < 2000 ? ms : 2000); /* back off (this is a pool thread) */
+  }
+  int rc = 0;
+  if (!s->dstore)
+    rc = idx_store_open(&s->dstore, s->opts.conninfo, err, errlen);
+  else if (s->derive_reconnect)
+    rc = idx_store_reconnect(s->dstore, err, errlen);
+  if (rc == 0)
+    rc = idx_store_derive(s->dstore, s->opts.net->chain_id, s->derive_job_goal, &s->derive_result,
+                          err, errlen);
+  s->derive_rc = rc;
+}
+
+static void derive_after(uv_work_t *w, int status);
+
+/* Starts a derivation when one is due and nothing excludes it (a rollback
+ * waiting or running). Returns whether one is in flight. */
+bool idx_sync__derive_kick(idx_sync_t *s) {
+  if (s->derive_busy)
+    return true;
+  if (s->stopping || !s->has_cursor || s->rollback_waiting ||
+      (s->job_busy && s->job.kind == JOB_ROLLBACK) ||
+      (s->st.has_model && s->st.model_block >= s->derive_goal))
+    return false;
+  s->derive_busy = true;
+  s->derive_job_goal = s->derive_goal;
+  s->dwork.data = s;
+  if (uv_queue_work(s->loop, &s->dwork, derive_run, derive_after)) {
+    s->derive_busy = false;
+    idx_sync__finish(s, IDX_ERR_INVAL, "cannot queue database work");
+    return false;
+  }
+  return true;
+}
+
+static void derive_after(uv_work_t *w, int status) {
+  idx_sync_t *s = w->data;
+  s->derive_busy = false;
+  if (s->finish_deferred || status == UV_ECANCELED) {
+    idx_sync__finish(s, 0, "stopped");
+    return;
+  }
+  if (s->derive_rc == 0) {
+    bool moved = !s->st.has_model || s->derive_result > s->st.model_block;
+    s->derive_failures = 0;
+    s->derive_reconnect = false;
+    s->st.has_model = true;
+    s->st.model_block = s->derive_result;
+    if (moved) {
+      s->docs_stale = true; /* it may have deferred documents */
+      if (s->opts.on_commit)
+        s->opts.on_commit(s->opts.on_commit_ud, &s->st, false);
+    }
+  } else {
+    /* Retried with backoff on a fresh connection (a second instance that
+     * took over may have derived the same blocks: the model cursor makes
+     * that a no-op); given up like the store's other failures. */
+    s->derive_failures++;
+    s->derive_reconnect = true;
+    idx_log_warn("sync", "deriving the model failed (%s); retry %u", s->derive_err,
+                 s->derive_failures);
+    unsigned max = s->opts.max_db_attempts ? s->opts.max_db_attempts : UINT32_MAX;
+    if (s->derive_failures >= max) {
+      char msg[640];
+      snprintf(msg, sizeof msg, "database error (deriving the model): %s", s->derive_err);
+      idx_sync__finish(s, s->derive_rc, msg);
+      return;
+    }
+  }
+  if (s->stopping) {
+    if (!idx_sync__in_flight(s) && !s->rpc_busy)
+      idx_sync__finish(s, 0, "stopped");
+    return;
+  }
+  if (s->rollback_waiting) {
+    s->rollback_waiting = false;
+    idx_sync__queue_job(s); /* the rollback job prepared by the fork search */
+    return;
+  }
+  if (idx_sync__derive_kick(s))
+    return;
+  if (s->finish_waits_derive) {
+    s->finish_waits_derive = false;
+    idx_sync__after_target(s);
+  }
+}
