@@ -43,7 +43,10 @@ typedef struct idx_inflight_s {
   bool probing;          /* k is above the ceiling that was met last */
 } idx_inflight_t;
 
-enum { IDX_INFLIGHT_REGROW_MIN = 64, IDX_INFLIGHT_REGROW_MAX = 8192 };
+/* A probe that meets a 429 costs its Retry-After (often a second, a dozen
+ * round trips of the whole window), and wins one more request in flight:
+ * worth it only after hundreds of answers. */
+enum { IDX_INFLIGHT_REGROW_MIN = 512, IDX_INFLIGHT_REGROW_MAX = 65536 };
 
 void idx_inflight_init(idx_inflight_t *w, unsigned max) IDX_NONNULL(1);
 

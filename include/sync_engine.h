@@ -129,14 +129,17 @@ typedef enum req_kind_e {
  * strictly in chain order, whatever order their answers arrive in. */
 typedef enum slot_state_e {
   SLOT_FREE,
-  SLOT_IN_FLIGHT, /* sent, not answered */
+  SLOT_IN_FLIGHT, /* sent, not answered (its logs, or the headers of its blocks with logs) */
+  SLOT_QUEUED,    /* logs held; the headers of its blocks with logs wait for a batch */
   SLOT_READY,     /* answered and held */
 } slot_state_t;
 
 /* A backfill range asks its logs (one or two filters) and two headers;
  * once its logs are in, the headers of its other blocks with logs (to
  * check their hashes) are asked too, up to TIME_BATCH_MAX, and handed
- * over with the range as more header replies. */
+ * over with the range as more header replies. Those of several ranges go
+ * in one batch (one batch at a time): one exchange for the headers of
+ * every range answered meanwhile, not one per range. */
 enum { SLOT_REQUESTS = 4, SLOT_REPLIES = SLOT_REQUESTS + TIME_BATCH_MAX };
 
 typedef struct sync_slot_s {
@@ -148,7 +151,9 @@ typedef struct sync_slot_s {
   size_t url;     /* the endpoint that answered */
   size_t bytes;   /* the answer's size as received (counted in held_bytes) */
   uint64_t from, to;
-  bool headers_asked;      /* the second batch (headers of blocks with logs) is out */
+  size_t nhdr;             /* headers of blocks with logs to ask (after nrange) */
+  bool hdr_out;            /* they are in the header batch that is out */
+  bool span_counted;       /* its span's success was told to the logrange on arrival */
   size_t nrange;           /* replies of the range's own batch (the rest: headers) */
   uint64_t epoch;          /* the AIMD epoch it was sent in */
   unsigned sent_in_flight; /* ranges in flight once it was sent */
@@ -204,11 +209,16 @@ struct idx_sync_s {
   size_t nreq;
 
   /* The in-flight window (sync_window.c): ranges fetched ahead. */
-  sync_slot_t *slots; /* opts.max_inflight of them */
+  sync_slot_t *slots; /* twice opts.max_inflight: held ones do not load the provider */
   size_t nslots;
-  idx_inflight_t aimd;    /* how many may be in flight now */
-  uint64_t held_bytes;    /* answers held, as received */
-  uint64_t seen_429;      /* the client's 429 count at the last answer */
+  idx_inflight_t aimd;     /* how many may be in flight now */
+  uint64_t held_bytes;     /* answers held, as received */
+  uint64_t seen_429;       /* the client's 429 count at the last answer */
+  bool hdr_busy;           /* a batch of headers of blocks with logs is out */
+  bool fetch_waits;        /* fetch_range waits for room among the exchanges out */
+  bool range_counted;      /* the range in hand: its success already counted */
+  sync_slot_t **hdr_slots; /* the ranges it serves, in order */
+  size_t nhdr_slots;
   uint64_t seen_failures; /* ... and its failed exchanges */
 
   /* Filters (built once): addresses and topic0s of every contract. */
@@ -330,12 +340,16 @@ void idx_sync__window_fill(idx_sync_t *s) IDX_NONNULL(1);
  * are dropped on arrival. */
 void idx_sync__window_reset(idx_sync_t *s) IDX_NONNULL(1);
 bool idx_sync__window_in_flight(const idx_sync_t *s) IDX_NONNULL(1);
-unsigned idx_sync__window_count(const idx_sync_t *s, bool in_flight_only) IDX_NONNULL(1);
+/* Exchanges of the window out now: ranges asked, and the header batch. */
+unsigned idx_sync__window_exchanges(const idx_sync_t *s) IDX_NONNULL(1);
 /* For the range [from, *to] fetch_range is about to ask: the window's
  * range that starts at from (the caller uses it), or NULL; *to is then cut
  * short before the next range the window holds. */
 sync_slot_t *idx_sync__window_take(idx_sync_t *s, uint64_t from, uint64_t *to, bool near_head)
     IDX_NONNULL(1, 3);
+/* After a provider limit that set the span to `span`: ranges planned
+ * wider are dropped (asked again narrower); the others stay. */
+void idx_sync__window_drop_wider(idx_sync_t *s, uint64_t span) IDX_NONNULL(1);
 /* Hands a held range to the range handler. */
 void idx_sync__window_use(idx_sync_t *s, sync_slot_t *p) IDX_NONNULL(1, 2);
 

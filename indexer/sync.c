@@ -562,7 +562,7 @@ void idx_sync__fetch_range(idx_sync_t *s) {
     s->near_head = false;
     s->fetch_from = p->from;
     s->fetch_to = p->to;
-    if (p->state == SLOT_IN_FLIGHT) {
+    if (p->state != SLOT_READY) {
       /* Wait for it: on arrival it is used, or dropped and the range
        * asked for again. */
       p->awaited = true;
@@ -576,6 +576,13 @@ void idx_sync__fetch_range(idx_sync_t *s) {
   s->near_head = near_head;
   s->fetch_from = from;
   s->fetch_to = to;
+  if (!near_head && idx_sync__window_exchanges(s) >= idx_inflight_allowed(&s->aimd)) {
+    /* As many exchanges out as allowed (ranges abandoned after a limit,
+     * still in flight): asked when one comes back. */
+    s->fetch_waits = true;
+    return;
+  }
+  s->range_counted = false;
   const char *methods[MAX_REQUESTS];
   json_t *params[MAX_REQUESTS];
   s->nreq = idx_sync__range_requests(s, from, to, near_head, methods, params, s->req_kinds,
@@ -587,10 +594,10 @@ static void range_limited(idx_sync_t *s, const idx_logrange_advice_t *advice, co
   uint64_t span = s->fetch_to - s->fetch_from + 1;
   uint64_t next = idx_logrange_limited(&s->range, s->fetch_from, span, advice);
   s->st.range_limits++;
-  /* Ranges planned with the old span would meet the same limit: asked
-   * again with the new one. (A span limit says nothing about how many
-   * requests the provider takes at once: the window's size stays.) */
-  idx_sync__window_reset(s);
+  /* Ranges planned wider would meet the same limit: asked again with the
+   * new span. (A span limit says nothing about how many requests the
+   * provider takes at once: the window's size stays.) */
+  idx_sync__window_drop_wider(s, next);
   idx_log_warn("sync", "provider limit on blocks %llu..%llu (%s); range %llu -> %llu blocks",
                (unsigned long long)s->fetch_from, (unsigned long long)s->fetch_to, why,
                (unsigned long long)span, (unsigned long long)next);
@@ -924,7 +931,9 @@ void idx_sync__on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     inconsistent(s, "duplicate log index");
     return;
   }
-  idx_logrange_success(&s->range, s->fetch_to - s->fetch_from + 1, s->nlogs);
+  if (!s->range_counted)
+    idx_logrange_success(&s->range, s->fetch_to - s->fetch_from + 1, s->nlogs);
+  s->range_counted = false;
   s->time_next = 0;
   fetch_log_headers(s);
 }

@@ -22,11 +22,16 @@ static bool live(const sync_slot_t *p) { return p->state != SLOT_FREE && !p->sta
 
 int idx_sync__window_init(idx_sync_t *s) {
   unsigned k = s->opts.max_inflight ? s->opts.max_inflight : 1;
-  s->slots = calloc(k, sizeof *s->slots);
-  if (!s->slots)
+  /* How many are asked at once is k; answers waiting for their headers
+   * or for the writer do not load the provider, so there are twice as
+   * many slots (their bytes bounded by max_held_bytes). */
+  size_t n = 2 * (size_t)k;
+  s->slots = calloc(n, sizeof *s->slots);
+  s->hdr_slots = calloc(n, sizeof *s->hdr_slots);
+  if (!s->slots || !s->hdr_slots)
     return IDX_ERR_NOMEM;
-  s->nslots = k;
-  for (size_t i = 0; i < k; i++)
+  s->nslots = n;
+  for (size_t i = 0; i < n; i++)
     s->slots[i].s = s;
   idx_inflight_init(&s->aimd, k);
   return 0;
@@ -39,6 +44,8 @@ static void slot_drop(idx_sync_t *s, sync_slot_t *p) {
   s->held_bytes -= p->bytes;
   p->bytes = 0;
   p->n = 0;
+  p->nhdr = 0;
+  p->span_counted = false;
   p->too_large = false;
   p->awaited = false;
   p->stale = false;
@@ -47,10 +54,12 @@ static void slot_drop(idx_sync_t *s, sync_slot_t *p) {
 
 void idx_sync__window_free(idx_sync_t *s) {
   for (size_t i = 0; i < s->nslots; i++) {
-    if (s->slots[i].state == SLOT_READY)
+    if (s->slots[i].state == SLOT_READY || s->slots[i].state == SLOT_QUEUED)
       slot_drop(s, &s->slots[i]);
   }
   free(s->slots);
+  free(s->hdr_slots);
+  s->hdr_slots = NULL;
   s->slots = NULL;
   s->nslots = 0;
 }
@@ -58,7 +67,7 @@ void idx_sync__window_free(idx_sync_t *s) {
 void idx_sync__window_reset(idx_sync_t *s) {
   for (size_t i = 0; i < s->nslots; i++) {
     sync_slot_t *p = &s->slots[i];
-    if (p->state == SLOT_READY) {
+    if (p->state == SLOT_READY || p->state == SLOT_QUEUED) {
       slot_drop(s, p);
     } else if (p->state == SLOT_IN_FLIGHT) {
       p->stale = true;
@@ -68,6 +77,8 @@ void idx_sync__window_reset(idx_sync_t *s) {
 }
 
 bool idx_sync__window_in_flight(const idx_sync_t *s) {
+  if (s->hdr_busy)
+    return true;
   for (size_t i = 0; i < s->nslots; i++) {
     if (s->slots[i].state == SLOT_IN_FLIGHT)
       return true;
@@ -75,17 +86,17 @@ bool idx_sync__window_in_flight(const idx_sync_t *s) {
   return false;
 }
 
-unsigned idx_sync__window_count(const idx_sync_t *s, bool in_flight_only) {
-  unsigned n = 0;
+unsigned idx_sync__window_exchanges(const idx_sync_t *s) {
+  unsigned n = s->hdr_busy ? 1 : 0;
   for (size_t i = 0; i < s->nslots; i++) {
     const sync_slot_t *p = &s->slots[i];
-    n += in_flight_only ? p->state == SLOT_IN_FLIGHT : live(p);
+    n += p->state == SLOT_IN_FLIGHT && !p->hdr_out;
   }
   return n;
 }
 
 static void note_status(idx_sync_t *s) {
-  s->st.inflight = idx_sync__window_count(s, true);
+  s->st.inflight = idx_sync__window_exchanges(s);
   s->st.inflight_allowed = idx_inflight_allowed(&s->aimd);
   s->st.held_bytes = s->held_bytes;
   if (s->st.inflight > s->st.peak_inflight)
@@ -112,6 +123,53 @@ static void observe(idx_sync_t *s, const sync_slot_t *p, int status) {
   }
 }
 
+/* A provider's range limit in a range's answer, seen as it arrives (not
+ * when the writer gets to it, K ranges later): the span shrinks, and this
+ * range and those planned as wide are asked again at once, narrower.
+ * Returns whether it was one (the slot is then dropped). */
+static bool limited_on_arrival(idx_sync_t *s, sync_slot_t *p) {
+  for (size_t i = 0; i < p->nrange; i++) {
+    const idx_rpc_reply_t *r = &p->replies[i];
+    if (p->kinds[i] == REQ_HEADER || !r->err)
+      continue;
+    idx_logrange_advice_t advice;
+    char *data = r->data ? json_dumps(r->data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    idx_logrange_classify(r->code, r->message, data, &advice);
+    free(data);
+    uint64_t span = p->to - p->from + 1;
+    if (!advice.is_limit || span == 1)
+      return false; /* the range handler judges it */
+    uint64_t next = idx_logrange_limited(&s->range, p->from, span, &advice);
+    s->st.range_limits++;
+    idx_log_warn("sync", "provider limit on blocks %llu..%llu (%s); range %llu -> %llu blocks",
+                 (unsigned long long)p->from, (unsigned long long)p->to,
+                 r->message ? r->message : "limit", (unsigned long long)span,
+                 (unsigned long long)next);
+    bool awaited = p->awaited;
+    slot_drop(s, p);
+    idx_sync__window_drop_wider(s, next);
+    p->awaited = awaited; /* fetch_range asks it again, narrower */
+    return true;
+  }
+  return false;
+}
+
+/* A clean answer's span is told to the logrange at once (not when the
+ * writer gets to it), so that the span grows a round trip sooner. */
+static void count_span(idx_sync_t *s, sync_slot_t *p) {
+  size_t nlogs = 0;
+  p->span_counted = false;
+  for (size_t i = 0; i < p->nrange; i++) {
+    if (p->kinds[i] == REQ_HEADER)
+      continue;
+    if (!json_is_array(p->replies[i].result))
+      return; /* an error: the range handler judges it */
+    nlogs += json_array_size(p->replies[i].result);
+  }
+  idx_logrange_success(&s->range, p->to - p->from + 1, nlogs);
+  p->span_counted = true;
+}
+
 /* What follows an answer: stop, hand the range over if fetch_range waits
  * for it, or keep the window full. */
 static void slot_settled(idx_sync_t *s, sync_slot_t *p) {
@@ -120,7 +178,13 @@ static void slot_settled(idx_sync_t *s, sync_slot_t *p) {
     idx_sync__finish(s, 0, "stopped");
     return;
   }
-  if (p->awaited) {
+  if (s->fetch_waits && s->phase == PHASE_FETCH) {
+    s->fetch_waits = false;
+    idx_sync__fetch_range(s);
+    return;
+  }
+  s->fetch_waits = false;
+  if (p && p->awaited) {
     p->awaited = false;
     idx_sync__fetch_range(s);
     return;
@@ -152,13 +216,10 @@ static int cmp_u64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static void on_slot_headers(void *ud, int status, const idx_rpc_reply_t *r, size_t n);
-
-/* The range's logs are in: asks the headers of its blocks with logs
- * (but its ends, which came with it) in a second batch, so that the
- * range handler need not ask them one range at a time. Returns whether
- * the batch went out. */
-static bool ask_log_headers(idx_sync_t *s, sync_slot_t *p) {
+/* The range's logs are in: notes the headers of its blocks with logs (but
+ * its ends, which came with it) for a header batch, so that the range
+ * handler need not ask them one range at a time. Returns how many. */
+static size_t plan_log_headers(sync_slot_t *p) {
   uint64_t nums[TIME_BATCH_MAX];
   size_t k = 0;
   for (size_t i = 0; i < p->nrange && k < TIME_BATCH_MAX; i++) {
@@ -176,67 +237,123 @@ static bool ask_log_headers(idx_sync_t *s, sync_slot_t *p) {
       nums[k++] = bn;
     }
   }
-  if (k == 0)
-    return false;
-  qsort(nums, k, sizeof *nums, cmp_u64);
+  if (k)
+    qsort(nums, k, sizeof *nums, cmp_u64);
   size_t m = 0;
   for (size_t i = 0; i < k; i++) {
     if (m == 0 || nums[i] != nums[m - 1])
       nums[m++] = nums[i];
   }
-  const char *methods[TIME_BATCH_MAX];
-  json_t *params[TIME_BATCH_MAX];
   for (size_t i = 0; i < m; i++) {
-    char tag[24];
-    snprintf(tag, sizeof tag, "0x%llx", (unsigned long long)nums[i]);
-    methods[i] = "eth_getBlockByNumber";
-    params[i] = json_pack("[s,b]", tag, 0);
     p->numbers[p->nrange + i] = nums[i];
     p->kinds[p->nrange + i] = REQ_LOG_HEADER;
   }
-  int rc = idx_rpc_batch(s->opts.rpc, methods, params, m, on_slot_headers, p);
-  for (size_t i = 0; i < m; i++)
-    json_decref(params[i]);
-  if (rc)
+  p->nhdr = m;
+  return m;
+}
+
+static void on_header_batch(void *ud, int status, const idx_rpc_reply_t *r, size_t n);
+
+/* Marks the ranges of a header batch that could not be asked as held
+ * without their headers (the range handler asks them). */
+static void headers_skipped(idx_sync_t *s, sync_slot_t **slots, size_t n) {
+  (void)s;
+  for (size_t i = 0; i < n; i++) {
+    slots[i]->state = SLOT_READY;
+    slots[i]->hdr_out = false;
+  }
+}
+
+/* Sends one batch with the headers of the queued ranges, lowest first, up
+ * to TIME_BATCH_MAX headers. Returns whether it went out. */
+static bool pump_headers(idx_sync_t *s) {
+  if (s->hdr_busy || s->stopping)
     return false;
-  p->headers_asked = true;
-  p->state = SLOT_IN_FLIGHT;
+  const char *methods[TIME_BATCH_MAX];
+  json_t *params[TIME_BATCH_MAX];
+  size_t k = 0;
+  s->nhdr_slots = 0;
+  for (;;) {
+    sync_slot_t *low = NULL;
+    for (size_t i = 0; i < s->nslots; i++) {
+      sync_slot_t *p = &s->slots[i];
+      if (p->state == SLOT_QUEUED && (!low || p->from < low->from))
+        low = p;
+    }
+    if (!low || k + low->nhdr > TIME_BATCH_MAX)
+      break;
+    for (size_t i = 0; i < low->nhdr; i++) {
+      char tag[24];
+      snprintf(tag, sizeof tag, "0x%llx", (unsigned long long)low->numbers[low->nrange + i]);
+      methods[k] = "eth_getBlockByNumber";
+      params[k++] = json_pack("[s,b]", tag, 0);
+    }
+    low->state = SLOT_IN_FLIGHT;
+    low->hdr_out = true;
+    s->hdr_slots[s->nhdr_slots++] = low;
+  }
+  if (!s->nhdr_slots)
+    return false;
+  int rc = idx_rpc_batch(s->opts.rpc, methods, params, k, on_header_batch, s);
+  for (size_t i = 0; i < k; i++)
+    json_decref(params[i]);
+  if (rc) {
+    headers_skipped(s, s->hdr_slots, s->nhdr_slots);
+    s->nhdr_slots = 0;
+    return false;
+  }
+  s->hdr_busy = true;
   return true;
 }
 
-static void on_slot_headers(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
-  sync_slot_t *p = ud;
-  idx_sync_t *s = p->s;
-  p->state = SLOT_READY; /* held: slot_drop frees it */
-  p->headers_asked = false;
+static void on_header_batch(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
+  idx_sync_t *s = ud;
+  s->hdr_busy = false;
+  size_t nslots = s->nhdr_slots;
+  s->nhdr_slots = 0;
+  headers_skipped(s, s->hdr_slots, nslots); /* held from here on: slot_drop frees them */
   if (!slot_answer_wanted(s, status))
     return;
-  if (p->stale) {
-    bool awaited = p->awaited;
-    slot_drop(s, p);
-    p->awaited = awaited;
-    slot_settled(s, p);
-    return;
+  if (nslots)
+    observe(s, s->hdr_slots[0], status);
+  size_t want = 0;
+  for (size_t j = 0; j < nslots; j++)
+    want += s->hdr_slots[j]->nhdr;
+  size_t off = 0;
+  sync_slot_t *awaited = NULL;
+  for (size_t j = 0; j < nslots; j++) {
+    sync_slot_t *p = s->hdr_slots[j];
+    if (p->stale) {
+      bool aw = p->awaited;
+      slot_drop(s, p);
+      p->awaited = aw;
+    } else if (status == 0 && n == want) {
+      /* Headers found join the range's replies; those a node has not
+       * (yet) are left to the range handler, which asks again. */
+      for (size_t i = 0; i < p->nhdr; i++) {
+        const idx_rpc_reply_t *h = &r[off + i];
+        if (h->err || !h->result || json_is_null(h->result))
+          continue;
+        idx_rpc_reply_t *d = &p->replies[p->n];
+        memset(d, 0, sizeof *d);
+        d->result = json_incref(h->result);
+        p->kinds[p->n] = REQ_LOG_HEADER;
+        p->numbers[p->n] = p->numbers[p->nrange + i];
+        p->n++;
+      }
+    }
+    off += p->nhdr;
+    if (p->awaited)
+      awaited = p;
   }
-  observe(s, p, status);
-  /* Headers found join the range's replies; those a node has not (yet),
-   * and a failed batch, are left to the range handler, which asks again. */
-  for (size_t i = 0; status == 0 && i < n; i++) {
-    if (r[i].err || !r[i].result || json_is_null(r[i].result))
-      continue;
-    idx_rpc_reply_t *d = &p->replies[p->n];
-    memset(d, 0, sizeof *d);
-    d->result = json_incref(r[i].result);
-    p->kinds[p->n] = REQ_LOG_HEADER;
-    p->numbers[p->n] = p->numbers[p->nrange + i];
-    p->n++;
-  }
-  if (status == 0) {
+  if (status == 0 && nslots) {
+    /* The bytes are the first range's to hold (a rough share). */
     size_t b = idx_rpc_answer_bytes(s->opts.rpc);
-    p->bytes += b;
+    s->hdr_slots[0]->bytes += b;
     s->held_bytes += b;
   }
-  slot_settled(s, p);
+  pump_headers(s); /* ranges queued meanwhile */
+  slot_settled(s, awaited);
 }
 
 static void on_slot(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
@@ -268,8 +385,19 @@ static void on_slot(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
       p->url = idx_rpc_answered_by(s->opts.rpc);
       p->bytes = idx_rpc_answer_bytes(s->opts.rpc);
       s->held_bytes += p->bytes;
-      if (!s->stopping && ask_log_headers(s, p))
-        return; /* settled when the headers are in */
+      if (limited_on_arrival(s, p)) {
+        slot_settled(s, p);
+        return;
+      }
+      count_span(s, p);
+      if (!s->stopping && plan_log_headers(p)) {
+        p->state = SLOT_QUEUED;
+        pump_headers(s);
+        if (p->state != SLOT_READY) {
+          slot_settled(s, NULL); /* p is settled when its headers are in */
+          return;
+        }
+      }
     }
   } else {
     bool awaited = p->awaited;
@@ -296,7 +424,7 @@ static bool send_slot(idx_sync_t *s, sync_slot_t *p, uint64_t from, uint64_t to)
   p->from = from;
   p->to = to;
   p->epoch = s->aimd.epoch;
-  p->sent_in_flight = idx_sync__window_count(s, true) + 1;
+  p->sent_in_flight = idx_sync__window_exchanges(s) + 1;
   int rc = idx_rpc_batch(s->opts.rpc, methods, params, p->n, on_slot, p);
   for (size_t i = 0; i < p->n; i++)
     json_decref(params[i]);
@@ -321,26 +449,52 @@ void idx_sync__window_fill(idx_sync_t *s) {
   if (s->phase == PHASE_FETCH && s->rpc_busy)
     return;
   uint64_t pos = s->fetch_to + 1;
-  unsigned nlive = 0;
-  for (size_t i = 0; i < s->nslots; i++) {
-    const sync_slot_t *p = &s->slots[i];
-    if (!live(p))
-      continue;
-    nlive++;
-    if (p->to + 1 > pos)
-      pos = p->to + 1;
-  }
+  /* Exchanges count, abandoned ranges still in flight included (the
+   * provider still serves them); held answers do not. */
+  unsigned out = idx_sync__window_exchanges(s);
   unsigned allowed = idx_inflight_allowed(&s->aimd);
-  while (nlive < allowed && s->held_bytes < s->opts.max_held_bytes && pos != 0 &&
-         pos <= s->target) {
+  /* A span wider than the widest known to work is a probe: one range at
+   * a time tries it, the others keep to what works, so a limit met costs
+   * one range, not the whole window. */
+  const idx_logrange_t *r = &s->range;
+  bool limited = r->good && (r->ceiling != UINT64_MAX || r->regrown);
+  bool probing = false;
+  for (size_t i = 0; limited && i < s->nslots; i++) {
+    const sync_slot_t *p = &s->slots[i];
+    probing |= live(p) && p->to - p->from + 1 > r->good;
+  }
+  /* From the range in hand up: over the ranges held or out, into the
+   * gaps between them (a range dropped after a limit) and past them. */
+  while (out < allowed && s->held_bytes < s->opts.max_held_bytes && pos != 0 && pos <= s->target) {
+    const sync_slot_t *at = NULL, *next = NULL;
+    for (size_t i = 0; i < s->nslots; i++) {
+      const sync_slot_t *q = &s->slots[i];
+      if (!live(q) || q->to < pos)
+        continue;
+      if (q->from <= pos)
+        at = q;
+      else if (!next || q->from < next->from)
+        next = q;
+    }
+    if (at) {
+      pos = at->to + 1;
+      continue;
+    }
     bool near_head;
-    uint64_t to = idx_sync__range_end(s, pos, &near_head);
+    uint64_t span = s->range.span;
+    if (probing && span > r->good)
+      span = r->good;
+    uint64_t to = idx_fetchplan_range_end(pos, span, s->target, s->head, REORG_WINDOW, s->near_cap,
+                                          &near_head);
     if (near_head)
       break;
+    if (next && to >= next->from)
+      to = next->from - 1;
+    probing |= limited && to - pos + 1 > r->good;
     sync_slot_t *p = free_slot(s);
     if (!p || !send_slot(s, p, pos, to))
       break;
-    nlive++;
+    out++;
     pos = to + 1;
   }
   note_status(s);
@@ -354,10 +508,10 @@ sync_slot_t *idx_sync__window_take(idx_sync_t *s, uint64_t from, uint64_t *to, b
       continue;
     if (p->from < from) {
       /* Below the cursor (a range asked again, a rollback): useless. */
-      if (p->state == SLOT_READY)
-        slot_drop(s, p);
-      else
+      if (p->state == SLOT_IN_FLIGHT)
         p->stale = true;
+      else
+        slot_drop(s, p);
       continue;
     }
     if (p->from == from)
@@ -379,7 +533,22 @@ sync_slot_t *idx_sync__window_take(idx_sync_t *s, uint64_t from, uint64_t *to, b
   return NULL;
 }
 
+void idx_sync__window_drop_wider(idx_sync_t *s, uint64_t span) {
+  for (size_t i = 0; i < s->nslots; i++) {
+    sync_slot_t *p = &s->slots[i];
+    if (!live(p) || p->to - p->from + 1 <= span)
+      continue;
+    if (p->state == SLOT_IN_FLIGHT) {
+      p->stale = true;
+      p->awaited = false;
+    } else {
+      slot_drop(s, p);
+    }
+  }
+}
+
 void idx_sync__window_use(idx_sync_t *s, sync_slot_t *p) {
+  s->range_counted = p->span_counted;
   s->nreq = p->n;
   memcpy(s->req_kinds, p->kinds, p->n * sizeof *p->kinds);
   memcpy(s->req_numbers, p->numbers, p->n * sizeof *p->numbers);

@@ -23,6 +23,7 @@
 # once, and the ratio to the sequential bound, ranges x latency with
 # ranges = ceil(N / CAP) (what one request at a time needs at the least).
 #
+# Environment: SYNC_ARGS, more options for every sync (e.g. --log-level debug).
 # Needs what scripts/setup.sh builds; one temporary directory with its own
 # PostgreSQL cluster; a trap stops every process it started, by PID.
 set -euo pipefail
@@ -99,7 +100,7 @@ node -e '
   "$ROOT/abi/networks/polygon.json" "$WORK/network.json"
 log "replay node: $EVENTS events over $BLOCKS blocks"
 node "$B/replay_server.js" --network "$WORK/network.json" --abi-dir "$ROOT/abi" \
-  --events "$EVENTS" --blocks "$BLOCKS" >"$WORK/replay.out" 2>"$WORK/replay.err" &
+  --events "$EVENTS" --blocks "$BLOCKS" --spread >"$WORK/replay.out" 2>"$WORK/replay.err" &
 PIDS+=($!)
 wait_line "$WORK/replay.out" "${PIDS[-1]}" || die "replay server did not start: $(cat "$WORK/replay.err")"
 NODE=$(jget "$WORK/replay.out" url)
@@ -123,7 +124,7 @@ one_run() {
   log "profile ${lat} ms, cap $cap, $allowed allowed: sync --max-inflight $k"
   t0=$(date +%s.%N)
   "$BIN" sync --network "$WORK/network.json" --rpc "$proxy" --db "$db" --confirmations 0 \
-    --max-inflight "$k" >"$WORK/sync$run.log" 2>&1 || rc=$?
+    --max-inflight "$k" ${SYNC_ARGS:-} >"$WORK/sync$run.log" 2>&1 || rc=$?
   t1=$(date +%s.%N)
   ((rc == 0)) || { tail -n 20 "$WORK/sync$run.log" >&2; die "sync failed ($rc)"; }
   curl -sf "$proxy/__stats" >"$WORK/proxy$run.json"

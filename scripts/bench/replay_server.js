@@ -7,10 +7,11 @@
 // the socket without copying.
 //
 //   node scripts/bench/replay_server.js --network FILE [--abi-dir DIR]
-//        [--events N] [--blocks M] [--seed S] [--port P] [--host H]
+//        [--events N] [--blocks M] [--seed S] [--port P] [--host H] [--spread]
 //
 // The chain: blocks 0..M (block 0 empty), N logs spread evenly over blocks
-// 1..M, two logs per transaction; hash(n) is a SHA-256 of (seed, n) and
+// 1..M (with fewer logs than blocks, one per block from block 1 on, or,
+// with --spread, evenly apart), two logs per transaction; hash(n) is a SHA-256 of (seed, n) and
 // parentHash(n) = hash(n - 1); timestamp(n) = 1,700,000,000 + 2n. The logs
 // are realistic license traffic on the first app_license contract of the
 // network file, with the topic0s of its ABI files, as transactions (shares
@@ -43,7 +44,7 @@ const { keccak256Hex } = require('../../tests/devnet/lib/keccak');
 // ---- options -------------------------------------------------------------
 
 function parseArgs(argv) {
-  const o = { events: 1000000, blocks: 100000, seed: 1, port: 0, host: '127.0.0.1' };
+  const o = { events: 1000000, blocks: 100000, seed: 1, port: 0, host: '127.0.0.1', spread: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -55,6 +56,7 @@ function parseArgs(argv) {
     else if (a === '--events') o.events = Number(next());
     else if (a === '--blocks') o.blocks = Number(next());
     else if (a === '--seed') o.seed = Number(next());
+    else if (a === '--spread') o.spread = true;
     else if (a === '--port') o.port = Number(next());
     else if (a === '--host') o.host = next();
     else throw new Error(`unknown argument ${a}`);
@@ -160,7 +162,12 @@ class Chain {
         s.off[n] = s.len;
         s.cnt[n] = s.logs;
       }
-      const count = n === 0 ? 0 : base + (n <= extra ? 1 : 0);
+      // --spread: block n holds floor(nN/M) - floor((n-1)N/M) logs, so a
+      // sparse chain has its logs evenly apart (not all in the first
+      // blocks).
+      const count = n === 0 ? 0 : this.o.spread
+        ? Math.floor((n * events) / M) - Math.floor(((n - 1) * events) / M)
+        : base + (n <= extra ? 1 : 0);
       const bh = this.hashes[n];
       const prefix = `","blockHash":"${bh}","blockNumber":"${qty(n)}","blockTimestamp":"${qty(this.time(n))}","transactionHash":"`;
       // Transactions of one to three logs until the block has `count`.
