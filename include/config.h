@@ -53,8 +53,9 @@ typedef struct idx_config_s {
   uint64_t poll_ms;
   uint64_t initial_range;
   uint64_t max_range;
-  uint64_t max_inflight;   /* backfill ranges in flight at most (1: one at a time) */
-  uint64_t max_held_bytes; /* answers held for later ranges */
+  uint64_t max_inflight;      /* backfill ranges in flight at most (1: one at a time) */
+  uint64_t max_held_bytes;    /* answers held for later ranges */
+  const char *discover_start; /* on or off: find the deployment block of start_block-0 contracts */
   uint64_t rpc_timeout_ms;
   uint64_t rpc_max_response;
   const char *abi_dir;

@@ -24,6 +24,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "chain.h"
+#include "discovery.h"
 #include "fetchplan.h"
 #include "logrange.h"
 #include "replycheck.h"
@@ -69,6 +70,7 @@ typedef enum sync_phase_e {
   PHASE_STANDBY,     /* another instance holds the writer lock */
   PHASE_CHAIN_CHECK, /* every endpoint's chain id */
   PHASE_HEAD,        /* asking the head and the finalized block */
+  PHASE_DISCOVERY,   /* empty database: where the contracts' code appeared */
   PHASE_FETCH,       /* a range asked for, or awaited from the window */
   PHASE_LOG_HEADERS, /* headers of the range's blocks with logs */
   PHASE_WRITE,       /* the range's batch being written */
@@ -189,6 +191,20 @@ struct idx_sync_s {
   int deferred_status;
   char deferred_message[640];
   void (*after_timer)(idx_sync_t *s);
+
+  /* Deployment-block discovery (discovery.h), before the first range of
+   * an empty database. */
+  bool discovery_done;
+  bool has_start; /* start: where the backfill starts (discovered) */
+  uint64_t start;
+  struct sync_disc_s {
+    const idx_contract_t *c;
+    bool at_head; /* its code at the head was asked */
+    bool done;
+    idx_bisect_t b;
+  } * disc;
+  size_t ndisc;
+  size_t *disc_req; /* per request of the batch out: its contract */
 
   /* Chain position. */
   bool has_cursor;

@@ -206,6 +206,7 @@ static int chain_with_config(idx_config_t *cfg, unsigned command, const char *na
   so.max_range = cfg->max_range;
   so.max_inflight = (unsigned)cfg->max_inflight;
   so.max_held_bytes = cfg->max_held_bytes;
+  so.discover_start = strcmp(cfg->discover_start, "on") == 0;
   so.max_db_attempts = is_run ? 0 : (unsigned)(cfg->max_retries ? cfg->max_retries : 1);
   so.progress = true;
   so.on_commit = on_commit;

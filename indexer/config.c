@@ -81,6 +81,10 @@ static const opt_t options[] = {
      IDX_CMD_RUN | IDX_CMD_SYNC, "16777216",
      "bytes of answers (as received) held for ranges not yet written; when full, fetching "
      "waits"},
+    {"--discover-start", "DIMO_DISCOVER_START", OPT_STRING, OFF(discover_start), NO_HAS,
+     IDX_CMD_RUN | IDX_CMD_SYNC, "on",
+     "on an empty database without --from, find where contracts with start_block 0 were "
+     "deployed (eth_getCode bisection) and start there: on or off"},
     {"--rpc-timeout", "DIMO_RPC_TIMEOUT_MS", OPT_U64, OFF(rpc_timeout_ms), NO_HAS, ALL_CHAIN,
      "30000", "milliseconds per JSON-RPC HTTP exchange"},
     {"--rpc-max-response", "DIMO_RPC_MAX_RESPONSE", OPT_U64, OFF(rpc_max_response), NO_HAS,
@@ -257,6 +261,7 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->max_range = 100000;
   cfg->max_inflight = 8;
   cfg->max_held_bytes = (uint64_t)16 << 20;
+  cfg->discover_start = "on";
   cfg->rpc_timeout_ms = 30000;
   cfg->rpc_max_response = (uint64_t)64 << 20;
   cfg->abi_dir = IDX_DEFAULT_ABI_DIR;
@@ -337,6 +342,10 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->nargs = nargs;
   if (cfg->max_range == 0 || cfg->initial_range == 0) {
     snprintf(err, errlen, "--initial-range and --max-range must be at least 1");
+    return IDX_ERR_CONFIG;
+  }
+  if (strcmp(cfg->discover_start, "on") != 0 && strcmp(cfg->discover_start, "off") != 0) {
+    snprintf(err, errlen, "--discover-start must be on or off (got \"%s\")", cfg->discover_start);
     return IDX_ERR_CONFIG;
   }
   if (cfg->max_inflight == 0 || cfg->max_inflight > 64) {

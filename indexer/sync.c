@@ -27,8 +27,8 @@
 static void poll_head(idx_sync_t *s);
 
 static const char *const phase_names[] = {
-    "opening", "standby", "chain-check", "head",     "fetch", "log-headers", "write",
-    "idle",    "docs",    "fork-search", "rollback", "wait",  "halted",      "done",
+    "opening", "standby", "chain-check", "head",     "discovery", "fetch",  "log-headers", "write",
+    "idle",    "docs",    "fork-search", "rollback", "wait",      "halted", "done",
 };
 
 /* The one place the phase changes. DONE is final; HALTED only gives way
@@ -328,7 +328,137 @@ static void check_chain_id(idx_sync_t *s) {
 static uint64_t next_block(const idx_sync_t *s) {
   if (s->has_cursor)
     return s->cursor + 1;
-  return s->opts.has_from ? s->opts.from_block : idx_network_start_block(s->opts.net);
+  if (s->opts.has_from)
+    return s->opts.from_block;
+  return s->has_start ? s->start : idx_network_start_block(s->opts.net);
+}
+
+/* ---- deployment-block discovery ---------------------------------------- */
+
+static void discover(idx_sync_t *s);
+
+/* Contracts searched at once (one request each per batch). */
+enum { DISCOVERY_BATCH_MAX = 64 };
+
+/* Discovery is over: the backfill starts at the lowest start block of the
+ * contracts whose events start the scan (found, or configured). */
+static void discovered(idx_sync_t *s, bool found_any) {
+  s->discovery_done = true;
+  if (found_any) {
+    const idx_network_t *net = s->opts.net;
+    uint64_t start = UINT64_MAX;
+    for (size_t i = 0; i < net->ncontracts; i++) {
+      const idx_contract_t *c = &net->contracts[i];
+      if (c->role == IDX_ROLE_DIMO_TOKEN)
+        continue;
+      uint64_t b = c->start_block;
+      for (size_t k = 0; k < s->ndisc; k++) {
+        if (s->disc[k].c == c && s->disc[k].done)
+          b = s->disc[k].b.hi;
+      }
+      if (b < start)
+        start = b;
+    }
+    if (start != UINT64_MAX) {
+      s->has_start = true;
+      s->start = start;
+      idx_log_info("sync", "deployment-block discovery: the backfill starts at block %llu",
+                   (unsigned long long)start);
+    }
+  }
+  idx_sync__after_target(s);
+}
+
+static void on_discovery(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  if (!r) {
+    inconsistent(s, "eth_getCode answer too large");
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct sync_disc_s *d = &s->disc[s->disc_req[i]];
+    if (r[i].err) {
+      /* Discovery only saves time: an error never fails the sync. Said
+       * once; the engine does not ask again in this process. */
+      idx_log_warn("sync",
+                   "deployment-block discovery: the node cannot answer eth_getCode for old "
+                   "blocks (%s%s); scanning from the configured start block %llu",
+                   r[i].message ? r[i].message : "",
+                   idx_discovery_no_state(r[i].code, r[i].message) ? ": a pruned node" : "",
+                   (unsigned long long)next_block(s));
+      discovered(s, false);
+      return;
+    }
+    const char *code = json_string_value(r[i].result);
+    if (!code || strncmp(code, "0x", 2) != 0) {
+      inconsistent(s, "eth_getCode result is not hex");
+      return;
+    }
+    bool has_code = strlen(code) > 2;
+    char hex[43];
+    idx_addr_to_hex(hex, &d->c->address);
+    if (!d->at_head) {
+      d->at_head = true;
+      if (!has_code) {
+        idx_log_warn("sync",
+                     "deployment-block discovery: %s (%s) has no code at the head; scanning "
+                     "from its configured start block",
+                     hex, idx_role_name(d->c->role));
+        d->done = false;
+        d->b.lo = d->b.hi = 0;
+        continue;
+      }
+      idx_bisect_init(&d->b, s->head);
+    } else {
+      idx_bisect_answer(&d->b, idx_bisect_next(&d->b), has_code);
+    }
+    if (idx_bisect_done(&d->b)) {
+      d->done = true;
+      idx_log_info("sync", "deployment-block discovery: %s (%s) deployed at block %llu (%u calls)",
+                   hex, idx_role_name(d->c->role), (unsigned long long)d->b.hi, d->b.asked + 1);
+    }
+  }
+  discover(s);
+}
+
+/* Asks the next eth_getCode of every contract still searched, in one
+ * batch; when none is left, the backfill starts. */
+static void discover(idx_sync_t *s) {
+  const idx_network_t *net = s->opts.net;
+  if (!s->disc) {
+    s->disc = calloc(net->ncontracts + 1, sizeof *s->disc);
+    s->disc_req = calloc(net->ncontracts + 1, sizeof *s->disc_req);
+    if (!s->disc || !s->disc_req) {
+      idx_sync__finish(s, IDX_ERR_NOMEM, "out of memory");
+      return;
+    }
+    for (size_t i = 0; i < net->ncontracts; i++) {
+      const idx_contract_t *c = &net->contracts[i];
+      if (c->role != IDX_ROLE_DIMO_TOKEN && c->start_block == 0)
+        s->disc[s->ndisc++].c = c;
+    }
+  }
+  idx_sync__change_phase(s, PHASE_DISCOVERY);
+  const char *methods[DISCOVERY_BATCH_MAX];
+  json_t *params[DISCOVERY_BATCH_MAX];
+  size_t k = 0;
+  bool any_found = false;
+  for (size_t i = 0; i < s->ndisc && k < IDX_ARRAY_LEN(methods); i++) {
+    struct sync_disc_s *d = &s->disc[i];
+    any_found |= d->done;
+    if (d->done || (d->at_head && idx_bisect_done(&d->b)))
+      continue;
+    char hex[43], tag[24];
+    idx_addr_to_hex(hex, &d->c->address);
+    (void)hex_block_tag(tag, sizeof tag, d->at_head ? idx_bisect_next(&d->b) : s->head);
+    methods[k] = "eth_getCode";
+    params[k] = json_pack("[s,s]", hex, tag);
+    s->disc_req[k++] = i;
+  }
+  if (k == 0) {
+    discovered(s, any_found);
+    return;
+  }
+  send_batch(s, methods, params, k, on_discovery);
 }
 
 static void on_tip_check(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
@@ -473,6 +603,10 @@ static void on_head(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     s->target = safe.number;
   s->st.head = s->head;
   s->st.target = s->target;
+  if (!s->has_cursor && !s->opts.has_from && s->opts.discover_start && !s->discovery_done) {
+    discover(s);
+    return;
+  }
   idx_sync__after_target(s);
 }
 
@@ -1569,6 +1703,8 @@ static void timer_closed(uv_handle_t *h) {
   json_decref(s->token_topics);
   free(s->main_addr_bits);
   free(s->main_topic_bits);
+  free(s->disc);
+  free(s->disc_req);
   free(s);
 }
 

@@ -39,6 +39,7 @@ const DEFAULTS = Object.freeze({
   delay_ms: 0, // latency added before forwarding
   delay_jitter_ms: 0, // plus a random 0..N ms per exchange (answers come back out of order)
   max_inflight: 0, // exchanges served at once; past it HTTP 429 + Retry-After (0: no limit)
+  state_from: null, // a pruned node: state queries (eth_getCode...) below this block fail
   lag_head: 0, // eth_blockNumber answers this many blocks behind
   header_not_found: 0, // rate: eth_getBlockByNumber -> -32000 "header not found"
   drop_logs: 0, // rate: eth_getLogs -> []
@@ -60,7 +61,7 @@ const SETTINGS = {
   retry_after: 'number', retry_after_date: 'boolean', truncate_mode: ['length', 'chunked', 'close'],
   oversize_bytes: 'number', oversize_length: 'boolean', fault_budget: 'count',
   fault_for_ms: 'count', delay_ms: 'number', lag_head: 'number', max_range: 'number',
-  delay_jitter_ms: 'number', max_inflight: 'count',
+  delay_jitter_ms: 'number', max_inflight: 'count', state_from: 'count',
   drop_logs_recent: 'number',
   max_range_error: RANGE_FAMILIES, max_range_hint: ['data', 'message', 'both', 'none'],
   finalized_lag: 'count', fake_headers: 'number', lie_log_hash: 'number', limit_once: 'number',
@@ -176,7 +177,7 @@ function resetStats() {
     upstream_errors: 0,
     bytes_out: 0,
     faults: Object.fromEntries(FAULTS.map((k) => [k, 0])),
-    modes: { lag_head: 0, header_not_found: 0, drop_logs: 0, max_range: 0,
+    modes: { lag_head: 0, header_not_found: 0, drop_logs: 0, max_range: 0, state_refused: 0,
       ...Object.fromEntries(LIES.map((k) => [k, 0])) },
   };
 }
@@ -394,6 +395,10 @@ async function dropApplies(ctx, it) {
 }
 
 // Splits a batch into answers made here and requests to forward.
+// State queries and the index of their block parameter (state_from).
+const STATE_METHODS = { eth_getCode: 1, eth_getBalance: 1, eth_getStorageAt: 2, eth_call: 1,
+  eth_getTransactionCount: 1 };
+
 async function planBatch(ctx, items) {
   const local = []; // finished replies
   const lagged = []; // eth_blockNumber requests to answer behind the head
@@ -421,6 +426,11 @@ async function planBatch(ctx, items) {
       } else {
         forward.push(it);
       }
+    } else if (cfg.state_from !== null && STATE_METHODS[m] !== undefined && Array.isArray(it.params) &&
+      typeof it.params[STATE_METHODS[m]] === 'string' && it.params[STATE_METHODS[m]].startsWith('0x') &&
+      Number(BigInt(it.params[STATE_METHODS[m]])) < cfg.state_from) {
+      stats.modes.state_refused++;
+      reply({ error: { code: -32000, message: 'missing trie node 0000000000000000000000000000000000000000000000000000000000000000 (path )' } });
     } else if (m === 'eth_blockNumber' && cfg.lag_head > 0) {
       lagged.push(it);
     } else {
@@ -662,7 +672,7 @@ async function handleRpc(ctx, req, res) {
   if (delay > 0) await new Promise((r) => setTimeout(r, delay));
   if (lying() && items.length) return answerLying(ctx, res, parsed, items);
   const modes = cfg.lag_head > 0 || cfg.max_range > 0 || cfg.header_not_found > 0 ||
-    cfg.drop_logs > 0;
+    cfg.drop_logs > 0 || cfg.state_from !== null;
   if (!modes || items.length === 0) return forwardPlain(ctx, res, body);
   const { local, forward } = await planBatch(ctx, items);
   if (!Array.isArray(parsed)) {
