@@ -229,6 +229,7 @@ struct idx_sync_s {
   size_t nslots;
   idx_inflight_t aimd;     /* how many may be in flight now */
   uint64_t held_bytes;     /* answers held, as received */
+  uint64_t answer_est;     /* bytes a range's answer is expected to take (recent ones) */
   uint64_t seen_429;       /* the client's 429 count at the last answer */
   bool hdr_busy;           /* a batch of headers of blocks with logs is out */
   bool fetch_waits;        /* fetch_range waits for room among the exchanges out */

@@ -385,6 +385,10 @@ static void on_slot(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
       p->url = idx_rpc_answered_by(s->opts.rpc);
       p->bytes = idx_rpc_answer_bytes(s->opts.rpc);
       s->held_bytes += p->bytes;
+      /* Answers in flight will take about what recent ones took: the
+       * larger at once, a smaller one an eighth of the way down. */
+      s->answer_est =
+          p->bytes >= s->answer_est ? p->bytes : s->answer_est - s->answer_est / 8 + p->bytes / 8;
       if (limited_on_arrival(s, p)) {
         slot_settled(s, p);
         return;
@@ -465,7 +469,15 @@ void idx_sync__window_fill(idx_sync_t *s) {
   }
   /* From the range in hand up: over the ranges held or out, into the
    * gaps between them (a range dropped after a limit) and past them. */
-  while (out < allowed && s->held_bytes < s->opts.max_held_bytes && pos != 0 && pos <= s->target) {
+  /* Bytes: those held, and those the ranges out will bring (as recent
+   * answers did): on a dense chain fewer ranges go out at once. One range
+   * always may, when nothing else is out or held. */
+  unsigned ranges_out = 0;
+  for (size_t i = 0; i < s->nslots; i++)
+    ranges_out += s->slots[i].state == SLOT_IN_FLIGHT && !s->slots[i].hdr_out;
+  while (out < allowed && pos != 0 && pos <= s->target &&
+         (s->held_bytes + (uint64_t)(ranges_out + 1) * s->answer_est <= s->opts.max_held_bytes ||
+          (ranges_out == 0 && s->held_bytes == 0))) {
     const sync_slot_t *at = NULL, *next = NULL;
     for (size_t i = 0; i < s->nslots; i++) {
       const sync_slot_t *q = &s->slots[i];
@@ -495,6 +507,7 @@ void idx_sync__window_fill(idx_sync_t *s) {
     if (!p || !send_slot(s, p, pos, to))
       break;
     out++;
+    ranges_out++;
     pos = to + 1;
   }
   note_status(s);

@@ -21,7 +21,10 @@
 # written, the engine before the window). Reported: wall time, blocks/s,
 # HTTP requests, 429s (and their share), the most exchanges served at
 # once, and the ratio to the sequential bound, ranges x latency with
-# ranges = ceil(N / CAP) (what one request at a time needs at the least).
+# ranges = ceil(N / CAP) (what one request at a time needs at the least),
+# for the whole process (start-up, migrations of a fresh database, chain
+# check included) and for the backfill alone (its rate from the last
+# progress line, which counts from the first batch).
 #
 # Environment: SYNC_ARGS, more options for every sync (e.g. --log-level debug).
 # Needs what scripts/setup.sh builds; one temporary directory with its own
@@ -130,10 +133,13 @@ one_run() {
   curl -sf "$proxy/__stats" >"$WORK/proxy$run.json"
   kill "$ppid" 2>/dev/null || true
   wait "$ppid" 2>/dev/null || true
-  local rows
+  local rows rate
   rows=$(psql "$db" -qAtX -c "SELECT count(*) FROM logs")
+  # The backfill's own rate (from its first batch; start-up, migrations
+  # and the chain check excluded), from the last progress line.
+  rate=$(sed -n 's/.*INFO  sync: block [0-9]* of [0-9]*: \([0-9]*\) blocks\/s.*/\1/p' "$WORK/sync$run.log" | tail -n 1)
   node -e '
-    const [lat, cap, allowed, k, t0, t1, blocks, rows, statsFile] = process.argv.slice(1);
+    const [lat, cap, allowed, k, t0, t1, blocks, rows, statsFile, rate] = process.argv.slice(1);
     const st = JSON.parse(require("fs").readFileSync(statsFile, "utf8"));
     const wall = Number(t1) - Number(t0);
     const ranges = Math.ceil(Number(blocks) / Number(cap));
@@ -143,8 +149,10 @@ one_run() {
       requests: st.requests, rate_limited: st.inflight_429,
       rate_limited_pct: +(100 * st.inflight_429 / Math.max(1, st.requests)).toFixed(2),
       peak_in_flight: st.served_in_flight_max, ranges_min: ranges, sequential_bound_s: bound,
-      ratio: +(bound / wall).toFixed(2) }));' \
-    "$lat" "$cap" "$allowed" "$k" "$t0" "$t1" "$BLOCKS" "$rows" "$WORK/proxy$run.json" >>"$RESULTS"
+      ratio: +(bound / wall).toFixed(2),
+      backfill_s: rate > 0 ? +(Number(blocks) / Number(rate)).toFixed(2) : null,
+      backfill_ratio: rate > 0 ? +(bound / (Number(blocks) / Number(rate))).toFixed(2) : null }));' \
+    "$lat" "$cap" "$allowed" "$k" "$t0" "$t1" "$BLOCKS" "$rows" "$WORK/proxy$run.json" "${rate:-0}" >>"$RESULTS"
   log "  $(tail -n 1 "$RESULTS")"
 }
 
@@ -161,12 +169,20 @@ node -e '
   const [file, blocks, events, loadStart, loadEnd, out] = process.argv.slice(1);
   const rows = fs.readFileSync(file, "utf8").trim().split("\n").map(JSON.parse);
   console.log(`remote provider: ${blocks} blocks, ${events} events; load ${loadStart} -> ${loadEnd}`);
-  console.log("latency  cap    allowed  inflight  wall s  blocks/s  requests  429s (%)     peak  bound s  ratio");
+  console.log("latency  cap    allowed  inflight  wall s  blocks/s  requests  429s (%)     peak  bound s  ratio  backfill s  ratio");
   for (const r of rows) {
     console.log(`${String(r.latency_ms).padEnd(9)}${String(r.cap).padEnd(7)}${String(r.allowed).padEnd(9)}` +
       `${String(r.max_inflight).padEnd(10)}${String(r.wall_s).padEnd(8)}${String(r.blocks_per_s).padEnd(10)}` +
       `${String(r.requests).padEnd(10)}${(r.rate_limited + " (" + r.rate_limited_pct + ")").padEnd(13)}` +
-      `${String(r.peak_in_flight).padEnd(6)}${String(r.sequential_bound_s).padEnd(9)}${r.ratio}x`);
+      `${String(r.peak_in_flight).padEnd(6)}${String(r.sequential_bound_s).padEnd(9)}${(r.ratio + "x").padEnd(7)}` +
+      `${String(r.backfill_s).padEnd(12)}${r.backfill_ratio}x`);
+  }
+  for (const r of rows.filter((x) => x.max_inflight > 1)) {
+    const seq = rows.find((x) => x.max_inflight === 1 && x.latency_ms === r.latency_ms &&
+      x.cap === r.cap && x.allowed === r.allowed);
+    if (seq)
+      console.log(`${r.latency_ms} ms, cap ${r.cap}, ${r.allowed} allowed: ${(seq.wall_s / r.wall_s).toFixed(2)}x ` +
+        `faster than --max-inflight 1 in the same run (${seq.wall_s} s -> ${r.wall_s} s)`);
   }
   for (const r of rows.filter((x) => x.max_inflight > 1)) {
     const goal = r.allowed >= 8 ? 4 : r.allowed >= 4 ? 2.5 : 1;
