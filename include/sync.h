@@ -71,7 +71,7 @@ typedef struct idx_sync_options_s {
   unsigned max_db_attempts; /* consecutive failures of one cause before giving up; 0 = never */
   bool progress;            /* backfill progress lines (blocks/s, events/s, ETA) */
   unsigned max_inflight;    /* backfill ranges in flight at most (AIMD below it); 0 or 1: one */
-  uint64_t max_held_bytes;  /* answers held for later ranges, bytes as received; 0: none */
+  uint64_t max_held_bytes;  /* answers held + expected in flight, bytes as received */
   bool discover_start; /* empty database, no --from: find where start_block-0 contracts begin */
   /* Called on the loop after each batch commit (rollback false) and
    * each reorg rollback (true), once the engine's status shows it; NULL

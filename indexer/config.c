@@ -78,7 +78,7 @@ static const opt_t options[] = {
      "backfill ranges in flight at most, 1..64 (adapts below it: halves on HTTP 429, timeouts "
      "and provider limits; 1 asks one range ahead of the one being written)"},
     {"--max-held-bytes", "DIMO_MAX_HELD_BYTES", OPT_U64, OFF(max_held_bytes), NO_HAS,
-     IDX_CMD_RUN | IDX_CMD_SYNC, "16777216",
+     IDX_CMD_RUN | IDX_CMD_SYNC, "4194304",
      "bytes of answers (as received) held for ranges not yet written; when full, fetching "
      "waits"},
     {"--discover-start", "DIMO_DISCOVER_START", OPT_STRING, OFF(discover_start), NO_HAS,
@@ -260,7 +260,7 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->initial_range = 100;
   cfg->max_range = 100000;
   cfg->max_inflight = 8;
-  cfg->max_held_bytes = (uint64_t)16 << 20;
+  cfg->max_held_bytes = (uint64_t)4 << 20;
   cfg->discover_start = "on";
   cfg->rpc_timeout_ms = 30000;
   cfg->rpc_max_response = (uint64_t)64 << 20;

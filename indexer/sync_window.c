@@ -471,13 +471,20 @@ void idx_sync__window_fill(idx_sync_t *s) {
    * gaps between them (a range dropped after a limit) and past them. */
   /* Bytes: those held, and those the ranges out will bring (as recent
    * answers did): on a dense chain fewer ranges go out at once. One range
-   * always may, when nothing else is out or held. */
-  unsigned ranges_out = 0;
-  for (size_t i = 0; i < s->nslots; i++)
-    ranges_out += s->slots[i].state == SLOT_IN_FLIGHT && !s->slots[i].hdr_out;
+   * always may when none is out or held (one ahead of the one in hand,
+   * as the engine did before the window). */
+  unsigned ranges_out = 0, held = 0;
+  for (size_t i = 0; i < s->nslots; i++) {
+    const sync_slot_t *q = &s->slots[i];
+    ranges_out += q->state == SLOT_IN_FLIGHT && !q->hdr_out;
+    held += live(q) && (q->state != SLOT_IN_FLIGHT || q->hdr_out);
+  }
+  /* Until an answer has told their size (answer_est 0), one at a time:
+   * the first ranges of a dense chain can be a hundred times the cap. */
   while (out < allowed && pos != 0 && pos <= s->target &&
-         (s->held_bytes + (uint64_t)(ranges_out + 1) * s->answer_est <= s->opts.max_held_bytes ||
-          (ranges_out == 0 && s->held_bytes == 0))) {
+         ((s->answer_est > 0 &&
+           s->held_bytes + (uint64_t)(ranges_out + 1) * s->answer_est <= s->opts.max_held_bytes) ||
+          (ranges_out == 0 && held == 0))) {
     const sync_slot_t *at = NULL, *next = NULL;
     for (size_t i = 0; i < s->nslots; i++) {
       const sync_slot_t *q = &s->slots[i];
