@@ -27,9 +27,6 @@ static const cli_command_t commands[] = {
         .name = "run",
         .options = IDX_CMD_RUN,
         .needs = IDX_NEEDS_NETWORK | IDX_NEEDS_DB | IDX_NEEDS_RPC,
-        .min_args = 0,
-        .max_args = 0,
-        .args_missing = NULL,
         .summary = "follow the chain into PostgreSQL until stopped (backfill, then live)",
         .synopsis = "usage: dimo-indexer run [OPTIONS]\n\n"
                     "Follows the chain: backfills from the cursor, then follows the head,\n"
@@ -40,9 +37,6 @@ static const cli_command_t commands[] = {
         .name = "serve",
         .options = IDX_CMD_SERVE,
         .needs = IDX_NEEDS_NETWORK | IDX_NEEDS_DB | IDX_NEEDS_KNOWN_SCHEMA,
-        .min_args = 0,
-        .max_args = 0,
-        .args_missing = NULL,
         .summary =
             "the HTTP API alone, on a database it never writes (hot standby or read-only role)",
         .synopsis = "usage: dimo-indexer serve --db CONNINFO [OPTIONS]\n\n"
@@ -56,9 +50,6 @@ static const cli_command_t commands[] = {
         .name = "sync",
         .options = IDX_CMD_SYNC,
         .needs = IDX_NEEDS_NETWORK | IDX_NEEDS_DB | IDX_NEEDS_RPC,
-        .min_args = 0,
-        .max_args = 0,
-        .args_missing = NULL,
         .summary = "backfill up to --to N|head, then exit",
         .synopsis = "usage: dimo-indexer sync [--to N|head] [OPTIONS]\n\n"
                     "Backfills up to block N (or the confirmed head), then exits.",
@@ -68,9 +59,6 @@ static const cli_command_t commands[] = {
         .name = "status",
         .options = IDX_CMD_STATUS,
         .needs = IDX_NEEDS_NETWORK | IDX_NEEDS_DB | IDX_NEEDS_KNOWN_SCHEMA,
-        .min_args = 0,
-        .max_args = 0,
-        .args_missing = NULL,
         .summary = "cursor, head, lag and stored events per kind",
         .synopsis = "usage: dimo-indexer status --db CONNINFO [--rpc URL] [--network N]\n\n"
                     "Prints the cursor, the chain head and lag (with --rpc), and the\n"
@@ -81,9 +69,6 @@ static const cli_command_t commands[] = {
         .name = "migrate",
         .options = IDX_CMD_MIGRATE,
         .needs = IDX_NEEDS_DB,
-        .min_args = 0,
-        .max_args = 0,
-        .args_missing = NULL,
         .summary = "apply the SQL migrations in schema/",
         .synopsis = "usage: dimo-indexer migrate --db CONNINFO\n\n"
                     "Applies the numbered SQL migrations of --schema-dir not yet applied, then\n"
@@ -95,9 +80,6 @@ static const cli_command_t commands[] = {
         .name = "rederive",
         .options = IDX_CMD_REDERIVE,
         .needs = IDX_NEEDS_NETWORK | IDX_NEEDS_DB,
-        .min_args = 0,
-        .max_args = 0,
-        .args_missing = NULL,
         .summary = "rebuild the derived model from the stored logs alone",
         .synopsis = "usage: dimo-indexer rederive --db CONNINFO [--network N]\n\n"
                     "Rebuilds every derived table of the network's chain (licenses, stakes,\n"
@@ -129,9 +111,6 @@ static const cli_command_t commands[] = {
         .name = "verify",
         .options = IDX_CMD_VERIFY,
         .needs = IDX_NEEDS_NETWORK | IDX_NEEDS_DB | IDX_NEEDS_KNOWN_SCHEMA,
-        .min_args = 0,
-        .max_args = 0,
-        .args_missing = NULL,
         .summary = "check a signed request: is this app and signer licensed now?",
         .synopsis =
             "usage: dimo-indexer verify --client-id 0x... --message TEXT --signature 0x...\n"
@@ -159,9 +138,6 @@ static const cli_command_t commands[] = {
         .name = "access",
         .options = IDX_CMD_ACCESS,
         .needs = IDX_NEEDS_NETWORK | IDX_NEEDS_DB | IDX_NEEDS_KNOWN_SCHEMA,
-        .min_args = 0,
-        .max_args = 0,
-        .args_missing = NULL,
         .summary = "may this app read this permission of this vehicle (license, signer, opt-in)?",
         .synopsis =
             "usage: dimo-indexer access --client-id 0x... --asset 0x... --token-id N --permission "
