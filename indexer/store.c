@@ -10,8 +10,8 @@
  * unnest(), HEADER_GROUP at a time.
  *
  * Errors: libpq's failure becomes IDX_ERR_DB_CONN when the connection is
- * gone (CONNECTION_BAD, SQLSTATE class 08, 57P0x) and IDX_ERR_DB
- * otherwise; the message goes to err and to the log, once, here.
+ * gone and IDX_ERR_DB otherwise (idx_pgerr_code, the classification
+ * dbpool shares); the message goes to err and to the log, once, here.
  */
 #include "common.h"
 
@@ -21,6 +21,7 @@
 #include "hex.h"
 #include "keccak.h"
 #include "log.h"
+#include "pgerr.h"
 
 #include <libpq-fe.h>
 
@@ -93,16 +94,6 @@ static void one_line(char *out, size_t cap, const char *msg) {
   out[n] = '\0';
 }
 
-static bool sqlstate_is_conn(const char *state) {
-  if (!state || strlen(state) != 5)
-    return false;
-  /* 08xxx connection exceptions; 57P01 admin_shutdown, 57P02
-   * crash_shutdown, 57P03 cannot_connect_now, 57P04 database_dropped,
-   * 57P05 idle_session_timeout: the server ends the session. (57014,
-   * query_canceled, leaves the connection usable.) */
-  return strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0;
-}
-
 /* Line (1-based) of the character at 1-based position pos in text. */
 static long line_of(const char *text, long pos) {
   long line = 1;
@@ -151,11 +142,9 @@ static int fail_res(idx_store_t *s, PGresult *res, const char *what, const char 
       snprintf(where, sizeof where, " (line %ld)", line_of(sql, pos));
   }
 
-  int code = IDX_ERR_DB;
-  if (PQstatus(s->conn) == CONNECTION_BAD || sqlstate_is_conn(state)) {
-    code = IDX_ERR_DB_CONN;
+  int code = idx_pgerr_code(state, PQstatus(s->conn) == CONNECTION_BAD);
+  if (code == IDX_ERR_DB_CONN)
     s->broken = true;
-  }
   idx_set_err(err, errlen, "%s%s: %s%s%s%s%s", what, where, msg, extra, state ? " [SQLSTATE " : "",
               state ? state : "", state ? "]" : "");
   idx_log_error("store", "%s%s: %s%s%s%s%s", what, where, msg, extra, state ? " [SQLSTATE " : "",
