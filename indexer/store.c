@@ -1645,12 +1645,12 @@ int idx_store_model_reads(idx_store_t *store, idx_store_model_read_cb cb, void *
   PGresult *res = NULL;
   int rc = call_begin(store, err, errlen);
   if (rc || (rc = exec_params(store,
-                              "SELECT part, role, event, array_to_string(args, ',') "
-                              "FROM model_reads ORDER BY part, role, event",
+                              "SELECT part, role, event, array_to_string(args, ','), "
+                              "optional::text FROM model_reads ORDER BY part, role, event",
                               NULL, &res, what, err, errlen)) != 0)
     return rc;
   for (int i = 0; i < PQntuples(res) && !rc; i++) {
-    for (int col = 0; col < 4; col++) {
+    for (int col = 0; col < 5; col++) {
       if (PQgetisnull(res, i, col)) {
         PQclear(res);
         return bad_shape(err, errlen, what);
@@ -1658,7 +1658,7 @@ int idx_store_model_reads(idx_store_t *store, idx_store_model_read_cb cb, void *
     }
     /* Binary text values are their bytes; libpq adds a terminating NUL. */
     rc = cb(ud, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
-            PQgetvalue(res, i, 3));
+            PQgetvalue(res, i, 3), strcmp(PQgetvalue(res, i, 4), "true") == 0);
   }
   PQclear(res);
   return rc;
