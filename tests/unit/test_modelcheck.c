@@ -79,8 +79,8 @@ static void test_optional(void) {
                                sizeof err),
             0);
   CHECK_INT(idx_modelcheck_one(&net, "licenses_2024", "app_license",
-                               "Deposit(uint256,address,uint256)", "tokenId,user,amount", false, err,
-                               sizeof err),
+                               "Deposit(uint256,address,uint256)", "tokenId,user,amount", false,
+                               err, sizeof err),
             IDX_ERR_CONFIG);
 
   /* A network that lists the 2024 contract beside the proxy. */
@@ -108,8 +108,8 @@ static void test_optional(void) {
                                sizeof err),
             0);
   CHECK_INT(idx_modelcheck_one(&two, "licenses_2024", "app_license",
-                               "Deposit(uint256,address,uint256)", "tokenId,owner,amount", true, err,
-                               sizeof err),
+                               "Deposit(uint256,address,uint256)", "tokenId,owner,amount", true,
+                               err, sizeof err),
             IDX_ERR_CONFIG);
   CHECK(strstr(err, "DevLicenseDimo2024.json") != NULL);
   /* The indexed Update* of 2024 carry today's argument names. */
