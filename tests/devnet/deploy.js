@@ -3,7 +3,7 @@
 // Deploys the devnet contracts, funds the dev accounts with DIMO and writes
 // the network file.
 //
-//   node tests/devnet/deploy.js --rpc URL --out FILE [--fund DIMO] [--interval S] [--license-2024]
+//   node tests/devnet/deploy.js --rpc URL --out FILE [--fund DIMO] [--interval S]
 //
 // Order: DimoToken, DevLicenseDimo, DevLicenseDimoBytes32Alias,
 // NodeLicenseStake (one block each), then one block with the DIMO mints and
@@ -20,11 +20,10 @@
 // each (appended last, so that every earlier contract keeps its block).
 // Also sets anvil_setBlockTimestampInterval (default 2 s, Polygon-like) so
 // every later block has a strictly increasing timestamp.
-// --license-2024: also DevLicenseDimo2024 (the 2024 license contract's
-// event generation), deployed last with the dev accounts' approvals, listed
-// as a second app_license with abi DevLicenseDimo2024.json (off by default:
-// the scenario's driver and oracle speak today's contract only; tests/
-// devnet/license_2024.js drives it).
+// Last, DevLicenseDimo2024 (the 2024 license contract's event generation),
+// one block, listed as a further app_license with abi DevLicenseDimo2024.json
+// and "x-scenario": false: the scenario's driver and oracle speak today's
+// contract only and leave it alone; tests/devnet/license_2024.js drives it.
 
 const fs = require('fs');
 const path = require('path');
@@ -57,14 +56,13 @@ function parseArgs(argv) {
     else if (a === '--fund') o.fund = argv[++i];
     else if (a === '--interval') o.interval = Number(argv[++i]);
     else if (a === '--quiet') o.quiet = true;
-    else if (a === '--license-2024') o.license2024 = true;
     else throw new Error(`unknown argument ${a}`);
   }
   if (!o.rpc || !o.out) throw new Error('usage: deploy.js --rpc URL --out FILE [--fund DIMO] [--interval S]');
   return o;
 }
 
-async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet = false, license2024 = false }) {
+async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet = false }) {
   compile({ quiet: true });
   const rpc = new Rpc(rpcUrl);
   const chainId = Number(BigInt(await rpc.call('eth_chainId', [])));
@@ -105,11 +103,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   const storageNode = await deployContract(rpc, admin, 'StorageNode');
   const registry = await deployContract(rpc, admin, 'NodeRegistry', [vehicle.contract.address, storageNode.contract.address]);
   const connections = await deployContract(rpc, admin, 'Connections');
-  const lic2024 = license2024 ? await deployContract(rpc, admin, 'DevLicenseDimo2024', [token.contract.address]) : null;
-  if (lic2024) {
-    const rs = await sendMany(rpc, accounts.map((a) => token.contract.txReq(a, 'approve', [lic2024.contract.address, MAX_UINT], { gas: 80000 })));
-    if (rs.some((r) => r.status !== '0x1')) throw new Error('DevLicenseDimo2024 approvals failed');
-  }
+  const lic2024 = await deployContract(rpc, admin, 'DevLicenseDimo2024', [token.contract.address]);
 
   const entry = (role, cls, d, name, extra = {}) => {
     const e = { role };
@@ -151,7 +145,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
       entry('storage_node', 'node', storageNode, 'StorageNode'),
       entry('node_registry', null, registry, 'NodeRegistry', { 'x-vehicle': vehicle.contract.address }),
       entry('connection', 'connection', connections, 'Connections'),
-      ...(lic2024 ? [entry('app_license', 'app', lic2024, 'DevLicenseDimo2024', { abi: 'DevLicenseDimo2024.json' })] : []),
+      entry('app_license', 'app', lic2024, 'DevLicenseDimo2024', { abi: 'DevLicenseDimo2024.json', 'x-scenario': false }),
     ],
     'x-connections': CONNECTIONS,
     'x-rpc-url': rpcUrl,

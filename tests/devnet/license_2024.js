@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 'use strict';
 // The 2024 license contract on the devnet (DevLicenseDimo2024, deployed by
-// `deploy.js --license-2024`): a little activity, and its views at a block.
+// deploy.js): a little activity, and its views at a block.
 //
 //   node tests/devnet/license_2024.js activity --rpc URL --network FILE
 //   node tests/devnet/license_2024.js state --rpc URL --network FILE [--block N]
 //
-// activity: three licenses (two with an alias), deposits (one below the
+// activity: the DIMO approvals of three dev accounts, three licenses (two with an alias), deposits (one below the
 // minimum after it is raised: refused), a withdraw, a freeze and its lift,
 // a forfeit (burn) between two deposits of the same license in one block,
 // every setting (UpdateMinimumStake, the indexed UpdatePeriodValidity and
@@ -25,7 +25,7 @@ const E18 = 10n ** 18n;
 
 function find2024(net) {
   const e = net.contracts.find((c) => c['x-contract'] === 'DevLicenseDimo2024');
-  if (!e) throw new Error('the network file lists no DevLicenseDimo2024 (deploy.js --license-2024)');
+  if (!e) throw new Error('the network file lists no DevLicenseDimo2024');
   return e;
 }
 
@@ -44,6 +44,8 @@ async function activity(rpc, net) {
     blocks.push(Number(BigInt(rs[rs.length - 1].blockNumber)));
   };
   const G = { gas: 400000 };
+  const token = new Contract(rpc, 'DimoToken', net.contracts.find((x) => x.role === 'dimo_token').address);
+  await step('approvals', [a, b, c].map((who) => token.txReq(who, 'approve', [lic.address, (1n << 256n) - 1n], { gas: 80000 })));
   await step('issue', [lic.txReq(a, 'issueInDimo', [bytes32('app-2024')], G), lic.txReq(b, 'issueInDimo', ['0x' + '00'.repeat(32)], G),
     lic.txReq(c, 'issueInDimo', [bytes32('third')], G)]);
   await step('deposits', [lic.txReq(a, 'lock', [1n, 5000n * E18], G), lic.txReq(b, 'lock', [2n, 2n * E18], G)]);

@@ -11,8 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 it_pg
 it_chain
-NET="$WORK/network.json"
-node "$IT_ROOT/tests/devnet/deploy.js" --rpc "$RPC" --out "$NET" --license-2024 >"$WORK/deploy.log"
+it_deploy
 api_run
 node "$IT_ROOT/tests/integration/license_2024_check.js" --base "$BASE" --network "$NET" --db "$DB" \
   --rpc "$RPC" >"$WORK/checks.log" 2>&1 ||
