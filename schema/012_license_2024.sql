@@ -30,13 +30,23 @@
 -- whose ABIs has it.
 ALTER TABLE model_reads ADD COLUMN optional boolean NOT NULL DEFAULT false;
 
--- The part's hooks; the repeatable file replaces these bodies (model_parts
--- needs the functions to exist when it is registered, before the
--- repeatable files run).
-CREATE FUNCTION dimo__license_2024_apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
-RETURNS void LANGUAGE plpgsql AS $$ BEGIN END; $$;
-CREATE FUNCTION dimo__license_2024_rollback(p_chain_id bigint, p_keep_block bigint)
-RETURNS void LANGUAGE plpgsql AS $$ BEGIN END; $$;
+-- The part's hooks are defined in the repeatable file; model_parts needs
+-- them to exist when it is registered, and the repeatable files run after
+-- the migrations. So this creates empty ones, which the repeatable file
+-- replaces, unless they exist already (a database whose repeatable files
+-- were applied before this migration: their real bodies are kept).
+DO $$
+BEGIN
+  IF to_regprocedure('dimo__license_2024_apply(bigint,bigint,bigint)') IS NULL THEN
+    CREATE FUNCTION dimo__license_2024_apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+    RETURNS void LANGUAGE plpgsql AS $f$ BEGIN END; $f$;
+  END IF;
+  IF to_regprocedure('dimo__license_2024_rollback(bigint,bigint)') IS NULL THEN
+    CREATE FUNCTION dimo__license_2024_rollback(p_chain_id bigint, p_keep_block bigint)
+    RETURNS void LANGUAGE plpgsql AS $f$ BEGIN END; $f$;
+  END IF;
+END;
+$$;
 
 INSERT INTO model_parts (ord, name, apply_fn, rollback_fn)
 VALUES (12, 'licenses_2024', 'dimo__license_2024_apply(bigint,bigint,bigint)',
