@@ -6,12 +6,14 @@
 //   node tests/devnet/license_2024.js activity --rpc URL --network FILE
 //   node tests/devnet/license_2024.js state --rpc URL --network FILE [--block N]
 //
-// activity: the DIMO approvals of three dev accounts, three licenses (two with an alias), deposits (one below the
-// minimum after it is raised: refused), a withdraw, a freeze and its lift,
-// a forfeit (burn) between two deposits of the same license in one block,
-// every setting (UpdateMinimumStake, the indexed UpdatePeriodValidity and
-// UpdateLicenseCost), a signer, an alias moved, and the revoke of a license
-// whose stake went back to zero. Prints {blocks: [block of each step]}.
+// activity: the DIMO approvals of three dev accounts, three licenses (two
+// with an alias), deposits (one below the minimum after it is raised:
+// refused), a withdraw, a freeze and its lift, a forfeit (burn) between two
+// deposits of the same license in one block, every setting
+// (UpdateMinimumStake, the indexed UpdatePeriodValidity and
+// UpdateLicenseCost), two signers (one disabled again), an alias moved, and
+// the revoke of a license whose stake went back to zero: every event of
+// the contract. Prints {blocks: [block of each step]}.
 // state: {block, period_validity, license_cost, minimum_stake, licenses:
 // [{token_id, owner (null once revoked), staked, frozen, alias (text, null
 // for none), client_id}]} from the contract's own views.
@@ -56,7 +58,8 @@ async function activity(rpc, net) {
   if (refused[0].status === '0x1') throw new Error('a deposit below the minimum stake was accepted');
   await step('deposit, forfeit, deposit in one block', [lic.txReq(a, 'lock', [1n, 200n * E18], G),
     lic.txReq(admin, 'adminBurnLockedFunds', [1n, 1000n * E18], G), lic.txReq(a, 'lock', [1n, 300n * E18], G)]);
-  await step('freeze', [lic.txReq(admin, 'adminFreeze', [1n, true], G), lic.txReq(a, 'enableSigner', [1n, b], G)]);
+  await step('freeze', [lic.txReq(admin, 'adminFreeze', [1n, true], G), lic.txReq(a, 'enableSigner', [1n, b], G),
+    lic.txReq(a, 'enableSigner', [1n, c], G), lic.txReq(a, 'disableSigner', [1n, c], G)]);
   await step('unfreeze, withdraw', [lic.txReq(admin, 'adminFreeze', [1n, false], G), lic.txReq(a, 'withdraw', [1n, 500n * E18], G),
     lic.txReq(b, 'withdraw', [2n, 2n * E18], G)]);
   await step('issue with a fee, alias moved', [lic.txReq(b, 'issueInDimo', ['0x' + '00'.repeat(32)], G),

@@ -103,6 +103,11 @@ async function main() {
   const moves = chainLogs.filter((l) => ['Deposit', 'Withdraw', 'AssetForfeit'].includes((lic.decodeLog(l) || {}).name)).length;
   eq(psql(`SELECT count(*) FROM stake_movements WHERE contract = '\\x${hex}'`), String(moves), 'one stake movement per Deposit/Withdraw/AssetForfeit');
   eq(psql(`SELECT count(*) FROM stake_movements WHERE contract = '\\x${hex}' AND owner IS NULL`), '0', 'every movement knows the owner');
+  const kinds = new Set(chainLogs.map((l) => (lic.decodeLog(l) || {}).signature));
+  for (const ev of lic.events) {
+    const sig = `${ev.ev.name}(${ev.ev.inputs.map((i) => i.type).join(',')})`;
+    ok(kinds.has(sig), `the activity emitted ${sig}`);
+  }
 
   step('a reorg across a Deposit and an UpdateMinimumStake');
   const admin = lower(net['x-admin']);
