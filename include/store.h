@@ -189,10 +189,12 @@ IDX_WARN_UNUSED int idx_store_model_block(idx_store_t *store, uint64_t chain_id,
 
 /* Calls cb once per declaration of model_reads (what each model part
  * reads: see modelcheck.h), ordered by part, role and event. names is the
- * argument names, comma-separated, in order. The strings are borrowed for
- * the call; a non-zero return from cb stops the walk and is returned. */
+ * argument names, comma-separated, in order; optional: the event is one
+ * generation that only some contracts of the role emit. The strings are
+ * borrowed for the call; a non-zero return from cb stops the walk and is
+ * returned. */
 typedef int (*idx_store_model_read_cb)(void *ud, const char *part, const char *role,
-                                       const char *event, const char *names);
+                                       const char *event, const char *names, bool optional);
 IDX_WARN_UNUSED int idx_store_model_reads(idx_store_t *store, idx_store_model_read_cb cb, void *ud,
                                           char *err, size_t errlen) IDX_NONNULL(1, 2, 4);
 

@@ -10,8 +10,8 @@
  * unnest(), HEADER_GROUP at a time.
  *
  * Errors: libpq's failure becomes IDX_ERR_DB_CONN when the connection is
- * gone (CONNECTION_BAD, SQLSTATE class 08, 57P0x) and IDX_ERR_DB
- * otherwise; the message goes to err and to the log, once, here.
+ * gone and IDX_ERR_DB otherwise (idx_pgerr_code, the classification
+ * dbpool shares); the message goes to err and to the log, once, here.
  */
 #include "common.h"
 
@@ -21,6 +21,7 @@
 #include "hex.h"
 #include "keccak.h"
 #include "log.h"
+#include "pgerr.h"
 
 #include <libpq-fe.h>
 
@@ -93,16 +94,6 @@ static void one_line(char *out, size_t cap, const char *msg) {
   out[n] = '\0';
 }
 
-static bool sqlstate_is_conn(const char *state) {
-  if (!state || strlen(state) != 5)
-    return false;
-  /* 08xxx connection exceptions; 57P01 admin_shutdown, 57P02
-   * crash_shutdown, 57P03 cannot_connect_now, 57P04 database_dropped,
-   * 57P05 idle_session_timeout: the server ends the session. (57014,
-   * query_canceled, leaves the connection usable.) */
-  return strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0;
-}
-
 /* Line (1-based) of the character at 1-based position pos in text. */
 static long line_of(const char *text, long pos) {
   long line = 1;
@@ -151,11 +142,9 @@ static int fail_res(idx_store_t *s, PGresult *res, const char *what, const char 
       snprintf(where, sizeof where, " (line %ld)", line_of(sql, pos));
   }
 
-  int code = IDX_ERR_DB;
-  if (PQstatus(s->conn) == CONNECTION_BAD || sqlstate_is_conn(state)) {
-    code = IDX_ERR_DB_CONN;
+  int code = idx_pgerr_code(state, PQstatus(s->conn) == CONNECTION_BAD);
+  if (code == IDX_ERR_DB_CONN)
     s->broken = true;
-  }
   idx_set_err(err, errlen, "%s%s: %s%s%s%s%s", what, where, msg, extra, state ? " [SQLSTATE " : "",
               state ? state : "", state ? "]" : "");
   idx_log_error("store", "%s%s: %s%s%s%s%s", what, where, msg, extra, state ? " [SQLSTATE " : "",
@@ -1656,12 +1645,12 @@ int idx_store_model_reads(idx_store_t *store, idx_store_model_read_cb cb, void *
   PGresult *res = NULL;
   int rc = call_begin(store, err, errlen);
   if (rc || (rc = exec_params(store,
-                              "SELECT part, role, event, array_to_string(args, ',') "
-                              "FROM model_reads ORDER BY part, role, event",
+                              "SELECT part, role, event, array_to_string(args, ','), "
+                              "optional::text FROM model_reads ORDER BY part, role, event",
                               NULL, &res, what, err, errlen)) != 0)
     return rc;
   for (int i = 0; i < PQntuples(res) && !rc; i++) {
-    for (int col = 0; col < 4; col++) {
+    for (int col = 0; col < 5; col++) {
       if (PQgetisnull(res, i, col)) {
         PQclear(res);
         return bad_shape(err, errlen, what);
@@ -1669,7 +1658,7 @@ int idx_store_model_reads(idx_store_t *store, idx_store_model_read_cb cb, void *
     }
     /* Binary text values are their bytes; libpq adds a terminating NUL. */
     rc = cb(ud, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
-            PQgetvalue(res, i, 3));
+            PQgetvalue(res, i, 3), strcmp(PQgetvalue(res, i, 4), "true") == 0);
   }
   PQclear(res);
   return rc;

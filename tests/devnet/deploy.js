@@ -20,6 +20,10 @@
 // each (appended last, so that every earlier contract keeps its block).
 // Also sets anvil_setBlockTimestampInterval (default 2 s, Polygon-like) so
 // every later block has a strictly increasing timestamp.
+// Last, DevLicenseDimo2024 (the 2024 license contract's event generation),
+// one block, listed as a further app_license with abi DevLicenseDimo2024.json
+// and "x-scenario": false: the scenario's driver and oracle speak today's
+// contract only and leave it alone; tests/devnet/license_2024.js drives it.
 
 const fs = require('fs');
 const path = require('path');
@@ -99,6 +103,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   const storageNode = await deployContract(rpc, admin, 'StorageNode');
   const registry = await deployContract(rpc, admin, 'NodeRegistry', [vehicle.contract.address, storageNode.contract.address]);
   const connections = await deployContract(rpc, admin, 'Connections');
+  const lic2024 = await deployContract(rpc, admin, 'DevLicenseDimo2024', [token.contract.address]);
 
   const entry = (role, cls, d, name, extra = {}) => {
     const e = { role };
@@ -140,6 +145,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
       entry('storage_node', 'node', storageNode, 'StorageNode'),
       entry('node_registry', null, registry, 'NodeRegistry', { 'x-vehicle': vehicle.contract.address }),
       entry('connection', 'connection', connections, 'Connections'),
+      entry('app_license', 'app', lic2024, 'DevLicenseDimo2024', { abi: 'DevLicenseDimo2024.json', 'x-scenario': false }),
     ],
     'x-connections': CONNECTIONS,
     'x-rpc-url': rpcUrl,

@@ -21,6 +21,7 @@ const ABI_DIR = path.join(ROOT, 'abi');
 const MATCH = {
   DevLicenseDimo: 'DevLicenseDimo.json',
   DevLicenseDimoBytes32Alias: 'DevLicenseDimo.json',
+  DevLicenseDimo2024: 'DevLicenseDimo2024.json',
   NodeLicenseStake: 'NodeLicenseStake.json',
   DimoToken: 'DimoToken.json',
   LicenseAccount: null,
@@ -54,6 +55,9 @@ const FACTS = {
   'AssetForfeit(uint256,uint256)': '0x52d30ff0b778a7633bd7cbd2a5f340804ec47e42354939955b95c7647b5250b7',
   'UpdatePeriodValidity(uint256)': '0x9a360497eca32e7df7472fb414b7188a59505b079b391e7f3a12d59cc4c3fabd',
   'UpdateLicenseCost(uint256)': '0x0aca62d366c4fbb1ef303879453cb890975077ec0dcc742f25c0736c2f563652',
+  'Deposit(uint256,address,uint256)': '0xeaa18152488ce5959073c9c79c88ca90b3d96c00de1f118cfaad664c3dab06b9',
+  'Withdraw(uint256,address,uint256)': '0x9da6493a92039daf47d1f2d7a782299c5994c6323eb1e972f69c432089ec52bf',
+  'UpdateMinimumStake(uint256)': '0xcbb91d072dbb6343465915f872eeb60dc1a13ae67c3c11d608e85c0c49b7591c',
   'StakeTokens(address,uint256)': '0xeb564dbda54c69318a29599b8551d044674ca4e3c47f3c0da3f4f253c90b1702',
   'UnstakeTokens(address,uint256)': '0xf74a79d13d6fdbdf26b2c779e6a24490a43e65d60cc7e064740f8d40b2b5ea2c',
   'EmergencyWithdrawal(address,uint256)': '0x23d6711a1d031134a36921253c75aa59e967d38e369ac625992824315e204f20',

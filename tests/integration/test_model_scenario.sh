@@ -25,7 +25,7 @@ it_log "scenario done; head $head"
 # The contracts of the network file are registered with their classes (the
 # opt-in contracts, roles sacd, sacd_template and vehicle, and the registry
 # have none).
-[[ $(it_psql "$DB" "SELECT string_agg(coalesce(class, '-'), ',' ORDER BY role, class) FROM contracts") == "app,app,connection,-,node,-,-,-,node,-" ]] ||
+[[ $(it_psql "$DB" "SELECT string_agg(coalesce(class, '-'), ',' ORDER BY role, class) FROM contracts") == "app,app,app,connection,-,node,-,-,-,node,-" ]] ||
   it_fail "contracts: $(it_psql "$DB" "SELECT role, class FROM contracts")"
 
 # State = the contracts' views, at the head and at past blocks.
