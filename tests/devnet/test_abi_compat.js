@@ -21,7 +21,7 @@ const ABI_DIR = path.join(ROOT, 'abi');
 const MATCH = {
   DevLicenseDimo: 'DevLicenseDimo.json',
   DevLicenseDimoBytes32Alias: 'DevLicenseDimo.json',
-  NodeLicenseStake: 'NodeLicenseStake.json',
+  ManufacturerLicenseStake: 'ManufacturerLicenseStake.json',
   DimoToken: 'DimoToken.json',
   LicenseAccount: null,
   Sacd: 'Sacd.json',

@@ -162,7 +162,7 @@ function compare(st, snap, label) {
     }
     eq(`${app.address} total_staked`, app.total_staked, String(total));
   }
-  for (const node of st.node_licenses) {
+  for (const node of st.manufacturer_licenses) {
     const p = snap.params[node.address] || {};
     eq('node minimum_stake', node.minimum_stake, p.minimum_stake);
     let total = 0n;

@@ -52,7 +52,7 @@ function counts(st) {
       else c.active++;
     }
   }
-  const n = st.node_licenses[0];
+  const n = st.manufacturer_licenses[0];
   for (const l of n.licenses) {
     const c = out.node;
     c.licenses_total++;

@@ -106,7 +106,7 @@ const lic = (a, id) => a.licenses.find((l) => l.token_id === String(id));
 
 // ---- node revocations ---------------------------------------------------------
 {
-  const node = exp.node_licenses[0];
+  const node = exp.manufacturer_licenses[0];
   for (const r of exp.node_revocations) {
     const d = pj(`SELECT dimo_license_doc(${CHAIN}, ${bytea(node.address)}, ${r.token_id})`);
     eq(`node #${r.token_id} revoked tx`, r.tx, d && d.revoked && d.revoked.tx);
@@ -208,7 +208,7 @@ const lic = (a, id) => a.licenses.find((l) => l.token_id === String(id));
   // Node documents: the owner's stake movements.
   // The node license of the address the emergency withdrawal paid.
   const ew = exp.op_log.find((x) => x.op === 'nodeEmergencyWithdraw' && x.ok);
-  const nl = exp.node_licenses[0].licenses.find((l) => l.owner === ew.to);
+  const nl = exp.manufacturer_licenses[0].licenses.find((l) => l.owner === ew.to);
   const n = pj(`SELECT dimo_license_lookup(${CHAIN}, 'node', '${nl.token_id}')`);
   eq('node document class', 'node', n.class);
   check(n.stake_history.length >= 1 && n.stake_history.every((h) => ['stake', 'unstake', 'emergency_withdrawal'].includes(h.kind)), 'node stake kinds');
@@ -294,7 +294,7 @@ const lic = (a, id) => a.licenses.find((l) => l.token_id === String(id));
   const by = (cls) => rows.filter((r) => r.class === cls);
   const last = (cls) => by(cls)[by(cls).length - 1];
   const apps = exp.app_licenses.flatMap((a) => a.licenses);
-  const node = exp.node_licenses[0];
+  const node = exp.manufacturer_licenses[0];
   eq('monthly app issued', apps.length, by('app').reduce((a, r) => a + r.issued, 0));
   eq('monthly app revoked', apps.filter((l) => l.revoked).length, by('app').reduce((a, r) => a + r.revoked, 0));
   eq('monthly app end state', {

@@ -7,7 +7,7 @@ const { Contract, lower } = require('./chain');
 
 const ROLE_DEFAULT_CONTRACT = {
   app_license: 'DevLicenseDimo',
-  node_license: 'NodeLicenseStake',
+  manufacturer_license: 'ManufacturerLicenseStake',
   dimo_token: 'DimoToken',
   sacd: 'Sacd',
   vehicle: 'DimoVehicle',
@@ -39,7 +39,7 @@ function openDevnet(rpcOrUrl, networkFile) {
     h.entry = c;
     all.push(h);
     if (c.role === 'app_license') apps.push(h);
-    else if (c.role === 'node_license' && !node) node = h;
+    else if (c.role === 'manufacturer_license' && !node) node = h;
     else if (c.role === 'dimo_token' && !token) token = h;
     else if (c.role === 'sacd' && !sacd) sacd = h;
     else if (c.role === 'vehicle' && !vehicle) vehicle = h;
