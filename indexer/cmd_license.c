@@ -16,11 +16,13 @@
 #include <string.h>
 
 static const char synopsis[] =
-    "usage: dimo-indexer license KEY [--class app|node|client] [--at-block N] [--json]\n"
-    "                            --db CONNINFO [--network N]\n"
+    "usage: dimo-indexer license KEY [--class app|client|manufacturer|node|connection]\n"
+    "                            [--at-block N] [--json] --db CONNINFO [--network N]\n"
     "\n"
     "Prints the license(s) KEY matches: KEY is a token id, a 0x address (an app's\n"
-    "client id, or an owner) or an alias. As of the last indexed block, or of\n"
+    "client id, or an owner) or an alias; with --class node also a storage node's\n"
+    "label, with --class connection a connection's name (nodes and connections are\n"
+    "found only when their class is given). As of the last indexed block, or of\n"
     "--at-block N. --json prints the license document (a JSON array of them when\n"
     "several match), else a summary: status, owner, stake, trust ratio, signers\n"
     "and their validity, slashes. Exit status 1 when nothing matches.";
@@ -97,6 +99,22 @@ static void print_summary(const json_t *doc) {
   if (json_is_string(json_object_get(doc, "minimum_stake")))
     printf("  %-15s%s wei (contract minimum)\n", "minimum:", str_or(doc, "minimum_stake", "-"));
   printf("  %-15s%s\n", "trust ratio:", str_or(doc, "trust_ratio", "-"));
+  /* Nodes: users as of the block (their requirement grows with them) and
+   * the URI; connections: type and the DIMO paid. */
+  if (json_is_integer(json_object_get(doc, "users")))
+    printf("  %-15s%lld\n", "users:", int_of(doc, "users"));
+  if (json_is_string(json_object_get(doc, "uri"))) {
+    printf("  %-15s", "uri:");
+    put_text(str_or(doc, "uri", "-"));
+    printf("\n");
+  }
+  if (json_is_string(json_object_get(doc, "type_name"))) {
+    printf("  %-15s", "type:");
+    put_text(str_or(doc, "type_name", "-"));
+    printf("\n");
+  }
+  if (json_is_string(json_object_get(doc, "cost_paid")))
+    printf("  %-15s%s wei\n", "cost paid:", str_or(doc, "cost_paid", "-"));
   put_event("issued:", json_object_get(doc, "issued"));
   put_event("revoked:", json_object_get(doc, "revoked"));
 
@@ -156,8 +174,15 @@ int idx_cmd_license(int argc, char **argv) {
     return IDX_EXIT_USAGE;
   }
   const char *cls = cfg.license_class;
-  if (cls && strcmp(cls, "app") != 0 && strcmp(cls, "node") != 0 && strcmp(cls, "client") != 0) {
-    fprintf(stderr, "dimo-indexer license: --class must be app, node or client, not \"%s\"\n", cls);
+  static const char *const classes[] = {"app", "client", "manufacturer", "node", "connection"};
+  bool known = cls == NULL;
+  for (size_t i = 0; i < IDX_ARRAY_LEN(classes) && !known; i++)
+    known = strcmp(cls, classes[i]) == 0;
+  if (!known) {
+    fprintf(stderr,
+            "dimo-indexer license: --class must be app, client, manufacturer, node or "
+            "connection, not \"%s\"\n",
+            cls);
     idx_config_free(&cfg);
     return IDX_EXIT_USAGE;
   }

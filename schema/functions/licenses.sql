@@ -10,6 +10,8 @@
 --     class `node`; 009_manufacturers.sql renamed the stored rows);
 --   * requirements are data per chain (dimo_class_requirement): the
 --     network file's `requirements`, else the seed's defaults;
+--   * manufacturer documents have no `slashes` member (there is no slash
+--     path: an empty list would suggest one);
 --   * dimo_find_licenses and dimo_license_doc also answer the classes
 --     `node` (storage-node anchors, 007) and `connection` (008) when asked
 --     for them, so `license --class node|connection` is the same question
@@ -638,12 +640,18 @@ BEGIN
   -- 008) and are found only when their class is asked for: by token id,
   -- owner (now) or label / name (which name one token forever).
   IF p_class = 'node' THEN
+    IF v_key = '' OR octet_length(v_key) > 1024 THEN
+      PERFORM dimo__bad_arg('a node key is a token id, an owner address or a label (1 to 1024 bytes)');
+    END IF;
     RETURN QUERY
     SELECT n.contract, n.token_id FROM storage_nodes n
     WHERE n.chain_id = p_chain_id AND (n.token_id = v_token OR n.owner = v_addr OR n.label = v_key)
     ORDER BY 1, 2;
     RETURN;
   ELSIF p_class = 'connection' THEN
+    IF v_token = -1 AND v_addr = '\x'::bytea AND dimo_connection_id(v_key) IS NULL THEN
+      PERFORM dimo__bad_arg('a connection key is a token id, an owner address or a name of 1 to 32 bytes');
+    END IF;
     RETURN QUERY
     SELECT n.contract, n.token_id FROM connections n
     WHERE n.chain_id = p_chain_id
@@ -735,6 +743,144 @@ SELECT c.chain_id, c.address AS contract, c.role, c.class,
   CASE WHEN c.role = 'app_license' THEN dimo_contract_param(c.chain_id, c.address, 'license_cost') END AS license_cost,
   CASE WHEN c.role = 'manufacturer_license' THEN dimo_contract_param(c.chain_id, c.address, 'minimum_stake') END AS minimum_stake
 FROM contracts c WHERE c.role IN ('app_license', 'manufacturer_license');
+
+-- Documents: a manufacturer's carries no `slashes` (no slash path exists
+-- for it, dimo-contracts.md section 2; an empty list would suggest one).
+
+-- One license's document from the current tables (the state after the
+-- last applied block), signer validity judged at p_time, without
+-- as_of_block and as_of_time (the reader adds them). expires: the earliest
+-- expiry among the signers valid at p_time (the document stays exact as
+-- time passes until then), NULL when none. doc NULL: no such license.
+-- period_validity (apps) is an extra member: the contract's value in force.
+CREATE OR REPLACE FUNCTION dimo__doc_now(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+                              p_time timestamptz, OUT doc jsonb, OUT expires timestamptz)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  l dimo_license;
+  v_period numeric;
+  v_signers jsonb := '[]';
+  v_uris jsonb := '[]';
+  v_stakes jsonb;
+  v_slashes jsonb := '[]';
+BEGIN
+  SELECT * INTO l FROM licenses x
+  WHERE x.chain_id = p_chain_id AND x.contract = p_contract AND x.token_id = p_token_id;
+  IF l.contract IS NULL THEN
+    RETURN;
+  END IF;
+  IF l.role = 'app_license' THEN
+    v_period := dimo_contract_param(p_chain_id, p_contract, 'period_validity');
+    SELECT coalesce(jsonb_agg(jsonb_build_object('address', dimo_hex(s.signer),
+        'enabled_at', dimo_iso(s.enabled_at),
+        'expires_at', dimo_iso(dimo_signer_expiry(s.enabled_at, v_period)),
+        'valid', dimo_signer_valid(s.enabled_at, v_period, p_time)) ORDER BY s.signer), '[]'),
+      min(dimo_signer_expiry(s.enabled_at, v_period))
+        FILTER (WHERE dimo_signer_valid(s.enabled_at, v_period, p_time))
+      INTO v_signers, expires
+    FROM license_signers s
+    WHERE s.chain_id = p_chain_id AND s.contract = p_contract AND s.token_id = p_token_id
+      AND s.first_enabled_block IS NOT NULL;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('uri', u.uri, 'enabled', u.enabled)
+        ORDER BY u.uri COLLATE "C"), '[]')
+      INTO v_uris
+    FROM license_redirect_uris u
+    WHERE u.chain_id = p_chain_id AND u.contract = p_contract AND u.token_id = p_token_id;
+    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]'),
+      coalesce(jsonb_agg(jsonb_build_object('amount', m.amount::text,
+          'destination', dimo__slash_destination(m.kind, m.to_address), 'block', m.block_number,
+          'time', dimo_iso(m.block_time), 'tx', dimo_hex(m.tx_hash), 'log_index', m.log_index)
+        ORDER BY m.block_number, m.log_index)
+        FILTER (WHERE m.kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')), '[]')
+      INTO v_stakes, v_slashes
+    FROM stake_movements m
+    WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.token_id = p_token_id;
+  ELSE
+    -- Manufacturer licenses: the owner's stake movements (stake is per
+    -- address).
+    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]')
+      INTO v_stakes
+    FROM stake_movements m
+    WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.holder = l.owner;
+  END IF;
+  doc := (dimo__summary_json(l) - 'as_of_block') || jsonb_build_object('signers', v_signers,
+    'redirect_uris', v_uris, 'stake_history', v_stakes, 'slashes', v_slashes,
+    'period_validity', v_period::text);
+  IF l.role = 'manufacturer_license' THEN
+    doc := doc - 'slashes'; -- the 2022 Stake contract has no slash path
+  END IF;
+END;
+$$;
+
+-- The same as of a past block p_block, from history alone (signers and
+-- URIs: every one with an event by then, in the state they had), signer
+-- validity judged at p_time. NULL when the license did not exist yet.
+CREATE OR REPLACE FUNCTION dimo__doc_at(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+                             p_block bigint, p_time timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  l dimo_license;
+  v_period numeric;
+  v_signers jsonb := '[]';
+  v_uris jsonb := '[]';
+  v_stakes jsonb;
+  v_slashes jsonb := '[]';
+BEGIN
+  SELECT * INTO l FROM dimo_license_at(p_chain_id, p_contract, p_token_id, p_block);
+  IF l.contract IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF l.role = 'app_license' THEN
+    v_period := dimo_contract_param(p_chain_id, p_contract, 'period_validity', p_block);
+    SELECT coalesce(jsonb_agg(jsonb_build_object('address', dimo_hex(s.signer),
+        'enabled_at', dimo_iso(e.enabled_at),
+        'expires_at', dimo_iso(dimo_signer_expiry(e.enabled_at, v_period)),
+        'valid', dimo_signer_valid(e.enabled_at, v_period, p_time)) ORDER BY s.signer), '[]')
+      INTO v_signers
+    FROM license_signers s
+    JOIN LATERAL (
+      SELECT CASE WHEN ev.enabled THEN ev.block_time END AS enabled_at FROM signer_events ev
+      WHERE ev.chain_id = p_chain_id AND ev.contract = p_contract AND ev.token_id = p_token_id
+        AND ev.signer = s.signer AND ev.block_number <= p_block
+      ORDER BY ev.block_number DESC, ev.log_index DESC LIMIT 1) e ON true
+    WHERE s.chain_id = p_chain_id AND s.contract = p_contract AND s.token_id = p_token_id
+      AND s.first_enabled_block <= p_block;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('uri', u.uri, 'enabled', e.enabled)
+        ORDER BY u.uri COLLATE "C"), '[]')
+      INTO v_uris
+    FROM license_redirect_uris u
+    JOIN LATERAL (
+      SELECT ev.enabled FROM redirect_uri_events ev
+      WHERE ev.chain_id = p_chain_id AND ev.contract = p_contract AND ev.token_id = p_token_id
+        AND ev.uri_key = u.uri_key AND ev.block_number <= p_block
+      ORDER BY ev.block_number DESC, ev.log_index DESC LIMIT 1) e ON true
+    WHERE u.chain_id = p_chain_id AND u.contract = p_contract AND u.token_id = p_token_id;
+    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]'),
+      coalesce(jsonb_agg(jsonb_build_object('amount', m.amount::text,
+          'destination', dimo__slash_destination(m.kind, m.to_address), 'block', m.block_number,
+          'time', dimo_iso(m.block_time), 'tx', dimo_hex(m.tx_hash), 'log_index', m.log_index)
+        ORDER BY m.block_number, m.log_index)
+        FILTER (WHERE m.kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')), '[]')
+      INTO v_stakes, v_slashes
+    FROM stake_movements m
+    WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.token_id = p_token_id
+      AND m.block_number <= p_block;
+  ELSE
+    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]')
+      INTO v_stakes
+    FROM stake_movements m
+    WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.holder = l.owner
+      AND m.block_number <= p_block;
+  END IF;
+  RETURN (dimo__summary_json(l) - 'as_of_block') || jsonb_build_object('signers', v_signers,
+    'redirect_uris', v_uris, 'stake_history', v_stakes, 'slashes', v_slashes,
+    'period_validity', v_period::text)
+    - CASE WHEN l.role = 'manufacturer_license' THEN 'slashes' ELSE '' END;
+END;
+$$;
 
 -- Documents built by older definitions: stale (see the header).
 UPDATE license_state SET doc = NULL, doc_block = NULL, doc_time = NULL, doc_expires = NULL
