@@ -1265,11 +1265,12 @@ static bool check_name_key(const char *s, size_t n, size_t max, const char *what
     snprintf(why, whylen, "empty %s key", what);
     return false;
   }
-  if (is_digits(s, n) && (n > 78 || !below_2_256(s, n))) {
+  bool digits = is_digits(s, n);
+  if (digits && (n > 78 || !below_2_256(s, n))) {
     snprintf(why, whylen, "token id above 2^256 - 1");
     return false;
   }
-  if (n > max) {
+  if (!digits && n > max) {
     snprintf(why, whylen, "a %s key is a decimal token id or a %s of at most %zu bytes", what,
              strcmp(what, "node") == 0 ? "label" : "name", max);
     return false;
