@@ -146,7 +146,11 @@ static void print_summary(const json_t *doc) {
              str_or(v, "kind", "?"), str_or(v, "amount", "?"), str_or(v, "balance_after", "?"));
     }
   }
+  /* Only classes with a slash path have `slashes` (not manufacturers,
+   * nodes, connections): no line suggests one for the others. */
   const json_t *slashes = json_object_get(doc, "slashes");
+  if (!json_is_array(slashes))
+    return;
   printf("  slashes (%zu)%s\n", json_array_size(slashes), json_array_size(slashes) ? ":" : "");
   json_array_foreach(slashes, i, v) {
     printf("    block %-9lld %s wei -> %s, tx %s\n", int_of(v, "block"), str_or(v, "amount", "?"),

@@ -17,9 +17,9 @@
 --     for them, so `license --class node|connection` is the same question
 --     as GET /v1/nodes and /v1/connections.
 --
--- Cached documents are marked stale at the end, so that none keeps a
--- shape an older definition built (readers rebuild stale ones on the fly,
--- the indexer refreshes them while it waits for blocks).
+-- At the end the license part is re-derived from the stored logs, so that
+-- nothing an older definition derived (or a cached document it built)
+-- survives a change of this file.
 
 -- The class label of a contract: the network file's, else by role.
 CREATE OR REPLACE FUNCTION dimo__class(p_chain_id bigint, p_contract bytea, p_role text) RETURNS text
@@ -882,6 +882,25 @@ BEGIN
 END;
 $$;
 
--- Documents built by older definitions: stale (see the header).
-UPDATE license_state SET doc = NULL, doc_block = NULL, doc_time = NULL, doc_expires = NULL
-WHERE doc IS NOT NULL;
+-- Re-derive the license part from the stored logs with the definitions
+-- above (see the header): whatever an older definition derived (a model
+-- built by 002's own apply before 009 renamed the roles, documents in an
+-- older shape) is replaced by what a fresh index derives. Each chain's
+-- part is undone entirely, then applied over its stored range in one
+-- batch, as `dimo-indexer rederive` does for every part. Nothing to do on
+-- an empty database; a one-off cost when this file changes.
+DO $$
+DECLARE
+  c record;
+BEGIN
+  FOR c IN SELECT cu.chain_id, cu.last_block FROM cursors cu
+           WHERE EXISTS (SELECT 1 FROM model_cursor m WHERE m.chain_id = cu.chain_id)
+  LOOP
+    PERFORM dimo__rollback(c.chain_id, -1);
+    PERFORM dimo__apply(c.chain_id,
+      least(coalesce((SELECT min(l.block_number) FROM logs l WHERE l.chain_id = c.chain_id), c.last_block),
+            c.last_block),
+      c.last_block);
+  END LOOP;
+END;
+$$;
