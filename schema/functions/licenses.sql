@@ -882,6 +882,13 @@ BEGIN
 END;
 $$;
 
+-- The manufacturer licenses' stake per owner address now, under its true
+-- name (the table keeps 002's name `node_stakes`: renaming it would touch
+-- every function of 002 that writes it).
+CREATE OR REPLACE VIEW manufacturer_stakes AS
+SELECT s.chain_id, s.contract, s.holder, s.staked, dimo_wei_to_dimo(s.staked) AS staked_dimo, s.changed_block
+FROM node_stakes s;
+
 -- Re-derive the license part from the stored logs with the definitions
 -- above (see the header): whatever an older definition derived (a model
 -- built by 002's own apply before 009 renamed the roles, documents in an
