@@ -246,7 +246,8 @@ IDX_WARN_UNUSED int idx_store_register_contracts(idx_store_t *store, uint64_t ch
 
 /* The license documents (shared/license-json.md) of the licenses matching
  * key (a token id, a 0x client id or owner, an alias: dimo_find_licenses),
- * in license_class ("app", "node", "client"; NULL: any), as of at_block
+ * in license_class ("app", "client", "manufacturer", "node", "connection";
+ * NULL: any license of the license model), as of at_block
  * when has_at_block, else the last indexed block. *count receives how many
  * existed at that block; *json (malloc'd, the caller frees; NULL when
  * *count is 0) the one document, or a JSON array of them when several, as

@@ -55,6 +55,8 @@ typedef enum route_e {
   R_APP,
   R_SIGNER,
   R_NODE,
+  R_MANUFACTURER,
+  R_CONNECTION,
   R_LICENSES,
   R_SLASHES,
   R_VERIFY,
@@ -72,6 +74,8 @@ static const char *const route_names[R_COUNT] = {
     "/v1/apps/{id}",
     "/v1/apps/{id}/signers/{address}",
     "/v1/nodes/{id}",
+    "/v1/manufacturers/{id}",
+    "/v1/connections/{id}",
     "/v1/licenses",
     "/v1/slashes",
     "/v1/verify",
@@ -615,7 +619,7 @@ static bool check_key(const char *s, size_t n, bool allow_alias, char *out, char
     return true;
   }
   if (!allow_alias) {
-    snprintf(why, whylen, "a node license key is a decimal token id or a 0x owner address");
+    snprintf(why, whylen, "a manufacturer license key is a decimal token id or a 0x owner address");
     return false;
   }
   if (n > ALIAS_MAX) {
@@ -1252,11 +1256,73 @@ static void cached_query(idx_api_t *api, idx_http_req_t *req, route_t route, cha
 
 /* ---- routes ------------------------------------------------------------- */
 
-static void route_license(idx_api_t *api, idx_http_req_t *req, route_t route, const char *cls,
-                          const segs_t *segs) {
+/* A node or connection key: a decimal token id below 2^256, else a
+ * label (nodes) or name (connections) of 1 to max bytes without control
+ * characters. The SQL function decides what it names. */
+static bool check_name_key(const char *s, size_t n, size_t max, const char *what, char *out,
+                           char *why, size_t whylen) {
+  if (n == 0) {
+    snprintf(why, whylen, "empty %s key", what);
+    return false;
+  }
+  bool digits = is_digits(s, n);
+  if (digits && (n > 78 || !below_2_256(s, n))) {
+    snprintf(why, whylen, "token id above 2^256 - 1");
+    return false;
+  }
+  if (!digits && n > max) {
+    snprintf(why, whylen, "a %s key is a decimal token id or a %s of at most %zu bytes", what,
+             strcmp(what, "node") == 0 ? "label" : "name", max);
+    return false;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+      snprintf(why, whylen, "control character in the %s key", what);
+      return false;
+    }
+  }
+  memcpy(out, s, n);
+  out[n] = '\0';
+  return true;
+}
+
+/* One row per license-class route: which class, its cache letter, the SQL
+ * function answering it (shared with `license --class`). */
+typedef struct class_route_s {
+  route_t route;
+  const char *cls;
+  char letter;
+  const char *sql;
+} class_route_t;
+
+static const class_route_t class_routes[] = {
+    {R_APP, "app", 'A',
+     "SELECT dimo_license_lookup($1::bigint, 'app', $2::text, $3::bigint)::text"},
+    {R_MANUFACTURER, "manufacturer", 'M',
+     "SELECT dimo_license_lookup($1::bigint, 'manufacturer', $2::text, $3::bigint)::text"},
+    {R_NODE, "node", 'N', "SELECT dimo_node_doc($1::bigint, $2::text, $3::bigint)::text"},
+    {R_CONNECTION, "connection", 'C',
+     "SELECT dimo_connection_doc($1::bigint, $2::text, $3::bigint)::text"},
+};
+
+static void route_license(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  const class_route_t *cr = NULL;
+  for (size_t i = 0; i < IDX_ARRAY_LEN(class_routes) && !cr; i++) {
+    if (class_routes[i].route == route)
+      cr = &class_routes[i];
+  }
+  if (!cr) {
+    reply_error(api, req, route, 500, "no class for this route");
+    return;
+  }
   char key[KEY_MAX + 1], why[200];
-  bool is_app = route == R_APP;
-  if (!check_key(segs->s[2], segs->len[2], is_app, key, why, sizeof why)) {
+  bool ok =
+      route == R_NODE
+          ? check_name_key(segs->s[2], segs->len[2], KEY_MAX, "node", key, why, sizeof why)
+      : route == R_CONNECTION
+          ? check_name_key(segs->s[2], segs->len[2], ALIAS_MAX, "connection", key, why, sizeof why)
+          : check_key(segs->s[2], segs->len[2], route == R_APP, key, why, sizeof why);
+  if (!ok) {
     reply_error(api, req, route, 400, "%s", why);
     return;
   }
@@ -1273,12 +1339,8 @@ static void route_license(idx_api_t *api, idx_http_req_t *req, route_t route, co
   }
   const char *params[] = {api->chain_id, key, at_param};
   char nf[160];
-  snprintf(nf, sizeof nf, "no %s license matches \"%s\"", cls, key);
-  cached_query(api, req, route, is_app ? 'A' : 'N',
-               is_app
-                   ? "SELECT dimo_license_lookup($1::bigint, 'app', $2::text, $3::bigint)::text"
-                   : "SELECT dimo_license_lookup($1::bigint, 'node', $2::text, $3::bigint)::text",
-               params, IDX_ARRAY_LEN(params), nf);
+  snprintf(nf, sizeof nf, "no %s license matches \"%s\"", cr->cls, key);
+  cached_query(api, req, route, cr->letter, cr->sql, params, IDX_ARRAY_LEN(params), nf);
 }
 
 static void route_signer(idx_api_t *api, idx_http_req_t *req, const segs_t *segs) {
@@ -1326,8 +1388,11 @@ static void route_licenses(idx_api_t *api, idx_http_req_t *req) {
     return;
   }
   const char *cls = q[0].value, *status = q[1].value;
-  if (cls && strcmp(cls, "app") != 0 && strcmp(cls, "node") != 0 && strcmp(cls, "client") != 0) {
-    reply_error(api, req, R_LICENSES, 400, "class must be app, node or client");
+  if (cls && strcmp(cls, "app") != 0 && strcmp(cls, "manufacturer") != 0 &&
+      strcmp(cls, "client") != 0) {
+    reply_error(api, req, R_LICENSES, 400,
+                "class must be app, client or manufacturer (nodes: /v1/nodes/{id}, connections: "
+                "/v1/connections/{id})");
     return;
   }
   if (status && strcmp(status, "active") != 0 && strcmp(status, "suspended") != 0 &&
@@ -2102,6 +2167,10 @@ static route_t match(const segs_t *s) {
     return R_SIGNER;
   if (s->n == 3 && seg_is(s, 1, "nodes") && s->len[2])
     return R_NODE;
+  if (s->n == 3 && seg_is(s, 1, "manufacturers") && s->len[2])
+    return R_MANUFACTURER;
+  if (s->n == 3 && seg_is(s, 1, "connections") && s->len[2])
+    return R_CONNECTION;
   if (s->n == 2 && seg_is(s, 1, "licenses"))
     return R_LICENSES;
   if (s->n == 2 && seg_is(s, 1, "slashes"))
@@ -2178,10 +2247,10 @@ static void on_request(void *ud, idx_http_req_t *req) {
     route_metrics(api, req);
     return;
   case R_APP:
-    route_license(api, req, route, "app", &segs);
-    return;
   case R_NODE:
-    route_license(api, req, route, "node", &segs);
+  case R_MANUFACTURER:
+  case R_CONNECTION:
+    route_license(api, req, route, &segs);
     return;
   case R_SIGNER:
     route_signer(api, req, &segs);

@@ -97,11 +97,13 @@ static const cli_command_t commands[] = {
         .args_missing = "no KEY: give a token id, a 0x address or an alias",
         .summary = "a license's state and history (KEY: token id, 0x address or alias)",
         .synopsis =
-            "usage: dimo-indexer license KEY [--class app|node|client] [--at-block N] [--json]\n"
-            "                            --db CONNINFO [--network N]\n"
+            "usage: dimo-indexer license KEY [--class app|client|manufacturer|node|connection]\n"
+            "                            [--at-block N] [--json] --db CONNINFO [--network N]\n"
             "\n"
             "Prints the license(s) KEY matches: KEY is a token id, a 0x address (an app's\n"
-            "client id, or an owner) or an alias. As of the last indexed block, or of\n"
+            "client id, or an owner) or an alias; with --class node also a storage node's\n"
+            "label, with --class connection a connection's name (nodes and connections are\n"
+            "found only when their class is given). As of the last indexed block, or of\n"
             "--at-block N. --json prints the license document (a JSON array of them when\n"
             "several match), else a summary: status, owner, stake, trust ratio, signers\n"
             "and their validity, slashes. Exit status 1 when nothing matches.",

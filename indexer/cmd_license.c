@@ -76,6 +76,22 @@ static void print_summary(const json_t *doc) {
     printf("  %-15s%s wei (contract minimum)\n",
            "minimum:", idx_cmd_str_or(doc, "minimum_stake", "-"));
   printf("  %-15s%s\n", "trust ratio:", idx_cmd_str_or(doc, "trust_ratio", "-"));
+  /* Nodes: users as of the block (their requirement grows with them) and
+   * the URI; connections: type and the DIMO paid. */
+  if (json_is_integer(json_object_get(doc, "users")))
+    printf("  %-15s%lld\n", "users:", int_of(doc, "users"));
+  if (json_is_string(json_object_get(doc, "uri"))) {
+    printf("  %-15s", "uri:");
+    put_text(idx_cmd_str_or(doc, "uri", "-"));
+    printf("\n");
+  }
+  if (json_is_string(json_object_get(doc, "type_name"))) {
+    printf("  %-15s", "type:");
+    put_text(idx_cmd_str_or(doc, "type_name", "-"));
+    printf("\n");
+  }
+  if (json_is_string(json_object_get(doc, "cost_paid")))
+    printf("  %-15s%s wei\n", "cost paid:", idx_cmd_str_or(doc, "cost_paid", "-"));
   put_event("issued:", json_object_get(doc, "issued"));
   put_event("revoked:", json_object_get(doc, "revoked"));
 
@@ -109,7 +125,11 @@ static void print_summary(const json_t *doc) {
              idx_cmd_str_or(v, "balance_after", "?"));
     }
   }
+  /* Only classes with a slash path have `slashes` (not manufacturers,
+   * nodes, connections): no line suggests one for the others. */
   const json_t *slashes = json_object_get(doc, "slashes");
+  if (!json_is_array(slashes))
+    return;
   printf("  slashes (%zu)%s\n", json_array_size(slashes), json_array_size(slashes) ? ":" : "");
   json_array_foreach(slashes, i, v) {
     printf("    block %-9lld %s wei -> %s, tx %s\n", int_of(v, "block"),
@@ -123,8 +143,15 @@ int idx_cmd_license(const idx_cmd_ctx_t *ctx) {
   const idx_network_t *net = ctx->net;
   char err[1024];
   const char *cls = cfg->license_class;
-  if (cls && strcmp(cls, "app") != 0 && strcmp(cls, "node") != 0 && strcmp(cls, "client") != 0) {
-    fprintf(stderr, "dimo-indexer license: --class must be app, node or client, not \"%s\"\n", cls);
+  static const char *const classes[] = {"app", "client", "manufacturer", "node", "connection"};
+  bool known = cls == NULL;
+  for (size_t i = 0; i < IDX_ARRAY_LEN(classes) && !known; i++)
+    known = strcmp(cls, classes[i]) == 0;
+  if (!known) {
+    fprintf(stderr,
+            "dimo-indexer license: --class must be app, client, manufacturer, node or "
+            "connection, not \"%s\"\n",
+            cls);
     return IDX_EXIT_USAGE;
   }
 

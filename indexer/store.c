@@ -1789,6 +1789,15 @@ int idx_store_register_contracts(idx_store_t *store, uint64_t chain_id, const id
     rc = exec_params(store, "SELECT dimo_register_contract($1, $2, $3, $4, $5)", &p, NULL, what,
                      err, errlen);
   }
+  if (!rc) {
+    /* The file's requirements (issue #23): written only when they changed,
+     * which re-derives trust ratios and statuses. */
+    params_t p = {0};
+    par_int8(&p, (int64_t)chain_id);
+    par_text_or_null(&p, net->requirements_json);
+    rc = exec_params(store, "SELECT dimo_set_requirements($1, $2::jsonb)", &p, NULL, what, err,
+                     errlen);
+  }
   if (!rc)
     rc = exec_simple(store, "COMMIT", what, err, errlen);
 out:

@@ -1202,8 +1202,8 @@ static bool moves_stake_out(const idx_log_t *l) {
   } outs[] = {
       {"app_license", "StakeWithdraw"},
       {"app_license", "AssetForfeit"},
-      {"node_license", "UnstakeTokens"},
-      {"node_license", "EmergencyWithdrawal"},
+      {"manufacturer_license", "UnstakeTokens"},
+      {"manufacturer_license", "EmergencyWithdrawal"},
   };
   for (size_t i = 0; l->role && i < IDX_ARRAY_LEN(outs); i++) {
     if (strcmp(l->role, outs[i].role) == 0 && strcmp(l->event_name, outs[i].event) == 0)

@@ -113,19 +113,3 @@ BEGIN
   RETURN;
 END;
 $$;
-
--- OVERRIDES contract_parameters (003_license_queries.sql) (lead: fold into licenses.sql at merge)
--- minimum_stake is also shown for an app-license contract that announced
--- one (the 2024 contract's UpdateMinimumStake); NULL for one that never
--- did (DIMO's proxy has no such parameter, and the 2024 contract's
--- constructor value is not in any event).
-CREATE OR REPLACE VIEW contract_parameters AS
-SELECT c.chain_id, c.address AS contract, c.role, c.class,
-  CASE WHEN c.role = 'app_license' THEN dimo_contract_param(c.chain_id, c.address, 'period_validity') END AS period_validity,
-  CASE WHEN c.role = 'app_license' THEN dimo_contract_param(c.chain_id, c.address, 'license_cost') END AS license_cost,
-  CASE WHEN c.role = 'node_license' THEN dimo_contract_param(c.chain_id, c.address, 'minimum_stake')
-    WHEN c.role = 'app_license' THEN (
-      SELECT e.value FROM parameter_events e
-      WHERE e.chain_id = c.chain_id AND e.contract = c.address AND e.parameter = 'minimum_stake'
-      ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1) END AS minimum_stake
-FROM contracts c WHERE c.role IN ('app_license', 'node_license');

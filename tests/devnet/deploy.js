@@ -6,7 +6,7 @@
 //   node tests/devnet/deploy.js --rpc URL --out FILE [--fund DIMO] [--interval S]
 //
 // Order: DimoToken, DevLicenseDimo, DevLicenseDimoBytes32Alias,
-// NodeLicenseStake (one block each), then one block with the DIMO mints and
+// ManufacturerLicenseStake (one block each), then one block with the DIMO mints and
 // the max approvals of every dev account for the three license contracts,
 // then the opt-in contracts: the 2024 Sacd implementation and its
 // DevnetProxy (the address everything uses), DimoVehicle (knowing the proxy;
@@ -75,7 +75,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   const token = await deployContract(rpc, admin, 'DimoToken');
   const app = await deployContract(rpc, admin, 'DevLicenseDimo', [token.contract.address]);
   const appOld = await deployContract(rpc, admin, 'DevLicenseDimoBytes32Alias', [token.contract.address]);
-  const node = await deployContract(rpc, admin, 'NodeLicenseStake', [token.contract.address]);
+  const node = await deployContract(rpc, admin, 'ManufacturerLicenseStake', [token.contract.address]);
 
   const amount = BigInt(fund) * E18;
   const txs = [];
@@ -111,7 +111,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
     Object.assign(e, {
       address: d.contract.address,
       abi: {
-        app_license: 'DevLicenseDimo.json', node_license: 'NodeLicenseStake.json', dimo_token: 'DimoToken.json',
+        app_license: 'DevLicenseDimo.json', manufacturer_license: 'ManufacturerLicenseStake.json', dimo_token: 'DimoToken.json',
         sacd: 'Sacd.json', vehicle: 'DimoVehicle.json', sacd_template: 'SacdTemplate.json',
         storage_node: 'StorageNode.json', node_registry: 'NodeRegistry.json', connection: 'Connections.json',
       }[role],
@@ -127,10 +127,19 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
     name: 'devnet',
     chain_id: 137,
     confirmations: 0,
+    // The seed's rules (DIP-5 draft, dimo-contracts.md section 4): falling
+    // below the requirement stops sharing, so every class is understaked
+    // below it.
+    requirements: {
+      app: { stake: '10000000000000000000000', understaked: true, note: 'DIP-5 seed: 10,000 DIMO' },
+      client: { stake: '10000000000000000000000', understaked: true, note: 'DIP-5 seed: 10,000 DIMO' },
+      node: { stake: '100000000000000000000000', per_user: '2000000000000000000', understaked: true, note: 'DIP-5 seed: 100,000 DIMO plus 2 per user' },
+      manufacturer: { stake: '100000000000000000000000', understaked: true, note: 'the 2022 Stake contract minimum' },
+    },
     contracts: [
       entry('app_license', 'app', app, 'DevLicenseDimo', { 'x-alias-event': 'LicenseAliasSet(uint256,string)' }),
       entry('app_license', 'app', appOld, 'DevLicenseDimoBytes32Alias', { 'x-alias-event': 'LicenseAliasSet(uint256,bytes32)' }),
-      entry('node_license', 'node', node, 'NodeLicenseStake'),
+      entry('manufacturer_license', 'manufacturer', node, 'ManufacturerLicenseStake'),
       entry('dimo_token', null, token, 'DimoToken'),
       // x-contract: the implementation as deployed (the 2024 one), so the
       // scenario's checks see the events it emits; lib/sacd_upgrades.js and

@@ -22,7 +22,7 @@ const MATCH = {
   DevLicenseDimo: 'DevLicenseDimo.json',
   DevLicenseDimoBytes32Alias: 'DevLicenseDimo.json',
   DevLicenseDimo2024: 'DevLicenseDimo2024.json',
-  NodeLicenseStake: 'NodeLicenseStake.json',
+  ManufacturerLicenseStake: 'ManufacturerLicenseStake.json',
   DimoToken: 'DimoToken.json',
   LicenseAccount: null,
   Sacd: 'Sacd.json',

@@ -120,7 +120,7 @@ runTest('test_scenario_fixed', async (ctx) => {
   let buggy = 0;
   for (const r of exp.node_revocations) {
     const evs = byTx.get(r.tx);
-    const burn = evs.find((e) => e.role === 'node_license' && e.name === 'Transfer');
+    const burn = evs.find((e) => e.role === 'manufacturer_license' && e.name === 'Transfer');
     const rev = evs.find((e) => e.name === 'LicenseRevoked');
     assert(burn.args.tokenId.toString() === r.token_id && burn.args.to === ZERO, 'node revoke burn Transfer wrong');
     assert(rev.args.tokenId.toString() === r.logged_token_id, 'LicenseRevoked id differs from the model');
@@ -130,7 +130,7 @@ runTest('test_scenario_fixed', async (ctx) => {
 
   // 8. Participants.
   const appOwners = new Set(st.app_licenses.flatMap((a) => a.licenses.map((l) => l.owner)).filter(Boolean));
-  const nodeOps = new Set(Object.keys(st.node_licenses[0].stakes));
+  const nodeOps = new Set(Object.keys(st.manufacturer_licenses[0].stakes));
   assert(appOwners.size >= 3 && nodeOps.size >= 2, `apps ${appOwners.size}, node operators ${nodeOps.size}`);
 
   // 9. A small bulk run.
