@@ -1058,6 +1058,15 @@ static int check_batch(const idx_batch_t *b, char *err, size_t errlen) {
         (l->role && !utf8_ok(l->role)))
       BAD("log %zu: text is not valid UTF-8", i);
   }
+  if (b->ntxs && !b->txs)
+    BAD("NULL txs");
+  for (size_t i = 0; i < b->ntxs; i++) {
+    const idx_tx_t *t = &b->txs[i];
+    if (t->block_number < b->from_block || t->block_number > b->to_block ||
+        t->first_log_index > INT32_MAX)
+      BAD("tx %zu: block %" PRIu64 " outside %" PRIu64 "..%" PRIu64 " or bad log index", i,
+          t->block_number, b->from_block, b->to_block);
+  }
   return 0;
 #undef BAD
 }
@@ -1289,6 +1298,35 @@ static int write_logs(idx_store_t *s, const idx_batch_t *b, char *err, size_t er
   return rc;
 }
 
+/* Senders of admin transactions (issue #25, schema/011_accountability.sql):
+ * one row each, after the logs they explain (the row references its first
+ * log, so a rollback's DELETE of that log removes it). Few per batch
+ * (admin actions are rare), so one INSERT each. */
+static int write_txs(idx_store_t *s, const idx_batch_t *b, char *err, size_t errlen) {
+  for (size_t i = 0; i < b->ntxs; i++) {
+    const idx_tx_t *t = &b->txs[i];
+    params_t p = {0};
+    par_int8(&p, (int64_t)b->chain_id);
+    par_int8(&p, (int64_t)t->block_number);
+    par_bin(&p, OID_BYTEA, t->tx_hash.b, 32);
+    par_int8(&p, (int64_t)t->first_log_index);
+    par_bin(&p, OID_BYTEA, t->from.b, 20);
+    if (t->has_to)
+      par_bin(&p, OID_BYTEA, t->to.b, 20);
+    else
+      par_bin(&p, OID_BYTEA, NULL, 0);
+    if (!t->has_to)
+      p.values[p.n - 1] = NULL; /* SQL NULL: a contract creation */
+    int rc = exec_params(s,
+                         "INSERT INTO tx_senders (chain_id, block_number, tx_hash, log_index, "
+                         "from_address, to_address) VALUES ($1, $2, $3, $4, $5, $6)",
+                         &p, NULL, "write_batch: tx_senders", err, errlen);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *err, size_t errlen) {
   int rc = call_begin(store, err, errlen);
   if (rc)
@@ -1341,6 +1379,8 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
   if ((rc = write_headers(store, batch, err, errlen)) != 0)
     goto out;
   if (batch->nlogs && (rc = write_logs(store, batch, err, errlen)) != 0)
+    goto out;
+  if (batch->ntxs && (rc = write_txs(store, batch, err, errlen)) != 0)
     goto out;
 
   if (!batch->defer_model) {
