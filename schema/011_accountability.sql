@@ -120,11 +120,20 @@ CREATE INDEX admin_actions_contract ON admin_actions (chain_id, contract, block_
 CREATE INDEX admin_actions_by ON admin_actions (chain_id, by_address, block_number);
 CREATE INDEX admin_actions_token ON admin_actions (chain_id, contract, token_id) WHERE token_id IS NOT NULL;
 
--- Placeholders (see the top): replaced by schema/functions/accountability.sql.
-CREATE FUNCTION dimo__acct_apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
-RETURNS void LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'accountability.sql not applied'; END; $$;
-CREATE FUNCTION dimo__acct_rollback(p_chain_id bigint, p_keep_block bigint)
-RETURNS void LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'accountability.sql not applied'; END; $$;
+-- Placeholders (see the top), unless the repeatable file already defined
+-- them (a schema whose function files are newer than its migrations).
+DO $do$
+BEGIN
+  IF to_regprocedure('dimo__acct_apply(bigint,bigint,bigint)') IS NULL THEN
+    CREATE FUNCTION dimo__acct_apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+    RETURNS void LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'accountability.sql not applied'; END; $$;
+  END IF;
+  IF to_regprocedure('dimo__acct_rollback(bigint,bigint)') IS NULL THEN
+    CREATE FUNCTION dimo__acct_rollback(p_chain_id bigint, p_keep_block bigint)
+    RETURNS void LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'accountability.sql not applied'; END; $$;
+  END IF;
+END;
+$do$;
 
 -- After the licenses part (10): forfeits read its stake_movements.
 INSERT INTO model_parts (ord, name, apply_fn, rollback_fn)

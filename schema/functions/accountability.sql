@@ -10,6 +10,10 @@
 -- ledger (API, CLI, CSV), the books of a license contract, and views for
 -- dashboards.
 --
+-- Functions are PL/pgSQL and the views are created only once 011's tables
+-- exist, so that this file also applies to a schema whose migrations are
+-- older than its function files (test_migrations.sh does that).
+--
 -- Who may do what (developer-license src/, ../shared/dimo-contracts.md):
 -- adminFreeze, adminBurnLockedFunds, adminReallocate, adminWithdraw and
 -- every Update* need LICENSE_ADMIN_ROLE; revoke needs REVOKER_ROLE;
@@ -23,8 +27,12 @@
 
 -- A role by name when the contracts define it, else its hash in hex.
 CREATE OR REPLACE FUNCTION dimo_role_name(p_role bytea) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT coalesce((SELECT n.name FROM role_names n WHERE n.role = p_role), dimo_hex(p_role)) $$;
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+  RETURN coalesce((SELECT n.name FROM role_names n WHERE n.role = p_role), dimo_hex(p_role));
+END;
+$$;
 
 -- Whether p_account held p_role of p_contract just before the log at
 -- (p_block, p_log_index): its last role event before that position is a
@@ -194,23 +202,6 @@ AS $$
   ELSE least(p_at_block, (SELECT m.block_number FROM model_cursor m WHERE m.chain_id = p_chain_id)) END
 $$;
 
--- Who held which role of a contract from which block to which, granted
--- (and revoked) by whom: one row per holding. to_block is the block of
--- the revoke (NULL: still held).
-CREATE OR REPLACE VIEW role_history AS
-SELECT g.chain_id, g.contract, g.role, dimo_role_name(g.role) AS role_name, g.account,
-  g.block_number AS from_block, g.log_index AS from_log_index, g.sender AS granted_by,
-  g.tx_hash AS granted_tx, r.block_number AS to_block, r.log_index AS to_log_index,
-  r.sender AS revoked_by, r.tx_hash AS revoked_tx
-FROM role_events g
-LEFT JOIN LATERAL (
-  SELECT e.* FROM role_events e
-  WHERE e.chain_id = g.chain_id AND e.contract = g.contract AND e.role = g.role
-    AND e.account = g.account AND e.kind = 'revoked'
-    AND (e.block_number, e.log_index) > (g.block_number, g.log_index)
-  ORDER BY e.block_number, e.log_index LIMIT 1) r ON true
-WHERE g.kind = 'granted';
-
 -- The role history of a contract as of a block (default: the model's):
 -- holdings begun at or before it, a revoke after it not yet known.
 CREATE OR REPLACE FUNCTION dimo_role_holders(p_chain_id bigint, p_contract bytea,
@@ -237,28 +228,28 @@ BEGIN
 END;
 $$;
 
--- `by` of one action: {address, role, via} (address and role NULL when
--- unattributed or not fetched).
-CREATE OR REPLACE FUNCTION dimo__by(a admin_actions) RETURNS jsonb
-LANGUAGE sql STABLE
+-- One action as the API shows it, with `by`: {address, role, via,
+-- attribution} (address and role NULL when unattributed or not fetched).
+CREATE OR REPLACE FUNCTION dimo__admin_action_json(p_chain_id bigint, p_block bigint, p_log_index int)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
 AS $$
-  SELECT jsonb_build_object('address', dimo_hex(a.by_address),
-    'role', CASE WHEN a.by_address IS NOT NULL THEN dimo_role_name(a.gating_role) END,
-    'via', dimo_hex(a.via), 'attribution', a.attribution)
-$$;
-
-CREATE OR REPLACE FUNCTION dimo__admin_action_json(a admin_actions) RETURNS jsonb
-LANGUAGE sql STABLE
-AS $$
-  SELECT jsonb_build_object('contract', dimo_hex(a.contract), 'action', a.action,
+BEGIN
+  RETURN (SELECT jsonb_build_object('contract', dimo_hex(a.contract), 'action', a.action,
     'token_id', a.token_id::text, 'amount', a.amount::text, 'detail', a.detail,
     'block_number', a.block_number, 'log_index', a.log_index, 'time', dimo_iso(a.block_time),
     'tx_hash', dimo_hex(a.tx_hash), 'tx_from', dimo_hex(a.tx_from), 'tx_to', dimo_hex(a.tx_to),
-    'gating_role', dimo_role_name(a.gating_role), 'by', dimo__by(a))
+    'gating_role', dimo_role_name(a.gating_role),
+    'by', jsonb_build_object('address', dimo_hex(a.by_address),
+      'role', CASE WHEN a.by_address IS NOT NULL THEN dimo_role_name(a.gating_role) END,
+      'via', dimo_hex(a.via), 'attribution', a.attribution))
+    FROM admin_actions a
+    WHERE a.chain_id = p_chain_id AND a.block_number = p_block AND a.log_index = p_log_index);
+END;
 $$;
 
 -- The admin-actions ledger, newest first, paged by (block, log index):
--- p_after is the cursor "BLOCK:LOG" of the last row of the previous page.
+-- p_after is the previous page's `next` ("a1.BLOCK.LOG_INDEX").
 -- Filters (NULL: any): license contract, action, executor (the address the
 -- action is attributed to, or its sender, or `via`), block range. A bad
 -- argument raises SQLSTATE 22023.
@@ -296,13 +287,14 @@ BEGIN
     RAISE EXCEPTION 'limit must be 1..1000' USING ERRCODE = '22023';
   END IF;
   IF p_after IS NOT NULL THEN
-    IF p_after !~ '^[0-9]{1,18}:[0-9]{1,9}$' THEN
-      RAISE EXCEPTION 'after must be BLOCK:LOG_INDEX' USING ERRCODE = '22023';
+    IF p_after !~ '^a1\.[0-9]{1,18}\.[0-9]{1,9}$' THEN
+      RAISE EXCEPTION 'malformed page cursor' USING ERRCODE = '22023';
     END IF;
-    v_ab := split_part(p_after, ':', 1)::bigint;
-    v_al := split_part(p_after, ':', 2)::int;
+    v_ab := split_part(p_after, '.', 2)::bigint;
+    v_al := split_part(p_after, '.', 3)::int;
   END IF;
-  SELECT coalesce(jsonb_agg(dimo__admin_action_json(x) ORDER BY x.block_number DESC, x.log_index DESC), '[]')
+  SELECT coalesce(jsonb_agg(dimo__admin_action_json(p_chain_id, x.block_number, x.log_index)
+                            ORDER BY x.block_number DESC, x.log_index DESC), '[]')
   INTO v_rows
   FROM (
     SELECT a.* FROM admin_actions a
@@ -317,8 +309,38 @@ BEGIN
     LIMIT p_limit) x;
   RETURN jsonb_build_object('as_of_block', v_block, 'actions', v_rows,
     'next', CASE WHEN jsonb_array_length(v_rows) = p_limit THEN
-      (v_rows -> (p_limit - 1) ->> 'block_number') || ':' || (v_rows -> (p_limit - 1) ->> 'log_index') END);
+      'a1.' || (v_rows -> (p_limit - 1) ->> 'block_number') || '.'
+      || (v_rows -> (p_limit - 1) ->> 'log_index') END);
 END;
+$$;
+
+-- A CSV field: quoted when it holds a comma, quote or line break.
+CREATE OR REPLACE FUNCTION dimo__csv(p text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE WHEN p IS NULL THEN ''
+    WHEN p ~ '[",\r\n]' THEN '"' || replace(p, '"', '""') || '"' ELSE p END
+$$;
+
+-- The same page as CSV (RFC 4180, CRLF line ends, a header line): one row
+-- per action; the next page starts after the last row's block and log
+-- index (after=a1.BLOCK.LOG_INDEX).
+CREATE OR REPLACE FUNCTION dimo_admin_actions_csv(p_chain_id bigint, p_contract text,
+  p_action text, p_executor text, p_from_block bigint, p_to_block bigint, p_limit int,
+  p_after text)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$
+  SELECT 'block_number,log_index,time,tx_hash,contract,action,token_id,amount,gating_role,'
+    || 'by_address,by_role,via,attribution,tx_from,tx_to,detail' || E'\r\n'
+    || coalesce(string_agg(concat_ws(',', r ->> 'block_number', r ->> 'log_index', r ->> 'time',
+         r ->> 'tx_hash', r ->> 'contract', r ->> 'action', dimo__csv(r ->> 'token_id'),
+         dimo__csv(r ->> 'amount'), r ->> 'gating_role', dimo__csv(r -> 'by' ->> 'address'),
+         dimo__csv(r -> 'by' ->> 'role'), dimo__csv(r -> 'by' ->> 'via'),
+         r -> 'by' ->> 'attribution', dimo__csv(r ->> 'tx_from'), dimo__csv(r ->> 'tx_to'),
+         dimo__csv((r -> 'detail')::text)) || E'\r\n', '' ORDER BY o), '')
+  FROM jsonb_array_elements(dimo_admin_actions_page(p_chain_id, p_contract, p_action, p_executor,
+    p_from_block, p_to_block, p_limit, p_after) -> 'actions') WITH ORDINALITY AS a(r, o)
 $$;
 
 -- The DIMO books of a license contract as of a block (default: the
@@ -359,7 +381,8 @@ BEGIN
     'sent', v_out::text,
     'by_kind', v_kinds,
     'admin_withdrawals', coalesce((
-      SELECT jsonb_agg(dimo__admin_action_json(a) ORDER BY a.block_number, a.log_index)
+      SELECT jsonb_agg(dimo__admin_action_json(p_chain_id, a.block_number, a.log_index)
+                       ORDER BY a.block_number, a.log_index)
       FROM admin_actions a
       WHERE a.chain_id = p_chain_id AND a.contract = p_contract AND a.action = 'admin_withdraw'
         AND a.block_number <= v_block), '[]'),
@@ -377,6 +400,29 @@ END;
 $$;
 
 -- ---- views for dashboards ---------------------------------------------------------
+
+DO $guard$
+BEGIN
+  IF to_regclass('admin_actions') IS NULL THEN
+    RETURN;
+  END IF;
+  EXECUTE $views$
+-- Who held which role of a contract from which block to which, granted
+-- (and revoked) by whom: one row per holding. to_block is the block of
+-- the revoke (NULL: still held).
+CREATE OR REPLACE VIEW role_history AS
+SELECT g.chain_id, g.contract, g.role, dimo_role_name(g.role) AS role_name, g.account,
+  g.block_number AS from_block, g.log_index AS from_log_index, g.sender AS granted_by,
+  g.tx_hash AS granted_tx, r.block_number AS to_block, r.log_index AS to_log_index,
+  r.sender AS revoked_by, r.tx_hash AS revoked_tx
+FROM role_events g
+LEFT JOIN LATERAL (
+  SELECT e.* FROM role_events e
+  WHERE e.chain_id = g.chain_id AND e.contract = g.contract AND e.role = g.role
+    AND e.account = g.account AND e.kind = 'revoked'
+    AND (e.block_number, e.log_index) > (g.block_number, g.log_index)
+  ORDER BY e.block_number, e.log_index LIMIT 1) r ON true
+WHERE g.kind = 'granted';
 
 -- Each forfeit against the DIMO that left the contract for it in its
 -- transaction: `matches` when the licenses part paired it with a transfer
@@ -413,6 +459,9 @@ SELECT h.chain_id, dimo_hex(h.contract) AS contract, h.role_name, dimo_hex(h.acc
   h.from_block, dimo_hex(h.granted_by) AS granted_by
 FROM role_history h
 WHERE h.to_block IS NULL;
+$views$;
+END;
+$guard$;
 
 -- The books of every license contract now (wei and DIMO).
 CREATE OR REPLACE VIEW license_books AS
