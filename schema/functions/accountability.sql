@@ -67,6 +67,9 @@ DECLARE
   license_admin CONSTANT bytea := '\xb0595b952dcdb59629a8074074bf7d12f6430e60e719a988d9135461944d0a4e';
   revoker CONSTANT bytea := '\xce3f34913921da558f105cefb578d87278debbbd073a8d552b5de0d168deee30';
   upgrader CONSTANT bytea := '\x189ab7a9244df0848122154315af71fe140f3db0fe014031783b0946b8c9d2e3';
+  v_keys dimo_license_key[];
+  v_block bigint;
+  v_time timestamptz;
 BEGIN
   -- Role events first: the attribution below reads them (a grant earlier
   -- in the same batch counts).
@@ -177,6 +180,20 @@ BEGIN
   ) a
   LEFT JOIN tx_senders s ON s.chain_id = a.chain_id AND s.block_number = a.block_number
     AND s.tx_hash = a.tx_hash;
+
+  -- The licenses part (ord 10) built the documents of this batch's
+  -- licenses before these rows existed: the documents of slashed licenses
+  -- are rebuilt (or marked stale) so that their slashes carry `by`.
+  v_keys := ARRAY(SELECT DISTINCT ROW(a.contract, a.token_id)::dimo_license_key FROM admin_actions a
+    WHERE a.chain_id = p_chain_id AND a.block_number BETWEEN p_from_block AND p_to_block
+      AND a.action IN ('forfeit', 'forfeit_burn', 'forfeit_reallocate') AND a.token_id IS NOT NULL
+      AND EXISTS (SELECT 1 FROM license_state ls WHERE ls.chain_id = p_chain_id
+                    AND ls.contract = a.contract AND ls.token_id = a.token_id));
+  IF cardinality(v_keys) > 0 THEN
+    SELECT m.block_number, m.block_time INTO v_block, v_time FROM model_cursor m
+    WHERE m.chain_id = p_chain_id;
+    PERFORM dimo__docs_changed(p_chain_id, v_keys, v_block, v_time);
+  END IF;
 END;
 $$;
 
@@ -396,6 +413,218 @@ BEGIN
     'forfeit_mismatches', (SELECT count(*) FROM forfeit_checks c
       WHERE c.chain_id = p_chain_id AND c.contract = p_contract AND c.block_number <= v_block
         AND NOT c.matches));
+END;
+$$;
+
+-- ---- `by` in the slash ledger and the license documents -----------------------
+
+-- The executor of the admin action logged at (block, log index): {address,
+-- role, via, attribution}, or NULL when no action is recorded there.
+CREATE OR REPLACE FUNCTION dimo__action_by(p_chain_id bigint, p_block bigint, p_log_index int)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  IF to_regclass('admin_actions') IS NULL THEN
+    RETURN NULL;
+  END IF;
+  RETURN (SELECT jsonb_build_object('address', dimo_hex(a.by_address),
+      'role', CASE WHEN a.by_address IS NOT NULL THEN dimo_role_name(a.gating_role) END,
+      'via', dimo_hex(a.via), 'attribution', a.attribution)
+    FROM admin_actions a
+    WHERE a.chain_id = p_chain_id AND a.block_number = p_block AND a.log_index = p_log_index);
+END;
+$$;
+
+-- OVERRIDES dimo__doc_now from 002 (lead: fold into licenses.sql at merge)
+-- The only change: each slash carries `by`.
+CREATE OR REPLACE FUNCTION dimo__doc_now(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+                              p_time timestamptz, OUT doc jsonb, OUT expires timestamptz)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  l dimo_license;
+  v_period numeric;
+  v_signers jsonb := '[]';
+  v_uris jsonb := '[]';
+  v_stakes jsonb;
+  v_slashes jsonb := '[]';
+BEGIN
+  SELECT * INTO l FROM licenses x
+  WHERE x.chain_id = p_chain_id AND x.contract = p_contract AND x.token_id = p_token_id;
+  IF l.contract IS NULL THEN
+    RETURN;
+  END IF;
+  IF l.role = 'app_license' THEN
+    v_period := dimo_contract_param(p_chain_id, p_contract, 'period_validity');
+    SELECT coalesce(jsonb_agg(jsonb_build_object('address', dimo_hex(s.signer),
+        'enabled_at', dimo_iso(s.enabled_at),
+        'expires_at', dimo_iso(dimo_signer_expiry(s.enabled_at, v_period)),
+        'valid', dimo_signer_valid(s.enabled_at, v_period, p_time)) ORDER BY s.signer), '[]'),
+      min(dimo_signer_expiry(s.enabled_at, v_period))
+        FILTER (WHERE dimo_signer_valid(s.enabled_at, v_period, p_time))
+      INTO v_signers, expires
+    FROM license_signers s
+    WHERE s.chain_id = p_chain_id AND s.contract = p_contract AND s.token_id = p_token_id
+      AND s.first_enabled_block IS NOT NULL;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('uri', u.uri, 'enabled', u.enabled)
+        ORDER BY u.uri COLLATE "C"), '[]')
+      INTO v_uris
+    FROM license_redirect_uris u
+    WHERE u.chain_id = p_chain_id AND u.contract = p_contract AND u.token_id = p_token_id;
+    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]'),
+      coalesce(jsonb_agg(jsonb_build_object('amount', m.amount::text,
+          'destination', dimo__slash_destination(m.kind, m.to_address), 'block', m.block_number,
+          'time', dimo_iso(m.block_time), 'tx', dimo_hex(m.tx_hash), 'log_index', m.log_index,
+          'by', dimo__action_by(p_chain_id, m.block_number, m.log_index))
+        ORDER BY m.block_number, m.log_index)
+        FILTER (WHERE m.kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')), '[]')
+      INTO v_stakes, v_slashes
+    FROM stake_movements m
+    WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.token_id = p_token_id;
+  ELSE
+    -- Node licenses: the owner's stake movements (stake is per address).
+    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]')
+      INTO v_stakes
+    FROM stake_movements m
+    WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.holder = l.owner;
+  END IF;
+  doc := (dimo__summary_json(l) - 'as_of_block') || jsonb_build_object('signers', v_signers,
+    'redirect_uris', v_uris, 'stake_history', v_stakes, 'slashes', v_slashes,
+    'period_validity', v_period::text);
+END;
+$$;
+
+-- OVERRIDES dimo__doc_at from 002 (lead: fold into licenses.sql at merge)
+-- The only change: each slash carries `by`.
+CREATE OR REPLACE FUNCTION dimo__doc_at(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+                             p_block bigint, p_time timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  l dimo_license;
+  v_period numeric;
+  v_signers jsonb := '[]';
+  v_uris jsonb := '[]';
+  v_stakes jsonb;
+  v_slashes jsonb := '[]';
+BEGIN
+  SELECT * INTO l FROM dimo_license_at(p_chain_id, p_contract, p_token_id, p_block);
+  IF l.contract IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF l.role = 'app_license' THEN
+    v_period := dimo_contract_param(p_chain_id, p_contract, 'period_validity', p_block);
+    SELECT coalesce(jsonb_agg(jsonb_build_object('address', dimo_hex(s.signer),
+        'enabled_at', dimo_iso(e.enabled_at),
+        'expires_at', dimo_iso(dimo_signer_expiry(e.enabled_at, v_period)),
+        'valid', dimo_signer_valid(e.enabled_at, v_period, p_time)) ORDER BY s.signer), '[]')
+      INTO v_signers
+    FROM license_signers s
+    JOIN LATERAL (
+      SELECT CASE WHEN ev.enabled THEN ev.block_time END AS enabled_at FROM signer_events ev
+      WHERE ev.chain_id = p_chain_id AND ev.contract = p_contract AND ev.token_id = p_token_id
+        AND ev.signer = s.signer AND ev.block_number <= p_block
+      ORDER BY ev.block_number DESC, ev.log_index DESC LIMIT 1) e ON true
+    WHERE s.chain_id = p_chain_id AND s.contract = p_contract AND s.token_id = p_token_id
+      AND s.first_enabled_block <= p_block;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('uri', u.uri, 'enabled', e.enabled)
+        ORDER BY u.uri COLLATE "C"), '[]')
+      INTO v_uris
+    FROM license_redirect_uris u
+    JOIN LATERAL (
+      SELECT ev.enabled FROM redirect_uri_events ev
+      WHERE ev.chain_id = p_chain_id AND ev.contract = p_contract AND ev.token_id = p_token_id
+        AND ev.uri_key = u.uri_key AND ev.block_number <= p_block
+      ORDER BY ev.block_number DESC, ev.log_index DESC LIMIT 1) e ON true
+    WHERE u.chain_id = p_chain_id AND u.contract = p_contract AND u.token_id = p_token_id;
+    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]'),
+      coalesce(jsonb_agg(jsonb_build_object('amount', m.amount::text,
+          'destination', dimo__slash_destination(m.kind, m.to_address), 'block', m.block_number,
+          'time', dimo_iso(m.block_time), 'tx', dimo_hex(m.tx_hash), 'log_index', m.log_index,
+          'by', dimo__action_by(p_chain_id, m.block_number, m.log_index))
+        ORDER BY m.block_number, m.log_index)
+        FILTER (WHERE m.kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')), '[]')
+      INTO v_stakes, v_slashes
+    FROM stake_movements m
+    WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.token_id = p_token_id
+      AND m.block_number <= p_block;
+  ELSE
+    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]')
+      INTO v_stakes
+    FROM stake_movements m
+    WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.holder = l.owner
+      AND m.block_number <= p_block;
+  END IF;
+  RETURN (dimo__summary_json(l) - 'as_of_block') || jsonb_build_object('signers', v_signers,
+    'redirect_uris', v_uris, 'stake_history', v_stakes, 'slashes', v_slashes,
+    'period_validity', v_period::text);
+END;
+$$;
+
+-- OVERRIDES dimo_slashes_page from 003 (lead: fold into licenses.sql at merge)
+-- The only change: each slash carries `by`.
+CREATE OR REPLACE FUNCTION dimo_slashes_page(p_chain_id bigint, p_license text, p_after text, p_limit int,
+                                  p_at_block bigint DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET jit = off
+AS $$
+DECLARE
+  v_limit int := least(greatest(coalesce(p_limit, 100), 1), 1000);
+  v_block bigint;
+  v_keys dimo_license_key[];
+  v_after_block bigint := -1;
+  v_after_log int := -1;
+  v_items jsonb;
+  v_count int;
+  v_next text;
+BEGIN
+  v_block := dimo__as_of(p_chain_id, p_at_block);
+  IF v_block IS NULL THEN
+    RETURN jsonb_build_object('slashes', '[]'::jsonb, 'next', NULL);
+  END IF;
+  IF p_license IS NOT NULL THEN
+    v_keys := ARRAY(SELECT ROW(f.contract, f.token_id)::dimo_license_key
+                    FROM dimo_find_licenses(p_chain_id, NULL, p_license, v_block) f);
+    IF cardinality(v_keys) = 0 THEN
+      RETURN NULL;
+    END IF;
+  END IF;
+  IF coalesce(p_after, '') <> '' THEN
+    IF p_after !~ '^s1\.[0-9]{1,18}\.[0-9]{1,9}$' THEN
+      PERFORM dimo__bad_arg('malformed page cursor');
+    END IF;
+    v_after_block := split_part(p_after, '.', 2)::bigint;
+    v_after_log := split_part(p_after, '.', 3)::int;
+  END IF;
+  WITH page AS (
+    SELECT m.*, row_number() OVER (ORDER BY m.block_number, m.log_index) AS rn
+    FROM (
+      SELECT m.* FROM stake_movements m
+      WHERE m.chain_id = p_chain_id AND m.kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')
+        AND m.token_id IS NOT NULL AND m.block_number <= v_block
+        AND (m.block_number, m.log_index) > (v_after_block, v_after_log)
+        AND (v_keys IS NULL OR ROW(m.contract, m.token_id)::dimo_license_key = ANY (v_keys))
+      ORDER BY m.block_number, m.log_index
+      LIMIT v_limit + 1) m)
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+        'license', jsonb_build_object('contract', dimo_hex(p.contract), 'token_id', p.token_id::text,
+          'class', coalesce(s.class, dimo__class(p_chain_id, p.contract, p.role))),
+        'owner', dimo_hex(p.owner), 'amount', p.amount::text,
+        'destination', dimo__slash_destination(p.kind, p.to_address), 'block', p.block_number,
+        'time', dimo_iso(p.block_time), 'tx', dimo_hex(p.tx_hash), 'log_index', p.log_index,
+        'by', dimo__action_by(p_chain_id, p.block_number, p.log_index))
+      ORDER BY p.rn) FILTER (WHERE p.rn <= v_limit), '[]'),
+    count(*),
+    max(CASE WHEN p.rn = v_limit THEN 's1.' || p.block_number || '.' || p.log_index END)
+    INTO v_items, v_count, v_next
+  FROM page p
+  LEFT JOIN license_state s ON s.chain_id = p_chain_id AND s.contract = p.contract
+    AND s.token_id = p.token_id;
+  RETURN jsonb_build_object('slashes', v_items, 'next', CASE WHEN v_count > v_limit THEN v_next END,
+    'as_of_block', v_block);
 END;
 $$;
 
