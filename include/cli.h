@@ -25,6 +25,7 @@ int idx_cmd_migrate(int argc, char **argv);
 int idx_cmd_status(int argc, char **argv);
 int idx_cmd_verify(int argc, char **argv);
 int idx_cmd_license(int argc, char **argv);
+int idx_cmd_audit(int argc, char **argv); /* #25: cmd_audit.c */
 int idx_cmd_access(int argc, char **argv);
 int idx_cmd_rederive(int argc, char **argv);
 int idx_cmd_serve(int argc, char **argv);

@@ -22,6 +22,7 @@ static const cli_command_t commands[] = {
     {"rederive", idx_cmd_rederive, "rebuild the derived model from the stored logs alone"},
     {"license", idx_cmd_license,
      "a license's state and history (KEY: token id, 0x address or alias)"},
+    {"audit", idx_cmd_audit, "who did each admin action under which role; roles; the books"},
     {"verify", idx_cmd_verify, "check a signed request: is this app and signer licensed now?"},
     {"access", idx_cmd_access,
      "may this app read this permission of this vehicle (license, signer, opt-in)?"},
