@@ -112,6 +112,62 @@ const json = (sql) => JSON.parse(psql(sql));
     eq(psql(`SELECT count(*) FROM stake_movements WHERE tx_hash = ${tx}`), '0', `adminWithdraw ${w.tx} moves no stake`);
     eq(psql(`SELECT count(*) FROM slashes WHERE tx_hash = ${tx}`), '0', `adminWithdraw ${w.tx} is no slash`);
   }
+  if (args.base) {
+    step('API: /v1/admin-actions, CSV, slashes and documents with `by`');
+    const base = args.base;
+    const getJson = async (path, status = 200) => {
+      const r = await c.get(base, path);
+      eq(r.status, status, `GET ${path}: ${r.text.slice(0, 200)}`);
+      return r.json;
+    };
+    const all = await getJson(`/v1/admin-actions?limit=1000&to_block=${keep}`);
+    eq(all.actions.map((a) => a.tx_hash).reverse(), want.map((a) => a.tx), 'the ledger lists every action, newest first');
+    eq(all.actions, json(`SELECT dimo_admin_actions_page(${chain}, NULL, NULL, NULL, NULL, ${keep}, 1000, NULL) -> 'actions'`),
+      'the route answers what the SQL function says');
+    let paged = [];
+    let next = null;
+    do {
+      const page = await getJson(`/v1/admin-actions?limit=3&to_block=${keep}${next ? `&after=${next}` : ''}`);
+      paged = paged.concat(page.actions);
+      next = page.next;
+    } while (next);
+    eq(paged, all.actions, 'pages of 3 give the whole ledger');
+    const byAction = await getJson(`/v1/admin-actions?action=admin_withdraw&to_block=${keep}&license=${o.contract.toUpperCase().replace('0X', '0x')}`);
+    eq(byAction.actions.map((a) => a.tx_hash).reverse(), withdrawals.map((a) => a.tx), '?action=admin_withdraw&license=');
+    const F = o.forwarders.F.toLowerCase();
+    const byExec = await getJson(`/v1/admin-actions?executor=${F}&to_block=${keep}`);
+    eq(byExec.actions.map((a) => a.tx_hash).reverse(), want.filter((a) => a.by === F).map((a) => a.tx), '?executor= (the forwarder)');
+    const first = o.actions[0].block;
+    const range = await getJson(`/v1/admin-actions?from_block=${first}&to_block=${first}`);
+    eq(range.actions.map((a) => a.tx_hash), o.actions.filter((a) => a.block === first).map((a) => a.tx), 'block range');
+    const csv = await c.get(base, `/v1/admin-actions?format=csv&limit=1000&to_block=${keep}`);
+    eq(csv.status, 200, 'CSV answers');
+    ok(/^text\/csv/.test(csv.headers['content-type']), `CSV content type (${csv.headers['content-type']})`);
+    const lines = csv.text.split('\r\n').filter((l) => l);
+    eq(lines.length, want.length + 1, 'a CSV header and one line per action');
+    eq(lines.slice(1).map((l) => l.split(',')[3]).reverse(), want.map((a) => a.tx), 'CSV rows in ledger order');
+    for (const bad of ['action=bogus', 'executor=0x12', 'format=xml', 'after=zz', 'license=alias', 'from_block=x']) {
+      await getJson(`/v1/admin-actions?${bad}`, 400);
+    }
+    const slashes = (await getJson('/v1/slashes?limit=1000')).slashes;
+    for (const sl of slashes) {
+      const w = want.find((a) => a.tx === sl.tx);
+      ok(w && sl.by && sl.by.attribution === w.attribution && sl.by.address === w.by && sl.by.via === w.via,
+        `slash ${sl.tx} carries its executor (${JSON.stringify(sl.by)})`);
+    }
+    const doc = await getJson(`/v1/apps/${o.tokenIds[1]}`);
+    const docSlashes = doc.slashes || [];
+    ok(docSlashes.length > 0 && docSlashes.every((x) => x.by && x.by.attribution), 'the license document\'s slashes carry `by`');
+  }
+  if (args.bin) {
+    step('CLI: audit');
+    const cli = (...a) => JSON.parse(execFileSync(args.bin, ['audit', ...a, '--json', '--db', db, '--network', network],
+      { encoding: 'utf8' }));
+    eq(cli('actions', '--at-block', String(keep)).actions.map((a) => a.tx_hash).reverse(), want.map((a) => a.tx),
+      'audit actions');
+    eq(cli('books', o.contract, '--at-block', String(keep)), booksNow, 'audit books');
+    eq(cli('roles', o.contract), json(`SELECT dimo_role_holders(${chain}, ${hexC})`), 'audit roles');
+  }
   ok(checks() > 0, 'checks ran');
   console.log(`accountability: ${checks()} checks passed (${want.length} actions, ${blocks.length} blocks, keep ${keep})`);
   if (d.rpc.close) d.rpc.close();

@@ -22,7 +22,7 @@ it_settle "$DB" 60 "after the scenario"
 it_wait_cursor "$DB" "$head" 30
 check() {
   node "$IT_ROOT/tests/integration/accountability_check.js" --db "$DB" --rpc "$RPC" --network "$NET" \
-    --oracle "$WORK/oracle.json" "$@" >"$WORK/checks.log" 2>&1 ||
+    --oracle "$WORK/oracle.json" --base "$BASE" --bin "$BIN" "$@" >"$WORK/checks.log" 2>&1 ||
     it_fail "accountability checks failed: $(tail -25 "$WORK/checks.log") (run log: $(tail -3 "$WORK/run.log"))"
   it_log "$(tail -1 "$WORK/checks.log")"
 }
