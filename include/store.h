@@ -107,7 +107,9 @@ IDX_WARN_UNUSED int idx_store_cursor(idx_store_t *store, uint64_t chain_id, bool
  *
  * The first batch of a chain (no cursor row) may start at any block. In
  * the transaction: lock the cursor row, upsert the headers, COPY the logs,
- * call dimo_apply_range(chain_id, from_block, to_block), add unknown_logs
+ * insert the senders of admin transactions (batch->txs: tx_senders, each
+ * after the log it references), call dimo_apply_range(chain_id,
+ * from_block, to_block), add unknown_logs
  * to unknown_log_counts, move the cursor. Memory stays bounded whatever
  * the batch size (headers in groups, COPY in chunks).
  *
