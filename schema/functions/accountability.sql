@@ -70,7 +70,22 @@ DECLARE
   v_keys dimo_license_key[];
   v_block bigint;
   v_time timestamptz;
+  v_logs logs[];
 BEGIN
+  -- One scan of the batch's logs: the few this part reads (admin events of
+  -- app licenses, their role events and mints, and DIMO transfers).
+  v_logs := ARRAY(
+    SELECT l FROM logs l
+    WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block
+      AND ((l.role = 'app_license'
+            AND (l.event_name IN ('RoleGranted', 'RoleRevoked', 'RoleAdminChanged', 'AssetFreezeUpdate',
+                                  'AssetForfeit', 'Upgraded', 'Transfer')
+                 OR l.event_name LIKE 'Update%'))
+           OR l.role = 'dimo_token'));
+  IF cardinality(v_logs) = 0 THEN
+    RETURN;
+  END IF;
+
   -- Role events first: the attribution below reads them (a grant earlier
   -- in the same batch counts).
   INSERT INTO role_events (chain_id, block_number, log_index, tx_hash, block_time, contract, kind,
@@ -81,9 +96,8 @@ BEGIN
     dimo__hexbytes(l.args ->> 'role'),
     dimo__addr(l.args ->> 'account'), dimo__addr(l.args ->> 'sender'),
     dimo__hexbytes(l.args ->> 'previousAdminRole'), dimo__hexbytes(l.args ->> 'newAdminRole')
-  FROM logs l
-  WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block
-    AND l.role = 'app_license'
+  FROM unnest(v_logs) l
+  WHERE l.role = 'app_license'
     AND l.event IN ('RoleGranted(bytes32,address,address)', 'RoleRevoked(bytes32,address,address)',
                     'RoleAdminChanged(bytes32,bytes32,bytes32)')
     AND octet_length(dimo__hexbytes(l.args ->> 'role')) = 32;
@@ -105,7 +119,7 @@ BEGIN
       WHEN c.role = 'app_license' THEN 'admin_withdraw'
       ELSE 'other'
     END
-  FROM logs t
+  FROM unnest(v_logs) t
   CROSS JOIN LATERAL (VALUES ('in', dimo__addr(t.args ->> 'to')),
                              ('out', dimo__addr(t.args ->> 'from'))) d(direction, address)
   JOIN contracts c ON c.chain_id = t.chain_id AND c.address = d.address
@@ -114,8 +128,7 @@ BEGIN
     SELECT coalesce(array_agg(x.event_name), '{}') AS names FROM logs x
     WHERE x.chain_id = t.chain_id AND x.block_number = t.block_number AND x.tx_hash = t.tx_hash
       AND x.address = c.address) ev
-  WHERE t.chain_id = p_chain_id AND t.block_number BETWEEN p_from_block AND p_to_block
-    AND t.role = 'dimo_token' AND t.event = 'Transfer(address,address,uint256)'
+  WHERE t.role = 'dimo_token' AND t.event = 'Transfer(address,address,uint256)'
     AND dimo__uint(t.args ->> 'value') IS NOT NULL;
 
   -- Admin actions of the range, attributed.
@@ -162,11 +175,10 @@ BEGIN
       END AS detail,
       CASE WHEN l.event_name = 'Transfer' THEN revoker
            WHEN l.event_name = 'Upgraded' THEN upgrader ELSE license_admin END AS gating_role
-    FROM logs l
+    FROM unnest(v_logs) l
     LEFT JOIN stake_movements m ON l.event_name = 'AssetForfeit' AND m.chain_id = l.chain_id
       AND m.block_number = l.block_number AND m.log_index = l.log_index
-    WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block
-      AND l.role = 'app_license'
+    WHERE l.role = 'app_license'
       AND (l.event_name IN ('AssetFreezeUpdate', 'AssetForfeit', 'Upgraded')
            OR l.event_name LIKE 'Update%'
            OR (l.event = 'Transfer(address,address,uint256)' AND l.args ->> 'to' = zero))
