@@ -49,16 +49,6 @@ const queries = [
      WHERE s.doc IS NOT NULL AND (s.doc_expires IS NULL OR date_trunc('second', m.block_time) <= s.doc_expires)
        AND s.doc IS DISTINCT FROM (dimo__doc_now(s.chain_id, s.contract, s.token_id, m.block_time)).doc`,
   `SELECT 'cur', chain_id, block_number, extract(epoch FROM block_time) FROM model_cursor`,
-  // Accountability (#25): role events, token flows, attributed admin
-  // actions, and the senders written with their batches.
-  `SELECT 'rol', chain_id, block_number, log_index, encode(contract, 'hex'), kind, encode(role, 'hex'),
-     encode(account, 'hex'), encode(sender, 'hex'), encode(new_admin_role, 'hex') FROM role_events`,
-  `SELECT 'flo', chain_id, block_number, log_index, encode(contract, 'hex'), direction, kind, amount,
-     encode(counterparty, 'hex') FROM token_flows`,
-  `SELECT 'adm', chain_id, block_number, log_index, encode(contract, 'hex'), action, token_id, amount,
-     detail::text, encode(by_address, 'hex'), encode(via, 'hex'), attribution FROM admin_actions`,
-  `SELECT 'txs', chain_id, block_number, log_index, encode(tx_hash, 'hex'), encode(from_address, 'hex'),
-     encode(to_address, 'hex') FROM tx_senders`,
 ];
 const out = execFileSync('psql', [db, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', queries.join(';\n')],
   { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 });
