@@ -83,7 +83,9 @@ bool idx_txfetch_is_admin(const idx_txfetch_t *f, const idx_log_t *logs, size_t 
     if (memcmp(o->tx_hash.b, l->tx_hash.b, 32) != 0 || memcmp(o->address.b, from, 20) != 0 ||
         !o->event_name)
       continue;
-    if (strcmp(o->event_name, "StakeWithdraw") == 0 || strcmp(o->event_name, "AssetForfeit") == 0)
+    /* (Withdraw: the 2024 license contract's name for StakeWithdraw.) */
+    if (strcmp(o->event_name, "StakeWithdraw") == 0 || strcmp(o->event_name, "Withdraw") == 0 ||
+        strcmp(o->event_name, "AssetForfeit") == 0)
       return false;
   }
   return true;

@@ -111,8 +111,9 @@ BEGIN
     dimo__uint(t.args ->> 'value'),
     CASE
       WHEN d.direction = 'in' THEN
-        CASE WHEN ev.names && ARRAY['StakeDeposit', 'StakeTokens'] THEN 'deposit' ELSE 'stray' END
-      WHEN 'StakeWithdraw' = ANY (ev.names) THEN 'withdraw'
+        CASE WHEN ev.names && ARRAY['StakeDeposit', 'StakeTokens', 'Deposit'] THEN 'deposit' ELSE 'stray' END
+      -- (Deposit / Withdraw: the 2024 license contract's names for the same.)
+      WHEN ev.names && ARRAY['StakeWithdraw', 'Withdraw'] THEN 'withdraw'
       WHEN 'AssetForfeit' = ANY (ev.names) THEN 'forfeit'
       WHEN 'UnstakeTokens' = ANY (ev.names) THEN 'unstake'
       WHEN 'EmergencyWithdrawal' = ANY (ev.names) THEN 'emergency_withdrawal'
