@@ -48,6 +48,7 @@ int idx_cmd_migrate(const idx_cmd_ctx_t *ctx);
 int idx_cmd_status(const idx_cmd_ctx_t *ctx);
 int idx_cmd_verify(const idx_cmd_ctx_t *ctx);
 int idx_cmd_license(const idx_cmd_ctx_t *ctx);
+int idx_cmd_audit(const idx_cmd_ctx_t *ctx);
 int idx_cmd_access(const idx_cmd_ctx_t *ctx);
 int idx_cmd_rederive(const idx_cmd_ctx_t *ctx);
 int idx_cmd_serve(const idx_cmd_ctx_t *ctx);

@@ -62,6 +62,8 @@ typedef enum route_e {
   R_VERIFY,
   R_ACCESS,
   R_OVERVIEW,
+  R_ADMIN_ACTIONS,     /* #25 */
+  R_ADMIN_ACTIONS_CSV, /* #25: the same ledger as text/csv (?format=csv) */
   R_PAGE,
   R_OTHER,
   R_COUNT,
@@ -81,6 +83,8 @@ static const char *const route_names[R_COUNT] = {
     "/v1/verify",
     "/v1/access",
     "/v1/overview",
+    "/v1/admin-actions",
+    "/v1/admin-actions (csv)",
     "/ (page)",
     "other",
 };
@@ -387,8 +391,11 @@ static void reply_json(idx_api_t *api, idx_http_req_t *req, route_t route, int s
 static void reply_shared(idx_api_t *api, idx_http_req_t *req, route_t route, int status,
                          idx_http_body_t *body) {
   record(api, req, route, status);
-  (void)idx_http_respond_shared(req, status, "application/json", body,
-                                status == 503 ? "Retry-After: 1\r\n" : NULL);
+  (void)idx_http_respond_shared(req, status,
+                                route == R_ADMIN_ACTIONS_CSV && status == 200
+                                    ? "text/csv; charset=utf-8"
+                                    : "application/json",
+                                body, status == 503 ? "Retry-After: 1\r\n" : NULL);
 }
 
 /* {"error":"msg"}. Messages quote what the client sent: they are kept
@@ -1463,6 +1470,72 @@ static void route_slashes(idx_api_t *api, idx_http_req_t *req) {
                params, IDX_ARRAY_LEN(params), nf);
 }
 
+/* ---- #25: the admin-actions ledger -------------------------------------- */
+
+/* /v1/admin-actions: "a1.<block>.<log index>" (schema/functions/accountability.sql). */
+static bool admin_cursor_ok(const char *s, size_t n) {
+  static const cursor_field_t f[] = {{0, 18}, {0, 9}};
+  return cursor_ok(s, n, "a1", f, IDX_ARRAY_LEN(f));
+}
+
+/* GET /v1/admin-actions?license=0x..&action=..&executor=0x..&from_block=N
+ * &to_block=N&limit=N&after=CURSOR&format=json|csv: newest first, one SQL
+ * function per format (the CSV is the page's rows as text). */
+static void route_admin_actions(idx_api_t *api, idx_http_req_t *req) {
+  char why[200], lic[43], exec[43], limit[LIMIT_TEXT_MAX], from[AT_TEXT_MAX], to[AT_TEXT_MAX];
+  qparam_t q[] = {{"license", NULL, 0},    {"action", NULL, 0},   {"executor", NULL, 0},
+                  {"from_block", NULL, 0}, {"to_block", NULL, 0}, {"limit", NULL, 0},
+                  {"after", NULL, 0},      {"format", NULL, 0}};
+  route_t r = R_ADMIN_ACTIONS;
+  if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
+    reply_error(api, req, r, 400, "%s", why);
+    return;
+  }
+  if (q[7].value && strcmp(q[7].value, "csv") == 0)
+    r = R_ADMIN_ACTIONS_CSV;
+  else if (q[7].value && strcmp(q[7].value, "json") != 0) {
+    reply_error(api, req, r, 400, "format must be json or csv");
+    return;
+  }
+  if (q[0].value && !check_address(q[0].value, q[0].len, lic)) {
+    reply_error(api, req, r, 400, "license must be a contract address");
+    return;
+  }
+  if (q[1].value && (q[1].len == 0 || q[1].len > 32)) {
+    reply_error(api, req, r, 400, "unknown action");
+    return;
+  }
+  if (q[2].value && !check_address(q[2].value, q[2].len, exec)) {
+    reply_error(api, req, r, 400, "executor must be an address");
+    return;
+  }
+  const char *from_p, *to_p;
+  if (!at_block_param(&q[3], from, &from_p) || !at_block_param(&q[4], to, &to_p)) {
+    reply_error(api, req, r, 400, "from_block and to_block must be block numbers");
+    return;
+  }
+  if (!limit_param(&q[5], limit)) {
+    reply_error(api, req, r, 400, "limit must be 1..%d", LIMIT_MAX);
+    return;
+  }
+  if (q[6].value && q[6].len && !admin_cursor_ok(q[6].value, q[6].len)) {
+    reply_error(api, req, r, 400,
+                "malformed page cursor (after= takes the \"next\" of the previous page)");
+    return;
+  }
+  const char *params[] = {api->chain_id, q[0].value ? lic : NULL,
+                          q[1].value,    q[2].value ? exec : NULL,
+                          from_p,        to_p,
+                          limit,         q[6].value && q[6].len ? q[6].value : NULL};
+  cached_query(api, req, r, r == R_ADMIN_ACTIONS_CSV ? 'c' : 'a',
+               r == R_ADMIN_ACTIONS_CSV
+                   ? "SELECT dimo_admin_actions_csv($1::bigint, $2::text, $3::text, $4::text, "
+                     "$5::bigint, $6::bigint, $7::int, $8::text)"
+                   : "SELECT dimo_admin_actions_page($1::bigint, $2::text, $3::text, $4::text, "
+                     "$5::bigint, $6::bigint, $7::int, $8::text)::text",
+               params, IDX_ARRAY_LEN(params), "{\"error\":\"nothing indexed\"}");
+}
+
 static void route_access(idx_api_t *api, idx_http_req_t *req) {
   char why[200];
   qparam_t q[] = {{"client_id", NULL, 0},  {"asset", NULL, 0},  {"token_id", NULL, 0},
@@ -2181,6 +2254,8 @@ static route_t match(const segs_t *s) {
     return R_ACCESS;
   if (s->n == 2 && seg_is(s, 1, "overview"))
     return R_OVERVIEW;
+  if (s->n == 2 && seg_is(s, 1, "admin-actions"))
+    return R_ADMIN_ACTIONS; /* #25 */
   return R_OTHER;
 }
 
@@ -2269,6 +2344,9 @@ static void on_request(void *ud, idx_http_req_t *req) {
     return;
   case R_OVERVIEW:
     route_overview(api, req);
+    return;
+  case R_ADMIN_ACTIONS:
+    route_admin_actions(api, req);
     return;
   default:
     reply_error(api, req, R_OTHER, 404, "no such endpoint");

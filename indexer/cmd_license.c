@@ -132,9 +132,17 @@ static void print_summary(const json_t *doc) {
     return;
   printf("  slashes (%zu)%s\n", json_array_size(slashes), json_array_size(slashes) ? ":" : "");
   json_array_foreach(slashes, i, v) {
-    printf("    block %-9lld %s wei -> %s, tx %s\n", int_of(v, "block"),
+    printf("    block %-9lld %s wei -> %s, tx %s", int_of(v, "block"),
            idx_cmd_str_or(v, "amount", "?"), idx_cmd_str_or(v, "destination", "unknown"),
            idx_cmd_str_or(v, "tx", "?"));
+    const json_t *by = json_object_get(v, "by"); /* #25: the executor */
+    if (json_is_string(json_object_get(by, "address")))
+      printf(", by %s (%s)", idx_cmd_str_or(by, "address", "?"), idx_cmd_str_or(by, "role", "?"));
+    else if (json_is_object(by))
+      printf(", %s", idx_cmd_str_or(by, "attribution", "?"));
+    if (json_is_string(json_object_get(by, "via")))
+      printf(" via %s", idx_cmd_str_or(by, "via", "?"));
+    printf("\n");
   }
 }
 

@@ -13,6 +13,7 @@
 #include "modelcheck.h"
 #include "store.h"
 #include "sync.h"
+#include "txfetch.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -79,6 +80,7 @@ typedef struct store_job_s {
 typedef enum req_kind_e {
   REQ_LOGS_MAIN,
   REQ_LOGS_TOKEN,
+  REQ_LOGS_TOKEN_IN, /* #25: DIMO into a license contract (its books) */
   REQ_HEADER,
 } req_kind_t;
 
@@ -154,6 +156,8 @@ struct idx_sync_s {
   json_t *main_topics;
   json_t *token_address;
   json_t *token_topics;
+  json_t *token_topics_in; /* #25: Transfer to a license contract */
+  idx_txfetch_t txf;       /* #25: senders of admin transactions */
 
   /* The batch being assembled. */
   idx_arena_t arena;
@@ -893,6 +897,25 @@ static json_t *logs_filter(const idx_sync_t *s, bool token, uint64_t from, uint6
   return json_pack("[o]", f);
 }
 
+/* #25: the DIMO token's transfers *into* a license contract (stake
+ * deposits and stray tokens), for the contract's books. */
+static json_t *logs_filter_in(const idx_sync_t *s, uint64_t from, uint64_t to) {
+  json_t *f = json_pack("{s:o,s:o,s:O,s:O}", "fromBlock", quantity(from), "toBlock", quantity(to),
+                        "address", s->token_address, "topics", s->token_topics_in);
+  return json_pack("[o]", f);
+}
+
+/* #25: a transfer between two license contracts matches both token
+ * filters; the outflow filter's answer keeps it. */
+static bool token_from_license(const idx_sync_t *s, const idx_log_t *log) {
+  if (log->ntopics != 3)
+    return false;
+  idx_addr_t from;
+  memcpy(from.b, log->topics[1].b + 12, 20);
+  const idx_contract_t *c = idx_network_contract(s->opts.net, &from);
+  return c && c->license_class != IDX_CLASS_NONE;
+}
+
 static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n);
 
 /* The range that starts at `from`: its last block and whether it is near
@@ -928,6 +951,9 @@ static size_t range_requests(const idx_sync_t *s, uint64_t from, uint64_t to, bo
     methods[k] = "eth_getLogs";
     params[k] = logs_filter(s, true, from, to);
     kinds[k++] = REQ_LOGS_TOKEN;
+    methods[k] = "eth_getLogs";
+    params[k] = logs_filter_in(s, from, to);
+    kinds[k++] = REQ_LOGS_TOKEN_IN;
   }
   for (uint64_t b = from; b <= to; b++) {
     if (!near_head && b != from && b != to)
@@ -1318,6 +1344,8 @@ static decoded_t decode_log(idx_sync_t *s, idx_log_t *log, char *why, size_t why
 
 static void write_batch(idx_sync_t *s);
 static void fetch_log_headers(idx_sync_t *s);
+static void plan_admin_txs(idx_sync_t *s);
+static void fetch_admin_txs(idx_sync_t *s);
 static void send_log_headers(idx_sync_t *s);
 
 static void reset_batch(idx_sync_t *s) {
@@ -1443,6 +1471,8 @@ static void on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
       }
       if (h && log.block_time < 0)
         log.block_time = h->time;
+      if (s->req_kinds[i] == REQ_LOGS_TOKEN_IN && token_from_license(s, &log))
+        continue; /* #25: already in the outflow answer */
       size_t slot = block_index(s, log.block_number);
       if (slot < MAX_REQUESTS && s->req_kinds[i] == REQ_LOGS_MAIN)
         s->main_seen[slot]++;
@@ -1584,8 +1614,52 @@ static void fetch_log_headers(idx_sync_t *s) {
     send_log_headers(s);
     return;
   }
+  plan_admin_txs(s); /* #25: then write_batch */
+}
+
+/* ---- #25 accountability hook (lead: port to the split follower) -------- */
+/* Between the checked range and its write: the senders of the range's
+ * admin transactions (indexer/txfetch.c decides which, builds and checks),
+ * asked in batches through the same client (its limits and failover), and
+ * handed to the store with the batch, which writes them in the batch's own
+ * transaction. A missing or contradicting answer throws the range away like
+ * any inconsistent answer. */
+static void on_admin_txs(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  char why[200];
+  if (idx_txfetch_take(&s->txf, r, n, why, sizeof why)) {
+    inconsistent(s, why);
+    return;
+  }
+  fetch_admin_txs(s);
+}
+
+static void fetch_admin_txs(idx_sync_t *s) {
+  const char *methods[IDX_TXFETCH_BATCH];
+  json_t *params[IDX_TXFETCH_BATCH];
+  size_t n = idx_txfetch_next(&s->txf, methods, params, IDX_TXFETCH_BATCH);
+  if (n) {
+    send_batch(s, methods, params, n, on_admin_txs);
+    return;
+  }
+  s->batch.txs = idx_txfetch_txs(&s->txf, &s->batch.ntxs);
   write_batch(s);
 }
+
+static void plan_admin_txs(idx_sync_t *s) {
+  int rc = idx_txfetch_plan(&s->txf, s->logs, s->nlogs);
+  if (rc == IDX_ERR_NOMEM) {
+    finish(s, rc, "out of memory");
+    return;
+  }
+  if (rc) {
+    idx_logrange_advice_t none = {0};
+    none.is_limit = true;
+    range_limited(s, &none, "too many admin transactions in one range");
+    return;
+  }
+  fetch_admin_txs(s);
+}
+/* ---- end of the #25 hook ---------------------------------------------- */
 
 /* ---- writing ---------------------------------------------------------- */
 
@@ -2011,6 +2085,7 @@ static int build_filters(idx_sync_t *s) {
     idx_hash_t h;
     idx_keccak256(&h, transfer, sizeof transfer - 1);
     idx_hash_to_hex(t0, &h);
+    s->token_topics_in = json_pack("[[s],n,O]", t0, license_froms); /* #25: same list as `to` */
     s->token_topics = json_pack("[[s],o]", t0, license_froms);
   } else {
     json_decref(license_froms);
@@ -2034,6 +2109,8 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
   int rc = build_filters(s);
   if (rc == 0)
     rc = build_blooms(s);
+  if (rc == 0)
+    rc = idx_txfetch_init(&s->txf, opts->net); /* #25 */
   if (rc) {
     idx_sync_free(s);
     return rc;
@@ -2084,6 +2161,8 @@ static void timer_closed(uv_handle_t *h) {
   json_decref(s->main_topics);
   json_decref(s->token_address);
   json_decref(s->token_topics);
+  json_decref(s->token_topics_in);
+  idx_txfetch_free(&s->txf);
   free(s->main_addr_bits);
   free(s->main_topic_bits);
   free(s);

@@ -74,6 +74,14 @@
   function addr(a) { return a ? el('code', { class: 'addr' }, a) : el('span', { class: 'muted' }, 'none'); }
   function shortAddr(a) { return a ? el('code', { class: 'addr', title: a }, a.slice(0, 8) + '…' + a.slice(-6)) : el('span', { class: 'muted' }, 'none'); }
   const TX_RE = /^0x[0-9a-f]{64}$/;
+  // Who executed an admin action (#25): the role holder, the sender it came
+  // via (a multisig), or why there is none.
+  function executor(by) {
+    if (!by) return el('span', { class: 'muted' }, 'unknown');
+    if (!by.address) return el('span', { class: 'muted' }, by.attribution === 'unattributed' ? 'unattributed' : 'not fetched');
+    return el('span', {}, shortAddr(by.address), ' ', el('small', {}, by.role || ''),
+      by.via ? [' via ', shortAddr(by.via)] : null);
+  }
   function txLink(tx) {
     if (!tx) return el('span', { class: 'muted' }, '—');
     const short = tx.slice(0, 10) + '…' + tx.slice(-6);
@@ -438,10 +446,11 @@
         el('td', {}, dimo(m.balance_after)), el('td', {}, m.block), el('td', {}, when(m.time)), el('td', {}, txLink(m.tx)))), true);
     // No slash path exists for manufacturers (nor nodes, connections): their
     // documents carry no `slashes`, and the page shows no table for them.
-    const slashes = !d.slashes ? null : table('license-slashes', 'Slashes', ['Amount', 'Destination', 'Block', 'Time', 'Transaction'],
-      (d.slashes || []).map((s) => el('tr', { 'data-amount': s.amount, 'data-destination': s.destination === null ? '' : s.destination, 'data-block': s.block },
+    const slashes = !d.slashes ? null : table('license-slashes', 'Slashes', ['Amount', 'Destination', 'Block', 'Time', 'Transaction', 'Executed by'],
+      (d.slashes || []).map((s) => el('tr', { 'data-amount': s.amount, 'data-destination': s.destination === null ? '' : s.destination, 'data-block': s.block,
+        'data-by': s.by ? (s.by.address || s.by.attribution) : '' },
         el('td', {}, dimo(s.amount)), el('td', {}, destination(s.destination)), el('td', {}, s.block), el('td', {}, when(s.time)),
-        el('td', {}, txLink(s.tx)))));
+        el('td', {}, txLink(s.tx)), el('td', {}, executor(s.by)))));
     let aliasHist = null;
     if (extra.status === 200 && extra.body.aliases) {
       const mine = extra.body.aliases.filter((a) => a.contract === d.contract && a.token_id === d.token_id);
@@ -526,19 +535,22 @@
     const rows = page.body.slashes;
     const tbl = rows.length ? el('table', { class: 'data', id: 'ledger' },
       el('caption', {}, 'Forfeits in chain order' + (license ? ' of licenses matching ' + license : '')),
-      el('thead', {}, el('tr', {}, ['License', 'Owner', 'Amount', 'Destination', 'Block', 'Time', 'Transaction'].map((h) => el('th', { scope: 'col' }, h)))),
-      el('tbody', {}, rows.map((r) => el('tr', { 'data-amount': r.amount, 'data-block': r.block, 'data-log-index': r.log_index, 'data-contract': r.license.contract },
+      el('thead', {}, el('tr', {}, ['License', 'Owner', 'Amount', 'Destination', 'Block', 'Time', 'Transaction', 'Executed by'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, rows.map((r) => el('tr', { 'data-amount': r.amount, 'data-block': r.block, 'data-log-index': r.log_index, 'data-contract': r.license.contract,
+        'data-by': r.by ? (r.by.address || r.by.attribution) : '' },
         el('td', {}, el('a', { href: licenseHref(kindOf(r.license.class), r.license.token_id) + '?contract=' + r.license.contract + '&owner=' + (r.owner || ''),
           title: r.license.contract }, r.license.class + ' #' + r.license.token_id)),
         el('td', {}, shortAddr(r.owner)), el('td', {}, dimo(r.amount)), el('td', {}, destination(r.destination, true)),
-        el('td', {}, r.block), el('td', {}, when(r.time)), el('td', {}, txLink(r.tx))))))
+        el('td', {}, r.block), el('td', {}, when(r.time)), el('td', {}, txLink(r.tx)), el('td', {}, executor(r.by))))))
       : el('p', { class: 'muted' }, 'No slashes.');
     const nav = el('nav', { class: 'pager', 'aria-label': 'Ledger pages' },
       after ? el('a', { class: 'button', href: '#/ledger?' + [lq, prev ? 'after=' + encodeURIComponent(prev) : ''].filter(Boolean).join('&') }, '← Previous') : null,
       page.body.next ? el('a', { class: 'button', id: 'ledger-next', href: '#/ledger?' + [lq, 'after=' + encodeURIComponent(page.body.next), after ? 'prev=' + encodeURIComponent(after) : ''].filter(Boolean).join('&') }, 'Next →') : null);
-    const csv = [['class', 'contract', 'token_id', 'owner', 'amount_wei', 'destination', 'block', 'log_index', 'time', 'tx']]
+    const csv = [['class', 'contract', 'token_id', 'owner', 'amount_wei', 'destination', 'block', 'log_index', 'time', 'tx',
+      'by', 'by_role', 'via', 'attribution']]
       .concat(rows.map((r) => [r.license.class, r.license.contract, r.license.token_id, r.owner, r.amount,
-        r.destination === null ? 'unknown' : r.destination, r.block, r.log_index, r.time, r.tx]))
+        r.destination === null ? 'unknown' : r.destination, r.block, r.log_index, r.time, r.tx,
+        r.by ? r.by.address : '', r.by ? r.by.role : '', r.by ? r.by.via : '', r.by ? r.by.attribution : '']))
       .map((cols) => cols.map(csvCell).join(',')).join('\r\n') + '\r\n';
     const link = el('a', { class: 'button', id: 'ledger-csv', download: 'slashes' + (after ? '-after-' + after : '') + '.csv',
       href: URL.createObjectURL(new Blob([csv], { type: 'text/csv' })) }, 'Download these rows (CSV)');

@@ -798,7 +798,8 @@ BEGIN
     SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]'),
       coalesce(jsonb_agg(jsonb_build_object('amount', m.amount::text,
           'destination', dimo__slash_destination(m.kind, m.to_address), 'block', m.block_number,
-          'time', dimo_iso(m.block_time), 'tx', dimo_hex(m.tx_hash), 'log_index', m.log_index)
+          'time', dimo_iso(m.block_time), 'tx', dimo_hex(m.tx_hash), 'log_index', m.log_index,
+          'by', dimo__action_by(p_chain_id, m.block_number, m.log_index))
         ORDER BY m.block_number, m.log_index)
         FILTER (WHERE m.kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')), '[]')
       INTO v_stakes, v_slashes
@@ -869,7 +870,8 @@ BEGIN
     SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]'),
       coalesce(jsonb_agg(jsonb_build_object('amount', m.amount::text,
           'destination', dimo__slash_destination(m.kind, m.to_address), 'block', m.block_number,
-          'time', dimo_iso(m.block_time), 'tx', dimo_hex(m.tx_hash), 'log_index', m.log_index)
+          'time', dimo_iso(m.block_time), 'tx', dimo_hex(m.tx_hash), 'log_index', m.log_index,
+          'by', dimo__action_by(p_chain_id, m.block_number, m.log_index))
         ORDER BY m.block_number, m.log_index)
         FILTER (WHERE m.kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')), '[]')
       INTO v_stakes, v_slashes
@@ -917,5 +919,70 @@ BEGIN
             c.last_block),
       c.last_block);
   END LOOP;
+END;
+$$;
+
+-- The slash ledger, one page (moved from 003; each slash with its executor,
+-- `by`, from the accountability part).
+CREATE OR REPLACE FUNCTION dimo_slashes_page(p_chain_id bigint, p_license text, p_after text, p_limit int,
+                                  p_at_block bigint DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET jit = off
+AS $$
+DECLARE
+  v_limit int := least(greatest(coalesce(p_limit, 100), 1), 1000);
+  v_block bigint;
+  v_keys dimo_license_key[];
+  v_after_block bigint := -1;
+  v_after_log int := -1;
+  v_items jsonb;
+  v_count int;
+  v_next text;
+BEGIN
+  v_block := dimo__as_of(p_chain_id, p_at_block);
+  IF v_block IS NULL THEN
+    RETURN jsonb_build_object('slashes', '[]'::jsonb, 'next', NULL);
+  END IF;
+  IF p_license IS NOT NULL THEN
+    v_keys := ARRAY(SELECT ROW(f.contract, f.token_id)::dimo_license_key
+                    FROM dimo_find_licenses(p_chain_id, NULL, p_license, v_block) f);
+    IF cardinality(v_keys) = 0 THEN
+      RETURN NULL;
+    END IF;
+  END IF;
+  IF coalesce(p_after, '') <> '' THEN
+    IF p_after !~ '^s1\.[0-9]{1,18}\.[0-9]{1,9}$' THEN
+      PERFORM dimo__bad_arg('malformed page cursor');
+    END IF;
+    v_after_block := split_part(p_after, '.', 2)::bigint;
+    v_after_log := split_part(p_after, '.', 3)::int;
+  END IF;
+  WITH page AS (
+    SELECT m.*, row_number() OVER (ORDER BY m.block_number, m.log_index) AS rn
+    FROM (
+      SELECT m.* FROM stake_movements m
+      WHERE m.chain_id = p_chain_id AND m.kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')
+        AND m.token_id IS NOT NULL AND m.block_number <= v_block
+        AND (m.block_number, m.log_index) > (v_after_block, v_after_log)
+        AND (v_keys IS NULL OR ROW(m.contract, m.token_id)::dimo_license_key = ANY (v_keys))
+      ORDER BY m.block_number, m.log_index
+      LIMIT v_limit + 1) m)
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+        'license', jsonb_build_object('contract', dimo_hex(p.contract), 'token_id', p.token_id::text,
+          'class', coalesce(s.class, dimo__class(p_chain_id, p.contract, p.role))),
+        'owner', dimo_hex(p.owner), 'amount', p.amount::text,
+        'destination', dimo__slash_destination(p.kind, p.to_address), 'block', p.block_number,
+        'time', dimo_iso(p.block_time), 'tx', dimo_hex(p.tx_hash), 'log_index', p.log_index,
+        'by', dimo__action_by(p_chain_id, p.block_number, p.log_index))
+      ORDER BY p.rn) FILTER (WHERE p.rn <= v_limit), '[]'),
+    count(*),
+    max(CASE WHEN p.rn = v_limit THEN 's1.' || p.block_number || '.' || p.log_index END)
+    INTO v_items, v_count, v_next
+  FROM page p
+  LEFT JOIN license_state s ON s.chain_id = p_chain_id AND s.contract = p.contract
+    AND s.token_id = p.token_id;
+  RETURN jsonb_build_object('slashes', v_items, 'next', CASE WHEN v_count > v_limit THEN v_next END,
+    'as_of_block', v_block);
 END;
 $$;

@@ -106,8 +106,12 @@ psql "$old" -qc "\\copy cursors (chain_id, last_block, last_hash, updated_at) FR
 "$BIN" migrate --db "$old" >"$WORK/migrate-old.log" 2>&1 || it_fail "migrate failed: $(tail -3 "$WORK/migrate-old.log")"
 "$BIN" sync --network "$NET" --rpc "$RPC" --db "$old" --confirmations 0 --to head \
   >"$WORK/sync-old.log" 2>&1 || it_fail "sync of the migrated database failed"
-node "$IT_ROOT/tests/integration/model_dump.js" --db "$DB" >"$WORK/model.dump"
-node "$IT_ROOT/tests/integration/model_dump.js" --db "$old" >"$WORK/premodel.dump"
+# (A slash's executor, `by`, needs the senders the follower fetches with
+# each batch since #25: a database indexed before has none, so `by` is
+# left out of this comparison; test_accountability.sh covers it.)
+no_by() { sed -E 's/"by": (null|\{[^}]*\}), //g'; }
+node "$IT_ROOT/tests/integration/model_dump.js" --db "$DB" | no_by >"$WORK/model.dump"
+node "$IT_ROOT/tests/integration/model_dump.js" --db "$old" | no_by >"$WORK/premodel.dump"
 diff "$WORK/model.dump" "$WORK/premodel.dump" >"$WORK/premodel.diff" ||
   it_fail "a database migrated after indexing differs: $(head -10 "$WORK/premodel.diff")"
 
