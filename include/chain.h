@@ -39,6 +39,19 @@ typedef struct idx_log_s {
   const char *role;       /* the contract's role in the network file, e.g. "app_license" */
 } idx_log_t;
 
+/* The sender and called contract of one transaction that carries an admin
+ * action (issue #25; indexer/txfetch.c fetches them). Stored in the
+ * batch's transaction beside the log it explains (first_log_index), so a
+ * rollback that deletes that log deletes it too. */
+typedef struct idx_tx_s {
+  uint64_t block_number;
+  idx_hash_t tx_hash;
+  uint32_t first_log_index; /* the transaction's first log in the batch */
+  idx_addr_t from;
+  idx_addr_t to; /* meaningful when has_to (a creation has no `to`) */
+  bool has_to;
+} idx_tx_t;
+
 /* One unit of exactly-once progress: the logs of blocks from_block..to_block
  * (inclusive) and the headers worth remembering for reorg detection. The
  * store applies it only if its cursor is at from_block - 1, and moves the
@@ -56,6 +69,8 @@ typedef struct idx_batch_s {
   /* false: the model is derived in the batch's transaction
    * (dimo_apply_range); true: later, by idx_store_derive. */
   bool defer_model;
+  const idx_tx_t *txs; /* senders of admin transactions (may be NULL) */
+  size_t ntxs;
 } idx_batch_t;
 
 #endif

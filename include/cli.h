@@ -1,7 +1,14 @@
 /*
- * cli.h: the dimo-indexer command line: one table of subcommands, each a
- * function taking its own argv. Exit codes: 0 success, 1 runtime failure,
- * 2 bad usage or configuration.
+ * cli.h: the dimo-indexer command line. One table (cli.c) lists every
+ * subcommand with its synopsis, the options it takes, its argument counts
+ * and what it needs before it runs (a network file, a database, a JSON-RPC
+ * endpoint, a schema this build understands). cli.c parses the options,
+ * answers --help, checks the arguments, sets up logging, loads the network
+ * and checks those needs once, for every command; each command's run
+ * function then does its own job only.
+ *
+ * Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration
+ * (some commands add their own, documented in their synopsis).
  */
 #ifndef IDX_CLI_H
 #define IDX_CLI_H
@@ -10,52 +17,43 @@
 
 #include "config.h"
 #include "network.h"
-#include "rpc.h"
 
 enum { IDX_EXIT_OK = 0, IDX_EXIT_FAIL = 1, IDX_EXIT_USAGE = 2 };
+
+/* What a command needs, checked by cli.c before its run function. */
+enum {
+  IDX_NEEDS_NETWORK = 1u << 0, /* the network file, loaded into ctx->net */
+  IDX_NEEDS_DB = 1u << 1,      /* --db (or DATABASE_URL) given */
+  IDX_NEEDS_RPC = 1u << 2,     /* at least one --rpc (or DIMO_RPC) */
+  /* A reading command: refuse a database a newer dimo-indexer migrated
+   * (commands that migrate refuse it when they migrate). */
+  IDX_NEEDS_KNOWN_SCHEMA = 1u << 3,
+};
+
+/* What a command's run function receives: options parsed, arguments
+ * counted, logging set up, needs checked. */
+typedef struct idx_cmd_ctx_s {
+  const char *name;         /* the command's name, for messages */
+  const idx_config_t *cfg;  /* its options and positional arguments */
+  const idx_network_t *net; /* loaded when it needs a network, else NULL */
+} idx_cmd_ctx_t;
 
 /* Runs the command line; returns the process exit code. */
 int idx_cli_main(int argc, char **argv);
 
-/* Subcommands: each takes its own argv (argv[0] is the command name). */
+/* The commands' run functions (one per command in cli.c's table). */
+int idx_cmd_run(const idx_cmd_ctx_t *ctx);
+int idx_cmd_sync(const idx_cmd_ctx_t *ctx);
+int idx_cmd_migrate(const idx_cmd_ctx_t *ctx);
+int idx_cmd_status(const idx_cmd_ctx_t *ctx);
+int idx_cmd_verify(const idx_cmd_ctx_t *ctx);
+int idx_cmd_license(const idx_cmd_ctx_t *ctx);
+int idx_cmd_audit(const idx_cmd_ctx_t *ctx);
+int idx_cmd_access(const idx_cmd_ctx_t *ctx);
+int idx_cmd_rederive(const idx_cmd_ctx_t *ctx);
+int idx_cmd_serve(const idx_cmd_ctx_t *ctx);
+
+/* `abi` parses its own words (`abi topics FILE...`): no options, no needs. */
 int idx_cmd_abi(int argc, char **argv);
-int idx_cmd_run(int argc, char **argv);
-int idx_cmd_sync(int argc, char **argv);
-int idx_cmd_migrate(int argc, char **argv);
-int idx_cmd_status(int argc, char **argv);
-int idx_cmd_verify(int argc, char **argv);
-int idx_cmd_license(int argc, char **argv);
-int idx_cmd_access(int argc, char **argv);
-int idx_cmd_rederive(int argc, char **argv);
-int idx_cmd_serve(int argc, char **argv);
-
-/* JSON-RPC client options from cfg (--rpc, --rpc-timeout,
- * --rpc-max-response); max_attempts 0 retries forever. */
-void idx_cmd_rpc_options(const idx_config_t *cfg, idx_rpc_options_t *ro, unsigned max_attempts);
-
-/* Loads cfg's network (into net) and checks that --db (and, when
- * need_rpc, --rpc) are given. Prints the problem and returns
- * IDX_EXIT_USAGE, or IDX_EXIT_OK with net loaded (free it). */
-int idx_cmd_chain_setup(const idx_config_t *cfg, idx_network_t *net, bool need_rpc);
-
-/* Prints one signer line of a license: "ADDRESS  valid|expired|disabled",
- * then " enabled T, expires T" when enabled (enabled_at may be NULL). */
-void idx_cmd_put_signer(const char *address, bool valid, const char *enabled_at,
-                        const char *expires_at) IDX_NONNULL(1, 4);
-
-/* The answer of one database query run by a short-lived command. */
-typedef struct idx_cmd_answer_s {
-  bool done;
-  int status; /* 0, or the dbpool.h error */
-  char sqlstate[6];
-  char message[512];
-  char *value; /* malloc'd (free it), NULL for SQL NULL */
-} idx_cmd_answer_t;
-
-/* Runs one query (the first column of its first row) to completion on a
- * private loop through a one-connection pool (dbpool.h): for commands
- * that ask the database one question. */
-void idx_cmd_db_query(const char *conninfo, const char *app_name, const char *sql, size_t n,
-                      const char *const *params, idx_cmd_answer_t *q) IDX_NONNULL(1, 2, 3, 6);
 
 #endif

@@ -25,6 +25,7 @@ enum {
   IDX_CMD_ACCESS = 1 << 6,
   IDX_CMD_SERVE = 1 << 7,
   IDX_CMD_REDERIVE = 1 << 8,
+  IDX_CMD_AUDIT = 1 << 9,
 };
 
 typedef enum idx_finality_e {

@@ -14,7 +14,10 @@
  * The rules, per declared (part, role, event, names):
  *   - no contract of the role in the network: nothing to check;
  *   - some contracts of the role, and none of their ABIs has an event
- *     with that signature: refused (the event was renamed or retyped);
+ *     with that signature: refused (the event was renamed or retyped),
+ *     unless the declaration is optional (one generation that only some
+ *     contracts of the role emit, such as the 2024 license contract's
+ *     Deposit: model_reads.optional, 012_license_2024.sql);
  *   - an ABI of the role has the signature with other argument names, or
  *     another order: refused.
  * An ABI may hold fewer generations than the model knows (a contract that
@@ -29,11 +32,11 @@
 #include "store.h"
 
 /* One declaration. names: the argument names, comma-separated, in the
- * event's order ("tokenId,owner,clientId"). Returns 0, or
- * IDX_ERR_CONFIG with the reason in err. */
+ * event's order ("tokenId,owner,clientId"); optional: see the rules above.
+ * Returns 0, or IDX_ERR_CONFIG with the reason in err. */
 IDX_WARN_UNUSED int idx_modelcheck_one(const idx_network_t *net, const char *part, const char *role,
-                                       const char *event, const char *names, char *err,
-                                       size_t errlen) IDX_NONNULL(1, 2, 3, 4, 5, 6);
+                                       const char *event, const char *names, bool optional,
+                                       char *err, size_t errlen) IDX_NONNULL(1, 2, 3, 4, 5, 7);
 
 /* Reads every declaration from the store (model_reads) and checks each.
  * Returns 0; IDX_ERR_CONFIG (err names the first mismatch); or the

@@ -17,7 +17,7 @@
 
 typedef enum idx_role_e {
   IDX_ROLE_APP_LICENSE,
-  IDX_ROLE_NODE_LICENSE,
+  IDX_ROLE_MANUFACTURER_LICENSE, /* the 2022 Stake contract: DIP-4 manufacturers */
   IDX_ROLE_DIMO_TOKEN,
   IDX_ROLE_SACD,
   IDX_ROLE_VEHICLE,
@@ -33,6 +33,7 @@ typedef enum idx_class_e {
   IDX_CLASS_NODE,
   IDX_CLASS_CLIENT,
   IDX_CLASS_CONNECTION,
+  IDX_CLASS_MANUFACTURER,
 } idx_class_t;
 
 typedef struct idx_contract_s {
@@ -54,6 +55,11 @@ typedef struct idx_network_s {
   idx_finality_t finality;
   idx_contract_t *contracts; /* owned array */
   size_t ncontracts;
+  /* owned: the file's "requirements", validated and re-serialized as a
+   * compact JSON object (class -> {stake, per_user, understaked, note});
+   * NULL when the file has none. The store hands it to
+   * dimo_set_requirements as is. */
+  char *requirements_json;
 } idx_network_t;
 
 /* Loads a network by preset name or path. abi_dir is the folder holding

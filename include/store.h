@@ -107,7 +107,9 @@ IDX_WARN_UNUSED int idx_store_cursor(idx_store_t *store, uint64_t chain_id, bool
  *
  * The first batch of a chain (no cursor row) may start at any block. In
  * the transaction: lock the cursor row, upsert the headers, COPY the logs,
- * call dimo_apply_range(chain_id, from_block, to_block), add unknown_logs
+ * insert the senders of admin transactions (batch->txs: tx_senders, each
+ * after the log it references), call dimo_apply_range(chain_id,
+ * from_block, to_block), add unknown_logs
  * to unknown_log_counts, move the cursor. Memory stays bounded whatever
  * the batch size (headers in groups, COPY in chunks).
  *
@@ -189,10 +191,12 @@ IDX_WARN_UNUSED int idx_store_model_block(idx_store_t *store, uint64_t chain_id,
 
 /* Calls cb once per declaration of model_reads (what each model part
  * reads: see modelcheck.h), ordered by part, role and event. names is the
- * argument names, comma-separated, in order. The strings are borrowed for
- * the call; a non-zero return from cb stops the walk and is returned. */
+ * argument names, comma-separated, in order; optional: the event is one
+ * generation that only some contracts of the role emit. The strings are
+ * borrowed for the call; a non-zero return from cb stops the walk and is
+ * returned. */
 typedef int (*idx_store_model_read_cb)(void *ud, const char *part, const char *role,
-                                       const char *event, const char *names);
+                                       const char *event, const char *names, bool optional);
 IDX_WARN_UNUSED int idx_store_model_reads(idx_store_t *store, idx_store_model_read_cb cb, void *ud,
                                           char *err, size_t errlen) IDX_NONNULL(1, 2, 4);
 
@@ -244,7 +248,8 @@ IDX_WARN_UNUSED int idx_store_register_contracts(idx_store_t *store, uint64_t ch
 
 /* The license documents (shared/license-json.md) of the licenses matching
  * key (a token id, a 0x client id or owner, an alias: dimo_find_licenses),
- * in license_class ("app", "node", "client"; NULL: any), as of at_block
+ * in license_class ("app", "client", "manufacturer", "node", "connection";
+ * NULL: any license of the license model), as of at_block
  * when has_at_block, else the last indexed block. *count receives how many
  * existed at that block; *json (malloc'd, the caller frees; NULL when
  * *count is 0) the one document, or a JSON array of them when several, as
@@ -256,6 +261,19 @@ IDX_WARN_UNUSED int idx_store_license_docs(idx_store_t *store, uint64_t chain_id
                                            bool has_at_block, uint64_t at_block, char **json,
                                            size_t *count, char *err, size_t errlen)
     IDX_NONNULL(1, 4, 7, 8, 9);
+
+/* Accountability (issue #25, schema/functions/accountability.sql), as
+ * JSON: what "actions" (the admin-actions ledger, newest first, up to 1000,
+ * of contract or of every license contract when contract is NULL),
+ * "roles" (dimo_role_holders) or "books" (dimo_license_books; both need
+ * contract: a lower-case 0x address), as of at_block when has_at_block,
+ * else the model's block. *json is malloc'd (the caller frees).
+ * IDX_ERR_INVAL for an unknown `what`, a missing contract or an argument
+ * the server refuses (its message in err). */
+IDX_WARN_UNUSED int idx_store_audit_json(idx_store_t *store, uint64_t chain_id, const char *what,
+                                         const char *contract, bool has_at_block, uint64_t at_block,
+                                         char **json, char *err, size_t errlen)
+    IDX_NONNULL(1, 3, 7, 8);
 
 /* Reorgs rolled back for the chain (table reorgs): how many, the deepest
  * and the last one's depth (0 when none). */

@@ -55,11 +55,15 @@ typedef enum route_e {
   R_APP,
   R_SIGNER,
   R_NODE,
+  R_MANUFACTURER,
+  R_CONNECTION,
   R_LICENSES,
   R_SLASHES,
   R_VERIFY,
   R_ACCESS,
   R_OVERVIEW,
+  R_ADMIN_ACTIONS,     /* #25 */
+  R_ADMIN_ACTIONS_CSV, /* #25: the same ledger as text/csv (?format=csv) */
   R_PAGE,
   R_OTHER,
   R_COUNT,
@@ -72,11 +76,15 @@ static const char *const route_names[R_COUNT] = {
     "/v1/apps/{id}",
     "/v1/apps/{id}/signers/{address}",
     "/v1/nodes/{id}",
+    "/v1/manufacturers/{id}",
+    "/v1/connections/{id}",
     "/v1/licenses",
     "/v1/slashes",
     "/v1/verify",
     "/v1/access",
     "/v1/overview",
+    "/v1/admin-actions",
+    "/v1/admin-actions (csv)",
     "/ (page)",
     "other",
 };
@@ -383,8 +391,11 @@ static void reply_json(idx_api_t *api, idx_http_req_t *req, route_t route, int s
 static void reply_shared(idx_api_t *api, idx_http_req_t *req, route_t route, int status,
                          idx_http_body_t *body) {
   record(api, req, route, status);
-  (void)idx_http_respond_shared(req, status, "application/json", body,
-                                status == 503 ? "Retry-After: 1\r\n" : NULL);
+  (void)idx_http_respond_shared(req, status,
+                                route == R_ADMIN_ACTIONS_CSV && status == 200
+                                    ? "text/csv; charset=utf-8"
+                                    : "application/json",
+                                body, status == 503 ? "Retry-After: 1\r\n" : NULL);
 }
 
 /* {"error":"msg"}. Messages quote what the client sent: they are kept
@@ -615,7 +626,7 @@ static bool check_key(const char *s, size_t n, bool allow_alias, char *out, char
     return true;
   }
   if (!allow_alias) {
-    snprintf(why, whylen, "a node license key is a decimal token id or a 0x owner address");
+    snprintf(why, whylen, "a manufacturer license key is a decimal token id or a 0x owner address");
     return false;
   }
   if (n > ALIAS_MAX) {
@@ -1252,11 +1263,73 @@ static void cached_query(idx_api_t *api, idx_http_req_t *req, route_t route, cha
 
 /* ---- routes ------------------------------------------------------------- */
 
-static void route_license(idx_api_t *api, idx_http_req_t *req, route_t route, const char *cls,
-                          const segs_t *segs) {
+/* A node or connection key: a decimal token id below 2^256, else a
+ * label (nodes) or name (connections) of 1 to max bytes without control
+ * characters. The SQL function decides what it names. */
+static bool check_name_key(const char *s, size_t n, size_t max, const char *what, char *out,
+                           char *why, size_t whylen) {
+  if (n == 0) {
+    snprintf(why, whylen, "empty %s key", what);
+    return false;
+  }
+  bool digits = is_digits(s, n);
+  if (digits && (n > 78 || !below_2_256(s, n))) {
+    snprintf(why, whylen, "token id above 2^256 - 1");
+    return false;
+  }
+  if (!digits && n > max) {
+    snprintf(why, whylen, "a %s key is a decimal token id or a %s of at most %zu bytes", what,
+             strcmp(what, "node") == 0 ? "label" : "name", max);
+    return false;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+      snprintf(why, whylen, "control character in the %s key", what);
+      return false;
+    }
+  }
+  memcpy(out, s, n);
+  out[n] = '\0';
+  return true;
+}
+
+/* One row per license-class route: which class, its cache letter, the SQL
+ * function answering it (shared with `license --class`). */
+typedef struct class_route_s {
+  route_t route;
+  const char *cls;
+  char letter;
+  const char *sql;
+} class_route_t;
+
+static const class_route_t class_routes[] = {
+    {R_APP, "app", 'A',
+     "SELECT dimo_license_lookup($1::bigint, 'app', $2::text, $3::bigint)::text"},
+    {R_MANUFACTURER, "manufacturer", 'M',
+     "SELECT dimo_license_lookup($1::bigint, 'manufacturer', $2::text, $3::bigint)::text"},
+    {R_NODE, "node", 'N', "SELECT dimo_node_doc($1::bigint, $2::text, $3::bigint)::text"},
+    {R_CONNECTION, "connection", 'C',
+     "SELECT dimo_connection_doc($1::bigint, $2::text, $3::bigint)::text"},
+};
+
+static void route_license(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  const class_route_t *cr = NULL;
+  for (size_t i = 0; i < IDX_ARRAY_LEN(class_routes) && !cr; i++) {
+    if (class_routes[i].route == route)
+      cr = &class_routes[i];
+  }
+  if (!cr) {
+    reply_error(api, req, route, 500, "no class for this route");
+    return;
+  }
   char key[KEY_MAX + 1], why[200];
-  bool is_app = route == R_APP;
-  if (!check_key(segs->s[2], segs->len[2], is_app, key, why, sizeof why)) {
+  bool ok =
+      route == R_NODE
+          ? check_name_key(segs->s[2], segs->len[2], KEY_MAX, "node", key, why, sizeof why)
+      : route == R_CONNECTION
+          ? check_name_key(segs->s[2], segs->len[2], ALIAS_MAX, "connection", key, why, sizeof why)
+          : check_key(segs->s[2], segs->len[2], route == R_APP, key, why, sizeof why);
+  if (!ok) {
     reply_error(api, req, route, 400, "%s", why);
     return;
   }
@@ -1273,12 +1346,8 @@ static void route_license(idx_api_t *api, idx_http_req_t *req, route_t route, co
   }
   const char *params[] = {api->chain_id, key, at_param};
   char nf[160];
-  snprintf(nf, sizeof nf, "no %s license matches \"%s\"", cls, key);
-  cached_query(api, req, route, is_app ? 'A' : 'N',
-               is_app
-                   ? "SELECT dimo_license_lookup($1::bigint, 'app', $2::text, $3::bigint)::text"
-                   : "SELECT dimo_license_lookup($1::bigint, 'node', $2::text, $3::bigint)::text",
-               params, IDX_ARRAY_LEN(params), nf);
+  snprintf(nf, sizeof nf, "no %s license matches \"%s\"", cr->cls, key);
+  cached_query(api, req, route, cr->letter, cr->sql, params, IDX_ARRAY_LEN(params), nf);
 }
 
 static void route_signer(idx_api_t *api, idx_http_req_t *req, const segs_t *segs) {
@@ -1326,8 +1395,11 @@ static void route_licenses(idx_api_t *api, idx_http_req_t *req) {
     return;
   }
   const char *cls = q[0].value, *status = q[1].value;
-  if (cls && strcmp(cls, "app") != 0 && strcmp(cls, "node") != 0 && strcmp(cls, "client") != 0) {
-    reply_error(api, req, R_LICENSES, 400, "class must be app, node or client");
+  if (cls && strcmp(cls, "app") != 0 && strcmp(cls, "manufacturer") != 0 &&
+      strcmp(cls, "client") != 0) {
+    reply_error(api, req, R_LICENSES, 400,
+                "class must be app, client or manufacturer (nodes: /v1/nodes/{id}, connections: "
+                "/v1/connections/{id})");
     return;
   }
   if (status && strcmp(status, "active") != 0 && strcmp(status, "suspended") != 0 &&
@@ -1396,6 +1468,72 @@ static void route_slashes(idx_api_t *api, idx_http_req_t *req) {
                "SELECT dimo_slashes_page($1::bigint, $2::text, $3::text, $4::int, "
                "$5::bigint)::text",
                params, IDX_ARRAY_LEN(params), nf);
+}
+
+/* ---- #25: the admin-actions ledger -------------------------------------- */
+
+/* /v1/admin-actions: "a1.<block>.<log index>" (schema/functions/accountability.sql). */
+static bool admin_cursor_ok(const char *s, size_t n) {
+  static const cursor_field_t f[] = {{0, 18}, {0, 9}};
+  return cursor_ok(s, n, "a1", f, IDX_ARRAY_LEN(f));
+}
+
+/* GET /v1/admin-actions?license=0x..&action=..&executor=0x..&from_block=N
+ * &to_block=N&limit=N&after=CURSOR&format=json|csv: newest first, one SQL
+ * function per format (the CSV is the page's rows as text). */
+static void route_admin_actions(idx_api_t *api, idx_http_req_t *req) {
+  char why[200], lic[43], exec[43], limit[LIMIT_TEXT_MAX], from[AT_TEXT_MAX], to[AT_TEXT_MAX];
+  qparam_t q[] = {{"license", NULL, 0},    {"action", NULL, 0},   {"executor", NULL, 0},
+                  {"from_block", NULL, 0}, {"to_block", NULL, 0}, {"limit", NULL, 0},
+                  {"after", NULL, 0},      {"format", NULL, 0}};
+  route_t r = R_ADMIN_ACTIONS;
+  if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
+    reply_error(api, req, r, 400, "%s", why);
+    return;
+  }
+  if (q[7].value && strcmp(q[7].value, "csv") == 0)
+    r = R_ADMIN_ACTIONS_CSV;
+  else if (q[7].value && strcmp(q[7].value, "json") != 0) {
+    reply_error(api, req, r, 400, "format must be json or csv");
+    return;
+  }
+  if (q[0].value && !check_address(q[0].value, q[0].len, lic)) {
+    reply_error(api, req, r, 400, "license must be a contract address");
+    return;
+  }
+  if (q[1].value && (q[1].len == 0 || q[1].len > 32)) {
+    reply_error(api, req, r, 400, "unknown action");
+    return;
+  }
+  if (q[2].value && !check_address(q[2].value, q[2].len, exec)) {
+    reply_error(api, req, r, 400, "executor must be an address");
+    return;
+  }
+  const char *from_p, *to_p;
+  if (!at_block_param(&q[3], from, &from_p) || !at_block_param(&q[4], to, &to_p)) {
+    reply_error(api, req, r, 400, "from_block and to_block must be block numbers");
+    return;
+  }
+  if (!limit_param(&q[5], limit)) {
+    reply_error(api, req, r, 400, "limit must be 1..%d", LIMIT_MAX);
+    return;
+  }
+  if (q[6].value && q[6].len && !admin_cursor_ok(q[6].value, q[6].len)) {
+    reply_error(api, req, r, 400,
+                "malformed page cursor (after= takes the \"next\" of the previous page)");
+    return;
+  }
+  const char *params[] = {api->chain_id, q[0].value ? lic : NULL,
+                          q[1].value,    q[2].value ? exec : NULL,
+                          from_p,        to_p,
+                          limit,         q[6].value && q[6].len ? q[6].value : NULL};
+  cached_query(api, req, r, r == R_ADMIN_ACTIONS_CSV ? 'c' : 'a',
+               r == R_ADMIN_ACTIONS_CSV
+                   ? "SELECT dimo_admin_actions_csv($1::bigint, $2::text, $3::text, $4::text, "
+                     "$5::bigint, $6::bigint, $7::int, $8::text)"
+                   : "SELECT dimo_admin_actions_page($1::bigint, $2::text, $3::text, $4::text, "
+                     "$5::bigint, $6::bigint, $7::int, $8::text)::text",
+               params, IDX_ARRAY_LEN(params), "{\"error\":\"nothing indexed\"}");
 }
 
 static void route_access(idx_api_t *api, idx_http_req_t *req) {
@@ -2102,6 +2240,10 @@ static route_t match(const segs_t *s) {
     return R_SIGNER;
   if (s->n == 3 && seg_is(s, 1, "nodes") && s->len[2])
     return R_NODE;
+  if (s->n == 3 && seg_is(s, 1, "manufacturers") && s->len[2])
+    return R_MANUFACTURER;
+  if (s->n == 3 && seg_is(s, 1, "connections") && s->len[2])
+    return R_CONNECTION;
   if (s->n == 2 && seg_is(s, 1, "licenses"))
     return R_LICENSES;
   if (s->n == 2 && seg_is(s, 1, "slashes"))
@@ -2112,6 +2254,8 @@ static route_t match(const segs_t *s) {
     return R_ACCESS;
   if (s->n == 2 && seg_is(s, 1, "overview"))
     return R_OVERVIEW;
+  if (s->n == 2 && seg_is(s, 1, "admin-actions"))
+    return R_ADMIN_ACTIONS; /* #25 */
   return R_OTHER;
 }
 
@@ -2178,10 +2322,10 @@ static void on_request(void *ud, idx_http_req_t *req) {
     route_metrics(api, req);
     return;
   case R_APP:
-    route_license(api, req, route, "app", &segs);
-    return;
   case R_NODE:
-    route_license(api, req, route, "node", &segs);
+  case R_MANUFACTURER:
+  case R_CONNECTION:
+    route_license(api, req, route, &segs);
     return;
   case R_SIGNER:
     route_signer(api, req, &segs);
@@ -2200,6 +2344,9 @@ static void on_request(void *ud, idx_http_req_t *req) {
     return;
   case R_OVERVIEW:
     route_overview(api, req);
+    return;
+  case R_ADMIN_ACTIONS:
+    route_admin_actions(api, req);
     return;
   default:
     reply_error(api, req, R_OTHER, 404, "no such endpoint");

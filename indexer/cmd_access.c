@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "cmdutil.h"
 #include "config.h"
 #include "log.h"
 #include "network.h"
@@ -24,46 +25,16 @@
 
 enum { EXIT_ALLOWED = 0, EXIT_DENIED = 1, EXIT_BAD_INPUT = 2, EXIT_UNANSWERED = 3 };
 
-static const char synopsis[] =
-    "usage: dimo-indexer access --client-id 0x... --asset 0x... --token-id N --permission P\n"
-    "                           [--signer 0x...] [--at-block N] [--at-time T] [--json]\n"
-    "                           --db CONNINFO [--network N]\n"
-    "       dimo-indexer access --client-id 0x... --grantor 0x... --permission P [...]\n"
-    "\n"
-    "The DIP-5 access question: may the app with this client id read permission\n"
-    "P of vehicle N of the asset contract? Allowed when the app's license is\n"
-    "active, the signer (when given) is one of its valid signers, and SACD's\n"
-    "own view says yes: the vehicle's owner granted the app permission P,\n"
-    "unexpired, not reset by a transfer of the vehicle since, not renounced,\n"
-    "its template (if any) active; since SACD's templateId upgrade, never for a\n"
-    "burned vehicle and always for the vehicle's owner itself. With --grantor\n"
-    "instead of --asset and --token-id: the account grant of that grantor\n"
-    "(SACD's hasAccountPermission). As of the last indexed block with\n"
-    "expiries judged now (the wall clock, as GET /v1/access), or as of --at-block\n"
-    "N at that block's time; --at-time judges expiries at another time. Prints\n"
-    "the verdict and every failing condition (unknown_client_id,\n"
-    "license_revoked, license_suspended, license_understaked,\n"
-    "signer_not_enabled, signer_expired, token_not_minted, token_burned,\n"
-    "grant_missing, grant_renounced, grant_reset_by_transfer, grant_expired,\n"
-    "template_inactive, permission_not_granted); --json prints GET\n"
-    "/v1/access's JSON.\n"
-    "Exit status: 0 allowed, 1 not allowed, 2 bad input, 3 not answered\n"
-    "(database unavailable or nothing indexed).";
-
-static const char *str_or(const json_t *obj, const char *key, const char *none) {
-  const char *s = json_string_value(json_object_get(obj, key));
-  return s ? s : none;
-}
-
 static void print_license(const json_t *lic) {
   if (!json_is_object(lic)) {
     printf("license:     none with this client id\n");
     return;
   }
-  const char *alias = str_or(lic, "alias", NULL);
-  printf("license:     %s %s #%s%s%s%s, status %s\n", str_or(lic, "class", "?"),
-         str_or(lic, "contract", "?"), str_or(lic, "token_id", "?"), alias ? " (alias \"" : "",
-         alias ? alias : "", alias ? "\")" : "", str_or(lic, "status", "?"));
+  const char *alias = idx_cmd_str_or(lic, "alias", NULL);
+  printf("license:     %s %s #%s%s%s%s, status %s\n", idx_cmd_str_or(lic, "class", "?"),
+         idx_cmd_str_or(lic, "contract", "?"), idx_cmd_str_or(lic, "token_id", "?"),
+         alias ? " (alias \"" : "", alias ? alias : "", alias ? "\")" : "",
+         idx_cmd_str_or(lic, "status", "?"));
 }
 
 static void print_signer(const json_t *sg) {
@@ -72,8 +43,8 @@ static void print_signer(const json_t *sg) {
     return;
   }
   printf("signer:      ");
-  idx_cmd_put_signer(str_or(sg, "address", "?"), json_is_true(json_object_get(sg, "valid")),
-                     str_or(sg, "enabled_at", NULL), str_or(sg, "expires_at", "?"));
+  idx_cmd_put_signer(idx_cmd_str_or(sg, "address", "?"), json_is_true(json_object_get(sg, "valid")),
+                     idx_cmd_str_or(sg, "enabled_at", NULL), idx_cmd_str_or(sg, "expires_at", "?"));
 }
 
 static void print_grant(const json_t *g) {
@@ -83,34 +54,36 @@ static void print_grant(const json_t *g) {
   }
   if (json_is_true(json_object_get(g, "renounced"))) {
     printf("grant:       renounced by the app in block %lld, tx %s\n",
-           (long long)json_integer_value(json_object_get(g, "block")), str_or(g, "tx", "?"));
+           (long long)json_integer_value(json_object_get(g, "block")),
+           idx_cmd_str_or(g, "tx", "?"));
     return;
   }
-  printf("grant:       %s grant, permissions %s (", str_or(g, "kind", "?"),
-         str_or(g, "permissions", "?"));
+  printf("grant:       %s grant, permissions %s (", idx_cmd_str_or(g, "kind", "?"),
+         idx_cmd_str_or(g, "permissions", "?"));
   size_t i;
   const json_t *v;
   json_array_foreach(json_object_get(g, "permission_ids"), i, v) {
     printf("%s%lld", i ? ", " : "", (long long)json_integer_value(v));
   }
   printf("%s), expires %s%s\n", json_array_size(json_object_get(g, "permission_ids")) ? "" : "none",
-         str_or(g, "expires_at", "?"),
+         idx_cmd_str_or(g, "expires_at", "?"),
          json_is_true(json_object_get(g, "expired")) ? " (expired)" : "");
   /* The source comes from the chain: printed JSON-escaped. */
   char *source = json_dumps(json_object_get(g, "source"), JSON_ENCODE_ANY);
   printf("             set in block %lld, %s, tx %s, source %s\n",
-         (long long)json_integer_value(json_object_get(g, "block")), str_or(g, "time", "?"),
-         str_or(g, "tx", "?"), source ? source : "?");
+         (long long)json_integer_value(json_object_get(g, "block")), idx_cmd_str_or(g, "time", "?"),
+         idx_cmd_str_or(g, "tx", "?"), source ? source : "?");
   free(source);
   const json_t *t = json_object_get(g, "template");
   if (json_is_object(t))
-    printf("             template %s: %s\n", str_or(g, "template_id", "?"),
-           str_or(t, "status", "?"));
+    printf("             template %s: %s\n", idx_cmd_str_or(g, "template_id", "?"),
+           idx_cmd_str_or(t, "status", "?"));
   const json_t *r = json_object_get(g, "reset_by_transfer");
   if (json_is_object(r))
     printf("             reset by the transfer in block %lld (%s -> %s), tx %s\n",
-           (long long)json_integer_value(json_object_get(r, "block")), str_or(r, "from", "?"),
-           str_or(r, "to", "?"), str_or(r, "tx", "?"));
+           (long long)json_integer_value(json_object_get(r, "block")),
+           idx_cmd_str_or(r, "from", "?"), idx_cmd_str_or(r, "to", "?"),
+           idx_cmd_str_or(r, "tx", "?"));
 }
 
 static void print_text(const json_t *a) {
@@ -122,16 +95,16 @@ static void print_text(const json_t *a) {
   json_array_foreach(reasons, i, v) { printf("%s%s", i ? ", " : "", json_string_value(v)); }
   printf("%s\n", json_array_size(reasons) ? "" : "none");
   if (json_is_string(json_object_get(a, "allowed_until")))
-    printf("until:       %s\n", str_or(a, "allowed_until", "?"));
-  printf("client id:   %s\n", str_or(a, "client_id", "?"));
+    printf("until:       %s\n", idx_cmd_str_or(a, "allowed_until", "?"));
+  printf("client id:   %s\n", idx_cmd_str_or(a, "client_id", "?"));
   if (json_is_string(json_object_get(a, "grantor")))
-    printf("account:     grantor %s, permission %lld\n", str_or(a, "grantor", "?"),
+    printf("account:     grantor %s, permission %lld\n", idx_cmd_str_or(a, "grantor", "?"),
            (long long)json_integer_value(json_object_get(a, "permission")));
   else
-    printf("vehicle:     %s #%s, permission %lld\n", str_or(a, "asset", "?"),
-           str_or(a, "token_id", "?"),
+    printf("vehicle:     %s #%s, permission %lld\n", idx_cmd_str_or(a, "asset", "?"),
+           idx_cmd_str_or(a, "token_id", "?"),
            (long long)json_integer_value(json_object_get(a, "permission")));
-  const char *via = str_or(a, "via", NULL);
+  const char *via = idx_cmd_str_or(a, "via", NULL);
   printf("sacd view:   %s%s%s\n", json_is_true(json_object_get(a, "has_permission")) ? "yes" : "no",
          via ? ", by " : "", via ? via : "");
   print_license(json_object_get(a, "license"));
@@ -139,7 +112,7 @@ static void print_text(const json_t *a) {
   print_grant(json_object_get(a, "grant"));
   printf("as of:       block %lld, expiries judged at %s\n",
          (long long)json_integer_value(json_object_get(a, "as_of_block")),
-         str_or(a, "as_of_time", "?"));
+         idx_cmd_str_or(a, "as_of_time", "?"));
 }
 
 /* The parser's message names the API's parameter first: say the flag. */
@@ -158,16 +131,8 @@ static void print_input_error(const char *why) {
   fprintf(stderr, "dimo-indexer access: %s (see --help)\n", why);
 }
 
-static int access_with_config(idx_config_t *cfg) {
-  if (cfg->help) {
-    idx_config_usage(IDX_CMD_ACCESS, synopsis);
-    return EXIT_ALLOWED;
-  }
-  if (cfg->nargs) {
-    fprintf(stderr, "dimo-indexer access: unexpected argument \"%s\"\n", cfg->args[0]);
-    return EXIT_BAD_INPUT;
-  }
-  idx_log_setup(cfg->log_level, cfg->log_format);
+int idx_cmd_access(const idx_cmd_ctx_t *ctx) {
+  const idx_config_t *cfg = ctx->cfg;
   char at[24], why[200];
   snprintf(at, sizeof at, "%llu", (unsigned long long)cfg->at_block);
   idx_access_query_t aq;
@@ -184,12 +149,8 @@ static int access_with_config(idx_config_t *cfg) {
     print_input_error(why);
     return EXIT_BAD_INPUT;
   }
-  idx_network_t net;
-  if (idx_cmd_chain_setup(cfg, &net, false) != IDX_EXIT_OK)
-    return EXIT_BAD_INPUT;
   char chain[24];
-  snprintf(chain, sizeof chain, "%llu", (unsigned long long)net.chain_id);
-  idx_network_free(&net);
+  snprintf(chain, sizeof chain, "%llu", (unsigned long long)ctx->net->chain_id);
 
   const char *params[IDX_API_ACCESS_NPARAMS];
   idx_api_access_params(&aq, chain, params);
@@ -220,17 +181,5 @@ static int access_with_config(idx_config_t *cfg) {
   int code = json_is_true(json_object_get(a, "allowed")) ? EXIT_ALLOWED : EXIT_DENIED;
   json_decref(a);
   free(q.value);
-  return code;
-}
-
-int idx_cmd_access(int argc, char **argv) {
-  idx_config_t cfg;
-  char err[1024];
-  if (idx_config_parse(&cfg, IDX_CMD_ACCESS, argc, argv, err, sizeof err)) {
-    fprintf(stderr, "dimo-indexer access: %s\n", err);
-    return EXIT_BAD_INPUT;
-  }
-  int code = access_with_config(&cfg);
-  idx_config_free(&cfg);
   return code;
 }

@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "cmdutil.h"
 #include "config.h"
 #include "log.h"
 #include "network.h"
@@ -87,78 +88,20 @@ static void on_signal(uv_signal_t *h, int signum) {
     idx_sync_stop(run->sync);
 }
 
-void idx_cmd_rpc_options(const idx_config_t *cfg, idx_rpc_options_t *ro, unsigned max_attempts) {
-  idx_rpc_options_default(ro);
-  ro->urls = cfg->rpc;
-  ro->nurls = cfg->nrpc;
-  ro->timeout_ms = (long)cfg->rpc_timeout_ms;
-  ro->max_response = (size_t)cfg->rpc_max_response;
-  ro->max_attempts = max_attempts;
-}
-
-/* Loads the network and checks what every chain command needs. */
-int idx_cmd_chain_setup(const idx_config_t *cfg, idx_network_t *net, bool need_rpc) {
-  char err[1024];
-  if (idx_network_load(net, cfg->network, cfg->abi_dir, err, sizeof err)) {
-    fprintf(stderr, "dimo-indexer: %s\n", err);
-    return IDX_EXIT_USAGE;
-  }
-  if (need_rpc && cfg->nrpc == 0) {
-    fprintf(stderr, "dimo-indexer: no JSON-RPC endpoint: give --rpc URL (or DIMO_RPC)\n");
-    idx_network_free(net);
-    return IDX_EXIT_USAGE;
-  }
-  if (!cfg->db) {
-    fprintf(stderr, "dimo-indexer: no database: give --db CONNINFO (or DATABASE_URL)\n");
-    idx_network_free(net);
-    return IDX_EXIT_USAGE;
-  }
-  /* The reading commands refuse a database a newer version migrated (run
-   * and sync refuse it when they migrate). An unreachable database is
-   * left to the command's own query, which reports it its own way. */
-  if (!need_rpc) {
-    idx_store_t *store = NULL;
-    bool newer = false;
-    if (idx_store_open(&store, cfg->db, err, sizeof err) == 0 &&
-        idx_store_check_schema(store, cfg->schema_dir, &newer, err, sizeof err) != 0)
-      newer = false; /* could not tell: the command's own query says why */
-    idx_store_close(store);
-    if (newer) {
-      fprintf(stderr, "dimo-indexer: %s\n", err);
-      idx_network_free(net);
-      return IDX_EXIT_USAGE;
-    }
-  }
-  return IDX_EXIT_OK;
-}
-
-static int chain_with_config(idx_config_t *cfg, unsigned command, const char *name,
-                             const char *synopsis) {
-  bool is_run = command == IDX_CMD_RUN;
-  if (cfg->help) {
-    idx_config_usage(command, synopsis);
-    return IDX_EXIT_OK;
-  }
-  if (cfg->nargs) {
-    fprintf(stderr, "dimo-indexer %s: unexpected argument \"%s\"\n", name, cfg->args[0]);
-    return IDX_EXIT_USAGE;
-  }
-  idx_log_setup(cfg->log_level, cfg->log_format);
-  idx_network_t net;
-  int code = idx_cmd_chain_setup(cfg, &net, true);
-  if (code)
-    return code;
-
+/* run and sync: the follower (sync.h) on one loop, with the API for run. */
+static int follow_chain(const idx_cmd_ctx_t *ctx, bool is_run) {
+  const idx_config_t *cfg = ctx->cfg;
+  const idx_network_t *net = ctx->net;
+  const char *name = ctx->name;
   uv_loop_t loop;
   uv_loop_init(&loop);
   idx_rpc_options_t ro;
   idx_cmd_rpc_options(cfg, &ro, is_run ? 0 : 10);
-  ro.chain_id = net.chain_id;
+  ro.chain_id = net->chain_id;
   idx_rpc_t *rpc = NULL;
   int rc = idx_rpc_new(&rpc, &loop, &ro);
   if (rc) {
     fprintf(stderr, "dimo-indexer: cannot start the JSON-RPC client: %s\n", idx_strerror(rc));
-    idx_network_free(&net);
     uv_loop_close(&loop);
     return IDX_EXIT_USAGE;
   }
@@ -173,7 +116,6 @@ static int chain_with_config(idx_config_t *cfg, unsigned command, const char *na
     idx_rpc_close(rpc, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    idx_network_free(&net);
     return IDX_EXIT_USAGE;
   }
 
@@ -188,15 +130,15 @@ static int chain_with_config(idx_config_t *cfg, unsigned command, const char *na
 
   idx_sync_options_t so;
   memset(&so, 0, sizeof so);
-  so.net = &net;
+  so.net = net;
   so.rpc = rpc;
   so.conninfo = cfg->db;
   so.schema_dir = cfg->schema_dir;
   so.has_from = cfg->has_from;
   so.from_block = cfg->from_block;
   so.confirmations =
-      idx_config_confirmations(cfg, net.has_confirmations, net.confirmations, net.chain_id);
-  so.finality = idx_config_finality(cfg, net.has_finality, net.finality);
+      idx_config_confirmations(cfg, net->has_confirmations, net->confirmations, net->chain_id);
+  so.finality = idx_config_finality(cfg, net->has_finality, net->finality);
 
   so.follow = is_run;
   so.stop_at_head = !is_run && (!cfg->has_to || cfg->to_head);
@@ -214,7 +156,7 @@ static int chain_with_config(idx_config_t *cfg, unsigned command, const char *na
   idx_log_info("main",
                "%s: network %s (chain %llu, %zu contracts), %zu RPC endpoint(s), "
                "%llu confirmations, finality %s",
-               name, net.name, (unsigned long long)net.chain_id, net.ncontracts, cfg->nrpc,
+               name, net->name, (unsigned long long)net->chain_id, net->ncontracts, cfg->nrpc,
                (unsigned long long)so.confirmations, idx_finality_name(so.finality));
   rc = idx_sync_start(&run.sync, &loop, &so, on_sync_done, &run);
   if (rc) {
@@ -223,7 +165,7 @@ static int chain_with_config(idx_config_t *cfg, unsigned command, const char *na
     run.status = rc;
     snprintf(run.message, sizeof run.message, "%s", idx_strerror(rc));
   } else {
-    if (is_run && strcmp(cfg->http, "off") != 0 && start_api(&run, &loop, cfg, &net) != 0) {
+    if (is_run && strcmp(cfg->http, "off") != 0 && start_api(&run, &loop, cfg, net) != 0) {
       /* Keep the failure: on_sync_done will record a clean stop. */
       int status = run.status;
       char message[sizeof run.message];
@@ -249,7 +191,6 @@ static int chain_with_config(idx_config_t *cfg, unsigned command, const char *na
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop) != 0)
     idx_log_warn("main", "event loop closed with handles still open");
-  idx_network_free(&net);
 
   if (run.status == 0)
     return IDX_EXIT_OK;
@@ -257,25 +198,6 @@ static int chain_with_config(idx_config_t *cfg, unsigned command, const char *na
   return run.status == IDX_ERR_CONFIG ? IDX_EXIT_USAGE : IDX_EXIT_FAIL;
 }
 
-static int chain_main(unsigned command, int argc, char **argv) {
-  idx_config_t cfg;
-  char err[1024];
-  bool is_run = command == IDX_CMD_RUN;
-  const char *synopsis =
-      is_run ? "usage: dimo-indexer run [OPTIONS]\n\n"
-               "Follows the chain: backfills from the cursor, then follows the head,\n"
-               "rolling back reorgs; runs until SIGINT/SIGTERM."
-             : "usage: dimo-indexer sync [--to N|head] [OPTIONS]\n\n"
-               "Backfills up to block N (or the confirmed head), then exits.";
-  if (idx_config_parse(&cfg, command, argc, argv, err, sizeof err)) {
-    fprintf(stderr, "dimo-indexer %s: %s\n", argv[0], err);
-    return IDX_EXIT_USAGE;
-  }
-  int code = chain_with_config(&cfg, command, argv[0], synopsis);
-  idx_config_free(&cfg);
-  return code;
-}
+int idx_cmd_run(const idx_cmd_ctx_t *ctx) { return follow_chain(ctx, true); }
 
-int idx_cmd_run(int argc, char **argv) { return chain_main(IDX_CMD_RUN, argc, argv); }
-
-int idx_cmd_sync(int argc, char **argv) { return chain_main(IDX_CMD_SYNC, argc, argv); }
+int idx_cmd_sync(const idx_cmd_ctx_t *ctx) { return follow_chain(ctx, false); }

@@ -4,6 +4,7 @@
 #include "common.h"
 
 #include "cli.h"
+#include "cmdutil.h"
 #include "config.h"
 #include "ethjson.h"
 #include "hex.h"
@@ -16,61 +17,14 @@
 #include <string.h>
 #include <uv.h>
 
-static int parse_or_help(idx_config_t *cfg, unsigned command, int argc, char **argv,
-                         const char *synopsis) {
-  char err[1024];
-  if (idx_config_parse(cfg, command, argc, argv, err, sizeof err)) {
-    fprintf(stderr, "dimo-indexer %s: %s\n", argv[0], err);
-    return IDX_EXIT_USAGE;
-  }
-  if (cfg->help) {
-    idx_config_usage(command, synopsis);
-    idx_config_free(cfg);
-    return -1;
-  }
-  if (cfg->nargs) {
-    fprintf(stderr, "dimo-indexer %s: unexpected argument \"%s\"\n", argv[0], cfg->args[0]);
-    idx_config_free(cfg);
-    return IDX_EXIT_USAGE;
-  }
-  idx_log_setup(cfg->log_level, cfg->log_format);
-  return IDX_EXIT_OK;
-}
-
-/* parse_or_help, then the network file and --db: *net is loaded (free
- * it) when this returns IDX_EXIT_OK. Returns as parse_or_help does. */
-static int parse_with_network(idx_config_t *cfg, idx_network_t *net, unsigned command, int argc,
-                              char **argv, const char *synopsis) {
-  int code = parse_or_help(cfg, command, argc, argv, synopsis);
-  if (code)
-    return code;
-  code = idx_cmd_chain_setup(cfg, net, false);
-  if (code)
-    idx_config_free(cfg);
-  return code;
-}
-
-int idx_cmd_migrate(int argc, char **argv) {
-  idx_config_t cfg;
-  int code =
-      parse_or_help(&cfg, IDX_CMD_MIGRATE, argc, argv,
-                    "usage: dimo-indexer migrate --db CONNINFO\n\n"
-                    "Applies the numbered SQL migrations of --schema-dir not yet applied, then\n"
-                    "the files of --schema-dir/functions/ that changed since last applied.\n"
-                    "An applied migration whose file changed is refused (exit 2).");
-  if (code)
-    return code < 0 ? IDX_EXIT_OK : code;
-  idx_config_free(&cfg); /* migrate uses only borrowed strings */
-  if (!cfg.db) {
-    fprintf(stderr, "dimo-indexer migrate: no database: give --db CONNINFO (or DATABASE_URL)\n");
-    return IDX_EXIT_USAGE;
-  }
+int idx_cmd_migrate(const idx_cmd_ctx_t *ctx) {
+  const idx_config_t *cfg = ctx->cfg;
   char err[1024];
   idx_store_t *store = NULL;
-  int rc = idx_store_open(&store, cfg.db, err, sizeof err);
+  int rc = idx_store_open(&store, cfg->db, err, sizeof err);
   int applied = 0;
   if (rc == 0)
-    rc = idx_store_migrate(store, cfg.schema_dir, &applied, err, sizeof err);
+    rc = idx_store_migrate(store, cfg->schema_dir, &applied, err, sizeof err);
   idx_store_close(store);
   if (rc) {
     fprintf(stderr, "dimo-indexer migrate: %s\n", err);
@@ -129,26 +83,19 @@ static int print_count(void *ud, const char *event_name, uint64_t count) {
   return 0;
 }
 
-int idx_cmd_status(int argc, char **argv) {
-  idx_config_t cfg;
-  idx_network_t net;
-  int code =
-      parse_with_network(&cfg, &net, IDX_CMD_STATUS, argc, argv,
-                         "usage: dimo-indexer status --db CONNINFO [--rpc URL] [--network N]\n\n"
-                         "Prints the cursor, the chain head and lag (with --rpc), and the\n"
-                         "number of stored events of each kind.");
-  if (code)
-    return code < 0 ? IDX_EXIT_OK : code;
+int idx_cmd_status(const idx_cmd_ctx_t *ctx) {
+  const idx_config_t *cfg = ctx->cfg;
+  const idx_network_t *net = ctx->net;
   char err[1024];
   idx_store_t *store = NULL;
   bool found = false;
   uint64_t last = 0, unknown = 0;
   idx_hash_t hash;
-  int rc = idx_store_open(&store, cfg.db, err, sizeof err);
+  int rc = idx_store_open(&store, cfg->db, err, sizeof err);
   if (rc == 0)
-    rc = idx_store_cursor(store, net.chain_id, &found, &last, &hash, err, sizeof err);
+    rc = idx_store_cursor(store, net->chain_id, &found, &last, &hash, err, sizeof err);
   if (rc == 0) {
-    printf("network:   %s (chain %llu)\n", net.name, (unsigned long long)net.chain_id);
+    printf("network:   %s (chain %llu)\n", net->name, (unsigned long long)net->chain_id);
     if (found) {
       char hex[67];
       idx_hash_to_hex(hex, &hash);
@@ -160,7 +107,7 @@ int idx_cmd_status(int argc, char **argv) {
   bool derived = false;
   uint64_t model = 0;
   if (rc == 0)
-    rc = idx_store_model_block(store, net.chain_id, &derived, &model, err, sizeof err);
+    rc = idx_store_model_block(store, net->chain_id, &derived, &model, err, sizeof err);
   if (rc == 0 && derived)
     printf("model:     %llu (%llu block(s) behind the cursor)\n", (unsigned long long)model,
            (unsigned long long)(found && last > model ? last - model : 0));
@@ -169,20 +116,20 @@ int idx_cmd_status(int argc, char **argv) {
   bool has_final = false;
   uint64_t final = 0;
   if (rc == 0)
-    rc = idx_store_finalized(store, net.chain_id, &has_final, &final, err, sizeof err);
+    rc = idx_store_finalized(store, net->chain_id, &has_final, &final, err, sizeof err);
   if (rc == 0 && has_final)
     printf("finalized: %llu (the cursor is %s)\n", (unsigned long long) final,
            found && last <= final ? "final" : "above it: not final yet");
   else if (rc == 0)
     printf("finalized: unknown (no node named its finalized block yet)\n");
-  if (rc == 0 && cfg.nrpc) {
+  if (rc == 0 && cfg->nrpc) {
     uint64_t head = 0;
-    int hrc = query_head(&cfg, net.chain_id, &head);
+    int hrc = query_head(cfg, net->chain_id, &head);
     if (hrc) {
       printf("head:      unknown (%s)\n", idx_strerror(hrc));
     } else {
       uint64_t conf =
-          idx_config_confirmations(&cfg, net.has_confirmations, net.confirmations, net.chain_id);
+          idx_config_confirmations(cfg, net->has_confirmations, net->confirmations, net->chain_id);
       printf("head:      %llu\n", (unsigned long long)head);
       printf("lag:       %llu blocks (%llu confirmations kept)\n",
              (unsigned long long)(!found        ? head
@@ -193,23 +140,21 @@ int idx_cmd_status(int argc, char **argv) {
   }
   int first = 1;
   if (rc == 0)
-    rc = idx_store_event_counts(store, net.chain_id, print_count, &first, err, sizeof err);
+    rc = idx_store_event_counts(store, net->chain_id, print_count, &first, err, sizeof err);
   if (rc == 0 && first)
     printf("events:    none\n");
   if (rc == 0)
-    rc = idx_store_unknown_logs(store, net.chain_id, &unknown, err, sizeof err);
+    rc = idx_store_unknown_logs(store, net->chain_id, &unknown, err, sizeof err);
   if (rc == 0)
     printf("unknown:   %llu skipped log(s)\n", (unsigned long long)unknown);
   uint64_t reorgs = 0, deepest = 0, last_depth = 0;
   if (rc == 0)
-    rc =
-        idx_store_reorg_stats(store, net.chain_id, &reorgs, &deepest, &last_depth, err, sizeof err);
+    rc = idx_store_reorg_stats(store, net->chain_id, &reorgs, &deepest, &last_depth, err,
+                               sizeof err);
   if (rc == 0)
     printf("reorgs:    %llu rolled back (deepest %llu blocks, last %llu)\n",
            (unsigned long long)reorgs, (unsigned long long)deepest, (unsigned long long)last_depth);
   idx_store_close(store);
-  idx_network_free(&net);
-  idx_config_free(&cfg);
   if (rc) {
     fprintf(stderr, "dimo-indexer status: %s\n", err);
     return IDX_EXIT_FAIL;
@@ -217,46 +162,35 @@ int idx_cmd_status(int argc, char **argv) {
   return IDX_EXIT_OK;
 }
 
-int idx_cmd_rederive(int argc, char **argv) {
-  idx_config_t cfg;
-  idx_network_t net;
-  int code = parse_with_network(
-      &cfg, &net, IDX_CMD_REDERIVE, argc, argv,
-      "usage: dimo-indexer rederive --db CONNINFO [--network N]\n\n"
-      "Rebuilds every derived table of the network's chain (licenses, stakes,\n"
-      "opt-ins, ...) from the stored logs alone, in one transaction, and builds\n"
-      "the license documents. The result equals what the follower derived batch\n"
-      "by batch. Refused while another instance writes the chain (writer lock).");
-  if (code)
-    return code < 0 ? IDX_EXIT_OK : code;
+int idx_cmd_rederive(const idx_cmd_ctx_t *ctx) {
+  const idx_config_t *cfg = ctx->cfg;
+  const idx_network_t *net = ctx->net;
   char err[1024];
   idx_store_t *store = NULL;
   bool locked = false, found = false;
   uint64_t to = 0;
   unsigned built = 0, total = 0;
-  int rc = idx_store_open(&store, cfg.db, err, sizeof err);
+  int rc = idx_store_open(&store, cfg->db, err, sizeof err);
   if (rc == 0)
-    rc = idx_store_migrate(store, cfg.schema_dir, NULL, err, sizeof err);
+    rc = idx_store_migrate(store, cfg->schema_dir, NULL, err, sizeof err);
   if (rc == 0)
-    rc = idx_store_writer_lock(store, net.chain_id, &locked, err, sizeof err);
+    rc = idx_store_writer_lock(store, net->chain_id, &locked, err, sizeof err);
   if (rc == 0 && !locked) {
     snprintf(err, sizeof err,
              "another dimo-indexer writes chain %llu (it holds the writer lock): stop it first",
-             (unsigned long long)net.chain_id);
+             (unsigned long long)net->chain_id);
     rc = IDX_ERR_STANDBY;
   }
   if (rc == 0)
-    rc = idx_store_rederive(store, net.chain_id, &found, &to, err, sizeof err);
+    rc = idx_store_rederive(store, net->chain_id, &found, &to, err, sizeof err);
   do { /* the documents a whole-chain apply left stale */
     built = 0;
     if (rc == 0 && found)
-      rc = idx_store_refresh_stale_docs(store, net.chain_id, 500, &built, err, sizeof err);
+      rc = idx_store_refresh_stale_docs(store, net->chain_id, 500, &built, err, sizeof err);
     total += built;
   } while (rc == 0 && built == 500);
   idx_store_close(store);
-  uint64_t chain = net.chain_id;
-  idx_network_free(&net);
-  idx_config_free(&cfg);
+  uint64_t chain = net->chain_id;
   if (rc) {
     fprintf(stderr, "dimo-indexer rederive: %s\n", err);
     return rc == IDX_ERR_CONFIG ? IDX_EXIT_USAGE : IDX_EXIT_FAIL;

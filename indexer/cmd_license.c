@@ -5,6 +5,7 @@
 #include "common.h"
 
 #include "cli.h"
+#include "cmdutil.h"
 #include "config.h"
 #include "log.h"
 #include "network.h"
@@ -14,16 +15,6 @@
 
 #include <stdio.h>
 #include <string.h>
-
-static const char synopsis[] =
-    "usage: dimo-indexer license KEY [--class app|node|client] [--at-block N] [--json]\n"
-    "                            --db CONNINFO [--network N]\n"
-    "\n"
-    "Prints the license(s) KEY matches: KEY is a token id, a 0x address (an app's\n"
-    "client id, or an owner) or an alias. As of the last indexed block, or of\n"
-    "--at-block N. --json prints the license document (a JSON array of them when\n"
-    "several match), else a summary: status, owner, stake, trust ratio, signers\n"
-    "and their validity, slashes. Exit status 1 when nothing matches.";
 
 /* Prints a string from the document, control characters escaped (aliases
  * and URIs come from the chain). */
@@ -40,11 +31,6 @@ static void put_text(const char *s) {
   }
 }
 
-static const char *str_or(const json_t *obj, const char *key, const char *none) {
-  const char *s = json_string_value(json_object_get(obj, key));
-  return s ? s : none;
-}
-
 static long long int_of(const json_t *obj, const char *key) {
   return (long long)json_integer_value(json_object_get(obj, key));
 }
@@ -52,8 +38,8 @@ static long long int_of(const json_t *obj, const char *key) {
 /* "15000 DIMO (15000000000000000000000 wei)" */
 static void put_amount(const char *label, const json_t *doc, const char *wei_key,
                        const char *dimo_key) {
-  const char *wei = str_or(doc, wei_key, NULL);
-  const char *dimo = str_or(doc, dimo_key, NULL);
+  const char *wei = idx_cmd_str_or(doc, wei_key, NULL);
+  const char *dimo = idx_cmd_str_or(doc, dimo_key, NULL);
   printf("  %-15s", label);
   if (!wei)
     printf("-\n");
@@ -69,34 +55,43 @@ static void put_event(const char *label, const json_t *ev) {
     printf("no\n");
     return;
   }
-  printf("block %lld, %s, tx %s\n", int_of(ev, "block"), str_or(ev, "time", "?"),
-         str_or(ev, "tx", "?"));
-}
-
-void idx_cmd_put_signer(const char *address, bool valid, const char *enabled_at,
-                        const char *expires_at) {
-  printf("%s  %-8s", address, valid ? "valid" : enabled_at ? "expired" : "disabled");
-  if (enabled_at)
-    printf(" enabled %s, expires %s", enabled_at, expires_at);
-  printf("\n");
+  printf("block %lld, %s, tx %s\n", int_of(ev, "block"), idx_cmd_str_or(ev, "time", "?"),
+         idx_cmd_str_or(ev, "tx", "?"));
 }
 
 static void print_summary(const json_t *doc) {
-  printf("%s license %s #%s (as of block %lld, %s)\n", str_or(doc, "class", "?"),
-         str_or(doc, "contract", "?"), str_or(doc, "token_id", "?"), int_of(doc, "as_of_block"),
-         str_or(doc, "as_of_time", "time unknown"));
-  printf("  %-15s%s\n", "status:", str_or(doc, "status", "?"));
-  printf("  %-15s%s\n", "owner:", str_or(doc, "owner", "-"));
+  printf("%s license %s #%s (as of block %lld, %s)\n", idx_cmd_str_or(doc, "class", "?"),
+         idx_cmd_str_or(doc, "contract", "?"), idx_cmd_str_or(doc, "token_id", "?"),
+         int_of(doc, "as_of_block"), idx_cmd_str_or(doc, "as_of_time", "time unknown"));
+  printf("  %-15s%s\n", "status:", idx_cmd_str_or(doc, "status", "?"));
+  printf("  %-15s%s\n", "owner:", idx_cmd_str_or(doc, "owner", "-"));
   if (json_is_string(json_object_get(doc, "client_id")))
-    printf("  %-15s%s\n", "client id:", str_or(doc, "client_id", "-"));
+    printf("  %-15s%s\n", "client id:", idx_cmd_str_or(doc, "client_id", "-"));
   printf("  %-15s", "alias:");
-  put_text(str_or(doc, "alias", "-"));
+  put_text(idx_cmd_str_or(doc, "alias", "-"));
   printf("\n  %-15s%s\n", "frozen:", json_is_true(json_object_get(doc, "frozen")) ? "yes" : "no");
   put_amount("staked:", doc, "staked", "staked_dimo");
   put_amount("required:", doc, "required_stake", "required_stake_dimo");
   if (json_is_string(json_object_get(doc, "minimum_stake")))
-    printf("  %-15s%s wei (contract minimum)\n", "minimum:", str_or(doc, "minimum_stake", "-"));
-  printf("  %-15s%s\n", "trust ratio:", str_or(doc, "trust_ratio", "-"));
+    printf("  %-15s%s wei (contract minimum)\n",
+           "minimum:", idx_cmd_str_or(doc, "minimum_stake", "-"));
+  printf("  %-15s%s\n", "trust ratio:", idx_cmd_str_or(doc, "trust_ratio", "-"));
+  /* Nodes: users as of the block (their requirement grows with them) and
+   * the URI; connections: type and the DIMO paid. */
+  if (json_is_integer(json_object_get(doc, "users")))
+    printf("  %-15s%lld\n", "users:", int_of(doc, "users"));
+  if (json_is_string(json_object_get(doc, "uri"))) {
+    printf("  %-15s", "uri:");
+    put_text(idx_cmd_str_or(doc, "uri", "-"));
+    printf("\n");
+  }
+  if (json_is_string(json_object_get(doc, "type_name"))) {
+    printf("  %-15s", "type:");
+    put_text(idx_cmd_str_or(doc, "type_name", "-"));
+    printf("\n");
+  }
+  if (json_is_string(json_object_get(doc, "cost_paid")))
+    printf("  %-15s%s wei\n", "cost paid:", idx_cmd_str_or(doc, "cost_paid", "-"));
   put_event("issued:", json_object_get(doc, "issued"));
   put_event("revoked:", json_object_get(doc, "revoked"));
 
@@ -107,8 +102,9 @@ static void print_summary(const json_t *doc) {
     printf("  signers (%zu):\n", json_array_size(signers));
     json_array_foreach(signers, i, v) {
       printf("    ");
-      idx_cmd_put_signer(str_or(v, "address", "?"), json_is_true(json_object_get(v, "valid")),
-                         str_or(v, "enabled_at", NULL), str_or(v, "expires_at", "?"));
+      idx_cmd_put_signer(
+          idx_cmd_str_or(v, "address", "?"), json_is_true(json_object_get(v, "valid")),
+          idx_cmd_str_or(v, "enabled_at", NULL), idx_cmd_str_or(v, "expires_at", "?"));
     }
   }
   const json_t *uris = json_object_get(doc, "redirect_uris");
@@ -116,7 +112,7 @@ static void print_summary(const json_t *doc) {
     printf("  redirect URIs (%zu):\n", json_array_size(uris));
     json_array_foreach(uris, i, v) {
       printf("    %-8s ", json_is_true(json_object_get(v, "enabled")) ? "enabled" : "disabled");
-      put_text(str_or(v, "uri", "?"));
+      put_text(idx_cmd_str_or(v, "uri", "?"));
       printf("\n");
     }
   }
@@ -125,72 +121,70 @@ static void print_summary(const json_t *doc) {
     printf("  stake history (%zu):\n", json_array_size(history));
     json_array_foreach(history, i, v) {
       printf("    block %-9lld %-20s %s wei, balance %s\n", int_of(v, "block"),
-             str_or(v, "kind", "?"), str_or(v, "amount", "?"), str_or(v, "balance_after", "?"));
+             idx_cmd_str_or(v, "kind", "?"), idx_cmd_str_or(v, "amount", "?"),
+             idx_cmd_str_or(v, "balance_after", "?"));
     }
   }
+  /* Only classes with a slash path have `slashes` (not manufacturers,
+   * nodes, connections): no line suggests one for the others. */
   const json_t *slashes = json_object_get(doc, "slashes");
+  if (!json_is_array(slashes))
+    return;
   printf("  slashes (%zu)%s\n", json_array_size(slashes), json_array_size(slashes) ? ":" : "");
   json_array_foreach(slashes, i, v) {
-    printf("    block %-9lld %s wei -> %s, tx %s\n", int_of(v, "block"), str_or(v, "amount", "?"),
-           str_or(v, "destination", "unknown"), str_or(v, "tx", "?"));
+    printf("    block %-9lld %s wei -> %s, tx %s", int_of(v, "block"),
+           idx_cmd_str_or(v, "amount", "?"), idx_cmd_str_or(v, "destination", "unknown"),
+           idx_cmd_str_or(v, "tx", "?"));
+    const json_t *by = json_object_get(v, "by"); /* #25: the executor */
+    if (json_is_string(json_object_get(by, "address")))
+      printf(", by %s (%s)", idx_cmd_str_or(by, "address", "?"), idx_cmd_str_or(by, "role", "?"));
+    else if (json_is_object(by))
+      printf(", %s", idx_cmd_str_or(by, "attribution", "?"));
+    if (json_is_string(json_object_get(by, "via")))
+      printf(" via %s", idx_cmd_str_or(by, "via", "?"));
+    printf("\n");
   }
 }
 
-int idx_cmd_license(int argc, char **argv) {
-  idx_config_t cfg;
+int idx_cmd_license(const idx_cmd_ctx_t *ctx) {
+  const idx_config_t *cfg = ctx->cfg;
+  const idx_network_t *net = ctx->net;
   char err[1024];
-  if (idx_config_parse(&cfg, IDX_CMD_LICENSE, argc, argv, err, sizeof err)) {
-    fprintf(stderr, "dimo-indexer license: %s\n", err);
+  const char *cls = cfg->license_class;
+  static const char *const classes[] = {"app", "client", "manufacturer", "node", "connection"};
+  bool known = cls == NULL;
+  for (size_t i = 0; i < IDX_ARRAY_LEN(classes) && !known; i++)
+    known = strcmp(cls, classes[i]) == 0;
+  if (!known) {
+    fprintf(stderr,
+            "dimo-indexer license: --class must be app, client, manufacturer, node or "
+            "connection, not \"%s\"\n",
+            cls);
     return IDX_EXIT_USAGE;
-  }
-  if (cfg.help) {
-    idx_config_usage(IDX_CMD_LICENSE, synopsis);
-    idx_config_free(&cfg);
-    return IDX_EXIT_OK;
-  }
-  if (cfg.nargs != 1) {
-    fprintf(stderr, "dimo-indexer license: %s (see --help)\n",
-            cfg.nargs ? "give exactly one KEY"
-                      : "no KEY: give a token id, a 0x address or an alias");
-    idx_config_free(&cfg);
-    return IDX_EXIT_USAGE;
-  }
-  const char *cls = cfg.license_class;
-  if (cls && strcmp(cls, "app") != 0 && strcmp(cls, "node") != 0 && strcmp(cls, "client") != 0) {
-    fprintf(stderr, "dimo-indexer license: --class must be app, node or client, not \"%s\"\n", cls);
-    idx_config_free(&cfg);
-    return IDX_EXIT_USAGE;
-  }
-  idx_log_setup(cfg.log_level, cfg.log_format);
-  idx_network_t net;
-  int code = idx_cmd_chain_setup(&cfg, &net, false);
-  if (code) {
-    idx_config_free(&cfg);
-    return code;
   }
 
-  const char *key = cfg.args[0];
+  const char *key = cfg->args[0];
   idx_store_t *store = NULL;
   char *json = NULL;
   size_t count = 0;
-  int rc = idx_store_open(&store, cfg.db, err, sizeof err);
+  int rc = idx_store_open(&store, cfg->db, err, sizeof err);
   if (rc == 0)
-    rc = idx_store_license_docs(store, net.chain_id, cls, key, cfg.has_at_block, cfg.at_block,
+    rc = idx_store_license_docs(store, net->chain_id, cls, key, cfg->has_at_block, cfg->at_block,
                                 &json, &count, err, sizeof err);
   idx_store_close(store);
 
-  code = IDX_EXIT_OK;
+  int code = IDX_EXIT_OK;
   if (rc) {
     fprintf(stderr, "dimo-indexer license: %s\n", err);
     code = rc == IDX_ERR_INVAL ? IDX_EXIT_USAGE : IDX_EXIT_FAIL;
   } else if (count == 0) {
     fprintf(stderr, "dimo-indexer license: no %s%slicense matches \"%s\"", cls ? cls : "",
             cls ? " " : "", key);
-    if (cfg.has_at_block)
-      fprintf(stderr, " at block %llu", (unsigned long long)cfg.at_block);
-    fprintf(stderr, " on chain %llu\n", (unsigned long long)net.chain_id);
+    if (cfg->has_at_block)
+      fprintf(stderr, " at block %llu", (unsigned long long)cfg->at_block);
+    fprintf(stderr, " on chain %llu\n", (unsigned long long)net->chain_id);
     code = IDX_EXIT_FAIL;
-  } else if (cfg.json) {
+  } else if (cfg->json) {
     printf("%s\n", json);
   } else {
     json_error_t jerr;
@@ -213,7 +207,5 @@ int idx_cmd_license(int argc, char **argv) {
     json_decref(doc);
   }
   free(json);
-  idx_network_free(&net);
-  idx_config_free(&cfg);
   return code;
 }

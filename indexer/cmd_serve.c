@@ -91,21 +91,9 @@ static void api_status(void *ud, idx_api_status_t *out) {
   out->metrics_ud = sv;
 }
 
-static int serve_with_config(const idx_config_t *cfg) {
-  static const char synopsis[] =
-      "usage: dimo-indexer serve --db CONNINFO [OPTIONS]\n\n"
-      "Serves the HTTP API (the routes of `run`) from a database it never writes:\n"
-      "a hot standby, or the primary through a read-only role. No writer lock, no\n"
-      "JSON-RPC, no migration; polls the model cursor to empty its answer cache;\n"
-      "/readyz judges the schema, the model's lag and a standby's replay lag.";
-  if (cfg->help) {
-    idx_config_usage(IDX_CMD_SERVE, synopsis);
-    return IDX_EXIT_OK;
-  }
-  if (cfg->nargs) {
-    fprintf(stderr, "dimo-indexer serve: unexpected argument \"%s\"\n", cfg->args[0]);
-    return IDX_EXIT_USAGE;
-  }
+int idx_cmd_serve(const idx_cmd_ctx_t *ctx) {
+  const idx_config_t *cfg = ctx->cfg;
+  const idx_network_t *net = ctx->net;
   if (strcmp(cfg->http, "off") == 0 || cfg->http_max_conns == 0 || cfg->http_timeout_ms == 0 ||
       cfg->db_pool == 0 || cfg->db_pool > 100 || cfg->model_poll_ms == 0 ||
       cfg->model_poll_ms > 60000) {
@@ -113,11 +101,6 @@ static int serve_with_config(const idx_config_t *cfg) {
                     "--http-timeout at least 1, --db-pool 1..100, --model-poll 1..60000\n");
     return IDX_EXIT_USAGE;
   }
-  idx_log_setup(cfg->log_level, cfg->log_format);
-  idx_network_t net;
-  int code = idx_cmd_chain_setup(cfg, &net, false);
-  if (code)
-    return code;
 
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -132,7 +115,7 @@ static int serve_with_config(const idx_config_t *cfg) {
   char err[512];
   idx_replica_options_t ro;
   idx_replica_options_default(&ro);
-  ro.chain_id = net.chain_id;
+  ro.chain_id = net->chain_id;
   ro.conninfo = cfg->db;
   ro.schema_dir = cfg->schema_dir;
   ro.poll_ms = cfg->model_poll_ms;
@@ -143,7 +126,7 @@ static int serve_with_config(const idx_config_t *cfg) {
   int rc = idx_replica_start(&sv.replica, &loop, &ro, err, sizeof err);
   if (rc == 0) {
     idx_api_options_t ao;
-    idx_api_options_from_config(&ao, cfg, net.chain_id);
+    idx_api_options_from_config(&ao, cfg, net->chain_id);
     ao.status_cb = api_status;
     ao.status_ud = &sv;
     rc = idx_api_start(&sv.api, &loop, &ao, err, sizeof err);
@@ -155,7 +138,7 @@ static int serve_with_config(const idx_config_t *cfg) {
   } else {
     idx_log_info(
         "main", "serve: network %s (chain %llu), read-only; model cursor polled every %llu ms",
-        net.name, (unsigned long long)net.chain_id, (unsigned long long)cfg->model_poll_ms);
+        net->name, (unsigned long long)net->chain_id, (unsigned long long)cfg->model_poll_ms);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
 
@@ -164,21 +147,8 @@ static int serve_with_config(const idx_config_t *cfg) {
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop) != 0)
     idx_log_warn("main", "event loop closed with handles still open");
-  idx_network_free(&net);
   if (sv.status == 0)
     return IDX_EXIT_OK;
   fprintf(stderr, "dimo-indexer serve: %s\n", sv.message);
   return sv.status == IDX_ERR_CONFIG ? IDX_EXIT_USAGE : IDX_EXIT_FAIL;
-}
-
-int idx_cmd_serve(int argc, char **argv) {
-  idx_config_t cfg;
-  char err[1024];
-  if (idx_config_parse(&cfg, IDX_CMD_SERVE, argc, argv, err, sizeof err)) {
-    fprintf(stderr, "dimo-indexer serve: %s\n", err);
-    return IDX_EXIT_USAGE;
-  }
-  int code = serve_with_config(&cfg);
-  idx_config_free(&cfg);
-  return code;
 }

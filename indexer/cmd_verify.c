@@ -10,6 +10,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "cmdutil.h"
 #include "config.h"
 #include "dbpool.h"
 #include "hex.h"
@@ -24,73 +25,6 @@
 #include <uv.h>
 
 enum { EXIT_VALID = 0, EXIT_NOT_VALID = 1, EXIT_BAD_INPUT = 2, EXIT_UNCHECKED = 3 };
-
-static const char synopsis[] =
-    "usage: dimo-indexer verify --client-id 0x... --message TEXT --signature 0x...\n"
-    "                           --db CONNINFO [--network N] [--at-block N] [--json]\n"
-    "                           [--asset 0x... --token-id N --permission P]\n"
-    "\n"
-    "Checks a signed request as a node operator would: recovers the signer of\n"
-    "the EIP-191 personal_sign SIGNATURE over TEXT (its UTF-8 bytes), then asks\n"
-    "the index whether the app license with that client id is active and the\n"
-    "signer one of its enabled, unexpired signers: now (the wall clock, as\n"
-    "POST /v1/verify), or as of --at-block N (the license at that block, the\n"
-    "signer's validity at that block's time, as the contract's isSigner).\n"
-    "Prints valid, reason (ok, unknown_client_id, license_revoked,\n"
-    "license_suspended, license_understaked, signer_not_enabled,\n"
-    "signer_expired), signer and license; --json prints POST /v1/verify's JSON.\n"
-    "With --asset, --token-id and --permission (now only), also the access\n"
-    "question for that signer, as POST /v1/verify with a vehicle: may the app\n"
-    "read permission P of that vehicle (see `dimo-indexer access`); valid\n"
-    "then also needs access allowed for exit status 0.\n"
-    "Exit status: 0 valid, 1 not valid, 2 bad input, 3 the check could not be\n"
-    "made (database unavailable).";
-
-static void on_answer(void *ud, const idx_dbpool_result_t *res) {
-  idx_cmd_answer_t *q = ud;
-  q->done = true;
-  q->status = res->status;
-  snprintf(q->sqlstate, sizeof q->sqlstate, "%s", res->sqlstate);
-  snprintf(q->message, sizeof q->message, "%s", res->message);
-  if (res->status == 0 && res->value)
-    q->value = strdup(res->value);
-}
-
-static void on_pool_closed(void *ud) { (void)ud; }
-
-void idx_cmd_db_query(const char *conninfo, const char *app_name, const char *sql, size_t n,
-                      const char *const *params, idx_cmd_answer_t *q) {
-  memset(q, 0, sizeof *q);
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  idx_dbpool_options_t po;
-  idx_dbpool_options_default(&po);
-  po.conninfo = conninfo;
-  po.size = 1;
-  po.application_name = app_name;
-  idx_dbpool_t *pool = NULL;
-  int rc = idx_dbpool_new(&pool, &loop, &po);
-  if (rc == 0)
-    rc = idx_dbpool_query(pool, sql, n, params, on_answer, q);
-  if (rc) {
-    q->done = true;
-    q->status = rc;
-    snprintf(q->message, sizeof q->message, "%s",
-             rc == IDX_ERR_INVAL     ? "bad --db conninfo"
-             : rc == IDX_ERR_DB_CONN ? "database unavailable"
-                                     : idx_strerror(rc));
-  }
-  while (!q->done && uv_run(&loop, UV_RUN_ONCE))
-    ;
-  if (!q->done) {
-    q->done = true;
-    q->status = IDX_ERR_DB_CONN;
-    snprintf(q->message, sizeof q->message, "no answer from the database");
-  }
-  idx_dbpool_close(pool, on_pool_closed, NULL);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
-}
 
 /* --at-block: the verdict from the license document as of that block, in
  * the order dimo_verify_license applies its reasons. */
@@ -160,16 +94,8 @@ static void print_text(const json_t *v, const char *client_id) {
   }
 }
 
-static int verify_with_config(idx_config_t *cfg) {
-  if (cfg->help) {
-    idx_config_usage(IDX_CMD_VERIFY, synopsis);
-    return EXIT_VALID;
-  }
-  if (cfg->nargs) {
-    fprintf(stderr, "dimo-indexer verify: unexpected argument \"%s\"\n", cfg->args[0]);
-    return EXIT_BAD_INPUT;
-  }
-  idx_log_setup(cfg->log_level, cfg->log_format);
+int idx_cmd_verify(const idx_cmd_ctx_t *ctx) {
+  const idx_config_t *cfg = ctx->cfg;
   if (!cfg->client_id || !cfg->message || !cfg->signature) {
     fprintf(stderr, "dimo-indexer verify: --client-id, --message and --signature are required "
                     "(see --help)\n");
@@ -180,26 +106,22 @@ static int verify_with_config(idx_config_t *cfg) {
     fprintf(stderr, "dimo-indexer verify: --client-id must be a 0x address (40 hex digits)\n");
     return EXIT_BAD_INPUT;
   }
-  idx_sig_t *ctx = NULL;
-  if (idx_sig_new(&ctx) != 0) {
+  idx_sig_t *sig = NULL;
+  if (idx_sig_new(&sig) != 0) {
     fprintf(stderr, "dimo-indexer verify: out of memory\n");
     return EXIT_UNCHECKED;
   }
   idx_addr_t signer;
   char err[256];
-  int rc = idx_sig_recover_personal(ctx, &signer, cfg->message, strlen(cfg->message),
+  int rc = idx_sig_recover_personal(sig, &signer, cfg->message, strlen(cfg->message),
                                     cfg->signature, strlen(cfg->signature), err, sizeof err);
-  idx_sig_free(ctx);
+  idx_sig_free(sig);
   if (rc) {
     fprintf(stderr, "dimo-indexer verify: %s\n", err);
     return EXIT_BAD_INPUT;
   }
-  idx_network_t net;
-  if (idx_cmd_chain_setup(cfg, &net, false) != IDX_EXIT_OK)
-    return EXIT_BAD_INPUT;
   char chain[24], client_hex[43], signer_hex[43], client_bytea[45], signer_bytea[45], at[24];
-  snprintf(chain, sizeof chain, "%llu", (unsigned long long)net.chain_id);
-  idx_network_free(&net);
+  snprintf(chain, sizeof chain, "%llu", (unsigned long long)ctx->net->chain_id);
   idx_addr_to_hex(client_hex, &client);
   idx_addr_to_hex(signer_hex, &signer);
   snprintf(client_bytea, sizeof client_bytea, "\\x%s", client_hex + 2);
@@ -287,17 +209,5 @@ static int verify_with_config(idx_config_t *cfg) {
   }
   int code = ok ? EXIT_VALID : EXIT_NOT_VALID;
   json_decref(v);
-  return code;
-}
-
-int idx_cmd_verify(int argc, char **argv) {
-  idx_config_t cfg;
-  char err[1024];
-  if (idx_config_parse(&cfg, IDX_CMD_VERIFY, argc, argv, err, sizeof err)) {
-    fprintf(stderr, "dimo-indexer verify: %s\n", err);
-    return EXIT_BAD_INPUT;
-  }
-  int code = verify_with_config(&cfg);
-  idx_config_free(&cfg);
   return code;
 }

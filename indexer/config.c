@@ -44,7 +44,7 @@ typedef struct opt_s {
 #define ALL_CHAIN (IDX_CMD_RUN | IDX_CMD_SYNC | IDX_CMD_STATUS)
 #define ALL_DB                                                                                     \
   (IDX_CMD_RUN | IDX_CMD_SYNC | IDX_CMD_STATUS | IDX_CMD_MIGRATE | IDX_CMD_LICENSE |               \
-   IDX_CMD_VERIFY | IDX_CMD_ACCESS | IDX_CMD_REDERIVE | IDX_CMD_SERVE)
+   IDX_CMD_VERIFY | IDX_CMD_ACCESS | IDX_CMD_REDERIVE | IDX_CMD_SERVE | IDX_CMD_AUDIT)
 
 static const opt_t options[] = {
     {"--network", "DIMO_NETWORK", OPT_STRING, OFF(network), NO_HAS, ALL_DB, "polygon",
@@ -129,15 +129,16 @@ static const opt_t options[] = {
      IDX_CMD_RUN | IDX_CMD_SERVE, NULL,
      "the page links transactions to URL/tx/HASH (http:// or https://; default: no links)"},
     {"--class", NULL, OPT_STRING, OFF(license_class), NO_HAS, IDX_CMD_LICENSE, NULL,
-     "license class to look in: app, node or client"},
+     "license class to look in: app, client, manufacturer, node or connection"},
     {"--at-block", NULL, OPT_U64, OFF(at_block), OFF(has_at_block),
-     IDX_CMD_LICENSE | IDX_CMD_VERIFY | IDX_CMD_ACCESS, NULL,
+     IDX_CMD_LICENSE | IDX_CMD_VERIFY | IDX_CMD_ACCESS | IDX_CMD_AUDIT, NULL,
      "answer as of this block (default: last indexed)"},
     {"--at-time", NULL, OPT_STRING, OFF(at_time), NO_HAS, IDX_CMD_ACCESS, NULL,
      "judge expiries at this time: YYYY-MM-DDTHH:MM:SSZ or Unix seconds (default: the "
      "--at-block block's time, else now)"},
-    {"--json", NULL, OPT_FLAG, OFF(json), NO_HAS, IDX_CMD_LICENSE | IDX_CMD_VERIFY | IDX_CMD_ACCESS,
-     NULL, "print the answer as JSON (license: shared/license-json.md)"},
+    {"--json", NULL, OPT_FLAG, OFF(json), NO_HAS,
+     IDX_CMD_LICENSE | IDX_CMD_VERIFY | IDX_CMD_ACCESS | IDX_CMD_AUDIT, NULL,
+     "print the answer as JSON (license: shared/license-json.md)"},
     {"--client-id", NULL, OPT_STRING, OFF(client_id), NO_HAS, IDX_CMD_VERIFY | IDX_CMD_ACCESS, NULL,
      "the app's client id (0x address)"},
     {"--asset", NULL, OPT_STRING, OFF(asset), NO_HAS, IDX_CMD_ACCESS | IDX_CMD_VERIFY, NULL,

@@ -19,15 +19,17 @@
  * which the connection is dropped and re-made.
  *
  * libpq's errors become ours here: a failed statement is IDX_ERR_DB with
- * its SQLSTATE and message; a connection problem (CONNECTION_BAD, SQLSTATE
- * class 08 or 57P0x) is IDX_ERR_DB_CONN. An outage is logged once when it
- * starts and once when it ends.
+ * its SQLSTATE and message; a connection problem (CONNECTION_BAD, or a
+ * SQLSTATE that pgerr.h classifies as the session's end, the one rule
+ * store.c applies too) is IDX_ERR_DB_CONN. An outage is logged once when
+ * it starts and once when it ends.
  */
 #include "common.h"
 
 #include "dbpool.h"
 
 #include "log.h"
+#include "pgerr.h"
 
 #include <libpq-fe.h>
 
@@ -180,11 +182,6 @@ static int watch(pconn_t *c, int events) {
 }
 
 /* ---- results ------------------------------------------------------------ */
-
-static bool sqlstate_is_conn(const char *state) {
-  /* 08xxx connection exceptions; 57P0x the server ending the session. */
-  return state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0);
-}
 
 /* libpq's message without its trailing newline, into buf. */
 static const char *pq_message(const char *msg, char *buf, size_t cap) {
@@ -400,7 +397,7 @@ static void finish_query(pconn_t *c) {
   } else {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    r.status = sqlstate_is_conn(state) ? IDX_ERR_DB_CONN : IDX_ERR_DB;
+    r.status = idx_pgerr_code(state, false);
     r.sqlstate = state ? state : "";
     r.message = pq_message(primary ? primary : PQerrorMessage(c->pg), msg, sizeof msg);
   }

@@ -55,7 +55,8 @@ static bool names_match(const idx_abi_event_t *ev, const char *names, const char
 }
 
 int idx_modelcheck_one(const idx_network_t *net, const char *part, const char *role,
-                       const char *event, const char *names, char *err, size_t errlen) {
+                       const char *event, const char *names, bool optional, char *err,
+                       size_t errlen) {
   size_t with_role = 0, with_event = 0;
   const char *first_abi = NULL;
   for (size_t c = 0; c < net->ncontracts; c++) {
@@ -74,7 +75,7 @@ int idx_modelcheck_one(const idx_network_t *net, const char *part, const char *r
         return IDX_ERR_CONFIG;
     }
   }
-  if (with_role > 0 && with_event == 0) {
+  if (with_role > 0 && with_event == 0 && !optional) {
     idx_set_err(err, errlen,
                 "model part '%s' reads %s of role %s, but no ABI of that role has it (%s%s): "
                 "the event was renamed or retyped",
@@ -91,9 +92,9 @@ typedef struct check_ctx_s {
 } check_ctx_t;
 
 static int check_row(void *ud, const char *part, const char *role, const char *event,
-                     const char *names) {
+                     const char *names, bool optional) {
   check_ctx_t *ctx = ud;
-  return idx_modelcheck_one(ctx->net, part, role, event, names, ctx->err, ctx->errlen);
+  return idx_modelcheck_one(ctx->net, part, role, event, names, optional, ctx->err, ctx->errlen);
 }
 
 int idx_modelcheck_run(idx_store_t *store, const idx_network_t *net, char *err, size_t errlen) {

@@ -12,19 +12,29 @@
 
 enum { NETWORK_FILE_MAX = 1 << 20 };
 
-static const char *const role_names[] = {"app_license",  "node_license",  "dimo_token",
-                                         "sacd",         "vehicle",       "sacd_template",
-                                         "storage_node", "node_registry", "connection"};
-static const char *const class_names[] = {"none", "app", "node", "client", "connection"};
+static const char *const role_names[] = {
+    "app_license",   "manufacturer_license", "dimo_token",    "sacd",      "vehicle",
+    "sacd_template", "storage_node",         "node_registry", "connection"};
+static const char *const class_names[] = {"none",   "app",        "node",
+                                          "client", "connection", "manufacturer"};
+
+/* The classes a network file's `requirements` may set: those with a stake
+ * to compare (connections have none). */
+static const char *const requirement_classes[] = {"app", "client", "node", "manufacturer"};
+
+/* The largest uint256, the cap of an amount in wei. */
+static const char uint256_max[] =
+    "115792089237316195423570985008687907853269984665640564039457584007913129639935";
 
 /* The class a role licenses by default (IDX_CLASS_NONE: not a license
  * role). Storage-node anchors are DIP-5's node operators; the 2022 Stake
- * contract (node_license) keeps the class name "node" for now. */
+ * contract licenses hardware manufacturers (dimo-contracts.md section 2). */
 static idx_class_t role_default_class(idx_role_t role) {
   switch (role) {
   case IDX_ROLE_APP_LICENSE:
     return IDX_CLASS_APP;
-  case IDX_ROLE_NODE_LICENSE:
+  case IDX_ROLE_MANUFACTURER_LICENSE:
+    return IDX_CLASS_MANUFACTURER;
   case IDX_ROLE_STORAGE_NODE:
     return IDX_CLASS_NODE;
   case IDX_ROLE_CONNECTION:
@@ -55,6 +65,7 @@ void idx_network_free(idx_network_t *net) {
   free(net->contracts);
   free(net->name);
   free(net->path);
+  free(net->requirements_json);
   memset(net, 0, sizeof *net);
 }
 
@@ -129,13 +140,22 @@ static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const ch
     snprintf(err, errlen, "contracts[%zu]: \"role\" (a string) is required", i);
     return IDX_ERR_CONFIG;
   }
+  if (strcmp(role, "node_license") == 0) {
+    /* The 2022 Stake contract licenses manufacturers, not DIP-5 node
+     * operators: a file written for an earlier release says so here. */
+    snprintf(err, errlen,
+             "contracts[%zu]: role \"node_license\" is now \"manufacturer_license\" (the 2022 "
+             "Stake contract licenses manufacturers; DIP-5 node operators are \"storage_node\")",
+             i);
+    return IDX_ERR_CONFIG;
+  }
   size_t r = 0;
   while (r < IDX_ARRAY_LEN(role_names) && strcmp(role, role_names[r]) != 0)
     r++;
   if (r == IDX_ARRAY_LEN(role_names)) {
     snprintf(err, errlen,
-             "contracts[%zu]: unknown role \"%s\" (app_license, node_license, dimo_token, "
-             "sacd, vehicle, sacd_template, storage_node, node_registry, connection)",
+             "contracts[%zu]: unknown role \"%s\" (app_license, manufacturer_license, "
+             "dimo_token, sacd, vehicle, sacd_template, storage_node, node_registry, connection)",
              i, role);
     return IDX_ERR_CONFIG;
   }
@@ -151,17 +171,19 @@ static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const ch
     while (k < IDX_ARRAY_LEN(class_names) && strcmp(cls, class_names[k]) != 0)
       k++;
     if (k == IDX_ARRAY_LEN(class_names)) {
-      snprintf(err, errlen, "contracts[%zu]: unknown class \"%s\" (app, node, client, connection)",
+      snprintf(err, errlen,
+               "contracts[%zu]: unknown class \"%s\" (app, client, manufacturer, node, connection)",
                i, cls);
       return IDX_ERR_CONFIG;
     }
-    /* A class is a label over the role's semantics: only the app-license
-     * and 2022 Stake roles are shared by several classes; storage nodes
-     * and connections have one meaning each, and no other role is a
-     * connection. */
+    /* A class is a label over the role's semantics: an app-license
+     * compatible contract may license apps or clients; every other role
+     * has its one class (a manufacturer is never a node). */
     idx_class_t want = (idx_class_t)k;
-    bool fixed = c->role == IDX_ROLE_STORAGE_NODE || c->role == IDX_ROLE_CONNECTION;
-    if ((fixed && want != c->license_class) || (!fixed && want == IDX_CLASS_CONNECTION)) {
+    bool ok_class = c->role == IDX_ROLE_APP_LICENSE
+                        ? want == IDX_CLASS_APP || want == IDX_CLASS_CLIENT
+                        : want == c->license_class;
+    if (!ok_class) {
       snprintf(err, errlen, "contracts[%zu]: role %s cannot have class \"%s\"", i, role, cls);
       return IDX_ERR_CONFIG;
     }
@@ -198,6 +220,106 @@ static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const ch
   return 0;
 }
 
+/* An amount in wei: a JSON string of 1 to 78 decimal digits, no sign, no
+ * leading zero, at most 2^256 - 1 (exact: never a JSON number, which
+ * would round). */
+static bool wei_string(json_t *v) {
+  const char *s = json_string_value(v);
+  size_t n = s ? strlen(s) : 0;
+  if (n == 0 || n > 78 || (n > 1 && s[0] == '0'))
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+  }
+  return n < 78 || strcmp(s, uint256_max) <= 0;
+}
+
+/* "requirements": {"CLASS": {"stake": "WEI", "per_user": "WEI",
+ * "understaked": BOOL, "note": TEXT}, ...}: per license class, the stake it
+ * requires (per_user: nodes only, per user of the node) and whether
+ * falling below it makes a license understaked (stops sharing). Stored
+ * re-serialized (x- keys dropped) in net->requirements_json. */
+static int requirements_from_json(idx_network_t *net, json_t *reqs, char *err, size_t errlen) {
+  if (!json_is_object(reqs)) {
+    snprintf(err, errlen, "\"requirements\" must be an object of license classes");
+    return IDX_ERR_CONFIG;
+  }
+  json_t *out = json_object();
+  if (!out)
+    return IDX_ERR_NOMEM;
+  int rc = 0;
+  const char *cls;
+  json_t *r;
+  json_object_foreach(reqs, cls, r) {
+    if (strncmp(cls, "x-", 2) == 0)
+      continue;
+    bool known = false;
+    for (size_t k = 0; k < IDX_ARRAY_LEN(requirement_classes) && !known; k++)
+      known = strcmp(cls, requirement_classes[k]) == 0;
+    if (!known) {
+      snprintf(err, errlen,
+               "requirements: unknown class \"%s\" (app, client, node, manufacturer; "
+               "connections have no stake)",
+               cls);
+      rc = IDX_ERR_CONFIG;
+      break;
+    }
+    if (!json_is_object(r)) {
+      snprintf(err, errlen, "requirements.%s must be an object", cls);
+      rc = IDX_ERR_CONFIG;
+      break;
+    }
+    json_t *one = json_object();
+    if (!one || json_object_set_new(out, cls, one) != 0) {
+      rc = IDX_ERR_NOMEM;
+      break;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(r, key, v) {
+      if (strncmp(key, "x-", 2) == 0)
+        continue;
+      bool amount = strcmp(key, "stake") == 0 || strcmp(key, "per_user") == 0;
+      if (amount && !wei_string(v)) {
+        snprintf(err, errlen,
+                 "requirements.%s.%s must be an amount in wei as a decimal string "
+                 "(e.g. \"10000000000000000000000\" for 10,000 DIMO)",
+                 cls, key);
+        rc = IDX_ERR_CONFIG;
+      } else if (strcmp(key, "per_user") == 0 && strcmp(cls, "node") != 0) {
+        snprintf(err, errlen, "requirements.%s.per_user: only nodes have users", cls);
+        rc = IDX_ERR_CONFIG;
+      } else if (strcmp(key, "understaked") == 0 && !json_is_boolean(v)) {
+        snprintf(err, errlen, "requirements.%s.understaked must be true or false", cls);
+        rc = IDX_ERR_CONFIG;
+      } else if (strcmp(key, "note") == 0 && !json_is_string(v)) {
+        snprintf(err, errlen, "requirements.%s.note must be a string", cls);
+        rc = IDX_ERR_CONFIG;
+      } else if (!amount && strcmp(key, "understaked") != 0 && strcmp(key, "note") != 0) {
+        snprintf(err, errlen,
+                 "requirements.%s: unknown key \"%s\" (stake, per_user, understaked, note)", cls,
+                 key);
+        rc = IDX_ERR_CONFIG;
+      } else if (json_object_set(one, key, v) != 0) {
+        rc = IDX_ERR_NOMEM;
+      }
+      if (rc)
+        break;
+    }
+    if (!rc && !json_object_get(one, "stake")) {
+      snprintf(err, errlen, "requirements.%s: \"stake\" is required", cls);
+      rc = IDX_ERR_CONFIG;
+    }
+    if (rc)
+      break;
+  }
+  if (!rc && !(net->requirements_json = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS)))
+    rc = IDX_ERR_NOMEM;
+  json_decref(out);
+  return rc;
+}
+
 static int network_from_json(idx_network_t *net, json_t *root, const char *net_dir,
                              const char *abi_dir, char *err, size_t errlen) {
   if (!json_is_object(root)) {
@@ -207,8 +329,8 @@ static int network_from_json(idx_network_t *net, json_t *root, const char *net_d
   const char *key;
   json_t *v;
   json_object_foreach(root, key, v) {
-    static const char *const known[] = {"name", "chain_id", "confirmations", "finality",
-                                        "contracts"};
+    static const char *const known[] = {"name",     "chain_id",  "confirmations",
+                                        "finality", "contracts", "requirements"};
     bool ok = strncmp(key, "x-", 2) == 0;
     for (size_t k = 0; k < IDX_ARRAY_LEN(known) && !ok; k++)
       ok = strcmp(key, known[k]) == 0;
@@ -239,6 +361,12 @@ static int network_from_json(idx_network_t *net, json_t *root, const char *net_d
       return IDX_ERR_CONFIG;
     }
     net->has_finality = true;
+  }
+  json_t *reqs = json_object_get(root, "requirements");
+  if (reqs) {
+    int rc = requirements_from_json(net, reqs, err, errlen);
+    if (rc)
+      return rc;
   }
   json_t *contracts = json_object_get(root, "contracts");
   if (!json_is_array(contracts) || json_array_size(contracts) == 0) {

@@ -10,8 +10,8 @@
  * unnest(), HEADER_GROUP at a time.
  *
  * Errors: libpq's failure becomes IDX_ERR_DB_CONN when the connection is
- * gone (CONNECTION_BAD, SQLSTATE class 08, 57P0x) and IDX_ERR_DB
- * otherwise; the message goes to err and to the log, once, here.
+ * gone and IDX_ERR_DB otherwise (idx_pgerr_code, the classification
+ * dbpool shares); the message goes to err and to the log, once, here.
  */
 #include "common.h"
 
@@ -21,6 +21,7 @@
 #include "hex.h"
 #include "keccak.h"
 #include "log.h"
+#include "pgerr.h"
 
 #include <libpq-fe.h>
 
@@ -93,16 +94,6 @@ static void one_line(char *out, size_t cap, const char *msg) {
   out[n] = '\0';
 }
 
-static bool sqlstate_is_conn(const char *state) {
-  if (!state || strlen(state) != 5)
-    return false;
-  /* 08xxx connection exceptions; 57P01 admin_shutdown, 57P02
-   * crash_shutdown, 57P03 cannot_connect_now, 57P04 database_dropped,
-   * 57P05 idle_session_timeout: the server ends the session. (57014,
-   * query_canceled, leaves the connection usable.) */
-  return strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0;
-}
-
 /* Line (1-based) of the character at 1-based position pos in text. */
 static long line_of(const char *text, long pos) {
   long line = 1;
@@ -151,11 +142,9 @@ static int fail_res(idx_store_t *s, PGresult *res, const char *what, const char 
       snprintf(where, sizeof where, " (line %ld)", line_of(sql, pos));
   }
 
-  int code = IDX_ERR_DB;
-  if (PQstatus(s->conn) == CONNECTION_BAD || sqlstate_is_conn(state)) {
-    code = IDX_ERR_DB_CONN;
+  int code = idx_pgerr_code(state, PQstatus(s->conn) == CONNECTION_BAD);
+  if (code == IDX_ERR_DB_CONN)
     s->broken = true;
-  }
   idx_set_err(err, errlen, "%s%s: %s%s%s%s%s", what, where, msg, extra, state ? " [SQLSTATE " : "",
               state ? state : "", state ? "]" : "");
   idx_log_error("store", "%s%s: %s%s%s%s%s", what, where, msg, extra, state ? " [SQLSTATE " : "",
@@ -1058,6 +1047,15 @@ static int check_batch(const idx_batch_t *b, char *err, size_t errlen) {
         (l->role && !utf8_ok(l->role)))
       BAD("log %zu: text is not valid UTF-8", i);
   }
+  if (b->ntxs && !b->txs)
+    BAD("NULL txs");
+  for (size_t i = 0; i < b->ntxs; i++) {
+    const idx_tx_t *t = &b->txs[i];
+    if (t->block_number < b->from_block || t->block_number > b->to_block ||
+        t->first_log_index > INT32_MAX)
+      BAD("tx %zu: block %" PRIu64 " outside %" PRIu64 "..%" PRIu64 " or bad log index", i,
+          t->block_number, b->from_block, b->to_block);
+  }
   return 0;
 #undef BAD
 }
@@ -1289,6 +1287,35 @@ static int write_logs(idx_store_t *s, const idx_batch_t *b, char *err, size_t er
   return rc;
 }
 
+/* Senders of admin transactions (issue #25, schema/011_accountability.sql):
+ * one row each, after the logs they explain (the row references its first
+ * log, so a rollback's DELETE of that log removes it). Few per batch
+ * (admin actions are rare), so one INSERT each. */
+static int write_txs(idx_store_t *s, const idx_batch_t *b, char *err, size_t errlen) {
+  for (size_t i = 0; i < b->ntxs; i++) {
+    const idx_tx_t *t = &b->txs[i];
+    params_t p = {0};
+    par_int8(&p, (int64_t)b->chain_id);
+    par_int8(&p, (int64_t)t->block_number);
+    par_bin(&p, OID_BYTEA, t->tx_hash.b, 32);
+    par_int8(&p, (int64_t)t->first_log_index);
+    par_bin(&p, OID_BYTEA, t->from.b, 20);
+    if (t->has_to)
+      par_bin(&p, OID_BYTEA, t->to.b, 20);
+    else
+      par_bin(&p, OID_BYTEA, NULL, 0);
+    if (!t->has_to)
+      p.values[p.n - 1] = NULL; /* SQL NULL: a contract creation */
+    int rc = exec_params(s,
+                         "INSERT INTO tx_senders (chain_id, block_number, tx_hash, log_index, "
+                         "from_address, to_address) VALUES ($1, $2, $3, $4, $5, $6)",
+                         &p, NULL, "write_batch: tx_senders", err, errlen);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *err, size_t errlen) {
   int rc = call_begin(store, err, errlen);
   if (rc)
@@ -1341,6 +1368,8 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
   if ((rc = write_headers(store, batch, err, errlen)) != 0)
     goto out;
   if (batch->nlogs && (rc = write_logs(store, batch, err, errlen)) != 0)
+    goto out;
+  if (batch->ntxs && (rc = write_txs(store, batch, err, errlen)) != 0)
     goto out;
 
   if (!batch->defer_model) {
@@ -1656,12 +1685,12 @@ int idx_store_model_reads(idx_store_t *store, idx_store_model_read_cb cb, void *
   PGresult *res = NULL;
   int rc = call_begin(store, err, errlen);
   if (rc || (rc = exec_params(store,
-                              "SELECT part, role, event, array_to_string(args, ',') "
-                              "FROM model_reads ORDER BY part, role, event",
+                              "SELECT part, role, event, array_to_string(args, ','), "
+                              "optional::text FROM model_reads ORDER BY part, role, event",
                               NULL, &res, what, err, errlen)) != 0)
     return rc;
   for (int i = 0; i < PQntuples(res) && !rc; i++) {
-    for (int col = 0; col < 4; col++) {
+    for (int col = 0; col < 5; col++) {
       if (PQgetisnull(res, i, col)) {
         PQclear(res);
         return bad_shape(err, errlen, what);
@@ -1669,7 +1698,7 @@ int idx_store_model_reads(idx_store_t *store, idx_store_model_read_cb cb, void *
     }
     /* Binary text values are their bytes; libpq adds a terminating NUL. */
     rc = cb(ud, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
-            PQgetvalue(res, i, 3));
+            PQgetvalue(res, i, 3), strcmp(PQgetvalue(res, i, 4), "true") == 0);
   }
   PQclear(res);
   return rc;
@@ -1800,6 +1829,15 @@ int idx_store_register_contracts(idx_store_t *store, uint64_t chain_id, const id
     rc = exec_params(store, "SELECT dimo_register_contract($1, $2, $3, $4, $5)", &p, NULL, what,
                      err, errlen);
   }
+  if (!rc) {
+    /* The file's requirements (issue #23): written only when they changed,
+     * which re-derives trust ratios and statuses. */
+    params_t p = {0};
+    par_int8(&p, (int64_t)chain_id);
+    par_text_or_null(&p, net->requirements_json);
+    rc = exec_params(store, "SELECT dimo_set_requirements($1, $2::jsonb)", &p, NULL, what, err,
+                     errlen);
+  }
   if (!rc)
     rc = exec_simple(store, "COMMIT", what, err, errlen);
 out:
@@ -1871,6 +1909,65 @@ int idx_store_license_docs(idx_store_t *store, uint64_t chain_id, const char *li
     *json = out;
     *count = (size_t)n;
   }
+  PQclear(res);
+  return 0;
+}
+
+int idx_store_audit_json(idx_store_t *store, uint64_t chain_id, const char *what,
+                         const char *contract, bool has_at_block, uint64_t at_block, char **json,
+                         char *err, size_t errlen) {
+  static const struct {
+    const char *what, *sql;
+    bool needs_contract;
+  } q[] = {
+      {"actions", "SELECT dimo_admin_actions_page($1, $2, NULL, NULL, NULL, $3, 1000, NULL)::text",
+       false},
+      {"roles", "SELECT dimo_role_holders($1, dimo__addr($2), $3)::text", true},
+      {"books", "SELECT dimo_license_books($1, dimo__addr($2), $3)::text", true},
+  };
+  *json = NULL;
+  size_t k = 0;
+  while (k < IDX_ARRAY_LEN(q) && strcmp(q[k].what, what) != 0)
+    k++;
+  if (k == IDX_ARRAY_LEN(q) || (q[k].needs_contract && !contract)) {
+    idx_set_err(err, errlen, k == IDX_ARRAY_LEN(q) ? "unknown question" : "a contract is needed");
+    return IDX_ERR_INVAL;
+  }
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  if (has_at_block && at_block > INT64_MAX) {
+    idx_set_err(err, errlen, "block %" PRIu64 " out of range", at_block);
+    return IDX_ERR_INVAL;
+  }
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  par_text_or_null(&p, contract);
+  if (has_at_block)
+    par_int8(&p, (int64_t)at_block);
+  else
+    par_null(&p, OID_INT8);
+  rc = exec_params(store, q[k].sql, &p, &res, "audit", err, errlen);
+  if (rc) {
+    if (strcmp(store->sqlstate, "22023") == 0)
+      rc = IDX_ERR_INVAL;
+    return rc;
+  }
+  if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+    PQclear(res);
+    return bad_shape(err, errlen, "audit");
+  }
+  size_t len = (size_t)PQgetlength(res, 0, 0);
+  char *out = len <= IDX_STORE_MAX_LICENSE_JSON ? malloc(len + 1) : NULL;
+  if (!out) {
+    PQclear(res);
+    idx_set_err(err, errlen, "audit: answer of %zu bytes too large or out of memory", len);
+    return len > IDX_STORE_MAX_LICENSE_JSON ? IDX_ERR_TOO_LARGE : IDX_ERR_NOMEM;
+  }
+  memcpy(out, PQgetvalue(res, 0, 0), len);
+  out[len] = '\0';
+  *json = out;
   PQclear(res);
   return 0;
 }

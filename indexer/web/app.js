@@ -42,7 +42,7 @@
   const view = () => document.getElementById('view');
   function show(...nodes) {
     const v = view();
-    v.replaceChildren(...nodes);
+    v.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
   }
 
   // ---- formatting -----------------------------------------------------------
@@ -74,6 +74,14 @@
   function addr(a) { return a ? el('code', { class: 'addr' }, a) : el('span', { class: 'muted' }, 'none'); }
   function shortAddr(a) { return a ? el('code', { class: 'addr', title: a }, a.slice(0, 8) + '…' + a.slice(-6)) : el('span', { class: 'muted' }, 'none'); }
   const TX_RE = /^0x[0-9a-f]{64}$/;
+  // Who executed an admin action (#25): the role holder, the sender it came
+  // via (a multisig), or why there is none.
+  function executor(by) {
+    if (!by) return el('span', { class: 'muted' }, 'unknown');
+    if (!by.address) return el('span', { class: 'muted' }, by.attribution === 'unattributed' ? 'unattributed' : 'not fetched');
+    return el('span', {}, shortAddr(by.address), ' ', el('small', {}, by.role || ''),
+      by.via ? [' via ', shortAddr(by.via)] : null);
+  }
   function txLink(tx) {
     if (!tx) return el('span', { class: 'muted' }, '—');
     const short = tx.slice(0, 10) + '…' + tx.slice(-6);
@@ -87,7 +95,15 @@
   function licenseHref(kind, key, at) {
     return '#/license/' + kind + '/' + encodeURIComponent(key) + (at !== null && at !== undefined ? '?at=' + at : '');
   }
-  function kindOf(cls) { return cls === 'node' ? 'node' : 'app'; }
+  // The license classes the page opens, with their API route and title
+  // (client licenses are app-license compatible: the app route).
+  const KINDS = {
+    app: { path: 'apps', title: 'App' },
+    manufacturer: { path: 'manufacturers', title: 'Manufacturer' },
+    node: { path: 'nodes', title: 'Storage node' },
+    connection: { path: 'connections', title: 'Connection' },
+  };
+  function kindOf(cls) { return Object.prototype.hasOwnProperty.call(KINDS, cls) ? cls : 'app'; }
 
   // ---- API -----------------------------------------------------------------
 
@@ -328,8 +344,15 @@
     if (app.status === 400) return out.replaceChildren(problem(app, 'Not a valid key'));
     let found = app.status === 200 ? { kind: 'app', doc: app.body } : null;
     if (!found && c.kind !== 'alias') {
-      const node = await api('/v1/nodes/' + k);
-      if (node.status === 200) found = { kind: 'node', doc: node.body };
+      const m = await api('/v1/manufacturers/' + k);
+      if (m.status === 200) found = { kind: 'manufacturer', doc: m.body };
+    }
+    // Storage nodes (by token id or label) and connections (by token id or
+    // name): a label or name looks like an alias.
+    for (const kind of ['node', 'connection']) {
+      if (found || c.kind === 'address') break;
+      const r = await api('/v1/' + KINDS[kind].path + '/' + k);
+      if (r.status === 200) found = { kind, doc: r.body };
     }
     const others = [];
     if (c.kind === 'address') {
@@ -377,15 +400,15 @@
   async function renderLicense(kind, key, at, want) {
     const q = at !== null ? '?at_block=' + at : '';
     const [res, extra] = await Promise.all([
-      api('/v1/' + (kind === 'node' ? 'nodes' : 'apps') + '/' + encodeURIComponent(key) + q),
+      api('/v1/' + KINDS[kind].path + '/' + encodeURIComponent(key) + q),
       api('/v1/overview?license=' + encodeURIComponent(key) + (at !== null ? '&at_block=' + at : ''))]);
-    const title = el('h1', {}, (kind === 'node' ? 'Node' : 'App') + ' license');
+    const title = el('h1', {}, KINDS[kind].title + ' license');
     const atForm = asOfForm((b) => licenseHref(kind, key, b), at, res.status === 200 ? res.body.as_of_block : null);
     if (res.status === 404) return show(title, atForm, el('p', { class: 'notice', role: 'status' }, 'No ' + kind + ' license matches "' + key + '"' + (at !== null ? ' at block ' + at : '') + '.'));
     if (res.status !== 200) return show(title, atForm, problem(res, 'The license could not be read'));
     const d = res.body;
     if (want && want.contract && want.owner && d.contract !== want.contract && await resolveContract(kind, key, at, want)) return;
-    title.textContent = (d.class === 'node' ? 'Node' : d.class === 'app' ? 'App' : d.class) + ' license #' + d.token_id;
+    title.textContent = (KINDS[d.class] ? KINDS[d.class].title : d.class) + ' license #' + d.token_id;
     const status = el('p', { class: 'status s-' + d.status, id: 'license-status', 'data-status': d.status },
       el('strong', {}, d.status), ' — ', statusReason(d));
     const facts = el('dl', { class: 'kv', id: 'license-facts' },
@@ -397,6 +420,8 @@
       el('dt', {}, 'Staked'), el('dd', {}, dimo(d.staked, { id: 'license-staked' })),
       el('dt', {}, 'Required stake'), el('dd', {}, dimo(d.required_stake)),
       el('dt', {}, 'Trust ratio'), el('dd', { id: 'license-trust' }, d.trust_ratio === null ? '—' : d.trust_ratio),
+      // Storage nodes: users as of the block (the requirement grows with them).
+      d.users !== undefined ? [el('dt', {}, 'Users'), el('dd', { id: 'license-users' }, d.users)] : null,
       el('dt', {}, 'Issued'), el('dd', {}, d.issued ? ['block ' + d.issued.block + ', ' + when(d.issued.time) + ' ', txLink(d.issued.tx)] : '—'),
       d.revoked ? [el('dt', {}, 'Revoked'), el('dd', {}, 'block ' + d.revoked.block + ', ' + when(d.revoked.time) + ' ', txLink(d.revoked.tx))] : null);
     const asOfTime = d.as_of_time ? Date.parse(d.as_of_time) : null;
@@ -419,10 +444,13 @@
     const moves = table('stake-history', 'Stake movements', ['Kind', 'Amount', 'Balance after', 'Block', 'Time', 'Transaction'],
       history.map((m) => el('tr', {}, el('td', {}, MARK[m.kind] || m.kind), el('td', {}, dimo(m.amount)),
         el('td', {}, dimo(m.balance_after)), el('td', {}, m.block), el('td', {}, when(m.time)), el('td', {}, txLink(m.tx)))), true);
-    const slashes = table('license-slashes', 'Slashes', ['Amount', 'Destination', 'Block', 'Time', 'Transaction'],
-      (d.slashes || []).map((s) => el('tr', { 'data-amount': s.amount, 'data-destination': s.destination === null ? '' : s.destination, 'data-block': s.block },
+    // No slash path exists for manufacturers (nor nodes, connections): their
+    // documents carry no `slashes`, and the page shows no table for them.
+    const slashes = !d.slashes ? null : table('license-slashes', 'Slashes', ['Amount', 'Destination', 'Block', 'Time', 'Transaction', 'Executed by'],
+      (d.slashes || []).map((s) => el('tr', { 'data-amount': s.amount, 'data-destination': s.destination === null ? '' : s.destination, 'data-block': s.block,
+        'data-by': s.by ? (s.by.address || s.by.attribution) : '' },
         el('td', {}, dimo(s.amount)), el('td', {}, destination(s.destination)), el('td', {}, s.block), el('td', {}, when(s.time)),
-        el('td', {}, txLink(s.tx)))));
+        el('td', {}, txLink(s.tx)), el('td', {}, executor(s.by)))));
     let aliasHist = null;
     if (extra.status === 200 && extra.body.aliases) {
       const mine = extra.body.aliases.filter((a) => a.contract === d.contract && a.token_id === d.token_id);
@@ -507,19 +535,22 @@
     const rows = page.body.slashes;
     const tbl = rows.length ? el('table', { class: 'data', id: 'ledger' },
       el('caption', {}, 'Forfeits in chain order' + (license ? ' of licenses matching ' + license : '')),
-      el('thead', {}, el('tr', {}, ['License', 'Owner', 'Amount', 'Destination', 'Block', 'Time', 'Transaction'].map((h) => el('th', { scope: 'col' }, h)))),
-      el('tbody', {}, rows.map((r) => el('tr', { 'data-amount': r.amount, 'data-block': r.block, 'data-log-index': r.log_index, 'data-contract': r.license.contract },
+      el('thead', {}, el('tr', {}, ['License', 'Owner', 'Amount', 'Destination', 'Block', 'Time', 'Transaction', 'Executed by'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, rows.map((r) => el('tr', { 'data-amount': r.amount, 'data-block': r.block, 'data-log-index': r.log_index, 'data-contract': r.license.contract,
+        'data-by': r.by ? (r.by.address || r.by.attribution) : '' },
         el('td', {}, el('a', { href: licenseHref(kindOf(r.license.class), r.license.token_id) + '?contract=' + r.license.contract + '&owner=' + (r.owner || ''),
           title: r.license.contract }, r.license.class + ' #' + r.license.token_id)),
         el('td', {}, shortAddr(r.owner)), el('td', {}, dimo(r.amount)), el('td', {}, destination(r.destination, true)),
-        el('td', {}, r.block), el('td', {}, when(r.time)), el('td', {}, txLink(r.tx))))))
+        el('td', {}, r.block), el('td', {}, when(r.time)), el('td', {}, txLink(r.tx)), el('td', {}, executor(r.by))))))
       : el('p', { class: 'muted' }, 'No slashes.');
     const nav = el('nav', { class: 'pager', 'aria-label': 'Ledger pages' },
       after ? el('a', { class: 'button', href: '#/ledger?' + [lq, prev ? 'after=' + encodeURIComponent(prev) : ''].filter(Boolean).join('&') }, '← Previous') : null,
       page.body.next ? el('a', { class: 'button', id: 'ledger-next', href: '#/ledger?' + [lq, 'after=' + encodeURIComponent(page.body.next), after ? 'prev=' + encodeURIComponent(after) : ''].filter(Boolean).join('&') }, 'Next →') : null);
-    const csv = [['class', 'contract', 'token_id', 'owner', 'amount_wei', 'destination', 'block', 'log_index', 'time', 'tx']]
+    const csv = [['class', 'contract', 'token_id', 'owner', 'amount_wei', 'destination', 'block', 'log_index', 'time', 'tx',
+      'by', 'by_role', 'via', 'attribution']]
       .concat(rows.map((r) => [r.license.class, r.license.contract, r.license.token_id, r.owner, r.amount,
-        r.destination === null ? 'unknown' : r.destination, r.block, r.log_index, r.time, r.tx]))
+        r.destination === null ? 'unknown' : r.destination, r.block, r.log_index, r.time, r.tx,
+        r.by ? r.by.address : '', r.by ? r.by.role : '', r.by ? r.by.via : '', r.by ? r.by.attribution : '']))
       .map((cols) => cols.map(csvCell).join(',')).join('\r\n') + '\r\n';
     const link = el('a', { class: 'button', id: 'ledger-csv', download: 'slashes' + (after ? '-after-' + after : '') + '.csv',
       href: URL.createObjectURL(new Blob([csv], { type: 'text/csv' })) }, 'Download these rows (CSV)');
@@ -556,7 +587,7 @@
       const at = /^[0-9]{1,18}$/.test(params.get('at') || '') ? params.get('at') : null;
       state.pinned = at !== null;
       const want = { contract: params.get('contract'), owner: params.get('owner') };
-      render = () => renderLicense(parts[1] === 'node' ? 'node' : 'app', key, at, want);
+      render = () => renderLicense(kindOf(parts[1]), key, at, want);
     } else if (name === 'ledger') {
       state.pinned = !!params.get('after');
       render = () => renderLedger(params);

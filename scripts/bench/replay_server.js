@@ -106,7 +106,7 @@ class Chain {
     const app = net.contracts.find((c) => c.role === 'app_license');
     const token = net.contracts.find((c) => c.role === 'dimo_token');
     if (!app || !token) throw new Error('the network file needs an app_license and a dimo_token contract');
-    this.licenses = net.contracts.filter((c) => c.role === 'app_license' || c.role === 'node_license')
+    this.licenses = net.contracts.filter((c) => c.role === 'app_license' || c.role === 'manufacturer_license')
       .map((c) => c.address.toLowerCase());
     const appAbi = abiOf(app);
     const tokAbi = abiOf(token);

@@ -7,7 +7,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin=${DIMO_INDEXER:-$root/build/indexer/dimo-indexer}
 
-got=$("$bin" abi topics "$root/abi/DevLicenseDimo.json" "$root/abi/NodeLicenseStake.json" \
+got=$("$bin" abi topics "$root/abi/DevLicenseDimo.json" "$root/abi/ManufacturerLicenseStake.json" \
   "$root/abi/DimoToken.json" "$root/abi/Sacd.json" "$root/abi/DimoVehicle.json" \
   "$root/abi/SacdTemplate.json" "$root/abi/StorageNode.json" "$root/abi/NodeRegistry.json" \
   "$root/abi/Connections.json")

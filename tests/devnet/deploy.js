@@ -6,7 +6,7 @@
 //   node tests/devnet/deploy.js --rpc URL --out FILE [--fund DIMO] [--interval S]
 //
 // Order: DimoToken, DevLicenseDimo, DevLicenseDimoBytes32Alias,
-// NodeLicenseStake (one block each), then one block with the DIMO mints and
+// ManufacturerLicenseStake (one block each), then one block with the DIMO mints and
 // the max approvals of every dev account for the three license contracts,
 // then the opt-in contracts: the 2024 Sacd implementation and its
 // DevnetProxy (the address everything uses), DimoVehicle (knowing the proxy;
@@ -20,6 +20,10 @@
 // each (appended last, so that every earlier contract keeps its block).
 // Also sets anvil_setBlockTimestampInterval (default 2 s, Polygon-like) so
 // every later block has a strictly increasing timestamp.
+// Last, DevLicenseDimo2024 (the 2024 license contract's event generation),
+// one block, listed as a further app_license with abi DevLicenseDimo2024.json
+// and "x-scenario": false: the scenario's driver and oracle speak today's
+// contract only and leave it alone; tests/devnet/license_2024.js drives it.
 
 const fs = require('fs');
 const path = require('path');
@@ -71,7 +75,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   const token = await deployContract(rpc, admin, 'DimoToken');
   const app = await deployContract(rpc, admin, 'DevLicenseDimo', [token.contract.address]);
   const appOld = await deployContract(rpc, admin, 'DevLicenseDimoBytes32Alias', [token.contract.address]);
-  const node = await deployContract(rpc, admin, 'NodeLicenseStake', [token.contract.address]);
+  const node = await deployContract(rpc, admin, 'ManufacturerLicenseStake', [token.contract.address]);
 
   const amount = BigInt(fund) * E18;
   const txs = [];
@@ -99,6 +103,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   const storageNode = await deployContract(rpc, admin, 'StorageNode');
   const registry = await deployContract(rpc, admin, 'NodeRegistry', [vehicle.contract.address, storageNode.contract.address]);
   const connections = await deployContract(rpc, admin, 'Connections');
+  const lic2024 = await deployContract(rpc, admin, 'DevLicenseDimo2024', [token.contract.address]);
 
   const entry = (role, cls, d, name, extra = {}) => {
     const e = { role };
@@ -106,7 +111,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
     Object.assign(e, {
       address: d.contract.address,
       abi: {
-        app_license: 'DevLicenseDimo.json', node_license: 'NodeLicenseStake.json', dimo_token: 'DimoToken.json',
+        app_license: 'DevLicenseDimo.json', manufacturer_license: 'ManufacturerLicenseStake.json', dimo_token: 'DimoToken.json',
         sacd: 'Sacd.json', vehicle: 'DimoVehicle.json', sacd_template: 'SacdTemplate.json',
         storage_node: 'StorageNode.json', node_registry: 'NodeRegistry.json', connection: 'Connections.json',
       }[role],
@@ -122,10 +127,19 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
     name: 'devnet',
     chain_id: 137,
     confirmations: 0,
+    // The seed's rules (DIP-5 draft, dimo-contracts.md section 4): falling
+    // below the requirement stops sharing, so every class is understaked
+    // below it.
+    requirements: {
+      app: { stake: '10000000000000000000000', understaked: true, note: 'DIP-5 seed: 10,000 DIMO' },
+      client: { stake: '10000000000000000000000', understaked: true, note: 'DIP-5 seed: 10,000 DIMO' },
+      node: { stake: '100000000000000000000000', per_user: '2000000000000000000', understaked: true, note: 'DIP-5 seed: 100,000 DIMO plus 2 per user' },
+      manufacturer: { stake: '100000000000000000000000', understaked: true, note: 'the 2022 Stake contract minimum' },
+    },
     contracts: [
       entry('app_license', 'app', app, 'DevLicenseDimo', { 'x-alias-event': 'LicenseAliasSet(uint256,string)' }),
       entry('app_license', 'app', appOld, 'DevLicenseDimoBytes32Alias', { 'x-alias-event': 'LicenseAliasSet(uint256,bytes32)' }),
-      entry('node_license', 'node', node, 'NodeLicenseStake'),
+      entry('manufacturer_license', 'manufacturer', node, 'ManufacturerLicenseStake'),
       entry('dimo_token', null, token, 'DimoToken'),
       // x-contract: the implementation as deployed (the 2024 one), so the
       // scenario's checks see the events it emits; lib/sacd_upgrades.js and
@@ -140,6 +154,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
       entry('storage_node', 'node', storageNode, 'StorageNode'),
       entry('node_registry', null, registry, 'NodeRegistry', { 'x-vehicle': vehicle.contract.address }),
       entry('connection', 'connection', connections, 'Connections'),
+      entry('app_license', 'app', lic2024, 'DevLicenseDimo2024', { abi: 'DevLicenseDimo2024.json', 'x-scenario': false }),
     ],
     'x-connections': CONNECTIONS,
     'x-rpc-url': rpcUrl,

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 'use strict';
 // Makes one opt-in that is certainly allowed at the head, whatever a random
-// scenario did before: a new app license (active, not frozen), a new
+// scenario did before: a new app license (active, not frozen, staked at
+// its class's requirement in the network file: the devnet's seed rule
+// makes a license below it understaked), a new
 // vehicle, and its owner's SACD grant of permissions 0 and 1 to the
 // license's client id, never expiring. Tests that require every access
 // reason to occur (test_access_scenario.sh) run it so that "allowed" does
@@ -37,6 +39,14 @@ async function main() {
   if (!ev) throw new Error('no Issued log');
   const tokenId = BigInt(ev.args.tokenId);
   const clientId = ev.args.clientId;
+  // Stake the requirement (the holder's DIMO, topped up by the admin).
+  const req = (d.net.requirements || {}).app;
+  const need = req ? BigInt(req.stake) : 0n;
+  if (need > 0n) {
+    const have = BigInt(await d.token.call('balanceOf', [holder]));
+    if (have < need) ok(await d.token.send(d.admin, 'transfer', [holder, need - have], { gas: 100000 }), 'top-up');
+    ok(await app.send(holder, 'lock', [tokenId, need], { gas: 200000 }), 'lock');
+  }
   ok(await d.vehicle.send(d.admin, 'mint', [owner], { gas: 200000 }), 'vehicle mint');
   const vehicleId = BigInt(await d.vehicle.call('lastTokenId'));
   const forever = (1n << 256n) - 1n;

@@ -23,6 +23,7 @@ const { openDevnet } = require('./lib/network');
 const { readState } = require('./lib/state');
 const { Model } = require('./lib/model');
 const { Driver, aliasKeyBytes, ZERO32 } = require('./lib/driver');
+const { keccak256Hex } = require('./lib/keccak');
 
 const E18 = 10n ** 18n;
 const DAY = 24 * 3600;
@@ -159,6 +160,19 @@ async function fixedScenario(dr, d) {
   await dr.revoke(appOld, o2);
   await dr.setLicenseCost(appOld, dimo(50));
   const o3 = await dr.issue(appOld, A3, A('legacy-three'));
+
+  // Roles (#25), on both app contracts: a grant, a refused grant by a
+  // non-admin, a revoke, a renounce, an admin-role change.
+  const LICENSE_ADMIN = '0x' + keccak256Hex(Buffer.from('LICENSE_ADMIN_ROLE')).slice(2);
+  const UPGRADER = '0x' + keccak256Hex(Buffer.from('UPGRADER_ROLE')).slice(2);
+  for (const c of [app, appOld]) {
+    await dr.role(c, 'grantRole', LICENSE_ADMIN, A3);
+    await dr.role(c, 'grantRole', LICENSE_ADMIN, A4, A3); // must revert: A3 is no role admin
+    await dr.role(c, 'revokeRole', LICENSE_ADMIN, A3);
+    await dr.role(c, 'grantRole', UPGRADER, A4);
+    await dr.role(c, 'renounceRole', UPGRADER, A4, A4);
+    await dr.role(c, 'setRoleAdmin', UPGRADER, LICENSE_ADMIN);
+  }
 
   // Nodes.
   await dr.nodeStake(N1, dimo(60000));

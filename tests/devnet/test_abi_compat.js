@@ -21,9 +21,11 @@ const ABI_DIR = path.join(ROOT, 'abi');
 const MATCH = {
   DevLicenseDimo: 'DevLicenseDimo.json',
   DevLicenseDimoBytes32Alias: 'DevLicenseDimo.json',
-  NodeLicenseStake: 'NodeLicenseStake.json',
+  DevLicenseDimo2024: 'DevLicenseDimo2024.json',
+  ManufacturerLicenseStake: 'ManufacturerLicenseStake.json',
   DimoToken: 'DimoToken.json',
   LicenseAccount: null,
+  DevnetForwarder: null, // #25: the multisig-style forwarder emits nothing of its own
   Sacd: 'Sacd.json',
   SacdTemplated: 'Sacd.json',
   SacdRenounce: 'Sacd.json',
@@ -54,6 +56,13 @@ const FACTS = {
   'AssetForfeit(uint256,uint256)': '0x52d30ff0b778a7633bd7cbd2a5f340804ec47e42354939955b95c7647b5250b7',
   'UpdatePeriodValidity(uint256)': '0x9a360497eca32e7df7472fb414b7188a59505b079b391e7f3a12d59cc4c3fabd',
   'UpdateLicenseCost(uint256)': '0x0aca62d366c4fbb1ef303879453cb890975077ec0dcc742f25c0736c2f563652',
+  'Deposit(uint256,address,uint256)': '0xeaa18152488ce5959073c9c79c88ca90b3d96c00de1f118cfaad664c3dab06b9',
+  'Withdraw(uint256,address,uint256)': '0x9da6493a92039daf47d1f2d7a782299c5994c6323eb1e972f69c432089ec52bf',
+  'UpdateMinimumStake(uint256)': '0xcbb91d072dbb6343465915f872eeb60dc1a13ae67c3c11d608e85c0c49b7591c',
+  // AccessControl's role events (dimo-contracts.md section 1; #25).
+  'RoleGranted(bytes32,address,address)': '0x2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d',
+  'RoleRevoked(bytes32,address,address)': '0xf6391f5c32d9c69d2a47ea670b442974b53935d1edc7fd64eb21e047a839171b',
+  'RoleAdminChanged(bytes32,bytes32,bytes32)': '0xbd79b86ffe0ab8e8776151514217cd7cacd52c909f66475c3af44e129f0b00ff',
   'StakeTokens(address,uint256)': '0xeb564dbda54c69318a29599b8551d044674ca4e3c47f3c0da3f4f253c90b1702',
   'UnstakeTokens(address,uint256)': '0xf74a79d13d6fdbdf26b2c779e6a24490a43e65d60cc7e064740f8d40b2b5ea2c',
   'EmergencyWithdrawal(address,uint256)': '0x23d6711a1d031134a36921253c75aa59e967d38e369ac625992824315e204f20',

@@ -82,7 +82,7 @@ runTest('test_reorg', async (ctx) => {
   const al = after.app_licenses[0].licenses.find((l) => l.token_id === lic.token_id);
   assert(!(signer in al.signers), 'reorged-out signer still listed');
   assert(al.alias === lic.alias && al.staked === lic.staked, `alias/stake not restored: ${al.alias} ${al.staked}`);
-  assert(after.node_licenses[0].stakes[nodeUser].staked === atBase.node_licenses[0].stakes[nodeUser].staked, 'node stake not restored');
+  assert(after.manufacturer_licenses[0].stakes[nodeUser].staked === atBase.manufacturer_licenses[0].stakes[nodeUser].staked, 'node stake not restored');
   assert(JSON.stringify(after) !== JSON.stringify(before), 'state did not change');
   for (const [i, a] of atBase.app_licenses.entries()) {
     for (const l of a.licenses) {

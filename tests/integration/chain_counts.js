@@ -35,7 +35,15 @@ function events(abiFile) {
       const t0 = evs.find((e) => e.ntopics === 3).topic0;
       filter.topics = [t0, licenses.map((l) => '0x' + '0'.repeat(24) + l.address.slice(2).toLowerCase())];
     }
-    const logs = await rpc.call('eth_getLogs', [filter]);
+    let logs = await rpc.call('eth_getLogs', [filter]);
+    if (c.role === 'dimo_token') {
+      // Also DIMO into a license contract (#25: the contracts' books); a
+      // transfer between two of them is counted once.
+      const into = net.contracts.filter((l) => l.class).map((l) => '0x' + '0'.repeat(24) + l.address.slice(2).toLowerCase());
+      const seen = new Set(logs.map((l) => `${l.blockNumber}:${l.logIndex}`));
+      const more = await rpc.call('eth_getLogs', [{ ...filter, topics: [filter.topics[0], null, into] }]);
+      logs = logs.concat(more.filter((l) => !seen.has(`${l.blockNumber}:${l.logIndex}`)));
+    }
     for (const log of logs) {
       const ev = evs.find((e) => e.topic0 === log.topics[0] && e.ntopics === log.topics.length);
       if (!ev) continue;

@@ -110,6 +110,24 @@ function dbSnapshot(db, chain, block, time) {
     )`);
 }
 
+// The network file's requirements (issue #23: requirements are data) and
+// each license contract's class: what a license's status follows.
+let NET = { requirements: {}, classes: {} };
+function loadNet(file) {
+  const n = JSON.parse(require('fs').readFileSync(file, 'utf8'));
+  NET = { requirements: n.requirements || {}, classes: {} };
+  for (const c of n.contracts) if (c.class) NET.classes[c.address.toLowerCase()] = c.class;
+}
+// understaked when the class's rule says falling below its requirement
+// stops sharing and the stake is below it (the network file's amounts;
+// no file requirement: the database's defaults never mark it).
+function belowRule(cls, staked, floor = 0n) {
+  const r = NET.requirements[cls];
+  if (!r || !r.understaked) return false;
+  const need = BigInt(r.stake) > floor ? BigInt(r.stake) : floor;
+  return BigInt(staked || 0) < need;
+}
+
 function compare(st, snap, label) {
   const diffs = [];
   const eq = (what, want, got) => {
@@ -140,7 +158,8 @@ function compare(st, snap, label) {
       eq(`${tag} alias`, aliasFromKey(l.alias_key), d.alias);
       eq(`${tag} client_id`, l.client_id, d.client_id);
       eq(`${tag} client_id look-up`, [l.token_id], (snap.by_client_id[l.client_id] || []));
-      eq(`${tag} status`, l.revoked ? 'revoked' : l.frozen ? 'suspended' : 'active', d.status);
+      const cls = NET.classes[app.address.toLowerCase()] || 'app';
+      eq(`${tag} status`, l.revoked ? 'revoked' : l.frozen ? 'suspended' : belowRule(cls, l.staked) ? 'understaked' : 'active', d.status);
       total += BigInt(l.staked);
       const ds = new Map(d.signers.map((s) => [s.address, s]));
       for (const [addr, s] of Object.entries(l.signers)) {
@@ -162,7 +181,7 @@ function compare(st, snap, label) {
     }
     eq(`${app.address} total_staked`, app.total_staked, String(total));
   }
-  for (const node of st.node_licenses) {
+  for (const node of st.manufacturer_licenses) {
     const p = snap.params[node.address] || {};
     eq('node minimum_stake', node.minimum_stake, p.minimum_stake);
     let total = 0n;
@@ -179,15 +198,16 @@ function compare(st, snap, label) {
       seen.add(key);
       licenses++;
       if (!d) { diffs.push(`${label} node ${key}: missing from the database`); continue; }
-      eq(`node#${l.token_id} class`, 'node', d.class);
-      eq(`node#${l.token_id} owner`, l.owner, d.revoked ? null : d.owner);
-      eq(`node#${l.token_id} revoked`, l.revoked, d.revoked !== null);
+      eq(`manufacturer#${l.token_id} class`, 'manufacturer', d.class);
+      eq(`manufacturer#${l.token_id} owner`, l.owner, d.revoked ? null : d.owner);
+      eq(`manufacturer#${l.token_id} revoked`, l.revoked, d.revoked !== null);
       const ownerStake = l.owner ? node.stakes[l.owner] : null;
       if (ownerStake) {
-        eq(`node#${l.token_id} staked`, ownerStake.staked, d.staked);
-        eq(`node#${l.token_id} status`, ownerStake.whitelisted ? 'active' : 'understaked', d.status);
+        eq(`manufacturer#${l.token_id} staked`, ownerStake.staked, d.staked);
+        eq(`manufacturer#${l.token_id} status`, ownerStake.whitelisted &&
+          !belowRule('manufacturer', ownerStake.staked, BigInt(p.minimum_stake || 0)) ? 'active' : 'understaked', d.status);
       } else if (l.revoked) {
-        eq(`node#${l.token_id} status`, 'revoked', d.status);
+        eq(`manufacturer#${l.token_id} status`, 'revoked', d.status);
       }
     }
   }
@@ -202,6 +222,7 @@ function compare(st, snap, label) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  loadNet(o.network);
   const targets = o.blocks.length ? o.blocks : [null];
   let bad = 0;
   const notes = [];

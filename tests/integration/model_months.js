@@ -37,10 +37,17 @@ function args(argv) {
   return o;
 }
 
-// Counts per class implied by a readState() result.
-function counts(st) {
+// Counts per class implied by a readState() result, judged by the network
+// file's requirements (the devnet's: the seed's rules, understaked below
+// them) and, for manufacturers, the contract minimum.
+function counts(st, req) {
+  const below = (cls, staked, floor = 0n) => {
+    const r = req[cls];
+    if (!r || !r.understaked) return false;
+    return BigInt(staked || 0) < (BigInt(r.stake) > floor ? BigInt(r.stake) : floor);
+  };
   const out = { app: { active: 0, suspended: 0, understaked: 0, revoked_total: 0, licenses_total: 0 },
-    node: { active: 0, suspended: 0, understaked: 0, revoked_total: 0, licenses_total: 0 } };
+    manufacturer: { active: 0, suspended: 0, understaked: 0, revoked_total: 0, licenses_total: 0 } };
   let appStake = 0n;
   for (const a of st.app_licenses) {
     appStake += BigInt(a.total_staked);
@@ -49,18 +56,20 @@ function counts(st) {
       c.licenses_total++;
       if (l.revoked) c.revoked_total++;
       else if (l.frozen) c.suspended++;
+      else if (below('app', l.staked)) c.understaked++;
       else c.active++;
     }
   }
-  const n = st.node_licenses[0];
+  const n = st.manufacturer_licenses[0];
   for (const l of n.licenses) {
-    const c = out.node;
+    const c = out.manufacturer;
+    const s = n.stakes[l.owner];
     c.licenses_total++;
     if (l.revoked) c.revoked_total++;
-    else if (n.stakes[l.owner] && n.stakes[l.owner].whitelisted) c.active++;
+    else if (s && s.whitelisted && !below('manufacturer', s.staked, BigInt(n.minimum_stake))) c.active++;
     else c.understaked++;
   }
-  return { counts: out, stake: { app: appStake.toString(), node: n.total_staked } };
+  return { counts: out, stake: { app: appStake.toString(), manufacturer: n.total_staked } };
 }
 
 async function run(o) {
@@ -83,8 +92,8 @@ async function run(o) {
     const slashesBefore = dr.m.slashes.length;
     await ops();
     const st = await readState(rpc, d.net, 'latest');
-    const { counts: c, stake } = counts(st);
-    for (const cls of ['app', 'node']) {
+    const { counts: c, stake } = counts(st, d.net.requirements || {});
+    for (const cls of ['app', 'manufacturer']) {
       c[cls].issued = c[cls].licenses_total - (prev ? prev[cls].licenses_total : 0);
       c[cls].revoked = c[cls].revoked_total - (prev ? prev[cls].revoked_total : 0);
     }
@@ -153,7 +162,7 @@ function compare(o) {
   eq('months', exp.months.map((m) => m.month), [...new Set(lic.map((r) => r.month))]);
   const keys = ['issued', 'revoked', 'active', 'suspended', 'understaked', 'revoked_total', 'licenses_total'];
   for (const m of exp.months) {
-    for (const cls of ['app', 'node']) {
+    for (const cls of ['app', 'manufacturer']) {
       const row = lic.find((r) => r.month === m.month && r.class === cls) || {};
       eq(`${m.month} ${cls}`, Object.fromEntries(keys.map((k) => [k, m.classes[cls][k]])),
         Object.fromEntries(keys.map((k) => [k, row[k]])));

@@ -49,8 +49,8 @@ async function main() {
       await both(`/v1/apps/${l.client_id}`);
       await both(`/v1/apps/${l.token_id}`);
     } else {
-      await both(`/v1/nodes/${l.token_id}`);
-      await both(`/v1/nodes/${l.owner}`);
+      await both(`/v1/manufacturers/${l.token_id}`);
+      await both(`/v1/manufacturers/${l.owner}`);
     }
     await both(`/v1/slashes?license=${l.token_id}&limit=1000`);
   }
@@ -58,7 +58,12 @@ async function main() {
   await both('/v1/slashes?limit=2');
 
   const vehicles = psql(
-    `SELECT DISTINCT '0x' || encode(g.asset, 'hex') || ' ' || g.token_id FROM sacd_grants g JOIN contracts c ON c.chain_id = g.chain_id AND c.address = g.asset AND c.role = 'vehicle' WHERE g.token_id <> 0 ORDER BY 1 LIMIT 12`,
+    // The first vehicles with grants, and those granted to a license that
+    // is active (staked at its requirement: the access answers need some
+    // allowed ones).
+    `(SELECT DISTINCT '0x' || encode(g.asset, 'hex') || ' ' || g.token_id FROM sacd_grants g JOIN contracts c ON c.chain_id = g.chain_id AND c.address = g.asset AND c.role = 'vehicle' WHERE g.token_id <> 0 ORDER BY 1 LIMIT 12)
+     UNION (SELECT DISTINCT '0x' || encode(g.asset, 'hex') || ' ' || g.token_id FROM sacd_grants g JOIN contracts c ON c.chain_id = g.chain_id AND c.address = g.asset AND c.role = 'vehicle'
+       WHERE g.token_id <> 0 AND g.grantee IN (SELECT l.client_id FROM licenses l WHERE l.status = 'active') ORDER BY 1 LIMIT 4) ORDER BY 1`,
   )
     .split('\n')
     .filter(Boolean)

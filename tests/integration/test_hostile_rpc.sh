@@ -66,9 +66,12 @@ control '{"lie_log_hash":3}'
 sync_through_proxy midhash --initial-range 50 --max-range 50
 lies=$(mode_count lie_log_hash)
 ((lies == 3)) || it_fail "midhash: $lies lying answers injected, expected 3"
+# A range asks three eth_getLogs (licenses, DIMO out of and into license
+# contracts, #25), so one rejected batch may carry up to three of the lies:
+# at least one rejection per three lies, and the dump equals the reference.
 caught=$(grep -c "differs from the header of block" "$WORK/midhash.log" || true)
-((caught >= 3)) || it_fail "midhash: $caught of 3 lies caught by the header check"
-it_log "midhash: $lies lying eth_getLogs answers, all caught, nothing false stored"
+((caught >= 1 && caught * 3 >= lies)) || it_fail "midhash: $caught rejections for $lies lies"
+it_log "midhash: $lies lying eth_getLogs answers in $caught rejected batches, nothing false stored"
 
 # 2. One "up to a 1 block range" answer (issue 24.7): the span grows back.
 control '{"clear":true,"limit_once":1}'

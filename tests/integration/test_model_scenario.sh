@@ -25,7 +25,7 @@ it_log "scenario done; head $head"
 # The contracts of the network file are registered with their classes (the
 # opt-in contracts, roles sacd, sacd_template and vehicle, and the registry
 # have none).
-[[ $(it_psql "$DB" "SELECT string_agg(coalesce(class, '-'), ',' ORDER BY role, class) FROM contracts") == "app,app,connection,-,node,-,-,-,node,-" ]] ||
+[[ $(it_psql "$DB" "SELECT string_agg(coalesce(class, '-'), ',' ORDER BY role, class) FROM contracts") == "app,app,app,connection,-,manufacturer,-,-,-,node,-" ]] ||
   it_fail "contracts: $(it_psql "$DB" "SELECT role, class FROM contracts")"
 
 # State = the contracts' views, at the head and at past blocks.
@@ -51,7 +51,7 @@ alias=$(sqljson "dimo_license_doc(137, contract, token_id) ->> 'alias' FROM lice
   WHERE alias IS NOT NULL AND class = 'app' ORDER BY contract, token_id LIMIT 1")
 client=$(sqljson "dimo_hex(client_id) FROM license_state WHERE client_id IS NOT NULL ORDER BY contract, token_id LIMIT 1")
 mid=$((start + (head - start) / 2))
-for args in "$alias" "$alias|--class|app" "$client" "2|--class|node" "$client|--at-block|$mid" "1|--class|node|--at-block|$head"; do
+for args in "$alias" "$alias|--class|app" "$client" "2|--class|manufacturer" "$client|--at-block|$mid" "1|--class|manufacturer|--at-block|$head"; do
   IFS='|' read -r -a a <<<"$args"
   key=${a[0]}
   cls=NULL
@@ -66,7 +66,7 @@ for args in "$alias" "$alias|--class|app" "$client" "2|--class|node" "$client|--
 done
 # Several matches: a JSON array of the documents; the readable form.
 n=$(lic 1 --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);console.log(Array.isArray(v)?v.length:0)})')
-[[ $n == 3 ]] || it_fail "license 1 --json: $n documents, want 3 (two app contracts and the node contract)"
+[[ $n == 3 ]] || it_fail "license 1 --json: $n documents, want 3 (two app contracts and the manufacturer contract)"
 lic "$alias" >"$WORK/readable.txt" || it_fail "license $alias failed"
 for needle in "status:" "owner:" "trust ratio:" "signers (" "slashes (" "staked:"; do
   grep -q "$needle" "$WORK/readable.txt" || it_fail "readable output lacks '$needle': $(cat "$WORK/readable.txt")"
@@ -106,8 +106,12 @@ psql "$old" -qc "\\copy cursors (chain_id, last_block, last_hash, updated_at) FR
 "$BIN" migrate --db "$old" >"$WORK/migrate-old.log" 2>&1 || it_fail "migrate failed: $(tail -3 "$WORK/migrate-old.log")"
 "$BIN" sync --network "$NET" --rpc "$RPC" --db "$old" --confirmations 0 --to head \
   >"$WORK/sync-old.log" 2>&1 || it_fail "sync of the migrated database failed"
-node "$IT_ROOT/tests/integration/model_dump.js" --db "$DB" >"$WORK/model.dump"
-node "$IT_ROOT/tests/integration/model_dump.js" --db "$old" >"$WORK/premodel.dump"
+# (A slash's executor, `by`, needs the senders the follower fetches with
+# each batch since #25: a database indexed before has none, so `by` is
+# left out of this comparison; test_accountability.sh covers it.)
+no_by() { sed -E 's/"by": (null|\{[^}]*\}), //g'; }
+node "$IT_ROOT/tests/integration/model_dump.js" --db "$DB" | no_by >"$WORK/model.dump"
+node "$IT_ROOT/tests/integration/model_dump.js" --db "$old" | no_by >"$WORK/premodel.dump"
 diff "$WORK/model.dump" "$WORK/premodel.dump" >"$WORK/premodel.diff" ||
   it_fail "a database migrated after indexing differs: $(head -10 "$WORK/premodel.diff")"
 

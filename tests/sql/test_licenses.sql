@@ -3,11 +3,11 @@
 -- DIMO transfer in the same transaction, revoke, the 2022 Stake contract's
 -- per-owner stake, and a rollback that must leave the model exactly as a
 -- straight apply would. Contract addresses: 1000 = app license,
--- 1001 = DIMO token, 1002 = 2022 Stake (node_license); owners 1.., client
+-- 1001 = DIMO token, 1002 = 2022 Stake (manufacturer_license); owners 1.., client
 -- ids 101.., signers 201.., a reallocation target 9.
 SELECT dimo_register_contract(137, t.addr(1000), 'app_license', 'app', 0);
 SELECT dimo_register_contract(137, t.addr(1001), 'dimo_token', NULL, 0);
-SELECT dimo_register_contract(137, t.addr(1002), 'node_license', 'node', 0);
+SELECT dimo_register_contract(137, t.addr(1002), 'manufacturer_license', 'manufacturer', 0);
 
 -- Block 10: license 1 issued to owner 1 with client id 101 and an alias,
 -- license 2 to owner 2 (no alias), in the order the contract emits.
@@ -81,11 +81,11 @@ SELECT t.eq((SELECT owner FROM license_state WHERE token_id = 2), t.addr(2), 'a 
 SELECT t.eq(dimo_license_doc(137, t.addr(1000), 2, NULL) ->> 'status', 'revoked', 'document status revoked');
 
 -- The 2022 Stake contract: stake per owner address, license minted to it.
-SELECT t.log(16, 0, 0, 1002, 'node_license', 'StakeTokens(address,uint256)',
+SELECT t.log(16, 0, 0, 1002, 'manufacturer_license', 'StakeTokens(address,uint256)',
   jsonb_build_object('user', t.hex(3), 'amountOfTokens', t.dimo(100000)));
-SELECT t.log(16, 1, 1, 1002, 'node_license', 'LicenseMinted(address,uint256)',
+SELECT t.log(16, 1, 1, 1002, 'manufacturer_license', 'LicenseMinted(address,uint256)',
   jsonb_build_object('user', t.hex(3), 'tokenId', '1'));
-SELECT t.log(16, 2, 1, 1002, 'node_license', 'Transfer(address,address,uint256)',
+SELECT t.log(16, 2, 1, 1002, 'manufacturer_license', 'Transfer(address,address,uint256)',
   jsonb_build_object('from', t.hex(0), 'to', t.hex(3), 'tokenId', '1'));
 SELECT t.apply(16, 16);
 SELECT t.eq((SELECT owner FROM license_state WHERE contract = t.addr(1002) AND token_id = 1), t.addr(3),
@@ -118,11 +118,11 @@ SELECT t.log(14, 1, 0, 1001, 'dimo_token', 'Transfer(address,address,uint256)',
   jsonb_build_object('from', t.hex(1000), 'to', t.hex(9), 'value', t.dimo(1000)));
 SELECT t.log(15, 0, 0, 1000, 'app_license', 'Transfer(address,address,uint256)',
   jsonb_build_object('from', t.hex(2), 'to', t.hex(0), 'tokenId', '2'));
-SELECT t.log(16, 0, 0, 1002, 'node_license', 'StakeTokens(address,uint256)',
+SELECT t.log(16, 0, 0, 1002, 'manufacturer_license', 'StakeTokens(address,uint256)',
   jsonb_build_object('user', t.hex(3), 'amountOfTokens', t.dimo(100000)));
-SELECT t.log(16, 1, 1, 1002, 'node_license', 'LicenseMinted(address,uint256)',
+SELECT t.log(16, 1, 1, 1002, 'manufacturer_license', 'LicenseMinted(address,uint256)',
   jsonb_build_object('user', t.hex(3), 'tokenId', '1'));
-SELECT t.log(16, 2, 1, 1002, 'node_license', 'Transfer(address,address,uint256)',
+SELECT t.log(16, 2, 1, 1002, 'manufacturer_license', 'Transfer(address,address,uint256)',
   jsonb_build_object('from', t.hex(0), 'to', t.hex(3), 'tokenId', '1'));
 SELECT t.apply(14, 16);
 SELECT t.eq(t.model_digest(), (SELECT d FROM straight), 'rolled back and re-applied = straight apply');

@@ -98,7 +98,7 @@ static void check_inside(const idx_abi_decoded_t *d, const idx_hash_t *topics, s
 int main(void) {
   idx_abi_t abi;
   idx_abi_init(&abi);
-  static const char *const files[] = {"DevLicenseDimo.json", "NodeLicenseStake.json",
+  static const char *const files[] = {"DevLicenseDimo.json", "ManufacturerLicenseStake.json",
                                       "DimoToken.json"};
   for (size_t f = 0; f < IDX_ARRAY_LEN(files); f++) {
     char path[512], err[256];

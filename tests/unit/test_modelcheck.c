@@ -7,13 +7,14 @@
 #include "network.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static idx_network_t net;
 
 static int one(const char *role, const char *event, const char *names, char *err, size_t errlen) {
   err[0] = '\0';
-  return idx_modelcheck_one(&net, "licenses", role, event, names, err, errlen);
+  return idx_modelcheck_one(&net, "licenses", role, event, names, false, err, errlen);
 }
 
 static void test_matches(void) {
@@ -67,6 +68,57 @@ static void test_mismatches(void) {
   CHECK(strstr(err, "app_license") != NULL);
 }
 
+/* A generation only some contracts of a role emit (model_reads.optional):
+ * absent from every ABI of the role is fine; present with other names is
+ * still refused. */
+static void test_optional(void) {
+  char err[512] = "";
+  /* The Polygon preset's app license (the proxy) never had Deposit. */
+  CHECK_INT(idx_modelcheck_one(&net, "licenses_2024", "app_license",
+                               "Deposit(uint256,address,uint256)", "tokenId,user,amount", true, err,
+                               sizeof err),
+            0);
+  CHECK_INT(idx_modelcheck_one(&net, "licenses_2024", "app_license",
+                               "Deposit(uint256,address,uint256)", "tokenId,user,amount", false,
+                               err, sizeof err),
+            IDX_ERR_CONFIG);
+
+  /* A network that lists the 2024 contract beside the proxy. */
+  char path[] = "/tmp/test_modelcheck_XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  if (fd < 0)
+    return;
+  FILE *f = fdopen(fd, "w");
+  fputs("{\"name\": \"t\", \"chain_id\": 137, \"contracts\": ["
+        "{\"role\": \"app_license\", \"address\": \"0x9a9d2e717bb005b240094ba761ff074d392c7c85\","
+        " \"abi\": \"DevLicenseDimo.json\"},"
+        "{\"role\": \"app_license\", \"address\": \"0xc194631194671a44a9ef1c59df290ef0f3e76ea1\","
+        " \"abi\": \"DevLicenseDimo2024.json\"}]}",
+        f);
+  fclose(f);
+  idx_network_t two;
+  int rc = idx_network_load(&two, path, ABI_DIR, err, sizeof err);
+  remove(path);
+  CHECK_INT(rc, 0);
+  if (rc)
+    return;
+  CHECK_INT(idx_modelcheck_one(&two, "licenses_2024", "app_license",
+                               "Deposit(uint256,address,uint256)", "tokenId,user,amount", true, err,
+                               sizeof err),
+            0);
+  CHECK_INT(idx_modelcheck_one(&two, "licenses_2024", "app_license",
+                               "Deposit(uint256,address,uint256)", "tokenId,owner,amount", true,
+                               err, sizeof err),
+            IDX_ERR_CONFIG);
+  CHECK(strstr(err, "DevLicenseDimo2024.json") != NULL);
+  /* The indexed Update* of 2024 carry today's argument names. */
+  CHECK_INT(idx_modelcheck_one(&two, "licenses", "app_license", "UpdateLicenseCost(uint256)",
+                               "licenseCost", false, err, sizeof err),
+            0);
+  idx_network_free(&two);
+}
+
 int main(void) {
   char err[1024] = "";
   int rc = idx_network_load(&net, "polygon", ABI_DIR, err, sizeof err);
@@ -76,6 +128,7 @@ int main(void) {
   if (rc == 0) {
     test_matches();
     test_mismatches();
+    test_optional();
     idx_network_free(&net);
   }
   CHECK_DONE();

@@ -41,9 +41,19 @@ static void test_presets(void) {
   CHECK_STR(hex, "0x9a9d2e717bb005b240094ba761ff074d392c7c85");
   CHECK_INT(net.contracts[0].role, IDX_ROLE_APP_LICENSE);
   CHECK_INT(net.contracts[0].license_class, IDX_CLASS_APP);
-  CHECK_INT(net.contracts[1].license_class, IDX_CLASS_NODE);
+  /* The 2022 Stake contract licenses manufacturers, not nodes. */
+  CHECK_INT(net.contracts[1].role, IDX_ROLE_MANUFACTURER_LICENSE);
+  CHECK_INT(net.contracts[1].license_class, IDX_CLASS_MANUFACTURER);
+  CHECK_STR(idx_role_name(net.contracts[1].role), "manufacturer_license");
+  CHECK_STR(idx_class_name(net.contracts[1].license_class), "manufacturer");
+  /* DIMO's current rule: no app is understaked (no bond on chain), the
+   * seed's amount still gives the trust ratio. */
+  CHECK(net.requirements_json != NULL);
+  CHECK(strstr(net.requirements_json, "\"app\":{\"note\":") != NULL);
+  CHECK(strstr(net.requirements_json,
+               "\"stake\":\"10000000000000000000000\",\"understaked\":false}") != NULL);
   CHECK_INT(net.contracts[2].role, IDX_ROLE_DIMO_TOKEN);
-  CHECK_INT(net.contracts[0].abi.nevents, 15);
+  CHECK_INT(net.contracts[0].abi.nevents, 18); /* with the role events (#25) */
   idx_addr_t a;
   CHECK_INT(idx_addr_from_hex(&a, "0xAA32A9E74486DD136CCEDF17061FE4EFC95A621E"), 0);
   CHECK(idx_network_contract(&net, &a) == &net.contracts[1]);
@@ -165,6 +175,66 @@ static void test_file_format(void) {
                "\"NodeRegistry.json\"}]}",
                "license roles only");
   expect_error("{\"chain_id\":137,", "line");
+  /* The old role name: a clear error naming the new one. */
+  expect_error("{\"chain_id\":137,\"contracts\":[{\"role\":\"node_license\",\"address\":"
+               "\"0xaa32a9e74486dd136ccedf17061fe4efc95a621e\",\"abi\":"
+               "\"ManufacturerLicenseStake.json\"}]}",
+               "now \"manufacturer_license\"");
+  /* A manufacturer is never a node, an app license never a manufacturer. */
+  expect_error("{\"chain_id\":137,\"contracts\":[{\"role\":\"manufacturer_license\",\"class\":"
+               "\"node\",\"address\":\"0xaa32a9e74486dd136ccedf17061fe4efc95a621e\",\"abi\":"
+               "\"ManufacturerLicenseStake.json\"}]}",
+               "cannot");
+  expect_error("{\"chain_id\":137,\"contracts\":[" APP ",\"class\":\"manufacturer\"}]}", "cannot");
+}
+
+/* `requirements`: per class, amounts in wei as exact decimal strings. */
+static void test_requirements(void) {
+  idx_network_t net;
+  char err[1024] = "";
+  const char *path = write_file(
+      "req.json",
+      "{\"chain_id\":137,\"requirements\":{\"app\":{\"stake\":\"0\",\"understaked\":true,"
+      "\"x-why\":1},\"node\":{\"stake\":"
+      "\"115792089237316195423570985008687907853269984665640564039457584007913129639935\","
+      "\"per_user\":\"7\",\"note\":\"n\"},\"x-tool\":{}},\"contracts\":[" APP "}]}");
+  int rc = idx_network_load(&net, path, ABI_DIR, err, sizeof err);
+  if (rc)
+    fprintf(stderr, "%s\n", err);
+  CHECK_INT(rc, 0);
+  CHECK_STR(
+      net.requirements_json,
+      "{\"app\":{\"stake\":\"0\",\"understaked\":true},\"node\":{\"note\":\"n\",\"per_user\":\"7\","
+      "\"stake\":"
+      "\"115792089237316195423570985008687907853269984665640564039457584007913129639935\"}}");
+  idx_network_free(&net);
+  /* None given: NULL (the database's defaults apply). */
+  path = write_file("noreq.json", "{\"chain_id\":137,\"contracts\":[" APP "}]}");
+  CHECK_INT(idx_network_load(&net, path, ABI_DIR, err, sizeof err), 0);
+  CHECK(net.requirements_json == NULL);
+  idx_network_free(&net);
+
+#define REQ(body) "{\"chain_id\":137,\"requirements\":" body ",\"contracts\":[" APP "}]}"
+  expect_error(REQ("[]"), "must be an object");
+  expect_error(REQ("{\"connection\":{\"stake\":\"1\"}}"), "unknown class \"connection\"");
+  expect_error(REQ("{\"nodes\":{\"stake\":\"1\"}}"), "unknown class \"nodes\"");
+  expect_error(REQ("{\"app\":1}"), "requirements.app must be an object");
+  expect_error(REQ("{\"app\":{}}"), "\"stake\" is required");
+  expect_error(REQ("{\"app\":{\"stake\":10000}}"), "decimal string");
+  expect_error(REQ("{\"app\":{\"stake\":\"1e22\"}}"), "decimal string");
+  expect_error(REQ("{\"app\":{\"stake\":\"-1\"}}"), "decimal string");
+  expect_error(REQ("{\"app\":{\"stake\":\"010\"}}"), "decimal string");
+  expect_error(REQ("{\"app\":{\"stake\":\"\"}}"), "decimal string");
+  expect_error(
+      REQ("{\"app\":{\"stake\":"
+          "\"115792089237316195423570985008687907853269984665640564039457584007913129639936\"}}"),
+      "decimal string");
+  expect_error(REQ("{\"app\":{\"stake\":\"1\",\"per_user\":\"1\"}}"), "only nodes");
+  expect_error(REQ("{\"node\":{\"stake\":\"1\",\"per_user\":2}}"), "per_user");
+  expect_error(REQ("{\"app\":{\"stake\":\"1\",\"understaked\":\"yes\"}}"), "true or false");
+  expect_error(REQ("{\"app\":{\"stake\":\"1\",\"note\":5}}"), "note");
+  expect_error(REQ("{\"app\":{\"stake\":\"1\",\"enforce\":true}}"), "unknown key \"enforce\"");
+#undef REQ
 }
 
 static void test_config(void) {
@@ -240,6 +310,7 @@ int main(void) {
   }
   test_presets();
   test_file_format();
+  test_requirements();
   test_config();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -33,7 +33,7 @@ const loadAbi = (file: string) => {
 const startOf = (cs: NetContract[]) => Math.min(...cs.map((c) => c.start_block ?? 0));
 
 const apps = net.contracts.filter((c) => c.role === "app_license");
-const nodes = net.contracts.filter((c) => c.role === "node_license");
+const nodes = net.contracts.filter((c) => c.role === "manufacturer_license");
 const token = net.contracts.find((c) => c.role === "dimo_token");
 const licenseAddresses = [...apps, ...nodes].map((c) => c.address);
 
@@ -47,7 +47,7 @@ if (apps.length) {
   };
 }
 if (nodes.length) {
-  contracts.NodeLicenseStake = {
+  contracts.ManufacturerLicenseStake = {
     chain: "devnet",
     abi: loadAbi(nodes[0].abi),
     address: nodes.map((c) => c.address),

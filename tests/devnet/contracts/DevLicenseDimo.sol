@@ -8,6 +8,7 @@ interface IDevnetDimoToken {
     function transfer(address to, uint256 value) external returns (bool);
     function transferFrom(address from, address to, uint256 value) external returns (bool);
     function burn(uint256 value) external;
+    function balanceOf(address account) external view returns (uint256);
 }
 
 interface IDevnetLicenseSigners {
@@ -71,10 +72,21 @@ abstract contract DevLicenseBase {
     event AssetForfeit(uint256 indexed tokenId, uint256 amount);
     event UpdatePeriodValidity(uint256 periodValidity);
     event UpdateLicenseCost(uint256 licenseCost);
+    // OpenZeppelin AccessControl's role events, as DIMO's contract emits them.
+    event RoleGranted(bytes32 indexed role, address indexed account, address indexed sender);
+    event RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender);
+    event RoleAdminChanged(bytes32 indexed role, bytes32 indexed previousAdminRole, bytes32 indexed newAdminRole);
+
+    // The roles of DIMO's source (developer-license src/): who may do what.
+    bytes32 public constant DEFAULT_ADMIN_ROLE = 0x00;
+    bytes32 public constant LICENSE_ADMIN_ROLE = keccak256("LICENSE_ADMIN_ROLE");
+    bytes32 public constant REVOKER_ROLE = keccak256("REVOKER_ROLE");
+    bytes32 public constant UPGRADER_ROLE = keccak256("UPGRADER_ROLE");
 
     string public name;
     string public symbol;
     IDevnetDimoToken public immutable dimoToken;
+    /// @notice The deployer: holds every role at first (the roles decide).
     address public immutable admin;
     /// @notice Receives license fees (the deployer).
     address public immutable receiver;
@@ -100,6 +112,8 @@ abstract contract DevLicenseBase {
     mapping(uint256 => mapping(bytes32 => bool)) private _redirectUris;
     mapping(uint256 => uint256) public stakedBalance;
     mapping(uint256 => bool) public frozen;
+    mapping(bytes32 => mapping(address => bool)) private _hasRole;
+    mapping(bytes32 => bytes32) private _roleAdmin;
 
     // Devnet-only bookkeeping so that state readers can enumerate without
     // scanning logs (see signersOf / redirectUrisOf). Logs nothing.
@@ -108,8 +122,15 @@ abstract contract DevLicenseBase {
     mapping(uint256 => string[]) private _uriList;
     mapping(uint256 => mapping(bytes32 => bool)) private _uriListed;
 
+    /// @dev As DIMO's: the LICENSE_ADMIN_ROLE gates freezes, forfeits,
+    ///      adminWithdraw and every setting; REVOKER_ROLE gates revoke.
     modifier onlyAdmin() {
-        require(msg.sender == admin, "DevLicense: not admin");
+        require(_hasRole[LICENSE_ADMIN_ROLE][msg.sender], "DevLicense: not license admin");
+        _;
+    }
+
+    modifier onlyRole(bytes32 role) {
+        require(_hasRole[role][msg.sender], "AccessControl: missing role");
         _;
     }
 
@@ -126,6 +147,57 @@ abstract contract DevLicenseBase {
         name = name_;
         symbol = symbol_;
         periodValidity = 365 days;
+        _grantRole(DEFAULT_ADMIN_ROLE, msg.sender);
+        _grantRole(LICENSE_ADMIN_ROLE, msg.sender);
+        _grantRole(REVOKER_ROLE, msg.sender);
+        _grantRole(UPGRADER_ROLE, msg.sender);
+    }
+
+    // ------------------------------------------------------------------
+    // AccessControl (OpenZeppelin's rules: a role's admin role grants and
+    // revokes it; events only when something changes).
+    // ------------------------------------------------------------------
+
+    function hasRole(bytes32 role, address account) public view returns (bool) {
+        return _hasRole[role][account];
+    }
+
+    function getRoleAdmin(bytes32 role) public view returns (bytes32) {
+        return _roleAdmin[role];
+    }
+
+    function grantRole(bytes32 role, address account) external onlyRole(getRoleAdmin(role)) {
+        _grantRole(role, account);
+    }
+
+    function revokeRole(bytes32 role, address account) external onlyRole(getRoleAdmin(role)) {
+        _revokeRole(role, account);
+    }
+
+    function renounceRole(bytes32 role, address callerConfirmation) external {
+        require(callerConfirmation == msg.sender, "AccessControl: bad confirmation");
+        _revokeRole(role, callerConfirmation);
+    }
+
+    /// @notice Devnet: changes a role's admin role (DIMO's does it in code).
+    function setRoleAdmin(bytes32 role, bytes32 adminRole) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        bytes32 previous = _roleAdmin[role];
+        _roleAdmin[role] = adminRole;
+        emit RoleAdminChanged(role, previous, adminRole);
+    }
+
+    function _grantRole(bytes32 role, address account) internal {
+        if (!_hasRole[role][account]) {
+            _hasRole[role][account] = true;
+            emit RoleGranted(role, account, msg.sender);
+        }
+    }
+
+    function _revokeRole(bytes32 role, address account) internal {
+        if (_hasRole[role][account]) {
+            _hasRole[role][account] = false;
+            emit RoleRevoked(role, account, msg.sender);
+        }
     }
 
     // ------------------------------------------------------------------
@@ -358,6 +430,14 @@ abstract contract DevLicenseBase {
         totalStaked -= amount;
     }
 
+    /// @notice As DIMO's: sends the DIMO above the sum of all stakes (tokens
+    ///         sent by mistake) to `to`: a DIMO Transfer out of the contract
+    ///         with no event of the license's own.
+    function adminWithdraw(address to) external onlyAdmin {
+        uint256 amount = dimoToken.balanceOf(address(this)) - totalStaked;
+        require(dimoToken.transfer(to, amount), "DevLicense: transfer");
+    }
+
     // ------------------------------------------------------------------
     // Revoke, as DIMO's: burn, only with zero stake; deletes the client id
     // mappings and the alias in both directions with no event of their own
@@ -366,7 +446,7 @@ abstract contract DevLicenseBase {
     // token never issued, or already revoked, logs Transfer(0x0 -> 0x0).
     // ------------------------------------------------------------------
 
-    function revoke(uint256 tokenId) external onlyAdmin {
+    function revoke(uint256 tokenId) external onlyRole(REVOKER_ROLE) {
         require(stakedBalance[tokenId] == 0, "DevLicense: stake not zero");
         address owner_ = _owners[tokenId];
         delete _owners[tokenId];

@@ -352,6 +352,39 @@ class Driver {
     return !!r;
   }
 
+  /** AccessControl (#25), as DIMO's (OpenZeppelin): grantRole, revokeRole
+   *  and renounceRole (by the account itself) log only when something
+   *  changes; a caller without the role's admin role reverts. The deployer
+   *  holds every role from the constructor; setRoleAdmin always logs. */
+  async role(addr, fn, role, account, from = this.admin) {
+    this.roleState = this.roleState || new Map();
+    this.roleAdmin = this.roleAdmin || new Map();
+    const key = (r, a) => `${addr} ${r} ${a}`;
+    const holds = (r, a) => (this.roleState.has(key(r, a)) ? this.roleState.get(key(r, a)) : a === this.admin);
+    const adminOf = (r) => this.roleAdmin.get(`${addr} ${r}`) || '0x' + '00'.repeat(32);
+    let ok;
+    let events = [];
+    let args;
+    if (fn === 'setRoleAdmin') {
+      ok = holds('0x' + '00'.repeat(32), from);
+      args = [role, account];
+      events = [[addr, 'RoleAdminChanged', { role, previousAdminRole: adminOf(role), newAdminRole: account }]];
+    } else {
+      ok = fn === 'renounceRole' ? account === from : holds(adminOf(role), from);
+      args = [role, account];
+      const has = holds(role, account);
+      if (fn === 'grantRole' && !has) events = [[addr, 'RoleGranted', { role, account, sender: from }]];
+      if (fn !== 'grantRole' && has) events = [[addr, 'RoleRevoked', { role, account, sender: from }]];
+    }
+    const r = await this._exec(fn, {
+      from, contract: addr, fn, args, ok, events, params: { contract: addr, role, account, from },
+    });
+    if (!r) return false;
+    if (fn === 'setRoleAdmin') this.roleAdmin.set(`${addr} ${role}`, account);
+    else this.roleState.set(key(role, account), fn === 'grantRole');
+    return true;
+  }
+
   /** Must revert: licenses are soulbound. */
   async soulboundTransfer(addr, from, id, to) {
     await this._exec('soulboundTransfer', {

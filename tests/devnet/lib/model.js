@@ -133,7 +133,7 @@ class Model {
       m.apps.set(a.address, app);
       m.contractNames.set(a.address, a.contract);
     }
-    for (const n of st.node_licenses) {
+    for (const n of st.manufacturer_licenses) {
       m.node = {
         address: n.address, contract: n.contract, minimum: BigInt(n.minimum_stake), totalStaked: BigInt(n.total_staked),
         lastMinted: BigInt(n.last_minted_id), stakes: new Map(), licenses: new Map(),
@@ -204,7 +204,7 @@ class Model {
         redirect_uris: Object.fromEntries([...l.uris.entries()].sort()),
       })),
     }));
-    out.node_licenses = this.node ? [{
+    out.manufacturer_licenses = this.node ? [{
       address: this.node.address,
       contract: this.node.contract,
       minimum_stake: s(this.node.minimum),
@@ -271,8 +271,8 @@ function compareExpect(exp, st) {
       eq(`${tag}.redirect_uris`, el.redirect_uris, l.redirect_uris);
     }
   }
-  const en = exp.node_licenses[0];
-  const sn = st.node_licenses[0];
+  const en = exp.manufacturer_licenses[0];
+  const sn = st.manufacturer_licenses[0];
   if (en && !sn) diffs.push('node license contract missing from state');
   if (en && sn) {
     for (const k of ['minimum_stake', 'total_staked', 'last_minted_id', 'dimo_balance']) eq(`node.${k}`, en[k], sn[k]);

@@ -7,7 +7,7 @@ const { Contract, lower } = require('./chain');
 
 const ROLE_DEFAULT_CONTRACT = {
   app_license: 'DevLicenseDimo',
-  node_license: 'NodeLicenseStake',
+  manufacturer_license: 'ManufacturerLicenseStake',
   dimo_token: 'DimoToken',
   sacd: 'Sacd',
   vehicle: 'DimoVehicle',
@@ -38,8 +38,10 @@ function openDevnet(rpcOrUrl, networkFile) {
     h.startBlock = Number(c.start_block || 0);
     h.entry = c;
     all.push(h);
-    if (c.role === 'app_license') apps.push(h);
-    else if (c.role === 'node_license' && !node) node = h;
+    // "x-scenario": false (the 2024 license contract): not one of the apps
+    // the scenario drives and reads.
+    if (c.role === 'app_license' && c['x-scenario'] !== false) apps.push(h);
+    else if (c.role === 'manufacturer_license' && !node) node = h;
     else if (c.role === 'dimo_token' && !token) token = h;
     else if (c.role === 'sacd' && !sacd) sacd = h;
     else if (c.role === 'vehicle' && !vehicle) vehicle = h;

@@ -171,7 +171,7 @@ async function readState(rpcOrUrl, networkFile, blockTag = 'latest') {
     block: { number: bn, hash: block.hash, timestamp: Number(BigInt(block.timestamp)) },
     chain_id: Number(BigInt(await rpc.call('eth_chainId', []))),
     app_licenses: [],
-    node_licenses: [],
+    manufacturer_licenses: [],
     dimo_token: null,
     optins: null,
   };
@@ -179,7 +179,7 @@ async function readState(rpcOrUrl, networkFile, blockTag = 'latest') {
     if (app.startBlock > bn) state.app_licenses.push({ address: app.address, contract: app.name, deployed: false, licenses: [] });
     else state.app_licenses.push(await readApp(rpc, d, app, bn));
   }
-  if (d.node && d.node.startBlock <= bn) state.node_licenses.push(await readNode(rpc, d, d.node, bn));
+  if (d.node && d.node.startBlock <= bn) state.manufacturer_licenses.push(await readNode(rpc, d, d.node, bn));
   if (d.token && d.token.startBlock <= bn) {
     const holders = new Set([...d.accounts, ...d.apps.map((a) => a.address)]);
     if (d.node) holders.add(d.node.address);

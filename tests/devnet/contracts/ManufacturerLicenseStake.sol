@@ -10,7 +10,7 @@ interface IDevnetStakeToken {
     function balanceOf(address who) external view returns (uint256);
 }
 
-/// @title NodeLicenseStake (devnet)
+/// @title ManufacturerLicenseStake (devnet)
 /// @notice Stake is per address. A license (ERC-721, ids from 1) may be minted
 ///         only to an address whose stake >= minimumStake. Admin-only: unstake,
 ///         emergency withdrawal of stray tokens (no stake changes), minimum
@@ -20,7 +20,7 @@ interface IDevnetStakeToken {
 ///         THE BUG, kept on purpose: LicenseRevoked carries the last minted
 ///         token id, not the revoked one. The burn Transfer(owner -> 0x0),
 ///         logged just before it in the same transaction, carries the truth.
-contract NodeLicenseStake {
+contract ManufacturerLicenseStake {
     event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
     event StakeTokens(address indexed user, uint256 amountOfTokens);
     event UnstakeTokens(address indexed user, uint256 amountOfTokens);

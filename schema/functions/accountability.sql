@@ -1,0 +1,525 @@
+-- accountability.sql (a repeatable file: re-applied whenever it changes).
+--
+-- Issue #25, accountability for auditors. The model part `accountability`
+-- (tables in 011_accountability.sql) derives from the stored logs, and from
+-- tx_senders (the senders of admin transactions, written with their batch):
+--   role_events    every RoleGranted / RoleRevoked / RoleAdminChanged;
+--   token_flows    DIMO into and out of each license contract, explained;
+--   admin_actions  every admin action with its executor and gating role.
+-- Then the questions: role holders and their history, the admin-actions
+-- ledger (API, CLI, CSV), the books of a license contract, and views for
+-- dashboards.
+--
+-- Functions are PL/pgSQL and the views are created only once 011's tables
+-- exist, so that this file also applies to a schema whose migrations are
+-- older than its function files (test_migrations.sh does that).
+--
+-- Who may do what (developer-license src/, ../shared/dimo-contracts.md):
+-- adminFreeze, adminBurnLockedFunds, adminReallocate, adminWithdraw and
+-- every Update* need LICENSE_ADMIN_ROLE; revoke needs REVOKER_ROLE;
+-- upgrades UPGRADER_ROLE. The chain refuses any other caller, so an
+-- action's executor is the transaction's sender if it held the role at the
+-- action, else the contract the transaction called if that held it (a
+-- multisig such as DIMO's Safe, the sender beside it as `via`); neither is
+-- a forwarding chain the indexer does not follow: `unattributed`.
+
+-- ---- helpers -------------------------------------------------------------------
+
+-- A role by name when the contracts define it, else its hash in hex.
+CREATE OR REPLACE FUNCTION dimo_role_name(p_role bytea) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+  RETURN coalesce((SELECT n.name FROM role_names n WHERE n.role = p_role), dimo_hex(p_role));
+END;
+$$;
+
+-- Whether p_account held p_role of p_contract just before the log at
+-- (p_block, p_log_index): its last role event before that position is a
+-- grant. (Position, not block: a grant or revoke earlier in the same block,
+-- or the same transaction, counts.)
+CREATE OR REPLACE FUNCTION dimo__held_role(p_chain_id bigint, p_contract bytea, p_role bytea,
+                                           p_account bytea, p_block bigint, p_log_index int)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  IF p_account IS NULL THEN
+    RETURN false;
+  END IF;
+  RETURN coalesce((
+    SELECT e.kind = 'granted' FROM role_events e
+    WHERE e.chain_id = p_chain_id AND e.contract = p_contract AND e.role = p_role
+      AND e.account = p_account AND e.kind IN ('granted', 'revoked')
+      AND (e.block_number, e.log_index) < (p_block, p_log_index)
+    ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1), false);
+END;
+$$;
+
+-- ---- the model part ---------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION dimo__acct_apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  zero CONSTANT text := '0x0000000000000000000000000000000000000000';
+  license_admin CONSTANT bytea := '\xb0595b952dcdb59629a8074074bf7d12f6430e60e719a988d9135461944d0a4e';
+  revoker CONSTANT bytea := '\xce3f34913921da558f105cefb578d87278debbbd073a8d552b5de0d168deee30';
+  upgrader CONSTANT bytea := '\x189ab7a9244df0848122154315af71fe140f3db0fe014031783b0946b8c9d2e3';
+  v_keys dimo_license_key[];
+  v_block bigint;
+  v_time timestamptz;
+  v_logs logs[];
+BEGIN
+  -- One scan of the batch's logs: the few this part reads (admin events of
+  -- app licenses, their role events and mints, and DIMO transfers).
+  v_logs := ARRAY(
+    SELECT l FROM logs l
+    WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block
+      AND ((l.role = 'app_license'
+            AND (l.event_name IN ('RoleGranted', 'RoleRevoked', 'RoleAdminChanged', 'AssetFreezeUpdate',
+                                  'AssetForfeit', 'Upgraded', 'Transfer')
+                 OR l.event_name LIKE 'Update%'))
+           OR l.role = 'dimo_token'));
+  IF cardinality(v_logs) = 0 THEN
+    RETURN;
+  END IF;
+
+  -- Role events first: the attribution below reads them (a grant earlier
+  -- in the same batch counts).
+  INSERT INTO role_events (chain_id, block_number, log_index, tx_hash, block_time, contract, kind,
+    role, account, sender, previous_admin_role, new_admin_role)
+  SELECT l.chain_id, l.block_number, l.log_index, l.tx_hash, l.block_time, l.address,
+    CASE l.event_name WHEN 'RoleGranted' THEN 'granted' WHEN 'RoleRevoked' THEN 'revoked'
+      ELSE 'admin_changed' END,
+    dimo__hexbytes(l.args ->> 'role'),
+    dimo__addr(l.args ->> 'account'), dimo__addr(l.args ->> 'sender'),
+    dimo__hexbytes(l.args ->> 'previousAdminRole'), dimo__hexbytes(l.args ->> 'newAdminRole')
+  FROM unnest(v_logs) l
+  WHERE l.role = 'app_license'
+    AND l.event IN ('RoleGranted(bytes32,address,address)', 'RoleRevoked(bytes32,address,address)',
+                    'RoleAdminChanged(bytes32,bytes32,bytes32)')
+    AND octet_length(dimo__hexbytes(l.args ->> 'role')) = 32;
+
+  -- DIMO in and out of license contracts, each explained by the stake
+  -- events of that contract in the same transaction.
+  INSERT INTO token_flows (chain_id, block_number, log_index, contract, tx_hash, block_time,
+    direction, counterparty, amount, kind)
+  SELECT t.chain_id, t.block_number, t.log_index, c.address, t.tx_hash, t.block_time, d.direction,
+    CASE d.direction WHEN 'in' THEN dimo__addr(t.args ->> 'from') ELSE dimo__addr(t.args ->> 'to') END,
+    dimo__uint(t.args ->> 'value'),
+    CASE
+      WHEN d.direction = 'in' THEN
+        CASE WHEN ev.names && ARRAY['StakeDeposit', 'StakeTokens', 'Deposit'] THEN 'deposit' ELSE 'stray' END
+      -- (Deposit / Withdraw: the 2024 license contract's names for the same.)
+      WHEN ev.names && ARRAY['StakeWithdraw', 'Withdraw'] THEN 'withdraw'
+      WHEN 'AssetForfeit' = ANY (ev.names) THEN 'forfeit'
+      WHEN 'UnstakeTokens' = ANY (ev.names) THEN 'unstake'
+      WHEN 'EmergencyWithdrawal' = ANY (ev.names) THEN 'emergency_withdrawal'
+      WHEN c.role = 'app_license' THEN 'admin_withdraw'
+      ELSE 'other'
+    END
+  FROM unnest(v_logs) t
+  CROSS JOIN LATERAL (VALUES ('in', dimo__addr(t.args ->> 'to')),
+                             ('out', dimo__addr(t.args ->> 'from'))) d(direction, address)
+  JOIN contracts c ON c.chain_id = t.chain_id AND c.address = d.address
+    AND c.role IN ('app_license', 'manufacturer_license')
+  CROSS JOIN LATERAL (
+    SELECT coalesce(array_agg(x.event_name), '{}') AS names FROM logs x
+    WHERE x.chain_id = t.chain_id AND x.block_number = t.block_number AND x.tx_hash = t.tx_hash
+      AND x.address = c.address) ev
+  WHERE t.role = 'dimo_token' AND t.event = 'Transfer(address,address,uint256)'
+    AND dimo__uint(t.args ->> 'value') IS NOT NULL;
+
+  -- Admin actions of the range, attributed.
+  INSERT INTO admin_actions (chain_id, block_number, log_index, tx_hash, block_time, contract,
+    action, token_id, amount, detail, gating_role, tx_from, tx_to, by_address, via, attribution)
+  SELECT a.chain_id, a.block_number, a.log_index, a.tx_hash, a.block_time, a.contract, a.action,
+    a.token_id, a.amount, a.detail, a.gating_role, s.from_address, s.to_address,
+    CASE WHEN s.tx_hash IS NULL THEN NULL
+      WHEN dimo__held_role(a.chain_id, a.contract, a.gating_role, s.from_address, a.block_number,
+                           a.log_index) THEN s.from_address
+      WHEN dimo__held_role(a.chain_id, a.contract, a.gating_role, s.to_address, a.block_number,
+                           a.log_index) THEN s.to_address END,
+    CASE WHEN s.tx_hash IS NULL THEN NULL
+      WHEN dimo__held_role(a.chain_id, a.contract, a.gating_role, s.from_address, a.block_number,
+                           a.log_index) THEN NULL
+      WHEN dimo__held_role(a.chain_id, a.contract, a.gating_role, s.to_address, a.block_number,
+                           a.log_index) THEN s.from_address END,
+    CASE WHEN s.tx_hash IS NULL THEN 'not_fetched'
+      WHEN dimo__held_role(a.chain_id, a.contract, a.gating_role, s.from_address, a.block_number,
+                           a.log_index) THEN 'sender'
+      WHEN dimo__held_role(a.chain_id, a.contract, a.gating_role, s.to_address, a.block_number,
+                           a.log_index) THEN 'called_contract'
+      ELSE 'unattributed' END
+  FROM (
+    SELECT l.chain_id, l.block_number, l.log_index, l.tx_hash, l.block_time, l.address AS contract,
+      CASE
+        WHEN l.event_name = 'AssetFreezeUpdate' THEN
+          CASE WHEN l.args ->> 'frozen' = 'true' THEN 'freeze' ELSE 'unfreeze' END
+        WHEN l.event_name = 'AssetForfeit' THEN coalesce(m.kind, 'forfeit')
+        WHEN l.event_name = 'Transfer' THEN 'revoke'
+        WHEN l.event_name = 'Upgraded' THEN 'upgrade'
+        ELSE 'setting'
+      END AS action,
+      dimo__uint(l.args ->> 'tokenId') AS token_id,
+      dimo__uint(coalesce(l.args ->> 'amount', l.args ->> 'periodValidity',
+                          l.args ->> 'licenseCost')) AS amount,
+      CASE
+        WHEN l.event_name = 'AssetForfeit' THEN
+          jsonb_build_object('destination', CASE WHEN m.kind = 'forfeit_burn' THEN 'burn'
+                                                 ELSE dimo_hex(m.to_address) END)
+        WHEN l.event_name = 'Transfer' THEN jsonb_build_object('owner', l.args ->> 'from')
+        WHEN l.event_name = 'AssetFreezeUpdate' THEN '{}'::jsonb
+        ELSE jsonb_build_object('event', l.event, 'args', l.args)
+      END AS detail,
+      CASE WHEN l.event_name = 'Transfer' THEN revoker
+           WHEN l.event_name = 'Upgraded' THEN upgrader ELSE license_admin END AS gating_role
+    FROM unnest(v_logs) l
+    LEFT JOIN stake_movements m ON l.event_name = 'AssetForfeit' AND m.chain_id = l.chain_id
+      AND m.block_number = l.block_number AND m.log_index = l.log_index
+    WHERE l.role = 'app_license'
+      AND (l.event_name IN ('AssetFreezeUpdate', 'AssetForfeit', 'Upgraded')
+           OR l.event_name LIKE 'Update%'
+           OR (l.event = 'Transfer(address,address,uint256)' AND l.args ->> 'to' = zero))
+    UNION ALL
+    SELECT f.chain_id, f.block_number, f.log_index, f.tx_hash, f.block_time, f.contract,
+      'admin_withdraw', NULL, f.amount, jsonb_build_object('to', dimo_hex(f.counterparty)),
+      license_admin
+    FROM token_flows f
+    WHERE f.chain_id = p_chain_id AND f.block_number BETWEEN p_from_block AND p_to_block
+      AND f.kind = 'admin_withdraw'
+  ) a
+  LEFT JOIN tx_senders s ON s.chain_id = a.chain_id AND s.block_number = a.block_number
+    AND s.tx_hash = a.tx_hash;
+
+  -- The licenses part (ord 10) built the documents of this batch's
+  -- licenses before these rows existed: the documents of slashed licenses
+  -- are rebuilt (or marked stale) so that their slashes carry `by`.
+  v_keys := ARRAY(SELECT DISTINCT ROW(a.contract, a.token_id)::dimo_license_key FROM admin_actions a
+    WHERE a.chain_id = p_chain_id AND a.block_number BETWEEN p_from_block AND p_to_block
+      AND a.action IN ('forfeit', 'forfeit_burn', 'forfeit_reallocate') AND a.token_id IS NOT NULL
+      AND EXISTS (SELECT 1 FROM license_state ls WHERE ls.chain_id = p_chain_id
+                    AND ls.contract = a.contract AND ls.token_id = a.token_id));
+  IF cardinality(v_keys) > 0 THEN
+    SELECT m.block_number, m.block_time INTO v_block, v_time FROM model_cursor m
+    WHERE m.chain_id = p_chain_id;
+    PERFORM dimo__docs_changed(p_chain_id, v_keys, v_block, v_time);
+  END IF;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION dimo__acct_rollback(p_chain_id bigint, p_keep_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  DELETE FROM admin_actions WHERE chain_id = p_chain_id AND block_number > p_keep_block;
+  DELETE FROM token_flows WHERE chain_id = p_chain_id AND block_number > p_keep_block;
+  DELETE FROM role_events WHERE chain_id = p_chain_id AND block_number > p_keep_block;
+END;
+$$;
+
+-- ---- questions ---------------------------------------------------------------------
+
+-- The block answers describe by default: the model cursor.
+CREATE OR REPLACE FUNCTION dimo__acct_block(p_chain_id bigint, p_at_block bigint) RETURNS bigint
+LANGUAGE sql STABLE
+AS $$
+  SELECT CASE WHEN p_at_block IS NULL THEN
+    (SELECT m.block_number FROM model_cursor m WHERE m.chain_id = p_chain_id)
+  ELSE least(p_at_block, (SELECT m.block_number FROM model_cursor m WHERE m.chain_id = p_chain_id)) END
+$$;
+
+-- The role history of a contract as of a block (default: the model's):
+-- holdings begun at or before it, a revoke after it not yet known.
+CREATE OR REPLACE FUNCTION dimo_role_holders(p_chain_id bigint, p_contract bytea,
+                                             p_at_block bigint DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  v_block bigint := dimo__acct_block(p_chain_id, p_at_block);
+BEGIN
+  RETURN jsonb_build_object(
+    'contract', dimo_hex(p_contract),
+    'as_of_block', v_block,
+    'roles', coalesce((
+      SELECT jsonb_agg(jsonb_build_object(
+        'role', h.role_name, 'role_hash', dimo_hex(h.role), 'account', dimo_hex(h.account),
+        'from_block', h.from_block, 'granted_by', dimo_hex(h.granted_by),
+        'to_block', CASE WHEN h.to_block <= v_block THEN h.to_block END,
+        'revoked_by', CASE WHEN h.to_block <= v_block THEN dimo_hex(h.revoked_by) END,
+        'held', h.to_block IS NULL OR h.to_block > v_block)
+        ORDER BY h.from_block, h.from_log_index)
+      FROM role_history h
+      WHERE h.chain_id = p_chain_id AND h.contract = p_contract AND h.from_block <= v_block), '[]'));
+END;
+$$;
+
+-- One action as the API shows it, with `by`: {address, role, via,
+-- attribution} (address and role NULL when unattributed or not fetched).
+CREATE OR REPLACE FUNCTION dimo__admin_action_json(p_chain_id bigint, p_block bigint, p_log_index int)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  RETURN (SELECT jsonb_build_object('contract', dimo_hex(a.contract), 'action', a.action,
+    'token_id', a.token_id::text, 'amount', a.amount::text, 'detail', a.detail,
+    'block_number', a.block_number, 'log_index', a.log_index, 'time', dimo_iso(a.block_time),
+    'tx_hash', dimo_hex(a.tx_hash), 'tx_from', dimo_hex(a.tx_from), 'tx_to', dimo_hex(a.tx_to),
+    'gating_role', dimo_role_name(a.gating_role),
+    'by', jsonb_build_object('address', dimo_hex(a.by_address),
+      'role', CASE WHEN a.by_address IS NOT NULL THEN dimo_role_name(a.gating_role) END,
+      'via', dimo_hex(a.via), 'attribution', a.attribution))
+    FROM admin_actions a
+    WHERE a.chain_id = p_chain_id AND a.block_number = p_block AND a.log_index = p_log_index);
+END;
+$$;
+
+-- The admin-actions ledger, newest first, paged by (block, log index):
+-- p_after is the previous page's `next` ("a1.BLOCK.LOG_INDEX").
+-- Filters (NULL: any): license contract, action, executor (the address the
+-- action is attributed to, or its sender, or `via`), block range. A bad
+-- argument raises SQLSTATE 22023.
+CREATE OR REPLACE FUNCTION dimo_admin_actions_page(p_chain_id bigint, p_contract text,
+  p_action text, p_executor text, p_from_block bigint, p_to_block bigint, p_limit int,
+  p_after text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  v_contract bytea;
+  v_exec bytea;
+  v_ab bigint;
+  v_al int;
+  v_rows jsonb;
+  v_block bigint := dimo__acct_block(p_chain_id, NULL);
+BEGIN
+  IF p_contract IS NOT NULL THEN
+    v_contract := dimo__addr(lower(p_contract));
+    IF v_contract IS NULL THEN
+      RAISE EXCEPTION 'license must be a contract address (0x + 40 hex digits)' USING ERRCODE = '22023';
+    END IF;
+  END IF;
+  IF p_executor IS NOT NULL THEN
+    v_exec := dimo__addr(lower(p_executor));
+    IF v_exec IS NULL THEN
+      RAISE EXCEPTION 'executor must be an address (0x + 40 hex digits)' USING ERRCODE = '22023';
+    END IF;
+  END IF;
+  IF p_action IS NOT NULL AND p_action NOT IN ('freeze', 'unfreeze', 'forfeit', 'forfeit_burn',
+      'forfeit_reallocate', 'revoke', 'setting', 'upgrade', 'admin_withdraw') THEN
+    RAISE EXCEPTION 'unknown action %', p_action USING ERRCODE = '22023';
+  END IF;
+  IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+    RAISE EXCEPTION 'limit must be 1..1000' USING ERRCODE = '22023';
+  END IF;
+  IF p_after IS NOT NULL THEN
+    IF p_after !~ '^a1\.[0-9]{1,18}\.[0-9]{1,9}$' THEN
+      RAISE EXCEPTION 'malformed page cursor' USING ERRCODE = '22023';
+    END IF;
+    v_ab := split_part(p_after, '.', 2)::bigint;
+    v_al := split_part(p_after, '.', 3)::int;
+  END IF;
+  SELECT coalesce(jsonb_agg(dimo__admin_action_json(p_chain_id, x.block_number, x.log_index)
+                            ORDER BY x.block_number DESC, x.log_index DESC), '[]')
+  INTO v_rows
+  FROM (
+    SELECT a.* FROM admin_actions a
+    WHERE a.chain_id = p_chain_id AND a.block_number <= v_block
+      AND (v_contract IS NULL OR a.contract = v_contract)
+      AND (p_action IS NULL OR a.action = p_action)
+      AND (v_exec IS NULL OR a.by_address = v_exec OR a.tx_from = v_exec OR a.via = v_exec)
+      AND (p_from_block IS NULL OR a.block_number >= p_from_block)
+      AND (p_to_block IS NULL OR a.block_number <= p_to_block)
+      AND (v_ab IS NULL OR (a.block_number, a.log_index) < (v_ab, v_al))
+    ORDER BY a.block_number DESC, a.log_index DESC
+    LIMIT p_limit) x;
+  RETURN jsonb_build_object('as_of_block', v_block, 'actions', v_rows,
+    'next', CASE WHEN jsonb_array_length(v_rows) = p_limit THEN
+      'a1.' || (v_rows -> (p_limit - 1) ->> 'block_number') || '.'
+      || (v_rows -> (p_limit - 1) ->> 'log_index') END);
+END;
+$$;
+
+-- A CSV field: quoted when it holds a comma, quote or line break.
+CREATE OR REPLACE FUNCTION dimo__csv(p text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE WHEN p IS NULL THEN ''
+    WHEN p ~ '[",\r\n]' THEN '"' || replace(p, '"', '""') || '"' ELSE p END
+$$;
+
+-- The same page as CSV (RFC 4180, CRLF line ends, a header line): one row
+-- per action; the next page starts after the last row's block and log
+-- index (after=a1.BLOCK.LOG_INDEX).
+CREATE OR REPLACE FUNCTION dimo_admin_actions_csv(p_chain_id bigint, p_contract text,
+  p_action text, p_executor text, p_from_block bigint, p_to_block bigint, p_limit int,
+  p_after text)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$
+  SELECT 'block_number,log_index,time,tx_hash,contract,action,token_id,amount,gating_role,'
+    || 'by_address,by_role,via,attribution,tx_from,tx_to,detail' || E'\r\n'
+    || coalesce(string_agg(concat_ws(',', r ->> 'block_number', r ->> 'log_index', r ->> 'time',
+         r ->> 'tx_hash', r ->> 'contract', r ->> 'action', dimo__csv(r ->> 'token_id'),
+         dimo__csv(r ->> 'amount'), r ->> 'gating_role', dimo__csv(r -> 'by' ->> 'address'),
+         dimo__csv(r -> 'by' ->> 'role'), dimo__csv(r -> 'by' ->> 'via'),
+         r -> 'by' ->> 'attribution', dimo__csv(r ->> 'tx_from'), dimo__csv(r ->> 'tx_to'),
+         dimo__csv((r -> 'detail')::text)) || E'\r\n', '' ORDER BY o), '')
+  FROM jsonb_array_elements(dimo_admin_actions_page(p_chain_id, p_contract, p_action, p_executor,
+    p_from_block, p_to_block, p_limit, p_after) -> 'actions') WITH ORDINALITY AS a(r, o)
+$$;
+
+-- The DIMO books of a license contract as of a block (default: the
+-- model's): held (tokens in minus tokens out, from the token's own
+-- transfers), staked (the sum of its stake movements), stray = held -
+-- staked, what left by each path, every adminWithdraw, and each forfeit's
+-- check against its token transfer. Amounts in wei, decimal strings.
+CREATE OR REPLACE FUNCTION dimo_license_books(p_chain_id bigint, p_contract bytea,
+                                              p_at_block bigint DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  v_block bigint := dimo__acct_block(p_chain_id, p_at_block);
+  v_in numeric;
+  v_out numeric;
+  v_staked numeric;
+  v_kinds jsonb;
+BEGIN
+  SELECT coalesce(sum(f.amount) FILTER (WHERE f.direction = 'in'), 0),
+         coalesce(sum(f.amount) FILTER (WHERE f.direction = 'out'), 0)
+  INTO v_in, v_out
+  FROM token_flows f
+  WHERE f.chain_id = p_chain_id AND f.contract = p_contract AND f.block_number <= v_block;
+  SELECT coalesce(sum(m.delta), 0) INTO v_staked FROM stake_movements m
+  WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.block_number <= v_block;
+  SELECT coalesce(jsonb_object_agg(k.direction || '_' || k.kind, k.total::text), '{}') INTO v_kinds
+  FROM (SELECT f.direction, f.kind, sum(f.amount) AS total FROM token_flows f
+        WHERE f.chain_id = p_chain_id AND f.contract = p_contract AND f.block_number <= v_block
+        GROUP BY 1, 2) k;
+  RETURN jsonb_build_object(
+    'contract', dimo_hex(p_contract),
+    'as_of_block', v_block,
+    'held', (v_in - v_out)::text,
+    'staked', v_staked::text,
+    'stray', (v_in - v_out - v_staked)::text,
+    'received', v_in::text,
+    'sent', v_out::text,
+    'by_kind', v_kinds,
+    'admin_withdrawals', coalesce((
+      SELECT jsonb_agg(dimo__admin_action_json(p_chain_id, a.block_number, a.log_index)
+                       ORDER BY a.block_number, a.log_index)
+      FROM admin_actions a
+      WHERE a.chain_id = p_chain_id AND a.contract = p_contract AND a.action = 'admin_withdraw'
+        AND a.block_number <= v_block), '[]'),
+    'forfeit_checks', coalesce((
+      SELECT jsonb_agg(jsonb_build_object('block_number', c.block_number, 'log_index', c.log_index,
+        'tx_hash', dimo_hex(c.tx_hash), 'token_id', c.token_id::text, 'amount', c.amount::text,
+        'transferred', c.transferred::text, 'matches', c.matches)
+        ORDER BY c.block_number, c.log_index)
+      FROM forfeit_checks c
+      WHERE c.chain_id = p_chain_id AND c.contract = p_contract AND c.block_number <= v_block), '[]'),
+    'forfeit_mismatches', (SELECT count(*) FROM forfeit_checks c
+      WHERE c.chain_id = p_chain_id AND c.contract = p_contract AND c.block_number <= v_block
+        AND NOT c.matches));
+END;
+$$;
+
+-- ---- `by` in the slash ledger and the license documents -----------------------
+
+-- The executor of the admin action logged at (block, log index): {address,
+-- role, via, attribution}, or NULL when no action is recorded there.
+CREATE OR REPLACE FUNCTION dimo__action_by(p_chain_id bigint, p_block bigint, p_log_index int)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  IF to_regclass('admin_actions') IS NULL THEN
+    RETURN NULL;
+  END IF;
+  RETURN (SELECT jsonb_build_object('address', dimo_hex(a.by_address),
+      'role', CASE WHEN a.by_address IS NOT NULL THEN dimo_role_name(a.gating_role) END,
+      'via', dimo_hex(a.via), 'attribution', a.attribution)
+    FROM admin_actions a
+    WHERE a.chain_id = p_chain_id AND a.block_number = p_block AND a.log_index = p_log_index);
+END;
+$$;
+
+-- ---- views for dashboards ---------------------------------------------------------
+
+DO $guard$
+BEGIN
+  IF to_regclass('admin_actions') IS NULL THEN
+    RETURN;
+  END IF;
+  EXECUTE $views$
+-- Who held which role of a contract from which block to which, granted
+-- (and revoked) by whom: one row per holding. to_block is the block of
+-- the revoke (NULL: still held).
+CREATE OR REPLACE VIEW role_history AS
+SELECT g.chain_id, g.contract, g.role, dimo_role_name(g.role) AS role_name, g.account,
+  g.block_number AS from_block, g.log_index AS from_log_index, g.sender AS granted_by,
+  g.tx_hash AS granted_tx, r.block_number AS to_block, r.log_index AS to_log_index,
+  r.sender AS revoked_by, r.tx_hash AS revoked_tx
+FROM role_events g
+LEFT JOIN LATERAL (
+  SELECT e.* FROM role_events e
+  WHERE e.chain_id = g.chain_id AND e.contract = g.contract AND e.role = g.role
+    AND e.account = g.account AND e.kind = 'revoked'
+    AND (e.block_number, e.log_index) > (g.block_number, g.log_index)
+  ORDER BY e.block_number, e.log_index LIMIT 1) r ON true
+WHERE g.kind = 'granted';
+
+-- Each forfeit against the DIMO that left the contract for it in its
+-- transaction: `matches` when the licenses part paired it with a transfer
+-- of exactly its amount (burn or reallocation), else flagged.
+CREATE OR REPLACE VIEW forfeit_checks AS
+SELECT a.chain_id, a.contract, a.block_number, a.log_index, a.tx_hash, a.token_id, a.amount,
+  (SELECT sum(f.amount) FROM token_flows f WHERE f.chain_id = a.chain_id
+     AND f.block_number = a.block_number AND f.tx_hash = a.tx_hash AND f.contract = a.contract
+     AND f.kind = 'forfeit') AS transferred,
+  a.action IN ('forfeit_burn', 'forfeit_reallocate') AS matches
+FROM admin_actions a
+WHERE a.action IN ('forfeit', 'forfeit_burn', 'forfeit_reallocate');
+
+-- The ledger for people: hex, role names, one row per action.
+CREATE OR REPLACE VIEW admin_action_log AS
+SELECT a.chain_id, a.block_number, a.log_index, a.block_time, dimo_hex(a.tx_hash) AS tx_hash,
+  dimo_hex(a.contract) AS contract, a.action, a.token_id, a.amount, a.detail,
+  dimo_role_name(a.gating_role) AS gating_role, dimo_hex(a.tx_from) AS tx_from,
+  dimo_hex(a.tx_to) AS tx_to, dimo_hex(a.by_address) AS by_address, dimo_hex(a.via) AS via,
+  a.attribution
+FROM admin_actions a;
+
+-- Per executor and action: how many, and how many could not be attributed.
+CREATE OR REPLACE VIEW admin_action_counts AS
+SELECT a.chain_id, dimo_hex(a.contract) AS contract, a.action, a.attribution,
+  dimo_hex(a.by_address) AS by_address, count(*) AS actions, min(a.block_time) AS first_time,
+  max(a.block_time) AS last_time
+FROM admin_actions a
+GROUP BY a.chain_id, a.contract, a.action, a.attribution, a.by_address;
+
+-- Current role holders of every license contract.
+CREATE OR REPLACE VIEW role_holders AS
+SELECT h.chain_id, dimo_hex(h.contract) AS contract, h.role_name, dimo_hex(h.account) AS account,
+  h.from_block, dimo_hex(h.granted_by) AS granted_by
+FROM role_history h
+WHERE h.to_block IS NULL;
+$views$;
+END;
+$guard$;
+
+-- The books of every license contract now (wei and DIMO).
+CREATE OR REPLACE VIEW license_books AS
+SELECT c.chain_id, dimo_hex(c.address) AS contract, c.role,
+  (b ->> 'held')::numeric AS held, (b ->> 'staked')::numeric AS staked,
+  (b ->> 'stray')::numeric AS stray, dimo_wei_to_dimo((b ->> 'stray')::numeric) AS stray_dimo,
+  jsonb_array_length(b -> 'admin_withdrawals') AS admin_withdrawals,
+  (b ->> 'forfeit_mismatches')::bigint AS forfeit_mismatches, (b ->> 'as_of_block')::bigint AS as_of_block
+FROM contracts c
+CROSS JOIN LATERAL dimo_license_books(c.chain_id, c.address) b
+WHERE c.role IN ('app_license', 'manufacturer_license');

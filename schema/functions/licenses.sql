@@ -1,0 +1,988 @@
+-- licenses.sql (a repeatable file: re-applied whenever it changes): the
+-- license model's functions and views that changed after their numbered
+-- migrations (002_license_model.sql, 003_license_queries.sql), which are
+-- checksummed and never edited. From issue #23 on, these definitions are
+-- the ones in force, and this file is where they are fixed.
+--
+-- What changed here (issue #23):
+--   * the 2022 Stake contract is the manufacturer license: role
+--     `manufacturer_license`, class `manufacturer` (it was `node_license`,
+--     class `node`; 009_manufacturers.sql renamed the stored rows);
+--   * requirements are data per chain (dimo_class_requirement): the
+--     network file's `requirements`, else the seed's defaults;
+--   * manufacturer documents have no `slashes` member (there is no slash
+--     path: an empty list would suggest one);
+--   * dimo_find_licenses and dimo_license_doc also answer the classes
+--     `node` (storage-node anchors, 007) and `connection` (008) when asked
+--     for them, so `license --class node|connection` is the same question
+--     as GET /v1/nodes and /v1/connections.
+--
+-- At the end the license part is re-derived from the stored logs, so that
+-- nothing an older definition derived (or a cached document it built)
+-- survives a change of this file.
+
+-- The class label of a contract: the network file's, else by role.
+CREATE OR REPLACE FUNCTION dimo__class(p_chain_id bigint, p_contract bytea, p_role text) RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  RETURN coalesce((SELECT c.class FROM contracts c WHERE c.chain_id = p_chain_id AND c.address = p_contract),
+                  CASE p_role WHEN 'manufacturer_license' THEN 'manufacturer' ELSE 'app' END);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION dimo__refresh_licenses(p_chain_id bigint, p_keys dimo_license_key[]) RETURNS void
+LANGUAGE sql
+AS $$
+  DELETE FROM license_state s
+  USING unnest(p_keys) k
+  WHERE s.chain_id = p_chain_id AND s.contract = k.contract AND s.token_id = k.token_id
+    AND NOT EXISTS (SELECT 1 FROM ownership_events o
+                    WHERE o.chain_id = p_chain_id AND o.contract = k.contract AND o.token_id = k.token_id);
+
+  INSERT INTO license_state AS s (chain_id, contract, token_id, role, class, owner, client_id, alias,
+    alias_key, issued_block, issued_log_index, issued_time, issued_tx, revoked, revoked_block,
+    revoked_time, revoked_tx, frozen, staked)
+  SELECT p_chain_id, k.contract, k.token_id, lst.role, dimo__class(p_chain_id, k.contract, lst.role),
+    lst.owner, cid.client_id, al.alias, nullif(al.alias_key, '\x'::bytea),
+    iss.block_number, iss.log_index, iss.block_time, iss.tx_hash,
+    lst.kind = 'revoke',
+    CASE WHEN lst.kind = 'revoke' THEN lst.block_number END,
+    CASE WHEN lst.kind = 'revoke' THEN lst.block_time END,
+    CASE WHEN lst.kind = 'revoke' THEN lst.tx_hash END,
+    coalesce(fz.frozen, false),
+    CASE WHEN lst.role = 'manufacturer_license' THEN NULL ELSE coalesce(sk.balance_after, 0) END
+  FROM (SELECT DISTINCT u.contract, u.token_id FROM unnest(p_keys) u) k
+  JOIN LATERAL (
+    SELECT o.* FROM ownership_events o
+    WHERE o.chain_id = p_chain_id AND o.contract = k.contract AND o.token_id = k.token_id
+    ORDER BY o.block_number DESC, o.log_index DESC LIMIT 1) lst ON true
+  LEFT JOIN LATERAL (
+    SELECT o.* FROM ownership_events o
+    WHERE o.chain_id = p_chain_id AND o.contract = k.contract AND o.token_id = k.token_id
+      AND o.kind IN ('issue', 'mint')
+    ORDER BY o.block_number, o.log_index LIMIT 1) iss ON true
+  LEFT JOIN LATERAL (
+    SELECT o.client_id FROM ownership_events o
+    WHERE o.chain_id = p_chain_id AND o.contract = k.contract AND o.token_id = k.token_id
+      AND o.client_id IS NOT NULL
+    ORDER BY o.block_number, o.log_index LIMIT 1) cid ON true
+  LEFT JOIN LATERAL (
+    SELECT a.alias, a.alias_key FROM alias_events a
+    WHERE a.chain_id = p_chain_id AND a.contract = k.contract AND a.token_id = k.token_id
+    ORDER BY a.block_number DESC, a.log_index DESC LIMIT 1) al ON true
+  LEFT JOIN LATERAL (
+    SELECT f.frozen FROM freeze_events f
+    WHERE f.chain_id = p_chain_id AND f.contract = k.contract AND f.token_id = k.token_id
+    ORDER BY f.block_number DESC, f.log_index DESC LIMIT 1) fz ON true
+  LEFT JOIN LATERAL (
+    SELECT m.balance_after FROM stake_movements m
+    WHERE m.chain_id = p_chain_id AND m.contract = k.contract AND m.token_id = k.token_id
+    ORDER BY m.block_number DESC, m.log_index DESC LIMIT 1) sk ON true
+  ON CONFLICT (chain_id, contract, token_id) DO UPDATE SET
+    role = EXCLUDED.role, class = EXCLUDED.class, owner = EXCLUDED.owner,
+    client_id = EXCLUDED.client_id, alias = EXCLUDED.alias, alias_key = EXCLUDED.alias_key,
+    issued_block = EXCLUDED.issued_block, issued_log_index = EXCLUDED.issued_log_index,
+    issued_time = EXCLUDED.issued_time, issued_tx = EXCLUDED.issued_tx,
+    revoked = EXCLUDED.revoked, revoked_block = EXCLUDED.revoked_block,
+    revoked_time = EXCLUDED.revoked_time, revoked_tx = EXCLUDED.revoked_tx,
+    frozen = EXCLUDED.frozen, staked = EXCLUDED.staked;
+$$;
+
+-- The requirement of a class on a chain (issue #23 item 4: requirements
+-- are data): the chain's row, written from the network file's
+-- `requirements` at start (dimo_set_requirements), else the default row
+-- (chain_id 0: the seed's numbers). NULL when neither exists.
+-- (PL/pgSQL: its body is checked when called, not when created, so this
+-- file also applies to a schema that does not have 009 yet.)
+CREATE OR REPLACE FUNCTION dimo_class_requirement(p_chain_id bigint, p_class text)
+RETURNS required_stakes
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  r required_stakes;
+BEGIN
+  SELECT x.* INTO r FROM required_stakes x
+  WHERE x.class = p_class AND x.chain_id IN (0, p_chain_id)
+  ORDER BY x.chain_id DESC LIMIT 1;
+  RETURN r;
+END;
+$$;
+
+-- Writes a chain's requirements from its network file (the indexer calls
+-- it at start, with the contracts): p_requirements is the file's
+-- `requirements` object as the indexer validated it, {"CLASS": {"stake":
+-- "WEI", "per_user": "WEI", "understaked": BOOL, "note": TEXT}}, or NULL
+-- when the file has none (the defaults, chain 0, apply). Nothing is written
+-- when nothing changed: a write rebuilds every cached document (trigger
+-- required_stakes_changed), which a restart with the same file must not
+-- cost. A changed requirement re-derives trust ratios and statuses at
+-- once, without a re-index.
+CREATE OR REPLACE FUNCTION dimo_set_requirements(p_chain_id bigint, p_requirements jsonb)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_changed boolean;
+BEGIN
+  IF p_chain_id <= 0 THEN
+    PERFORM dimo__bad_arg('requirements belong to a chain id > 0');
+  END IF;
+  CREATE TEMP TABLE IF NOT EXISTS dimo__want_requirements (LIKE required_stakes) ON COMMIT DROP;
+  TRUNCATE dimo__want_requirements;
+  INSERT INTO dimo__want_requirements (chain_id, class, amount, per_user, enforce, note)
+  SELECT p_chain_id, e.key, (e.value ->> 'stake')::numeric, coalesce((e.value ->> 'per_user')::numeric, 0),
+    coalesce((e.value ->> 'understaked')::boolean, false), e.value ->> 'note'
+  FROM jsonb_each(coalesce(p_requirements, '{}'::jsonb)) e;
+  SELECT EXISTS (
+    (SELECT w.class, w.amount, w.per_user, w.enforce, w.note FROM dimo__want_requirements w
+     EXCEPT SELECT r.class, r.amount, r.per_user, r.enforce, r.note FROM required_stakes r
+            WHERE r.chain_id = p_chain_id)
+    UNION ALL
+    (SELECT r.class, r.amount, r.per_user, r.enforce, r.note FROM required_stakes r
+     WHERE r.chain_id = p_chain_id
+     EXCEPT SELECT w.class, w.amount, w.per_user, w.enforce, w.note FROM dimo__want_requirements w))
+  INTO v_changed;
+  IF v_changed THEN
+    DELETE FROM required_stakes r WHERE r.chain_id = p_chain_id;
+    INSERT INTO required_stakes (chain_id, class, amount, per_user, enforce, note)
+    SELECT w.chain_id, w.class, w.amount, w.per_user, w.enforce, w.note FROM dimo__want_requirements w;
+  END IF;
+  DROP TABLE dimo__want_requirements;
+  RETURN v_changed;
+END;
+$$;
+
+-- Required stake of one license: its override, else its class's amount;
+-- for manufacturer licenses at least the contract minimum in force.
+CREATE OR REPLACE FUNCTION dimo_required_stake(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+                                    p_class text, p_minimum numeric)
+RETURNS numeric
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  RETURN greatest(coalesce(
+    (SELECT o.amount FROM required_stake_overrides o
+     WHERE o.chain_id = p_chain_id AND o.contract = p_contract AND o.token_id = p_token_id),
+    (dimo_class_requirement(p_chain_id, p_class)).amount), p_minimum);
+END;
+$$;
+
+-- revoked > suspended (frozen) > understaked > active. Manufacturer
+-- licenses are understaked below the contract minimum in force (the
+-- contract's own rule: "whitelisted" means stake >= minimum); any class
+-- also below its required stake when its requirement says falling below
+-- stops sharing (required_stakes.enforce, the network file's
+-- `understaked`).
+CREATE OR REPLACE FUNCTION dimo_license_status(p_revoked boolean, p_frozen boolean, p_role text,
+                                    p_staked numeric, p_minimum numeric, p_required numeric,
+                                    p_enforce boolean)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE WHEN p_revoked THEN 'revoked'
+    WHEN p_frozen THEN 'suspended'
+    WHEN p_role = 'manufacturer_license' AND coalesce(p_staked, 0) < p_minimum THEN 'understaked'
+    WHEN p_enforce AND coalesce(p_staked, 0) < p_required THEN 'understaked'
+    ELSE 'active' END
+$$;
+
+-- Completes a license from its stored facts: requirement, trust ratio,
+-- status. SETOF (one row) so that the planner inlines it.
+CREATE OR REPLACE FUNCTION dimo__license_row(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+  p_class text, p_role text, p_owner bytea, p_client_id bytea, p_alias text, p_issued_block bigint,
+  p_issued_time timestamptz, p_issued_tx bytea, p_revoked boolean, p_revoked_block bigint,
+  p_revoked_time timestamptz, p_revoked_tx bytea, p_frozen boolean, p_staked numeric,
+  p_minimum numeric, p_as_of_block bigint)
+RETURNS SETOF dimo_license
+LANGUAGE sql STABLE
+AS $$
+  SELECT p_chain_id, p_contract, p_token_id, p_class, p_role, p_owner, p_client_id, p_alias,
+    p_issued_block, p_issued_time, p_issued_tx, p_revoked, p_revoked_block, p_revoked_time,
+    p_revoked_tx, p_frozen, p_staked, dimo_wei_to_dimo(p_staked), p_minimum, r.required,
+    dimo_wei_to_dimo(r.required), dimo_trust_ratio(p_staked, r.required),
+    dimo_license_status(p_revoked, p_frozen, p_role, p_staked, p_minimum, r.required,
+      coalesce((dimo_class_requirement(p_chain_id, p_class)).enforce, false)),
+    p_as_of_block
+  FROM (SELECT dimo_required_stake(p_chain_id, p_contract, p_token_id, p_class, p_minimum) AS required) r
+$$;
+
+-- Every license now (after the last indexed block): one row each, revoked
+-- ones included. staked: the license's stake (apps) or its owner's
+-- (manufacturers); amounts in wei with *_dimo twins.
+-- (No sub-select in the arguments of dimo__license_row: that would keep
+-- the planner from inlining it, and a look-up by key would compute every
+-- license.)
+CREATE OR REPLACE VIEW licenses AS
+SELECT f.*
+FROM license_state s
+LEFT JOIN model_cursor cur ON cur.chain_id = s.chain_id
+LEFT JOIN node_stakes n ON s.role = 'manufacturer_license' AND n.chain_id = s.chain_id
+  AND n.contract = s.contract AND n.holder = s.owner
+CROSS JOIN LATERAL dimo__license_row(s.chain_id, s.contract, s.token_id, s.class, s.role, s.owner,
+  s.client_id, s.alias, s.issued_block, s.issued_time, s.issued_tx, s.revoked, s.revoked_block,
+  s.revoked_time, s.revoked_tx, s.frozen,
+  CASE WHEN s.role = 'manufacturer_license' THEN coalesce(n.staked, 0) ELSE s.staked END,
+  CASE WHEN s.role = 'manufacturer_license' THEN dimo_contract_param(s.chain_id, s.contract, 'minimum_stake') END,
+  cur.block_number) f;
+
+-- A license as of block p_at_block (and, when p_before is given, before
+-- that time: the monthly views), computed from history alone; no row when
+-- it did not exist yet.
+CREATE OR REPLACE FUNCTION dimo_license_at(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+                                p_at_block bigint, p_before timestamptz DEFAULT NULL)
+RETURNS SETOF dimo_license
+LANGUAGE sql STABLE
+AS $$
+  SELECT f.*
+  FROM (
+    SELECT o.* FROM ownership_events o
+    WHERE o.chain_id = p_chain_id AND o.contract = p_contract AND o.token_id = p_token_id
+      AND o.block_number <= coalesce(p_at_block, 9223372036854775807)
+      AND o.block_time < coalesce(p_before, 'infinity')
+    ORDER BY o.block_number DESC, o.log_index DESC LIMIT 1) lst
+  LEFT JOIN LATERAL (
+    SELECT o.* FROM ownership_events o
+    WHERE o.chain_id = p_chain_id AND o.contract = p_contract AND o.token_id = p_token_id
+      AND o.kind IN ('issue', 'mint')
+      AND (o.block_number, o.log_index) <= (lst.block_number, lst.log_index)
+    ORDER BY o.block_number, o.log_index LIMIT 1) iss ON true
+  LEFT JOIN LATERAL (
+    SELECT o.client_id FROM ownership_events o
+    WHERE o.chain_id = p_chain_id AND o.contract = p_contract AND o.token_id = p_token_id
+      AND o.client_id IS NOT NULL
+      AND (o.block_number, o.log_index) <= (lst.block_number, lst.log_index)
+    ORDER BY o.block_number, o.log_index LIMIT 1) cid ON true
+  LEFT JOIN LATERAL (
+    SELECT a.alias FROM alias_events a
+    WHERE a.chain_id = p_chain_id AND a.contract = p_contract AND a.token_id = p_token_id
+      AND a.block_number <= coalesce(p_at_block, 9223372036854775807)
+      AND a.block_time < coalesce(p_before, 'infinity')
+    ORDER BY a.block_number DESC, a.log_index DESC LIMIT 1) al ON true
+  LEFT JOIN LATERAL (
+    SELECT fe.frozen FROM freeze_events fe
+    WHERE fe.chain_id = p_chain_id AND fe.contract = p_contract AND fe.token_id = p_token_id
+      AND fe.block_number <= coalesce(p_at_block, 9223372036854775807)
+      AND fe.block_time < coalesce(p_before, 'infinity')
+    ORDER BY fe.block_number DESC, fe.log_index DESC LIMIT 1) fz ON true
+  LEFT JOIN LATERAL (
+    SELECT m.balance_after FROM stake_movements m
+    WHERE lst.role <> 'manufacturer_license' AND m.chain_id = p_chain_id AND m.contract = p_contract
+      AND m.token_id = p_token_id
+      AND m.block_number <= coalesce(p_at_block, 9223372036854775807)
+      AND m.block_time < coalesce(p_before, 'infinity')
+    ORDER BY m.block_number DESC, m.log_index DESC LIMIT 1) ska ON true
+  LEFT JOIN LATERAL (
+    SELECT m.balance_after FROM stake_movements m
+    WHERE lst.role = 'manufacturer_license' AND m.chain_id = p_chain_id AND m.contract = p_contract
+      AND m.holder = lst.owner
+      AND m.block_number <= coalesce(p_at_block, 9223372036854775807)
+      AND m.block_time < coalesce(p_before, 'infinity')
+    ORDER BY m.block_number DESC, m.log_index DESC LIMIT 1) skn ON true
+  CROSS JOIN LATERAL dimo__license_row(p_chain_id, p_contract, p_token_id,
+    dimo__class(p_chain_id, p_contract, lst.role), lst.role, lst.owner, cid.client_id,
+    al.alias, iss.block_number, iss.block_time, iss.tx_hash, lst.kind = 'revoke',
+    CASE WHEN lst.kind = 'revoke' THEN lst.block_number END,
+    CASE WHEN lst.kind = 'revoke' THEN lst.block_time END,
+    CASE WHEN lst.kind = 'revoke' THEN lst.tx_hash END,
+    coalesce(fz.frozen, false), coalesce(ska.balance_after, skn.balance_after, 0),
+    CASE WHEN lst.role = 'manufacturer_license'
+      THEN dimo_contract_param(p_chain_id, p_contract, 'minimum_stake', p_at_block, p_before) END,
+    p_at_block) f
+$$;
+
+-- The history rows of a batch: one scan of its logs feeding every history
+-- table. Its own function for the planner settings: every CTE of the
+-- statement is estimated at one row, which makes nested loops look free,
+-- and a nested loop over two CTEs of thousands of rows each (forfeits
+-- against DIMO transfers) is quadratic; hash joins are linear. (The
+-- per-key look-ups of the running balance are sub-plans, not joins, and
+-- keep their index scans.)
+CREATE OR REPLACE FUNCTION dimo__apply_history(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+SET enable_nestloop = off
+SET enable_mergejoin = off
+AS $$
+DECLARE
+  zero CONSTANT text := '0x0000000000000000000000000000000000000000';
+BEGIN
+  WITH b AS MATERIALIZED (
+    SELECT l.block_number, l.log_index, l.tx_hash, l.block_time, l.address AS contract,
+      coalesce(l.role, c.role) AS role, l.event, l.args
+    FROM logs l
+    LEFT JOIN contracts c ON c.chain_id = l.chain_id AND c.address = l.address
+    WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block
+      AND coalesce(l.role, c.role) IN ('app_license', 'manufacturer_license', 'dimo_token')
+  ),
+  own AS (
+    INSERT INTO ownership_events (chain_id, block_number, log_index, tx_hash, block_time, contract,
+      role, token_id, kind, owner, previous_owner, client_id)
+    SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.role,
+      x.token_id, x.kind, x.owner, x.previous_owner, x.client_id
+    FROM (
+      SELECT b.*, dimo__uint(b.args ->> 'tokenId') AS token_id, 'issue' AS kind,
+        dimo__addr(b.args ->> 'owner') AS owner, NULL::bytea AS previous_owner,
+        dimo__addr(b.args ->> 'clientId') AS client_id
+      FROM b WHERE b.role = 'app_license' AND b.event = 'Issued(uint256,address,address)'
+      UNION ALL
+      SELECT b.*, dimo__uint(b.args ->> 'tokenId'), 'issue', dimo__addr(b.args ->> 'user'), NULL, NULL
+      FROM b WHERE b.role = 'manufacturer_license' AND b.event = 'LicenseMinted(address,uint256)'
+      UNION ALL
+      SELECT b.*, dimo__uint(b.args ->> 'tokenId'),
+        CASE WHEN b.args ->> 'from' = zero THEN 'mint'
+             WHEN b.args ->> 'to' = zero THEN 'revoke' ELSE 'transfer' END,
+        CASE WHEN b.args ->> 'to' = zero THEN dimo__addr(b.args ->> 'from')
+             ELSE dimo__addr(b.args ->> 'to') END,
+        CASE WHEN b.args ->> 'from' <> zero THEN dimo__addr(b.args ->> 'from') END,
+        NULL
+      FROM b WHERE b.role IN ('app_license', 'manufacturer_license')
+        AND b.event = 'Transfer(address,address,uint256)'
+        AND NOT (b.args ->> 'from' = zero AND b.args ->> 'to' = zero)
+      OFFSET 0
+    ) x
+    WHERE x.token_id IS NOT NULL AND x.owner IS NOT NULL
+  ),
+  -- Aliases: both LicenseAliasSet variants (the string's exact bytes: the
+  -- decoder gives text that is not valid UTF-8, or holds a NUL, as hex),
+  -- and the end of the alias at an app license's burn (see alias_events).
+  ali AS (
+    INSERT INTO alias_events (chain_id, block_number, log_index, tx_hash, block_time, contract,
+      token_id, source, alias_key, alias, alias_raw)
+    SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.token_id,
+      x.source, dimo__alias_key(x.raw), dimo__alias_text(dimo__alias_key(x.raw)), x.raw
+    FROM (
+      SELECT b.*, dimo__uint(b.args ->> 'tokenId') AS token_id, 'event' AS source,
+        CASE jsonb_typeof(b.args -> 'licenseAlias')
+          WHEN 'string' THEN convert_to(b.args ->> 'licenseAlias', 'UTF8')
+          ELSE dimo__hexbytes(b.args -> 'licenseAlias' ->> 'hex') END AS raw
+      FROM b WHERE b.role = 'app_license' AND b.event = 'LicenseAliasSet(uint256,string)'
+      UNION ALL
+      SELECT b.*, dimo__uint(b.args ->> 'tokenId'), 'event', dimo__hexbytes(b.args ->> 'licenseAlias')
+      FROM b WHERE b.role = 'app_license' AND b.event = 'LicenseAliasSet(uint256,bytes32)'
+      UNION ALL
+      SELECT b.*, dimo__uint(b.args ->> 'tokenId'), 'revoke', NULL
+      FROM b WHERE b.role = 'app_license' AND b.event = 'Transfer(address,address,uint256)'
+        AND b.args ->> 'to' = zero AND b.args ->> 'from' <> zero
+      OFFSET 0
+    ) x
+    WHERE x.token_id IS NOT NULL AND (x.source = 'revoke' OR x.raw IS NOT NULL)
+  ),
+  sig AS (
+    INSERT INTO signer_events (chain_id, block_number, log_index, tx_hash, block_time, contract,
+      token_id, signer, enabled)
+    SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.token_id,
+      x.signer, x.enabled
+    FROM (
+      SELECT b.*, dimo__uint(b.args ->> 'tokenId') AS token_id,
+        dimo__addr(b.args ->> 'signer') AS signer,
+        b.event = 'SignerEnabled(uint256,address)' AS enabled
+      FROM b WHERE b.role = 'app_license'
+        AND b.event IN ('SignerEnabled(uint256,address)', 'SignerDisabled(uint256,address)')
+      OFFSET 0
+    ) x
+    WHERE x.token_id IS NOT NULL AND x.signer IS NOT NULL
+  ),
+  uri AS (
+    INSERT INTO redirect_uri_events (chain_id, block_number, log_index, tx_hash, block_time,
+      contract, token_id, uri, uri_key, enabled)
+    SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.token_id,
+      x.uri, sha256(convert_to(x.uri, 'UTF8')), x.enabled
+    FROM (
+      SELECT b.*, dimo__uint(b.args ->> 'tokenId') AS token_id, dimo__str(b.args -> 'uri') AS uri,
+        b.event = 'RedirectUriEnabled(uint256,string)' AS enabled
+      FROM b WHERE b.role = 'app_license'
+        AND b.event IN ('RedirectUriEnabled(uint256,string)', 'RedirectUriDisabled(uint256,string)')
+      OFFSET 0
+    ) x
+    WHERE x.token_id IS NOT NULL AND x.uri IS NOT NULL
+  ),
+  frz AS (
+    INSERT INTO freeze_events (chain_id, block_number, log_index, tx_hash, block_time, contract,
+      token_id, frozen, amount)
+    SELECT p_chain_id, b.block_number, b.log_index, b.tx_hash, b.block_time, b.contract,
+      dimo__uint(b.args ->> 'tokenId'), (b.args ->> 'frozen')::boolean, dimo__uint(b.args ->> 'amount')
+    FROM b
+    WHERE b.role = 'app_license' AND b.event = 'AssetFreezeUpdate(uint256,uint256,bool)'
+      AND jsonb_typeof(b.args -> 'frozen') = 'boolean' AND dimo__uint(b.args ->> 'tokenId') IS NOT NULL
+  ),
+  par AS (
+    INSERT INTO parameter_events (chain_id, block_number, log_index, tx_hash, block_time, contract,
+      parameter, value)
+    SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.parameter,
+      x.value
+    FROM (
+      SELECT b.*, 'period_validity' AS parameter, dimo__uint(b.args ->> 'periodValidity') AS value
+      FROM b WHERE b.role = 'app_license' AND b.event = 'UpdatePeriodValidity(uint256)'
+      UNION ALL
+      SELECT b.*, 'license_cost', dimo__uint(b.args ->> 'licenseCost')
+      FROM b WHERE b.role = 'app_license' AND b.event = 'UpdateLicenseCost(uint256)'
+      UNION ALL
+      SELECT b.*, 'minimum_stake', dimo__uint(b.args ->> 'amount')
+      FROM b WHERE b.role = 'manufacturer_license' AND b.event = 'StakeAmountAdjusted(uint256)'
+      OFFSET 0
+    ) x
+    WHERE x.value IS NOT NULL
+  ),
+  -- Slashes: the k-th AssetForfeit of a (transaction, contract, amount)
+  -- pairs with the k-th DIMO Transfer of that amount out of the contract in
+  -- that transaction; its recipient tells burn (0x0) from reallocation.
+  forfeit AS (
+    SELECT b.*, row_number() OVER (PARTITION BY b.tx_hash, b.contract, b.args ->> 'amount'
+                                   ORDER BY b.log_index) AS rk
+    FROM b WHERE b.role = 'app_license' AND b.event = 'AssetForfeit(uint256,uint256)'
+  ),
+  outflow AS (
+    SELECT b.tx_hash, dimo__addr(b.args ->> 'from') AS source, b.args ->> 'to' AS dest,
+      b.args ->> 'value' AS value,
+      row_number() OVER (PARTITION BY b.tx_hash, b.args ->> 'from', b.args ->> 'value'
+                         ORDER BY b.log_index) AS rk
+    FROM b WHERE b.role = 'dimo_token' AND b.event = 'Transfer(address,address,uint256)'
+  ),
+  st AS (
+    SELECT x.* FROM (
+      SELECT b.block_number, b.log_index, b.tx_hash, b.block_time, b.contract, b.role,
+        dimo__uint(b.args ->> 'tokenId') AS token_id, NULL::bytea AS holder,
+        CASE WHEN b.event LIKE 'StakeDeposit%' THEN 'deposit' ELSE 'withdraw' END AS kind,
+        dimo__uint(b.args ->> 'amount') AS amount,
+        CASE WHEN b.event LIKE 'StakeDeposit%' THEN 1 ELSE -1 END AS sign,
+        CASE WHEN b.event LIKE 'StakeDeposit%' THEN dimo__addr(b.args ->> 'user') END AS from_address,
+        CASE WHEN b.event LIKE 'StakeWithdraw%' THEN dimo__addr(b.args ->> 'user') END AS to_address
+      FROM b WHERE b.role = 'app_license'
+        AND b.event IN ('StakeDeposit(uint256,address,uint256)', 'StakeWithdraw(uint256,address,uint256)')
+      UNION ALL
+      SELECT f.block_number, f.log_index, f.tx_hash, f.block_time, f.contract, f.role,
+        dimo__uint(f.args ->> 'tokenId'), NULL,
+        CASE WHEN o.dest IS NULL THEN 'forfeit' WHEN o.dest = zero THEN 'forfeit_burn'
+             ELSE 'forfeit_reallocate' END,
+        dimo__uint(f.args ->> 'amount'), -1, NULL,
+        CASE WHEN o.dest <> zero THEN dimo__addr(o.dest) END
+      FROM forfeit f
+      LEFT JOIN outflow o ON o.tx_hash = f.tx_hash AND o.source = f.contract
+        AND o.value = f.args ->> 'amount' AND o.rk = f.rk
+      UNION ALL
+      SELECT b.block_number, b.log_index, b.tx_hash, b.block_time, b.contract, b.role, NULL,
+        dimo__addr(b.args ->> 'user'),
+        CASE b.event WHEN 'StakeTokens(address,uint256)' THEN 'stake'
+          WHEN 'UnstakeTokens(address,uint256)' THEN 'unstake' ELSE 'emergency_withdrawal' END,
+        dimo__uint(b.args ->> 'amountOfTokens'),
+        CASE b.event WHEN 'StakeTokens(address,uint256)' THEN 1
+          WHEN 'UnstakeTokens(address,uint256)' THEN -1 ELSE 0 END,
+        CASE WHEN b.event = 'StakeTokens(address,uint256)' THEN dimo__addr(b.args ->> 'user') END,
+        CASE WHEN b.event <> 'StakeTokens(address,uint256)' THEN dimo__addr(b.args ->> 'user') END
+      FROM b WHERE b.role = 'manufacturer_license'
+        AND b.event IN ('StakeTokens(address,uint256)', 'UnstakeTokens(address,uint256)',
+                        'EmergencyWithdrawal(address,uint256)')
+      OFFSET 0
+    ) x
+    WHERE x.amount IS NOT NULL AND (x.token_id IS NOT NULL OR x.holder IS NOT NULL)
+  ),
+  -- The running balance: the balance before the batch (looked up once per
+  -- token or address, on its first movement in the batch) plus the sum of
+  -- the batch's deltas so far. No join of the batch's movements with a
+  -- table of keys: with token_id or holder NULL such a join has no
+  -- selective key and grows with the square of the movements per contract.
+  seeded AS (
+    SELECT st.*,
+      CASE WHEN row_number() OVER (PARTITION BY st.contract, st.token_id, st.holder
+                                   ORDER BY st.block_number, st.log_index) = 1 THEN
+        coalesce(CASE WHEN st.token_id IS NOT NULL THEN
+            (SELECT m.balance_after FROM stake_movements m
+             WHERE m.chain_id = p_chain_id AND m.contract = st.contract AND m.token_id = st.token_id
+             ORDER BY m.block_number DESC, m.log_index DESC LIMIT 1)
+          ELSE
+            (SELECT m.balance_after FROM stake_movements m
+             WHERE m.chain_id = p_chain_id AND m.contract = st.contract AND m.holder = st.holder
+             ORDER BY m.block_number DESC, m.log_index DESC LIMIT 1)
+          END, 0) END AS seed
+    FROM st
+  )
+  INSERT INTO stake_movements (chain_id, block_number, log_index, tx_hash, block_time, contract, role,
+    token_id, holder, kind, amount, delta, balance_after, from_address, to_address)
+  SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.role,
+    x.token_id, x.holder, x.kind, x.amount, x.sign * x.amount,
+    max(x.seed) OVER k + sum(x.sign * x.amount) OVER (k ORDER BY x.block_number, x.log_index),
+    x.from_address, x.to_address
+  FROM seeded x
+  WINDOW k AS (PARTITION BY x.contract, x.token_id, x.holder);
+END;
+$$;
+
+-- ---- from 003 ----
+
+-- The full document of one license as of p_at_block (NULL: the last
+-- indexed block), signer validity judged at p_at_time (NULL: that block's
+-- time, as the contract's isSigner in that block). NULL when the license
+-- did not exist at that block. The current document with the default time
+-- is the cached one (license_state.doc): a single-row read.
+-- The document of a storage-node anchor (class node) or a connection
+-- token, by contract and token id, as of p_at_block (NULL: the last
+-- indexed block); NULL for any other contract, or a token not minted then.
+CREATE OR REPLACE FUNCTION dimo__part_doc(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+                                          p_at_block bigint)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  v_role text;
+  v_block bigint;
+  v_doc jsonb;
+BEGIN
+  SELECT c.role INTO v_role FROM contracts c WHERE c.chain_id = p_chain_id AND c.address = p_contract;
+  IF v_role IS NULL OR v_role NOT IN ('storage_node', 'connection') THEN
+    RETURN NULL;
+  END IF;
+  v_block := dimo__as_of(p_chain_id, p_at_block);
+  IF v_block IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF v_role = 'storage_node' THEN
+    v_doc := dimo__node_doc_at(p_chain_id, p_contract, p_token_id, v_block);
+  ELSE
+    v_doc := dimo__connection_doc_at(p_chain_id, p_contract, p_token_id, v_block);
+  END IF;
+  RETURN v_doc || jsonb_build_object('as_of_block', v_block,
+    'as_of_time', dimo_iso(dimo_block_time(p_chain_id, v_block))) || dimo__finality(p_chain_id, v_block);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION dimo_license_doc(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+                                 p_at_block bigint DEFAULT NULL, p_at_time timestamptz DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  v_block bigint;
+  v_time timestamptz;
+  s record;
+  v_doc jsonb;
+BEGIN
+  SELECT m.block_number, m.block_time INTO v_block, v_time FROM model_cursor m
+  WHERE m.chain_id = p_chain_id;
+  IF v_block IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF p_at_block IS NULL OR p_at_block = v_block THEN
+    IF p_at_time IS NULL THEN
+      SELECT x.doc, x.doc_block, x.doc_time, x.doc_expires INTO s FROM license_state x
+      WHERE x.chain_id = p_chain_id AND x.contract = p_contract AND x.token_id = p_token_id;
+      IF NOT FOUND THEN
+        RETURN dimo__part_doc(p_chain_id, p_contract, p_token_id, p_at_block);
+      END IF;
+      IF dimo__doc_usable(s.doc, s.doc_block, s.doc_time, s.doc_expires, v_block, v_time) THEN
+        RETURN s.doc || jsonb_build_object('as_of_block', v_block, 'as_of_time', dimo_iso(v_time))
+          || dimo__finality(p_chain_id, v_block);
+      END IF;
+    ELSE
+      v_time := p_at_time;
+    END IF;
+    SELECT d.doc INTO v_doc FROM dimo__doc_now(p_chain_id, p_contract, p_token_id, v_time) d;
+  ELSE
+    v_block := dimo__as_of(p_chain_id, p_at_block);
+    v_time := coalesce(p_at_time, dimo_block_time(p_chain_id, v_block));
+    v_doc := dimo__doc_at(p_chain_id, p_contract, p_token_id, v_block, v_time);
+    IF v_doc IS NULL AND p_at_time IS NULL THEN
+      RETURN dimo__part_doc(p_chain_id, p_contract, p_token_id, v_block);
+    END IF;
+  END IF;
+  RETURN v_doc || jsonb_build_object('as_of_block', v_block, 'as_of_time', dimo_iso(v_time))
+          || dimo__finality(p_chain_id, v_block);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION dimo__check_class(p_class text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+  IF p_class IS NOT NULL AND p_class NOT IN ('app', 'client', 'manufacturer', 'node', 'connection') THEN
+    PERFORM dimo__bad_arg(format('unknown license class %L (app, client, manufacturer, node or connection)',
+                                 p_class));
+  END IF;
+END;
+$$;
+
+-- Licenses matching a key: a decimal token id, a 0x address (the client
+-- id or the owner, the last owner for revoked ones: both also find revoked
+-- licenses, client ids never move) or an alias (its text, or the 0x-hex
+-- form documents give an alias that is not text: dimo__alias_lookup_keys),
+-- in class p_class (NULL: any), ordered by contract and token id. An alias
+-- matches the license holding it as of p_at_block (NULL: the last indexed
+-- block), as the contract's getTokenIdByLicenseAlias answers in that
+-- block: a revoked license's alias was freed at its revoke and never finds
+-- it, a re-used one finds only its new holder.
+CREATE OR REPLACE FUNCTION dimo_find_licenses(p_chain_id bigint, p_class text, p_key text,
+                                   p_at_block bigint DEFAULT NULL)
+RETURNS TABLE(contract bytea, token_id numeric)
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+  v_key text := btrim(p_key);
+  v_token numeric;
+  v_addr bytea;
+  v_aliases bytea[] := dimo__alias_lookup_keys(p_key);
+  v_block bigint;
+BEGIN
+  PERFORM dimo__check_class(p_class);
+  IF p_key IS NULL THEN
+    RETURN;
+  END IF;
+  -- Sentinels rather than NULL for "not a token id / not an address", and
+  -- generic plans (the SET above): each call's custom plan looks cheaper
+  -- than the cached generic one, so the query would be planned again on
+  -- every call (three times the cost of running it).
+  v_token := coalesce(dimo__uint(v_key), -1);
+  v_addr := '\x';
+  IF v_key ~* '^0x[0-9a-f]{40}$' THEN
+    v_addr := decode(substr(v_key, 3), 'hex');
+  END IF;
+  -- Storage-node operators and connections live in their own parts (007,
+  -- 008) and are found only when their class is asked for: by token id,
+  -- owner (now) or label / name (which name one token forever).
+  IF p_class = 'node' THEN
+    IF v_key = '' OR octet_length(v_key) > 1024 THEN
+      PERFORM dimo__bad_arg('a node key is a token id, an owner address or a label (1 to 1024 bytes)');
+    END IF;
+    RETURN QUERY
+    SELECT n.contract, n.token_id FROM storage_nodes n
+    WHERE n.chain_id = p_chain_id AND (n.token_id = v_token OR n.owner = v_addr OR n.label = v_key)
+    ORDER BY 1, 2;
+    RETURN;
+  ELSIF p_class = 'connection' THEN
+    IF v_token = -1 AND v_addr = '\x'::bytea AND dimo_connection_id(v_key) IS NULL THEN
+      PERFORM dimo__bad_arg('a connection key is a token id, an owner address or a name of 1 to 32 bytes');
+    END IF;
+    RETURN QUERY
+    SELECT n.contract, n.token_id FROM connections n
+    WHERE n.chain_id = p_chain_id
+      AND (n.token_id = v_token OR n.owner = v_addr OR n.token_id = dimo_connection_id(v_key))
+    ORDER BY 1, 2;
+    RETURN;
+  END IF;
+  SELECT m.block_number INTO v_block FROM model_cursor m WHERE m.chain_id = p_chain_id;
+  IF p_at_block IS NOT NULL AND p_at_block < v_block THEN
+    -- A past block: the alias from history (its holder then), the other
+    -- keys from the current rows (the caller drops licenses that did not
+    -- exist yet).
+    RETURN QUERY
+    SELECT s.contract, s.token_id FROM license_state s
+    WHERE s.chain_id = p_chain_id AND s.token_id = v_token AND (p_class IS NULL OR s.class = p_class)
+    UNION
+    SELECT s.contract, s.token_id FROM license_state s
+    WHERE s.chain_id = p_chain_id AND s.client_id = v_addr AND (p_class IS NULL OR s.class = p_class)
+    UNION
+    SELECT s.contract, s.token_id FROM license_state s
+    WHERE s.chain_id = p_chain_id AND s.owner = v_addr AND (p_class IS NULL OR s.class = p_class)
+    UNION
+    SELECT a.contract, a.token_id FROM alias_events a
+    JOIN license_state s ON s.chain_id = a.chain_id AND s.contract = a.contract AND s.token_id = a.token_id
+    WHERE a.chain_id = p_chain_id AND a.alias_key = ANY (v_aliases) AND octet_length(a.alias_key) > 0
+      AND a.block_number <= p_at_block AND (p_class IS NULL OR s.class = p_class)
+      AND NOT EXISTS (SELECT 1 FROM alias_events n
+                      WHERE n.chain_id = a.chain_id AND n.contract = a.contract AND n.token_id = a.token_id
+                        AND n.block_number <= p_at_block
+                        AND (n.block_number, n.log_index) > (a.block_number, a.log_index))
+    ORDER BY 1, 2;
+    RETURN;
+  END IF;
+  RETURN QUERY
+  SELECT s.contract, s.token_id FROM license_state s
+  WHERE s.chain_id = p_chain_id AND s.token_id = v_token AND (p_class IS NULL OR s.class = p_class)
+  UNION
+  SELECT s.contract, s.token_id FROM license_state s
+  WHERE s.chain_id = p_chain_id AND s.client_id = v_addr AND (p_class IS NULL OR s.class = p_class)
+  UNION
+  SELECT s.contract, s.token_id FROM license_state s
+  WHERE s.chain_id = p_chain_id AND s.owner = v_addr AND (p_class IS NULL OR s.class = p_class)
+  UNION
+  SELECT s.contract, s.token_id FROM license_state s
+  WHERE s.alias_key = ANY (v_aliases) AND s.chain_id = p_chain_id AND (p_class IS NULL OR s.class = p_class)
+  ORDER BY 1, 2;
+END;
+$$;
+
+-- Every log of a license contract in chain order, decoded. token_id is
+-- the license the log is about; NULL for contract-wide events and for the
+-- manufacturer contract's LicenseRevoked, whose tokenId (logged_token_id) is the
+-- last minted id, not the revoked one (a bug of the deployed contract: the
+-- burn Transfer in the same transaction names the revoked license).
+CREATE OR REPLACE VIEW license_event_log AS
+SELECT l.chain_id, l.block_number, l.log_index, l.block_time, l.tx_hash, l.address AS contract,
+  coalesce(l.role, c.role) AS role, dimo__class(l.chain_id, l.address, coalesce(l.role, c.role)) AS class,
+  l.event_name, l.event,
+  CASE WHEN l.event = 'LicenseRevoked(uint256)' THEN NULL ELSE dimo__uint(l.args ->> 'tokenId') END AS token_id,
+  CASE WHEN l.event = 'LicenseRevoked(uint256)' THEN dimo__uint(l.args ->> 'tokenId') END AS logged_token_id,
+  l.args
+FROM logs l
+LEFT JOIN contracts c ON c.chain_id = l.chain_id AND c.address = l.address
+WHERE coalesce(l.role, c.role) IN ('app_license', 'manufacturer_license');
+
+-- Contract parameters over time: the constructor values (block NULL) of
+-- every registered license contract, then each change.
+CREATE OR REPLACE VIEW contract_parameter_history AS
+SELECT c.chain_id, c.address AS contract, p.parameter, p.value, NULL::bigint AS block_number,
+  NULL::int AS log_index, NULL::timestamptz AS block_time, NULL::bytea AS tx_hash,
+  'constructor' AS source
+FROM contracts c
+CROSS JOIN LATERAL (VALUES ('period_validity', c.initial_period_validity),
+                           ('license_cost', c.initial_license_cost)) p (parameter, value)
+WHERE c.role = 'app_license'
+UNION ALL
+SELECT c.chain_id, c.address, 'minimum_stake', c.initial_minimum_stake, NULL, NULL, NULL, NULL,
+  'constructor'
+FROM contracts c WHERE c.role = 'manufacturer_license'
+UNION ALL
+SELECT e.chain_id, e.contract, e.parameter, e.value, e.block_number, e.log_index, e.block_time,
+  e.tx_hash, 'event'
+FROM parameter_events e;
+
+-- The parameters in force now, per registered license contract.
+-- minimum_stake is also shown for an app-license contract that announced
+-- one (the 2024 contract's UpdateMinimumStake); NULL for one that never
+-- did (DIMO's proxy has no such parameter, and the 2024 contract's
+-- constructor value is not in any event).
+CREATE OR REPLACE VIEW contract_parameters AS
+SELECT c.chain_id, c.address AS contract, c.role, c.class,
+  CASE WHEN c.role = 'app_license' THEN dimo_contract_param(c.chain_id, c.address, 'period_validity') END AS period_validity,
+  CASE WHEN c.role = 'app_license' THEN dimo_contract_param(c.chain_id, c.address, 'license_cost') END AS license_cost,
+  CASE WHEN c.role = 'manufacturer_license' THEN dimo_contract_param(c.chain_id, c.address, 'minimum_stake')
+    WHEN c.role = 'app_license' THEN (
+      SELECT e.value FROM parameter_events e
+      WHERE e.chain_id = c.chain_id AND e.contract = c.address AND e.parameter = 'minimum_stake'
+      ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1) END AS minimum_stake
+FROM contracts c WHERE c.role IN ('app_license', 'manufacturer_license');
+
+-- Documents: a manufacturer's carries no `slashes` (no slash path exists
+-- for it, dimo-contracts.md section 2; an empty list would suggest one).
+
+-- One license's document from the current tables (the state after the
+-- last applied block), signer validity judged at p_time, without
+-- as_of_block and as_of_time (the reader adds them). expires: the earliest
+-- expiry among the signers valid at p_time (the document stays exact as
+-- time passes until then), NULL when none. doc NULL: no such license.
+-- period_validity (apps) is an extra member: the contract's value in force.
+CREATE OR REPLACE FUNCTION dimo__doc_now(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+                              p_time timestamptz, OUT doc jsonb, OUT expires timestamptz)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  l dimo_license;
+  v_period numeric;
+  v_signers jsonb := '[]';
+  v_uris jsonb := '[]';
+  v_stakes jsonb;
+  v_slashes jsonb := '[]';
+BEGIN
+  SELECT * INTO l FROM licenses x
+  WHERE x.chain_id = p_chain_id AND x.contract = p_contract AND x.token_id = p_token_id;
+  IF l.contract IS NULL THEN
+    RETURN;
+  END IF;
+  IF l.role = 'app_license' THEN
+    v_period := dimo_contract_param(p_chain_id, p_contract, 'period_validity');
+    SELECT coalesce(jsonb_agg(jsonb_build_object('address', dimo_hex(s.signer),
+        'enabled_at', dimo_iso(s.enabled_at),
+        'expires_at', dimo_iso(dimo_signer_expiry(s.enabled_at, v_period)),
+        'valid', dimo_signer_valid(s.enabled_at, v_period, p_time)) ORDER BY s.signer), '[]'),
+      min(dimo_signer_expiry(s.enabled_at, v_period))
+        FILTER (WHERE dimo_signer_valid(s.enabled_at, v_period, p_time))
+      INTO v_signers, expires
+    FROM license_signers s
+    WHERE s.chain_id = p_chain_id AND s.contract = p_contract AND s.token_id = p_token_id
+      AND s.first_enabled_block IS NOT NULL;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('uri', u.uri, 'enabled', u.enabled)
+        ORDER BY u.uri COLLATE "C"), '[]')
+      INTO v_uris
+    FROM license_redirect_uris u
+    WHERE u.chain_id = p_chain_id AND u.contract = p_contract AND u.token_id = p_token_id;
+    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]'),
+      coalesce(jsonb_agg(jsonb_build_object('amount', m.amount::text,
+          'destination', dimo__slash_destination(m.kind, m.to_address), 'block', m.block_number,
+          'time', dimo_iso(m.block_time), 'tx', dimo_hex(m.tx_hash), 'log_index', m.log_index,
+          'by', dimo__action_by(p_chain_id, m.block_number, m.log_index))
+        ORDER BY m.block_number, m.log_index)
+        FILTER (WHERE m.kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')), '[]')
+      INTO v_stakes, v_slashes
+    FROM stake_movements m
+    WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.token_id = p_token_id;
+  ELSE
+    -- Manufacturer licenses: the owner's stake movements (stake is per
+    -- address).
+    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]')
+      INTO v_stakes
+    FROM stake_movements m
+    WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.holder = l.owner;
+  END IF;
+  doc := (dimo__summary_json(l) - 'as_of_block') || jsonb_build_object('signers', v_signers,
+    'redirect_uris', v_uris, 'stake_history', v_stakes, 'slashes', v_slashes,
+    'period_validity', v_period::text);
+  IF l.role = 'manufacturer_license' THEN
+    doc := doc - 'slashes'; -- the 2022 Stake contract has no slash path
+  END IF;
+END;
+$$;
+
+-- The same as of a past block p_block, from history alone (signers and
+-- URIs: every one with an event by then, in the state they had), signer
+-- validity judged at p_time. NULL when the license did not exist yet.
+CREATE OR REPLACE FUNCTION dimo__doc_at(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+                             p_block bigint, p_time timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  l dimo_license;
+  v_period numeric;
+  v_signers jsonb := '[]';
+  v_uris jsonb := '[]';
+  v_stakes jsonb;
+  v_slashes jsonb := '[]';
+BEGIN
+  SELECT * INTO l FROM dimo_license_at(p_chain_id, p_contract, p_token_id, p_block);
+  IF l.contract IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF l.role = 'app_license' THEN
+    v_period := dimo_contract_param(p_chain_id, p_contract, 'period_validity', p_block);
+    SELECT coalesce(jsonb_agg(jsonb_build_object('address', dimo_hex(s.signer),
+        'enabled_at', dimo_iso(e.enabled_at),
+        'expires_at', dimo_iso(dimo_signer_expiry(e.enabled_at, v_period)),
+        'valid', dimo_signer_valid(e.enabled_at, v_period, p_time)) ORDER BY s.signer), '[]')
+      INTO v_signers
+    FROM license_signers s
+    JOIN LATERAL (
+      SELECT CASE WHEN ev.enabled THEN ev.block_time END AS enabled_at FROM signer_events ev
+      WHERE ev.chain_id = p_chain_id AND ev.contract = p_contract AND ev.token_id = p_token_id
+        AND ev.signer = s.signer AND ev.block_number <= p_block
+      ORDER BY ev.block_number DESC, ev.log_index DESC LIMIT 1) e ON true
+    WHERE s.chain_id = p_chain_id AND s.contract = p_contract AND s.token_id = p_token_id
+      AND s.first_enabled_block <= p_block;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('uri', u.uri, 'enabled', e.enabled)
+        ORDER BY u.uri COLLATE "C"), '[]')
+      INTO v_uris
+    FROM license_redirect_uris u
+    JOIN LATERAL (
+      SELECT ev.enabled FROM redirect_uri_events ev
+      WHERE ev.chain_id = p_chain_id AND ev.contract = p_contract AND ev.token_id = p_token_id
+        AND ev.uri_key = u.uri_key AND ev.block_number <= p_block
+      ORDER BY ev.block_number DESC, ev.log_index DESC LIMIT 1) e ON true
+    WHERE u.chain_id = p_chain_id AND u.contract = p_contract AND u.token_id = p_token_id;
+    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]'),
+      coalesce(jsonb_agg(jsonb_build_object('amount', m.amount::text,
+          'destination', dimo__slash_destination(m.kind, m.to_address), 'block', m.block_number,
+          'time', dimo_iso(m.block_time), 'tx', dimo_hex(m.tx_hash), 'log_index', m.log_index,
+          'by', dimo__action_by(p_chain_id, m.block_number, m.log_index))
+        ORDER BY m.block_number, m.log_index)
+        FILTER (WHERE m.kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')), '[]')
+      INTO v_stakes, v_slashes
+    FROM stake_movements m
+    WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.token_id = p_token_id
+      AND m.block_number <= p_block;
+  ELSE
+    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]')
+      INTO v_stakes
+    FROM stake_movements m
+    WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.holder = l.owner
+      AND m.block_number <= p_block;
+  END IF;
+  RETURN (dimo__summary_json(l) - 'as_of_block') || jsonb_build_object('signers', v_signers,
+    'redirect_uris', v_uris, 'stake_history', v_stakes, 'slashes', v_slashes,
+    'period_validity', v_period::text)
+    - CASE WHEN l.role = 'manufacturer_license' THEN 'slashes' ELSE '' END;
+END;
+$$;
+
+-- The manufacturer licenses' stake per owner address now, under its true
+-- name (the table keeps 002's name `node_stakes`: renaming it would touch
+-- every function of 002 that writes it).
+CREATE OR REPLACE VIEW manufacturer_stakes AS
+SELECT s.chain_id, s.contract, s.holder, s.staked, dimo_wei_to_dimo(s.staked) AS staked_dimo, s.changed_block
+FROM node_stakes s;
+
+-- Re-derive the license part from the stored logs with the definitions
+-- above (see the header): whatever an older definition derived (a model
+-- built by 002's own apply before 009 renamed the roles, documents in an
+-- older shape) is replaced by what a fresh index derives. Each chain's
+-- part is undone entirely, then applied over its stored range in one
+-- batch, as `dimo-indexer rederive` does for every part. Nothing to do on
+-- an empty database; a one-off cost when this file changes.
+DO $$
+DECLARE
+  c record;
+BEGIN
+  FOR c IN SELECT cu.chain_id, cu.last_block FROM cursors cu
+           WHERE EXISTS (SELECT 1 FROM model_cursor m WHERE m.chain_id = cu.chain_id)
+  LOOP
+    PERFORM dimo__rollback(c.chain_id, -1);
+    PERFORM dimo__apply(c.chain_id,
+      least(coalesce((SELECT min(l.block_number) FROM logs l WHERE l.chain_id = c.chain_id), c.last_block),
+            c.last_block),
+      c.last_block);
+  END LOOP;
+END;
+$$;
+
+-- The slash ledger, one page (moved from 003; each slash with its executor,
+-- `by`, from the accountability part).
+CREATE OR REPLACE FUNCTION dimo_slashes_page(p_chain_id bigint, p_license text, p_after text, p_limit int,
+                                  p_at_block bigint DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET jit = off
+AS $$
+DECLARE
+  v_limit int := least(greatest(coalesce(p_limit, 100), 1), 1000);
+  v_block bigint;
+  v_keys dimo_license_key[];
+  v_after_block bigint := -1;
+  v_after_log int := -1;
+  v_items jsonb;
+  v_count int;
+  v_next text;
+BEGIN
+  v_block := dimo__as_of(p_chain_id, p_at_block);
+  IF v_block IS NULL THEN
+    RETURN jsonb_build_object('slashes', '[]'::jsonb, 'next', NULL);
+  END IF;
+  IF p_license IS NOT NULL THEN
+    v_keys := ARRAY(SELECT ROW(f.contract, f.token_id)::dimo_license_key
+                    FROM dimo_find_licenses(p_chain_id, NULL, p_license, v_block) f);
+    IF cardinality(v_keys) = 0 THEN
+      RETURN NULL;
+    END IF;
+  END IF;
+  IF coalesce(p_after, '') <> '' THEN
+    IF p_after !~ '^s1\.[0-9]{1,18}\.[0-9]{1,9}$' THEN
+      PERFORM dimo__bad_arg('malformed page cursor');
+    END IF;
+    v_after_block := split_part(p_after, '.', 2)::bigint;
+    v_after_log := split_part(p_after, '.', 3)::int;
+  END IF;
+  WITH page AS (
+    SELECT m.*, row_number() OVER (ORDER BY m.block_number, m.log_index) AS rn
+    FROM (
+      SELECT m.* FROM stake_movements m
+      WHERE m.chain_id = p_chain_id AND m.kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')
+        AND m.token_id IS NOT NULL AND m.block_number <= v_block
+        AND (m.block_number, m.log_index) > (v_after_block, v_after_log)
+        AND (v_keys IS NULL OR ROW(m.contract, m.token_id)::dimo_license_key = ANY (v_keys))
+      ORDER BY m.block_number, m.log_index
+      LIMIT v_limit + 1) m)
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+        'license', jsonb_build_object('contract', dimo_hex(p.contract), 'token_id', p.token_id::text,
+          'class', coalesce(s.class, dimo__class(p_chain_id, p.contract, p.role))),
+        'owner', dimo_hex(p.owner), 'amount', p.amount::text,
+        'destination', dimo__slash_destination(p.kind, p.to_address), 'block', p.block_number,
+        'time', dimo_iso(p.block_time), 'tx', dimo_hex(p.tx_hash), 'log_index', p.log_index,
+        'by', dimo__action_by(p_chain_id, p.block_number, p.log_index))
+      ORDER BY p.rn) FILTER (WHERE p.rn <= v_limit), '[]'),
+    count(*),
+    max(CASE WHEN p.rn = v_limit THEN 's1.' || p.block_number || '.' || p.log_index END)
+    INTO v_items, v_count, v_next
+  FROM page p
+  LEFT JOIN license_state s ON s.chain_id = p_chain_id AND s.contract = p.contract
+    AND s.token_id = p.token_id;
+  RETURN jsonb_build_object('slashes', v_items, 'next', CASE WHEN v_count > v_limit THEN v_next END,
+    'as_of_block', v_block);
+END;
+$$;
