@@ -11,7 +11,10 @@
  *   sync_commit.c  the store's side: jobs on the thread pool (open, write
  *                  a batch, load headers, roll back, build documents) and
  *                  the model's derivation on a second connection;
- *   fetchplan.c, replycheck.c, stakeflow.c: the pure parts they use.
+ *   sync_admin.c   accountability's part (#25): the DIMO inflow request of
+ *                  every range, and the senders of a range's admin
+ *                  transactions, asked between its check and its write;
+ *   fetchplan.c, replycheck.c, stakeflow.c, txfetch.c: the pure parts they use.
  *
  * Everything runs on the loop's thread except the bodies of store jobs
  * and derivations, which touch only their own fields (job, derive_*).
@@ -32,6 +35,7 @@
 #include "stakeflow.h"
 #include "store.h"
 #include "sync.h"
+#include "txfetch.h"
 
 #include <jansson.h>
 #include <uv.h>
@@ -73,6 +77,7 @@ typedef enum sync_phase_e {
   PHASE_DISCOVERY,   /* empty database: where the contracts' code appeared */
   PHASE_FETCH,       /* a range asked for, or awaited from the window */
   PHASE_LOG_HEADERS, /* headers of the range's blocks with logs */
+  PHASE_ADMIN_TXS,   /* senders of the range's admin transactions (#25, sync_admin.c) */
   PHASE_WRITE,       /* the range's batch being written */
   PHASE_IDLE,        /* caught up: checking that the tip is canonical */
   PHASE_DOCS,        /* building stale license documents */
@@ -118,6 +123,7 @@ typedef struct store_job_s {
 typedef enum req_kind_e {
   REQ_LOGS_MAIN,
   REQ_LOGS_TOKEN,
+  REQ_LOGS_TOKEN_IN, /* #25: DIMO into a license contract (its books) */
   REQ_HEADER,
   REQ_LOG_HEADER, /* a block with logs inside a range (the window asks them ahead) */
 } req_kind_t;
@@ -136,13 +142,13 @@ typedef enum slot_state_e {
   SLOT_READY,     /* answered and held */
 } slot_state_t;
 
-/* A backfill range asks its logs (one or two filters) and two headers;
+/* A backfill range asks its logs (one to three filters) and two headers;
  * once its logs are in, the headers of its other blocks with logs (to
  * check their hashes) are asked too, up to TIME_BATCH_MAX, and handed
  * over with the range as more header replies. Those of several ranges go
  * in one batch (one batch at a time): one exchange for the headers of
  * every range answered meanwhile, not one per range. */
-enum { SLOT_REQUESTS = 4, SLOT_REPLIES = SLOT_REQUESTS + TIME_BATCH_MAX };
+enum { SLOT_REQUESTS = 5, SLOT_REPLIES = SLOT_REQUESTS + TIME_BATCH_MAX };
 
 typedef struct sync_slot_s {
   idx_sync_t *s;
@@ -243,6 +249,7 @@ struct idx_sync_s {
   json_t *main_topics;
   json_t *token_address;
   json_t *token_topics;
+  json_t *token_topics_in; /* #25: Transfer to a license contract */
 
   /* The batch being assembled. */
   idx_arena_t arena;
@@ -254,6 +261,14 @@ struct idx_sync_s {
   uint64_t unknown;
   idx_batch_t batch;
   uint64_t time_next; /* timestamp fetch: next index into logs to look at */
+
+  /* #25: the senders of the range in hand's admin transactions
+   * (sync_admin.c): planned for [from, to], borrowed by its batch. */
+  struct sync_admin_s {
+    idx_txfetch_t f;
+    bool planned;
+    uint64_t from, to;
+  } admin;
 
   /* Bloom checks near the head: the 3 bloom bits of each watched address
    * and topic, and per header of the range its logsBloom and how many of
@@ -339,6 +354,16 @@ size_t idx_sync__range_requests(const idx_sync_t *s, uint64_t from, uint64_t to,
                                 const char **methods, json_t **params, req_kind_t *kinds,
                                 uint64_t *numbers) IDX_NONNULL(1, 5, 6, 7, 8);
 void idx_sync__release_replies(idx_rpc_reply_t *r, size_t n);
+/* What sync_admin.c uses of the state machine: an exchange of the engine's
+ * own (fn gets the replies; r NULL: too large), a rejected answer, a
+ * provider's range limit, and the write of the checked range. */
+typedef void (*sync_reply_fn)(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n);
+void idx_sync__send_batch(idx_sync_t *s, const char *const *methods, json_t *const *params,
+                          size_t n, sync_reply_fn fn) IDX_NONNULL(1, 2, 3, 5);
+void idx_sync__inconsistent(idx_sync_t *s, const char *what) IDX_NONNULL(1, 2);
+void idx_sync__range_limited(idx_sync_t *s, const idx_logrange_advice_t *advice, const char *why)
+    IDX_NONNULL(1, 2, 3);
+void idx_sync__write_batch(idx_sync_t *s) IDX_NONNULL(1);
 
 /* sync_commit.c */
 void idx_sync__queue_job(idx_sync_t *s) IDX_NONNULL(1);
@@ -347,6 +372,19 @@ void idx_sync__retry_job(idx_sync_t *s) IDX_NONNULL(1);
 bool idx_sync__derive_kick(idx_sync_t *s) IDX_NONNULL(1);
 /* The model describes every committed block (nothing to wait for). */
 bool idx_sync__model_current(const idx_sync_t *s) IDX_NONNULL(1);
+
+/* sync_admin.c (#25) */
+IDX_WARN_UNUSED int idx_sync__admin_init(idx_sync_t *s) IDX_NONNULL(1);
+void idx_sync__admin_free(idx_sync_t *s) IDX_NONNULL(1);
+/* The range's inflow filter (the token's Transfers to a license contract). */
+json_t *idx_sync__inflow_filter(const idx_sync_t *s, uint64_t from, uint64_t to) IDX_NONNULL(1);
+/* An inflow log that the outflow answer has too (license to license). */
+bool idx_sync__inflow_duplicate(const idx_sync_t *s, const idx_log_t *log) IDX_NONNULL(1, 2);
+/* The range in hand is checked: asks its admin transactions' senders,
+ * then writes it (idx_sync__write_batch), or throws it away. */
+void idx_sync__admin_txs(idx_sync_t *s) IDX_NONNULL(1);
+/* A new batch: no plan, no senders. */
+void idx_sync__admin_forget(idx_sync_t *s) IDX_NONNULL(1);
 
 /* sync_window.c */
 IDX_WARN_UNUSED int idx_sync__window_init(idx_sync_t *s) IDX_NONNULL(1);

@@ -13,8 +13,8 @@ static const struct {
 } stake_out[] = {
     {IDX_ROLE_APP_LICENSE, "StakeWithdraw"},
     {IDX_ROLE_APP_LICENSE, "AssetForfeit"},
-    {IDX_ROLE_NODE_LICENSE, "UnstakeTokens"},
-    {IDX_ROLE_NODE_LICENSE, "EmergencyWithdrawal"},
+    {IDX_ROLE_MANUFACTURER_LICENSE, "UnstakeTokens"},
+    {IDX_ROLE_MANUFACTURER_LICENSE, "EmergencyWithdrawal"},
 };
 
 static bool has_role(const idx_network_t *net, idx_role_t role) {

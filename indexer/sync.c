@@ -27,8 +27,9 @@
 static void poll_head(idx_sync_t *s);
 
 static const char *const phase_names[] = {
-    "opening", "standby", "chain-check", "head",     "discovery", "fetch",  "log-headers", "write",
-    "idle",    "docs",    "fork-search", "rollback", "wait",      "halted", "done",
+    "opening",     "standby",   "chain-check", "head", "discovery", "fetch",
+    "log-headers", "admin-txs", "write",       "idle", "docs",      "fork-search",
+    "rollback",    "wait",      "halted",      "done",
 };
 
 /* The one place the phase changes. DONE is final; HALTED only gives way
@@ -44,7 +45,7 @@ void idx_sync__change_phase(idx_sync_t *s, sync_phase_t next) {
 
 /* Between idx_sync__fetch_range and the batch's hand-off to the store. */
 static bool range_in_flight(const idx_sync_t *s) {
-  return s->phase == PHASE_FETCH || s->phase == PHASE_LOG_HEADERS;
+  return s->phase == PHASE_FETCH || s->phase == PHASE_LOG_HEADERS || s->phase == PHASE_ADMIN_TXS;
 }
 static void start_reorg(idx_sync_t *s);
 
@@ -147,7 +148,7 @@ static int hex_block_tag(char *out, size_t cap, uint64_t v) {
 
 /* ---- JSON-RPC plumbing ------------------------------------------------ */
 
-typedef void (*reply_fn)(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n);
+typedef sync_reply_fn reply_fn;
 
 typedef struct rpc_ctx_s {
   idx_sync_t *s;
@@ -234,6 +235,11 @@ static void send_batch(idx_sync_t *s, const char *const *methods, json_t *const 
   }
 }
 
+void idx_sync__send_batch(idx_sync_t *s, const char *const *methods, json_t *const *params,
+                          size_t n, sync_reply_fn fn) {
+  send_batch(s, methods, params, n, fn);
+}
+
 /* A retryable oddity of the node: log it, back off, start over from the head.
  * Near the head, where every header of a range is asked for, a node that
  * keeps failing some of them gets smaller ranges, so progress does not
@@ -256,6 +262,8 @@ static void provider_fault(idx_sync_t *s, const char *what) {
   idx_rpc_blame(s->opts.rpc, s->answer_url, what);
   inconsistent(s, what);
 }
+
+void idx_sync__inconsistent(idx_sync_t *s, const char *what) { inconsistent(s, what); }
 
 /* Progress (a batch written, the tip confirmed): answers are sound again. */
 static void answers_sound(idx_sync_t *s) { s->fails[CAUSE_ANSWER] = 0; }
@@ -659,6 +667,9 @@ size_t idx_sync__range_requests(const idx_sync_t *s, uint64_t from, uint64_t to,
     methods[k] = "eth_getLogs";
     params[k] = logs_filter(s, true, from, to);
     kinds[k++] = REQ_LOGS_TOKEN;
+    methods[k] = "eth_getLogs";
+    params[k] = idx_sync__inflow_filter(s, from, to); /* #25 */
+    kinds[k++] = REQ_LOGS_TOKEN_IN;
   }
   for (uint64_t b = from; b <= to; b++) {
     if (!near_head && b != from && b != to)
@@ -741,6 +752,10 @@ static void range_limited(idx_sync_t *s, const idx_logrange_advice_t *advice, co
     return;
   }
   idx_sync__fetch_range(s);
+}
+
+void idx_sync__range_limited(idx_sync_t *s, const idx_logrange_advice_t *advice, const char *why) {
+  range_limited(s, advice, why);
 }
 
 static idx_block_t *header_of(idx_sync_t *s, uint64_t number) {
@@ -882,7 +897,6 @@ static decoded_t decode_log(idx_sync_t *s, idx_log_t *log, char *why, size_t why
   return DECODED_BAD;
 }
 
-static void write_batch(idx_sync_t *s);
 static void fetch_log_headers(idx_sync_t *s);
 static void send_log_headers(idx_sync_t *s);
 
@@ -901,6 +915,7 @@ static void reset_batch(idx_sync_t *s) {
   s->nblocks = 0;
   s->nloghdr = 0;
   s->unknown = 0;
+  idx_sync__admin_forget(s); /* #25 */
 }
 
 void idx_sync__on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
@@ -1028,6 +1043,8 @@ void idx_sync__on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
       }
       if (h && log.block_time < 0)
         log.block_time = h->time;
+      if (s->req_kinds[i] == REQ_LOGS_TOKEN_IN && idx_sync__inflow_duplicate(s, &log))
+        continue; /* #25: the outflow answer has it */
       size_t slot = block_index(s, log.block_number);
       if (slot < MAX_REQUESTS && s->req_kinds[i] == REQ_LOGS_MAIN)
         s->main_seen[slot]++;
@@ -1183,7 +1200,7 @@ static void fetch_log_headers(idx_sync_t *s) {
     send_log_headers(s);
     return;
   }
-  write_batch(s);
+  idx_sync__admin_txs(s); /* #25: the senders of its admin transactions, then the write */
 }
 
 /* ---- writing ---------------------------------------------------------- */
@@ -1217,7 +1234,7 @@ static void progress(idx_sync_t *s) {
                s->st.inflight, s->st.inflight_allowed, (unsigned long long)s->st.rate_limited, eta);
 }
 
-static void write_batch(idx_sync_t *s) {
+void idx_sync__write_batch(idx_sync_t *s) {
   idx_sync__change_phase(s, PHASE_WRITE);
   idx_block_t *last = header_of(s, s->fetch_to);
   if (!last) {
@@ -1618,7 +1635,10 @@ static int build_filters(idx_sync_t *s) {
     idx_hash_t h;
     idx_keccak256(&h, transfer, sizeof transfer - 1);
     idx_hash_to_hex(t0, &h);
+    s->token_topics_in = json_pack("[[s],n,O]", t0, license_froms); /* #25: same list as `to` */
     s->token_topics = json_pack("[[s],o]", t0, license_froms);
+    if (!s->token_topics || !s->token_topics_in)
+      return IDX_ERR_NOMEM;
   } else {
     json_decref(license_froms);
   }
@@ -1647,6 +1667,8 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
     rc = build_blooms(s);
   if (rc == 0)
     rc = idx_sync__window_init(s);
+  if (rc == 0)
+    rc = idx_sync__admin_init(s); /* #25 */
   /* Room in the client for the window beside head polls and headers. */
   if (rc == 0)
     rc = idx_rpc_raise_max_in_flight(s->opts.rpc, s->opts.max_inflight + 4);
@@ -1701,6 +1723,8 @@ static void timer_closed(uv_handle_t *h) {
   json_decref(s->main_topics);
   json_decref(s->token_address);
   json_decref(s->token_topics);
+  json_decref(s->token_topics_in);
+  idx_sync__admin_free(s);
   free(s->main_addr_bits);
   free(s->main_topic_bits);
   free(s->disc);

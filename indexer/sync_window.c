@@ -448,7 +448,8 @@ void idx_sync__window_fill(idx_sync_t *s) {
    * 1 is exactly one range ahead of the one being written. */
   if (s->stopping || s->near_head || !s->slots)
     return;
-  if (s->phase != PHASE_FETCH && s->phase != PHASE_LOG_HEADERS && s->phase != PHASE_WRITE)
+  if (s->phase != PHASE_FETCH && s->phase != PHASE_LOG_HEADERS && s->phase != PHASE_ADMIN_TXS &&
+      s->phase != PHASE_WRITE)
     return;
   if (s->phase == PHASE_FETCH && s->rpc_busy)
     return;
