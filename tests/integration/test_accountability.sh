@@ -8,7 +8,9 @@
 # views at the head and at past blocks; then a reorg removes the last
 # blocks (an adminWithdraw through the forwarder among them) and the same
 # checks run on what is left; finally the accountability rows equal a
-# fresh index of the canonical chain.
+# fresh index of the canonical chain, also when indexed in backfill through
+# a provider that drops or falsifies some transactions (their ranges are
+# thrown away and asked again).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 it_pg
@@ -59,4 +61,42 @@ dump "$DB" >"$WORK/live.dump"
 dump "$fresh" >"$WORK/fresh.dump"
 diff "$WORK/live.dump" "$WORK/fresh.dump" >"$WORK/diff.txt" ||
   it_fail "accountability rows differ from a fresh index: $(head -20 "$WORK/diff.txt")"
-echo "accountability: ok ($(wc -l <"$WORK/live.dump") rows equal a fresh index, $rolled rollback(s))"
+
+# The senders through a lying provider, in backfill: past the reorg window
+# (empty blocks mined on top), small ranges, several in flight. A missing
+# transaction and one whose block differs from its logs' throw their range
+# away; it is asked again, and the rows still equal the fresh index.
+it_rpc anvil_mine '["0x90","0x1"]' >/dev/null
+top=$(it_head)
+lied_sync() { # lied_sync NAME LIE: a sync through a proxy telling LIE twice equals the fresh index
+  local out="$WORK/$1.url" conn told
+  node "$IT_ROOT/tests/tools/rpc_proxy.js" --upstream "$RPC" "--${2//_/-}" 2 >"$out" 2>"$WORK/$1.err" &
+  local pid=$!
+  IT_PIDS+=("$pid")
+  for ((t = 0; t < 100; t++)); do
+    [[ -s $out ]] && break
+    sleep 0.05
+  done
+  PROXY=$(head -n 1 "$out")
+  [[ $PROXY == http://127.0.0.1:* ]] || it_fail "proxy did not start: $(cat "$WORK/$1.err")"
+  conn=$(it_newdb "$1")
+  "$BIN" sync --network "$NET" --rpc "$PROXY" --db "$conn" --confirmations 0 --to "$top" \
+    --initial-range 8 --max-range 8 --max-inflight 4 >"$WORK/$1.log" 2>&1 ||
+    it_fail "$1: sync through the lying proxy failed: $(tail -5 "$WORK/$1.log")"
+  told=$(curl -sf "$PROXY/__stats" |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).modes[process.argv[1]]))' "$2")
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  ((told == 2)) || it_fail "$1: expected the lie told twice, saw $told"
+  dump "$conn" >"$WORK/$1.dump"
+  diff "$WORK/fresh.dump" "$WORK/$1.dump" >"$WORK/$1.diff" ||
+    it_fail "$1: rows through the lying provider differ from a fresh index: $(head -20 "$WORK/$1.diff")"
+}
+lied_sync missing drop_tx
+grep -q "inconsistent node answer (transaction of an admin action .* not found" "$WORK/missing.log" ||
+  it_fail "missing: no range thrown away for a missing transaction: $(tail -5 "$WORK/missing.log")"
+lied_sync contra lie_tx_block
+grep -q "inconsistent node answer (a transaction's hash or block differs" "$WORK/contra.log" ||
+  it_fail "contra: no range thrown away for a contradicting transaction: $(tail -5 "$WORK/contra.log")"
+thrown=$(cat "$WORK/missing.log" "$WORK/contra.log" | grep -c "inconsistent node answer (.*transaction")
+echo "accountability: ok ($(wc -l <"$WORK/live.dump") rows equal a fresh index, $rolled rollback(s), $thrown lies about senders thrown away)"

@@ -55,6 +55,8 @@ const DEFAULTS = Object.freeze({
   limit_once: 0, // eth_getLogs answered "up to a 1 block range"
   forge_error: 0, // eth_getLogs answered with an error message carrying a newline and ESC
   corrupt_log_data: 0, // eth_getLogs answers whose first log with data is cut to one byte
+  drop_tx: 0, // eth_getTransactionByHash answered null (a node without the transaction)
+  lie_tx_block: 0, // eth_getTransactionByHash answers with a false blockHash
 });
 
 const SETTINGS = {
@@ -65,10 +67,10 @@ const SETTINGS = {
   drop_logs_recent: 'number',
   max_range_error: RANGE_FAMILIES, max_range_hint: ['data', 'message', 'both', 'none'],
   finalized_lag: 'count', fake_headers: 'number', lie_log_hash: 'number', limit_once: 'number',
-  forge_error: 'number', corrupt_log_data: 'number',
+  forge_error: 'number', corrupt_log_data: 'number', drop_tx: 'number', lie_tx_block: 'number',
 };
 const LIES = ['finalized', 'fake_headers', 'lie_log_hash', 'limit_once', 'forge_error',
-  'corrupt_log_data'];
+  'corrupt_log_data', 'drop_tx', 'lie_tx_block'];
 for (const k of [...FAULTS, ...REQUEST_RATES]) SETTINGS[k] = 'rate';
 
 // ---- seeded randomness (mulberry32) ----
@@ -454,7 +456,8 @@ async function planBatch(ctx, items) {
 // ---- lies: the batch is answered whole, rewritten ----
 function lying() {
   return cfg.finalized_lag !== null || cfg.fake_headers > 0 || cfg.lie_log_hash > 0 ||
-    cfg.limit_once > 0 || cfg.forge_error > 0 || cfg.corrupt_log_data > 0;
+    cfg.limit_once > 0 || cfg.forge_error > 0 || cfg.corrupt_log_data > 0 || cfg.drop_tx > 0 ||
+    cfg.lie_tx_block > 0;
 }
 
 const numbered = (it) => Array.isArray(it.params) && typeof it.params[0] === 'string' &&
@@ -491,6 +494,10 @@ async function answerLying(ctx, res, parsed, items) {
       stats.modes.forge_error++;
       local.set(it.id, { jsonrpc: '2.0', id: it.id, error: { code: -32000, message:
         'busy\n2026-01-01T00:00:00.000Z ERROR sync: FORGED LINE \u001b[31mred\u001b[0m' } });
+    } else if (m === 'eth_getTransactionByHash' && cfg.drop_tx > 0) {
+      cfg.drop_tx--;
+      stats.modes.drop_tx++;
+      local.set(it.id, { jsonrpc: '2.0', id: it.id, result: null });
     } else {
       forward.push(it);
     }
@@ -506,6 +513,10 @@ async function answerLying(ctx, res, parsed, items) {
       r.result.hash = fakeHash(r.result.hash);
       r.result.parentHash = fakeHash(r.result.parentHash);
       faked = true;
+    } else if (it.method === 'eth_getTransactionByHash' && cfg.lie_tx_block > 0 && r.result.blockHash) {
+      cfg.lie_tx_block--;
+      stats.modes.lie_tx_block++;
+      r.result.blockHash = fakeHash(r.result.blockHash);
     } else if (it.method === 'eth_getLogs' && Array.isArray(r.result) && r.result.length) {
       const f = it.params[0];
       const from = blockParam(f.fromBlock, 0);
