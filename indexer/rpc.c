@@ -896,6 +896,7 @@ static void exchange_done(idx_rpc_t *rpc, CURL *easy, CURLcode res) {
       }
       if (root) {
         idx_rpc_reply_t *mine = replies + (ex->verifying ? 1 : 0);
+        size_t body_len = ex->body.len; /* exchange_put empties the body */
         exchange_put(rpc, ex);
         u->consecutive = 0;
         u->cool_until = 0;
@@ -909,7 +910,7 @@ static void exchange_done(idx_rpc_t *rpc, CURL *easy, CURLcode res) {
         for (size_t i = 0; i < b->n; i++)
           rpc->stats.rpc_errors += mine[i].err != 0;
         rpc->answered_by = (size_t)(u - rpc->urls);
-        rpc->answer_bytes = ex->body.len;
+        rpc->answer_bytes = body_len;
         batch_finish(b, 0, mine);
         json_decref(root);
         free(replies);
