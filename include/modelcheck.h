@@ -17,7 +17,7 @@
  *     with that signature: refused (the event was renamed or retyped),
  *     unless the declaration is optional (one generation that only some
  *     contracts of the role emit, such as the 2024 license contract's
- *     Deposit: model_reads.optional, 012_license_2024.sql);
+ *     Deposit: model_reads.optional, 011_license_2024.sql);
  *   - an ABI of the role has the signature with other argument names, or
  *     another order: refused.
  * An ABI may hold fewer generations than the model knows (a contract that

@@ -1287,7 +1287,7 @@ static int write_logs(idx_store_t *s, const idx_batch_t *b, char *err, size_t er
   return rc;
 }
 
-/* Senders of admin transactions (issue #25, schema/011_accountability.sql):
+/* Senders of admin transactions (issue #25, schema/010_accountability.sql):
  * one row each, after the logs they explain (the row references its first
  * log, so a rollback's DELETE of that log removes it). Few per batch
  * (admin actions are rare), so one INSERT each. */

@@ -1,7 +1,7 @@
 -- accountability.sql (a repeatable file: re-applied whenever it changes).
 --
 -- Issue #25, accountability for auditors. The model part `accountability`
--- (tables in 011_accountability.sql) derives from the stored logs, and from
+-- (tables in 010_accountability.sql) derives from the stored logs, and from
 -- tx_senders (the senders of admin transactions, written with their batch):
 --   role_events    every RoleGranted / RoleRevoked / RoleAdminChanged;
 --   token_flows    DIMO into and out of each license contract, explained;

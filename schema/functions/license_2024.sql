@@ -1,6 +1,6 @@
 -- license_2024.sql (repeatable): the model part `licenses_2024` (012): the
 -- rules for the events of the 2024 license contract whose name or meaning
--- differs from today's DevLicenseDimo (see 012_license_2024.sql).
+-- differs from today's DevLicenseDimo (see 011_license_2024.sql).
 --
 -- It runs right after the licenses part (ord 10) in the same batch
 -- transaction and writes into the licenses part's history tables:

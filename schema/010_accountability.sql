@@ -1,4 +1,4 @@
--- 011_accountability.sql: accountability for auditors (issue #25): who held
+-- 010_accountability.sql: accountability for auditors (issue #25): who held
 -- which role of a license contract when, who executed each admin action
 -- under which role, and the contracts' DIMO books.
 --

@@ -1,4 +1,4 @@
--- 012_license_2024.sql: the 2024 license contract as a second event
+-- 011_license_2024.sql: the 2024 license contract as a second event
 -- generation of the `app_license` role (shared/dimo-contracts.md, end of
 -- section 1: the non-upgradeable 0xc194631194671a44a9eF1c59DF290ef0F3E76EA1,
 -- April to July 2024, abi/DevLicenseDimo2024.json).
