@@ -1,4 +1,4 @@
--- license_2024.sql (repeatable): the model part `licenses_2024` (012): the
+-- license_2024.sql (repeatable): the model part `licenses_2024` (011): the
 -- rules for the events of the 2024 license contract whose name or meaning
 -- differs from today's DevLicenseDimo (see 011_license_2024.sql).
 --
