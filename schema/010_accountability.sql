@@ -95,7 +95,7 @@ CREATE INDEX token_flows_contract ON token_flows (chain_id, contract, block_numb
 -- the action's position in the chain), 'called_contract' (the contract the
 -- transaction called held it: a multisig such as DIMO's Safe; `via` is the
 -- sender), 'unattributed' (neither: a deeper forwarding chain; counted,
--- never guessed), 'not_fetched' (indexed before 011: no sender known).
+-- never guessed), 'not_fetched' (indexed before 010: no sender known).
 CREATE TABLE admin_actions (
   chain_id bigint NOT NULL,
   block_number bigint NOT NULL,

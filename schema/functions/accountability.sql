@@ -10,7 +10,7 @@
 -- ledger (API, CLI, CSV), the books of a license contract, and views for
 -- dashboards.
 --
--- Functions are PL/pgSQL and the views are created only once 011's tables
+-- Functions are PL/pgSQL and the views are created only once 010's tables
 -- exist, so that this file also applies to a schema whose migrations are
 -- older than its function files (test_migrations.sh does that).
 --

@@ -1,4 +1,4 @@
--- The accountability part (#25; schema/011 and functions/accountability.sql)
+-- The accountability part (#25; schema/010 and functions/accountability.sql)
 -- from rows fed into `logs` and `tx_senders`: role history, attribution to
 -- the sender, to the called contract (the multisig pattern, `via`), and
 -- unattributed; an admin whose role was revoked; the books (held, staked,
