@@ -39,9 +39,13 @@ extra_dump() {
     SELECT 'conn', token_id, (dimo_connection_doc(chain_id, token_id::text) - 'finalized_block' - 'final')::text
       FROM connections ORDER BY 2"
 }
+# A slash's executor (`by`) comes from the senders the follower fetches
+# with each batch since #25; a database of the previous build has none
+# (its actions stay `not_fetched` until a re-index), so `by` is left out.
+no_by() { sed -E 's/"by": (null|\{[^}]*\}), //g'; }
 dump() { # CONNINFO FILE
-  node "$IT_ROOT/tests/integration/model_dump.js" --db "$1" >"$2"
-  extra_dump "$1" >>"$2"
+  node "$IT_ROOT/tests/integration/model_dump.js" --db "$1" | no_by >"$2"
+  extra_dump "$1" | no_by >>"$2"
 }
 dump "$DB" "$WORK/fresh.dump"
 
