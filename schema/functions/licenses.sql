@@ -986,3 +986,121 @@ BEGIN
     'as_of_block', v_block);
 END;
 $$;
+
+-- ---- documents in a stable, readable order (issue #18 item 4) -----------------
+-- jsonb keeps no key order (its text form sorts keys by length, so
+-- `token_id` lands deep inside), and the license documents are jsonb
+-- inside the model (the documents cache, `||`, `->`). The public readers
+-- (dimo_license_lookup, dimo_node_doc, dimo_connection_doc,
+-- dimo_verify_license) render them to `json` at the edge with
+-- dimo_doc_json, in shared/license-json.md's order: the documented
+-- members first, in the order of its example, then the extra members
+-- (class-specific ones in the order their producers write them, unknown
+-- ones by name), then as_of_time and finality. Nested objects (issued,
+-- signers, stake_history, slashes, ...) follow one member order too. The
+-- text form is jsonb's ({"k": v, "k2": [1, 2]}): only the order changes.
+
+-- A member's rank among the top-level members of a document.
+CREATE OR REPLACE FUNCTION dimo__doc_top_rank(p_key text) RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT coalesce(array_position(ARRAY[
+    -- shared/license-json.md's example
+    'class', 'contract', 'token_id', 'owner', 'client_id', 'alias', 'status', 'frozen', 'staked',
+    'required_stake', 'trust_ratio', 'issued', 'revoked', 'signers', 'redirect_uris',
+    'stake_history', 'slashes', 'as_of_block',
+    -- extra members: apps and manufacturers
+    'staked_dimo', 'required_stake_dimo', 'minimum_stake', 'period_validity',
+    -- nodes
+    'label', 'uri', 'anchor_address', 'users', 'uris', 'transfers',
+    -- connections
+    'name', 'connection_address', 'generation', 'mint_event', 'type', 'type_name', 'mint_cost',
+    'points', 'cost_paid', 'upgrades', 'history'], p_key),
+    CASE WHEN p_key IN ('as_of_time', 'finalized_block', 'final') THEN 2000 ELSE 1000 END)
+    + CASE p_key WHEN 'finalized_block' THEN 1 WHEN 'final' THEN 2 ELSE 0 END
+$$;
+
+-- A member's rank inside a nested object (issued, revoked, signers[],
+-- redirect_uris[], stake_history[], slashes[] and its `by`, a node's uris[]
+-- and transfers[], a connection's history[]): what, then where.
+CREATE OR REPLACE FUNCTION dimo__doc_nested_rank(p_key text) RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT coalesce(array_position(ARRAY[
+    'address', 'enabled_at', 'expires_at', 'valid', 'uri', 'enabled',
+    'kind', 'event', 'generation', 'amount', 'balance_after', 'destination',
+    'from', 'account', 'to', 'connection_address', 'name', 'type', 'cost', 'points',
+    'block', 'time', 'tx', 'log_index', 'by'], p_key), 1000)
+$$;
+
+-- The text of a jsonb value with object members in document order
+-- (p_top: the rank of a document's top level, else the nested one).
+CREATE OR REPLACE FUNCTION dimo__doc_text(p jsonb, p_top boolean) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+  CASE jsonb_typeof(p)
+  WHEN 'object' THEN
+    RETURN '{' || coalesce((SELECT string_agg(to_json(e.key)::text || ': ' || dimo__doc_text(e.value, false), ', '
+                                              ORDER BY CASE WHEN p_top THEN dimo__doc_top_rank(e.key)
+                                                            ELSE dimo__doc_nested_rank(e.key) END, e.key)
+                            FROM jsonb_each(p) e), '') || '}';
+  WHEN 'array' THEN
+    RETURN '[' || coalesce((SELECT string_agg(dimo__doc_text(a.v, false), ', ' ORDER BY a.n)
+                            FROM jsonb_array_elements(p) WITH ORDINALITY a(v, n)), '') || ']';
+  ELSE
+    RETURN p::text; -- scalars (and NULL) as jsonb writes them
+  END CASE;
+END;
+$$;
+
+-- A license document (jsonb) as `json` in document order; NULL for NULL.
+CREATE OR REPLACE FUNCTION dimo_doc_json(p_doc jsonb) RETURNS json
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT dimo__doc_text(p_doc, true)::json
+$$;
+
+-- Makes a public reader of documents answer `json` in document order: the
+-- migration's jsonb version (p_name) is renamed to dimo__<name>_jsonb (the
+-- model's own callers and tests may use that one) and p_wrapper, which
+-- calls it, takes the public name. Idempotent: once the public name
+-- answers json, nothing is renamed and the wrapper is re-created.
+CREATE OR REPLACE FUNCTION dimo__doc_json_reader(p_name text, p_args text, p_wrapper text) RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF to_regprocedure(format('%I(%s)', p_name, p_args)) IS NOT NULL
+     AND (SELECT prorettype FROM pg_proc WHERE oid = to_regprocedure(format('%I(%s)', p_name, p_args)))
+         = 'jsonb'::regtype THEN
+    EXECUTE format('ALTER FUNCTION %I(%s) RENAME TO %I', p_name, p_args, 'dimo__' || substr(p_name, 6) || '_jsonb');
+  END IF;
+  EXECUTE p_wrapper;
+END;
+$$;
+
+-- GET /v1/apps/{id} and /v1/manufacturers/{id}, `verify`: the first
+-- document a key finds (003's dimo_license_lookup), in document order.
+SELECT dimo__doc_json_reader('dimo_license_lookup', 'bigint, text, text, bigint, timestamptz', $w$
+CREATE OR REPLACE FUNCTION dimo_license_lookup(p_chain_id bigint, p_class text, p_key text,
+                                               p_at_block bigint DEFAULT NULL, p_at_time timestamptz DEFAULT NULL)
+RETURNS json
+LANGUAGE sql STABLE
+AS $$
+  SELECT dimo_doc_json(dimo__license_lookup_jsonb(p_chain_id, p_class, p_key, p_at_block, p_at_time))
+$$;
+$w$);
+
+-- POST /v1/verify and `verify`: 003's answer ({valid, reason, license})
+-- with the license document in document order.
+SELECT dimo__doc_json_reader('dimo_verify_license', 'bigint, bytea, bytea, timestamptz', $w$
+CREATE OR REPLACE FUNCTION dimo_verify_license(p_chain_id bigint, p_client_id bytea, p_signer bytea,
+                                               p_at_time timestamptz DEFAULT NULL)
+RETURNS json
+LANGUAGE sql STABLE
+AS $$
+  SELECT ('{"valid": ' || (v -> 'valid')::text || ', "reason": ' || (v -> 'reason')::text
+          || ', "license": ' || coalesce(dimo__doc_text(v -> 'license', true), 'null') || '}')::json
+  FROM dimo__verify_license_jsonb(p_chain_id, p_client_id, p_signer, p_at_time) v
+$$;
+$w$);

@@ -116,3 +116,25 @@ LEFT JOIN LATERAL (
 -- 007's one-argument version (the seed's rule as a constant) is replaced
 -- by the one above.
 DROP FUNCTION IF EXISTS dimo_node_required_stake(bigint);
+
+-- GET /v1/nodes/{id|label}: 007's dimo_node_doc in document order
+-- (dimo_doc_json, licenses.sql); 007's version is dimo__node_doc_jsonb.
+SELECT dimo__doc_json_reader('dimo_node_doc', 'bigint, text, bigint', $w$
+CREATE OR REPLACE FUNCTION dimo_node_doc(p_chain_id bigint, p_key text, p_at_block bigint DEFAULT NULL)
+RETURNS json
+LANGUAGE sql STABLE
+AS $$
+  SELECT dimo_doc_json(dimo__node_doc_jsonb(p_chain_id, p_key, p_at_block))
+$$;
+$w$);
+
+-- GET /v1/connections/{id|name}: 008's dimo_connection_doc in document
+-- order; 008's version is dimo__connection_doc_jsonb.
+SELECT dimo__doc_json_reader('dimo_connection_doc', 'bigint, text, bigint', $w$
+CREATE OR REPLACE FUNCTION dimo_connection_doc(p_chain_id bigint, p_key text, p_at_block bigint DEFAULT NULL)
+RETURNS json
+LANGUAGE sql STABLE
+AS $$
+  SELECT dimo_doc_json(dimo__connection_doc_jsonb(p_chain_id, p_key, p_at_block))
+$$;
+$w$);

@@ -34,9 +34,9 @@ extra_dump() {
     SELECT 'logrole', role, count(*) FROM logs GROUP BY role ORDER BY 2;
     SELECT 'reads', part, role, event FROM model_reads ORDER BY 2, 3, 4;
     SELECT 'req', chain_id, class, amount, per_user, enforce FROM required_stakes ORDER BY 2, 3;
-    SELECT 'node', token_id, (dimo_node_doc(chain_id, token_id::text) - 'finalized_block' - 'final')::text
+    SELECT 'node', token_id, (dimo_node_doc(chain_id, token_id::text)::jsonb - 'finalized_block' - 'final')::text
       FROM storage_nodes ORDER BY 2;
-    SELECT 'conn', token_id, (dimo_connection_doc(chain_id, token_id::text) - 'finalized_block' - 'final')::text
+    SELECT 'conn', token_id, (dimo_connection_doc(chain_id, token_id::text)::jsonb - 'finalized_block' - 'final')::text
       FROM connections ORDER BY 2"
 }
 dump() { # CONNINFO FILE
