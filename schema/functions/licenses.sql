@@ -899,6 +899,115 @@ CREATE OR REPLACE VIEW manufacturer_stakes AS
 SELECT s.chain_id, s.contract, s.holder, s.staked, dimo_wei_to_dimo(s.staked) AS staked_dimo, s.changed_block
 FROM node_stakes s;
 
+-- ---- one refresh per history shape (issue #17 item 5; 013_model_histories.sql) ----
+
+-- The statement that lists the keys of refresh_fn's histories in part
+-- p_part with rows in blocks $2..$3 of chain $1, as a <key_type>[]
+-- (DISTINCT over the union of the histories' keys).
+CREATE OR REPLACE FUNCTION dimo__history_keys_sql(p_part text, p_refresh_fn text) RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  RETURN (SELECT format('ARRAY(SELECT DISTINCT x.k FROM (%s) x)',
+    string_agg(format('SELECT %s AS k FROM %s h WHERE h.chain_id = $1 AND h.block_number BETWEEN $2 AND $3%s',
+                      m.key_expr, m.history, coalesce(' AND (' || m.key_filter || ')', '')),
+               ' UNION ALL ' ORDER BY m.history::text))
+  FROM model_histories m
+  WHERE m.part = p_part AND m.refresh_fn = p_refresh_fn);
+END;
+$$;
+
+-- Apply: recomputes the state rows of every key the part's histories
+-- have rows for in blocks p_from_block..p_to_block (the batch the part
+-- just inserted), refresh function by refresh function in `ord` order.
+CREATE OR REPLACE FUNCTION dimo__histories_apply(p_part text, p_chain_id bigint, p_from_block bigint,
+                                                 p_to_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT m.refresh_fn, min(m.ord) AS ord FROM model_histories m
+           WHERE m.part = p_part AND m.refresh_fn <> '' GROUP BY m.refresh_fn ORDER BY 2, 1 LOOP
+    EXECUTE format('SELECT %s($1, %s)', r.refresh_fn, dimo__history_keys_sql(p_part, r.refresh_fn))
+      USING p_chain_id, p_from_block, p_to_block;
+  END LOOP;
+END;
+$$;
+
+-- Rollback: the keys of the part's history rows above p_keep_block
+-- (collected first, while the rows exist), then those rows go from every
+-- history of the part, then the keys' state rows are recomputed from what
+-- remains.
+CREATE OR REPLACE FUNCTION dimo__histories_rollback(p_part text, p_chain_id bigint, p_keep_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  r record;
+  v_fns text[] := '{}';
+  v_types text[] := '{}';
+  v_keys text[] := '{}';
+  v_k text;
+  i int;
+BEGIN
+  FOR r IN SELECT m.refresh_fn, min(m.key_type) AS key_type, min(m.ord) AS ord FROM model_histories m
+           WHERE m.part = p_part AND m.refresh_fn <> '' GROUP BY m.refresh_fn ORDER BY 3, 1 LOOP
+    -- The keys as text: their type differs per refresh function.
+    EXECUTE format('SELECT (%s)::text', dimo__history_keys_sql(p_part, r.refresh_fn))
+      INTO v_k USING p_chain_id, p_keep_block + 1, 9223372036854775807;
+    v_fns := v_fns || r.refresh_fn;
+    v_types := v_types || r.key_type;
+    v_keys := v_keys || v_k;
+  END LOOP;
+  FOR r IN SELECT DISTINCT m.history FROM model_histories m WHERE m.part = p_part ORDER BY 1 LOOP
+    EXECUTE format('DELETE FROM %s WHERE chain_id = $1 AND block_number > $2', r.history)
+      USING p_chain_id, p_keep_block;
+  END LOOP;
+  FOR i IN 1 .. cardinality(v_fns) LOOP
+    IF v_keys[i] <> '{}' THEN
+      EXECUTE format('SELECT %s($1, $2::%s[])', v_fns[i], v_types[i]) USING p_chain_id, v_keys[i];
+    END IF;
+  END LOOP;
+END;
+$$;
+
+-- 002's dimo__refresh_range, from the declarations.
+CREATE OR REPLACE FUNCTION dimo__refresh_range(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+RETURNS void
+LANGUAGE sql
+AS $$
+  SELECT dimo__histories_apply('licenses', p_chain_id, p_from_block, p_to_block)
+$$;
+
+-- 002's dimo__rollback: the histories by their declarations, then the
+-- model cursor and the documents as before.
+CREATE OR REPLACE FUNCTION dimo__rollback(p_chain_id bigint, p_keep_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_time timestamptz;
+BEGIN
+  PERFORM dimo__histories_rollback('licenses', p_chain_id, p_keep_block);
+
+  -- The kept block becomes the model's block (its header is still in the
+  -- reorg window), unless the model is not derived that far yet.
+  IF EXISTS (SELECT 1 FROM model_cursor m
+             WHERE m.chain_id = p_chain_id AND m.block_number > p_keep_block) THEN
+    v_time := dimo__move_model_cursor(p_chain_id, p_keep_block);
+  END IF;
+
+  -- Every document built above the kept block (which covers every license
+  -- the undone rows touched) is rebuilt as of the kept block (or marked
+  -- stale); the others were built at or below it and are exact there.
+  PERFORM dimo__docs_changed(p_chain_id, ARRAY(
+    SELECT ROW(s.contract, s.token_id)::dimo_license_key FROM license_state s
+    WHERE s.chain_id = p_chain_id AND s.doc_block > p_keep_block), p_keep_block, v_time);
+END;
+$$;
+
 -- Re-derive the license part from the stored logs with the definitions
 -- above (see the header): whatever an older definition derived (a model
 -- built by 002's own apply before 009 renamed the roles, documents in an
@@ -1062,45 +1171,41 @@ AS $$
 $$;
 
 -- Makes a public reader of documents answer `json` in document order: the
--- migration's jsonb version (p_name) is renamed to dimo__<name>_jsonb (the
--- model's own callers and tests may use that one) and p_wrapper, which
--- calls it, takes the public name. Idempotent: once the public name
--- answers json, nothing is renamed and the wrapper is re-created.
-CREATE OR REPLACE FUNCTION dimo__doc_json_reader(p_name text, p_args text, p_wrapper text) RETURNS void
+-- migration's jsonb version of p_name(p_args) is renamed to
+-- dimo__<name without dimo_>_jsonb (the model's own callers and tests may
+-- use that one) and p_name becomes a function of the same parameters
+-- returning p_render (a format whose %s is the call of the jsonb version;
+-- default: the document rendered by dimo_doc_json). Idempotent: once the
+-- public name answers json, nothing is renamed and the wrapper is
+-- re-created.
+CREATE OR REPLACE FUNCTION dimo__doc_json_reader(p_name text, p_args text,
+                                                 p_render text DEFAULT 'dimo_doc_json(%s)')
+RETURNS void
 LANGUAGE plpgsql
 AS $$
+DECLARE
+  v_inner text := 'dimo__' || substr(p_name, 6) || '_jsonb';
+  v_fn regprocedure := to_regprocedure(format('%I(%s)', p_name, p_args));
+  v_old regprocedure;
 BEGIN
-  IF to_regprocedure(format('%I(%s)', p_name, p_args)) IS NOT NULL
-     AND (SELECT prorettype FROM pg_proc WHERE oid = to_regprocedure(format('%I(%s)', p_name, p_args)))
-         = 'jsonb'::regtype THEN
-    EXECUTE format('ALTER FUNCTION %I(%s) RENAME TO %I', p_name, p_args, 'dimo__' || substr(p_name, 6) || '_jsonb');
+  IF v_fn IS NOT NULL AND (SELECT prorettype FROM pg_proc WHERE oid = v_fn) = 'jsonb'::regtype THEN
+    EXECUTE format('ALTER FUNCTION %s RENAME TO %I', v_fn, v_inner);
   END IF;
-  EXECUTE p_wrapper;
+  v_old := to_regprocedure(format('%I(%s)', v_inner, p_args));
+  EXECUTE (SELECT format('CREATE OR REPLACE FUNCTION %I(%s) RETURNS json LANGUAGE sql STABLE AS %L',
+                         p_name, pg_get_function_arguments(v_old),
+                         'SELECT ' || format(p_render, format('%I(%s)', v_inner, array_to_string(p.proargnames, ', '))))
+           FROM pg_proc p WHERE p.oid = v_old);
 END;
 $$;
 
 -- GET /v1/apps/{id} and /v1/manufacturers/{id}, `verify`: the first
 -- document a key finds (003's dimo_license_lookup), in document order.
-SELECT dimo__doc_json_reader('dimo_license_lookup', 'bigint, text, text, bigint, timestamptz', $w$
-CREATE OR REPLACE FUNCTION dimo_license_lookup(p_chain_id bigint, p_class text, p_key text,
-                                               p_at_block bigint DEFAULT NULL, p_at_time timestamptz DEFAULT NULL)
-RETURNS json
-LANGUAGE sql STABLE
-AS $$
-  SELECT dimo_doc_json(dimo__license_lookup_jsonb(p_chain_id, p_class, p_key, p_at_block, p_at_time))
-$$;
-$w$);
+SELECT dimo__doc_json_reader('dimo_license_lookup', 'bigint, text, text, bigint, timestamptz');
 
 -- POST /v1/verify and `verify`: 003's answer ({valid, reason, license})
 -- with the license document in document order.
-SELECT dimo__doc_json_reader('dimo_verify_license', 'bigint, bytea, bytea, timestamptz', $w$
-CREATE OR REPLACE FUNCTION dimo_verify_license(p_chain_id bigint, p_client_id bytea, p_signer bytea,
-                                               p_at_time timestamptz DEFAULT NULL)
-RETURNS json
-LANGUAGE sql STABLE
-AS $$
-  SELECT ('{"valid": ' || (v -> 'valid')::text || ', "reason": ' || (v -> 'reason')::text
-          || ', "license": ' || coalesce(dimo__doc_text(v -> 'license', true), 'null') || '}')::json
-  FROM dimo__verify_license_jsonb(p_chain_id, p_client_id, p_signer, p_at_time) v
-$$;
-$w$);
+SELECT dimo__doc_json_reader('dimo_verify_license', 'bigint, bytea, bytea, timestamptz',
+  $r$(SELECT ('{"valid": ' || (v -> 'valid')::text || ', "reason": ' || (v -> 'reason')::text
+    || ', "license": ' || coalesce(dimo__doc_text(v -> 'license', true), 'null') || '}')::json
+  FROM %s v)$r$);

@@ -51,7 +51,7 @@ S="$WORK/schema-prev"
 mkdir -p "$S/functions"
 cp "$IT_ROOT"/schema/00[1-8]_*.sql "$S/"
 for f in "$IT_ROOT"/schema/functions/*.sql; do
-  case $(basename "$f") in licenses.sql | nodes.sql) ;; *) cp "$f" "$S/functions/" ;; esac
+  case $(basename "$f") in licenses.sql | nodes.sql | connections.sql) ;; *) cp "$f" "$S/functions/" ;; esac
 done
 "$BIN" migrate --db "$prev" --schema-dir "$S" >"$WORK/migrate-prev.log" 2>&1 ||
   it_fail "migrate to 008 failed: $(tail -3 "$WORK/migrate-prev.log")"
