@@ -1008,6 +1008,33 @@ BEGIN
 END;
 $$;
 
+-- A part registered on a database that already holds logs (a migration
+-- adding a model to a deployed index) derives them at once, in the
+-- registering transaction: its apply runs over every chain's stored range
+-- (first stored log .. the log cursor), so the new part agrees with the
+-- cursor like the others, and no part needs a DO-block of its own for
+-- that. On an empty database (or a chain without logs) nothing runs.
+CREATE OR REPLACE FUNCTION dimo__part_registered() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  c record;
+  v_from bigint;
+BEGIN
+  FOR c IN SELECT cu.chain_id, cu.last_block FROM cursors cu ORDER BY cu.chain_id LOOP
+    SELECT min(l.block_number) INTO v_from FROM logs l WHERE l.chain_id = c.chain_id;
+    IF v_from IS NOT NULL AND v_from <= c.last_block THEN
+      EXECUTE format('SELECT %s($1, $2, $3)', NEW.apply_fn::regproc)
+        USING c.chain_id, v_from, c.last_block;
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE TRIGGER model_parts_registered AFTER INSERT ON model_parts
+  FOR EACH ROW EXECUTE FUNCTION dimo__part_registered();
+
 -- Re-derive the license part from the stored logs with the definitions
 -- above (see the header): whatever an older definition derived (a model
 -- built by 002's own apply before 009 renamed the roles, documents in an
