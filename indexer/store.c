@@ -1870,8 +1870,9 @@ int idx_store_license_docs(idx_store_t *store, uint64_t chain_id, const char *li
     par_null(&p, OID_INT8);
   /* One document as is; several as a JSON array in (contract, token) order. */
   rc = exec_params(store,
-                   "SELECT count(*), CASE WHEN count(*) = 1 THEN min(t.d::text) "
-                   "ELSE jsonb_agg(t.d ORDER BY t.contract, t.token_id)::text END "
+                   "SELECT count(*), CASE WHEN count(*) = 1 THEN min(dimo_doc_json(t.d)::text) "
+                   "ELSE '[' || string_agg(dimo_doc_json(t.d)::text, ', ' "
+                   "ORDER BY t.contract, t.token_id) || ']' END "
                    "FROM (SELECT f.contract, f.token_id, "
                    "dimo_license_doc($1, f.contract, f.token_id, $4) AS d "
                    "FROM dimo_find_licenses($1, $2, $3, $4) f) t WHERE t.d IS NOT NULL",

@@ -899,6 +899,142 @@ CREATE OR REPLACE VIEW manufacturer_stakes AS
 SELECT s.chain_id, s.contract, s.holder, s.staked, dimo_wei_to_dimo(s.staked) AS staked_dimo, s.changed_block
 FROM node_stakes s;
 
+-- ---- one refresh per history shape (issue #17 item 5; 013_model_histories.sql) ----
+
+-- The statement that lists the keys of refresh_fn's histories in part
+-- p_part with rows in blocks $2..$3 of chain $1, as a <key_type>[]
+-- (DISTINCT over the union of the histories' keys).
+CREATE OR REPLACE FUNCTION dimo__history_keys_sql(p_part text, p_refresh_fn text) RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  RETURN (SELECT format('ARRAY(SELECT DISTINCT x.k FROM (%s) x)',
+    string_agg(format('SELECT %s AS k FROM %s h WHERE h.chain_id = $1 AND h.block_number BETWEEN $2 AND $3%s',
+                      m.key_expr, m.history, coalesce(' AND (' || m.key_filter || ')', '')),
+               ' UNION ALL ' ORDER BY m.history::text))
+  FROM model_histories m
+  WHERE m.part = p_part AND m.refresh_fn = p_refresh_fn);
+END;
+$$;
+
+-- Apply: recomputes the state rows of every key the part's histories
+-- have rows for in blocks p_from_block..p_to_block (the batch the part
+-- just inserted), refresh function by refresh function in `ord` order.
+CREATE OR REPLACE FUNCTION dimo__histories_apply(p_part text, p_chain_id bigint, p_from_block bigint,
+                                                 p_to_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT m.refresh_fn, min(m.ord) AS ord FROM model_histories m
+           WHERE m.part = p_part AND m.refresh_fn <> '' GROUP BY m.refresh_fn ORDER BY 2, 1 LOOP
+    EXECUTE format('SELECT %s($1, %s)', r.refresh_fn, dimo__history_keys_sql(p_part, r.refresh_fn))
+      USING p_chain_id, p_from_block, p_to_block;
+  END LOOP;
+END;
+$$;
+
+-- Rollback: the keys of the part's history rows above p_keep_block
+-- (collected first, while the rows exist), then those rows go from every
+-- history of the part, then the keys' state rows are recomputed from what
+-- remains.
+CREATE OR REPLACE FUNCTION dimo__histories_rollback(p_part text, p_chain_id bigint, p_keep_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  r record;
+  v_fns text[] := '{}';
+  v_types text[] := '{}';
+  v_keys text[] := '{}';
+  v_k text;
+  i int;
+BEGIN
+  FOR r IN SELECT m.refresh_fn, min(m.key_type) AS key_type, min(m.ord) AS ord FROM model_histories m
+           WHERE m.part = p_part AND m.refresh_fn <> '' GROUP BY m.refresh_fn ORDER BY 3, 1 LOOP
+    -- The keys as text: their type differs per refresh function.
+    EXECUTE format('SELECT (%s)::text', dimo__history_keys_sql(p_part, r.refresh_fn))
+      INTO v_k USING p_chain_id, p_keep_block + 1, 9223372036854775807;
+    v_fns := v_fns || r.refresh_fn;
+    v_types := v_types || r.key_type;
+    v_keys := v_keys || v_k;
+  END LOOP;
+  FOR r IN SELECT DISTINCT m.history FROM model_histories m WHERE m.part = p_part ORDER BY 1 LOOP
+    EXECUTE format('DELETE FROM %s WHERE chain_id = $1 AND block_number > $2', r.history)
+      USING p_chain_id, p_keep_block;
+  END LOOP;
+  FOR i IN 1 .. cardinality(v_fns) LOOP
+    IF v_keys[i] <> '{}' THEN
+      EXECUTE format('SELECT %s($1, $2::%s[])', v_fns[i], v_types[i]) USING p_chain_id, v_keys[i];
+    END IF;
+  END LOOP;
+END;
+$$;
+
+-- 002's dimo__refresh_range, from the declarations.
+CREATE OR REPLACE FUNCTION dimo__refresh_range(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+RETURNS void
+LANGUAGE sql
+AS $$
+  SELECT dimo__histories_apply('licenses', p_chain_id, p_from_block, p_to_block)
+$$;
+
+-- 002's dimo__rollback: the histories by their declarations, then the
+-- model cursor and the documents as before.
+CREATE OR REPLACE FUNCTION dimo__rollback(p_chain_id bigint, p_keep_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_time timestamptz;
+BEGIN
+  PERFORM dimo__histories_rollback('licenses', p_chain_id, p_keep_block);
+
+  -- The kept block becomes the model's block (its header is still in the
+  -- reorg window), unless the model is not derived that far yet.
+  IF EXISTS (SELECT 1 FROM model_cursor m
+             WHERE m.chain_id = p_chain_id AND m.block_number > p_keep_block) THEN
+    v_time := dimo__move_model_cursor(p_chain_id, p_keep_block);
+  END IF;
+
+  -- Every document built above the kept block (which covers every license
+  -- the undone rows touched) is rebuilt as of the kept block (or marked
+  -- stale); the others were built at or below it and are exact there.
+  PERFORM dimo__docs_changed(p_chain_id, ARRAY(
+    SELECT ROW(s.contract, s.token_id)::dimo_license_key FROM license_state s
+    WHERE s.chain_id = p_chain_id AND s.doc_block > p_keep_block), p_keep_block, v_time);
+END;
+$$;
+
+-- A part registered on a database that already holds logs (a migration
+-- adding a model to a deployed index) derives them at once, in the
+-- registering transaction: its apply runs over every chain's stored range
+-- (first stored log .. the log cursor), so the new part agrees with the
+-- cursor like the others, and no part needs a DO-block of its own for
+-- that. On an empty database (or a chain without logs) nothing runs.
+CREATE OR REPLACE FUNCTION dimo__part_registered() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  c record;
+  v_from bigint;
+BEGIN
+  FOR c IN SELECT cu.chain_id, cu.last_block FROM cursors cu ORDER BY cu.chain_id LOOP
+    SELECT min(l.block_number) INTO v_from FROM logs l WHERE l.chain_id = c.chain_id;
+    IF v_from IS NOT NULL AND v_from <= c.last_block THEN
+      EXECUTE format('SELECT %s($1, $2, $3)', NEW.apply_fn::regproc)
+        USING c.chain_id, v_from, c.last_block;
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE TRIGGER model_parts_registered AFTER INSERT ON model_parts
+  FOR EACH ROW EXECUTE FUNCTION dimo__part_registered();
+
 -- Re-derive the license part from the stored logs with the definitions
 -- above (see the header): whatever an older definition derived (a model
 -- built by 002's own apply before 009 renamed the roles, documents in an
@@ -986,3 +1122,117 @@ BEGIN
     'as_of_block', v_block);
 END;
 $$;
+
+-- ---- documents in a stable, readable order (issue #18 item 4) -----------------
+-- jsonb keeps no key order (its text form sorts keys by length, so
+-- `token_id` lands deep inside), and the license documents are jsonb
+-- inside the model (the documents cache, `||`, `->`). The public readers
+-- (dimo_license_lookup, dimo_node_doc, dimo_connection_doc,
+-- dimo_verify_license) render them to `json` at the edge with
+-- dimo_doc_json, in shared/license-json.md's order: the documented
+-- members first, in the order of its example, then the extra members
+-- (class-specific ones in the order their producers write them, unknown
+-- ones by name), then as_of_time and finality. Nested objects (issued,
+-- signers, stake_history, slashes, ...) follow one member order too. The
+-- text form is jsonb's ({"k": v, "k2": [1, 2]}): only the order changes.
+
+-- A member's rank among the top-level members of a document.
+CREATE OR REPLACE FUNCTION dimo__doc_top_rank(p_key text) RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT coalesce(array_position(ARRAY[
+    -- shared/license-json.md's example
+    'class', 'contract', 'token_id', 'owner', 'client_id', 'alias', 'status', 'frozen', 'staked',
+    'required_stake', 'trust_ratio', 'issued', 'revoked', 'signers', 'redirect_uris',
+    'stake_history', 'slashes', 'as_of_block',
+    -- extra members: apps and manufacturers
+    'staked_dimo', 'required_stake_dimo', 'minimum_stake', 'period_validity',
+    -- nodes
+    'label', 'uri', 'anchor_address', 'users', 'uris', 'transfers',
+    -- connections
+    'name', 'connection_address', 'generation', 'mint_event', 'type', 'type_name', 'mint_cost',
+    'points', 'cost_paid', 'upgrades', 'history'], p_key),
+    CASE WHEN p_key IN ('as_of_time', 'finalized_block', 'final') THEN 2000 ELSE 1000 END)
+    + CASE p_key WHEN 'finalized_block' THEN 1 WHEN 'final' THEN 2 ELSE 0 END
+$$;
+
+-- A member's rank inside a nested object (issued, revoked, signers[],
+-- redirect_uris[], stake_history[], slashes[] and its `by`, a node's uris[]
+-- and transfers[], a connection's history[]): what, then where.
+CREATE OR REPLACE FUNCTION dimo__doc_nested_rank(p_key text) RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT coalesce(array_position(ARRAY[
+    'address', 'enabled_at', 'expires_at', 'valid', 'uri', 'enabled',
+    'kind', 'event', 'generation', 'amount', 'balance_after', 'destination',
+    'from', 'account', 'to', 'connection_address', 'name', 'type', 'cost', 'points',
+    'block', 'time', 'tx', 'log_index', 'by'], p_key), 1000)
+$$;
+
+-- The text of a jsonb value with object members in document order
+-- (p_top: the rank of a document's top level, else the nested one).
+CREATE OR REPLACE FUNCTION dimo__doc_text(p jsonb, p_top boolean) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+  CASE jsonb_typeof(p)
+  WHEN 'object' THEN
+    RETURN '{' || coalesce((SELECT string_agg(to_json(e.key)::text || ': ' || dimo__doc_text(e.value, false), ', '
+                                              ORDER BY CASE WHEN p_top THEN dimo__doc_top_rank(e.key)
+                                                            ELSE dimo__doc_nested_rank(e.key) END, e.key)
+                            FROM jsonb_each(p) e), '') || '}';
+  WHEN 'array' THEN
+    RETURN '[' || coalesce((SELECT string_agg(dimo__doc_text(a.v, false), ', ' ORDER BY a.n)
+                            FROM jsonb_array_elements(p) WITH ORDINALITY a(v, n)), '') || ']';
+  ELSE
+    RETURN p::text; -- scalars (and NULL) as jsonb writes them
+  END CASE;
+END;
+$$;
+
+-- A license document (jsonb) as `json` in document order; NULL for NULL.
+CREATE OR REPLACE FUNCTION dimo_doc_json(p_doc jsonb) RETURNS json
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT dimo__doc_text(p_doc, true)::json
+$$;
+
+-- Makes a public reader of documents answer `json` in document order: the
+-- migration's jsonb version of p_name(p_args) is renamed to
+-- dimo__<name without dimo_>_jsonb (the model's own callers and tests may
+-- use that one) and p_name becomes a function of the same parameters
+-- returning p_render (a format whose %s is the call of the jsonb version;
+-- default: the document rendered by dimo_doc_json). Idempotent: once the
+-- public name answers json, nothing is renamed and the wrapper is
+-- re-created.
+CREATE OR REPLACE FUNCTION dimo__doc_json_reader(p_name text, p_args text,
+                                                 p_render text DEFAULT 'dimo_doc_json(%s)')
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_inner text := 'dimo__' || substr(p_name, 6) || '_jsonb';
+  v_fn regprocedure := to_regprocedure(format('%I(%s)', p_name, p_args));
+  v_old regprocedure;
+BEGIN
+  IF v_fn IS NOT NULL AND (SELECT prorettype FROM pg_proc WHERE oid = v_fn) = 'jsonb'::regtype THEN
+    EXECUTE format('ALTER FUNCTION %s RENAME TO %I', v_fn, v_inner);
+  END IF;
+  v_old := to_regprocedure(format('%I(%s)', v_inner, p_args));
+  EXECUTE (SELECT format('CREATE OR REPLACE FUNCTION %I(%s) RETURNS json LANGUAGE sql STABLE AS %L',
+                         p_name, pg_get_function_arguments(v_old),
+                         'SELECT ' || format(p_render, format('%I(%s)', v_inner, array_to_string(p.proargnames, ', '))))
+           FROM pg_proc p WHERE p.oid = v_old);
+END;
+$$;
+
+-- GET /v1/apps/{id} and /v1/manufacturers/{id}, `verify`: the first
+-- document a key finds (003's dimo_license_lookup), in document order.
+SELECT dimo__doc_json_reader('dimo_license_lookup', 'bigint, text, text, bigint, timestamptz');
+
+-- POST /v1/verify and `verify`: 003's answer ({valid, reason, license})
+-- with the license document in document order.
+SELECT dimo__doc_json_reader('dimo_verify_license', 'bigint, bytea, bytea, timestamptz',
+  $r$(SELECT ('{"valid": ' || (v -> 'valid')::text || ', "reason": ' || (v -> 'reason')::text
+    || ', "license": ' || coalesce(dimo__doc_text(v -> 'license', true), 'null') || '}')::json
+  FROM %s v)$r$);

@@ -34,9 +34,9 @@ extra_dump() {
     SELECT 'logrole', role, count(*) FROM logs GROUP BY role ORDER BY 2;
     SELECT 'reads', part, role, event FROM model_reads ORDER BY 2, 3, 4;
     SELECT 'req', chain_id, class, amount, per_user, enforce FROM required_stakes ORDER BY 2, 3;
-    SELECT 'node', token_id, (dimo_node_doc(chain_id, token_id::text) - 'finalized_block' - 'final')::text
+    SELECT 'node', token_id, (dimo_node_doc(chain_id, token_id::text)::jsonb - 'finalized_block' - 'final')::text
       FROM storage_nodes ORDER BY 2;
-    SELECT 'conn', token_id, (dimo_connection_doc(chain_id, token_id::text) - 'finalized_block' - 'final')::text
+    SELECT 'conn', token_id, (dimo_connection_doc(chain_id, token_id::text)::jsonb - 'finalized_block' - 'final')::text
       FROM connections ORDER BY 2"
 }
 # A slash's executor (`by`) comes from the senders the follower fetches
@@ -55,7 +55,7 @@ S="$WORK/schema-prev"
 mkdir -p "$S/functions"
 cp "$IT_ROOT"/schema/00[1-8]_*.sql "$S/"
 for f in "$IT_ROOT"/schema/functions/*.sql; do
-  case $(basename "$f") in licenses.sql | nodes.sql) ;; *) cp "$f" "$S/functions/" ;; esac
+  case $(basename "$f") in licenses.sql | nodes.sql | connections.sql) ;; *) cp "$f" "$S/functions/" ;; esac
 done
 "$BIN" migrate --db "$prev" --schema-dir "$S" >"$WORK/migrate-prev.log" 2>&1 ||
   it_fail "migrate to 008 failed: $(tail -3 "$WORK/migrate-prev.log")"
