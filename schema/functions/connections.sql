@@ -1,6 +1,6 @@
 -- connections.sql (a repeatable file: re-applied whenever it changes): the
 -- connections part's (008_connections.sql) rollback through its
--- histories as 013_model_histories.sql declares them
+-- histories as 012_model_histories.sql declares them
 -- (dimo__histories_rollback, licenses.sql). 008 is checksummed and
 -- never edited; the definition here replaces its version. (008's apply
 -- keeps its own four-line call of dimo__refresh_connections: replacing it

@@ -899,7 +899,7 @@ CREATE OR REPLACE VIEW manufacturer_stakes AS
 SELECT s.chain_id, s.contract, s.holder, s.staked, dimo_wei_to_dimo(s.staked) AS staked_dimo, s.changed_block
 FROM node_stakes s;
 
--- ---- one refresh per history shape (issue #17 item 5; 013_model_histories.sql) ----
+-- ---- one refresh per history shape (issue #17 item 5; 012_model_histories.sql) ----
 
 -- The statement that lists the keys of refresh_fn's histories in part
 -- p_part with rows in blocks $2..$3 of chain $1, as a <key_type>[]

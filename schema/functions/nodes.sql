@@ -124,7 +124,7 @@ DROP FUNCTION IF EXISTS dimo_node_required_stake(bigint);
 SELECT dimo__doc_json_reader('dimo_node_doc', 'bigint, text, bigint');
 SELECT dimo__doc_json_reader('dimo_connection_doc', 'bigint, text, bigint');
 
--- ---- histories (013_model_histories.sql declares them): 007's refresh and rollback
+-- ---- histories (012_model_histories.sql declares them): 007's refresh and rollback
 -- 007's dimo__nodes_refresh_range (called by its apply), from the
 -- declarations (p_to_block NULL: no upper end).
 CREATE OR REPLACE FUNCTION dimo__nodes_refresh_range(p_chain_id bigint, p_from_block bigint, p_to_block bigint)

@@ -1,4 +1,4 @@
--- 013_model_histories.sql: model parts declare their histories (issue #17
+-- 012_model_histories.sql: model parts declare their histories (issue #17
 -- item 5: one generic refresh per history shape).
 --
 -- Every part keeps the same shape: append-only history tables (one row
