@@ -50,12 +50,14 @@ void idx_replycheck_sort_logs(idx_log_t *logs, size_t n);
 bool idx_replycheck_duplicate(const idx_log_t *logs, size_t n);
 
 /* A rule of the network: an event of a contract with role `role` that
- * always comes with a token Transfer (from that contract) emitted by the
- * contract with role `token_role`, in the same transaction. */
+ * always comes with a token Transfer emitted by the contract with role
+ * `token_role`, in the same transaction: from that contract (stake
+ * leaving it), or, with `into`, to it (stake coming in). */
 typedef struct idx_transfer_rule_s {
   const char *role;
   const char *event;
   const char *token_role;
+  bool into;
 } idx_transfer_rule_t;
 
 /* In sorted logs: the first log that one of the rules says must come with

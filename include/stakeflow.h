@@ -1,9 +1,11 @@
 /*
- * stakeflow.h: DIMO's rule for stake leaving a license contract, by role.
+ * stakeflow.h: DIMO's rules for stake leaving and entering a license
+ * contract, by role.
  *
  * Stake leaving a license contract is always a DIMO token Transfer out of
- * it in the same transaction: a withdraw, slash or unstake whose transfer
- * did not come back means the token's eth_getLogs answer was incomplete.
+ * it in the same transaction, stake coming in a Transfer into it: a
+ * withdraw, slash, unstake or deposit whose transfer did not come back
+ * means the token's eth_getLogs answer was incomplete.
  * The follower does not know DIMO's events: it asks this module which
  * (role, event) pairs carry such a transfer on its network, and hands them
  * to the pure check idx_replycheck_transfer_missing().
@@ -16,7 +18,7 @@
 #include "network.h"
 #include "replycheck.h"
 
-enum { IDX_STAKEFLOW_MAX_RULES = 8 };
+enum { IDX_STAKEFLOW_MAX_RULES = 12 };
 
 /* Fills out[0..*n) with the rules that apply to net: the event is in the
  * ABI of a contract of that role, and the network has a token contract.

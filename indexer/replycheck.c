@@ -95,12 +95,13 @@ size_t idx_replycheck_transfer_missing(const idx_log_t *logs, size_t n,
       continue;
     bool found = false;
     /* Same transaction, so same block: look only there. A Transfer has
-     * three topics; topic1 is `from`, the contract's address padded. */
+     * three topics; topic1 is `from`, topic2 `to`, addresses padded. */
+    size_t side = rule->into ? 2 : 1;
     for (size_t k = block_start; k < n && !found && logs[k].block_number == l->block_number; k++) {
       const idx_log_t *t = &logs[k];
       found = memcmp(t->tx_hash.b, l->tx_hash.b, 32) == 0 && t->role &&
               strcmp(t->role, rule->token_role) == 0 && t->ntopics == 3 &&
-              memcmp(t->topics[1].b + 12, l->address.b, 20) == 0;
+              memcmp(t->topics[side].b + 12, l->address.b, 20) == 0;
     }
     if (!found)
       return i;

@@ -6,15 +6,22 @@
 #include <string.h>
 
 /* The events after which stake leaves the contract (shared/dimo-contracts.md):
- * each pays out in DIMO tokens by a Transfer from the contract. */
+ * each pays out in DIMO tokens by a Transfer from the contract; and those
+ * after which stake comes in: each takes it by transferFrom(user, the
+ * contract), a Transfer to the contract (the follower asks for those since
+ * #25, for the contracts' books). */
 static const struct {
   idx_role_t role;
   const char *event;
-} stake_out[] = {
-    {IDX_ROLE_APP_LICENSE, "StakeWithdraw"},
-    {IDX_ROLE_APP_LICENSE, "AssetForfeit"},
-    {IDX_ROLE_MANUFACTURER_LICENSE, "UnstakeTokens"},
-    {IDX_ROLE_MANUFACTURER_LICENSE, "EmergencyWithdrawal"},
+  bool into;
+} stake_flows[] = {
+    {IDX_ROLE_APP_LICENSE, "StakeWithdraw", false},
+    {IDX_ROLE_APP_LICENSE, "AssetForfeit", false},
+    {IDX_ROLE_MANUFACTURER_LICENSE, "UnstakeTokens", false},
+    {IDX_ROLE_MANUFACTURER_LICENSE, "EmergencyWithdrawal", false},
+    {IDX_ROLE_APP_LICENSE, "StakeDeposit", true},
+    {IDX_ROLE_APP_LICENSE, "Deposit", true}, /* the 2024 contract */
+    {IDX_ROLE_MANUFACTURER_LICENSE, "StakeTokens", true},
 };
 
 static bool has_role(const idx_network_t *net, idx_role_t role) {
@@ -44,12 +51,13 @@ void idx_stakeflow_rules(const idx_network_t *net, idx_transfer_rule_t out[IDX_S
   *n = 0;
   if (!has_role(net, IDX_ROLE_DIMO_TOKEN))
     return;
-  for (size_t i = 0; i < IDX_ARRAY_LEN(stake_out) && *n < IDX_STAKEFLOW_MAX_RULES; i++) {
-    if (!role_has_event(net, stake_out[i].role, stake_out[i].event))
+  for (size_t i = 0; i < IDX_ARRAY_LEN(stake_flows) && *n < IDX_STAKEFLOW_MAX_RULES; i++) {
+    if (!role_has_event(net, stake_flows[i].role, stake_flows[i].event))
       continue;
-    out[*n].role = idx_role_name(stake_out[i].role);
-    out[*n].event = stake_out[i].event;
+    out[*n].role = idx_role_name(stake_flows[i].role);
+    out[*n].event = stake_flows[i].event;
     out[*n].token_role = idx_role_name(IDX_ROLE_DIMO_TOKEN);
+    out[*n].into = stake_flows[i].into;
     (*n)++;
   }
 }

@@ -111,7 +111,7 @@ static void test_sort_dup(void) {
 
 static void test_transfers(void) {
   static const idx_transfer_rule_t rules[] = {
-      {"app_license", "StakeWithdraw", "dimo_token"},
+      {"app_license", "StakeWithdraw", "dimo_token", false},
   };
   idx_log_t logs[4];
   /* Block 10: StakeWithdraw of contract C in tx X, and the token's
@@ -145,6 +145,21 @@ static void test_transfers(void) {
   /* ... nor one from another address. */
   hash_of(&logs[1].tx_hash, 1);
   logs[1].topics[1].b[31] ^= 1;
+  CHECK_INT(idx_replycheck_transfer_missing(logs, 2, rules, 1), 0);
+  logs[1].topics[1].b[31] ^= 1;
+
+  /* Stake coming in: a StakeDeposit needs a Transfer *to* the contract;
+   * the one from it does not count, one to it does. */
+  static const idx_transfer_rule_t in_rules[] = {
+      {"app_license", "StakeDeposit", "dimo_token", true},
+  };
+  logs[0].event_name = "StakeDeposit";
+  CHECK_INT(idx_replycheck_transfer_missing(logs, 2, in_rules, 1), 0);
+  memset(logs[1].topics[1].b, 0, 32);
+  memcpy(logs[1].topics[2].b + 12, c.b, 20);
+  CHECK_INT(idx_replycheck_transfer_missing(logs, 2, in_rules, 1), 2);
+  /* ... and then the outflow rule misses its transfer. */
+  logs[0].event_name = "StakeWithdraw";
   CHECK_INT(idx_replycheck_transfer_missing(logs, 2, rules, 1), 0);
 }
 
