@@ -37,28 +37,15 @@
 #include "common.h"
 
 #include "config.h"
-#include "rpc.h"
-#include "sync.h"
 
 #include <uv.h>
 
 typedef struct idx_api_s idx_api_t;
 
-/* What /metrics and /readyz know of the rest of the process. */
-typedef struct idx_api_status_s {
-  bool has_sync; /* false: no sync engine (readiness is then the database only) */
-  idx_sync_status_t sync;
-  bool has_rpc;
-  idx_rpc_stats_t rpc;
-  size_t nurls;
-  idx_rpc_url_stats_t urls[IDX_CONFIG_MAX_RPC];
-  /* `serve` (replica.h): not empty, why /readyz answers 503 (its block
-   * fields come from sync all the same); metrics_cb (may be NULL) appends
-   * more /metrics lines. */
-  char not_ready[200];
-  int (*metrics_cb)(void *ud, struct idx_buf_s *b);
-  void *metrics_ud;
-} idx_api_status_t;
+/* What /metrics and /readyz know of the rest of the process: defined in
+ * metrics.h, which the status callback's owner includes. */
+typedef struct idx_api_status_s idx_api_status_t;
+typedef struct idx_sync_status_s idx_sync_status_t; /* sync.h */
 
 /* Fills out (zeroed by the caller) with the current status. */
 typedef void (*idx_api_status_cb)(void *ud, idx_api_status_t *out);

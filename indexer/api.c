@@ -23,6 +23,7 @@
 #include "hex.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "sig.h"
 #include "web.h"
 
@@ -78,19 +79,6 @@ typedef struct route_def_s {
 #define NROUTES 17
 static const route_def_t routes[NROUTES];
 
-static const int codes[] = {200, 400, 404, 405, 408, 413, 415, 431, 500, 503};
-#define NCODES (IDX_ARRAY_LEN(codes) + 1) /* the last counts any other code */
-
-/* Request durations, seconds (upper bounds; +Inf implied). */
-static const double dur_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                    0.1,    0.25,  0.5,    1,     2.5,  5};
-#define NDUR (IDX_ARRAY_LEN(dur_bounds) + 1)
-
-/* Batch write durations, seconds. */
-static const double batch_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                      0.25,  0.5,    1,     2.5,  5,     10};
-#define NBATCH (IDX_ARRAY_LEN(batch_bounds) + 1)
-
 typedef struct call_s call_t;
 
 typedef enum ans_e {
@@ -110,22 +98,17 @@ struct idx_api_s {
   idx_dbpool_t *pool;
   idx_sig_t *sig;
   idx_cache_t cache; /* answers, generations and running queries (cache.h) */
-  size_t jobs;                        /* signature recoveries on the thread pool */
-  unsigned depth;                     /* inside a callback: do not free yet */
+  size_t jobs;       /* signature recoveries on the thread pool */
+  unsigned depth;    /* inside a callback: do not free yet */
   bool closing;
   int closing_parts; /* server and pool still closing */
   void (*closed_cb)(void *ud);
   void *closed_ud;
   idx_buf_t scratch; /* decoded path and query of the request being routed */
 
-  /* Metrics. */
-  uint64_t req_counts[NROUTES][NCODES];
-  uint64_t dur_buckets[NROUTES][NDUR];
-  double dur_sum[NROUTES];
-  uint64_t dur_count[NROUTES];
-  uint64_t batch_buckets[NBATCH];
-  double batch_sum;
-  uint64_t batch_count;
+  /* Metrics (rendered by metrics.h). */
+  idx_route_stats_t route_stats[NROUTES];
+  idx_metrics_hist_t batches;
   char *events_json;  /* {"Issued": 12, ...} as last read */
   uint64_t events_at; /* uv_now() of that read; 0 = never */
 };
@@ -195,13 +178,6 @@ void idx_api_options_from_config(idx_api_options_t *o, const idx_config_t *cfg, 
   o->explorer_url = cfg->explorer_url;
 }
 
-static size_t code_index(int status) {
-  for (size_t i = 0; i < IDX_ARRAY_LEN(codes); i++)
-    if (codes[i] == status)
-      return i;
-  return NCODES - 1;
-}
-
 static bool is_digits(const char *s, size_t n) {
   if (n == 0)
     return false;
@@ -221,15 +197,8 @@ static bool is_hex_digits(const char *s, size_t n) {
 /* ---- answers ------------------------------------------------------------ */
 
 static void record(idx_api_t *api, idx_http_req_t *req, route_t route, int status) {
-  api->req_counts[route][code_index(status)]++;
   uint64_t ns = uv_hrtime() - idx_http_req_msg(req)->received_ns;
-  double secs = (double)ns / 1e9;
-  size_t i = 0;
-  while (i < NDUR - 1 && secs > dur_bounds[i])
-    i++;
-  api->dur_buckets[route][i]++;
-  api->dur_sum[route] += secs;
-  api->dur_count[route]++;
+  idx_metrics_route_record(&api->route_stats[route], status, (double)ns / 1e9);
 }
 
 static void reply(idx_api_t *api, idx_http_req_t *req, route_t route, int status,
@@ -248,11 +217,10 @@ static void reply_json(idx_api_t *api, idx_http_req_t *req, route_t route, int s
 static void reply_shared(idx_api_t *api, idx_http_req_t *req, route_t route, int status,
                          idx_http_body_t *body) {
   record(api, req, route, status);
-  (void)idx_http_respond_shared(req, status,
-                                routes[route].content_type && status == 200
-                                    ? routes[route].content_type
-                                    : "application/json",
-                                body, status == 503 ? "Retry-After: 1\r\n" : NULL);
+  (void)idx_http_respond_shared(
+      req, status,
+      routes[route].content_type && status == 200 ? routes[route].content_type : "application/json",
+      body, status == 503 ? "Retry-After: 1\r\n" : NULL);
 }
 
 /* {"error":"msg"}. Messages quote what the client sent: they are kept
@@ -1136,13 +1104,11 @@ typedef struct class_route_s {
 } class_route_t;
 
 static const class_route_t class_routes[] = {
-    {"app", 'A',
-     "SELECT dimo_license_lookup($1::bigint, 'app', $2::text, $3::bigint)::text"},
+    {"app", 'A', "SELECT dimo_license_lookup($1::bigint, 'app', $2::text, $3::bigint)::text"},
     {"manufacturer", 'M',
      "SELECT dimo_license_lookup($1::bigint, 'manufacturer', $2::text, $3::bigint)::text"},
     {"node", 'N', "SELECT dimo_node_doc($1::bigint, $2::text, $3::bigint)::text"},
-    {"connection", 'C',
-     "SELECT dimo_connection_doc($1::bigint, $2::text, $3::bigint)::text"},
+    {"connection", 'C', "SELECT dimo_connection_doc($1::bigint, $2::text, $3::bigint)::text"},
 };
 
 static void route_license(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs,
@@ -1248,8 +1214,7 @@ static void route_licenses(idx_api_t *api, idx_http_req_t *req, route_t route, c
   }
   if (status && strcmp(status, "active") != 0 && strcmp(status, "suspended") != 0 &&
       strcmp(status, "understaked") != 0 && strcmp(status, "revoked") != 0) {
-    reply_error(api, req, route, 400,
-                "status must be active, suspended, understaked or revoked");
+    reply_error(api, req, route, 400, "status must be active, suspended, understaked or revoked");
     return;
   }
   char owner[43], owner_bytea[45], limit[LIMIT_TEXT_MAX];
@@ -1326,7 +1291,8 @@ static bool admin_cursor_ok(const char *s, size_t n) {
 /* GET /v1/admin-actions?license=0x..&action=..&executor=0x..&from_block=N
  * &to_block=N&limit=N&after=CURSOR&format=json|csv: newest first, one SQL
  * function per format (the CSV is the page's rows as text). */
-static void route_admin_actions(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+static void route_admin_actions(idx_api_t *api, idx_http_req_t *req, route_t route,
+                                const segs_t *segs) {
   (void)segs;
   char why[200], lic[43], exec[43], limit[LIMIT_TEXT_MAX], from[AT_TEXT_MAX], to[AT_TEXT_MAX];
   qparam_t q[] = {{"license", NULL, 0},    {"action", NULL, 0},   {"executor", NULL, 0},
@@ -1471,7 +1437,8 @@ static void recover_done(uv_work_t *w, int status) {
   else if (job->rc)
     reply_error(api, job->req, job->route, 400, "%s", job->err);
   else
-    verify_lookup(api, job->req, job->route, job->client, &job->signer, job->with_access ? &job->access : NULL);
+    verify_lookup(api, job->req, job->route, job->client, &job->signer,
+                  job->with_access ? &job->access : NULL);
   free(job->msg);
   free(job);
   api->jobs--;
@@ -1543,8 +1510,7 @@ static void route_verify(idx_api_t *api, idx_http_req_t *req, route_t route, con
   }
   if (!json_is_object(body)) {
     json_decref(body);
-    reply_error(api, req, route, 400,
-                "body must be a JSON object {client_id, message, signature}");
+    reply_error(api, req, route, 400, "body must be a JSON object {client_id, message, signature}");
     return;
   }
   const char *name;
@@ -1635,8 +1601,7 @@ static void route_verify(idx_api_t *api, idx_http_req_t *req, route_t route, con
       free(job->msg);
       free(job);
       json_decref(body);
-      reply_error(api, req, route, 400,
-                  "message_hex must be 0x and an even number of hex digits");
+      reply_error(api, req, route, 400, "message_hex must be 0x and an even number of hex digits");
       return;
     }
   }
@@ -1729,257 +1694,33 @@ static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *r
 
 /* ---- metrics ------------------------------------------------------------ */
 
-static int m_head(idx_buf_t *b, const char *name, const char *type, const char *help) {
-  return idx_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static int m_u64(idx_buf_t *b, const char *name, const char *type, const char *help, uint64_t v) {
-  int rc = m_head(b, name, type, help);
-  return rc ? rc : idx_buf_addf(b, "%s %llu\n", name, (unsigned long long)v);
-}
-
-/* A label value with \, " and newline escaped. */
-static int m_label(idx_buf_t *b, const char *s) {
-  int rc = 0;
-  for (; *s && rc == 0; s++) {
-    if (*s == '\\' || *s == '"')
-      rc = idx_buf_addf(b, "\\%c", *s);
-    else if (*s == '\n')
-      rc = idx_buf_adds(b, "\\n");
-    else
-      rc = idx_buf_add(b, s, 1);
-  }
-  return rc;
-}
-
 static int render_metrics(idx_api_t *api, idx_buf_t *b) {
   idx_api_status_t st;
   status_now(api, &st);
-  const idx_sync_status_t *s = &st.sync;
-  int rc = 0;
-#define TRY(x)                                                                                     \
-  do {                                                                                             \
-    rc = (x);                                                                                      \
-    if (rc)                                                                                        \
-      return rc;                                                                                   \
-  } while (0)
-  TRY(m_head(b, "dimo_build_info", "gauge", "Version and chain of this process."));
-  TRY(idx_buf_addf(b, "dimo_build_info{version=\"%s\",chain_id=\"%s\"} 1\n", IDX_VERSION,
-                   api->chain_id));
-  if (st.has_sync) {
-    uint64_t lag = s->target > s->cursor ? s->target - s->cursor : 0;
-    uint64_t head_lag = s->head > s->cursor ? s->head - s->cursor : 0;
-    TRY(m_u64(b, "dimo_chain_head_block", "gauge", "Chain head seen last.", s->head));
-    TRY(m_u64(b, "dimo_sync_standby", "gauge",
-              "1 while another instance holds the writer lock and this one waits.",
-              s->standby ? 1 : 0));
-    TRY(m_u64(b, "dimo_sync_target_block", "gauge",
-              "Highest block the engine may index now (head minus confirmations, or the "
-              "safe/finalized tag).",
-              s->target));
-    TRY(m_u64(b, "dimo_indexed_block", "gauge", "Last indexed block (the cursor).", s->cursor));
-    TRY(m_u64(b, "dimo_index_lag_blocks", "gauge", "Target block minus indexed block.", lag));
-    TRY(m_u64(b, "dimo_head_lag_blocks", "gauge", "Chain head minus indexed block.", head_lag));
-    TRY(m_u64(b, "dimo_sync_batches_total", "counter", "Batches written by this process.",
-              s->batches));
-    TRY(m_u64(b, "dimo_sync_logs_written_total", "counter", "Logs stored by this process.",
-              s->logs));
-    TRY(m_u64(b, "dimo_sync_unknown_logs_total", "counter",
-              "Logs skipped by this process (unknown topic0 or undecodable).", s->unknown_logs));
-    TRY(m_u64(b, "dimo_sync_inconsistencies_total", "counter", "Inconsistent node answers retried.",
-              s->inconsistencies));
-    TRY(m_u64(b, "dimo_sync_range_limits_total", "counter",
-              "Provider eth_getLogs range or size limits met.", s->range_limits));
-    TRY(m_u64(b, "dimo_sync_log_range_blocks", "gauge", "Current eth_getLogs block span.",
-              s->range));
-    TRY(m_u64(b, "dimo_reorgs_total", "counter", "Reorgs rolled back.", s->reorgs));
-    TRY(idx_sync_metrics(s, b));
-    TRY(m_u64(b, "dimo_reorg_last_depth_blocks", "gauge", "Depth of the last reorg.",
-              s->last_reorg_depth));
-    TRY(m_u64(b, "dimo_reorg_max_depth_blocks", "gauge", "Deepest reorg seen.",
-              s->max_reorg_depth));
-    TRY(m_head(b, "dimo_db_last_batch_seconds", "gauge",
-               "Database time of the last batch written."));
-    TRY(idx_buf_addf(b, "dimo_db_last_batch_seconds %.6f\n", s->last_batch_ms / 1000.0));
-  }
-  if (st.metrics_cb)
-    TRY(st.metrics_cb(st.metrics_ud, b));
-  TRY(m_head(b, "dimo_db_batch_duration_seconds", "histogram",
-             "Database time of each batch written (one transaction)."));
-  uint64_t cum = 0;
-  for (size_t i = 0; i < NBATCH; i++) {
-    cum += api->batch_buckets[i];
-    if (i < NBATCH - 1)
-      TRY(idx_buf_addf(b, "dimo_db_batch_duration_seconds_bucket{le=\"%g\"} %llu\n",
-                       batch_bounds[i], (unsigned long long)cum));
-    else
-      TRY(idx_buf_addf(b, "dimo_db_batch_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-                       (unsigned long long)cum));
-  }
-  TRY(idx_buf_addf(b, "dimo_db_batch_duration_seconds_sum %.6f\n", api->batch_sum));
-  TRY(idx_buf_addf(b, "dimo_db_batch_duration_seconds_count %llu\n",
-                   (unsigned long long)api->batch_count));
-
-  /* Stored events by name (from the database, cached). */
-  json_t *ev = api->events_json ? json_loads(api->events_json, 0, NULL) : NULL;
-  TRY(m_head(b, "dimo_stored_events", "gauge",
-             "Logs stored in the database per event name (read at most every 10 s)."));
-  if (json_is_object(ev)) {
-    const char *name;
-    json_t *v;
-    json_object_foreach(ev, name, v) {
-      if (!json_is_integer(v))
-        continue;
-      rc = idx_buf_adds(b, "dimo_stored_events{event=\"");
-      if (!rc)
-        rc = m_label(b, name);
-      if (!rc)
-        rc = idx_buf_addf(b, "\"} %lld\n", (long long)json_integer_value(v));
-      if (rc)
-        break;
-    }
-  }
-  json_decref(ev);
-  if (rc)
-    return rc;
-
-  if (st.has_rpc) {
-    const idx_rpc_stats_t *r = &st.rpc;
-    TRY(m_u64(b, "dimo_rpc_batches_total", "counter", "JSON-RPC batches completed.", r->batches));
-    TRY(m_u64(b, "dimo_rpc_requests_total", "counter", "JSON-RPC requests in completed batches.",
-              r->requests));
-    TRY(m_u64(b, "dimo_rpc_http_exchanges_total", "counter",
-              "HTTP exchanges with JSON-RPC endpoints, retries included.", r->http_exchanges));
-    TRY(m_u64(b, "dimo_rpc_failures_total", "counter",
-              "Failed JSON-RPC exchanges (transport faults, too-large answers).", r->failures));
-    TRY(m_u64(b, "dimo_rpc_rate_limited_total", "counter", "HTTP 429 answers.", r->rate_limited));
-    TRY(m_u64(b, "dimo_rpc_errors_total", "counter", "JSON-RPC error objects received.",
-              r->rpc_errors));
-    TRY(m_u64(b, "dimo_rpc_received_bytes_total", "counter", "JSON-RPC answer bytes received.",
-              r->bytes_received));
-    TRY(m_head(b, "dimo_rpc_latency_seconds", "histogram",
-               "Latency of successful JSON-RPC exchanges (no _sum: not measured)."));
-    cum = 0;
-    for (size_t i = 0; i < IDX_ARRAY_LEN(r->latency_buckets); i++) {
-      cum += r->latency_buckets[i]; /* per-bucket counts made cumulative */
-      if (i < IDX_ARRAY_LEN(idx_rpc_latency_bounds_ms))
-        TRY(idx_buf_addf(b, "dimo_rpc_latency_seconds_bucket{le=\"%g\"} %llu\n",
-                         idx_rpc_latency_bounds_ms[i] / 1000.0, (unsigned long long)cum));
-      else
-        TRY(idx_buf_addf(b, "dimo_rpc_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
-                         (unsigned long long)cum));
-    }
-    TRY(idx_buf_addf(b, "dimo_rpc_latency_seconds_count %llu\n", (unsigned long long)cum));
-    static const char *const url_metrics[][3] = {
-        {"dimo_rpc_endpoint_exchanges_total", "counter", "HTTP exchanges per endpoint."},
-        {"dimo_rpc_endpoint_failures_total", "counter", "Failed exchanges per endpoint."},
-        {"dimo_rpc_endpoint_consecutive_failures", "gauge",
-         "Failures since the endpoint's last success."},
-        {"dimo_rpc_endpoint_cooldown_seconds", "gauge", "Cool-down left before reuse."},
-    };
-    for (size_t k = 0; k < IDX_ARRAY_LEN(url_metrics) && st.nurls; k++) {
-      TRY(m_head(b, url_metrics[k][0], url_metrics[k][1], url_metrics[k][2]));
-      for (size_t i = 0; i < st.nurls; i++) {
-        const idx_rpc_url_stats_t *u = &st.urls[i];
-        TRY(idx_buf_addf(b, "%s{url=\"", url_metrics[k][0]));
-        TRY(m_label(b, u->url ? u->url : ""));
-        if (k == 0)
-          TRY(idx_buf_addf(b, "\"} %llu\n", (unsigned long long)u->exchanges));
-        else if (k == 1)
-          TRY(idx_buf_addf(b, "\"} %llu\n", (unsigned long long)u->failures));
-        else if (k == 2)
-          TRY(idx_buf_addf(b, "\"} %u\n", u->consecutive));
-        else
-          TRY(idx_buf_addf(b, "\"} %.3f\n", (double)u->cooldown_ms / 1000.0));
-      }
-    }
-  }
-
-  TRY(m_head(b, "dimo_http_requests_total", "counter", "HTTP API answers by route and code."));
-  for (size_t r = 0; r < NROUTES; r++) {
-    for (size_t k = 0; k < NCODES; k++) {
-      if (!api->req_counts[r][k])
-        continue;
-      if (k < NCODES - 1)
-        TRY(idx_buf_addf(b, "dimo_http_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
-                         routes[r].name, codes[k], (unsigned long long)api->req_counts[r][k]));
-      else
-        TRY(idx_buf_addf(b, "dimo_http_requests_total{route=\"%s\",code=\"other\"} %llu\n",
-                         routes[r].name, (unsigned long long)api->req_counts[r][k]));
-    }
-  }
-  TRY(m_head(b, "dimo_http_request_duration_seconds", "histogram",
-             "Time from a request's arrival to its answer, by route."));
-  for (size_t r = 0; r < NROUTES; r++) {
-    if (!api->dur_count[r])
-      continue;
-    cum = 0;
-    for (size_t i = 0; i < NDUR; i++) {
-      cum += api->dur_buckets[r][i];
-      if (i < NDUR - 1)
-        TRY(idx_buf_addf(b,
-                         "dimo_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                         routes[r].name, dur_bounds[i], (unsigned long long)cum));
-      else
-        TRY(idx_buf_addf(b,
-                         "dimo_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
-                         "%llu\n",
-                         routes[r].name, (unsigned long long)cum));
-    }
-    TRY(idx_buf_addf(b, "dimo_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
-                     routes[r].name, api->dur_sum[r]));
-    TRY(idx_buf_addf(b, "dimo_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
-                     routes[r].name, (unsigned long long)api->dur_count[r]));
-  }
   idx_http_stats_t hs;
   idx_http_stats(api->http, &hs);
-  TRY(m_u64(b, "dimo_http_connections_open", "gauge", "Open HTTP connections.",
-            hs.connections_open));
-  TRY(m_u64(b, "dimo_http_connections_total", "counter", "HTTP connections accepted.",
-            hs.connections_total));
-  TRY(m_u64(b, "dimo_http_connections_rejected_total", "counter",
-            "Connections refused over --http-max-conns.", hs.connections_rejected));
-  TRY(m_head(b, "dimo_http_refused_total", "counter",
-             "Requests refused before routing, by reason."));
-  TRY(idx_buf_addf(b, "dimo_http_refused_total{reason=\"timeout\"} %llu\n",
-                   (unsigned long long)hs.timeouts));
-  TRY(idx_buf_addf(b, "dimo_http_refused_total{reason=\"malformed\"} %llu\n",
-                   (unsigned long long)hs.bad_requests));
-  TRY(idx_buf_addf(b, "dimo_http_refused_total{reason=\"too_large\"} %llu\n",
-                   (unsigned long long)hs.too_large));
-  TRY(m_u64(b, "dimo_http_idle_closed_total", "counter", "Idle connections closed.",
-            hs.idle_closed));
-  TRY(m_u64(b, "dimo_http_output_bytes", "gauge",
-            "Bytes of requests and answers held for HTTP clients.", hs.output_bytes));
-  TRY(m_u64(b, "dimo_http_output_refused_total", "counter",
-            "Answers refused (503) because --http-max-output was reached.", hs.output_refused));
-  TRY(m_u64(b, "dimo_http_output_closed_total", "counter",
-            "Connections closed for holding the most output at --http-max-output.",
-            hs.output_closed));
-  TRY(m_u64(b, "dimo_api_cache_hits_total", "counter", "Answers served from the cache.",
-            api->cache.stats.hits));
-  TRY(m_u64(b, "dimo_api_cache_misses_total", "counter",
-            "Cacheable answers read from the database.", api->cache.stats.misses));
-  TRY(m_u64(b, "dimo_api_cache_entries", "gauge", "Answers in the cache.", api->cache.n));
-  TRY(m_u64(b, "dimo_api_coalesced_total", "counter",
-            "Requests answered by a query already running for the same key.", api->cache.stats.coalesced));
-  TRY(m_u64(b, "dimo_api_cache_invalidations_total", "counter",
-            "Cache flushes on a batch commit or rollback.", api->cache.stats.invalidations));
   idx_dbpool_stats_t ps;
   idx_dbpool_stats(api->pool, &ps);
-  TRY(m_u64(b, "dimo_db_pool_size", "gauge", "API database connections configured.", ps.size));
-  TRY(m_u64(b, "dimo_db_pool_up", "gauge", "API database connections open.", ps.up));
-  TRY(m_u64(b, "dimo_db_pool_busy", "gauge", "API database connections running a query.", ps.busy));
-  TRY(m_u64(b, "dimo_db_pool_queued", "gauge", "Queries waiting for a connection.", ps.queued));
-  TRY(m_u64(b, "dimo_db_pool_queries_total", "counter", "API queries answered.", ps.queries));
-  TRY(m_u64(b, "dimo_db_pool_errors_total", "counter", "API queries failed.", ps.errors));
-  TRY(m_u64(b, "dimo_db_pool_rejected_total", "counter",
-            "API queries refused (database down or queue full).", ps.rejected));
-  TRY(m_u64(b, "dimo_db_pool_connect_failures_total", "counter",
-            "Failed API database connection attempts.", ps.conn_fails));
-  TRY(m_u64(b, "dimo_db_pool_lost_total", "counter", "API database connections lost.", ps.lost));
-#undef TRY
-  return 0;
+  int rc = idx_metrics_build(b, api->chain_id);
+  if (rc == 0 && st.has_sync)
+    rc = idx_metrics_sync(b, &st.sync);
+  if (rc == 0 && st.metrics_cb)
+    rc = st.metrics_cb(st.metrics_ud, b);
+  if (rc == 0)
+    rc = idx_metrics_batches(b, &api->batches);
+  if (rc == 0)
+    rc = idx_metrics_events(b, api->events_json);
+  if (rc == 0 && st.has_rpc)
+    rc = idx_metrics_rpc(b, &st.rpc, st.urls, st.nurls);
+  if (rc == 0)
+    rc = idx_metrics_routes(b, api->route_stats, NROUTES);
+  if (rc == 0)
+    rc = idx_metrics_http(b, &hs);
+  if (rc == 0)
+    rc = idx_metrics_cache(b, &api->cache);
+  if (rc == 0)
+    rc = idx_metrics_pool(b, &ps);
+  return rc;
 }
 
 static void answer_metrics(idx_api_t *api, idx_http_req_t *req, route_t route) {
@@ -1989,8 +1730,7 @@ static void answer_metrics(idx_api_t *api, idx_http_req_t *req, route_t route) {
   if (rc)
     reply_error(api, req, route, 500, "cannot render metrics: %s", idx_strerror(rc));
   else
-    reply(api, req, route, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len,
-          NULL);
+    reply(api, req, route, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, NULL);
   idx_buf_free(&b);
 }
 
@@ -2035,9 +1775,8 @@ static void route_overview(idx_api_t *api, idx_http_req_t *req, route_t route, c
   const char *params[] = {api->chain_id, at_param, q[1].value ? key : NULL};
   char nf[160];
   snprintf(nf, sizeof nf, "no license matches \"%s\"", q[1].value ? key : "");
-  cached_query(api, req, route, 'O',
-               "SELECT dimo_overview($1::bigint, $2::bigint, $3::text)::text", params,
-               IDX_ARRAY_LEN(params), nf);
+  cached_query(api, req, route, 'O', "SELECT dimo_overview($1::bigint, $2::bigint, $3::text)::text",
+               params, IDX_ARRAY_LEN(params), nf);
 }
 
 /* The page (web.h): an embedded file, or its settings. Returns false when
@@ -2072,8 +1811,7 @@ static bool route_page(idx_api_t *api, idx_http_req_t *req) {
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-static void route_healthz(idx_api_t *api, idx_http_req_t *req, route_t route,
-                          const segs_t *segs) {
+static void route_healthz(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
   (void)segs;
   char why[200];
   qparam_t none[1] = {{"-", NULL, 0}};
@@ -2109,10 +1847,9 @@ static const route_def_t routes[NROUTES] = {
     {M_GET, "v1/apps/*/signers/*", "/v1/apps/{id}/signers/{address}", route_signer, true,
      FRESH_COMMIT, NULL},
     {M_GET, "v1/nodes/*", "/v1/nodes/{id}", route_node, true, FRESH_COMMIT, NULL},
-    {M_GET, "v1/manufacturers/*", "/v1/manufacturers/{id}", route_manufacturer, true,
-     FRESH_COMMIT, NULL},
-    {M_GET, "v1/connections/*", "/v1/connections/{id}", route_connection, true, FRESH_COMMIT,
+    {M_GET, "v1/manufacturers/*", "/v1/manufacturers/{id}", route_manufacturer, true, FRESH_COMMIT,
      NULL},
+    {M_GET, "v1/connections/*", "/v1/connections/{id}", route_connection, true, FRESH_COMMIT, NULL},
     {M_GET, "v1/licenses", "/v1/licenses", route_licenses, true, FRESH_COMMIT, NULL},
     {M_GET, "v1/slashes", "/v1/slashes", route_slashes, true, FRESH_COMMIT, NULL},
     {M_POST, "v1/verify", "/v1/verify", route_verify, true, FRESH_WALL, NULL},
@@ -2131,8 +1868,7 @@ static bool pattern_match(const char *pat, const segs_t *s) {
     size_t n = end ? (size_t)(end - pat) : strlen(pat);
     if (i >= s->n)
       return false;
-    if (n == 1 && pat[0] == '*' ? s->len[i] == 0
-                                : (s->len[i] != n || memcmp(s->s[i], pat, n) != 0))
+    if (n == 1 && pat[0] == '*' ? s->len[i] == 0 : (s->len[i] != n || memcmp(s->s[i], pat, n) != 0))
       return false;
     i++;
     pat += n + (end ? 1 : 0);
@@ -2153,8 +1889,8 @@ static void reply_405(idx_api_t *api, idx_http_req_t *req, route_t route) {
   bool post = routes[route].methods & M_POST;
   record(api, req, route, 405);
   char body[160];
-  snprintf(body, sizeof body, "{\"error\":\"method %s not allowed here (use %s)\"}",
-           m->method_name, post ? "POST" : "GET");
+  snprintf(body, sizeof body, "{\"error\":\"method %s not allowed here (use %s)\"}", m->method_name,
+           post ? "POST" : "GET");
   (void)idx_http_respond(req, 405, "application/json", body, strlen(body),
                          post ? "Allow: POST\r\n" : "Allow: GET, HEAD\r\n");
 }
@@ -2219,6 +1955,9 @@ int idx_api_start(idx_api_t **out, uv_loop_t *loop, const idx_api_options_t *opt
   api->opts.listen = NULL;
   snprintf(api->chain_id, sizeof api->chain_id, "%llu", (unsigned long long)opts->chain_id);
   idx_buf_init(&api->scratch, 1 << 20);
+  for (route_t r = 0; r < NROUTES; r++)
+    idx_metrics_route_init(&api->route_stats[r], routes[r].name);
+  api->batches.bounds = idx_metrics_batch_bounds;
   int rc = api->conninfo ? idx_cache_init(&api->cache, opts->cache_entries) : IDX_ERR_NOMEM;
   if (rc == 0)
     rc = idx_sig_new(&api->sig);
@@ -2277,13 +2016,7 @@ void idx_api_on_commit(idx_api_t *api, const idx_sync_status_t *st, bool rollbac
   idx_cache_invalidate(&api->cache);
   if (rollback)
     return;
-  double secs = st->last_batch_ms / 1000.0;
-  size_t i = 0;
-  while (i < NBATCH - 1 && secs > batch_bounds[i])
-    i++;
-  api->batch_buckets[i]++;
-  api->batch_sum += secs;
-  api->batch_count++;
+  idx_metrics_observe(&api->batches, st->last_batch_ms / 1000.0);
 }
 
 static void maybe_free_api(idx_api_t *api) {
