@@ -91,50 +91,6 @@ int idx_api_port(const idx_api_t *api) IDX_NONNULL(1);
 void idx_api_on_commit(idx_api_t *api, const idx_sync_status_t *st, bool rollback)
     IDX_NONNULL(1, 2);
 
-/* The access question's inputs (schema/005: dimo_access), validated and
- * normalized into SQL parameter text. */
-typedef struct idx_access_query_s {
-  char client_id[45]; /* "\\x" and 40 lower-case hex digits */
-  char asset[45];     /* same */
-  char token_id[79];  /* decimal, at most 78 digits */
-  char permission[4]; /* 0..127 */
-  char signer[45];    /* as client_id; "" when not given */
-  char at_block[24];  /* "" when not given */
-  char at_time[24];   /* Unix seconds; "" when not given */
-  char grantor[45]; /* as client_id; "" unless an account grant is asked (asset and token_id "") */
-} idx_access_query_t;
-
-/* Fills q from text inputs (NUL-terminated; NULL: not given; client_id,
- * asset, token_id and permission are required). at_time: Unix seconds or
- * YYYY-MM-DDTHH:MM:SSZ, at most the end of year 9999. Returns false with
- * a message for the caller in why. */
-IDX_WARN_UNUSED bool idx_api_access_parse(idx_access_query_t *q, const char *client_id,
-                                          const char *asset, const char *token_id,
-                                          const char *permission, const char *signer,
-                                          const char *at_block, const char *at_time, char *why,
-                                          size_t whylen) IDX_NONNULL(1, 9);
-
-/* The same for an account grant (SACD's setAccountPermissions): grantor
- * replaces asset and token_id. */
-IDX_WARN_UNUSED bool idx_api_access_parse_account(idx_access_query_t *q, const char *client_id,
-                                                  const char *grantor, const char *permission,
-                                                  const char *signer, const char *at_block,
-                                                  const char *at_time, char *why, size_t whylen)
-    IDX_NONNULL(1, 8);
-
-/* The statement answering q: one row, one column, the JSON text of
- * dimo_access (SQL NULL when nothing is indexed). Parameters: the 8
- * strings idx_api_access_params fills (NULL for absent ones; an account
- * question passes its grantor as $3 with $4, the token id, NULL). */
-extern const char idx_api_access_sql[];
-/* The same with dimo_verify_license for the signer ($8): one row, one
- * column, {"verify": ..., "access": ...} (POST /v1/verify with a vehicle
- * and a permission; `dimo-indexer verify --asset ...`). */
-extern const char idx_api_verify_access_sql[];
-#define IDX_API_ACCESS_NPARAMS 8
-void idx_api_access_params(const idx_access_query_t *q, const char *chain_id,
-                           const char *params[IDX_API_ACCESS_NPARAMS]) IDX_NONNULL(1, 2, 3);
-
 /* Stops serving: closes the server and the pool (requests in flight are
  * answered 503), then frees the API; closed_cb (may be NULL) runs once
  * everything is closed. */

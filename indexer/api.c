@@ -24,6 +24,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "query.h"
 #include "sig.h"
 #include "web.h"
 
@@ -40,8 +41,6 @@ enum {
   MAX_SEGS = 8,
   MAX_WAITERS = 4096, /* requests sharing one query */
   MAX_QUERY_PARAMS = 16,
-  KEY_MAX = 80,     /* a normalized license key (78 digits, an address, an alias) */
-  ALIAS_MAX = 32,   /* bytes */
   LIMIT_MAX = 1000, /* page size */
   EVENTS_TTL_MS = 10000,
   METRICS_MAX = 4 << 20,
@@ -176,22 +175,6 @@ void idx_api_options_from_config(idx_api_options_t *o, const idx_config_t *cfg, 
   o->ready_lag = cfg->ready_lag;
   o->http_ui = !cfg->http_ui || strcmp(cfg->http_ui, "off") != 0;
   o->explorer_url = cfg->explorer_url;
-}
-
-static bool is_digits(const char *s, size_t n) {
-  if (n == 0)
-    return false;
-  for (size_t i = 0; i < n; i++)
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-  return true;
-}
-
-static bool is_hex_digits(const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (idx_hex_digit(s[i]) < 0)
-      return false;
-  return true;
 }
 
 /* ---- answers ------------------------------------------------------------ */
@@ -388,96 +371,6 @@ static bool parse_query(idx_api_t *api, const idx_http_msg_t *m, qparam_t *param
 
 /* ---- input validation --------------------------------------------------- */
 
-static const char uint256_max[] =
-    "115792089237316195423570985008687907853269984665640564039457584007913129639935";
-
-/* n decimal digits (leading zeros allowed) at most 2^256 - 1: a token id
- * the contracts can hold. Larger ones are a 400 on every route, never a
- * lookup that cannot match. */
-static bool below_2_256(const char *s, size_t n) {
-  while (n > 1 && *s == '0') {
-    s++;
-    n--;
-  }
-  return n < 78 || (n == 78 && memcmp(s, uint256_max, 78) <= 0);
-}
-
-/* A 0x address (either case) into lower case (out: 43 bytes). */
-static bool check_address(const char *s, size_t n, char *out) {
-  if (n != 42 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !is_hex_digits(s + 2, 40))
-    return false;
-  out[0] = '0';
-  out[1] = 'x';
-  for (size_t i = 2; i < 42; i++)
-    out[i] = (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] + 32 : s[i]);
-  out[42] = '\0';
-  return true;
-}
-
-/* A license key: a decimal token id (at most 78 digits), a 0x address
- * (lower-cased), or, when allowed, an alias (1..32 bytes). The key goes
- * to SQL as text; out has KEY_MAX + 1 bytes. */
-static bool check_key(const char *s, size_t n, bool allow_alias, char *out, char *why,
-                      size_t whylen) {
-  if (n == 0) {
-    snprintf(why, whylen, "empty license key");
-    return false;
-  }
-  if (is_digits(s, n)) {
-    if (!below_2_256(s, n)) {
-      snprintf(why, whylen, "token id above 2^256 - 1%s", n > 78 ? " (longer than 78 digits)" : "");
-      return false;
-    }
-    if (n > 78) {
-      snprintf(why, whylen, "token id longer than 78 digits");
-      return false;
-    }
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return true;
-  }
-  if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && is_hex_digits(s + 2, n - 2)) {
-    /* 0x and an even count of hex digits other than 40, up to 32 bytes:
-     * the form documents give an alias that is not text (SQL decides). */
-    if (allow_alias && n != 42 && n > 2 && n % 2 == 0 && n <= 2 + 2 * ALIAS_MAX) {
-      memcpy(out, s, n);
-      out[n] = '\0';
-      return true;
-    }
-    if (!check_address(s, n, out)) {
-      snprintf(why, whylen, "an address is 0x and 40 hex digits (got %zu digits)", n - 2);
-      return false;
-    }
-    return true;
-  }
-  if (!allow_alias) {
-    snprintf(why, whylen, "a manufacturer license key is a decimal token id or a 0x owner address");
-    return false;
-  }
-  if (n > ALIAS_MAX) {
-    snprintf(why, whylen, "not a token id, 0x address or alias (aliases are at most 32 bytes)");
-    return false;
-  }
-  memcpy(out, s, n);
-  out[n] = '\0';
-  return true;
-}
-
-/* A block number for ?at_block= (up to 2^63 - 1). */
-static bool check_block(const char *s, size_t n, uint64_t *out) {
-  if (!is_digits(s, n) || n > 19)
-    return false;
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t d = (uint64_t)(s[i] - '0');
-    if (v > (UINT64_C(0x7fffffffffffffff) - d) / 10)
-      return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
-}
-
 /* A page cursor as the SQL functions make it: prefix, then the dot-separated
  * fields (lower-case hex of hex_len digits, or 1..max decimal digits; a
  * hex field has max 0). Checked here so that a malformed one is a 400
@@ -507,7 +400,7 @@ static bool cursor_ok(const char *s, size_t n, const char *prefix, const cursor_
       for (size_t j = start; j < i; j++)
         if (!((s[j] >= '0' && s[j] <= '9') || (s[j] >= 'a' && s[j] <= 'f')))
           return false;
-    } else if (len > f[k].max_digits || !is_digits(s + start, len)) {
+    } else if (len > f[k].max_digits || !idx_query_is_digits(s + start, len)) {
       return false;
     }
   }
@@ -535,7 +428,7 @@ static bool at_block_param(const qparam_t *q, char at[AT_TEXT_MAX], const char *
   *param = NULL;
   if (!q->value)
     return true;
-  if (!check_block(q->value, q->len, &block))
+  if (!idx_query_block(q->value, q->len, &block))
     return false;
   snprintf(at, AT_TEXT_MAX, "%llu", (unsigned long long)block);
   *param = at;
@@ -546,135 +439,10 @@ static bool at_block_param(const qparam_t *q, char at[AT_TEXT_MAX], const char *
  * outside 1..LIMIT_MAX. */
 static bool limit_param(const qparam_t *q, char limit[LIMIT_TEXT_MAX]) {
   uint64_t lim = 100;
-  if (q->value && (!check_block(q->value, q->len, &lim) || lim < 1 || lim > LIMIT_MAX))
+  if (q->value && (!idx_query_block(q->value, q->len, &lim) || lim < 1 || lim > LIMIT_MAX))
     return false;
   snprintf(limit, LIMIT_TEXT_MAX, "%llu", (unsigned long long)lim);
   return true;
-}
-
-/* "2025-01-01T00:05:00Z" into Unix seconds. */
-static bool parse_iso(const char *s, int64_t *out) {
-  struct tm tm;
-  memset(&tm, 0, sizeof tm);
-  const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (!end || *end)
-    return false;
-  *out = (int64_t)timegm(&tm);
-  return true;
-}
-
-/* ---- the access question's inputs ----------------------------------------- */
-
-#define UNIX_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
-
-const char idx_api_access_sql[] =
-    "SELECT dimo_access($1::bigint, $2::bytea, CASE WHEN $4::numeric IS NOT NULL "
-    "THEN $3::bytea END, $4::numeric, $5::int, $6::bigint, to_timestamp($7::float8), "
-    "$8::bytea, CASE WHEN $4::numeric IS NULL THEN $3::bytea END)::text";
-
-/* An address parameter as bytea text: "\x" and 40 lower-case digits. */
-static bool address_bytea(const char *s, char out[45]) {
-  char lower[43];
-  if (!check_address(s, strlen(s), lower))
-    return false;
-  snprintf(out, 45, "\\x%s", lower + 2);
-  return true;
-}
-
-/* A decimal uint256 without leading zeros (out: 79 bytes). */
-static bool uint256_text(const char *s, char out[79]) {
-  size_t n = strlen(s);
-  if (!is_digits(s, n))
-    return false;
-  while (n > 1 && *s == '0') {
-    s++;
-    n--;
-  }
-  if (n > 78 || !below_2_256(s, n))
-    return false;
-  memcpy(out, s, n);
-  out[n] = '\0';
-  return true;
-}
-
-/* Unix seconds or YYYY-MM-DDTHH:MM:SSZ, 0..UNIX_TIME_MAX. */
-static bool time_param(const char *s, int64_t *out) {
-  size_t n = strlen(s);
-  if (is_digits(s, n)) {
-    uint64_t v;
-    if (!check_block(s, n, &v) || v > (uint64_t)UNIX_TIME_MAX)
-      return false;
-    *out = (int64_t)v;
-    return true;
-  }
-  return parse_iso(s, out) && *out >= 0 && *out <= UNIX_TIME_MAX;
-}
-
-bool idx_api_access_parse(idx_access_query_t *q, const char *client_id, const char *asset,
-                          const char *token_id, const char *permission, const char *signer,
-                          const char *at_block, const char *at_time, char *why, size_t whylen) {
-  memset(q, 0, sizeof *q);
-  const char *fail = NULL;
-  uint64_t perm = 0, block = 0;
-  int64_t t = 0;
-  if (!client_id)
-    fail = "client_id is required (the app's client id, a 0x address)";
-  else if (!address_bytea(client_id, q->client_id))
-    fail = "client_id must be a 0x address (40 hex digits)";
-  else if (!asset)
-    fail = "asset is required (the vehicle NFT contract, a 0x address)";
-  else if (!address_bytea(asset, q->asset))
-    fail = "asset must be a 0x address (40 hex digits)";
-  else if (!token_id)
-    fail = "token_id is required (the vehicle's token id, decimal)";
-  else if (!uint256_text(token_id, q->token_id))
-    fail = "token_id must be a decimal number below 2^256";
-  else if (!permission)
-    fail = "permission is required (a SACD permission index, 0..127)";
-  else if (!check_block(permission, strlen(permission), &perm) || perm > 127)
-    fail = "permission must be a SACD permission index 0..127";
-  else if (signer && !address_bytea(signer, q->signer))
-    fail = "signer must be a 0x address (40 hex digits)";
-  else if (at_block && !check_block(at_block, strlen(at_block), &block))
-    fail = "at_block must be a block number";
-  else if (at_time && !time_param(at_time, &t))
-    fail = "at_time must be Unix seconds or YYYY-MM-DDTHH:MM:SSZ (UTC, up to year 9999)";
-  if (fail) {
-    snprintf(why, whylen, "%s", fail);
-    return false;
-  }
-  snprintf(q->permission, sizeof q->permission, "%u", (unsigned)perm);
-  if (at_block)
-    snprintf(q->at_block, sizeof q->at_block, "%llu", (unsigned long long)block);
-  if (at_time)
-    snprintf(q->at_time, sizeof q->at_time, "%lld", (long long)t);
-  return true;
-}
-
-bool idx_api_access_parse_account(idx_access_query_t *q, const char *client_id, const char *grantor,
-                                  const char *permission, const char *signer, const char *at_block,
-                                  const char *at_time, char *why, size_t whylen) {
-  if (!idx_api_access_parse(q, client_id, grantor ? grantor : "", "0", permission, signer, at_block,
-                            at_time, why, whylen)) {
-    if (strncmp(why, "asset", 5) == 0) /* the grantor went in asset's place */
-      snprintf(why, whylen, "grantor must be a 0x address (40 hex digits)");
-    return false;
-  }
-  memcpy(q->grantor, q->asset, sizeof q->grantor);
-  q->asset[0] = q->token_id[0] = '\0';
-  return true;
-}
-
-void idx_api_access_params(const idx_access_query_t *q, const char *chain_id,
-                           const char *params[IDX_API_ACCESS_NPARAMS]) {
-  params[0] = chain_id;
-  params[1] = q->client_id;
-  params[2] = q->grantor[0] ? q->grantor : q->asset;
-  params[3] = q->grantor[0] ? NULL : q->token_id;
-  params[4] = q->permission;
-  params[5] = q->at_block[0] ? q->at_block : NULL;
-  params[6] = q->at_time[0] ? q->at_time : NULL;
-  params[7] = q->signer[0] ? q->signer : NULL;
 }
 
 /* ---- database calls ----------------------------------------------------- */
@@ -823,7 +591,7 @@ static void store_answer(idx_api_t *api, call_t *c, int status, idx_http_body_t 
  * has passed or is unreadable. */
 static uint64_t ms_until(const char *iso) {
   int64_t t;
-  if (!iso || !parse_iso(iso, &t))
+  if (!iso || !idx_query_iso_time(iso, &t))
     return 0;
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
@@ -857,48 +625,32 @@ static uint64_t access_ttl(const idx_api_t *api, json_t *ans, bool wall_clock) {
 /* The verify answer, with the access answer when the request named a
  * vehicle and a permission. */
 static void answer_verify(idx_api_t *api, call_t *c, const char *value, size_t len) {
-  json_error_t jerr;
-  json_t *in = json_loadb(value, len, 0, &jerr);
-  json_t *out = json_object();
-  json_t *access = c->with_access ? json_object_get(in, "access") : NULL;
-  json_t *ver = c->with_access ? json_object_get(in, "verify") : in;
-  if (in && out && c->with_access && json_is_null(access)) {
-    /* dimo_access is NULL while nothing is indexed: the answer of GET
-     * /v1/access in the same state, not a malformed answer. */
-    json_decref(in);
-    json_decref(out);
+  json_t *out = NULL;
+  int rc = idx_query_verify_answer(value, len, c->signer, c->with_access, &out);
+  if (rc == IDX_ERR_INVAL) {
     call_error(api, c, 404, "nothing is indexed yet");
     return;
   }
-  if (!in || !json_is_object(ver) || !out || (c->with_access && !json_is_object(access))) {
-    json_decref(in);
-    json_decref(out);
-    call_error(api, c, 500, "malformed database answer");
+  if (rc) {
+    call_error(api, c, 500, rc == IDX_ERR_NOMEM ? "out of memory" : "malformed database answer");
     return;
   }
-  json_t *valid = json_object_get(ver, "valid");
-  json_t *license = json_object_get(ver, "license");
-  json_object_set(out, "valid", valid ? valid : json_false());
-  json_object_set_new(out, "signer", json_string(c->signer));
-  json_object_set(out, "reason", json_object_get(ver, "reason"));
-  json_object_set(out, "license", license ? license : json_null());
-  if (access)
-    json_object_set(out, "access", access);
   char *text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
   if (!text) {
-    json_decref(in);
     json_decref(out);
     call_error(api, c, 500, "out of memory");
     return;
   }
-  uint64_t ttl = json_is_true(valid) ? verify_ttl(license, c->signer) : api->opts.max_age_ms;
+  json_t *valid = json_object_get(out, "valid");
+  json_t *access = json_object_get(out, "access");
+  uint64_t ttl = json_is_true(valid) ? verify_ttl(json_object_get(out, "license"), c->signer)
+                                     : api->opts.max_age_ms;
   if (access) {
     uint64_t at = access_ttl(api, access, true);
     ttl = at < ttl ? at : ttl;
   }
   call_answer(api, c, 200, text, strlen(text), ttl);
   free(text);
-  json_decref(in);
   json_decref(out);
 }
 
@@ -1074,8 +826,8 @@ static bool check_name_key(const char *s, size_t n, size_t max, const char *what
     snprintf(why, whylen, "empty %s key", what);
     return false;
   }
-  bool digits = is_digits(s, n);
-  if (digits && (n > 78 || !below_2_256(s, n))) {
+  bool digits = idx_query_is_digits(s, n);
+  if (digits && (n > 78 || !idx_query_below_2_256(s, n))) {
     snprintf(why, whylen, "token id above 2^256 - 1");
     return false;
   }
@@ -1100,26 +852,20 @@ static bool check_name_key(const char *s, size_t n, size_t max, const char *what
 typedef struct class_route_s {
   const char *cls;
   char letter;
-  const char *sql;
 } class_route_t;
 
 static const class_route_t class_routes[] = {
-    {"app", 'A', "SELECT dimo_license_lookup($1::bigint, 'app', $2::text, $3::bigint)::text"},
-    {"manufacturer", 'M',
-     "SELECT dimo_license_lookup($1::bigint, 'manufacturer', $2::text, $3::bigint)::text"},
-    {"node", 'N', "SELECT dimo_node_doc($1::bigint, $2::text, $3::bigint)::text"},
-    {"connection", 'C', "SELECT dimo_connection_doc($1::bigint, $2::text, $3::bigint)::text"},
-};
+    {"app", 'A'}, {"manufacturer", 'M'}, {"node", 'N'}, {"connection", 'C'}};
 
 static void route_license(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs,
                           const class_route_t *cr) {
-  char key[KEY_MAX + 1], why[200];
-  bool ok =
-      cr->letter == 'N'
-          ? check_name_key(segs->s[2], segs->len[2], KEY_MAX, "node", key, why, sizeof why)
-      : cr->letter == 'C'
-          ? check_name_key(segs->s[2], segs->len[2], ALIAS_MAX, "connection", key, why, sizeof why)
-          : check_key(segs->s[2], segs->len[2], cr->letter == 'A', key, why, sizeof why);
+  char key[IDX_QUERY_KEY_MAX + 1], why[200];
+  bool ok = cr->letter == 'N' ? check_name_key(segs->s[2], segs->len[2], IDX_QUERY_KEY_MAX, "node",
+                                               key, why, sizeof why)
+            : cr->letter == 'C' ? check_name_key(segs->s[2], segs->len[2], IDX_QUERY_ALIAS_MAX,
+                                                 "connection", key, why, sizeof why)
+                                : idx_query_license_key(segs->s[2], segs->len[2], cr->letter == 'A',
+                                                        key, why, sizeof why);
   if (!ok) {
     reply_error(api, req, route, 400, "%s", why);
     return;
@@ -1138,7 +884,8 @@ static void route_license(idx_api_t *api, idx_http_req_t *req, route_t route, co
   const char *params[] = {api->chain_id, key, at_param};
   char nf[160];
   snprintf(nf, sizeof nf, "no %s license matches \"%s\"", cr->cls, key);
-  cached_query(api, req, route, cr->letter, cr->sql, params, IDX_ARRAY_LEN(params), nf);
+  cached_query(api, req, route, cr->letter, idx_query_lookup_sql(cr->cls), params,
+               IDX_ARRAY_LEN(params), nf);
 }
 
 static void route_app(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
@@ -1160,12 +907,12 @@ static void route_connection(idx_api_t *api, idx_http_req_t *req, route_t route,
 }
 
 static void route_signer(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
-  char key[KEY_MAX + 1], why[200], signer[43];
-  if (!check_key(segs->s[2], segs->len[2], true, key, why, sizeof why)) {
+  char key[IDX_QUERY_KEY_MAX + 1], why[200], signer[43];
+  if (!idx_query_license_key(segs->s[2], segs->len[2], true, key, why, sizeof why)) {
     reply_error(api, req, route, 400, "%s", why);
     return;
   }
-  if (!check_address(segs->s[4], segs->len[4], signer)) {
+  if (!idx_query_address(segs->s[4], segs->len[4], signer)) {
     reply_error(api, req, route, 400, "the signer must be a 0x address (40 hex digits)");
     return;
   }
@@ -1184,10 +931,7 @@ static void route_signer(idx_api_t *api, idx_http_req_t *req, route_t route, con
   const char *params[] = {api->chain_id, key, bytea, at_param};
   char nf[160];
   snprintf(nf, sizeof nf, "no app license matches \"%s\"", key);
-  cached_query(api, req, route, 'G',
-               "SELECT dimo_signer_status($1::bigint, 'app', $2::text, $3::bytea, "
-               "$4::bigint)::text",
-               params, IDX_ARRAY_LEN(params), nf);
+  cached_query(api, req, route, 'G', idx_query_signer_sql, params, IDX_ARRAY_LEN(params), nf);
 }
 
 static void route_licenses(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
@@ -1219,7 +963,7 @@ static void route_licenses(idx_api_t *api, idx_http_req_t *req, route_t route, c
   }
   char owner[43], owner_bytea[45], limit[LIMIT_TEXT_MAX];
   if (q[2].value) {
-    if (!check_address(q[2].value, q[2].len, owner)) {
+    if (!idx_query_address(q[2].value, q[2].len, owner)) {
       reply_error(api, req, route, 400, "owner must be a 0x address (40 hex digits)");
       return;
     }
@@ -1237,22 +981,20 @@ static void route_licenses(idx_api_t *api, idx_http_req_t *req, route_t route, c
   const char *params[] = {api->chain_id, cls,
                           status,        q[2].value ? owner_bytea : NULL,
                           limit,         q[4].value && q[4].len ? q[4].value : NULL};
-  cached_query(api, req, route, 'L',
-               "SELECT dimo_licenses_page($1::bigint, $2::text, $3::text, $4::bytea, $5::int, "
-               "$6::text)::text",
-               params, IDX_ARRAY_LEN(params), "no such page");
+  cached_query(api, req, route, 'L', idx_query_licenses_sql, params, IDX_ARRAY_LEN(params),
+               "no such page");
 }
 
 static void route_slashes(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
   (void)segs;
-  char why[200], key[KEY_MAX + 1], limit[LIMIT_TEXT_MAX], at[AT_TEXT_MAX];
+  char why[200], key[IDX_QUERY_KEY_MAX + 1], limit[LIMIT_TEXT_MAX], at[AT_TEXT_MAX];
   qparam_t q[] = {
       {"license", NULL, 0}, {"after", NULL, 0}, {"limit", NULL, 0}, {"at_block", NULL, 0}};
   if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
     reply_error(api, req, route, 400, "%s", why);
     return;
   }
-  if (q[0].value && !check_key(q[0].value, q[0].len, true, key, why, sizeof why)) {
+  if (q[0].value && !idx_query_license_key(q[0].value, q[0].len, true, key, why, sizeof why)) {
     reply_error(api, req, route, 400, "license: %s", why);
     return;
   }
@@ -1274,10 +1016,7 @@ static void route_slashes(idx_api_t *api, idx_http_req_t *req, route_t route, co
                           q[1].value && q[1].len ? q[1].value : NULL, limit, at_param};
   char nf[160];
   snprintf(nf, sizeof nf, "no license matches \"%s\"", q[0].value ? key : "");
-  cached_query(api, req, route, 'S',
-               "SELECT dimo_slashes_page($1::bigint, $2::text, $3::text, $4::int, "
-               "$5::bigint)::text",
-               params, IDX_ARRAY_LEN(params), nf);
+  cached_query(api, req, route, 'S', idx_query_slashes_sql, params, IDX_ARRAY_LEN(params), nf);
 }
 
 /* ---- #25: the admin-actions ledger -------------------------------------- */
@@ -1309,7 +1048,7 @@ static void route_admin_actions(idx_api_t *api, idx_http_req_t *req, route_t rou
     reply_error(api, req, r, 400, "format must be json or csv");
     return;
   }
-  if (q[0].value && !check_address(q[0].value, q[0].len, lic)) {
+  if (q[0].value && !idx_query_address(q[0].value, q[0].len, lic)) {
     reply_error(api, req, r, 400, "license must be a contract address");
     return;
   }
@@ -1317,7 +1056,7 @@ static void route_admin_actions(idx_api_t *api, idx_http_req_t *req, route_t rou
     reply_error(api, req, r, 400, "unknown action");
     return;
   }
-  if (q[2].value && !check_address(q[2].value, q[2].len, exec)) {
+  if (q[2].value && !idx_query_address(q[2].value, q[2].len, exec)) {
     reply_error(api, req, r, 400, "executor must be an address");
     return;
   }
@@ -1340,12 +1079,8 @@ static void route_admin_actions(idx_api_t *api, idx_http_req_t *req, route_t rou
                           from_p,        to_p,
                           limit,         q[6].value && q[6].len ? q[6].value : NULL};
   cached_query(api, req, r, r != route ? 'c' : 'a',
-               r != route
-                   ? "SELECT dimo_admin_actions_csv($1::bigint, $2::text, $3::text, $4::text, "
-                     "$5::bigint, $6::bigint, $7::int, $8::text)"
-                   : "SELECT dimo_admin_actions_page($1::bigint, $2::text, $3::text, $4::text, "
-                     "$5::bigint, $6::bigint, $7::int, $8::text)::text",
-               params, IDX_ARRAY_LEN(params), "{\"error\":\"nothing indexed\"}");
+               r != route ? idx_query_admin_actions_csv_sql : idx_query_admin_actions_sql, params,
+               IDX_ARRAY_LEN(params), "{\"error\":\"nothing indexed\"}");
 }
 
 static void route_access(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
@@ -1359,31 +1094,27 @@ static void route_access(idx_api_t *api, idx_http_req_t *req, route_t route, con
     return;
   }
   idx_access_query_t aq;
-  bool ok = q[7].value && !q[1].value && !q[2].value
-                ? idx_api_access_parse_account(&aq, q[0].value, q[7].value, q[3].value, q[4].value,
-                                               q[5].value, q[6].value, why, sizeof why)
-                : idx_api_access_parse(&aq, q[0].value, q[1].value, q[2].value, q[3].value,
-                                       q[4].value, q[5].value, q[6].value, why, sizeof why);
+  bool ok =
+      q[7].value && !q[1].value && !q[2].value
+          ? idx_query_access_parse_account(&aq, q[0].value, q[7].value, q[3].value, q[4].value,
+                                           q[5].value, q[6].value, why, sizeof why)
+          : idx_query_access_parse(&aq, q[0].value, q[1].value, q[2].value, q[3].value, q[4].value,
+                                   q[5].value, q[6].value, why, sizeof why);
   if (!ok || (q[7].value && !aq.grantor[0])) {
     if (ok)
       snprintf(why, sizeof why, "grantor replaces asset and token_id: give one or the other");
     reply_error(api, req, route, 400, "%s", why);
     return;
   }
-  const char *params[IDX_API_ACCESS_NPARAMS];
-  idx_api_access_params(&aq, api->chain_id, params);
+  const char *params[IDX_QUERY_ACCESS_NPARAMS];
+  idx_query_access_params(&aq, api->chain_id, params);
   call_t *c = cached_call(api, req, route, ANS_ACCESS, 'X', params, IDX_ARRAY_LEN(params),
                           "nothing is indexed yet");
   if (!c)
     return;
   c->wall_clock = !aq.at_block[0] && !aq.at_time[0];
-  run_call(api, c, idx_api_access_sql, IDX_ARRAY_LEN(params), params);
+  run_call(api, c, idx_query_access_sql, IDX_ARRAY_LEN(params), params);
 }
-
-const char idx_api_verify_access_sql[] =
-    "SELECT jsonb_build_object('verify', dimo_verify_license($1::bigint, $2::bytea, "
-    "$8::bytea), 'access', dimo_access($1::bigint, $2::bytea, $3::bytea, "
-    "$4::numeric, $5::int, $6::bigint, to_timestamp($7::float8), $8::bytea))::text";
 
 /* With the signer known: the cache, else dimo_verify_license (and, when
  * the request names a vehicle and a permission, dimo_access in the same
@@ -1394,11 +1125,12 @@ static void verify_lookup(idx_api_t *api, idx_http_req_t *req, route_t route, co
   idx_addr_to_hex(signer_hex, signer);
   snprintf(client_bytea, sizeof client_bytea, "\\x%s", client + 2);
   snprintf(signer_bytea, sizeof signer_bytea, "\\x%s", signer_hex + 2);
-  const char *params[IDX_API_ACCESS_NPARAMS] = {api->chain_id, client_bytea, signer_bytea};
-  size_t nparams = 3;
+  /* idx_query_verify_sql: $4, the block, NULL (now). */
+  const char *params[IDX_QUERY_ACCESS_NPARAMS] = {api->chain_id, client_bytea, signer_bytea, NULL};
+  size_t nparams = 4;
   if (access) {
     snprintf(access->signer, sizeof access->signer, "%s", signer_bytea);
-    idx_api_access_params(access, api->chain_id, params);
+    idx_query_access_params(access, api->chain_id, params);
     nparams = IDX_ARRAY_LEN(params);
   }
   size_t klen = make_key(key, sizeof key, access ? 'W' : 'V', params + 1, nparams - 1);
@@ -1412,10 +1144,7 @@ static void verify_lookup(idx_api_t *api, idx_http_req_t *req, route_t route, co
   memcpy(c->signer, signer_hex, sizeof c->signer);
   c->with_access = access != NULL;
   c->wall_clock = true;
-  run_call(api, c,
-           access ? idx_api_verify_access_sql
-                  : "SELECT dimo_verify_license($1::bigint, $2::bytea, $3::bytea)::text",
-           nparams, params);
+  run_call(api, c, access ? idx_query_verify_access_sql : idx_query_verify_sql, nparams, params);
 }
 
 /* On a thread-pool thread: touches only the job and the (read-only)
@@ -1534,7 +1263,7 @@ static void route_verify(idx_api_t *api, idx_http_req_t *req, route_t route, con
   if (!cid)
     fail = "client_id is required";
   else if (!json_is_string(cid) ||
-           !check_address(json_string_value(cid), json_string_length(cid), client))
+           !idx_query_address(json_string_value(cid), json_string_length(cid), client))
     fail = "client_id must be a 0x address (40 hex digits)";
   else if (!msg && !msg_hex)
     fail = "message (or message_hex) is required";
@@ -1567,7 +1296,7 @@ static void route_verify(idx_api_t *api, idx_http_req_t *req, route_t route, con
     return;
   }
   if (with_access &&
-      !idx_api_access_parse(&aq, client, asset, token, perm, NULL, NULL, NULL, why, sizeof why)) {
+      !idx_query_access_parse(&aq, client, asset, token, perm, NULL, NULL, NULL, why, sizeof why)) {
     json_decref(body);
     reply_error(api, req, route, 400, "%s", why);
     return;
@@ -1747,17 +1476,13 @@ static void route_metrics(idx_api_t *api, idx_http_req_t *req, route_t route, co
     return;
   }
   const char *params[] = {api->chain_id};
-  run_call(api, c,
-           "SELECT coalesce(jsonb_object_agg(event_name, n), '{}')::text FROM "
-           "(SELECT event_name, count(*) AS n FROM logs WHERE chain_id = $1::bigint "
-           "GROUP BY event_name) t",
-           1, params);
+  run_call(api, c, idx_query_events_sql, 1, params);
 }
 
 /* GET /v1/overview?at_block=&license=: schema/008's dimo_overview. */
 static void route_overview(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
   (void)segs;
-  char why[200], key[KEY_MAX + 1], at[AT_TEXT_MAX];
+  char why[200], key[IDX_QUERY_KEY_MAX + 1], at[AT_TEXT_MAX];
   qparam_t q[] = {{"at_block", NULL, 0}, {"license", NULL, 0}};
   if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
     reply_error(api, req, route, 400, "%s", why);
@@ -1768,15 +1493,14 @@ static void route_overview(idx_api_t *api, idx_http_req_t *req, route_t route, c
     reply_error(api, req, route, 400, "at_block must be a block number");
     return;
   }
-  if (q[1].value && !check_key(q[1].value, q[1].len, true, key, why, sizeof why)) {
+  if (q[1].value && !idx_query_license_key(q[1].value, q[1].len, true, key, why, sizeof why)) {
     reply_error(api, req, route, 400, "license: %s", why);
     return;
   }
   const char *params[] = {api->chain_id, at_param, q[1].value ? key : NULL};
   char nf[160];
   snprintf(nf, sizeof nf, "no license matches \"%s\"", q[1].value ? key : "");
-  cached_query(api, req, route, 'O', "SELECT dimo_overview($1::bigint, $2::bigint, $3::text)::text",
-               params, IDX_ARRAY_LEN(params), nf);
+  cached_query(api, req, route, 'O', idx_query_overview_sql, params, IDX_ARRAY_LEN(params), nf);
 }
 
 /* The page (web.h): an embedded file, or its settings. Returns false when
@@ -1828,7 +1552,7 @@ static void route_readyz(idx_api_t *api, idx_http_req_t *req, route_t route, con
     reply_error(api, req, route, 500, "out of memory");
     return;
   }
-  run_call(api, c, "SELECT 1", 0, NULL);
+  run_call(api, c, idx_query_ready_sql, 0, NULL);
 }
 
 /* ---- the route table ---------------------------------------------------- */
