@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include <stddef.h>
 #include <string.h>
 
 const double idx_metrics_request_bounds[IDX_METRICS_NBOUNDS] = {
@@ -22,6 +23,84 @@ static const int codes[IDX_METRICS_NCODES - 1] = {200, 400, 404, 405, 408, 413, 
     if (rc_)                                                                                       \
       return rc_;                                                                                  \
   } while (0)
+
+/* Unlabelled uint64_t counters of one module's stats struct. */
+typedef struct counter_s {
+  const char *name, *type, *help;
+  size_t offset;
+} counter_t;
+
+static const counter_t rpc_counters[] = {
+    {"dimo_rpc_batches_total", "counter", "JSON-RPC batches completed.",
+     offsetof(idx_rpc_stats_t, batches)},
+    {"dimo_rpc_requests_total", "counter", "JSON-RPC requests in completed batches.",
+     offsetof(idx_rpc_stats_t, requests)},
+    {"dimo_rpc_http_exchanges_total", "counter",
+     "HTTP exchanges with JSON-RPC endpoints, retries included.",
+     offsetof(idx_rpc_stats_t, http_exchanges)},
+    {"dimo_rpc_failures_total", "counter",
+     "Failed JSON-RPC exchanges (transport faults, too-large answers).",
+     offsetof(idx_rpc_stats_t, failures)},
+    {"dimo_rpc_rate_limited_total", "counter", "HTTP 429 answers.",
+     offsetof(idx_rpc_stats_t, rate_limited)},
+    {"dimo_rpc_errors_total", "counter", "JSON-RPC error objects received.",
+     offsetof(idx_rpc_stats_t, rpc_errors)},
+    {"dimo_rpc_received_bytes_total", "counter", "JSON-RPC answer bytes received.",
+     offsetof(idx_rpc_stats_t, bytes_received)},
+};
+
+static const counter_t http_counters[] = {
+    {"dimo_http_connections_open", "gauge", "Open HTTP connections.",
+     offsetof(idx_http_stats_t, connections_open)},
+    {"dimo_http_connections_total", "counter", "HTTP connections accepted.",
+     offsetof(idx_http_stats_t, connections_total)},
+    {"dimo_http_connections_rejected_total", "counter",
+     "Connections refused over --http-max-conns.",
+     offsetof(idx_http_stats_t, connections_rejected)},
+};
+
+static const counter_t http_counters2[] = {
+    {"dimo_http_idle_closed_total", "counter", "Idle connections closed.",
+     offsetof(idx_http_stats_t, idle_closed)},
+    {"dimo_http_output_bytes", "gauge", "Bytes of requests and answers held for HTTP clients.",
+     offsetof(idx_http_stats_t, output_bytes)},
+    {"dimo_http_output_refused_total", "counter",
+     "Answers refused (503) because --http-max-output was reached.",
+     offsetof(idx_http_stats_t, output_refused)},
+    {"dimo_http_output_closed_total", "counter",
+     "Connections closed for holding the most output at --http-max-output.",
+     offsetof(idx_http_stats_t, output_closed)},
+};
+
+static const counter_t pool_counters[] = {
+    {"dimo_db_pool_size", "gauge", "API database connections configured.",
+     offsetof(idx_dbpool_stats_t, size)},
+    {"dimo_db_pool_up", "gauge", "API database connections open.",
+     offsetof(idx_dbpool_stats_t, up)},
+    {"dimo_db_pool_busy", "gauge", "API database connections running a query.",
+     offsetof(idx_dbpool_stats_t, busy)},
+    {"dimo_db_pool_queued", "gauge", "Queries waiting for a connection.",
+     offsetof(idx_dbpool_stats_t, queued)},
+    {"dimo_db_pool_queries_total", "counter", "API queries answered.",
+     offsetof(idx_dbpool_stats_t, queries)},
+    {"dimo_db_pool_errors_total", "counter", "API queries failed.",
+     offsetof(idx_dbpool_stats_t, errors)},
+    {"dimo_db_pool_rejected_total", "counter", "API queries refused (database down or queue full).",
+     offsetof(idx_dbpool_stats_t, rejected)},
+    {"dimo_db_pool_connect_failures_total", "counter", "Failed API database connection attempts.",
+     offsetof(idx_dbpool_stats_t, conn_fails)},
+    {"dimo_db_pool_lost_total", "counter", "API database connections lost.",
+     offsetof(idx_dbpool_stats_t, lost)},
+};
+
+static int counters(idx_buf_t *b, const counter_t *c, size_t n, const void *stats) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t v;
+    memcpy(&v, (const char *)stats + c[i].offset, sizeof v);
+    TRY(idx_metrics_u64(b, c[i].name, c[i].type, c[i].help, v));
+  }
+  return 0;
+}
 
 int idx_metrics_head(idx_buf_t *b, const char *name, const char *type, const char *help) {
   return idx_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -164,22 +243,7 @@ int idx_metrics_events(idx_buf_t *b, const char *events_json) {
 
 int idx_metrics_rpc(idx_buf_t *b, const idx_rpc_stats_t *r, const idx_rpc_url_stats_t *urls,
                     size_t nurls) {
-  TRY(idx_metrics_u64(b, "dimo_rpc_batches_total", "counter", "JSON-RPC batches completed.",
-                      r->batches));
-  TRY(idx_metrics_u64(b, "dimo_rpc_requests_total", "counter",
-                      "JSON-RPC requests in completed batches.", r->requests));
-  TRY(idx_metrics_u64(b, "dimo_rpc_http_exchanges_total", "counter",
-                      "HTTP exchanges with JSON-RPC endpoints, retries included.",
-                      r->http_exchanges));
-  TRY(idx_metrics_u64(b, "dimo_rpc_failures_total", "counter",
-                      "Failed JSON-RPC exchanges (transport faults, too-large answers).",
-                      r->failures));
-  TRY(idx_metrics_u64(b, "dimo_rpc_rate_limited_total", "counter", "HTTP 429 answers.",
-                      r->rate_limited));
-  TRY(idx_metrics_u64(b, "dimo_rpc_errors_total", "counter", "JSON-RPC error objects received.",
-                      r->rpc_errors));
-  TRY(idx_metrics_u64(b, "dimo_rpc_received_bytes_total", "counter",
-                      "JSON-RPC answer bytes received.", r->bytes_received));
+  TRY(counters(b, rpc_counters, IDX_ARRAY_LEN(rpc_counters), r));
   TRY(idx_metrics_head(b, "dimo_rpc_latency_seconds", "histogram",
                        "Latency of successful JSON-RPC exchanges (no _sum: not measured)."));
   uint64_t cum = 0;
@@ -261,12 +325,7 @@ int idx_metrics_routes(idx_buf_t *b, const idx_route_stats_t *rs, size_t n) {
 }
 
 int idx_metrics_http(idx_buf_t *b, const idx_http_stats_t *hs) {
-  TRY(idx_metrics_u64(b, "dimo_http_connections_open", "gauge", "Open HTTP connections.",
-                      hs->connections_open));
-  TRY(idx_metrics_u64(b, "dimo_http_connections_total", "counter", "HTTP connections accepted.",
-                      hs->connections_total));
-  TRY(idx_metrics_u64(b, "dimo_http_connections_rejected_total", "counter",
-                      "Connections refused over --http-max-conns.", hs->connections_rejected));
+  TRY(counters(b, http_counters, IDX_ARRAY_LEN(http_counters), hs));
   TRY(idx_metrics_head(b, "dimo_http_refused_total", "counter",
                        "Requests refused before routing, by reason."));
   TRY(idx_buf_addf(b, "dimo_http_refused_total{reason=\"timeout\"} %llu\n",
@@ -275,16 +334,7 @@ int idx_metrics_http(idx_buf_t *b, const idx_http_stats_t *hs) {
                    (unsigned long long)hs->bad_requests));
   TRY(idx_buf_addf(b, "dimo_http_refused_total{reason=\"too_large\"} %llu\n",
                    (unsigned long long)hs->too_large));
-  TRY(idx_metrics_u64(b, "dimo_http_idle_closed_total", "counter", "Idle connections closed.",
-                      hs->idle_closed));
-  TRY(idx_metrics_u64(b, "dimo_http_output_bytes", "gauge",
-                      "Bytes of requests and answers held for HTTP clients.", hs->output_bytes));
-  TRY(idx_metrics_u64(b, "dimo_http_output_refused_total", "counter",
-                      "Answers refused (503) because --http-max-output was reached.",
-                      hs->output_refused));
-  TRY(idx_metrics_u64(b, "dimo_http_output_closed_total", "counter",
-                      "Connections closed for holding the most output at --http-max-output.",
-                      hs->output_closed));
+  TRY(counters(b, http_counters2, IDX_ARRAY_LEN(http_counters2), hs));
   return 0;
 }
 
@@ -303,22 +353,6 @@ int idx_metrics_cache(idx_buf_t *b, const idx_cache_t *c) {
 }
 
 int idx_metrics_pool(idx_buf_t *b, const idx_dbpool_stats_t *ps) {
-  TRY(idx_metrics_u64(b, "dimo_db_pool_size", "gauge", "API database connections configured.",
-                      ps->size));
-  TRY(idx_metrics_u64(b, "dimo_db_pool_up", "gauge", "API database connections open.", ps->up));
-  TRY(idx_metrics_u64(b, "dimo_db_pool_busy", "gauge", "API database connections running a query.",
-                      ps->busy));
-  TRY(idx_metrics_u64(b, "dimo_db_pool_queued", "gauge", "Queries waiting for a connection.",
-                      ps->queued));
-  TRY(idx_metrics_u64(b, "dimo_db_pool_queries_total", "counter", "API queries answered.",
-                      ps->queries));
-  TRY(idx_metrics_u64(b, "dimo_db_pool_errors_total", "counter", "API queries failed.",
-                      ps->errors));
-  TRY(idx_metrics_u64(b, "dimo_db_pool_rejected_total", "counter",
-                      "API queries refused (database down or queue full).", ps->rejected));
-  TRY(idx_metrics_u64(b, "dimo_db_pool_connect_failures_total", "counter",
-                      "Failed API database connection attempts.", ps->conn_fails));
-  TRY(idx_metrics_u64(b, "dimo_db_pool_lost_total", "counter", "API database connections lost.",
-                      ps->lost));
+  TRY(counters(b, pool_counters, IDX_ARRAY_LEN(pool_counters), ps));
   return 0;
 }

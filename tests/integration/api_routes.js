@@ -50,16 +50,6 @@ function cli(command, argv) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-async function caughtUp() {
-  const head = parseInt(await c.rpc(rpc, 'eth_blockNumber'), 16);
-  for (let i = 0; i < 600; i++) {
-    const r = await c.get(base, '/readyz');
-    if (r.json && r.json.indexed_block >= head) return head;
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  throw new Error(`the index did not reach block ${head}`);
-}
-
 async function main() {
   const rows = tableRows();
   ok(rows.length >= 14, `the route table has its rows (${rows.length})`);
@@ -95,7 +85,7 @@ async function main() {
   const C1 = t1.client_id;
   const S9 = castOut('wallet', 'address', '--private-key', KEY9).toLowerCase();
   castOut('send', '-q', '--rpc-url', rpc, '--unlocked', '--from', owner1, app, 'enableSigner(uint256,address)', '1', S9);
-  const head = await caughtUp();
+  const head = await c.caughtUp(base, rpc);
 
   const lic = cli('license', [C1, '--class', 'app', '--json']);
   eq(lic.code, 0, `license: exit (${lic.err})`);
