@@ -3,13 +3,17 @@
  *
  * Runs on the daemon's libuv loop beside the sync engine: an HTTP server
  * (http.h) hands it requests; it validates them, reads the database
- * through a pool of asynchronous connections (dbpool.h) by calling the SQL
- * functions of schema/003 (each call one statement, so every answer
- * reflects whole committed batches), and checks signed requests (sig.h).
+ * through a pool of asynchronous connections (dbpool.h) by sending the
+ * statements of query.h (each one statement, so every answer reflects
+ * whole committed batches), and checks signed requests (sig.h). The routes
+ * are one table in api.c; the cache is cache.h, /metrics metrics.h.
  *
  *   GET  /v1/apps/{tokenId|clientId|alias}           license document
  *   GET  /v1/apps/{id}/signers/{address}             {valid, enabled_at, expires_at, ...}
  *   GET  /v1/nodes/{tokenId|owner}                   license document
+ *   GET  /v1/manufacturers/{tokenId|owner}           license document
+ *   GET  /v1/connections/{tokenId|name}              license document
+ *   GET  /v1/admin-actions?license=&action=&executor=&from_block=&to_block=&limit=&after=&format=
  *   GET  /v1/licenses?class=&status=&owner=&limit=&after=
  *   GET  /v1/slashes?license=&after=&limit=
  *   GET  /v1/access?client_id=&asset=&token_id=&permission=&signer=&at_time=

@@ -1,17 +1,17 @@
 /*
  * api.c: the HTTP API's routes (see api.h).
  *
- * A request goes: route match on the decoded path segments -> method
- * check (405) -> query parameters (unknown or repeated ones are 400) ->
- * input validation (400 with a reason) -> cache -> one SQL function call
- * through the pool -> JSON answer. Every error is {"error":"reason"}.
+ * A request goes: route match on the decoded path segments (the route
+ * table, routes[] below) -> method check (405 with Allow) -> query
+ * parameters (unknown or repeated ones are 400) -> input validation (400
+ * with a reason; query.h normalizes) -> cache (cache.h: a hit, or joining
+ * a running query for the same key) -> one statement of query.h through
+ * the pool -> JSON answer. Every error is {"error":"reason"}. /metrics is
+ * rendered by metrics.h from each module's counters.
  *
- * The cache is a hash table of whole answers (status and body) keyed by
- * the route letter and the normalized inputs, bounded in entries (oldest
- * evicted first) and in age. A commit of the sync engine empties it and
- * bumps a generation number; a database answer is cached only when the
- * generation is still the one its query started under, so an answer read
- * before a commit can never be served after it.
+ * Cache keys are the route letter and the normalized inputs; a database
+ * answer is cached only under the generation its query started in (cache.h),
+ * so an answer read before a commit can never be served after it.
  */
 #include "common.h"
 
@@ -646,7 +646,7 @@ static void answer_verify(idx_api_t *api, call_t *c, const char *value, size_t l
   uint64_t ttl = json_is_true(valid) ? verify_ttl(json_object_get(out, "license"), c->signer)
                                      : api->opts.max_age_ms;
   if (access) {
-    uint64_t at = access_ttl(api, access, true);
+    uint64_t at = access_ttl(api, access, c->wall_clock);
     ttl = at < ttl ? at : ttl;
   }
   call_answer(api, c, 200, text, strlen(text), ttl);
@@ -1112,7 +1112,7 @@ static void route_access(idx_api_t *api, idx_http_req_t *req, route_t route, con
                           "nothing is indexed yet");
   if (!c)
     return;
-  c->wall_clock = !aq.at_block[0] && !aq.at_time[0];
+  c->wall_clock = routes[route].fresh == FRESH_WALL && !aq.at_block[0] && !aq.at_time[0];
   run_call(api, c, idx_query_access_sql, IDX_ARRAY_LEN(params), params);
 }
 
@@ -1143,7 +1143,7 @@ static void verify_lookup(idx_api_t *api, idx_http_req_t *req, route_t route, co
   }
   memcpy(c->signer, signer_hex, sizeof c->signer);
   c->with_access = access != NULL;
-  c->wall_clock = true;
+  c->wall_clock = routes[route].fresh == FRESH_WALL;
   run_call(api, c, access ? idx_query_verify_access_sql : idx_query_verify_sql, nparams, params);
 }
 
