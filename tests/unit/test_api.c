@@ -1,10 +1,9 @@
-/* Unit tests for api.c: the access question's input validation and the
+/* Unit tests for query.c: the access question's input validation and the
  * SQL parameters it yields (shared by GET /v1/access, POST /v1/verify and
  * `dimo-indexer access`). The routes themselves are tested through the
  * real server (tests/integration/test_api_*.sh, test_access_*.sh). */
 #include "common.h"
 
-#include "api.h"
 #include "query.h"
 #include "check.h"
 
