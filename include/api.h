@@ -3,13 +3,17 @@
  *
  * Runs on the daemon's libuv loop beside the sync engine: an HTTP server
  * (http.h) hands it requests; it validates them, reads the database
- * through a pool of asynchronous connections (dbpool.h) by calling the SQL
- * functions of schema/003 (each call one statement, so every answer
- * reflects whole committed batches), and checks signed requests (sig.h).
+ * through a pool of asynchronous connections (dbpool.h) by sending the
+ * statements of query.h (each one statement, so every answer reflects
+ * whole committed batches), and checks signed requests (sig.h). The routes
+ * are one table in api.c; the cache is cache.h, /metrics metrics.h.
  *
  *   GET  /v1/apps/{tokenId|clientId|alias}           license document
  *   GET  /v1/apps/{id}/signers/{address}             {valid, enabled_at, expires_at, ...}
  *   GET  /v1/nodes/{tokenId|owner}                   license document
+ *   GET  /v1/manufacturers/{tokenId|owner}           license document
+ *   GET  /v1/connections/{tokenId|name}              license document
+ *   GET  /v1/admin-actions?license=&action=&executor=&from_block=&to_block=&limit=&after=&format=
  *   GET  /v1/licenses?class=&status=&owner=&limit=&after=
  *   GET  /v1/slashes?license=&after=&limit=
  *   GET  /v1/access?client_id=&asset=&token_id=&permission=&signer=&at_time=
@@ -37,28 +41,15 @@
 #include "common.h"
 
 #include "config.h"
-#include "rpc.h"
-#include "sync.h"
 
 #include <uv.h>
 
 typedef struct idx_api_s idx_api_t;
 
-/* What /metrics and /readyz know of the rest of the process. */
-typedef struct idx_api_status_s {
-  bool has_sync; /* false: no sync engine (readiness is then the database only) */
-  idx_sync_status_t sync;
-  bool has_rpc;
-  idx_rpc_stats_t rpc;
-  size_t nurls;
-  idx_rpc_url_stats_t urls[IDX_CONFIG_MAX_RPC];
-  /* `serve` (replica.h): not empty, why /readyz answers 503 (its block
-   * fields come from sync all the same); metrics_cb (may be NULL) appends
-   * more /metrics lines. */
-  char not_ready[200];
-  int (*metrics_cb)(void *ud, struct idx_buf_s *b);
-  void *metrics_ud;
-} idx_api_status_t;
+/* What /metrics and /readyz know of the rest of the process: defined in
+ * metrics.h, which the status callback's owner includes. */
+typedef struct idx_api_status_s idx_api_status_t;
+typedef struct idx_sync_status_s idx_sync_status_t; /* sync.h */
 
 /* Fills out (zeroed by the caller) with the current status. */
 typedef void (*idx_api_status_cb)(void *ud, idx_api_status_t *out);
@@ -103,50 +94,6 @@ int idx_api_port(const idx_api_t *api) IDX_NONNULL(1);
  * (true): forget cached answers; st gives the batch's database time. */
 void idx_api_on_commit(idx_api_t *api, const idx_sync_status_t *st, bool rollback)
     IDX_NONNULL(1, 2);
-
-/* The access question's inputs (schema/005: dimo_access), validated and
- * normalized into SQL parameter text. */
-typedef struct idx_access_query_s {
-  char client_id[45]; /* "\\x" and 40 lower-case hex digits */
-  char asset[45];     /* same */
-  char token_id[79];  /* decimal, at most 78 digits */
-  char permission[4]; /* 0..127 */
-  char signer[45];    /* as client_id; "" when not given */
-  char at_block[24];  /* "" when not given */
-  char at_time[24];   /* Unix seconds; "" when not given */
-  char grantor[45]; /* as client_id; "" unless an account grant is asked (asset and token_id "") */
-} idx_access_query_t;
-
-/* Fills q from text inputs (NUL-terminated; NULL: not given; client_id,
- * asset, token_id and permission are required). at_time: Unix seconds or
- * YYYY-MM-DDTHH:MM:SSZ, at most the end of year 9999. Returns false with
- * a message for the caller in why. */
-IDX_WARN_UNUSED bool idx_api_access_parse(idx_access_query_t *q, const char *client_id,
-                                          const char *asset, const char *token_id,
-                                          const char *permission, const char *signer,
-                                          const char *at_block, const char *at_time, char *why,
-                                          size_t whylen) IDX_NONNULL(1, 9);
-
-/* The same for an account grant (SACD's setAccountPermissions): grantor
- * replaces asset and token_id. */
-IDX_WARN_UNUSED bool idx_api_access_parse_account(idx_access_query_t *q, const char *client_id,
-                                                  const char *grantor, const char *permission,
-                                                  const char *signer, const char *at_block,
-                                                  const char *at_time, char *why, size_t whylen)
-    IDX_NONNULL(1, 8);
-
-/* The statement answering q: one row, one column, the JSON text of
- * dimo_access (SQL NULL when nothing is indexed). Parameters: the 8
- * strings idx_api_access_params fills (NULL for absent ones; an account
- * question passes its grantor as $3 with $4, the token id, NULL). */
-extern const char idx_api_access_sql[];
-/* The same with dimo_verify_license for the signer ($8): one row, one
- * column, {"verify": ..., "access": ...} (POST /v1/verify with a vehicle
- * and a permission; `dimo-indexer verify --asset ...`). */
-extern const char idx_api_verify_access_sql[];
-#define IDX_API_ACCESS_NPARAMS 8
-void idx_api_access_params(const idx_access_query_t *q, const char *chain_id,
-                           const char *params[IDX_API_ACCESS_NPARAMS]) IDX_NONNULL(1, 2, 3);
 
 /* Stops serving: closes the server and the pool (requests in flight are
  * answered 503), then frees the API; closed_cb (may be NULL) runs once

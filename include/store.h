@@ -235,7 +235,7 @@ const char *idx_store_sqlstate(const idx_store_t *store) IDX_NONNULL(1);
 IDX_WARN_UNUSED int idx_store_writer_lock(idx_store_t *store, uint64_t chain_id, bool *got,
                                           char *err, size_t errlen) IDX_NONNULL(1, 3, 4);
 
-/* Largest answer of idx_store_license_docs. */
+/* Largest JSON answer the store reads (idx_store_audit_json). */
 #define IDX_STORE_MAX_LICENSE_JSON (64u << 20)
 
 /* Records the network's contracts (address, role, class, start block) in
@@ -245,22 +245,6 @@ IDX_WARN_UNUSED int idx_store_writer_lock(idx_store_t *store, uint64_t chain_id,
 IDX_WARN_UNUSED int idx_store_register_contracts(idx_store_t *store, uint64_t chain_id,
                                                  const idx_network_t *net, char *err, size_t errlen)
     IDX_NONNULL(1, 3, 4);
-
-/* The license documents (shared/license-json.md) of the licenses matching
- * key (a token id, a 0x client id or owner, an alias: dimo_find_licenses),
- * in license_class ("app", "client", "manufacturer", "node", "connection";
- * NULL: any license of the license model), as of at_block
- * when has_at_block, else the last indexed block. *count receives how many
- * existed at that block; *json (malloc'd, the caller frees; NULL when
- * *count is 0) the one document, or a JSON array of them when several, as
- * the server renders jsonb. IDX_ERR_INVAL for an argument the server
- * refuses (unknown class, block not indexed: the message says which);
- * IDX_ERR_TOO_LARGE above IDX_STORE_MAX_LICENSE_JSON bytes. */
-IDX_WARN_UNUSED int idx_store_license_docs(idx_store_t *store, uint64_t chain_id,
-                                           const char *license_class, const char *key,
-                                           bool has_at_block, uint64_t at_block, char **json,
-                                           size_t *count, char *err, size_t errlen)
-    IDX_NONNULL(1, 4, 7, 8, 9);
 
 /* Accountability (issue #25, schema/functions/accountability.sql), as
  * JSON: what "actions" (the admin-actions ledger, newest first, up to 1000,

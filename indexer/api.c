@@ -1,33 +1,37 @@
 /*
  * api.c: the HTTP API's routes (see api.h).
  *
- * A request goes: route match on the decoded path segments -> method
- * check (405) -> query parameters (unknown or repeated ones are 400) ->
- * input validation (400 with a reason) -> cache -> one SQL function call
- * through the pool -> JSON answer. Every error is {"error":"reason"}.
+ * A request goes: route match on the decoded path segments (the route
+ * table, routes[] below) -> method check (405 with Allow) -> query
+ * parameters (unknown or repeated ones are 400) -> input validation (400
+ * with a reason; query.h normalizes) -> cache (cache.h: a hit, or joining
+ * a running query for the same key) -> one statement of query.h through
+ * the pool -> JSON answer. Every error is {"error":"reason"}. /metrics is
+ * rendered by metrics.h from each module's counters.
  *
- * The cache is a hash table of whole answers (status and body) keyed by
- * the route letter and the normalized inputs, bounded in entries (oldest
- * evicted first) and in age. A commit of the sync engine empties it and
- * bumps a generation number; a database answer is cached only when the
- * generation is still the one its query started under, so an answer read
- * before a commit can never be served after it.
+ * Cache keys are the route letter and the normalized inputs; a database
+ * answer is cached only under the generation its query started in (cache.h),
+ * so an answer read before a commit can never be served after it.
  */
 #include "common.h"
 
 #include "api.h"
 
 #include "buf.h"
+#include "cache.h"
 #include "dbpool.h"
 #include "hex.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
+#include "query.h"
 #include "sig.h"
 #include "web.h"
 
 #include <jansson.h>
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,93 +39,44 @@
 
 enum {
   MAX_SEGS = 8,
-  INFLIGHT_BUCKETS = 1024,
   MAX_WAITERS = 4096, /* requests sharing one query */
   MAX_QUERY_PARAMS = 16,
-  KEY_MAX = 80,     /* a normalized license key (78 digits, an address, an alias) */
-  ALIAS_MAX = 32,   /* bytes */
   LIMIT_MAX = 1000, /* page size */
   EVENTS_TTL_MS = 10000,
-  CACHE_MAX_BYTES = 64 << 20, /* all cached answers together */
-  CACHE_MAX_ENTRY = 1 << 20,  /* larger answers are not cached */
   METRICS_MAX = 4 << 20,
   ANSWER_MAX = 64 << 20,
 };
 
-typedef enum route_e {
-  R_HEALTHZ,
-  R_READYZ,
-  R_METRICS,
-  R_APP,
-  R_SIGNER,
-  R_NODE,
-  R_MANUFACTURER,
-  R_CONNECTION,
-  R_LICENSES,
-  R_SLASHES,
-  R_VERIFY,
-  R_ACCESS,
-  R_OVERVIEW,
-  R_ADMIN_ACTIONS,     /* #25 */
-  R_ADMIN_ACTIONS_CSV, /* #25: the same ledger as text/csv (?format=csv) */
-  R_PAGE,
-  R_OTHER,
-  R_COUNT,
-} route_t;
+/* A route is its row in routes[] (below). The first two rows are not
+ * matched by path: the page, and everything that matched nothing. */
+typedef size_t route_t;
+enum { R_OTHER = 0, R_PAGE = 1 };
 
-static const char *const route_names[R_COUNT] = {
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "/v1/apps/{id}",
-    "/v1/apps/{id}/signers/{address}",
-    "/v1/nodes/{id}",
-    "/v1/manufacturers/{id}",
-    "/v1/connections/{id}",
-    "/v1/licenses",
-    "/v1/slashes",
-    "/v1/verify",
-    "/v1/access",
-    "/v1/overview",
-    "/v1/admin-actions",
-    "/v1/admin-actions (csv)",
-    "/ (page)",
-    "other",
-};
+typedef struct segs_s segs_t;
 
-static const int codes[] = {200, 400, 404, 405, 408, 413, 415, 431, 500, 503};
-#define NCODES (IDX_ARRAY_LEN(codes) + 1) /* the last counts any other code */
+typedef void (*route_fn)(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs);
 
-/* Request durations, seconds (upper bounds; +Inf implied). */
-static const double dur_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                    0.1,    0.25,  0.5,    1,     2.5,  5};
-#define NDUR (IDX_ARRAY_LEN(dur_bounds) + 1)
+/* How long a cacheable answer stays true. */
+typedef enum fresh_e {
+  FRESH_NONE,   /* not cached */
+  FRESH_COMMIT, /* until the next commit (and at most max_age_ms) */
+  FRESH_WALL,   /* also judged at the wall clock: lapses at a signer's expiry or allowed_until */
+} fresh_t;
 
-/* Batch write durations, seconds. */
-static const double batch_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                      0.25,  0.5,    1,     2.5,  5,     10};
-#define NBATCH (IDX_ARRAY_LEN(batch_bounds) + 1)
+enum { M_GET = 1, M_POST = 2 }; /* M_GET takes HEAD too */
 
-/* ---- cache -------------------------------------------------------------- */
+typedef struct route_def_s {
+  unsigned methods;
+  const char *pattern;
+  const char *name; /* in metrics and logs */
+  route_fn handler;
+  bool cacheable;
+  fresh_t fresh;
+  const char *content_type; /* of a 200 answer; NULL: application/json */
+} route_def_t;
 
-typedef struct centry_s {
-  struct centry_s *chain;         /* same bucket */
-  struct centry_s *older, *newer; /* insertion order */
-  uint64_t hash;
-  uint64_t expires; /* uv_now() ms */
-  int status;
-  idx_http_body_t *body; /* shared with the answers being sent */
-  size_t key_len;
-  char key[];
-} centry_t;
-
-typedef struct cache_s {
-  centry_t **buckets;
-  size_t nbuckets; /* a power of two */
-  size_t n, max;
-  size_t bytes; /* keys and bodies held */
-  centry_t *oldest, *newest;
-} cache_t;
+#define NROUTES 17
+static const route_def_t routes[NROUTES];
 
 typedef struct call_s call_t;
 
@@ -141,26 +96,18 @@ struct idx_api_s {
   idx_http_server_t *http;
   idx_dbpool_t *pool;
   idx_sig_t *sig;
-  cache_t cache;
-  uint64_t generation;
-  call_t *inflight[INFLIGHT_BUCKETS]; /* cacheable queries running, by key */
-  size_t jobs;                        /* signature recoveries on the thread pool */
-  unsigned depth;                     /* inside a callback: do not free yet */
+  idx_cache_t cache; /* answers, generations and running queries (cache.h) */
+  size_t jobs;       /* signature recoveries on the thread pool */
+  unsigned depth;    /* inside a callback: do not free yet */
   bool closing;
   int closing_parts; /* server and pool still closing */
   void (*closed_cb)(void *ud);
   void *closed_ud;
   idx_buf_t scratch; /* decoded path and query of the request being routed */
 
-  /* Metrics. */
-  uint64_t req_counts[R_COUNT][NCODES];
-  uint64_t dur_buckets[R_COUNT][NDUR];
-  double dur_sum[R_COUNT];
-  uint64_t dur_count[R_COUNT];
-  uint64_t batch_buckets[NBATCH];
-  double batch_sum;
-  uint64_t batch_count;
-  uint64_t cache_hits, cache_misses, cache_invalidations, coalesced;
+  /* Metrics (rendered by metrics.h). */
+  idx_route_stats_t route_stats[NROUTES];
+  idx_metrics_hist_t batches;
   char *events_json;  /* {"Issued": 12, ...} as last read */
   uint64_t events_at; /* uv_now() of that read; 0 = never */
 };
@@ -172,9 +119,7 @@ struct call_s {
   idx_http_req_t *req;
   idx_http_req_t **waiters;
   size_t nwaiters, waiters_cap;
-  struct call_s *inflight_next; /* same in-flight bucket */
-  bool listed;                  /* in api->inflight */
-  uint64_t hash;
+  idx_flight_t flight; /* in api->cache's in-flight table while running */
   route_t route;
   ans_t kind;
   uint64_t generation;
@@ -192,6 +137,7 @@ typedef struct recover_job_s {
   uv_work_t work;
   idx_api_t *api;
   idx_http_req_t *req;
+  route_t route;
   char client[43];
   idx_sig_rsv_t rsv;
   uint8_t *msg;
@@ -231,148 +177,11 @@ void idx_api_options_from_config(idx_api_options_t *o, const idx_config_t *cfg, 
   o->explorer_url = cfg->explorer_url;
 }
 
-static uint64_t hash_bytes(const char *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
-  for (size_t i = 0; i < n; i++) {
-    h ^= (uint8_t)p[i];
-    h *= 0x100000001b3u;
-  }
-  return h;
-}
-
-static size_t code_index(int status) {
-  for (size_t i = 0; i < IDX_ARRAY_LEN(codes); i++)
-    if (codes[i] == status)
-      return i;
-  return NCODES - 1;
-}
-
-static bool is_digits(const char *s, size_t n) {
-  if (n == 0)
-    return false;
-  for (size_t i = 0; i < n; i++)
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-  return true;
-}
-
-static bool is_hex_digits(const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (idx_hex_digit(s[i]) < 0)
-      return false;
-  return true;
-}
-
-/* ---- cache -------------------------------------------------------------- */
-
-static int cache_init(cache_t *c, size_t max) {
-  memset(c, 0, sizeof *c);
-  c->max = max;
-  if (max == 0)
-    return 0;
-  size_t nb = 64;
-  while (nb < max && nb < ((size_t)1 << 24))
-    nb <<= 1;
-  c->buckets = calloc(nb, sizeof *c->buckets);
-  if (!c->buckets)
-    return IDX_ERR_NOMEM;
-  c->nbuckets = nb;
-  return 0;
-}
-
-static void cache_unlink(cache_t *c, centry_t *e) {
-  centry_t **pp = &c->buckets[e->hash & (c->nbuckets - 1)];
-  while (*pp && *pp != e)
-    pp = &(*pp)->chain;
-  if (*pp)
-    *pp = e->chain;
-  if (e->older)
-    e->older->newer = e->newer;
-  else
-    c->oldest = e->newer;
-  if (e->newer)
-    e->newer->older = e->older;
-  else
-    c->newest = e->older;
-  c->n--;
-  c->bytes -= e->key_len + idx_http_body_len(e->body);
-  idx_http_body_release(e->body);
-  free(e);
-}
-
-static void cache_clear(cache_t *c) {
-  while (c->oldest)
-    cache_unlink(c, c->oldest);
-}
-
-static void cache_free(cache_t *c) {
-  if (c->buckets)
-    cache_clear(c);
-  free(c->buckets);
-  c->buckets = NULL;
-}
-
-static centry_t *cache_get(cache_t *c, const char *key, size_t len, uint64_t now) {
-  if (!c->max)
-    return NULL;
-  uint64_t h = hash_bytes(key, len);
-  for (centry_t *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->chain) {
-    if (e->hash == h && e->key_len == len && memcmp(e->key, key, len) == 0) {
-      if (e->expires <= now) {
-        cache_unlink(c, e);
-        return NULL;
-      }
-      return e;
-    }
-  }
-  return NULL;
-}
-
-static void cache_put(cache_t *c, const char *key, size_t len, int status, idx_http_body_t *body,
-                      uint64_t expires) {
-  size_t body_len = idx_http_body_len(body);
-  if (!c->max || len + body_len > CACHE_MAX_ENTRY)
-    return;
-  centry_t *old = cache_get(c, key, len, 0);
-  if (old)
-    cache_unlink(c, old);
-  while ((c->n >= c->max || c->bytes + len + body_len > CACHE_MAX_BYTES) && c->oldest)
-    cache_unlink(c, c->oldest);
-  centry_t *e = malloc(sizeof *e + len);
-  if (!e)
-    return;
-  e->hash = hash_bytes(key, len);
-  e->expires = expires;
-  e->status = status;
-  e->body = idx_http_body_ref(body);
-  e->key_len = len;
-  memcpy(e->key, key, len);
-  size_t b = e->hash & (c->nbuckets - 1);
-  e->chain = c->buckets[b];
-  c->buckets[b] = e;
-  e->newer = NULL;
-  e->older = c->newest;
-  if (c->newest)
-    c->newest->newer = e;
-  else
-    c->oldest = e;
-  c->newest = e;
-  c->n++;
-  c->bytes += len + body_len;
-}
-
 /* ---- answers ------------------------------------------------------------ */
 
 static void record(idx_api_t *api, idx_http_req_t *req, route_t route, int status) {
-  api->req_counts[route][code_index(status)]++;
   uint64_t ns = uv_hrtime() - idx_http_req_msg(req)->received_ns;
-  double secs = (double)ns / 1e9;
-  size_t i = 0;
-  while (i < NDUR - 1 && secs > dur_bounds[i])
-    i++;
-  api->dur_buckets[route][i]++;
-  api->dur_sum[route] += secs;
-  api->dur_count[route]++;
+  idx_metrics_route_record(&api->route_stats[route], status, (double)ns / 1e9);
 }
 
 static void reply(idx_api_t *api, idx_http_req_t *req, route_t route, int status,
@@ -391,11 +200,10 @@ static void reply_json(idx_api_t *api, idx_http_req_t *req, route_t route, int s
 static void reply_shared(idx_api_t *api, idx_http_req_t *req, route_t route, int status,
                          idx_http_body_t *body) {
   record(api, req, route, status);
-  (void)idx_http_respond_shared(req, status,
-                                route == R_ADMIN_ACTIONS_CSV && status == 200
-                                    ? "text/csv; charset=utf-8"
-                                    : "application/json",
-                                body, status == 503 ? "Retry-After: 1\r\n" : NULL);
+  (void)idx_http_respond_shared(
+      req, status,
+      routes[route].content_type && status == 200 ? routes[route].content_type : "application/json",
+      body, status == 503 ? "Retry-After: 1\r\n" : NULL);
 }
 
 /* {"error":"msg"}. Messages quote what the client sent: they are kept
@@ -563,96 +371,6 @@ static bool parse_query(idx_api_t *api, const idx_http_msg_t *m, qparam_t *param
 
 /* ---- input validation --------------------------------------------------- */
 
-static const char uint256_max[] =
-    "115792089237316195423570985008687907853269984665640564039457584007913129639935";
-
-/* n decimal digits (leading zeros allowed) at most 2^256 - 1: a token id
- * the contracts can hold. Larger ones are a 400 on every route, never a
- * lookup that cannot match. */
-static bool below_2_256(const char *s, size_t n) {
-  while (n > 1 && *s == '0') {
-    s++;
-    n--;
-  }
-  return n < 78 || (n == 78 && memcmp(s, uint256_max, 78) <= 0);
-}
-
-/* A 0x address (either case) into lower case (out: 43 bytes). */
-static bool check_address(const char *s, size_t n, char *out) {
-  if (n != 42 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !is_hex_digits(s + 2, 40))
-    return false;
-  out[0] = '0';
-  out[1] = 'x';
-  for (size_t i = 2; i < 42; i++)
-    out[i] = (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] + 32 : s[i]);
-  out[42] = '\0';
-  return true;
-}
-
-/* A license key: a decimal token id (at most 78 digits), a 0x address
- * (lower-cased), or, when allowed, an alias (1..32 bytes). The key goes
- * to SQL as text; out has KEY_MAX + 1 bytes. */
-static bool check_key(const char *s, size_t n, bool allow_alias, char *out, char *why,
-                      size_t whylen) {
-  if (n == 0) {
-    snprintf(why, whylen, "empty license key");
-    return false;
-  }
-  if (is_digits(s, n)) {
-    if (!below_2_256(s, n)) {
-      snprintf(why, whylen, "token id above 2^256 - 1%s", n > 78 ? " (longer than 78 digits)" : "");
-      return false;
-    }
-    if (n > 78) {
-      snprintf(why, whylen, "token id longer than 78 digits");
-      return false;
-    }
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return true;
-  }
-  if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && is_hex_digits(s + 2, n - 2)) {
-    /* 0x and an even count of hex digits other than 40, up to 32 bytes:
-     * the form documents give an alias that is not text (SQL decides). */
-    if (allow_alias && n != 42 && n > 2 && n % 2 == 0 && n <= 2 + 2 * ALIAS_MAX) {
-      memcpy(out, s, n);
-      out[n] = '\0';
-      return true;
-    }
-    if (!check_address(s, n, out)) {
-      snprintf(why, whylen, "an address is 0x and 40 hex digits (got %zu digits)", n - 2);
-      return false;
-    }
-    return true;
-  }
-  if (!allow_alias) {
-    snprintf(why, whylen, "a manufacturer license key is a decimal token id or a 0x owner address");
-    return false;
-  }
-  if (n > ALIAS_MAX) {
-    snprintf(why, whylen, "not a token id, 0x address or alias (aliases are at most 32 bytes)");
-    return false;
-  }
-  memcpy(out, s, n);
-  out[n] = '\0';
-  return true;
-}
-
-/* A block number for ?at_block= (up to 2^63 - 1). */
-static bool check_block(const char *s, size_t n, uint64_t *out) {
-  if (!is_digits(s, n) || n > 19)
-    return false;
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t d = (uint64_t)(s[i] - '0');
-    if (v > (UINT64_C(0x7fffffffffffffff) - d) / 10)
-      return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
-}
-
 /* A page cursor as the SQL functions make it: prefix, then the dot-separated
  * fields (lower-case hex of hex_len digits, or 1..max decimal digits; a
  * hex field has max 0). Checked here so that a malformed one is a 400
@@ -682,7 +400,7 @@ static bool cursor_ok(const char *s, size_t n, const char *prefix, const cursor_
       for (size_t j = start; j < i; j++)
         if (!((s[j] >= '0' && s[j] <= '9') || (s[j] >= 'a' && s[j] <= 'f')))
           return false;
-    } else if (len > f[k].max_digits || !is_digits(s + start, len)) {
+    } else if (len > f[k].max_digits || !idx_query_is_digits(s + start, len)) {
       return false;
     }
   }
@@ -710,7 +428,7 @@ static bool at_block_param(const qparam_t *q, char at[AT_TEXT_MAX], const char *
   *param = NULL;
   if (!q->value)
     return true;
-  if (!check_block(q->value, q->len, &block))
+  if (!idx_query_block(q->value, q->len, &block))
     return false;
   snprintf(at, AT_TEXT_MAX, "%llu", (unsigned long long)block);
   *param = at;
@@ -721,135 +439,10 @@ static bool at_block_param(const qparam_t *q, char at[AT_TEXT_MAX], const char *
  * outside 1..LIMIT_MAX. */
 static bool limit_param(const qparam_t *q, char limit[LIMIT_TEXT_MAX]) {
   uint64_t lim = 100;
-  if (q->value && (!check_block(q->value, q->len, &lim) || lim < 1 || lim > LIMIT_MAX))
+  if (q->value && (!idx_query_block(q->value, q->len, &lim) || lim < 1 || lim > LIMIT_MAX))
     return false;
   snprintf(limit, LIMIT_TEXT_MAX, "%llu", (unsigned long long)lim);
   return true;
-}
-
-/* "2025-01-01T00:05:00Z" into Unix seconds. */
-static bool parse_iso(const char *s, int64_t *out) {
-  struct tm tm;
-  memset(&tm, 0, sizeof tm);
-  const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  if (!end || *end)
-    return false;
-  *out = (int64_t)timegm(&tm);
-  return true;
-}
-
-/* ---- the access question's inputs ----------------------------------------- */
-
-#define UNIX_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
-
-const char idx_api_access_sql[] =
-    "SELECT dimo_access($1::bigint, $2::bytea, CASE WHEN $4::numeric IS NOT NULL "
-    "THEN $3::bytea END, $4::numeric, $5::int, $6::bigint, to_timestamp($7::float8), "
-    "$8::bytea, CASE WHEN $4::numeric IS NULL THEN $3::bytea END)::text";
-
-/* An address parameter as bytea text: "\x" and 40 lower-case digits. */
-static bool address_bytea(const char *s, char out[45]) {
-  char lower[43];
-  if (!check_address(s, strlen(s), lower))
-    return false;
-  snprintf(out, 45, "\\x%s", lower + 2);
-  return true;
-}
-
-/* A decimal uint256 without leading zeros (out: 79 bytes). */
-static bool uint256_text(const char *s, char out[79]) {
-  size_t n = strlen(s);
-  if (!is_digits(s, n))
-    return false;
-  while (n > 1 && *s == '0') {
-    s++;
-    n--;
-  }
-  if (n > 78 || !below_2_256(s, n))
-    return false;
-  memcpy(out, s, n);
-  out[n] = '\0';
-  return true;
-}
-
-/* Unix seconds or YYYY-MM-DDTHH:MM:SSZ, 0..UNIX_TIME_MAX. */
-static bool time_param(const char *s, int64_t *out) {
-  size_t n = strlen(s);
-  if (is_digits(s, n)) {
-    uint64_t v;
-    if (!check_block(s, n, &v) || v > (uint64_t)UNIX_TIME_MAX)
-      return false;
-    *out = (int64_t)v;
-    return true;
-  }
-  return parse_iso(s, out) && *out >= 0 && *out <= UNIX_TIME_MAX;
-}
-
-bool idx_api_access_parse(idx_access_query_t *q, const char *client_id, const char *asset,
-                          const char *token_id, const char *permission, const char *signer,
-                          const char *at_block, const char *at_time, char *why, size_t whylen) {
-  memset(q, 0, sizeof *q);
-  const char *fail = NULL;
-  uint64_t perm = 0, block = 0;
-  int64_t t = 0;
-  if (!client_id)
-    fail = "client_id is required (the app's client id, a 0x address)";
-  else if (!address_bytea(client_id, q->client_id))
-    fail = "client_id must be a 0x address (40 hex digits)";
-  else if (!asset)
-    fail = "asset is required (the vehicle NFT contract, a 0x address)";
-  else if (!address_bytea(asset, q->asset))
-    fail = "asset must be a 0x address (40 hex digits)";
-  else if (!token_id)
-    fail = "token_id is required (the vehicle's token id, decimal)";
-  else if (!uint256_text(token_id, q->token_id))
-    fail = "token_id must be a decimal number below 2^256";
-  else if (!permission)
-    fail = "permission is required (a SACD permission index, 0..127)";
-  else if (!check_block(permission, strlen(permission), &perm) || perm > 127)
-    fail = "permission must be a SACD permission index 0..127";
-  else if (signer && !address_bytea(signer, q->signer))
-    fail = "signer must be a 0x address (40 hex digits)";
-  else if (at_block && !check_block(at_block, strlen(at_block), &block))
-    fail = "at_block must be a block number";
-  else if (at_time && !time_param(at_time, &t))
-    fail = "at_time must be Unix seconds or YYYY-MM-DDTHH:MM:SSZ (UTC, up to year 9999)";
-  if (fail) {
-    snprintf(why, whylen, "%s", fail);
-    return false;
-  }
-  snprintf(q->permission, sizeof q->permission, "%u", (unsigned)perm);
-  if (at_block)
-    snprintf(q->at_block, sizeof q->at_block, "%llu", (unsigned long long)block);
-  if (at_time)
-    snprintf(q->at_time, sizeof q->at_time, "%lld", (long long)t);
-  return true;
-}
-
-bool idx_api_access_parse_account(idx_access_query_t *q, const char *client_id, const char *grantor,
-                                  const char *permission, const char *signer, const char *at_block,
-                                  const char *at_time, char *why, size_t whylen) {
-  if (!idx_api_access_parse(q, client_id, grantor ? grantor : "", "0", permission, signer, at_block,
-                            at_time, why, whylen)) {
-    if (strncmp(why, "asset", 5) == 0) /* the grantor went in asset's place */
-      snprintf(why, whylen, "grantor must be a 0x address (40 hex digits)");
-    return false;
-  }
-  memcpy(q->grantor, q->asset, sizeof q->grantor);
-  q->asset[0] = q->token_id[0] = '\0';
-  return true;
-}
-
-void idx_api_access_params(const idx_access_query_t *q, const char *chain_id,
-                           const char *params[IDX_API_ACCESS_NPARAMS]) {
-  params[0] = chain_id;
-  params[1] = q->client_id;
-  params[2] = q->grantor[0] ? q->grantor : q->asset;
-  params[3] = q->grantor[0] ? NULL : q->token_id;
-  params[4] = q->permission;
-  params[5] = q->at_block[0] ? q->at_block : NULL;
-  params[6] = q->at_time[0] ? q->at_time : NULL;
-  params[7] = q->signer[0] ? q->signer : NULL;
 }
 
 /* ---- database calls ----------------------------------------------------- */
@@ -863,60 +456,38 @@ static call_t *call_new(idx_api_t *api, idx_http_req_t *req, route_t route, ans_
   c->req = req;
   c->route = route;
   c->kind = kind;
-  c->generation = api->generation;
-  c->cacheable = key_len > 0 && api->cache.max > 0;
+  c->generation = api->cache.generation;
+  c->cacheable = key_len > 0 && api->cache.max > 0 && routes[route].cacheable;
   c->key_len = key_len;
   if (key_len)
     memcpy(c->key, key, key_len);
-  c->hash = hash_bytes(key, key_len);
   return c;
-}
-
-static void inflight_add(idx_api_t *api, call_t *c) {
-  call_t **b = &api->inflight[c->hash & (INFLIGHT_BUCKETS - 1)];
-  c->inflight_next = *b;
-  *b = c;
-  c->listed = true;
-}
-
-static void inflight_remove(idx_api_t *api, call_t *c) {
-  if (!c->listed)
-    return;
-  call_t **pp = &api->inflight[c->hash & (INFLIGHT_BUCKETS - 1)];
-  while (*pp && *pp != c)
-    pp = &(*pp)->inflight_next;
-  if (*pp)
-    *pp = c->inflight_next;
-  c->listed = false;
 }
 
 /* Joins req to a running query for the same key read under the current
  * generation (so it cannot predate a commit this request follows). */
 static bool join_inflight(idx_api_t *api, idx_http_req_t *req, const char *key, size_t len) {
-  uint64_t h = hash_bytes(key, len);
-  for (call_t *c = api->inflight[h & (INFLIGHT_BUCKETS - 1)]; c; c = c->inflight_next) {
-    if (c->hash != h || c->key_len != len || memcmp(c->key, key, len) != 0 ||
-        c->generation != api->generation)
-      continue;
-    if (c->nwaiters == c->waiters_cap) {
-      if (c->waiters_cap >= MAX_WAITERS)
-        return false;
-      size_t cap = c->waiters_cap ? c->waiters_cap * 2 : 8;
-      idx_http_req_t **w = realloc(c->waiters, cap * sizeof *w);
-      if (!w)
-        return false;
-      c->waiters = w;
-      c->waiters_cap = cap;
-    }
-    c->waiters[c->nwaiters++] = req;
-    api->coalesced++;
-    return true;
+  idx_flight_t *f = idx_flight_find(&api->cache, key, len);
+  if (!f)
+    return false;
+  call_t *c = (call_t *)(void *)((char *)f - offsetof(call_t, flight));
+  if (c->nwaiters == c->waiters_cap) {
+    if (c->waiters_cap >= MAX_WAITERS)
+      return false;
+    size_t cap = c->waiters_cap ? c->waiters_cap * 2 : 8;
+    idx_http_req_t **w = realloc(c->waiters, cap * sizeof *w);
+    if (!w)
+      return false;
+    c->waiters = w;
+    c->waiters_cap = cap;
   }
-  return false;
+  c->waiters[c->nwaiters++] = req;
+  idx_flight_joined(&api->cache);
+  return true;
 }
 
 static void call_free(idx_api_t *api, call_t *c) {
-  inflight_remove(api, c);
+  idx_flight_remove(&api->cache, &c->flight);
   free(c->waiters);
   free(c);
 }
@@ -977,15 +548,15 @@ static void reply_db_failure(idx_api_t *api, call_t *c, int status, const char *
     } else if (strncmp(sqlstate, "22", 2) == 0) {
       /* Another data exception (a value out of a type's range): the
        * server's text names its types, not what the caller sent. */
-      idx_log_debug("api", "%s: %s (SQLSTATE %s)", route_names[c->route], message, sqlstate);
+      idx_log_debug("api", "%s: %s (SQLSTATE %s)", routes[c->route].name, message, sqlstate);
       call_error(api, c, 400, "an input value is out of range");
     } else if (strcmp(sqlstate, "57014") == 0) {
       call_error(api, c, 503, "database query timed out");
     } else if (strncmp(sqlstate, "42", 2) == 0 || strcmp(sqlstate, "3F000") == 0) {
-      idx_log_warn("api", "%s: %s (SQLSTATE %s)", route_names[c->route], message, sqlstate);
+      idx_log_warn("api", "%s: %s (SQLSTATE %s)", routes[c->route].name, message, sqlstate);
       call_error(api, c, 503, "database schema not ready");
     } else {
-      idx_log_warn("api", "%s: %s (SQLSTATE %s)", route_names[c->route], message, sqlstate);
+      idx_log_warn("api", "%s: %s (SQLSTATE %s)", routes[c->route].name, message, sqlstate);
       call_error(api, c, 500, "database error");
     }
     return;
@@ -1006,20 +577,21 @@ static void reply_db_failure(idx_api_t *api, call_t *c, int status, const char *
 
 static void store_answer(idx_api_t *api, call_t *c, int status, idx_http_body_t *body,
                          uint64_t ttl_ms) {
-  if (!c->cacheable || c->generation != api->generation || api->closing)
+  if (!c->cacheable || api->closing)
     return;
   if (ttl_ms > api->opts.max_age_ms)
     ttl_ms = api->opts.max_age_ms;
   if (ttl_ms == 0)
     return;
-  cache_put(&api->cache, c->key, c->key_len, status, body, uv_now(api->loop) + ttl_ms);
+  idx_cache_put(&api->cache, c->generation, c->key, c->key_len, status, body,
+                uv_now(api->loop) + ttl_ms);
 }
 
 /* Milliseconds from now (wall clock) until an ISO-8601 UTC time; 0 when it
  * has passed or is unreadable. */
 static uint64_t ms_until(const char *iso) {
   int64_t t;
-  if (!iso || !parse_iso(iso, &t))
+  if (!iso || !idx_query_iso_time(iso, &t))
     return 0;
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
@@ -1053,48 +625,32 @@ static uint64_t access_ttl(const idx_api_t *api, json_t *ans, bool wall_clock) {
 /* The verify answer, with the access answer when the request named a
  * vehicle and a permission. */
 static void answer_verify(idx_api_t *api, call_t *c, const char *value, size_t len) {
-  json_error_t jerr;
-  json_t *in = json_loadb(value, len, 0, &jerr);
-  json_t *out = json_object();
-  json_t *access = c->with_access ? json_object_get(in, "access") : NULL;
-  json_t *ver = c->with_access ? json_object_get(in, "verify") : in;
-  if (in && out && c->with_access && json_is_null(access)) {
-    /* dimo_access is NULL while nothing is indexed: the answer of GET
-     * /v1/access in the same state, not a malformed answer. */
-    json_decref(in);
-    json_decref(out);
+  json_t *out = NULL;
+  int rc = idx_query_verify_answer(value, len, c->signer, c->with_access, &out);
+  if (rc == IDX_ERR_INVAL) {
     call_error(api, c, 404, "nothing is indexed yet");
     return;
   }
-  if (!in || !json_is_object(ver) || !out || (c->with_access && !json_is_object(access))) {
-    json_decref(in);
-    json_decref(out);
-    call_error(api, c, 500, "malformed database answer");
+  if (rc) {
+    call_error(api, c, 500, rc == IDX_ERR_NOMEM ? "out of memory" : "malformed database answer");
     return;
   }
-  json_t *valid = json_object_get(ver, "valid");
-  json_t *license = json_object_get(ver, "license");
-  json_object_set(out, "valid", valid ? valid : json_false());
-  json_object_set_new(out, "signer", json_string(c->signer));
-  json_object_set(out, "reason", json_object_get(ver, "reason"));
-  json_object_set(out, "license", license ? license : json_null());
-  if (access)
-    json_object_set(out, "access", access);
   char *text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
   if (!text) {
-    json_decref(in);
     json_decref(out);
     call_error(api, c, 500, "out of memory");
     return;
   }
-  uint64_t ttl = json_is_true(valid) ? verify_ttl(license, c->signer) : api->opts.max_age_ms;
+  json_t *valid = json_object_get(out, "valid");
+  json_t *access = json_object_get(out, "access");
+  uint64_t ttl = json_is_true(valid) ? verify_ttl(json_object_get(out, "license"), c->signer)
+                                     : api->opts.max_age_ms;
   if (access) {
-    uint64_t at = access_ttl(api, access, true);
+    uint64_t at = access_ttl(api, access, c->wall_clock);
     ttl = at < ttl ? at : ttl;
   }
   call_answer(api, c, 200, text, strlen(text), ttl);
   free(text);
-  json_decref(in);
   json_decref(out);
 }
 
@@ -1115,13 +671,13 @@ static void answer_access(idx_api_t *api, call_t *c, const char *value, size_t l
 
 static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *res);
 static void maybe_free_api(idx_api_t *api);
-static void answer_metrics(idx_api_t *api, idx_http_req_t *req);
+static void answer_metrics(idx_api_t *api, idx_http_req_t *req, route_t route);
 
 static void on_db(void *ud, const idx_dbpool_result_t *res) {
   call_t *c = ud;
   idx_api_t *api = c->api;
   api->depth++;
-  inflight_remove(api, c); /* answered: later requests start their own */
+  idx_flight_remove(&api->cache, &c->flight); /* answered: later requests start their own */
   switch (c->kind) {
   case ANS_READY:
     answer_ready(api, c, res);
@@ -1132,7 +688,7 @@ static void on_db(void *ud, const idx_dbpool_result_t *res) {
       api->events_json = strdup(res->value);
       api->events_at = uv_now(api->loop);
     }
-    answer_metrics(api, c->req);
+    answer_metrics(api, c->req, c->route);
     break;
   case ANS_DOC:
     if (res->status) {
@@ -1169,8 +725,7 @@ static void run_call(idx_api_t *api, call_t *c, const char *sql, size_t nparams,
   int rc = idx_dbpool_query(api->pool, sql, nparams, params, on_db, c);
   if (rc == 0) {
     if (c->cacheable) {
-      api->cache_misses++;
-      inflight_add(api, c);
+      idx_flight_add(&api->cache, &c->flight, c->key, c->key_len);
     }
     return;
   }
@@ -1178,7 +733,7 @@ static void run_call(idx_api_t *api, call_t *c, const char *sql, size_t nparams,
     idx_dbpool_result_t r = {.status = rc, .sqlstate = "", .message = idx_strerror(rc)};
     answer_ready(api, c, &r);
   } else if (c->kind == ANS_EVENTS) {
-    answer_metrics(api, c->req);
+    answer_metrics(api, c->req, c->route);
   } else if (rc == IDX_ERR_TOO_LARGE) {
     call_error(api, c, 503, "database busy: too many requests waiting");
   } else {
@@ -1190,10 +745,9 @@ static void run_call(idx_api_t *api, call_t *c, const char *sql, size_t nparams,
 /* Looks the key up in the cache; answers and returns true on a hit. */
 static bool from_cache(idx_api_t *api, idx_http_req_t *req, route_t route, const char *key,
                        size_t len) {
-  centry_t *e = cache_get(&api->cache, key, len, uv_now(api->loop));
+  const idx_centry_t *e = idx_cache_get(&api->cache, key, len, uv_now(api->loop));
   if (!e)
     return false;
-  api->cache_hits++;
   reply_shared(api, req, route, e->status, e->body);
   return true;
 }
@@ -1272,8 +826,8 @@ static bool check_name_key(const char *s, size_t n, size_t max, const char *what
     snprintf(why, whylen, "empty %s key", what);
     return false;
   }
-  bool digits = is_digits(s, n);
-  if (digits && (n > 78 || !below_2_256(s, n))) {
+  bool digits = idx_query_is_digits(s, n);
+  if (digits && (n > 78 || !idx_query_below_2_256(s, n))) {
     snprintf(why, whylen, "token id above 2^256 - 1");
     return false;
   }
@@ -1296,39 +850,22 @@ static bool check_name_key(const char *s, size_t n, size_t max, const char *what
 /* One row per license-class route: which class, its cache letter, the SQL
  * function answering it (shared with `license --class`). */
 typedef struct class_route_s {
-  route_t route;
   const char *cls;
   char letter;
-  const char *sql;
 } class_route_t;
 
 static const class_route_t class_routes[] = {
-    {R_APP, "app", 'A',
-     "SELECT dimo_license_lookup($1::bigint, 'app', $2::text, $3::bigint)::text"},
-    {R_MANUFACTURER, "manufacturer", 'M',
-     "SELECT dimo_license_lookup($1::bigint, 'manufacturer', $2::text, $3::bigint)::text"},
-    {R_NODE, "node", 'N', "SELECT dimo_node_doc($1::bigint, $2::text, $3::bigint)::text"},
-    {R_CONNECTION, "connection", 'C',
-     "SELECT dimo_connection_doc($1::bigint, $2::text, $3::bigint)::text"},
-};
+    {"app", 'A'}, {"manufacturer", 'M'}, {"node", 'N'}, {"connection", 'C'}};
 
-static void route_license(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
-  const class_route_t *cr = NULL;
-  for (size_t i = 0; i < IDX_ARRAY_LEN(class_routes) && !cr; i++) {
-    if (class_routes[i].route == route)
-      cr = &class_routes[i];
-  }
-  if (!cr) {
-    reply_error(api, req, route, 500, "no class for this route");
-    return;
-  }
-  char key[KEY_MAX + 1], why[200];
-  bool ok =
-      route == R_NODE
-          ? check_name_key(segs->s[2], segs->len[2], KEY_MAX, "node", key, why, sizeof why)
-      : route == R_CONNECTION
-          ? check_name_key(segs->s[2], segs->len[2], ALIAS_MAX, "connection", key, why, sizeof why)
-          : check_key(segs->s[2], segs->len[2], route == R_APP, key, why, sizeof why);
+static void route_license(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs,
+                          const class_route_t *cr) {
+  char key[IDX_QUERY_KEY_MAX + 1], why[200];
+  bool ok = cr->letter == 'N' ? check_name_key(segs->s[2], segs->len[2], IDX_QUERY_KEY_MAX, "node",
+                                               key, why, sizeof why)
+            : cr->letter == 'C' ? check_name_key(segs->s[2], segs->len[2], IDX_QUERY_ALIAS_MAX,
+                                                 "connection", key, why, sizeof why)
+                                : idx_query_license_key(segs->s[2], segs->len[2], cr->letter == 'A',
+                                                        key, why, sizeof why);
   if (!ok) {
     reply_error(api, req, route, 400, "%s", why);
     return;
@@ -1347,127 +884,139 @@ static void route_license(idx_api_t *api, idx_http_req_t *req, route_t route, co
   const char *params[] = {api->chain_id, key, at_param};
   char nf[160];
   snprintf(nf, sizeof nf, "no %s license matches \"%s\"", cr->cls, key);
-  cached_query(api, req, route, cr->letter, cr->sql, params, IDX_ARRAY_LEN(params), nf);
+  cached_query(api, req, route, cr->letter, idx_query_lookup_sql(cr->cls), params,
+               IDX_ARRAY_LEN(params), nf);
 }
 
-static void route_signer(idx_api_t *api, idx_http_req_t *req, const segs_t *segs) {
-  char key[KEY_MAX + 1], why[200], signer[43];
-  if (!check_key(segs->s[2], segs->len[2], true, key, why, sizeof why)) {
-    reply_error(api, req, R_SIGNER, 400, "%s", why);
+static void route_app(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  route_license(api, req, route, segs, &class_routes[0]);
+}
+
+static void route_manufacturer(idx_api_t *api, idx_http_req_t *req, route_t route,
+                               const segs_t *segs) {
+  route_license(api, req, route, segs, &class_routes[1]);
+}
+
+static void route_node(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  route_license(api, req, route, segs, &class_routes[2]);
+}
+
+static void route_connection(idx_api_t *api, idx_http_req_t *req, route_t route,
+                             const segs_t *segs) {
+  route_license(api, req, route, segs, &class_routes[3]);
+}
+
+static void route_signer(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  char key[IDX_QUERY_KEY_MAX + 1], why[200], signer[43];
+  if (!idx_query_license_key(segs->s[2], segs->len[2], true, key, why, sizeof why)) {
+    reply_error(api, req, route, 400, "%s", why);
     return;
   }
-  if (!check_address(segs->s[4], segs->len[4], signer)) {
-    reply_error(api, req, R_SIGNER, 400, "the signer must be a 0x address (40 hex digits)");
+  if (!idx_query_address(segs->s[4], segs->len[4], signer)) {
+    reply_error(api, req, route, 400, "the signer must be a 0x address (40 hex digits)");
     return;
   }
   qparam_t q[] = {{"at_block", NULL, 0}};
   if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
-    reply_error(api, req, R_SIGNER, 400, "%s", why);
+    reply_error(api, req, route, 400, "%s", why);
     return;
   }
   char at[AT_TEXT_MAX], bytea[45];
   const char *at_param;
   if (!at_block_param(&q[0], at, &at_param)) {
-    reply_error(api, req, R_SIGNER, 400, "at_block must be a block number");
+    reply_error(api, req, route, 400, "at_block must be a block number");
     return;
   }
   snprintf(bytea, sizeof bytea, "\\x%s", signer + 2);
   const char *params[] = {api->chain_id, key, bytea, at_param};
   char nf[160];
   snprintf(nf, sizeof nf, "no app license matches \"%s\"", key);
-  cached_query(api, req, R_SIGNER, 'G',
-               "SELECT dimo_signer_status($1::bigint, 'app', $2::text, $3::bytea, "
-               "$4::bigint)::text",
-               params, IDX_ARRAY_LEN(params), nf);
+  cached_query(api, req, route, 'G', idx_query_signer_sql, params, IDX_ARRAY_LEN(params), nf);
 }
 
-static void route_licenses(idx_api_t *api, idx_http_req_t *req) {
+static void route_licenses(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  (void)segs;
   char why[200];
   qparam_t q[] = {{"class", NULL, 0}, {"status", NULL, 0}, {"owner", NULL, 0},
                   {"limit", NULL, 0}, {"after", NULL, 0},  {"at_block", NULL, 0}};
   if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
-    reply_error(api, req, R_LICENSES, 400, "%s", why);
+    reply_error(api, req, route, 400, "%s", why);
     return;
   }
   if (q[5].value) {
-    reply_error(api, req, R_LICENSES, 400,
+    reply_error(api, req, route, 400,
                 "at_block is not supported by /v1/licenses (it lists the current state)");
     return;
   }
   const char *cls = q[0].value, *status = q[1].value;
   if (cls && strcmp(cls, "app") != 0 && strcmp(cls, "manufacturer") != 0 &&
       strcmp(cls, "client") != 0) {
-    reply_error(api, req, R_LICENSES, 400,
+    reply_error(api, req, route, 400,
                 "class must be app, client or manufacturer (nodes: /v1/nodes/{id}, connections: "
                 "/v1/connections/{id})");
     return;
   }
   if (status && strcmp(status, "active") != 0 && strcmp(status, "suspended") != 0 &&
       strcmp(status, "understaked") != 0 && strcmp(status, "revoked") != 0) {
-    reply_error(api, req, R_LICENSES, 400,
-                "status must be active, suspended, understaked or revoked");
+    reply_error(api, req, route, 400, "status must be active, suspended, understaked or revoked");
     return;
   }
   char owner[43], owner_bytea[45], limit[LIMIT_TEXT_MAX];
   if (q[2].value) {
-    if (!check_address(q[2].value, q[2].len, owner)) {
-      reply_error(api, req, R_LICENSES, 400, "owner must be a 0x address (40 hex digits)");
+    if (!idx_query_address(q[2].value, q[2].len, owner)) {
+      reply_error(api, req, route, 400, "owner must be a 0x address (40 hex digits)");
       return;
     }
     snprintf(owner_bytea, sizeof owner_bytea, "\\x%s", owner + 2);
   }
   if (!limit_param(&q[3], limit)) {
-    reply_error(api, req, R_LICENSES, 400, "limit must be 1..%d", LIMIT_MAX);
+    reply_error(api, req, route, 400, "limit must be 1..%d", LIMIT_MAX);
     return;
   }
   if (q[4].value && q[4].len && !licenses_cursor_ok(q[4].value, q[4].len)) {
-    reply_error(api, req, R_LICENSES, 400,
+    reply_error(api, req, route, 400,
                 "malformed page cursor (after= takes the \"next\" of the previous page)");
     return;
   }
   const char *params[] = {api->chain_id, cls,
                           status,        q[2].value ? owner_bytea : NULL,
                           limit,         q[4].value && q[4].len ? q[4].value : NULL};
-  cached_query(api, req, R_LICENSES, 'L',
-               "SELECT dimo_licenses_page($1::bigint, $2::text, $3::text, $4::bytea, $5::int, "
-               "$6::text)::text",
-               params, IDX_ARRAY_LEN(params), "no such page");
+  cached_query(api, req, route, 'L', idx_query_licenses_sql, params, IDX_ARRAY_LEN(params),
+               "no such page");
 }
 
-static void route_slashes(idx_api_t *api, idx_http_req_t *req) {
-  char why[200], key[KEY_MAX + 1], limit[LIMIT_TEXT_MAX], at[AT_TEXT_MAX];
+static void route_slashes(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  (void)segs;
+  char why[200], key[IDX_QUERY_KEY_MAX + 1], limit[LIMIT_TEXT_MAX], at[AT_TEXT_MAX];
   qparam_t q[] = {
       {"license", NULL, 0}, {"after", NULL, 0}, {"limit", NULL, 0}, {"at_block", NULL, 0}};
   if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
-    reply_error(api, req, R_SLASHES, 400, "%s", why);
+    reply_error(api, req, route, 400, "%s", why);
     return;
   }
-  if (q[0].value && !check_key(q[0].value, q[0].len, true, key, why, sizeof why)) {
-    reply_error(api, req, R_SLASHES, 400, "license: %s", why);
+  if (q[0].value && !idx_query_license_key(q[0].value, q[0].len, true, key, why, sizeof why)) {
+    reply_error(api, req, route, 400, "license: %s", why);
     return;
   }
   if (q[1].value && q[1].len && !slashes_cursor_ok(q[1].value, q[1].len)) {
-    reply_error(api, req, R_SLASHES, 400,
+    reply_error(api, req, route, 400,
                 "malformed page cursor (after= takes the \"next\" of the previous page)");
     return;
   }
   const char *at_param;
   if (!limit_param(&q[2], limit)) {
-    reply_error(api, req, R_SLASHES, 400, "limit must be 1..%d", LIMIT_MAX);
+    reply_error(api, req, route, 400, "limit must be 1..%d", LIMIT_MAX);
     return;
   }
   if (!at_block_param(&q[3], at, &at_param)) {
-    reply_error(api, req, R_SLASHES, 400, "at_block must be a block number");
+    reply_error(api, req, route, 400, "at_block must be a block number");
     return;
   }
   const char *params[] = {api->chain_id, q[0].value ? key : NULL,
                           q[1].value && q[1].len ? q[1].value : NULL, limit, at_param};
   char nf[160];
   snprintf(nf, sizeof nf, "no license matches \"%s\"", q[0].value ? key : "");
-  cached_query(api, req, R_SLASHES, 'S',
-               "SELECT dimo_slashes_page($1::bigint, $2::text, $3::text, $4::int, "
-               "$5::bigint)::text",
-               params, IDX_ARRAY_LEN(params), nf);
+  cached_query(api, req, route, 'S', idx_query_slashes_sql, params, IDX_ARRAY_LEN(params), nf);
 }
 
 /* ---- #25: the admin-actions ledger -------------------------------------- */
@@ -1481,23 +1030,25 @@ static bool admin_cursor_ok(const char *s, size_t n) {
 /* GET /v1/admin-actions?license=0x..&action=..&executor=0x..&from_block=N
  * &to_block=N&limit=N&after=CURSOR&format=json|csv: newest first, one SQL
  * function per format (the CSV is the page's rows as text). */
-static void route_admin_actions(idx_api_t *api, idx_http_req_t *req) {
+static void route_admin_actions(idx_api_t *api, idx_http_req_t *req, route_t route,
+                                const segs_t *segs) {
+  (void)segs;
   char why[200], lic[43], exec[43], limit[LIMIT_TEXT_MAX], from[AT_TEXT_MAX], to[AT_TEXT_MAX];
   qparam_t q[] = {{"license", NULL, 0},    {"action", NULL, 0},   {"executor", NULL, 0},
                   {"from_block", NULL, 0}, {"to_block", NULL, 0}, {"limit", NULL, 0},
                   {"after", NULL, 0},      {"format", NULL, 0}};
-  route_t r = R_ADMIN_ACTIONS;
+  route_t r = route;
   if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
     reply_error(api, req, r, 400, "%s", why);
     return;
   }
   if (q[7].value && strcmp(q[7].value, "csv") == 0)
-    r = R_ADMIN_ACTIONS_CSV;
+    r = route + 1; /* the csv row follows */
   else if (q[7].value && strcmp(q[7].value, "json") != 0) {
     reply_error(api, req, r, 400, "format must be json or csv");
     return;
   }
-  if (q[0].value && !check_address(q[0].value, q[0].len, lic)) {
+  if (q[0].value && !idx_query_address(q[0].value, q[0].len, lic)) {
     reply_error(api, req, r, 400, "license must be a contract address");
     return;
   }
@@ -1505,7 +1056,7 @@ static void route_admin_actions(idx_api_t *api, idx_http_req_t *req) {
     reply_error(api, req, r, 400, "unknown action");
     return;
   }
-  if (q[2].value && !check_address(q[2].value, q[2].len, exec)) {
+  if (q[2].value && !idx_query_address(q[2].value, q[2].len, exec)) {
     reply_error(api, req, r, 400, "executor must be an address");
     return;
   }
@@ -1527,82 +1078,73 @@ static void route_admin_actions(idx_api_t *api, idx_http_req_t *req) {
                           q[1].value,    q[2].value ? exec : NULL,
                           from_p,        to_p,
                           limit,         q[6].value && q[6].len ? q[6].value : NULL};
-  cached_query(api, req, r, r == R_ADMIN_ACTIONS_CSV ? 'c' : 'a',
-               r == R_ADMIN_ACTIONS_CSV
-                   ? "SELECT dimo_admin_actions_csv($1::bigint, $2::text, $3::text, $4::text, "
-                     "$5::bigint, $6::bigint, $7::int, $8::text)"
-                   : "SELECT dimo_admin_actions_page($1::bigint, $2::text, $3::text, $4::text, "
-                     "$5::bigint, $6::bigint, $7::int, $8::text)::text",
-               params, IDX_ARRAY_LEN(params), "{\"error\":\"nothing indexed\"}");
+  cached_query(api, req, r, r != route ? 'c' : 'a',
+               r != route ? idx_query_admin_actions_csv_sql : idx_query_admin_actions_sql, params,
+               IDX_ARRAY_LEN(params), "{\"error\":\"nothing indexed\"}");
 }
 
-static void route_access(idx_api_t *api, idx_http_req_t *req) {
+static void route_access(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  (void)segs;
   char why[200];
   qparam_t q[] = {{"client_id", NULL, 0},  {"asset", NULL, 0},  {"token_id", NULL, 0},
                   {"permission", NULL, 0}, {"signer", NULL, 0}, {"at_block", NULL, 0},
                   {"at_time", NULL, 0},    {"grantor", NULL, 0}};
   if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
-    reply_error(api, req, R_ACCESS, 400, "%s", why);
+    reply_error(api, req, route, 400, "%s", why);
     return;
   }
   idx_access_query_t aq;
-  bool ok = q[7].value && !q[1].value && !q[2].value
-                ? idx_api_access_parse_account(&aq, q[0].value, q[7].value, q[3].value, q[4].value,
-                                               q[5].value, q[6].value, why, sizeof why)
-                : idx_api_access_parse(&aq, q[0].value, q[1].value, q[2].value, q[3].value,
-                                       q[4].value, q[5].value, q[6].value, why, sizeof why);
+  bool ok =
+      q[7].value && !q[1].value && !q[2].value
+          ? idx_query_access_parse_account(&aq, q[0].value, q[7].value, q[3].value, q[4].value,
+                                           q[5].value, q[6].value, why, sizeof why)
+          : idx_query_access_parse(&aq, q[0].value, q[1].value, q[2].value, q[3].value, q[4].value,
+                                   q[5].value, q[6].value, why, sizeof why);
   if (!ok || (q[7].value && !aq.grantor[0])) {
     if (ok)
       snprintf(why, sizeof why, "grantor replaces asset and token_id: give one or the other");
-    reply_error(api, req, R_ACCESS, 400, "%s", why);
+    reply_error(api, req, route, 400, "%s", why);
     return;
   }
-  const char *params[IDX_API_ACCESS_NPARAMS];
-  idx_api_access_params(&aq, api->chain_id, params);
-  call_t *c = cached_call(api, req, R_ACCESS, ANS_ACCESS, 'X', params, IDX_ARRAY_LEN(params),
+  const char *params[IDX_QUERY_ACCESS_NPARAMS];
+  idx_query_access_params(&aq, api->chain_id, params);
+  call_t *c = cached_call(api, req, route, ANS_ACCESS, 'X', params, IDX_ARRAY_LEN(params),
                           "nothing is indexed yet");
   if (!c)
     return;
-  c->wall_clock = !aq.at_block[0] && !aq.at_time[0];
-  run_call(api, c, idx_api_access_sql, IDX_ARRAY_LEN(params), params);
+  c->wall_clock = routes[route].fresh == FRESH_WALL && !aq.at_block[0] && !aq.at_time[0];
+  run_call(api, c, idx_query_access_sql, IDX_ARRAY_LEN(params), params);
 }
-
-const char idx_api_verify_access_sql[] =
-    "SELECT jsonb_build_object('verify', dimo_verify_license($1::bigint, $2::bytea, "
-    "$8::bytea), 'access', dimo_access($1::bigint, $2::bytea, $3::bytea, "
-    "$4::numeric, $5::int, $6::bigint, to_timestamp($7::float8), $8::bytea))::text";
 
 /* With the signer known: the cache, else dimo_verify_license (and, when
  * the request names a vehicle and a permission, dimo_access in the same
  * statement: one snapshot). */
-static void verify_lookup(idx_api_t *api, idx_http_req_t *req, const char *client,
+static void verify_lookup(idx_api_t *api, idx_http_req_t *req, route_t route, const char *client,
                           const idx_addr_t *signer, idx_access_query_t *access) {
   char signer_hex[43], key[512], client_bytea[45], signer_bytea[45];
   idx_addr_to_hex(signer_hex, signer);
   snprintf(client_bytea, sizeof client_bytea, "\\x%s", client + 2);
   snprintf(signer_bytea, sizeof signer_bytea, "\\x%s", signer_hex + 2);
-  const char *params[IDX_API_ACCESS_NPARAMS] = {api->chain_id, client_bytea, signer_bytea};
-  size_t nparams = 3;
+  /* idx_query_verify_sql: $4, the block, NULL (now). */
+  const char *params[IDX_QUERY_ACCESS_NPARAMS] = {api->chain_id, client_bytea, signer_bytea, NULL};
+  size_t nparams = 4;
   if (access) {
     snprintf(access->signer, sizeof access->signer, "%s", signer_bytea);
-    idx_api_access_params(access, api->chain_id, params);
+    idx_query_access_params(access, api->chain_id, params);
     nparams = IDX_ARRAY_LEN(params);
   }
   size_t klen = make_key(key, sizeof key, access ? 'W' : 'V', params + 1, nparams - 1);
-  if (klen && (from_cache(api, req, R_VERIFY, key, klen) || join_inflight(api, req, key, klen)))
+  if (klen && (from_cache(api, req, route, key, klen) || join_inflight(api, req, key, klen)))
     return;
-  call_t *c = call_new(api, req, R_VERIFY, ANS_VERIFY, key, klen);
+  call_t *c = call_new(api, req, route, ANS_VERIFY, key, klen);
   if (!c) {
-    reply_error(api, req, R_VERIFY, 500, "out of memory");
+    reply_error(api, req, route, 500, "out of memory");
     return;
   }
   memcpy(c->signer, signer_hex, sizeof c->signer);
   c->with_access = access != NULL;
-  c->wall_clock = true;
-  run_call(api, c,
-           access ? idx_api_verify_access_sql
-                  : "SELECT dimo_verify_license($1::bigint, $2::bytea, $3::bytea)::text",
-           nparams, params);
+  c->wall_clock = routes[route].fresh == FRESH_WALL;
+  run_call(api, c, access ? idx_query_verify_access_sql : idx_query_verify_sql, nparams, params);
 }
 
 /* On a thread-pool thread: touches only the job and the (read-only)
@@ -1620,11 +1162,12 @@ static void recover_done(uv_work_t *w, int status) {
   idx_api_t *api = job->api;
   api->depth++;
   if (status != 0 || api->closing)
-    reply_error(api, job->req, R_VERIFY, 503, "shutting down");
+    reply_error(api, job->req, job->route, 503, "shutting down");
   else if (job->rc)
-    reply_error(api, job->req, R_VERIFY, 400, "%s", job->err);
+    reply_error(api, job->req, job->route, 400, "%s", job->err);
   else
-    verify_lookup(api, job->req, job->client, &job->signer, job->with_access ? &job->access : NULL);
+    verify_lookup(api, job->req, job->route, job->client, &job->signer,
+                  job->with_access ? &job->access : NULL);
   free(job->msg);
   free(job);
   api->jobs--;
@@ -1678,25 +1221,25 @@ static const char *access_member(json_t *body, const char *name, char *buf, size
   return buf;
 }
 
-static void route_verify(idx_api_t *api, idx_http_req_t *req) {
+static void route_verify(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  (void)segs;
   const idx_http_msg_t *m = idx_http_req_msg(req);
   char why[200];
   qparam_t q[1] = {{"-", NULL, 0}};
   if (!parse_query(api, m, q, 0, why, sizeof why)) {
-    reply_error(api, req, R_VERIFY, 400, "%s", why);
+    reply_error(api, req, route, 400, "%s", why);
     return;
   }
   json_error_t jerr;
   json_t *body = json_loadb(m->body, m->body_len, JSON_REJECT_DUPLICATES, &jerr);
   if (!body) {
-    reply_error(api, req, R_VERIFY, 400, "body is not valid JSON: %s (line %d, column %d)",
+    reply_error(api, req, route, 400, "body is not valid JSON: %s (line %d, column %d)",
                 json_problem(&jerr), jerr.line, jerr.column);
     return;
   }
   if (!json_is_object(body)) {
     json_decref(body);
-    reply_error(api, req, R_VERIFY, 400,
-                "body must be a JSON object {client_id, message, signature}");
+    reply_error(api, req, route, 400, "body must be a JSON object {client_id, message, signature}");
     return;
   }
   const char *name;
@@ -1706,7 +1249,7 @@ static void route_verify(idx_api_t *api, idx_http_req_t *req) {
     for (size_t i = 0; i < IDX_ARRAY_LEN(verify_members); i++)
       known = known || strcmp(name, verify_members[i]) == 0;
     if (!known) {
-      reply_error(api, req, R_VERIFY, 400, "unknown member \"%.64s\"", name);
+      reply_error(api, req, route, 400, "unknown member \"%.64s\"", name);
       json_decref(body);
       return;
     }
@@ -1720,7 +1263,7 @@ static void route_verify(idx_api_t *api, idx_http_req_t *req) {
   if (!cid)
     fail = "client_id is required";
   else if (!json_is_string(cid) ||
-           !check_address(json_string_value(cid), json_string_length(cid), client))
+           !idx_query_address(json_string_value(cid), json_string_length(cid), client))
     fail = "client_id must be a 0x address (40 hex digits)";
   else if (!msg && !msg_hex)
     fail = "message (or message_hex) is required";
@@ -1736,7 +1279,7 @@ static void route_verify(idx_api_t *api, idx_http_req_t *req) {
     fail = "signature must be a 0x hex string";
   if (fail) {
     json_decref(body);
-    reply_error(api, req, R_VERIFY, 400, "%s", fail);
+    reply_error(api, req, route, 400, "%s", fail);
     return;
   }
   /* The access question, when the request names a vehicle. */
@@ -1748,14 +1291,14 @@ static void route_verify(idx_api_t *api, idx_http_req_t *req) {
   bool with_access = asset || token || perm;
   if (with_access && (!asset || !token || !perm)) {
     json_decref(body);
-    reply_error(api, req, R_VERIFY, 400,
+    reply_error(api, req, route, 400,
                 "asset, token_id and permission go together (the access question)");
     return;
   }
   if (with_access &&
-      !idx_api_access_parse(&aq, client, asset, token, perm, NULL, NULL, NULL, why, sizeof why)) {
+      !idx_query_access_parse(&aq, client, asset, token, perm, NULL, NULL, NULL, why, sizeof why)) {
     json_decref(body);
-    reply_error(api, req, R_VERIFY, 400, "%s", why);
+    reply_error(api, req, route, 400, "%s", why);
     return;
   }
   /* The signature's form is checked here; the curve work goes to the
@@ -1763,7 +1306,7 @@ static void route_verify(idx_api_t *api, idx_http_req_t *req) {
   recover_job_t *job = calloc(1, sizeof *job);
   if (!job) {
     json_decref(body);
-    reply_error(api, req, R_VERIFY, 500, "out of memory");
+    reply_error(api, req, route, 500, "out of memory");
     return;
   }
   char serr[160];
@@ -1771,7 +1314,7 @@ static void route_verify(idx_api_t *api, idx_http_req_t *req) {
                     sizeof serr) != 0) {
     free(job);
     json_decref(body);
-    reply_error(api, req, R_VERIFY, 400, "%s", serr);
+    reply_error(api, req, route, 400, "%s", serr);
     return;
   }
   if (msg) {
@@ -1787,19 +1330,19 @@ static void route_verify(idx_api_t *api, idx_http_req_t *req) {
       free(job->msg);
       free(job);
       json_decref(body);
-      reply_error(api, req, R_VERIFY, 400,
-                  "message_hex must be 0x and an even number of hex digits");
+      reply_error(api, req, route, 400, "message_hex must be 0x and an even number of hex digits");
       return;
     }
   }
   json_decref(body);
   if (!job->msg) {
     free(job);
-    reply_error(api, req, R_VERIFY, 500, "out of memory");
+    reply_error(api, req, route, 500, "out of memory");
     return;
   }
   job->api = api;
   job->req = req;
+  job->route = route;
   memcpy(job->client, client, sizeof job->client);
   job->with_access = with_access;
   if (with_access)
@@ -1872,321 +1415,92 @@ static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *r
     rc = idx_buf_addf(&b, "\"lag\":%llu,\"ready_lag\":%llu}", (unsigned long long)lag,
                       (unsigned long long)api->opts.ready_lag);
   if (rc)
-    reply_error(api, c->req, R_READYZ, 500, "out of memory");
+    reply_error(api, c->req, c->route, 500, "out of memory");
   else
-    reply_json(api, c->req, R_READYZ, problem[0] ? 503 : 200, b.data, b.len);
+    reply_json(api, c->req, c->route, problem[0] ? 503 : 200, b.data, b.len);
   idx_buf_free(&b);
 }
 
 /* ---- metrics ------------------------------------------------------------ */
 
-static int m_head(idx_buf_t *b, const char *name, const char *type, const char *help) {
-  return idx_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static int m_u64(idx_buf_t *b, const char *name, const char *type, const char *help, uint64_t v) {
-  int rc = m_head(b, name, type, help);
-  return rc ? rc : idx_buf_addf(b, "%s %llu\n", name, (unsigned long long)v);
-}
-
-/* A label value with \, " and newline escaped. */
-static int m_label(idx_buf_t *b, const char *s) {
-  int rc = 0;
-  for (; *s && rc == 0; s++) {
-    if (*s == '\\' || *s == '"')
-      rc = idx_buf_addf(b, "\\%c", *s);
-    else if (*s == '\n')
-      rc = idx_buf_adds(b, "\\n");
-    else
-      rc = idx_buf_add(b, s, 1);
-  }
-  return rc;
-}
-
 static int render_metrics(idx_api_t *api, idx_buf_t *b) {
   idx_api_status_t st;
   status_now(api, &st);
-  const idx_sync_status_t *s = &st.sync;
-  int rc = 0;
-#define TRY(x)                                                                                     \
-  do {                                                                                             \
-    rc = (x);                                                                                      \
-    if (rc)                                                                                        \
-      return rc;                                                                                   \
-  } while (0)
-  TRY(m_head(b, "dimo_build_info", "gauge", "Version and chain of this process."));
-  TRY(idx_buf_addf(b, "dimo_build_info{version=\"%s\",chain_id=\"%s\"} 1\n", IDX_VERSION,
-                   api->chain_id));
-  if (st.has_sync) {
-    uint64_t lag = s->target > s->cursor ? s->target - s->cursor : 0;
-    uint64_t head_lag = s->head > s->cursor ? s->head - s->cursor : 0;
-    TRY(m_u64(b, "dimo_chain_head_block", "gauge", "Chain head seen last.", s->head));
-    TRY(m_u64(b, "dimo_sync_standby", "gauge",
-              "1 while another instance holds the writer lock and this one waits.",
-              s->standby ? 1 : 0));
-    TRY(m_u64(b, "dimo_sync_target_block", "gauge",
-              "Highest block the engine may index now (head minus confirmations, or the "
-              "safe/finalized tag).",
-              s->target));
-    TRY(m_u64(b, "dimo_indexed_block", "gauge", "Last indexed block (the cursor).", s->cursor));
-    TRY(m_u64(b, "dimo_index_lag_blocks", "gauge", "Target block minus indexed block.", lag));
-    TRY(m_u64(b, "dimo_head_lag_blocks", "gauge", "Chain head minus indexed block.", head_lag));
-    TRY(m_u64(b, "dimo_sync_batches_total", "counter", "Batches written by this process.",
-              s->batches));
-    TRY(m_u64(b, "dimo_sync_logs_written_total", "counter", "Logs stored by this process.",
-              s->logs));
-    TRY(m_u64(b, "dimo_sync_unknown_logs_total", "counter",
-              "Logs skipped by this process (unknown topic0 or undecodable).", s->unknown_logs));
-    TRY(m_u64(b, "dimo_sync_inconsistencies_total", "counter", "Inconsistent node answers retried.",
-              s->inconsistencies));
-    TRY(m_u64(b, "dimo_sync_range_limits_total", "counter",
-              "Provider eth_getLogs range or size limits met.", s->range_limits));
-    TRY(m_u64(b, "dimo_sync_log_range_blocks", "gauge", "Current eth_getLogs block span.",
-              s->range));
-    TRY(m_u64(b, "dimo_reorgs_total", "counter", "Reorgs rolled back.", s->reorgs));
-    TRY(idx_sync_metrics(s, b));
-    TRY(m_u64(b, "dimo_reorg_last_depth_blocks", "gauge", "Depth of the last reorg.",
-              s->last_reorg_depth));
-    TRY(m_u64(b, "dimo_reorg_max_depth_blocks", "gauge", "Deepest reorg seen.",
-              s->max_reorg_depth));
-    TRY(m_head(b, "dimo_db_last_batch_seconds", "gauge",
-               "Database time of the last batch written."));
-    TRY(idx_buf_addf(b, "dimo_db_last_batch_seconds %.6f\n", s->last_batch_ms / 1000.0));
-  }
-  if (st.metrics_cb)
-    TRY(st.metrics_cb(st.metrics_ud, b));
-  TRY(m_head(b, "dimo_db_batch_duration_seconds", "histogram",
-             "Database time of each batch written (one transaction)."));
-  uint64_t cum = 0;
-  for (size_t i = 0; i < NBATCH; i++) {
-    cum += api->batch_buckets[i];
-    if (i < NBATCH - 1)
-      TRY(idx_buf_addf(b, "dimo_db_batch_duration_seconds_bucket{le=\"%g\"} %llu\n",
-                       batch_bounds[i], (unsigned long long)cum));
-    else
-      TRY(idx_buf_addf(b, "dimo_db_batch_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-                       (unsigned long long)cum));
-  }
-  TRY(idx_buf_addf(b, "dimo_db_batch_duration_seconds_sum %.6f\n", api->batch_sum));
-  TRY(idx_buf_addf(b, "dimo_db_batch_duration_seconds_count %llu\n",
-                   (unsigned long long)api->batch_count));
-
-  /* Stored events by name (from the database, cached). */
-  json_t *ev = api->events_json ? json_loads(api->events_json, 0, NULL) : NULL;
-  TRY(m_head(b, "dimo_stored_events", "gauge",
-             "Logs stored in the database per event name (read at most every 10 s)."));
-  if (json_is_object(ev)) {
-    const char *name;
-    json_t *v;
-    json_object_foreach(ev, name, v) {
-      if (!json_is_integer(v))
-        continue;
-      rc = idx_buf_adds(b, "dimo_stored_events{event=\"");
-      if (!rc)
-        rc = m_label(b, name);
-      if (!rc)
-        rc = idx_buf_addf(b, "\"} %lld\n", (long long)json_integer_value(v));
-      if (rc)
-        break;
-    }
-  }
-  json_decref(ev);
-  if (rc)
-    return rc;
-
-  if (st.has_rpc) {
-    const idx_rpc_stats_t *r = &st.rpc;
-    TRY(m_u64(b, "dimo_rpc_batches_total", "counter", "JSON-RPC batches completed.", r->batches));
-    TRY(m_u64(b, "dimo_rpc_requests_total", "counter", "JSON-RPC requests in completed batches.",
-              r->requests));
-    TRY(m_u64(b, "dimo_rpc_http_exchanges_total", "counter",
-              "HTTP exchanges with JSON-RPC endpoints, retries included.", r->http_exchanges));
-    TRY(m_u64(b, "dimo_rpc_failures_total", "counter",
-              "Failed JSON-RPC exchanges (transport faults, too-large answers).", r->failures));
-    TRY(m_u64(b, "dimo_rpc_rate_limited_total", "counter", "HTTP 429 answers.", r->rate_limited));
-    TRY(m_u64(b, "dimo_rpc_errors_total", "counter", "JSON-RPC error objects received.",
-              r->rpc_errors));
-    TRY(m_u64(b, "dimo_rpc_received_bytes_total", "counter", "JSON-RPC answer bytes received.",
-              r->bytes_received));
-    TRY(m_head(b, "dimo_rpc_latency_seconds", "histogram",
-               "Latency of successful JSON-RPC exchanges (no _sum: not measured)."));
-    cum = 0;
-    for (size_t i = 0; i < IDX_ARRAY_LEN(r->latency_buckets); i++) {
-      cum += r->latency_buckets[i]; /* per-bucket counts made cumulative */
-      if (i < IDX_ARRAY_LEN(idx_rpc_latency_bounds_ms))
-        TRY(idx_buf_addf(b, "dimo_rpc_latency_seconds_bucket{le=\"%g\"} %llu\n",
-                         idx_rpc_latency_bounds_ms[i] / 1000.0, (unsigned long long)cum));
-      else
-        TRY(idx_buf_addf(b, "dimo_rpc_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
-                         (unsigned long long)cum));
-    }
-    TRY(idx_buf_addf(b, "dimo_rpc_latency_seconds_count %llu\n", (unsigned long long)cum));
-    static const char *const url_metrics[][3] = {
-        {"dimo_rpc_endpoint_exchanges_total", "counter", "HTTP exchanges per endpoint."},
-        {"dimo_rpc_endpoint_failures_total", "counter", "Failed exchanges per endpoint."},
-        {"dimo_rpc_endpoint_consecutive_failures", "gauge",
-         "Failures since the endpoint's last success."},
-        {"dimo_rpc_endpoint_cooldown_seconds", "gauge", "Cool-down left before reuse."},
-    };
-    for (size_t k = 0; k < IDX_ARRAY_LEN(url_metrics) && st.nurls; k++) {
-      TRY(m_head(b, url_metrics[k][0], url_metrics[k][1], url_metrics[k][2]));
-      for (size_t i = 0; i < st.nurls; i++) {
-        const idx_rpc_url_stats_t *u = &st.urls[i];
-        TRY(idx_buf_addf(b, "%s{url=\"", url_metrics[k][0]));
-        TRY(m_label(b, u->url ? u->url : ""));
-        if (k == 0)
-          TRY(idx_buf_addf(b, "\"} %llu\n", (unsigned long long)u->exchanges));
-        else if (k == 1)
-          TRY(idx_buf_addf(b, "\"} %llu\n", (unsigned long long)u->failures));
-        else if (k == 2)
-          TRY(idx_buf_addf(b, "\"} %u\n", u->consecutive));
-        else
-          TRY(idx_buf_addf(b, "\"} %.3f\n", (double)u->cooldown_ms / 1000.0));
-      }
-    }
-  }
-
-  TRY(m_head(b, "dimo_http_requests_total", "counter", "HTTP API answers by route and code."));
-  for (size_t r = 0; r < R_COUNT; r++) {
-    for (size_t k = 0; k < NCODES; k++) {
-      if (!api->req_counts[r][k])
-        continue;
-      if (k < NCODES - 1)
-        TRY(idx_buf_addf(b, "dimo_http_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
-                         route_names[r], codes[k], (unsigned long long)api->req_counts[r][k]));
-      else
-        TRY(idx_buf_addf(b, "dimo_http_requests_total{route=\"%s\",code=\"other\"} %llu\n",
-                         route_names[r], (unsigned long long)api->req_counts[r][k]));
-    }
-  }
-  TRY(m_head(b, "dimo_http_request_duration_seconds", "histogram",
-             "Time from a request's arrival to its answer, by route."));
-  for (size_t r = 0; r < R_COUNT; r++) {
-    if (!api->dur_count[r])
-      continue;
-    cum = 0;
-    for (size_t i = 0; i < NDUR; i++) {
-      cum += api->dur_buckets[r][i];
-      if (i < NDUR - 1)
-        TRY(idx_buf_addf(b,
-                         "dimo_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                         route_names[r], dur_bounds[i], (unsigned long long)cum));
-      else
-        TRY(idx_buf_addf(b,
-                         "dimo_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
-                         "%llu\n",
-                         route_names[r], (unsigned long long)cum));
-    }
-    TRY(idx_buf_addf(b, "dimo_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
-                     route_names[r], api->dur_sum[r]));
-    TRY(idx_buf_addf(b, "dimo_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
-                     route_names[r], (unsigned long long)api->dur_count[r]));
-  }
   idx_http_stats_t hs;
   idx_http_stats(api->http, &hs);
-  TRY(m_u64(b, "dimo_http_connections_open", "gauge", "Open HTTP connections.",
-            hs.connections_open));
-  TRY(m_u64(b, "dimo_http_connections_total", "counter", "HTTP connections accepted.",
-            hs.connections_total));
-  TRY(m_u64(b, "dimo_http_connections_rejected_total", "counter",
-            "Connections refused over --http-max-conns.", hs.connections_rejected));
-  TRY(m_head(b, "dimo_http_refused_total", "counter",
-             "Requests refused before routing, by reason."));
-  TRY(idx_buf_addf(b, "dimo_http_refused_total{reason=\"timeout\"} %llu\n",
-                   (unsigned long long)hs.timeouts));
-  TRY(idx_buf_addf(b, "dimo_http_refused_total{reason=\"malformed\"} %llu\n",
-                   (unsigned long long)hs.bad_requests));
-  TRY(idx_buf_addf(b, "dimo_http_refused_total{reason=\"too_large\"} %llu\n",
-                   (unsigned long long)hs.too_large));
-  TRY(m_u64(b, "dimo_http_idle_closed_total", "counter", "Idle connections closed.",
-            hs.idle_closed));
-  TRY(m_u64(b, "dimo_http_output_bytes", "gauge",
-            "Bytes of requests and answers held for HTTP clients.", hs.output_bytes));
-  TRY(m_u64(b, "dimo_http_output_refused_total", "counter",
-            "Answers refused (503) because --http-max-output was reached.", hs.output_refused));
-  TRY(m_u64(b, "dimo_http_output_closed_total", "counter",
-            "Connections closed for holding the most output at --http-max-output.",
-            hs.output_closed));
-  TRY(m_u64(b, "dimo_api_cache_hits_total", "counter", "Answers served from the cache.",
-            api->cache_hits));
-  TRY(m_u64(b, "dimo_api_cache_misses_total", "counter",
-            "Cacheable answers read from the database.", api->cache_misses));
-  TRY(m_u64(b, "dimo_api_cache_entries", "gauge", "Answers in the cache.", api->cache.n));
-  TRY(m_u64(b, "dimo_api_coalesced_total", "counter",
-            "Requests answered by a query already running for the same key.", api->coalesced));
-  TRY(m_u64(b, "dimo_api_cache_invalidations_total", "counter",
-            "Cache flushes on a batch commit or rollback.", api->cache_invalidations));
   idx_dbpool_stats_t ps;
   idx_dbpool_stats(api->pool, &ps);
-  TRY(m_u64(b, "dimo_db_pool_size", "gauge", "API database connections configured.", ps.size));
-  TRY(m_u64(b, "dimo_db_pool_up", "gauge", "API database connections open.", ps.up));
-  TRY(m_u64(b, "dimo_db_pool_busy", "gauge", "API database connections running a query.", ps.busy));
-  TRY(m_u64(b, "dimo_db_pool_queued", "gauge", "Queries waiting for a connection.", ps.queued));
-  TRY(m_u64(b, "dimo_db_pool_queries_total", "counter", "API queries answered.", ps.queries));
-  TRY(m_u64(b, "dimo_db_pool_errors_total", "counter", "API queries failed.", ps.errors));
-  TRY(m_u64(b, "dimo_db_pool_rejected_total", "counter",
-            "API queries refused (database down or queue full).", ps.rejected));
-  TRY(m_u64(b, "dimo_db_pool_connect_failures_total", "counter",
-            "Failed API database connection attempts.", ps.conn_fails));
-  TRY(m_u64(b, "dimo_db_pool_lost_total", "counter", "API database connections lost.", ps.lost));
-#undef TRY
-  return 0;
+  int rc = idx_metrics_build(b, api->chain_id);
+  if (rc == 0 && st.has_sync)
+    rc = idx_metrics_sync(b, &st.sync);
+  if (rc == 0 && st.metrics_cb)
+    rc = st.metrics_cb(st.metrics_ud, b);
+  if (rc == 0)
+    rc = idx_metrics_batches(b, &api->batches);
+  if (rc == 0)
+    rc = idx_metrics_events(b, api->events_json);
+  if (rc == 0 && st.has_rpc)
+    rc = idx_metrics_rpc(b, &st.rpc, st.urls, st.nurls);
+  if (rc == 0)
+    rc = idx_metrics_routes(b, api->route_stats, NROUTES);
+  if (rc == 0)
+    rc = idx_metrics_http(b, &hs);
+  if (rc == 0)
+    rc = idx_metrics_cache(b, &api->cache);
+  if (rc == 0)
+    rc = idx_metrics_pool(b, &ps);
+  return rc;
 }
 
-static void answer_metrics(idx_api_t *api, idx_http_req_t *req) {
+static void answer_metrics(idx_api_t *api, idx_http_req_t *req, route_t route) {
   idx_buf_t b;
   idx_buf_init(&b, METRICS_MAX);
   int rc = render_metrics(api, &b);
   if (rc)
-    reply_error(api, req, R_METRICS, 500, "cannot render metrics: %s", idx_strerror(rc));
+    reply_error(api, req, route, 500, "cannot render metrics: %s", idx_strerror(rc));
   else
-    reply(api, req, R_METRICS, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len,
-          NULL);
+    reply(api, req, route, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, NULL);
   idx_buf_free(&b);
 }
 
-static void route_metrics(idx_api_t *api, idx_http_req_t *req) {
+static void route_metrics(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  (void)segs;
   uint64_t now = uv_now(api->loop);
   if (api->events_at && now - api->events_at < EVENTS_TTL_MS) {
-    answer_metrics(api, req);
+    answer_metrics(api, req, route);
     return;
   }
-  call_t *c = call_new(api, req, R_METRICS, ANS_EVENTS, NULL, 0);
+  call_t *c = call_new(api, req, route, ANS_EVENTS, NULL, 0);
   if (!c) {
-    answer_metrics(api, req);
+    answer_metrics(api, req, route);
     return;
   }
   const char *params[] = {api->chain_id};
-  run_call(api, c,
-           "SELECT coalesce(jsonb_object_agg(event_name, n), '{}')::text FROM "
-           "(SELECT event_name, count(*) AS n FROM logs WHERE chain_id = $1::bigint "
-           "GROUP BY event_name) t",
-           1, params);
+  run_call(api, c, idx_query_events_sql, 1, params);
 }
 
 /* GET /v1/overview?at_block=&license=: schema/008's dimo_overview. */
-static void route_overview(idx_api_t *api, idx_http_req_t *req) {
-  char why[200], key[KEY_MAX + 1], at[AT_TEXT_MAX];
+static void route_overview(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  (void)segs;
+  char why[200], key[IDX_QUERY_KEY_MAX + 1], at[AT_TEXT_MAX];
   qparam_t q[] = {{"at_block", NULL, 0}, {"license", NULL, 0}};
   if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
-    reply_error(api, req, R_OVERVIEW, 400, "%s", why);
+    reply_error(api, req, route, 400, "%s", why);
     return;
   }
   const char *at_param;
   if (!at_block_param(&q[0], at, &at_param)) {
-    reply_error(api, req, R_OVERVIEW, 400, "at_block must be a block number");
+    reply_error(api, req, route, 400, "at_block must be a block number");
     return;
   }
-  if (q[1].value && !check_key(q[1].value, q[1].len, true, key, why, sizeof why)) {
-    reply_error(api, req, R_OVERVIEW, 400, "license: %s", why);
+  if (q[1].value && !idx_query_license_key(q[1].value, q[1].len, true, key, why, sizeof why)) {
+    reply_error(api, req, route, 400, "license: %s", why);
     return;
   }
   const char *params[] = {api->chain_id, at_param, q[1].value ? key : NULL};
   char nf[160];
   snprintf(nf, sizeof nf, "no license matches \"%s\"", q[1].value ? key : "");
-  cached_query(api, req, R_OVERVIEW, 'O',
-               "SELECT dimo_overview($1::bigint, $2::bigint, $3::text)::text", params,
-               IDX_ARRAY_LEN(params), nf);
+  cached_query(api, req, route, 'O', idx_query_overview_sql, params, IDX_ARRAY_LEN(params), nf);
 }
 
 /* The page (web.h): an embedded file, or its settings. Returns false when
@@ -2221,42 +1535,93 @@ static bool route_page(idx_api_t *api, idx_http_req_t *req) {
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-static bool seg_is(const segs_t *s, size_t i, const char *word) {
-  return i < s->n && s->len[i] == strlen(word) && memcmp(s->s[i], word, s->len[i]) == 0;
+static void route_healthz(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  (void)segs;
+  char why[200];
+  qparam_t none[1] = {{"-", NULL, 0}};
+  if (!parse_query(api, idx_http_req_msg(req), none, 0, why, sizeof why))
+    reply_error(api, req, route, 400, "%s", why);
+  else
+    reply_json(api, req, route, 200, "{\"status\":\"ok\"}", 15);
+}
+
+static void route_readyz(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  (void)segs;
+  call_t *c = call_new(api, req, route, ANS_READY, NULL, 0);
+  if (!c) {
+    reply_error(api, req, route, 500, "out of memory");
+    return;
+  }
+  run_call(api, c, idx_query_ready_sql, 0, NULL);
+}
+
+/* ---- the route table ---------------------------------------------------- */
+
+/* Matching (in order), the methods (405 with Allow otherwise), the name
+ * in metrics, whether answers are cached and for how long. A pattern is
+ * path segments, "*" standing for any non-empty one; NULL: not matched by
+ * path. Adding an endpoint is one row here and one handler. */
+static const route_def_t routes[NROUTES] = {
+    [R_OTHER] = {0, NULL, "other", NULL, false, FRESH_NONE, NULL},
+    [R_PAGE] = {M_GET, NULL, "/ (page)", NULL, false, FRESH_NONE, NULL},
+    {M_GET, "healthz", "/healthz", route_healthz, false, FRESH_NONE, NULL},
+    {M_GET, "readyz", "/readyz", route_readyz, false, FRESH_NONE, NULL},
+    {M_GET, "metrics", "/metrics", route_metrics, false, FRESH_NONE, NULL},
+    {M_GET, "v1/apps/*", "/v1/apps/{id}", route_app, true, FRESH_COMMIT, NULL},
+    {M_GET, "v1/apps/*/signers/*", "/v1/apps/{id}/signers/{address}", route_signer, true,
+     FRESH_COMMIT, NULL},
+    {M_GET, "v1/nodes/*", "/v1/nodes/{id}", route_node, true, FRESH_COMMIT, NULL},
+    {M_GET, "v1/manufacturers/*", "/v1/manufacturers/{id}", route_manufacturer, true, FRESH_COMMIT,
+     NULL},
+    {M_GET, "v1/connections/*", "/v1/connections/{id}", route_connection, true, FRESH_COMMIT, NULL},
+    {M_GET, "v1/licenses", "/v1/licenses", route_licenses, true, FRESH_COMMIT, NULL},
+    {M_GET, "v1/slashes", "/v1/slashes", route_slashes, true, FRESH_COMMIT, NULL},
+    {M_POST, "v1/verify", "/v1/verify", route_verify, true, FRESH_WALL, NULL},
+    {M_GET, "v1/access", "/v1/access", route_access, true, FRESH_WALL, NULL},
+    {M_GET, "v1/overview", "/v1/overview", route_overview, true, FRESH_COMMIT, NULL},
+    {M_GET, "v1/admin-actions", "/v1/admin-actions", route_admin_actions, true, FRESH_COMMIT,
+     NULL}, /* #25 */
+    /* ?format=csv of the row above (its handler picks this row): counted apart */
+    {M_GET, NULL, "/v1/admin-actions (csv)", NULL, true, FRESH_COMMIT, "text/csv; charset=utf-8"},
+};
+
+static bool pattern_match(const char *pat, const segs_t *s) {
+  size_t i = 0;
+  while (*pat) {
+    const char *end = strchr(pat, '/');
+    size_t n = end ? (size_t)(end - pat) : strlen(pat);
+    if (i >= s->n)
+      return false;
+    if (n == 1 && pat[0] == '*' ? s->len[i] == 0 : (s->len[i] != n || memcmp(s->s[i], pat, n) != 0))
+      return false;
+    i++;
+    pat += n + (end ? 1 : 0);
+  }
+  return i == s->n;
 }
 
 static route_t match(const segs_t *s) {
-  if (s->n == 1 && seg_is(s, 0, "healthz"))
-    return R_HEALTHZ;
-  if (s->n == 1 && seg_is(s, 0, "readyz"))
-    return R_READYZ;
-  if (s->n == 1 && seg_is(s, 0, "metrics"))
-    return R_METRICS;
-  if (!seg_is(s, 0, "v1"))
-    return R_OTHER;
-  if (s->n == 3 && seg_is(s, 1, "apps") && s->len[2])
-    return R_APP;
-  if (s->n == 5 && seg_is(s, 1, "apps") && s->len[2] && seg_is(s, 3, "signers") && s->len[4])
-    return R_SIGNER;
-  if (s->n == 3 && seg_is(s, 1, "nodes") && s->len[2])
-    return R_NODE;
-  if (s->n == 3 && seg_is(s, 1, "manufacturers") && s->len[2])
-    return R_MANUFACTURER;
-  if (s->n == 3 && seg_is(s, 1, "connections") && s->len[2])
-    return R_CONNECTION;
-  if (s->n == 2 && seg_is(s, 1, "licenses"))
-    return R_LICENSES;
-  if (s->n == 2 && seg_is(s, 1, "slashes"))
-    return R_SLASHES;
-  if (s->n == 2 && seg_is(s, 1, "verify"))
-    return R_VERIFY;
-  if (s->n == 2 && seg_is(s, 1, "access"))
-    return R_ACCESS;
-  if (s->n == 2 && seg_is(s, 1, "overview"))
-    return R_OVERVIEW;
-  if (s->n == 2 && seg_is(s, 1, "admin-actions"))
-    return R_ADMIN_ACTIONS; /* #25 */
+  for (route_t r = 0; r < NROUTES; r++)
+    if (routes[r].pattern && pattern_match(routes[r].pattern, s))
+      return r;
   return R_OTHER;
+}
+
+/* 405: the methods the route takes, in an Allow header. */
+static void reply_405(idx_api_t *api, idx_http_req_t *req, route_t route) {
+  const idx_http_msg_t *m = idx_http_req_msg(req);
+  bool post = routes[route].methods & M_POST;
+  record(api, req, route, 405);
+  char body[160];
+  snprintf(body, sizeof body, "{\"error\":\"method %s not allowed here (use %s)\"}", m->method_name,
+           post ? "POST" : "GET");
+  (void)idx_http_respond(req, 405, "application/json", body, strlen(body),
+                         post ? "Allow: POST\r\n" : "Allow: GET, HEAD\r\n");
+}
+
+static bool method_ok(const route_def_t *r, int method) {
+  return ((r->methods & M_GET) && (method == IDX_HTTP_GET || method == IDX_HTTP_HEAD)) ||
+         ((r->methods & M_POST) && method == IDX_HTTP_POST);
 }
 
 static void on_request(void *ud, idx_http_req_t *req) {
@@ -2288,70 +1653,11 @@ static void on_request(void *ud, idx_http_req_t *req) {
     reply_error(api, req, R_OTHER, 404, "no such endpoint: %s", m->path);
     return;
   }
-  bool want_post = route == R_VERIFY;
-  bool ok = want_post ? m->method == IDX_HTTP_POST
-                      : (m->method == IDX_HTTP_GET || m->method == IDX_HTTP_HEAD);
-  if (!ok) {
-    const char *allow = want_post ? "Allow: POST\r\n" : "Allow: GET, HEAD\r\n";
-    record(api, req, route, 405);
-    char body[160];
-    snprintf(body, sizeof body, "{\"error\":\"method %s not allowed here (use %s)\"}",
-             m->method_name, want_post ? "POST" : "GET");
-    (void)idx_http_respond(req, 405, "application/json", body, strlen(body), allow);
+  if (!method_ok(&routes[route], m->method)) {
+    reply_405(api, req, route);
     return;
   }
-  char why[200];
-  qparam_t none[1] = {{"-", NULL, 0}};
-  switch (route) {
-  case R_HEALTHZ:
-    if (!parse_query(api, m, none, 0, why, sizeof why))
-      reply_error(api, req, route, 400, "%s", why);
-    else
-      reply_json(api, req, route, 200, "{\"status\":\"ok\"}", 15);
-    return;
-  case R_READYZ: {
-    call_t *c = call_new(api, req, route, ANS_READY, NULL, 0);
-    if (!c) {
-      reply_error(api, req, route, 500, "out of memory");
-      return;
-    }
-    run_call(api, c, "SELECT 1", 0, NULL);
-    return;
-  }
-  case R_METRICS:
-    route_metrics(api, req);
-    return;
-  case R_APP:
-  case R_NODE:
-  case R_MANUFACTURER:
-  case R_CONNECTION:
-    route_license(api, req, route, &segs);
-    return;
-  case R_SIGNER:
-    route_signer(api, req, &segs);
-    return;
-  case R_LICENSES:
-    route_licenses(api, req);
-    return;
-  case R_SLASHES:
-    route_slashes(api, req);
-    return;
-  case R_VERIFY:
-    route_verify(api, req);
-    return;
-  case R_ACCESS:
-    route_access(api, req);
-    return;
-  case R_OVERVIEW:
-    route_overview(api, req);
-    return;
-  case R_ADMIN_ACTIONS:
-    route_admin_actions(api, req);
-    return;
-  default:
-    reply_error(api, req, R_OTHER, 404, "no such endpoint");
-    return;
-  }
+  routes[route].handler(api, req, route, &segs);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -2373,12 +1679,15 @@ int idx_api_start(idx_api_t **out, uv_loop_t *loop, const idx_api_options_t *opt
   api->opts.listen = NULL;
   snprintf(api->chain_id, sizeof api->chain_id, "%llu", (unsigned long long)opts->chain_id);
   idx_buf_init(&api->scratch, 1 << 20);
-  int rc = api->conninfo ? cache_init(&api->cache, opts->cache_entries) : IDX_ERR_NOMEM;
+  for (route_t r = 0; r < NROUTES; r++)
+    idx_metrics_route_init(&api->route_stats[r], routes[r].name);
+  api->batches.bounds = idx_metrics_batch_bounds;
+  int rc = api->conninfo ? idx_cache_init(&api->cache, opts->cache_entries) : IDX_ERR_NOMEM;
   if (rc == 0)
     rc = idx_sig_new(&api->sig);
   if (rc) {
     snprintf(err, errlen, "HTTP API: %s", idx_strerror(rc));
-    cache_free(&api->cache);
+    idx_cache_free(&api->cache);
     free(api->conninfo);
     free(api);
     return rc;
@@ -2391,7 +1700,7 @@ int idx_api_start(idx_api_t **out, uv_loop_t *loop, const idx_api_options_t *opt
   if (rc) {
     snprintf(err, errlen, "HTTP API: cannot set up the database pool: %s", idx_strerror(rc));
     idx_sig_free(api->sig);
-    cache_free(&api->cache);
+    idx_cache_free(&api->cache);
     free(api->conninfo);
     free(api);
     return rc;
@@ -2413,7 +1722,7 @@ int idx_api_start(idx_api_t **out, uv_loop_t *loop, const idx_api_options_t *opt
     idx_dbpool_close(api->pool, NULL, NULL);
     api->pool = NULL;
     idx_sig_free(api->sig);
-    cache_free(&api->cache);
+    idx_cache_free(&api->cache);
     idx_buf_free(&api->scratch);
     free(api->conninfo);
     free(api);
@@ -2428,19 +1737,10 @@ int idx_api_start(idx_api_t **out, uv_loop_t *loop, const idx_api_options_t *opt
 int idx_api_port(const idx_api_t *api) { return idx_http_port(api->http); }
 
 void idx_api_on_commit(idx_api_t *api, const idx_sync_status_t *st, bool rollback) {
-  api->generation++;
-  if (api->cache.n)
-    api->cache_invalidations++;
-  cache_clear(&api->cache);
+  idx_cache_invalidate(&api->cache);
   if (rollback)
     return;
-  double secs = st->last_batch_ms / 1000.0;
-  size_t i = 0;
-  while (i < NBATCH - 1 && secs > batch_bounds[i])
-    i++;
-  api->batch_buckets[i]++;
-  api->batch_sum += secs;
-  api->batch_count++;
+  idx_metrics_observe(&api->batches, st->last_batch_ms / 1000.0);
 }
 
 static void maybe_free_api(idx_api_t *api) {
@@ -2449,7 +1749,7 @@ static void maybe_free_api(idx_api_t *api) {
   void (*cb)(void *) = api->closed_cb;
   void *cud = api->closed_ud;
   idx_sig_free(api->sig);
-  cache_free(&api->cache);
+  idx_cache_free(&api->cache);
   idx_buf_free(&api->scratch);
   free(api->events_json);
   free(api->conninfo);

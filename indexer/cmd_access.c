@@ -1,8 +1,8 @@
 /* cmd_access.c: `dimo-indexer access`: the answer of GET /v1/access for
  * scripts and operators. May app A (its client id) read permission P of
  * vehicle V (asset contract and token id), or under the account grant of
- * grantor G (--grantor)? Validates the inputs as the API does (api.h:
- * idx_api_access_parse, idx_api_access_parse_account), asks the
+ * grantor G (--grantor)? Validates the inputs as the API does (query.h:
+ * idx_query_access_parse, idx_query_access_parse_account), asks the
  * database's dimo_access (schema/005) in one query, prints the verdict and
  * every failing condition.
  *
@@ -10,12 +10,12 @@
  * not be answered (database unavailable, nothing indexed). */
 #include "common.h"
 
-#include "api.h"
 #include "cli.h"
 #include "cmdutil.h"
 #include "config.h"
 #include "log.h"
 #include "network.h"
+#include "query.h"
 
 #include <jansson.h>
 
@@ -142,20 +142,20 @@ int idx_cmd_access(const idx_cmd_ctx_t *ctx) {
     return EXIT_BAD_INPUT;
   }
   if (cfg->grantor
-          ? !idx_api_access_parse_account(&aq, cfg->client_id, cfg->grantor, cfg->permission,
-                                          cfg->signer, at_block, cfg->at_time, why, sizeof why)
-          : !idx_api_access_parse(&aq, cfg->client_id, cfg->asset, cfg->token_id, cfg->permission,
-                                  cfg->signer, at_block, cfg->at_time, why, sizeof why)) {
+          ? !idx_query_access_parse_account(&aq, cfg->client_id, cfg->grantor, cfg->permission,
+                                            cfg->signer, at_block, cfg->at_time, why, sizeof why)
+          : !idx_query_access_parse(&aq, cfg->client_id, cfg->asset, cfg->token_id, cfg->permission,
+                                    cfg->signer, at_block, cfg->at_time, why, sizeof why)) {
     print_input_error(why);
     return EXIT_BAD_INPUT;
   }
   char chain[24];
   snprintf(chain, sizeof chain, "%llu", (unsigned long long)ctx->net->chain_id);
 
-  const char *params[IDX_API_ACCESS_NPARAMS];
-  idx_api_access_params(&aq, chain, params);
+  const char *params[IDX_QUERY_ACCESS_NPARAMS];
+  idx_query_access_params(&aq, chain, params);
   idx_cmd_answer_t q;
-  idx_cmd_db_query(cfg->db, "dimo-indexer-access", idx_api_access_sql, IDX_ARRAY_LEN(params),
+  idx_cmd_db_query(cfg->db, "dimo-indexer-access", idx_query_access_sql, IDX_ARRAY_LEN(params),
                    params, &q);
   if (q.status) {
     fprintf(stderr, "dimo-indexer access: %s\n", q.message);

@@ -9,6 +9,7 @@
 #include "cmdutil.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "network.h"
 #include "rpc.h"
 #include "store.h"

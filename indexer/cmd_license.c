@@ -1,7 +1,8 @@
 /* cmd_license.c: `dimo-indexer license KEY [--class C] [--at-block N]
  * [--json]`: the license documents (shared/license-json.md) of the
  * licenses a key matches, as the database's dimo_license_doc renders them,
- * or a readable summary of each. Short-lived; reads the database only. */
+ * or a readable summary of each. Short-lived; reads the database only,
+ * asking the license question of query.h. */
 #include "common.h"
 
 #include "cli.h"
@@ -9,7 +10,7 @@
 #include "config.h"
 #include "log.h"
 #include "network.h"
-#include "store.h"
+#include "query.h"
 
 #include <jansson.h>
 
@@ -149,7 +150,6 @@ static void print_summary(const json_t *doc) {
 int idx_cmd_license(const idx_cmd_ctx_t *ctx) {
   const idx_config_t *cfg = ctx->cfg;
   const idx_network_t *net = ctx->net;
-  char err[1024];
   const char *cls = cfg->license_class;
   static const char *const classes[] = {"app", "client", "manufacturer", "node", "connection"};
   bool known = cls == NULL;
@@ -163,21 +163,25 @@ int idx_cmd_license(const idx_cmd_ctx_t *ctx) {
     return IDX_EXIT_USAGE;
   }
 
+  /* The license question of the SQL API (query.h: dimo_license_docs). */
   const char *key = cfg->args[0];
-  idx_store_t *store = NULL;
-  char *json = NULL;
-  size_t count = 0;
-  int rc = idx_store_open(&store, cfg->db, err, sizeof err);
-  if (rc == 0)
-    rc = idx_store_license_docs(store, net->chain_id, cls, key, cfg->has_at_block, cfg->at_block,
-                                &json, &count, err, sizeof err);
-  idx_store_close(store);
+  char chain[24], at[24];
+  snprintf(chain, sizeof chain, "%llu", (unsigned long long)net->chain_id);
+  snprintf(at, sizeof at, "%llu", (unsigned long long)cfg->at_block);
+  const char *params[] = {chain, cls, key, cfg->has_at_block ? at : NULL};
+  idx_cmd_answer_t q;
+  idx_cmd_db_query(cfg->db, "dimo-indexer-license", idx_query_license_docs_sql,
+                   IDX_ARRAY_LEN(params), params, &q);
+  char *json = q.value;
 
   int code = IDX_EXIT_OK;
-  if (rc) {
-    fprintf(stderr, "dimo-indexer license: %s\n", err);
-    code = rc == IDX_ERR_INVAL ? IDX_EXIT_USAGE : IDX_EXIT_FAIL;
-  } else if (count == 0) {
+  if (q.status) {
+    fprintf(stderr, "dimo-indexer license: %s\n", q.message);
+    /* A conninfo libpq cannot parse, or SQLSTATE class 22 (an argument the
+     * server refuses: unknown class, block not indexed) is the caller's. */
+    bool bad = q.status == IDX_ERR_INVAL || strncmp(q.sqlstate, "22", 2) == 0;
+    code = bad ? IDX_EXIT_USAGE : IDX_EXIT_FAIL;
+  } else if (!json) {
     fprintf(stderr, "dimo-indexer license: no %s%slicense matches \"%s\"", cls ? cls : "",
             cls ? " " : "", key);
     if (cfg->has_at_block)

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "network.h"
 #include "replica.h"
 

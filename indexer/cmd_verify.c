@@ -8,7 +8,6 @@
  * client id or signature), 3 the check could not be made (database). */
 #include "common.h"
 
-#include "api.h"
 #include "cli.h"
 #include "cmdutil.h"
 #include "config.h"
@@ -16,6 +15,7 @@
 #include "hex.h"
 #include "log.h"
 #include "network.h"
+#include "query.h"
 #include "sig.h"
 
 #include <jansson.h>
@@ -25,54 +25,6 @@
 #include <uv.h>
 
 enum { EXIT_VALID = 0, EXIT_NOT_VALID = 1, EXIT_BAD_INPUT = 2, EXIT_UNCHECKED = 3 };
-
-/* --at-block: the verdict from the license document as of that block, in
- * the order dimo_verify_license applies its reasons. */
-static json_t *verdict_at_block(json_t *doc, const char *client_id, const char *signer) {
-  const char *reason = "ok";
-  const char *doc_client = json_string_value(json_object_get(doc, "client_id"));
-  if (!json_is_object(doc) || !doc_client || strcmp(doc_client, client_id) != 0) {
-    doc = NULL;
-    reason = "unknown_client_id";
-  } else {
-    const char *status = json_string_value(json_object_get(doc, "status"));
-    json_t *entry = NULL, *s;
-    size_t i;
-    json_array_foreach(json_object_get(doc, "signers"), i, s) {
-      const char *a = json_string_value(json_object_get(s, "address"));
-      if (a && strcmp(a, signer) == 0)
-        entry = s;
-    }
-    if (status && strcmp(status, "revoked") == 0)
-      reason = "license_revoked";
-    else if (status && strcmp(status, "suspended") == 0)
-      reason = "license_suspended";
-    else if (status && strcmp(status, "understaked") == 0)
-      reason = "license_understaked";
-    else if (!entry || !json_is_string(json_object_get(entry, "enabled_at")))
-      reason = "signer_not_enabled";
-    else if (!json_is_true(json_object_get(entry, "valid")))
-      reason = "signer_expired";
-  }
-  json_t *out = json_object();
-  json_object_set_new(out, "valid", json_boolean(strcmp(reason, "ok") == 0));
-  json_object_set_new(out, "signer", json_string(signer));
-  json_object_set_new(out, "reason", json_string(reason));
-  json_object_set(out, "license", doc ? doc : json_null());
-  return out;
-}
-
-/* POST /v1/verify's shape from dimo_verify_license's answer. */
-static json_t *verdict_now(json_t *in, const char *signer) {
-  json_t *out = json_object();
-  json_t *valid = json_object_get(in, "valid");
-  json_t *license = json_object_get(in, "license");
-  json_object_set(out, "valid", valid ? valid : json_false());
-  json_object_set_new(out, "signer", json_string(signer));
-  json_object_set(out, "reason", json_object_get(in, "reason"));
-  json_object_set(out, "license", license ? license : json_null());
-  return out;
-}
 
 static void print_text(const json_t *v, const char *client_id) {
   const json_t *lic = json_object_get(v, "license");
@@ -137,54 +89,41 @@ int idx_cmd_verify(const idx_cmd_ctx_t *ctx) {
                       "a past block use `dimo-indexer access --at-block`\n");
       return EXIT_BAD_INPUT;
     }
-    if (!idx_api_access_parse(&aq, client_hex, cfg->asset, cfg->token_id, cfg->permission,
-                              signer_hex, NULL, NULL, why, sizeof why)) {
+    if (!idx_query_access_parse(&aq, client_hex, cfg->asset, cfg->token_id, cfg->permission,
+                                signer_hex, NULL, NULL, why, sizeof why)) {
       fprintf(stderr, "dimo-indexer verify: %s\n", why);
       return EXIT_BAD_INPUT;
     }
   }
 
+  /* The API's question (query.h): the same statement, the same reshaping. */
   idx_cmd_answer_t q;
   if (with_access) {
-    const char *params[IDX_API_ACCESS_NPARAMS];
-    idx_api_access_params(&aq, chain, params);
-    idx_cmd_db_query(cfg->db, "dimo-indexer-verify", idx_api_verify_access_sql,
+    const char *params[IDX_QUERY_ACCESS_NPARAMS];
+    idx_query_access_params(&aq, chain, params);
+    idx_cmd_db_query(cfg->db, "dimo-indexer-verify", idx_query_verify_access_sql,
                      IDX_ARRAY_LEN(params), params, &q);
-  } else if (cfg->has_at_block) {
-    const char *params[] = {chain, client_hex, at};
-    idx_cmd_db_query(cfg->db, "dimo-indexer-verify",
-                     "SELECT dimo_license_lookup($1::bigint, NULL, $2::text, $3::bigint)::text", 3,
-                     params, &q);
   } else {
-    const char *params[] = {chain, client_bytea, signer_bytea};
-    idx_cmd_db_query(cfg->db, "dimo-indexer-verify",
-                     "SELECT dimo_verify_license($1::bigint, $2::bytea, $3::bytea)::text", 3,
-                     params, &q);
+    const char *params[] = {chain, client_bytea, signer_bytea, cfg->has_at_block ? at : NULL};
+    idx_cmd_db_query(cfg->db, "dimo-indexer-verify", idx_query_verify_sql, 4, params, &q);
   }
   if (q.status) {
     fprintf(stderr, "dimo-indexer verify: %s\n", q.message);
     /* A conninfo libpq cannot parse, or SQLSTATE class 22 (the database
      * refused an argument: a block not indexed) is bad input. */
     bool bad = q.status == IDX_ERR_INVAL || strncmp(q.sqlstate, "22", 2) == 0;
+    free(q.value);
     return bad ? EXIT_BAD_INPUT : EXIT_UNCHECKED;
   }
-  json_t *answer = q.value ? json_loads(q.value, 0, NULL) : NULL;
+  json_t *v = NULL;
+  rc = q.value ? idx_query_verify_answer(q.value, strlen(q.value), signer_hex, with_access, &v)
+               : IDX_ERR_JSON;
   free(q.value);
-  /* With access: {"verify": dimo_verify_license, "access": dimo_access}. */
-  json_t *in = with_access ? json_incref(json_object_get(answer, "verify")) : json_incref(answer);
-  json_t *access = with_access ? json_incref(json_object_get(answer, "access")) : NULL;
-  json_decref(answer);
-  if ((!cfg->has_at_block && !json_is_object(in)) || (with_access && !json_is_object(access))) {
-    json_decref(in);
-    json_decref(access);
-    fprintf(stderr, "dimo-indexer verify: malformed database answer\n");
+  if (rc) {
+    fprintf(stderr, "dimo-indexer verify: %s\n",
+            rc == IDX_ERR_INVAL ? "nothing is indexed yet" : "malformed database answer");
     return EXIT_UNCHECKED;
   }
-  json_t *v = cfg->has_at_block ? verdict_at_block(in, client_hex, signer_hex)
-                                : verdict_now(in, signer_hex);
-  json_decref(in);
-  if (access)
-    json_object_set_new(v, "access", access);
   if (cfg->json) {
     char *text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text)

@@ -5,6 +5,7 @@
 
 #include "api.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -101,6 +101,17 @@ async function rpc(url, method, params = []) {
   return r.json.result;
 }
 
+// Waits until /readyz reports the chain head indexed; returns that block.
+async function caughtUp(base, rpcUrl) {
+  const head = parseInt(await rpc(rpcUrl, 'eth_blockNumber'), 16);
+  for (let i = 0; i < 600; i++) {
+    const r = await get(base, '/readyz');
+    if (r.json && r.json.indexed_block >= head) return head;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error(`the index did not reach block ${head}`);
+}
+
 function check(cond, message) {
   if (!cond) throw new Error(message);
 }
@@ -142,4 +153,4 @@ function metrics(text) {
   return m;
 }
 
-module.exports = { request, get, post, raw, license, rpc, check, eq, deepEq, counted, metrics, agent };
+module.exports = { request, get, post, raw, license, rpc, caughtUp, check, eq, deepEq, counted, metrics, agent };

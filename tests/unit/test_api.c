@@ -1,10 +1,10 @@
-/* Unit tests for api.c: the access question's input validation and the
+/* Unit tests for query.c: the access question's input validation and the
  * SQL parameters it yields (shared by GET /v1/access, POST /v1/verify and
  * `dimo-indexer access`). The routes themselves are tested through the
  * real server (tests/integration/test_api_*.sh, test_access_*.sh). */
 #include "common.h"
 
-#include "api.h"
+#include "query.h"
 #include "check.h"
 
 static const char *const cid = "0xC1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1";
@@ -16,7 +16,8 @@ static const char *why_of(idx_access_query_t *q, const char *client, const char 
                           const char *block, const char *at_time) {
   static char why[200];
   why[0] = '\0';
-  if (idx_api_access_parse(q, client, asset, token, perm, signer, block, at_time, why, sizeof why))
+  if (idx_query_access_parse(q, client, asset, token, perm, signer, block, at_time, why,
+                             sizeof why))
     return "";
   return why;
 }
@@ -32,8 +33,8 @@ static void test_accepts(void) {
   CHECK_STR(q.at_block, "");
   CHECK_STR(q.at_time, "");
 
-  const char *p[IDX_API_ACCESS_NPARAMS];
-  idx_api_access_params(&q, "137", p);
+  const char *p[IDX_QUERY_ACCESS_NPARAMS];
+  idx_query_access_params(&q, "137", p);
   CHECK_STR(p[0], "137");
   CHECK_STR(p[3], "42");
   CHECK(p[5] == NULL && p[6] == NULL && p[7] == NULL);
@@ -44,7 +45,7 @@ static void test_accepts(void) {
   CHECK_STR(q.signer, "\\xc1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1");
   CHECK_STR(q.at_block, "19");
   CHECK_STR(q.at_time, "1735689600");
-  idx_api_access_params(&q, "137", p);
+  idx_query_access_params(&q, "137", p);
   CHECK_STR(p[5], "19");
   CHECK_STR(p[6], "1735689600");
   CHECK_STR(p[7], q.signer);
@@ -111,19 +112,19 @@ static void test_refuses(void) {
 static void test_account(void) {
   idx_access_query_t q;
   char why[200];
-  CHECK(idx_api_access_parse_account(&q, cid, veh, "5", NULL, NULL, NULL, why, sizeof why));
+  CHECK(idx_query_access_parse_account(&q, cid, veh, "5", NULL, NULL, NULL, why, sizeof why));
   CHECK_STR(q.grantor, "\\xba5738a18d83d41847dffbdc6101d37c69c9b0cf");
   CHECK_STR(q.asset, "");
   CHECK_STR(q.token_id, "");
-  const char *p[IDX_API_ACCESS_NPARAMS];
-  idx_api_access_params(&q, "137", p);
+  const char *p[IDX_QUERY_ACCESS_NPARAMS];
+  idx_query_access_params(&q, "137", p);
   CHECK_STR(p[2], q.grantor);
   CHECK(p[3] == NULL);
-  CHECK(!idx_api_access_parse_account(&q, cid, "0x12", "5", NULL, NULL, NULL, why, sizeof why));
+  CHECK(!idx_query_access_parse_account(&q, cid, "0x12", "5", NULL, NULL, NULL, why, sizeof why));
   CHECK_STR(why, "grantor must be a 0x address (40 hex digits)");
-  CHECK(!idx_api_access_parse_account(&q, cid, NULL, "5", NULL, NULL, NULL, why, sizeof why));
+  CHECK(!idx_query_access_parse_account(&q, cid, NULL, "5", NULL, NULL, NULL, why, sizeof why));
   CHECK_STR(why, "grantor must be a 0x address (40 hex digits)");
-  CHECK(!idx_api_access_parse_account(&q, cid, veh, "128", NULL, NULL, NULL, why, sizeof why));
+  CHECK(!idx_query_access_parse_account(&q, cid, veh, "128", NULL, NULL, NULL, why, sizeof why));
   CHECK_STR(why, "permission must be a SACD permission index 0..127");
 }
 
