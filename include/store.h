@@ -235,9 +235,6 @@ const char *idx_store_sqlstate(const idx_store_t *store) IDX_NONNULL(1);
 IDX_WARN_UNUSED int idx_store_writer_lock(idx_store_t *store, uint64_t chain_id, bool *got,
                                           char *err, size_t errlen) IDX_NONNULL(1, 3, 4);
 
-/* Largest JSON answer the store reads (idx_store_audit_json). */
-#define IDX_STORE_MAX_LICENSE_JSON (64u << 20)
-
 /* Records the network's contracts (address, role, class, start block) in
  * the contracts table, in one transaction: the data model reads the class
  * (app, node, client) of each license contract from there. A contract
@@ -245,19 +242,6 @@ IDX_WARN_UNUSED int idx_store_writer_lock(idx_store_t *store, uint64_t chain_id,
 IDX_WARN_UNUSED int idx_store_register_contracts(idx_store_t *store, uint64_t chain_id,
                                                  const idx_network_t *net, char *err, size_t errlen)
     IDX_NONNULL(1, 3, 4);
-
-/* Accountability (issue #25, schema/functions/accountability.sql), as
- * JSON: what "actions" (the admin-actions ledger, newest first, up to 1000,
- * of contract or of every license contract when contract is NULL),
- * "roles" (dimo_role_holders) or "books" (dimo_license_books; both need
- * contract: a lower-case 0x address), as of at_block when has_at_block,
- * else the model's block. *json is malloc'd (the caller frees).
- * IDX_ERR_INVAL for an unknown `what`, a missing contract or an argument
- * the server refuses (its message in err). */
-IDX_WARN_UNUSED int idx_store_audit_json(idx_store_t *store, uint64_t chain_id, const char *what,
-                                         const char *contract, bool has_at_block, uint64_t at_block,
-                                         char **json, char *err, size_t errlen)
-    IDX_NONNULL(1, 3, 7, 8);
 
 /* Reorgs rolled back for the chain (table reorgs): how many, the deepest
  * and the last one's depth (0 when none). */

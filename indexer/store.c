@@ -1846,65 +1846,6 @@ out:
   return rc;
 }
 
-int idx_store_audit_json(idx_store_t *store, uint64_t chain_id, const char *what,
-                         const char *contract, bool has_at_block, uint64_t at_block, char **json,
-                         char *err, size_t errlen) {
-  static const struct {
-    const char *what, *sql;
-    bool needs_contract;
-  } q[] = {
-      {"actions", "SELECT dimo_admin_actions_page($1, $2, NULL, NULL, NULL, $3, 1000, NULL)::text",
-       false},
-      {"roles", "SELECT dimo_role_holders($1, dimo__addr($2), $3)::text", true},
-      {"books", "SELECT dimo_license_books($1, dimo__addr($2), $3)::text", true},
-  };
-  *json = NULL;
-  size_t k = 0;
-  while (k < IDX_ARRAY_LEN(q) && strcmp(q[k].what, what) != 0)
-    k++;
-  if (k == IDX_ARRAY_LEN(q) || (q[k].needs_contract && !contract)) {
-    idx_set_err(err, errlen, k == IDX_ARRAY_LEN(q) ? "unknown question" : "a contract is needed");
-    return IDX_ERR_INVAL;
-  }
-  int rc = call_begin(store, err, errlen);
-  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
-    return rc;
-  if (has_at_block && at_block > INT64_MAX) {
-    idx_set_err(err, errlen, "block %" PRIu64 " out of range", at_block);
-    return IDX_ERR_INVAL;
-  }
-  params_t p = {0};
-  PGresult *res = NULL;
-  par_int8(&p, (int64_t)chain_id);
-  par_text_or_null(&p, contract);
-  if (has_at_block)
-    par_int8(&p, (int64_t)at_block);
-  else
-    par_null(&p, OID_INT8);
-  rc = exec_params(store, q[k].sql, &p, &res, "audit", err, errlen);
-  if (rc) {
-    if (strcmp(store->sqlstate, "22023") == 0)
-      rc = IDX_ERR_INVAL;
-    return rc;
-  }
-  if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-    PQclear(res);
-    return bad_shape(err, errlen, "audit");
-  }
-  size_t len = (size_t)PQgetlength(res, 0, 0);
-  char *out = len <= IDX_STORE_MAX_LICENSE_JSON ? malloc(len + 1) : NULL;
-  if (!out) {
-    PQclear(res);
-    idx_set_err(err, errlen, "audit: answer of %zu bytes too large or out of memory", len);
-    return len > IDX_STORE_MAX_LICENSE_JSON ? IDX_ERR_TOO_LARGE : IDX_ERR_NOMEM;
-  }
-  memcpy(out, PQgetvalue(res, 0, 0), len);
-  out[len] = '\0';
-  *json = out;
-  PQclear(res);
-  return 0;
-}
-
 int idx_store_reorg_stats(idx_store_t *store, uint64_t chain_id, uint64_t *count,
                           uint64_t *max_depth, uint64_t *last_depth, char *err, size_t errlen) {
   *count = *max_depth = *last_depth = 0;
