@@ -556,6 +556,49 @@
       href: URL.createObjectURL(new Blob([csv], { type: 'text/csv' })) }, 'Download these rows (CSV)');
     out.replaceChildren(card('Totals' + (license ? ' for ' + license : ''), totals), tbl, nav, el('p', {}, link));
   }
+  // A setting names its event (UpdateLicenseCost, ...); a period of
+  // validity is in seconds, every other value in DIMO wei.
+  function settingEvent(r) {
+    return r.action === 'setting' && r.detail && typeof r.detail.event === 'string' ? r.detail.event.split('(')[0] : '';
+  }
+  function actionName(r) {
+    const ev = settingEvent(r);
+    return ev ? 'setting: ' + ev : r.action;
+  }
+  function actionValue(r) {
+    if (r.amount === null) return '—';
+    return settingEvent(r) === 'UpdatePeriodValidity' ? r.amount + ' s' : dimo(r.amount);
+  }
+
+  // The admin-actions ledger (#25): /v1/admin-actions pages, newest first,
+  // each action with who executed it under which role; the API's own CSV
+  // for the same rows.
+  async function renderActions(params) {
+    const after = params.get('after') || '';
+    const q = 'limit=' + PAGE_SIZE + (after ? '&after=' + encodeURIComponent(after) : '');
+    const page = await api('/v1/admin-actions?' + q);
+    const out = el('div', { id: 'actions-out' });
+    show(el('h1', {}, 'Admin actions'), el('p', { class: 'muted' },
+      'Freezes, forfeits, revokes, settings and withdrawals of the license contracts, newest first, ' +
+      'with the address that held the gating role (the sender, or the contract it called) at that block.'), out);
+    if (page.status !== 200) return out.replaceChildren(problem(page, 'The admin actions could not be read'));
+    const rows = page.body.actions || [];
+    const tbl = rows.length ? el('table', { class: 'data', id: 'actions' },
+      el('caption', {}, 'As of block ' + page.body.as_of_block),
+      el('thead', {}, el('tr', {}, ['Action', 'Contract', 'License', 'Amount', 'Block', 'Time', 'Transaction', 'Executed by'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, rows.map((r) => el('tr', { 'data-action': r.action, 'data-block': r.block_number, 'data-log-index': r.log_index,
+        'data-by': r.by ? (r.by.address || r.by.attribution) : '' },
+        el('td', {}, actionName(r)), el('td', {}, shortAddr(r.contract)), el('td', {}, r.token_id === null ? '—' : '#' + r.token_id),
+        el('td', {}, actionValue(r)), el('td', {}, r.block_number), el('td', {}, when(r.time)),
+        el('td', {}, txLink(r.tx_hash)), el('td', {}, executor(r.by))))))
+      : el('p', { class: 'muted' }, 'No admin actions.');
+    const nav = el('nav', { class: 'pager', 'aria-label': 'Admin action pages' },
+      after ? el('a', { class: 'button', href: '#/actions' }, '← Newest') : null,
+      page.body.next ? el('a', { class: 'button', id: 'actions-next', href: '#/actions?after=' + encodeURIComponent(page.body.next) }, 'Older →') : null);
+    const csv = el('a', { class: 'button', id: 'actions-csv', href: '/v1/admin-actions?format=csv&' + q }, 'These rows as CSV');
+    out.replaceChildren(tbl, nav, el('p', {}, csv));
+  }
+
   // A CSV cell: quoted when needed; a leading =, +, - or @ is escaped so a
   // spreadsheet never reads a formula out of chain data.
   function csvCell(v) {
@@ -591,6 +634,9 @@
     } else if (name === 'ledger') {
       state.pinned = !!params.get('after');
       render = () => renderLedger(params);
+    } else if (name === 'actions') {
+      state.pinned = !!params.get('after');
+      render = () => renderActions(params);
     }
     state.gap = 0;
     if (!render) {

@@ -353,11 +353,31 @@ async function main() {
   eq(await page.locator('#ledger-totals [data-k="amount"]').getAttribute('data-wei'), one.amount, 'ledger filtered: amount');
   eq(await page.locator('#ledger tbody tr').count(), Number(one.count), 'ledger filtered: rows');
 
+  // The admin-actions ledger (#25): rows and executors equal the SQL
+  // ledger, newest first; the CSV link is the API's own.
+  await page.goto(BASE + '/#/actions');
+  await ready(page);
+  const acts = sqlJSON(`SELECT coalesce(jsonb_agg(jsonb_build_array(action, block_number, log_index,
+      coalesce(dimo_hex(by_address), attribution)) ORDER BY block_number DESC, log_index DESC), '[]')
+    FROM (SELECT * FROM admin_actions ORDER BY block_number DESC, log_index DESC LIMIT 50) a`);
+  check(acts.length > 0, 'the scenario has admin actions');
+  await page.waitForSelector('#actions');
+  const shown = await page.locator('#actions tbody tr').evaluateAll((rs) => rs.map((r) => [r.getAttribute('data-action'),
+    Number(r.getAttribute('data-block')), Number(r.getAttribute('data-log-index')), r.getAttribute('data-by')]));
+  eq(JSON.stringify(shown), JSON.stringify(acts), 'admin actions: rows, newest first, with their executors');
+  const csvHref = await page.locator('#actions-csv').getAttribute('href');
+  const csvRes = await fetch(BASE + csvHref);
+  eq(csvRes.status, 200, 'admin actions: CSV link answers');
+  check(/^text\/csv/.test(csvRes.headers.get('content-type') || ''), 'admin actions: CSV content type');
+  eq((await csvRes.text()).trim().split('\n').length - 1, acts.length, 'admin actions: CSV rows');
+  if (args.shots) await page.screenshot({ path: path.join(args.shots, 'page-actions.png'), fullPage: true });
+
   step('7. Accessibility');
   // 7. Accessibility (axe-core, evaluated in the page; the page's CSP stays on).
   const axe = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
   for (const [name, url, sel] of [['overview', '/', '[data-k="as_of_block"]'], ['search', '/#/search', '#q'],
-    ['license', `/#/license/app/${rich.client}`, '#license-status'], ['ledger', '/#/ledger', '#ledger']]) {
+    ['license', `/#/license/app/${rich.client}`, '#license-status'], ['ledger', '/#/ledger', '#ledger'],
+    ['actions', '/#/actions', '#actions']]) {
     await page.goto(BASE + url);
     await ready(page);
     await page.waitForSelector(sel);
