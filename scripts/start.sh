@@ -130,7 +130,7 @@ cat <<EOF
   chain (anvil):  $rpc
   database:       psql "$db"
   API:            http://127.0.0.1:$port
-  page:           http://127.0.0.1:$port/   (auditors: overview, search, licenses, slash ledger)
+  page:           http://127.0.0.1:$port/   (auditors: overview, search, licenses, slash ledger, admin actions)
   network file:   $run/network.json
   indexer log:    $run/indexer.log
 
