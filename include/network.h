@@ -77,6 +77,9 @@ const idx_contract_t *idx_network_contract(const idx_network_t *net, const idx_a
 /* Names for logs and JSON: "app_license", "app", ... */
 const char *idx_role_name(idx_role_t role);
 const char *idx_class_name(idx_class_t c);
+/* A license class by name ("app", "client", "manufacturer", "node",
+ * "connection"); false for any other text ("none" included). */
+bool idx_class_parse(const char *name, idx_class_t *out) IDX_NONNULL(1, 2);
 
 /* Lowest start_block over the contracts whose events start the scan
  * (every role but dimo_token). */

@@ -100,9 +100,17 @@ static void print_books(const json_t *doc) {
 int idx_cmd_audit(const idx_cmd_ctx_t *ctx) {
   const idx_config_t *cfg = ctx->cfg;
   const idx_network_t *net = ctx->net;
+  /* The three questions and their statements (query.h). */
+  static const struct {
+    const char *name, *sql;
+  } questions[] = {{"actions", idx_query_audit_actions_sql},
+                   {"roles", idx_query_audit_roles_sql},
+                   {"books", idx_query_audit_books_sql}};
   const char *what = cfg->nargs ? cfg->args[0] : "";
-  bool known =
-      strcmp(what, "actions") == 0 || strcmp(what, "roles") == 0 || strcmp(what, "books") == 0;
+  const char *sql = NULL;
+  for (size_t i = 0; i < IDX_ARRAY_LEN(questions) && !sql; i++)
+    sql = strcmp(what, questions[i].name) == 0 ? questions[i].sql : NULL;
+  bool known = sql != NULL;
   char contract[43] = "";
   bool addr_ok = cfg->nargs == 2 && idx_query_address(cfg->args[1], strlen(cfg->args[1]), contract);
   if (!known || cfg->nargs > 2 || (cfg->nargs == 2 && !addr_ok) ||
@@ -111,10 +119,6 @@ int idx_cmd_audit(const idx_cmd_ctx_t *ctx) {
                     "(CONTRACT: a 0x address; see --help)\n");
     return IDX_EXIT_USAGE;
   }
-  /* The accountability questions of the SQL API (query.h). */
-  const char *sql = strcmp(what, "actions") == 0 ? idx_query_audit_actions_sql
-                    : strcmp(what, "roles") == 0 ? idx_query_audit_roles_sql
-                                                 : idx_query_audit_books_sql;
   char chain[24], at[24];
   snprintf(chain, sizeof chain, "%llu", (unsigned long long)net->chain_id);
   snprintf(at, sizeof at, "%llu", (unsigned long long)cfg->at_block);

@@ -151,11 +151,8 @@ int idx_cmd_license(const idx_cmd_ctx_t *ctx) {
   const idx_config_t *cfg = ctx->cfg;
   const idx_network_t *net = ctx->net;
   const char *cls = cfg->license_class;
-  static const char *const classes[] = {"app", "client", "manufacturer", "node", "connection"};
-  bool known = cls == NULL;
-  for (size_t i = 0; i < IDX_ARRAY_LEN(classes) && !known; i++)
-    known = strcmp(cls, classes[i]) == 0;
-  if (!known) {
+  idx_class_t parsed;
+  if (cls && !idx_class_parse(cls, &parsed)) {
     fprintf(stderr,
             "dimo-indexer license: --class must be app, client, manufacturer, node or "
             "connection, not \"%s\"\n",

@@ -57,6 +57,16 @@ const char *idx_class_name(idx_class_t c) {
   return (size_t)c < IDX_ARRAY_LEN(class_names) ? class_names[c] : "?";
 }
 
+bool idx_class_parse(const char *name, idx_class_t *out) {
+  for (size_t k = 1; k < IDX_ARRAY_LEN(class_names); k++) { /* [0] "none" is never given */
+    if (strcmp(name, class_names[k]) == 0) {
+      *out = (idx_class_t)k;
+      return true;
+    }
+  }
+  return false;
+}
+
 void idx_network_free(idx_network_t *net) {
   for (size_t i = 0; i < net->ncontracts; i++) {
     free(net->contracts[i].abi_path);
@@ -167,10 +177,8 @@ static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const ch
       snprintf(err, errlen, "contracts[%zu]: \"class\" applies to license roles only", i);
       return IDX_ERR_CONFIG;
     }
-    size_t k = 1; /* class_names[0] is "none", never given */
-    while (k < IDX_ARRAY_LEN(class_names) && strcmp(cls, class_names[k]) != 0)
-      k++;
-    if (k == IDX_ARRAY_LEN(class_names)) {
+    idx_class_t want;
+    if (!idx_class_parse(cls, &want)) {
       snprintf(err, errlen,
                "contracts[%zu]: unknown class \"%s\" (app, client, manufacturer, node, connection)",
                i, cls);
@@ -179,7 +187,6 @@ static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const ch
     /* A class is a label over the role's semantics: an app-license
      * compatible contract may license apps or clients; every other role
      * has its one class (a manufacturer is never a node). */
-    idx_class_t want = (idx_class_t)k;
     bool ok_class = c->role == IDX_ROLE_APP_LICENSE
                         ? want == IDX_CLASS_APP || want == IDX_CLASS_CLIENT
                         : want == c->license_class;
