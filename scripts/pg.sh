@@ -195,6 +195,11 @@ cmd_start() {
     # Retry on another port only when ours was taken between check and bind.
     if [[ -z $want_port ]] && tail -n +"$((mark + 1))" "$dir/postgres.log" | grep -q 'could not bind\|Address already in use'; then
       say "port $port taken meanwhile; retrying"
+      # The failed start's FATAL stays in a log of its own, so that the
+      # server's log holds only the server that runs (tests grep it).
+      mv "$dir/postgres.log" "$dir/postgres-port-$port-taken.log"
+      touch "$dir/postgres.log"
+      if is_root; then chown postgres: "$dir/postgres.log"; fi
       continue
     fi
     tail -n 20 "$dir/postgres.log" >&2
