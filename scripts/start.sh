@@ -83,8 +83,11 @@ fi
 activity() {
   local round=0 seed=$RANDOM child=""
   # Children run in the background and are waited for, so a stop signal
-  # is handled at once and takes the running child with it.
-  trap 'kill $child 2>/dev/null; exit 0' TERM INT
+  # is handled at once and takes the running children with it: all of
+  # them, by parent, since a signal between a fork and `child=$!` would
+  # leave the newest one out of $child (and a background child ignores
+  # SIGINT, so it would outlive the stop).
+  trap 'pkill -TERM -P $BASHPID 2>/dev/null; exit 0' TERM INT
   while true; do
     round=$((round + 1))
     node tests/devnet/scenario.js --rpc "$rpc" --network "$run/network.json" --ops 4 --optins \

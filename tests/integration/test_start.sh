@@ -12,7 +12,12 @@ port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{
 api="http://127.0.0.1:$port"
 fail() {
   echo "FAIL: $*" >&2
-  tail -n 30 "$work/start.log" >&2 || true
+  local f
+  for f in "$work/start.log" "$work/run/indexer.log" "$work/run/activity.log"; do
+    [[ -f $f ]] || continue
+    echo "--- last lines of $f" >&2
+    tail -n 15 "$f" >&2
+  done
   exit 1
 }
 
