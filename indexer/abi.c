@@ -135,15 +135,15 @@ static int event_from_json(idx_abi_event_t *ev, json_t *obj, size_t index, char 
   const char *name = json_string_value(json_object_get(obj, "name"));
   json_t *inputs = json_object_get(obj, "inputs");
   if (!name || !valid_identifier(name)) {
-    snprintf(err, errlen, "entry %zu: event without a valid \"name\"", index);
+    idx_set_err(err, errlen, "entry %zu: event without a valid \"name\"", index);
     return IDX_ERR_ABI_FILE;
   }
   if (!json_is_array(inputs)) {
-    snprintf(err, errlen, "event %s: \"inputs\" is not an array", name);
+    idx_set_err(err, errlen, "event %s: \"inputs\" is not an array", name);
     return IDX_ERR_ABI_FILE;
   }
   if (json_array_size(inputs) > IDX_ABI_MAX_PARAMS) {
-    snprintf(err, errlen, "event %s: more than %d inputs", name, IDX_ABI_MAX_PARAMS);
+    idx_set_err(err, errlen, "event %s: more than %d inputs", name, IDX_ABI_MAX_PARAMS);
     return IDX_ERR_ABI_FILE;
   }
   if (!(ev->name = strdup(name)))
@@ -160,17 +160,17 @@ static int event_from_json(idx_abi_event_t *ev, json_t *obj, size_t index, char 
     json_t *jindexed = json_object_get(in, "indexed");
     idx_abi_param_t *p = &ev->params[i];
     if (!type) {
-      snprintf(err, errlen, "event %s: input %zu has no \"type\"", name, i);
+      idx_set_err(err, errlen, "event %s: input %zu has no \"type\"", name, i);
       rc = IDX_ERR_ABI_FILE;
       break;
     }
     if (jindexed && !json_is_boolean(jindexed)) {
-      snprintf(err, errlen, "event %s: input %zu: \"indexed\" is not a boolean", name, i);
+      idx_set_err(err, errlen, "event %s: input %zu: \"indexed\" is not a boolean", name, i);
       rc = IDX_ERR_ABI_FILE;
       break;
     }
     if (idx_abi_parse_type(&p->type, type) != 0) {
-      snprintf(err, errlen, "event %s: input %zu: unsupported type '%s'", name, i, type);
+      idx_set_err(err, errlen, "event %s: input %zu: unsupported type '%s'", name, i, type);
       rc = IDX_ERR_ABI_TYPE;
       break;
     }
@@ -181,7 +181,7 @@ static int event_from_json(idx_abi_event_t *ev, json_t *obj, size_t index, char 
       snprintf(fallback, sizeof fallback, "arg%zu", i);
       pname = fallback;
     } else if (!valid_identifier(pname)) {
-      snprintf(err, errlen, "event %s: input %zu: bad name", name, i);
+      idx_set_err(err, errlen, "event %s: input %zu: bad name", name, i);
       rc = IDX_ERR_ABI_FILE;
       break;
     }
@@ -195,7 +195,7 @@ static int event_from_json(idx_abi_event_t *ev, json_t *obj, size_t index, char 
     rc = idx_buf_addf(&sig, "%s%s", i ? "," : "", tname);
   }
   if (rc == 0 && indexed > IDX_ABI_MAX_TOPICS - 1) {
-    snprintf(err, errlen, "event %s: more than 3 indexed inputs", name);
+    idx_set_err(err, errlen, "event %s: more than 3 indexed inputs", name);
     rc = IDX_ERR_ABI_FILE;
   }
   if (rc == 0)
@@ -225,11 +225,11 @@ int idx_abi_load_json(idx_abi_t *abi, const char *text, size_t len, char *err, s
   json_error_t jerr;
   json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
   if (!root) {
-    snprintf(err, errlen, "line %d: %s", jerr.line, jerr.text);
+    idx_set_err(err, errlen, "line %d: %s", jerr.line, jerr.text);
     return IDX_ERR_JSON;
   }
   if (!json_is_array(root)) {
-    snprintf(err, errlen, "an ABI file is a JSON array");
+    idx_set_err(err, errlen, "an ABI file is a JSON array");
     json_decref(root);
     return IDX_ERR_ABI_FILE;
   }
@@ -239,7 +239,7 @@ int idx_abi_load_json(idx_abi_t *abi, const char *text, size_t len, char *err, s
     json_t *entry = json_array_get(root, i);
     const char *type = json_string_value(json_object_get(entry, "type"));
     if (!json_is_object(entry) || !type) {
-      snprintf(err, errlen, "entry %zu: not an object with a \"type\"", i);
+      idx_set_err(err, errlen, "entry %zu: not an object with a \"type\"", i);
       rc = IDX_ERR_ABI_FILE;
       break;
     }
@@ -281,7 +281,7 @@ int idx_abi_load_json(idx_abi_t *abi, const char *text, size_t len, char *err, s
 int idx_abi_load_file(idx_abi_t *abi, const char *path, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (!f) {
-    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    idx_set_err(err, errlen, "%s: %s", path, strerror(errno));
     return IDX_ERR_IO;
   }
   idx_buf_t text;
@@ -295,12 +295,12 @@ int idx_abi_load_file(idx_abi_t *abi, const char *path, char *err, size_t errlen
     rc = IDX_ERR_IO;
   fclose(f);
   if (rc) {
-    snprintf(err, errlen, "%s: %s", path, idx_strerror(rc));
+    idx_set_err(err, errlen, "%s: %s", path, idx_strerror(rc));
   } else {
     char inner[512] = "";
     rc = idx_abi_load_json(abi, text.data ? text.data : "", text.len, inner, sizeof inner);
     if (rc)
-      snprintf(err, errlen, "%s: %s", path, inner);
+      idx_set_err(err, errlen, "%s: %s", path, inner);
   }
   idx_buf_free(&text);
   return rc;

@@ -1373,7 +1373,7 @@ static void on_listener_closed(uv_handle_t *h) {
 static int parse_listen(const char *s, struct sockaddr_storage *addr, char *err, size_t errlen) {
   const char *colon = strrchr(s, ':');
   if (!colon || colon == s) {
-    snprintf(err, errlen, "listen address \"%s\" is not IP:PORT", s);
+    idx_set_err(err, errlen, "listen address \"%s\" is not IP:PORT", s);
     return IDX_ERR_CONFIG;
   }
   char host[64];
@@ -1381,14 +1381,14 @@ static int parse_listen(const char *s, struct sockaddr_storage *addr, char *err,
   const char *h = s;
   if (s[0] == '[') {
     if (hlen < 2 || s[hlen - 1] != ']') {
-      snprintf(err, errlen, "listen address \"%s\": IPv6 goes in brackets, [::1]:PORT", s);
+      idx_set_err(err, errlen, "listen address \"%s\": IPv6 goes in brackets, [::1]:PORT", s);
       return IDX_ERR_CONFIG;
     }
     h = s + 1;
     hlen -= 2;
   }
   if (hlen == 0 || hlen >= sizeof host) {
-    snprintf(err, errlen, "listen address \"%s\" is not IP:PORT", s);
+    idx_set_err(err, errlen, "listen address \"%s\" is not IP:PORT", s);
     return IDX_ERR_CONFIG;
   }
   memcpy(host, h, hlen);
@@ -1396,28 +1396,28 @@ static int parse_listen(const char *s, struct sockaddr_storage *addr, char *err,
   const char *p = colon + 1;
   unsigned long port = 0;
   if (!*p || strlen(p) > 5) {
-    snprintf(err, errlen, "listen address \"%s\": bad port", s);
+    idx_set_err(err, errlen, "listen address \"%s\": bad port", s);
     return IDX_ERR_CONFIG;
   }
   for (; *p; p++) {
     if (*p < '0' || *p > '9') {
-      snprintf(err, errlen, "listen address \"%s\": bad port", s);
+      idx_set_err(err, errlen, "listen address \"%s\": bad port", s);
       return IDX_ERR_CONFIG;
     }
     port = port * 10 + (unsigned long)(*p - '0');
   }
   if (port > 65535) {
-    snprintf(err, errlen, "listen address \"%s\": port above 65535", s);
+    idx_set_err(err, errlen, "listen address \"%s\": port above 65535", s);
     return IDX_ERR_CONFIG;
   }
   memset(addr, 0, sizeof *addr);
   if (s[0] == '[') {
     if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)addr) != 0) {
-      snprintf(err, errlen, "listen address \"%s\": \"%s\" is not an IPv6 address", s, host);
+      idx_set_err(err, errlen, "listen address \"%s\": \"%s\" is not an IPv6 address", s, host);
       return IDX_ERR_CONFIG;
     }
   } else if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)addr) != 0) {
-    snprintf(err, errlen, "listen address \"%s\": \"%s\" is not an IPv4 address", s, host);
+    idx_set_err(err, errlen, "listen address \"%s\": \"%s\" is not an IPv4 address", s, host);
     return IDX_ERR_CONFIG;
   }
   return 0;
@@ -1449,7 +1449,7 @@ int idx_http_start(idx_http_server_t **out, uv_loop_t *loop, const idx_http_opti
   if (!opts->handler || !opts->listen || opts->max_conns == 0 || opts->timeout_ms == 0 ||
       opts->max_header_bytes == 0 || opts->max_pipeline == 0 || opts->max_output == 0 ||
       opts->max_total_output == 0) {
-    snprintf(err, errlen, "HTTP server: missing handler, address or limit");
+    idx_set_err(err, errlen, "HTTP server: missing handler, address or limit");
     return IDX_ERR_INVAL;
   }
   struct sockaddr_storage addr;
@@ -1470,7 +1470,7 @@ int idx_http_start(idx_http_server_t **out, uv_loop_t *loop, const idx_http_opti
   if (uvrc == 0)
     uvrc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
   if (uvrc != 0) {
-    snprintf(err, errlen, "cannot listen on %s: %s", opts->listen, uv_strerror(uvrc));
+    idx_set_err(err, errlen, "cannot listen on %s: %s", opts->listen, uv_strerror(uvrc));
     srv->closing = true;
     uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
     return IDX_ERR_IO;

@@ -60,7 +60,7 @@ void idx_replica_options_default(idx_replica_options_t *o) {
 int idx_replica_expected(const char *schema_dir, char *out, size_t cap, char *err, size_t errlen) {
   DIR *d = opendir(schema_dir);
   if (!d) {
-    snprintf(err, errlen, "cannot read the schema folder %s", schema_dir);
+    idx_set_err(err, errlen, "cannot read the schema folder %s", schema_dir);
     return IDX_ERR_IO;
   }
   /* Index by number (000..999): the writer refuses gaps and duplicates. */
@@ -87,7 +87,7 @@ int idx_replica_expected(const char *schema_dir, char *out, size_t cap, char *er
       continue;
     int w = snprintf(out + o, cap - o, "%s%s", o ? "," : "", names[v]);
     if (w < 0 || (size_t)w >= cap - o) {
-      snprintf(err, errlen, "too many migrations in %s", schema_dir);
+      idx_set_err(err, errlen, "too many migrations in %s", schema_dir);
       rc = IDX_ERR_CONFIG;
     } else {
       o += (size_t)w;
@@ -96,7 +96,7 @@ int idx_replica_expected(const char *schema_dir, char *out, size_t cap, char *er
   }
   free(names);
   if (rc == 0 && o == 0) {
-    snprintf(err, errlen, "no migration (NNN_name.sql) in %s", schema_dir);
+    idx_set_err(err, errlen, "no migration (NNN_name.sql) in %s", schema_dir);
     rc = IDX_ERR_CONFIG;
   }
   return rc;
@@ -325,7 +325,7 @@ int idx_replica_start(idx_replica_t **out, uv_loop_t *loop, const idx_replica_op
                       char *err, size_t errlen) {
   *out = NULL;
   if (!opts->conninfo || !opts->schema_dir || opts->poll_ms == 0) {
-    snprintf(err, errlen, "replica: conninfo, schema_dir and poll_ms are required");
+    idx_set_err(err, errlen, "replica: conninfo, schema_dir and poll_ms are required");
     return IDX_ERR_INVAL;
   }
   idx_replica_t *r = calloc(1, sizeof *r);
@@ -354,7 +354,7 @@ int idx_replica_start(idx_replica_t **out, uv_loop_t *loop, const idx_replica_op
   if (!r->conninfo || (rc = idx_dbpool_new(&r->pool, loop, &po)) != 0) {
     free(r->conninfo);
     free(r);
-    snprintf(err, errlen, "replica: cannot start the database connection");
+    idx_set_err(err, errlen, "replica: cannot start the database connection");
     return rc ? rc : IDX_ERR_NOMEM;
   }
   uv_timer_init(loop, &r->timer);
