@@ -245,7 +245,9 @@ struct idx_sync_s {
   uint64_t seen_failures; /* ... and its failed exchanges */
 
   /* Filters (built once): addresses and topic0s of every contract. */
-  json_t *main_addresses;
+  json_t *main_addresses; /* the busy roles: asked by main_topics */
+  json_t *open_addresses; /* #22: the quiet roles, asked for every log */
+  json_t *proxy_topics;   /* #22: [[Upgraded, BeaconUpgraded]] (the token's own request) */
   json_t *main_topics;
   json_t *token_address;
   json_t *token_topics;

@@ -85,7 +85,7 @@ BEGIN
     SELECT c.relname FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
     WHERE s.nspname = 'public' AND c.relkind = 'r'
       AND c.relname NOT IN ('logs', 'blocks', 'cursors', 'schema_migrations', 'schema_repeatables',
-                            'model_parts', 'model_reads', 'model_histories', 'contracts', 'unknown_log_counts',
+                            'model_parts', 'model_reads', 'model_histories', 'contracts',
                             'required_stakes', 'required_stake_overrides')
     ORDER BY c.relname
   LOOP
