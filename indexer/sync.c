@@ -657,6 +657,9 @@ uint64_t idx_sync__range_end(const idx_sync_t *s, uint64_t from, bool *near_head
                                  near_head);
 }
 
+/* Room for the logs' requests beside a header per block of the window. */
+_Static_assert(MAX_REQUESTS >= RANGE_LOG_REQUESTS + REORG_WINDOW + 1, "requests of a range");
+
 /* The JSON-RPC batch of a range: its logs, and the headers of its ends
  * (of every block near the head). Returns the number of requests. */
 size_t idx_sync__range_requests(const idx_sync_t *s, uint64_t from, uint64_t to, bool near_head,

@@ -3,7 +3,9 @@
 -- each watched contract's implementation history (its ERC-1967 Upgraded /
 -- BeaconUpgraded logs in `logs`, 013's partial index logs_upgrades).
 -- Read-only; nothing is derived, so nothing here needs a rollback: the rows
--- they read are deleted with their block by the store's rollback.
+-- they read are deleted with their block by the store's rollback. PL/pgSQL
+-- where a body reads 013's table: a database on an earlier schema can
+-- still apply this file (only SQL bodies are checked at creation).
 --
 --   dimo_unknown_event_counts(chain)   per (contract, topic0): count, first
 --                                      and last block (status, /metrics)
@@ -20,14 +22,17 @@
 CREATE OR REPLACE FUNCTION dimo_unknown_event_counts(p_chain_id bigint)
 RETURNS TABLE (contract text, role text, topic0 text, count bigint, first_block bigint,
                last_block bigint)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
+  RETURN QUERY
   SELECT dimo_hex(u.address), max(u.role), dimo_hex(u.topic0), count(*), min(u.block_number),
     max(u.block_number)
   FROM unknown_logs u
   WHERE u.chain_id = p_chain_id
   GROUP BY u.address, u.topic0
-  ORDER BY min(u.block_number), u.address, u.topic0
+  ORDER BY min(u.block_number), u.address, u.topic0;
+END;
 $$;
 
 -- A pair is new when no row of it lies below the batch (the batch's own
@@ -35,8 +40,10 @@ $$;
 CREATE OR REPLACE FUNCTION dimo__unknown_new_pairs(p_chain_id bigint, p_from_block bigint,
                                                    p_to_block bigint)
 RETURNS TABLE (contract text, role text, topic0 text, first_block bigint)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
+  RETURN QUERY
   SELECT dimo_hex(u.address), max(u.role), coalesce(dimo_hex(u.topic0), 'none'), min(u.block_number)
   FROM unknown_logs u
   WHERE u.chain_id = p_chain_id AND u.block_number BETWEEN p_from_block AND p_to_block
@@ -46,7 +53,8 @@ AS $$
         AND (o.topic0 = u.topic0 OR (o.topic0 IS NULL AND u.topic0 IS NULL))
         AND o.block_number < p_from_block)
   GROUP BY u.address, u.topic0
-  ORDER BY min(u.block_number), u.address
+  ORDER BY min(u.block_number), u.address;
+END;
 $$;
 
 -- An address or topic given as 0x hex text ('0x' + 2n hex digits), or NULL.
