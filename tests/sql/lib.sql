@@ -49,6 +49,7 @@ AS $$
 BEGIN
   PERFORM dimo_rollback_above(137, p_keep);
   DELETE FROM logs WHERE chain_id = 137 AND block_number > p_keep;
+  DELETE FROM unknown_logs WHERE chain_id = 137 AND block_number > p_keep; -- #22: raw, like logs
   UPDATE cursors SET last_block = p_keep, last_hash = sha256(convert_to('block ' || p_keep, 'UTF8'))
   WHERE chain_id = 137;
 END;
