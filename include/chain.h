@@ -36,7 +36,8 @@ typedef struct idx_log_s {
   const char *event;      /* canonical signature, e.g. "Issued(uint256,address,address)" */
   const char *event_name; /* e.g. "Issued" */
   const char *args_json;  /* decoded arguments, a JSON object (idx_abi_decoded_to_json) */
-  const char *role;       /* the contract's role in the network file, e.g. "app_license" */
+  /* event, event_name and args_json are all NULL for a log no ABI knows */
+  const char *role; /* the contract's role in the network file, e.g. "app_license" */
 } idx_log_t;
 
 /* The sender and called contract of one transaction that carries an admin
@@ -63,9 +64,11 @@ typedef struct idx_batch_s {
   idx_hash_t to_hash;        /* hash of to_block (becomes the cursor hash) */
   const idx_block_t *blocks; /* headers to keep (at least to_block's), ascending */
   size_t nblocks;
-  const idx_log_t *logs; /* matched logs in (block_number, log_index) order */
+  /* Fetched logs in (block_number, log_index) order: decoded ones (event,
+   * event_name and args_json set) go to `logs`; those no ABI knows (all
+   * three NULL) to unknown_logs, raw (schema/013). */
+  const idx_log_t *logs;
   size_t nlogs;
-  uint64_t unknown_logs; /* logs no ABI knows: counted, not stored */
   /* false: the model is derived in the batch's transaction
    * (dimo_apply_range); true: later, by idx_store_derive. */
   bool defer_model;

@@ -74,7 +74,8 @@ IDX_WARN_UNUSED int idx_metrics_build(idx_buf_t *b, const char *chain_id) IDX_NO
 IDX_WARN_UNUSED int idx_metrics_sync(idx_buf_t *b, const idx_sync_status_t *s) IDX_NONNULL(1, 2);
 IDX_WARN_UNUSED int idx_metrics_batches(idx_buf_t *b, const idx_metrics_hist_t *h)
     IDX_NONNULL(1, 2);
-/* events_json: {"Issued": 12, ...} (NULL: none read yet). */
+/* events_json: {"events": {"Issued": 12, ...}, "unknown": [[contract, role,
+ * topic0, n], ...]} (idx_query_events_sql; NULL: none read yet). */
 IDX_WARN_UNUSED int idx_metrics_events(idx_buf_t *b, const char *events_json) IDX_NONNULL(1);
 IDX_WARN_UNUSED int idx_metrics_rpc(idx_buf_t *b, const idx_rpc_stats_t *r,
                                     const idx_rpc_url_stats_t *urls, size_t nurls)

@@ -81,6 +81,24 @@ const char *idx_class_name(idx_class_t c);
  * "connection"); false for any other text ("none" included). */
 bool idx_class_parse(const char *name, idx_class_t *out) IDX_NONNULL(1, 2);
 
+/* Whether the follower asks a role's contracts for every log they emit (no
+ * topic0 filter), so that an event no ABI knows is stored and counted
+ * rather than never fetched (issue #22 item 2). True for the roles whose
+ * logs are few (licenses, SACD, Template, StorageNode, Connections); false
+ * for the busy ones (the DIMO token, the vehicle NFT, the DIMO registry),
+ * which stay filtered by the topic0s their ABIs know. One table in
+ * network.c decides it. */
+bool idx_role_fetches_all(idx_role_t role);
+
+/* The events every watched contract is decoded for beside its ABI file's:
+ * ERC-1967's Upgraded(address indexed implementation) and
+ * BeaconUpgraded(address indexed beacon), the implementation history of a
+ * proxy. Added to each contract's events at load (an ABI that already has
+ * them keeps its own). Adds them to abi: 0, or an error of
+ * idx_abi_load_json with err set. */
+IDX_WARN_UNUSED int idx_network_add_proxy_events(idx_abi_t *abi, char *err, size_t errlen)
+    IDX_NONNULL(1, 2);
+
 /* Lowest start_block over the contracts whose events start the scan
  * (every role but dimo_token). */
 uint64_t idx_network_start_block(const idx_network_t *net) IDX_NONNULL(1);

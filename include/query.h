@@ -26,7 +26,15 @@
  *   audit     idx_query_audit_actions_sql, idx_query_audit_roles_sql,
  *             idx_query_audit_books_sql    ($2 contract, $3 block)
  *   overview  idx_query_overview_sql       ($2 block, $3 license key)
- *   metrics   idx_query_events_sql, idx_query_ready_sql
+ *   metrics   idx_query_events_sql ({"events": {name: n}, "unknown": [[contract,
+ *             role, topic0, n]]}), idx_query_ready_sql
+ *   unknown   idx_query_unknown_events_sql ($2 contract, $3 topic0, $4 after,
+ *             $5 limit: GET /v1/unknown-events), idx_query_upgrades_sql
+ *             ($2 contract, $3 after, $4 limit: GET /v1/upgrades); for
+ *             `status` (rows of text, idx_store_text_rows):
+ *             idx_query_unknown_counts_sql (contract, role, topic0, count,
+ *             first block, last block), idx_query_implementations_sql
+ *             (contract, role, kind, implementation, block, tx)
  */
 #ifndef IDX_QUERY_H
 #define IDX_QUERY_H
@@ -54,6 +62,10 @@ extern const char idx_query_audit_books_sql[];
 extern const char idx_query_overview_sql[];
 extern const char idx_query_events_sql[];
 extern const char idx_query_ready_sql[];
+extern const char idx_query_unknown_events_sql[];
+extern const char idx_query_upgrades_sql[];
+extern const char idx_query_unknown_counts_sql[];
+extern const char idx_query_implementations_sql[];
 
 /* ---- inputs -------------------------------------------------------------- */
 

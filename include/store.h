@@ -109,8 +109,9 @@ IDX_WARN_UNUSED int idx_store_cursor(idx_store_t *store, uint64_t chain_id, bool
  * the transaction: lock the cursor row, upsert the headers, COPY the logs,
  * insert the senders of admin transactions (batch->txs: tx_senders, each
  * after the log it references), call dimo_apply_range(chain_id,
- * from_block, to_block), add unknown_logs
- * to unknown_log_counts, move the cursor. Memory stays bounded whatever
+ * from_block, to_block), COPY the logs no ABI knows (event NULL) into
+ * unknown_logs, move the cursor; once committed, warn once per (contract,
+ * topic0) the batch shows first. Memory stays bounded whatever
  * the batch size (headers in groups, COPY in chunks).
  *
  * Checked before the transaction (IDX_ERR_INVAL, nothing written):
@@ -118,11 +119,12 @@ IDX_WARN_UNUSED int idx_store_cursor(idx_store_t *store, uint64_t chain_id, bool
  * headers strictly ascending within [from_block, to_block], and the header
  * of to_block (if given) has hash to_hash; logs within [from_block,
  * to_block], ntopics <= 4, tx_index/log_index <= INT32_MAX, event,
- * event_name and args_json present, all strings valid UTF-8; times in
+ * event_name and args_json all present or all NULL, all strings valid UTF-8; times in
  * 0..253402300799 (year 9999). args_json must be a JSON object that jsonb
  * accepts (no \u0000): otherwise the server refuses it (IDX_ERR_DB).
  *
- * unknown_log_counts only grows: a rollback does not subtract.
+ * A rollback deletes unknown_logs above the kept block like logs, so their
+ * counts follow reorgs exactly.
  *
  * Returns 0; IDX_ERR_CONFLICT (the cursor is elsewhere, e.g. a concurrent
  * writer of the same chain won); IDX_ERR_DB (e.g. a duplicate log: SQLSTATE
@@ -219,9 +221,14 @@ IDX_WARN_UNUSED int idx_store_finalized(idx_store_t *store, uint64_t chain_id, b
 IDX_WARN_UNUSED int idx_store_set_finalized(idx_store_t *store, uint64_t chain_id, uint64_t block,
                                             char *err, size_t errlen) IDX_NONNULL(1, 4);
 
-/* How many unknown logs the chain's batches reported (0 when none). */
-IDX_WARN_UNUSED int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id, uint64_t *count,
-                                           char *err, size_t errlen) IDX_NONNULL(1, 3, 4);
+/* Runs sql (one parameter, $1 the chain id; at most 16 columns, each
+ * cast to text: the result is binary) and calls cb once per row with its
+ * values (NULL for SQL NULL), borrowed for the call. A non-zero return
+ * from cb stops the walk and is returned. */
+typedef int (*idx_store_text_row_cb)(void *ud, const char *const *vals, size_t n);
+IDX_WARN_UNUSED int idx_store_text_rows(idx_store_t *store, uint64_t chain_id, const char *sql,
+                                        idx_store_text_row_cb cb, void *ud, char *err,
+                                        size_t errlen) IDX_NONNULL(1, 3, 4, 6);
 
 /* SQLSTATE of the last failed statement ("23505"), or "" when the last call
  * succeeded or failed without one. Borrowed; valid until the next call. */

@@ -51,7 +51,7 @@ enum {
   /* Re-asks for headers of blocks with logs that a node did not have yet. */
   HEADER_TRIES = 8,
   /* Most requests in one batch (near-head ranges carry a header each). */
-  MAX_REQUESTS = REORG_WINDOW + 8,
+  MAX_REQUESTS = REORG_WINDOW + 8, /* > the logs' requests and REORG_WINDOW + 1 headers */
   /* Stale license documents built per transaction while idle (about
    * 0.5 ms each). */
   DOCS_PER_JOB = 500,
@@ -142,13 +142,20 @@ typedef enum slot_state_e {
   SLOT_READY,     /* answered and held */
 } slot_state_t;
 
-/* A backfill range asks its logs (one to three filters) and two headers;
+/* A backfill range asks its logs (up to RANGE_LOG_REQUESTS filters) and two headers;
  * once its logs are in, the headers of its other blocks with logs (to
  * check their hashes) are asked too, up to TIME_BATCH_MAX, and handed
  * over with the range as more header replies. Those of several ranges go
  * in one batch (one batch at a time): one exchange for the headers of
  * every range answered meanwhile, not one per range. */
-enum { SLOT_REQUESTS = 5, SLOT_REPLIES = SLOT_REQUESTS + TIME_BATCH_MAX };
+enum {
+  /* eth_getLogs of a range: the quiet roles unfiltered and the busy ones by
+   * topic (#22), the DIMO token out of and into license contracts (#25),
+   * the token's own upgrades (#22). */
+  RANGE_LOG_REQUESTS = 5,
+  SLOT_REQUESTS = RANGE_LOG_REQUESTS + 2,
+  SLOT_REPLIES = SLOT_REQUESTS + TIME_BATCH_MAX
+};
 
 typedef struct sync_slot_s {
   idx_sync_t *s;
@@ -245,7 +252,9 @@ struct idx_sync_s {
   uint64_t seen_failures; /* ... and its failed exchanges */
 
   /* Filters (built once): addresses and topic0s of every contract. */
-  json_t *main_addresses;
+  json_t *main_addresses; /* the busy roles: asked by main_topics */
+  json_t *open_addresses; /* #22: the quiet roles, asked for every log */
+  json_t *proxy_topics;   /* #22: [[Upgraded, BeaconUpgraded]] (the token's own request) */
   json_t *main_topics;
   json_t *token_address;
   json_t *token_topics;

@@ -75,7 +75,7 @@ typedef struct route_def_s {
   const char *content_type; /* of a 200 answer; NULL: application/json */
 } route_def_t;
 
-#define NROUTES 17
+#define NROUTES 19
 static const route_def_t routes[NROUTES];
 
 typedef struct call_s call_t;
@@ -1019,6 +1019,91 @@ static void route_slashes(idx_api_t *api, idx_http_req_t *req, route_t route, co
   cached_query(api, req, route, 'S', idx_query_slashes_sql, params, IDX_ARRAY_LEN(params), nf);
 }
 
+/* ---- #22: logs no ABI knows, implementation histories ------------------ */
+
+/* "u1.<block>.<log index>" / "g1.<block>.<log index>"
+ * (schema/functions/unknown.sql). */
+static bool block_log_cursor_ok(const char *s, size_t n, const char *prefix) {
+  static const cursor_field_t f[] = {{0, 18}, {0, 9}};
+  return cursor_ok(s, n, prefix, f, IDX_ARRAY_LEN(f));
+}
+
+/* A 0x + 64 hex digits topic, lower-cased into out (67 bytes). */
+static bool topic_param(const char *s, size_t n, char *out) {
+  if (n != 66 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !idx_query_is_hex(s + 2, 64))
+    return false;
+  for (size_t i = 0; i < n; i++)
+    out[i] = (char)(s[i] >= 'A' && s[i] <= 'F' ? s[i] - 'A' + 'a' : s[i]);
+  out[1] = 'x';
+  out[n] = '\0';
+  return true;
+}
+
+/* GET /v1/unknown-events?contract=0x..&topic0=0x..&after=CURSOR&limit=N:
+ * the logs of watched contracts no ABI knows, oldest first, with their
+ * counts per (contract, topic0). */
+static void route_unknown_events(idx_api_t *api, idx_http_req_t *req, route_t route,
+                                 const segs_t *segs) {
+  (void)segs;
+  char why[200], contract[43], topic0[67], limit[LIMIT_TEXT_MAX];
+  qparam_t q[] = {
+      {"contract", NULL, 0}, {"topic0", NULL, 0}, {"after", NULL, 0}, {"limit", NULL, 0}};
+  if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
+    reply_error(api, req, route, 400, "%s", why);
+    return;
+  }
+  if (q[0].value && !idx_query_address(q[0].value, q[0].len, contract)) {
+    reply_error(api, req, route, 400, "contract must be a 0x address");
+    return;
+  }
+  if (q[1].value && !topic_param(q[1].value, q[1].len, topic0)) {
+    reply_error(api, req, route, 400, "topic0 must be 0x and 64 hex digits");
+    return;
+  }
+  if (q[2].value && q[2].len && !block_log_cursor_ok(q[2].value, q[2].len, "u1")) {
+    reply_error(api, req, route, 400,
+                "malformed page cursor (after= takes the \"next\" of the previous page)");
+    return;
+  }
+  if (!limit_param(&q[3], limit)) {
+    reply_error(api, req, route, 400, "limit must be 1..%d", LIMIT_MAX);
+    return;
+  }
+  const char *params[] = {api->chain_id, q[0].value ? contract : NULL, q[1].value ? topic0 : NULL,
+                          q[2].value && q[2].len ? q[2].value : NULL, limit};
+  cached_query(api, req, route, 'U', idx_query_unknown_events_sql, params, IDX_ARRAY_LEN(params),
+               "nothing indexed yet");
+}
+
+/* GET /v1/upgrades?contract=0x..&after=CURSOR&limit=N: every Upgraded and
+ * BeaconUpgraded of the watched contracts, oldest first. */
+static void route_upgrades(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  (void)segs;
+  char why[200], contract[43], limit[LIMIT_TEXT_MAX];
+  qparam_t q[] = {{"contract", NULL, 0}, {"after", NULL, 0}, {"limit", NULL, 0}};
+  if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
+    reply_error(api, req, route, 400, "%s", why);
+    return;
+  }
+  if (q[0].value && !idx_query_address(q[0].value, q[0].len, contract)) {
+    reply_error(api, req, route, 400, "contract must be a 0x address");
+    return;
+  }
+  if (q[1].value && q[1].len && !block_log_cursor_ok(q[1].value, q[1].len, "g1")) {
+    reply_error(api, req, route, 400,
+                "malformed page cursor (after= takes the \"next\" of the previous page)");
+    return;
+  }
+  if (!limit_param(&q[2], limit)) {
+    reply_error(api, req, route, 400, "limit must be 1..%d", LIMIT_MAX);
+    return;
+  }
+  const char *params[] = {api->chain_id, q[0].value ? contract : NULL,
+                          q[1].value && q[1].len ? q[1].value : NULL, limit};
+  cached_query(api, req, route, 'P', idx_query_upgrades_sql, params, IDX_ARRAY_LEN(params),
+               "nothing indexed yet");
+}
+
 /* ---- #25: the admin-actions ledger -------------------------------------- */
 
 /* /v1/admin-actions: "a1.<block>.<log index>" (schema/functions/accountability.sql). */
@@ -1583,6 +1668,9 @@ static const route_def_t routes[NROUTES] = {
      NULL}, /* #25 */
     /* ?format=csv of the row above (its handler picks this row): counted apart */
     {M_GET, NULL, "/v1/admin-actions (csv)", NULL, true, FRESH_COMMIT, "text/csv; charset=utf-8"},
+    {M_GET, "v1/unknown-events", "/v1/unknown-events", route_unknown_events, true, FRESH_COMMIT,
+     NULL},                                                                           /* #22 */
+    {M_GET, "v1/upgrades", "/v1/upgrades", route_upgrades, true, FRESH_COMMIT, NULL}, /* #22 */
 };
 
 static bool pattern_match(const char *pat, const segs_t *s) {

@@ -10,6 +10,7 @@
 #include "hex.h"
 #include "log.h"
 #include "network.h"
+#include "query.h"
 #include "rpc.h"
 #include "store.h"
 
@@ -83,13 +84,35 @@ static int print_count(void *ud, const char *event_name, uint64_t count) {
   return 0;
 }
 
+/* #22: one line per (contract, topic0) no ABI knows, and per upgrade. */
+static int print_unknown(void *ud, const char *const *v, size_t n) {
+  int *first = ud;
+  if (n < 6)
+    return IDX_ERR_INVAL;
+  printf("%s    %s %s topic0 %s: %s log(s), blocks %s..%s\n",
+         *first ? "unknown:   logs no ABI knows (stored raw):\n" : "", v[1] ? v[1] : "?", v[0],
+         v[2], v[3], v[4], v[5]);
+  *first = 0;
+  return 0;
+}
+
+static int print_upgrade(void *ud, const char *const *v, size_t n) {
+  int *first = ud;
+  if (n < 6)
+    return IDX_ERR_INVAL;
+  printf("%s    %s %s %s %s at block %s (tx %s)\n", *first ? "upgrades:\n" : "", v[1] ? v[1] : "?",
+         v[0], v[2], v[3] ? v[3] : "?", v[4], v[5]);
+  *first = 0;
+  return 0;
+}
+
 int idx_cmd_status(const idx_cmd_ctx_t *ctx) {
   const idx_config_t *cfg = ctx->cfg;
   const idx_network_t *net = ctx->net;
   char err[1024];
   idx_store_t *store = NULL;
   bool found = false;
-  uint64_t last = 0, unknown = 0;
+  uint64_t last = 0;
   idx_hash_t hash;
   int rc = idx_store_open(&store, cfg->db, err, sizeof err);
   if (rc == 0)
@@ -143,10 +166,18 @@ int idx_cmd_status(const idx_cmd_ctx_t *ctx) {
     rc = idx_store_event_counts(store, net->chain_id, print_count, &first, err, sizeof err);
   if (rc == 0 && first)
     printf("events:    none\n");
+  first = 1;
   if (rc == 0)
-    rc = idx_store_unknown_logs(store, net->chain_id, &unknown, err, sizeof err);
+    rc = idx_store_text_rows(store, net->chain_id, idx_query_unknown_counts_sql, print_unknown,
+                             &first, err, sizeof err);
+  if (rc == 0 && first)
+    printf("unknown:   none (every log of the watched contracts is known to its ABI)\n");
+  first = 1;
   if (rc == 0)
-    printf("unknown:   %llu skipped log(s)\n", (unsigned long long)unknown);
+    rc = idx_store_text_rows(store, net->chain_id, idx_query_implementations_sql, print_upgrade,
+                             &first, err, sizeof err);
+  if (rc == 0 && first)
+    printf("upgrades:  none (no Upgraded or BeaconUpgraded log)\n");
   uint64_t reorgs = 0, deepest = 0, last_depth = 0;
   if (rc == 0)
     rc = idx_store_reorg_stats(store, net->chain_id, &reorgs, &deepest, &last_depth, err,

@@ -176,7 +176,7 @@ int idx_metrics_sync(idx_buf_t *b, const idx_sync_status_t *s) {
   TRY(idx_metrics_u64(b, "dimo_sync_logs_written_total", "counter", "Logs stored by this process.",
                       s->logs));
   TRY(idx_metrics_u64(b, "dimo_sync_unknown_logs_total", "counter",
-                      "Logs skipped by this process (unknown topic0 or undecodable).",
+                      "Logs no ABI knows, stored raw by this process (unknown_logs; #22).",
                       s->unknown_logs));
   TRY(idx_metrics_u64(b, "dimo_sync_inconsistencies_total", "counter",
                       "Inconsistent node answers retried.", s->inconsistencies));
@@ -221,7 +221,8 @@ int idx_metrics_events(idx_buf_t *b, const char *events_json) {
                        "Logs stored in the database per event name (read at most every 10 s).");
   if (rc)
     return rc;
-  json_t *ev = events_json ? json_loads(events_json, 0, NULL) : NULL;
+  json_t *all = events_json ? json_loads(events_json, 0, NULL) : NULL;
+  json_t *ev = json_object_get(all, "events");
   if (json_is_object(ev)) {
     const char *name;
     json_t *v;
@@ -237,7 +238,38 @@ int idx_metrics_events(idx_buf_t *b, const char *events_json) {
         break;
     }
   }
-  json_decref(ev);
+  /* #22: logs no ABI knows, per contract and topic0 (stored raw). */
+  json_t *unknown = json_object_get(all, "unknown");
+  if (!rc)
+    rc = idx_metrics_head(b, "dimo_unknown_events", "gauge",
+                          "Logs stored raw because no ABI knows them, per contract and topic0 "
+                          "(read at most every 10 s; they follow reorgs).");
+  size_t i;
+  json_t *row;
+  json_array_foreach(unknown, i, row) {
+    if (rc)
+      break;
+    const char *contract = json_string_value(json_array_get(row, 0));
+    const char *role = json_string_value(json_array_get(row, 1));
+    const char *topic0 = json_string_value(json_array_get(row, 2));
+    json_t *n = json_array_get(row, 3);
+    if (!contract || !json_is_integer(n))
+      continue;
+    rc = idx_buf_adds(b, "dimo_unknown_events{contract=\"");
+    if (!rc)
+      rc = idx_metrics_label(b, contract);
+    if (!rc)
+      rc = idx_buf_adds(b, "\",role=\"");
+    if (!rc)
+      rc = idx_metrics_label(b, role ? role : "");
+    if (!rc)
+      rc = idx_buf_adds(b, "\",topic0=\"");
+    if (!rc)
+      rc = idx_metrics_label(b, topic0 ? topic0 : "none");
+    if (!rc)
+      rc = idx_buf_addf(b, "\"} %lld\n", (long long)json_integer_value(n));
+  }
+  json_decref(all);
   return rc;
 }
 

@@ -18,6 +18,34 @@ static const char *const role_names[] = {
 static const char *const class_names[] = {"none",   "app",        "node",
                                           "client", "connection", "manufacturer"};
 
+/* Which roles are fetched unfiltered (network.h: idx_role_fetches_all).
+ * The busy ones emit far more than we read: the DIMO token's every ERC-20
+ * transfer, the vehicle NFT's mints, transfers and attribute settings, the
+ * registry's every vehicle and device event; their unknown topics would
+ * cost many times the logs we store. */
+static const bool role_fetches_all[] = {
+    [IDX_ROLE_APP_LICENSE] = true,  [IDX_ROLE_MANUFACTURER_LICENSE] = true,
+    [IDX_ROLE_DIMO_TOKEN] = false,  [IDX_ROLE_SACD] = true,
+    [IDX_ROLE_VEHICLE] = false,     [IDX_ROLE_SACD_TEMPLATE] = true,
+    [IDX_ROLE_STORAGE_NODE] = true, [IDX_ROLE_NODE_REGISTRY] = false,
+    [IDX_ROLE_CONNECTION] = true};
+
+static const char proxy_events_json[] =
+    "[{\"type\":\"event\",\"name\":\"Upgraded\",\"anonymous\":false,\"inputs\":"
+    "[{\"name\":\"implementation\",\"type\":\"address\",\"indexed\":true}]},"
+    "{\"type\":\"event\",\"name\":\"BeaconUpgraded\",\"anonymous\":false,\"inputs\":"
+    "[{\"name\":\"beacon\",\"type\":\"address\",\"indexed\":true}]}]";
+
+_Static_assert(IDX_ARRAY_LEN(role_fetches_all) == IDX_ARRAY_LEN(role_names), "one row per role");
+
+int idx_network_add_proxy_events(idx_abi_t *abi, char *err, size_t errlen) {
+  return idx_abi_load_json(abi, proxy_events_json, sizeof proxy_events_json - 1, err, errlen);
+}
+
+bool idx_role_fetches_all(idx_role_t role) {
+  return (size_t)role < IDX_ARRAY_LEN(role_fetches_all) && role_fetches_all[role];
+}
+
 /* The classes a network file's `requirements` may set: those with a stake
  * to compare (connections have none). */
 static const char *const requirement_classes[] = {"app", "client", "node", "manufacturer"};
@@ -223,6 +251,13 @@ static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const ch
   if (c->abi.nevents == 0) {
     snprintf(err, errlen, "contracts[%zu]: %s has no events", i, c->abi_path);
     return IDX_ERR_CONFIG;
+  }
+  /* Every contract's implementation history (the set skips what the file
+   * already has). */
+  rc = idx_network_add_proxy_events(&c->abi, inner, sizeof inner);
+  if (rc) {
+    snprintf(err, errlen, "contracts[%zu]: proxy events: %s", i, inner);
+    return rc;
   }
   return 0;
 }

@@ -84,9 +84,26 @@ const char idx_query_overview_sql[] =
     "SELECT dimo_overview($1::bigint, $2::bigint, $3::text)::text";
 
 const char idx_query_events_sql[] =
-    "SELECT coalesce(jsonb_object_agg(event_name, n), '{}')::text FROM "
-    "(SELECT event_name, count(*) AS n FROM logs WHERE chain_id = $1::bigint "
-    "GROUP BY event_name) t";
+    "SELECT jsonb_build_object('events', (SELECT coalesce(jsonb_object_agg(event_name, n), '{}') "
+    "FROM (SELECT event_name, count(*) AS n FROM logs WHERE chain_id = $1::bigint "
+    "GROUP BY event_name) t), 'unknown', (SELECT coalesce(jsonb_agg(jsonb_build_array("
+    "c.contract, c.role, c.topic0, c.count)), '[]') FROM dimo_unknown_event_counts($1::bigint) c)"
+    ")::text";
+
+/* #22 (schema/functions/unknown.sql). */
+const char idx_query_unknown_events_sql[] =
+    "SELECT dimo_unknown_events_page($1::bigint, $2::text, $3::text, $4::text, $5::int)::text";
+
+const char idx_query_upgrades_sql[] =
+    "SELECT dimo_upgrades_page($1::bigint, $2::text, $3::text, $4::int)::text";
+
+const char idx_query_unknown_counts_sql[] =
+    "SELECT contract, role, coalesce(topic0, 'none'), count::text, first_block::text, "
+    "last_block::text FROM dimo_unknown_event_counts($1::bigint)";
+
+const char idx_query_implementations_sql[] =
+    "SELECT contract, role, kind, implementation, block_number::text, tx "
+    "FROM dimo_implementations($1::bigint)";
 
 const char idx_query_ready_sql[] = "SELECT 1";
 

@@ -1008,7 +1008,7 @@ static int check_batch(const idx_batch_t *b, char *err, size_t errlen) {
     idx_set_err(err, errlen, "write_batch: " __VA_ARGS__);                                         \
     return IDX_ERR_INVAL;                                                                          \
   } while (0)
-  if (b->chain_id > INT64_MAX || b->to_block > INT64_MAX || b->unknown_logs > INT64_MAX)
+  if (b->chain_id > INT64_MAX || b->to_block > INT64_MAX)
     BAD("chain id, block or count out of range");
   if (b->from_block > b->to_block)
     BAD("from_block %" PRIu64 " > to_block %" PRIu64, b->from_block, b->to_block);
@@ -1039,8 +1039,13 @@ static int check_batch(const idx_batch_t *b, char *err, size_t errlen) {
       BAD("log %zu: NULL data", i);
     if (l->data_len > MAX_FIELD_BYTES)
       BAD("log %zu: data too large", i);
+    if (!l->event && !l->event_name && !l->args_json) { /* unknown to its ABI: raw */
+      if (l->role && !utf8_ok(l->role))
+        BAD("log %zu: text is not valid UTF-8", i);
+      continue;
+    }
     if (!l->event || !l->event_name || !l->args_json)
-      BAD("log %zu: event, event_name and args_json are required", i);
+      BAD("log %zu: event, event_name and args_json are required (or all three absent)", i);
     if (strlen(l->args_json) > MAX_FIELD_BYTES)
       BAD("log %zu: args_json too large", i);
     if (!utf8_ok(l->event) || !utf8_ok(l->event_name) || !utf8_ok(l->args_json) ||
@@ -1240,12 +1245,43 @@ static int copy_log(copy_t *c, uint64_t chain_id, const idx_log_t *l) {
   return 0;
 }
 
-static int write_logs(idx_store_t *s, const idx_batch_t *b, char *err, size_t errlen) {
-  static const char *const what = "write_batch: COPY logs";
-  PGresult *res = PQexec(s->conn, "COPY logs (chain_id, block_number, block_hash, block_time, "
-                                  "tx_hash, tx_index, log_index, address, topic0, topic1, topic2, "
-                                  "topic3, data, event, event_name, role, args) "
-                                  "FROM STDIN (FORMAT binary)");
+/* A log no ABI knows, into unknown_logs (schema/013: its column order). */
+#define UNKNOWN_COLUMNS 14
+static int copy_unknown(copy_t *c, uint64_t chain_id, const idx_log_t *l) {
+  unsigned char count[2];
+  int rc;
+  put_be16(count, UNKNOWN_COLUMNS);
+  if ((rc = copy_put(c, count, 2)) || (rc = copy_int8(c, (int64_t)chain_id)) ||
+      (rc = copy_int8(c, (int64_t)l->block_number)) || (rc = copy_bytes(c, l->block_hash.b, 32)) ||
+      (rc = copy_int8(c, pg_time_from_unix(l->block_time))) ||
+      (rc = copy_bytes(c, l->tx_hash.b, 32)) || (rc = copy_int4(c, l->tx_index)) ||
+      (rc = copy_int4(c, l->log_index)) || (rc = copy_bytes(c, l->address.b, 20)) ||
+      (rc = l->role ? copy_bytes(c, l->role, strlen(l->role)) : copy_null(c)))
+    return rc;
+  for (unsigned t = 0; t < 4; t++) {
+    rc = t < l->ntopics ? copy_bytes(c, l->topics[t].b, 32) : copy_null(c);
+    if (rc)
+      return rc;
+  }
+  return copy_bytes(c, l->data, l->data_len);
+}
+
+static bool is_unknown(const idx_log_t *l) { return l->event == NULL; }
+
+/* COPYs the batch's decoded logs into `logs` or (unknown) its unknown ones
+ * into unknown_logs. */
+static int write_logs(idx_store_t *s, const idx_batch_t *b, bool unknown, char *err,
+                      size_t errlen) {
+  const char *const what = unknown ? "write_batch: COPY unknown_logs" : "write_batch: COPY logs";
+  PGresult *res =
+      PQexec(s->conn, unknown ? "COPY unknown_logs (chain_id, block_number, block_hash, "
+                                "block_time, tx_hash, tx_index, log_index, address, role, "
+                                "topic0, topic1, topic2, topic3, data) "
+                                "FROM STDIN (FORMAT binary)"
+                              : "COPY logs (chain_id, block_number, block_hash, "
+                                "block_time, tx_hash, tx_index, log_index, address, "
+                                "topic0, topic1, topic2, topic3, data, event, event_name, "
+                                "role, args) FROM STDIN (FORMAT binary)");
   if (!res || PQresultStatus(res) != PGRES_COPY_IN)
     return fail_res(s, res, what, NULL, err, errlen);
   PQclear(res);
@@ -1257,8 +1293,11 @@ static int write_logs(idx_store_t *s, const idx_batch_t *b, char *err, size_t er
                                            0,   0,   0,   0,   0,   0,   0,    0,    0};
   static const unsigned char trailer[2] = {0xff, 0xff};
   int rc = copy_put(&c, header, sizeof header);
-  for (size_t i = 0; i < b->nlogs && !rc; i++)
-    rc = copy_log(&c, b->chain_id, &b->logs[i]);
+  for (size_t i = 0; i < b->nlogs && !rc; i++) {
+    const idx_log_t *l = &b->logs[i];
+    if (is_unknown(l) == unknown)
+      rc = unknown ? copy_unknown(&c, b->chain_id, l) : copy_log(&c, b->chain_id, l);
+  }
   if (!rc)
     rc = copy_put(&c, trailer, sizeof trailer);
   if (!rc)
@@ -1327,7 +1366,7 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
   const int64_t chain = (int64_t)batch->chain_id;
   const int64_t from = (int64_t)batch->from_block, to = (int64_t)batch->to_block;
   params_t p = {0};
-  PGresult *res = NULL;
+  PGresult *res = NULL, *new_pairs = NULL;
   bool found = false, moved = false;
   int64_t last = 0;
 
@@ -1367,8 +1406,27 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
   }
   if ((rc = write_headers(store, batch, err, errlen)) != 0)
     goto out;
-  if (batch->nlogs && (rc = write_logs(store, batch, err, errlen)) != 0)
+  size_t nunknown = 0;
+  for (size_t i = 0; i < batch->nlogs; i++)
+    nunknown += is_unknown(&batch->logs[i]);
+  if (batch->nlogs > nunknown && (rc = write_logs(store, batch, false, err, errlen)) != 0)
     goto out;
+  if (nunknown) {
+    /* #22: stored raw; the pairs (contract, topic0) this batch shows
+     * first are warned about once it commits. */
+    if ((rc = write_logs(store, batch, true, err, errlen)) != 0)
+      goto out;
+    par_int8(&p, chain);
+    par_int8(&p, from);
+    par_int8(&p, to);
+    rc = exec_params(store,
+                     "SELECT contract, coalesce(role, '?'), topic0, first_block::text "
+                     "FROM dimo__unknown_new_pairs($1, $2, $3)",
+                     &p, &new_pairs, "write_batch: unknown pairs", err, errlen);
+    p.n = 0;
+    if (rc)
+      goto out;
+  }
   if (batch->ntxs && (rc = write_txs(store, batch, err, errlen)) != 0)
     goto out;
 
@@ -1378,17 +1436,6 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
     par_int8(&p, to);
     if ((rc = exec_params(store, "SELECT dimo_apply_range($1, $2, $3)", &p, NULL,
                           "write_batch: dimo_apply_range", err, errlen)) != 0)
-      goto out;
-  }
-  if (batch->unknown_logs) {
-    p.n = 0;
-    par_int8(&p, chain);
-    par_int8(&p, (int64_t)batch->unknown_logs);
-    if ((rc = exec_params(store,
-                          "INSERT INTO unknown_log_counts (chain_id, count) VALUES ($1, $2) "
-                          "ON CONFLICT (chain_id) DO UPDATE "
-                          "SET count = unknown_log_counts.count + EXCLUDED.count",
-                          &p, NULL, "write_batch: unknown_log_counts", err, errlen)) != 0)
       goto out;
   }
   /* The WHERE re-checks the position (belt and braces: the locks above
@@ -1419,7 +1466,12 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
   if (!rc)
     idx_log_debug("store", "chain %" PRId64 ": stored blocks %" PRId64 "..%" PRId64 " (%zu logs)",
                   chain, from, to, batch->nlogs);
+  for (int i = 0; !rc && new_pairs && i < PQntuples(new_pairs); i++)
+    idx_log_warn("store", "contract %s %s emitted topic0 %s unknown to its ABI, first at block %s",
+                 PQgetvalue(new_pairs, i, 1), PQgetvalue(new_pairs, i, 0),
+                 PQgetvalue(new_pairs, i, 2), PQgetvalue(new_pairs, i, 3));
 out:
+  PQclear(new_pairs);
   if (rc) {
     if (rc == IDX_ERR_CONFLICT)
       idx_log_warn("store", "%s", err);
@@ -1464,6 +1516,8 @@ int idx_store_rollback(idx_store_t *store, uint64_t chain_id, uint64_t keep_bloc
                         "rollback: dimo_rollback_above", err, errlen)) != 0 ||
       (rc = exec_params(store, "DELETE FROM logs WHERE chain_id = $1 AND block_number > $2", &p,
                         NULL, "rollback: logs", err, errlen)) != 0 ||
+      (rc = exec_params(store, "DELETE FROM unknown_logs WHERE chain_id = $1 AND block_number > $2",
+                        &p, NULL, "rollback: unknown_logs", err, errlen)) != 0 ||
       (rc = exec_params(store, "DELETE FROM blocks WHERE chain_id = $1 AND number > $2", &p, NULL,
                         "rollback: blocks", err, errlen)) != 0)
     goto out;
@@ -1727,11 +1781,25 @@ static int chain_int8(idx_store_t *store, uint64_t chain_id, const char *sql, co
   return 0;
 }
 
-int idx_store_unknown_logs(idx_store_t *store, uint64_t chain_id, uint64_t *count, char *err,
-                           size_t errlen) {
-  bool found;
-  return chain_int8(store, chain_id, "SELECT count FROM unknown_log_counts WHERE chain_id = $1",
-                    "unknown_logs", &found, count, err, errlen);
+int idx_store_text_rows(idx_store_t *store, uint64_t chain_id, const char *sql,
+                        idx_store_text_row_cb cb, void *ud, char *err, size_t errlen) {
+  PGresult *res = NULL;
+  int rc = chain_query(store, chain_id, sql, "text_rows", &res, err, errlen);
+  if (rc)
+    return rc;
+  int ncols = PQnfields(res);
+  const char *vals[16];
+  if (ncols > (int)IDX_ARRAY_LEN(vals)) {
+    PQclear(res);
+    return bad_shape(err, errlen, "text_rows");
+  }
+  for (int i = 0; i < PQntuples(res) && !rc; i++) {
+    for (int k = 0; k < ncols; k++)
+      vals[k] = PQgetisnull(res, i, k) ? NULL : PQgetvalue(res, i, k);
+    rc = cb(ud, vals, (size_t)ncols);
+  }
+  PQclear(res);
+  return rc;
 }
 
 int idx_store_finalized(idx_store_t *store, uint64_t chain_id, bool *found, uint64_t *block,

@@ -638,12 +638,15 @@ static void poll_head(idx_sync_t *s) {
 
 /* ---- fetching a range ------------------------------------------------- */
 
-static json_t *logs_filter(const idx_sync_t *s, bool token, uint64_t from, uint64_t to) {
+/* An eth_getLogs filter over blocks from..to; topics NULL: every log of
+ * the addresses. */
+static json_t *logs_filter(json_t *addresses, json_t *topics, uint64_t from, uint64_t to) {
   json_t *f = json_object();
   json_object_set_new(f, "fromBlock", quantity(from));
   json_object_set_new(f, "toBlock", quantity(to));
-  json_object_set(f, "address", token ? s->token_address : s->main_addresses);
-  json_object_set(f, "topics", token ? s->token_topics : s->main_topics);
+  json_object_set(f, "address", addresses);
+  if (topics)
+    json_object_set(f, "topics", topics);
   return json_pack("[o]", f);
 }
 
@@ -654,18 +657,35 @@ uint64_t idx_sync__range_end(const idx_sync_t *s, uint64_t from, bool *near_head
                                  near_head);
 }
 
+/* Room for the logs' requests beside a header per block of the window. */
+_Static_assert(MAX_REQUESTS >= RANGE_LOG_REQUESTS + REORG_WINDOW + 1, "requests of a range");
+
 /* The JSON-RPC batch of a range: its logs, and the headers of its ends
  * (of every block near the head). Returns the number of requests. */
 size_t idx_sync__range_requests(const idx_sync_t *s, uint64_t from, uint64_t to, bool near_head,
                                 const char **methods, json_t **params, req_kind_t *kinds,
                                 uint64_t *numbers) {
   size_t k = 0;
-  methods[k] = "eth_getLogs";
-  params[k] = logs_filter(s, false, from, to);
-  kinds[k++] = REQ_LOGS_MAIN;
+  /* #22: the quiet roles' every log (idx_role_fetches_all), then the busy
+   * roles' known topics. */
+  if (json_array_size(s->open_addresses)) {
+    methods[k] = "eth_getLogs";
+    params[k] = logs_filter(s->open_addresses, NULL, from, to);
+    kinds[k++] = REQ_LOGS_MAIN;
+  }
+  if (json_array_size(s->main_addresses)) {
+    methods[k] = "eth_getLogs";
+    params[k] = logs_filter(s->main_addresses, s->main_topics, from, to);
+    kinds[k++] = REQ_LOGS_MAIN;
+  }
   if (s->token_address) {
     methods[k] = "eth_getLogs";
-    params[k] = logs_filter(s, true, from, to);
+    params[k] = logs_filter(s->token_address, s->token_topics, from, to);
+    kinds[k++] = REQ_LOGS_TOKEN;
+    /* #22: the token's own upgrades (its transfers filter cannot hold
+     * them: it names the license contracts in topic1). */
+    methods[k] = "eth_getLogs";
+    params[k] = logs_filter(s->token_address, s->proxy_topics, from, to);
     kinds[k++] = REQ_LOGS_TOKEN;
     methods[k] = "eth_getLogs";
     params[k] = idx_sync__inflow_filter(s, from, to); /* #25 */
@@ -854,20 +874,29 @@ static int push_block(idx_sync_t *s, const idx_block_t *b) {
 
 typedef enum decoded_e {
   DECODED,      /* stored */
-  DECODED_SKIP, /* no event of ours (counted as unknown) */
+  DECODED_SKIP, /* no event of its ABI: stored raw as unknown (013) */
   DECODED_BAD,  /* an event of ours whose bytes do not decode */
 } decoded_t;
 
 /* Decodes one raw log against its contract's ABI. A log under a topic0
  * and topic count the ABI knows whose bytes do not decode is not skipped:
  * the contract cannot have emitted it, so the answer is corrupt
- * (DECODED_BAD, a provider fault asked again); nothing is lost. A topic
- * count no event has (IDX_ERR_ABI_TOPICS) is an event generation the ABI
- * lacks: skipped and counted. */
+ * (DECODED_BAD, a provider fault asked again); nothing is lost. An unknown
+ * topic0, or a topic count no event has (IDX_ERR_ABI_TOPICS: an event
+ * generation the ABI lacks), is DECODED_SKIP: the log keeps its role and
+ * no event, and goes with the batch to the store's unknown_logs. */
 static decoded_t decode_log(idx_sync_t *s, idx_log_t *log, char *why, size_t whylen) {
   const idx_contract_t *c = idx_network_contract(s->opts.net, &log->address);
-  if (!c)
-    return DECODED_SKIP;
+  log->event = log->event_name = log->args_json = NULL;
+  if (!c) {
+    /* No filter asked for it: the answer is not about our contracts. */
+    char addr[43];
+    idx_addr_to_hex(addr, &log->address);
+    snprintf(why, whylen, "log %u in block %llu comes from %s, an address no filter names",
+             log->log_index, (unsigned long long)log->block_number, addr);
+    return DECODED_BAD;
+  }
+  log->role = idx_role_name(c->role);
   idx_abi_decoded_t d;
   int rc = idx_abi_decode(&c->abi, log->topics, log->ntopics, log->data, log->data_len, &d);
   if (rc || !d.event) {
@@ -879,8 +908,8 @@ static decoded_t decode_log(idx_sync_t *s, idx_log_t *log, char *why, size_t why
       return DECODED_BAD;
     }
     if (rc)
-      idx_log_warn("sync", "skipping log %u of tx %s in block %llu: %s", log->log_index, tx,
-                   (unsigned long long)log->block_number, idx_strerror(rc));
+      idx_log_debug("sync", "log %u of tx %s in block %llu: %s (stored as unknown)", log->log_index,
+                    tx, (unsigned long long)log->block_number, idx_strerror(rc));
     return DECODED_SKIP;
   }
   idx_buf_reset(&s->args_json); /* one buffer for every log: no allocation per log */
@@ -1053,10 +1082,8 @@ void idx_sync__on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
         provider_fault(s, err);
         return;
       }
-      if (dec == DECODED_SKIP) {
-        s->unknown++;
-        continue;
-      }
+      if (dec == DECODED_SKIP)
+        s->unknown++; /* kept beside the decoded ones (hash checks, times, order) */
       if (push_log(s, &log)) {
         idx_sync__finish(s, IDX_ERR_NOMEM, "out of memory");
         return;
@@ -1249,7 +1276,6 @@ void idx_sync__write_batch(idx_sync_t *s) {
   s->batch.nblocks = s->nblocks;
   s->batch.logs = s->logs;
   s->batch.nlogs = s->nlogs;
-  s->batch.unknown_logs = s->unknown;
   /* Near the head, with the model caught up, the batch derives it itself
    * (the lowest latency); otherwise the second connection does, later. */
   s->batch.defer_model = !(s->near_head && idx_sync__model_current(s));
@@ -1274,8 +1300,8 @@ static void after_write(idx_sync_t *s) {
   s->st.has_cursor = true;
   s->st.cursor = s->cursor;
   s->st.batches++;
-  s->st.logs += s->batch.nlogs;
-  s->st.unknown_logs += s->batch.unknown_logs;
+  s->st.logs += s->batch.nlogs - s->unknown;
+  s->st.unknown_logs += s->unknown;
   s->st.range = s->range.span;
   s->st.last_batch_ms = s->job.ms;
   s->docs_stale = true; /* the batch may have deferred some (cheap to ask) */
@@ -1594,10 +1620,11 @@ static int build_blooms(idx_sync_t *s) {
 static int build_filters(idx_sync_t *s) {
   const idx_network_t *net = s->opts.net;
   s->main_addresses = json_array();
+  s->open_addresses = json_array();
   s->main_topics = json_array();
   json_t *topic0s = json_array();
   json_t *license_froms = json_array();
-  if (!s->main_addresses || !s->main_topics || !topic0s || !license_froms)
+  if (!s->main_addresses || !s->open_addresses || !s->main_topics || !topic0s || !license_froms)
     return IDX_ERR_NOMEM;
   for (size_t i = 0; i < net->ncontracts; i++) {
     const idx_contract_t *c = &net->contracts[i];
@@ -1610,7 +1637,8 @@ static int build_filters(idx_sync_t *s) {
       continue;
     }
     idx_addr_to_hex(hex, &c->address);
-    json_array_append_new(s->main_addresses, json_string(hex));
+    bool open = idx_role_fetches_all(c->role);
+    json_array_append_new(open ? s->open_addresses : s->main_addresses, json_string(hex));
     if (c->license_class != IDX_CLASS_NONE) {
       /* Transfers out of a license contract: topic1 = from, padded. */
       char padded[67] = "0x000000000000000000000000";
@@ -1618,7 +1646,7 @@ static int build_filters(idx_sync_t *s) {
       padded[66] = '\0';
       json_array_append_new(license_froms, json_string(padded));
     }
-    for (size_t e = 0; e < c->abi.nevents; e++) {
+    for (size_t e = 0; e < c->abi.nevents && !open; e++) {
       idx_hash_to_hex(hex, &c->abi.events[e].topic0);
       bool dup = false;
       size_t k;
@@ -1629,6 +1657,21 @@ static int build_filters(idx_sync_t *s) {
     }
   }
   json_array_append_new(s->main_topics, topic0s);
+  /* The proxy events every contract is decoded for (network.h). */
+  idx_abi_t proxy;
+  idx_abi_init(&proxy);
+  char perr[160];
+  int prc = idx_network_add_proxy_events(&proxy, perr, sizeof perr);
+  json_t *proxy0s = json_array();
+  for (size_t e = 0; prc == 0 && proxy0s && e < proxy.nevents; e++) {
+    char hex[67];
+    idx_hash_to_hex(hex, &proxy.events[e].topic0);
+    json_array_append_new(proxy0s, json_string(hex));
+  }
+  idx_abi_free(&proxy);
+  s->proxy_topics = proxy0s ? json_pack("[o]", proxy0s) : NULL;
+  if (prc || !s->proxy_topics)
+    return prc ? prc : IDX_ERR_NOMEM;
   if (s->token_address) {
     char t0[67];
     static const char transfer[] = "Transfer(address,address,uint256)";
@@ -1720,6 +1763,8 @@ static void timer_closed(uv_handle_t *h) {
   free(s->logs);
   free(s->blocks);
   json_decref(s->main_addresses);
+  json_decref(s->open_addresses);
+  json_decref(s->proxy_topics);
   json_decref(s->main_topics);
   json_decref(s->token_address);
   json_decref(s->token_topics);

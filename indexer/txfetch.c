@@ -123,7 +123,8 @@ int idx_txfetch_plan(idx_txfetch_t *f, const idx_log_t *logs, size_t nlogs) {
      * still comes first. */
     size_t first = i;
     for (size_t k = i; k > 0 && logs[k - 1].block_number == l->block_number; k--) {
-      if (memcmp(logs[k - 1].tx_hash.b, l->tx_hash.b, 32) == 0)
+      /* (a log no ABI knows is in unknown_logs, not in `logs`: no anchor) */
+      if (logs[k - 1].event_name && memcmp(logs[k - 1].tx_hash.b, l->tx_hash.b, 32) == 0)
         first = k - 1;
     }
     idx_tx_t *t = &f->txs[f->n];

@@ -174,6 +174,10 @@ async function fixedScenario(dr, d) {
     await dr.role(c, 'setRoleAdmin', UPGRADER, LICENSE_ADMIN);
   }
 
+  // #22: an event no ABI knows, as DIMO's license contract logs on Polygon
+  // (UpdateReceiverAddress: abi/ leaves it out); the receiver stays the admin.
+  for (const c of [app, appOld]) await dr.setReceiverAddress(c, d.admin);
+
   // Nodes.
   await dr.nodeStake(N1, dimo(60000));
   await dr.nodeMint(N1, N1); // must revert: 60,000 < 100,000

@@ -114,7 +114,7 @@ it_cursor() {
 }
 
 # Everything indexed, in a canonical order, as text: logs with every
-# column, then the cursor. Two databases indexed from the same canonical
+# column, the logs no ABI knows, then the cursor. Two databases indexed from the same canonical
 # chain must give identical dumps.
 it_dump() {
   it_psql "$1" "SELECT block_number, encode(block_hash,'hex'), log_index, encode(tx_hash,'hex'),
@@ -122,6 +122,12 @@ it_dump() {
       encode(topic2,'hex'), encode(topic3,'hex'), encode(data,'hex'), event, event_name, role,
       args::text, extract(epoch from block_time)
     FROM logs ORDER BY chain_id, block_number, log_index" >"$2"
+  # #22: the logs no ABI knows, stored raw (they follow reorgs like logs).
+  it_psql "$1" "SELECT 'unknown', block_number, encode(block_hash,'hex'), log_index,
+      encode(tx_hash,'hex'), tx_index, encode(address,'hex'), role, encode(topic0,'hex'),
+      encode(topic1,'hex'), encode(topic2,'hex'), encode(topic3,'hex'), encode(data,'hex'),
+      extract(epoch from block_time)
+    FROM unknown_logs ORDER BY chain_id, block_number, log_index" >>"$2"
   it_psql "$1" "SELECT chain_id, last_block, encode(last_hash,'hex') FROM cursors ORDER BY 1" >>"$2"
 }
 

@@ -49,6 +49,7 @@ AS $$
 BEGIN
   PERFORM dimo_rollback_above(137, p_keep);
   DELETE FROM logs WHERE chain_id = 137 AND block_number > p_keep;
+  DELETE FROM unknown_logs WHERE chain_id = 137 AND block_number > p_keep; -- #22: raw, like logs
   UPDATE cursors SET last_block = p_keep, last_hash = sha256(convert_to('block ' || p_keep, 'UTF8'))
   WHERE chain_id = 137;
 END;
@@ -85,7 +86,7 @@ BEGIN
     SELECT c.relname FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
     WHERE s.nspname = 'public' AND c.relkind = 'r'
       AND c.relname NOT IN ('logs', 'blocks', 'cursors', 'schema_migrations', 'schema_repeatables',
-                            'model_parts', 'model_reads', 'model_histories', 'contracts', 'unknown_log_counts',
+                            'model_parts', 'model_reads', 'model_histories', 'contracts',
                             'required_stakes', 'required_stake_overrides')
     ORDER BY c.relname
   LOOP

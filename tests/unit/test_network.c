@@ -53,7 +53,8 @@ static void test_presets(void) {
   CHECK(strstr(net.requirements_json,
                "\"stake\":\"10000000000000000000000\",\"understaked\":false}") != NULL);
   CHECK_INT(net.contracts[2].role, IDX_ROLE_DIMO_TOKEN);
-  CHECK_INT(net.contracts[0].abi.nevents, 18); /* with the role events (#25) */
+  CHECK_INT(net.contracts[0].abi.nevents,
+            20); /* with the role events (#25), the proxy ones (#22) */
   idx_addr_t a;
   CHECK_INT(idx_addr_from_hex(&a, "0xAA32A9E74486DD136CCEDF17061FE4EFC95A621E"), 0);
   CHECK(idx_network_contract(&net, &a) == &net.contracts[1]);
@@ -65,7 +66,7 @@ static void test_presets(void) {
   idx_addr_to_hex(hex, &net.contracts[3].address);
   CHECK_STR(hex, "0xef919b3793deaae1637523d483e3434ae113004e");
   CHECK_INT(net.contracts[3].start_block, 61088431);
-  CHECK_INT(net.contracts[3].abi.nevents, 5);
+  CHECK_INT(net.contracts[3].abi.nevents, 6); /* + BeaconUpgraded (#22) */
   CHECK_INT(net.contracts[4].role, IDX_ROLE_SACD);
   idx_addr_to_hex(hex, &net.contracts[4].address);
   CHECK_STR(hex, "0x3c152b5d96769661008ff404224d6530fcac766d");
@@ -74,23 +75,40 @@ static void test_presets(void) {
   CHECK_INT(net.contracts[5].license_class, IDX_CLASS_NONE);
   idx_addr_to_hex(hex, &net.contracts[5].address);
   CHECK_STR(hex, "0x666309adbec298bb332c722f0303ce883f895750");
-  CHECK_INT(net.contracts[5].abi.nevents, 5);
+  CHECK_INT(net.contracts[5].abi.nevents, 6);
   CHECK_INT(net.contracts[6].role, IDX_ROLE_VEHICLE);
   CHECK_INT(net.contracts[6].license_class, IDX_CLASS_NONE);
   idx_addr_to_hex(hex, &net.contracts[6].address);
   CHECK_STR(hex, "0xba5738a18d83d41847dffbdc6101d37c69c9b0cf");
-  CHECK_INT(net.contracts[6].abi.nevents, 2);
+  CHECK_INT(net.contracts[6].abi.nevents, 4); /* + Upgraded, BeaconUpgraded */
   /* Storage nodes (class node), the registry's assignments, connections. */
   CHECK_INT(net.contracts[7].role, IDX_ROLE_STORAGE_NODE);
   CHECK_INT(net.contracts[7].license_class, IDX_CLASS_NODE);
-  CHECK_INT(net.contracts[7].abi.nevents, 4);
+  CHECK_INT(net.contracts[7].abi.nevents, 5);
   CHECK_INT(net.contracts[8].role, IDX_ROLE_NODE_REGISTRY);
   CHECK_INT(net.contracts[8].license_class, IDX_CLASS_NONE);
-  CHECK_INT(net.contracts[8].abi.nevents, 2);
+  CHECK_INT(net.contracts[8].abi.nevents, 4);
   CHECK_INT(net.contracts[9].role, IDX_ROLE_CONNECTION);
   CHECK_INT(net.contracts[9].license_class, IDX_CLASS_CONNECTION);
-  CHECK_INT(net.contracts[9].abi.nevents, 8);
+  CHECK_INT(net.contracts[9].abi.nevents, 9);
   CHECK_STR(idx_role_name(net.contracts[8].role), "node_registry");
+  /* #22: the quiet roles are asked for every log, the busy ones by topic. */
+  CHECK(idx_role_fetches_all(IDX_ROLE_APP_LICENSE) && idx_role_fetches_all(IDX_ROLE_SACD) &&
+        idx_role_fetches_all(IDX_ROLE_SACD_TEMPLATE) &&
+        idx_role_fetches_all(IDX_ROLE_STORAGE_NODE) && idx_role_fetches_all(IDX_ROLE_CONNECTION) &&
+        idx_role_fetches_all(IDX_ROLE_MANUFACTURER_LICENSE));
+  CHECK(!idx_role_fetches_all(IDX_ROLE_DIMO_TOKEN) && !idx_role_fetches_all(IDX_ROLE_VEHICLE) &&
+        !idx_role_fetches_all(IDX_ROLE_NODE_REGISTRY));
+  {
+    static const char up[] = "Upgraded(address)", bup[] = "BeaconUpgraded(address)";
+    for (size_t i = 0; i < net.ncontracts; i++) {
+      int seen = 0;
+      for (size_t e = 0; e < net.contracts[i].abi.nevents; e++)
+        seen += strcmp(net.contracts[i].abi.events[e].signature, up) == 0 ||
+                strcmp(net.contracts[i].abi.events[e].signature, bup) == 0;
+      CHECK_INT(seen, 2); /* each once, whether its file had it or not */
+    }
+  }
   CHECK_STR(idx_class_name(net.contracts[9].license_class), "connection");
   idx_network_free(&net);
 

@@ -83,6 +83,21 @@ static void test_which(void) {
   idx_txfetch_free(&f);
 }
 
+/* #22: a log no ABI knows goes to unknown_logs, not `logs`: it cannot
+ * anchor its transaction's sender row, even when it comes first. */
+static void test_unknown_first(void) {
+  idx_txfetch_t f;
+  setup(&f);
+  idx_log_t logs[2];
+  logs[0] = lg(10, 0, 1, "app_license", NULL, 2); /* unknown to the ABI */
+  logs[1] = lg(10, 1, 1, "app_license", "AssetFreezeUpdate", 2);
+  CHECK(!idx_txfetch_is_admin(&f, logs, 2, 0));
+  CHECK_INT(idx_txfetch_plan(&f, logs, 2), 0);
+  CHECK_INT(f.n, 1);
+  CHECK_INT(f.txs[0].first_log_index, 1);
+  idx_txfetch_free(&f);
+}
+
 static json_t *tx_json(const idx_tx_t *t, uint8_t block_hash0, const char *from, const char *to) {
   char h[67], bh[67], num[24];
   idx_hash_t b;
@@ -178,6 +193,7 @@ static void test_batches_and_answers(void) {
 
 int main(void) {
   test_which();
+  test_unknown_first();
   test_batches_and_answers();
   CHECK_DONE();
 }

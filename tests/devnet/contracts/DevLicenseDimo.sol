@@ -72,6 +72,8 @@ abstract contract DevLicenseBase {
     event AssetForfeit(uint256 indexed tokenId, uint256 amount);
     event UpdatePeriodValidity(uint256 periodValidity);
     event UpdateLicenseCost(uint256 licenseCost);
+    /// @notice Not in abi/DevLicenseDimo.json (see setReceiverAddress).
+    event UpdateReceiverAddress(address receiver_);
     // OpenZeppelin AccessControl's role events, as DIMO's contract emits them.
     event RoleGranted(bytes32 indexed role, address indexed account, address indexed sender);
     event RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender);
@@ -88,8 +90,8 @@ abstract contract DevLicenseBase {
     IDevnetDimoToken public immutable dimoToken;
     /// @notice The deployer: holds every role at first (the roles decide).
     address public immutable admin;
-    /// @notice Receives license fees (the deployer).
-    address public immutable receiver;
+    /// @notice Receives license fees (the deployer at first; setReceiverAddress).
+    address public receiver;
 
     uint256 public periodValidity;
     uint256 public licenseCost;
@@ -335,6 +337,16 @@ abstract contract DevLicenseBase {
     function setLicenseCost(uint256 licenseCost_) external onlyAdmin {
         licenseCost = licenseCost_;
         emit UpdateLicenseCost(licenseCost_);
+    }
+
+    /// @notice As DIMO's: moves the fee receiver and logs
+    ///         UpdateReceiverAddress, an event of no license meaning that
+    ///         abi/DevLicenseDimo.json leaves out on purpose: the indexer,
+    ///         which asks a license contract for every log, must store it
+    ///         raw and count it (issue #22: nothing unknown passes silently).
+    function setReceiverAddress(address receiver_) external onlyAdmin {
+        receiver = receiver_;
+        emit UpdateReceiverAddress(receiver_);
     }
 
     // ------------------------------------------------------------------

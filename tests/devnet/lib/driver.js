@@ -352,6 +352,17 @@ class Driver {
     return !!r;
   }
 
+  /** #22: UpdateReceiverAddress, an event abi/DevLicenseDimo.json leaves out
+   *  on purpose (the indexer stores it raw, as unknown). */
+  async setReceiverAddress(addr, receiver) {
+    const r = await this._exec('setReceiverAddress', {
+      from: this.admin, contract: addr, fn: 'setReceiverAddress', args: [receiver], ok: true,
+      events: [[addr, 'UpdateReceiverAddress', { receiver_: receiver }]],
+      params: { contract: addr, receiver },
+    });
+    return !!r;
+  }
+
   /** AccessControl (#25), as DIMO's (OpenZeppelin): grantRole, revokeRole
    *  and renounceRole (by the account itself) log only when something
    *  changes; a caller without the role's admin role reverts. The deployer

@@ -1,0 +1,205 @@
+-- functions/unknown.sql (repeatable: re-applied whenever it changes): the
+-- questions about what the ABIs do not know (013's unknown_logs) and about
+-- each watched contract's implementation history (its ERC-1967 Upgraded /
+-- BeaconUpgraded logs in `logs`, 013's partial index logs_upgrades).
+-- Read-only; nothing is derived, so nothing here needs a rollback: the rows
+-- they read are deleted with their block by the store's rollback. PL/pgSQL
+-- where a body reads 013's table: a database on an earlier schema can
+-- still apply this file (only SQL bodies are checked at creation).
+--
+--   dimo_unknown_event_counts(chain)   per (contract, topic0): count, first
+--                                      and last block (status, /metrics)
+--   dimo__unknown_new_pairs(chain, from, to)
+--                                      the pairs a batch of blocks from..to
+--                                      saw first (the store's warning)
+--   dimo_unknown_events_page(chain, contract, topic0, after, limit)
+--                                      GET /v1/unknown-events
+--   dimo_implementations(chain)        every Upgraded / BeaconUpgraded, oldest
+--                                      first (status)
+--   dimo_upgrades_page(chain, contract, after, limit)
+--                                      GET /v1/upgrades
+
+CREATE OR REPLACE FUNCTION dimo_unknown_event_counts(p_chain_id bigint)
+RETURNS TABLE (contract text, role text, topic0 text, count bigint, first_block bigint,
+               last_block bigint)
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  RETURN QUERY
+  SELECT dimo_hex(u.address), max(u.role), dimo_hex(u.topic0), count(*), min(u.block_number),
+    max(u.block_number)
+  FROM unknown_logs u
+  WHERE u.chain_id = p_chain_id
+  GROUP BY u.address, u.topic0
+  ORDER BY min(u.block_number), u.address, u.topic0;
+END;
+$$;
+
+-- A pair is new when no row of it lies below the batch (the batch's own
+-- rows are already inserted when the store asks).
+CREATE OR REPLACE FUNCTION dimo__unknown_new_pairs(p_chain_id bigint, p_from_block bigint,
+                                                   p_to_block bigint)
+RETURNS TABLE (contract text, role text, topic0 text, first_block bigint)
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  RETURN QUERY
+  SELECT dimo_hex(u.address), max(u.role), coalesce(dimo_hex(u.topic0), 'none'), min(u.block_number)
+  FROM unknown_logs u
+  WHERE u.chain_id = p_chain_id AND u.block_number BETWEEN p_from_block AND p_to_block
+    AND NOT EXISTS (
+      SELECT 1 FROM unknown_logs o
+      WHERE o.chain_id = p_chain_id AND o.address = u.address
+        AND (o.topic0 = u.topic0 OR (o.topic0 IS NULL AND u.topic0 IS NULL))
+        AND o.block_number < p_from_block)
+  GROUP BY u.address, u.topic0
+  ORDER BY min(u.block_number), u.address;
+END;
+$$;
+
+-- An address or topic given as 0x hex text ('0x' + 2n hex digits), or NULL.
+CREATE OR REPLACE FUNCTION dimo__hex_arg(p text, p_bytes int, p_what text) RETURNS bytea
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+  IF p IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF p !~ ('^0x[0-9a-fA-F]{' || (2 * p_bytes) || '}$') THEN
+    PERFORM dimo__bad_arg(format('%s must be 0x and %s hex digits', p_what, 2 * p_bytes));
+  END IF;
+  RETURN decode(substr(p, 3), 'hex');
+END;
+$$;
+
+-- "<prefix>.<block>.<log index>" into (block, log index); (-1, -1) for none.
+CREATE OR REPLACE FUNCTION dimo__page_after(p_after text, p_prefix text, OUT block_number bigint,
+                                            OUT log_index int)
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+  block_number := -1;
+  log_index := -1;
+  IF coalesce(p_after, '') <> '' THEN
+    IF p_after !~ ('^' || p_prefix || '\.[0-9]{1,18}\.[0-9]{1,9}$') THEN
+      PERFORM dimo__bad_arg('malformed page cursor');
+    END IF;
+    block_number := split_part(p_after, '.', 2)::bigint;
+    log_index := split_part(p_after, '.', 3)::int;
+  END IF;
+END;
+$$;
+
+-- {"events": [{"contract", "role", "topic0", "topics": [...], "data",
+--   "block", "log_index", "tx", "time"}, ...] oldest first,
+--  "counts": [{"contract", "role", "topic0", "count", "first_block",
+--   "last_block"}, ...] (of the filter, every page), "next", "as_of_block"}.
+-- as_of_block is the cursor (these are raw rows: they need no model).
+CREATE OR REPLACE FUNCTION dimo_unknown_events_page(p_chain_id bigint, p_contract text,
+                                                    p_topic0 text, p_after text, p_limit int)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET jit = off
+AS $$
+DECLARE
+  v_limit int := least(greatest(coalesce(p_limit, 100), 1), 1000);
+  v_contract bytea := dimo__hex_arg(p_contract, 20, 'contract');
+  v_topic0 bytea := dimo__hex_arg(p_topic0, 32, 'topic0');
+  v_after record;
+  v_block bigint;
+  v_items jsonb;
+  v_count int;
+  v_next text;
+  v_counts jsonb;
+BEGIN
+  v_after := dimo__page_after(p_after, 'u1');
+  SELECT c.last_block INTO v_block FROM cursors c WHERE c.chain_id = p_chain_id;
+  WITH page AS (
+    SELECT u.*, row_number() OVER (ORDER BY u.block_number, u.log_index) AS rn
+    FROM (
+      SELECT u.* FROM unknown_logs u
+      WHERE u.chain_id = p_chain_id
+        AND (v_contract IS NULL OR u.address = v_contract)
+        AND (v_topic0 IS NULL OR u.topic0 = v_topic0)
+        AND (u.block_number, u.log_index) > (v_after.block_number, v_after.log_index)
+      ORDER BY u.block_number, u.log_index
+      LIMIT v_limit + 1) u)
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+        'contract', dimo_hex(p.address), 'role', p.role, 'topic0', dimo_hex(p.topic0),
+        'topics', to_jsonb(array_remove(ARRAY[dimo_hex(p.topic0), dimo_hex(p.topic1),
+                                              dimo_hex(p.topic2), dimo_hex(p.topic3)], NULL)),
+        'data', dimo_hex(p.data), 'block', p.block_number, 'log_index', p.log_index,
+        'tx', dimo_hex(p.tx_hash), 'time', dimo_iso(p.block_time))
+      ORDER BY p.rn) FILTER (WHERE p.rn <= v_limit), '[]'),
+    count(*),
+    max(CASE WHEN p.rn = v_limit THEN 'u1.' || p.block_number || '.' || p.log_index END)
+    INTO v_items, v_count, v_next
+  FROM page p;
+  SELECT coalesce(jsonb_agg(jsonb_build_object('contract', c.contract, 'role', c.role,
+      'topic0', c.topic0, 'count', c.count, 'first_block', c.first_block,
+      'last_block', c.last_block)), '[]')
+    INTO v_counts
+  FROM dimo_unknown_event_counts(p_chain_id) c
+  WHERE (p_contract IS NULL OR c.contract = lower(p_contract))
+    AND (p_topic0 IS NULL OR c.topic0 = lower(p_topic0));
+  RETURN jsonb_build_object('events', v_items, 'counts', v_counts,
+    'next', CASE WHEN v_count > v_limit THEN v_next END, 'as_of_block', v_block);
+END;
+$$;
+
+-- Every upgrade of a watched contract, oldest first: kind 'implementation'
+-- (Upgraded) or 'beacon' (BeaconUpgraded).
+CREATE OR REPLACE FUNCTION dimo_implementations(p_chain_id bigint)
+RETURNS TABLE (contract text, role text, kind text, implementation text, block_number bigint,
+               log_index int, tx text, block_time text)
+LANGUAGE sql STABLE
+AS $$
+  SELECT dimo_hex(l.address), l.role,
+    CASE l.event WHEN 'Upgraded(address)' THEN 'implementation' ELSE 'beacon' END,
+    coalesce(l.args ->> 'implementation', l.args ->> 'beacon'), l.block_number, l.log_index,
+    dimo_hex(l.tx_hash), dimo_iso(l.block_time)
+  FROM logs l
+  WHERE l.chain_id = p_chain_id AND l.event IN ('Upgraded(address)', 'BeaconUpgraded(address)')
+  ORDER BY l.block_number, l.log_index
+$$;
+
+-- {"upgrades": [{"contract", "role", "kind", "implementation", "block",
+--   "log_index", "tx", "time"}, ...] oldest first, "next", "as_of_block"}.
+CREATE OR REPLACE FUNCTION dimo_upgrades_page(p_chain_id bigint, p_contract text, p_after text,
+                                              p_limit int)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET jit = off
+AS $$
+DECLARE
+  v_limit int := least(greatest(coalesce(p_limit, 100), 1), 1000);
+  v_contract text := lower(dimo_hex(dimo__hex_arg(p_contract, 20, 'contract')));
+  v_after record;
+  v_block bigint;
+  v_items jsonb;
+  v_count int;
+  v_next text;
+BEGIN
+  v_after := dimo__page_after(p_after, 'g1');
+  SELECT c.last_block INTO v_block FROM cursors c WHERE c.chain_id = p_chain_id;
+  WITH page AS (
+    SELECT i.*, row_number() OVER (ORDER BY i.block_number, i.log_index) AS rn
+    FROM (
+      SELECT i.* FROM dimo_implementations(p_chain_id) i
+      WHERE (v_contract IS NULL OR i.contract = v_contract)
+        AND (i.block_number, i.log_index) > (v_after.block_number, v_after.log_index)
+      ORDER BY i.block_number, i.log_index
+      LIMIT v_limit + 1) i)
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+        'contract', p.contract, 'role', p.role, 'kind', p.kind,
+        'implementation', p.implementation, 'block', p.block_number, 'log_index', p.log_index,
+        'tx', p.tx, 'time', p.block_time)
+      ORDER BY p.rn) FILTER (WHERE p.rn <= v_limit), '[]'),
+    count(*),
+    max(CASE WHEN p.rn = v_limit THEN 'g1.' || p.block_number || '.' || p.log_index END)
+    INTO v_items, v_count, v_next
+  FROM page p;
+  RETURN jsonb_build_object('upgrades', v_items,
+    'next', CASE WHEN v_count > v_limit THEN v_next END, 'as_of_block', v_block);
+END;
+$$;
