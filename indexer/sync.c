@@ -309,8 +309,10 @@ static void on_chain_checked(void *ud, int status, const char *message) {
   }
   s->fails[CAUSE_RPC] = 0;
   s->chain_checked = true;
-  poll_head(s);
+  idx_sync__admin_catchup(s); /* #25: then idx_sync__after_catchup */
 }
+
+void idx_sync__after_catchup(idx_sync_t *s) { poll_head(s); }
 
 static void check_chain_id(idx_sync_t *s) {
   idx_sync__change_phase(s, PHASE_CHAIN_CHECK);
@@ -1565,6 +1567,10 @@ void idx_sync__on_job_done(idx_sync_t *s) {
     break;
   case JOB_DOCS:
     after_docs(s);
+    break;
+  case JOB_SENDERS_READ: /* #25 */
+  case JOB_SENDERS_WRITE:
+    idx_sync__admin_job_done(s);
     break;
   }
 }
