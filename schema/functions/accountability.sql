@@ -279,8 +279,10 @@ $$;
 -- when they start (indexer/sync_admin.c).
 CREATE OR REPLACE FUNCTION dimo__acct_unfetched(p_chain_id bigint, p_limit int)
 RETURNS TABLE (block_number bigint, tx_hash bytea, log_index bigint, block_hash bytea)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
+  RETURN QUERY
   SELECT a.block_number, a.tx_hash,
     (SELECT min(l.log_index)::bigint FROM logs l WHERE l.chain_id = a.chain_id
        AND l.block_number = a.block_number AND l.tx_hash = a.tx_hash),
@@ -291,7 +293,8 @@ AS $$
   WHERE NOT EXISTS (SELECT 1 FROM tx_senders s WHERE s.chain_id = a.chain_id
                       AND s.block_number = a.block_number AND s.tx_hash = a.tx_hash)
   ORDER BY a.block_number, a.tx_hash
-  LIMIT p_limit
+  LIMIT p_limit;
+END;
 $$;
 
 -- Attributes the 'not_fetched' actions whose senders are now stored, as
