@@ -166,7 +166,7 @@ static void catchup_finish(idx_sync_t *s, const char *why) {
         "sync",
         "senders' catch-up stopped (%s) after %llu transaction(s); the next start resumes it", why,
         (unsigned long long)a->cu_txs_total);
-  else if (a->cu_txs_total)
+  else if (a->cu_txs_total || a->cu_attributed)
     idx_log_info("sync",
                  "senders' catch-up: %llu admin transaction(s) fetched in %llu round(s), "
                  "%llu action(s) attributed (a database indexed before their senders were kept)",
@@ -247,17 +247,17 @@ void idx_sync__admin_job_done(idx_sync_t *s) {
     return;
   }
   if (s->job.kind == JOB_SENDERS_READ) {
-    if (a->cu_n == 0) {
-      catchup_finish(s, NULL);
-      return;
-    }
     int rc = idx_txfetch_plan_txs(&a->f, a->cu_txs, a->cu_hashes, a->cu_n);
     if (rc) {
       idx_sync__finish(s, rc, "out of memory");
       return;
     }
-    idx_log_info("sync", "senders' catch-up: asking the senders of %zu admin transaction(s)",
-                 a->cu_n);
+    if (a->cu_n)
+      idx_log_info("sync", "senders' catch-up: asking the senders of %zu admin transaction(s)",
+                   a->cu_n);
+    /* Nothing to ask still writes (nothing) and attributes: an action whose
+     * sender is stored but which is still 'not_fetched' (derived meanwhile
+     * from a batch stored without senders) is attributed too. */
     catchup_send(s);
     return;
   }
