@@ -272,7 +272,7 @@ struct idx_sync_s {
     bool planned;
     uint64_t from, to;
     /* The catch-up at start: a round's rows (read by a job), the totals. */
-    bool catchup_done;
+    bool catchup_done, cu_waited;
     idx_tx_t *cu_txs;
     idx_hash_t *cu_hashes;
     size_t cu_n;
@@ -403,8 +403,10 @@ void idx_sync__admin_catchup(idx_sync_t *s) IDX_NONNULL(1);
 /* The bodies of its store jobs (on the pool) and their completion. */
 int idx_sync__admin_job_run(idx_sync_t *s, store_job_t *j) IDX_NONNULL(1, 2);
 void idx_sync__admin_job_done(idx_sync_t *s) IDX_NONNULL(1);
-/* sync.c: what follows the catch-up (the head poll). */
+/* sync.c: what follows the catch-up (the head poll), and a timer (the
+ * catch-up waits for the model to describe every stored block). */
 void idx_sync__after_catchup(idx_sync_t *s) IDX_NONNULL(1);
+void idx_sync__later(idx_sync_t *s, uint64_t ms, void (*next)(idx_sync_t *)) IDX_NONNULL(1, 3);
 
 /* sync_window.c */
 IDX_WARN_UNUSED int idx_sync__window_init(idx_sync_t *s) IDX_NONNULL(1);

@@ -314,6 +314,8 @@ static void on_chain_checked(void *ud, int status, const char *message) {
 
 void idx_sync__after_catchup(idx_sync_t *s) { poll_head(s); }
 
+void idx_sync__later(idx_sync_t *s, uint64_t ms, void (*next)(idx_sync_t *)) { later(s, ms, next); }
+
 static void check_chain_id(idx_sync_t *s) {
   idx_sync__change_phase(s, PHASE_CHAIN_CHECK);
   if (s->chain_checked) {

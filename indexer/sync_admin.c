@@ -189,6 +189,23 @@ void idx_sync__admin_catchup(idx_sync_t *s) {
     idx_sync__after_catchup(s);
     return;
   }
+  if (!idx_sync__model_current(s)) {
+    /* The actions are the model's: an upgraded database may still be
+     * deriving them (they would be missed). Started by the open, the
+     * derivation ends (or ends the engine); wait for it. */
+    if (!a->cu_waited)
+      idx_log_info("sync", "senders' catch-up waits for the model to reach block %llu",
+                   (unsigned long long)s->cursor);
+    a->cu_waited = true;
+    if (!idx_sync__derive_kick(s) && !idx_sync__model_current(s)) {
+      /* No derivation can run now (a rollback waits): the next start. */
+      a->catchup_done = true;
+      idx_sync__after_catchup(s);
+      return;
+    }
+    idx_sync__later(s, 100, idx_sync__admin_catchup);
+    return;
+  }
   if (!a->cu_txs) {
     a->cu_txs = calloc(CATCHUP_ROUND, sizeof *a->cu_txs);
     a->cu_hashes = calloc(CATCHUP_ROUND, sizeof *a->cu_hashes);
