@@ -23,8 +23,9 @@
  *   access    idx_query_access_sql         (idx_query_access_params)
  *   pages     idx_query_licenses_sql, idx_query_slashes_sql,
  *             idx_query_admin_actions_sql, idx_query_admin_actions_csv_sql
- *   audit     idx_query_audit_actions_sql, idx_query_audit_roles_sql,
- *             idx_query_audit_books_sql    ($2 contract, $3 block)
+ *   audit     idx_query_audit_actions_sql, idx_query_audit_roles_sql
+ *             ($2 contract, $3 block)
+ *   books     idx_query_books_sql          ($2 contract or NULL: all, $3 block)
  *   overview  idx_query_overview_sql       ($2 block, $3 license key)
  *   metrics   idx_query_events_sql ({"events": {name: n}, "unknown": [[contract,
  *             role, topic0, n]]}), idx_query_ready_sql
@@ -58,7 +59,7 @@ extern const char idx_query_admin_actions_sql[];
 extern const char idx_query_admin_actions_csv_sql[];
 extern const char idx_query_audit_actions_sql[];
 extern const char idx_query_audit_roles_sql[];
-extern const char idx_query_audit_books_sql[];
+extern const char idx_query_books_sql[];
 extern const char idx_query_overview_sql[];
 extern const char idx_query_events_sql[];
 extern const char idx_query_ready_sql[];

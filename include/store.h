@@ -156,6 +156,21 @@ IDX_WARN_UNUSED int idx_store_blocks(idx_store_t *store, uint64_t chain_id, uint
 IDX_WARN_UNUSED int idx_store_prune_blocks(idx_store_t *store, uint64_t chain_id, uint64_t below,
                                            char *err, size_t errlen) IDX_NONNULL(1, 4);
 
+/* #25, the senders' catch-up (a database indexed before 010 or 016): up
+ * to cap admin transactions whose actions are still 'not_fetched' and
+ * whose sender is not stored, oldest first, into txs (block, hash, first
+ * stored log) and block_hashes (their block's hash). *n how many. */
+IDX_WARN_UNUSED int idx_store_admin_unfetched(idx_store_t *store, uint64_t chain_id, idx_tx_t *txs,
+                                              idx_hash_t *block_hashes, size_t cap, size_t *n,
+                                              char *err, size_t errlen) IDX_NONNULL(1, 3, 4, 6, 7);
+
+/* Stores the senders of txs (answered) and attributes the 'not_fetched'
+ * actions they explain, in one transaction; *attributed how many actions.
+ * Idempotent (a sender already stored is kept). */
+IDX_WARN_UNUSED int idx_store_admin_senders(idx_store_t *store, uint64_t chain_id,
+                                            const idx_tx_t *txs, size_t n, uint64_t *attributed,
+                                            char *err, size_t errlen) IDX_NONNULL(1, 5, 6);
+
 /* Derives the model (dimo_apply_range) from the model cursor up to
  * to_block, whose logs and header must be committed (batches written with
  * defer_model), in a transaction of its own that also moves the model

@@ -94,6 +94,9 @@ typedef enum job_kind_e {
   JOB_BLOCKS,   /* load stored headers for the fork search */
   JOB_ROLLBACK, /* roll back above keep */
   JOB_DOCS,     /* build stale license documents */
+  /* #25, the senders' catch-up at start (sync_admin.c) */
+  JOB_SENDERS_READ,  /* admin transactions still without a sender */
+  JOB_SENDERS_WRITE, /* their senders, and the actions attributed */
 } job_kind_t;
 
 typedef struct store_job_s {
@@ -277,6 +280,12 @@ struct idx_sync_s {
     idx_txfetch_t f;
     bool planned;
     uint64_t from, to;
+    /* The catch-up at start: a round's rows (read by a job), the totals. */
+    bool catchup_done, cu_waited;
+    idx_tx_t *cu_txs;
+    idx_hash_t *cu_hashes;
+    size_t cu_n;
+    uint64_t cu_attributed, cu_round_attributed, cu_txs_total, cu_rounds;
   } admin;
 
   /* Bloom checks near the head: the 3 bloom bits of each watched address
@@ -394,6 +403,19 @@ bool idx_sync__inflow_duplicate(const idx_sync_t *s, const idx_log_t *log) IDX_N
 void idx_sync__admin_txs(idx_sync_t *s) IDX_NONNULL(1);
 /* A new batch: no plan, no senders. */
 void idx_sync__admin_forget(idx_sync_t *s) IDX_NONNULL(1);
+/* Once per start, after the chain check: the senders of admin actions a
+ * database indexed before 010 (or 016) lacks, asked in rounds of at most
+ * IDX_TXFETCH_BATCH * 10 transactions and stored with their actions
+ * attributed; then idx_sync__after_catchup. A bad answer ends the
+ * catch-up (logged; the next start resumes it), never the follower. */
+void idx_sync__admin_catchup(idx_sync_t *s) IDX_NONNULL(1);
+/* The bodies of its store jobs (on the pool) and their completion. */
+int idx_sync__admin_job_run(idx_sync_t *s, store_job_t *j) IDX_NONNULL(1, 2);
+void idx_sync__admin_job_done(idx_sync_t *s) IDX_NONNULL(1);
+/* sync.c: what follows the catch-up (the head poll), and a timer (the
+ * catch-up waits for the model to describe every stored block). */
+void idx_sync__after_catchup(idx_sync_t *s) IDX_NONNULL(1);
+void idx_sync__later(idx_sync_t *s, uint64_t ms, void (*next)(idx_sync_t *)) IDX_NONNULL(1, 3);
 
 /* sync_window.c */
 IDX_WARN_UNUSED int idx_sync__window_init(idx_sync_t *s) IDX_NONNULL(1);

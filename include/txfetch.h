@@ -4,7 +4,8 @@
  * Logs do not say who called: for the few logs that are admin actions
  * (freezes, forfeits, revoke burns, Update* settings, upgrades, and DIMO
  * leaving a license contract with neither StakeWithdraw nor AssetForfeit
- * in its transaction: adminWithdraw), the sync engine asks
+ * in its transaction: adminWithdraw; the manufacturer license's unstake,
+ * emergency withdrawal, stake adjustment and revoke burn), the sync engine asks
  * eth_getTransactionByHash for their transactions, batched, before the
  * range is written, and the store writes the answers (sender, called
  * contract) in the batch's own transaction. The model then attributes
@@ -70,6 +71,12 @@ bool idx_txfetch_is_admin(const idx_txfetch_t *f, const idx_log_t *logs, size_t 
  * Returns 0, IDX_ERR_TOO_LARGE (more than IDX_TXFETCH_MAX), IDX_ERR_NOMEM. */
 IDX_WARN_UNUSED int idx_txfetch_plan(idx_txfetch_t *f, const idx_log_t *logs, size_t nlogs)
     IDX_NONNULL(1);
+
+/* Plans the given transactions instead (the senders' catch-up: rows read
+ * from the database, each with its block's hash, copied). Returns 0,
+ * IDX_ERR_TOO_LARGE (more than IDX_TXFETCH_MAX), IDX_ERR_NOMEM. */
+IDX_WARN_UNUSED int idx_txfetch_plan_txs(idx_txfetch_t *f, const idx_tx_t *txs,
+                                         const idx_hash_t *block_hashes, size_t n) IDX_NONNULL(1);
 
 /* Fills methods/params (cap >= IDX_TXFETCH_BATCH) with the next requests
  * and returns how many (0: everything is answered). params are new

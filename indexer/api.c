@@ -75,7 +75,7 @@ typedef struct route_def_s {
   const char *content_type; /* of a 200 answer; NULL: application/json */
 } route_def_t;
 
-#define NROUTES 19
+#define NROUTES 21
 static const route_def_t routes[NROUTES];
 
 typedef struct call_s call_t;
@@ -1168,6 +1168,47 @@ static void route_admin_actions(idx_api_t *api, idx_http_req_t *req, route_t rou
                IDX_ARRAY_LEN(params), "{\"error\":\"nothing indexed\"}");
 }
 
+/* ---- #25: the books of the license contracts ---------------------------- */
+
+/* GET /v1/books[?at_block=N] and /v1/books/{contract}[?at_block=N]: DIMO
+ * held, staked, stray, every adminWithdraw and each forfeit's transfer
+ * check (dimo_books; amounts are exact decimal strings of wei). */
+static void books(idx_api_t *api, idx_http_req_t *req, route_t route, const char *contract,
+                  size_t contract_len) {
+  char why[200], c[43], at[AT_TEXT_MAX];
+  if (contract && !idx_query_address(contract, contract_len, c)) {
+    reply_error(api, req, route, 400, "a license contract is a 0x address (40 hex digits)");
+    return;
+  }
+  qparam_t q[] = {{"at_block", NULL, 0}};
+  if (!parse_query(api, idx_http_req_msg(req), q, IDX_ARRAY_LEN(q), why, sizeof why)) {
+    reply_error(api, req, route, 400, "%s", why);
+    return;
+  }
+  const char *at_param;
+  if (!at_block_param(&q[0], at, &at_param)) {
+    reply_error(api, req, route, 400, "at_block must be a block number");
+    return;
+  }
+  const char *params[] = {api->chain_id, contract ? c : NULL, at_param};
+  char nf[160];
+  if (contract)
+    snprintf(nf, sizeof nf, "no license contract at %s (or nothing indexed yet)", c);
+  else
+    snprintf(nf, sizeof nf, "nothing indexed yet");
+  cached_query(api, req, route, 'B', idx_query_books_sql, params, IDX_ARRAY_LEN(params), nf);
+}
+
+static void route_books(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
+  (void)segs;
+  books(api, req, route, NULL, 0);
+}
+
+static void route_books_one(idx_api_t *api, idx_http_req_t *req, route_t route,
+                            const segs_t *segs) {
+  books(api, req, route, segs->s[2], segs->len[2]);
+}
+
 static void route_access(idx_api_t *api, idx_http_req_t *req, route_t route, const segs_t *segs) {
   (void)segs;
   char why[200];
@@ -1671,6 +1712,8 @@ static const route_def_t routes[NROUTES] = {
     {M_GET, "v1/unknown-events", "/v1/unknown-events", route_unknown_events, true, FRESH_COMMIT,
      NULL},                                                                           /* #22 */
     {M_GET, "v1/upgrades", "/v1/upgrades", route_upgrades, true, FRESH_COMMIT, NULL}, /* #22 */
+    {M_GET, "v1/books", "/v1/books", route_books, true, FRESH_COMMIT, NULL}, /* #25 */
+    {M_GET, "v1/books/*", "/v1/books/{contract}", route_books_one, true, FRESH_COMMIT, NULL},
 };
 
 static bool pattern_match(const char *pat, const segs_t *s) {

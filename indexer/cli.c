@@ -115,12 +115,12 @@ static const cli_command_t commands[] = {
         .needs = IDX_NEEDS_NETWORK | IDX_NEEDS_DB | IDX_NEEDS_KNOWN_SCHEMA,
         .min_args = 1,
         .max_args = 2,
-        .args_missing = "give actions [CONTRACT], roles CONTRACT or books CONTRACT",
+        .args_missing = "give actions [CONTRACT], roles CONTRACT or books [CONTRACT]",
         .summary = "who did each admin action under which role; roles; the books",
         .synopsis = "usage: dimo-indexer audit actions [CONTRACT] [--at-block N] [--json]\n"
                     "                          --db CONNINFO [--network N]\n"
                     "       dimo-indexer audit roles CONTRACT     [--at-block N] [--json] ...\n"
-                    "       dimo-indexer audit books CONTRACT     [--at-block N] [--json] ...\n"
+                    "       dimo-indexer audit books [CONTRACT]   [--at-block N] [--json] ...\n"
                     "\n"
                     "Accountability for auditors, as of the last indexed block or --at-block N.\n"
                     "actions: the admin actions (freezes, forfeits, revokes, settings, upgrades,\n"
@@ -128,7 +128,8 @@ static const cli_command_t commands[] = {
                     "role it held and the sender it came `via` (a multisig), or `unattributed`.\n"
                     "roles: who held which role of a license contract from which block, granted\n"
                     "(and revoked) by whom. books: the contract's DIMO held and staked, the stray\n"
-                    "difference, every adminWithdraw and each forfeit against its transfer.\n"
+                    "difference, every adminWithdraw and each forfeit against its transfer (of\n"
+                    "every license contract without CONTRACT; GET /v1/books answers the same).\n"
                     "CONTRACT is a license contract's 0x address.",
         .run = idx_cmd_audit,
     },

@@ -70,8 +70,8 @@ static void print_roles(const json_t *doc) {
 }
 
 static void print_books(const json_t *doc) {
-  printf("books of %s (as of block %lld), wei:\n", idx_cmd_str_or(doc, "contract", "?"),
-         int_of(doc, "as_of_block"));
+  printf("books of %s (%s, as of block %lld), wei:\n", idx_cmd_str_or(doc, "contract", "?"),
+         idx_cmd_str_or(doc, "role", "?"), int_of(doc, "as_of_block"));
   printf("  %-12s%s\n  %-12s%s\n  %-12s%s\n", "held:", idx_cmd_str_or(doc, "held", "?"),
          "staked:", idx_cmd_str_or(doc, "staked", "?"),
          "stray:", idx_cmd_str_or(doc, "stray", "?"));
@@ -105,7 +105,7 @@ int idx_cmd_audit(const idx_cmd_ctx_t *ctx) {
     const char *name, *sql;
   } questions[] = {{"actions", idx_query_audit_actions_sql},
                    {"roles", idx_query_audit_roles_sql},
-                   {"books", idx_query_audit_books_sql}};
+                   {"books", idx_query_books_sql}};
   const char *what = cfg->nargs ? cfg->args[0] : "";
   const char *sql = NULL;
   for (size_t i = 0; i < IDX_ARRAY_LEN(questions) && !sql; i++)
@@ -114,9 +114,10 @@ int idx_cmd_audit(const idx_cmd_ctx_t *ctx) {
   char contract[43] = "";
   bool addr_ok = cfg->nargs == 2 && idx_query_address(cfg->args[1], strlen(cfg->args[1]), contract);
   if (!known || cfg->nargs > 2 || (cfg->nargs == 2 && !addr_ok) ||
-      (strcmp(what, "actions") != 0 && cfg->nargs != 2)) {
-    fprintf(stderr, "dimo-indexer audit: give actions [CONTRACT], roles CONTRACT or books CONTRACT "
-                    "(CONTRACT: a 0x address; see --help)\n");
+      (strcmp(what, "roles") == 0 && cfg->nargs != 2)) {
+    fprintf(stderr,
+            "dimo-indexer audit: give actions [CONTRACT], roles CONTRACT or books [CONTRACT] "
+            "(CONTRACT: a 0x address; see --help)\n");
     return IDX_EXIT_USAGE;
   }
   char chain[24], at[24];
@@ -129,7 +130,10 @@ int idx_cmd_audit(const idx_cmd_ctx_t *ctx) {
   int code = IDX_EXIT_OK;
   if (q.status || !json) {
     fprintf(stderr, "dimo-indexer audit: %s\n",
-            q.status ? q.message : "no answer (nothing indexed yet?)");
+            q.status ? q.message
+            : strcmp(what, "books") == 0 && addr_ok
+                ? "no license contract at that address (or nothing indexed yet)"
+                : "no answer (nothing indexed yet?)");
     /* A conninfo libpq cannot parse, or SQLSTATE class 22 (an argument the
      * server refuses: a block not indexed) is the caller's. */
     bool bad = q.status == IDX_ERR_INVAL || strncmp(q.sqlstate, "22", 2) == 0;
@@ -146,8 +150,17 @@ int idx_cmd_audit(const idx_cmd_ctx_t *ctx) {
       print_actions(doc);
     } else if (strcmp(what, "roles") == 0) {
       print_roles(doc);
-    } else {
+    } else if (addr_ok) {
       print_books(doc);
+    } else {
+      /* Every license contract's books, one block. */
+      size_t i;
+      const json_t *v;
+      json_array_foreach(json_object_get(doc, "contracts"), i, v) {
+        if (i)
+          printf("\n");
+        print_books(v);
+      }
     }
     json_decref(doc);
   }

@@ -70,15 +70,16 @@ const char idx_query_admin_actions_csv_sql[] =
 
 /* `audit` (schema/functions/accountability.sql): the ledger as GET
  * /v1/admin-actions pages it (newest first, the last 1000; $2 a contract
- * or NULL, $3 a block or NULL), and a contract's role holders and books
- * ($2 its address, $3 a block or NULL). */
+ * or NULL, $3 a block or NULL), and a contract's role holders ($2 its
+ * address, $3 a block or NULL). */
 const char idx_query_audit_actions_sql[] =
     "SELECT dimo_admin_actions_page($1::bigint, $2::text, NULL, NULL, NULL, $3::bigint, 1000, "
     "NULL)::text";
 const char idx_query_audit_roles_sql[] =
     "SELECT dimo_role_holders($1::bigint, dimo__addr($2::text), $3::bigint)::text";
-const char idx_query_audit_books_sql[] =
-    "SELECT dimo_license_books($1::bigint, dimo__addr($2::text), $3::bigint)::text";
+/* The books (GET /v1/books[/{contract}], `audit books [CONTRACT]`): $2 a
+ * license contract or NULL (every one), $3 a block or NULL. */
+const char idx_query_books_sql[] = "SELECT dimo_books($1::bigint, $2::text, $3::bigint)::text";
 
 const char idx_query_overview_sql[] =
     "SELECT dimo_overview($1::bigint, $2::bigint, $3::text)::text";

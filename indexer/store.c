@@ -1588,6 +1588,93 @@ int idx_store_blocks(idx_store_t *store, uint64_t chain_id, uint64_t from, uint6
   return 0;
 }
 
+/* #25: the senders' catch-up (schema/functions/accountability.sql). */
+int idx_store_admin_unfetched(idx_store_t *store, uint64_t chain_id, idx_tx_t *txs,
+                              idx_hash_t *block_hashes, size_t cap, size_t *n, char *err,
+                              size_t errlen) {
+  *n = 0;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  if (cap == 0)
+    return 0;
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  par_int8(&p, cap > INT32_MAX ? INT32_MAX : (int64_t)cap);
+  rc = exec_params(store,
+                   "SELECT block_number, tx_hash, log_index, block_hash "
+                   "FROM dimo__acct_unfetched($1, $2::int)",
+                   &p, &res, "admin_unfetched", err, errlen);
+  if (rc)
+    return rc;
+  int rows = PQntuples(res);
+  for (int i = 0; i < rows && (size_t)i < cap; i++) {
+    int64_t number, index;
+    idx_tx_t *t = &txs[i];
+    memset(t, 0, sizeof *t);
+    if (!res_int8(res, i, 0, &number) || number < 0 || !res_hash(res, i, 1, &t->tx_hash) ||
+        !res_int8(res, i, 2, &index) || index < 0 || index > UINT32_MAX ||
+        !res_hash(res, i, 3, &block_hashes[i])) {
+      PQclear(res);
+      *n = 0;
+      return bad_shape(err, errlen, "admin_unfetched");
+    }
+    t->block_number = (uint64_t)number;
+    t->first_log_index = (uint32_t)index;
+    *n = (size_t)i + 1;
+  }
+  PQclear(res);
+  return 0;
+}
+
+int idx_store_admin_senders(idx_store_t *store, uint64_t chain_id, const idx_tx_t *txs, size_t n,
+                            uint64_t *attributed, char *err, size_t errlen) {
+  *attributed = 0;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  PGresult *res = NULL;
+  if ((rc = exec_simple(store, "BEGIN", "admin_senders", err, errlen)) != 0)
+    goto out;
+  for (size_t i = 0; i < n; i++) {
+    const idx_tx_t *t = &txs[i];
+    params_t p = {0};
+    par_int8(&p, (int64_t)chain_id);
+    par_int8(&p, (int64_t)t->block_number);
+    par_bin(&p, OID_BYTEA, t->tx_hash.b, 32);
+    par_int8(&p, (int64_t)t->first_log_index);
+    par_bin(&p, OID_BYTEA, t->from.b, 20);
+    par_bin(&p, OID_BYTEA, t->has_to ? t->to.b : NULL, t->has_to ? 20 : 0);
+    if (!t->has_to)
+      p.values[p.n - 1] = NULL; /* SQL NULL: a contract creation */
+    if ((rc = exec_params(store,
+                          "INSERT INTO tx_senders (chain_id, block_number, tx_hash, log_index, "
+                          "from_address, to_address) VALUES ($1, $2, $3, $4, $5, $6) "
+                          "ON CONFLICT DO NOTHING",
+                          &p, NULL, "admin_senders: tx_senders", err, errlen)) != 0)
+      goto out;
+  }
+  params_t c = {0};
+  par_int8(&c, (int64_t)chain_id);
+  if ((rc = exec_params(store, "SELECT dimo__acct_catch_up($1)", &c, &res,
+                        "admin_senders: attribute", err, errlen)) != 0)
+    goto out;
+  int64_t count = 0;
+  if (PQntuples(res) != 1 || !res_int8(res, 0, 0, &count) || count < 0) {
+    PQclear(res);
+    rc = bad_shape(err, errlen, "admin_senders");
+    goto out;
+  }
+  PQclear(res);
+  *attributed = (uint64_t)count;
+  rc = exec_simple(store, "COMMIT", "admin_senders: commit", err, errlen);
+out:
+  if (rc)
+    tx_abort(store);
+  return rc;
+}
+
 int idx_store_prune_blocks(idx_store_t *store, uint64_t chain_id, uint64_t below, char *err,
                            size_t errlen) {
   int rc = call_begin(store, err, errlen);

@@ -309,8 +309,12 @@ static void on_chain_checked(void *ud, int status, const char *message) {
   }
   s->fails[CAUSE_RPC] = 0;
   s->chain_checked = true;
-  poll_head(s);
+  idx_sync__admin_catchup(s); /* #25: then idx_sync__after_catchup */
 }
+
+void idx_sync__after_catchup(idx_sync_t *s) { poll_head(s); }
+
+void idx_sync__later(idx_sync_t *s, uint64_t ms, void (*next)(idx_sync_t *)) { later(s, ms, next); }
 
 static void check_chain_id(idx_sync_t *s) {
   idx_sync__change_phase(s, PHASE_CHAIN_CHECK);
@@ -1591,6 +1595,10 @@ void idx_sync__on_job_done(idx_sync_t *s) {
     break;
   case JOB_DOCS:
     after_docs(s);
+    break;
+  case JOB_SENDERS_READ: /* #25 */
+  case JOB_SENDERS_WRITE:
+    idx_sync__admin_job_done(s);
     break;
   }
 }

@@ -20,6 +20,17 @@
  *     A missing or contradicting answer throws the range away like any
  *     inconsistent answer (asked again from the head).
  *
+ * And once per start, the catch-up: a database indexed before migration
+ * 010 (or 016, for the manufacturer license) holds admin actions whose
+ * senders were never asked ('not_fetched'). After the chain check and
+ * before following, their transactions are read from the database in
+ * rounds of CATCHUP_ROUND (oldest first), asked like a range's (the same
+ * checks, the block hash their logs carry), and stored with their actions
+ * attributed, one transaction per round; a round that stores its senders
+ * never comes back (the read skips transactions with a stored sender), so
+ * it ends. A node's bad answer ends the catch-up with a warning (the next
+ * start resumes it): the follower itself never waits on it.
+ *
  * The window (sync_window.c) holds the ranges ahead as raw answers; only
  * the range in hand is decoded, checked and written, one at a time, so the
  * fetch state is that range's: planned afresh for it, stamped with its
@@ -34,6 +45,7 @@
 #include "txfetch.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int idx_sync__admin_init(idx_sync_t *s) {
@@ -43,6 +55,10 @@ int idx_sync__admin_init(idx_sync_t *s) {
 
 void idx_sync__admin_free(idx_sync_t *s) {
   idx_txfetch_free(&s->admin.f);
+  free(s->admin.cu_txs);
+  free(s->admin.cu_hashes);
+  s->admin.cu_txs = NULL;
+  s->admin.cu_hashes = NULL;
   s->admin.planned = false;
 }
 
@@ -134,4 +150,143 @@ void idx_sync__admin_txs(idx_sync_t *s) {
     idx_log_debug("sync", "blocks %llu..%llu: %zu admin transactions to ask",
                   (unsigned long long)s->fetch_from, (unsigned long long)s->fetch_to, s->admin.f.n);
   send_next(s);
+}
+
+/* ---- the senders' catch-up at start ------------------------------------ */
+
+enum { CATCHUP_ROUND = IDX_TXFETCH_BATCH * 10 };
+
+static void catchup_finish(idx_sync_t *s, const char *why) {
+  struct sync_admin_s *a = &s->admin;
+  a->catchup_done = true;
+  idx_sync__admin_forget(s);
+  a->f.n = a->f.done = a->f.asked = 0;
+  if (why)
+    idx_log_warn(
+        "sync",
+        "senders' catch-up stopped (%s) after %llu transaction(s); the next start resumes it", why,
+        (unsigned long long)a->cu_txs_total);
+  else if (a->cu_txs_total || a->cu_attributed)
+    idx_log_info("sync",
+                 "senders' catch-up: %llu admin transaction(s) fetched in %llu round(s), "
+                 "%llu action(s) attributed (a database indexed before their senders were kept)",
+                 (unsigned long long)a->cu_txs_total, (unsigned long long)a->cu_rounds,
+                 (unsigned long long)a->cu_attributed);
+  idx_sync__after_catchup(s);
+}
+
+static void catchup_read(idx_sync_t *s) {
+  idx_sync__change_phase(s, PHASE_ADMIN_TXS);
+  memset(&s->job, 0, sizeof s->job);
+  s->job.kind = JOB_SENDERS_READ;
+  idx_sync__queue_job(s);
+}
+
+void idx_sync__admin_catchup(idx_sync_t *s) {
+  struct sync_admin_s *a = &s->admin;
+  if (a->catchup_done || !s->has_cursor) {
+    a->catchup_done = true;
+    idx_sync__after_catchup(s);
+    return;
+  }
+  if (!idx_sync__model_current(s)) {
+    /* The actions are the model's: an upgraded database may still be
+     * deriving them (they would be missed). Started by the open, the
+     * derivation ends (or ends the engine); wait for it. */
+    if (!a->cu_waited)
+      idx_log_info("sync", "senders' catch-up waits for the model to reach block %llu",
+                   (unsigned long long)s->cursor);
+    a->cu_waited = true;
+    if (!idx_sync__derive_kick(s) && !idx_sync__model_current(s)) {
+      /* No derivation can run now (a rollback waits): the next start. */
+      a->catchup_done = true;
+      idx_sync__after_catchup(s);
+      return;
+    }
+    idx_sync__later(s, 100, idx_sync__admin_catchup);
+    return;
+  }
+  if (!a->cu_txs) {
+    a->cu_txs = calloc(CATCHUP_ROUND, sizeof *a->cu_txs);
+    a->cu_hashes = calloc(CATCHUP_ROUND, sizeof *a->cu_hashes);
+    if (!a->cu_txs || !a->cu_hashes) {
+      idx_sync__finish(s, IDX_ERR_NOMEM, "out of memory");
+      return;
+    }
+  }
+  catchup_read(s);
+}
+
+int idx_sync__admin_job_run(idx_sync_t *s, store_job_t *j) {
+  struct sync_admin_s *a = &s->admin;
+  uint64_t chain = s->opts.net->chain_id;
+  if (j->kind == JOB_SENDERS_READ)
+    return idx_store_admin_unfetched(s->store, chain, a->cu_txs, a->cu_hashes, CATCHUP_ROUND,
+                                     &a->cu_n, j->err, sizeof j->err);
+  size_t n;
+  const idx_tx_t *txs = idx_txfetch_txs(&a->f, &n);
+  return idx_store_admin_senders(s->store, chain, txs, n, &a->cu_round_attributed, j->err,
+                                 sizeof j->err);
+}
+
+static void catchup_send(idx_sync_t *s);
+
+static void on_catchup_txs(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  char why[200];
+  if (!r) {
+    catchup_finish(s, "answer too large");
+    return;
+  }
+  if (idx_txfetch_take(&s->admin.f, r, n, why, sizeof why)) {
+    catchup_finish(s, why);
+    return;
+  }
+  catchup_send(s);
+}
+
+static void catchup_send(idx_sync_t *s) {
+  const char *methods[IDX_TXFETCH_BATCH];
+  json_t *params[IDX_TXFETCH_BATCH];
+  size_t n = idx_txfetch_next(&s->admin.f, methods, params, IDX_TXFETCH_BATCH);
+  if (n) {
+    idx_sync__send_batch(s, methods, params, n, on_catchup_txs);
+    return;
+  }
+  memset(&s->job, 0, sizeof s->job);
+  s->job.kind = JOB_SENDERS_WRITE;
+  idx_sync__queue_job(s);
+}
+
+void idx_sync__admin_job_done(idx_sync_t *s) {
+  struct sync_admin_s *a = &s->admin;
+  if (s->stopping) {
+    idx_sync__finish(s, 0, "stopped");
+    return;
+  }
+  if (s->job.kind == JOB_SENDERS_READ) {
+    int rc = idx_txfetch_plan_txs(&a->f, a->cu_txs, a->cu_hashes, a->cu_n);
+    if (rc) {
+      idx_sync__finish(s, rc, "out of memory");
+      return;
+    }
+    if (a->cu_n)
+      idx_log_info("sync", "senders' catch-up: asking the senders of %zu admin transaction(s)",
+                   a->cu_n);
+    /* Nothing to ask still writes (nothing) and attributes: an action whose
+     * sender is stored but which is still 'not_fetched' (derived meanwhile
+     * from a batch stored without senders) is attributed too. */
+    catchup_send(s);
+    return;
+  }
+  size_t n;
+  (void)idx_txfetch_txs(&a->f, &n);
+  a->cu_txs_total += n;
+  a->cu_attributed += a->cu_round_attributed;
+  a->cu_rounds++;
+  a->f.n = a->f.done = a->f.asked = 0;
+  if (a->cu_n < CATCHUP_ROUND) {
+    catchup_finish(s, NULL);
+    return;
+  }
+  catchup_read(s);
 }

@@ -80,6 +80,10 @@ static void job_run(uv_work_t *w) {
     j->rc = idx_store_refresh_stale_docs(s->store, s->opts.net->chain_id, DOCS_PER_JOB,
                                          &j->docs_built, j->err, sizeof j->err);
     break;
+  case JOB_SENDERS_READ: /* #25 */
+  case JOB_SENDERS_WRITE:
+    j->rc = idx_sync__admin_job_run(s, j);
+    break;
   }
   j->ms = (double)(now_ns() - t0) / 1e6;
 }

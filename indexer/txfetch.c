@@ -67,6 +67,16 @@ bool idx_txfetch_is_admin(const idx_txfetch_t *f, const idx_log_t *logs, size_t 
     /* The ERC-721 burn Transfer(owner -> 0x0) is a revoke. */
     return strcmp(e, "Transfer") == 0 && l->ntopics == 4 && zero_topic(&l->topics[2]);
   }
+  if (is_role(l, "manufacturer_license")) {
+    /* The 2022 Stake's admin-only calls (016_manufacturer_admin.sql):
+     * unstake, emergencyWithdraw, adjustStakeAmount, revokeLicense (its
+     * burn Transfer(owner -> 0x0); LicenseRevoked names the wrong token). */
+    const char *e = l->event_name;
+    if (strcmp(e, "UnstakeTokens") == 0 || strcmp(e, "EmergencyWithdrawal") == 0 ||
+        strcmp(e, "StakeAmountAdjusted") == 0)
+      return true;
+    return strcmp(e, "Transfer") == 0 && l->ntopics == 4 && zero_topic(&l->topics[2]);
+  }
   if (!is_role(l, "dimo_token") || strcmp(l->event_name, "Transfer") != 0 || l->ntopics != 3)
     return false;
   const uint8_t *from = l->topics[1].b + 12;
@@ -135,6 +145,30 @@ int idx_txfetch_plan(idx_txfetch_t *f, const idx_log_t *logs, size_t nlogs) {
     f->block_hashes[f->n] = l->block_hash;
     f->n++;
   }
+  return 0;
+}
+
+int idx_txfetch_plan_txs(idx_txfetch_t *f, const idx_tx_t *txs, const idx_hash_t *block_hashes,
+                         size_t n) {
+  f->n = f->done = f->asked = 0;
+  if (n > IDX_TXFETCH_MAX)
+    return IDX_ERR_TOO_LARGE;
+  if (n > f->cap) {
+    idx_tx_t *t = realloc(f->txs, n * sizeof *t);
+    if (!t)
+      return IDX_ERR_NOMEM;
+    f->txs = t;
+    idx_hash_t *h = realloc(f->block_hashes, n * sizeof *h);
+    if (!h)
+      return IDX_ERR_NOMEM;
+    f->block_hashes = h;
+    f->cap = n;
+  }
+  if (n) {
+    memcpy(f->txs, txs, n * sizeof *txs);
+    memcpy(f->block_hashes, block_hashes, n * sizeof *block_hashes);
+  }
+  f->n = n;
   return 0;
 }
 

@@ -599,6 +599,59 @@
     out.replaceChildren(tbl, nav, el('p', {}, csv));
   }
 
+  // The books of the license contracts (#25): /v1/books, one card per
+  // contract: DIMO held (the token's transfers in and out), staked (the
+  // stake events), the stray difference, every adminWithdraw with its
+  // executor and each forfeit against its transfer, a mismatch flagged.
+  const FLOW_NAMES = { in_deposit: 'Deposited (stakes)', in_stray: 'Sent in without a stake (stray)',
+    out_withdraw: 'Withdrawn by owners', out_forfeit: 'Forfeited (burned or reallocated)', out_unstake: 'Unstaked',
+    out_emergency_withdrawal: 'Emergency withdrawals', out_admin_withdraw: 'adminWithdraw', out_other: 'Other outflows' };
+  function booksCard(b, i) {
+    const kv = (k, label, wei) => [el('dt', {}, label), el('dd', {}, dimo(wei, { 'data-k': k }))];
+    const kinds = Object.keys(b.by_kind || {}).sort();
+    const mism = b.forfeit_mismatches;
+    const flows = kinds.length ? el('table', { class: 'data', id: 'books-flows-' + i },
+      el('caption', {}, 'DIMO in and out, by reason'),
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Reason'), el('th', { scope: 'col' }, 'Amount'))),
+      el('tbody', {}, kinds.map((k) => el('tr', { 'data-kind': k }, el('td', {}, FLOW_NAMES[k] || k), el('td', {}, dimo(b.by_kind[k]))))))
+      : el('p', { class: 'muted' }, 'No DIMO moved.');
+    const w = b.admin_withdrawals || [];
+    const withdrawals = w.length ? el('table', { class: 'data', id: 'books-withdrawals-' + i },
+      el('caption', {}, 'adminWithdraw (stray DIMO sent out, no stake moved)'),
+      el('thead', {}, el('tr', {}, ['Amount', 'To', 'Block', 'Time', 'Transaction', 'Executed by'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, w.map((a) => el('tr', { 'data-amount': a.amount, 'data-block': a.block_number, 'data-by': a.by ? (a.by.address || a.by.attribution) : '' },
+        el('td', {}, dimo(a.amount)), el('td', {}, shortAddr(a.detail && a.detail.to)), el('td', {}, a.block_number), el('td', {}, when(a.time)),
+        el('td', {}, txLink(a.tx_hash)), el('td', {}, executor(a.by))))))
+      : el('p', { class: 'muted' }, 'No adminWithdraw.');
+    const f = b.forfeit_checks || [];
+    const forfeits = f.length ? el('table', { class: 'data', id: 'books-forfeits-' + i },
+      el('caption', {}, 'Each forfeit against the DIMO its transaction sent out'),
+      el('thead', {}, el('tr', {}, ['License', 'Forfeited', 'Transferred', 'Check', 'Block', 'Transaction'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, f.map((x) => el('tr', { 'data-matches': String(x.matches), 'data-block': x.block_number, 'data-log-index': x.log_index },
+        el('td', {}, '#' + x.token_id), el('td', {}, dimo(x.amount)), el('td', {}, dimo(x.transferred)),
+        el('td', {}, x.matches ? el('span', { class: 'tag t-valid' }, 'matches') : el('strong', { class: 'tag t-expired' }, 'MISMATCH')),
+        el('td', {}, x.block_number), el('td', {}, txLink(x.tx_hash))))))
+      : el('p', { class: 'muted' }, 'No forfeits.');
+    return el('section', { class: 'card books', 'data-contract': b.contract, 'aria-labelledby': 'books-h-' + i },
+      el('h2', { id: 'books-h-' + i }, (b.role === 'manufacturer_license' ? 'Manufacturer licenses ' : 'App licenses ') , shortAddr(b.contract)),
+      el('dl', { class: 'kv' }, kv('held', 'DIMO held', b.held), kv('staked', 'Staked', b.staked), kv('stray', 'Stray (held − staked)', b.stray),
+        kv('received', 'Received in all', b.received), kv('sent', 'Sent out in all', b.sent),
+        el('dt', {}, 'Forfeit mismatches'), el('dd', { 'data-k': 'mismatches', class: mism ? 'error' : '' }, String(mism))),
+      flows, withdrawals, forfeits);
+  }
+  async function renderBooks(at) {
+    const r = await api('/v1/books' + (at !== null ? '?at_block=' + at : ''));
+    const asOf = r.status === 200 ? r.body.as_of_block : null;
+    const out = el('div', { id: 'books-out' });
+    show(el('h1', {}, 'Books'), el('p', { class: 'muted' },
+      'The DIMO each license contract holds, from the token\'s own transfers, against the stakes it records. ' +
+      'Stray tokens (sent without a stake) may leave only by adminWithdraw.'),
+    asOfForm((b) => '#/books' + (b !== null ? '?at=' + b : ''), at, asOf), out);
+    if (r.status !== 200) return out.replaceChildren(problem(r, 'The books could not be read'));
+    const cs = r.body.contracts || [];
+    out.replaceChildren(...(cs.length ? cs.map(booksCard) : [el('p', { class: 'muted' }, 'No license contract.')]));
+  }
+
   // A CSV cell: quoted when needed; a leading =, +, - or @ is escaped so a
   // spreadsheet never reads a formula out of chain data.
   function csvCell(v) {
@@ -636,7 +689,10 @@
       render = () => renderLedger(params);
     } else if (name === 'actions') {
       state.pinned = !!params.get('after');
-      render = () => renderActions(params);
+      render = () => renderActions(params);    } else if (name === 'books') {
+      const at = /^[0-9]{1,18}$/.test(params.get('at') || '') ? params.get('at') : null;
+      state.pinned = at !== null;
+      render = () => renderBooks(at);
     }
     state.gap = 0;
     if (!render) {

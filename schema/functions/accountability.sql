@@ -56,6 +56,43 @@ BEGIN
 END;
 $$;
 
+-- How an action is attributed (see the top): 'not_fetched' without its
+-- transaction's sender; 'sender_only' for a contract without roles (no
+-- gating role: the manufacturer license); else 'sender' or
+-- 'called_contract' when that address held the gating role just before
+-- the action, 'unattributed' when neither did.
+CREATE OR REPLACE FUNCTION dimo__acct_attribution(p_chain_id bigint, p_contract bytea, p_role bytea,
+  p_fetched boolean, p_from bytea, p_to bytea, p_block bigint, p_log_index int)
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  IF NOT p_fetched THEN
+    RETURN 'not_fetched';
+  ELSIF p_role IS NULL THEN
+    RETURN 'sender_only';
+  ELSIF dimo__held_role(p_chain_id, p_contract, p_role, p_from, p_block, p_log_index) THEN
+    RETURN 'sender';
+  ELSIF dimo__held_role(p_chain_id, p_contract, p_role, p_to, p_block, p_log_index) THEN
+    RETURN 'called_contract';
+  END IF;
+  RETURN 'unattributed';
+END;
+$$;
+
+-- The executor an attribution names, and the sender it came `via`.
+CREATE OR REPLACE FUNCTION dimo__acct_by(p_attribution text, p_from bytea, p_to bytea) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE p_attribution WHEN 'sender' THEN p_from WHEN 'sender_only' THEN p_from
+    WHEN 'called_contract' THEN p_to END
+$$;
+CREATE OR REPLACE FUNCTION dimo__acct_via(p_attribution text, p_from bytea) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE WHEN p_attribution = 'called_contract' THEN p_from END
+$$;
+
 -- ---- the model part ---------------------------------------------------------------
 
 CREATE OR REPLACE FUNCTION dimo__acct_apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
@@ -81,6 +118,9 @@ BEGIN
             AND (l.event_name IN ('RoleGranted', 'RoleRevoked', 'RoleAdminChanged', 'AssetFreezeUpdate',
                                   'AssetForfeit', 'Upgraded', 'Transfer')
                  OR l.event_name LIKE 'Update%'))
+           OR (l.role = 'manufacturer_license'
+               AND l.event_name IN ('UnstakeTokens', 'EmergencyWithdrawal', 'StakeAmountAdjusted',
+                                    'Transfer'))
            OR l.role = 'dimo_token'));
   IF cardinality(v_logs) = 0 THEN
     RETURN;
@@ -137,22 +177,8 @@ BEGIN
     action, token_id, amount, detail, gating_role, tx_from, tx_to, by_address, via, attribution)
   SELECT a.chain_id, a.block_number, a.log_index, a.tx_hash, a.block_time, a.contract, a.action,
     a.token_id, a.amount, a.detail, a.gating_role, s.from_address, s.to_address,
-    CASE WHEN s.tx_hash IS NULL THEN NULL
-      WHEN dimo__held_role(a.chain_id, a.contract, a.gating_role, s.from_address, a.block_number,
-                           a.log_index) THEN s.from_address
-      WHEN dimo__held_role(a.chain_id, a.contract, a.gating_role, s.to_address, a.block_number,
-                           a.log_index) THEN s.to_address END,
-    CASE WHEN s.tx_hash IS NULL THEN NULL
-      WHEN dimo__held_role(a.chain_id, a.contract, a.gating_role, s.from_address, a.block_number,
-                           a.log_index) THEN NULL
-      WHEN dimo__held_role(a.chain_id, a.contract, a.gating_role, s.to_address, a.block_number,
-                           a.log_index) THEN s.from_address END,
-    CASE WHEN s.tx_hash IS NULL THEN 'not_fetched'
-      WHEN dimo__held_role(a.chain_id, a.contract, a.gating_role, s.from_address, a.block_number,
-                           a.log_index) THEN 'sender'
-      WHEN dimo__held_role(a.chain_id, a.contract, a.gating_role, s.to_address, a.block_number,
-                           a.log_index) THEN 'called_contract'
-      ELSE 'unattributed' END
+    dimo__acct_by(x.attribution, s.from_address, s.to_address),
+    dimo__acct_via(x.attribution, s.from_address), x.attribution
   FROM (
     SELECT l.chain_id, l.block_number, l.log_index, l.tx_hash, l.block_time, l.address AS contract,
       CASE
@@ -190,9 +216,32 @@ BEGIN
     FROM token_flows f
     WHERE f.chain_id = p_chain_id AND f.block_number BETWEEN p_from_block AND p_to_block
       AND f.kind = 'admin_withdraw'
+    UNION ALL
+    -- The manufacturer license (2022 Stake): one immutable admin and no
+    -- role events (016_manufacturer_admin.sql, which derives the same rows
+    -- for blocks modelled before it): no gating role, the sender only.
+    SELECT l.chain_id, l.block_number, l.log_index, l.tx_hash, l.block_time, l.address,
+      CASE l.event_name WHEN 'UnstakeTokens' THEN 'unstake'
+        WHEN 'EmergencyWithdrawal' THEN 'emergency_withdrawal'
+        WHEN 'StakeAmountAdjusted' THEN 'setting' ELSE 'revoke' END,
+      dimo__uint(l.args ->> 'tokenId'),
+      dimo__uint(coalesce(l.args ->> 'amountOfTokens', l.args ->> 'amount')),
+      CASE l.event_name
+        WHEN 'UnstakeTokens' THEN jsonb_build_object('user', l.args ->> 'user')
+        WHEN 'EmergencyWithdrawal' THEN jsonb_build_object('to', l.args ->> 'user')
+        WHEN 'StakeAmountAdjusted' THEN jsonb_build_object('event', l.event, 'args', l.args)
+        ELSE jsonb_build_object('owner', l.args ->> 'from') END,
+      NULL::bytea
+    FROM unnest(v_logs) l
+    WHERE l.role = 'manufacturer_license'
+      AND (l.event IN ('UnstakeTokens(address,uint256)', 'EmergencyWithdrawal(address,uint256)',
+                       'StakeAmountAdjusted(uint256)')
+           OR (l.event = 'Transfer(address,address,uint256)' AND l.args ->> 'to' = zero))
   ) a
   LEFT JOIN tx_senders s ON s.chain_id = a.chain_id AND s.block_number = a.block_number
-    AND s.tx_hash = a.tx_hash;
+    AND s.tx_hash = a.tx_hash
+  CROSS JOIN LATERAL (SELECT dimo__acct_attribution(a.chain_id, a.contract, a.gating_role,
+    s.tx_hash IS NOT NULL, s.from_address, s.to_address, a.block_number, a.log_index) AS attribution) x;
 
   -- The licenses part (ord 10) built the documents of this batch's
   -- licenses before these rows existed: the documents of slashed licenses
@@ -218,6 +267,76 @@ BEGIN
   DELETE FROM admin_actions WHERE chain_id = p_chain_id AND block_number > p_keep_block;
   DELETE FROM token_flows WHERE chain_id = p_chain_id AND block_number > p_keep_block;
   DELETE FROM role_events WHERE chain_id = p_chain_id AND block_number > p_keep_block;
+END;
+$$;
+
+-- ---- the senders' catch-up (a database indexed before 010 or 016) -------------
+
+-- Admin transactions whose actions are still 'not_fetched' and whose
+-- sender is not stored, oldest first, at most p_limit: each with its first
+-- stored log (the anchor a batch gives its tx_senders row) and its block's
+-- hash (the answer must be from that block). `run` and `sync` ask these
+-- when they start (indexer/sync_admin.c).
+CREATE OR REPLACE FUNCTION dimo__acct_unfetched(p_chain_id bigint, p_limit int)
+RETURNS TABLE (block_number bigint, tx_hash bytea, log_index bigint, block_hash bytea)
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  RETURN QUERY
+  SELECT a.block_number, a.tx_hash,
+    (SELECT min(l.log_index)::bigint FROM logs l WHERE l.chain_id = a.chain_id
+       AND l.block_number = a.block_number AND l.tx_hash = a.tx_hash),
+    (SELECT l.block_hash FROM logs l WHERE l.chain_id = a.chain_id
+       AND l.block_number = a.block_number AND l.tx_hash = a.tx_hash LIMIT 1)
+  FROM (SELECT DISTINCT x.chain_id, x.block_number, x.tx_hash FROM admin_actions x
+        WHERE x.chain_id = p_chain_id AND x.attribution = 'not_fetched') a
+  WHERE NOT EXISTS (SELECT 1 FROM tx_senders s WHERE s.chain_id = a.chain_id
+                      AND s.block_number = a.block_number AND s.tx_hash = a.tx_hash)
+  ORDER BY a.block_number, a.tx_hash
+  LIMIT p_limit;
+END;
+$$;
+
+-- Attributes the 'not_fetched' actions whose senders are now stored, as
+-- dimo__acct_apply would have (the same functions), and marks the
+-- documents of the licenses they slashed for rebuilding (their slashes
+-- carry `by`). Idempotent; returns how many actions it attributed.
+CREATE OR REPLACE FUNCTION dimo__acct_catch_up(p_chain_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_n bigint;
+  v_keys dimo_license_key[];
+  v_block bigint;
+  v_time timestamptz;
+BEGIN
+  WITH x AS (
+    SELECT a.block_number, a.log_index, s.from_address, s.to_address,
+      dimo__acct_attribution(a.chain_id, a.contract, a.gating_role, true, s.from_address,
+                             s.to_address, a.block_number, a.log_index) AS att
+    FROM admin_actions a
+    JOIN tx_senders s ON s.chain_id = a.chain_id AND s.block_number = a.block_number
+      AND s.tx_hash = a.tx_hash
+    WHERE a.chain_id = p_chain_id AND a.attribution = 'not_fetched'),
+  u AS (
+    UPDATE admin_actions a SET tx_from = x.from_address, tx_to = x.to_address,
+      by_address = dimo__acct_by(x.att, x.from_address, x.to_address),
+      via = dimo__acct_via(x.att, x.from_address), attribution = x.att
+    FROM x
+    WHERE a.chain_id = p_chain_id AND a.block_number = x.block_number AND a.log_index = x.log_index
+    RETURNING a.contract, a.token_id, a.action)
+  SELECT count(*), ARRAY(SELECT DISTINCT ROW(u2.contract, u2.token_id)::dimo_license_key FROM u u2
+      WHERE u2.action IN ('forfeit', 'forfeit_burn', 'forfeit_reallocate') AND u2.token_id IS NOT NULL)
+  INTO v_n, v_keys FROM u;
+  v_keys := ARRAY(SELECT k FROM unnest(v_keys) k WHERE EXISTS (SELECT 1 FROM license_state ls
+    WHERE ls.chain_id = p_chain_id AND ls.contract = (k).contract AND ls.token_id = (k).token_id));
+  IF cardinality(v_keys) > 0 THEN
+    SELECT m.block_number, m.block_time INTO v_block, v_time FROM model_cursor m
+    WHERE m.chain_id = p_chain_id;
+    PERFORM dimo__docs_changed(p_chain_id, v_keys, v_block, v_time);
+  END IF;
+  RETURN v_n;
 END;
 $$;
 
@@ -310,7 +429,8 @@ BEGIN
     END IF;
   END IF;
   IF p_action IS NOT NULL AND p_action NOT IN ('freeze', 'unfreeze', 'forfeit', 'forfeit_burn',
-      'forfeit_reallocate', 'revoke', 'setting', 'upgrade', 'admin_withdraw') THEN
+      'forfeit_reallocate', 'revoke', 'setting', 'upgrade', 'admin_withdraw', 'unstake',
+      'emergency_withdrawal') THEN
     RAISE EXCEPTION 'unknown action %', p_action USING ERRCODE = '22023';
   END IF;
   IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
@@ -403,6 +523,7 @@ BEGIN
         GROUP BY 1, 2) k;
   RETURN jsonb_build_object(
     'contract', dimo_hex(p_contract),
+    'role', (SELECT c.role FROM contracts c WHERE c.chain_id = p_chain_id AND c.address = p_contract),
     'as_of_block', v_block,
     'held', (v_in - v_out)::text,
     'staked', v_staked::text,
@@ -426,6 +547,42 @@ BEGIN
     'forfeit_mismatches', (SELECT count(*) FROM forfeit_checks c
       WHERE c.chain_id = p_chain_id AND c.contract = p_contract AND c.block_number <= v_block
         AND NOT c.matches));
+END;
+$$;
+
+-- The books where auditors read them (GET /v1/books, /v1/books/{contract},
+-- `audit books`): p_contract NULL: every license contract's books (app and
+-- manufacturer), in address order, under one as_of_block; else that
+-- contract's books, NULL when it is no license contract. NULL as well when
+-- nothing is indexed yet. A malformed address raises SQLSTATE 22023.
+CREATE OR REPLACE FUNCTION dimo_books(p_chain_id bigint, p_contract text, p_at_block bigint)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  v_contract bytea;
+  v_block bigint := dimo__acct_block(p_chain_id, p_at_block);
+BEGIN
+  IF p_contract IS NOT NULL THEN
+    v_contract := dimo__addr(lower(p_contract));
+    IF v_contract IS NULL THEN
+      RAISE EXCEPTION 'a license contract is a 0x address (40 hex digits)' USING ERRCODE = '22023';
+    END IF;
+  END IF;
+  IF v_block IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF v_contract IS NOT NULL THEN
+    IF NOT EXISTS (SELECT 1 FROM contracts c WHERE c.chain_id = p_chain_id AND c.address = v_contract
+                     AND c.role IN ('app_license', 'manufacturer_license')) THEN
+      RETURN NULL;
+    END IF;
+    RETURN dimo_license_books(p_chain_id, v_contract, v_block);
+  END IF;
+  RETURN jsonb_build_object('as_of_block', v_block, 'contracts', coalesce((
+    SELECT jsonb_agg(dimo_license_books(p_chain_id, c.address, v_block) ORDER BY c.address)
+    FROM contracts c
+    WHERE c.chain_id = p_chain_id AND c.role IN ('app_license', 'manufacturer_license')), '[]'));
 END;
 $$;
 

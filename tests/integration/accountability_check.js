@@ -16,7 +16,11 @@
 //   - adminWithdraw is never a forfeit (no stake movement, no slash, in its
 //     transaction).
 //
-// node accountability_check.js --db CONNINFO --rpc URL --network FILE --oracle FILE [--keep N]
+//   - with --mfr (manufacturer_admin.js's record): the manufacturer license's
+//     admin actions, each by its sender ('sender_only', no role), and its
+//     books against balanceOf, totalStaked and the sum of stakedBalance.
+//
+// node accountability_check.js --db CONNINFO --rpc URL --network FILE --oracle FILE [--keep N] [--mfr FILE]
 'use strict';
 
 const fs = require('fs');
@@ -70,6 +74,40 @@ const json = (sql) => JSON.parse(psql(sql));
   'every fetched sender explains an action');
   eq(psql(`SELECT count(*) FROM admin_actions WHERE attribution = 'not_fetched'`), '0', 'every sender fetched');
 
+  let mfrWant = null;
+  if (args.mfr) {
+    // The manufacturer license (2022 Stake): no roles, one immutable admin;
+    // its actions attributed to the sender only (016_manufacturer_admin.sql).
+    step('manufacturer license: admin actions by the sender');
+    const mr = JSON.parse(fs.readFileSync(args.mfr, 'utf8'));
+    const hexM = `'\\x${mr.contract.slice(2).toLowerCase()}'::bytea`;
+    const gotM = json(`SELECT coalesce(jsonb_agg(jsonb_build_object('tx', dimo_hex(tx_hash), 'action', action,
+        'token_id', token_id::text, 'amount', amount::text, 'by', dimo_hex(by_address), 'via', dimo_hex(via),
+        'attribution', attribution, 'role', gating_role, 'tx_from', dimo_hex(tx_from))
+        ORDER BY block_number, log_index), '[]') FROM admin_actions WHERE chain_id = ${chain} AND contract = ${hexM}`);
+    const wantM = [];
+    for (const a of mr.actions) {
+      const tx = await c.rpc(rpc, 'eth_getTransactionByHash', [a.tx]);
+      wantM.push({ tx: a.tx, action: a.action, token_id: a.token_id || null, amount: a.amount || null, by: a.by,
+        via: null, attribution: 'sender_only', role: null, tx_from: tx.from.toLowerCase() });
+    }
+    eq(gotM, wantM, 'manufacturer admin actions: each by its sender (the admin), sender_only, no role');
+    for (const r of mr.reverted)
+      eq(psql(`SELECT count(*) FROM admin_actions WHERE tx_hash = '\\x${r.tx.slice(2)}'`), '0', 'a reverted call is no action');
+    for (const b of mr.blocks) {
+      const bk = json(`SELECT dimo_license_books(${chain}, ${hexM}, ${b})`);
+      eq(bk.held, String(await d.token.call('balanceOf', [mr.contract], { blockTag: b })), `manufacturer held at ${b} = balanceOf`);
+      eq(bk.staked, String(await d.node.call('totalStaked', [], { blockTag: b })), `manufacturer staked at ${b} = totalStaked`);
+      let sum = 0n;
+      for (const u of await d.node.call('stakers', [], { blockTag: b })) sum += await d.node.call('stakedBalance', [u], { blockTag: b });
+      eq(bk.staked, String(sum), `manufacturer staked at ${b} = sum of stakedBalance`);
+    }
+    const bkNow = json(`SELECT dimo_license_books(${chain}, ${hexM})`);
+    eq(bkNow.by_kind.out_emergency_withdrawal, String(2n * 10n ** 18n), 'emergencyWithdraw in the manufacturer books');
+    ok(BigInt(bkNow.by_kind.in_stray || 0) >= 3n * 10n ** 18n, 'the stray transfer in the manufacturer books');
+    mfrWant = { contract: mr.contract, actions: wantM };
+  }
+
   step('roles');
   for (const r of o.roles.filter((x) => x.block <= keep)) {
     eq(psql(`SELECT dimo_hex(sender) FROM role_events WHERE tx_hash = '\\x${r.tx.slice(2)}' AND kind = '${r.kind}'
@@ -120,14 +158,16 @@ const json = (sql) => JSON.parse(psql(sql));
       eq(r.status, status, `GET ${path}: ${r.text.slice(0, 200)}`);
       return r.json;
     };
-    const all = await getJson(`/v1/admin-actions?limit=1000&to_block=${keep}`);
+    // (The app contract's ledger: the manufacturer's actions are checked above.)
+    const L = `license=${o.contract}`;
+    const all = await getJson(`/v1/admin-actions?limit=1000&to_block=${keep}&${L}`);
     eq(all.actions.map((a) => a.tx_hash).reverse(), want.map((a) => a.tx), 'the ledger lists every action, newest first');
-    eq(all.actions, json(`SELECT dimo_admin_actions_page(${chain}, NULL, NULL, NULL, NULL, ${keep}, 1000, NULL) -> 'actions'`),
+    eq(all.actions, json(`SELECT dimo_admin_actions_page(${chain}, '${o.contract}', NULL, NULL, NULL, ${keep}, 1000, NULL) -> 'actions'`),
       'the route answers what the SQL function says');
     let paged = [];
     let next = null;
     do {
-      const page = await getJson(`/v1/admin-actions?limit=3&to_block=${keep}${next ? `&after=${next}` : ''}`);
+      const page = await getJson(`/v1/admin-actions?limit=3&to_block=${keep}&${L}${next ? `&after=${next}` : ''}`);
       paged = paged.concat(page.actions);
       next = page.next;
     } while (next);
@@ -138,9 +178,9 @@ const json = (sql) => JSON.parse(psql(sql));
     const byExec = await getJson(`/v1/admin-actions?executor=${F}&to_block=${keep}`);
     eq(byExec.actions.map((a) => a.tx_hash).reverse(), want.filter((a) => a.by === F).map((a) => a.tx), '?executor= (the forwarder)');
     const first = o.actions[0].block;
-    const range = await getJson(`/v1/admin-actions?from_block=${first}&to_block=${first}`);
+    const range = await getJson(`/v1/admin-actions?from_block=${first}&to_block=${first}&${L}`);
     eq(range.actions.map((a) => a.tx_hash), o.actions.filter((a) => a.block === first).map((a) => a.tx), 'block range');
-    const csv = await c.get(base, `/v1/admin-actions?format=csv&limit=1000&to_block=${keep}`);
+    const csv = await c.get(base, `/v1/admin-actions?format=csv&limit=1000&to_block=${keep}&${L}`);
     eq(csv.status, 200, 'CSV answers');
     ok(/^text\/csv/.test(csv.headers['content-type']), `CSV content type (${csv.headers['content-type']})`);
     const lines = csv.text.split('\r\n').filter((l) => l);
@@ -155,6 +195,52 @@ const json = (sql) => JSON.parse(psql(sql));
       ok(w && sl.by && sl.by.attribution === w.attribution && sl.by.address === w.by && sl.by.via === w.via,
         `slash ${sl.tx} carries its executor (${JSON.stringify(sl.by)})`);
     }
+    if (mfrWant) {
+      // (Asked here, not in the manufacturer step: a keep-alive socket left
+      // idle through the long RPC steps may be closed by the server.)
+      const page = await getJson(`/v1/admin-actions?license=${mfrWant.contract}&limit=1000`);
+      eq(page.actions.map((a) => [a.tx_hash, a.by.address, a.by.attribution, a.gating_role]).reverse(),
+        mfrWant.actions.map((a) => [a.tx, a.by, 'sender_only', null]), '/v1/admin-actions?license= (manufacturer)');
+      for (const act of ['unstake', 'emergency_withdrawal'])
+        eq((await getJson(`/v1/admin-actions?action=${act}&license=${mfrWant.contract}`)).actions.length, 1, `?action=${act}`);
+    }
+    step('API: /v1/books');
+    // The route's numbers against the chain itself at every checked block,
+    // and against the SQL books (one question, one answer).
+    for (const b of blocks) {
+      const books = await getJson(`/v1/books/${o.contract}?at_block=${b}`);
+      eq(books, json(`SELECT dimo_license_books(${chain}, ${hexC}, ${b})`), `/v1/books/{contract} at ${b} = SQL`);
+      const balance = await d.token.call('balanceOf', [o.contract], { blockTag: b });
+      let sum = 0n;
+      for (const id of o.tokenIds) sum += await app.call('stakedBalance', [BigInt(id)], { blockTag: b });
+      eq(books.held, balance.toString(), `/v1/books held at ${b} = balanceOf`);
+      eq(books.staked, sum.toString(), `/v1/books staked at ${b} = sum of stakedBalance`);
+      eq(books.stray, (balance - sum).toString(), `/v1/books stray at ${b}`);
+      eq(books.role, 'app_license', 'the books name the contract\'s role');
+      const all = await getJson(`/v1/books?at_block=${b}`);
+      eq(all.as_of_block, b, `/v1/books as of ${b}`);
+      // Every license contract (the manufacturers' too) against its balanceOf and stakes.
+      const want = d.all.filter((h) => h.role === 'app_license' || h.role === 'manufacturer_license')
+        .map((h) => h.address).sort();
+      eq(all.contracts.map((x) => x.contract), want, '/v1/books lists every license contract, by address');
+      for (const x of all.contracts) {
+        eq(await d.token.call('balanceOf', [x.contract], { blockTag: b }).then(String), x.held,
+          `/v1/books: ${x.contract} held at ${b} = balanceOf`);
+        const h = d.byAddress.get(x.contract);
+        if (x.role === 'manufacturer_license' || h.entry['x-scenario'] !== false)
+          eq(String(await h.call('totalStaked', [], { blockTag: b })), x.staked, `/v1/books: ${x.contract} staked at ${b} = totalStaked`);
+        eq(BigInt(x.held) - BigInt(x.staked), BigInt(x.stray), `/v1/books: ${x.contract} stray = held - staked`);
+      }
+      eq(all.contracts.find((x) => x.contract === o.contract.toLowerCase()), books, '/v1/books holds the contract\'s books');
+    }
+    const bw = await getJson(`/v1/books/${o.contract}?at_block=${keep}`);
+    eq(bw.admin_withdrawals.map((a) => [a.tx_hash, a.amount, a.by.address, a.by.via]),
+      withdrawals.map((a) => [a.tx, String(a.amount), a.by, a.via]), '/v1/books: each adminWithdraw with its executor');
+    ok(bw.forfeit_checks.length > 0 && bw.forfeit_checks.every((f) => f.matches && f.transferred === f.amount),
+      '/v1/books: each forfeit matches its transfer');
+    for (const x of [bw.held, bw.staked, bw.stray, bw.received, bw.sent]) ok(/^-?[0-9]+$/.test(x), `exact decimal string ${x}`);
+    await getJson(`/v1/books/${'0x' + '12'.repeat(20)}`, 404);
+    for (const bad of ['/v1/books/0x12', '/v1/books/alias', '/v1/books?at_block=x', '/v1/books?bogus=1']) await getJson(bad, 400);
     const doc = await getJson(`/v1/apps/${o.tokenIds[1]}`);
     const docSlashes = doc.slashes || [];
     ok(docSlashes.length > 0 && docSlashes.every((x) => x.by && x.by.attribution), 'the license document\'s slashes carry `by`');
@@ -163,9 +249,10 @@ const json = (sql) => JSON.parse(psql(sql));
     step('CLI: audit');
     const cli = (...a) => JSON.parse(execFileSync(args.bin, ['audit', ...a, '--json', '--db', db, '--network', network],
       { encoding: 'utf8' }));
-    eq(cli('actions', '--at-block', String(keep)).actions.map((a) => a.tx_hash).reverse(), want.map((a) => a.tx),
+    eq(cli('actions', o.contract, '--at-block', String(keep)).actions.map((a) => a.tx_hash).reverse(), want.map((a) => a.tx),
       'audit actions');
     eq(cli('books', o.contract, '--at-block', String(keep)), booksNow, 'audit books');
+    eq(cli('books', '--at-block', String(keep)), json(`SELECT dimo_books(${chain}, NULL, ${keep})`), 'audit books (every contract)');
     eq(cli('roles', o.contract), json(`SELECT dimo_role_holders(${chain}, ${hexC})`), 'audit roles');
   }
   ok(checks() > 0, 'checks ran');

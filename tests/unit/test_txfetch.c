@@ -98,6 +98,32 @@ static void test_unknown_first(void) {
   idx_txfetch_free(&f);
 }
 
+/* The manufacturer license (2022 Stake): its admin-only calls' logs. */
+static void test_manufacturer(void) {
+  idx_txfetch_t f;
+  setup(&f);
+  const char *m = "manufacturer_license";
+  idx_log_t logs[8];
+  size_t n = 0;
+  logs[n++] = lg(20, 0, 1, m, "StakeTokens", 2);   /* a staker's own */
+  logs[n++] = lg(20, 1, 2, m, "UnstakeTokens", 2); /* unstake */
+  logs[n++] = lg(20, 2, 3, m, "EmergencyWithdrawal", 2);
+  logs[n++] = lg(20, 3, 4, m, "StakeAmountAdjusted", 1);
+  logs[n++] = lg(21, 0, 5, m, "Transfer", 4);       /* revokeLicense's burn */
+  logs[n++] = lg(21, 1, 5, m, "LicenseRevoked", 1); /* same tx, not asked twice */
+  logs[n] = lg(21, 2, 6, m, "Transfer", 4);         /* a mint */
+  logs[n++].topics[2].b[31] = 1;
+  logs[n++] = lg(21, 3, 6, m, "LicenseMinted", 2);
+  bool want[] = {false, true, true, true, true, false, false, false};
+  for (size_t i = 0; i < n; i++)
+    CHECK(idx_txfetch_is_admin(&f, logs, n, i) == want[i]);
+  CHECK_INT(idx_txfetch_plan(&f, logs, n), 0);
+  CHECK_INT(f.n, 4);
+  CHECK_INT(f.txs[3].tx_hash.b[31], 5);
+  CHECK_INT(f.txs[3].first_log_index, 0);
+  idx_txfetch_free(&f);
+}
+
 static json_t *tx_json(const idx_tx_t *t, uint8_t block_hash0, const char *from, const char *to) {
   char h[67], bh[67], num[24];
   idx_hash_t b;
@@ -191,9 +217,60 @@ static void test_batches_and_answers(void) {
   idx_txfetch_free(&f);
 }
 
+/* The catch-up's plan: rows from the database, checked against their
+ * stored block hash like a range's. */
+static void test_plan_txs(void) {
+  idx_txfetch_t f;
+  setup(&f);
+  idx_tx_t rows[2];
+  idx_hash_t hashes[2];
+  memset(rows, 0, sizeof rows);
+  memset(hashes, 0, sizeof hashes);
+  rows[0].block_number = 9;
+  rows[0].tx_hash.b[31] = 1;
+  rows[0].first_log_index = 4;
+  rows[1].block_number = 12;
+  rows[1].tx_hash.b[31] = 2;
+  hashes[0].b[0] = 9;
+  hashes[1].b[0] = 12;
+  CHECK_INT(idx_txfetch_plan_txs(&f, rows, hashes, 2), 0);
+  const char *methods[IDX_TXFETCH_BATCH];
+  json_t *params[IDX_TXFETCH_BATCH];
+  idx_rpc_reply_t r[2];
+  json_t *results[2];
+  char why[200];
+  const char *eoa = "0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc";
+  CHECK_INT(idx_txfetch_next(&f, methods, params, IDX_TXFETCH_BATCH), 2);
+  for (size_t j = 0; j < 2; j++) {
+    json_decref(params[j]);
+    memset(&r[j], 0, sizeof r[j]);
+  }
+  /* The second answer from another block hash than its logs' is refused. */
+  results[0] = r[0].result = tx_json(&f.txs[0], 9, eoa, eoa);
+  results[1] = r[1].result = tx_json(&f.txs[1], 13, eoa, NULL);
+  CHECK_INT(idx_txfetch_take(&f, r, 2, why, sizeof why), IDX_ERR_RPC_REPLY);
+  json_decref(results[1]);
+  results[1] = r[1].result = tx_json(&f.txs[1], 12, eoa, NULL);
+  CHECK_INT(idx_txfetch_take(&f, r, 2, why, sizeof why), 0);
+  json_decref(results[0]);
+  json_decref(results[1]);
+  CHECK_INT(idx_txfetch_next(&f, methods, params, IDX_TXFETCH_BATCH), 0);
+  size_t n = 0;
+  const idx_tx_t *t = idx_txfetch_txs(&f, &n);
+  CHECK_INT(n, 2);
+  CHECK_INT(t[0].first_log_index, 4);
+  CHECK(t[0].has_to && !t[1].has_to);
+  /* Nothing to ask: an empty plan. */
+  CHECK_INT(idx_txfetch_plan_txs(&f, rows, hashes, 0), 0);
+  CHECK_INT(idx_txfetch_next(&f, methods, params, IDX_TXFETCH_BATCH), 0);
+  idx_txfetch_free(&f);
+}
+
 int main(void) {
   test_which();
   test_unknown_first();
+  test_manufacturer();
   test_batches_and_answers();
+  test_plan_txs();
   CHECK_DONE();
 }
