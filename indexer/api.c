@@ -1712,7 +1712,7 @@ static const route_def_t routes[NROUTES] = {
     {M_GET, "v1/unknown-events", "/v1/unknown-events", route_unknown_events, true, FRESH_COMMIT,
      NULL},                                                                           /* #22 */
     {M_GET, "v1/upgrades", "/v1/upgrades", route_upgrades, true, FRESH_COMMIT, NULL}, /* #22 */
-    {M_GET, "v1/books", "/v1/books", route_books, true, FRESH_COMMIT, NULL}, /* #25 */
+    {M_GET, "v1/books", "/v1/books", route_books, true, FRESH_COMMIT, NULL},          /* #25 */
     {M_GET, "v1/books/*", "/v1/books/{contract}", route_books_one, true, FRESH_COMMIT, NULL},
 };
 
