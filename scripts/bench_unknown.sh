@@ -2,11 +2,12 @@
 # bench_unknown.sh: what asking the quiet contracts for every log costs
 # (issue #22 item 2). Not a test: it measures and prints one table.
 #
-#   scripts/bench_unknown.sh --base BIN [--events N] [--runs R] [--keep]
+#   scripts/bench_unknown.sh --base BIN [--events N] [--pad P] [--runs R] [--keep]
 #
 # One devnet (anvil + the fixed DIP-5 scenario with its opt-ins, whose app
 # license logs UpdateReceiverAddress, an event abi/ leaves out, then
-# bulk.js: N license events over N/100 blocks), one PostgreSQL cluster; a
+# bulk.js: N license events over N/100 blocks, then P empty blocks so the
+# backfill spans many ranges), one PostgreSQL cluster; a
 # counting proxy (tests/tools/rpc_proxy.js, no faults) in front of anvil.
 # `dimo-indexer sync --confirmations 0 --to head` from a fresh database, R
 # times each, alternating: BIN (a build before #22: every contract asked by
@@ -21,12 +22,14 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NEW=${DIMO_INDEXER:-$ROOT/build/indexer/dimo-indexer}
 BASE=""
 EVENTS=100000
+PAD=0
 RUNS=3
 KEEP=0
 while (($#)); do
   case $1 in
     --base) BASE=$2; shift 2 ;;
     --events) EVENTS=$2; shift 2 ;;
+    --pad) PAD=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     *) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
@@ -58,6 +61,9 @@ node "$ROOT/tests/devnet/scenario.js" --rpc "$RPC" --network "$NET" >"$WORK/scen
 if ((EVENTS > 0)); then
   node "$ROOT/tests/devnet/bulk.js" --rpc "$RPC" --network "$NET" --events "$EVENTS" \
     --blocks $((EVENTS / 100 > 0 ? EVENTS / 100 : 1)) >"$WORK/bulk.log"
+fi
+if ((PAD > 0)); then
+  curl -sf -H 'content-type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"anvil_mine\",\"params\":[\"0x$(printf '%x' "$PAD")\"]}" "$RPC" >/dev/null
 fi
 
 node "$ROOT/tests/tools/rpc_proxy.js" --upstream "$RPC" --control >"$WORK/proxy.out" 2>"$WORK/proxy.err" &

@@ -16,7 +16,8 @@
 // are realistic license traffic on the first app_license contract of the
 // network file, with the topic0s of its ABI files, as transactions (shares
 // of transactions): enableSigner (35%), disableSigner (10%), lock (20%:
-// StakeDeposit; its DIMO transfer into the license matches no filter),
+// DIMO Transfer(owner -> license), which the follower asks for since #25,
+// then StakeDeposit; an enableSigner when the block has room for one log),
 // setLicenseAlias (5%), Locked alone (5%), withdraw (15%: DIMO
 // Transfer(license -> owner) then StakeWithdraw), issueInDimo (Issued,
 // Locked, ERC-721 Transfer from 0x0) or, when fewer than three logs are
@@ -34,7 +35,7 @@
 // GET /stats?reset=1 also zeroes them.
 //
 // Prints one JSON line on stdout when listening: {url, events, blocks, head,
-// bytes: {main, token}, generate_seconds}.
+// bytes: {main, token, token_in}, generate_seconds}.
 
 const http = require('http');
 const crypto = require('crypto');
@@ -134,6 +135,7 @@ class Chain {
       assetForfeit: topic0(appAbi, 'AssetForfeit', 'uint256,uint256'),
       transfer20: topic0(tokAbi, 'Transfer', 'address,address,uint256'),
     };
+    this.owners = [];
     this.hashes = new Array(this.head + 1);
     for (let n = 0; n <= this.head; n++) this.hashes[n] = hex32(`block:${o.seed}:${n}`);
     this.byHash = null;
@@ -147,17 +149,17 @@ class Chain {
     const { events, seed } = this.o;
     const M = this.head;
     const rnd = mulberry32(seed >>> 0);
-    const owners = [];
+    const owners = this.owners;
     for (let i = 0; i < 64; i++) owners.push('0x' + crypto.createHash('sha256').update(`owner:${i}`).digest('hex').slice(0, 40));
     const signers = [];
     for (let i = 0; i < 256; i++) signers.push('0x' + crypto.createHash('sha256').update(`signer:${i}`).digest('hex').slice(0, 40));
     const pick = (arr) => arr[Math.floor(rnd() * arr.length)];
     const amount = () => BigInt(1 + Math.floor(rnd() * 1e6)) * 10n ** 15n;
     const zeroAddr = '0x0000000000000000000000000000000000000000';
-    const streams = [
-      { name: 'main', parts: [], off: new Float64Array(M + 2), cnt: new Float64Array(M + 2), len: 0, logs: 0, chunk: [] },
-      { name: 'token', parts: [], off: new Float64Array(M + 2), cnt: new Float64Array(M + 2), len: 0, logs: 0, chunk: [] },
-    ];
+    const stream = (name) => ({ name, parts: [], off: new Float64Array(M + 2), cnt: new Float64Array(M + 2), len: 0, logs: 0, chunk: [] });
+    // main: the license's logs; token: DIMO out of it; token_in: DIMO into
+    // it (the deposits, which the follower asks for since #25).
+    const streams = [stream('main'), stream('token'), stream('token_in')];
     const flush = (s) => {
       if (!s.chunk.length) return;
       const b = Buffer.from(s.chunk.join(''), 'latin1');
@@ -203,9 +205,15 @@ class Chain {
         } else if (r < 0.45) {
           emit(main, this.app, [this.t.signerDisabled, uintTopic(tokenId), addrTopic(pick(signers))], '0x', txHash);
         } else if (r < 0.65) {
-          // lock(): the DIMO transfer into the license is not asked for
-          // (only transfers out of a license are), so one log comes back.
-          emit(main, this.app, [this.t.stakeDeposit, uintTopic(tokenId), addrTopic(owner)], '0x' + word(amount().toString(16)), txHash);
+          // lock(): DIMO Transfer(owner -> license), then StakeDeposit
+          // (one log alone when the block has room for no more).
+          const a = '0x' + word(amount().toString(16));
+          if (left >= 2) {
+            emit(streams[2], this.token, [this.t.transfer20, addrTopic(owner), addrTopic(this.app)], a, txHash);
+            emit(main, this.app, [this.t.stakeDeposit, uintTopic(tokenId), addrTopic(owner)], a, txHash);
+          } else {
+            emit(main, this.app, [this.t.signerEnabled, uintTopic(tokenId), addrTopic(pick(signers))], '0x', txHash);
+          }
         } else if (r < 0.70) {
           const alias = Buffer.from(`license-${tokenId}-${Math.floor(rnd() * 1e6)}`);
           const padded = alias.toString('hex').padEnd(Math.ceil(alias.length / 32) * 64, '0');
@@ -250,7 +258,10 @@ class Chain {
         topic0s: [this.t.signerEnabled, this.t.signerDisabled, this.t.stakeDeposit, this.t.stakeWithdraw,
           this.t.transfer721, this.t.issued, this.t.aliasSet, this.t.locked, this.t.assetForfeit],
       },
-      { addresses: [this.token], topic0s: [this.t.transfer20], topic1s: this.licenses.map(addrTopic) },
+      { addresses: [this.token], topic0s: [this.t.transfer20], topic1s: this.licenses.map(addrTopic),
+        topic2s: [...this.owners, '0x0000000000000000000000000000000000000000'].map(addrTopic) },
+      { addresses: [this.token], topic0s: [this.t.transfer20], topic1s: this.owners.map(addrTopic),
+        topic2s: [addrTopic(this.app)] },
     ];
   }
 
@@ -297,7 +308,7 @@ function classify(shape, address, topics) {
   for (let i = 0; i < topics.length; i++) {
     const want = topics[i];
     if (!want) continue;
-    const have = i === 0 ? shape.topic0s : i === 1 ? shape.topic1s : null;
+    const have = [shape.topic0s, shape.topic1s, shape.topic2s][i];
     if (!have) return 'scan';
     if (have.every((t) => want.includes(t))) continue;
     return have.some((t) => want.includes(t)) ? 'scan' : 'none';
@@ -391,8 +402,8 @@ function answer(chain, req) {
         stats.logs += logs.length;
         if (logs.length) pieces.push(JSON.stringify(logs).slice(1, -1));
       });
-      // Two streams are each in chain order; merge when both answered.
-      if (pieces.length === 2) {
+      // Each stream is in chain order; merge when several answered.
+      if (pieces.length >= 2) {
         const all = JSON.parse(`[${pieces.map((x) => x.toString('latin1')).join(',')}]`);
         all.sort((x, y) => Number(BigInt(x.blockNumber) - BigInt(y.blockNumber)) || Number(BigInt(x.logIndex) - BigInt(y.logIndex)));
         return ok(JSON.stringify(all));
@@ -454,8 +465,9 @@ function serve(chain, o) {
     const url = `http://${o.host}:${port}`;
     process.stdout.write(JSON.stringify({
       url, events: o.events, blocks: o.blocks, head: chain.head,
-      logs: { main: chain.streams[0].logs, token: chain.streams[1].logs },
-      bytes: { main: chain.streams[0].buf.length, token: chain.streams[1].buf.length },
+      logs: { main: chain.streams[0].logs, token: chain.streams[1].logs, token_in: chain.streams[2].logs },
+      bytes: { main: chain.streams[0].buf.length, token: chain.streams[1].buf.length,
+        token_in: chain.streams[2].buf.length },
       generate_seconds: chain.generateSeconds,
     }) + '\n');
   });
