@@ -16,7 +16,8 @@
 // are realistic license traffic on the first app_license contract of the
 // network file, with the topic0s of its ABI files, as transactions (shares
 // of transactions): enableSigner (35%), disableSigner (10%), lock (20%:
-// StakeDeposit; its DIMO transfer into the license matches no filter),
+// DIMO Transfer(owner -> license) then StakeDeposit; the indexer asks for
+// transfers into a license since #25 and checks that a deposit has one),
 // setLicenseAlias (5%), Locked alone (5%), withdraw (15%: DIMO
 // Transfer(license -> owner) then StakeWithdraw), issueInDimo (Issued,
 // Locked, ERC-721 Transfer from 0x0) or, when fewer than three logs are
@@ -157,6 +158,7 @@ class Chain {
     const streams = [
       { name: 'main', parts: [], off: new Float64Array(M + 2), cnt: new Float64Array(M + 2), len: 0, logs: 0, chunk: [] },
       { name: 'token', parts: [], off: new Float64Array(M + 2), cnt: new Float64Array(M + 2), len: 0, logs: 0, chunk: [] },
+      { name: 'token_in', parts: [], off: new Float64Array(M + 2), cnt: new Float64Array(M + 2), len: 0, logs: 0, chunk: [] },
     ];
     const flush = (s) => {
       if (!s.chunk.length) return;
@@ -203,9 +205,10 @@ class Chain {
         } else if (r < 0.45) {
           emit(main, this.app, [this.t.signerDisabled, uintTopic(tokenId), addrTopic(pick(signers))], '0x', txHash);
         } else if (r < 0.65) {
-          // lock(): the DIMO transfer into the license is not asked for
-          // (only transfers out of a license are), so one log comes back.
-          emit(main, this.app, [this.t.stakeDeposit, uintTopic(tokenId), addrTopic(owner)], '0x' + word(amount().toString(16)), txHash);
+          // lock(): DIMO Transfer(owner -> license), then StakeDeposit.
+          const a = '0x' + word(amount().toString(16));
+          emit(streams[2], this.token, [this.t.transfer20, addrTopic(owner), addrTopic(this.app)], a, txHash);
+          emit(main, this.app, [this.t.stakeDeposit, uintTopic(tokenId), addrTopic(owner)], a, txHash);
         } else if (r < 0.70) {
           const alias = Buffer.from(`license-${tokenId}-${Math.floor(rnd() * 1e6)}`);
           const padded = alias.toString('hex').padEnd(Math.ceil(alias.length / 32) * 64, '0');
@@ -250,7 +253,11 @@ class Chain {
         topic0s: [this.t.signerEnabled, this.t.signerDisabled, this.t.stakeDeposit, this.t.stakeWithdraw,
           this.t.transfer721, this.t.issued, this.t.aliasSet, this.t.locked, this.t.assetForfeit],
       },
-      { addresses: [this.token], topic0s: [this.t.transfer20], topic1s: this.licenses.map(addrTopic) },
+      // Out of a license: to an owner or 0x0; into one: from an owner.
+      { addresses: [this.token], topic0s: [this.t.transfer20], topic1s: this.licenses.map(addrTopic),
+        topic2s: owners.concat([zeroAddr]).map(addrTopic) },
+      { addresses: [this.token], topic0s: [this.t.transfer20], topic1s: owners.map(addrTopic),
+        topic2s: [addrTopic(this.app)] },
     ];
   }
 
@@ -297,7 +304,7 @@ function classify(shape, address, topics) {
   for (let i = 0; i < topics.length; i++) {
     const want = topics[i];
     if (!want) continue;
-    const have = i === 0 ? shape.topic0s : i === 1 ? shape.topic1s : null;
+    const have = i === 0 ? shape.topic0s : i === 1 ? shape.topic1s : i === 2 ? shape.topic2s : null;
     if (!have) return 'scan';
     if (have.every((t) => want.includes(t))) continue;
     return have.some((t) => want.includes(t)) ? 'scan' : 'none';
@@ -391,8 +398,8 @@ function answer(chain, req) {
         stats.logs += logs.length;
         if (logs.length) pieces.push(JSON.stringify(logs).slice(1, -1));
       });
-      // Two streams are each in chain order; merge when both answered.
-      if (pieces.length === 2) {
+      // The streams are each in chain order; merge when several answered.
+      if (pieces.length >= 2) {
         const all = JSON.parse(`[${pieces.map((x) => x.toString('latin1')).join(',')}]`);
         all.sort((x, y) => Number(BigInt(x.blockNumber) - BigInt(y.blockNumber)) || Number(BigInt(x.logIndex) - BigInt(y.logIndex)));
         return ok(JSON.stringify(all));
@@ -454,8 +461,8 @@ function serve(chain, o) {
     const url = `http://${o.host}:${port}`;
     process.stdout.write(JSON.stringify({
       url, events: o.events, blocks: o.blocks, head: chain.head,
-      logs: { main: chain.streams[0].logs, token: chain.streams[1].logs },
-      bytes: { main: chain.streams[0].buf.length, token: chain.streams[1].buf.length },
+      logs: { main: chain.streams[0].logs, token: chain.streams[1].logs, token_in: chain.streams[2].logs },
+      bytes: { main: chain.streams[0].buf.length, token: chain.streams[1].buf.length, token_in: chain.streams[2].buf.length },
       generate_seconds: chain.generateSeconds,
     }) + '\n');
   });
