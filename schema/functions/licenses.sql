@@ -802,15 +802,16 @@ AS $$
       AS period
     OFFSET 0) pv -- once per license, not once per reference
   CROSS JOIN LATERAL (
-    SELECT coalesce(jsonb_agg(jsonb_build_object('address', dimo_hex(s.signer),
-        'enabled_at', dimo_iso(s.enabled_at),
-        'expires_at', dimo_iso(dimo_signer_expiry(s.enabled_at, pv.period)),
-        'valid', dimo_signer_valid(s.enabled_at, pv.period, p_time)) ORDER BY s.signer), '[]') AS signers,
-      min(dimo_signer_expiry(s.enabled_at, pv.period))
-        FILTER (WHERE dimo_signer_valid(s.enabled_at, pv.period, p_time)) AS expires
-    FROM license_signers s
-    WHERE l.role = 'app_license' AND s.chain_id = p_chain_id AND s.contract = l.contract
-      AND s.token_id = l.token_id AND s.first_enabled_block IS NOT NULL) sg
+    SELECT coalesce(jsonb_agg(jsonb_build_object('address', dimo_hex(v.signer),
+        'enabled_at', dimo_iso(v.enabled_at), 'expires_at', dimo_iso(v.expiry), 'valid', v.valid)
+        ORDER BY v.signer), '[]') AS signers,
+      min(v.expiry) FILTER (WHERE v.valid) AS expires
+    FROM (SELECT s.signer, s.enabled_at, dimo_signer_expiry(s.enabled_at, pv.period) AS expiry,
+            dimo_signer_valid(s.enabled_at, pv.period, p_time) AS valid
+          FROM license_signers s
+          WHERE l.role = 'app_license' AND s.chain_id = p_chain_id AND s.contract = l.contract
+            AND s.token_id = l.token_id AND s.first_enabled_block IS NOT NULL
+          OFFSET 0) v) sg -- each signer's expiry and validity once
   CROSS JOIN LATERAL (
     SELECT coalesce(jsonb_agg(jsonb_build_object('uri', u.uri, 'enabled', u.enabled)
         ORDER BY u.uri COLLATE "C"), '[]') AS uris
