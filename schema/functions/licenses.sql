@@ -1106,11 +1106,13 @@ AS $$
 DECLARE
   v_new dimo_license_key[];
 BEGIN
-  CREATE TEMP TABLE IF NOT EXISTS dimo__fold_facts (contract bytea NOT NULL, token_id numeric NOT NULL,
-    role text, kind text, owner bytea, block_number bigint, block_time timestamptz, tx_hash bytea,
-    issued_block bigint, issued_log_index int, issued_time timestamptz, issued_tx bytea,
-    client_id bytea, has_alias boolean NOT NULL, alias text, alias_key bytea, frozen boolean,
-    balance_after numeric) ON COMMIT DROP;
+  IF to_regclass('pg_temp.dimo__fold_facts') IS NULL THEN -- (no NOTICE per batch, as IF NOT EXISTS gives)
+    CREATE TEMP TABLE dimo__fold_facts (contract bytea NOT NULL, token_id numeric NOT NULL,
+      role text, kind text, owner bytea, block_number bigint, block_time timestamptz, tx_hash bytea,
+      issued_block bigint, issued_log_index int, issued_time timestamptz, issued_tx bytea,
+      client_id bytea, has_alias boolean NOT NULL, alias text, alias_key bytea, frozen boolean,
+      balance_after numeric) ON COMMIT DROP;
+  END IF;
   TRUNCATE dimo__fold_facts;
   PERFORM dimo__fold_license_facts(p_chain_id, p_from_block, p_to_block);
   ANALYZE dimo__fold_facts;
