@@ -313,7 +313,23 @@ section_a() {
   rows=$(psqlq "$db" "SELECT count(*) FROM logs")
   store=$(sed -n 's/.*DEBUG sync: blocks [0-9]*\.\.[0-9]*: [0-9]* logs in \([0-9.]*\) ms.*/\1/p' "$WORK/a_sync.log" |
     awk '{s += $1; n++} END {printf "{\"store_s\": %.3f, \"batches\": %d", s / 1000, n}')
-  echo "$store, \"rows\": $rows}" >"$R/a_rows.json"
+  # Phases, from the debug log's timestamps (seconds after its first
+  # line): the last batch of logs stored, the model derived up to it
+  # (`write -> docs`), the deferred license documents built (the end).
+  local phases
+  phases=$(node -e '
+    const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n");
+    const t = (l) => Date.parse(l.slice(0, 24));
+    const t0 = t(lines[0]);
+    let stored = null, model = null, end = null;
+    for (const l of lines) {
+      if (/DEBUG sync: blocks \d+\.\.\d+: \d+ logs in/.test(l)) stored = t(l);
+      else if (/sync: write -> docs/.test(l)) model = t(l);
+      else if (/sync: reached block/.test(l)) end = t(l);
+    }
+    const s = (x) => (x === null || Number.isNaN(x) ? null : (x - t0) / 1000);
+    console.log(JSON.stringify({ stored_s: s(stored), model_s: s(model), end_s: s(end) }).slice(1, -1));' "$WORK/a_sync.log")
+  echo "$store, \"rows\": $rows, $phases}" >"$R/a_rows.json"
   log "(a) $rows events in $(jget "$R/a_sync.json" wall_s) s"
 
   if ((PROFILE)); then

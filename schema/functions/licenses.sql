@@ -204,7 +204,10 @@ AS $$
     dimo_license_status(p_revoked, p_frozen, p_role, p_staked, p_minimum, r.required,
       coalesce((dimo_class_requirement(p_chain_id, p_class)).enforce, false)),
     p_as_of_block
-  FROM (SELECT dimo_required_stake(p_chain_id, p_contract, p_token_id, p_class, p_minimum) AS required) r
+  -- OFFSET 0: computed once per license, not once per column that reads it
+  -- (the status, the trust ratio and the amounts).
+  FROM (SELECT dimo_required_stake(p_chain_id, p_contract, p_token_id, p_class, p_minimum) AS required
+        OFFSET 0) r
 $$;
 
 -- Every license now (after the last indexed block): one row each, revoked
@@ -342,6 +345,7 @@ BEGIN
       OFFSET 0
     ) x
     WHERE x.token_id IS NOT NULL AND x.owner IS NOT NULL
+    RETURNING contract, token_id, block_number, log_index, owner
   ),
   -- Aliases: both LicenseAliasSet variants (the string's exact bytes: the
   -- decoder gives text that is not valid UTF-8, or holds a NUL, as hex),
@@ -496,14 +500,39 @@ BEGIN
              ORDER BY m.block_number DESC, m.log_index DESC LIMIT 1)
           END, 0) END AS seed
     FROM st
+  ),
+  -- The owner of the license at each app stake movement: the last
+  -- ownership row before it, of the batch (the rows `own` inserts, which
+  -- this statement cannot read back from the table) when there is one,
+  -- else of the table (all earlier). grp counts the batch's ownership rows
+  -- up to each position of a token; a movement takes the owner of its
+  -- group's first row. (Before, an UPDATE after the statement rewrote
+  -- every new movement, each row with its four index entries.)
+  owned AS (
+    SELECT y.*, first_value(y.o_owner) OVER (PARTITION BY y.contract, y.token_id, y.grp
+                                             ORDER BY y.block_number, y.log_index) AS batch_owner
+    FROM (
+      SELECT u.*, count(*) FILTER (WHERE u.is_own) OVER (PARTITION BY u.contract, u.token_id
+                                                         ORDER BY u.block_number, u.log_index) AS grp
+      FROM (SELECT o.contract, o.token_id, o.block_number, o.log_index, o.owner AS o_owner, true AS is_own
+            FROM own o
+            UNION ALL
+            SELECT s.contract, s.token_id, s.block_number, s.log_index, NULL, false
+            FROM st s WHERE s.token_id IS NOT NULL) u) y
   )
   INSERT INTO stake_movements (chain_id, block_number, log_index, tx_hash, block_time, contract, role,
-    token_id, holder, kind, amount, delta, balance_after, from_address, to_address)
+    token_id, holder, kind, amount, delta, balance_after, from_address, to_address, owner)
   SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.role,
     x.token_id, x.holder, x.kind, x.amount, x.sign * x.amount,
     max(x.seed) OVER k + sum(x.sign * x.amount) OVER (k ORDER BY x.block_number, x.log_index),
-    x.from_address, x.to_address
+    x.from_address, x.to_address,
+    CASE WHEN x.token_id IS NULL THEN NULL
+      WHEN w.grp > 0 THEN w.batch_owner
+      ELSE (SELECT o.owner FROM ownership_events o
+            WHERE o.chain_id = p_chain_id AND o.contract = x.contract AND o.token_id = x.token_id
+            ORDER BY o.block_number DESC, o.log_index DESC LIMIT 1) END
   FROM seeded x
+  LEFT JOIN owned w ON NOT w.is_own AND w.block_number = x.block_number AND w.log_index = x.log_index
   WINDOW k AS (PARTITION BY x.contract, x.token_id, x.holder);
 END;
 $$;
@@ -622,6 +651,7 @@ DECLARE
   v_addr bytea;
   v_aliases bytea[] := dimo__alias_lookup_keys(p_key);
   v_block bigint;
+  v_past boolean;
 BEGIN
   PERFORM dimo__check_class(p_class);
   IF p_key IS NULL THEN
@@ -660,31 +690,12 @@ BEGIN
     RETURN;
   END IF;
   SELECT m.block_number INTO v_block FROM model_cursor m WHERE m.chain_id = p_chain_id;
-  IF p_at_block IS NOT NULL AND p_at_block < v_block THEN
-    -- A past block: the alias from history (its holder then), the other
-    -- keys from the current rows (the caller drops licenses that did not
-    -- exist yet).
-    RETURN QUERY
-    SELECT s.contract, s.token_id FROM license_state s
-    WHERE s.chain_id = p_chain_id AND s.token_id = v_token AND (p_class IS NULL OR s.class = p_class)
-    UNION
-    SELECT s.contract, s.token_id FROM license_state s
-    WHERE s.chain_id = p_chain_id AND s.client_id = v_addr AND (p_class IS NULL OR s.class = p_class)
-    UNION
-    SELECT s.contract, s.token_id FROM license_state s
-    WHERE s.chain_id = p_chain_id AND s.owner = v_addr AND (p_class IS NULL OR s.class = p_class)
-    UNION
-    SELECT a.contract, a.token_id FROM alias_events a
-    JOIN license_state s ON s.chain_id = a.chain_id AND s.contract = a.contract AND s.token_id = a.token_id
-    WHERE a.chain_id = p_chain_id AND a.alias_key = ANY (v_aliases) AND octet_length(a.alias_key) > 0
-      AND a.block_number <= p_at_block AND (p_class IS NULL OR s.class = p_class)
-      AND NOT EXISTS (SELECT 1 FROM alias_events n
-                      WHERE n.chain_id = a.chain_id AND n.contract = a.contract AND n.token_id = a.token_id
-                        AND n.block_number <= p_at_block
-                        AND (n.block_number, n.log_index) > (a.block_number, a.log_index))
-    ORDER BY 1, 2;
-    RETURN;
-  END IF;
+  -- One statement for both questions (review note D7): token id, client
+  -- id and owner from the current rows; the alias from history when a
+  -- past block is asked (its holder then: the caller drops licenses that
+  -- did not exist yet), else from the current rows. The arm not asked is
+  -- cut by its one-time filter; each arm is an index scan.
+  v_past := coalesce(p_at_block < v_block, false);
   RETURN QUERY
   SELECT s.contract, s.token_id FROM license_state s
   WHERE s.chain_id = p_chain_id AND s.token_id = v_token AND (p_class IS NULL OR s.class = p_class)
@@ -696,7 +707,17 @@ BEGIN
   WHERE s.chain_id = p_chain_id AND s.owner = v_addr AND (p_class IS NULL OR s.class = p_class)
   UNION
   SELECT s.contract, s.token_id FROM license_state s
-  WHERE s.alias_key = ANY (v_aliases) AND s.chain_id = p_chain_id AND (p_class IS NULL OR s.class = p_class)
+  WHERE NOT v_past AND s.alias_key = ANY (v_aliases) AND s.chain_id = p_chain_id
+    AND (p_class IS NULL OR s.class = p_class)
+  UNION
+  SELECT a.contract, a.token_id FROM alias_events a
+  JOIN license_state s ON s.chain_id = a.chain_id AND s.contract = a.contract AND s.token_id = a.token_id
+  WHERE v_past AND a.chain_id = p_chain_id AND a.alias_key = ANY (v_aliases) AND octet_length(a.alias_key) > 0
+    AND a.block_number <= p_at_block AND (p_class IS NULL OR s.class = p_class)
+    AND NOT EXISTS (SELECT 1 FROM alias_events n
+                    WHERE n.chain_id = a.chain_id AND n.contract = a.contract AND n.token_id = a.token_id
+                      AND n.block_number <= p_at_block
+                      AND (n.block_number, n.log_index) > (a.block_number, a.log_index))
   ORDER BY 1, 2;
 END;
 $$;
@@ -755,71 +776,89 @@ FROM contracts c WHERE c.role IN ('app_license', 'manufacturer_license');
 -- Documents: a manufacturer's carries no `slashes` (no slash path exists
 -- for it, dimo-contracts.md section 2; an empty list would suggest one).
 
--- One license's document from the current tables (the state after the
--- last applied block), signer validity judged at p_time, without
--- as_of_block and as_of_time (the reader adds them). expires: the earliest
--- expiry among the signers valid at p_time (the document stays exact as
--- time passes until then), NULL when none. doc NULL: no such license.
--- period_validity (apps) is an extra member: the contract's value in force.
+-- The documents of a set of licenses from the current tables (the state
+-- after the last applied block), signer validity judged at p_time, without
+-- as_of_block and as_of_time (the reader adds them): one row per key that
+-- is a license. expires: the earliest expiry among the signers valid at
+-- p_time (the document stays exact as time passes until then), NULL when
+-- none. period_validity (apps) is an extra member: the contract's value in
+-- force. One statement for the whole set (issue #17 item 4): a backfill
+-- builds thousands of documents at once (dimo__refresh_docs), and one
+-- PL/pgSQL call per license cost about 0.6 ms each, most of it the calls.
+CREATE OR REPLACE FUNCTION dimo__docs_now(p_chain_id bigint, p_keys dimo_license_key[], p_time timestamptz)
+RETURNS TABLE (contract bytea, token_id numeric, doc jsonb, expires timestamptz)
+LANGUAGE sql STABLE
+AS $$
+  SELECT l.contract, l.token_id,
+    (dimo__summary_json(ROW(l.*)::dimo_license) - 'as_of_block') || jsonb_build_object(
+      'signers', sg.signers, 'redirect_uris', ur.uris, 'stake_history', st.stakes,
+      'slashes', st.slashes, 'period_validity', pv.period::text)
+      - CASE WHEN l.role = 'manufacturer_license' THEN 'slashes' ELSE '' END, -- no slash path in 2022
+    sg.expires
+  FROM (SELECT DISTINCT u.contract, u.token_id FROM unnest(p_keys) u) k
+  JOIN licenses l ON l.chain_id = p_chain_id AND l.contract = k.contract AND l.token_id = k.token_id
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN l.role = 'app_license' THEN dimo_contract_param(p_chain_id, l.contract, 'period_validity') END
+      AS period
+    OFFSET 0) pv -- once per license, not once per reference
+  CROSS JOIN LATERAL (
+    SELECT coalesce(jsonb_agg(jsonb_build_object('address', dimo_hex(v.signer),
+        'enabled_at', dimo_iso(v.enabled_at), 'expires_at', dimo_iso(v.expiry), 'valid', v.valid)
+        ORDER BY v.signer), '[]') AS signers,
+      min(v.expiry) FILTER (WHERE v.valid) AS expires
+    FROM (SELECT s.signer, s.enabled_at, dimo_signer_expiry(s.enabled_at, pv.period) AS expiry,
+            dimo_signer_valid(s.enabled_at, pv.period, p_time) AS valid
+          FROM license_signers s
+          WHERE l.role = 'app_license' AND s.chain_id = p_chain_id AND s.contract = l.contract
+            AND s.token_id = l.token_id AND s.first_enabled_block IS NOT NULL
+          OFFSET 0) v) sg -- each signer's expiry and validity once
+  CROSS JOIN LATERAL (
+    SELECT coalesce(jsonb_agg(jsonb_build_object('uri', u.uri, 'enabled', u.enabled)
+        ORDER BY u.uri COLLATE "C"), '[]') AS uris
+    FROM license_redirect_uris u
+    WHERE l.role = 'app_license' AND u.chain_id = p_chain_id AND u.contract = l.contract
+      AND u.token_id = l.token_id) ur
+  -- Stake: an app license's own movements (and its slashes); a
+  -- manufacturer license's owner's (stake is per address there).
+  CROSS JOIN LATERAL (
+    SELECT coalesce(jsonb_agg(dimo__stake_json(x.m) ORDER BY (x.m).block_number, (x.m).log_index), '[]') AS stakes,
+      coalesce(jsonb_agg(jsonb_build_object('amount', (x.m).amount::text,
+          'destination', dimo__slash_destination((x.m).kind, (x.m).to_address), 'block', (x.m).block_number,
+          'time', dimo_iso((x.m).block_time), 'tx', dimo_hex((x.m).tx_hash), 'log_index', (x.m).log_index,
+          'by', dimo__action_by(p_chain_id, (x.m).block_number, (x.m).log_index))
+        ORDER BY (x.m).block_number, (x.m).log_index)
+        FILTER (WHERE l.role = 'app_license'
+                  AND (x.m).kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')), '[]') AS slashes
+    FROM (SELECT m FROM stake_movements m
+          WHERE l.role = 'app_license' AND m.chain_id = p_chain_id AND m.contract = l.contract
+            AND m.token_id = l.token_id
+          UNION ALL
+          SELECT m FROM stake_movements m
+          WHERE l.role <> 'app_license' AND m.chain_id = p_chain_id AND m.contract = l.contract
+            AND m.holder = l.owner) x (m)) st
+$$;
+
+-- One license's document (see dimo__docs_now); doc NULL: no such license.
 CREATE OR REPLACE FUNCTION dimo__doc_now(p_chain_id bigint, p_contract bytea, p_token_id numeric,
                               p_time timestamptz, OUT doc jsonb, OUT expires timestamptz)
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 AS $$
-DECLARE
-  l dimo_license;
-  v_period numeric;
-  v_signers jsonb := '[]';
-  v_uris jsonb := '[]';
-  v_stakes jsonb;
-  v_slashes jsonb := '[]';
-BEGIN
-  SELECT * INTO l FROM licenses x
-  WHERE x.chain_id = p_chain_id AND x.contract = p_contract AND x.token_id = p_token_id;
-  IF l.contract IS NULL THEN
-    RETURN;
-  END IF;
-  IF l.role = 'app_license' THEN
-    v_period := dimo_contract_param(p_chain_id, p_contract, 'period_validity');
-    SELECT coalesce(jsonb_agg(jsonb_build_object('address', dimo_hex(s.signer),
-        'enabled_at', dimo_iso(s.enabled_at),
-        'expires_at', dimo_iso(dimo_signer_expiry(s.enabled_at, v_period)),
-        'valid', dimo_signer_valid(s.enabled_at, v_period, p_time)) ORDER BY s.signer), '[]'),
-      min(dimo_signer_expiry(s.enabled_at, v_period))
-        FILTER (WHERE dimo_signer_valid(s.enabled_at, v_period, p_time))
-      INTO v_signers, expires
-    FROM license_signers s
-    WHERE s.chain_id = p_chain_id AND s.contract = p_contract AND s.token_id = p_token_id
-      AND s.first_enabled_block IS NOT NULL;
-    SELECT coalesce(jsonb_agg(jsonb_build_object('uri', u.uri, 'enabled', u.enabled)
-        ORDER BY u.uri COLLATE "C"), '[]')
-      INTO v_uris
-    FROM license_redirect_uris u
-    WHERE u.chain_id = p_chain_id AND u.contract = p_contract AND u.token_id = p_token_id;
-    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]'),
-      coalesce(jsonb_agg(jsonb_build_object('amount', m.amount::text,
-          'destination', dimo__slash_destination(m.kind, m.to_address), 'block', m.block_number,
-          'time', dimo_iso(m.block_time), 'tx', dimo_hex(m.tx_hash), 'log_index', m.log_index,
-          'by', dimo__action_by(p_chain_id, m.block_number, m.log_index))
-        ORDER BY m.block_number, m.log_index)
-        FILTER (WHERE m.kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')), '[]')
-      INTO v_stakes, v_slashes
-    FROM stake_movements m
-    WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.token_id = p_token_id;
-  ELSE
-    -- Manufacturer licenses: the owner's stake movements (stake is per
-    -- address).
-    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]')
-      INTO v_stakes
-    FROM stake_movements m
-    WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.holder = l.owner;
-  END IF;
-  doc := (dimo__summary_json(l) - 'as_of_block') || jsonb_build_object('signers', v_signers,
-    'redirect_uris', v_uris, 'stake_history', v_stakes, 'slashes', v_slashes,
-    'period_validity', v_period::text);
-  IF l.role = 'manufacturer_license' THEN
-    doc := doc - 'slashes'; -- the 2022 Stake contract has no slash path
-  END IF;
-END;
+  SELECT d.doc, d.expires
+  FROM dimo__docs_now(p_chain_id, ARRAY[ROW(p_contract, p_token_id)::dimo_license_key], p_time) d
+$$;
+
+-- Rebuilds the cached documents of these licenses as of block p_block at
+-- time p_time (apply: the batch's last block; rollback: the kept block),
+-- in one statement.
+CREATE OR REPLACE FUNCTION dimo__refresh_docs(p_chain_id bigint, p_keys dimo_license_key[], p_block bigint,
+                                              p_time timestamptz)
+RETURNS void
+LANGUAGE sql
+AS $$
+  UPDATE license_state s
+  SET doc = d.doc, doc_block = p_block, doc_time = p_time, doc_expires = d.expires
+  FROM dimo__docs_now(p_chain_id, p_keys, p_time) d
+  WHERE s.chain_id = p_chain_id AND s.contract = d.contract AND s.token_id = d.token_id;
 $$;
 
 -- The same as of a past block p_block, from history alone (signers and
@@ -917,9 +956,33 @@ BEGIN
 END;
 $$;
 
+-- Folds (issue #17 item 4: the model keeps up with COPY). Apply used to
+-- recompute every key a batch touched from the key's whole history (the
+-- refresh functions: a DELETE for keys whose history is gone, then one
+-- look-up per state column per key). In apply, history only grows, and
+-- every new row is later than every stored one (a batch's blocks are
+-- above the model cursor), so the state after the batch is the state
+-- before it with the batch's rows folded in: the last event per key wins,
+-- "first" columns keep their value when they have one. A refresh function
+-- may name such a fold here: fold_fn(p_chain_id bigint, p_from_block
+-- bigint, p_to_block bigint), called by dimo__histories_apply for the
+-- batch's blocks instead of refresh_fn over their keys. Rollback keeps
+-- recomputing from history (dimo__histories_rollback): it removes rows,
+-- which no fold can undo. (Code, not a table: a fold is a function of
+-- the same file as its refresh function, and changes with it.)
+CREATE OR REPLACE FUNCTION dimo__model_folds()
+RETURNS TABLE (refresh_fn text, fold_fn text)
+LANGUAGE sql IMMUTABLE
+AS $$
+  VALUES ('dimo__refresh_licenses', 'dimo__fold_licenses'),
+         ('dimo__refresh_signers', 'dimo__fold_signers')
+$$;
+
 -- Apply: recomputes the state rows of every key the part's histories
 -- have rows for in blocks p_from_block..p_to_block (the batch the part
--- just inserted), refresh function by refresh function in `ord` order.
+-- just inserted), refresh function by refresh function in `ord` order;
+-- a refresh function with a fold (dimo__model_folds) folds the batch's
+-- rows onto its state rows instead, in one statement per batch.
 CREATE OR REPLACE FUNCTION dimo__histories_apply(p_part text, p_chain_id bigint, p_from_block bigint,
                                                  p_to_block bigint)
 RETURNS void
@@ -928,11 +991,162 @@ AS $$
 DECLARE
   r record;
 BEGIN
-  FOR r IN SELECT m.refresh_fn, min(m.ord) AS ord FROM model_histories m
+  FOR r IN SELECT m.refresh_fn, min(m.ord) AS ord, min(f.fold_fn) AS fold_fn FROM model_histories m
+           LEFT JOIN dimo__model_folds() f ON f.refresh_fn = m.refresh_fn
            WHERE m.part = p_part AND m.refresh_fn <> '' GROUP BY m.refresh_fn ORDER BY 2, 1 LOOP
-    EXECUTE format('SELECT %s($1, %s)', r.refresh_fn, dimo__history_keys_sql(p_part, r.refresh_fn))
-      USING p_chain_id, p_from_block, p_to_block;
+    IF r.fold_fn IS NOT NULL THEN
+      EXECUTE format('SELECT %s($1, $2, $3)', r.fold_fn) USING p_chain_id, p_from_block, p_to_block;
+    ELSE
+      EXECUTE format('SELECT %s($1, %s)', r.refresh_fn, dimo__history_keys_sql(p_part, r.refresh_fn))
+        USING p_chain_id, p_from_block, p_to_block;
+    END IF;
   END LOOP;
+END;
+$$;
+
+-- The folds of the license part (dimo__model_folds). Each is exact only
+-- in apply: the state rows describe every history row below
+-- p_from_block, and the rows of p_from_block..p_to_block are the batch's,
+-- later than all of them.
+
+-- Signers: the batch's last event per (license, signer) sets enabled_at
+-- and the changed position; first_enabled_block keeps its value, else
+-- takes the batch's first enabling block.
+CREATE OR REPLACE FUNCTION dimo__fold_signers(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+RETURNS void
+LANGUAGE sql
+AS $$
+  INSERT INTO license_signers AS s (chain_id, contract, token_id, signer, enabled_at,
+    first_enabled_block, changed_block, changed_log_index)
+  SELECT DISTINCT ON (e.contract, e.token_id, e.signer) p_chain_id, e.contract, e.token_id, e.signer,
+    CASE WHEN e.enabled THEN e.block_time END,
+    min(e.block_number) FILTER (WHERE e.enabled) OVER (PARTITION BY e.contract, e.token_id, e.signer),
+    e.block_number, e.log_index
+  FROM signer_events e
+  WHERE e.chain_id = p_chain_id AND e.block_number BETWEEN p_from_block AND p_to_block
+  ORDER BY e.contract, e.token_id, e.signer, e.block_number DESC, e.log_index DESC
+  ON CONFLICT (chain_id, contract, token_id, signer) DO UPDATE SET
+    enabled_at = EXCLUDED.enabled_at,
+    first_enabled_block = coalesce(s.first_enabled_block, EXCLUDED.first_enabled_block),
+    changed_block = EXCLUDED.changed_block, changed_log_index = EXCLUDED.changed_log_index;
+$$;
+
+-- Licenses: a license with a state row takes the batch's last ownership,
+-- alias, freeze and stake rows where it has some and keeps the rest (its
+-- issue and first client id when it has them); a license without one (new,
+-- or with events before its first ownership row) is computed from its
+-- whole history by dimo__refresh_licenses.
+--
+-- First the batch's facts per license, into a temporary table (hash
+-- joins: each source is estimated at a few rows, and a nested loop over
+-- them would rescan a batch's rows once per license), then one UPDATE of
+-- the state rows by key.
+CREATE OR REPLACE FUNCTION dimo__fold_license_facts(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+RETURNS void
+LANGUAGE plpgsql -- checked when called: dimo__fold_facts is its caller's temporary table
+SET enable_nestloop = off
+SET enable_mergejoin = off
+AS $$
+BEGIN
+  INSERT INTO dimo__fold_facts
+  SELECT k.contract, k.token_id, o.role, o.kind, o.owner, o.block_number, o.block_time, o.tx_hash,
+    i.block_number, i.log_index, i.block_time, i.tx_hash, c.client_id, a.contract IS NOT NULL, a.alias,
+    a.alias_key, f.frozen, m.balance_after
+  FROM (SELECT DISTINCT x.contract, x.token_id FROM (
+          SELECT o.contract, o.token_id FROM ownership_events o
+          WHERE o.chain_id = p_chain_id AND o.block_number BETWEEN p_from_block AND p_to_block
+          UNION ALL
+          SELECT a.contract, a.token_id FROM alias_events a
+          WHERE a.chain_id = p_chain_id AND a.block_number BETWEEN p_from_block AND p_to_block
+          UNION ALL
+          SELECT f.contract, f.token_id FROM freeze_events f
+          WHERE f.chain_id = p_chain_id AND f.block_number BETWEEN p_from_block AND p_to_block
+          UNION ALL
+          SELECT m.contract, m.token_id FROM stake_movements m
+          WHERE m.chain_id = p_chain_id AND m.block_number BETWEEN p_from_block AND p_to_block
+            AND m.token_id IS NOT NULL) x) k
+  LEFT JOIN (SELECT DISTINCT ON (x.contract, x.token_id) x.* FROM ownership_events x
+             WHERE x.chain_id = p_chain_id AND x.block_number BETWEEN p_from_block AND p_to_block
+             ORDER BY x.contract, x.token_id, x.block_number DESC, x.log_index DESC) o
+    ON o.contract = k.contract AND o.token_id = k.token_id
+  LEFT JOIN (SELECT DISTINCT ON (x.contract, x.token_id) x.* FROM ownership_events x
+             WHERE x.chain_id = p_chain_id AND x.block_number BETWEEN p_from_block AND p_to_block
+               AND x.kind IN ('issue', 'mint')
+             ORDER BY x.contract, x.token_id, x.block_number, x.log_index) i
+    ON i.contract = k.contract AND i.token_id = k.token_id
+  LEFT JOIN (SELECT DISTINCT ON (x.contract, x.token_id) x.contract, x.token_id, x.client_id
+             FROM ownership_events x
+             WHERE x.chain_id = p_chain_id AND x.block_number BETWEEN p_from_block AND p_to_block
+               AND x.client_id IS NOT NULL
+             ORDER BY x.contract, x.token_id, x.block_number, x.log_index) c
+    ON c.contract = k.contract AND c.token_id = k.token_id
+  LEFT JOIN (SELECT DISTINCT ON (x.contract, x.token_id) x.contract, x.token_id, x.alias, x.alias_key
+             FROM alias_events x
+             WHERE x.chain_id = p_chain_id AND x.block_number BETWEEN p_from_block AND p_to_block
+             ORDER BY x.contract, x.token_id, x.block_number DESC, x.log_index DESC) a
+    ON a.contract = k.contract AND a.token_id = k.token_id
+  LEFT JOIN (SELECT DISTINCT ON (x.contract, x.token_id) x.contract, x.token_id, x.frozen
+             FROM freeze_events x
+             WHERE x.chain_id = p_chain_id AND x.block_number BETWEEN p_from_block AND p_to_block
+             ORDER BY x.contract, x.token_id, x.block_number DESC, x.log_index DESC) f
+    ON f.contract = k.contract AND f.token_id = k.token_id
+  LEFT JOIN (SELECT DISTINCT ON (x.contract, x.token_id) x.contract, x.token_id, x.balance_after
+             FROM stake_movements x
+             WHERE x.chain_id = p_chain_id AND x.block_number BETWEEN p_from_block AND p_to_block
+               AND x.token_id IS NOT NULL
+             ORDER BY x.contract, x.token_id, x.block_number DESC, x.log_index DESC) m
+    ON m.contract = k.contract AND m.token_id = k.token_id;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION dimo__fold_licenses(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_new dimo_license_key[];
+BEGIN
+  IF to_regclass('pg_temp.dimo__fold_facts') IS NULL THEN -- (no NOTICE per batch, as IF NOT EXISTS gives)
+    CREATE TEMP TABLE dimo__fold_facts (contract bytea NOT NULL, token_id numeric NOT NULL,
+      role text, kind text, owner bytea, block_number bigint, block_time timestamptz, tx_hash bytea,
+      issued_block bigint, issued_log_index int, issued_time timestamptz, issued_tx bytea,
+      client_id bytea, has_alias boolean NOT NULL, alias text, alias_key bytea, frozen boolean,
+      balance_after numeric) ON COMMIT DROP;
+  END IF;
+  TRUNCATE dimo__fold_facts;
+  PERFORM dimo__fold_license_facts(p_chain_id, p_from_block, p_to_block);
+  ANALYZE dimo__fold_facts;
+
+  v_new := ARRAY(SELECT ROW(k.contract, k.token_id)::dimo_license_key FROM dimo__fold_facts k
+                 WHERE NOT EXISTS (SELECT 1 FROM license_state s WHERE s.chain_id = p_chain_id
+                                     AND s.contract = k.contract AND s.token_id = k.token_id));
+
+  UPDATE license_state s SET
+    role = coalesce(k.role, s.role),
+    class = CASE WHEN k.role IS DISTINCT FROM s.role AND k.role IS NOT NULL
+                 THEN dimo__class(p_chain_id, s.contract, k.role) ELSE s.class END,
+    owner = coalesce(k.owner, s.owner),
+    client_id = coalesce(s.client_id, k.client_id),
+    alias = CASE WHEN k.has_alias THEN k.alias ELSE s.alias END,
+    alias_key = CASE WHEN k.has_alias THEN nullif(k.alias_key, '\x'::bytea) ELSE s.alias_key END,
+    issued_block = coalesce(s.issued_block, k.issued_block),
+    issued_log_index = CASE WHEN s.issued_block IS NULL THEN k.issued_log_index ELSE s.issued_log_index END,
+    issued_time = CASE WHEN s.issued_block IS NULL THEN k.issued_time ELSE s.issued_time END,
+    issued_tx = CASE WHEN s.issued_block IS NULL THEN k.issued_tx ELSE s.issued_tx END,
+    revoked = CASE WHEN k.role IS NOT NULL THEN k.kind = 'revoke' ELSE s.revoked END,
+    revoked_block = CASE WHEN k.role IS NULL THEN s.revoked_block WHEN k.kind = 'revoke' THEN k.block_number END,
+    revoked_time = CASE WHEN k.role IS NULL THEN s.revoked_time WHEN k.kind = 'revoke' THEN k.block_time END,
+    revoked_tx = CASE WHEN k.role IS NULL THEN s.revoked_tx WHEN k.kind = 'revoke' THEN k.tx_hash END,
+    frozen = coalesce(k.frozen, s.frozen),
+    staked = CASE WHEN coalesce(k.role, s.role) = 'manufacturer_license' THEN NULL
+                  ELSE coalesce(k.balance_after, s.staked, 0) END
+  FROM dimo__fold_facts k
+  WHERE s.chain_id = p_chain_id AND s.contract = k.contract AND s.token_id = k.token_id;
+
+  IF cardinality(v_new) > 0 THEN
+    PERFORM dimo__refresh_licenses(p_chain_id, v_new);
+  END IF;
+  TRUNCATE dimo__fold_facts;
 END;
 $$;
 
@@ -970,6 +1184,84 @@ BEGIN
       EXECUTE format('SELECT %s($1, $2::%s[])', v_fns[i], v_types[i]) USING p_chain_id, v_keys[i];
     END IF;
   END LOOP;
+END;
+$$;
+
+-- 002's dimo__apply, without its step 2 (an UPDATE of the batch's stake
+-- movements for their owner, now set as they are inserted: see
+-- dimo__apply_history).
+CREATE OR REPLACE FUNCTION dimo__apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_time timestamptz;
+BEGIN
+  -- Blocks without any log (most blocks, when following the head): only
+  -- the model cursor moves, and lapsed signer validity is refreshed.
+  IF NOT EXISTS (SELECT 1 FROM logs l
+                 WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block) THEN
+    v_time := dimo__move_model_cursor(p_chain_id, p_to_block);
+    PERFORM dimo__docs_changed(p_chain_id, ARRAY(
+      SELECT ROW(s.contract, s.token_id)::dimo_license_key FROM license_state s
+      WHERE s.chain_id = p_chain_id AND s.doc_expires < date_trunc('second', v_time)),
+      p_to_block, v_time);
+    RETURN;
+  END IF;
+
+  -- 1. History rows.
+  PERFORM dimo__apply_history(p_chain_id, p_from_block, p_to_block);
+
+  -- 2. (The owner of the license at each app stake movement is set by
+  --    dimo__apply_history as it inserts the movement.)
+
+  -- 3. Current rows of everything the batch touched.
+  PERFORM dimo__refresh_range(p_chain_id, p_from_block, p_to_block);
+
+  -- 4. The block the model now describes, and its time (the batch always
+  --    carries its last block's header).
+  v_time := dimo__move_model_cursor(p_chain_id, p_to_block);
+
+  -- 5. Documents: of every license the batch touched (signers and URIs
+  --    included), of the node licenses whose owner's stake moved, of every
+  --    license of a contract whose parameters changed, and of those whose
+  --    signer validity lapsed by this block's time (rebuilt now, or marked
+  --    stale when there are many: see dimo__docs_changed).
+  PERFORM dimo__docs_changed(p_chain_id, ARRAY(
+    SELECT DISTINCT ROW(x.contract, x.token_id)::dimo_license_key FROM (
+      SELECT o.contract, o.token_id FROM ownership_events o
+      WHERE o.chain_id = p_chain_id AND o.block_number BETWEEN p_from_block AND p_to_block
+      UNION ALL
+      SELECT a.contract, a.token_id FROM alias_events a
+      WHERE a.chain_id = p_chain_id AND a.block_number BETWEEN p_from_block AND p_to_block
+      UNION ALL
+      SELECT f.contract, f.token_id FROM freeze_events f
+      WHERE f.chain_id = p_chain_id AND f.block_number BETWEEN p_from_block AND p_to_block
+      UNION ALL
+      SELECT e.contract, e.token_id FROM signer_events e
+      WHERE e.chain_id = p_chain_id AND e.block_number BETWEEN p_from_block AND p_to_block
+      UNION ALL
+      SELECT e.contract, e.token_id FROM redirect_uri_events e
+      WHERE e.chain_id = p_chain_id AND e.block_number BETWEEN p_from_block AND p_to_block
+      UNION ALL
+      SELECT m.contract, m.token_id FROM stake_movements m
+      WHERE m.chain_id = p_chain_id AND m.block_number BETWEEN p_from_block AND p_to_block
+        AND m.token_id IS NOT NULL
+      UNION ALL
+      SELECT s.contract, s.token_id FROM license_state s
+      JOIN (SELECT DISTINCT m.contract, m.holder FROM stake_movements m
+            WHERE m.chain_id = p_chain_id AND m.block_number BETWEEN p_from_block AND p_to_block
+              AND m.holder IS NOT NULL) h ON h.contract = s.contract AND h.holder = s.owner
+      WHERE s.chain_id = p_chain_id
+      UNION ALL
+      SELECT s.contract, s.token_id FROM license_state s
+      WHERE s.chain_id = p_chain_id AND s.contract IN (
+        SELECT e.contract FROM parameter_events e
+        WHERE e.chain_id = p_chain_id AND e.block_number BETWEEN p_from_block AND p_to_block)
+      UNION ALL
+      SELECT s.contract, s.token_id FROM license_state s
+      WHERE s.chain_id = p_chain_id AND s.doc_expires < date_trunc('second', v_time)) x),
+    p_to_block, v_time);
 END;
 $$;
 

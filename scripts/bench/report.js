@@ -63,6 +63,14 @@ if (r.a_sync) {
   rows.push(['(a) JSON-RPC read, MB/s', fix(bytes / 1e6 / a.wall_s, 1), `${int(bytes / 1e6)} MB in ${fix(a.wall_s, 1)} s`, '', '', '']);
   rows.push(['(a) events indexed / wall time', `${int(rowsA)} / ${fix(a.wall_s, 1)} s`,
     r.a_rows && r.a_rows.store_s !== null ? `store jobs ${fix(r.a_rows.store_s, 1)} s (${pct(r.a_rows.store_s / a.wall_s)})` : '', '', '', '']);
+  const ph = r.a_rows || {};
+  if (ph.stored_s !== null && ph.stored_s !== undefined && ph.model_s !== null && ph.end_s !== null) {
+    // Where the wall time goes: the logs stored, the model catching up
+    // with them, then the deferred documents (scripts/bench.sh, section a).
+    out.figures.a.phases = { stored_s: ph.stored_s, model_s: ph.model_s, end_s: ph.end_s };
+    rows.push(['(a) phases (s after start)', `logs ${fix(ph.stored_s, 1)} / model ${fix(ph.model_s, 1)} / docs ${fix(ph.end_s, 1)}`,
+      `model lag ${fix(ph.model_s - ph.stored_s, 1)} s, documents ${fix(ph.end_s - ph.model_s, 1)} s`, '', '', '']);
+  }
   rows.push(['(a) peak RSS, indexer', mb(a.root_hwm_kb), '', '', '', '']);
 }
 
