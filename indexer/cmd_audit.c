@@ -25,8 +25,8 @@ static long long int_of(const json_t *obj, const char *key) {
 
 static void put_by(const json_t *by) {
   const char *addr = idx_cmd_str_or(by, "address", NULL);
-  if (addr)
-    printf("by %s (%s)", addr, idx_cmd_str_or(by, "role", "?"));
+  if (addr) /* no role: a contract without roles (sender_only) */
+    printf("by %s (%s)", addr, idx_cmd_str_or(by, "role", idx_cmd_str_or(by, "attribution", "?")));
   else
     printf("%s", idx_cmd_str_or(by, "attribution", "?"));
   if (json_is_string(json_object_get(by, "via")))

@@ -79,7 +79,7 @@
   function executor(by) {
     if (!by) return el('span', { class: 'muted' }, 'unknown');
     if (!by.address) return el('span', { class: 'muted' }, by.attribution === 'unattributed' ? 'unattributed' : 'not fetched');
-    return el('span', {}, shortAddr(by.address), ' ', el('small', {}, by.role || ''),
+    return el('span', {}, shortAddr(by.address), ' ', el('small', {}, by.role || (by.attribution === 'sender_only' ? 'sender (no roles)' : '')),
       by.via ? [' via ', shortAddr(by.via)] : null);
   }
   function txLink(tx) {

@@ -36,6 +36,18 @@ check() {
   it_log "$(tail -1 "$WORK/checks.log")"
 }
 check
+# The CLI's text: every license contract's books, the manufacturer's actions by their sender.
+MFR=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).contract)' "$WORK/mfr.json")
+"$BIN" audit books --db "$DB" --network "$NET" >"$WORK/books.txt" || it_fail "audit books failed"
+nlic=$(it_psql "$DB" "SELECT count(*) FROM contracts WHERE role IN ('app_license', 'manufacturer_license')")
+[[ $(grep -c '^books of 0x' "$WORK/books.txt") == "$nlic" ]] || it_fail "audit books: not $nlic contracts: $(head -5 "$WORK/books.txt")"
+grep -q "^books of ${MFR,,} (manufacturer_license, as of block" "$WORK/books.txt" || it_fail "audit books: no manufacturer"
+"$BIN" audit actions "$MFR" --db "$DB" --network "$NET" >"$WORK/mfr.txt" || it_fail "audit actions failed"
+[[ $(grep -c "emergency_withdrawal\|unstake\|setting\|revoke" "$WORK/mfr.txt") == 4 &&
+   $(grep -c "by 0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266 (sender_only)" "$WORK/mfr.txt") == 4 ]] ||
+  it_fail "audit actions (manufacturer): $(cat "$WORK/mfr.txt")"
+"$BIN" audit books 0x1111111111111111111111111111111111111111 --db "$DB" --network "$NET" >/dev/null 2>&1 &&
+  it_fail "audit books of no license contract succeeded"
 
 # A reorg of the last 3 blocks: the second stray transfer, the adminWithdraw
 # through the forwarder and the third stray transfer are gone.
