@@ -94,7 +94,11 @@ typedef enum job_kind_e {
   JOB_BLOCKS,   /* load stored headers for the fork search */
   JOB_ROLLBACK, /* roll back above keep */
   JOB_DOCS,     /* build stale license documents */
+  JOB_STARTS,   /* record deployment blocks discovery found (014) */
 } job_kind_t;
+
+/* Deployment blocks read or recorded at once (discovered_starts rows). */
+enum { SYNC_STARTS_MAX = 64 };
 
 typedef struct store_job_s {
   job_kind_t kind;
@@ -118,6 +122,12 @@ typedef struct store_job_s {
   idx_hash_t keep_hash;
   /* JOB_DOCS */
   unsigned docs_built;
+  /* JOB_OPEN: recorded deployment blocks; JOB_STARTS: to record */
+  idx_store_start_t starts[SYNC_STARTS_MAX];
+  size_t nstarts;
+  /* JOB_WRITE: the progress row to write after the batch, for `status` */
+  bool progress_due;
+  idx_store_progress_t progress;
 } store_job_t;
 
 typedef enum req_kind_e {
@@ -207,10 +217,13 @@ struct idx_sync_s {
     const idx_contract_t *c;
     bool at_head; /* its code at the head was asked */
     bool done;
+    bool recorded; /* done from a discovered_starts row: no call made */
     idx_bisect_t b;
   } * disc;
   size_t ndisc;
-  size_t *disc_req; /* per request of the batch out: its contract */
+  size_t *disc_req;                          /* per request of the batch out: its contract */
+  idx_store_start_t starts[SYNC_STARTS_MAX]; /* recorded (read at open) */
+  size_t nstarts;
 
   /* Chain position. */
   bool has_cursor;
@@ -335,6 +348,10 @@ struct idx_sync_s {
   uint64_t progress_start_logs;
   uint64_t progress_last_ns;
   uint64_t progress_first_ns;
+  uint64_t progress_row_ns;       /* when the last sync_progress row was written */
+  uint64_t progress_started_unix; /* wall clock at the first batch */
+  uint64_t progress_row_left;     /* blocks left in the last row */
+  uint64_t progress_row_start;    /* this run's first block written */
 
   idx_sync_status_t st;
 };
