@@ -155,10 +155,16 @@ typedef enum slot_state_e {
 /* A backfill range asks its logs (one to three filters) and two headers;
  * once its logs are in, the headers of its other blocks with logs (to
  * check their hashes) are asked too, up to TIME_BATCH_MAX, and handed
- * over with the range as more header replies. Those of several ranges go
- * in one batch (one batch at a time): one exchange for the headers of
- * every range answered meanwhile, not one per range. */
-enum { SLOT_REQUESTS = 5, SLOT_REPLIES = SLOT_REQUESTS + TIME_BATCH_MAX };
+ * over with the range as more header replies. Those of every range
+ * answered meanwhile ride in the next range's batch (one exchange for
+ * both: a header batch of its own would take one of the exchanges the
+ * provider allows); only when no range goes out soon do they go in a
+ * batch of their own (one at a time). */
+enum {
+  SLOT_REQUESTS = 5,
+  SLOT_REPLIES = SLOT_REQUESTS + TIME_BATCH_MAX,
+  SLOT_CARRY_MAX = 16, /* ranges whose headers ride in one range's batch */
+};
 
 typedef struct sync_slot_s {
   idx_sync_t *s;
@@ -169,10 +175,13 @@ typedef struct sync_slot_s {
   size_t url;     /* the endpoint that answered */
   size_t bytes;   /* the answer's size as received (counted in held_bytes) */
   uint64_t from, to;
-  size_t nhdr;             /* headers of blocks with logs to ask (after nrange) */
-  bool hdr_out;            /* they are in the header batch that is out */
-  bool span_counted;       /* its span's success was told to the logrange on arrival */
-  size_t nrange;           /* replies of the range's own batch (the rest: headers) */
+  size_t nhdr;       /* headers of blocks with logs to ask (after nrange) */
+  bool hdr_out;      /* they are in the header batch that is out */
+  bool span_counted; /* its span's success was told to the logrange on arrival */
+  size_t nrange;     /* replies of the range's own batch (the rest: headers) */
+  size_t nsent;      /* requests of the batch out: its own, then carried headers */
+  struct sync_slot_s *carried[SLOT_CARRY_MAX]; /* ranges whose headers ride with it */
+  size_t ncarried;
   uint64_t epoch;          /* the AIMD epoch it was sent in */
   unsigned sent_in_flight; /* ranges in flight once it was sent */
   req_kind_t kinds[SLOT_REPLIES];
@@ -249,6 +258,7 @@ struct idx_sync_s {
   idx_inflight_t aimd;     /* how many may be in flight now */
   uint64_t held_bytes;     /* answers held, as received */
   uint64_t answer_est;     /* bytes a range's answer is expected to take (recent ones) */
+  size_t own_answer_bytes; /* the size of the last range the engine asked itself */
   uint64_t seen_429;       /* the client's 429 count at the last answer */
   bool hdr_busy;           /* a batch of headers of blocks with logs is out */
   bool fetch_waits;        /* fetch_range waits for room among the exchanges out */
@@ -422,6 +432,9 @@ sync_slot_t *idx_sync__window_take(idx_sync_t *s, uint64_t from, uint64_t *to, b
 /* After a provider limit that set the span to `span`: ranges planned
  * wider are dropped (asked again narrower); the others stay. */
 void idx_sync__window_drop_wider(idx_sync_t *s, uint64_t span) IDX_NONNULL(1);
+/* A backfill range's answer took `bytes` (as received): what the window
+ * expects of the ranges it sends (answer_est). */
+void idx_sync__window_note_answer(idx_sync_t *s, size_t bytes) IDX_NONNULL(1);
 /* Hands a held range to the range handler. */
 void idx_sync__window_use(idx_sync_t *s, sync_slot_t *p) IDX_NONNULL(1, 2);
 

@@ -582,6 +582,10 @@ static int migrate_one(idx_store_t *s, const char *dir, const migration_t *m, bo
   }
   if ((rc = exec_simple(s, "BEGIN", what, err, errlen)) != 0 ||
       (rc = exec_simple(s, "SET LOCAL statement_timeout = 0", what, err, errlen)) != 0 ||
+      /* A lost commit is a migration not applied (and not recorded): run
+       * again next time. Not waiting for each one's flush trims a fresh
+       * database's start-up (#16). */
+      (rc = exec_simple(s, "SET LOCAL synchronous_commit = off", what, err, errlen)) != 0 ||
       (rc = migrate_lock(s, err, errlen)) != 0)
     goto out;
   par_int8(&p, m->version);
@@ -818,6 +822,10 @@ static int apply_repeatables(idx_store_t *s, const char *schema_dir, int *applie
   char *sql = NULL;
   if ((rc = exec_simple(s, "BEGIN", what, err, errlen)) != 0 ||
       (rc = exec_simple(s, "SET LOCAL statement_timeout = 0", what, err, errlen)) != 0 ||
+      /* A lost commit is a migration not applied (and not recorded): run
+       * again next time. Not waiting for each one's flush trims a fresh
+       * database's start-up (#16). */
+      (rc = exec_simple(s, "SET LOCAL synchronous_commit = off", what, err, errlen)) != 0 ||
       (rc = migrate_lock(s, err, errlen)) != 0)
     goto out;
   for (size_t i = 0; i < n && !rc; i++) {

@@ -740,6 +740,15 @@ void idx_sync__release_replies(idx_rpc_reply_t *r, size_t n) {
   }
 }
 
+/* A range the engine asked itself: its size tells the window what ranges
+ * take (without it the window opens only after one of its own answers). */
+static void on_own_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  s->own_answer_bytes = r ? idx_rpc_answer_bytes(s->opts.rpc) : 0;
+  if (r && !s->near_head)
+    idx_sync__window_note_answer(s, s->own_answer_bytes);
+  idx_sync__on_range(s, r, n);
+}
+
 void idx_sync__fetch_range(idx_sync_t *s) {
   uint64_t from = next_block(s);
   bool near_head;
@@ -778,7 +787,7 @@ void idx_sync__fetch_range(idx_sync_t *s) {
   json_t *params[MAX_REQUESTS];
   s->nreq = idx_sync__range_requests(s, from, to, near_head, methods, params, s->req_kinds,
                                      s->req_numbers);
-  send_batch(s, methods, params, s->nreq, idx_sync__on_range);
+  send_batch(s, methods, params, s->nreq, on_own_range);
 }
 
 static void range_limited(idx_sync_t *s, const idx_logrange_advice_t *advice, const char *why) {
@@ -1129,7 +1138,7 @@ void idx_sync__on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     return;
   }
   if (!s->range_counted)
-    idx_logrange_success(&s->range, s->fetch_to - s->fetch_from + 1, s->nlogs);
+    idx_logrange_answer(&s->range, s->fetch_to - s->fetch_from + 1, s->nlogs, s->own_answer_bytes);
   s->range_counted = false;
   s->time_next = 0;
   fetch_log_headers(s);
@@ -1742,6 +1751,10 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
   idx_arena_init(&s->arena, 1 << 20, BATCH_MEMORY_MAX);
   idx_buf_init(&s->args_json, IDX_ETHJSON_MAX_LOG_DATA * 4);
   idx_logrange_init(&s->range, opts->initial_range, opts->max_range);
+  /* Answers of up to four times this before the span shrinks: a parsed
+   * answer takes about four times its size, and --max-held-bytes bounds
+   * those held (#16 item 3: memory of a dense backfill). */
+  s->range.grow_below_bytes = opts->max_held_bytes / 8;
   s->st.range = s->range.span;
   if (s->opts.max_inflight == 0)
     s->opts.max_inflight = 1;

@@ -157,6 +157,8 @@ class Chain {
     const streams = [
       { name: 'main', parts: [], off: new Float64Array(M + 2), cnt: new Float64Array(M + 2), len: 0, logs: 0, chunk: [] },
       { name: 'token', parts: [], off: new Float64Array(M + 2), cnt: new Float64Array(M + 2), len: 0, logs: 0, chunk: [] },
+      // DIMO transfers into a license (the follower's inflow request, #25).
+      { name: 'inflow', parts: [], off: new Float64Array(M + 2), cnt: new Float64Array(M + 2), len: 0, logs: 0, chunk: [] },
     ];
     const flush = (s) => {
       if (!s.chunk.length) return;
@@ -203,9 +205,11 @@ class Chain {
         } else if (r < 0.45) {
           emit(main, this.app, [this.t.signerDisabled, uintTopic(tokenId), addrTopic(pick(signers))], '0x', txHash);
         } else if (r < 0.65) {
-          // lock(): the DIMO transfer into the license is not asked for
-          // (only transfers out of a license are), so one log comes back.
-          emit(main, this.app, [this.t.stakeDeposit, uintTopic(tokenId), addrTopic(owner)], '0x' + word(amount().toString(16)), txHash);
+          // lock(): DIMO Transfer(owner -> license), then StakeDeposit (the
+          // follower checks that stake coming in came with its transfer).
+          const a = '0x' + word(amount().toString(16));
+          emit(streams[2], this.token, [this.t.transfer20, addrTopic(owner), addrTopic(this.app)], a, txHash);
+          emit(main, this.app, [this.t.stakeDeposit, uintTopic(tokenId), addrTopic(owner)], a, txHash);
         } else if (r < 0.70) {
           const alias = Buffer.from(`license-${tokenId}-${Math.floor(rnd() * 1e6)}`);
           const padded = alias.toString('hex').padEnd(Math.ceil(alias.length / 32) * 64, '0');
@@ -251,6 +255,7 @@ class Chain {
           this.t.transfer721, this.t.issued, this.t.aliasSet, this.t.locked, this.t.assetForfeit],
       },
       { addresses: [this.token], topic0s: [this.t.transfer20], topic1s: this.licenses.map(addrTopic) },
+      { addresses: [this.token], topic0s: [this.t.transfer20], topic1s: owners.map(addrTopic) },
     ];
   }
 
@@ -391,8 +396,8 @@ function answer(chain, req) {
         stats.logs += logs.length;
         if (logs.length) pieces.push(JSON.stringify(logs).slice(1, -1));
       });
-      // Two streams are each in chain order; merge when both answered.
-      if (pieces.length === 2) {
+      // The streams are each in chain order; merge when several answered.
+      if (pieces.length >= 2) {
         const all = JSON.parse(`[${pieces.map((x) => x.toString('latin1')).join(',')}]`);
         all.sort((x, y) => Number(BigInt(x.blockNumber) - BigInt(y.blockNumber)) || Number(BigInt(x.logIndex) - BigInt(y.logIndex)));
         return ok(JSON.stringify(all));
