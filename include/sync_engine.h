@@ -205,6 +205,8 @@ struct idx_sync_s {
   unsigned db_failures;
   unsigned fails[CAUSE_COUNT]; /* consecutive failures per cause */
   bool chain_checked;          /* every endpoint's chain id asked once */
+  bool early_check;            /* that check runs while the store opens */
+  bool opened;                 /* the store opened (JOB_OPEN done once) */
   size_t answer_url;           /* the endpoint whose answer is being handled */
   int halt_status;             /* run: the fatal error that halted the follower */
   bool stop_requested;         /* idx_sync_stop was called */

@@ -299,6 +299,15 @@ static void on_chain_checked(void *ud, int status, const char *message) {
     idx_sync__finish(s, 0, "stopped");
     return;
   }
+  if (s->early_check) {
+    s->early_check = false;
+    if (!s->opened) {
+      /* Asked while the store opens: its end goes on (check_chain_id),
+       * which asks again after a failure (and says why). */
+      s->chain_checked = status == 0;
+      return;
+    }
+  }
   if (status == IDX_ERR_CONFIG || status == IDX_ERR_CANCELLED) {
     idx_sync__finish(s, status, message);
     return;
@@ -314,6 +323,8 @@ static void on_chain_checked(void *ud, int status, const char *message) {
 }
 
 static void check_chain_id(idx_sync_t *s) {
+  if (s->early_check)
+    return; /* its answer goes on (on_chain_checked) */
   idx_sync__change_phase(s, PHASE_CHAIN_CHECK);
   if (s->chain_checked) {
     poll_head(s);
@@ -1614,6 +1625,7 @@ void idx_sync__on_job_done(idx_sync_t *s) {
   s->db_failures = 0;
   switch (j->kind) {
   case JOB_OPEN:
+    s->opened = true;
     if (s->st.standby)
       idx_log_info("sync", "took the writer lock: this instance writes now");
     s->st.standby = false;
@@ -1783,6 +1795,14 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_OPEN;
   idx_sync__queue_job(s);
+  /* The chain's id is asked while the store opens (a fresh database's
+   * migrations take a while): a round trip off the start (#16). */
+  s->rpc_busy = true;
+  s->early_check = true;
+  if (idx_rpc_check_chain(s->opts.rpc, on_chain_checked, s) != 0) {
+    s->rpc_busy = false;
+    s->early_check = false; /* asked after the store opens */
+  }
   *out = s;
   return 0;
 }
