@@ -36,15 +36,16 @@ void idx_logrange_classify(long code, const char *message, const char *data_text
                            idx_logrange_advice_t *out) IDX_NONNULL(4);
 
 typedef struct idx_logrange_s {
-  uint64_t span;            /* blocks per request now */
-  uint64_t min_span;        /* 1 */
-  uint64_t max_span;        /* configured ceiling */
-  uint64_t ceiling;         /* smallest span known to fail, minus one (UINT64_MAX: none) */
-  uint64_t good;            /* largest span known to work (0: none yet) */
-  uint64_t grow_below_logs; /* grow after an answer with fewer logs than this */
-  uint64_t clean;           /* clean answers since the last limit */
-  uint64_t regrow_after;    /* clean answers that lift the ceiling */
-  bool regrown;             /* the ceiling was lifted and no limit met since */
+  uint64_t span;             /* blocks per request now */
+  uint64_t min_span;         /* 1 */
+  uint64_t max_span;         /* configured ceiling */
+  uint64_t ceiling;          /* smallest span known to fail, minus one (UINT64_MAX: none) */
+  uint64_t good;             /* largest span known to work (0: none yet) */
+  uint64_t grow_below_logs;  /* grow after an answer with fewer logs than this */
+  uint64_t grow_below_bytes; /* ... and fewer bytes than this (0: logs only) */
+  uint64_t clean;            /* clean answers since the last limit */
+  uint64_t regrow_after;     /* clean answers that lift the ceiling */
+  bool regrown;              /* the ceiling was lifted and no limit met since */
 } idx_logrange_t;
 
 enum { IDX_LOGRANGE_REGROW_MIN = 16, IDX_LOGRANGE_REGROW_MAX = 1024 };
@@ -53,6 +54,16 @@ void idx_logrange_init(idx_logrange_t *r, uint64_t initial, uint64_t max_span) I
 
 /* After a good answer for a span of `span` blocks holding nlogs logs. */
 void idx_logrange_success(idx_logrange_t *r, uint64_t span, uint64_t nlogs) IDX_NONNULL(1);
+
+/* The same, with the answer's size as received: with grow_below_bytes
+ * set, an answer counts as dense by its bytes too (bytes over
+ * grow_below_bytes / grow_below_logs per log), so the span shrinks when
+ * answers are large in bytes (memory: a parsed answer takes about four
+ * times its size) and grows only while they are small. Before any limit,
+ * a nearly empty answer (under grow_below_logs / 512 logs) grows the span
+ * eight times rather than two. */
+void idx_logrange_answer(idx_logrange_t *r, uint64_t span, uint64_t nlogs, uint64_t bytes)
+    IDX_NONNULL(1);
 
 /* After a limit error for a request of `span` blocks starting at from.
  * Returns the span to retry with (>= 1). */

@@ -271,4 +271,43 @@ IDX_WARN_UNUSED int idx_store_reorg_stats(idx_store_t *store, uint64_t chain_id,
                                           uint64_t *max_depth, uint64_t *last_depth, char *err,
                                           size_t errlen) IDX_NONNULL(1, 3, 4, 5, 6);
 
+/* ---- first sync (issue #16; tables of schema/014_first_sync.sql) ---- */
+
+/* A contract's deployment block found by discovery, below `head`. */
+typedef struct idx_store_start_s {
+  idx_addr_t address;
+  uint64_t block;
+  uint64_t head;
+} idx_store_start_t;
+
+/* The recorded deployment blocks of the chain's contracts (at most cap,
+ * in *n). */
+IDX_WARN_UNUSED int idx_store_discovered_starts(idx_store_t *store, uint64_t chain_id,
+                                                idx_store_start_t *out, size_t cap, size_t *n,
+                                                char *err, size_t errlen) IDX_NONNULL(1, 3, 5);
+
+/* Records (or replaces) one contract's deployment block. */
+IDX_WARN_UNUSED int idx_store_record_start(idx_store_t *store, uint64_t chain_id,
+                                           const idx_store_start_t *start, char *err, size_t errlen)
+    IDX_NONNULL(1, 3);
+
+/* The follower's backfill progress, for `status` (another process). */
+typedef struct idx_store_progress_s {
+  uint64_t start_block; /* the first block of this run's first batch */
+  uint64_t target;      /* where it goes (head minus confirmations, or --to) */
+  uint64_t blocks_per_s, events_per_s;
+  uint64_t started_unix; /* when this run's backfill started */
+  uint64_t age_s;        /* read only: seconds since the row was written */
+} idx_store_progress_t;
+
+/* Writes the chain's progress row (one statement, outside any batch). */
+IDX_WARN_UNUSED int idx_store_set_progress(idx_store_t *store, uint64_t chain_id,
+                                           const idx_store_progress_t *pr, char *err, size_t errlen)
+    IDX_NONNULL(1, 3);
+
+/* Reads it; *found false when no follower wrote one. */
+IDX_WARN_UNUSED int idx_store_progress(idx_store_t *store, uint64_t chain_id, bool *found,
+                                       idx_store_progress_t *pr, char *err, size_t errlen)
+    IDX_NONNULL(1, 3, 4);
+
 #endif

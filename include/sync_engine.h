@@ -97,7 +97,11 @@ typedef enum job_kind_e {
   /* #25, the senders' catch-up at start (sync_admin.c) */
   JOB_SENDERS_READ,  /* admin transactions still without a sender */
   JOB_SENDERS_WRITE, /* their senders, and the actions attributed */
+  JOB_STARTS,   /* record deployment blocks discovery found (014) */
 } job_kind_t;
+
+/* Deployment blocks read or recorded at once (discovered_starts rows). */
+enum { SYNC_STARTS_MAX = 64 };
 
 typedef struct store_job_s {
   job_kind_t kind;
@@ -121,6 +125,12 @@ typedef struct store_job_s {
   idx_hash_t keep_hash;
   /* JOB_DOCS */
   unsigned docs_built;
+  /* JOB_OPEN: recorded deployment blocks; JOB_STARTS: to record */
+  idx_store_start_t starts[SYNC_STARTS_MAX];
+  size_t nstarts;
+  /* JOB_WRITE: the progress row to write after the batch, for `status` */
+  bool progress_due;
+  idx_store_progress_t progress;
 } store_job_t;
 
 typedef enum req_kind_e {
@@ -148,16 +158,19 @@ typedef enum slot_state_e {
 /* A backfill range asks its logs (up to RANGE_LOG_REQUESTS filters) and two headers;
  * once its logs are in, the headers of its other blocks with logs (to
  * check their hashes) are asked too, up to TIME_BATCH_MAX, and handed
- * over with the range as more header replies. Those of several ranges go
- * in one batch (one batch at a time): one exchange for the headers of
- * every range answered meanwhile, not one per range. */
+ * over with the range as more header replies. Those of every range
+ * answered meanwhile ride in the next range's batch (one exchange for
+ * both: a header batch of its own would take one of the exchanges the
+ * provider allows); only when no range goes out soon do they go in a
+ * batch of their own (one at a time). */
 enum {
   /* eth_getLogs of a range: the quiet roles unfiltered and the busy ones by
    * topic (#22), the DIMO token out of and into license contracts (#25),
    * the token's own upgrades (#22). */
   RANGE_LOG_REQUESTS = 5,
   SLOT_REQUESTS = RANGE_LOG_REQUESTS + 2,
-  SLOT_REPLIES = SLOT_REQUESTS + TIME_BATCH_MAX
+  SLOT_REPLIES = SLOT_REQUESTS + TIME_BATCH_MAX,
+  SLOT_CARRY_MAX = 16, /* ranges whose headers ride in one range's batch */
 };
 
 typedef struct sync_slot_s {
@@ -169,10 +182,13 @@ typedef struct sync_slot_s {
   size_t url;     /* the endpoint that answered */
   size_t bytes;   /* the answer's size as received (counted in held_bytes) */
   uint64_t from, to;
-  size_t nhdr;             /* headers of blocks with logs to ask (after nrange) */
-  bool hdr_out;            /* they are in the header batch that is out */
-  bool span_counted;       /* its span's success was told to the logrange on arrival */
-  size_t nrange;           /* replies of the range's own batch (the rest: headers) */
+  size_t nhdr;       /* headers of blocks with logs to ask (after nrange) */
+  bool hdr_out;      /* they are in the header batch that is out */
+  bool span_counted; /* its span's success was told to the logrange on arrival */
+  size_t nrange;     /* replies of the range's own batch (the rest: headers) */
+  size_t nsent;      /* requests of the batch out: its own, then carried headers */
+  struct sync_slot_s *carried[SLOT_CARRY_MAX]; /* ranges whose headers ride with it */
+  size_t ncarried;
   uint64_t epoch;          /* the AIMD epoch it was sent in */
   unsigned sent_in_flight; /* ranges in flight once it was sent */
   req_kind_t kinds[SLOT_REPLIES];
@@ -196,6 +212,8 @@ struct idx_sync_s {
   unsigned db_failures;
   unsigned fails[CAUSE_COUNT]; /* consecutive failures per cause */
   bool chain_checked;          /* every endpoint's chain id asked once */
+  bool early_check;            /* that check runs while the store opens */
+  bool opened;                 /* the store opened (JOB_OPEN done once) */
   size_t answer_url;           /* the endpoint whose answer is being handled */
   int halt_status;             /* run: the fatal error that halted the follower */
   bool stop_requested;         /* idx_sync_stop was called */
@@ -217,10 +235,13 @@ struct idx_sync_s {
     const idx_contract_t *c;
     bool at_head; /* its code at the head was asked */
     bool done;
+    bool recorded; /* done from a discovered_starts row: no call made */
     idx_bisect_t b;
   } * disc;
   size_t ndisc;
-  size_t *disc_req; /* per request of the batch out: its contract */
+  size_t *disc_req;                          /* per request of the batch out: its contract */
+  idx_store_start_t starts[SYNC_STARTS_MAX]; /* recorded (read at open) */
+  size_t nstarts;
 
   /* Chain position. */
   bool has_cursor;
@@ -246,6 +267,7 @@ struct idx_sync_s {
   idx_inflight_t aimd;     /* how many may be in flight now */
   uint64_t held_bytes;     /* answers held, as received */
   uint64_t answer_est;     /* bytes a range's answer is expected to take (recent ones) */
+  size_t own_answer_bytes; /* the size of the last range the engine asked itself */
   uint64_t seen_429;       /* the client's 429 count at the last answer */
   bool hdr_busy;           /* a batch of headers of blocks with logs is out */
   bool fetch_waits;        /* fetch_range waits for room among the exchanges out */
@@ -353,6 +375,10 @@ struct idx_sync_s {
   uint64_t progress_start_logs;
   uint64_t progress_last_ns;
   uint64_t progress_first_ns;
+  uint64_t progress_row_ns;       /* when the last sync_progress row was written */
+  uint64_t progress_started_unix; /* wall clock at the first batch */
+  uint64_t progress_row_left;     /* blocks left in the last row */
+  uint64_t progress_row_start;    /* this run's first block written */
 
   idx_sync_status_t st;
 };
@@ -436,6 +462,9 @@ sync_slot_t *idx_sync__window_take(idx_sync_t *s, uint64_t from, uint64_t *to, b
 /* After a provider limit that set the span to `span`: ranges planned
  * wider are dropped (asked again narrower); the others stay. */
 void idx_sync__window_drop_wider(idx_sync_t *s, uint64_t span) IDX_NONNULL(1);
+/* A backfill range's answer took `bytes` (as received): what the window
+ * expects of the ranges it sends (answer_est). */
+void idx_sync__window_note_answer(idx_sync_t *s, size_t bytes) IDX_NONNULL(1);
 /* Hands a held range to the range handler. */
 void idx_sync__window_use(idx_sync_t *s, sync_slot_t *p) IDX_NONNULL(1, 2);
 

@@ -106,6 +106,50 @@ static int print_upgrade(void *ud, const char *const *v, size_t n) {
   return 0;
 }
 
+/* The backfill's progress and estimate (issue #16): the follower writes its
+ * rate, start and target in sync_progress (014) at most every second; blocks
+ * done and left count from the cursor, so they are exact even when the row
+ * is a few seconds old. A row not refreshed for a minute while blocks are
+ * left says the follower is not running (or stuck): no estimate then. */
+static int print_backfill(idx_store_t *store, uint64_t chain_id, bool has_cursor, uint64_t cursor,
+                          char *err, size_t errlen) {
+  bool found = false;
+  idx_store_progress_t pr;
+  int rc = idx_store_progress(store, chain_id, &found, &pr, err, errlen);
+  if (rc)
+    return rc;
+  if (!found) {
+    printf("backfill:  no progress recorded (no follower has written a batch since 014)\n");
+    return 0;
+  }
+  uint64_t at = has_cursor ? cursor : pr.start_block;
+  uint64_t done = has_cursor && at >= pr.start_block ? at - pr.start_block + 1 : 0;
+  uint64_t left = pr.target > at ? pr.target - at : 0;
+  uint64_t span = done + left;
+  printf("backfill:  block %llu of %llu: %llu done since block %llu (%.1f%%), %llu left\n",
+         (unsigned long long)at, (unsigned long long)pr.target, (unsigned long long)done,
+         (unsigned long long)pr.start_block, span ? 100.0 * (double)done / (double)span : 100.0,
+         (unsigned long long)left);
+  if (left == 0) {
+    printf("rate:      %llu blocks/s, %llu events/s (caught up; written %llu s ago)\n",
+           (unsigned long long)pr.blocks_per_s, (unsigned long long)pr.events_per_s,
+           (unsigned long long)pr.age_s);
+  } else if (pr.age_s > 60) {
+    printf("rate:      none for %llu s (the follower is not running, or stuck): no estimate\n",
+           (unsigned long long)pr.age_s);
+  } else if (pr.blocks_per_s == 0) {
+    printf("rate:      not known yet (written %llu s ago): no estimate\n",
+           (unsigned long long)pr.age_s);
+  } else {
+    uint64_t eta = (left + pr.blocks_per_s - 1) / pr.blocks_per_s;
+    eta = eta > pr.age_s ? eta - pr.age_s : 0; /* the row is that old */
+    printf("rate:      %llu blocks/s, %llu events/s (written %llu s ago); ETA %llu s\n",
+           (unsigned long long)pr.blocks_per_s, (unsigned long long)pr.events_per_s,
+           (unsigned long long)pr.age_s, (unsigned long long)eta);
+  }
+  return 0;
+}
+
 int idx_cmd_status(const idx_cmd_ctx_t *ctx) {
   const idx_config_t *cfg = ctx->cfg;
   const idx_network_t *net = ctx->net;
@@ -161,6 +205,8 @@ int idx_cmd_status(const idx_cmd_ctx_t *ctx) {
              (unsigned long long)conf);
     }
   }
+  if (rc == 0)
+    rc = print_backfill(store, net->chain_id, found, last, err, sizeof err);
   int first = 1;
   if (rc == 0)
     rc = idx_store_event_counts(store, net->chain_id, print_count, &first, err, sizeof err);

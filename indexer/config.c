@@ -70,7 +70,7 @@ static const opt_t options[] = {
     {"--poll-interval", "DIMO_POLL_INTERVAL_MS", OPT_U64, OFF(poll_ms), NO_HAS, IDX_CMD_RUN, "2000",
      "milliseconds between head polls when caught up"},
     {"--initial-range", "DIMO_INITIAL_RANGE", OPT_U64, OFF(initial_range), NO_HAS,
-     IDX_CMD_RUN | IDX_CMD_SYNC, "2000", "blocks per eth_getLogs to start with (adapts)"},
+     IDX_CMD_RUN | IDX_CMD_SYNC, "10", "blocks per eth_getLogs to start with (adapts)"},
     {"--max-range", "DIMO_MAX_RANGE", OPT_U64, OFF(max_range), NO_HAS, IDX_CMD_RUN | IDX_CMD_SYNC,
      "100000", "largest eth_getLogs block range ever asked for"},
     {"--max-inflight", "DIMO_MAX_INFLIGHT", OPT_U64, OFF(max_inflight), NO_HAS,
@@ -88,7 +88,7 @@ static const opt_t options[] = {
     {"--rpc-timeout", "DIMO_RPC_TIMEOUT_MS", OPT_U64, OFF(rpc_timeout_ms), NO_HAS, ALL_CHAIN,
      "30000", "milliseconds per JSON-RPC HTTP exchange"},
     {"--rpc-max-response", "DIMO_RPC_MAX_RESPONSE", OPT_U64, OFF(rpc_max_response), NO_HAS,
-     ALL_CHAIN, "67108864", "largest JSON-RPC answer in bytes (larger: the range shrinks)"},
+     ALL_CHAIN, "8388608", "largest JSON-RPC answer in bytes (larger: the range shrinks)"},
     {"--abi-dir", "DIMO_ABI_DIR", OPT_STRING, OFF(abi_dir), NO_HAS, ALL_DB, IDX_DEFAULT_ABI_DIR,
      "folder of ABI files and networks/"},
     {"--schema-dir", "DIMO_SCHEMA_DIR", OPT_STRING, OFF(schema_dir), NO_HAS, ALL_DB,
@@ -258,13 +258,19 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->finality = IDX_FINALITY_LATEST;
   cfg->max_retries = 10;
   cfg->poll_ms = 2000;
-  cfg->initial_range = 100;
+  /* Small: a dense chain's first answer must not be a hundred times what
+   * memory is sized for (#16 item 3); a sparse one's grows eight times a
+   * step, as fast as from 100. */
+  cfg->initial_range = 10;
   cfg->max_range = 100000;
   cfg->max_inflight = 8;
   cfg->max_held_bytes = (uint64_t)4 << 20;
   cfg->discover_start = "on";
   cfg->rpc_timeout_ms = 30000;
-  cfg->rpc_max_response = (uint64_t)64 << 20;
+  /* Several ranges are in flight, each answer buffered whole and parsed
+   * (about four times its size): 8 MiB keeps a dense backfill under
+   * 64 MiB (#16 item 3); larger answers shrink the range. */
+  cfg->rpc_max_response = (uint64_t)8 << 20;
   cfg->abi_dir = IDX_DEFAULT_ABI_DIR;
   cfg->schema_dir = IDX_DEFAULT_SCHEMA_DIR;
   cfg->log_level = IDX_LOG_INFO;

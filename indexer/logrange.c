@@ -156,6 +156,22 @@ static void count_clean(idx_logrange_t *r) {
 }
 
 void idx_logrange_success(idx_logrange_t *r, uint64_t span, uint64_t nlogs) {
+  idx_logrange_answer(r, span, nlogs, 0);
+}
+
+void idx_logrange_answer(idx_logrange_t *r, uint64_t span, uint64_t nlogs, uint64_t bytes) {
+  /* An answer's bytes count as logs of grow_below_bytes / grow_below_logs
+   * bytes each: large logs (long data) make a range dense too, and what
+   * an answer costs in memory is its size, parsed. */
+  uint64_t raw = nlogs, eq = 0;
+  if (r->grow_below_bytes && r->grow_below_logs) {
+    uint64_t per = r->grow_below_bytes / r->grow_below_logs;
+    eq = per ? bytes / per : 0;
+    if (eq > nlogs)
+      nlogs = eq;
+  }
+  /* Nearly empty: a few logs, and a small answer (its headers). */
+  bool nearly_empty = raw * 512 < r->grow_below_logs && eq * 8 < r->grow_below_logs;
   /* Very dense answers cost memory and latency: ask next time for the
    * span that would have held about 2 * grow_below_logs logs at this
    * density (one step, not a halving per range: the first range of a dense
@@ -172,7 +188,12 @@ void idx_logrange_success(idx_logrange_t *r, uint64_t span, uint64_t nlogs) {
   if (span > r->good)
     r->good = span;
   uint64_t next;
-  if (r->ceiling == UINT64_MAX)
+  if (r->ceiling == UINT64_MAX && !r->regrown && nearly_empty)
+    /* Nearly empty before any limit was met (the start of a sparse
+     * chain): eight times, so the span reaches the provider's cap in a
+     * few round trips rather than a dozen. */
+    next = r->span > UINT64_MAX / 8 ? UINT64_MAX : r->span * 8;
+  else if (r->ceiling == UINT64_MAX)
     next = r->span > UINT64_MAX / 2 ? UINT64_MAX : r->span * 2;
   else if (r->ceiling <= r->good || r->ceiling - r->good <= r->good / 8)
     next = r->good; /* close enough to the limit: stop probing */

@@ -582,6 +582,10 @@ static int migrate_one(idx_store_t *s, const char *dir, const migration_t *m, bo
   }
   if ((rc = exec_simple(s, "BEGIN", what, err, errlen)) != 0 ||
       (rc = exec_simple(s, "SET LOCAL statement_timeout = 0", what, err, errlen)) != 0 ||
+      /* A lost commit is a migration not applied (and not recorded): run
+       * again next time. Not waiting for each one's flush trims a fresh
+       * database's start-up (#16). */
+      (rc = exec_simple(s, "SET LOCAL synchronous_commit = off", what, err, errlen)) != 0 ||
       (rc = migrate_lock(s, err, errlen)) != 0)
     goto out;
   par_int8(&p, m->version);
@@ -818,6 +822,10 @@ static int apply_repeatables(idx_store_t *s, const char *schema_dir, int *applie
   char *sql = NULL;
   if ((rc = exec_simple(s, "BEGIN", what, err, errlen)) != 0 ||
       (rc = exec_simple(s, "SET LOCAL statement_timeout = 0", what, err, errlen)) != 0 ||
+      /* A lost commit is a migration not applied (and not recorded): run
+       * again next time. Not waiting for each one's flush trims a fresh
+       * database's start-up (#16). */
+      (rc = exec_simple(s, "SET LOCAL synchronous_commit = off", what, err, errlen)) != 0 ||
       (rc = migrate_lock(s, err, errlen)) != 0)
     goto out;
   for (size_t i = 0; i < n && !rc; i++) {
@@ -2024,5 +2032,111 @@ int idx_store_reorg_stats(idx_store_t *store, uint64_t chain_id, uint64_t *count
   *count = (uint64_t)v[0];
   *max_depth = (uint64_t)v[1];
   *last_depth = (uint64_t)v[2];
+  return 0;
+}
+
+/* ---- first sync: discovered starts, progress (issue #16, 014) ------------ */
+
+int idx_store_discovered_starts(idx_store_t *store, uint64_t chain_id, idx_store_start_t *out,
+                                size_t cap, size_t *n, char *err, size_t errlen) {
+  *n = 0;
+  PGresult *res = NULL;
+  int rc = chain_query(store, chain_id,
+                       "SELECT address, block_number, head FROM discovered_starts "
+                       "WHERE chain_id = $1 ORDER BY address",
+                       "discovered_starts", &res, err, errlen);
+  if (rc)
+    return rc;
+  int rows = PQntuples(res);
+  for (int i = 0; i < rows && *n < cap; i++) {
+    int64_t block, head;
+    if (PQgetisnull(res, i, 0) || PQgetlength(res, i, 0) != 20 || !res_int8(res, i, 1, &block) ||
+        !res_int8(res, i, 2, &head) || block < 0 || head < block) {
+      PQclear(res);
+      return bad_shape(err, errlen, "discovered_starts");
+    }
+    memcpy(out[*n].address.b, PQgetvalue(res, i, 0), 20);
+    out[*n].block = (uint64_t)block;
+    out[*n].head = (uint64_t)head;
+    (*n)++;
+  }
+  PQclear(res);
+  return 0;
+}
+
+int idx_store_record_start(idx_store_t *store, uint64_t chain_id, const idx_store_start_t *start,
+                           char *err, size_t errlen) {
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  if (start->block > INT64_MAX || start->head > INT64_MAX || start->head < start->block) {
+    idx_set_err(err, errlen, "record_start: block %" PRIu64 " above head %" PRIu64, start->block,
+                start->head);
+    return IDX_ERR_INVAL;
+  }
+  params_t p = {0};
+  par_int8(&p, (int64_t)chain_id);
+  par_bin(&p, OID_BYTEA, start->address.b, sizeof start->address.b);
+  par_int8(&p, (int64_t)start->block);
+  par_int8(&p, (int64_t)start->head);
+  return exec_params(store,
+                     "INSERT INTO discovered_starts (chain_id, address, block_number, head) "
+                     "VALUES ($1, $2, $3, $4) ON CONFLICT (chain_id, address) DO UPDATE SET "
+                     "block_number = EXCLUDED.block_number, head = EXCLUDED.head, found_at = now()",
+                     &p, NULL, "record_start", err, errlen);
+}
+
+int idx_store_set_progress(idx_store_t *store, uint64_t chain_id, const idx_store_progress_t *pr,
+                           char *err, size_t errlen) {
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  uint64_t v[4] = {pr->start_block, pr->target, pr->blocks_per_s, pr->events_per_s};
+  params_t p = {0};
+  par_int8(&p, (int64_t)chain_id);
+  for (size_t i = 0; i < IDX_ARRAY_LEN(v); i++)
+    par_int8(&p, v[i] > INT64_MAX ? INT64_MAX : (int64_t)v[i]);
+  par_int8(&p, pr->started_unix > INT64_MAX ? INT64_MAX : (int64_t)pr->started_unix);
+  return exec_params(store,
+                     "INSERT INTO sync_progress (chain_id, start_block, target, blocks_per_s, "
+                     "events_per_s, started_at, updated_at) VALUES ($1, $2, $3, $4, $5, "
+                     "to_timestamp($6), now()) ON CONFLICT (chain_id) DO UPDATE SET "
+                     "start_block = EXCLUDED.start_block, target = EXCLUDED.target, "
+                     "blocks_per_s = EXCLUDED.blocks_per_s, "
+                     "events_per_s = EXCLUDED.events_per_s, started_at = EXCLUDED.started_at, "
+                     "updated_at = now()",
+                     &p, NULL, "set_progress", err, errlen);
+}
+
+int idx_store_progress(idx_store_t *store, uint64_t chain_id, bool *found, idx_store_progress_t *pr,
+                       char *err, size_t errlen) {
+  *found = false;
+  memset(pr, 0, sizeof *pr);
+  PGresult *res = NULL;
+  int rc = chain_query(store, chain_id,
+                       "SELECT start_block, target, blocks_per_s, events_per_s, "
+                       "extract(epoch FROM started_at)::bigint, "
+                       "greatest(extract(epoch FROM now() - updated_at), 0)::bigint "
+                       "FROM sync_progress WHERE chain_id = $1",
+                       "progress", &res, err, errlen);
+  if (rc)
+    return rc;
+  if (PQntuples(res) == 1) {
+    int64_t v[6];
+    for (int c = 0; c < 6; c++) {
+      if (!res_int8(res, 0, c, &v[c]) || v[c] < 0) {
+        PQclear(res);
+        return bad_shape(err, errlen, "progress");
+      }
+    }
+    pr->start_block = (uint64_t)v[0];
+    pr->target = (uint64_t)v[1];
+    pr->blocks_per_s = (uint64_t)v[2];
+    pr->events_per_s = (uint64_t)v[3];
+    pr->started_unix = (uint64_t)v[4];
+    pr->age_s = (uint64_t)v[5];
+    *found = true;
+  }
+  PQclear(res);
   return 0;
 }

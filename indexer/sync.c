@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void poll_head(idx_sync_t *s);
 
@@ -298,6 +299,15 @@ static void on_chain_checked(void *ud, int status, const char *message) {
     idx_sync__finish(s, 0, "stopped");
     return;
   }
+  if (s->early_check) {
+    s->early_check = false;
+    if (!s->opened) {
+      /* Asked while the store opens: its end goes on (check_chain_id),
+       * which asks again after a failure (and says why). */
+      s->chain_checked = status == 0;
+      return;
+    }
+  }
   if (status == IDX_ERR_CONFIG || status == IDX_ERR_CANCELLED) {
     idx_sync__finish(s, status, message);
     return;
@@ -317,6 +327,8 @@ void idx_sync__after_catchup(idx_sync_t *s) { poll_head(s); }
 void idx_sync__later(idx_sync_t *s, uint64_t ms, void (*next)(idx_sync_t *)) { later(s, ms, next); }
 
 static void check_chain_id(idx_sync_t *s) {
+  if (s->early_check)
+    return; /* its answer goes on (on_chain_checked) */
   idx_sync__change_phase(s, PHASE_CHAIN_CHECK);
   if (s->chain_checked) {
     poll_head(s);
@@ -378,7 +390,38 @@ static void discovered(idx_sync_t *s, bool found_any) {
                    (unsigned long long)start);
     }
   }
+  /* What the search found is recorded (014's discovered_starts) before the
+   * backfill starts, so a restart before the first batch does not search
+   * again. */
+  memset(&s->job, 0, sizeof s->job);
+  s->job.kind = JOB_STARTS;
+  for (size_t k = 0; k < s->ndisc && s->job.nstarts < IDX_ARRAY_LEN(s->job.starts); k++) {
+    const struct sync_disc_s *d = &s->disc[k];
+    if (!d->done || d->recorded)
+      continue;
+    idx_store_start_t *r = &s->job.starts[s->job.nstarts++];
+    r->address = d->c->address;
+    r->block = d->b.hi;
+    r->head = s->head;
+  }
+  if (s->job.nstarts) {
+    idx_sync__queue_job(s);
+    return;
+  }
   idx_sync__after_target(s);
+}
+
+/* A recorded deployment block of a contract discovery would search: used
+ * when the node's head is at or above it (below, the record is of another
+ * chain's history than the node's: searched again). */
+static bool recorded_start(const idx_sync_t *s, const idx_contract_t *c, uint64_t *block) {
+  for (size_t i = 0; i < s->nstarts; i++) {
+    if (memcmp(s->starts[i].address.b, c->address.b, 20) == 0 && s->starts[i].block <= s->head) {
+      *block = s->starts[i].block;
+      return true;
+    }
+  }
+  return false;
 }
 
 static void on_discovery(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
@@ -445,8 +488,21 @@ static void discover(idx_sync_t *s) {
     }
     for (size_t i = 0; i < net->ncontracts; i++) {
       const idx_contract_t *c = &net->contracts[i];
-      if (c->role != IDX_ROLE_DIMO_TOKEN && c->start_block == 0)
-        s->disc[s->ndisc++].c = c;
+      if (c->role != IDX_ROLE_DIMO_TOKEN && c->start_block == 0) {
+        struct sync_disc_s *d = &s->disc[s->ndisc++];
+        d->c = c;
+        uint64_t b;
+        if (recorded_start(s, c, &b)) {
+          d->at_head = d->done = d->recorded = true;
+          d->b.lo = d->b.hi = b;
+          char hex[43];
+          idx_addr_to_hex(hex, &c->address);
+          idx_log_info("sync",
+                       "deployment-block discovery: %s (%s) deployed at block %llu "
+                       "(recorded; no calls)",
+                       hex, idx_role_name(c->role), (unsigned long long)b);
+        }
+      }
     }
   }
   idx_sync__change_phase(s, PHASE_DISCOVERY);
@@ -470,6 +526,7 @@ static void discover(idx_sync_t *s) {
     discovered(s, any_found);
     return;
   }
+  idx_log_debug("sync", "deployment-block discovery: %zu eth_getCode call(s)", k);
   send_batch(s, methods, params, k, on_discovery);
 }
 
@@ -718,6 +775,15 @@ void idx_sync__release_replies(idx_rpc_reply_t *r, size_t n) {
   }
 }
 
+/* A range the engine asked itself: its size tells the window what ranges
+ * take (without it the window opens only after one of its own answers). */
+static void on_own_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  s->own_answer_bytes = r ? idx_rpc_answer_bytes(s->opts.rpc) : 0;
+  if (r && !s->near_head)
+    idx_sync__window_note_answer(s, s->own_answer_bytes);
+  idx_sync__on_range(s, r, n);
+}
+
 void idx_sync__fetch_range(idx_sync_t *s) {
   uint64_t from = next_block(s);
   bool near_head;
@@ -756,7 +822,7 @@ void idx_sync__fetch_range(idx_sync_t *s) {
   json_t *params[MAX_REQUESTS];
   s->nreq = idx_sync__range_requests(s, from, to, near_head, methods, params, s->req_kinds,
                                      s->req_numbers);
-  send_batch(s, methods, params, s->nreq, idx_sync__on_range);
+  send_batch(s, methods, params, s->nreq, on_own_range);
 }
 
 static void range_limited(idx_sync_t *s, const idx_logrange_advice_t *advice, const char *why) {
@@ -1114,7 +1180,7 @@ void idx_sync__on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     return;
   }
   if (!s->range_counted)
-    idx_logrange_success(&s->range, s->fetch_to - s->fetch_from + 1, s->nlogs);
+    idx_logrange_answer(&s->range, s->fetch_to - s->fetch_from + 1, s->nlogs, s->own_answer_bytes);
   s->range_counted = false;
   s->time_next = 0;
   fetch_log_headers(s);
@@ -1237,15 +1303,16 @@ static void fetch_log_headers(idx_sync_t *s) {
 /* ---- writing ---------------------------------------------------------- */
 
 static void progress(idx_sync_t *s) {
-  if (!s->opts.progress)
-    return;
   uint64_t now = now_ns();
   if (s->progress_first_ns == 0) {
+    /* The rates count from this run's first batch (also the row's). */
     s->progress_first_ns = s->progress_last_ns = now;
     s->progress_start_block = s->cursor;
     s->progress_start_logs = s->st.logs;
     return;
   }
+  if (!s->opts.progress)
+    return;
   if (now - s->progress_last_ns < 2000000000ull && s->cursor < s->target)
     return;
   s->progress_last_ns = now;
@@ -1263,6 +1330,34 @@ static void progress(idx_sync_t *s) {
                "%llu 429s, ETA %.0fs",
                (unsigned long long)s->cursor, (unsigned long long)s->target, bps, eps,
                s->st.inflight, s->st.inflight_allowed, (unsigned long long)s->st.rate_limited, eta);
+}
+
+/* The sync_progress row (014) for `status`, another process: written by
+ * the batch's job after the batch, at this run's first batch, then at most
+ * every second, and at the batch that reaches the target (so a finished
+ * backfill does not read as one under way): one small upsert. The rates
+ * are the progress line's (since this run's first batch was written). */
+static void progress_row(idx_sync_t *s, store_job_t *j) {
+  uint64_t now = now_ns();
+  bool reaches = s->fetch_to >= s->target;
+  if (s->progress_row_ns == 0) {
+    s->progress_row_start = s->fetch_from;
+    if (!s->progress_started_unix)
+      s->progress_started_unix = (uint64_t)time(NULL);
+  } else if (now - s->progress_row_ns < 1000000000ull && !(reaches && s->progress_row_left)) {
+    return;
+  }
+  s->progress_row_ns = now;
+  s->progress_row_left = reaches ? 0 : s->target - s->fetch_to;
+  double secs = s->progress_first_ns ? (double)(now - s->progress_first_ns) / 1e9 : 0;
+  uint64_t blocks = s->cursor > s->progress_start_block ? s->cursor - s->progress_start_block : 0;
+  uint64_t logs = s->st.logs - s->progress_start_logs;
+  j->progress_due = true;
+  j->progress.start_block = s->progress_row_start;
+  j->progress.target = s->target;
+  j->progress.blocks_per_s = secs > 0.5 ? (uint64_t)((double)blocks / secs) : 0;
+  j->progress.events_per_s = secs > 0.5 ? (uint64_t)((double)logs / secs) : 0;
+  j->progress.started_unix = s->progress_started_unix;
 }
 
 void idx_sync__write_batch(idx_sync_t *s) {
@@ -1287,6 +1382,7 @@ void idx_sync__write_batch(idx_sync_t *s) {
   s->job.kind = JOB_WRITE;
   if (s->st.has_finalized && s->st.finalized > s->finalized_stored)
     s->job.finalized = s->st.finalized;
+  progress_row(s, &s->job);
   idx_sync__queue_job(s);
   if (!s->near_head && s->job_busy)
     idx_sync__window_fill(s);
@@ -1559,6 +1655,7 @@ void idx_sync__on_job_done(idx_sync_t *s) {
   s->db_failures = 0;
   switch (j->kind) {
   case JOB_OPEN:
+    s->opened = true;
     if (s->st.standby)
       idx_log_info("sync", "took the writer lock: this instance writes now");
     s->st.standby = false;
@@ -1567,6 +1664,8 @@ void idx_sync__on_job_done(idx_sync_t *s) {
     s->cursor_hash = j->last_hash;
     s->st.has_cursor = j->found;
     s->st.cursor = j->last_block;
+    memcpy(s->starts, j->starts, sizeof s->starts);
+    s->nstarts = j->nstarts;
     if (j->found_finalized) {
       note_finalized(s, j->finalized);
       if (j->finalized > s->finalized_stored)
@@ -1599,6 +1698,13 @@ void idx_sync__on_job_done(idx_sync_t *s) {
   case JOB_SENDERS_READ: /* #25 */
   case JOB_SENDERS_WRITE:
     idx_sync__admin_job_done(s);
+    break;
+  case JOB_STARTS:
+    if (s->stopping) {
+      idx_sync__finish(s, 0, "stopped");
+      return;
+    }
+    idx_sync__after_target(s);
     break;
   }
 }
@@ -1708,6 +1814,10 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
   idx_arena_init(&s->arena, 1 << 20, BATCH_MEMORY_MAX);
   idx_buf_init(&s->args_json, IDX_ETHJSON_MAX_LOG_DATA * 4);
   idx_logrange_init(&s->range, opts->initial_range, opts->max_range);
+  /* Answers of up to four times this before the span shrinks: a parsed
+   * answer takes about four times its size, and --max-held-bytes bounds
+   * those held (#16 item 3: memory of a dense backfill). */
+  s->range.grow_below_bytes = opts->max_held_bytes / 8;
   s->st.range = s->range.span;
   if (s->opts.max_inflight == 0)
     s->opts.max_inflight = 1;
@@ -1736,6 +1846,14 @@ int idx_sync_start(idx_sync_t **out, uv_loop_t *loop, const idx_sync_options_t *
   memset(&s->job, 0, sizeof s->job);
   s->job.kind = JOB_OPEN;
   idx_sync__queue_job(s);
+  /* The chain's id is asked while the store opens (a fresh database's
+   * migrations take a while): a round trip off the start (#16). */
+  s->rpc_busy = true;
+  s->early_check = true;
+  if (idx_rpc_check_chain(s->opts.rpc, on_chain_checked, s) != 0) {
+    s->rpc_busy = false;
+    s->early_check = false; /* asked after the store opens */
+  }
   *out = s;
   return 0;
 }

@@ -53,6 +53,10 @@ static void job_run(uv_work_t *w) {
     if (j->rc == 0)
       j->rc = idx_store_finalized(s->store, s->opts.net->chain_id, &j->found_finalized,
                                   &j->finalized, j->err, sizeof j->err);
+    if (j->rc == 0 && !j->found) /* only an empty database starts from them */
+      j->rc =
+          idx_store_discovered_starts(s->store, s->opts.net->chain_id, j->starts,
+                                      IDX_ARRAY_LEN(j->starts), &j->nstarts, j->err, sizeof j->err);
     break;
   case JOB_WRITE:
     /* The finalized block first: a chain fact, right even if the batch
@@ -67,6 +71,19 @@ static void job_run(uv_work_t *w) {
         s->st.batches % 64 == 0)
       j->rc = idx_store_prune_blocks(s->store, s->opts.net->chain_id,
                                      s->batch.to_block - REORG_WINDOW * 2, j->err, sizeof j->err);
+    if (j->rc == 0 && j->progress_due) {
+      /* Advisory (for `status`): the batch is committed whatever happens
+       * here, so a failure is said and otherwise ignored. */
+      char perr[256];
+      if (idx_store_set_progress(s->store, s->opts.net->chain_id, &j->progress, perr,
+                                 sizeof perr) != 0)
+        idx_log_warn("sync", "cannot record the backfill's progress: %s", perr);
+    }
+    break;
+  case JOB_STARTS:
+    for (size_t i = 0; i < j->nstarts && j->rc == 0; i++)
+      j->rc = idx_store_record_start(s->store, s->opts.net->chain_id, &j->starts[i], j->err,
+                                     sizeof j->err);
     break;
   case JOB_BLOCKS:
     j->rc = idx_store_blocks(s->store, s->opts.net->chain_id, j->from, j->to, j->blocks,

@@ -166,13 +166,40 @@ static void count_span(idx_sync_t *s, sync_slot_t *p) {
       return; /* an error: the range handler judges it */
     nlogs += json_array_size(p->replies[i].result);
   }
-  idx_logrange_success(&s->range, p->to - p->from + 1, nlogs);
+  idx_logrange_answer(&s->range, p->to - p->from + 1, nlogs, p->bytes);
   p->span_counted = true;
 }
 
+static bool pump_headers(idx_sync_t *s);
+
+/* Ranges whose headers wait (SLOT_QUEUED) ride in the next range's batch
+ * (window_fill). When none went, they go in a batch of their own, but
+ * only with room under the allowance (or nothing out): otherwise an
+ * answer is due, and the range sent then carries them. */
+static void headers_fallback(idx_sync_t *s) {
+  if (s->phase == PHASE_DONE || s->stopping || s->hdr_busy)
+    return;
+  bool queued = false;
+  for (size_t i = 0; i < s->nslots && !queued; i++)
+    queued = s->slots[i].state == SLOT_QUEUED;
+  if (!queued)
+    return;
+  unsigned out = idx_sync__window_exchanges(s);
+  if (out == 0 || out < idx_inflight_allowed(&s->aimd))
+    pump_headers(s);
+  note_status(s);
+}
+
+static void slot_settled_inner(idx_sync_t *s, sync_slot_t *p);
+
 /* What follows an answer: stop, hand the range over if fetch_range waits
- * for it, or keep the window full. */
+ * for it, or keep the window full; then headers still waiting go. */
 static void slot_settled(idx_sync_t *s, sync_slot_t *p) {
+  slot_settled_inner(s, p);
+  headers_fallback(s);
+}
+
+static void slot_settled_inner(idx_sync_t *s, sync_slot_t *p) {
   note_status(s);
   if (s->stopping && !s->job_busy) {
     idx_sync__finish(s, 0, "stopped");
@@ -306,23 +333,19 @@ static bool pump_headers(idx_sync_t *s) {
   return true;
 }
 
-static void on_header_batch(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
-  idx_sync_t *s = ud;
-  s->hdr_busy = false;
-  size_t nslots = s->nhdr_slots;
-  s->nhdr_slots = 0;
-  headers_skipped(s, s->hdr_slots, nslots); /* held from here on: slot_drop frees them */
-  if (!slot_answer_wanted(s, status))
-    return;
-  if (nslots)
-    observe(s, s->hdr_slots[0], status);
+/* The headers asked for the ranges `slots` (in that order) are in: r[0..n)
+ * when ok. Those found join each range's replies; stale ranges are
+ * dropped. Returns the awaited range among them, if any. */
+static sync_slot_t *headers_in(idx_sync_t *s, sync_slot_t **slots, size_t nslots, bool ok,
+                               const idx_rpc_reply_t *r, size_t n) {
   size_t want = 0;
   for (size_t j = 0; j < nslots; j++)
-    want += s->hdr_slots[j]->nhdr;
+    want += slots[j]->nhdr;
+  int status = ok && n == want ? 0 : IDX_ERR_RPC_REPLY;
   size_t off = 0;
   sync_slot_t *awaited = NULL;
   for (size_t j = 0; j < nslots; j++) {
-    sync_slot_t *p = s->hdr_slots[j];
+    sync_slot_t *p = slots[j];
     if (p->stale) {
       bool aw = p->awaited;
       slot_drop(s, p);
@@ -346,13 +369,26 @@ static void on_header_batch(void *ud, int status, const idx_rpc_reply_t *r, size
     if (p->awaited)
       awaited = p;
   }
+  return awaited;
+}
+
+static void on_header_batch(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
+  idx_sync_t *s = ud;
+  s->hdr_busy = false;
+  size_t nslots = s->nhdr_slots;
+  s->nhdr_slots = 0;
+  headers_skipped(s, s->hdr_slots, nslots); /* held from here on: slot_drop frees them */
+  if (!slot_answer_wanted(s, status))
+    return;
+  if (nslots)
+    observe(s, s->hdr_slots[0], status);
+  sync_slot_t *awaited = headers_in(s, s->hdr_slots, nslots, status == 0, r, n);
   if (status == 0 && nslots) {
     /* The bytes are the first range's to hold (a rough share). */
     size_t b = idx_rpc_answer_bytes(s->opts.rpc);
     s->hdr_slots[0]->bytes += b;
     s->held_bytes += b;
   }
-  pump_headers(s); /* ranges queued meanwhile */
   slot_settled(s, awaited);
 }
 
@@ -362,13 +398,25 @@ static void on_slot(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
   bool stale = p->stale;
   p->state = SLOT_FREE;
   p->stale = false;
+  /* The ranges whose headers rode with it: held from here on, with the
+   * headers that came (without them if the exchange failed: the range
+   * handler asks them). */
+  sync_slot_t *carried[SLOT_CARRY_MAX];
+  size_t ncarried = p->ncarried;
+  memcpy(carried, p->carried, ncarried * sizeof *carried);
+  p->ncarried = 0;
+  headers_skipped(s, carried, ncarried);
   if (!slot_answer_wanted(s, status))
     return;
   observe(s, p, status);
+  bool whole = status == 0 && n == p->nsent;
+  sync_slot_t *carried_awaited =
+      headers_in(s, carried, ncarried, whole, whole ? r + p->n : NULL, whole ? n - p->n : 0);
   /* Kept: a whole answer, or "too large" (the range handler shrinks the
    * range). Any other failure is dropped: the range is fetched again the
    * usual way, with the usual retries. */
-  bool ok = !stale && status == 0 && n == p->n;
+  bool ok = !stale && whole;
+  n = p->n;
   for (size_t i = 0; ok && i < n; i++) {
     p->replies[i] = r[i];
     json_incref(p->replies[i].result);
@@ -385,22 +433,17 @@ static void on_slot(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
       p->url = idx_rpc_answered_by(s->opts.rpc);
       p->bytes = idx_rpc_answer_bytes(s->opts.rpc);
       s->held_bytes += p->bytes;
-      /* Answers in flight will take about what recent ones took: the
-       * larger at once, a smaller one an eighth of the way down. */
-      s->answer_est =
-          p->bytes >= s->answer_est ? p->bytes : s->answer_est - s->answer_est / 8 + p->bytes / 8;
+      idx_sync__window_note_answer(s, p->bytes);
       if (limited_on_arrival(s, p)) {
-        slot_settled(s, p);
+        slot_settled(s, carried_awaited ? carried_awaited : p);
         return;
       }
       count_span(s, p);
       if (!s->stopping && plan_log_headers(p)) {
+        /* Its headers ride in the next range's batch (slot_settled). */
         p->state = SLOT_QUEUED;
-        pump_headers(s);
-        if (p->state != SLOT_READY) {
-          slot_settled(s, NULL); /* p is settled when its headers are in */
-          return;
-        }
+        slot_settled(s, carried_awaited); /* p is settled when its headers are in */
+        return;
       }
     }
   } else {
@@ -408,7 +451,13 @@ static void on_slot(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
     slot_drop(s, p);
     p->awaited = awaited;
   }
-  slot_settled(s, p);
+  slot_settled(s, carried_awaited ? carried_awaited : p);
+}
+
+void idx_sync__window_note_answer(idx_sync_t *s, size_t bytes) {
+  /* Answers in flight will take about what recent ones took: the larger
+   * at once, a smaller one an eighth of the way down. */
+  s->answer_est = bytes >= s->answer_est ? bytes : s->answer_est - s->answer_est / 8 + bytes / 8;
 }
 
 /* A free slot, or NULL. */
@@ -420,20 +469,52 @@ static sync_slot_t *free_slot(idx_sync_t *s) {
   return NULL;
 }
 
-/* Sends the range [from, to]; false when it cannot be sent now. */
+/* Adds to a range's batch the headers of the ranges waiting for theirs
+ * (lowest first, up to TIME_BATCH_MAX headers). Returns how many requests. */
+static size_t carry_headers(idx_sync_t *s, sync_slot_t *carrier, const char **methods,
+                            json_t **params) {
+  size_t k = 0;
+  carrier->ncarried = 0;
+  while (carrier->ncarried < SLOT_CARRY_MAX) {
+    sync_slot_t *low = NULL;
+    for (size_t i = 0; i < s->nslots; i++) {
+      sync_slot_t *q = &s->slots[i];
+      if (q->state == SLOT_QUEUED && (!low || q->from < low->from))
+        low = q;
+    }
+    if (!low || k + low->nhdr > TIME_BATCH_MAX)
+      break;
+    for (size_t i = 0; i < low->nhdr; i++) {
+      char tag[24];
+      snprintf(tag, sizeof tag, "0x%llx", (unsigned long long)low->numbers[low->nrange + i]);
+      methods[k] = "eth_getBlockByNumber";
+      params[k++] = json_pack("[s,b]", tag, 0);
+    }
+    low->state = SLOT_IN_FLIGHT;
+    low->hdr_out = true;
+    carrier->carried[carrier->ncarried++] = low;
+  }
+  return k;
+}
+
+/* Sends the range [from, to], with the headers waiting; false when it
+ * cannot be sent now. */
 static bool send_slot(idx_sync_t *s, sync_slot_t *p, uint64_t from, uint64_t to) {
-  const char *methods[SLOT_REQUESTS];
-  json_t *params[SLOT_REQUESTS];
+  const char *methods[SLOT_REQUESTS + TIME_BATCH_MAX];
+  json_t *params[SLOT_REQUESTS + TIME_BATCH_MAX];
   p->n = idx_sync__range_requests(s, from, to, false, methods, params, p->kinds, p->numbers);
   p->from = from;
   p->to = to;
   p->epoch = s->aimd.epoch;
   p->sent_in_flight = idx_sync__window_exchanges(s) + 1;
-  int rc = idx_rpc_batch(s->opts.rpc, methods, params, p->n, on_slot, p);
-  for (size_t i = 0; i < p->n; i++)
+  p->nsent = p->n + carry_headers(s, p, methods + p->n, params + p->n);
+  int rc = idx_rpc_batch(s->opts.rpc, methods, params, p->nsent, on_slot, p);
+  for (size_t i = 0; i < p->nsent; i++)
     json_decref(params[i]);
   if (rc) {
-    p->n = 0; /* not sent: the range is fetched the usual way */
+    p->n = 0;                                    /* not sent: the range is fetched the usual way */
+    headers_skipped(s, p->carried, p->ncarried); /* and those headers by the handler */
+    p->ncarried = 0;
     return false;
   }
   p->state = SLOT_IN_FLIGHT;
@@ -582,6 +663,7 @@ void idx_sync__window_use(idx_sync_t *s, sync_slot_t *p) {
   memcpy(held, p->replies, n * sizeof *held);
   memset(p->replies, 0, sizeof p->replies);
   s->held_bytes -= p->bytes;
+  s->own_answer_bytes = p->bytes;
   p->bytes = 0;
   p->n = 0;
   p->too_large = false;

@@ -22,9 +22,12 @@
 # HTTP requests, 429s (and their share), the most exchanges served at
 # once, and the ratio to the sequential bound, ranges x latency with
 # ranges = ceil(N / CAP) (what one request at a time needs at the least),
-# for the whole process (start-up, migrations of a fresh database, chain
-# check included) and for the backfill alone (its rate from the last
-# progress line, which counts from the first batch).
+# for the whole `sync` process (start-up, chain check, near-head tail
+# included) and for the backfill alone (its rate from the last progress
+# line, which counts from the first batch). The schema of the fresh
+# database is created first by `dimo-indexer migrate`, timed apart
+# ("schema s": the same for every provider, CPU-bound, about 1 s on a
+# loaded 2-core machine); "ratio+schema" counts it in.
 #
 # Environment: SYNC_ARGS, more options for every sync (e.g. --log-level debug).
 # Needs what scripts/setup.sh builds; one temporary directory with its own
@@ -125,6 +128,10 @@ one_run() {
   proxy=$(head -n 1 "$WORK/proxy$run.url")
   db=$(bash "$ROOT/scripts/pg.sh" createdb "$PG_DIR" "remote$run")
   log "profile ${lat} ms, cap $cap, $allowed allowed: sync --max-inflight $k"
+  local m0 m1
+  m0=$(date +%s.%N)
+  "$BIN" migrate --db "$db" >"$WORK/migrate$run.log" 2>&1 || die "migrate failed: $(tail -n 5 "$WORK/migrate$run.log")"
+  m1=$(date +%s.%N)
   t0=$(date +%s.%N)
   "$BIN" sync --network "$WORK/network.json" --rpc "$proxy" --db "$db" --confirmations 0 \
     --max-inflight "$k" ${SYNC_ARGS:-} >"$WORK/sync$run.log" 2>&1 || rc=$?
@@ -139,7 +146,8 @@ one_run() {
   # and the chain check excluded), from the last progress line.
   rate=$(sed -n 's/.*INFO  sync: block [0-9]* of [0-9]*: \([0-9]*\) blocks\/s.*/\1/p' "$WORK/sync$run.log" | tail -n 1)
   node -e '
-    const [lat, cap, allowed, k, t0, t1, blocks, rows, statsFile, rate] = process.argv.slice(1);
+    const [lat, cap, allowed, k, t0, t1, blocks, rows, statsFile, rate, m0, m1] = process.argv.slice(1);
+    const schema = Number(m1) - Number(m0);
     const st = JSON.parse(require("fs").readFileSync(statsFile, "utf8"));
     const wall = Number(t1) - Number(t0);
     const ranges = Math.ceil(Number(blocks) / Number(cap));
@@ -149,10 +157,12 @@ one_run() {
       requests: st.requests, rate_limited: st.inflight_429,
       rate_limited_pct: +(100 * st.inflight_429 / Math.max(1, st.requests)).toFixed(2),
       peak_in_flight: st.served_in_flight_max, ranges_min: ranges, sequential_bound_s: bound,
-      ratio: +(bound / wall).toFixed(2),
+      ratio: +(bound / wall).toFixed(2), schema_s: +schema.toFixed(2),
+      ratio_with_schema: +(bound / (wall + schema)).toFixed(2),
       backfill_s: rate > 0 ? +(Number(blocks) / Number(rate)).toFixed(2) : null,
       backfill_ratio: rate > 0 ? +(bound / (Number(blocks) / Number(rate))).toFixed(2) : null }));' \
-    "$lat" "$cap" "$allowed" "$k" "$t0" "$t1" "$BLOCKS" "$rows" "$WORK/proxy$run.json" "${rate:-0}" >>"$RESULTS"
+    "$lat" "$cap" "$allowed" "$k" "$t0" "$t1" "$BLOCKS" "$rows" "$WORK/proxy$run.json" "${rate:-0}" \
+    "$m0" "$m1" >>"$RESULTS"
   log "  $(tail -n 1 "$RESULTS")"
 }
 
@@ -169,13 +179,13 @@ node -e '
   const [file, blocks, events, loadStart, loadEnd, out] = process.argv.slice(1);
   const rows = fs.readFileSync(file, "utf8").trim().split("\n").map(JSON.parse);
   console.log(`remote provider: ${blocks} blocks, ${events} events; load ${loadStart} -> ${loadEnd}`);
-  console.log("latency  cap    allowed  inflight  wall s  blocks/s  requests  429s (%)     peak  bound s  ratio  backfill s  ratio");
+  console.log("latency  cap    allowed  inflight  wall s  blocks/s  requests  429s (%)     peak  bound s  ratio  backfill s  ratio   schema s  ratio+schema");
   for (const r of rows) {
     console.log(`${String(r.latency_ms).padEnd(9)}${String(r.cap).padEnd(7)}${String(r.allowed).padEnd(9)}` +
       `${String(r.max_inflight).padEnd(10)}${String(r.wall_s).padEnd(8)}${String(r.blocks_per_s).padEnd(10)}` +
       `${String(r.requests).padEnd(10)}${(r.rate_limited + " (" + r.rate_limited_pct + ")").padEnd(13)}` +
       `${String(r.peak_in_flight).padEnd(6)}${String(r.sequential_bound_s).padEnd(9)}${(r.ratio + "x").padEnd(7)}` +
-      `${String(r.backfill_s).padEnd(12)}${r.backfill_ratio}x`);
+      `${String(r.backfill_s).padEnd(12)}${(r.backfill_ratio + "x").padEnd(8)}${String(r.schema_s).padEnd(10)}${r.ratio_with_schema}x`);
   }
   for (const r of rows.filter((x) => x.max_inflight > 1)) {
     const seq = rows.find((x) => x.max_inflight === 1 && x.latency_ms === r.latency_ms &&
@@ -187,7 +197,9 @@ node -e '
   for (const r of rows.filter((x) => x.max_inflight > 1)) {
     const goal = r.allowed >= 8 ? 4 : r.allowed >= 4 ? 2.5 : 1;
     const ok = r.ratio >= goal && r.rate_limited_pct < 2;
-    console.log(`goal (${r.allowed} allowed): >= ${goal}x with 429s < 2%: ${ok ? "met" : "MISSED"} (${r.ratio}x, ${r.rate_limited_pct}%)`);
+    const okAll = r.ratio_with_schema >= goal && r.rate_limited_pct < 2;
+    console.log(`goal (${r.allowed} allowed): >= ${goal}x with 429s < 2%: ${ok ? "met" : "MISSED"} (${r.ratio}x, ${r.rate_limited_pct}%); ` +
+      `with the schema creation counted in: ${okAll ? "met" : "MISSED"} (${r.ratio_with_schema}x)`);
   }
   if (out) fs.writeFileSync(out, JSON.stringify({ blocks: +blocks, events: +events, load_start: loadStart,
     load_end: loadEnd, runs: rows }, null, 2) + "\n");' \

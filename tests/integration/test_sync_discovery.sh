@@ -5,6 +5,11 @@
 #      block by eth_getCode bisection, and its first eth_getLogs starts at
 #      the lowest of them; the database equals an index made with the
 #      real start blocks;
+#   1b. what it found is recorded (discovered_starts, 014): a run that stops
+#      below the deployment block writes no batch; the next run makes no
+#      eth_getCode call and starts at the recorded block; a contract whose
+#      network file now gives a start block uses that one (searched for
+#      nobody); `status` then says the backfill is done, 0 blocks left;
 #   2. --discover-start off scans from block 0 (same database);
 #   3. a node that refuses old state (a pruned node, played by the proxy:
 #      "missing trie node" below the head): one clear message, the scan
@@ -54,6 +59,46 @@ calls=$(grep -o "deployed at block [0-9]* ([0-9]* calls)" "$WORK/disc.log" | awk
 ((calls <= 14)) || it_fail "discovery: $calls eth_getCode calls for a $head-block chain"
 same disc "$db"
 it_log "discovery: $found contracts, the scan starts at $first (deployed), at most $calls calls each"
+
+# 1b. Recorded: a restart does not search again.
+getcode_calls() { sed -n 's/.*deployment-block discovery: \([0-9]*\) eth_getCode call.*/\1/p' "$1" | awk '{n += $1} END {print n + 0}'; }
+recorded() { grep -c "deployed at block [0-9]* (recorded; no calls)" "$1" || true; }
+db=$(it_newdb rec)
+"$BIN" sync --network "$WORK/net0.json" --rpc "$RPC" --db "$db" --confirmations 0 \
+  --to $((deployed - 1)) --log-level debug >"$WORK/rec1.log" 2>&1 ||
+  it_fail "recorded: first run failed: $(tail -5 "$WORK/rec1.log")"
+calls1=$(getcode_calls "$WORK/rec1.log")
+((calls1 > 0)) || it_fail "recorded: the first run made no eth_getCode call"
+rows=$(it_psql "$db" "SELECT count(*) FROM discovered_starts")
+((rows == ncontracts)) || it_fail "recorded: $rows rows in discovered_starts, not $ncontracts"
+[[ $(it_psql "$db" "SELECT count(*) FROM cursors") == 0 ]] || it_fail "recorded: a batch was written below the deployment block"
+# A network file that now gives one contract its start block: that one is
+# not searched and not taken from the record; the others are recorded.
+node -e '
+  const n = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const real = JSON.parse(require("fs").readFileSync(process.argv[3], "utf8"));
+  for (const c of n.contracts) c.start_block = 0;
+  const i = real.contracts.findIndex((x) => x.role !== "dimo_token");
+  n.contracts[i].start_block = real.contracts[i].start_block;
+  require("fs").writeFileSync(process.argv[2], JSON.stringify(n, null, 2));' "$WORK/net0.json" "$WORK/net1.json" "$NET"
+"$BIN" sync --network "$WORK/net1.json" --rpc "$RPC" --db "$db" --confirmations 0 \
+  --to $((deployed - 1)) --log-level debug >"$WORK/rec2.log" 2>&1 ||
+  it_fail "recorded: the run with a configured start block failed: $(tail -5 "$WORK/rec2.log")"
+(($(getcode_calls "$WORK/rec2.log") == 0)) || it_fail "recorded: a configured start block: eth_getCode asked again"
+(($(recorded "$WORK/rec2.log") == ncontracts - 1)) ||
+  it_fail "recorded: $(recorded "$WORK/rec2.log") contracts from the record, not $((ncontracts - 1))"
+"$BIN" sync --network "$WORK/net0.json" --rpc "$RPC" --db "$db" --confirmations 0 --to "$head" \
+  --log-level debug >"$WORK/rec3.log" 2>&1 || it_fail "recorded: restart failed: $(tail -5 "$WORK/rec3.log")"
+(($(getcode_calls "$WORK/rec3.log") == 0)) || it_fail "recorded: the restart asked eth_getCode again"
+(($(recorded "$WORK/rec3.log") == ncontracts)) || it_fail "recorded: the restart did not use every record"
+[[ $(first_range "$WORK/rec3.log") == "$deployed" ]] ||
+  it_fail "recorded: the restart's first eth_getLogs starts at $(first_range "$WORK/rec3.log"), not $deployed"
+same recorded "$db"
+"$BIN" status --network "$WORK/net0.json" --db "$db" >"$WORK/status.out" 2>&1 ||
+  it_fail "recorded: status failed: $(cat "$WORK/status.out")"
+grep -q "^backfill:  block $head of $head: .* 0 left" "$WORK/status.out" ||
+  it_fail "recorded: status does not say the backfill is done: $(cat "$WORK/status.out")"
+it_log "recorded: $calls1 eth_getCode calls once, none on restart; status: $(grep '^backfill:' "$WORK/status.out")"
 
 # 2. Off.
 db=$(it_newdb off)

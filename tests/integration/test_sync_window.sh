@@ -6,6 +6,8 @@
 #      database is always a prefix of the chain (every stored log at or
 #      below the cursor, as many as the reference has there); at the end
 #      it equals a fresh index, and the proxy did answer out of order;
+#      `status`, sampled too, shows the backfill's blocks done and left,
+#      its rate and an ETA while it runs, and 0 left at the end;
 #   2. a limit on requests in flight (HTTP 429 + Retry-After past 3): the
 #      window shrinks to fit, the 429s are counted in the progress line;
 #   3. the fault proxy at 20% faults with up to 8 ranges in flight;
@@ -67,6 +69,29 @@ it_bg order "$BIN" sync --network "$NET" --rpc "$PROXY" --db "$db" --confirmatio
   "${ranges[@]}"
 order_pid=$BG_PID
 samples=0
+etas=0
+status_check() { # FILE: the backfill lines of a `status` output, checked
+  local line at target done left
+  line=$(grep '^backfill:  block' "$1" || true)
+  [[ -n $line ]] || return 0
+  read -r at target done left < <(sed -n 's/^backfill:  block \([0-9]*\) of \([0-9]*\): \([0-9]*\) done .*, \([0-9]*\) left$/\1 \2 \3 \4/p' <<<"$line")
+  [[ -n $left ]] || it_fail "status: cannot read \"$line\""
+  ((target == head)) || it_fail "status: target $target, not $head"
+  ((left == target - at)) || it_fail "status: $left left at block $at of $target"
+  if ((left > 0)) && grep -q '^rate: .* blocks/s, .* events/s (written [0-9]* s ago); ETA [0-9]* s$' "$1"; then
+    etas=$((etas + 1))
+    cp "$1" "$WORK/status.mid"
+  fi
+}
+# `status` sampled by a loop of its own (a process each time).
+(
+  i=0
+  while kill -0 "$order_pid" 2>/dev/null; do
+    i=$((i + 1))
+    "$BIN" status --network "$NET" --db "$db" >"$WORK/status.$i" 2>&1 || true
+  done
+) &
+status_loop=$!
 while kill -0 "$order_pid" 2>/dev/null; do
   row=$(it_psql "$db" "SELECT c.last_block, count(l.*) FILTER (WHERE l.block_number <= c.last_block),
       count(l.*) FROM cursors c LEFT JOIN logs l ON l.chain_id = c.chain_id GROUP BY c.last_block" \
@@ -87,7 +112,15 @@ peak=$(stat served_in_flight_max)
 ((ooo >= 1)) || it_fail "order: no answer came back out of order"
 ((peak >= 3)) || it_fail "order: at most $peak exchanges in flight"
 ((samples >= 3)) || it_fail "order: only $samples samples taken"
+wait "$status_loop"
+for f in "$WORK"/status.[0-9]*; do status_check "$f"; done
+((etas >= 1)) || it_fail "status: no sample showed the backfill's rate and ETA"
+"$BIN" status --network "$NET" --db "$db" >"$WORK/status.end" 2>&1
+status_check "$WORK/status.end"
+grep -q "^backfill:  block $head of $head: .* 0 left$" "$WORK/status.end" ||
+  it_fail "status: at the end: $(cat "$WORK/status.end")"
 it_log "order: $ooo answers out of order, $peak in flight at most, $samples samples, always a prefix"
+it_log "status: $etas samples with an ETA, e.g. $(grep -h '^rate:' "$WORK/status.mid")"
 stop_proxy
 
 # 2. A limit on requests in flight.

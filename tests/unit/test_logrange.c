@@ -153,8 +153,30 @@ static void test_regrow(void) {
   CHECK_INT(r.span, 4000);
 }
 
+/* The answer's size counts (#16 item 3: a dense backfill's memory), and a
+ * nearly empty start grows the span eight times a step. */
+static void test_answer_bytes(void) {
+  idx_logrange_t r;
+  idx_logrange_init(&r, 100, 100000);
+  idx_logrange_answer(&r, 100, 0, 100); /* empty, no limit met yet */
+  CHECK_INT(r.span, 800);
+  r.grow_below_bytes = 512 * 1024; /* 104 bytes a log */
+  /* 7 MB in 2,000 logs counts as 67,307: the span for about 10,000 */
+  idx_logrange_answer(&r, 800, 2000, 7000000);
+  CHECK_INT(r.span, 114);
+  idx_logrange_answer(&r, 114, 100, 1000000); /* 1 MB: no growth */
+  CHECK_INT(r.span, 114);
+  idx_logrange_answer(&r, 114, 10, 1000); /* small, not nearly empty: doubles */
+  CHECK_INT(r.span, 228);
+  /* bytes unset: logs only, as idx_logrange_success */
+  r.grow_below_bytes = 0;
+  idx_logrange_answer(&r, 228, 10, 100000000);
+  CHECK_INT(r.span, 456);
+}
+
 int main(void) {
   test_dialects();
+  test_answer_bytes();
   test_adaptive();
   test_regrow();
   CHECK_DONE();
