@@ -97,7 +97,7 @@ typedef enum job_kind_e {
   /* #25, the senders' catch-up at start (sync_admin.c) */
   JOB_SENDERS_READ,  /* admin transactions still without a sender */
   JOB_SENDERS_WRITE, /* their senders, and the actions attributed */
-  JOB_STARTS,   /* record deployment blocks discovery found (014) */
+  JOB_STARTS,        /* record deployment blocks discovery found (014) */
 } job_kind_t;
 
 /* Deployment blocks read or recorded at once (discovered_starts rows). */
