@@ -156,7 +156,7 @@ IDX_WARN_UNUSED int idx_store_blocks(idx_store_t *store, uint64_t chain_id, uint
 IDX_WARN_UNUSED int idx_store_prune_blocks(idx_store_t *store, uint64_t chain_id, uint64_t below,
                                            char *err, size_t errlen) IDX_NONNULL(1, 4);
 
-/* #25, the senders' catch-up (a database indexed before 010 or 016): up
+/* #25, the senders' catch-up (a database indexed before 010 or 015): up
  * to cap admin transactions whose actions are still 'not_fetched' and
  * whose sender is not stored, oldest first, into txs (block, hash, first
  * stored log) and block_hashes (their block's hash). *n how many. */

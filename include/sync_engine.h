@@ -430,7 +430,7 @@ void idx_sync__admin_txs(idx_sync_t *s) IDX_NONNULL(1);
 /* A new batch: no plan, no senders. */
 void idx_sync__admin_forget(idx_sync_t *s) IDX_NONNULL(1);
 /* Once per start, after the chain check: the senders of admin actions a
- * database indexed before 010 (or 016) lacks, asked in rounds of at most
+ * database indexed before 010 (or 015) lacks, asked in rounds of at most
  * IDX_TXFETCH_BATCH * 10 transactions and stored with their actions
  * attributed; then idx_sync__after_catchup. A bad answer ends the
  * catch-up (logged; the next start resumes it), never the follower. */

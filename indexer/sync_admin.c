@@ -21,7 +21,7 @@
  *     inconsistent answer (asked again from the head).
  *
  * And once per start, the catch-up: a database indexed before migration
- * 010 (or 016, for the manufacturer license) holds admin actions whose
+ * 010 (or 015, for the manufacturer license) holds admin actions whose
  * senders were never asked ('not_fetched'). After the chain check and
  * before following, their transactions are read from the database in
  * rounds of CATCHUP_ROUND (oldest first), asked like a range's (the same

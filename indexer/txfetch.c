@@ -68,7 +68,7 @@ bool idx_txfetch_is_admin(const idx_txfetch_t *f, const idx_log_t *logs, size_t 
     return strcmp(e, "Transfer") == 0 && l->ntopics == 4 && zero_topic(&l->topics[2]);
   }
   if (is_role(l, "manufacturer_license")) {
-    /* The 2022 Stake's admin-only calls (016_manufacturer_admin.sql):
+    /* The 2022 Stake's admin-only calls (015_manufacturer_admin.sql):
      * unstake, emergencyWithdraw, adjustStakeAmount, revokeLicense (its
      * burn Transfer(owner -> 0x0); LicenseRevoked names the wrong token). */
     const char *e = l->event_name;

@@ -218,7 +218,7 @@ BEGIN
       AND f.kind = 'admin_withdraw'
     UNION ALL
     -- The manufacturer license (2022 Stake): one immutable admin and no
-    -- role events (016_manufacturer_admin.sql, which derives the same rows
+    -- role events (015_manufacturer_admin.sql, which derives the same rows
     -- for blocks modelled before it): no gating role, the sender only.
     SELECT l.chain_id, l.block_number, l.log_index, l.tx_hash, l.block_time, l.address,
       CASE l.event_name WHEN 'UnstakeTokens' THEN 'unstake'
@@ -270,7 +270,7 @@ BEGIN
 END;
 $$;
 
--- ---- the senders' catch-up (a database indexed before 010 or 016) -------------
+-- ---- the senders' catch-up (a database indexed before 010 or 015) -------------
 
 -- Admin transactions whose actions are still 'not_fetched' and whose
 -- sender is not stored, oldest first, at most p_limit: each with its first

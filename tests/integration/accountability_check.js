@@ -77,7 +77,7 @@ const json = (sql) => JSON.parse(psql(sql));
   let mfrWant = null;
   if (args.mfr) {
     // The manufacturer license (2022 Stake): no roles, one immutable admin;
-    // its actions attributed to the sender only (016_manufacturer_admin.sql).
+    // its actions attributed to the sender only (015_manufacturer_admin.sql).
     step('manufacturer license: admin actions by the sender');
     const mr = JSON.parse(fs.readFileSync(args.mfr, 'utf8'));
     const hexM = `'\\x${mr.contract.slice(2).toLowerCase()}'::bytea`;

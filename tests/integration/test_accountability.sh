@@ -19,7 +19,7 @@ it_pg
 it_chain
 it_deploy
 api_run
-# The manufacturer license's admin actions first (016: attributed to the
+# The manufacturer license's admin actions first (015: attributed to the
 # sender only), so that the reorg below removes only the app scenario's.
 node "$IT_ROOT/tests/integration/manufacturer_admin.js" --rpc "$RPC" --network "$NET" --out "$WORK/mfr.json" \
   >"$WORK/mfr.log" 2>&1 || it_fail "manufacturer admin actions failed: $(tail -5 "$WORK/mfr.log")"
@@ -118,7 +118,7 @@ lied_sync contra lie_tx_block
 grep -q "inconsistent node answer (a transaction's hash or block differs" "$WORK/contra.log" ||
   it_fail "contra: no range thrown away for a contradicting transaction: $(tail -5 "$WORK/contra.log")"
 thrown=$(cat "$WORK/missing.log" "$WORK/contra.log" | grep -c "inconsistent node answer (.*transaction")
-# A database indexed before the senders were kept (before 010, or 016 for
+# A database indexed before the senders were kept (before 010, or 015 for
 # the manufacturer license): its actions have no sender. Restarting fetches
 # them (the catch-up, at start), once: the rows equal the fresh index again,
 # and a second start finds nothing to do.
@@ -139,7 +139,7 @@ diff "$WORK/fresh.dump" "$WORK/caught.dump" >"$WORK/caught.diff" ||
 catchup catchup2
 ! grep -q "senders' catch-up: " "$WORK/catchup2.log" || it_fail "catch-up: a second start fetched again"
 dump "$fresh" | diff -q "$WORK/fresh.dump" - >/dev/null || it_fail "catch-up: a second start changed rows"
-# Before 016 the manufacturer license's actions were not kept: 016 derives
+# Before 015 the manufacturer license's actions were not kept: 015 derives
 # them from the stored logs ('not_fetched'; its INSERT, run again here), and
 # the catch-up attributes them: the rows equal the fresh index again.
 mfr=$(it_psql "$fresh" "DELETE FROM admin_actions a USING contracts c WHERE c.chain_id = a.chain_id
@@ -147,11 +147,11 @@ mfr=$(it_psql "$fresh" "DELETE FROM admin_actions a USING contracts c WHERE c.ch
 ((mfr == 4)) || it_fail "expected the 4 manufacturer actions, deleted $mfr"
 it_psql "$fresh" "DELETE FROM tx_senders s WHERE NOT EXISTS (SELECT 1 FROM admin_actions a
   WHERE a.chain_id = s.chain_id AND a.block_number = s.block_number AND a.tx_hash = s.tx_hash)" >/dev/null
-sed -n '/^INSERT INTO admin_actions/,$p' "$IT_ROOT/schema/016_manufacturer_admin.sql" >"$WORK/016.sql"
-psql "$fresh" -v ON_ERROR_STOP=1 -q -f "$WORK/016.sql" >/dev/null || it_fail "016's derivation failed"
+sed -n '/^INSERT INTO admin_actions/,$p' "$IT_ROOT/schema/015_manufacturer_admin.sql" >"$WORK/015.sql"
+psql "$fresh" -v ON_ERROR_STOP=1 -q -f "$WORK/015.sql" >/dev/null || it_fail "015's derivation failed"
 catchup catchup3
 grep -q "senders' catch-up: 4 admin transaction(s) fetched in 1 round(s), 4 action(s) attributed" \
-  "$WORK/catchup3.log" || it_fail "catch-up after 016: $(grep -i catch-up "$WORK/catchup3.log" | tail -3)"
-dump "$fresh" | diff "$WORK/fresh.dump" - >"$WORK/016.diff" ||
-  it_fail "016 + catch-up: rows differ from the fresh index: $(head -20 "$WORK/016.diff")"
+  "$WORK/catchup3.log" || it_fail "catch-up after 015: $(grep -i catch-up "$WORK/catchup3.log" | tail -3)"
+dump "$fresh" | diff "$WORK/fresh.dump" - >"$WORK/015.diff" ||
+  it_fail "015 + catch-up: rows differ from the fresh index: $(head -20 "$WORK/015.diff")"
 echo "accountability: ok ($(wc -l <"$WORK/live.dump") rows equal a fresh index, $rolled rollback(s), $thrown lies about senders thrown away, $nulled actions caught up)"

@@ -1,4 +1,4 @@
--- 016_manufacturer_admin.sql: the admin actions of the manufacturer license
+-- 015_manufacturer_admin.sql: the admin actions of the manufacturer license
 -- contract (the 2022 Stake) in the admin-actions ledger (issue #25).
 --
 -- That contract has no roles: one `admin` address, fixed at deployment
