@@ -331,7 +331,9 @@ static void check_chain_id(idx_sync_t *s) {
     return; /* its answer goes on (on_chain_checked) */
   idx_sync__change_phase(s, PHASE_CHAIN_CHECK);
   if (s->chain_checked) {
-    poll_head(s);
+    /* Answered while the store opened: on as after the answer (the
+     * senders' catch-up runs once, then the head). */
+    idx_sync__admin_catchup(s);
     return;
   }
   s->rpc_busy = true;
