@@ -291,21 +291,20 @@ static void headers_skipped(idx_sync_t *s, sync_slot_t **slots, size_t n) {
   }
 }
 
-/* Sends one batch with the headers of the queued ranges, lowest first, up
- * to TIME_BATCH_MAX headers. Returns whether it went out. */
-static bool pump_headers(idx_sync_t *s) {
-  if (s->hdr_busy || s->stopping)
-    return false;
-  const char *methods[TIME_BATCH_MAX];
-  json_t *params[TIME_BATCH_MAX];
+/* Takes the queued ranges' headers, lowest range first, while they fit in
+ * TIME_BATCH_MAX requests and `max` ranges: their requests go to methods
+ * and params, the ranges to taken (now in flight). Returns how many
+ * requests; *ntaken says how many ranges. */
+static size_t take_queued_headers(idx_sync_t *s, const char **methods, json_t **params,
+                                  sync_slot_t **taken, size_t max, size_t *ntaken) {
   size_t k = 0;
-  s->nhdr_slots = 0;
-  for (;;) {
+  *ntaken = 0;
+  while (*ntaken < max) {
     sync_slot_t *low = NULL;
     for (size_t i = 0; i < s->nslots; i++) {
-      sync_slot_t *p = &s->slots[i];
-      if (p->state == SLOT_QUEUED && (!low || p->from < low->from))
-        low = p;
+      sync_slot_t *q = &s->slots[i];
+      if (q->state == SLOT_QUEUED && (!low || q->from < low->from))
+        low = q;
     }
     if (!low || k + low->nhdr > TIME_BATCH_MAX)
       break;
@@ -317,8 +316,19 @@ static bool pump_headers(idx_sync_t *s) {
     }
     low->state = SLOT_IN_FLIGHT;
     low->hdr_out = true;
-    s->hdr_slots[s->nhdr_slots++] = low;
+    taken[(*ntaken)++] = low;
   }
+  return k;
+}
+
+/* Sends one batch with the headers of the queued ranges, lowest first, up
+ * to TIME_BATCH_MAX headers. Returns whether it went out. */
+static bool pump_headers(idx_sync_t *s) {
+  if (s->hdr_busy || s->stopping)
+    return false;
+  const char *methods[TIME_BATCH_MAX];
+  json_t *params[TIME_BATCH_MAX];
+  size_t k = take_queued_headers(s, methods, params, s->hdr_slots, s->nslots, &s->nhdr_slots);
   if (!s->nhdr_slots)
     return false;
   int rc = idx_rpc_batch(s->opts.rpc, methods, params, k, on_header_batch, s);
@@ -473,28 +483,8 @@ static sync_slot_t *free_slot(idx_sync_t *s) {
  * (lowest first, up to TIME_BATCH_MAX headers). Returns how many requests. */
 static size_t carry_headers(idx_sync_t *s, sync_slot_t *carrier, const char **methods,
                             json_t **params) {
-  size_t k = 0;
-  carrier->ncarried = 0;
-  while (carrier->ncarried < SLOT_CARRY_MAX) {
-    sync_slot_t *low = NULL;
-    for (size_t i = 0; i < s->nslots; i++) {
-      sync_slot_t *q = &s->slots[i];
-      if (q->state == SLOT_QUEUED && (!low || q->from < low->from))
-        low = q;
-    }
-    if (!low || k + low->nhdr > TIME_BATCH_MAX)
-      break;
-    for (size_t i = 0; i < low->nhdr; i++) {
-      char tag[24];
-      snprintf(tag, sizeof tag, "0x%llx", (unsigned long long)low->numbers[low->nrange + i]);
-      methods[k] = "eth_getBlockByNumber";
-      params[k++] = json_pack("[s,b]", tag, 0);
-    }
-    low->state = SLOT_IN_FLIGHT;
-    low->hdr_out = true;
-    carrier->carried[carrier->ncarried++] = low;
-  }
-  return k;
+  return take_queued_headers(s, methods, params, carrier->carried, SLOT_CARRY_MAX,
+                             &carrier->ncarried);
 }
 
 /* Sends the range [from, to], with the headers waiting; false when it
