@@ -1797,7 +1797,7 @@ int idx_api_start(idx_api_t **out, uv_loop_t *loop, const idx_api_options_t *opt
                   size_t errlen) {
   *out = NULL;
   if (!opts->conninfo || !opts->listen || opts->db_pool == 0) {
-    snprintf(err, errlen, "HTTP API: no database, listen address or pool");
+    idx_set_err(err, errlen, "HTTP API: no database, listen address or pool");
     return IDX_ERR_INVAL;
   }
   idx_api_t *api = calloc(1, sizeof *api);
@@ -1817,7 +1817,7 @@ int idx_api_start(idx_api_t **out, uv_loop_t *loop, const idx_api_options_t *opt
   if (rc == 0)
     rc = idx_sig_new(&api->sig);
   if (rc) {
-    snprintf(err, errlen, "HTTP API: %s", idx_strerror(rc));
+    idx_set_err(err, errlen, "HTTP API: %s", idx_strerror(rc));
     idx_cache_free(&api->cache);
     free(api->conninfo);
     free(api);
@@ -1829,7 +1829,7 @@ int idx_api_start(idx_api_t **out, uv_loop_t *loop, const idx_api_options_t *opt
   po.size = opts->db_pool;
   rc = idx_dbpool_new(&api->pool, loop, &po);
   if (rc) {
-    snprintf(err, errlen, "HTTP API: cannot set up the database pool: %s", idx_strerror(rc));
+    idx_set_err(err, errlen, "HTTP API: cannot set up the database pool: %s", idx_strerror(rc));
     idx_sig_free(api->sig);
     idx_cache_free(&api->cache);
     free(api->conninfo);

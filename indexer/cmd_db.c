@@ -253,9 +253,9 @@ int idx_cmd_rederive(const idx_cmd_ctx_t *ctx) {
   if (rc == 0)
     rc = idx_store_writer_lock(store, net->chain_id, &locked, err, sizeof err);
   if (rc == 0 && !locked) {
-    snprintf(err, sizeof err,
-             "another dimo-indexer writes chain %llu (it holds the writer lock): stop it first",
-             (unsigned long long)net->chain_id);
+    idx_set_err(err, sizeof err,
+                "another dimo-indexer writes chain %llu (it holds the writer lock): stop it first",
+                (unsigned long long)net->chain_id);
     rc = IDX_ERR_STANDBY;
   }
   if (rc == 0)

@@ -189,7 +189,7 @@ static int set_value(idx_config_t *cfg, const opt_t *o, const char *value, const
     if (!*value) {
       ok = false;
     } else if (cfg->nrpc == IDX_CONFIG_MAX_RPC) {
-      snprintf(err, errlen, "%s: at most %d URLs", source, IDX_CONFIG_MAX_RPC);
+      idx_set_err(err, errlen, "%s: at most %d URLs", source, IDX_CONFIG_MAX_RPC);
       return IDX_ERR_CONFIG;
     } else {
       cfg->rpc[cfg->nrpc++] = value;
@@ -218,7 +218,7 @@ static int set_value(idx_config_t *cfg, const opt_t *o, const char *value, const
     break;
   }
   if (!ok) {
-    snprintf(err, errlen, "%s: bad value \"%s\" (%s)", source, value, o->help);
+    idx_set_err(err, errlen, "%s: bad value \"%s\" (%s)", source, value, o->help);
     return IDX_ERR_CONFIG;
   }
   if (o->has_offset != NO_HAS)
@@ -320,13 +320,14 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
         o = &options[k];
     }
     if (!o) {
-      snprintf(err, errlen, "unknown option \"%.*s\" (see %s --help)", (int)name_len, arg, argv[0]);
+      idx_set_err(err, errlen, "unknown option \"%.*s\" (see %s --help)", (int)name_len, arg,
+                  argv[0]);
       return IDX_ERR_CONFIG;
     }
     const char *value = NULL;
     if (o->kind == OPT_FLAG) {
       if (eq) {
-        snprintf(err, errlen, "%s takes no value", o->flag);
+        idx_set_err(err, errlen, "%s takes no value", o->flag);
         return IDX_ERR_CONFIG;
       }
     } else if (eq) {
@@ -334,7 +335,7 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
     } else if (i + 1 < argc) {
       value = argv[++i];
     } else {
-      snprintf(err, errlen, "%s needs a value", o->flag);
+      idx_set_err(err, errlen, "%s needs a value", o->flag);
       return IDX_ERR_CONFIG;
     }
     if (o->kind == OPT_STRING_LIST && !rpc_from_flags) {
@@ -348,30 +349,31 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->args = argv + 1;
   cfg->nargs = nargs;
   if (cfg->max_range == 0 || cfg->initial_range == 0) {
-    snprintf(err, errlen, "--initial-range and --max-range must be at least 1");
+    idx_set_err(err, errlen, "--initial-range and --max-range must be at least 1");
     return IDX_ERR_CONFIG;
   }
   if (strcmp(cfg->discover_start, "on") != 0 && strcmp(cfg->discover_start, "off") != 0) {
-    snprintf(err, errlen, "--discover-start must be on or off (got \"%s\")", cfg->discover_start);
+    idx_set_err(err, errlen, "--discover-start must be on or off (got \"%s\")",
+                cfg->discover_start);
     return IDX_ERR_CONFIG;
   }
   if (cfg->max_inflight == 0 || cfg->max_inflight > 64) {
-    snprintf(err, errlen, "--max-inflight must be 1..64");
+    idx_set_err(err, errlen, "--max-inflight must be 1..64");
     return IDX_ERR_CONFIG;
   }
   if (strcmp(cfg->http_ui, "on") != 0 && strcmp(cfg->http_ui, "off") != 0) {
-    snprintf(err, errlen, "--http-ui must be on or off (got \"%s\")", cfg->http_ui);
+    idx_set_err(err, errlen, "--http-ui must be on or off (got \"%s\")", cfg->http_ui);
     return IDX_ERR_CONFIG;
   }
   if (cfg->explorer_url && !idx_web_explorer_url_ok(cfg->explorer_url)) {
-    snprintf(err, errlen,
-             "--explorer-url must be http:// or https:// and up to 200 printable characters "
-             "without spaces or quotes (got \"%.200s\")",
-             cfg->explorer_url);
+    idx_set_err(err, errlen,
+                "--explorer-url must be http:// or https:// and up to 200 printable characters "
+                "without spaces or quotes (got \"%.200s\")",
+                cfg->explorer_url);
     return IDX_ERR_CONFIG;
   }
   if (cfg->poll_ms == 0 || cfg->poll_ms > 3600000) {
-    snprintf(err, errlen, "--poll-interval must be 1..3600000 ms");
+    idx_set_err(err, errlen, "--poll-interval must be 1..3600000 ms");
     return IDX_ERR_CONFIG;
   }
   return 0;

@@ -154,7 +154,7 @@ static char *resolve_abi(const char *value, const char *net_dir, const char *abi
 static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const char *net_dir,
                               const char *abi_dir, char *err, size_t errlen) {
   if (!json_is_object(obj)) {
-    snprintf(err, errlen, "contracts[%zu] is not an object", i);
+    idx_set_err(err, errlen, "contracts[%zu] is not an object", i);
     return IDX_ERR_CONFIG;
   }
   const char *key;
@@ -165,7 +165,7 @@ static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const ch
     for (size_t k = 0; k < IDX_ARRAY_LEN(known) && !ok; k++)
       ok = strcmp(key, known[k]) == 0;
     if (!ok) {
-      snprintf(err, errlen, "contracts[%zu]: unknown key \"%s\"", i, key);
+      idx_set_err(err, errlen, "contracts[%zu]: unknown key \"%s\"", i, key);
       return IDX_ERR_CONFIG;
     }
   }
@@ -175,26 +175,27 @@ static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const ch
   const char *abi = json_string_value(json_object_get(obj, "abi"));
   json_t *start = json_object_get(obj, "start_block");
   if (!role) {
-    snprintf(err, errlen, "contracts[%zu]: \"role\" (a string) is required", i);
+    idx_set_err(err, errlen, "contracts[%zu]: \"role\" (a string) is required", i);
     return IDX_ERR_CONFIG;
   }
   if (strcmp(role, "node_license") == 0) {
     /* The 2022 Stake contract licenses manufacturers, not DIP-5 node
      * operators: a file written for an earlier release says so here. */
-    snprintf(err, errlen,
-             "contracts[%zu]: role \"node_license\" is now \"manufacturer_license\" (the 2022 "
-             "Stake contract licenses manufacturers; DIP-5 node operators are \"storage_node\")",
-             i);
+    idx_set_err(err, errlen,
+                "contracts[%zu]: role \"node_license\" is now \"manufacturer_license\" (the 2022 "
+                "Stake contract licenses manufacturers; DIP-5 node operators are \"storage_node\")",
+                i);
     return IDX_ERR_CONFIG;
   }
   size_t r = 0;
   while (r < IDX_ARRAY_LEN(role_names) && strcmp(role, role_names[r]) != 0)
     r++;
   if (r == IDX_ARRAY_LEN(role_names)) {
-    snprintf(err, errlen,
-             "contracts[%zu]: unknown role \"%s\" (app_license, manufacturer_license, "
-             "dimo_token, sacd, vehicle, sacd_template, storage_node, node_registry, connection)",
-             i, role);
+    idx_set_err(
+        err, errlen,
+        "contracts[%zu]: unknown role \"%s\" (app_license, manufacturer_license, "
+        "dimo_token, sacd, vehicle, sacd_template, storage_node, node_registry, connection)",
+        i, role);
     return IDX_ERR_CONFIG;
   }
   c->role = (idx_role_t)r;
@@ -202,14 +203,15 @@ static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const ch
   bool license = c->license_class != IDX_CLASS_NONE;
   if (cls) {
     if (!license) {
-      snprintf(err, errlen, "contracts[%zu]: \"class\" applies to license roles only", i);
+      idx_set_err(err, errlen, "contracts[%zu]: \"class\" applies to license roles only", i);
       return IDX_ERR_CONFIG;
     }
     idx_class_t want;
     if (!idx_class_parse(cls, &want)) {
-      snprintf(err, errlen,
-               "contracts[%zu]: unknown class \"%s\" (app, client, manufacturer, node, connection)",
-               i, cls);
+      idx_set_err(
+          err, errlen,
+          "contracts[%zu]: unknown class \"%s\" (app, client, manufacturer, node, connection)", i,
+          cls);
       return IDX_ERR_CONFIG;
     }
     /* A class is a label over the role's semantics: an app-license
@@ -219,25 +221,25 @@ static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const ch
                         ? want == IDX_CLASS_APP || want == IDX_CLASS_CLIENT
                         : want == c->license_class;
     if (!ok_class) {
-      snprintf(err, errlen, "contracts[%zu]: role %s cannot have class \"%s\"", i, role, cls);
+      idx_set_err(err, errlen, "contracts[%zu]: role %s cannot have class \"%s\"", i, role, cls);
       return IDX_ERR_CONFIG;
     }
     c->license_class = want;
   } else if (json_object_get(obj, "class")) {
-    snprintf(err, errlen, "contracts[%zu]: \"class\" must be a string", i);
+    idx_set_err(err, errlen, "contracts[%zu]: \"class\" must be a string", i);
     return IDX_ERR_CONFIG;
   }
   if (!address || idx_addr_from_hex(&c->address, address) != 0) {
-    snprintf(err, errlen, "contracts[%zu]: \"address\" must be a 0x-prefixed 20-byte hex address",
-             i);
+    idx_set_err(err, errlen,
+                "contracts[%zu]: \"address\" must be a 0x-prefixed 20-byte hex address", i);
     return IDX_ERR_CONFIG;
   }
   if (start && !json_u64(start, &c->start_block)) {
-    snprintf(err, errlen, "contracts[%zu]: \"start_block\" must be a non-negative integer", i);
+    idx_set_err(err, errlen, "contracts[%zu]: \"start_block\" must be a non-negative integer", i);
     return IDX_ERR_CONFIG;
   }
   if (!abi || !*abi) {
-    snprintf(err, errlen, "contracts[%zu]: \"abi\" (a file name) is required", i);
+    idx_set_err(err, errlen, "contracts[%zu]: \"abi\" (a file name) is required", i);
     return IDX_ERR_CONFIG;
   }
   if (!(c->abi_path = resolve_abi(abi, net_dir, abi_dir)))
@@ -245,18 +247,18 @@ static int contract_from_json(idx_contract_t *c, json_t *obj, size_t i, const ch
   char inner[512];
   int rc = idx_abi_load_file(&c->abi, c->abi_path, inner, sizeof inner);
   if (rc) {
-    snprintf(err, errlen, "contracts[%zu]: %s", i, inner);
+    idx_set_err(err, errlen, "contracts[%zu]: %s", i, inner);
     return IDX_ERR_CONFIG;
   }
   if (c->abi.nevents == 0) {
-    snprintf(err, errlen, "contracts[%zu]: %s has no events", i, c->abi_path);
+    idx_set_err(err, errlen, "contracts[%zu]: %s has no events", i, c->abi_path);
     return IDX_ERR_CONFIG;
   }
   /* Every contract's implementation history (the set skips what the file
    * already has). */
   rc = idx_network_add_proxy_events(&c->abi, inner, sizeof inner);
   if (rc) {
-    snprintf(err, errlen, "contracts[%zu]: proxy events: %s", i, inner);
+    idx_set_err(err, errlen, "contracts[%zu]: proxy events: %s", i, inner);
     return rc;
   }
   return 0;
@@ -284,7 +286,7 @@ static bool wei_string(json_t *v) {
  * re-serialized (x- keys dropped) in net->requirements_json. */
 static int requirements_from_json(idx_network_t *net, json_t *reqs, char *err, size_t errlen) {
   if (!json_is_object(reqs)) {
-    snprintf(err, errlen, "\"requirements\" must be an object of license classes");
+    idx_set_err(err, errlen, "\"requirements\" must be an object of license classes");
     return IDX_ERR_CONFIG;
   }
   json_t *out = json_object();
@@ -300,15 +302,15 @@ static int requirements_from_json(idx_network_t *net, json_t *reqs, char *err, s
     for (size_t k = 0; k < IDX_ARRAY_LEN(requirement_classes) && !known; k++)
       known = strcmp(cls, requirement_classes[k]) == 0;
     if (!known) {
-      snprintf(err, errlen,
-               "requirements: unknown class \"%s\" (app, client, node, manufacturer; "
-               "connections have no stake)",
-               cls);
+      idx_set_err(err, errlen,
+                  "requirements: unknown class \"%s\" (app, client, node, manufacturer; "
+                  "connections have no stake)",
+                  cls);
       rc = IDX_ERR_CONFIG;
       break;
     }
     if (!json_is_object(r)) {
-      snprintf(err, errlen, "requirements.%s must be an object", cls);
+      idx_set_err(err, errlen, "requirements.%s must be an object", cls);
       rc = IDX_ERR_CONFIG;
       break;
     }
@@ -324,24 +326,24 @@ static int requirements_from_json(idx_network_t *net, json_t *reqs, char *err, s
         continue;
       bool amount = strcmp(key, "stake") == 0 || strcmp(key, "per_user") == 0;
       if (amount && !wei_string(v)) {
-        snprintf(err, errlen,
-                 "requirements.%s.%s must be an amount in wei as a decimal string "
-                 "(e.g. \"10000000000000000000000\" for 10,000 DIMO)",
-                 cls, key);
+        idx_set_err(err, errlen,
+                    "requirements.%s.%s must be an amount in wei as a decimal string "
+                    "(e.g. \"10000000000000000000000\" for 10,000 DIMO)",
+                    cls, key);
         rc = IDX_ERR_CONFIG;
       } else if (strcmp(key, "per_user") == 0 && strcmp(cls, "node") != 0) {
-        snprintf(err, errlen, "requirements.%s.per_user: only nodes have users", cls);
+        idx_set_err(err, errlen, "requirements.%s.per_user: only nodes have users", cls);
         rc = IDX_ERR_CONFIG;
       } else if (strcmp(key, "understaked") == 0 && !json_is_boolean(v)) {
-        snprintf(err, errlen, "requirements.%s.understaked must be true or false", cls);
+        idx_set_err(err, errlen, "requirements.%s.understaked must be true or false", cls);
         rc = IDX_ERR_CONFIG;
       } else if (strcmp(key, "note") == 0 && !json_is_string(v)) {
-        snprintf(err, errlen, "requirements.%s.note must be a string", cls);
+        idx_set_err(err, errlen, "requirements.%s.note must be a string", cls);
         rc = IDX_ERR_CONFIG;
       } else if (!amount && strcmp(key, "understaked") != 0 && strcmp(key, "note") != 0) {
-        snprintf(err, errlen,
-                 "requirements.%s: unknown key \"%s\" (stake, per_user, understaked, note)", cls,
-                 key);
+        idx_set_err(err, errlen,
+                    "requirements.%s: unknown key \"%s\" (stake, per_user, understaked, note)", cls,
+                    key);
         rc = IDX_ERR_CONFIG;
       } else if (json_object_set(one, key, v) != 0) {
         rc = IDX_ERR_NOMEM;
@@ -350,7 +352,7 @@ static int requirements_from_json(idx_network_t *net, json_t *reqs, char *err, s
         break;
     }
     if (!rc && !json_object_get(one, "stake")) {
-      snprintf(err, errlen, "requirements.%s: \"stake\" is required", cls);
+      idx_set_err(err, errlen, "requirements.%s: \"stake\" is required", cls);
       rc = IDX_ERR_CONFIG;
     }
     if (rc)
@@ -365,7 +367,7 @@ static int requirements_from_json(idx_network_t *net, json_t *reqs, char *err, s
 static int network_from_json(idx_network_t *net, json_t *root, const char *net_dir,
                              const char *abi_dir, char *err, size_t errlen) {
   if (!json_is_object(root)) {
-    snprintf(err, errlen, "a network file is a JSON object");
+    idx_set_err(err, errlen, "a network file is a JSON object");
     return IDX_ERR_CONFIG;
   }
   const char *key;
@@ -377,7 +379,7 @@ static int network_from_json(idx_network_t *net, json_t *root, const char *net_d
     for (size_t k = 0; k < IDX_ARRAY_LEN(known) && !ok; k++)
       ok = strcmp(key, known[k]) == 0;
     if (!ok) {
-      snprintf(err, errlen, "unknown key \"%s\"", key);
+      idx_set_err(err, errlen, "unknown key \"%s\"", key);
       return IDX_ERR_CONFIG;
     }
   }
@@ -385,13 +387,13 @@ static int network_from_json(idx_network_t *net, json_t *root, const char *net_d
   if (!(net->name = strdup(name ? name : "unnamed")))
     return IDX_ERR_NOMEM;
   if (!json_u64(json_object_get(root, "chain_id"), &net->chain_id) || net->chain_id == 0) {
-    snprintf(err, errlen, "\"chain_id\" (a positive integer) is required");
+    idx_set_err(err, errlen, "\"chain_id\" (a positive integer) is required");
     return IDX_ERR_CONFIG;
   }
   json_t *conf = json_object_get(root, "confirmations");
   if (conf) {
     if (!json_u64(conf, &net->confirmations)) {
-      snprintf(err, errlen, "\"confirmations\" must be a non-negative integer");
+      idx_set_err(err, errlen, "\"confirmations\" must be a non-negative integer");
       return IDX_ERR_CONFIG;
     }
     net->has_confirmations = true;
@@ -399,7 +401,7 @@ static int network_from_json(idx_network_t *net, json_t *root, const char *net_d
   json_t *fin = json_object_get(root, "finality");
   if (fin) {
     if (!json_is_string(fin) || idx_finality_parse(json_string_value(fin), &net->finality)) {
-      snprintf(err, errlen, "\"finality\" must be \"latest\", \"safe\" or \"finalized\"");
+      idx_set_err(err, errlen, "\"finality\" must be \"latest\", \"safe\" or \"finalized\"");
       return IDX_ERR_CONFIG;
     }
     net->has_finality = true;
@@ -412,11 +414,11 @@ static int network_from_json(idx_network_t *net, json_t *root, const char *net_d
   }
   json_t *contracts = json_object_get(root, "contracts");
   if (!json_is_array(contracts) || json_array_size(contracts) == 0) {
-    snprintf(err, errlen, "\"contracts\" must be a non-empty array");
+    idx_set_err(err, errlen, "\"contracts\" must be a non-empty array");
     return IDX_ERR_CONFIG;
   }
   if (json_array_size(contracts) > 64) {
-    snprintf(err, errlen, "\"contracts\": at most 64 entries");
+    idx_set_err(err, errlen, "\"contracts\": at most 64 entries");
     return IDX_ERR_CONFIG;
   }
   net->contracts = calloc(json_array_size(contracts), sizeof *net->contracts);
@@ -431,14 +433,14 @@ static int network_from_json(idx_network_t *net, json_t *root, const char *net_d
       return rc;
     for (size_t k = 0; k < i; k++) {
       if (memcmp(net->contracts[k].address.b, c->address.b, 20) == 0) {
-        snprintf(err, errlen, "contracts[%zu]: address listed twice", i);
+        idx_set_err(err, errlen, "contracts[%zu]: address listed twice", i);
         return IDX_ERR_CONFIG;
       }
     }
     any_license |= c->license_class != IDX_CLASS_NONE;
   }
   if (!any_license) {
-    snprintf(err, errlen, "\"contracts\" needs at least one license contract");
+    idx_set_err(err, errlen, "\"contracts\" needs at least one license contract");
     return IDX_ERR_CONFIG;
   }
   return 0;
@@ -453,17 +455,17 @@ int idx_network_load(idx_network_t *net, const char *name_or_path, const char *a
   } else if (valid_preset_name(name_or_path)) {
     snprintf(path, sizeof path, "%s/networks/%s.json", abi_dir, name_or_path);
   } else {
-    snprintf(err, errlen, "--network: \"%s\" is neither a preset name nor a .json path",
-             name_or_path);
+    idx_set_err(err, errlen, "--network: \"%s\" is neither a preset name nor a .json path",
+                name_or_path);
     return IDX_ERR_CONFIG;
   }
   json_error_t jerr;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
   if (!root) {
     if (!file_exists(path) && !looks_like_path(name_or_path))
-      snprintf(err, errlen, "network \"%s\": no preset %s", name_or_path, path);
+      idx_set_err(err, errlen, "network \"%s\": no preset %s", name_or_path, path);
     else
-      snprintf(err, errlen, "%s: line %d: %s", path, jerr.line, jerr.text);
+      idx_set_err(err, errlen, "%s: line %d: %s", path, jerr.line, jerr.text);
     return IDX_ERR_CONFIG;
   }
   char dir_copy[4096];
@@ -476,9 +478,9 @@ int idx_network_load(idx_network_t *net, const char *name_or_path, const char *a
     rc = IDX_ERR_NOMEM;
   if (rc) {
     if (rc != IDX_ERR_NOMEM)
-      snprintf(err, errlen, "%s: %s", path, inner);
+      idx_set_err(err, errlen, "%s: %s", path, inner);
     else
-      snprintf(err, errlen, "%s: out of memory", path);
+      idx_set_err(err, errlen, "%s: out of memory", path);
     idx_network_free(net);
   }
   return rc;
