@@ -134,6 +134,7 @@ typedef struct store_job_s {
 } store_job_t;
 
 typedef enum req_kind_e {
+  REQ_LOGS_OPEN, /* #22: the quiet roles' every log (no topic filter) */
   REQ_LOGS_MAIN,
   REQ_LOGS_TOKEN,
   REQ_LOGS_TOKEN_IN, /* #25: DIMO into a license contract (its books) */
@@ -460,8 +461,9 @@ unsigned idx_sync__window_exchanges(const idx_sync_t *s) IDX_NONNULL(1);
 sync_slot_t *idx_sync__window_take(idx_sync_t *s, uint64_t from, uint64_t *to, bool near_head)
     IDX_NONNULL(1, 3);
 /* After a provider limit that set the span to `span`: ranges planned
- * wider are dropped (asked again narrower); the others stay. */
-void idx_sync__window_drop_wider(idx_sync_t *s, uint64_t span) IDX_NONNULL(1);
+ * wider are dropped (asked again narrower); the others stay. Returns
+ * whether one of them was the range the writer waits for. */
+bool idx_sync__window_drop_wider(idx_sync_t *s, uint64_t span) IDX_NONNULL(1);
 /* A backfill range's answer took `bytes` (as received): what the window
  * expects of the ranges it sends (answer_est). */
 void idx_sync__window_note_answer(idx_sync_t *s, size_t bytes) IDX_NONNULL(1);

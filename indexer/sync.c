@@ -734,7 +734,7 @@ size_t idx_sync__range_requests(const idx_sync_t *s, uint64_t from, uint64_t to,
   if (json_array_size(s->open_addresses)) {
     methods[k] = "eth_getLogs";
     params[k] = logs_filter(s->open_addresses, NULL, from, to);
-    kinds[k++] = REQ_LOGS_MAIN;
+    kinds[k++] = REQ_LOGS_OPEN;
   }
   if (json_array_size(s->main_addresses)) {
     methods[k] = "eth_getLogs";
@@ -834,7 +834,7 @@ static void range_limited(idx_sync_t *s, const idx_logrange_advice_t *advice, co
   /* Ranges planned wider would meet the same limit: asked again with the
    * new span. (A span limit says nothing about how many requests the
    * provider takes at once: the window's size stays.) */
-  idx_sync__window_drop_wider(s, next);
+  (void)idx_sync__window_drop_wider(s, next); /* the range in hand is no slot */
   idx_log_warn("sync", "provider limit on blocks %llu..%llu (%s); range %llu -> %llu blocks",
                (unsigned long long)s->fetch_from, (unsigned long long)s->fetch_to, why,
                (unsigned long long)span, (unsigned long long)next);
@@ -946,17 +946,19 @@ static int push_block(idx_sync_t *s, const idx_block_t *b) {
 
 typedef enum decoded_e {
   DECODED,      /* stored */
-  DECODED_SKIP, /* no event of its ABI: stored raw as unknown (013) */
+  DECODED_SKIP, /* a topic0 its ABI knows, in a shape no event has: unknown (013) */
+  DECODED_NEW,  /* a topic0 its ABI does not know: unknown, if its filter asked for it */
   DECODED_BAD,  /* an event of ours whose bytes do not decode */
 } decoded_t;
 
 /* Decodes one raw log against its contract's ABI. A log under a topic0
  * and topic count the ABI knows whose bytes do not decode is not skipped:
  * the contract cannot have emitted it, so the answer is corrupt
- * (DECODED_BAD, a provider fault asked again); nothing is lost. An unknown
- * topic0, or a topic count no event has (IDX_ERR_ABI_TOPICS: an event
- * generation the ABI lacks), is DECODED_SKIP: the log keeps its role and
- * no event, and goes with the batch to the store's unknown_logs. */
+ * (DECODED_BAD, a provider fault asked again); nothing is lost. A topic
+ * count no event has (IDX_ERR_ABI_TOPICS: an event generation the ABI
+ * lacks) is DECODED_SKIP, an unknown topic0 DECODED_NEW: the log keeps its
+ * role and no event, and goes with the batch to the store's unknown_logs
+ * (DECODED_NEW only from the request without a topic filter). */
 static decoded_t decode_log(idx_sync_t *s, idx_log_t *log, char *why, size_t whylen) {
   const idx_contract_t *c = idx_network_contract(s->opts.net, &log->address);
   log->event = log->event_name = log->args_json = NULL;
@@ -979,9 +981,10 @@ static decoded_t decode_log(idx_sync_t *s, idx_log_t *log, char *why, size_t why
                log->log_index, tx, (unsigned long long)log->block_number, idx_strerror(rc));
       return DECODED_BAD;
     }
-    if (rc)
-      idx_log_debug("sync", "log %u of tx %s in block %llu: %s (stored as unknown)", log->log_index,
-                    tx, (unsigned long long)log->block_number, idx_strerror(rc));
+    if (!rc)
+      return DECODED_NEW;
+    idx_log_debug("sync", "log %u of tx %s in block %llu: %s (stored as unknown)", log->log_index,
+                  tx, (unsigned long long)log->block_number, idx_strerror(rc));
     return DECODED_SKIP;
   }
   idx_buf_reset(&s->args_json); /* one buffer for every log: no allocation per log */
@@ -1147,14 +1150,24 @@ void idx_sync__on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
       if (s->req_kinds[i] == REQ_LOGS_TOKEN_IN && idx_sync__inflow_duplicate(s, &log))
         continue; /* #25: the outflow answer has it */
       size_t slot = block_index(s, log.block_number);
-      if (slot < MAX_REQUESTS && s->req_kinds[i] == REQ_LOGS_MAIN)
+      if (slot < MAX_REQUESTS &&
+          (s->req_kinds[i] == REQ_LOGS_MAIN || s->req_kinds[i] == REQ_LOGS_OPEN))
         s->main_seen[slot]++;
       decoded_t dec = decode_log(s, &log, err, sizeof err);
+      if (dec == DECODED_NEW && s->req_kinds[i] != REQ_LOGS_OPEN) {
+        /* A topic-filtered request names only topic0s the ABIs know: the
+         * provider ignored its filter (stored, such logs would stay where a
+         * fresh index through an honest node has none). */
+        snprintf(err, sizeof err,
+                 "log %u in block %llu has a topic0 its request's filter does not name",
+                 log.log_index, (unsigned long long)log.block_number);
+        dec = DECODED_BAD;
+      }
       if (dec == DECODED_BAD) {
         provider_fault(s, err);
         return;
       }
-      if (dec == DECODED_SKIP)
+      if (dec == DECODED_SKIP || dec == DECODED_NEW)
         s->unknown++; /* kept beside the decoded ones (hash checks, times, order) */
       if (push_log(s, &log)) {
         idx_sync__finish(s, IDX_ERR_NOMEM, "out of memory");

@@ -147,7 +147,10 @@ static bool limited_on_arrival(idx_sync_t *s, sync_slot_t *p) {
                  (unsigned long long)next);
     bool awaited = p->awaited;
     slot_drop(s, p);
-    idx_sync__window_drop_wider(s, next);
+    /* The range the writer waits for may go with the wider ones (it is
+     * often the one whose headers rode in this batch): then it is asked
+     * again, narrower, as this one would be, or nothing would ask it. */
+    awaited |= idx_sync__window_drop_wider(s, next);
     p->awaited = awaited; /* fetch_range asks it again, narrower */
     return true;
   }
@@ -445,7 +448,9 @@ static void on_slot(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
       s->held_bytes += p->bytes;
       idx_sync__window_note_answer(s, p->bytes);
       if (limited_on_arrival(s, p)) {
-        slot_settled(s, carried_awaited ? carried_awaited : p);
+        /* A carried range still awaited, or this one (awaited when the
+         * limit dropped the awaited range). */
+        slot_settled(s, carried_awaited && carried_awaited->awaited ? carried_awaited : p);
         return;
       }
       count_span(s, p);
@@ -625,11 +630,13 @@ sync_slot_t *idx_sync__window_take(idx_sync_t *s, uint64_t from, uint64_t *to, b
   return NULL;
 }
 
-void idx_sync__window_drop_wider(idx_sync_t *s, uint64_t span) {
+bool idx_sync__window_drop_wider(idx_sync_t *s, uint64_t span) {
+  bool awaited = false;
   for (size_t i = 0; i < s->nslots; i++) {
     sync_slot_t *p = &s->slots[i];
     if (!live(p) || p->to - p->from + 1 <= span)
       continue;
+    awaited |= p->awaited;
     if (p->state == SLOT_IN_FLIGHT) {
       p->stale = true;
       p->awaited = false;
@@ -637,6 +644,7 @@ void idx_sync__window_drop_wider(idx_sync_t *s, uint64_t span) {
       slot_drop(s, p);
     }
   }
+  return awaited;
 }
 
 void idx_sync__window_use(idx_sync_t *s, sync_slot_t *p) {

@@ -102,6 +102,16 @@ caught=$(grep -c "does not decode under its event" "$WORK/undecodable.log" || tr
 ((caught == 2)) || it_fail "undecodable: $caught of 2 corrupt logs caught"
 it_log "undecodable: 2 corrupt logs caught, asked again, nothing lost"
 
+# 4b. A topic-filtered answer with a log under a topic0 its filter did not
+#     name (#22): a provider fault, asked again; never stored as an unknown
+#     event (the dump, which holds unknown_logs, equals the reference).
+control '{"clear":true,"unasked_topic0":2}'
+sync_through_proxy unasked --initial-range 50 --max-range 50
+[[ $(mode_count unasked_topic0) == 2 ]] || it_fail "unasked: not injected"
+caught=$(grep -c "a topic0 its request's filter does not name" "$WORK/unasked.log" || true)
+((caught == 2)) || it_fail "unasked: $caught of 2 unasked logs caught"
+it_log "unasked: 2 logs under unasked topic0s caught, asked again, none stored as unknown"
+
 # 5. Inconsistent answers while eth_blockNumber succeeds (issue 24.6): sync
 #    backs off per cause and gives up after --max-retries.
 control '{"clear":true,"header_not_found":1}'

@@ -55,6 +55,7 @@ const DEFAULTS = Object.freeze({
   limit_once: 0, // eth_getLogs answered "up to a 1 block range"
   forge_error: 0, // eth_getLogs answered with an error message carrying a newline and ESC
   corrupt_log_data: 0, // eth_getLogs answers whose first log with data is cut to one byte
+  unasked_topic0: 0, // topic-filtered eth_getLogs answers whose first log gets a topic0 the filter did not name
   drop_tx: 0, // eth_getTransactionByHash answered null (a node without the transaction)
   lie_tx_block: 0, // eth_getTransactionByHash answers with a false blockHash
 });
@@ -68,9 +69,10 @@ const SETTINGS = {
   max_range_error: RANGE_FAMILIES, max_range_hint: ['data', 'message', 'both', 'none'],
   finalized_lag: 'count', fake_headers: 'number', lie_log_hash: 'number', limit_once: 'number',
   forge_error: 'number', corrupt_log_data: 'number', drop_tx: 'number', lie_tx_block: 'number',
+  unasked_topic0: 'number',
 };
 const LIES = ['finalized', 'fake_headers', 'lie_log_hash', 'limit_once', 'forge_error',
-  'corrupt_log_data', 'drop_tx', 'lie_tx_block'];
+  'corrupt_log_data', 'drop_tx', 'lie_tx_block', 'unasked_topic0'];
 for (const k of [...FAULTS, ...REQUEST_RATES]) SETTINGS[k] = 'rate';
 
 // ---- seeded randomness (mulberry32) ----
@@ -457,7 +459,7 @@ async function planBatch(ctx, items) {
 function lying() {
   return cfg.finalized_lag !== null || cfg.fake_headers > 0 || cfg.lie_log_hash > 0 ||
     cfg.limit_once > 0 || cfg.forge_error > 0 || cfg.corrupt_log_data > 0 || cfg.drop_tx > 0 ||
-    cfg.lie_tx_block > 0;
+    cfg.lie_tx_block > 0 || cfg.unasked_topic0 > 0;
 }
 
 const numbered = (it) => Array.isArray(it.params) && typeof it.params[0] === 'string' &&
@@ -526,6 +528,13 @@ async function answerLying(ctx, res, parsed, items) {
         cfg.lie_log_hash--;
         stats.modes.lie_log_hash++;
         for (const l of mid) l.blockHash = fakeHash(l.blockHash);
+      }
+      // A provider that ignores a filter's topics: a log under a topic0
+      // the filter did not name (and no ABI knows).
+      if (cfg.unasked_topic0 > 0 && Array.isArray(f.topics) && f.topics[0] && r.result[0].topics.length) {
+        cfg.unasked_topic0--;
+        stats.modes.unasked_topic0++;
+        r.result[0].topics[0] = fakeHash(r.result[0].topics[0]);
       }
       const withData = r.result.find((l) => typeof l.data === 'string' && l.data.length > 4);
       if (cfg.corrupt_log_data > 0 && withData) {
