@@ -206,6 +206,10 @@ void idx_sync__admin_catchup(idx_sync_t *s) {
     idx_sync__later(s, 100, idx_sync__admin_catchup);
     return;
   }
+  /* Once per process: a fault that abandons it (an RPC failure goes to
+   * the follower's usual retry) leaves the rest to the next start, and a
+   * re-open of the store (check_chain_id) never starts it mid-follow. */
+  a->catchup_done = true;
   if (!a->cu_txs) {
     a->cu_txs = calloc(CATCHUP_ROUND, sizeof *a->cu_txs);
     a->cu_hashes = calloc(CATCHUP_ROUND, sizeof *a->cu_hashes);

@@ -396,11 +396,16 @@ static void on_header_batch(void *ud, int status, const idx_rpc_reply_t *r, size
   if (nslots)
     observe(s, s->hdr_slots[0], status);
   sync_slot_t *awaited = headers_in(s, s->hdr_slots, nslots, status == 0, r, n);
-  if (status == 0 && nslots) {
-    /* The bytes are the first range's to hold (a rough share). */
+  /* The bytes are the first range's still held to hold (a rough share):
+   * one dropped meanwhile (stale) is free, and bytes counted on it would
+   * never be taken back. */
+  for (size_t i = 0; status == 0 && i < nslots; i++) {
+    if (s->hdr_slots[i]->state == SLOT_FREE)
+      continue;
     size_t b = idx_rpc_answer_bytes(s->opts.rpc);
-    s->hdr_slots[0]->bytes += b;
+    s->hdr_slots[i]->bytes += b;
     s->held_bytes += b;
+    break;
   }
   slot_settled(s, awaited);
 }
