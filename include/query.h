@@ -67,6 +67,9 @@ extern const char idx_query_unknown_events_sql[];
 extern const char idx_query_upgrades_sql[];
 extern const char idx_query_unknown_counts_sql[];
 extern const char idx_query_implementations_sql[];
+/* For `status`: the block from which unknown logs and upgrades are
+ * complete (016), one row, or none when complete from the start. */
+extern const char idx_query_unfiltered_from_sql[];
 
 /* ---- inputs -------------------------------------------------------------- */
 

@@ -106,6 +106,18 @@ static int print_upgrade(void *ud, const char *const *v, size_t n) {
   return 0;
 }
 
+/* 016: a database indexed before 013 knows unknown logs and upgrades only
+ * from this block on. */
+static int print_unfiltered_from(void *ud, const char *const *v, size_t n) {
+  (void)ud;
+  if (n < 1 || !v[0])
+    return IDX_ERR_INVAL;
+  printf("coverage:  unknown logs and upgrades are complete from block %s only (indexed before "
+         "every log of the quiet contracts was asked for; a fresh index completes them)\n",
+         v[0]);
+  return 0;
+}
+
 /* The backfill's progress and estimate (issue #16): the follower writes its
  * rate, start and target in sync_progress (014) at most every second; blocks
  * done and left count from the cursor, so they are exact even when the row
@@ -224,6 +236,9 @@ int idx_cmd_status(const idx_cmd_ctx_t *ctx) {
                              &first, err, sizeof err);
   if (rc == 0 && first)
     printf("upgrades:  none (no Upgraded or BeaconUpgraded log)\n");
+  if (rc == 0)
+    rc = idx_store_text_rows(store, net->chain_id, idx_query_unfiltered_from_sql,
+                             print_unfiltered_from, NULL, err, sizeof err);
   uint64_t reorgs = 0, deepest = 0, last_depth = 0;
   if (rc == 0)
     rc = idx_store_reorg_stats(store, net->chain_id, &reorgs, &deepest, &last_depth, err,

@@ -106,6 +106,9 @@ const char idx_query_implementations_sql[] =
     "SELECT contract, role, kind, implementation, block_number::text, tx "
     "FROM dimo_implementations($1::bigint)";
 
+const char idx_query_unfiltered_from_sql[] =
+    "SELECT complete_from::text FROM unfiltered_coverage WHERE chain_id = $1::bigint";
+
 const char idx_query_ready_sql[] = "SELECT 1";
 
 /* ---- inputs -------------------------------------------------------------- */

@@ -72,6 +72,21 @@ BEGIN
 END;
 $$;
 
+-- The block from which unknown_logs and the upgrade history are complete
+-- (016: a database indexed before 013 asked only known topic0s below it),
+-- or NULL: complete from the start. PL/pgSQL: the file applies to a
+-- schema before 016 too (the table is read when called).
+CREATE OR REPLACE FUNCTION dimo__unfiltered_from(p_chain_id bigint) RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  v bigint;
+BEGIN
+  SELECT u.complete_from INTO v FROM unfiltered_coverage u WHERE u.chain_id = p_chain_id;
+  RETURN v;
+END;
+$$;
+
 -- "<prefix>.<block>.<log index>" into (block, log index); (-1, -1) for none.
 CREATE OR REPLACE FUNCTION dimo__page_after(p_after text, p_prefix text, OUT block_number bigint,
                                             OUT log_index int)
@@ -143,7 +158,8 @@ BEGIN
   WHERE (p_contract IS NULL OR c.contract = lower(p_contract))
     AND (p_topic0 IS NULL OR c.topic0 = lower(p_topic0));
   RETURN jsonb_build_object('events', v_items, 'counts', v_counts,
-    'next', CASE WHEN v_count > v_limit THEN v_next END, 'as_of_block', v_block);
+    'next', CASE WHEN v_count > v_limit THEN v_next END, 'as_of_block', v_block,
+    'complete_from_block', dimo__unfiltered_from(p_chain_id));
 END;
 $$;
 
@@ -200,6 +216,7 @@ BEGIN
     INTO v_items, v_count, v_next
   FROM page p;
   RETURN jsonb_build_object('upgrades', v_items,
-    'next', CASE WHEN v_count > v_limit THEN v_next END, 'as_of_block', v_block);
+    'next', CASE WHEN v_count > v_limit THEN v_next END, 'as_of_block', v_block,
+    'complete_from_block', dimo__unfiltered_from(p_chain_id));
 END;
 $$;
