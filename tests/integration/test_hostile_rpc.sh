@@ -94,22 +94,25 @@ grep -qF 'busy\n2026-01-01T00:00:00.000Z ERROR sync: FORGED LINE \x1b[31mred' "$
   it_fail "forged: the message is not shown escaped"
 it_log "forged: the error text is logged on one line, escaped"
 
+# Two lies of one mode in a backfill: each caught (the log line), asked
+# again, and the database equals the reference (sync_through_proxy).
+two_lies_caught() {
+  local mode=$1 label=$2 line=$3
+  control "{\"clear\":true,\"$mode\":2}"
+  sync_through_proxy "$label" --initial-range 50 --max-range 50
+  [[ $(mode_count "$mode") == 2 ]] || it_fail "$label: not injected"
+  caught=$(grep -c "$line" "$WORK/$label.log" || true)
+  ((caught == 2)) || it_fail "$label: $caught of 2 caught"
+}
+
 # 4. Undecodable logs under a known event (issue 24.10): asked again.
-control '{"clear":true,"corrupt_log_data":2}'
-sync_through_proxy undecodable --initial-range 50 --max-range 50
-[[ $(mode_count corrupt_log_data) == 2 ]] || it_fail "undecodable: not injected"
-caught=$(grep -c "does not decode under its event" "$WORK/undecodable.log" || true)
-((caught == 2)) || it_fail "undecodable: $caught of 2 corrupt logs caught"
+two_lies_caught corrupt_log_data undecodable "does not decode under its event"
 it_log "undecodable: 2 corrupt logs caught, asked again, nothing lost"
 
 # 4b. A topic-filtered answer with a log under a topic0 its filter did not
 #     name (#22): a provider fault, asked again; never stored as an unknown
 #     event (the dump, which holds unknown_logs, equals the reference).
-control '{"clear":true,"unasked_topic0":2}'
-sync_through_proxy unasked --initial-range 50 --max-range 50
-[[ $(mode_count unasked_topic0) == 2 ]] || it_fail "unasked: not injected"
-caught=$(grep -c "a topic0 its request's filter does not name" "$WORK/unasked.log" || true)
-((caught == 2)) || it_fail "unasked: $caught of 2 unasked logs caught"
+two_lies_caught unasked_topic0 unasked "a topic0 its request's filter does not name"
 it_log "unasked: 2 logs under unasked topic0s caught, asked again, none stored as unknown"
 
 # 5. Inconsistent answers while eth_blockNumber succeeds (issue 24.6): sync
