@@ -244,3 +244,26 @@ it_ready() {
 it_json() {
   curl -s "$1" | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const j=JSON.parse(s);console.log($2)})"
 }
+
+# it_proxy NAME [OPTION...]: starts the fault proxy (tests/tools/rpc_proxy.js)
+# in front of $RPC with the options given (its files: $WORK/NAME.url and
+# .err); sets PROXY (its URL) and PROXY_PID. it_proxy_stop stops the last one.
+it_proxy() {
+  local name=$1 out="$WORK/$1.url" t
+  shift
+  : >"$out" # truncate now: the background redirection happens later
+  node "$IT_ROOT/tests/tools/rpc_proxy.js" --upstream "$RPC" "$@" >"$out" 2>"$WORK/$name.err" &
+  PROXY_PID=$!
+  IT_PIDS+=("$PROXY_PID")
+  for ((t = 0; t < 100; t++)); do
+    [[ -s $out ]] && break
+    sleep 0.05
+  done
+  PROXY=$(head -n 1 "$out")
+  [[ $PROXY == http://127.0.0.1:* ]] || it_fail "proxy $name did not start: $(cat "$WORK/$name.err")"
+}
+
+it_proxy_stop() {
+  kill "$PROXY_PID" 2>/dev/null || true
+  wait "$PROXY_PID" 2>/dev/null || true
+}

@@ -18,23 +18,10 @@ it_devnet --ops 80
 it_rpc anvil_mine '["0x20","0x2"]' >/dev/null
 LAG=3
 
-start_proxy() { # NAME: sets PROXY_URL
-  local out="$WORK/$1.url"
-  : >"$out"
-  node "$IT_ROOT/tests/tools/rpc_proxy.js" --upstream "$RPC" --control --finalized-lag $LAG \
-    >"$out" 2>"$WORK/$1.err" &
-  IT_PIDS+=("$!")
-  for ((t = 0; t < 100; t++)); do
-    [[ -s $out ]] && break
-    sleep 0.05
-  done
-  PROXY_URL=$(head -n 1 "$out")
-  [[ $PROXY_URL == http://127.0.0.1:* ]] || it_fail "proxy $1 did not start: $(cat "$WORK/$1.err")"
-}
-start_proxy p1
-P1=$PROXY_URL
-start_proxy p2
-P2=$PROXY_URL
+it_proxy p1 --control --finalized-lag $LAG
+P1=$PROXY
+it_proxy p2 --control --finalized-lag $LAG
+P2=$PROXY
 control() { curl -sf -X POST -d "$2" "$1/__control" >/dev/null || it_fail "proxy control $2"; }
 both() {
   control "$P1" "$1"

@@ -26,20 +26,6 @@ head=$(it_head)
 ref=$(it_fresh_index reference "$head")
 it_dump "$ref" "$WORK/reference.dump"
 
-proxy_pid=""
-start_proxy() {
-  local out="$WORK/proxy.url"
-  : >"$out"
-  node "$IT_ROOT/tests/tools/rpc_proxy.js" --upstream "$RPC" --control "$@" >"$out" 2>"$WORK/proxy.err" &
-  proxy_pid=$!
-  IT_PIDS+=("$proxy_pid")
-  for ((t = 0; t < 100; t++)); do
-    [[ -s $out ]] && break
-    sleep 0.05
-  done
-  PROXY=$(head -n 1 "$out")
-  [[ $PROXY == http://127.0.0.1:* ]] || it_fail "proxy did not start: $(cat "$WORK/proxy.err")"
-}
 control() { curl -sf -X POST -d "$1" "$PROXY/__control" >/dev/null || it_fail "proxy control $1"; }
 mode_count() {
   curl -sf "$PROXY/__stats" | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(JSON.parse(s).modes.$1||0))"
@@ -59,7 +45,7 @@ sync_through_proxy() {
     it_fail "$label: database differs from the reference: $(diff "$WORK/reference.dump" "$WORK/$label.dump" | head -5)"
 }
 
-start_proxy
+it_proxy proxy --control
 
 # 1. Mid-range blockHash lies (issue 24.5): three answers lie, none is stored.
 control '{"lie_log_hash":3}'

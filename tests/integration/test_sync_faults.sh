@@ -14,24 +14,6 @@ head=$(it_head)
 ref=$(it_fresh_index reference "$head")
 it_dump "$ref" "$WORK/reference.dump"
 
-proxy_pid=""
-start_proxy() {
-  local out="$WORK/proxy.url"
-  : >"$out" # truncate now: the background redirection happens later
-  node "$IT_ROOT/tests/tools/rpc_proxy.js" --upstream "$RPC" --control "$@" >"$out" 2>"$WORK/proxy.err" &
-  proxy_pid=$!
-  IT_PIDS+=("$proxy_pid")
-  for ((t = 0; t < 100; t++)); do
-    [[ -s $out ]] && break
-    sleep 0.05
-  done
-  PROXY=$(head -n 1 "$out")
-  [[ $PROXY == http://127.0.0.1:* ]] || it_fail "proxy did not start: $(cat "$WORK/proxy.err")"
-}
-stop_proxy() {
-  kill "$proxy_pid" 2>/dev/null || true
-  wait "$proxy_pid" 2>/dev/null || true
-}
 
 # Indexes through the proxy into a new database and checks it equals the reference.
 n=0
@@ -51,7 +33,7 @@ sync_through_proxy() {
 for family in -32005 range_too_wide too_large log_size too_big limited suggest; do
   for hint in both none; do
     [[ $family != -32005 && $hint == none ]] && continue
-    start_proxy --max-range 50 --max-range-error "$family" --max-range-hint "$hint"
+    it_proxy proxy --control --max-range 50 --max-range-error "$family" --max-range-hint "$hint"
     label="family${family}-$hint"
     sync_through_proxy "$label" --initial-range 1000 --max-range 1000
     limits=$(grep -c "provider limit" "$WORK/$label.log" || true)
@@ -66,25 +48,25 @@ for family in -32005 range_too_wide too_large log_size too_big limited suggest; 
       ;;
     esac
     it_log "$label: $limits limit answer(s), range ended at $final"
-    stop_proxy
+    it_proxy_stop
   done
 done
 
 # 2. Rate limits: 429 with Retry-After on half the answers for a while.
-start_proxy --http429 0.5 --retry-after 1 --fault-for-ms 4000
+it_proxy proxy --control --http429 0.5 --retry-after 1 --fault-for-ms 4000
 sync_through_proxy ratelimit
 got=$(curl -sf "$PROXY/__stats" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).faults.http429||0))')
 ((got >= 1)) || it_fail "ratelimit: no 429 was injected"
 grep -q "429" "$WORK/ratelimit.log" || it_fail "ratelimit: the 429s were not logged"
 it_log "ratelimit: $got x 429 survived"
-stop_proxy
+it_proxy_stop
 
 # 3. A mix of transport faults and lagging-node answers at 20%.
-start_proxy --seed 7 --http500 0.03 --http502 0.03 --http503 0.02 --reset 0.03 \
+it_proxy proxy --control --seed 7 --http500 0.03 --http502 0.03 --http503 0.02 --reset 0.03 \
   --truncate 0.03 --malformed 0.03 --wrong-id 0.02 --header-not-found 0.05
 sync_through_proxy mixed --initial-range 64 --max-range 64
 faults=$(curl -sf "$PROXY/__stats" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const f=JSON.parse(s);console.log(Object.values(f.faults||{}).reduce((a,b)=>a+b,0)+Object.values(f.modes||{}).reduce((a,b)=>a+b,0))})')
 ((faults >= 3)) || it_fail "mixed: only $faults faults injected"
 it_log "mixed: $faults faults survived"
-stop_proxy
+it_proxy_stop
 echo "faults: ok (every error family, 429s, $faults mixed faults)"

@@ -31,24 +31,6 @@ ref=$(it_fresh_index reference "$head")
 it_dump "$ref" "$WORK/reference.dump"
 node "$IT_ROOT/tests/integration/model_dump.js" --db "$ref" >"$WORK/reference.model"
 
-proxy_pid=""
-start_proxy() {
-  local out="$WORK/proxy.url"
-  : >"$out"
-  node "$IT_ROOT/tests/tools/rpc_proxy.js" --upstream "$RPC" "$@" >"$out" 2>"$WORK/proxy.err" &
-  proxy_pid=$!
-  IT_PIDS+=("$proxy_pid")
-  for ((t = 0; t < 100; t++)); do
-    [[ -s $out ]] && break
-    sleep 0.05
-  done
-  PROXY=$(head -n 1 "$out")
-  [[ $PROXY == http://127.0.0.1:* ]] || it_fail "proxy did not start: $(cat "$WORK/proxy.err")"
-}
-stop_proxy() {
-  kill "$proxy_pid" 2>/dev/null || true
-  wait "$proxy_pid" 2>/dev/null || true
-}
 stat() { # stat NAME: one counter of the proxy
   curl -sf "$PROXY/__stats" |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"
@@ -63,7 +45,7 @@ same() { # same LABEL CONN: the database equals the reference
 ranges=(--initial-range 40 --max-range 40 --max-inflight 8)
 
 # 1. Out of order, sampled while it runs.
-start_proxy --seed "$seed" --delay-ms 5 --delay-jitter-ms 60
+it_proxy proxy --seed "$seed" --delay-ms 5 --delay-jitter-ms 60
 db=$(it_newdb window_order)
 it_bg order "$BIN" sync --network "$NET" --rpc "$PROXY" --db "$db" --confirmations 0 --to "$head" \
   "${ranges[@]}"
@@ -121,10 +103,10 @@ grep -q "^backfill:  block $head of $head: .* 0 left$" "$WORK/status.end" ||
   it_fail "status: at the end: $(cat "$WORK/status.end")"
 it_log "order: $ooo answers out of order, $peak in flight at most, $samples samples, always a prefix"
 it_log "status: $etas samples with an ETA, e.g. $(grep -h '^rate:' "$WORK/status.mid")"
-stop_proxy
+it_proxy_stop
 
 # 2. A limit on requests in flight.
-start_proxy --seed "$seed" --delay-ms 20 --max-inflight 3 --retry-after 1
+it_proxy proxy --seed "$seed" --delay-ms 20 --max-inflight 3 --retry-after 1
 db=$(it_newdb window_limit)
 "$BIN" sync --network "$NET" --rpc "$PROXY" --db "$db" --confirmations 0 --to "$head" \
   "${ranges[@]}" >"$WORK/limit.log" 2>&1 || it_fail "limit: sync failed: $(tail -5 "$WORK/limit.log")"
@@ -135,20 +117,20 @@ peak=$(stat served_in_flight_max)
 ((peak <= 3)) || it_fail "limit: the proxy served $peak at once"
 grep -q "429s" "$WORK/limit.log" || it_fail "limit: the progress line does not count 429s"
 it_log "limit: $n429 x 429, $peak served at once"
-stop_proxy
+it_proxy_stop
 
 # 3. Faults at 20% with up to 8 in flight.
-start_proxy --seed "$seed" --delay-jitter-ms 20 --http500 0.04 --http502 0.03 --http503 0.02 \
+it_proxy proxy --seed "$seed" --delay-jitter-ms 20 --http500 0.04 --http502 0.03 --http503 0.02 \
   --reset 0.03 --truncate 0.03 --malformed 0.03 --wrong-id 0.02 --header-not-found 0.05
 db=$(it_newdb window_faults)
 "$BIN" sync --network "$NET" --rpc "$PROXY" --db "$db" --confirmations 0 --to "$head" \
   "${ranges[@]}" >"$WORK/faults.log" 2>&1 || it_fail "faults: sync failed: $(tail -5 "$WORK/faults.log")"
 same faults "$db"
 it_log "faults: equal to a fresh index"
-stop_proxy
+it_proxy_stop
 
 # 4. kill -9 during a concurrent backfill.
-start_proxy --seed "$seed" --delay-jitter-ms 30
+it_proxy proxy --seed "$seed" --delay-jitter-ms 30
 db=$(it_newdb window_crash)
 sync_args=(sync --network "$NET" --rpc "$PROXY" --db "$db" --confirmations 0 --to "$head"
   --initial-range 10 --max-range 10 --max-inflight 8)
@@ -169,5 +151,5 @@ node "$IT_ROOT/tests/integration/model_dump.js" --db "$db" >"$WORK/crash.model"
 diff "$WORK/reference.model" "$WORK/crash.model" >"$WORK/crash.model.diff" ||
   it_fail "crash: derived rows differ (seed $seed): $(head -5 "$WORK/crash.model.diff")"
 it_log "crash: $KILLS kills, $mid mid-backfill, equal"
-stop_proxy
+it_proxy_stop
 echo "sync_window: ok (out of order, 429 limit, 20% faults, $KILLS kills; head $head, seed $seed)"
