@@ -436,13 +436,22 @@ static bool at_block_param(const qparam_t *q, char at[AT_TEXT_MAX], const char *
 }
 
 /* An optional limit query parameter (100 when absent) as text. false:
- * outside 1..LIMIT_MAX. */
-static bool limit_param(const qparam_t *q, char limit[LIMIT_TEXT_MAX]) {
+ * outside 1..LIMIT_MAX, answered with a 400. */
+static bool limit_param(idx_api_t *api, idx_http_req_t *req, route_t route, const qparam_t *q,
+                        char limit[LIMIT_TEXT_MAX]) {
   uint64_t lim = 100;
-  if (q->value && (!idx_query_block(q->value, q->len, &lim) || lim < 1 || lim > LIMIT_MAX))
+  if (q->value && (!idx_query_block(q->value, q->len, &lim) || lim < 1 || lim > LIMIT_MAX)) {
+    reply_error(api, req, route, 400, "limit must be 1..%d", LIMIT_MAX);
     return false;
+  }
   snprintf(limit, LIMIT_TEXT_MAX, "%llu", (unsigned long long)lim);
   return true;
+}
+
+/* A page cursor (after=) its route's checker refused: 400. */
+static void reply_bad_cursor(idx_api_t *api, idx_http_req_t *req, route_t route) {
+  reply_error(api, req, route, 400,
+              "malformed page cursor (after= takes the \"next\" of the previous page)");
 }
 
 /* ---- database calls ----------------------------------------------------- */
@@ -969,13 +978,10 @@ static void route_licenses(idx_api_t *api, idx_http_req_t *req, route_t route, c
     }
     snprintf(owner_bytea, sizeof owner_bytea, "\\x%s", owner + 2);
   }
-  if (!limit_param(&q[3], limit)) {
-    reply_error(api, req, route, 400, "limit must be 1..%d", LIMIT_MAX);
+  if (!limit_param(api, req, route, &q[3], limit))
     return;
-  }
   if (q[4].value && q[4].len && !licenses_cursor_ok(q[4].value, q[4].len)) {
-    reply_error(api, req, route, 400,
-                "malformed page cursor (after= takes the \"next\" of the previous page)");
+    reply_bad_cursor(api, req, route);
     return;
   }
   const char *params[] = {api->chain_id, cls,
@@ -999,15 +1005,12 @@ static void route_slashes(idx_api_t *api, idx_http_req_t *req, route_t route, co
     return;
   }
   if (q[1].value && q[1].len && !slashes_cursor_ok(q[1].value, q[1].len)) {
-    reply_error(api, req, route, 400,
-                "malformed page cursor (after= takes the \"next\" of the previous page)");
+    reply_bad_cursor(api, req, route);
     return;
   }
   const char *at_param;
-  if (!limit_param(&q[2], limit)) {
-    reply_error(api, req, route, 400, "limit must be 1..%d", LIMIT_MAX);
+  if (!limit_param(api, req, route, &q[2], limit))
     return;
-  }
   if (!at_block_param(&q[3], at, &at_param)) {
     reply_error(api, req, route, 400, "at_block must be a block number");
     return;
@@ -1061,14 +1064,11 @@ static void route_unknown_events(idx_api_t *api, idx_http_req_t *req, route_t ro
     return;
   }
   if (q[2].value && q[2].len && !block_log_cursor_ok(q[2].value, q[2].len, "u1")) {
-    reply_error(api, req, route, 400,
-                "malformed page cursor (after= takes the \"next\" of the previous page)");
+    reply_bad_cursor(api, req, route);
     return;
   }
-  if (!limit_param(&q[3], limit)) {
-    reply_error(api, req, route, 400, "limit must be 1..%d", LIMIT_MAX);
+  if (!limit_param(api, req, route, &q[3], limit))
     return;
-  }
   const char *params[] = {api->chain_id, q[0].value ? contract : NULL, q[1].value ? topic0 : NULL,
                           q[2].value && q[2].len ? q[2].value : NULL, limit};
   cached_query(api, req, route, 'U', idx_query_unknown_events_sql, params, IDX_ARRAY_LEN(params),
@@ -1090,14 +1090,11 @@ static void route_upgrades(idx_api_t *api, idx_http_req_t *req, route_t route, c
     return;
   }
   if (q[1].value && q[1].len && !block_log_cursor_ok(q[1].value, q[1].len, "g1")) {
-    reply_error(api, req, route, 400,
-                "malformed page cursor (after= takes the \"next\" of the previous page)");
+    reply_bad_cursor(api, req, route);
     return;
   }
-  if (!limit_param(&q[2], limit)) {
-    reply_error(api, req, route, 400, "limit must be 1..%d", LIMIT_MAX);
+  if (!limit_param(api, req, route, &q[2], limit))
     return;
-  }
   const char *params[] = {api->chain_id, q[0].value ? contract : NULL,
                           q[1].value && q[1].len ? q[1].value : NULL, limit};
   cached_query(api, req, route, 'P', idx_query_upgrades_sql, params, IDX_ARRAY_LEN(params),
@@ -1150,13 +1147,10 @@ static void route_admin_actions(idx_api_t *api, idx_http_req_t *req, route_t rou
     reply_error(api, req, r, 400, "from_block and to_block must be block numbers");
     return;
   }
-  if (!limit_param(&q[5], limit)) {
-    reply_error(api, req, r, 400, "limit must be 1..%d", LIMIT_MAX);
+  if (!limit_param(api, req, r, &q[5], limit))
     return;
-  }
   if (q[6].value && q[6].len && !admin_cursor_ok(q[6].value, q[6].len)) {
-    reply_error(api, req, r, 400,
-                "malformed page cursor (after= takes the \"next\" of the previous page)");
+    reply_bad_cursor(api, req, r);
     return;
   }
   const char *params[] = {api->chain_id, q[0].value ? lic : NULL,
