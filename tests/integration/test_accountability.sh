@@ -88,24 +88,15 @@ diff "$WORK/live.dump" "$WORK/fresh.dump" >"$WORK/diff.txt" ||
 it_rpc anvil_mine '["0x90","0x1"]' >/dev/null
 top=$(it_head)
 lied_sync() { # lied_sync NAME LIE: a sync through a proxy telling LIE twice equals the fresh index
-  local out="$WORK/$1.url" conn told
-  node "$IT_ROOT/tests/tools/rpc_proxy.js" --upstream "$RPC" "--${2//_/-}" 2 >"$out" 2>"$WORK/$1.err" &
-  local pid=$!
-  IT_PIDS+=("$pid")
-  for ((t = 0; t < 100; t++)); do
-    [[ -s $out ]] && break
-    sleep 0.05
-  done
-  PROXY=$(head -n 1 "$out")
-  [[ $PROXY == http://127.0.0.1:* ]] || it_fail "proxy did not start: $(cat "$WORK/$1.err")"
+  local conn told
+  it_proxy "$1" "--${2//_/-}" 2
   conn=$(it_newdb "$1")
   "$BIN" sync --network "$NET" --rpc "$PROXY" --db "$conn" --confirmations 0 --to "$top" \
     --initial-range 8 --max-range 8 --max-inflight 4 >"$WORK/$1.log" 2>&1 ||
     it_fail "$1: sync through the lying proxy failed: $(tail -5 "$WORK/$1.log")"
   told=$(curl -sf "$PROXY/__stats" |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).modes[process.argv[1]]))' "$2")
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  it_proxy_stop
   ((told == 2)) || it_fail "$1: expected the lie told twice, saw $told"
   dump "$conn" >"$WORK/$1.dump"
   diff "$WORK/fresh.dump" "$WORK/$1.dump" >"$WORK/$1.diff" ||

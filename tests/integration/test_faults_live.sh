@@ -11,18 +11,11 @@ it_seed
 
 it_devnet --ops 300 --seed "$seed"
 
-: >"$WORK/proxy.url"
-node "$IT_ROOT/tests/tools/rpc_proxy.js" --upstream "$RPC" --control --seed "$seed" \
+it_proxy proxy --control --seed "$seed" \
   --http429 0.03 --retry-after 1 --http429-noretry 0.02 --http500 0.02 --http502 0.02 \
   --http503 0.02 --timeout 0.01 --reset 0.02 --truncate 0.02 --malformed 0.02 --wrong-id 0.01 \
   --oversize 0.01 --oversize-bytes 8388608 --header-not-found 0.03 --drop-logs 0.05 \
-  --drop-logs-recent 64 >"$WORK/proxy.url" 2>"$WORK/proxy.err" &
-IT_PIDS+=($!)
-for ((t = 0; t < 100; t++)); do
-  [[ -s $WORK/proxy.url ]] && break
-  sleep 0.05
-done
-PROXY=$(head -n 1 "$WORK/proxy.url")
+  --drop-logs-recent 64
 
 it_bg indexer "$BIN" run --network "$NET" --rpc "$PROXY" --db "$DB" --confirmations 0 \
   --poll-interval 200 --rpc-timeout 1500 --rpc-max-response 4194304 --initial-range 50 --http off

@@ -109,16 +109,7 @@ db=$(it_newdb off)
 same off "$db"
 
 # 3. A node without old state.
-out="$WORK/proxy.url"
-node "$IT_ROOT/tests/tools/rpc_proxy.js" --upstream "$RPC" --state-from $((head - 10)) >"$out" \
-  2>"$WORK/proxy.err" &
-IT_PIDS+=("$!")
-for ((t = 0; t < 100; t++)); do
-  [[ -s $out ]] && break
-  sleep 0.05
-done
-PROXY=$(head -n 1 "$out")
-[[ $PROXY == http://127.0.0.1:* ]] || it_fail "proxy did not start: $(cat "$WORK/proxy.err")"
+it_proxy proxy --state-from $((head - 10))
 db=$(it_newdb pruned)
 "$BIN" sync --network "$WORK/net0.json" --rpc "$PROXY" --db "$db" --confirmations 0 --to "$head" \
   --log-level debug >"$WORK/pruned.log" 2>&1 || it_fail "pruned: sync failed: $(tail -5 "$WORK/pruned.log")"
