@@ -43,7 +43,6 @@
 
 #include "common.h"
 
-#include "buf.h"
 #include "config.h"
 #include "network.h"
 #include "rpc.h"
@@ -144,11 +143,6 @@ enum { IDX_SYNC_FAILING_NOT_READY = 3 };
 /* Why the follower is not ready, in words, or NULL when it may be (the
  * index lag is judged by the caller). */
 const char *idx_sync_problem(const idx_sync_status_t *st) IDX_NONNULL(1);
-
-/* Appends the follower's finality and fault metrics (Prometheus text:
- * dimo_finalized_block, dimo_sync_provider_faults_total, ...) to b.
- * Returns 0 or IDX_ERR_NOMEM/IDX_ERR_TOO_LARGE. */
-IDX_WARN_UNUSED int idx_sync_metrics(const idx_sync_status_t *st, idx_buf_t *b) IDX_NONNULL(1, 2);
 
 void idx_sync_status(const idx_sync_t *s, idx_sync_status_t *out) IDX_NONNULL(1, 2);
 

@@ -185,7 +185,41 @@ int idx_metrics_sync(idx_buf_t *b, const idx_sync_status_t *s) {
   TRY(idx_metrics_u64(b, "dimo_sync_log_range_blocks", "gauge", "Current eth_getLogs block span.",
                       s->range));
   TRY(idx_metrics_u64(b, "dimo_reorgs_total", "counter", "Reorgs rolled back.", s->reorgs));
-  TRY(idx_sync_metrics(s, b));
+  if (s->has_finalized)
+    TRY(idx_metrics_u64(b, "dimo_finalized_block", "gauge",
+                        "The chain's finalized block as nodes named it (never goes down).",
+                        s->finalized));
+  TRY(idx_metrics_u64(
+      b, "dimo_sync_provider_faults_total", "counter",
+      "Answers that contradicted a finalized block, a header or an ABI (asked again "
+      "elsewhere).",
+      s->provider_faults));
+  TRY(idx_metrics_u64(b, "dimo_sync_reorgs_refused_total", "counter",
+                      "Fork searches not rolled back: below the finalized block or not confirmed.",
+                      s->reorgs_refused));
+  TRY(idx_metrics_u64(b, "dimo_sync_log_headers_total", "counter",
+                      "Headers fetched to check the block hash of logs.", s->log_headers));
+  TRY(idx_buf_addf(b,
+                   "# HELP dimo_sync_failing Failures in a row, per cause (not ready from %d).\n"
+                   "# TYPE dimo_sync_failing gauge\n"
+                   "dimo_sync_failing{cause=\"rpc\"} %u\ndimo_sync_failing{cause=\"answers\"} %u\n",
+                   IDX_SYNC_FAILING_NOT_READY, s->rpc_failing, s->answers_failing));
+  TRY(idx_metrics_u64(b, "dimo_rpc_wrong_chain_endpoints", "gauge",
+                      "JSON-RPC endpoints out of rotation: they serve another chain.",
+                      s->wrong_chain_urls));
+  TRY(idx_metrics_u64(b, "dimo_sync_ranges_in_flight", "gauge",
+                      "Backfill ranges in flight now (the window, below the reorg window).",
+                      s->inflight));
+  TRY(idx_metrics_u64(b, "dimo_sync_ranges_allowed", "gauge",
+                      "Backfill ranges allowed in flight now (AIMD, at most --max-inflight).",
+                      s->inflight_allowed));
+  TRY(idx_metrics_u64(
+      b, "dimo_sync_held_bytes", "gauge",
+      "Bytes of answers held for ranges not yet written (at most --max-held-bytes).",
+      s->held_bytes));
+  TRY(idx_metrics_u64(b, "dimo_sync_halted", "gauge",
+                      "1 when the follower stopped on a fatal error (the API still answers).",
+                      s->halted ? 1 : 0));
   TRY(idx_metrics_u64(b, "dimo_reorg_last_depth_blocks", "gauge", "Depth of the last reorg.",
                       s->last_reorg_depth));
   TRY(idx_metrics_u64(b, "dimo_reorg_max_depth_blocks", "gauge", "Deepest reorg seen.",

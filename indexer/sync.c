@@ -1947,58 +1947,6 @@ void idx_sync_status(const idx_sync_t *s, idx_sync_status_t *out) {
   out->rpc_down = n > 0 && down == n;
 }
 
-static int metric(idx_buf_t *b, const char *name, const char *type, const char *help, uint64_t v) {
-  return idx_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
-                      (unsigned long long)v);
-}
-
-int idx_sync_metrics(const idx_sync_status_t *st, idx_buf_t *b) {
-  int rc = 0;
-  if (st->has_finalized)
-    rc = metric(b, "dimo_finalized_block", "gauge",
-                "The chain's finalized block as nodes named it (never goes down).", st->finalized);
-  if (rc == 0)
-    rc = metric(b, "dimo_sync_provider_faults_total", "counter",
-                "Answers that contradicted a finalized block, a header or an ABI (asked again "
-                "elsewhere).",
-                st->provider_faults);
-  if (rc == 0)
-    rc = metric(b, "dimo_sync_reorgs_refused_total", "counter",
-                "Fork searches not rolled back: below the finalized block or not confirmed.",
-                st->reorgs_refused);
-  if (rc == 0)
-    rc = metric(b, "dimo_sync_log_headers_total", "counter",
-                "Headers fetched to check the block hash of logs.", st->log_headers);
-  if (rc == 0)
-    rc = idx_buf_addf(
-        b,
-        "# HELP dimo_sync_failing Failures in a row, per cause (not ready from %d).\n"
-        "# TYPE dimo_sync_failing gauge\n"
-        "dimo_sync_failing{cause=\"rpc\"} %u\ndimo_sync_failing{cause=\"answers\"} %u\n",
-        IDX_SYNC_FAILING_NOT_READY, st->rpc_failing, st->answers_failing);
-  if (rc == 0)
-    rc = metric(b, "dimo_rpc_wrong_chain_endpoints", "gauge",
-                "JSON-RPC endpoints out of rotation: they serve another chain.",
-                st->wrong_chain_urls);
-  if (rc == 0)
-    rc =
-        metric(b, "dimo_sync_ranges_in_flight", "gauge",
-               "Backfill ranges in flight now (the window, below the reorg window).", st->inflight);
-  if (rc == 0)
-    rc = metric(b, "dimo_sync_ranges_allowed", "gauge",
-                "Backfill ranges allowed in flight now (AIMD, at most --max-inflight).",
-                st->inflight_allowed);
-  if (rc == 0)
-    rc = metric(b, "dimo_sync_held_bytes", "gauge",
-                "Bytes of answers held for ranges not yet written (at most --max-held-bytes).",
-                st->held_bytes);
-  if (rc == 0)
-    rc = metric(b, "dimo_sync_halted", "gauge",
-                "1 when the follower stopped on a fatal error (the API still answers).",
-                st->halted ? 1 : 0);
-  return rc;
-}
-
 const char *idx_sync_problem(const idx_sync_status_t *st) {
   if (st->halted)
     return st->halt_reason;
