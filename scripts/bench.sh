@@ -367,8 +367,54 @@ section_a() {
   measure a_copy --log "$WORK/a_copy.log" -- \
     psql "$dbc" -qX -v ON_ERROR_STOP=1 -c "\\copy logs ($cols) FROM '$WORK/logs.bin' (FORMAT binary)"
   [[ $(psqlq "$dbc" "SELECT count(*) FROM logs") == "$rows" ]] || die "(a) bare COPY did not load $rows rows"
-  rm -f "$WORK/logs.bin"
   log "(a) bare COPY: $(jget "$R/a_copy.json" wall_s) s"
+  section_a_floor "$db" "$dbc"
+  rm -f "$WORK/logs.bin" "$WORK"/model-*.bin
+}
+
+# The floor the model's own rows set (issue #17): every table the sync
+# filled beside `logs` (history, state, documents, flows, senders; not the
+# follower's bookkeeping), exported in binary and loaded by bare COPY into
+# the migrated database of the bare COPY, alone (one connection, table
+# after table) and then together with the logs (the logs on one connection,
+# the model's tables on a second, as the indexer writes them). No
+# derivation at all: the time any design would need just to write the rows
+# the model keeps, and the ceiling of the ratio above.
+section_a_floor() {
+  local db=$1 dbc=$2 t tables=() nrows=0 n loads=""
+  for t in $(psqlq "$db" "SELECT relname FROM pg_stat_user_tables WHERE schemaname = 'public'
+      AND relname NOT IN ('logs', 'blocks', 'cursors', 'model_cursor', 'sync_progress', 'finality',
+        'schema_migrations', 'schema_repeatables', 'model_parts', 'model_reads', 'model_histories',
+        'contracts', 'required_stakes', 'role_names', 'discovered_starts', 'unfiltered_coverage',
+        'unknown_logs')
+      ORDER BY relname"); do
+    n=$(psqlq "$db" "SELECT count(*) FROM $t")
+    ((n > 0)) || continue
+    psqlq "$db" "\\copy $t TO '$WORK/model-$t.bin' (FORMAT binary)"
+    tables+=("$t")
+    nrows=$((nrows + n))
+    loads+="\\copy $t FROM '$WORK/model-$t.bin' (FORMAT binary)"$'\n'
+  done
+  ((${#tables[@]})) || { log "(a) floor: no model rows"; return 0; }
+  local list
+  list=$(IFS=,; echo "${tables[*]}")
+  log "(a) floor: the model's ${#tables[@]} tables, $nrows rows, by bare COPY"
+  printf '%s' "$loads" >"$WORK/model-load.sql"
+  # Together with the logs, the model's rows may come before the logs they
+  # reference (tx_senders' foreign key): that run skips the FK triggers.
+  { echo "SET session_replication_role = replica;"; printf '%s' "$loads"; } >"$WORK/model-load-both.sql"
+  psqlq "$dbc" "TRUNCATE ${list//,/, } CASCADE" # the logs stay: the model's rows reference them
+  measure a_floor_model --log "$WORK/a_floor.log" -- \
+    psql "$dbc" -qX -v ON_ERROR_STOP=1 -1 -f "$WORK/model-load.sql"
+  psqlq "$dbc" "TRUNCATE logs, ${list//,/, } CASCADE"
+  measure a_floor_both --log "$WORK/a_floor.log" -- bash -c '
+    psql "$1" -qX -v ON_ERROR_STOP=1 -c "\\copy logs ($2) FROM '"'"'$3'"'"' (FORMAT binary)" & a=$!
+    psql "$1" -qX -v ON_ERROR_STOP=1 -1 -f "$4"; b=$?
+    wait $a && exit $b' floor "$dbc" "$cols" "$WORK/logs.bin" "$WORK/model-load-both.sql"
+  [[ $(psqlq "$dbc" "SELECT count(*) FROM logs") == "$(psqlq "$db" "SELECT count(*) FROM logs")" ]] ||
+    die "(a) floor: the logs did not load"
+  echo "{\"tables\": ${#tables[@]}, \"rows\": $nrows}" >"$R/a_floor_rows.json"
+  log "(a) floor: model rows alone $(jget "$R/a_floor_model.json" wall_s) s, with the logs $(jget "$R/a_floor_both.json" wall_s) s"
 }
 
 # ---- (b) against Ponder -----------------------------------------------------------

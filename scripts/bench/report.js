@@ -72,6 +72,21 @@ if (r.a_sync) {
       `model lag ${fix(ph.model_s - ph.stored_s, 1)} s, documents ${fix(ph.end_s - ph.model_s, 1)} s`, '', '', '']);
   }
   rows.push(['(a) peak RSS, indexer', mb(a.root_hwm_kb), '', '', '', '']);
+  // The floor of the model's own rows (bench.sh section_a_floor): loading
+  // them by bare COPY, no derivation; the ceiling of the ratio above.
+  const fm = r.a_floor_model;
+  const fb = r.a_floor_both;
+  if (fm && fb && fm.exit_code === 0 && fb.exit_code === 0 && copy && r.a_floor_rows) {
+    const ceiling = copy.wall_s / fb.wall_s;
+    out.figures.a.floor = {
+      model_tables: r.a_floor_rows.tables, model_rows: r.a_floor_rows.rows, model_copy_s: fm.wall_s,
+      logs_and_model_copy_s: fb.wall_s, ceiling_ratio: ceiling,
+    };
+    rows.push(["(a) the model's rows, bare COPY", `${int(r.a_floor_rows.rows)} rows in ${fix(fm.wall_s, 1)} s`,
+      `the logs' ${fix(copy.wall_s, 1)} s`, `${fix(fm.wall_s / copy.wall_s, 1)}x`, '', '']);
+    rows.push(['(a) ceiling: logs + model rows, 2 connections', `${fix(fb.wall_s, 1)} s`,
+      `bare COPY ${fix(copy.wall_s, 1)} s`, pct(ceiling), 'the best ratio any derivation reaches', '']);
+  }
 }
 
 // (b) devnet, ours against Ponder
