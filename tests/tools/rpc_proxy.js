@@ -47,6 +47,7 @@ const DEFAULTS = Object.freeze({
   max_range: 0, // eth_getLogs spanning more blocks than this fail (0: no limit)
   max_range_error: '-32005', // one of RANGE_FAMILIES
   max_range_hint: 'both', // for -32005: data | message | both | none
+  limit_hold_ms: 0, // a max_range error waits until logs from a higher block were answered, or this long
   // Lies (tests/integration/test_hostile_rpc.sh): each count is how many
   // more times it happens; the batch is then answered whole, rewritten.
   finalized_lag: null, // "finalized" tag answered as head - N itself (null: the node's)
@@ -65,7 +66,7 @@ const SETTINGS = {
   oversize_bytes: 'number', oversize_length: 'boolean', fault_budget: 'count',
   fault_for_ms: 'count', delay_ms: 'number', lag_head: 'number', max_range: 'number',
   delay_jitter_ms: 'number', max_inflight: 'count', state_from: 'count',
-  drop_logs_recent: 'number',
+  drop_logs_recent: 'number', limit_hold_ms: 'number',
   max_range_error: RANGE_FAMILIES, max_range_hint: ['data', 'message', 'both', 'none'],
   finalized_lag: 'count', fake_headers: 'number', lie_log_hash: 'number', limit_once: 'number',
   forge_error: 'number', corrupt_log_data: 'number', drop_tx: 'number', lie_tx_block: 'number',
@@ -182,6 +183,7 @@ function resetStats() {
     bytes_out: 0,
     faults: Object.fromEntries(FAULTS.map((k) => [k, 0])),
     modes: { lag_head: 0, header_not_found: 0, drop_logs: 0, max_range: 0, state_refused: 0,
+      limit_held: 0, limit_released_early: 0,
       ...Object.fromEntries(LIES.map((k) => [k, 0])) },
   };
 }
@@ -408,6 +410,7 @@ async function planBatch(ctx, items) {
   const lagged = []; // eth_blockNumber requests to answer behind the head
   const forward = [];
   let head = null;
+  let limited = false;
   for (const it of items) {
     const m = it && typeof it === 'object' ? it.method : undefined;
     const reply = (fields) => local.push({ jsonrpc: '2.0', id: it.id ?? null, ...fields });
@@ -426,6 +429,7 @@ async function planBatch(ctx, items) {
       const to = blockParam(f.toBlock, head);
       if (to >= from && to - from + 1 > cfg.max_range) {
         stats.modes.max_range++;
+        limited = true;
         reply({ error: rangeError(from, cfg.max_range) });
       } else {
         forward.push(it);
@@ -452,7 +456,7 @@ async function planBatch(ctx, items) {
       local.push(r);
     }
   }
-  return { local, forward };
+  return { local, forward, limited };
 }
 
 // ---- lies: the batch is answered whole, rewritten ----
@@ -600,6 +604,45 @@ async function forwardPlain(ctx, res, body) {
   res.on('close', () => { if (!up.complete) up.destroy(); });
 }
 
+// limit_hold_ms: an exchange answered with a range-limit error is held
+// until an exchange asking logs from a higher block has been answered (or
+// limit_hold_ms passed), so ranges in flight at once that all meet the
+// limit are answered highest first: the lowest, the one the writer waits
+// for, comes last.
+const limitHeld = [];
+function releaseLimitedBelow(from) {
+  for (let i = limitHeld.length - 1; i >= 0; i--) {
+    if (limitHeld[i].from < from) {
+      stats.modes.limit_released_early++;
+      limitHeld.splice(i, 1)[0].release();
+    }
+  }
+}
+function holdLimited(from) {
+  stats.modes.limit_held++;
+  return new Promise((resolve) => {
+    const h = { from, release: resolve };
+    limitHeld.push(h);
+    setTimeout(() => {
+      const i = limitHeld.indexOf(h);
+      if (i >= 0) limitHeld.splice(i, 1);
+      resolve();
+    }, cfg.limit_hold_ms).unref();
+  });
+}
+// The lowest fromBlock (a number) of a batch's eth_getLogs; null if none.
+function logsFrom(items) {
+  let from = null;
+  for (const it of items) {
+    const f = it && it.method === 'eth_getLogs' && Array.isArray(it.params) ? it.params[0] : null;
+    if (f && typeof f.fromBlock === 'string' && /^0x[0-9a-fA-F]+$/.test(f.fromBlock)) {
+      const n = Number(BigInt(f.fromBlock));
+      if (from === null || n < from) from = n;
+    }
+  }
+  return from;
+}
+
 async function handleRpc(ctx, req, res) {
   stats.requests++;
   if (!rpcSockets.has(req.socket)) {
@@ -694,7 +737,12 @@ async function handleRpc(ctx, req, res) {
   const modes = cfg.lag_head > 0 || cfg.max_range > 0 || cfg.header_not_found > 0 ||
     cfg.drop_logs > 0 || cfg.state_from !== null;
   if (!modes || items.length === 0) return forwardPlain(ctx, res, body);
-  const { local, forward } = await planBatch(ctx, items);
+  const { local, forward, limited } = await planBatch(ctx, items);
+  const from = cfg.limit_hold_ms > 0 ? logsFrom(items) : null;
+  if (from !== null) {
+    res.on('finish', () => releaseLimitedBelow(from));
+    if (limited) await holdLimited(from);
+  }
   if (!Array.isArray(parsed)) {
     if (local.length) return send(res, 200, jsonHeaders, JSON.stringify(local[0]));
     return forwardPlain(ctx, res, body);
