@@ -143,12 +143,14 @@ BEGIN
     AND octet_length(dimo__hexbytes(l.args ->> 'role')) = 32;
 
   -- DIMO in and out of license contracts, each explained by the stake
-  -- events of that contract in the same transaction.
+  -- events of that contract in the same transaction. (Each transfer's
+  -- addresses and amount are parsed once, in `t`: written inline, the
+  -- planner parsed them again for every contract it tried against them,
+  -- most of this statement's time.)
   INSERT INTO token_flows (chain_id, block_number, log_index, contract, tx_hash, block_time,
     direction, counterparty, amount, kind)
   SELECT t.chain_id, t.block_number, t.log_index, c.address, t.tx_hash, t.block_time, d.direction,
-    CASE d.direction WHEN 'in' THEN dimo__addr(t.args ->> 'from') ELSE dimo__addr(t.args ->> 'to') END,
-    dimo__uint(t.args ->> 'value'),
+    d.counterparty, t.amount,
     CASE
       WHEN d.direction = 'in' THEN
         CASE WHEN ev.names && ARRAY['StakeDeposit', 'StakeTokens', 'Deposit'] THEN 'deposit' ELSE 'stray' END
@@ -160,17 +162,21 @@ BEGIN
       WHEN c.role = 'app_license' THEN 'admin_withdraw'
       ELSE 'other'
     END
-  FROM unnest(v_logs) t
-  CROSS JOIN LATERAL (VALUES ('in', dimo__addr(t.args ->> 'to')),
-                             ('out', dimo__addr(t.args ->> 'from'))) d(direction, address)
+  FROM (SELECT u.chain_id, u.block_number, u.log_index, u.tx_hash, u.block_time,
+          dimo__addr(u.args ->> 'from') AS from_address, dimo__addr(u.args ->> 'to') AS to_address,
+          dimo__uint(u.args ->> 'value') AS amount
+        FROM unnest(v_logs) u
+        WHERE u.role = 'dimo_token' AND u.event = 'Transfer(address,address,uint256)'
+        OFFSET 0) t
+  CROSS JOIN LATERAL (VALUES ('in', t.to_address, t.from_address),
+                             ('out', t.from_address, t.to_address)) d(direction, address, counterparty)
   JOIN contracts c ON c.chain_id = t.chain_id AND c.address = d.address
     AND c.role IN ('app_license', 'manufacturer_license')
   CROSS JOIN LATERAL (
     SELECT coalesce(array_agg(x.event_name), '{}') AS names FROM logs x
     WHERE x.chain_id = t.chain_id AND x.block_number = t.block_number AND x.tx_hash = t.tx_hash
       AND x.address = c.address) ev
-  WHERE t.role = 'dimo_token' AND t.event = 'Transfer(address,address,uint256)'
-    AND dimo__uint(t.args ->> 'value') IS NOT NULL;
+  WHERE t.amount IS NOT NULL;
 
   -- Admin actions of the range, attributed.
   INSERT INTO admin_actions (chain_id, block_number, log_index, tx_hash, block_time, contract,
