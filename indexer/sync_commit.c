@@ -34,8 +34,7 @@ static int docs_job(idx_sync_t *s, store_job_t *j) {
   }
   bool second_failed = false;
   int rc = idx_store_refresh_stale_docs_pair(s->store, s->docs_store, chain, DOCS_PER_JOB,
-                                             &j->docs_built, &second_failed, j->err,
-                                             sizeof j->err);
+                                             &j->docs_built, &second_failed, j->err, sizeof j->err);
   if (second_failed) { /* opened again by a later job */
     idx_store_close(s->docs_store);
     s->docs_store = NULL;
