@@ -191,6 +191,19 @@ IDX_WARN_UNUSED int idx_store_refresh_stale_docs(idx_store_t *store, uint64_t ch
                                                  unsigned limit, unsigned *built, char *err,
                                                  size_t errlen) IDX_NONNULL(1, 4, 5);
 
+/* The same on two connections at once (the documents are independent
+ * per license: each transaction takes the stale rows the other has not
+ * locked), `second` on a thread of its own; second NULL: `store` alone.
+ * Each builds up to `limit`; *built receives the sum (less than limit: none
+ * left). *second_failed tells whether `second` failed (its connection is
+ * then suspect: close it, or reconnect it, before using it again). Both
+ * connections must be idle and distinct. */
+IDX_WARN_UNUSED int idx_store_refresh_stale_docs_pair(idx_store_t *store, idx_store_t *second,
+                                                      uint64_t chain_id, unsigned limit,
+                                                      unsigned *built, bool *second_failed,
+                                                      char *err, size_t errlen)
+    IDX_NONNULL(1, 5, 6, 7);
+
 /* Calls cb once per event name stored for the chain, in name order, with
  * its number of logs. A non-zero return from cb stops the walk and is
  * returned. event_name is borrowed for the call. */

@@ -369,7 +369,8 @@ struct idx_sync_s {
   bool docs_stale;
   bool finish_after_docs;
   uint64_t docs_started_ns;
-  uint64_t docs_drained; /* built since the last time none were left */
+  uint64_t docs_drained;   /* built since the last time none were left */
+  idx_store_t *docs_store; /* the second connection that builds them (see docs_job) */
 
   /* Progress. */
   uint64_t progress_start_block;

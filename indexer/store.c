@@ -24,6 +24,7 @@
 #include "pgerr.h"
 
 #include <libpq-fe.h>
+#include <uv.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -1766,6 +1767,49 @@ int idx_store_refresh_stale_docs(idx_store_t *store, uint64_t chain_id, unsigned
   *built = (unsigned)n;
   PQclear(res);
   return 0;
+}
+
+/* One side of idx_store_refresh_stale_docs_pair, run on a thread of its own. */
+typedef struct {
+  idx_store_t *store;
+  uint64_t chain_id;
+  unsigned limit;
+  unsigned built;
+  int rc;
+  char err[512];
+} docs_side_t;
+
+static void docs_side_run(void *arg) {
+  docs_side_t *d = arg;
+  d->rc = idx_store_refresh_stale_docs(d->store, d->chain_id, d->limit, &d->built, d->err,
+                                       sizeof d->err);
+}
+
+int idx_store_refresh_stale_docs_pair(idx_store_t *store, idx_store_t *second, uint64_t chain_id,
+                                      unsigned limit, unsigned *built, bool *second_failed,
+                                      char *err, size_t errlen) {
+  *built = 0;
+  *second_failed = false;
+  docs_side_t side = {.store = second, .chain_id = chain_id, .limit = limit};
+  uv_thread_t t;
+  /* Without a thread (cannot happen short of exhausted resources) the
+   * first connection does the work alone: slower, equally exact. */
+  bool two = second && uv_thread_create(&t, docs_side_run, &side) == 0;
+  unsigned mine = 0;
+  int rc = idx_store_refresh_stale_docs(store, chain_id, limit, &mine, err, errlen);
+  if (two) {
+    (void)uv_thread_join(&t);
+    if (side.rc) {
+      *second_failed = true;
+      if (rc == 0) {
+        rc = side.rc;
+        idx_set_err(err, errlen, "%s (second connection)", side.err);
+      }
+    }
+  }
+  if (rc == 0)
+    *built = mine + (two ? side.built : 0);
+  return rc;
 }
 
 /* ---- status ---------------------------------------------------------------- */

@@ -1898,6 +1898,7 @@ static void timer_closed(uv_handle_t *h) {
   idx_sync_t *s = h->data;
   idx_store_close(s->store);
   idx_store_close(s->dstore);
+  idx_store_close(s->docs_store);
   idx_arena_free(&s->arena);
   idx_buf_free(&s->args_json);
   idx_sync__window_free(s);

@@ -13,6 +13,35 @@ static uint64_t now_ns(void) { return uv_hrtime(); }
 
 /* ---- store jobs on the thread pool ------------------------------------ */
 
+/* Stale documents: after a backfill thousands wait, and the model's
+ * derivation, which kept one core busy, has ended: they are built on two
+ * connections at once (the store's and docs_store, opened the first time a
+ * job finds more than one job's worth; each job then builds up to
+ * DOCS_PER_JOB on each, so that fewer than DOCS_PER_JOB in all still means
+ * none are left). Following the head, a job finds none or a few and
+ * stays on one connection. */
+static int docs_job(idx_sync_t *s, store_job_t *j) {
+  uint64_t chain = s->opts.net->chain_id;
+  if (!s->docs_store) {
+    int rc = idx_store_refresh_stale_docs(s->store, chain, DOCS_PER_JOB, &j->docs_built, j->err,
+                                          sizeof j->err);
+    if (rc || j->docs_built < DOCS_PER_JOB)
+      return rc;
+    char oerr[256];
+    if (idx_store_open(&s->docs_store, s->opts.conninfo, oerr, sizeof oerr) != 0)
+      idx_log_warn("sync", "building stale documents on one connection only: %s", oerr);
+    return 0;
+  }
+  bool second_failed = false;
+  int rc = idx_store_refresh_stale_docs_pair(s->store, s->docs_store, chain, DOCS_PER_JOB,
+                                             &j->docs_built, &second_failed, j->err, sizeof j->err);
+  if (second_failed) { /* opened again by a later job */
+    idx_store_close(s->docs_store);
+    s->docs_store = NULL;
+  }
+  return rc;
+}
+
 static void job_run(uv_work_t *w) {
   idx_sync_t *s = w->data;
   store_job_t *j = &s->job;
@@ -94,8 +123,7 @@ static void job_run(uv_work_t *w) {
                                j->err, sizeof j->err);
     break;
   case JOB_DOCS:
-    j->rc = idx_store_refresh_stale_docs(s->store, s->opts.net->chain_id, DOCS_PER_JOB,
-                                         &j->docs_built, j->err, sizeof j->err);
+    j->rc = docs_job(s, j);
     break;
   case JOB_SENDERS_READ: /* #25 */
   case JOB_SENDERS_WRITE:

@@ -143,12 +143,14 @@ BEGIN
     AND octet_length(dimo__hexbytes(l.args ->> 'role')) = 32;
 
   -- DIMO in and out of license contracts, each explained by the stake
-  -- events of that contract in the same transaction.
+  -- events of that contract in the same transaction. (Each transfer's
+  -- addresses and amount are parsed once, in `t`: written inline, they
+  -- were parsed again for every contract the plan tried against them;
+  -- 19% of this statement's time, pg_stat_statements A/B, 2026-12-07.)
   INSERT INTO token_flows (chain_id, block_number, log_index, contract, tx_hash, block_time,
     direction, counterparty, amount, kind)
   SELECT t.chain_id, t.block_number, t.log_index, c.address, t.tx_hash, t.block_time, d.direction,
-    CASE d.direction WHEN 'in' THEN dimo__addr(t.args ->> 'from') ELSE dimo__addr(t.args ->> 'to') END,
-    dimo__uint(t.args ->> 'value'),
+    d.counterparty, t.amount,
     CASE
       WHEN d.direction = 'in' THEN
         CASE WHEN ev.names && ARRAY['StakeDeposit', 'StakeTokens', 'Deposit'] THEN 'deposit' ELSE 'stray' END
@@ -160,17 +162,21 @@ BEGIN
       WHEN c.role = 'app_license' THEN 'admin_withdraw'
       ELSE 'other'
     END
-  FROM unnest(v_logs) t
-  CROSS JOIN LATERAL (VALUES ('in', dimo__addr(t.args ->> 'to')),
-                             ('out', dimo__addr(t.args ->> 'from'))) d(direction, address)
+  FROM (SELECT u.chain_id, u.block_number, u.log_index, u.tx_hash, u.block_time,
+          dimo__addr(u.args ->> 'from') AS from_address, dimo__addr(u.args ->> 'to') AS to_address,
+          dimo__uint(u.args ->> 'value') AS amount
+        FROM unnest(v_logs) u
+        WHERE u.role = 'dimo_token' AND u.event = 'Transfer(address,address,uint256)'
+        OFFSET 0) t
+  CROSS JOIN LATERAL (VALUES ('in', t.to_address, t.from_address),
+                             ('out', t.from_address, t.to_address)) d(direction, address, counterparty)
   JOIN contracts c ON c.chain_id = t.chain_id AND c.address = d.address
     AND c.role IN ('app_license', 'manufacturer_license')
   CROSS JOIN LATERAL (
     SELECT coalesce(array_agg(x.event_name), '{}') AS names FROM logs x
     WHERE x.chain_id = t.chain_id AND x.block_number = t.block_number AND x.tx_hash = t.tx_hash
       AND x.address = c.address) ev
-  WHERE t.role = 'dimo_token' AND t.event = 'Transfer(address,address,uint256)'
-    AND dimo__uint(t.args ->> 'value') IS NOT NULL;
+  WHERE t.amount IS NOT NULL;
 
   -- Admin actions of the range, attributed.
   INSERT INTO admin_actions (chain_id, block_number, log_index, tx_hash, block_time, contract,
@@ -245,12 +251,14 @@ BEGIN
 
   -- The licenses part (ord 10) built the documents of this batch's
   -- licenses before these rows existed: the documents of slashed licenses
-  -- are rebuilt (or marked stale) so that their slashes carry `by`.
+  -- are rebuilt (or marked stale) so that their slashes carry `by`. (A key
+  -- that is no license changes nothing there: both statements of
+  -- dimo__docs_changed join license_state. Filtering them out here, with
+  -- an EXISTS on license_state, cost 130 ms a derivation on average and
+  -- up to 540 in a 300,000-log backfill: pg_stat_statements, 2026-12-07.)
   v_keys := ARRAY(SELECT DISTINCT ROW(a.contract, a.token_id)::dimo_license_key FROM admin_actions a
     WHERE a.chain_id = p_chain_id AND a.block_number BETWEEN p_from_block AND p_to_block
-      AND a.action IN ('forfeit', 'forfeit_burn', 'forfeit_reallocate') AND a.token_id IS NOT NULL
-      AND EXISTS (SELECT 1 FROM license_state ls WHERE ls.chain_id = p_chain_id
-                    AND ls.contract = a.contract AND ls.token_id = a.token_id));
+      AND a.action IN ('forfeit', 'forfeit_burn', 'forfeit_reallocate') AND a.token_id IS NOT NULL);
   IF cardinality(v_keys) > 0 THEN
     SELECT m.block_number, m.block_time INTO v_block, v_time FROM model_cursor m
     WHERE m.chain_id = p_chain_id;
