@@ -824,9 +824,9 @@ static json_t *parse_fast(const char *body, size_t len, uint64_t first_id, size_
     if (!ok)
       continue;
     json_t *obj = json_loadb(body + e->off, e->len, 0, NULL);
+    ok = obj && json_array_append_new(holder, obj) == 0; /* the holder owns it */
     /* A lone object with an error object is the whole batch refused. */
-    ok = obj && !(kind == IDX_LOGSCAN_OBJECT && json_is_object(json_object_get(obj, "error"))) &&
-         json_array_append_new(holder, obj) == 0 &&
+    ok = ok && !(kind == IDX_LOGSCAN_OBJECT && json_is_object(json_object_get(obj, "error"))) &&
          reply_take(first_id, n, obj, replies, why, sizeof why);
   }
   if (el != &one)
