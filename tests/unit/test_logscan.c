@@ -75,8 +75,8 @@ typedef struct recorded_s {
 
 static const recorded_t recorded[] = {
     {"anvil_getlogs.json", 7, 1, {true}, 1},
-    {"anvil_batch.json", 100, 4, {true, false, true, false}, 3},
-    {"replay_batch.json", 100, 3, {true, false, true}, 29},
+    {"anvil_batch.json", 100, 4, {true, false, true, false}, 5},
+    {"replay_batch.json", 100, 3, {true, false, true}, 41},
 };
 
 /* Every single-byte change at a position: these bytes, a deletion, a
