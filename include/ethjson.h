@@ -13,6 +13,7 @@
 
 #include "arena.h"
 #include "chain.h"
+#include "logscan.h"
 
 #include <jansson.h>
 
@@ -30,6 +31,13 @@ IDX_WARN_UNUSED int idx_ethjson_block(json_t *obj, idx_block_t *out, char *err, 
  * NULL for the caller. */
 IDX_WARN_UNUSED int idx_ethjson_log(json_t *obj, idx_arena_t *arena, idx_log_t *out, bool *removed,
                                     char *err, size_t errlen) IDX_NONNULL(2, 3, 4, 5);
+
+/* Takes log i of a set logscan decoded as idx_ethjson_log takes one from
+ * a JSON object: the same value, data copied into arena (the same
+ * IDX_ERR_TOO_LARGE when the arena's cap is reached). */
+IDX_WARN_UNUSED int idx_ethjson_log_copy(const idx_logset_t *set, size_t i, idx_arena_t *arena,
+                                         idx_log_t *out, bool *removed, char *err, size_t errlen)
+    IDX_NONNULL(1, 3, 4, 5, 6);
 
 /* Reads a quantity member ("0x1a") of an object. */
 IDX_WARN_UNUSED int idx_ethjson_quantity(json_t *v, uint64_t *out) IDX_NONNULL(2);

@@ -54,6 +54,8 @@
 
 #include "common.h"
 
+#include "logscan.h"
+
 #include <jansson.h>
 #include <uv.h>
 
@@ -83,13 +85,20 @@ void idx_rpc_options_default(idx_rpc_options_t *o) IDX_NONNULL(1);
  * object, result is NULL, err is IDX_ERR_RPC, code/message/data are the
  * node's (message is "" when absent, code 0 when not a number; data may
  * be NULL). A single error object answering the whole batch (a provider
- * refusing it) is given to every request. */
+ * refusing it) is given to every request.
+ *
+ * In a batch sent with idx_rpc_batch_logs, an eth_getLogs answer of the
+ * strict shape logscan.h knows comes decoded: logs is set (borrowed like
+ * result: idx_logset_incref to keep it), result is NULL and err 0. Any
+ * other answer to it (an error, a log jansson reads but logscan does not)
+ * comes as above, with logs NULL. */
 typedef struct idx_rpc_reply_s {
   json_t *result;
   int err;
   long code;
   const char *message;
   json_t *data;
+  idx_logset_t *logs;
 } idx_rpc_reply_t;
 
 /* status 0: replies[0..n) answer the requests in order. status < 0: the
@@ -120,6 +129,13 @@ void idx_rpc_close(idx_rpc_t *rpc, void (*closed_cb)(void *ud), void *ud);
  * than 64 MiB serialized), IDX_ERR_NOMEM, IDX_ERR_CANCELLED (closed). */
 IDX_WARN_UNUSED int idx_rpc_batch(idx_rpc_t *rpc, const char *const *methods, json_t *const *params,
                                   size_t n, idx_rpc_batch_cb cb, void *ud) IDX_NONNULL(1, 2, 5);
+
+/* The same, with the eth_getLogs answers decoded where they can be (see
+ * idx_rpc_reply_t): the follower's batches, whose logs are most of the
+ * bytes it reads. */
+IDX_WARN_UNUSED int idx_rpc_batch_logs(idx_rpc_t *rpc, const char *const *methods,
+                                       json_t *const *params, size_t n, idx_rpc_batch_cb cb,
+                                       void *ud) IDX_NONNULL(1, 2, 5);
 
 /* status 0: every URL that answered serves options.chain_id, and one did.
  * IDX_ERR_CONFIG: a URL serves another chain (message names it, without
@@ -201,5 +217,20 @@ IDX_WARN_UNUSED int idx_rpc_url_stats(const idx_rpc_t *rpc, size_t i, idx_rpc_ur
 json_t *idx_rpc_parse_answer(const char *body, size_t len, uint64_t first_id, size_t n,
                              idx_rpc_reply_t *replies, char *why, size_t whylen)
     IDX_NONNULL(1, 5, 6);
+
+/* The same, where want_logs[i] (NULL: none) marks request i as an
+ * eth_getLogs whose answer is decoded when it has logscan's shape. The
+ * body is scanned once by logscan; when it declines (or an element it
+ * hands back is one the ordinary path refuses) idx_rpc_parse_answer runs
+ * on the whole body, so that a refusal and its reason are always the
+ * ordinary path's. *fast (may be NULL) says whether the scan was used.
+ * Replies with logs hold a reference each: idx_rpc_replies_release them
+ * (then json_decref the root). */
+json_t *idx_rpc_parse_answer_logs(const char *body, size_t len, uint64_t first_id, size_t n,
+                                  const bool *want_logs, idx_rpc_reply_t *replies, bool *fast,
+                                  char *why, size_t whylen) IDX_NONNULL(1, 6, 8);
+
+/* Drops the log sets that replies[0..n) hold. */
+void idx_rpc_replies_release(idx_rpc_reply_t *replies, size_t n);
 
 #endif

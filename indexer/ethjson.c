@@ -53,6 +53,23 @@ int idx_ethjson_block(json_t *obj, idx_block_t *out, char *err, size_t errlen) {
   return rc;
 }
 
+int idx_ethjson_log_copy(const idx_logset_t *set, size_t i, idx_arena_t *arena, idx_log_t *out,
+                         bool *removed, char *err, size_t errlen) {
+  *out = set->logs[i];
+  *removed = set->removed[i];
+  size_t n = out->data_len;
+  uint8_t *buf = idx_arena_alloc(arena, n ? n : 1); /* as idx_ethjson_log: the same cap */
+  if (!buf) {
+    memset(out, 0, sizeof *out);
+    idx_set_err(err, errlen, "batch memory cap reached");
+    return IDX_ERR_TOO_LARGE;
+  }
+  if (n)
+    memcpy(buf, set->logs[i].data, n);
+  out->data = buf;
+  return 0;
+}
+
 int idx_ethjson_log(json_t *obj, idx_arena_t *arena, idx_log_t *out, bool *removed, char *err,
                     size_t errlen) {
   memset(out, 0, sizeof *out);

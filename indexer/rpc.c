@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "ethjson.h"
 #include "log.h"
+#include "logscan.h"
 #include "rpc.h"
 
 #include <curl/curl.h>
@@ -112,6 +113,7 @@ typedef struct rpc_batch_s {
   unsigned max_attempts; /* 0: the client's */
   size_t pin;            /* the only URL it may go to, or SIZE_MAX */
   bool chain_probe;      /* idx_rpc_check_chain's own eth_chainId */
+  bool *want_logs;       /* [n]: an eth_getLogs answer is decoded (NULL: none is) */
   idx_rpc_batch_cb cb;
   void *ud;
   struct rpc_exchange_s *ex; /* while running */
@@ -484,6 +486,7 @@ static void on_batch_timer_closed(uv_handle_t *h) {
 
 static void batch_free(rpc_batch_t *b) {
   idx_buf_free(&b->body);
+  free(b->want_logs);
   if (b->has_timer)
     uv_close((uv_handle_t *)&b->timer, on_batch_timer_closed);
   else
@@ -728,7 +731,7 @@ static bool reply_take(uint64_t first_id, size_t n, json_t *el, idx_rpc_reply_t 
     return false;
   }
   idx_rpc_reply_t *r = &replies[(uint64_t)v - first_id];
-  if (r->result || r->err) {
+  if (r->result || r->err || r->logs) {
     snprintf(why, whylen, "two replies to id %lld", (long long)v);
     return false;
   }
@@ -783,6 +786,67 @@ json_t *idx_rpc_parse_answer(const char *body, size_t len, uint64_t first_id, si
     return NULL;
   }
   return root;
+}
+
+void idx_rpc_replies_release(idx_rpc_reply_t *replies, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    idx_logset_decref(replies[i].logs);
+    replies[i].logs = NULL;
+  }
+}
+
+/* The fast path of idx_rpc_parse_answer_logs: NULL (replies emptied) when
+ * logscan declines or any element is not what the ordinary path would
+ * accept, which then runs and speaks. Elements that are not decoded are
+ * parsed alone by jansson and read by reply_take, as in the whole. The
+ * returned root is an array holding those elements. */
+static json_t *parse_fast(const char *body, size_t len, uint64_t first_id, size_t n,
+                          const bool *want_logs, idx_rpc_reply_t *replies) {
+  char why[8]; /* unused: a refusal here is said by the ordinary path */
+  idx_logscan_elem_t one, *el = n == 1 ? &one : malloc(n * sizeof *el);
+  json_t *holder = el ? json_array() : NULL;
+  size_t ne = 0;
+  idx_logscan_t kind = holder ? idx_logscan_answer(body, len, IDX_ETHJSON_MAX_LOG_DATA, el, n, &ne)
+                              : IDX_LOGSCAN_DECLINE;
+  bool ok = kind != IDX_LOGSCAN_DECLINE && ne == n;
+  memset(replies, 0, n * sizeof *replies);
+  for (size_t i = 0; i < ne; i++) {
+    idx_logscan_elem_t *e = &el[i];
+    uint64_t k = e->id - first_id;
+    if (ok && e->fast && e->id >= first_id && k < n && want_logs[k] && !replies[k].result &&
+        !replies[k].err && !replies[k].logs) {
+      replies[k].logs = e->logs; /* the reply's reference now */
+      e->logs = NULL;
+      continue;
+    }
+    idx_logset_decref(e->logs);
+    e->logs = NULL;
+    if (!ok)
+      continue;
+    json_t *obj = json_loadb(body + e->off, e->len, 0, NULL);
+    ok = obj && json_array_append_new(holder, obj) == 0; /* the holder owns it */
+    /* A lone object with an error object is the whole batch refused. */
+    ok = ok && !(kind == IDX_LOGSCAN_OBJECT && json_is_object(json_object_get(obj, "error"))) &&
+         reply_take(first_id, n, obj, replies, why, sizeof why);
+  }
+  if (el != &one)
+    free(el);
+  if (!ok) {
+    idx_rpc_replies_release(replies, n);
+    memset(replies, 0, n * sizeof *replies);
+    json_decref(holder);
+    return NULL;
+  }
+  return holder;
+}
+
+json_t *idx_rpc_parse_answer_logs(const char *body, size_t len, uint64_t first_id, size_t n,
+                                  const bool *want_logs, idx_rpc_reply_t *replies, bool *fast,
+                                  char *why, size_t whylen) {
+  json_t *root = want_logs ? parse_fast(body, len, first_id, n, want_logs, replies) : NULL;
+  if (fast)
+    *fast = root != NULL;
+  return root ? root : idx_rpc_parse_answer(body, len, first_id, n, replies, why, whylen);
 }
 
 /* Reads a URL's eth_chainId answer. Returns 0 (the expected chain: the
@@ -874,12 +938,23 @@ static void exchange_done(idx_rpc_t *rpc, CURL *easy, CURLcode res) {
     if (!replies) {
       snprintf(why, sizeof why, "out of memory for %zu replies", nr);
     } else {
-      json_t *root = idx_rpc_parse_answer(ex->body.data ? ex->body.data : "", ex->body.len,
-                                          ex->verifying ? b->probe_id : b->first_id, nr, replies,
-                                          why, sizeof why);
+      /* eth_getLogs answers asked decoded: the verifying eth_chainId in
+       * front is not one. */
+      bool *want = b->want_logs;
+      if (want && ex->verifying) {
+        want = calloc(nr, sizeof *want);
+        if (want)
+          memcpy(want + 1, b->want_logs, b->n * sizeof *want);
+      }
+      json_t *root = idx_rpc_parse_answer_logs(ex->body.data ? ex->body.data : "", ex->body.len,
+                                               ex->verifying ? b->probe_id : b->first_id, nr, want,
+                                               replies, NULL, why, sizeof why);
+      if (want != b->want_logs)
+        free(want);
       int chain =
           root && ex->verifying ? url_chain_answer(rpc, u, &replies[0], why, sizeof why) : 0;
       if (chain) {
+        idx_rpc_replies_release(replies, nr);
         json_decref(root);
         root = NULL;
       }
@@ -912,6 +987,7 @@ static void exchange_done(idx_rpc_t *rpc, CURL *easy, CURLcode res) {
         rpc->answered_by = (size_t)(u - rpc->urls);
         rpc->answer_bytes = body_len;
         batch_finish(b, 0, mine);
+        idx_rpc_replies_release(replies, nr);
         json_decref(root);
         free(replies);
         return;
@@ -1143,7 +1219,7 @@ static int serialize(idx_buf_t *body, uint64_t first_id, const char *const *meth
 
 /* Makes and queues a batch (not dispatched). */
 static int batch_new(idx_rpc_t *rpc, const char *const *methods, json_t *const *params, size_t n,
-                     idx_rpc_batch_cb cb, void *ud, rpc_batch_t **out) {
+                     bool decode_logs, idx_rpc_batch_cb cb, void *ud, rpc_batch_t **out) {
   if (n == 0)
     return IDX_ERR_INVAL;
   for (size_t i = 0; i < n; i++) {
@@ -1158,6 +1234,15 @@ static int batch_new(idx_rpc_t *rpc, const char *const *methods, json_t *const *
     return IDX_ERR_NOMEM;
   b->rpc = rpc;
   b->n = n;
+  if (decode_logs) {
+    b->want_logs = calloc(n, sizeof *b->want_logs);
+    if (!b->want_logs) {
+      free(b);
+      return IDX_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+      b->want_logs[i] = strcmp(methods[i], "eth_getLogs") == 0;
+  }
   b->cb = cb;
   b->ud = ud;
   b->pin = SIZE_MAX;
@@ -1167,6 +1252,7 @@ static int batch_new(idx_rpc_t *rpc, const char *const *methods, json_t *const *
   int rc = serialize(&b->body, b->first_id, methods, params, n);
   if (rc) {
     idx_buf_free(&b->body);
+    free(b->want_logs);
     free(b);
     return rc;
   }
@@ -1178,18 +1264,28 @@ static int batch_new(idx_rpc_t *rpc, const char *const *methods, json_t *const *
   return 0;
 }
 
-int idx_rpc_batch(idx_rpc_t *rpc, const char *const *methods, json_t *const *params, size_t n,
-                  idx_rpc_batch_cb cb, void *ud) {
+static int batch_send(idx_rpc_t *rpc, const char *const *methods, json_t *const *params, size_t n,
+                      bool decode_logs, idx_rpc_batch_cb cb, void *ud) {
   if (rpc->closing)
     return IDX_ERR_CANCELLED;
   if (rpc->opts.chain_id && !any_right_chain(rpc))
     return IDX_ERR_RPC_TRANSPORT; /* every URL serves another chain */
   rpc_batch_t *b;
-  int rc = batch_new(rpc, methods, params, n, cb, ud, &b);
+  int rc = batch_new(rpc, methods, params, n, decode_logs, cb, ud, &b);
   if (rc)
     return rc;
   dispatch(rpc);
   return 0;
+}
+
+int idx_rpc_batch(idx_rpc_t *rpc, const char *const *methods, json_t *const *params, size_t n,
+                  idx_rpc_batch_cb cb, void *ud) {
+  return batch_send(rpc, methods, params, n, false, cb, ud);
+}
+
+int idx_rpc_batch_logs(idx_rpc_t *rpc, const char *const *methods, json_t *const *params, size_t n,
+                       idx_rpc_batch_cb cb, void *ud) {
+  return batch_send(rpc, methods, params, n, true, cb, ud);
 }
 
 /* ---- the chain check ---- */
@@ -1245,7 +1341,7 @@ int idx_rpc_check_chain(idx_rpc_t *rpc, idx_rpc_chain_cb cb, void *ud) {
     if (rpc->urls[i].chain == URL_CHAIN_WRONG)
       continue;
     rpc_batch_t *b;
-    int rc = batch_new(rpc, m, NULL, 1, on_check_probe, &rpc->urls[i], &b);
+    int rc = batch_new(rpc, m, NULL, 1, false, on_check_probe, &rpc->urls[i], &b);
     if (rc) {
       if (made == 0)
         return rc;

@@ -225,7 +225,7 @@ static void send_batch(idx_sync_t *s, const char *const *methods, json_t *const 
   ctx->s = s;
   ctx->fn = fn;
   s->rpc_busy = true;
-  int rc = idx_rpc_batch(s->opts.rpc, methods, params, n, on_rpc, ctx);
+  int rc = idx_rpc_batch_logs(s->opts.rpc, methods, params, n, on_rpc, ctx);
   for (size_t i = 0; i < n; i++)
     json_decref(params[i]);
   if (rc) {
@@ -773,6 +773,7 @@ void idx_sync__release_replies(idx_rpc_reply_t *r, size_t n) {
   for (size_t i = 0; i < n; i++) {
     json_decref(r[i].result);
     json_decref(r[i].data);
+    idx_logset_decref(r[i].logs);
     free((char *)r[i].message);
   }
 }
@@ -1115,17 +1116,20 @@ void idx_sync__on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
       inconsistent(s, what);
       return;
     }
+    /* Decoded by rpc.c's fast path (logs), or a JSON array. */
     json_t *arr = r[i].result;
-    if (!json_is_array(arr)) {
+    const idx_logset_t *set = r[i].logs;
+    if (!set && !json_is_array(arr)) {
       inconsistent(s, "eth_getLogs result is not an array");
       return;
     }
-    size_t idx;
-    json_t *item;
-    json_array_foreach(arr, idx, item) {
+    size_t nitems = set ? set->n : json_array_size(arr);
+    for (size_t idx = 0; idx < nitems; idx++) {
       idx_log_t log;
       bool removed = false;
-      int rc = idx_ethjson_log(item, &s->arena, &log, &removed, err, sizeof err);
+      int rc = set ? idx_ethjson_log_copy(set, idx, &s->arena, &log, &removed, err, sizeof err)
+                   : idx_ethjson_log(json_array_get(arr, idx), &s->arena, &log, &removed, err,
+                                     sizeof err);
       if (rc == IDX_ERR_TOO_LARGE) {
         idx_logrange_advice_t none = {0};
         none.is_limit = true;

@@ -165,9 +165,10 @@ static void count_span(idx_sync_t *s, sync_slot_t *p) {
   for (size_t i = 0; i < p->nrange; i++) {
     if (p->kinds[i] == REQ_HEADER)
       continue;
-    if (!json_is_array(p->replies[i].result))
+    const idx_rpc_reply_t *r = &p->replies[i];
+    if (!r->logs && !json_is_array(r->result))
       return; /* an error: the range handler judges it */
-    nlogs += json_array_size(p->replies[i].result);
+    nlogs += r->logs ? r->logs->n : json_array_size(r->result);
   }
   idx_logrange_answer(&s->range, p->to - p->from + 1, nlogs, p->bytes);
   p->span_counted = true;
@@ -253,7 +254,15 @@ static size_t plan_log_headers(sync_slot_t *p) {
   uint64_t nums[TIME_BATCH_MAX];
   size_t k = 0;
   for (size_t i = 0; i < p->nrange && k < TIME_BATCH_MAX; i++) {
-    if (p->kinds[i] == REQ_HEADER || !json_is_array(p->replies[i].result))
+    if (p->kinds[i] == REQ_HEADER)
+      continue;
+    const idx_logset_t *set = p->replies[i].logs;
+    for (size_t j = 0; set && j < set->n && k < TIME_BATCH_MAX; j++) {
+      uint64_t bn = set->logs[j].block_number;
+      if (bn > p->from && bn < p->to)
+        nums[k++] = bn; /* others: the range handler judges them */
+    }
+    if (!json_is_array(p->replies[i].result))
       continue;
     size_t idx;
     json_t *item;
@@ -439,6 +448,7 @@ static void on_slot(void *ud, int status, const idx_rpc_reply_t *r, size_t n) {
     p->replies[i] = r[i];
     json_incref(p->replies[i].result);
     json_incref(p->replies[i].data);
+    idx_logset_incref(p->replies[i].logs);
     p->replies[i].message = r[i].message ? strdup(r[i].message) : NULL;
     ok = !r[i].message || p->replies[i].message;
   }
@@ -508,7 +518,7 @@ static bool send_slot(idx_sync_t *s, sync_slot_t *p, uint64_t from, uint64_t to)
   p->epoch = s->aimd.epoch;
   p->sent_in_flight = idx_sync__window_exchanges(s) + 1;
   p->nsent = p->n + carry_headers(s, p, methods + p->n, params + p->n);
-  int rc = idx_rpc_batch(s->opts.rpc, methods, params, p->nsent, on_slot, p);
+  int rc = idx_rpc_batch_logs(s->opts.rpc, methods, params, p->nsent, on_slot, p);
   for (size_t i = 0; i < p->nsent; i++)
     json_decref(params[i]);
   if (rc) {

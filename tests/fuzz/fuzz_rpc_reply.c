@@ -1,13 +1,20 @@
 /* libFuzzer target for JSON-RPC reply handling: the client's answer
  * checks (idx_rpc_parse_answer) and then the strict readers of logs and
- * headers (ethjson) on every result, as the sync engine uses them.
+ * headers (ethjson) on every result, as the sync engine uses them; then
+ * the differential check of the fast eth_getLogs path against them
+ * (tests/unit/logscan_diff.h: a difference aborts).
  *
- * Input: byte 0 picks the batch size (1..8); the rest is the HTTP body. */
+ * Input: byte 0 picks the batch size (1..8, low 3 bits) and which
+ * requests are eth_getLogs (bit 3: all, else every other); the rest is
+ * the HTTP body. */
 #include "common.h"
 
+#include "../unit/logscan_diff.h"
 #include "arena.h"
 #include "ethjson.h"
 #include "rpc.h"
+
+#include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +60,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t len) {
     }
     idx_arena_free(&arena);
     json_decref(root);
+  }
+  bool want[8];
+  for (size_t i = 0; i < 8; i++)
+    want[i] = (in[0] & 8u) || i % 2 == 0;
+  diff_stats_t st = {0};
+  const char *bad = diff_body(body, len - 1, 100, n, want, &st);
+  if (bad) {
+    fprintf(stderr, "fast path differs: %s\n", bad);
+    abort();
   }
   free(body);
   return 0;

@@ -45,7 +45,30 @@ static void test_json_and_utf8(void) {
   CHECK(!idx_utf8_valid((const uint8_t *)"\xff", 1));
 }
 
+/* The 8-byte ASCII steps: a NUL or a non-ASCII byte at every position of
+ * a longer text is still seen, and a sequence split across a step. */
+static void test_utf8_words(void) {
+  uint8_t t[24];
+  for (size_t pos = 0; pos < sizeof t; pos++) {
+    memset(t, 'a', sizeof t);
+    t[pos] = 0;
+    CHECK(!idx_utf8_valid(t, sizeof t));
+    t[pos] = 0x80; /* a lone continuation byte */
+    CHECK(!idx_utf8_valid(t, sizeof t));
+    t[pos] = 0x7f;
+    CHECK(idx_utf8_valid(t, sizeof t));
+    if (pos + 1 < sizeof t) {
+      t[pos] = 0xc3;
+      t[pos + 1] = 0xa9;
+      CHECK(idx_utf8_valid(t, sizeof t));
+      t[pos + 1] = 'a'; /* truncated sequence */
+      CHECK(!idx_utf8_valid(t, sizeof t));
+    }
+  }
+}
+
 int main(void) {
+  test_utf8_words();
   test_cap();
   test_json_and_utf8();
   CHECK_DONE();

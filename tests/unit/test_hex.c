@@ -56,7 +56,32 @@ static void test_quantity(void) {
   CHECK_INT(idx_hex_quantity(&v, "0x1z", 4), IDX_ERR_HEX);
 }
 
+/* The table against the rule, for every byte, in every position of a
+ * decode (the two digits of a step are looked up apart). */
+static void test_every_byte(void) {
+  for (int c = 0; c < 256; c++) {
+    int want = c >= '0' && c <= '9'   ? c - '0'
+               : c >= 'a' && c <= 'f' ? c - 'a' + 10
+               : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                      : -1;
+    CHECK_INT(idx_hex_digit((char)c), want);
+    for (size_t pos = 2; pos < 8; pos++) {
+      char s[8] = {'0', 'x', '1', '2', 'a', 'B', 'c', 'D'};
+      s[pos] = (char)c;
+      uint8_t out[3];
+      size_t n = 0;
+      int rc = idx_hex_decode(out, sizeof out, &n, s, sizeof s);
+      CHECK_INT(rc, want < 0 ? IDX_ERR_HEX : 0);
+      if (want >= 0)
+        CHECK_INT(out[(pos - 2) / 2] >> ((pos & 1) ? 0 : 4) & 15, want);
+      uint64_t q = 0;
+      CHECK_INT(idx_hex_quantity(&q, s, sizeof s), want < 0 ? IDX_ERR_HEX : 0);
+    }
+  }
+}
+
 int main(void) {
+  test_every_byte();
   test_encode_decode();
   test_addresses_and_hashes();
   test_quantity();
