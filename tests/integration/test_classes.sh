@@ -72,7 +72,7 @@ psql "$prev" -qc "\\copy contracts (chain_id, address, role, class, start_block)
 # The previous build's logs, model and documents: its role name, its
 # definitions (002's apply), its required_stakes (no chain rows).
 it_psql "$prev" "UPDATE logs SET role = 'node_license' WHERE role = 'manufacturer_license';
-  SELECT dimo_rederive(137); SELECT dimo_refresh_documents()" >/dev/null
+  SELECT dimo_internal.rederive(137); SELECT dimo_internal.refresh_documents()" >/dev/null
 [[ $(it_psql "$prev" "SELECT count(*) FROM license_state WHERE role = 'node_license' AND class = 'node'") -gt 0 ]] ||
   it_fail "the previous build's model has no node_license rows"
 "$BIN" migrate --db "$prev" >"$WORK/migrate-up.log" 2>&1 || it_fail "migrate failed: $(tail -3 "$WORK/migrate-up.log")"
