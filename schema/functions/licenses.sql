@@ -1490,9 +1490,9 @@ AS $$
 $$;
 
 -- Makes a public reader of documents answer `json` in document order: the
--- migration's jsonb version of p_name(p_args) is renamed to
--- dimo_internal.<name without dimo_>_jsonb (the model's own callers and tests may
--- use that one) and p_name becomes a function of the same parameters
+-- migration's jsonb version of p_name(p_args) is moved to
+-- dimo_internal.<name without dimo_>_jsonb (the model's own callers and
+-- tests may use that one) and p_name becomes a function of the same parameters
 -- returning p_render (a format whose %s is the call of the jsonb version;
 -- default: the document rendered by dimo_doc_json). Idempotent: once the
 -- public name answers json, nothing is renamed and the wrapper is
@@ -1503,17 +1503,19 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-  v_inner text := 'dimo_internal.' || substr(p_name, 6) || '_jsonb';
-  v_fn regprocedure := to_regprocedure(format('%I(%s)', p_name, p_args));
+  v_inner text := substr(p_name, 6) || '_jsonb'; -- its name in dimo_internal
+  v_fn regprocedure := to_regprocedure(format('public.%I(%s)', p_name, p_args));
   v_old regprocedure;
 BEGIN
   IF v_fn IS NOT NULL AND (SELECT prorettype FROM pg_proc WHERE oid = v_fn) = 'jsonb'::regtype THEN
-    EXECUTE format('ALTER FUNCTION %s RENAME TO %I', v_fn, v_inner);
+    EXECUTE format('ALTER FUNCTION %s SET SCHEMA dimo_internal', v_fn);
+    EXECUTE format('ALTER FUNCTION dimo_internal.%I(%s) RENAME TO %I', p_name, p_args, v_inner);
   END IF;
-  v_old := to_regprocedure(format('%I(%s)', v_inner, p_args));
-  EXECUTE (SELECT format('CREATE OR REPLACE FUNCTION %I(%s) RETURNS json LANGUAGE sql STABLE AS %L',
+  v_old := to_regprocedure(format('dimo_internal.%I(%s)', v_inner, p_args));
+  EXECUTE (SELECT format('CREATE OR REPLACE FUNCTION public.%I(%s) RETURNS json LANGUAGE sql STABLE AS %L',
                          p_name, pg_get_function_arguments(v_old),
-                         'SELECT ' || format(p_render, format('%I(%s)', v_inner, array_to_string(p.proargnames, ', '))))
+                         'SELECT ' || format(p_render, format('dimo_internal.%I(%s)', v_inner,
+                                                             array_to_string(p.proargnames, ', '))))
            FROM pg_proc p WHERE p.oid = v_old);
 END;
 $$;
