@@ -1755,8 +1755,8 @@ int idx_store_refresh_stale_docs(idx_store_t *store, uint64_t chain_id, unsigned
   PGresult *res = NULL;
   par_int8(&p, (int64_t)chain_id);
   par_int8(&p, limit > INT32_MAX ? INT32_MAX : (int64_t)limit);
-  if ((rc = exec_params(store, "SELECT dimo_internal.refresh_stale_docs($1, $2::int)::int8", &p, &res,
-                        "refresh_stale_docs", err, errlen)) != 0)
+  if ((rc = exec_params(store, "SELECT dimo_internal.refresh_stale_docs($1, $2::int)::int8", &p,
+                        &res, "refresh_stale_docs", err, errlen)) != 0)
     return rc;
   int64_t n;
   if (PQntuples(res) != 1 || !res_int8(res, 0, 0, &n) || n < 0 || n > (int64_t)limit) {
@@ -1805,7 +1805,8 @@ int idx_store_rederive(idx_store_t *store, uint64_t chain_id, bool *found, uint6
   par_int8(&p, (int64_t)chain_id);
   if ((rc = exec_simple(store, "BEGIN", what, err, errlen)) != 0 ||
       (rc = exec_simple(store, "SET LOCAL statement_timeout = 0", what, err, errlen)) != 0 ||
-      (rc = exec_params(store, "SELECT dimo_internal.rederive($1)", &p, &res, what, err, errlen)) != 0)
+      (rc = exec_params(store, "SELECT dimo_internal.rederive($1)", &p, &res, what, err, errlen)) !=
+          0)
     goto out;
   if (PQntuples(res) != 1) {
     rc = bad_shape(err, errlen, what);
@@ -1989,8 +1990,8 @@ int idx_store_register_contracts(idx_store_t *store, uint64_t chain_id, const id
     par_text_or_null(&p, role);
     par_text_or_null(&p, cls);
     par_int8(&p, c->start_block > INT64_MAX ? INT64_MAX : (int64_t)c->start_block);
-    rc = exec_params(store, "SELECT dimo_internal.register_contract($1, $2, $3, $4, $5)", &p, NULL, what,
-                     err, errlen);
+    rc = exec_params(store, "SELECT dimo_internal.register_contract($1, $2, $3, $4, $5)", &p, NULL,
+                     what, err, errlen);
   }
   if (!rc) {
     /* The file's requirements (issue #23): written only when they changed,
@@ -1998,8 +1999,8 @@ int idx_store_register_contracts(idx_store_t *store, uint64_t chain_id, const id
     params_t p = {0};
     par_int8(&p, (int64_t)chain_id);
     par_text_or_null(&p, net->requirements_json);
-    rc = exec_params(store, "SELECT dimo_internal.set_requirements($1, $2::jsonb)", &p, NULL, what, err,
-                     errlen);
+    rc = exec_params(store, "SELECT dimo_internal.set_requirements($1, $2::jsonb)", &p, NULL, what,
+                     err, errlen);
   }
   if (!rc)
     rc = exec_simple(store, "COMMIT", what, err, errlen);
