@@ -37,7 +37,7 @@ SELECT t.eq((SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class 
 -- 3. No helper keeps the old prefix anywhere, and dimo_internal holds only
 --    functions (no table, view or type strays there).
 SELECT t.eq((SELECT count(*) FROM pg_proc WHERE proname LIKE 'dimo\_\_%'), 0::bigint,
-            'no dimo__ function left');
+            'no function keeps the old prefix');
 SELECT t.eq((SELECT count(*) FROM pg_class WHERE relnamespace = 'dimo_internal'::regnamespace), 0::bigint,
             'dimo_internal holds no relation');
 SELECT t.eq((SELECT count(*) > 100 FROM pg_proc WHERE pronamespace = 'dimo_internal'::regnamespace), true,
