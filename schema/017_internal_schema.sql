@@ -12,10 +12,11 @@
 -- re-created: a function keeps its OID, so what refers to it by OID stays
 -- valid (model_parts' regprocedure columns, triggers, views, column
 -- defaults). What refers to it by name is text and is rewritten here with
--- the same mapping as the non-migration files' rename
--- (/work/wt/briefs/internal-rename.sed, applied to schema/functions/ and
--- the C): the bodies of every function that calls one by name (PL/pgSQL
+-- the same mapping the function files, the C and the tests were renamed
+-- by (one sed script of three rules, the ones of pg_temp.internal_text
+-- below): the bodies of every function that calls one by name (PL/pgSQL
 -- and SQL bodies are stored as source text) and model_histories.refresh_fn.
+-- A migration after this one creates internals in dimo_internal itself.
 -- The function files then CREATE OR REPLACE the moved functions in place.
 CREATE SCHEMA dimo_internal;
 
