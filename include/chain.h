@@ -70,7 +70,7 @@ typedef struct idx_batch_s {
   const idx_log_t *logs;
   size_t nlogs;
   /* false: the model is derived in the batch's transaction
-   * (dimo_apply_range); true: later, by idx_store_derive. */
+   * (dimo_internal.apply_range); true: later, by idx_store_derive. */
   bool defer_model;
   const idx_tx_t *txs; /* senders of admin transactions (may be NULL) */
   size_t ntxs;

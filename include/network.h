@@ -58,7 +58,7 @@ typedef struct idx_network_s {
   /* owned: the file's "requirements", validated and re-serialized as a
    * compact JSON object (class -> {stake, per_user, understaked, note});
    * NULL when the file has none. The store hands it to
-   * dimo_set_requirements as is. */
+   * dimo_internal.set_requirements as is. */
   char *requirements_json;
 } idx_network_t;
 

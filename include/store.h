@@ -108,7 +108,7 @@ IDX_WARN_UNUSED int idx_store_cursor(idx_store_t *store, uint64_t chain_id, bool
  * The first batch of a chain (no cursor row) may start at any block. In
  * the transaction: lock the cursor row, upsert the headers, COPY the logs,
  * insert the senders of admin transactions (batch->txs: tx_senders, each
- * after the log it references), call dimo_apply_range(chain_id,
+ * after the log it references), call dimo_internal.apply_range(chain_id,
  * from_block, to_block), COPY the logs no ABI knows (event NULL) into
  * unknown_logs, move the cursor; once committed, warn once per (contract,
  * topic0) the batch shows first. Memory stays bounded whatever
@@ -138,7 +138,7 @@ IDX_WARN_UNUSED int idx_store_write_batch(idx_store_t *store, const idx_batch_t 
 
 /* In one transaction: deletes blocks, logs and derived rows above
  * keep_block and sets the cursor to (keep_block, keep_hash). Calls
- * dimo_rollback_above(chain_id, keep_block) first, while the logs are
+ * dimo_internal.rollback_above(chain_id, keep_block) first, while the logs are
  * still there. IDX_ERR_CONFLICT (nothing changed) when the chain has no
  * cursor or its cursor is below keep_block: moving a cursor forward would
  * skip blocks. */
@@ -171,7 +171,7 @@ IDX_WARN_UNUSED int idx_store_admin_senders(idx_store_t *store, uint64_t chain_i
                                             const idx_tx_t *txs, size_t n, uint64_t *attributed,
                                             char *err, size_t errlen) IDX_NONNULL(1, 5, 6);
 
-/* Derives the model (dimo_apply_range) from the model cursor up to
+/* Derives the model (dimo_internal.apply_range) from the model cursor up to
  * to_block, whose logs and header must be committed (batches written with
  * defer_model), in a transaction of its own that also moves the model
  * cursor; then deletes stored headers more than 256 blocks below it.
@@ -185,7 +185,7 @@ IDX_WARN_UNUSED int idx_store_derive(idx_store_t *store, uint64_t chain_id, uint
 
 /* Builds up to `limit` of the chain's stale cached license documents (a
  * backfill batch marks them stale instead of rebuilding them: see
- * dimo__docs_changed in schema/002), in a transaction of its own; *built
+ * dimo_internal.docs_changed in schema/002), in a transaction of its own; *built
  * receives how many (less than limit: none left). */
 IDX_WARN_UNUSED int idx_store_refresh_stale_docs(idx_store_t *store, uint64_t chain_id,
                                                  unsigned limit, unsigned *built, char *err,
@@ -230,7 +230,7 @@ typedef int (*idx_store_model_read_cb)(void *ud, const char *part, const char *r
 IDX_WARN_UNUSED int idx_store_model_reads(idx_store_t *store, idx_store_model_read_cb cb, void *ud,
                                           char *err, size_t errlen) IDX_NONNULL(1, 2, 4);
 
-/* Rebuilds the chain's whole model from its stored logs (dimo_rederive in
+/* Rebuilds the chain's whole model from its stored logs (dimo_internal.rederive in
  * schema/functions/rederive.sql), in one transaction without a statement
  * timeout. *found is false when nothing is indexed; *to_block receives the
  * block the model describes afterwards. Take the writer lock first: a

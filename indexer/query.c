@@ -76,7 +76,7 @@ const char idx_query_audit_actions_sql[] =
     "SELECT dimo_admin_actions_page($1::bigint, $2::text, NULL, NULL, NULL, $3::bigint, 1000, "
     "NULL)::text";
 const char idx_query_audit_roles_sql[] =
-    "SELECT dimo_role_holders($1::bigint, dimo__addr($2::text), $3::bigint)::text";
+    "SELECT dimo_role_holders($1::bigint, dimo_internal.addr($2::text), $3::bigint)::text";
 /* The books (GET /v1/books[/{contract}], `audit books [CONTRACT]`): $2 a
  * license contract or NULL (every one), $3 a block or NULL. */
 const char idx_query_books_sql[] = "SELECT dimo_books($1::bigint, $2::text, $3::bigint)::text";

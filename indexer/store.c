@@ -1430,7 +1430,7 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
     par_int8(&p, to);
     rc = exec_params(store,
                      "SELECT contract, coalesce(role, '?'), topic0, first_block::text "
-                     "FROM dimo__unknown_new_pairs($1, $2, $3)",
+                     "FROM dimo_internal.unknown_new_pairs($1, $2, $3)",
                      &p, &new_pairs, "write_batch: unknown pairs", err, errlen);
     p.n = 0;
     if (rc)
@@ -1443,8 +1443,8 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
     par_int8(&p, chain);
     par_int8(&p, from);
     par_int8(&p, to);
-    if ((rc = exec_params(store, "SELECT dimo_apply_range($1, $2, $3)", &p, NULL,
-                          "write_batch: dimo_apply_range", err, errlen)) != 0)
+    if ((rc = exec_params(store, "SELECT dimo_internal.apply_range($1, $2, $3)", &p, NULL,
+                          "write_batch: dimo_internal.apply_range", err, errlen)) != 0)
       goto out;
   }
   /* The WHERE re-checks the position (belt and braces: the locks above
@@ -1521,8 +1521,8 @@ int idx_store_rollback(idx_store_t *store, uint64_t chain_id, uint64_t keep_bloc
     rc = IDX_ERR_CONFLICT;
     goto out;
   }
-  if ((rc = exec_params(store, "SELECT dimo_rollback_above($1, $2)", &p, NULL,
-                        "rollback: dimo_rollback_above", err, errlen)) != 0 ||
+  if ((rc = exec_params(store, "SELECT dimo_internal.rollback_above($1, $2)", &p, NULL,
+                        "rollback: dimo_internal.rollback_above", err, errlen)) != 0 ||
       (rc = exec_params(store, "DELETE FROM logs WHERE chain_id = $1 AND block_number > $2", &p,
                         NULL, "rollback: logs", err, errlen)) != 0 ||
       (rc = exec_params(store, "DELETE FROM unknown_logs WHERE chain_id = $1 AND block_number > $2",
@@ -1613,7 +1613,7 @@ int idx_store_admin_unfetched(idx_store_t *store, uint64_t chain_id, idx_tx_t *t
   par_int8(&p, cap > INT32_MAX ? INT32_MAX : (int64_t)cap);
   rc = exec_params(store,
                    "SELECT block_number, tx_hash, log_index, block_hash "
-                   "FROM dimo__acct_unfetched($1, $2::int)",
+                   "FROM dimo_internal.acct_unfetched($1, $2::int)",
                    &p, &res, "admin_unfetched", err, errlen);
   if (rc)
     return rc;
@@ -1666,7 +1666,7 @@ int idx_store_admin_senders(idx_store_t *store, uint64_t chain_id, const idx_tx_
   }
   params_t c = {0};
   par_int8(&c, (int64_t)chain_id);
-  if ((rc = exec_params(store, "SELECT dimo__acct_catch_up($1)", &c, &res,
+  if ((rc = exec_params(store, "SELECT dimo_internal.acct_catch_up($1)", &c, &res,
                         "admin_senders: attribute", err, errlen)) != 0)
     goto out;
   int64_t count = 0;
@@ -1730,8 +1730,8 @@ int idx_store_derive(idx_store_t *store, uint64_t chain_id, uint64_t to_block, u
     par_int8(&p, (int64_t)chain_id);
     par_int8(&p, model + 1);
     par_int8(&p, (int64_t)to_block);
-    if ((rc = exec_params(store, "SELECT dimo_apply_range($1, $2, $3)", &p, NULL,
-                          "derive: dimo_apply_range", err, errlen)) != 0)
+    if ((rc = exec_params(store, "SELECT dimo_internal.apply_range($1, $2, $3)", &p, NULL,
+                          "derive: dimo_internal.apply_range", err, errlen)) != 0)
       goto out;
     model = (int64_t)to_block;
   }
@@ -1756,8 +1756,8 @@ int idx_store_refresh_stale_docs(idx_store_t *store, uint64_t chain_id, unsigned
   PGresult *res = NULL;
   par_int8(&p, (int64_t)chain_id);
   par_int8(&p, limit > INT32_MAX ? INT32_MAX : (int64_t)limit);
-  if ((rc = exec_params(store, "SELECT dimo_refresh_stale_docs($1, $2::int)::int8", &p, &res,
-                        "refresh_stale_docs", err, errlen)) != 0)
+  if ((rc = exec_params(store, "SELECT dimo_internal.refresh_stale_docs($1, $2::int)::int8", &p,
+                        &res, "refresh_stale_docs", err, errlen)) != 0)
     return rc;
   int64_t n;
   if (PQntuples(res) != 1 || !res_int8(res, 0, 0, &n) || n < 0 || n > (int64_t)limit) {
@@ -1849,7 +1849,8 @@ int idx_store_rederive(idx_store_t *store, uint64_t chain_id, bool *found, uint6
   par_int8(&p, (int64_t)chain_id);
   if ((rc = exec_simple(store, "BEGIN", what, err, errlen)) != 0 ||
       (rc = exec_simple(store, "SET LOCAL statement_timeout = 0", what, err, errlen)) != 0 ||
-      (rc = exec_params(store, "SELECT dimo_rederive($1)", &p, &res, what, err, errlen)) != 0)
+      (rc = exec_params(store, "SELECT dimo_internal.rederive($1)", &p, &res, what, err, errlen)) !=
+          0)
     goto out;
   if (PQntuples(res) != 1) {
     rc = bad_shape(err, errlen, what);
@@ -2033,8 +2034,8 @@ int idx_store_register_contracts(idx_store_t *store, uint64_t chain_id, const id
     par_text_or_null(&p, role);
     par_text_or_null(&p, cls);
     par_int8(&p, c->start_block > INT64_MAX ? INT64_MAX : (int64_t)c->start_block);
-    rc = exec_params(store, "SELECT dimo_register_contract($1, $2, $3, $4, $5)", &p, NULL, what,
-                     err, errlen);
+    rc = exec_params(store, "SELECT dimo_internal.register_contract($1, $2, $3, $4, $5)", &p, NULL,
+                     what, err, errlen);
   }
   if (!rc) {
     /* The file's requirements (issue #23): written only when they changed,
@@ -2042,8 +2043,8 @@ int idx_store_register_contracts(idx_store_t *store, uint64_t chain_id, const id
     params_t p = {0};
     par_int8(&p, (int64_t)chain_id);
     par_text_or_null(&p, net->requirements_json);
-    rc = exec_params(store, "SELECT dimo_set_requirements($1, $2::jsonb)", &p, NULL, what, err,
-                     errlen);
+    rc = exec_params(store, "SELECT dimo_internal.set_requirements($1, $2::jsonb)", &p, NULL, what,
+                     err, errlen);
   }
   if (!rc)
     rc = exec_simple(store, "COMMIT", what, err, errlen);

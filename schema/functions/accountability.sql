@@ -38,7 +38,7 @@ $$;
 -- (p_block, p_log_index): its last role event before that position is a
 -- grant. (Position, not block: a grant or revoke earlier in the same block,
 -- or the same transaction, counts.)
-CREATE OR REPLACE FUNCTION dimo__held_role(p_chain_id bigint, p_contract bytea, p_role bytea,
+CREATE OR REPLACE FUNCTION dimo_internal.held_role(p_chain_id bigint, p_contract bytea, p_role bytea,
                                            p_account bytea, p_block bigint, p_log_index int)
 RETURNS boolean
 LANGUAGE plpgsql STABLE
@@ -61,7 +61,7 @@ $$;
 -- gating role: the manufacturer license); else 'sender' or
 -- 'called_contract' when that address held the gating role just before
 -- the action, 'unattributed' when neither did.
-CREATE OR REPLACE FUNCTION dimo__acct_attribution(p_chain_id bigint, p_contract bytea, p_role bytea,
+CREATE OR REPLACE FUNCTION dimo_internal.acct_attribution(p_chain_id bigint, p_contract bytea, p_role bytea,
   p_fetched boolean, p_from bytea, p_to bytea, p_block bigint, p_log_index int)
 RETURNS text
 LANGUAGE plpgsql STABLE
@@ -71,9 +71,9 @@ BEGIN
     RETURN 'not_fetched';
   ELSIF p_role IS NULL THEN
     RETURN 'sender_only';
-  ELSIF dimo__held_role(p_chain_id, p_contract, p_role, p_from, p_block, p_log_index) THEN
+  ELSIF dimo_internal.held_role(p_chain_id, p_contract, p_role, p_from, p_block, p_log_index) THEN
     RETURN 'sender';
-  ELSIF dimo__held_role(p_chain_id, p_contract, p_role, p_to, p_block, p_log_index) THEN
+  ELSIF dimo_internal.held_role(p_chain_id, p_contract, p_role, p_to, p_block, p_log_index) THEN
     RETURN 'called_contract';
   END IF;
   RETURN 'unattributed';
@@ -81,13 +81,13 @@ END;
 $$;
 
 -- The executor an attribution names, and the sender it came `via`.
-CREATE OR REPLACE FUNCTION dimo__acct_by(p_attribution text, p_from bytea, p_to bytea) RETURNS bytea
+CREATE OR REPLACE FUNCTION dimo_internal.acct_by(p_attribution text, p_from bytea, p_to bytea) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
   SELECT CASE p_attribution WHEN 'sender' THEN p_from WHEN 'sender_only' THEN p_from
     WHEN 'called_contract' THEN p_to END
 $$;
-CREATE OR REPLACE FUNCTION dimo__acct_via(p_attribution text, p_from bytea) RETURNS bytea
+CREATE OR REPLACE FUNCTION dimo_internal.acct_via(p_attribution text, p_from bytea) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
   SELECT CASE WHEN p_attribution = 'called_contract' THEN p_from END
@@ -95,7 +95,7 @@ $$;
 
 -- ---- the model part ---------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION dimo__acct_apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+CREATE OR REPLACE FUNCTION dimo_internal.acct_apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -133,14 +133,14 @@ BEGIN
   SELECT l.chain_id, l.block_number, l.log_index, l.tx_hash, l.block_time, l.address,
     CASE l.event_name WHEN 'RoleGranted' THEN 'granted' WHEN 'RoleRevoked' THEN 'revoked'
       ELSE 'admin_changed' END,
-    dimo__hexbytes(l.args ->> 'role'),
-    dimo__addr(l.args ->> 'account'), dimo__addr(l.args ->> 'sender'),
-    dimo__hexbytes(l.args ->> 'previousAdminRole'), dimo__hexbytes(l.args ->> 'newAdminRole')
+    dimo_internal.hexbytes(l.args ->> 'role'),
+    dimo_internal.addr(l.args ->> 'account'), dimo_internal.addr(l.args ->> 'sender'),
+    dimo_internal.hexbytes(l.args ->> 'previousAdminRole'), dimo_internal.hexbytes(l.args ->> 'newAdminRole')
   FROM unnest(v_logs) l
   WHERE l.role = 'app_license'
     AND l.event IN ('RoleGranted(bytes32,address,address)', 'RoleRevoked(bytes32,address,address)',
                     'RoleAdminChanged(bytes32,bytes32,bytes32)')
-    AND octet_length(dimo__hexbytes(l.args ->> 'role')) = 32;
+    AND octet_length(dimo_internal.hexbytes(l.args ->> 'role')) = 32;
 
   -- DIMO in and out of license contracts, each explained by the stake
   -- events of that contract in the same transaction. (Each transfer's
@@ -183,8 +183,8 @@ BEGIN
     action, token_id, amount, detail, gating_role, tx_from, tx_to, by_address, via, attribution)
   SELECT a.chain_id, a.block_number, a.log_index, a.tx_hash, a.block_time, a.contract, a.action,
     a.token_id, a.amount, a.detail, a.gating_role, s.from_address, s.to_address,
-    dimo__acct_by(x.attribution, s.from_address, s.to_address),
-    dimo__acct_via(x.attribution, s.from_address), x.attribution
+    dimo_internal.acct_by(x.attribution, s.from_address, s.to_address),
+    dimo_internal.acct_via(x.attribution, s.from_address), x.attribution
   FROM (
     SELECT l.chain_id, l.block_number, l.log_index, l.tx_hash, l.block_time, l.address AS contract,
       CASE
@@ -195,8 +195,8 @@ BEGIN
         WHEN l.event_name = 'Upgraded' THEN 'upgrade'
         ELSE 'setting'
       END AS action,
-      dimo__uint(l.args ->> 'tokenId') AS token_id,
-      dimo__uint(coalesce(l.args ->> 'amount', l.args ->> 'periodValidity',
+      dimo_internal.uint(l.args ->> 'tokenId') AS token_id,
+      dimo_internal.uint(coalesce(l.args ->> 'amount', l.args ->> 'periodValidity',
                           l.args ->> 'licenseCost')) AS amount,
       CASE
         WHEN l.event_name = 'AssetForfeit' THEN
@@ -230,8 +230,8 @@ BEGIN
       CASE l.event_name WHEN 'UnstakeTokens' THEN 'unstake'
         WHEN 'EmergencyWithdrawal' THEN 'emergency_withdrawal'
         WHEN 'StakeAmountAdjusted' THEN 'setting' ELSE 'revoke' END,
-      dimo__uint(l.args ->> 'tokenId'),
-      dimo__uint(coalesce(l.args ->> 'amountOfTokens', l.args ->> 'amount')),
+      dimo_internal.uint(l.args ->> 'tokenId'),
+      dimo_internal.uint(coalesce(l.args ->> 'amountOfTokens', l.args ->> 'amount')),
       CASE l.event_name
         WHEN 'UnstakeTokens' THEN jsonb_build_object('user', l.args ->> 'user')
         WHEN 'EmergencyWithdrawal' THEN jsonb_build_object('to', l.args ->> 'user')
@@ -246,7 +246,7 @@ BEGIN
   ) a
   LEFT JOIN tx_senders s ON s.chain_id = a.chain_id AND s.block_number = a.block_number
     AND s.tx_hash = a.tx_hash
-  CROSS JOIN LATERAL (SELECT dimo__acct_attribution(a.chain_id, a.contract, a.gating_role,
+  CROSS JOIN LATERAL (SELECT dimo_internal.acct_attribution(a.chain_id, a.contract, a.gating_role,
     s.tx_hash IS NOT NULL, s.from_address, s.to_address, a.block_number, a.log_index) AS attribution) x;
 
   -- The licenses part (ord 10) built the documents of this batch's
@@ -262,12 +262,12 @@ BEGIN
   IF cardinality(v_keys) > 0 THEN
     SELECT m.block_number, m.block_time INTO v_block, v_time FROM model_cursor m
     WHERE m.chain_id = p_chain_id;
-    PERFORM dimo__docs_changed(p_chain_id, v_keys, v_block, v_time);
+    PERFORM dimo_internal.docs_changed(p_chain_id, v_keys, v_block, v_time);
   END IF;
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION dimo__acct_rollback(p_chain_id bigint, p_keep_block bigint)
+CREATE OR REPLACE FUNCTION dimo_internal.acct_rollback(p_chain_id bigint, p_keep_block bigint)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -285,7 +285,7 @@ $$;
 -- stored log (the anchor a batch gives its tx_senders row) and its block's
 -- hash (the answer must be from that block). `run` and `sync` ask these
 -- when they start (indexer/sync_admin.c).
-CREATE OR REPLACE FUNCTION dimo__acct_unfetched(p_chain_id bigint, p_limit int)
+CREATE OR REPLACE FUNCTION dimo_internal.acct_unfetched(p_chain_id bigint, p_limit int)
 RETURNS TABLE (block_number bigint, tx_hash bytea, log_index bigint, block_hash bytea)
 LANGUAGE plpgsql STABLE
 AS $$
@@ -306,10 +306,10 @@ END;
 $$;
 
 -- Attributes the 'not_fetched' actions whose senders are now stored, as
--- dimo__acct_apply would have (the same functions), and marks the
+-- dimo_internal.acct_apply would have (the same functions), and marks the
 -- documents of the licenses they slashed for rebuilding (their slashes
 -- carry `by`). Idempotent; returns how many actions it attributed.
-CREATE OR REPLACE FUNCTION dimo__acct_catch_up(p_chain_id bigint)
+CREATE OR REPLACE FUNCTION dimo_internal.acct_catch_up(p_chain_id bigint)
 RETURNS bigint
 LANGUAGE plpgsql
 AS $$
@@ -321,7 +321,7 @@ DECLARE
 BEGIN
   WITH x AS (
     SELECT a.block_number, a.log_index, s.from_address, s.to_address,
-      dimo__acct_attribution(a.chain_id, a.contract, a.gating_role, true, s.from_address,
+      dimo_internal.acct_attribution(a.chain_id, a.contract, a.gating_role, true, s.from_address,
                              s.to_address, a.block_number, a.log_index) AS att
     FROM admin_actions a
     JOIN tx_senders s ON s.chain_id = a.chain_id AND s.block_number = a.block_number
@@ -329,8 +329,8 @@ BEGIN
     WHERE a.chain_id = p_chain_id AND a.attribution = 'not_fetched'),
   u AS (
     UPDATE admin_actions a SET tx_from = x.from_address, tx_to = x.to_address,
-      by_address = dimo__acct_by(x.att, x.from_address, x.to_address),
-      via = dimo__acct_via(x.att, x.from_address), attribution = x.att
+      by_address = dimo_internal.acct_by(x.att, x.from_address, x.to_address),
+      via = dimo_internal.acct_via(x.att, x.from_address), attribution = x.att
     FROM x
     WHERE a.chain_id = p_chain_id AND a.block_number = x.block_number AND a.log_index = x.log_index
     RETURNING a.contract, a.token_id, a.action)
@@ -342,7 +342,7 @@ BEGIN
   IF cardinality(v_keys) > 0 THEN
     SELECT m.block_number, m.block_time INTO v_block, v_time FROM model_cursor m
     WHERE m.chain_id = p_chain_id;
-    PERFORM dimo__docs_changed(p_chain_id, v_keys, v_block, v_time);
+    PERFORM dimo_internal.docs_changed(p_chain_id, v_keys, v_block, v_time);
   END IF;
   RETURN v_n;
 END;
@@ -351,7 +351,7 @@ $$;
 -- ---- questions ---------------------------------------------------------------------
 
 -- The block answers describe by default: the model cursor.
-CREATE OR REPLACE FUNCTION dimo__acct_block(p_chain_id bigint, p_at_block bigint) RETURNS bigint
+CREATE OR REPLACE FUNCTION dimo_internal.acct_block(p_chain_id bigint, p_at_block bigint) RETURNS bigint
 LANGUAGE sql STABLE
 AS $$
   SELECT CASE WHEN p_at_block IS NULL THEN
@@ -367,7 +367,7 @@ RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-  v_block bigint := dimo__acct_block(p_chain_id, p_at_block);
+  v_block bigint := dimo_internal.acct_block(p_chain_id, p_at_block);
 BEGIN
   RETURN jsonb_build_object(
     'contract', dimo_hex(p_contract),
@@ -387,7 +387,7 @@ $$;
 
 -- One action as the API shows it, with `by`: {address, role, via,
 -- attribution} (address and role NULL when unattributed or not fetched).
-CREATE OR REPLACE FUNCTION dimo__admin_action_json(p_chain_id bigint, p_block bigint, p_log_index int)
+CREATE OR REPLACE FUNCTION dimo_internal.admin_action_json(p_chain_id bigint, p_block bigint, p_log_index int)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
@@ -422,16 +422,16 @@ DECLARE
   v_ab bigint;
   v_al int;
   v_rows jsonb;
-  v_block bigint := dimo__acct_block(p_chain_id, NULL);
+  v_block bigint := dimo_internal.acct_block(p_chain_id, NULL);
 BEGIN
   IF p_contract IS NOT NULL THEN
-    v_contract := dimo__addr(lower(p_contract));
+    v_contract := dimo_internal.addr(lower(p_contract));
     IF v_contract IS NULL THEN
       RAISE EXCEPTION 'license must be a contract address (0x + 40 hex digits)' USING ERRCODE = '22023';
     END IF;
   END IF;
   IF p_executor IS NOT NULL THEN
-    v_exec := dimo__addr(lower(p_executor));
+    v_exec := dimo_internal.addr(lower(p_executor));
     IF v_exec IS NULL THEN
       RAISE EXCEPTION 'executor must be an address (0x + 40 hex digits)' USING ERRCODE = '22023';
     END IF;
@@ -451,7 +451,7 @@ BEGIN
     v_ab := split_part(p_after, '.', 2)::bigint;
     v_al := split_part(p_after, '.', 3)::int;
   END IF;
-  SELECT coalesce(jsonb_agg(dimo__admin_action_json(p_chain_id, x.block_number, x.log_index)
+  SELECT coalesce(jsonb_agg(dimo_internal.admin_action_json(p_chain_id, x.block_number, x.log_index)
                             ORDER BY x.block_number DESC, x.log_index DESC), '[]')
   INTO v_rows
   FROM (
@@ -473,7 +473,7 @@ END;
 $$;
 
 -- A CSV field: quoted when it holds a comma, quote or line break.
-CREATE OR REPLACE FUNCTION dimo__csv(p text) RETURNS text
+CREATE OR REPLACE FUNCTION dimo_internal.csv(p text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
   SELECT CASE WHEN p IS NULL THEN ''
@@ -492,11 +492,11 @@ AS $$
   SELECT 'block_number,log_index,time,tx_hash,contract,action,token_id,amount,gating_role,'
     || 'by_address,by_role,via,attribution,tx_from,tx_to,detail' || E'\r\n'
     || coalesce(string_agg(concat_ws(',', r ->> 'block_number', r ->> 'log_index', r ->> 'time',
-         r ->> 'tx_hash', r ->> 'contract', r ->> 'action', dimo__csv(r ->> 'token_id'),
-         dimo__csv(r ->> 'amount'), r ->> 'gating_role', dimo__csv(r -> 'by' ->> 'address'),
-         dimo__csv(r -> 'by' ->> 'role'), dimo__csv(r -> 'by' ->> 'via'),
-         r -> 'by' ->> 'attribution', dimo__csv(r ->> 'tx_from'), dimo__csv(r ->> 'tx_to'),
-         dimo__csv((r -> 'detail')::text)) || E'\r\n', '' ORDER BY o), '')
+         r ->> 'tx_hash', r ->> 'contract', r ->> 'action', dimo_internal.csv(r ->> 'token_id'),
+         dimo_internal.csv(r ->> 'amount'), r ->> 'gating_role', dimo_internal.csv(r -> 'by' ->> 'address'),
+         dimo_internal.csv(r -> 'by' ->> 'role'), dimo_internal.csv(r -> 'by' ->> 'via'),
+         r -> 'by' ->> 'attribution', dimo_internal.csv(r ->> 'tx_from'), dimo_internal.csv(r ->> 'tx_to'),
+         dimo_internal.csv((r -> 'detail')::text)) || E'\r\n', '' ORDER BY o), '')
   FROM jsonb_array_elements(dimo_admin_actions_page(p_chain_id, p_contract, p_action, p_executor,
     p_from_block, p_to_block, p_limit, p_after) -> 'actions') WITH ORDINALITY AS a(r, o)
 $$;
@@ -512,7 +512,7 @@ RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-  v_block bigint := dimo__acct_block(p_chain_id, p_at_block);
+  v_block bigint := dimo_internal.acct_block(p_chain_id, p_at_block);
   v_in numeric;
   v_out numeric;
   v_staked numeric;
@@ -540,7 +540,7 @@ BEGIN
     'sent', v_out::text,
     'by_kind', v_kinds,
     'admin_withdrawals', coalesce((
-      SELECT jsonb_agg(dimo__admin_action_json(p_chain_id, a.block_number, a.log_index)
+      SELECT jsonb_agg(dimo_internal.admin_action_json(p_chain_id, a.block_number, a.log_index)
                        ORDER BY a.block_number, a.log_index)
       FROM admin_actions a
       WHERE a.chain_id = p_chain_id AND a.contract = p_contract AND a.action = 'admin_withdraw'
@@ -569,10 +569,10 @@ LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
   v_contract bytea;
-  v_block bigint := dimo__acct_block(p_chain_id, p_at_block);
+  v_block bigint := dimo_internal.acct_block(p_chain_id, p_at_block);
 BEGIN
   IF p_contract IS NOT NULL THEN
-    v_contract := dimo__addr(lower(p_contract));
+    v_contract := dimo_internal.addr(lower(p_contract));
     IF v_contract IS NULL THEN
       RAISE EXCEPTION 'a license contract is a 0x address (40 hex digits)' USING ERRCODE = '22023';
     END IF;
@@ -598,7 +598,7 @@ $$;
 
 -- The executor of the admin action logged at (block, log index): {address,
 -- role, via, attribution}, or NULL when no action is recorded there.
-CREATE OR REPLACE FUNCTION dimo__action_by(p_chain_id bigint, p_block bigint, p_log_index int)
+CREATE OR REPLACE FUNCTION dimo_internal.action_by(p_chain_id bigint, p_block bigint, p_log_index int)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$

@@ -7,7 +7,7 @@
 --                    without the tag);
 --   final            as_of_block <= finalized_block (null when unknown):
 --                    true means no reorg can change the answer.
-CREATE OR REPLACE FUNCTION dimo__finality(p_chain_id bigint, p_block bigint) RETURNS jsonb
+CREATE OR REPLACE FUNCTION dimo_internal.finality(p_chain_id bigint, p_block bigint) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
   SELECT jsonb_build_object('finalized_block', f.b, 'final', p_block <= f.b)

@@ -11,13 +11,13 @@
 --      recomputed over the batch's rows of that token, the licenses
 --      part's forfeits included (they were summed without the deposits);
 --   3. the owner at each of its movements, the current rows
---      (dimo__refresh_licenses) and the cached documents of those tokens,
+--      (dimo_internal.refresh_licenses) and the cached documents of those tokens,
 --      with the licenses part's own functions.
 -- Rollback needs nothing of its own: the licenses part's rollback cuts
 -- every history row above the kept block, these included, and refreshes
 -- every token they touched.
 
-CREATE OR REPLACE FUNCTION dimo__license_2024_apply(p_chain_id bigint, p_from_block bigint,
+CREATE OR REPLACE FUNCTION dimo_internal.license_2024_apply(p_chain_id bigint, p_from_block bigint,
                                                     p_to_block bigint)
 RETURNS void
 LANGUAGE plpgsql
@@ -40,9 +40,9 @@ BEGIN
     INSERT INTO parameter_events (chain_id, block_number, log_index, tx_hash, block_time, contract,
       parameter, value)
     SELECT p_chain_id, b.block_number, b.log_index, b.tx_hash, b.block_time, b.contract,
-      'minimum_stake', dimo__uint(b.args ->> 'amount')
+      'minimum_stake', dimo_internal.uint(b.args ->> 'amount')
     FROM b
-    WHERE b.event = 'UpdateMinimumStake(uint256)' AND dimo__uint(b.args ->> 'amount') IS NOT NULL
+    WHERE b.event = 'UpdateMinimumStake(uint256)' AND dimo_internal.uint(b.args ->> 'amount') IS NOT NULL
   ),
   ins AS (
     -- balance_after is set in step 2, with the batch's other movements.
@@ -53,8 +53,8 @@ BEGIN
       CASE WHEN x.kind = 'deposit' THEN x.user_address END,
       CASE WHEN x.kind = 'withdraw' THEN x.user_address END
     FROM (
-      SELECT b.*, dimo__uint(b.args ->> 'tokenId') AS token_id,
-        dimo__uint(b.args ->> 'amount') AS amount, dimo__addr(b.args ->> 'user') AS user_address,
+      SELECT b.*, dimo_internal.uint(b.args ->> 'tokenId') AS token_id,
+        dimo_internal.uint(b.args ->> 'amount') AS amount, dimo_internal.addr(b.args ->> 'user') AS user_address,
         CASE WHEN b.event = 'Deposit(uint256,address,uint256)' THEN 'deposit' ELSE 'withdraw' END AS kind,
         CASE WHEN b.event = 'Deposit(uint256,address,uint256)' THEN 1 ELSE -1 END AS sign
       FROM b WHERE b.event IN ('Deposit(uint256,address,uint256)', 'Withdraw(uint256,address,uint256)')
@@ -98,14 +98,14 @@ BEGIN
   WHERE m.chain_id = p_chain_id AND m.block_number BETWEEN p_from_block AND p_to_block
     AND m.contract = k.contract AND m.token_id = k.token_id AND m.owner IS NULL;
 
-  PERFORM dimo__refresh_licenses(p_chain_id, v_keys);
+  PERFORM dimo_internal.refresh_licenses(p_chain_id, v_keys);
   SELECT m.block_time INTO v_time FROM model_cursor m WHERE m.chain_id = p_chain_id;
-  PERFORM dimo__docs_changed(p_chain_id, v_keys, p_to_block, v_time);
+  PERFORM dimo_internal.docs_changed(p_chain_id, v_keys, p_to_block, v_time);
 END;
 $$;
 
 -- Nothing of its own to undo (see the head of this file).
-CREATE OR REPLACE FUNCTION dimo__license_2024_rollback(p_chain_id bigint, p_keep_block bigint)
+CREATE OR REPLACE FUNCTION dimo_internal.license_2024_rollback(p_chain_id bigint, p_keep_block bigint)
 RETURNS void
 LANGUAGE plpgsql
 AS $$

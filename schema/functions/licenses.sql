@@ -22,7 +22,7 @@
 -- survives a change of this file.
 
 -- The class label of a contract: the network file's, else by role.
-CREATE OR REPLACE FUNCTION dimo__class(p_chain_id bigint, p_contract bytea, p_role text) RETURNS text
+CREATE OR REPLACE FUNCTION dimo_internal.class(p_chain_id bigint, p_contract bytea, p_role text) RETURNS text
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
@@ -31,7 +31,7 @@ BEGIN
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION dimo__refresh_licenses(p_chain_id bigint, p_keys dimo_license_key[]) RETURNS void
+CREATE OR REPLACE FUNCTION dimo_internal.refresh_licenses(p_chain_id bigint, p_keys dimo_license_key[]) RETURNS void
 LANGUAGE sql
 AS $$
   DELETE FROM license_state s
@@ -43,7 +43,7 @@ AS $$
   INSERT INTO license_state AS s (chain_id, contract, token_id, role, class, owner, client_id, alias,
     alias_key, issued_block, issued_log_index, issued_time, issued_tx, revoked, revoked_block,
     revoked_time, revoked_tx, frozen, staked)
-  SELECT p_chain_id, k.contract, k.token_id, lst.role, dimo__class(p_chain_id, k.contract, lst.role),
+  SELECT p_chain_id, k.contract, k.token_id, lst.role, dimo_internal.class(p_chain_id, k.contract, lst.role),
     lst.owner, cid.client_id, al.alias, nullif(al.alias_key, '\x'::bytea),
     iss.block_number, iss.log_index, iss.block_time, iss.tx_hash,
     lst.kind = 'revoke',
@@ -91,7 +91,7 @@ $$;
 
 -- The requirement of a class on a chain (issue #23 item 4: requirements
 -- are data): the chain's row, written from the network file's
--- `requirements` at start (dimo_set_requirements), else the default row
+-- `requirements` at start (dimo_internal.set_requirements), else the default row
 -- (chain_id 0: the seed's numbers). NULL when neither exists.
 -- (PL/pgSQL: its body is checked when called, not when created, so this
 -- file also applies to a schema that does not have 009 yet.)
@@ -118,7 +118,7 @@ $$;
 -- required_stakes_changed), which a restart with the same file must not
 -- cost. A changed requirement re-derives trust ratios and statuses at
 -- once, without a re-index.
-CREATE OR REPLACE FUNCTION dimo_set_requirements(p_chain_id bigint, p_requirements jsonb)
+CREATE OR REPLACE FUNCTION dimo_internal.set_requirements(p_chain_id bigint, p_requirements jsonb)
 RETURNS boolean
 LANGUAGE plpgsql
 AS $$
@@ -126,29 +126,29 @@ DECLARE
   v_changed boolean;
 BEGIN
   IF p_chain_id <= 0 THEN
-    PERFORM dimo__bad_arg('requirements belong to a chain id > 0');
+    PERFORM dimo_internal.bad_arg('requirements belong to a chain id > 0');
   END IF;
-  CREATE TEMP TABLE IF NOT EXISTS dimo__want_requirements (LIKE required_stakes) ON COMMIT DROP;
-  TRUNCATE dimo__want_requirements;
-  INSERT INTO dimo__want_requirements (chain_id, class, amount, per_user, enforce, note)
+  CREATE TEMP TABLE IF NOT EXISTS dimo_tmp_want_requirements (LIKE required_stakes) ON COMMIT DROP;
+  TRUNCATE dimo_tmp_want_requirements;
+  INSERT INTO dimo_tmp_want_requirements (chain_id, class, amount, per_user, enforce, note)
   SELECT p_chain_id, e.key, (e.value ->> 'stake')::numeric, coalesce((e.value ->> 'per_user')::numeric, 0),
     coalesce((e.value ->> 'understaked')::boolean, false), e.value ->> 'note'
   FROM jsonb_each(coalesce(p_requirements, '{}'::jsonb)) e;
   SELECT EXISTS (
-    (SELECT w.class, w.amount, w.per_user, w.enforce, w.note FROM dimo__want_requirements w
+    (SELECT w.class, w.amount, w.per_user, w.enforce, w.note FROM dimo_tmp_want_requirements w
      EXCEPT SELECT r.class, r.amount, r.per_user, r.enforce, r.note FROM required_stakes r
             WHERE r.chain_id = p_chain_id)
     UNION ALL
     (SELECT r.class, r.amount, r.per_user, r.enforce, r.note FROM required_stakes r
      WHERE r.chain_id = p_chain_id
-     EXCEPT SELECT w.class, w.amount, w.per_user, w.enforce, w.note FROM dimo__want_requirements w))
+     EXCEPT SELECT w.class, w.amount, w.per_user, w.enforce, w.note FROM dimo_tmp_want_requirements w))
   INTO v_changed;
   IF v_changed THEN
     DELETE FROM required_stakes r WHERE r.chain_id = p_chain_id;
     INSERT INTO required_stakes (chain_id, class, amount, per_user, enforce, note)
-    SELECT w.chain_id, w.class, w.amount, w.per_user, w.enforce, w.note FROM dimo__want_requirements w;
+    SELECT w.chain_id, w.class, w.amount, w.per_user, w.enforce, w.note FROM dimo_tmp_want_requirements w;
   END IF;
-  DROP TABLE dimo__want_requirements;
+  DROP TABLE dimo_tmp_want_requirements;
   RETURN v_changed;
 END;
 $$;
@@ -189,7 +189,7 @@ $$;
 
 -- Completes a license from its stored facts: requirement, trust ratio,
 -- status. SETOF (one row) so that the planner inlines it.
-CREATE OR REPLACE FUNCTION dimo__license_row(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+CREATE OR REPLACE FUNCTION dimo_internal.license_row(p_chain_id bigint, p_contract bytea, p_token_id numeric,
   p_class text, p_role text, p_owner bytea, p_client_id bytea, p_alias text, p_issued_block bigint,
   p_issued_time timestamptz, p_issued_tx bytea, p_revoked boolean, p_revoked_block bigint,
   p_revoked_time timestamptz, p_revoked_tx bytea, p_frozen boolean, p_staked numeric,
@@ -213,7 +213,7 @@ $$;
 -- Every license now (after the last indexed block): one row each, revoked
 -- ones included. staked: the license's stake (apps) or its owner's
 -- (manufacturers); amounts in wei with *_dimo twins.
--- (No sub-select in the arguments of dimo__license_row: that would keep
+-- (No sub-select in the arguments of dimo_internal.license_row: that would keep
 -- the planner from inlining it, and a look-up by key would compute every
 -- license.)
 CREATE OR REPLACE VIEW licenses AS
@@ -222,7 +222,7 @@ FROM license_state s
 LEFT JOIN model_cursor cur ON cur.chain_id = s.chain_id
 LEFT JOIN node_stakes n ON s.role = 'manufacturer_license' AND n.chain_id = s.chain_id
   AND n.contract = s.contract AND n.holder = s.owner
-CROSS JOIN LATERAL dimo__license_row(s.chain_id, s.contract, s.token_id, s.class, s.role, s.owner,
+CROSS JOIN LATERAL dimo_internal.license_row(s.chain_id, s.contract, s.token_id, s.class, s.role, s.owner,
   s.client_id, s.alias, s.issued_block, s.issued_time, s.issued_tx, s.revoked, s.revoked_block,
   s.revoked_time, s.revoked_tx, s.frozen,
   CASE WHEN s.role = 'manufacturer_license' THEN coalesce(n.staked, 0) ELSE s.staked END,
@@ -282,8 +282,8 @@ AS $$
       AND m.block_number <= coalesce(p_at_block, 9223372036854775807)
       AND m.block_time < coalesce(p_before, 'infinity')
     ORDER BY m.block_number DESC, m.log_index DESC LIMIT 1) skn ON true
-  CROSS JOIN LATERAL dimo__license_row(p_chain_id, p_contract, p_token_id,
-    dimo__class(p_chain_id, p_contract, lst.role), lst.role, lst.owner, cid.client_id,
+  CROSS JOIN LATERAL dimo_internal.license_row(p_chain_id, p_contract, p_token_id,
+    dimo_internal.class(p_chain_id, p_contract, lst.role), lst.role, lst.owner, cid.client_id,
     al.alias, iss.block_number, iss.block_time, iss.tx_hash, lst.kind = 'revoke',
     CASE WHEN lst.kind = 'revoke' THEN lst.block_number END,
     CASE WHEN lst.kind = 'revoke' THEN lst.block_time END,
@@ -301,7 +301,7 @@ $$;
 -- against DIMO transfers) is quadratic; hash joins are linear. (The
 -- per-key look-ups of the running balance are sub-plans, not joins, and
 -- keep their index scans.)
-CREATE OR REPLACE FUNCTION dimo__apply_history(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+CREATE OR REPLACE FUNCTION dimo_internal.apply_history(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
 RETURNS void
 LANGUAGE plpgsql
 SET enable_nestloop = off
@@ -324,20 +324,20 @@ BEGIN
     SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.role,
       x.token_id, x.kind, x.owner, x.previous_owner, x.client_id
     FROM (
-      SELECT b.*, dimo__uint(b.args ->> 'tokenId') AS token_id, 'issue' AS kind,
-        dimo__addr(b.args ->> 'owner') AS owner, NULL::bytea AS previous_owner,
-        dimo__addr(b.args ->> 'clientId') AS client_id
+      SELECT b.*, dimo_internal.uint(b.args ->> 'tokenId') AS token_id, 'issue' AS kind,
+        dimo_internal.addr(b.args ->> 'owner') AS owner, NULL::bytea AS previous_owner,
+        dimo_internal.addr(b.args ->> 'clientId') AS client_id
       FROM b WHERE b.role = 'app_license' AND b.event = 'Issued(uint256,address,address)'
       UNION ALL
-      SELECT b.*, dimo__uint(b.args ->> 'tokenId'), 'issue', dimo__addr(b.args ->> 'user'), NULL, NULL
+      SELECT b.*, dimo_internal.uint(b.args ->> 'tokenId'), 'issue', dimo_internal.addr(b.args ->> 'user'), NULL, NULL
       FROM b WHERE b.role = 'manufacturer_license' AND b.event = 'LicenseMinted(address,uint256)'
       UNION ALL
-      SELECT b.*, dimo__uint(b.args ->> 'tokenId'),
+      SELECT b.*, dimo_internal.uint(b.args ->> 'tokenId'),
         CASE WHEN b.args ->> 'from' = zero THEN 'mint'
              WHEN b.args ->> 'to' = zero THEN 'revoke' ELSE 'transfer' END,
-        CASE WHEN b.args ->> 'to' = zero THEN dimo__addr(b.args ->> 'from')
-             ELSE dimo__addr(b.args ->> 'to') END,
-        CASE WHEN b.args ->> 'from' <> zero THEN dimo__addr(b.args ->> 'from') END,
+        CASE WHEN b.args ->> 'to' = zero THEN dimo_internal.addr(b.args ->> 'from')
+             ELSE dimo_internal.addr(b.args ->> 'to') END,
+        CASE WHEN b.args ->> 'from' <> zero THEN dimo_internal.addr(b.args ->> 'from') END,
         NULL
       FROM b WHERE b.role IN ('app_license', 'manufacturer_license')
         AND b.event = 'Transfer(address,address,uint256)'
@@ -354,18 +354,18 @@ BEGIN
     INSERT INTO alias_events (chain_id, block_number, log_index, tx_hash, block_time, contract,
       token_id, source, alias_key, alias, alias_raw)
     SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.token_id,
-      x.source, dimo__alias_key(x.raw), dimo__alias_text(dimo__alias_key(x.raw)), x.raw
+      x.source, dimo_internal.alias_key(x.raw), dimo_internal.alias_text(dimo_internal.alias_key(x.raw)), x.raw
     FROM (
-      SELECT b.*, dimo__uint(b.args ->> 'tokenId') AS token_id, 'event' AS source,
+      SELECT b.*, dimo_internal.uint(b.args ->> 'tokenId') AS token_id, 'event' AS source,
         CASE jsonb_typeof(b.args -> 'licenseAlias')
           WHEN 'string' THEN convert_to(b.args ->> 'licenseAlias', 'UTF8')
-          ELSE dimo__hexbytes(b.args -> 'licenseAlias' ->> 'hex') END AS raw
+          ELSE dimo_internal.hexbytes(b.args -> 'licenseAlias' ->> 'hex') END AS raw
       FROM b WHERE b.role = 'app_license' AND b.event = 'LicenseAliasSet(uint256,string)'
       UNION ALL
-      SELECT b.*, dimo__uint(b.args ->> 'tokenId'), 'event', dimo__hexbytes(b.args ->> 'licenseAlias')
+      SELECT b.*, dimo_internal.uint(b.args ->> 'tokenId'), 'event', dimo_internal.hexbytes(b.args ->> 'licenseAlias')
       FROM b WHERE b.role = 'app_license' AND b.event = 'LicenseAliasSet(uint256,bytes32)'
       UNION ALL
-      SELECT b.*, dimo__uint(b.args ->> 'tokenId'), 'revoke', NULL
+      SELECT b.*, dimo_internal.uint(b.args ->> 'tokenId'), 'revoke', NULL
       FROM b WHERE b.role = 'app_license' AND b.event = 'Transfer(address,address,uint256)'
         AND b.args ->> 'to' = zero AND b.args ->> 'from' <> zero
       OFFSET 0
@@ -378,8 +378,8 @@ BEGIN
     SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.token_id,
       x.signer, x.enabled
     FROM (
-      SELECT b.*, dimo__uint(b.args ->> 'tokenId') AS token_id,
-        dimo__addr(b.args ->> 'signer') AS signer,
+      SELECT b.*, dimo_internal.uint(b.args ->> 'tokenId') AS token_id,
+        dimo_internal.addr(b.args ->> 'signer') AS signer,
         b.event = 'SignerEnabled(uint256,address)' AS enabled
       FROM b WHERE b.role = 'app_license'
         AND b.event IN ('SignerEnabled(uint256,address)', 'SignerDisabled(uint256,address)')
@@ -393,7 +393,7 @@ BEGIN
     SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.token_id,
       x.uri, sha256(convert_to(x.uri, 'UTF8')), x.enabled
     FROM (
-      SELECT b.*, dimo__uint(b.args ->> 'tokenId') AS token_id, dimo__str(b.args -> 'uri') AS uri,
+      SELECT b.*, dimo_internal.uint(b.args ->> 'tokenId') AS token_id, dimo_internal.str(b.args -> 'uri') AS uri,
         b.event = 'RedirectUriEnabled(uint256,string)' AS enabled
       FROM b WHERE b.role = 'app_license'
         AND b.event IN ('RedirectUriEnabled(uint256,string)', 'RedirectUriDisabled(uint256,string)')
@@ -405,10 +405,10 @@ BEGIN
     INSERT INTO freeze_events (chain_id, block_number, log_index, tx_hash, block_time, contract,
       token_id, frozen, amount)
     SELECT p_chain_id, b.block_number, b.log_index, b.tx_hash, b.block_time, b.contract,
-      dimo__uint(b.args ->> 'tokenId'), (b.args ->> 'frozen')::boolean, dimo__uint(b.args ->> 'amount')
+      dimo_internal.uint(b.args ->> 'tokenId'), (b.args ->> 'frozen')::boolean, dimo_internal.uint(b.args ->> 'amount')
     FROM b
     WHERE b.role = 'app_license' AND b.event = 'AssetFreezeUpdate(uint256,uint256,bool)'
-      AND jsonb_typeof(b.args -> 'frozen') = 'boolean' AND dimo__uint(b.args ->> 'tokenId') IS NOT NULL
+      AND jsonb_typeof(b.args -> 'frozen') = 'boolean' AND dimo_internal.uint(b.args ->> 'tokenId') IS NOT NULL
   ),
   par AS (
     INSERT INTO parameter_events (chain_id, block_number, log_index, tx_hash, block_time, contract,
@@ -416,13 +416,13 @@ BEGIN
     SELECT p_chain_id, x.block_number, x.log_index, x.tx_hash, x.block_time, x.contract, x.parameter,
       x.value
     FROM (
-      SELECT b.*, 'period_validity' AS parameter, dimo__uint(b.args ->> 'periodValidity') AS value
+      SELECT b.*, 'period_validity' AS parameter, dimo_internal.uint(b.args ->> 'periodValidity') AS value
       FROM b WHERE b.role = 'app_license' AND b.event = 'UpdatePeriodValidity(uint256)'
       UNION ALL
-      SELECT b.*, 'license_cost', dimo__uint(b.args ->> 'licenseCost')
+      SELECT b.*, 'license_cost', dimo_internal.uint(b.args ->> 'licenseCost')
       FROM b WHERE b.role = 'app_license' AND b.event = 'UpdateLicenseCost(uint256)'
       UNION ALL
-      SELECT b.*, 'minimum_stake', dimo__uint(b.args ->> 'amount')
+      SELECT b.*, 'minimum_stake', dimo_internal.uint(b.args ->> 'amount')
       FROM b WHERE b.role = 'manufacturer_license' AND b.event = 'StakeAmountAdjusted(uint256)'
       OFFSET 0
     ) x
@@ -437,7 +437,7 @@ BEGIN
     FROM b WHERE b.role = 'app_license' AND b.event = 'AssetForfeit(uint256,uint256)'
   ),
   outflow AS (
-    SELECT b.tx_hash, dimo__addr(b.args ->> 'from') AS source, b.args ->> 'to' AS dest,
+    SELECT b.tx_hash, dimo_internal.addr(b.args ->> 'from') AS source, b.args ->> 'to' AS dest,
       b.args ->> 'value' AS value,
       row_number() OVER (PARTITION BY b.tx_hash, b.args ->> 'from', b.args ->> 'value'
                          ORDER BY b.log_index) AS rk
@@ -446,34 +446,34 @@ BEGIN
   st AS (
     SELECT x.* FROM (
       SELECT b.block_number, b.log_index, b.tx_hash, b.block_time, b.contract, b.role,
-        dimo__uint(b.args ->> 'tokenId') AS token_id, NULL::bytea AS holder,
+        dimo_internal.uint(b.args ->> 'tokenId') AS token_id, NULL::bytea AS holder,
         CASE WHEN b.event LIKE 'StakeDeposit%' THEN 'deposit' ELSE 'withdraw' END AS kind,
-        dimo__uint(b.args ->> 'amount') AS amount,
+        dimo_internal.uint(b.args ->> 'amount') AS amount,
         CASE WHEN b.event LIKE 'StakeDeposit%' THEN 1 ELSE -1 END AS sign,
-        CASE WHEN b.event LIKE 'StakeDeposit%' THEN dimo__addr(b.args ->> 'user') END AS from_address,
-        CASE WHEN b.event LIKE 'StakeWithdraw%' THEN dimo__addr(b.args ->> 'user') END AS to_address
+        CASE WHEN b.event LIKE 'StakeDeposit%' THEN dimo_internal.addr(b.args ->> 'user') END AS from_address,
+        CASE WHEN b.event LIKE 'StakeWithdraw%' THEN dimo_internal.addr(b.args ->> 'user') END AS to_address
       FROM b WHERE b.role = 'app_license'
         AND b.event IN ('StakeDeposit(uint256,address,uint256)', 'StakeWithdraw(uint256,address,uint256)')
       UNION ALL
       SELECT f.block_number, f.log_index, f.tx_hash, f.block_time, f.contract, f.role,
-        dimo__uint(f.args ->> 'tokenId'), NULL,
+        dimo_internal.uint(f.args ->> 'tokenId'), NULL,
         CASE WHEN o.dest IS NULL THEN 'forfeit' WHEN o.dest = zero THEN 'forfeit_burn'
              ELSE 'forfeit_reallocate' END,
-        dimo__uint(f.args ->> 'amount'), -1, NULL,
-        CASE WHEN o.dest <> zero THEN dimo__addr(o.dest) END
+        dimo_internal.uint(f.args ->> 'amount'), -1, NULL,
+        CASE WHEN o.dest <> zero THEN dimo_internal.addr(o.dest) END
       FROM forfeit f
       LEFT JOIN outflow o ON o.tx_hash = f.tx_hash AND o.source = f.contract
         AND o.value = f.args ->> 'amount' AND o.rk = f.rk
       UNION ALL
       SELECT b.block_number, b.log_index, b.tx_hash, b.block_time, b.contract, b.role, NULL,
-        dimo__addr(b.args ->> 'user'),
+        dimo_internal.addr(b.args ->> 'user'),
         CASE b.event WHEN 'StakeTokens(address,uint256)' THEN 'stake'
           WHEN 'UnstakeTokens(address,uint256)' THEN 'unstake' ELSE 'emergency_withdrawal' END,
-        dimo__uint(b.args ->> 'amountOfTokens'),
+        dimo_internal.uint(b.args ->> 'amountOfTokens'),
         CASE b.event WHEN 'StakeTokens(address,uint256)' THEN 1
           WHEN 'UnstakeTokens(address,uint256)' THEN -1 ELSE 0 END,
-        CASE WHEN b.event = 'StakeTokens(address,uint256)' THEN dimo__addr(b.args ->> 'user') END,
-        CASE WHEN b.event <> 'StakeTokens(address,uint256)' THEN dimo__addr(b.args ->> 'user') END
+        CASE WHEN b.event = 'StakeTokens(address,uint256)' THEN dimo_internal.addr(b.args ->> 'user') END,
+        CASE WHEN b.event <> 'StakeTokens(address,uint256)' THEN dimo_internal.addr(b.args ->> 'user') END
       FROM b WHERE b.role = 'manufacturer_license'
         AND b.event IN ('StakeTokens(address,uint256)', 'UnstakeTokens(address,uint256)',
                         'EmergencyWithdrawal(address,uint256)')
@@ -547,7 +547,7 @@ $$;
 -- The document of a storage-node anchor (class node) or a connection
 -- token, by contract and token id, as of p_at_block (NULL: the last
 -- indexed block); NULL for any other contract, or a token not minted then.
-CREATE OR REPLACE FUNCTION dimo__part_doc(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+CREATE OR REPLACE FUNCTION dimo_internal.part_doc(p_chain_id bigint, p_contract bytea, p_token_id numeric,
                                           p_at_block bigint)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -561,17 +561,17 @@ BEGIN
   IF v_role IS NULL OR v_role NOT IN ('storage_node', 'connection') THEN
     RETURN NULL;
   END IF;
-  v_block := dimo__as_of(p_chain_id, p_at_block);
+  v_block := dimo_internal.as_of(p_chain_id, p_at_block);
   IF v_block IS NULL THEN
     RETURN NULL;
   END IF;
   IF v_role = 'storage_node' THEN
-    v_doc := dimo__node_doc_at(p_chain_id, p_contract, p_token_id, v_block);
+    v_doc := dimo_internal.node_doc_at(p_chain_id, p_contract, p_token_id, v_block);
   ELSE
-    v_doc := dimo__connection_doc_at(p_chain_id, p_contract, p_token_id, v_block);
+    v_doc := dimo_internal.connection_doc_at(p_chain_id, p_contract, p_token_id, v_block);
   END IF;
   RETURN v_doc || jsonb_build_object('as_of_block', v_block,
-    'as_of_time', dimo_iso(dimo_block_time(p_chain_id, v_block))) || dimo__finality(p_chain_id, v_block);
+    'as_of_time', dimo_iso(dimo_block_time(p_chain_id, v_block))) || dimo_internal.finality(p_chain_id, v_block);
 END;
 $$;
 
@@ -596,35 +596,35 @@ BEGIN
       SELECT x.doc, x.doc_block, x.doc_time, x.doc_expires INTO s FROM license_state x
       WHERE x.chain_id = p_chain_id AND x.contract = p_contract AND x.token_id = p_token_id;
       IF NOT FOUND THEN
-        RETURN dimo__part_doc(p_chain_id, p_contract, p_token_id, p_at_block);
+        RETURN dimo_internal.part_doc(p_chain_id, p_contract, p_token_id, p_at_block);
       END IF;
-      IF dimo__doc_usable(s.doc, s.doc_block, s.doc_time, s.doc_expires, v_block, v_time) THEN
+      IF dimo_internal.doc_usable(s.doc, s.doc_block, s.doc_time, s.doc_expires, v_block, v_time) THEN
         RETURN s.doc || jsonb_build_object('as_of_block', v_block, 'as_of_time', dimo_iso(v_time))
-          || dimo__finality(p_chain_id, v_block);
+          || dimo_internal.finality(p_chain_id, v_block);
       END IF;
     ELSE
       v_time := p_at_time;
     END IF;
-    SELECT d.doc INTO v_doc FROM dimo__doc_now(p_chain_id, p_contract, p_token_id, v_time) d;
+    SELECT d.doc INTO v_doc FROM dimo_internal.doc_now(p_chain_id, p_contract, p_token_id, v_time) d;
   ELSE
-    v_block := dimo__as_of(p_chain_id, p_at_block);
+    v_block := dimo_internal.as_of(p_chain_id, p_at_block);
     v_time := coalesce(p_at_time, dimo_block_time(p_chain_id, v_block));
-    v_doc := dimo__doc_at(p_chain_id, p_contract, p_token_id, v_block, v_time);
+    v_doc := dimo_internal.doc_at(p_chain_id, p_contract, p_token_id, v_block, v_time);
     IF v_doc IS NULL AND p_at_time IS NULL THEN
-      RETURN dimo__part_doc(p_chain_id, p_contract, p_token_id, v_block);
+      RETURN dimo_internal.part_doc(p_chain_id, p_contract, p_token_id, v_block);
     END IF;
   END IF;
   RETURN v_doc || jsonb_build_object('as_of_block', v_block, 'as_of_time', dimo_iso(v_time))
-          || dimo__finality(p_chain_id, v_block);
+          || dimo_internal.finality(p_chain_id, v_block);
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION dimo__check_class(p_class text) RETURNS void
+CREATE OR REPLACE FUNCTION dimo_internal.check_class(p_class text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 AS $$
 BEGIN
   IF p_class IS NOT NULL AND p_class NOT IN ('app', 'client', 'manufacturer', 'node', 'connection') THEN
-    PERFORM dimo__bad_arg(format('unknown license class %L (app, client, manufacturer, node or connection)',
+    PERFORM dimo_internal.bad_arg(format('unknown license class %L (app, client, manufacturer, node or connection)',
                                  p_class));
   END IF;
 END;
@@ -633,7 +633,7 @@ $$;
 -- Licenses matching a key: a decimal token id, a 0x address (the client
 -- id or the owner, the last owner for revoked ones: both also find revoked
 -- licenses, client ids never move) or an alias (its text, or the 0x-hex
--- form documents give an alias that is not text: dimo__alias_lookup_keys),
+-- form documents give an alias that is not text: dimo_internal.alias_lookup_keys),
 -- in class p_class (NULL: any), ordered by contract and token id. An alias
 -- matches the license holding it as of p_at_block (NULL: the last indexed
 -- block), as the contract's getTokenIdByLicenseAlias answers in that
@@ -649,11 +649,11 @@ DECLARE
   v_key text := btrim(p_key);
   v_token numeric;
   v_addr bytea;
-  v_aliases bytea[] := dimo__alias_lookup_keys(p_key);
+  v_aliases bytea[] := dimo_internal.alias_lookup_keys(p_key);
   v_block bigint;
   v_past boolean;
 BEGIN
-  PERFORM dimo__check_class(p_class);
+  PERFORM dimo_internal.check_class(p_class);
   IF p_key IS NULL THEN
     RETURN;
   END IF;
@@ -661,7 +661,7 @@ BEGIN
   -- generic plans (the SET above): each call's custom plan looks cheaper
   -- than the cached generic one, so the query would be planned again on
   -- every call (three times the cost of running it).
-  v_token := coalesce(dimo__uint(v_key), -1);
+  v_token := coalesce(dimo_internal.uint(v_key), -1);
   v_addr := '\x';
   IF v_key ~* '^0x[0-9a-f]{40}$' THEN
     v_addr := decode(substr(v_key, 3), 'hex');
@@ -671,7 +671,7 @@ BEGIN
   -- owner (now) or label / name (which name one token forever).
   IF p_class = 'node' THEN
     IF v_key = '' OR octet_length(v_key) > 1024 THEN
-      PERFORM dimo__bad_arg('a node key is a token id, an owner address or a label (1 to 1024 bytes)');
+      PERFORM dimo_internal.bad_arg('a node key is a token id, an owner address or a label (1 to 1024 bytes)');
     END IF;
     RETURN QUERY
     SELECT n.contract, n.token_id FROM storage_nodes n
@@ -680,7 +680,7 @@ BEGIN
     RETURN;
   ELSIF p_class = 'connection' THEN
     IF v_token = -1 AND v_addr = '\x'::bytea AND dimo_connection_id(v_key) IS NULL THEN
-      PERFORM dimo__bad_arg('a connection key is a token id, an owner address or a name of 1 to 32 bytes');
+      PERFORM dimo_internal.bad_arg('a connection key is a token id, an owner address or a name of 1 to 32 bytes');
     END IF;
     RETURN QUERY
     SELECT n.contract, n.token_id FROM connections n
@@ -729,10 +729,10 @@ $$;
 -- burn Transfer in the same transaction names the revoked license).
 CREATE OR REPLACE VIEW license_event_log AS
 SELECT l.chain_id, l.block_number, l.log_index, l.block_time, l.tx_hash, l.address AS contract,
-  coalesce(l.role, c.role) AS role, dimo__class(l.chain_id, l.address, coalesce(l.role, c.role)) AS class,
+  coalesce(l.role, c.role) AS role, dimo_internal.class(l.chain_id, l.address, coalesce(l.role, c.role)) AS class,
   l.event_name, l.event,
-  CASE WHEN l.event = 'LicenseRevoked(uint256)' THEN NULL ELSE dimo__uint(l.args ->> 'tokenId') END AS token_id,
-  CASE WHEN l.event = 'LicenseRevoked(uint256)' THEN dimo__uint(l.args ->> 'tokenId') END AS logged_token_id,
+  CASE WHEN l.event = 'LicenseRevoked(uint256)' THEN NULL ELSE dimo_internal.uint(l.args ->> 'tokenId') END AS token_id,
+  CASE WHEN l.event = 'LicenseRevoked(uint256)' THEN dimo_internal.uint(l.args ->> 'tokenId') END AS logged_token_id,
   l.args
 FROM logs l
 LEFT JOIN contracts c ON c.chain_id = l.chain_id AND c.address = l.address
@@ -783,14 +783,14 @@ FROM contracts c WHERE c.role IN ('app_license', 'manufacturer_license');
 -- p_time (the document stays exact as time passes until then), NULL when
 -- none. period_validity (apps) is an extra member: the contract's value in
 -- force. One statement for the whole set (issue #17 item 4): a backfill
--- builds thousands of documents at once (dimo__refresh_docs), and one
+-- builds thousands of documents at once (dimo_internal.refresh_docs), and one
 -- PL/pgSQL call per license cost about 0.6 ms each, most of it the calls.
-CREATE OR REPLACE FUNCTION dimo__docs_now(p_chain_id bigint, p_keys dimo_license_key[], p_time timestamptz)
+CREATE OR REPLACE FUNCTION dimo_internal.docs_now(p_chain_id bigint, p_keys dimo_license_key[], p_time timestamptz)
 RETURNS TABLE (contract bytea, token_id numeric, doc jsonb, expires timestamptz)
 LANGUAGE sql STABLE
 AS $$
   SELECT l.contract, l.token_id,
-    (dimo__summary_json(ROW(l.*)::dimo_license) - 'as_of_block') || jsonb_build_object(
+    (dimo_internal.summary_json(ROW(l.*)::dimo_license) - 'as_of_block') || jsonb_build_object(
       'signers', sg.signers, 'redirect_uris', ur.uris, 'stake_history', st.stakes,
       'slashes', st.slashes, 'period_validity', pv.period::text)
       - CASE WHEN l.role = 'manufacturer_license' THEN 'slashes' ELSE '' END, -- no slash path in 2022
@@ -821,11 +821,11 @@ AS $$
   -- Stake: an app license's own movements (and its slashes); a
   -- manufacturer license's owner's (stake is per address there).
   CROSS JOIN LATERAL (
-    SELECT coalesce(jsonb_agg(dimo__stake_json(x.m) ORDER BY (x.m).block_number, (x.m).log_index), '[]') AS stakes,
+    SELECT coalesce(jsonb_agg(dimo_internal.stake_json(x.m) ORDER BY (x.m).block_number, (x.m).log_index), '[]') AS stakes,
       coalesce(jsonb_agg(jsonb_build_object('amount', (x.m).amount::text,
-          'destination', dimo__slash_destination((x.m).kind, (x.m).to_address), 'block', (x.m).block_number,
+          'destination', dimo_internal.slash_destination((x.m).kind, (x.m).to_address), 'block', (x.m).block_number,
           'time', dimo_iso((x.m).block_time), 'tx', dimo_hex((x.m).tx_hash), 'log_index', (x.m).log_index,
-          'by', dimo__action_by(p_chain_id, (x.m).block_number, (x.m).log_index))
+          'by', dimo_internal.action_by(p_chain_id, (x.m).block_number, (x.m).log_index))
         ORDER BY (x.m).block_number, (x.m).log_index)
         FILTER (WHERE l.role = 'app_license'
                   AND (x.m).kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')), '[]') AS slashes
@@ -838,26 +838,26 @@ AS $$
             AND m.holder = l.owner) x (m)) st
 $$;
 
--- One license's document (see dimo__docs_now); doc NULL: no such license.
-CREATE OR REPLACE FUNCTION dimo__doc_now(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+-- One license's document (see dimo_internal.docs_now); doc NULL: no such license.
+CREATE OR REPLACE FUNCTION dimo_internal.doc_now(p_chain_id bigint, p_contract bytea, p_token_id numeric,
                               p_time timestamptz, OUT doc jsonb, OUT expires timestamptz)
 LANGUAGE sql STABLE
 AS $$
   SELECT d.doc, d.expires
-  FROM dimo__docs_now(p_chain_id, ARRAY[ROW(p_contract, p_token_id)::dimo_license_key], p_time) d
+  FROM dimo_internal.docs_now(p_chain_id, ARRAY[ROW(p_contract, p_token_id)::dimo_license_key], p_time) d
 $$;
 
 -- Rebuilds the cached documents of these licenses as of block p_block at
 -- time p_time (apply: the batch's last block; rollback: the kept block),
 -- in one statement.
-CREATE OR REPLACE FUNCTION dimo__refresh_docs(p_chain_id bigint, p_keys dimo_license_key[], p_block bigint,
+CREATE OR REPLACE FUNCTION dimo_internal.refresh_docs(p_chain_id bigint, p_keys dimo_license_key[], p_block bigint,
                                               p_time timestamptz)
 RETURNS void
 LANGUAGE sql
 AS $$
   UPDATE license_state s
   SET doc = d.doc, doc_block = p_block, doc_time = p_time, doc_expires = d.expires
-  FROM dimo__docs_now(p_chain_id, p_keys, p_time) d
+  FROM dimo_internal.docs_now(p_chain_id, p_keys, p_time) d
   WHERE s.chain_id = p_chain_id AND s.contract = d.contract AND s.token_id = d.token_id;
 $$;
 
@@ -899,7 +899,7 @@ $$;
 -- The same as of a past block p_block, from history alone (signers and
 -- URIs: every one with an event by then, in the state they had), signer
 -- validity judged at p_time. NULL when the license did not exist yet.
-CREATE OR REPLACE FUNCTION dimo__doc_at(p_chain_id bigint, p_contract bytea, p_token_id numeric,
+CREATE OR REPLACE FUNCTION dimo_internal.doc_at(p_chain_id bigint, p_contract bytea, p_token_id numeric,
                              p_block bigint, p_time timestamptz)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -941,11 +941,11 @@ BEGIN
         AND ev.uri_key = u.uri_key AND ev.block_number <= p_block
       ORDER BY ev.block_number DESC, ev.log_index DESC LIMIT 1) e ON true
     WHERE u.chain_id = p_chain_id AND u.contract = p_contract AND u.token_id = p_token_id;
-    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]'),
+    SELECT coalesce(jsonb_agg(dimo_internal.stake_json(m) ORDER BY m.block_number, m.log_index), '[]'),
       coalesce(jsonb_agg(jsonb_build_object('amount', m.amount::text,
-          'destination', dimo__slash_destination(m.kind, m.to_address), 'block', m.block_number,
+          'destination', dimo_internal.slash_destination(m.kind, m.to_address), 'block', m.block_number,
           'time', dimo_iso(m.block_time), 'tx', dimo_hex(m.tx_hash), 'log_index', m.log_index,
-          'by', dimo__action_by(p_chain_id, m.block_number, m.log_index))
+          'by', dimo_internal.action_by(p_chain_id, m.block_number, m.log_index))
         ORDER BY m.block_number, m.log_index)
         FILTER (WHERE m.kind IN ('forfeit_burn', 'forfeit_reallocate', 'forfeit')), '[]')
       INTO v_stakes, v_slashes
@@ -953,13 +953,13 @@ BEGIN
     WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.token_id = p_token_id
       AND m.block_number <= p_block;
   ELSE
-    SELECT coalesce(jsonb_agg(dimo__stake_json(m) ORDER BY m.block_number, m.log_index), '[]')
+    SELECT coalesce(jsonb_agg(dimo_internal.stake_json(m) ORDER BY m.block_number, m.log_index), '[]')
       INTO v_stakes
     FROM stake_movements m
     WHERE m.chain_id = p_chain_id AND m.contract = p_contract AND m.holder = l.owner
       AND m.block_number <= p_block;
   END IF;
-  RETURN (dimo__summary_json(l) - 'as_of_block') || jsonb_build_object('signers', v_signers,
+  RETURN (dimo_internal.summary_json(l) - 'as_of_block') || jsonb_build_object('signers', v_signers,
     'redirect_uris', v_uris, 'stake_history', v_stakes, 'slashes', v_slashes,
     'period_validity', v_period::text)
     - CASE WHEN l.role = 'manufacturer_license' THEN 'slashes' ELSE '' END;
@@ -978,7 +978,7 @@ FROM node_stakes s;
 -- The statement that lists the keys of refresh_fn's histories in part
 -- p_part with rows in blocks $2..$3 of chain $1, as a <key_type>[]
 -- (DISTINCT over the union of the histories' keys).
-CREATE OR REPLACE FUNCTION dimo__history_keys_sql(p_part text, p_refresh_fn text) RETURNS text
+CREATE OR REPLACE FUNCTION dimo_internal.history_keys_sql(p_part text, p_refresh_fn text) RETURNS text
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
@@ -1000,25 +1000,25 @@ $$;
 -- before it with the batch's rows folded in: the last event per key wins,
 -- "first" columns keep their value when they have one. A refresh function
 -- may name such a fold here: fold_fn(p_chain_id bigint, p_from_block
--- bigint, p_to_block bigint), called by dimo__histories_apply for the
+-- bigint, p_to_block bigint), called by dimo_internal.histories_apply for the
 -- batch's blocks instead of refresh_fn over their keys. Rollback keeps
--- recomputing from history (dimo__histories_rollback): it removes rows,
+-- recomputing from history (dimo_internal.histories_rollback): it removes rows,
 -- which no fold can undo. (Code, not a table: a fold is a function of
 -- the same file as its refresh function, and changes with it.)
-CREATE OR REPLACE FUNCTION dimo__model_folds()
+CREATE OR REPLACE FUNCTION dimo_internal.model_folds()
 RETURNS TABLE (refresh_fn text, fold_fn text)
 LANGUAGE sql IMMUTABLE
 AS $$
-  VALUES ('dimo__refresh_licenses', 'dimo__fold_licenses'),
-         ('dimo__refresh_signers', 'dimo__fold_signers')
+  VALUES ('dimo_internal.refresh_licenses', 'dimo_internal.fold_licenses'),
+         ('dimo_internal.refresh_signers', 'dimo_internal.fold_signers')
 $$;
 
 -- Apply: recomputes the state rows of every key the part's histories
 -- have rows for in blocks p_from_block..p_to_block (the batch the part
 -- just inserted), refresh function by refresh function in `ord` order;
--- a refresh function with a fold (dimo__model_folds) folds the batch's
+-- a refresh function with a fold (dimo_internal.model_folds) folds the batch's
 -- rows onto its state rows instead, in one statement per batch.
-CREATE OR REPLACE FUNCTION dimo__histories_apply(p_part text, p_chain_id bigint, p_from_block bigint,
+CREATE OR REPLACE FUNCTION dimo_internal.histories_apply(p_part text, p_chain_id bigint, p_from_block bigint,
                                                  p_to_block bigint)
 RETURNS void
 LANGUAGE plpgsql
@@ -1027,19 +1027,19 @@ DECLARE
   r record;
 BEGIN
   FOR r IN SELECT m.refresh_fn, min(m.ord) AS ord, min(f.fold_fn) AS fold_fn FROM model_histories m
-           LEFT JOIN dimo__model_folds() f ON f.refresh_fn = m.refresh_fn
+           LEFT JOIN dimo_internal.model_folds() f ON f.refresh_fn = m.refresh_fn
            WHERE m.part = p_part AND m.refresh_fn <> '' GROUP BY m.refresh_fn ORDER BY 2, 1 LOOP
     IF r.fold_fn IS NOT NULL THEN
       EXECUTE format('SELECT %s($1, $2, $3)', r.fold_fn) USING p_chain_id, p_from_block, p_to_block;
     ELSE
-      EXECUTE format('SELECT %s($1, %s)', r.refresh_fn, dimo__history_keys_sql(p_part, r.refresh_fn))
+      EXECUTE format('SELECT %s($1, %s)', r.refresh_fn, dimo_internal.history_keys_sql(p_part, r.refresh_fn))
         USING p_chain_id, p_from_block, p_to_block;
     END IF;
   END LOOP;
 END;
 $$;
 
--- The folds of the license part (dimo__model_folds). Each is exact only
+-- The folds of the license part (dimo_internal.model_folds). Each is exact only
 -- in apply: the state rows describe every history row below
 -- p_from_block, and the rows of p_from_block..p_to_block are the batch's,
 -- later than all of them.
@@ -1047,7 +1047,7 @@ $$;
 -- Signers: the batch's last event per (license, signer) sets enabled_at
 -- and the changed position; first_enabled_block keeps its value, else
 -- takes the batch's first enabling block.
-CREATE OR REPLACE FUNCTION dimo__fold_signers(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+CREATE OR REPLACE FUNCTION dimo_internal.fold_signers(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
 RETURNS void
 LANGUAGE sql
 AS $$
@@ -1070,20 +1070,20 @@ $$;
 -- alias, freeze and stake rows where it has some and keeps the rest (its
 -- issue and first client id when it has them); a license without one (new,
 -- or with events before its first ownership row) is computed from its
--- whole history by dimo__refresh_licenses.
+-- whole history by dimo_internal.refresh_licenses.
 --
 -- First the batch's facts per license, into a temporary table (hash
 -- joins: each source is estimated at a few rows, and a nested loop over
 -- them would rescan a batch's rows once per license), then one UPDATE of
 -- the state rows by key.
-CREATE OR REPLACE FUNCTION dimo__fold_license_facts(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+CREATE OR REPLACE FUNCTION dimo_internal.fold_license_facts(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
 RETURNS void
-LANGUAGE plpgsql -- checked when called: dimo__fold_facts is its caller's temporary table
+LANGUAGE plpgsql -- checked when called: dimo_tmp_fold_facts is its caller's temporary table
 SET enable_nestloop = off
 SET enable_mergejoin = off
 AS $$
 BEGIN
-  INSERT INTO dimo__fold_facts
+  INSERT INTO dimo_tmp_fold_facts
   SELECT k.contract, k.token_id, o.role, o.kind, o.owner, o.block_number, o.block_time, o.tx_hash,
     i.block_number, i.log_index, i.block_time, i.tx_hash, c.client_id, a.contract IS NOT NULL, a.alias,
     a.alias_key, f.frozen, m.balance_after
@@ -1134,32 +1134,32 @@ BEGIN
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION dimo__fold_licenses(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+CREATE OR REPLACE FUNCTION dimo_internal.fold_licenses(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
   v_new dimo_license_key[];
 BEGIN
-  IF to_regclass('pg_temp.dimo__fold_facts') IS NULL THEN -- (no NOTICE per batch, as IF NOT EXISTS gives)
-    CREATE TEMP TABLE dimo__fold_facts (contract bytea NOT NULL, token_id numeric NOT NULL,
+  IF to_regclass('pg_temp.dimo_tmp_fold_facts') IS NULL THEN -- (no NOTICE per batch, as IF NOT EXISTS gives)
+    CREATE TEMP TABLE dimo_tmp_fold_facts (contract bytea NOT NULL, token_id numeric NOT NULL,
       role text, kind text, owner bytea, block_number bigint, block_time timestamptz, tx_hash bytea,
       issued_block bigint, issued_log_index int, issued_time timestamptz, issued_tx bytea,
       client_id bytea, has_alias boolean NOT NULL, alias text, alias_key bytea, frozen boolean,
       balance_after numeric) ON COMMIT DROP;
   END IF;
-  TRUNCATE dimo__fold_facts;
-  PERFORM dimo__fold_license_facts(p_chain_id, p_from_block, p_to_block);
-  ANALYZE dimo__fold_facts;
+  TRUNCATE dimo_tmp_fold_facts;
+  PERFORM dimo_internal.fold_license_facts(p_chain_id, p_from_block, p_to_block);
+  ANALYZE dimo_tmp_fold_facts;
 
-  v_new := ARRAY(SELECT ROW(k.contract, k.token_id)::dimo_license_key FROM dimo__fold_facts k
+  v_new := ARRAY(SELECT ROW(k.contract, k.token_id)::dimo_license_key FROM dimo_tmp_fold_facts k
                  WHERE NOT EXISTS (SELECT 1 FROM license_state s WHERE s.chain_id = p_chain_id
                                      AND s.contract = k.contract AND s.token_id = k.token_id));
 
   UPDATE license_state s SET
     role = coalesce(k.role, s.role),
     class = CASE WHEN k.role IS DISTINCT FROM s.role AND k.role IS NOT NULL
-                 THEN dimo__class(p_chain_id, s.contract, k.role) ELSE s.class END,
+                 THEN dimo_internal.class(p_chain_id, s.contract, k.role) ELSE s.class END,
     owner = coalesce(k.owner, s.owner),
     client_id = coalesce(s.client_id, k.client_id),
     alias = CASE WHEN k.has_alias THEN k.alias ELSE s.alias END,
@@ -1175,13 +1175,13 @@ BEGIN
     frozen = coalesce(k.frozen, s.frozen),
     staked = CASE WHEN coalesce(k.role, s.role) = 'manufacturer_license' THEN NULL
                   ELSE coalesce(k.balance_after, s.staked, 0) END
-  FROM dimo__fold_facts k
+  FROM dimo_tmp_fold_facts k
   WHERE s.chain_id = p_chain_id AND s.contract = k.contract AND s.token_id = k.token_id;
 
   IF cardinality(v_new) > 0 THEN
-    PERFORM dimo__refresh_licenses(p_chain_id, v_new);
+    PERFORM dimo_internal.refresh_licenses(p_chain_id, v_new);
   END IF;
-  TRUNCATE dimo__fold_facts;
+  TRUNCATE dimo_tmp_fold_facts;
 END;
 $$;
 
@@ -1189,7 +1189,7 @@ $$;
 -- (collected first, while the rows exist), then those rows go from every
 -- history of the part, then the keys' state rows are recomputed from what
 -- remains.
-CREATE OR REPLACE FUNCTION dimo__histories_rollback(p_part text, p_chain_id bigint, p_keep_block bigint)
+CREATE OR REPLACE FUNCTION dimo_internal.histories_rollback(p_part text, p_chain_id bigint, p_keep_block bigint)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -1204,7 +1204,7 @@ BEGIN
   FOR r IN SELECT m.refresh_fn, min(m.key_type) AS key_type, min(m.ord) AS ord FROM model_histories m
            WHERE m.part = p_part AND m.refresh_fn <> '' GROUP BY m.refresh_fn ORDER BY 3, 1 LOOP
     -- The keys as text: their type differs per refresh function.
-    EXECUTE format('SELECT (%s)::text', dimo__history_keys_sql(p_part, r.refresh_fn))
+    EXECUTE format('SELECT (%s)::text', dimo_internal.history_keys_sql(p_part, r.refresh_fn))
       INTO v_k USING p_chain_id, p_keep_block + 1, 9223372036854775807;
     v_fns := v_fns || r.refresh_fn;
     v_types := v_types || r.key_type;
@@ -1222,10 +1222,10 @@ BEGIN
 END;
 $$;
 
--- 002's dimo__apply, without its step 2 (an UPDATE of the batch's stake
+-- 002's dimo_internal.apply, without its step 2 (an UPDATE of the batch's stake
 -- movements for their owner, now set as they are inserted: see
--- dimo__apply_history).
-CREATE OR REPLACE FUNCTION dimo__apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+-- dimo_internal.apply_history).
+CREATE OR REPLACE FUNCTION dimo_internal.apply(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -1236,8 +1236,8 @@ BEGIN
   -- the model cursor moves, and lapsed signer validity is refreshed.
   IF NOT EXISTS (SELECT 1 FROM logs l
                  WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block) THEN
-    v_time := dimo__move_model_cursor(p_chain_id, p_to_block);
-    PERFORM dimo__docs_changed(p_chain_id, ARRAY(
+    v_time := dimo_internal.move_model_cursor(p_chain_id, p_to_block);
+    PERFORM dimo_internal.docs_changed(p_chain_id, ARRAY(
       SELECT ROW(s.contract, s.token_id)::dimo_license_key FROM license_state s
       WHERE s.chain_id = p_chain_id AND s.doc_expires < date_trunc('second', v_time)),
       p_to_block, v_time);
@@ -1245,24 +1245,24 @@ BEGIN
   END IF;
 
   -- 1. History rows.
-  PERFORM dimo__apply_history(p_chain_id, p_from_block, p_to_block);
+  PERFORM dimo_internal.apply_history(p_chain_id, p_from_block, p_to_block);
 
   -- 2. (The owner of the license at each app stake movement is set by
-  --    dimo__apply_history as it inserts the movement.)
+  --    dimo_internal.apply_history as it inserts the movement.)
 
   -- 3. Current rows of everything the batch touched.
-  PERFORM dimo__refresh_range(p_chain_id, p_from_block, p_to_block);
+  PERFORM dimo_internal.refresh_range(p_chain_id, p_from_block, p_to_block);
 
   -- 4. The block the model now describes, and its time (the batch always
   --    carries its last block's header).
-  v_time := dimo__move_model_cursor(p_chain_id, p_to_block);
+  v_time := dimo_internal.move_model_cursor(p_chain_id, p_to_block);
 
   -- 5. Documents: of every license the batch touched (signers and URIs
   --    included), of the node licenses whose owner's stake moved, of every
   --    license of a contract whose parameters changed, and of those whose
   --    signer validity lapsed by this block's time (rebuilt now, or marked
-  --    stale when there are many: see dimo__docs_changed).
-  PERFORM dimo__docs_changed(p_chain_id, ARRAY(
+  --    stale when there are many: see dimo_internal.docs_changed).
+  PERFORM dimo_internal.docs_changed(p_chain_id, ARRAY(
     SELECT DISTINCT ROW(x.contract, x.token_id)::dimo_license_key FROM (
       SELECT o.contract, o.token_id FROM ownership_events o
       WHERE o.chain_id = p_chain_id AND o.block_number BETWEEN p_from_block AND p_to_block
@@ -1300,36 +1300,36 @@ BEGIN
 END;
 $$;
 
--- 002's dimo__refresh_range, from the declarations.
-CREATE OR REPLACE FUNCTION dimo__refresh_range(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+-- 002's dimo_internal.refresh_range, from the declarations.
+CREATE OR REPLACE FUNCTION dimo_internal.refresh_range(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
 RETURNS void
 LANGUAGE sql
 AS $$
-  SELECT dimo__histories_apply('licenses', p_chain_id, p_from_block, p_to_block)
+  SELECT dimo_internal.histories_apply('licenses', p_chain_id, p_from_block, p_to_block)
 $$;
 
--- 002's dimo__rollback: the histories by their declarations, then the
+-- 002's dimo_internal.rollback: the histories by their declarations, then the
 -- model cursor and the documents as before.
-CREATE OR REPLACE FUNCTION dimo__rollback(p_chain_id bigint, p_keep_block bigint)
+CREATE OR REPLACE FUNCTION dimo_internal.rollback(p_chain_id bigint, p_keep_block bigint)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
   v_time timestamptz;
 BEGIN
-  PERFORM dimo__histories_rollback('licenses', p_chain_id, p_keep_block);
+  PERFORM dimo_internal.histories_rollback('licenses', p_chain_id, p_keep_block);
 
   -- The kept block becomes the model's block (its header is still in the
   -- reorg window), unless the model is not derived that far yet.
   IF EXISTS (SELECT 1 FROM model_cursor m
              WHERE m.chain_id = p_chain_id AND m.block_number > p_keep_block) THEN
-    v_time := dimo__move_model_cursor(p_chain_id, p_keep_block);
+    v_time := dimo_internal.move_model_cursor(p_chain_id, p_keep_block);
   END IF;
 
   -- Every document built above the kept block (which covers every license
   -- the undone rows touched) is rebuilt as of the kept block (or marked
   -- stale); the others were built at or below it and are exact there.
-  PERFORM dimo__docs_changed(p_chain_id, ARRAY(
+  PERFORM dimo_internal.docs_changed(p_chain_id, ARRAY(
     SELECT ROW(s.contract, s.token_id)::dimo_license_key FROM license_state s
     WHERE s.chain_id = p_chain_id AND s.doc_block > p_keep_block), p_keep_block, v_time);
 END;
@@ -1341,7 +1341,7 @@ $$;
 -- (first stored log .. the log cursor), so the new part agrees with the
 -- cursor like the others, and no part needs a DO-block of its own for
 -- that. On an empty database (or a chain without logs) nothing runs.
-CREATE OR REPLACE FUNCTION dimo__part_registered() RETURNS trigger
+CREATE OR REPLACE FUNCTION dimo_internal.part_registered() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -1360,7 +1360,7 @@ END;
 $$;
 
 CREATE OR REPLACE TRIGGER model_parts_registered AFTER INSERT ON model_parts
-  FOR EACH ROW EXECUTE FUNCTION dimo__part_registered();
+  FOR EACH ROW EXECUTE FUNCTION dimo_internal.part_registered();
 
 -- Re-derive the license part from the stored logs with the definitions
 -- above (see the header): whatever an older definition derived (a model
@@ -1376,8 +1376,8 @@ BEGIN
   FOR c IN SELECT cu.chain_id, cu.last_block FROM cursors cu
            WHERE EXISTS (SELECT 1 FROM model_cursor m WHERE m.chain_id = cu.chain_id)
   LOOP
-    PERFORM dimo__rollback(c.chain_id, -1);
-    PERFORM dimo__apply(c.chain_id,
+    PERFORM dimo_internal.rollback(c.chain_id, -1);
+    PERFORM dimo_internal.apply(c.chain_id,
       least(coalesce((SELECT min(l.block_number) FROM logs l WHERE l.chain_id = c.chain_id), c.last_block),
             c.last_block),
       c.last_block);
@@ -1403,7 +1403,7 @@ DECLARE
   v_count int;
   v_next text;
 BEGIN
-  v_block := dimo__as_of(p_chain_id, p_at_block);
+  v_block := dimo_internal.as_of(p_chain_id, p_at_block);
   IF v_block IS NULL THEN
     RETURN jsonb_build_object('slashes', '[]'::jsonb, 'next', NULL);
   END IF;
@@ -1416,7 +1416,7 @@ BEGIN
   END IF;
   IF coalesce(p_after, '') <> '' THEN
     IF p_after !~ '^s1\.[0-9]{1,18}\.[0-9]{1,9}$' THEN
-      PERFORM dimo__bad_arg('malformed page cursor');
+      PERFORM dimo_internal.bad_arg('malformed page cursor');
     END IF;
     v_after_block := split_part(p_after, '.', 2)::bigint;
     v_after_log := split_part(p_after, '.', 3)::int;
@@ -1433,11 +1433,11 @@ BEGIN
       LIMIT v_limit + 1) m)
   SELECT coalesce(jsonb_agg(jsonb_build_object(
         'license', jsonb_build_object('contract', dimo_hex(p.contract), 'token_id', p.token_id::text,
-          'class', coalesce(s.class, dimo__class(p_chain_id, p.contract, p.role))),
+          'class', coalesce(s.class, dimo_internal.class(p_chain_id, p.contract, p.role))),
         'owner', dimo_hex(p.owner), 'amount', p.amount::text,
-        'destination', dimo__slash_destination(p.kind, p.to_address), 'block', p.block_number,
+        'destination', dimo_internal.slash_destination(p.kind, p.to_address), 'block', p.block_number,
         'time', dimo_iso(p.block_time), 'tx', dimo_hex(p.tx_hash), 'log_index', p.log_index,
-        'by', dimo__action_by(p_chain_id, p.block_number, p.log_index))
+        'by', dimo_internal.action_by(p_chain_id, p.block_number, p.log_index))
       ORDER BY p.rn) FILTER (WHERE p.rn <= v_limit), '[]'),
     count(*),
     max(CASE WHEN p.rn = v_limit THEN 's1.' || p.block_number || '.' || p.log_index END)
@@ -1464,7 +1464,7 @@ $$;
 -- text form is jsonb's ({"k": v, "k2": [1, 2]}): only the order changes.
 
 -- A member's rank among the top-level members of a document.
-CREATE OR REPLACE FUNCTION dimo__doc_top_rank(p_key text) RETURNS int
+CREATE OR REPLACE FUNCTION dimo_internal.doc_top_rank(p_key text) RETURNS int
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
   SELECT coalesce(array_position(ARRAY[
@@ -1486,7 +1486,7 @@ $$;
 -- A member's rank inside a nested object (issued, revoked, signers[],
 -- redirect_uris[], stake_history[], slashes[] and its `by`, a node's uris[]
 -- and transfers[], a connection's history[]): what, then where.
-CREATE OR REPLACE FUNCTION dimo__doc_nested_rank(p_key text) RETURNS int
+CREATE OR REPLACE FUNCTION dimo_internal.doc_nested_rank(p_key text) RETURNS int
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
   SELECT coalesce(array_position(ARRAY[
@@ -1498,18 +1498,18 @@ $$;
 
 -- The text of a jsonb value with object members in document order
 -- (p_top: the rank of a document's top level, else the nested one).
-CREATE OR REPLACE FUNCTION dimo__doc_text(p jsonb, p_top boolean) RETURNS text
+CREATE OR REPLACE FUNCTION dimo_internal.doc_text(p jsonb, p_top boolean) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 BEGIN
   CASE jsonb_typeof(p)
   WHEN 'object' THEN
-    RETURN '{' || coalesce((SELECT string_agg(to_json(e.key)::text || ': ' || dimo__doc_text(e.value, false), ', '
-                                              ORDER BY CASE WHEN p_top THEN dimo__doc_top_rank(e.key)
-                                                            ELSE dimo__doc_nested_rank(e.key) END, e.key)
+    RETURN '{' || coalesce((SELECT string_agg(to_json(e.key)::text || ': ' || dimo_internal.doc_text(e.value, false), ', '
+                                              ORDER BY CASE WHEN p_top THEN dimo_internal.doc_top_rank(e.key)
+                                                            ELSE dimo_internal.doc_nested_rank(e.key) END, e.key)
                             FROM jsonb_each(p) e), '') || '}';
   WHEN 'array' THEN
-    RETURN '[' || coalesce((SELECT string_agg(dimo__doc_text(a.v, false), ', ' ORDER BY a.n)
+    RETURN '[' || coalesce((SELECT string_agg(dimo_internal.doc_text(a.v, false), ', ' ORDER BY a.n)
                             FROM jsonb_array_elements(p) WITH ORDINALITY a(v, n)), '') || ']';
   ELSE
     RETURN p::text; -- scalars (and NULL) as jsonb writes them
@@ -1521,45 +1521,47 @@ $$;
 CREATE OR REPLACE FUNCTION dimo_doc_json(p_doc jsonb) RETURNS json
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-  SELECT dimo__doc_text(p_doc, true)::json
+  SELECT dimo_internal.doc_text(p_doc, true)::json
 $$;
 
 -- Makes a public reader of documents answer `json` in document order: the
--- migration's jsonb version of p_name(p_args) is renamed to
--- dimo__<name without dimo_>_jsonb (the model's own callers and tests may
--- use that one) and p_name becomes a function of the same parameters
+-- migration's jsonb version of p_name(p_args) is moved to
+-- dimo_internal.<name without dimo_>_jsonb (the model's own callers and
+-- tests may use that one) and p_name becomes a function of the same parameters
 -- returning p_render (a format whose %s is the call of the jsonb version;
 -- default: the document rendered by dimo_doc_json). Idempotent: once the
 -- public name answers json, nothing is renamed and the wrapper is
 -- re-created.
-CREATE OR REPLACE FUNCTION dimo__doc_json_reader(p_name text, p_args text,
+CREATE OR REPLACE FUNCTION dimo_internal.doc_json_reader(p_name text, p_args text,
                                                  p_render text DEFAULT 'dimo_doc_json(%s)')
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-  v_inner text := 'dimo__' || substr(p_name, 6) || '_jsonb';
-  v_fn regprocedure := to_regprocedure(format('%I(%s)', p_name, p_args));
+  v_inner text := substr(p_name, 6) || '_jsonb'; -- its name in dimo_internal
+  v_fn regprocedure := to_regprocedure(format('public.%I(%s)', p_name, p_args));
   v_old regprocedure;
 BEGIN
   IF v_fn IS NOT NULL AND (SELECT prorettype FROM pg_proc WHERE oid = v_fn) = 'jsonb'::regtype THEN
-    EXECUTE format('ALTER FUNCTION %s RENAME TO %I', v_fn, v_inner);
+    EXECUTE format('ALTER FUNCTION %s SET SCHEMA dimo_internal', v_fn);
+    EXECUTE format('ALTER FUNCTION dimo_internal.%I(%s) RENAME TO %I', p_name, p_args, v_inner);
   END IF;
-  v_old := to_regprocedure(format('%I(%s)', v_inner, p_args));
-  EXECUTE (SELECT format('CREATE OR REPLACE FUNCTION %I(%s) RETURNS json LANGUAGE sql STABLE AS %L',
+  v_old := to_regprocedure(format('dimo_internal.%I(%s)', v_inner, p_args));
+  EXECUTE (SELECT format('CREATE OR REPLACE FUNCTION public.%I(%s) RETURNS json LANGUAGE sql STABLE AS %L',
                          p_name, pg_get_function_arguments(v_old),
-                         'SELECT ' || format(p_render, format('%I(%s)', v_inner, array_to_string(p.proargnames, ', '))))
+                         'SELECT ' || format(p_render, format('dimo_internal.%I(%s)', v_inner,
+                                                             array_to_string(p.proargnames, ', '))))
            FROM pg_proc p WHERE p.oid = v_old);
 END;
 $$;
 
 -- GET /v1/apps/{id} and /v1/manufacturers/{id}, `verify`: the first
 -- document a key finds (003's dimo_license_lookup), in document order.
-SELECT dimo__doc_json_reader('dimo_license_lookup', 'bigint, text, text, bigint, timestamptz');
+SELECT dimo_internal.doc_json_reader('dimo_license_lookup', 'bigint, text, text, bigint, timestamptz');
 
 -- POST /v1/verify and `verify`: 003's answer ({valid, reason, license})
 -- with the license document in document order.
-SELECT dimo__doc_json_reader('dimo_verify_license', 'bigint, bytea, bytea, timestamptz',
+SELECT dimo_internal.doc_json_reader('dimo_verify_license', 'bigint, bytea, bytea, timestamptz',
   $r$(SELECT ('{"valid": ' || (v -> 'valid')::text || ', "reason": ' || (v -> 'reason')::text
-    || ', "license": ' || coalesce(dimo__doc_text(v -> 'license', true), 'null') || '}')::json
+    || ', "license": ' || coalesce(dimo_internal.doc_text(v -> 'license', true), 'null') || '}')::json
   FROM %s v)$r$);

@@ -30,7 +30,7 @@ $$;
 --           (dimo_node_required_stake). With no stake to compare, the
 --           status never says understaked.
 --   uris:   every URI the node had (the mint's, then each NodeUriUpdated).
-CREATE OR REPLACE FUNCTION dimo__node_doc_at(p_chain_id bigint, p_contract bytea, p_token_id numeric, p_block bigint)
+CREATE OR REPLACE FUNCTION dimo_internal.node_doc_at(p_chain_id bigint, p_contract bytea, p_token_id numeric, p_block bigint)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
@@ -119,25 +119,25 @@ DROP FUNCTION IF EXISTS dimo_node_required_stake(bigint);
 
 -- GET /v1/nodes/{id|label} and /v1/connections/{id|name}: 007's
 -- dimo_node_doc and 008's dimo_connection_doc in document order
--- (dimo__doc_json_reader, licenses.sql; their jsonb versions are
--- dimo__node_doc_jsonb and dimo__connection_doc_jsonb).
-SELECT dimo__doc_json_reader('dimo_node_doc', 'bigint, text, bigint');
-SELECT dimo__doc_json_reader('dimo_connection_doc', 'bigint, text, bigint');
+-- (dimo_internal.doc_json_reader, licenses.sql; their jsonb versions are
+-- dimo_internal.node_doc_jsonb and dimo_internal.connection_doc_jsonb).
+SELECT dimo_internal.doc_json_reader('dimo_node_doc', 'bigint, text, bigint');
+SELECT dimo_internal.doc_json_reader('dimo_connection_doc', 'bigint, text, bigint');
 
 -- ---- histories (012_model_histories.sql declares them): 007's refresh and rollback
--- 007's dimo__nodes_refresh_range (called by its apply), from the
+-- 007's dimo_internal.nodes_refresh_range (called by its apply), from the
 -- declarations (p_to_block NULL: no upper end).
-CREATE OR REPLACE FUNCTION dimo__nodes_refresh_range(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
+CREATE OR REPLACE FUNCTION dimo_internal.nodes_refresh_range(p_chain_id bigint, p_from_block bigint, p_to_block bigint)
 RETURNS void
 LANGUAGE sql
 AS $$
-  SELECT dimo__histories_apply('storage_nodes', p_chain_id, p_from_block,
+  SELECT dimo_internal.histories_apply('storage_nodes', p_chain_id, p_from_block,
                                coalesce(p_to_block, 9223372036854775807))
 $$;
 
-CREATE OR REPLACE FUNCTION dimo__nodes_rollback(p_chain_id bigint, p_keep_block bigint)
+CREATE OR REPLACE FUNCTION dimo_internal.nodes_rollback(p_chain_id bigint, p_keep_block bigint)
 RETURNS void
 LANGUAGE sql
 AS $$
-  SELECT dimo__histories_rollback('storage_nodes', p_chain_id, p_keep_block)
+  SELECT dimo_internal.histories_rollback('storage_nodes', p_chain_id, p_keep_block)
 $$;

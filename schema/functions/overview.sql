@@ -34,10 +34,10 @@
 -- {contract, token_id, alias, block, log_index, time, tx}; "" = cleared),
 -- which the license document does not carry; NULL when none matches.
 -- Amounts are decimal strings in wei; a bad block raises 22023 as the
--- other answers do (dimo__as_of).
+-- other answers do (dimo_internal.as_of).
 
 -- Slash totals as of a block, of the given licenses (NULL: all).
-CREATE OR REPLACE FUNCTION dimo__slash_totals(p_chain_id bigint, p_block bigint, p_keys dimo_license_key[])
+CREATE OR REPLACE FUNCTION dimo_internal.slash_totals(p_chain_id bigint, p_block bigint, p_keys dimo_license_key[])
 RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
@@ -71,7 +71,7 @@ DECLARE
   v_staked jsonb;
   v_months jsonb;
 BEGIN
-  v_block := dimo__as_of(p_chain_id, p_at_block);
+  v_block := dimo_internal.as_of(p_chain_id, p_at_block);
   SELECT m.block_number INTO v_cursor FROM model_cursor m WHERE m.chain_id = p_chain_id;
   v_time := CASE WHEN v_block IS NOT NULL THEN dimo_block_time(p_chain_id, v_block) END;
   IF p_license IS NOT NULL THEN
@@ -82,7 +82,7 @@ BEGIN
     END IF;
     RETURN jsonb_build_object('as_of_block', v_block, 'as_of_time', dimo_iso(v_time),
       'license', p_license,
-      'slashes', dimo__slash_totals(p_chain_id, coalesce(v_block, -1), v_keys),
+      'slashes', dimo_internal.slash_totals(p_chain_id, coalesce(v_block, -1), v_keys),
       'aliases', (SELECT coalesce(jsonb_agg(jsonb_build_object('contract', dimo_hex(a.contract),
                     'token_id', a.token_id::text, 'alias', a.alias, 'block', a.block_number,
                     'log_index', a.log_index, 'time', dimo_iso(a.block_time), 'tx', dimo_hex(a.tx_hash))
@@ -119,7 +119,7 @@ BEGIN
     WHERE m.chain_id = p_chain_id AND m.block_number <= coalesce(v_block, -1)
     ORDER BY m.contract, m.token_id, m.holder, m.block_number DESC, m.log_index DESC),
   per_class AS (
-    SELECT dimo__class(p_chain_id, l.contract, l.role) AS class, sum(l.balance_after) AS amount
+    SELECT dimo_internal.class(p_chain_id, l.contract, l.role) AS class, sum(l.balance_after) AS amount
     FROM last l GROUP BY 1)
   SELECT jsonb_build_object('total', coalesce(sum(p.amount), 0)::text,
     'by_class', coalesce(jsonb_object_agg(p.class, p.amount::text), '{}'))
@@ -152,7 +152,7 @@ BEGIN
 
   RETURN jsonb_build_object('as_of_block', v_block, 'as_of_time', dimo_iso(v_time),
     'licenses', v_licenses, 'staked', v_staked,
-    'slashes', dimo__slash_totals(p_chain_id, coalesce(v_block, -1), NULL),
+    'slashes', dimo_internal.slash_totals(p_chain_id, coalesce(v_block, -1), NULL),
     'months', v_months);
 END;
 $$;

@@ -27,7 +27,7 @@ BEGIN
   IF p_at_block IS NULL THEN
     RETURN dimo_verify_license(p_chain_id, p_client_id, p_signer);
   END IF;
-  v_doc := dimo__license_lookup_jsonb(p_chain_id, NULL, dimo_hex(p_client_id), p_at_block);
+  v_doc := dimo_internal.license_lookup_jsonb(p_chain_id, NULL, dimo_hex(p_client_id), p_at_block);
   IF v_doc IS NULL OR v_doc ->> 'client_id' IS DISTINCT FROM dimo_hex(p_client_id) THEN
     v_doc := NULL;
     v_reason := 'unknown_client_id';

@@ -8,7 +8,7 @@
 -- (`dimo-indexer rederive`; test_model_reorg.sh compares the two). Returns
 -- the block the model describes afterwards (the log cursor), or NULL when
 -- nothing is indexed. Runs in the caller's transaction.
-CREATE OR REPLACE FUNCTION dimo_rederive(p_chain_id bigint) RETURNS bigint
+CREATE OR REPLACE FUNCTION dimo_internal.rederive(p_chain_id bigint) RETURNS bigint
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -19,9 +19,9 @@ BEGIN
   IF v_to IS NULL THEN
     RETURN NULL;
   END IF;
-  PERFORM dimo_rollback_above(p_chain_id, -1);
+  PERFORM dimo_internal.rollback_above(p_chain_id, -1);
   SELECT min(l.block_number) INTO v_from FROM logs l WHERE l.chain_id = p_chain_id;
-  PERFORM dimo_apply_range(p_chain_id, least(coalesce(v_from, v_to), v_to), v_to);
+  PERFORM dimo_internal.apply_range(p_chain_id, least(coalesce(v_from, v_to), v_to), v_to);
   RETURN v_to;
 END;
 $$;

@@ -9,7 +9,7 @@
 --
 --   dimo_unknown_event_counts(chain)   per (contract, topic0): count, first
 --                                      and last block (status, /metrics)
---   dimo__unknown_new_pairs(chain, from, to)
+--   dimo_internal.unknown_new_pairs(chain, from, to)
 --                                      the pairs a batch of blocks from..to
 --                                      saw first (the store's warning)
 --   dimo_unknown_events_page(chain, contract, topic0, after, limit)
@@ -37,7 +37,7 @@ $$;
 
 -- A pair is new when no row of it lies below the batch (the batch's own
 -- rows are already inserted when the store asks).
-CREATE OR REPLACE FUNCTION dimo__unknown_new_pairs(p_chain_id bigint, p_from_block bigint,
+CREATE OR REPLACE FUNCTION dimo_internal.unknown_new_pairs(p_chain_id bigint, p_from_block bigint,
                                                    p_to_block bigint)
 RETURNS TABLE (contract text, role text, topic0 text, first_block bigint)
 LANGUAGE plpgsql STABLE
@@ -58,7 +58,7 @@ END;
 $$;
 
 -- An address or topic given as 0x hex text ('0x' + 2n hex digits), or NULL.
-CREATE OR REPLACE FUNCTION dimo__hex_arg(p text, p_bytes int, p_what text) RETURNS bytea
+CREATE OR REPLACE FUNCTION dimo_internal.hex_arg(p text, p_bytes int, p_what text) RETURNS bytea
 LANGUAGE plpgsql IMMUTABLE
 AS $$
 BEGIN
@@ -66,7 +66,7 @@ BEGIN
     RETURN NULL;
   END IF;
   IF p !~ ('^0x[0-9a-fA-F]{' || (2 * p_bytes) || '}$') THEN
-    PERFORM dimo__bad_arg(format('%s must be 0x and %s hex digits', p_what, 2 * p_bytes));
+    PERFORM dimo_internal.bad_arg(format('%s must be 0x and %s hex digits', p_what, 2 * p_bytes));
   END IF;
   RETURN decode(substr(p, 3), 'hex');
 END;
@@ -76,7 +76,7 @@ $$;
 -- (016: a database indexed before 013 asked only known topic0s below it),
 -- or NULL: complete from the start. PL/pgSQL: the file applies to a
 -- schema before 016 too (the table is read when called).
-CREATE OR REPLACE FUNCTION dimo__unfiltered_from(p_chain_id bigint) RETURNS bigint
+CREATE OR REPLACE FUNCTION dimo_internal.unfiltered_from(p_chain_id bigint) RETURNS bigint
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
@@ -88,7 +88,7 @@ END;
 $$;
 
 -- "<prefix>.<block>.<log index>" into (block, log index); (-1, -1) for none.
-CREATE OR REPLACE FUNCTION dimo__page_after(p_after text, p_prefix text, OUT block_number bigint,
+CREATE OR REPLACE FUNCTION dimo_internal.page_after(p_after text, p_prefix text, OUT block_number bigint,
                                             OUT log_index int)
 LANGUAGE plpgsql IMMUTABLE
 AS $$
@@ -97,7 +97,7 @@ BEGIN
   log_index := -1;
   IF coalesce(p_after, '') <> '' THEN
     IF p_after !~ ('^' || p_prefix || '\.[0-9]{1,18}\.[0-9]{1,9}$') THEN
-      PERFORM dimo__bad_arg('malformed page cursor');
+      PERFORM dimo_internal.bad_arg('malformed page cursor');
     END IF;
     block_number := split_part(p_after, '.', 2)::bigint;
     log_index := split_part(p_after, '.', 3)::int;
@@ -118,8 +118,8 @@ SET jit = off
 AS $$
 DECLARE
   v_limit int := least(greatest(coalesce(p_limit, 100), 1), 1000);
-  v_contract bytea := dimo__hex_arg(p_contract, 20, 'contract');
-  v_topic0 bytea := dimo__hex_arg(p_topic0, 32, 'topic0');
+  v_contract bytea := dimo_internal.hex_arg(p_contract, 20, 'contract');
+  v_topic0 bytea := dimo_internal.hex_arg(p_topic0, 32, 'topic0');
   v_after record;
   v_block bigint;
   v_items jsonb;
@@ -127,7 +127,7 @@ DECLARE
   v_next text;
   v_counts jsonb;
 BEGIN
-  v_after := dimo__page_after(p_after, 'u1');
+  v_after := dimo_internal.page_after(p_after, 'u1');
   SELECT c.last_block INTO v_block FROM cursors c WHERE c.chain_id = p_chain_id;
   WITH page AS (
     SELECT u.*, row_number() OVER (ORDER BY u.block_number, u.log_index) AS rn
@@ -159,7 +159,7 @@ BEGIN
     AND (p_topic0 IS NULL OR c.topic0 = lower(p_topic0));
   RETURN jsonb_build_object('events', v_items, 'counts', v_counts,
     'next', CASE WHEN v_count > v_limit THEN v_next END, 'as_of_block', v_block,
-    'complete_from_block', dimo__unfiltered_from(p_chain_id));
+    'complete_from_block', dimo_internal.unfiltered_from(p_chain_id));
 END;
 $$;
 
@@ -189,14 +189,14 @@ SET jit = off
 AS $$
 DECLARE
   v_limit int := least(greatest(coalesce(p_limit, 100), 1), 1000);
-  v_contract text := lower(dimo_hex(dimo__hex_arg(p_contract, 20, 'contract')));
+  v_contract text := lower(dimo_hex(dimo_internal.hex_arg(p_contract, 20, 'contract')));
   v_after record;
   v_block bigint;
   v_items jsonb;
   v_count int;
   v_next text;
 BEGIN
-  v_after := dimo__page_after(p_after, 'g1');
+  v_after := dimo_internal.page_after(p_after, 'g1');
   SELECT c.last_block INTO v_block FROM cursors c WHERE c.chain_id = p_chain_id;
   WITH page AS (
     SELECT i.*, row_number() OVER (ORDER BY i.block_number, i.log_index) AS rn
@@ -217,6 +217,6 @@ BEGIN
   FROM page p;
   RETURN jsonb_build_object('upgrades', v_items,
     'next', CASE WHEN v_count > v_limit THEN v_next END, 'as_of_block', v_block,
-    'complete_from_block', dimo__unfiltered_from(p_chain_id));
+    'complete_from_block', dimo_internal.unfiltered_from(p_chain_id));
 END;
 $$;

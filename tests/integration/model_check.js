@@ -91,9 +91,9 @@ function dbSnapshot(db, chain, block, time) {
                         FROM license_state s WHERE s.chain_id = ${chain} AND s.client_id IS NOT NULL
                           AND s.issued_block <= ${at}),
       'alias_lookups', (SELECT coalesce(jsonb_agg(jsonb_build_object('contract', dimo_hex(k.contract),
-                          'key', dimo_hex(k.alias_key), 'text', dimo__alias_text(k.alias_key),
+                          'key', dimo_hex(k.alias_key), 'text', dimo_internal.alias_text(k.alias_key),
                           'found', (SELECT coalesce(jsonb_agg(f.token_id::text ORDER BY f.token_id), '[]')
-                                    FROM dimo_find_licenses(${chain}, NULL, dimo__alias_text(k.alias_key), ${b}) f
+                                    FROM dimo_find_licenses(${chain}, NULL, dimo_internal.alias_text(k.alias_key), ${b}) f
                                     WHERE f.contract = k.contract))), '[]')
                         FROM (SELECT DISTINCT contract, alias_key FROM alias_events
                               WHERE chain_id = ${chain} AND block_number <= ${at}
@@ -104,9 +104,9 @@ function dbSnapshot(db, chain, block, time) {
       'doc_vs_history', ${block === null ? `(SELECT count(*) FROM license_state s, model_cursor m
                           WHERE s.chain_id = ${chain} AND m.chain_id = ${chain}
                             AND dimo_license_doc(${chain}, s.contract, s.token_id) IS DISTINCT FROM
-                                dimo__doc_at(${chain}, s.contract, s.token_id, m.block_number, m.block_time)
+                                dimo_internal.doc_at(${chain}, s.contract, s.token_id, m.block_number, m.block_time)
                                 || jsonb_build_object('as_of_block', m.block_number, 'as_of_time', dimo_iso(m.block_time))
-                                || dimo__finality(${chain}, m.block_number))` : '0'}
+                                || dimo_internal.finality(${chain}, m.block_number))` : '0'}
     )`);
 }
 

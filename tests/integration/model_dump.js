@@ -47,7 +47,7 @@ const queries = [
      FROM license_state`,
   `SELECT 'dcache', count(*) FROM license_state s JOIN model_cursor m ON m.chain_id = s.chain_id
      WHERE s.doc IS NOT NULL AND (s.doc_expires IS NULL OR date_trunc('second', m.block_time) <= s.doc_expires)
-       AND s.doc IS DISTINCT FROM (dimo__doc_now(s.chain_id, s.contract, s.token_id, m.block_time)).doc`,
+       AND s.doc IS DISTINCT FROM (dimo_internal.doc_now(s.chain_id, s.contract, s.token_id, m.block_time)).doc`,
   `SELECT 'cur', chain_id, block_number, extract(epoch FROM block_time) FROM model_cursor`,
 ];
 const out = execFileSync('psql', [db, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', queries.join(';\n')],

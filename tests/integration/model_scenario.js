@@ -223,13 +223,13 @@ const lic = (a, id) => a.licenses.find((l) => l.token_id === String(id));
 {
   // The network file may call a DevLicenseDimo-like contract a client
   // license: relabelling the contract relabels its licenses and documents.
-  sql(`SELECT dimo_register_contract(${CHAIN}, ${bytea(appOld.address)}, 'app_license', 'client', 0)`);
+  sql(`SELECT dimo_internal.register_contract(${CHAIN}, ${bytea(appOld.address)}, 'app_license', 'client', 0)`);
   eq('client class: find', [[appOld.address, '1']], pj(`SELECT json_agg(json_build_array(dimo_hex(contract), token_id::text)) FROM dimo_find_licenses(${CHAIN}, 'client', '1')`));
   eq('client class: pages', appOld.licenses.length, pj(`SELECT dimo_licenses_page(${CHAIN}, 'client', NULL, NULL, 100, NULL)`).licenses.length);
   eq('client class: document', 'client', pj(`SELECT dimo_license_doc(${CHAIN}, ${bytea(appOld.address)}, 1) -> 'class'`));
   eq('client class: required stake', '10000000000000000000000', pj(`SELECT to_json(required_stake::text) FROM licenses WHERE chain_id = ${CHAIN} AND contract = ${bytea(appOld.address)} AND token_id = 1`));
   check(pj(`SELECT count(*) FROM monthly_license_metrics WHERE chain_id = ${CHAIN} AND class = 'client'`) >= 1, 'client class in the monthly view');
-  sql(`SELECT dimo_register_contract(${CHAIN}, ${bytea(appOld.address)}, 'app_license', 'app', 0)`);
+  sql(`SELECT dimo_internal.register_contract(${CHAIN}, ${bytea(appOld.address)}, 'app_license', 'app', 0)`);
   eq('class restored', 'app', pj(`SELECT dimo_license_doc(${CHAIN}, ${bytea(appOld.address)}, 1) -> 'class'`));
   // The current document at an explicit time: the cache's answer at the
   // block's own time; a year on, no signer is valid any more.

@@ -412,10 +412,11 @@ static void test_migrate(idx_store_t *s) {
                "('cursors', 'blocks', 'logs', 'unknown_logs')",
                NULL, NULL),
             4);
-  CHECK_INT(qi("SELECT count(*) FROM pg_proc WHERE proname IN ('dimo_apply_range', "
-               "'dimo_rollback_above')",
-               NULL, NULL),
-            2);
+  CHECK_INT(
+      qi("SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+         "WHERE n.nspname = 'dimo_internal' AND p.proname IN ('apply_range', 'rollback_above')",
+         NULL, NULL),
+      2);
   applied = -1;
   CHECK_INT(idx_store_migrate(s, SCHEMA_DIR, &applied, err, sizeof err), 0);
   CHECK_INT(applied, 0);
@@ -610,10 +611,11 @@ static void test_concurrent_migrate(const char *conninfo3) {
  * first and is told CONFLICT (not a duplicate-key error on the logs). */
 static void test_concurrent_first_batch(const char *conninfo) {
   const uint64_t chain = 4242;
-  char *apply_def = saved_def("dimo_apply_range(bigint,bigint,bigint)");
-  CHECK(qexec("CREATE OR REPLACE FUNCTION dimo_apply_range(p_chain_id bigint, p_from_block "
-              "bigint, p_to_block bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
-              "IF p_chain_id = 4242 THEN PERFORM pg_sleep(1); END IF; END $$"));
+  char *apply_def = saved_def("dimo_internal.apply_range(bigint,bigint,bigint)");
+  CHECK(
+      qexec("CREATE OR REPLACE FUNCTION dimo_internal.apply_range(p_chain_id bigint, p_from_block "
+            "bigint, p_to_block bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+            "IF p_chain_id = 4242 THEN PERFORM pg_sleep(1); END IF; END $$"));
   fixture_t f;
   fixture_make(&f, chain, 500, 509, 0, 0, 50, true);
   worker_t w[2];
@@ -799,19 +801,21 @@ static void test_batches(idx_store_t *s) {
 
   /* The hooks run inside the transactions: apply after the logs are in,
    * rollback before they are gone. Record what each saw. */
-  char *apply_def = saved_def("dimo_apply_range(bigint,bigint,bigint)");
-  char *rollback_def = saved_def("dimo_rollback_above(bigint,bigint)");
+  char *apply_def = saved_def("dimo_internal.apply_range(bigint,bigint,bigint)");
+  char *rollback_def = saved_def("dimo_internal.rollback_above(bigint,bigint)");
   CHECK(qexec("CREATE TABLE hook_calls (kind text, chain bigint, a bigint, b bigint, "
               "nlogs bigint)"));
-  CHECK(qexec("CREATE OR REPLACE FUNCTION dimo_apply_range(p_chain_id bigint, p_from_block "
-              "bigint, p_to_block bigint) RETURNS void LANGUAGE sql AS $$ "
-              "INSERT INTO hook_calls SELECT 'apply', p_chain_id, p_from_block, p_to_block, "
-              "count(*) FROM logs WHERE chain_id = p_chain_id AND block_number BETWEEN "
-              "p_from_block AND p_to_block $$"));
-  CHECK(qexec("CREATE OR REPLACE FUNCTION dimo_rollback_above(p_chain_id bigint, p_keep_block "
-              "bigint) RETURNS void LANGUAGE sql AS $$ "
-              "INSERT INTO hook_calls SELECT 'rollback', p_chain_id, p_keep_block, NULL, "
-              "count(*) FROM logs WHERE chain_id = p_chain_id AND block_number > p_keep_block $$"));
+  CHECK(
+      qexec("CREATE OR REPLACE FUNCTION dimo_internal.apply_range(p_chain_id bigint, p_from_block "
+            "bigint, p_to_block bigint) RETURNS void LANGUAGE sql AS $$ "
+            "INSERT INTO hook_calls SELECT 'apply', p_chain_id, p_from_block, p_to_block, "
+            "count(*) FROM logs WHERE chain_id = p_chain_id AND block_number BETWEEN "
+            "p_from_block AND p_to_block $$"));
+  CHECK(qexec(
+      "CREATE OR REPLACE FUNCTION dimo_internal.rollback_above(p_chain_id bigint, p_keep_block "
+      "bigint) RETURNS void LANGUAGE sql AS $$ "
+      "INSERT INTO hook_calls SELECT 'rollback', p_chain_id, p_keep_block, NULL, "
+      "count(*) FROM logs WHERE chain_id = p_chain_id AND block_number > p_keep_block $$"));
 
   /* B: the next batch. */
   fixture_t b;
@@ -918,12 +922,13 @@ static void test_lost_connection(const char *conninfo) {
 
   /* Killed inside a batch, after its COPY: the backend terminates itself
    * from the apply hook. Nothing of the batch may remain. */
-  char *apply_def = saved_def("dimo_apply_range(bigint,bigint,bigint)");
-  CHECK(qexec("CREATE OR REPLACE FUNCTION dimo_apply_range(p_chain_id bigint, p_from_block "
-              "bigint, p_to_block bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
-              "IF current_setting('application_name') = 'store_test_victim' THEN "
-              "PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(10); END IF; "
-              "END $$"));
+  char *apply_def = saved_def("dimo_internal.apply_range(bigint,bigint,bigint)");
+  CHECK(
+      qexec("CREATE OR REPLACE FUNCTION dimo_internal.apply_range(p_chain_id bigint, p_from_block "
+            "bigint, p_to_block bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+            "IF current_setting('application_name') = 'store_test_victim' THEN "
+            "PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(10); END IF; "
+            "END $$"));
   fixture_t f;
   fixture_make(&f, CHAIN, 135, 139, 0, 1, 200, true);
   long long logs_before = count_logs(CHAIN), blocks_before = count_blocks(CHAIN);

@@ -40,7 +40,7 @@ before=$(it_head)
 steps templated ops
 it_settle "$DB" 60 "after the templateId upgrade"
 [[ $(upgrades) == 2 ]] || it_fail "expected the deploy's and the upgrade's Upgraded logs, got $(upgrades)"
-[[ -n $(it_psql "$DB" "SELECT dimo__sacd_rules_block(137, address) FROM contracts WHERE role = 'sacd'") ]] ||
+[[ -n $(it_psql "$DB" "SELECT dimo_internal.sacd_rules_block(137, address) FROM contracts WHERE role = 'sacd'") ]] ||
   it_fail "no owner-rule block after the upgrade"
 check_head "templateId upgrade"
 depth=$(($(it_head) - before))
@@ -48,7 +48,7 @@ node "$IT_ROOT/tests/devnet/reorg.js" --rpc "$RPC" --network "$NET" --depth "$de
   it_fail "reorg.js failed"
 it_settle "$DB" 60 "after the reorg across the upgrade"
 [[ $(upgrades) == 1 ]] || it_fail "the reorg should have undone the upgrade: $(upgrades) Upgraded logs"
-[[ -z $(it_psql "$DB" "SELECT dimo__sacd_rules_block(137, address) FROM contracts WHERE role = 'sacd'") ]] ||
+[[ -z $(it_psql "$DB" "SELECT dimo_internal.sacd_rules_block(137, address) FROM contracts WHERE role = 'sacd'") ]] ||
   it_fail "the owner rules survived the reorg that undid the upgrade"
 check_head "reorg across the upgrade ($depth blocks)"
 

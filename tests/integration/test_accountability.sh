@@ -138,7 +138,10 @@ mfr=$(it_psql "$fresh" "DELETE FROM admin_actions a USING contracts c WHERE c.ch
 ((mfr == 4)) || it_fail "expected the 4 manufacturer actions, deleted $mfr"
 it_psql "$fresh" "DELETE FROM tx_senders s WHERE NOT EXISTS (SELECT 1 FROM admin_actions a
   WHERE a.chain_id = s.chain_id AND a.block_number = s.block_number AND a.tx_hash = s.tx_hash)" >/dev/null
-sed -n '/^INSERT INTO admin_actions/,$p' "$IT_ROOT/schema/015_manufacturer_admin.sql" >"$WORK/015.sql"
+# (015 calls its helpers by their names before 017 moved them to
+# dimo_internal: dimo_ plus _x is now dimo_internal.x.)
+sed -n '/^INSERT INTO admin_actions/,$p' "$IT_ROOT/schema/015_manufacturer_admin.sql" |
+  sed -E 's/\bdimo_{2}/dimo_internal./g' >"$WORK/015.sql"
 psql "$fresh" -v ON_ERROR_STOP=1 -q -f "$WORK/015.sql" >/dev/null || it_fail "015's derivation failed"
 catchup catchup3
 grep -q "senders' catch-up: 4 admin transaction(s) fetched in 1 round(s), 4 action(s) attributed" \

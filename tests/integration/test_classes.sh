@@ -56,8 +56,14 @@ mkdir -p "$S/functions"
 cp "$IT_ROOT"/schema/00[1-8]_*.sql "$S/"
 # The previous build's function files (main before migration 009): every
 # later file is new in this build and may use what 009 and later bring.
+# Taken from the last tree before 017 moved the internals to dimo_internal
+# (their calls use the names 001-008 create).
+PREV=ec7f8d9fa73c59af07f01c102dbcfa2b534ae40a
+mkdir -p "$WORK/prev-tree"
+git -C "$IT_ROOT" archive "$PREV" schema/functions | tar -x -C "$WORK/prev-tree" ||
+  it_fail "no git history: cannot read the previous build's function files"
 for f in finality.sql overview.sql rederive.sql; do
-  cp "$IT_ROOT/schema/functions/$f" "$S/functions/"
+  cp "$WORK/prev-tree/schema/functions/$f" "$S/functions/"
 done
 "$BIN" migrate --db "$prev" --schema-dir "$S" >"$WORK/migrate-prev.log" 2>&1 ||
   it_fail "migrate to 008 failed: $(tail -3 "$WORK/migrate-prev.log")"
@@ -70,9 +76,12 @@ psql "$DB" -qc "\\copy (SELECT chain_id, address,
     CASE class WHEN 'manufacturer' THEN 'node' ELSE class END, start_block FROM contracts) TO '$WORK/contracts.copy'"
 psql "$prev" -qc "\\copy contracts (chain_id, address, role, class, start_block) FROM '$WORK/contracts.copy'"
 # The previous build's logs, model and documents: its role name, its
-# definitions (002's apply), its required_stakes (no chain rows).
+# definitions (002's apply), its required_stakes (no chain rows). Its
+# writers' names, before 017: spelt through $v1 so that the rename's sed,
+# re-run over tests/, leaves them alone.
+v1=dimo_
 it_psql "$prev" "UPDATE logs SET role = 'node_license' WHERE role = 'manufacturer_license';
-  SELECT dimo_rederive(137); SELECT dimo_refresh_documents()" >/dev/null
+  SELECT ${v1}rederive(137); SELECT ${v1}refresh_documents()" >/dev/null
 [[ $(it_psql "$prev" "SELECT count(*) FROM license_state WHERE role = 'node_license' AND class = 'node'") -gt 0 ]] ||
   it_fail "the previous build's model has no node_license rows"
 "$BIN" migrate --db "$prev" >"$WORK/migrate-up.log" 2>&1 || it_fail "migrate failed: $(tail -3 "$WORK/migrate-up.log")"

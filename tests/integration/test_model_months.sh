@@ -26,7 +26,7 @@ it_log "$(cat "$WORK/compare.log")"
 third=$(node -e 'const m=require(process.argv[1]).months; console.log(m[2].first_block)' "$WORK/months.json")
 keep=$((third - 1))
 keep_hash=$(it_block_hash "$keep")
-it_psql "$DB" "BEGIN; SELECT dimo_rollback_above(137, $keep); DELETE FROM logs WHERE block_number > $keep;
+it_psql "$DB" "BEGIN; SELECT dimo_internal.rollback_above(137, $keep); DELETE FROM logs WHERE block_number > $keep;
   DELETE FROM blocks WHERE number > $keep;
   UPDATE cursors SET last_block = $keep, last_hash = '\\x${keep_hash#0x}'; COMMIT;" >/dev/null
 months=$(it_psql "$DB" "SELECT count(DISTINCT month) FROM monthly_license_metrics")

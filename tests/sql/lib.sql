@@ -2,8 +2,8 @@
 -- Loaded into a freshly migrated database before each test file; lives in
 -- its own schema `t` so it never collides with the model. The tests feed
 -- decoded rows into `logs` directly, as the store's COPY would, and drive
--- the model through the same hooks the store calls (dimo_apply_range,
--- dimo_rollback_above): no chain, no RPC, no C.
+-- the model through the same hooks the store calls (dimo_internal.apply_range,
+-- dimo_internal.rollback_above): no chain, no RPC, no C.
 CREATE SCHEMA t;
 
 -- Address n (a small integer) as bytea and as the 0x text of args.
@@ -36,7 +36,7 @@ CREATE FUNCTION t.apply(p_from bigint, p_to bigint) RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  PERFORM dimo_apply_range(137, p_from, p_to);
+  PERFORM dimo_internal.apply_range(137, p_from, p_to);
   INSERT INTO cursors (chain_id, last_block, last_hash)
   VALUES (137, p_to, sha256(convert_to('block ' || p_to, 'UTF8')))
   ON CONFLICT (chain_id) DO UPDATE SET last_block = EXCLUDED.last_block, last_hash = EXCLUDED.last_hash;
@@ -47,7 +47,7 @@ CREATE FUNCTION t.rollback(p_keep bigint) RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  PERFORM dimo_rollback_above(137, p_keep);
+  PERFORM dimo_internal.rollback_above(137, p_keep);
   DELETE FROM logs WHERE chain_id = 137 AND block_number > p_keep;
   DELETE FROM unknown_logs WHERE chain_id = 137 AND block_number > p_keep; -- #22: raw, like logs
   UPDATE cursors SET last_block = p_keep, last_hash = sha256(convert_to('block ' || p_keep, 'UTF8'))

@@ -20,18 +20,18 @@ $$;
 CREATE FUNCTION pg_temp.apply(p_from int, p_to int) RETURNS void LANGUAGE sql AS $$
   INSERT INTO cursors (chain_id, last_block, last_hash) VALUES (137, p_to, decode(lpad(to_hex(p_to), 64, '0'), 'hex'))
   ON CONFLICT (chain_id) DO UPDATE SET last_block = EXCLUDED.last_block, last_hash = EXCLUDED.last_hash;
-  SELECT dimo_apply_range(137, p_from, p_to);
+  SELECT dimo_internal.apply_range(137, p_from, p_to);
 $$;
 CREATE FUNCTION pg_temp.rollback(p_keep int) RETURNS void LANGUAGE sql AS $$
-  SELECT dimo_rollback_above(137, p_keep);
+  SELECT dimo_internal.rollback_above(137, p_keep);
   DELETE FROM logs WHERE chain_id = 137 AND block_number > p_keep;
   UPDATE cursors SET last_block = p_keep, last_hash = decode(lpad(to_hex(p_keep), 64, '0'), 'hex') WHERE chain_id = 137;
 $$;
 
-SELECT dimo_register_contract(137, decode(repeat('11', 20), 'hex'), 'storage_node', 'node', 0);
-SELECT dimo_register_contract(137, decode(repeat('22', 20), 'hex'), 'node_registry', NULL, 0);
-SELECT dimo_register_contract(137, decode(repeat('33', 20), 'hex'), 'vehicle', NULL, 0);
-SELECT dimo_register_contract(137, decode(repeat('44', 20), 'hex'), 'connection', 'connection', 0);
+SELECT dimo_internal.register_contract(137, decode(repeat('11', 20), 'hex'), 'storage_node', 'node', 0);
+SELECT dimo_internal.register_contract(137, decode(repeat('22', 20), 'hex'), 'node_registry', NULL, 0);
+SELECT dimo_internal.register_contract(137, decode(repeat('33', 20), 'hex'), 'vehicle', NULL, 0);
+SELECT dimo_internal.register_contract(137, decode(repeat('44', 20), 'hex'), 'connection', 'connection', 0);
 
 -- Block 10: two anchors (ids 1 and 2 stand for keccak256 of their labels).
 SELECT pg_temp.lg(10, 0, '11', 'storage_node', 'Transfer(address,address,uint256)',

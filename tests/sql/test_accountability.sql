@@ -7,8 +7,8 @@
 -- same rows. Contracts: 3000 = app license, 3001 = DIMO token. Accounts:
 -- 1 an admin EOA, 2 a multisig holding the role, 3 its owner, 4 a sender
 -- through an unknown forwarder 6, 5 the license owner, 9 a recipient.
-SELECT dimo_register_contract(137, t.addr(3000), 'app_license', 'app', 0);
-SELECT dimo_register_contract(137, t.addr(3001), 'dimo_token', NULL, 0);
+SELECT dimo_internal.register_contract(137, t.addr(3000), 'app_license', 'app', 0);
+SELECT dimo_internal.register_contract(137, t.addr(3001), 'dimo_token', NULL, 0);
 CREATE FUNCTION t.role(p_name text) RETURNS text LANGUAGE sql IMMUTABLE
 AS $$ SELECT '0x' || encode(role, 'hex') FROM role_names WHERE name = p_name $$;
 -- The sender row the store writes with its batch (after the logs).
@@ -115,5 +115,5 @@ SELECT t.sender(15, 1, 1, 1, 3000);
 SELECT t.apply(14, 15);
 SELECT t.eq(t.model_digest(), (SELECT d FROM straight), 'rollback and re-apply give the same rows');
 -- Rederive (every part undone and derived again from the logs) keeps the senders.
-SELECT dimo_rederive(137);
+SELECT dimo_internal.rederive(137);
 SELECT t.eq(t.model_digest(), (SELECT d FROM straight), 'rederive gives the same rows');

@@ -5,8 +5,8 @@
 -- part's forfeits in the same batch, and a rollback that must leave the
 -- model exactly as a straight apply would. Contract addresses: 2000 = the
 -- 2024 license contract, 1001 = DIMO token; owner 1, client id 101.
-SELECT dimo_register_contract(137, t.addr(2000), 'app_license', 'app', 0);
-SELECT dimo_register_contract(137, t.addr(1001), 'dimo_token', NULL, 0);
+SELECT dimo_internal.register_contract(137, t.addr(2000), 'app_license', 'app', 0);
+SELECT dimo_internal.register_contract(137, t.addr(1001), 'dimo_token', NULL, 0);
 
 SELECT t.log(10, 0, 0, 2000, 'app_license', 'Issued(uint256,address,address)',
   jsonb_build_object('tokenId', '1', 'owner', t.hex(1), 'clientId', t.hex(101)));

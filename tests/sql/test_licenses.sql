@@ -5,9 +5,9 @@
 -- straight apply would. Contract addresses: 1000 = app license,
 -- 1001 = DIMO token, 1002 = 2022 Stake (manufacturer_license); owners 1.., client
 -- ids 101.., signers 201.., a reallocation target 9.
-SELECT dimo_register_contract(137, t.addr(1000), 'app_license', 'app', 0);
-SELECT dimo_register_contract(137, t.addr(1001), 'dimo_token', NULL, 0);
-SELECT dimo_register_contract(137, t.addr(1002), 'manufacturer_license', 'manufacturer', 0);
+SELECT dimo_internal.register_contract(137, t.addr(1000), 'app_license', 'app', 0);
+SELECT dimo_internal.register_contract(137, t.addr(1001), 'dimo_token', NULL, 0);
+SELECT dimo_internal.register_contract(137, t.addr(1002), 'manufacturer_license', 'manufacturer', 0);
 
 -- Block 10: license 1 issued to owner 1 with client id 101 and an alias,
 -- license 2 to owner 2 (no alias), in the order the contract emits.

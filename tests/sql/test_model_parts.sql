@@ -3,7 +3,7 @@
 -- (trigger model_parts_registered, schema/functions/licenses.sql), then
 -- follows batches and rollbacks like every part. The test part records
 -- which logs it saw. Contract 1000 = app license, owners 1.., client ids 101...
-SELECT dimo_register_contract(137, t.addr(1000), 'app_license', 'app', 0);
+SELECT dimo_internal.register_contract(137, t.addr(1000), 'app_license', 'app', 0);
 SELECT t.log(10, 0, 0, 1000, 'app_license', 'Issued(uint256,address,address)',
   jsonb_build_object('tokenId', '1', 'owner', t.hex(1), 'clientId', t.hex(101)));
 SELECT t.log(10, 1, 0, 1000, 'app_license', 'Transfer(address,address,uint256)',

@@ -4,8 +4,8 @@
 -- trace), grants at past blocks, and a rollback of the transfer.
 -- Contract addresses: 2000 = vehicle NFT, 2001 = SACD; owners 1, 2;
 -- the app's client id (the grantee) 101.
-SELECT dimo_register_contract(137, t.addr(2000), 'vehicle', NULL, 0);
-SELECT dimo_register_contract(137, t.addr(2001), 'sacd', NULL, 0);
+SELECT dimo_internal.register_contract(137, t.addr(2000), 'vehicle', NULL, 0);
+SELECT dimo_internal.register_contract(137, t.addr(2001), 'sacd', NULL, 0);
 
 -- Block 20: vehicle 7 minted to owner 1. Block 21: owner 1 grants
 -- permissions 1 and 3 (bits 2,3 and 6,7: 0b11001100 = 204) to 101 until a

@@ -7,8 +7,8 @@
 -- transaction's sender (#25 item 2). Contracts: 3000 = app license,
 -- 3002 = SACD proxy. Account 1 holds UPGRADER_ROLE; 8 and 9 are
 -- implementations.
-SELECT dimo_register_contract(137, t.addr(3000), 'app_license', 'app', 0);
-SELECT dimo_register_contract(137, t.addr(3002), 'sacd', NULL, 0);
+SELECT dimo_internal.register_contract(137, t.addr(3000), 'app_license', 'app', 0);
+SELECT dimo_internal.register_contract(137, t.addr(3002), 'sacd', NULL, 0);
 CREATE FUNCTION t.unknown(p_block bigint, p_index int, p_contract bigint, p_role text, p_topic0 text)
 RETURNS void LANGUAGE sql
 AS $$
@@ -31,12 +31,12 @@ SELECT t.apply(10, 10);
 SELECT t.unknown(11, 0, 3000, 'app_license', :'r');
 SELECT t.unknown(11, 1, 3000, 'app_license', :'r');
 SELECT t.unknown(11, 2, 3002, 'sacd', :'x');
-SELECT t.eq((SELECT count(*) FROM dimo__unknown_new_pairs(137, 11, 11)), 2::bigint,
+SELECT t.eq((SELECT count(*) FROM dimo_internal.unknown_new_pairs(137, 11, 11)), 2::bigint,
   'block 11 shows two pairs first');
 SELECT t.apply(11, 11);
 -- Block 12: the license's pair again (not new), and the license upgraded by 1.
 SELECT t.unknown(12, 0, 3000, 'app_license', :'r');
-SELECT t.eq((SELECT count(*) FROM dimo__unknown_new_pairs(137, 12, 12)), 0::bigint,
+SELECT t.eq((SELECT count(*) FROM dimo_internal.unknown_new_pairs(137, 12, 12)), 0::bigint,
   'a pair seen before is not new');
 SELECT t.log(12, 1, 1, 3000, 'app_license', 'Upgraded(address)', jsonb_build_object('implementation', t.hex(9)));
 INSERT INTO tx_senders (chain_id, block_number, tx_hash, log_index, from_address, to_address)
