@@ -163,8 +163,8 @@ BEGIN
       ELSE 'other'
     END
   FROM (SELECT u.chain_id, u.block_number, u.log_index, u.tx_hash, u.block_time,
-          dimo__addr(u.args ->> 'from') AS from_address, dimo__addr(u.args ->> 'to') AS to_address,
-          dimo__uint(u.args ->> 'value') AS amount
+          dimo_internal.addr(u.args ->> 'from') AS from_address, dimo_internal.addr(u.args ->> 'to') AS to_address,
+          dimo_internal.uint(u.args ->> 'value') AS amount
         FROM unnest(v_logs) u
         WHERE u.role = 'dimo_token' AND u.event = 'Transfer(address,address,uint256)'
         OFFSET 0) t
@@ -253,7 +253,7 @@ BEGIN
   -- licenses before these rows existed: the documents of slashed licenses
   -- are rebuilt (or marked stale) so that their slashes carry `by`. (A key
   -- that is no license changes nothing there: both statements of
-  -- dimo__docs_changed join license_state. Filtering them out here, with
+  -- dimo_internal.docs_changed join license_state. Filtering them out here, with
   -- an EXISTS on license_state, cost 130 ms a derivation on average and
   -- up to 540 in a 300,000-log backfill: pg_stat_statements, 2026-12-07.)
   v_keys := ARRAY(SELECT DISTINCT ROW(a.contract, a.token_id)::dimo_license_key FROM admin_actions a

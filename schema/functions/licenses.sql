@@ -861,18 +861,18 @@ AS $$
   WHERE s.chain_id = p_chain_id AND s.contract = d.contract AND s.token_id = d.token_id;
 $$;
 
--- 002's dimo_refresh_stale_docs, safe on several connections at once (the
+-- 002's dimo_internal.refresh_stale_docs, safe on several connections at once (the
 -- indexer builds a backfill's stale documents on two: docs_job in
 -- indexer/sync_commit.c). Each call takes stale rows no other call holds
 -- (FOR UPDATE SKIP LOCKED), and holds the model cursor's row FOR SHARE from
 -- before it reads it until it commits. A derivation moves the cursor
 -- before it decides which documents its batch changed
--- (dimo__docs_changed): it waits for documents built at the old block to
+-- (dimo_internal.docs_changed): it waits for documents built at the old block to
 -- be committed, then sees them and rebuilds them or marks them stale
 -- again. A call that starts while a derivation has moved the cursor waits
 -- for it and builds at the new block. Either way no document is older
 -- than the cursor says.
-CREATE OR REPLACE FUNCTION dimo_refresh_stale_docs(p_chain_id bigint, p_limit int) RETURNS int
+CREATE OR REPLACE FUNCTION dimo_internal.refresh_stale_docs(p_chain_id bigint, p_limit int) RETURNS int
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -891,7 +891,7 @@ BEGIN
     WHERE s.chain_id = p_chain_id AND s.doc IS NULL
     LIMIT p_limit
     FOR UPDATE SKIP LOCKED);
-  PERFORM dimo__refresh_docs(p_chain_id, v_keys, v_block, v_time);
+  PERFORM dimo_internal.refresh_docs(p_chain_id, v_keys, v_block, v_time);
   RETURN cardinality(v_keys);
 END;
 $$;

@@ -7,7 +7,7 @@
 #   - none is left stale, and every cached document equals a fresh build
 #     at the model cursor (model_dump.js's check);
 #   - every document marked stale again and rebuilt by two sessions calling
-#     dimo_refresh_stale_docs in parallel: each built exactly once (the two
+#     dimo_internal.refresh_stale_docs in parallel: each built exactly once (the two
 #     counts add up to the number marked), none left, each exact;
 #   - the same while a third session rolls the model back and derives it
 #     again (the cursor moves under the builders): the model equals the
@@ -52,7 +52,7 @@ it_log "sync: $licenses licenses, documents built on two connections, all exact"
 builder() {
   local total=0 n
   while :; do
-    n=$(it_psql "$DB" "SELECT dimo_refresh_stale_docs($CHAIN, 97)")
+    n=$(it_psql "$DB" "SELECT dimo_internal.refresh_stale_docs($CHAIN, 97)")
     total=$((total + n))
     ((n < 97)) && break
   done
@@ -81,8 +81,8 @@ it_log "two builders: $a + $b = $marked documents, none twice, model unchanged"
 # touched, and every other one marked stale below).
 head=$(it_psql "$DB" "SELECT block_number FROM model_cursor")
 it_psql "$DB" "UPDATE license_state SET doc = NULL, doc_block = NULL, doc_time = NULL, doc_expires = NULL" >/dev/null
-it_psql "$DB" "BEGIN; SELECT dimo_rollback_above($CHAIN, $((head - 1000)));
-  SELECT pg_sleep(0.3); SELECT dimo_apply_range($CHAIN, $((head - 999)), $head); COMMIT;" >/dev/null &
+it_psql "$DB" "BEGIN; SELECT dimo_internal.rollback_above($CHAIN, $((head - 1000)));
+  SELECT pg_sleep(0.3); SELECT dimo_internal.apply_range($CHAIN, $((head - 999)), $head); COMMIT;" >/dev/null &
 pd=$!
 builder c &
 pa=$!
@@ -93,7 +93,7 @@ wait "$pa" || it_fail "builder c failed"
 wait "$pb" || it_fail "builder d failed"
 # What the builders may have left (documents the derivation marked stale
 # after they finished): drained as the indexer would.
-while (($(it_psql "$DB" "SELECT dimo_refresh_stale_docs($CHAIN, 500)") == 500)); do :; done
+while (($(it_psql "$DB" "SELECT dimo_internal.refresh_stale_docs($CHAIN, 500)") == 500)); do :; done
 [[ $(it_psql "$DB" "SELECT block_number FROM model_cursor") == "$head" ]] || it_fail "model cursor moved"
 node "$IT_ROOT/tests/integration/model_dump.js" --db "$DB" >"$WORK/moving.dump"
 diff "$WORK/live.dump" "$WORK/moving.dump" >"$WORK/diff-moving.txt" ||
