@@ -13,7 +13,7 @@ it_devnet --ops 30 --seed 5
 writer() { # NAME DB [ARGS]: a `run` instance with the defaults; sets BG_PID
   local name=$1 db=$2
   shift 2
-  it_bg "$name" "$BIN" run --network "$NET" --rpc "$RPC" --db "$db" --confirmations 0 --http off "$@"
+  it_bg "$name" "$BIN" run --network "$NET" --rpc "${WRITER_RPC:-$RPC}" --db "$db" --confirmations 0 --http off "$@"
 }
 wait_log() { # FILE TEXT SECONDS
   local i
@@ -73,10 +73,14 @@ kill -0 "$b" && kill -0 "$c" || it_fail "a writer died with the database restart
 bf=$(it_newdb backfill)
 it_rpc anvil_mine '["0x3e8","0x2"]' >/dev/null # 1,000 more blocks: a backfill long enough
 head=$(it_head)
-writer d "$bf" --initial-range 2 --max-range 2
+# Through a proxy adding 20 ms to each exchange, one range at a time: the
+# backfill takes over 10 s, so it cannot end while the standby starts (a
+# fast follower did, once, under load).
+it_proxy slow --delay-ms 20
+WRITER_RPC=$PROXY writer d "$bf" --initial-range 2 --max-range 2 --max-inflight 1
 d=$BG_PID
 it_wait_cursor "$bf" 1 30
-writer e "$bf" --initial-range 2 --max-range 2
+WRITER_RPC=$PROXY writer e "$bf" --initial-range 2 --max-range 2 --max-inflight 1
 e=$BG_PID
 wait_log "$WORK/e.log" "standby:" 10
 it_wait_cursor "$bf" $((head / 3)) 60
