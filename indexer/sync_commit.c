@@ -18,8 +18,8 @@ static uint64_t now_ns(void) { return uv_hrtime(); }
  * connections at once (the store's and docs_store, opened the first time a
  * job finds more than one job's worth; each job then builds up to
  * DOCS_PER_JOB on each, so that fewer than DOCS_PER_JOB in all still means
- * none are left). Following the head, a job finds none or a few and
- * stays on one connection. */
+ * none are left, and the second connection is closed). Following the
+ * head, a job finds none or a few and stays on one connection. */
 static int docs_job(idx_sync_t *s, store_job_t *j) {
   uint64_t chain = s->opts.net->chain_id;
   if (!s->docs_store) {
@@ -35,7 +35,10 @@ static int docs_job(idx_sync_t *s, store_job_t *j) {
   bool second_failed = false;
   int rc = idx_store_refresh_stale_docs_pair(s->store, s->docs_store, chain, DOCS_PER_JOB,
                                              &j->docs_built, &second_failed, j->err, sizeof j->err);
-  if (second_failed) { /* opened again by a later job */
+  /* A failed second connection is opened again by a later job; with the
+   * backlog done (fewer than one job's worth: none left) the extra
+   * connection goes, so a follower at the head holds no idle session. */
+  if (second_failed || (rc == 0 && j->docs_built < DOCS_PER_JOB)) {
     idx_store_close(s->docs_store);
     s->docs_store = NULL;
   }
