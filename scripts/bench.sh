@@ -287,12 +287,7 @@ log "work dir $WORK; PostgreSQL on port $PG_PORT; $versions"
 section_a() {
   local blocks=$((EVENTS / 10)) url db dbc rows store cols
   log "(a) replay: rendering $EVENTS logs over $blocks blocks in memory"
-  node -e '
-    const n = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    n.name = "bench-replay"; n.confirmations = 0;
-    for (const c of n.contracts) c.start_block = 1;
-    require("fs").writeFileSync(process.argv[2], JSON.stringify(n, null, 2));' \
-    "$ROOT/abi/networks/polygon.json" "$WORK/replay-network.json"
+  node "$ROOT/scripts/bench/replay_network.js" bench-replay "$WORK/replay-network.json"
   bg node "$B/replay_server.js" --network "$WORK/replay-network.json" --abi-dir "$ROOT/abi" \
     --events "$EVENTS" --blocks "$blocks" >"$WORK/replay.out" 2>"$WORK/replay.err"
   local server=$LAST_PID i

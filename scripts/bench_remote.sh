@@ -98,12 +98,7 @@ PG_DIR="$WORK/pg"
 mkdir -p "$PG_DIR"
 bash "$ROOT/scripts/pg.sh" start "$PG_DIR" >/dev/null
 
-node -e '
-  const n = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  n.name = "bench-remote"; n.confirmations = 0;
-  for (const c of n.contracts) c.start_block = 1;
-  require("fs").writeFileSync(process.argv[2], JSON.stringify(n, null, 2));' \
-  "$ROOT/abi/networks/polygon.json" "$WORK/network.json"
+node "$ROOT/scripts/bench/replay_network.js" bench-remote "$WORK/network.json"
 log "replay node: $EVENTS events over $BLOCKS blocks"
 node "$B/replay_server.js" --network "$WORK/network.json" --abi-dir "$ROOT/abi" \
   --events "$EVENTS" --blocks "$BLOCKS" --spread >"$WORK/replay.out" 2>"$WORK/replay.err" &

@@ -18,12 +18,7 @@ EVENTS=30000
 CHAIN=137
 
 it_pg
-node -e '
-  const n = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  n.name = "docs-parallel"; n.confirmations = 0;
-  for (const c of n.contracts) c.start_block = 1;
-  require("fs").writeFileSync(process.argv[2], JSON.stringify(n, null, 2));' \
-  "$IT_ROOT/abi/networks/polygon.json" "$WORK/net.json"
+node "$IT_ROOT/scripts/bench/replay_network.js" docs-parallel "$WORK/net.json"
 NET=$WORK/net.json
 it_bg replay node "$IT_ROOT/scripts/bench/replay_server.js" --network "$NET" --abi-dir "$IT_ROOT/abi" \
   --events "$EVENTS" --blocks $((EVENTS / 10)) --host 127.0.0.1
