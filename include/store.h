@@ -183,6 +183,13 @@ IDX_WARN_UNUSED int idx_store_derive(idx_store_t *store, uint64_t chain_id, uint
                                      uint64_t *derived_to, char *err, size_t errlen)
     IDX_NONNULL(1, 4, 5);
 
+/* Names the session in pg_stat_activity (application_name), e.g. the
+ * documents' helper connection (IDX_DOCS_SESSION_NAME) apart from the
+ * writer's. */
+#define IDX_DOCS_SESSION_NAME "dimo-indexer-docs"
+IDX_WARN_UNUSED int idx_store_name_session(idx_store_t *store, const char *name, char *err,
+                                           size_t errlen) IDX_NONNULL(1, 2, 3);
+
 /* Builds up to `limit` of the chain's stale cached license documents (a
  * backfill batch marks them stale instead of rebuilding them: see
  * dimo_internal.docs_changed in schema/002), in a transaction of its own; *built
@@ -195,14 +202,16 @@ IDX_WARN_UNUSED int idx_store_refresh_stale_docs(idx_store_t *store, uint64_t ch
  * per license: each transaction takes the stale rows the other has not
  * locked), `second` on a thread of its own; second NULL: `store` alone.
  * Each builds up to `limit`; *built receives the sum (less than limit: none
- * left). *second_failed tells whether `second` failed (its connection is
- * then suspect: close it, or reconnect it, before using it again). Both
+ * left). The result and err are `store`'s: `second` is a helper, and its
+ * failure is told apart, by *second_failed and second_err (its connection
+ * is then suspect: close it before using it again; and the rows it held
+ * were skipped, so less than limit no longer means none left). Both
  * connections must be idle and distinct. */
-IDX_WARN_UNUSED int idx_store_refresh_stale_docs_pair(idx_store_t *store, idx_store_t *second,
-                                                      uint64_t chain_id, unsigned limit,
-                                                      unsigned *built, bool *second_failed,
-                                                      char *err, size_t errlen)
-    IDX_NONNULL(1, 5, 6, 7);
+IDX_WARN_UNUSED int
+idx_store_refresh_stale_docs_pair(idx_store_t *store, idx_store_t *second, uint64_t chain_id,
+                                  unsigned limit, unsigned *built, bool *second_failed,
+                                  char *second_err, size_t second_errlen, char *err, size_t errlen)
+    IDX_NONNULL(1, 5, 6, 7, 9);
 
 /* Calls cb once per event name stored for the chain, in name order, with
  * its number of logs. A non-zero return from cb stops the walk and is

@@ -279,16 +279,30 @@ int idx_cmd_rederive(const idx_cmd_ctx_t *ctx) {
    * once (one when a second cannot be opened: slower, equally exact). */
   idx_store_t *second = NULL;
   char oerr[256];
-  if (rc == 0 && found && idx_store_open(&second, cfg->db, oerr, sizeof oerr) != 0)
+  if (rc == 0 && found &&
+      (idx_store_open(&second, cfg->db, oerr, sizeof oerr) != 0 ||
+       idx_store_name_session(second, IDX_DOCS_SESSION_NAME, oerr, sizeof oerr) != 0)) {
     fprintf(stderr, "dimo-indexer rederive: documents on one connection only: %s\n", oerr);
+    idx_store_close(second);
+    second = NULL;
+  }
+  bool second_failed = false;
   do {
     built = 0;
-    bool second_failed = false;
+    second_failed = false;
+    char serr[256];
     if (rc == 0 && found)
       rc = idx_store_refresh_stale_docs_pair(store, second, net->chain_id, 500, &built,
-                                             &second_failed, err, sizeof err);
+                                             &second_failed, serr, sizeof serr, err, sizeof err);
+    if (second_failed) { /* the helper's failure: on with one connection */
+      fprintf(stderr, "dimo-indexer rederive: documents on one connection only: %s\n", serr);
+      idx_store_close(second);
+      second = NULL;
+    }
     total += built;
-  } while (rc == 0 && built >= 500); /* fewer than 500 in all: none left */
+    /* Fewer than 500 in all: none left (unless the second connection
+     * failed: the rows it held were skipped, so one more round decides). */
+  } while (rc == 0 && (built >= 500 || second_failed));
   idx_store_close(second);
   idx_store_close(store);
   uint64_t chain = net->chain_id;

@@ -1746,6 +1746,18 @@ out:
   return rc;
 }
 
+static void par_text_or_null(params_t *p, const char *s);
+
+int idx_store_name_session(idx_store_t *store, const char *name, char *err, size_t errlen) {
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_text_or_null(&p, name);
+  int rc = exec_params(store, "SELECT set_config('application_name', $1, false)", &p, &res,
+                       "application_name", err, errlen);
+  PQclear(res);
+  return rc;
+}
+
 int idx_store_refresh_stale_docs(idx_store_t *store, uint64_t chain_id, unsigned limit,
                                  unsigned *built, char *err, size_t errlen) {
   *built = 0;
@@ -1787,9 +1799,11 @@ static void docs_side_run(void *arg) {
 
 int idx_store_refresh_stale_docs_pair(idx_store_t *store, idx_store_t *second, uint64_t chain_id,
                                       unsigned limit, unsigned *built, bool *second_failed,
-                                      char *err, size_t errlen) {
+                                      char *second_err, size_t second_errlen, char *err,
+                                      size_t errlen) {
   *built = 0;
   *second_failed = false;
+  second_err[0] = '\0';
   docs_side_t side = {.store = second, .chain_id = chain_id, .limit = limit};
   uv_thread_t t;
   /* Without a thread (cannot happen short of exhausted resources) the
@@ -1799,16 +1813,16 @@ int idx_store_refresh_stale_docs_pair(idx_store_t *store, idx_store_t *second, u
   int rc = idx_store_refresh_stale_docs(store, chain_id, limit, &mine, err, errlen);
   if (two) {
     (void)uv_thread_join(&t);
+    /* The second connection is a helper: its failure is not the store's
+     * (the caller closes it and goes on with one), so it is reported
+     * apart and the result is the first connection's. */
     if (side.rc) {
       *second_failed = true;
-      if (rc == 0) {
-        rc = side.rc;
-        idx_set_err(err, errlen, "%s (second connection)", side.err);
-      }
+      idx_set_err(second_err, second_errlen, "%s", side.err);
     }
   }
   if (rc == 0)
-    *built = mine + (two ? side.built : 0);
+    *built = mine + (two && !side.rc ? side.built : 0);
   return rc;
 }
 

@@ -28,19 +28,37 @@ static int docs_job(idx_sync_t *s, store_job_t *j) {
     if (rc || j->docs_built < DOCS_PER_JOB)
       return rc;
     char oerr[256];
-    if (idx_store_open(&s->docs_store, s->opts.conninfo, oerr, sizeof oerr) != 0)
+    if (idx_store_open(&s->docs_store, s->opts.conninfo, oerr, sizeof oerr) != 0 ||
+        idx_store_name_session(s->docs_store, IDX_DOCS_SESSION_NAME, oerr, sizeof oerr) != 0) {
       idx_log_warn("sync", "building stale documents on one connection only: %s", oerr);
+      idx_store_close(s->docs_store);
+      s->docs_store = NULL;
+    }
     return 0;
   }
   bool second_failed = false;
+  char serr[256];
   int rc = idx_store_refresh_stale_docs_pair(s->store, s->docs_store, chain, DOCS_PER_JOB,
-                                             &j->docs_built, &second_failed, j->err, sizeof j->err);
-  /* A failed second connection is opened again by a later job; with the
-   * backlog done (fewer than one job's worth: none left) the extra
-   * connection goes, so a follower at the head holds no idle session. */
+                                             &j->docs_built, &second_failed, serr, sizeof serr,
+                                             j->err, sizeof j->err);
+  /* With the backlog done (fewer than one job's worth: none left) the
+   * extra connection goes, so a follower at the head holds no idle
+   * session. A failed one is the helper's failure, not the store's: it is
+   * closed (a later job opens it again) and the job goes on with one;
+   * the rows its transaction held were skipped by the other, so "fewer
+   * than one job's worth" says nothing then, and one more round on the
+   * store's connection decides. */
+  if (second_failed)
+    idx_log_warn("sync", "stale documents: the second connection failed (%s); going on with one",
+                 serr);
   if (second_failed || (rc == 0 && j->docs_built < DOCS_PER_JOB)) {
     idx_store_close(s->docs_store);
     s->docs_store = NULL;
+  }
+  if (rc == 0 && second_failed && j->docs_built < DOCS_PER_JOB) {
+    unsigned more = 0;
+    rc = idx_store_refresh_stale_docs(s->store, chain, DOCS_PER_JOB, &more, j->err, sizeof j->err);
+    j->docs_built += more;
   }
   return rc;
 }

@@ -102,4 +102,34 @@ grep -q "up to block $head " "$WORK/rederive.log" ||
 node "$IT_ROOT/tests/integration/model_dump.js" --db "$DB" >"$WORK/rederived.dump"
 diff "$WORK/live.dump" "$WORK/rederived.dump" >"$WORK/diff-rederive.txt" ||
   it_fail "rederived model differs: $(head -10 "$WORK/diff-rederive.txt")"
-echo "docs parallel: ok ($licenses licenses; sync, two builders ($a + $b), builders beside a derivation, rederive: one model)"
+# The helper connection killed under the indexer, again and again
+# (pg_terminate_backend on application_name dimo-indexer-docs): its
+# failure is the helper's, not the store's, so `sync` goes on with one
+# connection (no "database unavailable", no reconnect of the writer's
+# session), ends, and leaves every document built and exact.
+db2=$(it_newdb docs_killed)
+"$BIN" sync --network "$NET" --rpc "$RPC" --db "$db2" --confirmations 0 --log-level debug \
+  >"$WORK/sync-killed.log" 2>&1 &
+spid=$!
+kills=0
+while kill -0 "$spid" 2>/dev/null; do
+  n=$(it_psql "$db2" "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+    WHERE application_name = 'dimo-indexer-docs' AND state = 'active'" 2>/dev/null || echo 0)
+  kills=$((kills + n))
+  sleep 0.02
+done
+wait "$spid" || it_fail "sync with its helper connection killed failed: $(tail -5 "$WORK/sync-killed.log")"
+((kills > 0)) || it_fail "the helper connection was never seen active (the step proves nothing)"
+grep -q "the second connection failed" "$WORK/sync-killed.log" ||
+  it_fail "$kills helper sessions killed, but sync did not report it: $(grep -i 'document' "$WORK/sync-killed.log" | tail -3)"
+grep -qi "database unavailable\|reconnect" "$WORK/sync-killed.log" &&
+  it_fail "the helper's failure was taken for the store's: $(grep -i 'database unavailable\|reconnect' "$WORK/sync-killed.log" | head -2)"
+[[ $(it_psql "$db2" "SELECT count(*) FROM license_state WHERE doc IS NULL") == 0 ]] ||
+  it_fail "stale documents left after the helper was killed"
+node "$IT_ROOT/tests/integration/model_dump.js" --db "$db2" >"$WORK/killed.dump"
+grep -q "^stale" "$WORK/killed.dump" && it_fail "documents differ from fresh builds after the helper was killed"
+diff "$WORK/live.dump" "$WORK/killed.dump" >"$WORK/diff-killed.txt" ||
+  it_fail "model with the helper killed differs: $(head -10 "$WORK/diff-killed.txt")"
+it_log "helper connection killed $kills times during sync: went on with one, every document exact"
+
+echo "docs parallel: ok ($licenses licenses; sync, two builders ($a + $b), builders beside a derivation, rederive: one model; helper killed $kills times)"
