@@ -10,7 +10,11 @@
 #       (scripts/bench/replay_server.js, N logs over N/10 blocks) ->
 #       `dimo-indexer sync` -> PostgreSQL: events/s, MB/s of JSON-RPC, peak
 #       RSS; beside it the bare COPY of the same rows into a fresh `logs`
-#       table of the same server (the physical limit), and the ratio.
+#       table of the same server (the physical limit), and the ratio; then
+#       the floor of the model's own rows: every table the sync filled
+#       beside `logs`, loaded by bare COPY alone and beside the logs on two
+#       connections (the ceiling of that ratio for any derivation), and the
+#       rate against the bare COPY of every row the sync wrote.
 #   (b) against Ponder 0.16.10: anvil devnet with N events (bulk.js, 100
 #       events per block, then 256 empty blocks so Ponder's realtime tail
 #       is empty blocks); `dimo-indexer sync` and `ponder start` (one raw
