@@ -454,6 +454,36 @@ static void reply_bad_cursor(idx_api_t *api, idx_http_req_t *req, route_t route)
               "malformed page cursor (after= takes the \"next\" of the previous page)");
 }
 
+/* An optional contract= (0x address, lower-cased into contract): false
+ * after answering 400. *out is NULL when absent. */
+static bool contract_param(idx_api_t *api, idx_http_req_t *req, route_t route, const qparam_t *q,
+                           char contract[43], const char **out) {
+  *out = NULL;
+  if (!q->value)
+    return true;
+  if (!idx_query_address(q->value, q->len, contract)) {
+    reply_error(api, req, route, 400, "contract must be a 0x address");
+    return false;
+  }
+  *out = contract;
+  return true;
+}
+
+static bool block_log_cursor_ok(const char *s, size_t n, const char *prefix);
+
+/* after= (a block/log cursor of the route's tag; empty: the first page)
+ * and limit=: false after answering 400. *after is NULL for the first page. */
+static bool block_page_params(idx_api_t *api, idx_http_req_t *req, route_t route,
+                              const qparam_t *q_after, const qparam_t *q_limit, const char *tag,
+                              const char **after, char limit[LIMIT_TEXT_MAX]) {
+  *after = q_after->value && q_after->len ? q_after->value : NULL;
+  if (*after && !block_log_cursor_ok(q_after->value, q_after->len, tag)) {
+    reply_bad_cursor(api, req, route);
+    return false;
+  }
+  return limit_param(api, req, route, q_limit, limit);
+}
+
 /* ---- database calls ----------------------------------------------------- */
 
 static call_t *call_new(idx_api_t *api, idx_http_req_t *req, route_t route, ans_t kind,
@@ -1055,22 +1085,16 @@ static void route_unknown_events(idx_api_t *api, idx_http_req_t *req, route_t ro
     reply_error(api, req, route, 400, "%s", why);
     return;
   }
-  if (q[0].value && !idx_query_address(q[0].value, q[0].len, contract)) {
-    reply_error(api, req, route, 400, "contract must be a 0x address");
+  const char *by_contract, *after;
+  if (!contract_param(api, req, route, &q[0], contract, &by_contract))
     return;
-  }
   if (q[1].value && !topic_param(q[1].value, q[1].len, topic0)) {
     reply_error(api, req, route, 400, "topic0 must be 0x and 64 hex digits");
     return;
   }
-  if (q[2].value && q[2].len && !block_log_cursor_ok(q[2].value, q[2].len, "u1")) {
-    reply_bad_cursor(api, req, route);
+  if (!block_page_params(api, req, route, &q[2], &q[3], "u1", &after, limit))
     return;
-  }
-  if (!limit_param(api, req, route, &q[3], limit))
-    return;
-  const char *params[] = {api->chain_id, q[0].value ? contract : NULL, q[1].value ? topic0 : NULL,
-                          q[2].value && q[2].len ? q[2].value : NULL, limit};
+  const char *params[] = {api->chain_id, by_contract, q[1].value ? topic0 : NULL, after, limit};
   cached_query(api, req, route, 'U', idx_query_unknown_events_sql, params, IDX_ARRAY_LEN(params),
                "nothing indexed yet");
 }
@@ -1085,18 +1109,11 @@ static void route_upgrades(idx_api_t *api, idx_http_req_t *req, route_t route, c
     reply_error(api, req, route, 400, "%s", why);
     return;
   }
-  if (q[0].value && !idx_query_address(q[0].value, q[0].len, contract)) {
-    reply_error(api, req, route, 400, "contract must be a 0x address");
+  const char *by_contract, *after;
+  if (!contract_param(api, req, route, &q[0], contract, &by_contract) ||
+      !block_page_params(api, req, route, &q[1], &q[2], "g1", &after, limit))
     return;
-  }
-  if (q[1].value && q[1].len && !block_log_cursor_ok(q[1].value, q[1].len, "g1")) {
-    reply_bad_cursor(api, req, route);
-    return;
-  }
-  if (!limit_param(api, req, route, &q[2], limit))
-    return;
-  const char *params[] = {api->chain_id, q[0].value ? contract : NULL,
-                          q[1].value && q[1].len ? q[1].value : NULL, limit};
+  const char *params[] = {api->chain_id, by_contract, after, limit};
   cached_query(api, req, route, 'P', idx_query_upgrades_sql, params, IDX_ARRAY_LEN(params),
                "nothing indexed yet");
 }
