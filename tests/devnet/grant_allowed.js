@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 // Makes one opt-in that is certainly allowed at the head, whatever a random
-// scenario did before: a new app license (active, not frozen, staked at
+// scenario did before: a new app license (active, not frozen even where
+// the scenario froze its id ahead of the issue, staked at
 // its class's requirement in the network file: the devnet's seed rule
 // makes a license below it understaked), a new
 // vehicle, and its owner's SACD grant of permissions 0 and 1 to the
@@ -39,6 +40,14 @@ async function main() {
   if (!ev) throw new Error('no Issued log');
   const tokenId = BigInt(ev.args.tokenId);
   const clientId = ev.args.clientId;
+  // A random scenario may have frozen this id before it was issued
+  // (adminFreeze takes any id, and the freeze holds from the issue on):
+  // lift it, or the license answers license_suspended.
+  let lifted = '';
+  if (await app.call('frozen', [tokenId])) {
+    ok(await app.send(d.admin, 'adminFreeze', [tokenId, false], { gas: 100000 }), 'unfreeze');
+    lifted = ' (its freeze from before the issue lifted)';
+  }
   // Stake the requirement (the holder's DIMO, topped up by the admin).
   const req = (d.net.requirements || {}).app;
   const need = req ? BigInt(req.stake) : 0n;
@@ -52,7 +61,7 @@ async function main() {
   const forever = (1n << 256n) - 1n;
   ok(await d.sacd.send(owner, 'setPermissions', [d.vehicle.address, vehicleId, clientId, 0b1111n, forever,
     'granted by grant_allowed.js'], { gas: 300000 }), 'grant');
-  console.log(`license ${tokenId} (client id ${clientId}) may read permissions 0 and 1 of vehicle ${vehicleId}`);
+  console.log(`license ${tokenId}${lifted} (client id ${clientId}) may read permissions 0 and 1 of vehicle ${vehicleId}`);
   d.rpc.close();
 }
 
