@@ -634,7 +634,11 @@ $$;
 -- id or the owner, the last owner for revoked ones: both also find revoked
 -- licenses, client ids never move) or an alias (its text, or the 0x-hex
 -- form documents give an alias that is not text: dimo_internal.alias_lookup_keys),
--- in class p_class (NULL: any), ordered by contract and token id. An alias
+-- in class p_class (NULL: any). Ordered by precedence, then contract and
+-- token id: a token id match first, then a client id, an alias, an owner
+-- (an alias may be any string, "2" included: asking for token 2 must not
+-- answer the license whose alias is "2"; readers take the first match).
+-- An alias
 -- matches the license holding it as of p_at_block (NULL: the last indexed
 -- block), as the contract's getTokenIdByLicenseAlias answers in that
 -- block: a revoked license's alias was freed at its revoke and never finds
@@ -676,7 +680,7 @@ BEGIN
     RETURN QUERY
     SELECT n.contract, n.token_id FROM storage_nodes n
     WHERE n.chain_id = p_chain_id AND (n.token_id = v_token OR n.owner = v_addr OR n.label = v_key)
-    ORDER BY 1, 2;
+    ORDER BY n.token_id <> v_token, 1, 2;
     RETURN;
   ELSIF p_class = 'connection' THEN
     IF v_token = -1 AND v_addr = '\x'::bytea AND dimo_connection_id(v_key) IS NULL THEN
@@ -686,7 +690,7 @@ BEGIN
     SELECT n.contract, n.token_id FROM connections n
     WHERE n.chain_id = p_chain_id
       AND (n.token_id = v_token OR n.owner = v_addr OR n.token_id = dimo_connection_id(v_key))
-    ORDER BY 1, 2;
+    ORDER BY n.token_id <> v_token, 1, 2;
     RETURN;
   END IF;
   SELECT m.block_number INTO v_block FROM model_cursor m WHERE m.chain_id = p_chain_id;
@@ -697,20 +701,21 @@ BEGIN
   -- cut by its one-time filter; each arm is an index scan.
   v_past := coalesce(p_at_block < v_block, false);
   RETURN QUERY
-  SELECT s.contract, s.token_id FROM license_state s
+  SELECT m.contract, m.token_id FROM (
+  SELECT s.contract, s.token_id, 1 AS rank FROM license_state s
   WHERE s.chain_id = p_chain_id AND s.token_id = v_token AND (p_class IS NULL OR s.class = p_class)
-  UNION
-  SELECT s.contract, s.token_id FROM license_state s
+  UNION ALL
+  SELECT s.contract, s.token_id, 2 FROM license_state s
   WHERE s.chain_id = p_chain_id AND s.client_id = v_addr AND (p_class IS NULL OR s.class = p_class)
-  UNION
-  SELECT s.contract, s.token_id FROM license_state s
+  UNION ALL
+  SELECT s.contract, s.token_id, 4 FROM license_state s
   WHERE s.chain_id = p_chain_id AND s.owner = v_addr AND (p_class IS NULL OR s.class = p_class)
-  UNION
-  SELECT s.contract, s.token_id FROM license_state s
+  UNION ALL
+  SELECT s.contract, s.token_id, 3 FROM license_state s
   WHERE NOT v_past AND s.alias_key = ANY (v_aliases) AND s.chain_id = p_chain_id
     AND (p_class IS NULL OR s.class = p_class)
-  UNION
-  SELECT a.contract, a.token_id FROM alias_events a
+  UNION ALL
+  SELECT a.contract, a.token_id, 3 FROM alias_events a
   JOIN license_state s ON s.chain_id = a.chain_id AND s.contract = a.contract AND s.token_id = a.token_id
   WHERE v_past AND a.chain_id = p_chain_id AND a.alias_key = ANY (v_aliases) AND octet_length(a.alias_key) > 0
     AND a.block_number <= p_at_block AND (p_class IS NULL OR s.class = p_class)
@@ -718,7 +723,9 @@ BEGIN
                     WHERE n.chain_id = a.chain_id AND n.contract = a.contract AND n.token_id = a.token_id
                       AND n.block_number <= p_at_block
                       AND (n.block_number, n.log_index) > (a.block_number, a.log_index))
-  ORDER BY 1, 2;
+  ) m
+  GROUP BY m.contract, m.token_id
+  ORDER BY min(m.rank), 1, 2;
 END;
 $$;
 

@@ -128,3 +128,27 @@ SELECT t.apply(14, 16);
 SELECT t.eq(t.model_digest(), (SELECT d FROM straight), 'rolled back and re-applied = straight apply');
 SELECT t.eq((SELECT jsonb_agg(dimo_license_doc(137, contract, token_id, NULL) ORDER BY contract, token_id)
              FROM license_state), (SELECT docs FROM straight), 'documents equal the straight apply''s');
+
+-- Look-up precedence (an audit's finding): an alias may be any string,
+-- "3" included, and an address may be one license's client id and
+-- another's owner. Block 17: license 3 issued to owner 5 with client id =
+-- license 1's owner, and license 1's alias changed to "3". Asking for "3"
+-- means token 3; asking for an address means the license whose client id
+-- it is before one it owns.
+SELECT t.log(17, 0, 0, 1000, 'app_license', 'Issued(uint256,address,address)',
+  jsonb_build_object('tokenId', '3', 'owner', t.hex(5), 'clientId', t.hex(1)));
+SELECT t.log(17, 1, 0, 1000, 'app_license', 'Transfer(address,address,uint256)',
+  jsonb_build_object('from', t.hex(0), 'to', t.hex(5), 'tokenId', '3'));
+SELECT t.log(17, 2, 1, 1000, 'app_license', 'LicenseAliasSet(uint256,string)',
+  jsonb_build_object('tokenId', '1', 'licenseAlias', '3'));
+SELECT t.apply(17, 17);
+SELECT t.eq((SELECT alias FROM license_state WHERE token_id = 1 AND contract = t.addr(1000)), '3', 'alias of license 1 is "3"');
+SELECT t.eq((SELECT string_agg(f.token_id::text, ',') FROM dimo_find_licenses(137, 'app', '3') f), '3,1',
+  'find "3": the token id first, then the alias holder');
+SELECT t.eq(dimo_license_lookup(137, 'app', '3') ->> 'token_id', '3', 'look-up "3" answers token 3, not alias "3"');
+SELECT t.eq(dimo_license_lookup(137, 'app', '3', 16)::jsonb, NULL::jsonb, 'at block 16 nothing was named "3"');
+SELECT t.eq(dimo_license_lookup(137, 'app', t.hex(1)) ->> 'token_id', '3',
+  'an address: the license whose client id it is before the one it owns');
+SELECT t.eq(dimo_license_lookup(137, 'app', t.hex(5)) ->> 'token_id', '3', 'an owner alone still finds its license');
+SELECT t.eq(dimo_signer_status(137, 'app', '3', t.addr(201)) #>> '{license,token_id}', '3',
+  'signer status of "3" is asked of token 3');
