@@ -59,3 +59,19 @@ SELECT t.log(23, 0, 0, 2001, 'sacd', 'PermissionsSet(address,uint256,uint256,add
                      'expiration', '4102444800', 'source', 'ipfs://grant-2'));
 SELECT t.apply(22, 23);
 SELECT t.eq(t.model_digest(), (SELECT d FROM straight), 'rolled back and re-applied = straight apply');
+
+-- Legacy privileges (the vehicle contract's PrivilegeSet): valid until a
+-- transfer or a burn of the token (both bump its privilege version).
+-- Block 24: vehicle 8 minted to owner 1, a privilege to user 9; block 25:
+-- vehicle 8 burned.
+SELECT t.log(24, 0, 0, 2000, 'vehicle', 'Transfer(address,address,uint256)',
+  jsonb_build_object('from', t.hex(0), 'to', t.hex(1), 'tokenId', '8'));
+SELECT t.log(24, 1, 1, 2000, 'vehicle', 'PrivilegeSet(uint256,uint256,uint256,address,uint256)',
+  jsonb_build_object('tokenId', '8', 'version', '0', 'privId', '1', 'user', t.hex(9), 'expires', '4102444800'));
+SELECT t.apply(24, 24);
+SELECT t.eq((SELECT valid_now FROM vehicle_privilege_status WHERE token_id = 8), true, 'privilege valid after its set');
+SELECT t.log(25, 0, 0, 2000, 'vehicle', 'Transfer(address,address,uint256)',
+  jsonb_build_object('from', t.hex(1), 'to', t.hex(0), 'tokenId', '8'));
+SELECT t.apply(25, 25);
+SELECT t.eq((SELECT valid_now FROM vehicle_privilege_status WHERE token_id = 8), false,
+  'a burn resets the privilege (the version bumps, hasPrivilege reverts)');
