@@ -428,20 +428,35 @@ BEGIN
     ) x
     WHERE x.value IS NOT NULL
   ),
-  -- Slashes: the k-th AssetForfeit of a (transaction, contract, amount)
-  -- pairs with the k-th DIMO Transfer of that amount out of the contract in
-  -- that transaction; its recipient tells burn (0x0) from reallocation.
+  -- Slashes: an AssetForfeit pairs with the nearest DIMO Transfer of its
+  -- amount out of its contract before it in its transaction (the
+  -- contract's forfeit makes exactly that one transfer, then logs the
+  -- forfeit); its recipient tells burn (0x0) from reallocation. (Pairing
+  -- the k-th forfeit with the k-th such transfer, as before, gave a forfeit
+  -- the transfer of an adminWithdraw of the same amount earlier in a
+  -- batched transaction: an audit's finding.) One window over forfeits and
+  -- transfers together finds each forfeit's transfer, so the join stays a
+  -- hash join.
   forfeit AS (
-    SELECT b.*, row_number() OVER (PARTITION BY b.tx_hash, b.contract, b.args ->> 'amount'
-                                   ORDER BY b.log_index) AS rk
+    SELECT b.*, b.args ->> 'amount' AS amount_text
     FROM b WHERE b.role = 'app_license' AND b.event = 'AssetForfeit(uint256,uint256)'
   ),
   outflow AS (
-    SELECT b.tx_hash, dimo_internal.addr(b.args ->> 'from') AS source, b.args ->> 'to' AS dest,
-      b.args ->> 'value' AS value,
-      row_number() OVER (PARTITION BY b.tx_hash, b.args ->> 'from', b.args ->> 'value'
-                         ORDER BY b.log_index) AS rk
+    SELECT b.tx_hash, b.log_index, dimo_internal.addr(b.args ->> 'from') AS source, b.args ->> 'to' AS dest,
+      b.args ->> 'value' AS value
     FROM b WHERE b.role = 'dimo_token' AND b.event = 'Transfer(address,address,uint256)'
+  ),
+  forfeit_transfer AS (
+    SELECT x.tx_hash, x.log_index, x.paired
+    FROM (SELECT y.tx_hash, y.log_index, y.is_forfeit,
+            max(CASE WHEN NOT y.is_forfeit THEN y.log_index END)
+              OVER (PARTITION BY y.tx_hash, y.contract, y.amount ORDER BY y.log_index, y.is_forfeit
+                    ROWS UNBOUNDED PRECEDING) AS paired
+          FROM (SELECT f.tx_hash, f.log_index, f.contract, f.amount_text AS amount, true AS is_forfeit FROM forfeit f
+                UNION ALL
+                SELECT o.tx_hash, o.log_index, o.source, o.value, false FROM outflow o
+                WHERE o.source IN (SELECT f.contract FROM forfeit f)) y) x
+    WHERE x.is_forfeit
   ),
   st AS (
     SELECT x.* FROM (
@@ -462,8 +477,8 @@ BEGIN
         dimo_internal.uint(f.args ->> 'amount'), -1, NULL,
         CASE WHEN o.dest <> zero THEN dimo_internal.addr(o.dest) END
       FROM forfeit f
-      LEFT JOIN outflow o ON o.tx_hash = f.tx_hash AND o.source = f.contract
-        AND o.value = f.args ->> 'amount' AND o.rk = f.rk
+      LEFT JOIN forfeit_transfer p ON p.tx_hash = f.tx_hash AND p.log_index = f.log_index
+      LEFT JOIN outflow o ON o.tx_hash = f.tx_hash AND o.log_index = p.paired
       UNION ALL
       SELECT b.block_number, b.log_index, b.tx_hash, b.block_time, b.contract, b.role, NULL,
         dimo_internal.addr(b.args ->> 'user'),

@@ -51,17 +51,18 @@ SELECT t.apply(12, 12);
 SELECT t.eq((SELECT frozen FROM license_state WHERE token_id = 1), true, 'frozen');
 SELECT t.eq(dimo_license_doc(137, t.addr(1000), 1, NULL) ->> 'status', 'suspended', 'document status suspended');
 
--- Block 13: a forfeit burned (the token's Transfer to 0x0 in the same tx);
+-- Block 13: a forfeit burned (the DIMO Transfer to 0x0 just before it in
+-- its transaction, as the contract logs them);
 -- block 14: one reallocated to address 9.
-SELECT t.log(13, 0, 0, 1000, 'app_license', 'AssetForfeit(uint256,uint256)',
-  jsonb_build_object('tokenId', '1', 'amount', t.dimo(4000)));
-SELECT t.log(13, 1, 0, 1001, 'dimo_token', 'Transfer(address,address,uint256)',
+SELECT t.log(13, 0, 0, 1001, 'dimo_token', 'Transfer(address,address,uint256)',
   jsonb_build_object('from', t.hex(1000), 'to', t.hex(0), 'value', t.dimo(4000)));
+SELECT t.log(13, 1, 0, 1000, 'app_license', 'AssetForfeit(uint256,uint256)',
+  jsonb_build_object('tokenId', '1', 'amount', t.dimo(4000)));
 SELECT t.apply(13, 13);
-SELECT t.log(14, 0, 0, 1000, 'app_license', 'AssetForfeit(uint256,uint256)',
-  jsonb_build_object('tokenId', '1', 'amount', t.dimo(1000)));
-SELECT t.log(14, 1, 0, 1001, 'dimo_token', 'Transfer(address,address,uint256)',
+SELECT t.log(14, 0, 0, 1001, 'dimo_token', 'Transfer(address,address,uint256)',
   jsonb_build_object('from', t.hex(1000), 'to', t.hex(9), 'value', t.dimo(1000)));
+SELECT t.log(14, 1, 0, 1000, 'app_license', 'AssetForfeit(uint256,uint256)',
+  jsonb_build_object('tokenId', '1', 'amount', t.dimo(1000)));
 SELECT t.apply(14, 14);
 SELECT t.eq((SELECT staked FROM license_state WHERE token_id = 1), 5000e18::numeric, 'staked after two forfeits');
 SELECT t.eq((SELECT string_agg(kind || ':' || coalesce(dimo_hex(to_address), '-'), ',' ORDER BY block_number)
@@ -112,10 +113,10 @@ SELECT t.eq((SELECT staked FROM license_state WHERE token_id = 1), 6000e18::nume
 SELECT t.eq((SELECT revoked FROM license_state WHERE token_id = 2), false, 'revoke undone by the rollback');
 SELECT t.eq((SELECT count(*) FROM license_state WHERE contract = t.addr(1002)), 0::bigint,
   'Stake license undone by the rollback');
-SELECT t.log(14, 0, 0, 1000, 'app_license', 'AssetForfeit(uint256,uint256)',
-  jsonb_build_object('tokenId', '1', 'amount', t.dimo(1000)));
-SELECT t.log(14, 1, 0, 1001, 'dimo_token', 'Transfer(address,address,uint256)',
+SELECT t.log(14, 0, 0, 1001, 'dimo_token', 'Transfer(address,address,uint256)',
   jsonb_build_object('from', t.hex(1000), 'to', t.hex(9), 'value', t.dimo(1000)));
+SELECT t.log(14, 1, 0, 1000, 'app_license', 'AssetForfeit(uint256,uint256)',
+  jsonb_build_object('tokenId', '1', 'amount', t.dimo(1000)));
 SELECT t.log(15, 0, 0, 1000, 'app_license', 'Transfer(address,address,uint256)',
   jsonb_build_object('from', t.hex(2), 'to', t.hex(0), 'tokenId', '2'));
 SELECT t.log(16, 0, 0, 1002, 'manufacturer_license', 'StakeTokens(address,uint256)',
@@ -152,3 +153,19 @@ SELECT t.eq(dimo_license_lookup(137, 'app', t.hex(1)) ->> 'token_id', '3',
 SELECT t.eq(dimo_license_lookup(137, 'app', t.hex(5)) ->> 'token_id', '3', 'an owner alone still finds its license');
 SELECT t.eq(dimo_signer_status(137, 'app', '3', t.addr(201)) #>> '{license,token_id}', '3',
   'signer status of "3" is asked of token 3');
+
+-- A forfeit's destination is the DIMO transfer just before it, not an
+-- earlier one of the same amount in the same transaction: block 18, one
+-- batched transaction: adminWithdraw of 500 DIMO to address 8 (a transfer
+-- with no forfeit), then a reallocation of 500 DIMO of license 1 to
+-- address 9 (its transfer, then AssetForfeit).
+SELECT t.log(18, 0, 0, 1001, 'dimo_token', 'Transfer(address,address,uint256)',
+  jsonb_build_object('from', t.hex(1000), 'to', t.hex(8), 'value', t.dimo(500)));
+SELECT t.log(18, 1, 0, 1001, 'dimo_token', 'Transfer(address,address,uint256)',
+  jsonb_build_object('from', t.hex(1000), 'to', t.hex(9), 'value', t.dimo(500)));
+SELECT t.log(18, 2, 0, 1000, 'app_license', 'AssetForfeit(uint256,uint256)',
+  jsonb_build_object('tokenId', '1', 'amount', t.dimo(500)));
+SELECT t.apply(18, 18);
+SELECT t.eq((SELECT kind || ':' || coalesce(dimo_hex(to_address), '-') FROM stake_movements
+             WHERE token_id = 1 AND block_number = 18), 'forfeit_reallocate:' || t.hex(9),
+  'the forfeit pairs with the transfer just before it');
