@@ -153,8 +153,14 @@ BEGIN
 END;
 $$;
 
--- Required stake of one license: its override, else its class's amount;
--- for manufacturer licenses at least the contract minimum in force.
+-- Required stake of one license: its override, else its class's amount.
+-- A manufacturer license (p_minimum: the 2022 Stake contract's minimum in
+-- force) needs what the contract needs: the minimum, or a stricter policy
+-- the chain's network file sets for the class (the greater of the two).
+-- The built-in default (chain 0: 100,000 DIMO, the contract's initial
+-- minimum) is not such a policy: once the contract lowers its minimum, a
+-- license the contract counts as whitelisted must not show as short of
+-- 100,000 (an audit's finding; 009's note says otherwise).
 CREATE OR REPLACE FUNCTION dimo_required_stake(p_chain_id bigint, p_contract bytea, p_token_id numeric,
                                     p_class text, p_minimum numeric)
 RETURNS numeric
@@ -164,7 +170,9 @@ BEGIN
   RETURN greatest(coalesce(
     (SELECT o.amount FROM required_stake_overrides o
      WHERE o.chain_id = p_chain_id AND o.contract = p_contract AND o.token_id = p_token_id),
-    (dimo_class_requirement(p_chain_id, p_class)).amount), p_minimum);
+    CASE WHEN p_minimum IS NULL THEN (dimo_class_requirement(p_chain_id, p_class)).amount
+      ELSE (SELECT x.amount FROM required_stakes x WHERE x.chain_id = p_chain_id AND x.class = p_class) END),
+    p_minimum);
 END;
 $$;
 

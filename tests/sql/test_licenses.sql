@@ -169,3 +169,27 @@ SELECT t.apply(18, 18);
 SELECT t.eq((SELECT kind || ':' || coalesce(dimo_hex(to_address), '-') FROM stake_movements
              WHERE token_id = 1 AND block_number = 18), 'forfeit_reallocate:' || t.hex(9),
   'the forfeit pairs with the transfer just before it');
+
+-- A manufacturer license needs the contract minimum in force (the
+-- contract's checkUserIsWhitelisted), not the built-in 100,000 DIMO: the
+-- minimum lowered to 50,000, owner 6 stakes 60,000 and is minted license
+-- 2. Then a stricter policy from the chain's network file (100,000,
+-- understaked below) makes the same license understaked.
+SELECT t.log(19, 0, 0, 1002, 'manufacturer_license', 'StakeAmountAdjusted(uint256)',
+  jsonb_build_object('amount', t.dimo(50000)));
+SELECT t.log(19, 1, 1, 1002, 'manufacturer_license', 'StakeTokens(address,uint256)',
+  jsonb_build_object('user', t.hex(6), 'amountOfTokens', t.dimo(60000)));
+SELECT t.log(19, 2, 2, 1002, 'manufacturer_license', 'Transfer(address,address,uint256)',
+  jsonb_build_object('from', t.hex(0), 'to', t.hex(6), 'tokenId', '2'));
+SELECT t.log(19, 3, 2, 1002, 'manufacturer_license', 'LicenseMinted(address,uint256)',
+  jsonb_build_object('user', t.hex(6), 'tokenId', '2'));
+SELECT t.apply(19, 19);
+SELECT t.eq(dimo_license_doc(137, t.addr(1002), 2, NULL) ->> 'status', 'active',
+  'whitelisted at the lowered minimum: active');
+SELECT t.eq(dimo_license_doc(137, t.addr(1002), 2, NULL) ->> 'required_stake', t.dimo(50000),
+  'required: the minimum in force');
+SELECT t.eq(dimo_internal.set_requirements(137, '{"manufacturer": {"stake": "100000000000000000000000", "understaked": true}}'),
+  true, 'a stricter manufacturer policy for chain 137');
+SELECT t.eq(dimo_license_doc(137, t.addr(1002), 2, NULL) ->> 'status', 'understaked', 'below the policy: understaked');
+SELECT t.eq(dimo_license_doc(137, t.addr(1002), 2, NULL) ->> 'required_stake', t.dimo(100000),
+  'required: the policy, above the minimum');
