@@ -75,3 +75,31 @@ SELECT t.log(25, 0, 0, 2000, 'vehicle', 'Transfer(address,address,uint256)',
 SELECT t.apply(25, 25);
 SELECT t.eq((SELECT valid_now FROM vehicle_privilege_status WHERE token_id = 8), false,
   'a burn resets the privilege (the version bumps, hasPrivilege reverts)');
+
+-- SACD's token rules apply to any asset whose transfers are indexed, a
+-- Connections contract too (sacd's hasPermissions asks ownerOf of any
+-- asset): its owner has every permission, a never-minted or burned
+-- connection none. Contract 2002 = Connections. Block 26: connection 77
+-- minted to address 7; generation-2 grants (the rules on) to grantee 102
+-- on connections 77 and 78 (78 never minted). Block 27: 77 burned.
+SELECT dimo_internal.register_contract(137, t.addr(2002), 'connection', 'connection', 0);
+SELECT t.log(26, 0, 0, 2002, 'connection', 'Transfer(address,address,uint256)',
+  jsonb_build_object('from', t.hex(0), 'to', t.hex(7), 'tokenId', '77'));
+SELECT t.log(26, 1, 1, 2001, 'sacd', 'PermissionsSet(address,uint256,uint256,address,uint256,uint256,string)',
+  jsonb_build_object('asset', t.hex(2002), 'tokenId', '77', 'permissions', '3', 'grantee', t.hex(102),
+                     'expiration', '4102444800', 'templateId', '0', 'source', 'ipfs://connection-grant'));
+SELECT t.log(26, 2, 2, 2001, 'sacd', 'PermissionsSet(address,uint256,uint256,address,uint256,uint256,string)',
+  jsonb_build_object('asset', t.hex(2002), 'tokenId', '78', 'permissions', '3', 'grantee', t.hex(102),
+                     'expiration', '4102444800', 'templateId', '0', 'source', 'ipfs://connection-grant'));
+SELECT t.apply(26, 26);
+SELECT t.eq(dimo_has_permission(137, t.addr(2002), 77, t.addr(7), 5, NULL, NULL), true,
+  'a connection''s owner has every permission of it');
+SELECT t.eq(dimo_has_permission(137, t.addr(2002), 77, t.addr(102), 0, NULL, NULL), true, 'the connection grant counts');
+SELECT t.eq(dimo_has_permission(137, t.addr(2002), 78, t.addr(102), 0, NULL, NULL), false,
+  'a grant on a never-minted connection does not count');
+SELECT t.log(27, 0, 0, 2002, 'connection', 'Transfer(address,address,uint256)',
+  jsonb_build_object('from', t.hex(7), 'to', t.hex(0), 'tokenId', '77'));
+SELECT t.apply(27, 27);
+SELECT t.eq(dimo_has_permission(137, t.addr(2002), 77, t.addr(102), 0, NULL, NULL), false,
+  'a grant on a burned connection does not count');
+SELECT t.eq(dimo_has_permission(137, t.addr(2002), 77, t.addr(102), 0, 26, NULL), true, 'as of block 26 it did');
