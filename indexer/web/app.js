@@ -217,6 +217,9 @@
     return el('div', {}, g, legend, el('details', {}, el('summary', {}, 'The numbers'), table));
   }
 
+  // The classes whose contract has a slash path (DevLicenseDimo's forfeits).
+  const SLASHABLE = new Set(['app', 'client']);
+
   const MARK = {
     deposit: 'Deposit', withdraw: 'Withdrawal', forfeit_burn: 'Forfeit (burned)',
     forfeit_reallocate: 'Forfeit (reallocated)', forfeit: 'Forfeit (destination unknown)',
@@ -445,8 +448,9 @@
       history.map((m) => el('tr', {}, el('td', {}, MARK[m.kind] || m.kind), el('td', {}, dimo(m.amount)),
         el('td', {}, dimo(m.balance_after)), el('td', {}, m.block), el('td', {}, when(m.time)), el('td', {}, txLink(m.tx)))), true);
     // No slash path exists for manufacturers (nor nodes, connections): their
-    // documents carry no `slashes`, and the page shows no table for them.
-    const slashes = !d.slashes ? null : table('license-slashes', 'Slashes', ['Amount', 'Destination', 'Block', 'Time', 'Transaction', 'Executed by'],
+    // documents carry `slashes: []` (license-json.md's shape), and the page
+    // shows no table for them.
+    const slashes = !SLASHABLE.has(d.class) ? null : table('license-slashes', 'Slashes', ['Amount', 'Destination', 'Block', 'Time', 'Transaction', 'Executed by'],
       (d.slashes || []).map((s) => el('tr', { 'data-amount': s.amount, 'data-destination': s.destination === null ? '' : s.destination, 'data-block': s.block,
         'data-by': s.by ? (s.by.address || s.by.attribution) : '' },
         el('td', {}, dimo(s.amount)), el('td', {}, destination(s.destination)), el('td', {}, s.block), el('td', {}, when(s.time)),

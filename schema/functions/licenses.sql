@@ -822,8 +822,7 @@ AS $$
   SELECT l.contract, l.token_id,
     (dimo_internal.summary_json(ROW(l.*)::dimo_license) - 'as_of_block') || jsonb_build_object(
       'signers', sg.signers, 'redirect_uris', ur.uris, 'stake_history', st.stakes,
-      'slashes', st.slashes, 'period_validity', pv.period::text)
-      - CASE WHEN l.role = 'manufacturer_license' THEN 'slashes' ELSE '' END, -- no slash path in 2022
+      'slashes', st.slashes, 'period_validity', pv.period::text),
     sg.expires
   FROM (SELECT DISTINCT u.contract, u.token_id FROM unnest(p_keys) u) k
   JOIN licenses l ON l.chain_id = p_chain_id AND l.contract = k.contract AND l.token_id = k.token_id
@@ -991,8 +990,7 @@ BEGIN
   END IF;
   RETURN (dimo_internal.summary_json(l) - 'as_of_block') || jsonb_build_object('signers', v_signers,
     'redirect_uris', v_uris, 'stake_history', v_stakes, 'slashes', v_slashes,
-    'period_validity', v_period::text)
-    - CASE WHEN l.role = 'manufacturer_license' THEN 'slashes' ELSE '' END;
+    'period_validity', v_period::text);
 END;
 $$;
 

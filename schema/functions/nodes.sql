@@ -30,6 +30,14 @@ $$;
 --           (dimo_node_required_stake). With no stake to compare, the
 --           status never says understaked.
 --   uris:   every URI the node had (the mint's, then each NodeUriUpdated).
+-- license-json.md's lists that every class's document carries, for the
+-- classes that have none of them (nodes, connections): empty, not absent.
+CREATE OR REPLACE FUNCTION dimo_internal.no_license_lists() RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT '{"signers": [], "redirect_uris": [], "stake_history": [], "slashes": []}'::jsonb
+$$;
+
 CREATE OR REPLACE FUNCTION dimo_internal.node_doc_at(p_chain_id bigint, p_contract bytea, p_token_id numeric, p_block bigint)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -95,7 +103,7 @@ BEGIN
     'revoked', CASE WHEN v_burned THEN jsonb_build_object('block', t.block_number,
       'time', dimo_iso(t.block_time), 'tx', dimo_hex(t.tx_hash)) END,
     'uris', v_uris,
-    'transfers', v_transfers);
+    'transfers', v_transfers) || dimo_internal.no_license_lists();
 END;
 $$;
 

@@ -93,6 +93,10 @@ function fromDb(o, bn, or, atModel) {
   return JSON.parse(psql(o.db, sql).trim());
 }
 
+// license-json.md's lists, which every class's document carries: a node or
+// a connection has no signer, redirect URI, stake or slash.
+const NO_LICENSE_LISTS = { signers: [], redirect_uris: [], stake_history: [], slashes: [] };
+
 function checkNode(bn, n, byId, byLabel) {
   const w = `block ${bn} node ${n.label}`;
   if (!byId) { differ(`${w} document`, null, n); return; }
@@ -101,6 +105,7 @@ function checkNode(bn, n, byId, byLabel) {
     class: 'node', token_id: n.id, label: n.label, alias: n.label, uri: n.uri, anchor_address: n.anchor,
     status: n.owner ? 'active' : 'revoked', users: n.users, staked: null, trust_ratio: null,
     required_stake: (100000n * E18 + 2n * E18 * BigInt(n.users)).toString(), uri_count: n.uriChanges + 1,
+    ...NO_LICENSE_LISTS,
   };
   const got = { ...Object.fromEntries(Object.keys(want).map((k) => [k, byId[k]])), uri_count: byId.uris.length };
   if (n.owner) { want.owner = n.owner; got.owner = byId.owner; }
@@ -117,6 +122,7 @@ function checkConn(bn, c, byId, byName) {
     class: 'connection', token_id: c.id, name: c.name, owner: c.owner, connection_address: c.addr,
     generation: c.generation, type: c.type, mint_cost: c.mintCost, points: c.generation === 2 ? c.points : null,
     cost_paid: c.costPaid, upgrades: c.upgrades, status: 'active', staked: null, trust_ratio: null,
+    ...NO_LICENSE_LISTS,
   };
   const got = Object.fromEntries(Object.keys(want).map((k) => [k, byId[k]]));
   if (JSON.stringify(got) !== JSON.stringify(want)) differ(w, got, want);
