@@ -6,7 +6,10 @@
 //   node tests/devnet/deploy.js --rpc URL --out FILE [--fund DIMO] [--interval S]
 //
 // Order: DimoToken, DevLicenseDimo, DevLicenseDimoBytes32Alias,
-// ManufacturerLicenseStake (one block each), then one block with the DIMO mints and
+// ManufacturerLicenseStake (one block each; each app license is, as DIMO's,
+// an implementation and its ERC-1967 proxy DevnetUupsProxy, both deployed in
+// that one block, the proxy initialized in its constructor: it logs
+// Upgraded(implementation), then the four RoleGranted), then one block with the DIMO mints and
 // the max approvals of every dev account for the three license contracts,
 // then the opt-in contracts: the 2024 Sacd implementation and its
 // DevnetProxy (the address everything uses), DimoVehicle (knowing the proxy;
@@ -28,7 +31,8 @@
 const fs = require('fs');
 const path = require('path');
 const { Rpc } = require('./lib/rpc');
-const { deployContract, sendMany, lower, Contract } = require('./lib/chain');
+const { deployContract, sendMany, lower, Contract, loadArtifact, createAddress } = require('./lib/chain');
+const { encodeParams } = require('./lib/abi');
 const { compile } = require('./compile');
 
 const MAX_UINT = (1n << 256n) - 1n;
@@ -45,6 +49,29 @@ async function deployProxied(rpc, admin, impl, abiName, initData = '0x') {
   const i = await deployContract(rpc, admin, impl);
   const p = await deployContract(rpc, admin, 'DevnetProxy', [i.contract.address, initData]);
   return { contract: new Contract(rpc, abiName, p.contract.address), receipt: p.receipt, implementation: i.contract.address };
+}
+
+/** Deploys `impl` (constructor `implArgs`) and a DevnetUupsProxy over it,
+ *  initialized by its constructor (`initialize()` delegated), in one block:
+ *  the implementation's address is the CREATE address of the admin's next
+ *  nonce, so both transactions go out together (sendMany) and the app
+ *  licenses keep the blocks they had as plain contracts. Returns
+ *  {contract (the proxy, with `impl`'s ABI), receipt (the proxy's),
+ *  implementation}. */
+async function deployUups(rpc, admin, impl, implArgs) {
+  const art = loadArtifact(impl);
+  const ctor = art.abi.find((x) => x.type === 'constructor');
+  const implData = art.bytecode + encodeParams(ctor.inputs.map((i) => i.type), implArgs).toString('hex');
+  const implGas = Math.ceil(Number(BigInt(await rpc.call('eth_estimateGas', [{ from: admin, data: implData }]))) * 1.2) + 50000;
+  const nonce = BigInt(await rpc.call('eth_getTransactionCount', [admin, 'pending']));
+  const implementation = createAddress(admin, nonce);
+  const initData = new Contract(rpc, art, implementation).encode('initialize', []);
+  const proxyData = loadArtifact('DevnetUupsProxy').bytecode +
+    encodeParams(['address', 'bytes'], [implementation, Buffer.from(initData.slice(2), 'hex')]).toString('hex');
+  const [ri, rp] = await sendMany(rpc, [{ from: admin, data: implData, gas: implGas }, { from: admin, data: proxyData, gas: 1500000 }]);
+  if (ri.status !== '0x1' || lower(ri.contractAddress) !== implementation) throw new Error(`deploying ${impl} failed (tx ${ri.transactionHash})`);
+  if (rp.status !== '0x1') throw new Error(`deploying the proxy of ${impl} failed (tx ${rp.transactionHash})`);
+  return { contract: new Contract(rpc, art, rp.contractAddress), receipt: rp, implementation };
 }
 
 function parseArgs(argv) {
@@ -73,8 +100,8 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   if (interval > 0) await rpc.call('anvil_setBlockTimestampInterval', [interval]);
 
   const token = await deployContract(rpc, admin, 'DimoToken');
-  const app = await deployContract(rpc, admin, 'DevLicenseDimo', [token.contract.address]);
-  const appOld = await deployContract(rpc, admin, 'DevLicenseDimoBytes32Alias', [token.contract.address]);
+  const app = await deployUups(rpc, admin, 'DevLicenseDimo', [token.contract.address]);
+  const appOld = await deployUups(rpc, admin, 'DevLicenseDimoBytes32Alias', [token.contract.address]);
   const node = await deployContract(rpc, admin, 'ManufacturerLicenseStake', [token.contract.address]);
 
   const amount = BigInt(fund) * E18;
@@ -137,8 +164,12 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
       manufacturer: { stake: '100000000000000000000000', understaked: true, note: 'the 2022 Stake contract minimum' },
     },
     contracts: [
-      entry('app_license', 'app', app, 'DevLicenseDimo', { 'x-alias-event': 'LicenseAliasSet(uint256,string)' }),
-      entry('app_license', 'app', appOld, 'DevLicenseDimoBytes32Alias', { 'x-alias-event': 'LicenseAliasSet(uint256,bytes32)' }),
+      // Proxies (DevnetUupsProxy): x-implementation is the first one
+      // (the scenarios upgrade later; the Upgraded logs tell).
+      entry('app_license', 'app', app, 'DevLicenseDimo', { 'x-alias-event': 'LicenseAliasSet(uint256,string)',
+        'x-implementation': app.implementation }),
+      entry('app_license', 'app', appOld, 'DevLicenseDimoBytes32Alias', { 'x-alias-event': 'LicenseAliasSet(uint256,bytes32)',
+        'x-implementation': appOld.implementation }),
       entry('manufacturer_license', 'manufacturer', node, 'ManufacturerLicenseStake'),
       entry('dimo_token', null, token, 'DimoToken'),
       // x-contract: the implementation as deployed (the 2024 one), so the
@@ -187,7 +218,7 @@ async function deploy({ rpc: rpcUrl, out, fund = '10000000', interval = 2, quiet
   return network;
 }
 
-module.exports = { deploy, deployProxied, VEHICLE_PRIVILEGES, CONNECTIONS };
+module.exports = { deploy, deployProxied, deployUups, VEHICLE_PRIVILEGES, CONNECTIONS };
 
 if (require.main === module) {
   let opts;

@@ -174,6 +174,13 @@ async function fixedScenario(dr, d) {
     await dr.role(c, 'setRoleAdmin', UPGRADER, LICENSE_ADMIN);
   }
 
+  // The app license is a UUPS proxy (as DIMO's): an upgrade to a second
+  // implementation by the UPGRADER_ROLE holder (the admin; A4 renounced it
+  // above), and one refused to A3, who holds no role any more.
+  const impl2 = await dr.deployImplementation('DevLicenseDimoV2');
+  await dr.upgrade(app, impl2, A3); // must revert: not an upgrader
+  await dr.upgrade(app, impl2);
+
   // #22: an event no ABI knows, as DIMO's license contract logs on Polygon
   // (UpdateReceiverAddress: abi/ leaves it out); the receiver stays the admin.
   for (const c of [app, appOld]) await dr.setReceiverAddress(c, d.admin);

@@ -3,7 +3,8 @@
 // (test_accountability.sh runs it).
 //
 // Checked, for the oracle's records at or below --keep (default: all):
-//   - every admin action of the license contract: action, token, amount,
+//   - every admin action of the license contract (its proxy's Upgraded at
+//     deployment and at the scenario's upgrade included): action, token, amount,
 //     executor (`by`), `via`, attribution and gating role equal the
 //     scenario's record, and there is no other; the reverted call of the
 //     revoked admin left nothing; the two-level forwarding is unattributed;
@@ -60,8 +61,16 @@ const json = (sql) => JSON.parse(psql(sql));
   for (const w of want) if (w.action === 'freeze' || w.action === 'unfreeze') w.amount = null;
   eq(got, want, 'admin actions equal the scenario\'s record');
   const unattributed = Number(psql(`SELECT count(*) FROM admin_actions WHERE chain_id = ${chain}
-    AND attribution = 'unattributed'`));
+    AND contract = ${hexC} AND attribution = 'unattributed'`));
   eq(unattributed, want.filter((a) => a.attribution === 'unattributed').length, 'unattributed actions counted');
+  // Elsewhere on the chain, the only unattributed actions are the other
+  // app license proxies' Upgraded at deployment (before any role existed).
+  const others = d.net.contracts.filter((x) => x.role === 'app_license' && x['x-implementation'] &&
+    x.address.toLowerCase() !== o.contract.toLowerCase() && x.start_block <= keep);
+  eq(json(`SELECT coalesce(jsonb_agg(jsonb_build_array(dimo_hex(tx_hash), action, dimo_role_name(gating_role))
+      ORDER BY block_number, log_index), '[]') FROM admin_actions WHERE chain_id = ${chain}
+      AND contract <> ${hexC} AND attribution = 'unattributed'`),
+    others.map((x) => [x['x-deploy-tx'], 'upgrade', 'UPGRADER_ROLE']), 'other unattributed actions: proxy deployments only');
   for (const r of o.reverted.filter((x) => x.block <= keep)) {
     const receipt = await c.rpc(rpc, 'eth_getTransactionReceipt', [r.tx]);
     eq(receipt.status, '0x0', `the revoked admin's call ${r.tx} reverted`);
@@ -180,6 +189,17 @@ const json = (sql) => JSON.parse(psql(sql));
     const first = o.actions[0].block;
     const range = await getJson(`/v1/admin-actions?from_block=${first}&to_block=${first}&${L}`);
     eq(range.actions.map((a) => a.tx_hash), o.actions.filter((a) => a.block === first).map((a) => a.tx), 'block range');
+    // The license is a UUPS proxy: its deployment's Upgraded and the
+    // scenario's upgrade are the `upgrade` actions (UPGRADER_ROLE, compared
+    // above) and its implementation history in /v1/upgrades.
+    const upgrades = o.actions.filter((a) => a.action === 'upgrade' && a.block <= keep);
+    ok(upgrades.length >= 2, `the oracle has the deployment's and a later upgrade (${upgrades.length})`);
+    const byUpgrade = await getJson(`/v1/admin-actions?action=upgrade&to_block=${keep}&${L}`);
+    eq(byUpgrade.actions.map((a) => a.tx_hash).reverse(), upgrades.map((a) => a.tx), '?action=upgrade&license=');
+    const history = (await getJson(`/v1/upgrades?contract=${o.contract}&limit=1000`)).upgrades.filter((u) => u.block <= keep);
+    eq(history.map((u) => [u.tx, u.block, u.role, u.kind, u.implementation]),
+      upgrades.map((a, i) => [a.tx, a.block, 'app_license', 'implementation', o.implementations[i]]),
+      '/v1/upgrades lists the proxy\'s implementations');
     const csv = await c.get(base, `/v1/admin-actions?format=csv&limit=1000&to_block=${keep}&${L}`);
     eq(csv.status, 200, 'CSV answers');
     ok(/^text\/csv/.test(csv.headers['content-type']), `CSV content type (${csv.headers['content-type']})`);

@@ -3,7 +3,7 @@
 // the indexer should have stored, per "role event-signature", as JSON.
 //   node chain_counts.js --rpc URL --network FILE --to N
 // The license contracts' logs whose topic0 (and topic count) an ABI in
-// abi/ knows, and the DIMO token's Transfer logs out of license contracts.
+// abi/ knows (or the indexer adds: Upgraded, BeaconUpgraded), and the DIMO token's Transfer logs out of license contracts.
 const fs = require('fs');
 const path = require('path');
 const { Rpc } = require('../devnet/lib/rpc');
@@ -16,9 +16,19 @@ const net = JSON.parse(fs.readFileSync(args.network, 'utf8'));
 const rpc = new Rpc(args.rpc);
 const to = '0x' + Number(args.to).toString(16);
 
+// ERC-1967's upgrade events, which the indexer adds to every contract's
+// events at load when its ABI lacks them (README "Unknown events and
+// upgrades"): the app license proxies log Upgraded, abi/DevLicenseDimo.json
+// does not name it.
+const ADDED = [
+  { type: 'event', name: 'Upgraded', inputs: [{ type: 'address', indexed: true }] },
+  { type: 'event', name: 'BeaconUpgraded', inputs: [{ type: 'address', indexed: true }] },
+];
+
 function events(abiFile) {
-  const abi = JSON.parse(fs.readFileSync(path.join(root, 'abi', abiFile), 'utf8'));
-  return abi.filter((e) => e.type === 'event').map((e) => {
+  const abi = JSON.parse(fs.readFileSync(path.join(root, 'abi', abiFile), 'utf8')).filter((e) => e.type === 'event');
+  for (const a of ADDED) if (!abi.some((e) => e.name === a.name)) abi.push(a);
+  return abi.map((e) => {
     const sig = `${e.name}(${e.inputs.map((i) => i.type).join(',')})`;
     const topic0 = keccak256Hex(Buffer.from(sig));
     return { sig, topic0, ntopics: 1 + e.inputs.filter((i) => i.indexed).length };

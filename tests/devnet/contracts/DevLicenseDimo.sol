@@ -2,6 +2,10 @@
 // dimo-indexer devnet: app-license contracts that emit exactly the events of
 // DIMO's DevLicenseDimo (Polygon 0x9A9D2E71...) with the same signatures,
 // indexed-ness and order. Written for the devnet; test code only.
+// As DIMO's (developer-license src/DevLicenseDimo.sol: UUPSUpgradeable), each
+// app license lives behind an ERC-1967 proxy (DevnetProxy.sol:
+// DevnetUupsProxy): the implementation is initialized through the proxy, and
+// upgradeToAndCall, gated by UPGRADER_ROLE, is the implementation's.
 pragma solidity 0.8.28;
 
 interface IDevnetDimoToken {
@@ -78,6 +82,9 @@ abstract contract DevLicenseBase {
     event RoleGranted(bytes32 indexed role, address indexed account, address indexed sender);
     event RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender);
     event RoleAdminChanged(bytes32 indexed role, bytes32 indexed previousAdminRole, bytes32 indexed newAdminRole);
+    /// @notice ERC-1967, logged from the proxy by upgradeToAndCall. Not in
+    ///         abi/DevLicenseDimo.json: the indexer adds it to every contract.
+    event Upgraded(address indexed implementation);
 
     // The roles of DIMO's source (developer-license src/): who may do what.
     bytes32 public constant DEFAULT_ADMIN_ROLE = 0x00;
@@ -85,10 +92,16 @@ abstract contract DevLicenseBase {
     bytes32 public constant REVOKER_ROLE = keccak256("REVOKER_ROLE");
     bytes32 public constant UPGRADER_ROLE = keccak256("UPGRADER_ROLE");
 
+    // bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1)
+    bytes32 private constant _IMPLEMENTATION_SLOT = 0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
+    /// @dev This implementation's own address, to tell a call through the proxy.
+    address private immutable _self;
+
     string public name;
     string public symbol;
     IDevnetDimoToken public immutable dimoToken;
-    /// @notice The deployer: holds every role at first (the roles decide).
+    /// @notice The implementation's deployer (the devnet's admin, who also
+    ///         initializes the proxy): holds every role at first (the roles decide).
     address public immutable admin;
     /// @notice Receives license fees (the deployer at first; setReceiverAddress).
     address public receiver;
@@ -100,6 +113,8 @@ abstract contract DevLicenseBase {
     uint256 public totalStaked;
     /// @notice Events emitted by the devnet-only bulk hook (for benchmarks).
     uint256 public bulkEmitted;
+    /// @dev Set by initialize (and, in an implementation's own storage, by its constructor).
+    bool private _initialized;
 
     mapping(uint256 => address) private _owners;
     mapping(address => uint256) private _balances;
@@ -142,17 +157,75 @@ abstract contract DevLicenseBase {
         _;
     }
 
-    constructor(address dimoToken_, string memory name_, string memory symbol_) {
+    /// @dev Runs once per implementation, in the implementation's own code:
+    ///      the immutables (the token, the deployer) live there, so a proxy
+    ///      reads them through delegatecall. Storage (roles, settings) is
+    ///      the proxy's and is written by initialize.
+    constructor(address dimoToken_) {
         dimoToken = IDevnetDimoToken(dimoToken_);
         admin = msg.sender;
+        _self = address(this);
+        // As DIMO's `_disableInitializers()`: the implementation's own
+        // storage can never be initialized, only a proxy's.
+        _initialized = true;
+    }
+
+    /// @notice Sets up the proxy's storage, once, with the caller (the
+    ///         deployer, through the proxy's constructor) holding every role.
+    ///         Logs what the devnet's plain constructor logged before: the
+    ///         four RoleGranted, in this order.
+    function initialize() external {
+        require(!_initialized, "Initializable: already initialized");
+        _initialized = true;
         receiver = msg.sender;
-        name = name_;
-        symbol = symbol_;
+        name = _licenseName();
+        symbol = "DLX";
         periodValidity = 365 days;
         _grantRole(DEFAULT_ADMIN_ROLE, msg.sender);
         _grantRole(LICENSE_ADMIN_ROLE, msg.sender);
         _grantRole(REVOKER_ROLE, msg.sender);
         _grantRole(UPGRADER_ROLE, msg.sender);
+    }
+
+    function _licenseName() internal pure virtual returns (string memory);
+
+    // ------------------------------------------------------------------
+    // UUPS (ERC-1822 / ERC-1967), as DIMO's DevLicenseDimo
+    // (UUPSUpgradeable, `_authorizeUpgrade` gated by UPGRADER_ROLE): the
+    // upgrade is a function of the implementation, called through the
+    // proxy, which stores the new implementation in the proxy's ERC-1967
+    // slot and logs Upgraded from the proxy's address.
+    // ------------------------------------------------------------------
+
+    /// @notice The implementation's ERC-1822 answer: a new implementation
+    ///         must give it, or the upgrade reverts (OpenZeppelin's check).
+    function proxiableUUID() external view returns (bytes32) {
+        require(address(this) == _self, "UUPS: must not be called through delegatecall");
+        return _IMPLEMENTATION_SLOT;
+    }
+
+    /// @notice UPGRADER_ROLE only, through the proxy: switch to
+    ///         `newImplementation`, log Upgraded, then delegate `data` to it
+    ///         when not empty.
+    function upgradeToAndCall(address newImplementation, bytes calldata data) external onlyRole(UPGRADER_ROLE) {
+        require(address(this) != _self, "UUPS: must be called through the proxy");
+        require(newImplementation.code.length > 0, "ERC1967: not a contract");
+        (bool ok, bytes memory uuid) = newImplementation.staticcall(abi.encodeWithSignature("proxiableUUID()"));
+        require(ok && uuid.length == 32 && abi.decode(uuid, (bytes32)) == _IMPLEMENTATION_SLOT,
+            "ERC1967: new implementation is not UUPS");
+        bytes32 slot = _IMPLEMENTATION_SLOT;
+        assembly { sstore(slot, newImplementation) }
+        emit Upgraded(newImplementation);
+        if (data.length > 0) {
+            (bool done, bytes memory reason) = newImplementation.delegatecall(data);
+            if (!done) assembly { revert(add(reason, 32), mload(reason)) }
+        }
+    }
+
+    /// @notice Which generation of the devnet's implementation this is (1;
+    ///         DevLicenseDimoV2 answers 2). Logs nothing.
+    function implementationVersion() external pure virtual returns (uint256) {
+        return 1;
     }
 
     // ------------------------------------------------------------------
@@ -571,7 +644,11 @@ abstract contract DevLicenseBase {
 contract DevLicenseDimo is DevLicenseBase {
     event LicenseAliasSet(uint256 indexed tokenId, string licenseAlias);
 
-    constructor(address dimoToken_) DevLicenseBase(dimoToken_, "DIMO Developer License", "DLX") {}
+    constructor(address dimoToken_) DevLicenseBase(dimoToken_) {}
+
+    function _licenseName() internal pure override returns (string memory) {
+        return "DIMO Developer License";
+    }
 
     function _emitAlias(uint256 tokenId, string memory licenseAlias) internal override {
         emit LicenseAliasSet(tokenId, licenseAlias);
@@ -591,7 +668,11 @@ contract DevLicenseDimo is DevLicenseBase {
 contract DevLicenseDimoBytes32Alias is DevLicenseBase {
     event LicenseAliasSet(uint256 indexed tokenId, bytes32 licenseAlias);
 
-    constructor(address dimoToken_) DevLicenseBase(dimoToken_, "DIMO Developer License (bytes32 alias)", "DLX") {}
+    constructor(address dimoToken_) DevLicenseBase(dimoToken_) {}
+
+    function _licenseName() internal pure override returns (string memory) {
+        return "DIMO Developer License (bytes32 alias)";
+    }
 
     function _emitAlias(uint256 tokenId, string memory licenseAlias) internal override {
         emit LicenseAliasSet(tokenId, _aliasKey(bytes(licenseAlias)));
@@ -599,5 +680,19 @@ contract DevLicenseDimoBytes32Alias is DevLicenseBase {
 
     function _everyIssueSetsAlias() internal pure override returns (bool) {
         return true;
+    }
+}
+
+/// @title DevLicenseDimoV2 (devnet, a second implementation of the same proxy)
+/// @notice The same rules, storage and events as DevLicenseDimo; only
+///         implementationVersion differs. The scenarios upgrade an app
+///         license proxy to it (UPGRADER_ROLE), so that the devnet has a
+///         license `Upgraded` after the deployment one, as Polygon's proxy
+///         has (dimo-contracts.md section 1: three implementations so far).
+contract DevLicenseDimoV2 is DevLicenseDimo {
+    constructor(address dimoToken_) DevLicenseDimo(dimoToken_) {}
+
+    function implementationVersion() external pure override returns (uint256) {
+        return 2;
     }
 }

@@ -64,3 +64,45 @@ contract DevnetProxy {
         }
     }
 }
+
+/// @title DevnetUupsProxy
+/// @notice An ERC-1967 proxy with no function of its own, as OpenZeppelin's
+///         ERC1967Proxy that DIMO deploys for DevLicenseDimo: the constructor
+///         stores the first implementation, logs Upgraded(implementation)
+///         from the proxy's address, then (when data is not empty) delegates
+///         data to it, e.g. initialize(). Every later upgrade is the
+///         implementation's (UUPS: DevLicenseBase.upgradeToAndCall, gated by
+///         its UPGRADER_ROLE), so every call, upgradeToAndCall included,
+///         goes to the implementation.
+contract DevnetUupsProxy {
+    event Upgraded(address indexed implementation);
+
+    // bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1)
+    bytes32 private constant IMPLEMENTATION_SLOT = 0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
+
+    error NotAContract(address implementation);
+
+    constructor(address implementation, bytes memory data) {
+        if (implementation.code.length == 0) revert NotAContract(implementation);
+        bytes32 slot = IMPLEMENTATION_SLOT;
+        assembly { sstore(slot, implementation) }
+        emit Upgraded(implementation);
+        if (data.length > 0) {
+            (bool ok, bytes memory reason) = implementation.delegatecall(data);
+            if (!ok) assembly { revert(add(reason, 32), mload(reason)) }
+        }
+    }
+
+    fallback() external {
+        bytes32 slot = IMPLEMENTATION_SLOT;
+        assembly {
+            let impl := sload(slot)
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), impl, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            switch ok
+            case 0 { revert(0, returndatasize()) }
+            default { return(0, returndatasize()) }
+        }
+    }
+}

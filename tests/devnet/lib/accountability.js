@@ -3,7 +3,9 @@
 // contract, and its oracle: every admin action with the executor the
 // scenario knows it used, every role grant and revoke, the reverted call of
 // an admin whose role was revoked, and the blocks worth checking the books
-// at.
+// at. The contract is a UUPS proxy: its deployment's Upgraded and one
+// upgrade through the forwarder are admin actions too (UPGRADER_ROLE), after
+// a refused one.
 //
 // Actors (dev accounts): 0 the deployer (every role), 5 an admin EOA
 // granted LICENSE_ADMIN_ROLE then revoked, 6 a revoker, 7 an owner of the
@@ -16,6 +18,7 @@ const { deployContract, lower } = require('./chain');
 const { keccak256Hex } = require('./keccak');
 
 const E18 = 10n ** 18n;
+const UPGRADED = '0xbc7cd75a20ee27fd9adebab32041f755214dbc6bffa90cc0225b39da2e5c2d3b';
 const ROLES = {
   DEFAULT_ADMIN_ROLE: '0x' + '00'.repeat(32),
   LICENSE_ADMIN_ROLE: '0x' + keccak256Hex(Buffer.from('LICENSE_ADMIN_ROLE')).replace(/^0x/, ''),
@@ -39,6 +42,19 @@ async function runAccountability(d) {
   const action = (r, a) => { oracle.actions.push({ tx: r.transactionHash, block: block(r), ...a }); check(r); };
   const role = (r, kind, name, account, sender) =>
     oracle.roles.push({ tx: r.transactionHash, block: block(r), kind, role: name, account, sender });
+
+  // The proxy's deployment (deploy.js): its constructor logged
+  // Upgraded(first implementation) before initialize() granted any role
+  // (as on Polygon, where initialize was even a later transaction). The
+  // indexer's rule (schema/functions/accountability.sql: the sender or the
+  // called contract held the gating role just before the log) finds no
+  // holder, so this upgrade is `unattributed` (the deployer sent it).
+  const dep = await d.rpc.call('eth_getTransactionReceipt', [app.entry['x-deploy-tx']]);
+  if (!dep.logs.some((l) => lower(l.address) === app.address && l.topics[0] === UPGRADED)) {
+    throw new Error(`the deployment of ${app.address} logged no Upgraded: not a proxy`);
+  }
+  oracle.actions.push({ tx: dep.transactionHash, block: block(dep), action: 'upgrade', by: null, via: null,
+    attribution: 'unattributed', role: 'UPGRADER_ROLE', deployment: true });
 
   // Forwarders: G (owner 8), then F (owners 7 and G).
   const G = (await deployContract(d.rpc, admin, 'DevnetForwarder', [[g1]])).contract;
@@ -100,6 +116,20 @@ async function runAccountability(d) {
   action(r, { action: 'revoke', token_id: t3, by: r1, via: null, attribution: 'sender', role: 'REVOKER_ROLE' });
   r = must(await app.send(r1, 'renounceRole', [ROLES.REVOKER_ROLE, r1]), 'renounceRole');
   role(r, 'revoked', 'REVOKER_ROLE', r1, r1);
+
+  // An upgrade (UUPS: upgradeToAndCall through the proxy, gated by
+  // UPGRADER_ROLE): refused to the revoker, who never held that role; then
+  // made through F, granted the role, as DIMO's Safe upgrades on Polygon.
+  const impl2 = (await deployContract(d.rpc, admin, 'DevLicenseDimoV2', [token.address])).contract.address;
+  r = await app.send(r1, 'upgradeToAndCall', [impl2, Buffer.alloc(0)], { gas: 200000 });
+  if (r.status !== '0x0') throw new Error('a non-upgrader could upgrade');
+  oracle.reverted.push({ tx: r.transactionHash, block: block(r), from: r1 });
+  r = must(await app.send(admin, 'grantRole', [ROLES.UPGRADER_ROLE, F.address]), 'grantRole upgrader');
+  role(r, 'granted', 'UPGRADER_ROLE', F.address, admin);
+  r = must(await viaF(f1, 'upgradeToAndCall', [impl2, Buffer.alloc(0)]), 'upgrade via F');
+  if (BigInt(await app.call('implementationVersion', [])) !== 2n) throw new Error('the upgrade did not take');
+  action(r, { action: 'upgrade', by: F.address, via: f1, attribution: 'called_contract', role: 'UPGRADER_ROLE' });
+  oracle.implementations = [app.entry['x-implementation'], impl2].map(lower);
 
   // More stray DIMO, withdrawn through the forwarder.
   check(must(await token.send(stray, 'transfer', [app.address, 5n * E18]), 'stray transfer 2'));

@@ -7,7 +7,8 @@
 //    views unchanged (compared at the block before and the block of the tx).
 
 const { qty } = require('./abi');
-const { sendTx, clientIdFor, REVERT_GAS, DEFAULT_GAS } = require('./chain');
+const { sendTx, clientIdFor, deployContract, REVERT_GAS, DEFAULT_GAS } = require('./chain');
+const { keccak256Hex } = require('./keccak');
 const { multicall } = require('./state');
 const { ZERO } = require('./model');
 
@@ -17,6 +18,9 @@ const norm = (v) => (typeof v === 'bigint' ? v.toString() : typeof v === 'string
 // UTF-8, NUL bytes). The contract keys them by the zero-padded bytes32.
 const aliasBuf = (alias) => (Buffer.isBuffer(alias) ? alias : Buffer.from(alias, 'utf8'));
 const ZERO32 = '0x' + '00'.repeat(32);
+const UPGRADER_ROLE = '0x' + keccak256Hex(Buffer.from('UPGRADER_ROLE')).replace(/^0x/, '');
+// bytes32(uint256(keccak256("eip1967.proxy.implementation")) - 1)
+const IMPLEMENTATION_SLOT = '0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc';
 
 function aliasBytes32(alias) {
   const b = Buffer.alloc(32);
@@ -363,6 +367,41 @@ class Driver {
     return !!r;
   }
 
+  /** Deploys a further implementation of the app license proxies (one
+   *  block; it logs nothing: its storage is never used, only its code). */
+  async deployImplementation(name) {
+    const { contract, receipt } = await deployContract(this.rpc, this.admin, name, [this.d.token.address]);
+    this.opLog.push({ op: 'deployImplementation', contract: name, address: contract.address, tx: receipt.transactionHash,
+      block: Number(BigInt(receipt.blockNumber)) });
+    this.opCounts.deployImplementation = (this.opCounts.deployImplementation || 0) + 1;
+    return contract.address;
+  }
+
+  /** UUPS, as DIMO's: upgradeToAndCall through the proxy, allowed to an
+   *  UPGRADER_ROLE holder only (the role model of role() below); logs
+   *  Upgraded(implementation) from the proxy. A refused one leaves the
+   *  ERC-1967 slot and the views as they were. */
+  async upgrade(addr, implementation, from = this.admin) {
+    const ok = this._holdsRole(addr, UPGRADER_ROLE, from);
+    const snapshot = ok ? null : [...this._appSnap(addr), [this.h(addr), 'implementationVersion', []]];
+    const r = await this._exec('upgrade', {
+      from, contract: addr, fn: 'upgradeToAndCall', args: [implementation, Buffer.alloc(0)], ok,
+      events: [[addr, 'Upgraded', { implementation }]], snapshot,
+      params: { contract: addr, implementation, from },
+    });
+    const e = this.opLog[this.opLog.length - 1];
+    const slot = async (b) => '0x' + (await this.rpc.call('eth_getStorageAt', [addr, IMPLEMENTATION_SLOT, qty(b)])).slice(-40);
+    const now = await slot(e.block);
+    if (r && now !== implementation.toLowerCase()) throw new Error(`upgrade: the proxy's slot holds ${now}, not ${implementation}`);
+    if (!r && now !== await slot(e.block - 1)) throw new Error(`upgrade: a refused upgrade changed the proxy's slot (tx ${e.tx})`);
+    return !!r;
+  }
+
+  _holdsRole(addr, role, account) {
+    const k = `${addr} ${role} ${account}`;
+    return this.roleState && this.roleState.has(k) ? this.roleState.get(k) : account === this.admin;
+  }
+
   /** AccessControl (#25), as DIMO's (OpenZeppelin): grantRole, revokeRole
    *  and renounceRole (by the account itself) log only when something
    *  changes; a caller without the role's admin role reverts. The deployer
@@ -678,4 +717,4 @@ class Driver {
   }
 }
 
-module.exports = { Driver, aliasBytes32, aliasKeyBytes, viewAlias, ZERO32 };
+module.exports = { Driver, aliasBytes32, aliasKeyBytes, viewAlias, ZERO32, UPGRADER_ROLE, IMPLEMENTATION_SLOT };
