@@ -46,7 +46,7 @@
 
 #define COPY_CHUNK (256u * 1024u) /* bytes per PQputCopyData */
 #define HEADER_GROUP 2048u        /* headers per INSERT */
-#define MAX_PARAMS 6
+#define MAX_PARAMS 8
 #define MAX_MIGRATIONS 999 /* three digits */
 #define MIGRATION_NAME_MAX 128
 
@@ -1756,10 +1756,11 @@ int idx_store_unknown_page(idx_store_t *store, uint64_t chain_id,
   int rows = PQntuples(res);
   for (int i = 0; i < rows && !rc; i++) {
     idx_log_t l;
-    int64_t number, time_us, tx_index, log_index;
+    int64_t number, time_s, tx_index, log_index;
     memset(&l, 0, sizeof l);
     bool ok = res_int8(res, i, 0, &number) && number >= 0 && res_hash(res, i, 1, &l.block_hash) &&
-              res_int8(res, i, 2, &time_us) && res_hash(res, i, 3, &l.tx_hash) &&
+              res_int8(res, i, 2, &time_s) && time_s >= 0 && time_s <= MAX_UNIX_TIME &&
+              res_hash(res, i, 3, &l.tx_hash) &&
               res_int8(res, i, 4, &tx_index) && tx_index >= 0 && tx_index <= INT32_MAX &&
               res_int8(res, i, 5, &log_index) && log_index >= 0 && log_index <= INT32_MAX &&
               !PQgetisnull(res, i, 10);
@@ -1774,7 +1775,7 @@ int idx_store_unknown_page(idx_store_t *store, uint64_t chain_id,
       break;
     }
     l.block_number = (uint64_t)number;
-    l.block_time = unix_from_pg_time(time_us);
+    l.block_time = time_s; /* unix seconds (unknown_page) */
     l.tx_index = (uint32_t)tx_index;
     l.log_index = (uint32_t)log_index;
     l.address = shape->address;
