@@ -60,7 +60,8 @@ static int on_raw(void *ud, const idx_log_t *raw) {
   r->after_block = (int64_t)raw->block_number;
   r->after_log = (int64_t)raw->log_index;
   idx_abi_decoded_t d;
-  int rc = idx_abi_decode(&r->contract->abi, raw->topics, raw->ntopics, raw->data, raw->data_len, &d);
+  int rc =
+      idx_abi_decode(&r->contract->abi, raw->topics, raw->ntopics, raw->data, raw->data_len, &d);
   if (rc || !d.event) {
     r->st.kept++;
     return 0;
@@ -120,14 +121,16 @@ int idx_redecode_run(idx_store_t *store, const idx_network_t *net, idx_redecode_
     return rc;
   }
   if (more)
-    idx_log_warn("redecode", "more than %d kinds of unknown logs: the rest waits for the next start",
+    idx_log_warn("redecode",
+                 "more than %d kinds of unknown logs: the rest waits for the next start",
                  IDX_REDECODE_MAX_SHAPES);
   /* The kinds the loaded ABIs know now (topic0 and topic count, as the
    * follower matches them); nothing else is read. */
   size_t known = 0;
   for (size_t i = 0; i < nshapes; i++) {
     const idx_contract_t *c = idx_network_contract(net, &shapes[i].address);
-    if (c && shapes[i].has_topic0 && idx_abi_find(&c->abi, &shapes[i].topic0, shapes[i].ntopics, NULL))
+    if (c && shapes[i].has_topic0 &&
+        idx_abi_find(&c->abi, &shapes[i].topic0, shapes[i].ntopics, NULL))
       shapes[known++] = shapes[i];
   }
   if (known == 0) {
@@ -155,12 +158,12 @@ int idx_redecode_run(idx_store_t *store, const idx_network_t *net, idx_redecode_
   if (!rc)
     rc = flush(&r);
   if (!rc && (r.st.decoded || r.st.kept))
-    idx_log_info("redecode",
-                 "unknown logs now known: %llu decoded and moved to logs in %llu round(s), %llu kept "
-                 "raw (bytes of another generation); model parts re-derived: %s (%.0f ms)",
-                 (unsigned long long)r.st.decoded, (unsigned long long)r.st.rounds,
-                 (unsigned long long)r.st.kept, r.st.parts[0] ? r.st.parts : "none",
-                 now_ms() - t0);
+    idx_log_info(
+        "redecode",
+        "unknown logs now known: %llu decoded and moved to logs in %llu round(s), %llu kept "
+        "raw (bytes of another generation); model parts re-derived: %s (%.0f ms)",
+        (unsigned long long)r.st.decoded, (unsigned long long)r.st.rounds,
+        (unsigned long long)r.st.kept, r.st.parts[0] ? r.st.parts : "none", now_ms() - t0);
   if (st)
     *st = r.st;
   free(r.logs);

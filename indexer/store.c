@@ -1747,11 +1747,12 @@ int idx_store_unknown_page(idx_store_t *store, uint64_t chain_id,
   par_int8(&p, after_block);
   par_int8(&p, after_log);
   par_int8(&p, limit > INT32_MAX ? INT32_MAX : (int64_t)limit);
-  if ((rc = exec_params(store,
-                        "SELECT block_number, block_hash, block_time, tx_hash, tx_index::bigint, "
-                        "log_index::bigint, topic0, topic1, topic2, topic3, data "
-                        "FROM dimo_internal.unknown_page($1, $2, $3, $4::int, $5, $6::int, $7::int)",
-                        &p, &res, what, err, errlen)) != 0)
+  if ((rc =
+           exec_params(store,
+                       "SELECT block_number, block_hash, block_time, tx_hash, tx_index::bigint, "
+                       "log_index::bigint, topic0, topic1, topic2, topic3, data "
+                       "FROM dimo_internal.unknown_page($1, $2, $3, $4::int, $5, $6::int, $7::int)",
+                       &p, &res, what, err, errlen)) != 0)
     return rc;
   int rows = PQntuples(res);
   for (int i = 0; i < rows && !rc; i++) {
@@ -1760,10 +1761,9 @@ int idx_store_unknown_page(idx_store_t *store, uint64_t chain_id,
     memset(&l, 0, sizeof l);
     bool ok = res_int8(res, i, 0, &number) && number >= 0 && res_hash(res, i, 1, &l.block_hash) &&
               res_int8(res, i, 2, &time_s) && time_s >= 0 && time_s <= MAX_UNIX_TIME &&
-              res_hash(res, i, 3, &l.tx_hash) &&
-              res_int8(res, i, 4, &tx_index) && tx_index >= 0 && tx_index <= INT32_MAX &&
-              res_int8(res, i, 5, &log_index) && log_index >= 0 && log_index <= INT32_MAX &&
-              !PQgetisnull(res, i, 10);
+              res_hash(res, i, 3, &l.tx_hash) && res_int8(res, i, 4, &tx_index) && tx_index >= 0 &&
+              tx_index <= INT32_MAX && res_int8(res, i, 5, &log_index) && log_index >= 0 &&
+              log_index <= INT32_MAX && !PQgetisnull(res, i, 10);
     for (int t = 0; ok && t < 4; t++) {
       if (PQgetisnull(res, i, 6 + t))
         break;
