@@ -8,7 +8,8 @@
 # that read them, in one transaction, saying so in one line; the database
 # then equals a fresh index of the same chain (logs, unknown logs, cursor,
 # the accountability rows and the license model), and a second start finds
-# nothing to do and changes nothing.
+# nothing to do and changes nothing. The redecoding start runs under
+# valgrind (no memory error, no leak).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 it_pg
@@ -34,9 +35,11 @@ node -e '
 ' "$IT_ROOT/abi/ManufacturerLicenseStake.json" "$NET" "$WORK/old"
 
 MFR=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).contract.slice(2).toLowerCase())' "$WORK/mfr.json")
-sync_to() { # sync_to CONN NETWORK LOGNAME
-  "$BIN" sync --network "$2" --rpc "$RPC" --db "$1" --confirmations 0 --to "$head" >"$WORK/$3.log" 2>&1 ||
-    it_fail "$3: sync failed: $(tail -5 "$WORK/$3.log")"
+sync_to() { # sync_to CONN NETWORK LOGNAME [WRAPPER...]
+  local conn=$1 net=$2 name=$3
+  shift 3
+  "$@" "$BIN" sync --network "$net" --rpc "$RPC" --db "$conn" --confirmations 0 --to "$head" >"$WORK/$name.log" 2>&1 ||
+    it_fail "$name: sync failed: $(tail -5 "$WORK/$name.log")"
 }
 dump() { # everything indexed, then the rows of every model part that reads the decoded events
   it_dump "$1" "$2"
@@ -71,8 +74,12 @@ dump "$fresh" "$WORK/fresh.dump"
 dump "$old" "$WORK/old.dump"
 diff -q "$WORK/old.dump" "$WORK/fresh.dump" >/dev/null && it_fail "the old index already equals the fresh one"
 
-# 3. Started with today's file: decoded, moved, re-derived; equal to the fresh index.
-sync_to "$old" "$NET" old2
+# 3. Started with today's file: decoded, moved, re-derived; equal to the fresh
+# index. Under valgrind: no memory error, no leak on the redecode path.
+command -v valgrind >/dev/null || it_fail "valgrind is not installed (scripts/setup.sh installs it)"
+sync_to "$old" "$NET" old2 valgrind --error-exitcode=9 --leak-check=full \
+  --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+grep -q "ERROR SUMMARY: 0 errors" "$WORK/old2.log" || it_fail "redecode under valgrind: $(grep -E 'ERROR SUMMARY|lost' "$WORK/old2.log")"
 grep -q "unknown logs now known: 2 decoded and moved to logs in 1 round(s), 0 kept raw .*model parts re-derived: accountability" \
   "$WORK/old2.log" || it_fail "no redecode line: $(grep -i "redecode\|unknown" "$WORK/old2.log" | tail -3)"
 dump "$old" "$WORK/redecoded.dump"
