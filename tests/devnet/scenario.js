@@ -200,6 +200,14 @@ async function fixedScenario(dr, d) {
   await dr.nodeEmergencyWithdraw(N3, dimo(500));
   await dr.nodeAdjust(dimo(100000));
   await dr.nodeRevoke(n1);
+  // Its roles (Stake.sol: DEFAULT_ADMIN_ROLE, the deployer's): a grant, a
+  // refused grant by a non-holder, a renounce, and the devnet-only admin-role
+  // change (its ABI declares RoleAdminChanged).
+  const DEFAULT_ADMIN = '0x' + '00'.repeat(32);
+  await dr.role(d.node.address, 'grantRole', DEFAULT_ADMIN, N3);
+  await dr.role(d.node.address, 'grantRole', DEFAULT_ADMIN, N2, N1); // must revert: N1 holds no role
+  await dr.role(d.node.address, 'renounceRole', DEFAULT_ADMIN, N3, N3);
+  await dr.role(d.node.address, 'setRoleAdmin', UPGRADER, LICENSE_ADMIN);
 
   // Pad to well over 50 blocks and age everything a little.
   await dr.mineEmpty(5);

@@ -21,7 +21,8 @@ interface IDevnetStakeToken {
 ///         emergency withdrawal of stray tokens (no stake changes), minimum
 ///         adjustment (setNewMinStakeAmount), revoke. Roles as OpenZeppelin's
 ///         AccessControl: grantRole / revokeRole by the role's admin,
-///         renounceRole by the holder, each logging RoleGranted / RoleRevoked.
+///         renounceRole by the holder, each logging RoleGranted / RoleRevoked
+///         (and a devnet-only setRoleAdmin: RoleAdminChanged).
 ///         Licenses do not move between owners here: transfers and approvals
 ///         revert (only mint and revoke log Transfer).
 ///
@@ -90,6 +91,15 @@ contract ManufacturerLicenseStake {
     function renounceRole(bytes32 role, address account) external {
         require(account == msg.sender, "AccessControl: can only renounce roles for self");
         _revokeRole(role, account);
+    }
+
+    /// @notice DEVNET-ONLY: Stake.sol never changes a role's admin (OpenZeppelin's
+    ///         _setRoleAdmin is internal and unused), but its ABI declares
+    ///         RoleAdminChanged, which the devnet must emit once.
+    function setRoleAdmin(bytes32 role, bytes32 adminRole) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        bytes32 previous = _roleAdmin[role];
+        _roleAdmin[role] = adminRole;
+        emit RoleAdminChanged(role, previous, adminRole);
     }
 
     function _grantRole(bytes32 role, address account) private {
