@@ -42,6 +42,12 @@ typedef struct idx_redecode_stats_s {
   char parts[256];  /* model parts re-derived (the last round's), comma-separated */
 } idx_redecode_stats_t;
 
+/* Whether the raw logs of this kind are now known: its contract is in net
+ * and that contract's loaded ABI has an event with its topic0 and topic
+ * count (as the follower matches them; an anonymous log never is). Pure. */
+bool idx_redecode_known(const idx_network_t *net, const idx_store_unknown_shape_t *shape)
+    IDX_NONNULL(1, 2);
+
 /* Decodes the chain's raw logs that net's ABIs now know, as described
  * above; logs one line when it decoded any ("unknown logs now known: N
  * decoded ..."). st (if not NULL) receives the counts. Returns 0,

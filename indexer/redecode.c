@@ -102,6 +102,11 @@ static int one_kind(redecode_t *r, const idx_store_unknown_shape_t *sh) {
   }
 }
 
+bool idx_redecode_known(const idx_network_t *net, const idx_store_unknown_shape_t *shape) {
+  const idx_contract_t *c = idx_network_contract(net, &shape->address);
+  return c && shape->has_topic0 && idx_abi_find(&c->abi, &shape->topic0, shape->ntopics, NULL);
+}
+
 int idx_redecode_run(idx_store_t *store, const idx_network_t *net, idx_redecode_stats_t *st,
                      char *err, size_t errlen) {
   if (st)
@@ -128,9 +133,7 @@ int idx_redecode_run(idx_store_t *store, const idx_network_t *net, idx_redecode_
    * follower matches them); nothing else is read. */
   size_t known = 0;
   for (size_t i = 0; i < nshapes; i++) {
-    const idx_contract_t *c = idx_network_contract(net, &shapes[i].address);
-    if (c && shapes[i].has_topic0 &&
-        idx_abi_find(&c->abi, &shapes[i].topic0, shapes[i].ntopics, NULL))
+    if (idx_redecode_known(net, &shapes[i]))
       shapes[known++] = shapes[i];
   }
   if (known == 0) {
