@@ -171,6 +171,48 @@ IDX_WARN_UNUSED int idx_store_admin_senders(idx_store_t *store, uint64_t chain_i
                                             const idx_tx_t *txs, size_t n, uint64_t *attributed,
                                             char *err, size_t errlen) IDX_NONNULL(1, 5, 6);
 
+/* ---- logs kept raw that the loaded ABIs now decode (indexer/redecode.c) ---- */
+
+/* One kind of raw log in unknown_logs: its contract, topic0 (has_topic0
+ * false for an anonymous log), topic count, and how many such logs. */
+typedef struct idx_store_unknown_shape_s {
+  idx_addr_t address;
+  idx_hash_t topic0;
+  bool has_topic0;
+  uint8_t ntopics;
+  uint64_t count;
+} idx_store_unknown_shape_t;
+
+/* The kinds of raw logs of the chain (dimo_internal.unknown_shapes), at
+ * most cap into out; *n how many; *more whether there were more. */
+IDX_WARN_UNUSED int idx_store_unknown_shapes(idx_store_t *store, uint64_t chain_id,
+                                             idx_store_unknown_shape_t *out, size_t cap, size_t *n,
+                                             bool *more, char *err, size_t errlen)
+    IDX_NONNULL(1, 3, 5, 6, 7);
+
+/* Calls cb for each of at most limit raw logs of one kind after position
+ * (after_block, after_log) (-1, -1: from the start), oldest first; the log
+ * (address and role unset: the caller's) and its data are borrowed for the
+ * call. A non-zero return from cb stops the walk and is returned. *n: how
+ * many logs were read. */
+typedef int (*idx_store_raw_log_cb)(void *ud, const idx_log_t *log);
+IDX_WARN_UNUSED int idx_store_unknown_page(idx_store_t *store, uint64_t chain_id,
+                                           const idx_store_unknown_shape_t *shape,
+                                           int64_t after_block, int64_t after_log, size_t limit,
+                                           idx_store_raw_log_cb cb, void *ud, size_t *n, char *err,
+                                           size_t errlen) IDX_NONNULL(1, 3, 7, 9, 10);
+
+/* In one transaction: COPYs logs (decoded: event, event_name, args_json
+ * and role set; each a position unknown_logs holds) into `logs`, and
+ * dimo_internal.redecoded removes them from unknown_logs, moves their
+ * transactions' sender rows to their first log and re-derives the model
+ * parts that read them (schema/functions/redecode.sql). parts (cap bytes)
+ * receives the re-derived parts' names, comma-separated ("" for none). */
+IDX_WARN_UNUSED int idx_store_redecode_write(idx_store_t *store, uint64_t chain_id,
+                                             const idx_log_t *logs, size_t n, char *parts,
+                                             size_t cap, char *err, size_t errlen)
+    IDX_NONNULL(1, 3, 5, 7);
+
 /* Derives the model (dimo_internal.apply_range) from the model cursor up to
  * to_block, whose logs and header must be committed (batches written with
  * defer_model), in a transaction of its own that also moves the model

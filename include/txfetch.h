@@ -5,7 +5,8 @@
  * (freezes, forfeits, revoke burns, Update* settings, upgrades, and DIMO
  * leaving a license contract with neither StakeWithdraw nor AssetForfeit
  * in its transaction: adminWithdraw; the manufacturer license's unstake,
- * emergency withdrawal, stake adjustment and revoke burn), the sync engine asks
+ * emergency withdrawal, stake adjustment, mint, revoke burn and upgrade),
+ * the sync engine asks
  * eth_getTransactionByHash for their transactions, batched, before the
  * range is written, and the store writes the answers (sender, called
  * contract) in the batch's own transaction. The model then attributes

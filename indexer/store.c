@@ -46,7 +46,7 @@
 
 #define COPY_CHUNK (256u * 1024u) /* bytes per PQputCopyData */
 #define HEADER_GROUP 2048u        /* headers per INSERT */
-#define MAX_PARAMS 6
+#define MAX_PARAMS 8
 #define MAX_MIGRATIONS 999 /* three digits */
 #define MIGRATION_NAME_MAX 128
 
@@ -1679,6 +1679,162 @@ int idx_store_admin_senders(idx_store_t *store, uint64_t chain_id, const idx_tx_
   *attributed = (uint64_t)count;
   rc = exec_simple(store, "COMMIT", "admin_senders: commit", err, errlen);
 out:
+  if (rc)
+    tx_abort(store);
+  return rc;
+}
+
+/* ---- logs kept raw that the loaded ABIs now decode ---------------------- */
+
+int idx_store_unknown_shapes(idx_store_t *store, uint64_t chain_id, idx_store_unknown_shape_t *out,
+                             size_t cap, size_t *n, bool *more, char *err, size_t errlen) {
+  *n = 0;
+  *more = false;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  if ((rc = exec_params(store,
+                        "SELECT address, topic0, ntopics::bigint, n "
+                        "FROM dimo_internal.unknown_shapes($1)",
+                        &p, &res, "unknown_shapes", err, errlen)) != 0)
+    return rc;
+  int rows = PQntuples(res);
+  for (int i = 0; i < rows; i++) {
+    if ((size_t)i == cap) {
+      *more = true;
+      break;
+    }
+    idx_store_unknown_shape_t *sh = &out[i];
+    int64_t nt, count;
+    memset(sh, 0, sizeof *sh);
+    sh->has_topic0 = !PQgetisnull(res, i, 1);
+    if (PQgetisnull(res, i, 0) || PQgetlength(res, i, 0) != 20 ||
+        (sh->has_topic0 && !res_hash(res, i, 1, &sh->topic0)) || !res_int8(res, i, 2, &nt) ||
+        nt < 0 || nt > 4 || !res_int8(res, i, 3, &count) || count < 0) {
+      PQclear(res);
+      *n = 0;
+      return bad_shape(err, errlen, "unknown_shapes");
+    }
+    memcpy(sh->address.b, PQgetvalue(res, i, 0), 20);
+    sh->ntopics = (uint8_t)nt;
+    sh->count = (uint64_t)count;
+    *n = (size_t)i + 1;
+  }
+  PQclear(res);
+  return 0;
+}
+
+int idx_store_unknown_page(idx_store_t *store, uint64_t chain_id,
+                           const idx_store_unknown_shape_t *shape, int64_t after_block,
+                           int64_t after_log, size_t limit, idx_store_raw_log_cb cb, void *ud,
+                           size_t *n, char *err, size_t errlen) {
+  static const char *const what = "unknown_page";
+  *n = 0;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  par_bin(&p, OID_BYTEA, shape->address.b, 20);
+  par_bin(&p, OID_BYTEA, shape->topic0.b, 32);
+  if (!shape->has_topic0)
+    p.values[p.n - 1] = NULL; /* SQL NULL: an anonymous log */
+  par_int8(&p, shape->ntopics);
+  par_int8(&p, after_block);
+  par_int8(&p, after_log);
+  par_int8(&p, limit > INT32_MAX ? INT32_MAX : (int64_t)limit);
+  if ((rc =
+           exec_params(store,
+                       "SELECT block_number, block_hash, block_time, tx_hash, tx_index::bigint, "
+                       "log_index::bigint, topic0, topic1, topic2, topic3, data "
+                       "FROM dimo_internal.unknown_page($1, $2, $3, $4::int, $5, $6::int, $7::int)",
+                       &p, &res, what, err, errlen)) != 0)
+    return rc;
+  int rows = PQntuples(res);
+  for (int i = 0; i < rows && !rc; i++) {
+    idx_log_t l;
+    int64_t number, time_s, tx_index, log_index;
+    memset(&l, 0, sizeof l);
+    bool ok = res_int8(res, i, 0, &number) && number >= 0 && res_hash(res, i, 1, &l.block_hash) &&
+              res_int8(res, i, 2, &time_s) && time_s >= 0 && time_s <= MAX_UNIX_TIME &&
+              res_hash(res, i, 3, &l.tx_hash) && res_int8(res, i, 4, &tx_index) && tx_index >= 0 &&
+              tx_index <= INT32_MAX && res_int8(res, i, 5, &log_index) && log_index >= 0 &&
+              log_index <= INT32_MAX && !PQgetisnull(res, i, 10);
+    for (int t = 0; ok && t < 4; t++) {
+      if (PQgetisnull(res, i, 6 + t))
+        break;
+      ok = res_hash(res, i, 6 + t, &l.topics[t]);
+      l.ntopics = (uint8_t)(t + 1);
+    }
+    if (!ok || l.ntopics != shape->ntopics) {
+      rc = bad_shape(err, errlen, what);
+      break;
+    }
+    l.block_number = (uint64_t)number;
+    l.block_time = time_s; /* unix seconds (unknown_page) */
+    l.tx_index = (uint32_t)tx_index;
+    l.log_index = (uint32_t)log_index;
+    l.address = shape->address;
+    l.data = (const uint8_t *)PQgetvalue(res, i, 10);
+    l.data_len = (size_t)PQgetlength(res, i, 10);
+    *n = (size_t)i + 1;
+    rc = cb(ud, &l);
+  }
+  PQclear(res);
+  return rc;
+}
+
+int idx_store_redecode_write(idx_store_t *store, uint64_t chain_id, const idx_log_t *logs, size_t n,
+                             char *parts, size_t cap, char *err, size_t errlen) {
+  static const char *const what = "redecode";
+  if (cap)
+    parts[0] = '\0';
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  for (size_t i = 0; i < n; i++) {
+    if (!logs[i].event || !logs[i].event_name || !logs[i].args_json) {
+      idx_set_err(err, errlen, "%s: log %zu is not decoded", what, i);
+      return IDX_ERR_INVAL;
+    }
+  }
+  idx_batch_t b;
+  memset(&b, 0, sizeof b);
+  b.chain_id = chain_id;
+  b.logs = logs;
+  b.nlogs = n;
+  if (n)
+    b.from_block = b.to_block = logs[0].block_number;
+  for (size_t i = 0; i < n; i++) {
+    if (logs[i].block_number < b.from_block)
+      b.from_block = logs[i].block_number;
+    if (logs[i].block_number > b.to_block)
+      b.to_block = logs[i].block_number;
+  }
+  if ((rc = check_batch(&b, err, errlen)) != 0)
+    return rc;
+  PGresult *res = NULL;
+  params_t p = {0};
+  par_int8(&p, (int64_t)chain_id);
+  if ((rc = exec_simple(store, "BEGIN", what, err, errlen)) != 0 ||
+      (rc = exec_simple(store, "SET LOCAL statement_timeout = 0", what, err, errlen)) != 0 ||
+      (n && (rc = write_logs(store, &b, false, err, errlen)) != 0) ||
+      (rc = exec_params(store, "SELECT array_to_string(dimo_internal.redecoded($1), ',')", &p, &res,
+                        what, err, errlen)) != 0)
+    goto out;
+  if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+    rc = bad_shape(err, errlen, what);
+    goto out;
+  }
+  if (cap)
+    snprintf(parts, cap, "%s", PQgetvalue(res, 0, 0));
+  rc = exec_simple(store, "COMMIT", what, err, errlen);
+out:
+  PQclear(res);
   if (rc)
     tx_abort(store);
   return rc;

@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "modelcheck.h"
+#include "redecode.h"
 #include "sync_engine.h"
 
 #include <stdio.h>
@@ -97,6 +98,8 @@ static void job_run(uv_work_t *w) {
                                            sizeof j->err);
     if (j->rc == 0) /* before anything is written: the model must understand the ABIs */
       j->rc = idx_modelcheck_run(s->store, s->opts.net, j->err, sizeof j->err);
+    if (j->rc == 0) /* raw logs the loaded ABIs now decode: into `logs`, their parts re-derived */
+      j->rc = idx_redecode_run(s->store, s->opts.net, NULL, j->err, sizeof j->err);
     if (j->rc == 0)
       j->rc = idx_store_cursor(s->store, s->opts.net->chain_id, &j->found, &j->last_block,
                                &j->last_hash, j->err, sizeof j->err);

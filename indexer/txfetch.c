@@ -68,14 +68,17 @@ bool idx_txfetch_is_admin(const idx_txfetch_t *f, const idx_log_t *logs, size_t 
     return strcmp(e, "Transfer") == 0 && l->ntopics == 4 && zero_topic(&l->topics[2]);
   }
   if (is_role(l, "manufacturer_license")) {
-    /* The 2022 Stake's admin-only calls (015_manufacturer_admin.sql):
-     * unstake, emergencyWithdraw, adjustStakeAmount, revokeLicense (its
-     * burn Transfer(owner -> 0x0); LicenseRevoked names the wrong token). */
+    /* The 2022 Stake's onlyRole(DEFAULT_ADMIN_ROLE) calls (Stake.sol;
+     * schema/functions/accountability.sql): unstake, emergencyWithdraw,
+     * setNewMinStakeAmount, the UUPS upgrade, mint (its Transfer(0x0 ->
+     * owner)) and revoke (its burn Transfer(owner -> 0x0); LicenseRevoked
+     * names the wrong token). */
     const char *e = l->event_name;
     if (strcmp(e, "UnstakeTokens") == 0 || strcmp(e, "EmergencyWithdrawal") == 0 ||
-        strcmp(e, "StakeAmountAdjusted") == 0)
+        strcmp(e, "StakeAmountAdjusted") == 0 || strcmp(e, "Upgraded") == 0)
       return true;
-    return strcmp(e, "Transfer") == 0 && l->ntopics == 4 && zero_topic(&l->topics[2]);
+    return strcmp(e, "Transfer") == 0 && l->ntopics == 4 &&
+           (zero_topic(&l->topics[1]) || zero_topic(&l->topics[2]));
   }
   if (!is_role(l, "dimo_token") || strcmp(l->event_name, "Transfer") != 0 || l->ntopics != 3)
     return false;

@@ -22,6 +22,20 @@
 -- action, else the contract the transaction called if that held it (a
 -- multisig such as DIMO's Safe, the sender beside it as `via`); neither is
 -- a forwarding chain the indexer does not follow: `unattributed`.
+--
+-- The manufacturer license (the 2022 Stake, DIMO-Network/dimo-staking-
+-- contract-license-nft contracts/Stake.sol) is AccessControl too: every
+-- admin function (setNewMinStakeAmount, unstake, emergencyWithdraw,
+-- revoke, mint, and the UUPS upgrade) is onlyRole(DEFAULT_ADMIN_ROLE),
+-- granted at initialize to the deployer, then to DIMO's Safe. Its role
+-- events are role history like the app license's, and its actions are
+-- attributed by the same rules; `mint` (the mint Transfer 0x0 -> owner)
+-- and `upgrade` (Upgraded) are actions of it. This supersedes the header
+-- of 015_manufacturer_admin.sql (a migration, checksummed, so not
+-- edited), which took the contract for role-less ('sender_only', no
+-- gating role, mint open to the staker): the end of this file declares
+-- the role events the part now reads and re-derives the part, so a
+-- database derived under 015's belief is replaced.
 
 -- ---- helpers -------------------------------------------------------------------
 
@@ -57,8 +71,9 @@ END;
 $$;
 
 -- How an action is attributed (see the top): 'not_fetched' without its
--- transaction's sender; 'sender_only' for a contract without roles (no
--- gating role: the manufacturer license); else 'sender' or
+-- transaction's sender; 'sender_only' for an action without a gating role
+-- (none is derived since the manufacturer license is known to have roles;
+-- kept for the CHECK of 015); else 'sender' or
 -- 'called_contract' when that address held the gating role just before
 -- the action, 'unattributed' when neither did.
 CREATE OR REPLACE FUNCTION dimo_internal.acct_attribution(p_chain_id bigint, p_contract bytea, p_role bytea,
@@ -104,13 +119,15 @@ DECLARE
   license_admin CONSTANT bytea := '\xb0595b952dcdb59629a8074074bf7d12f6430e60e719a988d9135461944d0a4e';
   revoker CONSTANT bytea := '\xce3f34913921da558f105cefb578d87278debbbd073a8d552b5de0d168deee30';
   upgrader CONSTANT bytea := '\x189ab7a9244df0848122154315af71fe140f3db0fe014031783b0946b8c9d2e3';
+  default_admin CONSTANT bytea := '\x0000000000000000000000000000000000000000000000000000000000000000';
   v_keys dimo_license_key[];
   v_block bigint;
   v_time timestamptz;
   v_logs logs[];
 BEGIN
   -- One scan of the batch's logs: the few this part reads (admin events of
-  -- app licenses, their role events and mints, and DIMO transfers).
+  -- license contracts, their role events, mints and burns, upgrades, and
+  -- DIMO transfers).
   v_logs := ARRAY(
     SELECT l FROM logs l
     WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block
@@ -120,7 +137,8 @@ BEGIN
                  OR l.event_name LIKE 'Update%'))
            OR (l.role = 'manufacturer_license'
                AND l.event_name IN ('UnstakeTokens', 'EmergencyWithdrawal', 'StakeAmountAdjusted',
-                                    'Transfer'))
+                                    'Transfer', 'RoleGranted', 'RoleRevoked', 'RoleAdminChanged',
+                                    'Upgraded'))
            OR l.role = 'dimo_token'));
   IF cardinality(v_logs) = 0 THEN
     RETURN;
@@ -137,7 +155,7 @@ BEGIN
     dimo_internal.addr(l.args ->> 'account'), dimo_internal.addr(l.args ->> 'sender'),
     dimo_internal.hexbytes(l.args ->> 'previousAdminRole'), dimo_internal.hexbytes(l.args ->> 'newAdminRole')
   FROM unnest(v_logs) l
-  WHERE l.role = 'app_license'
+  WHERE l.role IN ('app_license', 'manufacturer_license')
     AND l.event IN ('RoleGranted(bytes32,address,address)', 'RoleRevoked(bytes32,address,address)',
                     'RoleAdminChanged(bytes32,bytes32,bytes32)')
     AND octet_length(dimo_internal.hexbytes(l.args ->> 'role')) = 32;
@@ -223,26 +241,32 @@ BEGIN
     WHERE f.chain_id = p_chain_id AND f.block_number BETWEEN p_from_block AND p_to_block
       AND f.kind = 'admin_withdraw'
     UNION ALL
-    -- The manufacturer license (2022 Stake): one immutable admin and no
-    -- role events (015_manufacturer_admin.sql, which derives the same rows
-    -- for blocks modelled before it): no gating role, the sender only.
+    -- The manufacturer license (2022 Stake): every admin function is
+    -- onlyRole(DEFAULT_ADMIN_ROLE) (see the top). A mint is its Transfer
+    -- from 0x0 (LicenseMinted follows it in the transaction), a revoke
+    -- its burn Transfer (LicenseRevoked carries a wrong id: the deployed
+    -- bug), an upgrade its proxy's Upgraded.
     SELECT l.chain_id, l.block_number, l.log_index, l.tx_hash, l.block_time, l.address,
       CASE l.event_name WHEN 'UnstakeTokens' THEN 'unstake'
         WHEN 'EmergencyWithdrawal' THEN 'emergency_withdrawal'
-        WHEN 'StakeAmountAdjusted' THEN 'setting' ELSE 'revoke' END,
+        WHEN 'StakeAmountAdjusted' THEN 'setting' WHEN 'Upgraded' THEN 'upgrade'
+        WHEN 'Transfer' THEN CASE WHEN l.args ->> 'from' = zero THEN 'mint' ELSE 'revoke' END END,
       dimo_internal.uint(l.args ->> 'tokenId'),
       dimo_internal.uint(coalesce(l.args ->> 'amountOfTokens', l.args ->> 'amount')),
       CASE l.event_name
         WHEN 'UnstakeTokens' THEN jsonb_build_object('user', l.args ->> 'user')
         WHEN 'EmergencyWithdrawal' THEN jsonb_build_object('to', l.args ->> 'user')
-        WHEN 'StakeAmountAdjusted' THEN jsonb_build_object('event', l.event, 'args', l.args)
-        ELSE jsonb_build_object('owner', l.args ->> 'from') END,
-      NULL::bytea
+        WHEN 'Transfer' THEN
+          CASE WHEN l.args ->> 'from' = zero THEN jsonb_build_object('owner', l.args ->> 'to')
+               ELSE jsonb_build_object('owner', l.args ->> 'from') END
+        ELSE jsonb_build_object('event', l.event, 'args', l.args) END,
+      default_admin
     FROM unnest(v_logs) l
     WHERE l.role = 'manufacturer_license'
       AND (l.event IN ('UnstakeTokens(address,uint256)', 'EmergencyWithdrawal(address,uint256)',
-                       'StakeAmountAdjusted(uint256)')
-           OR (l.event = 'Transfer(address,address,uint256)' AND l.args ->> 'to' = zero))
+                       'StakeAmountAdjusted(uint256)', 'Upgraded(address)')
+           OR (l.event = 'Transfer(address,address,uint256)'
+               AND (l.args ->> 'from' = zero OR l.args ->> 'to' = zero)))
   ) a
   LEFT JOIN tx_senders s ON s.chain_id = a.chain_id AND s.block_number = a.block_number
     AND s.tx_hash = a.tx_hash
@@ -438,7 +462,7 @@ BEGIN
   END IF;
   IF p_action IS NOT NULL AND p_action NOT IN ('freeze', 'unfreeze', 'forfeit', 'forfeit_burn',
       'forfeit_reallocate', 'revoke', 'setting', 'upgrade', 'admin_withdraw', 'unstake',
-      'emergency_withdrawal') THEN
+      'emergency_withdrawal', 'mint') THEN
     RAISE EXCEPTION 'unknown action %', p_action USING ERRCODE = '22023';
   END IF;
   IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
@@ -688,3 +712,57 @@ SELECT c.chain_id, dimo_hex(c.address) AS contract, c.role,
 FROM contracts c
 CROSS JOIN LATERAL dimo_license_books(c.chain_id, c.address) b
 WHERE c.role IN ('app_license', 'manufacturer_license');
+
+-- The manufacturer license's AccessControl events, read by the part (role
+-- history, for the attribution of its actions): declared here rather than
+-- in a numbered migration (the declaration is data about these
+-- definitions, and goes with them; idempotent). Optional (011's flag): a
+-- network whose manufacturer ABI lacks them (an ABI file from before this
+-- change) still starts; its role logs are then kept raw in unknown_logs,
+-- and the first start with an ABI that has them decodes them into `logs`
+-- and re-derives the parts declared to read them (indexer/redecode.c).
+DO $$
+BEGIN
+  IF to_regclass('model_reads') IS NULL
+     OR NOT EXISTS (SELECT 1 FROM model_parts p WHERE p.name = 'accountability')
+     OR NOT EXISTS (SELECT 1 FROM information_schema.columns c
+                    WHERE c.table_name = 'model_reads' AND c.column_name = 'optional') THEN
+    RETURN;
+  END IF;
+  INSERT INTO model_reads (part, role, event, args, optional) VALUES
+    ('accountability', 'manufacturer_license', 'RoleGranted(bytes32,address,address)',
+     '{role,account,sender}', true),
+    ('accountability', 'manufacturer_license', 'RoleRevoked(bytes32,address,address)',
+     '{role,account,sender}', true),
+    ('accountability', 'manufacturer_license', 'RoleAdminChanged(bytes32,bytes32,bytes32)',
+     '{role,previousAdminRole,newAdminRole}', true)
+  ON CONFLICT (part, role, event) DO NOTHING;
+END;
+$$;
+
+-- Re-derive the accountability part from the stored logs with the
+-- definitions above (as licenses.sql does for its part): whatever an older
+-- definition derived (the manufacturer's actions as 'sender_only', without
+-- its mints, upgrades and role history) is replaced by what a fresh index
+-- derives. Up to the model's block (a backfill may have stored logs the
+-- model has not reached: their derivation comes with the rest of the
+-- parts). An action whose sender was never fetched (a mint, before)
+-- comes out 'not_fetched', and the next `run` or `sync` fetches it (the
+-- senders' catch-up). Nothing to do on an empty database; a one-off cost
+-- when this file changes.
+DO $$
+DECLARE
+  c record;
+BEGIN
+  IF to_regclass('admin_actions') IS NULL THEN
+    RETURN;
+  END IF;
+  FOR c IN SELECT m.chain_id, m.block_number FROM model_cursor m ORDER BY m.chain_id LOOP
+    PERFORM dimo_internal.acct_rollback(c.chain_id, -1);
+    PERFORM dimo_internal.acct_apply(c.chain_id,
+      least(coalesce((SELECT min(l.block_number) FROM logs l WHERE l.chain_id = c.chain_id), c.block_number),
+            c.block_number),
+      c.block_number);
+  END LOOP;
+END;
+$$;

@@ -186,18 +186,20 @@ async function fixedScenario(dr, d) {
   for (const c of [app, appOld]) await dr.setReceiverAddress(c, d.admin);
 
   // Nodes.
-  await dr.nodeStake(N1, dimo(60000));
-  await dr.nodeMint(N1, N1); // must revert: 60,000 < 100,000
-  await dr.nodeStake(N1, dimo(50000));
-  const n1 = await dr.nodeMint(N1, N1);
+  // (The 2022 Stake: each stake at least the minimum; mint by a
+  // DEFAULT_ADMIN_ROLE holder only, here the deployer.)
+  await dr.nodeStake(N1, dimo(60000)); // must revert: 60,000 < 100,000 in one call
+  await dr.nodeStake(N1, dimo(110000));
+  await dr.nodeMint(N1, N1); // must revert: the staker holds no role
+  const n1 = await dr.nodeMint(d.admin, N1);
   await dr.nodeStake(N2, dimo(150000));
   const n2 = await dr.nodeMint(d.admin, N2);
-  await dr.nodeMint(N2, N2);
+  await dr.nodeMint(d.admin, N2);
   await dr.nodeStake(N3, dimo(100000));
-  const n4 = await dr.nodeMint(N3, N3);
-  await dr.nodeMint(N1, N2); // must revert: caller neither admin nor recipient
+  const n4 = await dr.nodeMint(d.admin, N3);
+  await dr.nodeMint(N1, N2); // must revert: caller holds no role
   await dr.nodeAdjust(dimo(120000)); // N1 (110k) and N3 (100k) fall below
-  await dr.nodeMint(N3, N3); // must revert: below the new minimum
+  await dr.nodeMint(d.admin, N3); // must revert: below the new minimum
   await dr.nodeUnstake(N2, dimo(20000));
   await dr.nodeUnstake(N3, dimo(200000)); // must revert: more than staked
   await dr.nodeRevoke(n2); // LicenseRevoked carries n4, the last minted id
@@ -205,6 +207,14 @@ async function fixedScenario(dr, d) {
   await dr.nodeEmergencyWithdraw(N3, dimo(500));
   await dr.nodeAdjust(dimo(100000));
   await dr.nodeRevoke(n1);
+  // Its roles (Stake.sol: DEFAULT_ADMIN_ROLE, the deployer's): a grant, a
+  // refused grant by a non-holder, a renounce, and the devnet-only admin-role
+  // change (its ABI declares RoleAdminChanged).
+  const DEFAULT_ADMIN = '0x' + '00'.repeat(32);
+  await dr.role(d.node.address, 'grantRole', DEFAULT_ADMIN, N3);
+  await dr.role(d.node.address, 'grantRole', DEFAULT_ADMIN, N2, N1); // must revert: N1 holds no role
+  await dr.role(d.node.address, 'renounceRole', DEFAULT_ADMIN, N3, N3);
+  await dr.role(d.node.address, 'setRoleAdmin', UPGRADER, LICENSE_ADMIN);
 
   // Pad to well over 50 blocks and age everything a little.
   await dr.mineEmpty(5);
@@ -518,7 +528,11 @@ async function randomScenario(dr, d, rng, nOps, withOptins = false) {
     },
     advanceTime: async () => { await dr.advanceTime(rng.pick([60, 3600, 6 * 3600, DAY, 3 * DAY, 10 * DAY])); },
     mineEmpty: async () => { await dr.mineEmpty(1 + rng.int(5)); },
-    nodeStake: async () => { await dr.nodeStake(rng.pick(users), rng.amount(10000, 80000)); },
+    nodeStake: async () => {
+      // Each stake at least the minimum (Stake.sol); now and then one below it (reverts).
+      const min = dr.m.node.minimum / 10n ** 18n;
+      await dr.nodeStake(rng.pick(users), rng.chance(0.15) ? rng.amount(1000, 40000) : rng.amount(Number(min), Number(min) + 80000));
+    },
     nodeMint: async () => {
       const node = dr.m.node;
       const ok = users.filter((u) => (node.stakes.get(u) || 0n) >= node.minimum);

@@ -45,7 +45,8 @@ runTest('test_reorg', async (ctx) => {
     await app.send(lic.owner, 'enableSigner', [id, signer]),
     await app.send(lic.owner, 'lock', [id, 777n * E18]),
     await app.send(lic.owner, 'setLicenseAlias', [id, 'pre-reorg-alias']),
-    await d.node.send(nodeUser, 'stake', [1234n * E18]),
+    // (a stake is at least the contract's minimum, as Stake.sol requires)
+    await d.node.send(nodeUser, 'stake', [(await d.node.call('minimumStake', [])) + 1234n * E18]),
   ];
   assert(tail.every((r) => r.status === '0x1'), 'tail transactions failed');
   const head = Number(BigInt(await rpc.call('eth_blockNumber', [])));

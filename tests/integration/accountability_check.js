@@ -18,8 +18,10 @@
 //     transaction).
 //
 //   - with --mfr (manufacturer_admin.js's record): the manufacturer license's
-//     admin actions, each by its sender ('sender_only', no role), and its
-//     books against balanceOf, totalStaked and the sum of stakedBalance.
+//     admin actions, each by its DEFAULT_ADMIN_ROLE holder (the sender, or
+//     the Safe stand-in as the called contract), its role history against
+//     hasRole, and its books against balanceOf, totalStaked and the sum of
+//     stakedBalance.
 //
 // node accountability_check.js --db CONNINFO --rpc URL --network FILE --oracle FILE [--keep N] [--mfr FILE]
 'use strict';
@@ -85,22 +87,40 @@ const json = (sql) => JSON.parse(psql(sql));
 
   let mfrWant = null;
   if (args.mfr) {
-    // The manufacturer license (2022 Stake): no roles, one immutable admin;
-    // its actions attributed to the sender only (015_manufacturer_admin.sql).
-    step('manufacturer license: admin actions by the sender');
+    // The manufacturer license (2022 Stake): AccessControl, every admin
+    // call gated by DEFAULT_ADMIN_ROLE (DIMO's Stake.sol): its actions are
+    // attributed like the app license's, to the deployer as the sender or
+    // to the Safe stand-in as the called contract (`via` its owner), and
+    // its role history is the contract's hasRole at every recorded block.
+    step('manufacturer license: admin actions by DEFAULT_ADMIN_ROLE holders');
     const mr = JSON.parse(fs.readFileSync(args.mfr, 'utf8'));
     const hexM = `'\\x${mr.contract.slice(2).toLowerCase()}'::bytea`;
     const gotM = json(`SELECT coalesce(jsonb_agg(jsonb_build_object('tx', dimo_hex(tx_hash), 'action', action,
         'token_id', token_id::text, 'amount', amount::text, 'by', dimo_hex(by_address), 'via', dimo_hex(via),
-        'attribution', attribution, 'role', gating_role, 'tx_from', dimo_hex(tx_from))
+        'attribution', attribution, 'role', dimo_role_name(gating_role), 'tx_from', dimo_hex(tx_from))
         ORDER BY block_number, log_index), '[]') FROM admin_actions WHERE chain_id = ${chain} AND contract = ${hexM}`);
     const wantM = [];
     for (const a of mr.actions) {
       const tx = await c.rpc(rpc, 'eth_getTransactionByHash', [a.tx]);
-      wantM.push({ tx: a.tx, action: a.action, token_id: a.token_id || null, amount: a.amount || null, by: a.by,
-        via: null, attribution: 'sender_only', role: null, tx_from: tx.from.toLowerCase() });
+      wantM.push({ tx: a.tx, action: a.action, token_id: a.token_id || null, amount: a.amount || null,
+        by: a.by.toLowerCase(), via: a.via && a.via.toLowerCase(), attribution: a.attribution,
+        role: 'DEFAULT_ADMIN_ROLE', tx_from: tx.from.toLowerCase() });
     }
-    eq(gotM, wantM, 'manufacturer admin actions: each by its sender (the admin), sender_only, no role');
+    eq(gotM, wantM, 'manufacturer admin actions: each by its DEFAULT_ADMIN_ROLE holder (the deployer, or the Safe via its owner)');
+    for (const r of mr.roles) {
+      eq(psql(`SELECT dimo_hex(sender) FROM role_events WHERE tx_hash = '\\x${r.tx.slice(2)}' AND kind = '${r.kind}'
+        AND dimo_role_name(role) = 'DEFAULT_ADMIN_ROLE' AND account = '\\x${r.account.slice(2).toLowerCase()}'`),
+      r.sender.toLowerCase(), `manufacturer: ${r.kind} DEFAULT_ADMIN_ROLE ${r.account} by ${r.sender}`);
+    }
+    for (const b of [...new Set(mr.blocks)]) {
+      const doc = json(`SELECT dimo_role_holders(${chain}, ${hexM}, ${b})`);
+      const held = doc.roles.filter((x) => x.held).map((x) => `${x.role} ${x.account}`).sort();
+      const chainHeld = [];
+      for (const a of mr.accounts) {
+        if (await d.node.call('hasRole', ['0x' + '00'.repeat(32), a], { blockTag: b })) chainHeld.push(`DEFAULT_ADMIN_ROLE ${a.toLowerCase()}`);
+      }
+      eq(held, chainHeld.sort(), `manufacturer: roles held at block ${b} equal hasRole`);
+    }
     for (const r of mr.reverted)
       eq(psql(`SELECT count(*) FROM admin_actions WHERE tx_hash = '\\x${r.tx.slice(2)}'`), '0', 'a reverted call is no action');
     for (const b of mr.blocks) {
@@ -220,8 +240,8 @@ const json = (sql) => JSON.parse(psql(sql));
       // idle through the long RPC steps may be closed by the server.)
       const page = await getJson(`/v1/admin-actions?license=${mfrWant.contract}&limit=1000`);
       eq(page.actions.map((a) => [a.tx_hash, a.by.address, a.by.attribution, a.gating_role]).reverse(),
-        mfrWant.actions.map((a) => [a.tx, a.by, 'sender_only', null]), '/v1/admin-actions?license= (manufacturer)');
-      for (const act of ['unstake', 'emergency_withdrawal'])
+        mfrWant.actions.map((a) => [a.tx, a.by, a.attribution, 'DEFAULT_ADMIN_ROLE']), '/v1/admin-actions?license= (manufacturer)');
+      for (const act of ['unstake', 'emergency_withdrawal', 'mint'])
         eq((await getJson(`/v1/admin-actions?action=${act}&license=${mfrWant.contract}`)).actions.length, 1, `?action=${act}`);
     }
     step('API: /v1/books');

@@ -119,7 +119,7 @@ async function run(o) {
     await dr.lock(app, A1, a1, dimo(20000));
     await dr.forfeit(app, a1, dimo(5000)); // burn
     await dr.nodeStake(N1, dimo(150000));
-    n1 = await dr.nodeMint(N1, N1);
+    n1 = await dr.nodeMint(d.admin, N1); // mint: DEFAULT_ADMIN_ROLE only
     await dr.nodeStake(N2, dimo(100000));
     await dr.nodeMint(d.admin, N2);
   });
@@ -134,7 +134,7 @@ async function run(o) {
   await month(3, async () => {
     await dr.nodeRevoke(n1);
     await dr.freeze(appOld, a4, true);
-    await dr.nodeStake(N2, dimo(30000)); // back above the minimum
+    await dr.nodeStake(N2, dimo(120000)); // back above the minimum (a stake is at least the minimum)
     await dr.withdraw(app, A2, a2, dimo(2000));
     await dr.forfeit(app, a1, dimo(1000));
   });

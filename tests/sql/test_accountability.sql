@@ -4,7 +4,11 @@
 -- unattributed; an admin whose role was revoked; the books (held, staked,
 -- stray, adminWithdraw, forfeit checks); the ledger's filters and CSV; a
 -- rollback removes the senders with their logs and re-applying gives the
--- same rows. Contracts: 3000 = app license, 3001 = DIMO token. Accounts:
+-- same rows. Then the manufacturer license (3002, the 2022 Stake:
+-- AccessControl, every admin call gated by DEFAULT_ADMIN_ROLE): its role
+-- history, an unstake through the Safe (`called_contract`, `via`), a mint
+-- and an upgrade by the deployer, and an action after the deployer's
+-- renouncement (unattributed). Contracts: 3000 = app license, 3001 = DIMO token. Accounts:
 -- 1 an admin EOA, 2 a multisig holding the role, 3 its owner, 4 a sender
 -- through an unknown forwarder 6, 5 the license owner, 9 a recipient.
 SELECT dimo_internal.register_contract(137, t.addr(3000), 'app_license', 'app', 0);
@@ -117,3 +121,77 @@ SELECT t.eq(t.model_digest(), (SELECT d FROM straight), 'rollback and re-apply g
 -- Rederive (every part undone and derived again from the logs) keeps the senders.
 SELECT dimo_internal.rederive(137);
 SELECT t.eq(t.model_digest(), (SELECT d FROM straight), 'rederive gives the same rows');
+
+-- ---- the manufacturer license (2022 Stake): roles, as DIMO's source says ----
+SELECT dimo_internal.register_contract(137, t.addr(3002), 'manufacturer_license', 'manufacturer', 0);
+CREATE FUNCTION t.mgrant(p_block bigint, p_index int, p_kind text, p_account bigint, p_sender bigint)
+RETURNS void LANGUAGE sql
+AS $$
+  SELECT t.log(p_block, p_index, p_index, 3002, 'manufacturer_license', p_kind || '(bytes32,address,address)',
+    jsonb_build_object('role', t.role('DEFAULT_ADMIN_ROLE'), 'account', t.hex(p_account), 'sender', t.hex(p_sender)));
+$$;
+-- Block 20: initialize grants DEFAULT_ADMIN_ROLE to the deployer 1, which
+-- grants it to the Safe 2; 5 stakes 100. Block 21: 1 mints license 1 to 5.
+SELECT t.mgrant(20, 0, 'RoleGranted', 1, 1);
+SELECT t.mgrant(20, 1, 'RoleGranted', 2, 1);
+SELECT t.token(20, 2, 2, 5, 3002, 100);
+SELECT t.log(20, 3, 2, 3002, 'manufacturer_license', 'StakeTokens(address,uint256)',
+  jsonb_build_object('user', t.hex(5), 'amountOfTokens', t.dimo(100)));
+SELECT t.log(21, 0, 0, 3002, 'manufacturer_license', 'Transfer(address,address,uint256)',
+  jsonb_build_object('from', t.hex(0), 'to', t.hex(5), 'tokenId', '1'));
+SELECT t.log(21, 1, 0, 3002, 'manufacturer_license', 'LicenseMinted(address,uint256)',
+  jsonb_build_object('user', t.hex(5), 'tokenId', '1'));
+SELECT t.sender(21, 0, 0, 1, 3002);
+-- Block 22: the Safe's owner 3 has it unstake 40 (the Safe calls the
+-- contract); 1 upgrades the proxy.
+SELECT t.token(22, 0, 0, 3002, 5, 40);
+SELECT t.log(22, 1, 0, 3002, 'manufacturer_license', 'UnstakeTokens(address,uint256)',
+  jsonb_build_object('user', t.hex(5), 'amountOfTokens', t.dimo(40)));
+SELECT t.sender(22, 0, 0, 3, 2);
+SELECT t.log(22, 2, 1, 3002, 'manufacturer_license', 'Upgraded(address)',
+  jsonb_build_object('implementation', t.hex(77)));
+SELECT t.sender(22, 1, 2, 1, 3002);
+-- Block 23: 1 renounces; its later minimum change is attributed to no one.
+SELECT t.mgrant(23, 0, 'RoleRevoked', 1, 1);
+SELECT t.log(23, 1, 1, 3002, 'manufacturer_license', 'StakeAmountAdjusted(uint256)',
+  jsonb_build_object('amount', t.dimo(50)));
+SELECT t.sender(23, 1, 1, 1, 3002);
+SELECT t.apply(20, 23);
+SELECT t.eq((SELECT string_agg(action || ' ' || dimo_role_name(gating_role) || ' ' || attribution || ' '
+    || coalesce(dimo_hex(by_address), '-') || ' ' || coalesce(dimo_hex(via), '-'), '; '
+    ORDER BY block_number, log_index) FROM admin_actions WHERE contract = t.addr(3002)),
+  'mint DEFAULT_ADMIN_ROLE sender ' || t.hex(1) || ' -; unstake DEFAULT_ADMIN_ROLE called_contract '
+  || t.hex(2) || ' ' || t.hex(3) || '; upgrade DEFAULT_ADMIN_ROLE sender ' || t.hex(1)
+  || ' -; setting DEFAULT_ADMIN_ROLE unattributed - -', 'manufacturer: actions gated by DEFAULT_ADMIN_ROLE');
+SELECT t.eq((SELECT detail ->> 'owner' FROM admin_actions WHERE contract = t.addr(3002) AND action = 'mint'),
+  t.hex(5), 'manufacturer: the mint names its owner');
+SELECT t.eq((SELECT count(*) FROM admin_actions WHERE attribution = 'sender_only'), 0::bigint,
+  'no action is attributed to a sender without a role');
+SELECT t.eq((SELECT string_agg(r ->> 'account' || ' ' || (r ->> 'held'), ',' ORDER BY r ->> 'account')
+  FROM jsonb_array_elements(dimo_role_holders(137, t.addr(3002)) -> 'roles') r),
+  t.hex(1) || ' false,' || t.hex(2) || ' true', 'manufacturer: role history (the deployer renounced)');
+SELECT t.eq((SELECT granted_by FROM role_holders WHERE contract = t.hex(3002)), t.hex(1),
+  'manufacturer: the Safe holds DEFAULT_ADMIN_ROLE, granted by the deployer');
+SELECT t.eq(jsonb_array_length(dimo_admin_actions_page(137, t.hex(3002), 'mint', NULL, NULL, NULL, 10, NULL) -> 'actions'),
+  1, 'ledger: the mint action filter');
+SELECT t.eq(dimo_license_books(137, t.addr(3002)) ->> 'held', t.dimo(60), 'manufacturer books: held');
+-- A rollback to block 21 and the re-apply give the same rows; so does rederive.
+CREATE TEMP TABLE mfr_straight AS SELECT t.model_digest() AS d;
+SELECT t.rollback(21);
+SELECT t.eq((SELECT count(*) FROM admin_actions WHERE contract = t.addr(3002)), 1::bigint,
+  'manufacturer: actions above the kept block removed');
+SELECT t.token(22, 0, 0, 3002, 5, 40);
+SELECT t.log(22, 1, 0, 3002, 'manufacturer_license', 'UnstakeTokens(address,uint256)',
+  jsonb_build_object('user', t.hex(5), 'amountOfTokens', t.dimo(40)));
+SELECT t.sender(22, 0, 0, 3, 2);
+SELECT t.log(22, 2, 1, 3002, 'manufacturer_license', 'Upgraded(address)',
+  jsonb_build_object('implementation', t.hex(77)));
+SELECT t.sender(22, 1, 2, 1, 3002);
+SELECT t.mgrant(23, 0, 'RoleRevoked', 1, 1);
+SELECT t.log(23, 1, 1, 3002, 'manufacturer_license', 'StakeAmountAdjusted(uint256)',
+  jsonb_build_object('amount', t.dimo(50)));
+SELECT t.sender(23, 1, 1, 1, 3002);
+SELECT t.apply(22, 23);
+SELECT t.eq(t.model_digest(), (SELECT d FROM mfr_straight), 'manufacturer: rollback and re-apply give the same rows');
+SELECT dimo_internal.rederive(137);
+SELECT t.eq(t.model_digest(), (SELECT d FROM mfr_straight), 'manufacturer: rederive gives the same rows');

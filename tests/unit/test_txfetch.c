@@ -98,29 +98,34 @@ static void test_unknown_first(void) {
   idx_txfetch_free(&f);
 }
 
-/* The manufacturer license (2022 Stake): its admin-only calls' logs. */
+/* The manufacturer license (2022 Stake): its onlyRole(DEFAULT_ADMIN_ROLE)
+ * calls' logs, mint and upgrade included. */
 static void test_manufacturer(void) {
   idx_txfetch_t f;
   setup(&f);
   const char *m = "manufacturer_license";
-  idx_log_t logs[8];
+  idx_log_t logs[9];
   size_t n = 0;
   logs[n++] = lg(20, 0, 1, m, "StakeTokens", 2);   /* a staker's own */
   logs[n++] = lg(20, 1, 2, m, "UnstakeTokens", 2); /* unstake */
   logs[n++] = lg(20, 2, 3, m, "EmergencyWithdrawal", 2);
   logs[n++] = lg(20, 3, 4, m, "StakeAmountAdjusted", 1);
-  logs[n++] = lg(21, 0, 5, m, "Transfer", 4);       /* revokeLicense's burn */
+  logs[n++] = lg(21, 0, 5, m, "Transfer", 4);       /* revoke's burn */
   logs[n++] = lg(21, 1, 5, m, "LicenseRevoked", 1); /* same tx, not asked twice */
   logs[n] = lg(21, 2, 6, m, "Transfer", 4);         /* a mint */
   logs[n++].topics[2].b[31] = 1;
   logs[n++] = lg(21, 3, 6, m, "LicenseMinted", 2);
-  bool want[] = {false, true, true, true, true, false, false, false};
+  logs[n++] = lg(21, 4, 7, m, "Upgraded", 2); /* the UUPS upgrade */
+  bool want[] = {false, true, true, true, true, false, true, false, true};
   for (size_t i = 0; i < n; i++)
     CHECK(idx_txfetch_is_admin(&f, logs, n, i) == want[i]);
   CHECK_INT(idx_txfetch_plan(&f, logs, n), 0);
-  CHECK_INT(f.n, 4);
+  CHECK_INT(f.n, 6);
   CHECK_INT(f.txs[3].tx_hash.b[31], 5);
   CHECK_INT(f.txs[3].first_log_index, 0);
+  CHECK_INT(f.txs[4].tx_hash.b[31], 6); /* the mint */
+  CHECK_INT(f.txs[4].first_log_index, 2);
+  CHECK_INT(f.txs[5].tx_hash.b[31], 7);
   idx_txfetch_free(&f);
 }
 

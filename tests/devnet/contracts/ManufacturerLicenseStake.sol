@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: UNLICENSED
-// dimo-indexer devnet: the 2022 node-operator license with staking ("Stake",
-// Polygon 0xaa32a9e7...), same event signatures, including its bug.
-// Written for the devnet; test code only.
+// dimo-indexer devnet: the 2022 manufacturer license with staking ("Stake",
+// Polygon 0xaa32a9e7...), same event signatures, including its bug, and the
+// same access rule as DIMO's source (contracts/Stake.sol): AccessControl,
+// every admin function onlyRole(DEFAULT_ADMIN_ROLE), granted at deployment
+// to the deployer. Written for the devnet; test code only. (Not a proxy:
+// the deployed contract's UUPS upgrade is not reproduced here.)
 pragma solidity 0.8.28;
 
 interface IDevnetStakeToken {
@@ -11,11 +14,17 @@ interface IDevnetStakeToken {
 }
 
 /// @title ManufacturerLicenseStake (devnet)
-/// @notice Stake is per address. A license (ERC-721, ids from 1) may be minted
-///         only to an address whose stake >= minimumStake. Admin-only: unstake,
+/// @notice Stake is per address; each stake() call must bring at least the
+///         current minimum. A license (ERC-721, ids from 1) may be minted,
+///         by a DEFAULT_ADMIN_ROLE holder only, to an address whose stake >=
+///         minimumStake. Admin-only (DEFAULT_ADMIN_ROLE): mint, unstake,
 ///         emergency withdrawal of stray tokens (no stake changes), minimum
-///         adjustment, revoke. Licenses do not move between owners here:
-///         transfers and approvals revert (only mint and revoke log Transfer).
+///         adjustment (setNewMinStakeAmount), revoke. Roles as OpenZeppelin's
+///         AccessControl: grantRole / revokeRole by the role's admin,
+///         renounceRole by the holder, each logging RoleGranted / RoleRevoked
+///         (and a devnet-only setRoleAdmin: RoleAdminChanged).
+///         Licenses do not move between owners here: transfers and approvals
+///         revert (only mint and revoke log Transfer).
 ///
 ///         THE BUG, kept on purpose: LicenseRevoked carries the last minted
 ///         token id, not the revoked one. The burn Transfer(owner -> 0x0),
@@ -28,37 +37,91 @@ contract ManufacturerLicenseStake {
     event StakeAmountAdjusted(uint256 amount);
     event LicenseMinted(address indexed user, uint256 tokenId);
     event LicenseRevoked(uint256 tokenId);
+    event RoleGranted(bytes32 indexed role, address indexed account, address indexed sender);
+    event RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender);
+    event RoleAdminChanged(bytes32 indexed role, bytes32 indexed previousAdminRole, bytes32 indexed newAdminRole);
 
     string public constant name = "Dimo License";
     string public constant symbol = "DIMO";
+    bytes32 public constant DEFAULT_ADMIN_ROLE = 0x00;
 
     IDevnetStakeToken public immutable dimoToken;
-    address public immutable admin;
 
     uint256 public minimumStake;
     uint256 public totalStaked;
     uint256 public lastMintedId;
     mapping(address => uint256) public stakedBalance;
     mapping(uint256 => address) private _owners;
+    mapping(bytes32 => mapping(address => bool)) private _hasRole;
+    mapping(bytes32 => bytes32) private _roleAdmin;
     // Devnet-only: every address that ever staked or received a license (see stakers()).
     address[] private _stakers;
     mapping(address => bool) private _listed;
     mapping(address => uint256) private _balances;
 
-    modifier onlyAdmin() {
-        require(msg.sender == admin, "Stake: not admin");
+    modifier onlyRole(bytes32 role) {
+        require(_hasRole[role][msg.sender], "AccessControl: missing role");
         _;
     }
 
     constructor(address dimoToken_) {
         dimoToken = IDevnetStakeToken(dimoToken_);
-        admin = msg.sender;
+        _grantRole(DEFAULT_ADMIN_ROLE, msg.sender);
         minimumStake = 100000 ether; // 100,000 DIMO
     }
 
-    /// @notice DIMO Transfer(user -> this), then StakeTokens.
+    // ---- roles (AccessControl's rules and events) ----
+
+    function hasRole(bytes32 role, address account) public view returns (bool) {
+        return _hasRole[role][account];
+    }
+
+    function getRoleAdmin(bytes32 role) public view returns (bytes32) {
+        return _roleAdmin[role];
+    }
+
+    function grantRole(bytes32 role, address account) external onlyRole(getRoleAdmin(role)) {
+        _grantRole(role, account);
+    }
+
+    function revokeRole(bytes32 role, address account) external onlyRole(getRoleAdmin(role)) {
+        _revokeRole(role, account);
+    }
+
+    function renounceRole(bytes32 role, address account) external {
+        require(account == msg.sender, "AccessControl: can only renounce roles for self");
+        _revokeRole(role, account);
+    }
+
+    /// @notice DEVNET-ONLY: Stake.sol never changes a role's admin (OpenZeppelin's
+    ///         _setRoleAdmin is internal and unused), but its ABI declares
+    ///         RoleAdminChanged, which the devnet must emit once.
+    function setRoleAdmin(bytes32 role, bytes32 adminRole) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        bytes32 previous = _roleAdmin[role];
+        _roleAdmin[role] = adminRole;
+        emit RoleAdminChanged(role, previous, adminRole);
+    }
+
+    function _grantRole(bytes32 role, address account) private {
+        if (!_hasRole[role][account]) {
+            _hasRole[role][account] = true;
+            emit RoleGranted(role, account, msg.sender);
+        }
+    }
+
+    function _revokeRole(bytes32 role, address account) private {
+        if (_hasRole[role][account]) {
+            _hasRole[role][account] = false;
+            emit RoleRevoked(role, account, msg.sender);
+        }
+    }
+
+    // ---- staking and licenses ----
+
+    /// @notice DIMO Transfer(user -> this), then StakeTokens. At least the
+    ///         current minimum per call (Stake.sol's rule).
     function stake(uint256 amount) external {
-        require(amount != 0, "Stake: zero amount");
+        require(amount >= minimumStake, "Stake: amount below the minimum");
         require(dimoToken.transferFrom(msg.sender, address(this), amount), "Stake: transferFrom");
         stakedBalance[msg.sender] += amount;
         totalStaked += amount;
@@ -70,9 +133,8 @@ contract ManufacturerLicenseStake {
         return stakedBalance[user] >= minimumStake;
     }
 
-    /// @notice By the admin, or by `to` itself. Logs Transfer(0x0 -> to), then LicenseMinted.
-    function mintLicense(address to) external returns (uint256 tokenId) {
-        require(msg.sender == admin || msg.sender == to, "Stake: not allowed");
+    /// @notice By a DEFAULT_ADMIN_ROLE holder. Logs Transfer(0x0 -> to), then LicenseMinted.
+    function mint(address to) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 tokenId) {
         require(to != address(0), "Stake: zero address");
         require(isWhitelisted(to), "Stake: stake below minimum");
         tokenId = ++lastMintedId;
@@ -84,7 +146,7 @@ contract ManufacturerLicenseStake {
     }
 
     /// @notice Admin returns part of a user's stake: DIMO Transfer(this -> user), then UnstakeTokens.
-    function unstake(address user, uint256 amount) external onlyAdmin {
+    function unstake(address user, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) {
         require(amount != 0, "Stake: zero amount");
         uint256 staked = stakedBalance[user];
         require(staked >= amount, "Stake: amount exceeds stake");
@@ -95,7 +157,7 @@ contract ManufacturerLicenseStake {
     }
 
     /// @notice Returns stray tokens (balance above totalStaked); stakes do not change.
-    function emergencyWithdraw(address to, uint256 amount) external onlyAdmin {
+    function emergencyWithdraw(address to, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) {
         require(to != address(0), "Stake: zero address");
         require(amount != 0, "Stake: zero amount");
         require(dimoToken.balanceOf(address(this)) - totalStaked >= amount, "Stake: not stray tokens");
@@ -103,14 +165,14 @@ contract ManufacturerLicenseStake {
         emit EmergencyWithdrawal(to, amount);
     }
 
-    function adjustStakeAmount(uint256 amount) external onlyAdmin {
+    function setNewMinStakeAmount(uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) {
         minimumStake = amount;
         emit StakeAmountAdjusted(amount);
     }
 
     /// @notice Burns the license: Transfer(owner -> 0x0, tokenId), then the buggy
     ///         LicenseRevoked(lastMintedId).
-    function revokeLicense(uint256 tokenId) external onlyAdmin {
+    function revoke(uint256 tokenId) external onlyRole(DEFAULT_ADMIN_ROLE) {
         address owner_ = _owners[tokenId];
         require(owner_ != address(0), "Stake: invalid token");
         delete _owners[tokenId];

@@ -447,7 +447,8 @@ class Driver {
 
   async nodeStake(user, amount) {
     const node = this.m.node;
-    const ok = amount > 0n && this.m.balance(user) >= amount;
+    // Stake.sol: each stake() call brings at least the current minimum.
+    const ok = amount > 0n && amount >= node.minimum && this.m.balance(user) >= amount;
     const r = await this._exec('nodeStake', {
       from: user, contract: node.address, fn: 'stake', args: [amount], ok,
       events: [
@@ -465,10 +466,11 @@ class Driver {
 
   async nodeMint(caller, to) {
     const node = this.m.node;
-    const ok = (caller === this.admin || caller === to) && (node.stakes.get(to) || 0n) >= node.minimum;
+    // Stake.sol: mint is onlyRole(DEFAULT_ADMIN_ROLE) (the deployer holds it here).
+    const ok = caller === this.admin && (node.stakes.get(to) || 0n) >= node.minimum;
     const id = node.lastMinted + 1n;
     const r = await this._exec('nodeMint', {
-      from: caller, contract: node.address, fn: 'mintLicense', args: [to], ok,
+      from: caller, contract: node.address, fn: 'mint', args: [to], ok,
       events: [
         [node.address, 'Transfer', { from: ZERO, to, tokenId: id }],
         [node.address, 'LicenseMinted', { user: to, tokenId: id }],
@@ -503,7 +505,7 @@ class Driver {
   async nodeAdjust(amount) {
     const node = this.m.node;
     const r = await this._exec('nodeAdjustMinimum', {
-      from: this.admin, contract: node.address, fn: 'adjustStakeAmount', args: [amount], ok: true,
+      from: this.admin, contract: node.address, fn: 'setNewMinStakeAmount', args: [amount], ok: true,
       events: [[node.address, 'StakeAmountAdjusted', { amount }]],
       params: { amount: String(amount) },
     });
@@ -516,7 +518,7 @@ class Driver {
     const owner = node.licenses.get(id);
     const ok = owner !== undefined && owner !== null;
     const r = await this._exec('nodeRevoke', {
-      from: this.admin, contract: node.address, fn: 'revokeLicense', args: [id], ok,
+      from: this.admin, contract: node.address, fn: 'revoke', args: [id], ok,
       events: [
         [node.address, 'Transfer', { from: owner || ZERO, to: ZERO, tokenId: id }],
         [node.address, 'LicenseRevoked', { tokenId: node.lastMinted }], // the deployed bug

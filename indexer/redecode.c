@@ -1,0 +1,177 @@
+/* redecode.c: logs kept raw that the loaded ABIs now decode (see
+ * include/redecode.h). The store reads and writes (libpq stays there);
+ * this module decides which kinds of raw logs are now known, decodes them
+ * with abi.c exactly as the follower does (sync.c, decode_log), and cuts
+ * the work into rounds. */
+#include "common.h"
+
+#include "abi.h"
+#include "arena.h"
+#include "buf.h"
+#include "log.h"
+#include "redecode.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Raw logs read per query (a page of one kind). */
+enum { PAGE = 1000 };
+
+typedef struct redecode_s {
+  idx_store_t *store;
+  const idx_network_t *net;
+  uint64_t chain_id;
+  const idx_contract_t *contract; /* of the kind being read */
+  idx_log_t *logs;                /* the round: decoded logs, IDX_REDECODE_ROUND at most */
+  size_t nlogs;
+  idx_arena_t arena; /* their data and decoded arguments */
+  idx_buf_t json;    /* one log's arguments, reused */
+  int64_t after_block, after_log;
+  idx_redecode_stats_t st;
+  char *err;
+  size_t errlen;
+} redecode_t;
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Writes the round in hand (one transaction), then forgets it. */
+static int flush(redecode_t *r) {
+  if (r->nlogs == 0)
+    return 0;
+  int rc = idx_store_redecode_write(r->store, r->chain_id, r->logs, r->nlogs, r->st.parts,
+                                    sizeof r->st.parts, r->err, r->errlen);
+  if (rc)
+    return rc;
+  r->st.decoded += r->nlogs;
+  r->st.rounds++;
+  r->nlogs = 0;
+  idx_arena_reset(&r->arena);
+  return 0;
+}
+
+/* One raw log of the kind in hand: decoded into the round, or kept raw. */
+static int on_raw(void *ud, const idx_log_t *raw) {
+  redecode_t *r = ud;
+  r->after_block = (int64_t)raw->block_number;
+  r->after_log = (int64_t)raw->log_index;
+  idx_abi_decoded_t d;
+  int rc =
+      idx_abi_decode(&r->contract->abi, raw->topics, raw->ntopics, raw->data, raw->data_len, &d);
+  if (rc || !d.event) {
+    r->st.kept++;
+    return 0;
+  }
+  idx_buf_reset(&r->json);
+  if ((rc = idx_abi_decoded_to_json(&d, &r->json)) != 0) {
+    idx_set_err(r->err, r->errlen, "redecode: %s", idx_strerror(rc));
+    return rc;
+  }
+  idx_log_t *l = &r->logs[r->nlogs];
+  *l = *raw;
+  l->data = (const uint8_t *)idx_arena_dup(&r->arena, raw->data, raw->data_len);
+  l->args_json = idx_arena_dup(&r->arena, r->json.data, r->json.len);
+  if (!l->data || !l->args_json) {
+    idx_set_err(r->err, r->errlen, "redecode: out of memory");
+    return IDX_ERR_NOMEM;
+  }
+  l->event = d.event->signature;
+  l->event_name = d.event->name;
+  l->role = idx_role_name(r->contract->role);
+  if (++r->nlogs == IDX_REDECODE_ROUND)
+    return flush(r);
+  return 0;
+}
+
+/* Every raw log of one kind, page by page. */
+static int one_kind(redecode_t *r, const idx_store_unknown_shape_t *sh) {
+  r->after_block = -1;
+  r->after_log = -1;
+  for (;;) {
+    size_t n = 0;
+    int rc = idx_store_unknown_page(r->store, r->chain_id, sh, r->after_block, r->after_log, PAGE,
+                                    on_raw, r, &n, r->err, r->errlen);
+    if (rc)
+      return rc;
+    if (n < PAGE)
+      return 0;
+  }
+}
+
+bool idx_redecode_known(const idx_network_t *net, const idx_store_unknown_shape_t *shape) {
+  const idx_contract_t *c = idx_network_contract(net, &shape->address);
+  return c && shape->has_topic0 && idx_abi_find(&c->abi, &shape->topic0, shape->ntopics, NULL);
+}
+
+int idx_redecode_run(idx_store_t *store, const idx_network_t *net, idx_redecode_stats_t *st,
+                     char *err, size_t errlen) {
+  if (st)
+    memset(st, 0, sizeof *st);
+  double t0 = now_ms();
+  idx_store_unknown_shape_t *shapes = calloc(IDX_REDECODE_MAX_SHAPES, sizeof *shapes);
+  if (!shapes) {
+    idx_set_err(err, errlen, "redecode: out of memory");
+    return IDX_ERR_NOMEM;
+  }
+  size_t nshapes = 0;
+  bool more = false;
+  int rc = idx_store_unknown_shapes(store, net->chain_id, shapes, IDX_REDECODE_MAX_SHAPES, &nshapes,
+                                    &more, err, errlen);
+  if (rc) {
+    free(shapes);
+    return rc;
+  }
+  if (more)
+    idx_log_warn("redecode",
+                 "more than %d kinds of unknown logs: the rest waits for the next start",
+                 IDX_REDECODE_MAX_SHAPES);
+  /* The kinds the loaded ABIs know now (topic0 and topic count, as the
+   * follower matches them); nothing else is read. */
+  size_t known = 0;
+  for (size_t i = 0; i < nshapes; i++) {
+    if (idx_redecode_known(net, &shapes[i]))
+      shapes[known++] = shapes[i];
+  }
+  if (known == 0) {
+    free(shapes);
+    return 0;
+  }
+  redecode_t r;
+  memset(&r, 0, sizeof r);
+  r.store = store;
+  r.net = net;
+  r.chain_id = net->chain_id;
+  r.err = err;
+  r.errlen = errlen;
+  r.logs = calloc(IDX_REDECODE_ROUND, sizeof *r.logs);
+  idx_arena_init(&r.arena, 1u << 20, (size_t)1 << 30);
+  idx_buf_init(&r.json, 1u << 24);
+  if (!r.logs) {
+    idx_set_err(err, errlen, "redecode: out of memory");
+    rc = IDX_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < known && !rc; i++) {
+    r.contract = idx_network_contract(net, &shapes[i].address);
+    rc = one_kind(&r, &shapes[i]);
+  }
+  if (!rc)
+    rc = flush(&r);
+  if (!rc && (r.st.decoded || r.st.kept))
+    idx_log_info(
+        "redecode",
+        "unknown logs now known: %llu decoded and moved to logs in %llu round(s), %llu kept "
+        "raw (bytes of another generation); model parts re-derived: %s (%.0f ms)",
+        (unsigned long long)r.st.decoded, (unsigned long long)r.st.rounds,
+        (unsigned long long)r.st.kept, r.st.parts[0] ? r.st.parts : "none", now_ms() - t0);
+  if (st)
+    *st = r.st;
+  free(r.logs);
+  idx_arena_free(&r.arena);
+  idx_buf_free(&r.json);
+  free(shapes);
+  return rc;
+}
