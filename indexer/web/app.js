@@ -79,7 +79,8 @@
   function executor(by) {
     if (!by) return el('span', { class: 'muted' }, 'unknown');
     if (!by.address) return el('span', { class: 'muted' }, by.attribution === 'unattributed' ? 'unattributed' : 'not fetched');
-    return el('span', {}, shortAddr(by.address), ' ', el('small', {}, by.role || (by.attribution === 'sender_only' ? 'sender (no roles)' : '')),
+    const label = by.role || (by.attribution === 'deployment' ? 'deployer' : by.attribution === 'sender_only' ? 'sender (no roles)' : '');
+    return el('span', {}, shortAddr(by.address), ' ', el('small', {}, label),
       by.via ? [' via ', shortAddr(by.via)] : null);
   }
   function txLink(tx) {

@@ -75,7 +75,8 @@ $$;
 -- (none is derived since the manufacturer license is known to have roles;
 -- kept for the CHECK of 015); else 'sender' or
 -- 'called_contract' when that address held the gating role just before
--- the action, 'unattributed' when neither did.
+-- the action, 'deployment' when neither did in the transaction that
+-- created the contract (018: the deployer), 'unattributed' otherwise.
 CREATE OR REPLACE FUNCTION dimo_internal.acct_attribution(p_chain_id bigint, p_contract bytea, p_role bytea,
   p_fetched boolean, p_from bytea, p_to bytea, p_block bigint, p_log_index int)
 RETURNS text
@@ -90,6 +91,10 @@ BEGIN
     RETURN 'sender';
   ELSIF dimo_internal.held_role(p_chain_id, p_contract, p_role, p_to, p_block, p_log_index) THEN
     RETURN 'called_contract';
+  ELSIF p_to IS NULL THEN
+    -- A contract creation (018): the proxy's constructor logged it before
+    -- any role existed; the deployer did it.
+    RETURN 'deployment';
   END IF;
   RETURN 'unattributed';
 END;
@@ -100,7 +105,7 @@ CREATE OR REPLACE FUNCTION dimo_internal.acct_by(p_attribution text, p_from byte
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
   SELECT CASE p_attribution WHEN 'sender' THEN p_from WHEN 'sender_only' THEN p_from
-    WHEN 'called_contract' THEN p_to END
+    WHEN 'deployment' THEN p_from WHEN 'called_contract' THEN p_to END
 $$;
 CREATE OR REPLACE FUNCTION dimo_internal.acct_via(p_attribution text, p_from bytea) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -422,7 +427,8 @@ BEGIN
     'tx_hash', dimo_hex(a.tx_hash), 'tx_from', dimo_hex(a.tx_from), 'tx_to', dimo_hex(a.tx_to),
     'gating_role', dimo_role_name(a.gating_role),
     'by', jsonb_build_object('address', dimo_hex(a.by_address),
-      'role', CASE WHEN a.by_address IS NOT NULL THEN dimo_role_name(a.gating_role) END,
+      'role', CASE WHEN a.by_address IS NOT NULL AND a.attribution <> 'deployment'
+        THEN dimo_role_name(a.gating_role) END,
       'via', dimo_hex(a.via), 'attribution', a.attribution))
     FROM admin_actions a
     WHERE a.chain_id = p_chain_id AND a.block_number = p_block AND a.log_index = p_log_index);
@@ -631,7 +637,8 @@ BEGIN
     RETURN NULL;
   END IF;
   RETURN (SELECT jsonb_build_object('address', dimo_hex(a.by_address),
-      'role', CASE WHEN a.by_address IS NOT NULL THEN dimo_role_name(a.gating_role) END,
+      'role', CASE WHEN a.by_address IS NOT NULL AND a.attribution <> 'deployment'
+        THEN dimo_role_name(a.gating_role) END,
       'via', dimo_hex(a.via), 'attribution', a.attribution)
     FROM admin_actions a
     WHERE a.chain_id = p_chain_id AND a.block_number = p_block AND a.log_index = p_log_index);

@@ -65,14 +65,20 @@ const json = (sql) => JSON.parse(psql(sql));
   const unattributed = Number(psql(`SELECT count(*) FROM admin_actions WHERE chain_id = ${chain}
     AND contract = ${hexC} AND attribution = 'unattributed'`));
   eq(unattributed, want.filter((a) => a.attribution === 'unattributed').length, 'unattributed actions counted');
-  // Elsewhere on the chain, the only unattributed actions are the other
-  // app license proxies' Upgraded at deployment (before any role existed).
+  // Elsewhere on the chain, the other app license proxies' Upgraded at
+  // deployment (before any role existed) are their deployer's, and no
+  // action is unattributed.
   const others = d.net.contracts.filter((x) => x.role === 'app_license' && x['x-implementation'] &&
     x.address.toLowerCase() !== o.contract.toLowerCase() && x.start_block <= keep);
-  eq(json(`SELECT coalesce(jsonb_agg(jsonb_build_array(dimo_hex(tx_hash), action, dimo_role_name(gating_role))
-      ORDER BY block_number, log_index), '[]') FROM admin_actions WHERE chain_id = ${chain}
-      AND contract <> ${hexC} AND attribution = 'unattributed'`),
-    others.map((x) => [x['x-deploy-tx'], 'upgrade', 'UPGRADER_ROLE']), 'other unattributed actions: proxy deployments only');
+  const deployers = [];
+  for (const x of others) deployers.push((await c.rpc(rpc, 'eth_getTransactionByHash', [x['x-deploy-tx']])).from.toLowerCase());
+  eq(json(`SELECT coalesce(jsonb_agg(jsonb_build_array(dimo_hex(tx_hash), action, dimo_role_name(gating_role),
+        dimo_hex(by_address)) ORDER BY block_number, log_index), '[]') FROM admin_actions WHERE chain_id = ${chain}
+      AND contract <> ${hexC} AND attribution = 'deployment'`),
+    others.map((x, i) => [x['x-deploy-tx'], 'upgrade', 'UPGRADER_ROLE', deployers[i]]),
+    'other proxies\' deployment upgrades: their deployer\'s');
+  eq(psql(`SELECT count(*) FROM admin_actions WHERE chain_id = ${chain} AND contract <> ${hexC}
+      AND attribution = 'unattributed'`), '0', 'no other action unattributed');
   for (const r of o.reverted.filter((x) => x.block <= keep)) {
     const receipt = await c.rpc(rpc, 'eth_getTransactionReceipt', [r.tx]);
     eq(receipt.status, '0x0', `the revoked admin's call ${r.tx} reverted`);

@@ -195,3 +195,15 @@ SELECT t.apply(22, 23);
 SELECT t.eq(t.model_digest(), (SELECT d FROM mfr_straight), 'manufacturer: rollback and re-apply give the same rows');
 SELECT dimo_internal.rederive(137);
 SELECT t.eq(t.model_digest(), (SELECT d FROM mfr_straight), 'manufacturer: rederive gives the same rows');
+
+-- A proxy's Upgraded in the transaction that created it (`to` null),
+-- before any role existed: the deployer's (018), not unattributed; the API
+-- names no role for it (the deployer held none).
+SELECT t.log(30, 0, 0, 3000, 'app_license', 'Upgraded(address)', jsonb_build_object('implementation', t.hex(78)));
+SELECT t.sender(30, 0, 0, 9, NULL);
+SELECT t.apply(30, 30);
+SELECT t.eq((SELECT attribution || ':' || dimo_hex(by_address) FROM admin_actions WHERE block_number = 30),
+  'deployment:' || t.hex(9), 'an upgrade in the creating transaction is the deployer''s');
+SELECT t.eq(dimo_internal.admin_action_json(137, 30, 0) -> 'by',
+  jsonb_build_object('address', t.hex(9), 'role', NULL, 'via', NULL, 'attribution', 'deployment'),
+  'by: the deployer, no role');

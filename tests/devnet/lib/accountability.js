@@ -48,13 +48,14 @@ async function runAccountability(d) {
   // (as on Polygon, where initialize was even a later transaction). The
   // indexer's rule (schema/functions/accountability.sql: the sender or the
   // called contract held the gating role just before the log) finds no
-  // holder, so this upgrade is `unattributed` (the deployer sent it).
+  // holder; the transaction created the contract, so the upgrade is the
+  // deployer's (`deployment`, migration 018).
   const dep = await d.rpc.call('eth_getTransactionReceipt', [app.entry['x-deploy-tx']]);
   if (!dep.logs.some((l) => lower(l.address) === app.address && l.topics[0] === UPGRADED)) {
     throw new Error(`the deployment of ${app.address} logged no Upgraded: not a proxy`);
   }
-  oracle.actions.push({ tx: dep.transactionHash, block: block(dep), action: 'upgrade', by: null, via: null,
-    attribution: 'unattributed', role: 'UPGRADER_ROLE', deployment: true });
+  oracle.actions.push({ tx: dep.transactionHash, block: block(dep), action: 'upgrade', by: lower(dep.from), via: null,
+    attribution: 'deployment', role: 'UPGRADER_ROLE', deployment: true });
 
   // Forwarders: G (owner 8), then F (owners 7 and G).
   const G = (await deployContract(d.rpc, admin, 'DevnetForwarder', [[g1]])).contract;
