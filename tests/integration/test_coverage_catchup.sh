@@ -8,6 +8,8 @@
 # unknown log and no Upgraded of those proxies. The current binary migrates it (016 marks
 # the coverage) and starts `sync` with rounds of one block (--max-range 1);
 # it is killed (-9) once a round has committed, then started again. Then:
+#   - a stored log the chain contradicts refuses the round it is in (a
+#     warning; the follower goes on; nothing stored);
 #   - the catch-up logged its line, and complete_from_block is null (no
 #     coverage line in `status`);
 #   - the database (it_dump: logs, unknown_logs, the cursor) and every model
@@ -78,7 +80,23 @@ grep -q "coverage catch-up: asking the quiet contracts' every log of blocks" "$W
 left=$(it_psql "$DB" "SELECT complete_from FROM unfiltered_coverage")
 [[ -n $left && $left -le $old_to ]] || it_fail "killed after a round, the coverage is at '$left' (old cursor $old_to)"
 
-# 3. Restarted: it resumes and completes.
+# 3. A stored log that the chain contradicts (its block hash) refuses the
+#    round: a warning, nothing stored, the follower goes on.
+bad=$(it_psql "$DB" "SELECT block_number || ',' || log_index FROM logs
+  WHERE role IN ('app_license', 'sacd', 'storage_node', 'connection') AND block_number < $left
+  ORDER BY block_number DESC, log_index LIMIT 1")
+hash=$(it_psql "$DB" "SELECT encode(block_hash, 'hex') FROM logs WHERE (block_number, log_index) = ($bad)")
+it_psql "$DB" "UPDATE logs SET block_hash = '\\x$(printf '%064d' 0)' WHERE (block_number, log_index) = ($bad)" >/dev/null
+"$BIN" sync --network "$NET" --rpc "$RPC" --db "$DB" --confirmations 0 --to "$head" >"$WORK/refused.log" 2>&1 ||
+  it_fail "sync failed on a refused round: $(tail -5 "$WORK/refused.log")"
+# (rounds above it commit: the coverage stops above that block)
+left=$(it_psql "$DB" "SELECT complete_from FROM unfiltered_coverage")
+[[ -n $left && $left -gt ${bad%,*} ]] || it_fail "a refused round moved the coverage to '$left'"
+grep -q "coverage catch-up stopped (the answer for block ${bad%,*} differs from the stored logs of that block) with blocks below $left still to ask; the next start resumes it" "$WORK/refused.log" ||
+  it_fail "no warning for the contradicting round: $(grep -i coverage "$WORK/refused.log")"
+it_psql "$DB" "UPDATE logs SET block_hash = '\\x$hash' WHERE (block_number, log_index) = ($bad)" >/dev/null
+
+# 4. Restarted: it resumes and completes.
 "$BIN" sync --network "$NET" --rpc "$RPC" --db "$DB" --confirmations 0 --to "$head" >"$WORK/sync.log" 2>&1 ||
   it_fail "sync failed: $(tail -5 "$WORK/sync.log")"
 grep -q "coverage catch-up: blocks [0-9]*\.\.$((left - 1)) asked in [0-9]* round(s), [0-9]* log(s) and [0-9]* unknown log(s) stored" "$WORK/sync.log" ||
@@ -87,7 +105,7 @@ grep -q "coverage catch-up: blocks [0-9]*\.\.$((left - 1)) asked in [0-9]* round
 "$BIN" status --network "$NET" --db "$DB" >"$WORK/status.txt"
 ! grep -q "^coverage:" "$WORK/status.txt" || it_fail "status still has a coverage line"
 
-# 4. Equal to a fresh index, which has what the old index lacked.
+# 5. Equal to a fresh index, which has what the old index lacked.
 fresh=$(it_fresh_index fresh "$head")
 n=$(it_psql "$fresh" "SELECT count(*) FROM unknown_logs WHERE block_number <= $old_to")
 ((n > 0)) || it_fail "the fresh index has no unknown log below the old cursor"
@@ -115,7 +133,7 @@ dump_all "$fresh" "$WORK/fresh.dump"
 diff "$WORK/caught.dump" "$WORK/fresh.dump" >"$WORK/diff.txt" ||
   it_fail "the caught-up database differs from a fresh index: $(head -20 "$WORK/diff.txt")"
 
-# 5. Nothing to catch up: nothing asked, no line.
+# 6. Nothing to catch up: nothing asked, no line.
 "$BIN" sync --network "$NET" --rpc "$RPC" --db "$DB" --confirmations 0 --to "$head" --log-level debug \
   >"$WORK/again.log" 2>&1 || it_fail "sync failed: $(tail -5 "$WORK/again.log")"
 ! grep -q "coverage catch-up: \|coverage catch-up stopped" "$WORK/again.log" ||
