@@ -415,9 +415,12 @@ void idx_sync__coverage_job_done(idx_sync_t *s) {
   bool last = c->nlogs == 0 && c->from == c->complete_from;
   if (!last) {
     c->rounds++;
-    idx_log_debug("sync", "coverage catch-up: blocks %llu..%llu: %llu log(s), %llu unknown stored",
+    idx_log_debug("sync",
+                  "coverage catch-up: blocks %llu..%llu: %llu log(s), %llu unknown stored; "
+                  "the model at block %lld",
                   (unsigned long long)c->from, (unsigned long long)c->to,
-                  (unsigned long long)res->logs_added, (unsigned long long)res->unknown_added);
+                  (unsigned long long)res->logs_added, (unsigned long long)res->unknown_added,
+                  res->has_model ? (long long)res->model_block : -1LL);
   }
   c->logs_added += res->logs_added;
   c->unknown_added += res->unknown_added;
