@@ -12,9 +12,9 @@
  * At every start of `run` and `sync`, after the chain check and once the
  * model describes every stored block, the engine asks those blocks again,
  * top down, one round at a time: the quiet contracts' every log of the
- * round (the follower's unfiltered request, its span limits), the headers
- * of the round's blocks with logs (each log's block hash must be its
- * block's), decoded like a range's; the store keeps what it lacked, undoes
+ * round (the follower's unfiltered request, its span limits), decoded
+ * like a range's, each log's block hash its block's (the hash the stored
+ * logs of that block carry, else its header's); the store keeps what it lacked, undoes
  * the model above the lowest new row and moves complete_from down to the
  * round's first block, in one transaction (store.h:
  * idx_store_coverage_round). The engine's derivation then derives the
@@ -60,8 +60,14 @@ typedef struct idx_coverage_s {
   uint64_t from, to;
   idx_log_t *logs;
   size_t nlogs, cap;
-  uint64_t *hdr; /* blocks whose headers are asked, ascending */
+  uint64_t *hdr; /* its blocks with logs, ascending; then those whose headers are asked */
   size_t nhdr, hdr_at, hdr_asked, hdr_cap;
+  /* JOB_COVERAGE_STORED: per block of hdr, the hash and time its stored
+   * logs carry (the answer is checked against them; no header asked). */
+  bool *kfound;
+  idx_hash_t *khash;
+  int64_t *ktime;
+  uint64_t headers; /* headers asked (blocks with logs and none stored) */
   /* Totals (the log line). */
   uint64_t top; /* the coverage when it started */
   uint64_t rounds, logs_added, unknown_added;

@@ -178,6 +178,14 @@ IDX_WARN_UNUSED int idx_store_coverage_from(idx_store_t *store, uint64_t chain_i
                                             uint64_t *complete_from, char *err, size_t errlen)
     IDX_NONNULL(1, 3, 4);
 
+/* For each of blocks[0..n) (strictly ascending): whether the database
+ * holds logs of it (found[i]) and the block hash and time (unix seconds)
+ * they carry (hashes[i], times[i]). */
+IDX_WARN_UNUSED int idx_store_coverage_stored(idx_store_t *store, uint64_t chain_id,
+                                              const uint64_t *blocks, size_t n, bool *found,
+                                              idx_hash_t *hashes, int64_t *times, char *err,
+                                              size_t errlen) IDX_NONNULL(1, 8);
+
 /* What one round of the coverage catch-up stored. */
 typedef struct idx_store_coverage_s {
   uint64_t logs_added, unknown_added; /* rows a fresh index has that were missing */

@@ -101,8 +101,9 @@ typedef enum job_kind_e {
   JOB_SENDERS_WRITE, /* their senders, and the actions attributed */
   JOB_STARTS,        /* record deployment blocks discovery found (014) */
   /* #22, the coverage catch-up at start (coverage.c) */
-  JOB_COVERAGE_READ,  /* where the coverage is, and the contracts' starts */
-  JOB_COVERAGE_WRITE, /* a round's logs, merged */
+  JOB_COVERAGE_READ,   /* where the coverage is, and the contracts' starts */
+  JOB_COVERAGE_STORED, /* the stored hashes of a round's blocks with logs */
+  JOB_COVERAGE_WRITE,  /* a round's logs, merged */
 } job_kind_t;
 
 /* Deployment blocks read or recorded at once (discovered_starts rows). */

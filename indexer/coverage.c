@@ -9,8 +9,9 @@
  *      address no filter named, a known event that does not decode, a
  *      removed log, a log outside the round, a duplicate position are a
  *      bad answer);
- *   3. the headers of the round's blocks with logs, batched: each log's
- *      block hash must be its block's (and gives the log its time);
+ *   3. each log's block hash must be its block's: the hash the stored
+ *      logs of its block carry, else (a block the database has no log of)
+ *      its header's, asked in batches; either gives the log its time;
  *   4. the store merges it (idx_store_coverage_round): what was missing is
  *      stored, and a log that contradicts a stored one in its block (hash,
  *      transaction, address) refuses the round.
@@ -66,8 +67,14 @@ uint64_t idx_coverage_low(const idx_network_t *net, const idx_store_start_t *sta
 void idx_sync__coverage_free(idx_sync_t *s) {
   free(s->cov.logs);
   free(s->cov.hdr);
+  free(s->cov.kfound);
+  free(s->cov.khash);
+  free(s->cov.ktime);
   s->cov.logs = NULL;
   s->cov.hdr = NULL;
+  s->cov.kfound = NULL;
+  s->cov.khash = NULL;
+  s->cov.ktime = NULL;
   s->cov.nlogs = s->cov.cap = s->cov.nhdr = s->cov.hdr_cap = 0;
 }
 
@@ -99,11 +106,11 @@ static void finish(idx_sync_t *s, const char *why) {
                (unsigned long long)(c->model_from + 1));
     idx_log_info("sync",
                  "coverage catch-up: blocks %llu..%llu asked in %llu round(s), %llu log(s) and "
-                 "%llu unknown log(s) stored (a database indexed before 013)%s; unknown logs and "
-                 "upgrades are complete",
+                 "%llu unknown log(s) stored, %llu header(s) asked (a database indexed before "
+                 "013)%s; unknown logs and upgrades are complete",
                  (unsigned long long)c->low, (unsigned long long)(c->top - 1),
                  (unsigned long long)c->rounds, (unsigned long long)c->logs_added,
-                 (unsigned long long)c->unknown_added, model);
+                 (unsigned long long)c->unknown_added, (unsigned long long)c->headers, model);
   }
   idx_sync__admin_catchup(s);
 }
@@ -146,6 +153,9 @@ void idx_sync__coverage_catchup(idx_sync_t *s) {
 int idx_sync__coverage_job_run(idx_sync_t *s, store_job_t *j) {
   idx_coverage_t *c = &s->cov;
   uint64_t chain = s->opts.net->chain_id;
+  if (j->kind == JOB_COVERAGE_STORED)
+    return idx_store_coverage_stored(s->store, chain, c->hdr, c->nhdr, c->kfound, c->khash,
+                                     c->ktime, j->err, sizeof j->err);
   if (j->kind == JOB_COVERAGE_READ) {
     int rc = idx_store_coverage_from(s->store, chain, &c->found, &c->complete_from, j->err,
                                      sizeof j->err);
@@ -198,9 +208,18 @@ static int push_header(idx_coverage_t *c, uint64_t number) {
   if (c->nhdr == c->hdr_cap) {
     size_t cap = c->hdr_cap ? c->hdr_cap * 2 : 64;
     uint64_t *p = realloc(c->hdr, cap * sizeof *p);
-    if (!p)
+    if (p)
+      c->hdr = p;
+    bool *f = p ? realloc(c->kfound, cap * sizeof *f) : NULL;
+    if (f)
+      c->kfound = f;
+    idx_hash_t *h = f ? realloc(c->khash, cap * sizeof *h) : NULL;
+    if (h)
+      c->khash = h;
+    int64_t *t = h ? realloc(c->ktime, cap * sizeof *t) : NULL;
+    if (!t)
       return IDX_ERR_NOMEM;
-    c->hdr = p;
+    c->ktime = t;
     c->hdr_cap = cap;
   }
   c->hdr[c->nhdr++] = number;
@@ -298,6 +317,44 @@ static void on_logs(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     return;
   }
   idx_logrange_answer(&s->range, c->to - c->from + 1, c->nlogs, idx_rpc_answer_bytes(s->opts.rpc));
+  if (c->nhdr) {
+    read_job(s, JOB_COVERAGE_STORED);
+    return;
+  }
+  send_headers(s);
+}
+
+/* The round's blocks whose logs the database holds: the answer's logs
+ * there must carry the same block hash (a block the database has is the
+ * chain's as indexed), and take their time; only the other blocks'
+ * headers are asked. (The merge checks the hashes again, in its
+ * transaction.) */
+static void check_stored(idx_sync_t *s) {
+  idx_coverage_t *c = &s->cov;
+  size_t li = 0, keep = 0;
+  for (size_t i = 0; i < c->nhdr; i++) {
+    uint64_t number = c->hdr[i];
+    while (li < c->nlogs && c->logs[li].block_number < number)
+      li++;
+    if (!c->kfound[i]) {
+      c->hdr[keep++] = number;
+      continue;
+    }
+    for (; li < c->nlogs && c->logs[li].block_number == number; li++) {
+      if (memcmp(c->logs[li].block_hash.b, c->khash[i].b, 32) != 0) {
+        char what[160];
+        snprintf(what, sizeof what,
+                 "the answer for block %llu differs from the stored logs of that block",
+                 (unsigned long long)number);
+        finish(s, what);
+        return;
+      }
+      c->logs[li].block_time = c->ktime[i];
+    }
+  }
+  c->nhdr = keep;
+  c->hdr_at = 0;
+  c->headers += keep;
   send_headers(s);
 }
 
@@ -405,6 +462,10 @@ void idx_sync__coverage_job_done(idx_sync_t *s) {
                    "(a database indexed before 013)",
                    (unsigned long long)c->low, (unsigned long long)(c->complete_from - 1));
     send_round(s);
+    return;
+  }
+  if (s->job.kind == JOB_COVERAGE_STORED) {
+    check_stored(s);
     return;
   }
   const idx_store_coverage_t *res = &c->res;

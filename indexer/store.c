@@ -1726,6 +1726,64 @@ int idx_store_coverage_from(idx_store_t *store, uint64_t chain_id, bool *found,
   return 0;
 }
 
+int idx_store_coverage_stored(idx_store_t *store, uint64_t chain_id, const uint64_t *blocks,
+                              size_t n, bool *found, idx_hash_t *hashes, int64_t *times, char *err,
+                              size_t errlen) {
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  for (size_t i = 0; i < n; i++)
+    found[i] = false;
+  if (n == 0)
+    return 0;
+  idx_buf_t arr;
+  idx_buf_init(&arr, n * 12u + 64u);
+  rc = arr_begin(&arr, OID_INT8, n);
+  for (size_t i = 0; i < n && !rc; i++) {
+    if (blocks[i] > INT64_MAX || (i && blocks[i] <= blocks[i - 1]))
+      rc = IDX_ERR_INVAL;
+    else
+      rc = arr_int8(&arr, (int64_t)blocks[i]);
+  }
+  if (rc) {
+    idx_buf_free(&arr);
+    idx_set_err(err, errlen, "coverage_stored: %s", idx_strerror(rc));
+    return rc;
+  }
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  par_bin(&p, OID_INT8_ARRAY, arr.data, arr.len);
+  rc = exec_params(store,
+                   "SELECT block_number, block_hash, block_time "
+                   "FROM dimo_internal.coverage_stored_blocks($1, $2::bigint[])",
+                   &p, &res, "coverage_stored", err, errlen);
+  idx_buf_free(&arr);
+  if (rc)
+    return rc;
+  /* Rows in block order, a subset of blocks (ascending): one merge pass. */
+  size_t k = 0;
+  for (int r = 0; r < PQntuples(res); r++) {
+    int64_t number, t;
+    idx_hash_t h;
+    if (!res_int8(res, r, 0, &number) || !res_hash(res, r, 1, &h) || !res_int8(res, r, 2, &t)) {
+      PQclear(res);
+      return bad_shape(err, errlen, "coverage_stored");
+    }
+    while (k < n && blocks[k] < (uint64_t)number)
+      k++;
+    if (k == n || blocks[k] != (uint64_t)number) {
+      PQclear(res);
+      return bad_shape(err, errlen, "coverage_stored");
+    }
+    found[k] = true;
+    hashes[k] = h;
+    times[k] = t;
+  }
+  PQclear(res);
+  return 0;
+}
+
 int idx_store_coverage_round(idx_store_t *store, uint64_t chain_id, uint64_t old_from,
                              uint64_t new_from, uint64_t low, const idx_log_t *logs, size_t nlogs,
                              idx_store_coverage_t *out, char *err, size_t errlen) {

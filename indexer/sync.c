@@ -1713,6 +1713,7 @@ void idx_sync__on_job_done(idx_sync_t *s) {
     idx_sync__admin_job_done(s);
     break;
   case JOB_COVERAGE_READ: /* #22, coverage.c */
+  case JOB_COVERAGE_STORED:
   case JOB_COVERAGE_WRITE:
     idx_sync__coverage_job_done(s);
     break;

@@ -151,6 +151,7 @@ static void job_run(uv_work_t *w) {
     j->rc = idx_sync__admin_job_run(s, j);
     break;
   case JOB_COVERAGE_READ: /* #22, coverage.c */
+  case JOB_COVERAGE_STORED:
   case JOB_COVERAGE_WRITE:
     j->rc = idx_sync__coverage_job_run(s, j);
     break;

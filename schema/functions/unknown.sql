@@ -18,6 +18,7 @@
 --                                      first (status)
 --   dimo_upgrades_page(chain, contract, after, limit)
 --                                      GET /v1/upgrades
+--   dimo_internal.coverage_stored_blocks(chain, blocks),
 --   dimo_internal.coverage_stage(), dimo_internal.coverage_merge(...)
 --                                      the coverage catch-up's round (a
 --                                      database indexed before 013:
@@ -235,6 +236,29 @@ $$;
 -- round's checked answer is COPYed into the two tables below, then merged
 -- by coverage_merge, in one transaction that also moves complete_from down.
 -- A crash at any instant leaves either the round whole or nothing of it.
+
+-- For each of p_blocks, the hash and time its stored logs carry (`logs`,
+-- else unknown_logs; all of a block's rows carry the same), if it has any:
+-- a round's answer is checked against them, and only the headers of its
+-- other blocks are asked for. One index probe per block.
+CREATE OR REPLACE FUNCTION dimo_internal.coverage_stored_blocks(p_chain_id bigint, p_blocks bigint[])
+RETURNS TABLE (block_number bigint, block_hash bytea, block_time bigint)
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  RETURN QUERY
+  SELECT b.n, s.block_hash, extract(epoch FROM s.block_time)::bigint
+  FROM unnest(p_blocks) AS b(n)
+  CROSS JOIN LATERAL (
+    (SELECT l.block_hash, l.block_time FROM logs l
+     WHERE l.chain_id = p_chain_id AND l.block_number = b.n LIMIT 1)
+    UNION ALL
+    (SELECT u.block_hash, u.block_time FROM unknown_logs u
+     WHERE u.chain_id = p_chain_id AND u.block_number = b.n LIMIT 1)
+    LIMIT 1) s
+  ORDER BY b.n;
+END;
+$$;
 
 -- The staging tables of a round (the transaction's own; gone at commit).
 CREATE OR REPLACE FUNCTION dimo_internal.coverage_stage() RETURNS void
