@@ -260,13 +260,19 @@ BEGIN
 END;
 $$;
 
--- The staging tables of a round (the transaction's own; gone at commit).
+-- The staging tables of a round: the session's own, created by its first
+-- round (not one pair per round: thousands of rounds would churn the
+-- catalog), emptied at every commit; a round rolled back leaves nothing.
 CREATE OR REPLACE FUNCTION dimo_internal.coverage_stage() RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  CREATE TEMP TABLE IF NOT EXISTS coverage_logs (LIKE logs) ON COMMIT DROP;
-  CREATE TEMP TABLE IF NOT EXISTS coverage_unknown (LIKE unknown_logs) ON COMMIT DROP;
+  IF to_regclass('pg_temp.coverage_logs') IS NULL THEN
+    CREATE TEMP TABLE coverage_logs (LIKE logs) ON COMMIT DELETE ROWS;
+  END IF;
+  IF to_regclass('pg_temp.coverage_unknown') IS NULL THEN
+    CREATE TEMP TABLE coverage_unknown (LIKE unknown_logs) ON COMMIT DELETE ROWS;
+  END IF;
 END;
 $$;
 
