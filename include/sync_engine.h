@@ -14,6 +14,8 @@
  *   sync_admin.c   accountability's part (#25): the DIMO inflow request of
  *                  every range, and the senders of a range's admin
  *                  transactions, asked between its check and its write;
+ *   coverage.c     the coverage catch-up at start (#22): the quiet
+ *                  contracts' logs a database indexed before 013 lacks;
  *   fetchplan.c, replycheck.c, stakeflow.c, txfetch.c: the pure parts they use.
  *
  * Everything runs on the loop's thread except the bodies of store jobs
@@ -27,6 +29,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "chain.h"
+#include "coverage.h"
 #include "discovery.h"
 #include "fetchplan.h"
 #include "logrange.h"
@@ -36,7 +39,6 @@
 #include "store.h"
 #include "sync.h"
 #include "txfetch.h"
-#include "coverage.h"
 
 #include <jansson.h>
 #include <uv.h>
