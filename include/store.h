@@ -213,6 +213,43 @@ IDX_WARN_UNUSED int idx_store_redecode_write(idx_store_t *store, uint64_t chain_
                                              size_t cap, char *err, size_t errlen)
     IDX_NONNULL(1, 3, 5, 7);
 
+/* The coverage catch-up (indexer/coverage.c; schema/functions/unknown.sql):
+ * the block from which the quiet contracts' every log is stored
+ * (unfiltered_coverage, 016); *found false: complete from the start. */
+IDX_WARN_UNUSED int idx_store_coverage_from(idx_store_t *store, uint64_t chain_id, bool *found,
+                                            uint64_t *complete_from, char *err, size_t errlen)
+    IDX_NONNULL(1, 3, 4);
+
+/* For each of blocks[0..n) (strictly ascending): whether the database
+ * holds logs of it (found[i]) and the block hash and time (unix seconds)
+ * they carry (hashes[i], times[i]). */
+IDX_WARN_UNUSED int idx_store_coverage_stored(idx_store_t *store, uint64_t chain_id,
+                                              const uint64_t *blocks, size_t n, bool *found,
+                                              idx_hash_t *hashes, int64_t *times, char *err,
+                                              size_t errlen) IDX_NONNULL(1, 8);
+
+/* What one round of the coverage catch-up stored. */
+typedef struct idx_store_coverage_s {
+  uint64_t logs_added, unknown_added; /* rows a fresh index has that were missing */
+  bool has_model;
+  uint64_t model_block; /* the model cursor afterwards (lower when new rows undid it) */
+  bool refused;         /* nothing stored: why says why */
+  char why[200];
+} idx_store_coverage_t;
+
+/* One round, in one transaction: logs[0..nlogs) are the quiet contracts'
+ * every log of blocks new_from..old_from - 1 (checked, decoded or raw); the
+ * ones not stored yet are stored, the model is undone above the block
+ * before the lowest new `logs` row (its derivation redoes it), and the
+ * coverage moves from old_from down to new_from (complete once new_from <=
+ * low). A round that contradicts the stored logs, or that does not start
+ * where the coverage is, stores nothing: out->refused, 0 returned. */
+IDX_WARN_UNUSED int idx_store_coverage_round(idx_store_t *store, uint64_t chain_id,
+                                             uint64_t old_from, uint64_t new_from, uint64_t low,
+                                             const idx_log_t *logs, size_t nlogs,
+                                             idx_store_coverage_t *out, char *err, size_t errlen)
+    IDX_NONNULL(1, 8, 9);
+
 /* Derives the model (dimo_internal.apply_range) from the model cursor up to
  * to_block, whose logs and header must be committed (batches written with
  * defer_model), in a transaction of its own that also moves the model

@@ -14,6 +14,8 @@
  *   sync_admin.c   accountability's part (#25): the DIMO inflow request of
  *                  every range, and the senders of a range's admin
  *                  transactions, asked between its check and its write;
+ *   coverage.c     the coverage catch-up at start (#22): the quiet
+ *                  contracts' logs a database indexed before 013 lacks;
  *   fetchplan.c, replycheck.c, stakeflow.c, txfetch.c: the pure parts they use.
  *
  * Everything runs on the loop's thread except the bodies of store jobs
@@ -27,6 +29,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "chain.h"
+#include "coverage.h"
 #include "discovery.h"
 #include "fetchplan.h"
 #include "logrange.h"
@@ -73,6 +76,7 @@ typedef enum sync_phase_e {
   PHASE_OPENING,     /* store job: open, migrate, read the cursor */
   PHASE_STANDBY,     /* another instance holds the writer lock */
   PHASE_CHAIN_CHECK, /* every endpoint's chain id */
+  PHASE_COVERAGE,    /* #22: the quiet contracts' logs a database before 013 lacks (coverage.c) */
   PHASE_HEAD,        /* asking the head and the finalized block */
   PHASE_DISCOVERY,   /* empty database: where the contracts' code appeared */
   PHASE_FETCH,       /* a range asked for, or awaited from the window */
@@ -98,6 +102,10 @@ typedef enum job_kind_e {
   JOB_SENDERS_READ,  /* admin transactions still without a sender */
   JOB_SENDERS_WRITE, /* their senders, and the actions attributed */
   JOB_STARTS,        /* record deployment blocks discovery found (014) */
+  /* #22, the coverage catch-up at start (coverage.c) */
+  JOB_COVERAGE_READ,   /* where the coverage is, and the contracts' starts */
+  JOB_COVERAGE_STORED, /* the stored hashes of a round's blocks with logs */
+  JOB_COVERAGE_WRITE,  /* a round's logs, merged */
 } job_kind_t;
 
 /* Deployment blocks read or recorded at once (discovered_starts rows). */
@@ -311,6 +319,9 @@ struct idx_sync_s {
     uint64_t cu_attributed, cu_round_attributed, cu_txs_total, cu_rounds;
   } admin;
 
+  /* #22: the coverage catch-up at start (coverage.c). */
+  idx_coverage_t cov;
+
   /* Bloom checks near the head: the 3 bloom bits of each watched address
    * and topic, and per header of the range its logsBloom and how many of
    * our logs came back for it. */
@@ -385,7 +396,19 @@ struct idx_sync_s {
   idx_sync_status_t st;
 };
 
+/* What decoding a raw log against its contract's ABI found (sync.c). */
+typedef enum decoded_e {
+  DECODED,      /* stored */
+  DECODED_SKIP, /* a topic0 its ABI knows, in a shape no event has: unknown (013) */
+  DECODED_NEW,  /* a topic0 its ABI does not know: unknown, if its filter asked for it */
+  DECODED_BAD,  /* an event of ours whose bytes do not decode */
+} decoded_t;
+
 /* sync.c */
+/* Decodes log (its arguments into the batch's arena); why says what is
+ * wrong with a DECODED_BAD one. */
+decoded_t idx_sync__decode_log(idx_sync_t *s, idx_log_t *log, char *why, size_t whylen)
+    IDX_NONNULL(1, 2, 3);
 void idx_sync__change_phase(idx_sync_t *s, sync_phase_t next) IDX_NONNULL(1);
 void idx_sync__finish(idx_sync_t *s, int status, const char *message) IDX_NONNULL(1, 3);
 bool idx_sync__in_flight(const idx_sync_t *s) IDX_NONNULL(1);
@@ -444,6 +467,17 @@ void idx_sync__admin_job_done(idx_sync_t *s) IDX_NONNULL(1);
  * catch-up waits for the model to describe every stored block). */
 void idx_sync__after_catchup(idx_sync_t *s) IDX_NONNULL(1);
 void idx_sync__later(idx_sync_t *s, uint64_t ms, void (*next)(idx_sync_t *)) IDX_NONNULL(1, 3);
+
+/* coverage.c (#22) */
+/* Once per start, after the chain check and before the senders' catch-up:
+ * the quiet contracts' every log below unfiltered_coverage.complete_from
+ * (a database indexed before 013), asked in rounds and merged, one
+ * transaction per round; then idx_sync__admin_catchup. A bad answer ends
+ * it (logged; the next start resumes it), never the follower. */
+void idx_sync__coverage_catchup(idx_sync_t *s) IDX_NONNULL(1);
+int idx_sync__coverage_job_run(idx_sync_t *s, store_job_t *j) IDX_NONNULL(1, 2);
+void idx_sync__coverage_job_done(idx_sync_t *s) IDX_NONNULL(1);
+void idx_sync__coverage_free(idx_sync_t *s) IDX_NONNULL(1);
 
 /* sync_window.c */
 IDX_WARN_UNUSED int idx_sync__window_init(idx_sync_t *s) IDX_NONNULL(1);

@@ -1278,19 +1278,24 @@ static int copy_unknown(copy_t *c, uint64_t chain_id, const idx_log_t *l) {
 static bool is_unknown(const idx_log_t *l) { return l->event == NULL; }
 
 /* COPYs the batch's decoded logs into `logs` or (unknown) its unknown ones
- * into unknown_logs. */
-static int write_logs(idx_store_t *s, const idx_batch_t *b, bool unknown, char *err,
-                      size_t errlen) {
+ * into unknown_logs; staged: into the coverage catch-up's staging tables
+ * of the same shape (dimo_internal.coverage_stage). */
+static int write_logs_to(idx_store_t *s, const idx_batch_t *b, bool unknown, bool staged, char *err,
+                         size_t errlen) {
   const char *const what = unknown ? "write_batch: COPY unknown_logs" : "write_batch: COPY logs";
-  PGresult *res =
-      PQexec(s->conn, unknown ? "COPY unknown_logs (chain_id, block_number, block_hash, "
-                                "block_time, tx_hash, tx_index, log_index, address, role, "
-                                "topic0, topic1, topic2, topic3, data) "
-                                "FROM STDIN (FORMAT binary)"
-                              : "COPY logs (chain_id, block_number, block_hash, "
-                                "block_time, tx_hash, tx_index, log_index, address, "
-                                "topic0, topic1, topic2, topic3, data, event, event_name, "
-                                "role, args) FROM STDIN (FORMAT binary)");
+  char sql[400];
+  snprintf(sql, sizeof sql, "%s%s",
+           unknown ? (staged ? "COPY pg_temp.coverage_unknown" : "COPY unknown_logs")
+                   : (staged ? "COPY pg_temp.coverage_logs" : "COPY logs"),
+           unknown ? " (chain_id, block_number, block_hash, "
+                     "block_time, tx_hash, tx_index, log_index, address, role, "
+                     "topic0, topic1, topic2, topic3, data) "
+                     "FROM STDIN (FORMAT binary)"
+                   : " (chain_id, block_number, block_hash, "
+                     "block_time, tx_hash, tx_index, log_index, address, "
+                     "topic0, topic1, topic2, topic3, data, event, event_name, "
+                     "role, args) FROM STDIN (FORMAT binary)");
+  PGresult *res = PQexec(s->conn, sql);
   if (!res || PQresultStatus(res) != PGRES_COPY_IN)
     return fail_res(s, res, what, NULL, err, errlen);
   PQclear(res);
@@ -1333,6 +1338,11 @@ static int write_logs(idx_store_t *s, const idx_batch_t *b, bool unknown, char *
   while ((res = PQgetResult(s->conn)) != NULL)
     PQclear(res);
   return rc;
+}
+
+static int write_logs(idx_store_t *s, const idx_batch_t *b, bool unknown, char *err,
+                      size_t errlen) {
+  return write_logs_to(s, b, unknown, false, err, errlen);
 }
 
 /* Senders of admin transactions (issue #25, schema/010_accountability.sql):
@@ -1979,6 +1989,170 @@ int idx_store_refresh_stale_docs_pair(idx_store_t *store, idx_store_t *second, u
   }
   if (rc == 0)
     *built = mine + (two && !side.rc ? side.built : 0);
+  return rc;
+}
+
+/* ---- the coverage catch-up (schema/functions/unknown.sql) ---------------- */
+
+int idx_store_coverage_from(idx_store_t *store, uint64_t chain_id, bool *found,
+                            uint64_t *complete_from, char *err, size_t errlen) {
+  *found = false;
+  *complete_from = 0;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  if ((rc = exec_params(store, "SELECT dimo_internal.unfiltered_from($1)", &p, &res,
+                        "coverage_from", err, errlen)) != 0)
+    return rc;
+  int64_t v = 0;
+  if (PQntuples(res) != 1) {
+    PQclear(res);
+    return bad_shape(err, errlen, "coverage_from");
+  }
+  if (!PQgetisnull(res, 0, 0)) {
+    if (!res_int8(res, 0, 0, &v) || v < 0) {
+      PQclear(res);
+      return bad_shape(err, errlen, "coverage_from");
+    }
+    *found = true;
+    *complete_from = (uint64_t)v;
+  }
+  PQclear(res);
+  return 0;
+}
+
+int idx_store_coverage_stored(idx_store_t *store, uint64_t chain_id, const uint64_t *blocks,
+                              size_t n, bool *found, idx_hash_t *hashes, int64_t *times, char *err,
+                              size_t errlen) {
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  for (size_t i = 0; i < n; i++)
+    found[i] = false;
+  if (n == 0)
+    return 0;
+  idx_buf_t arr;
+  idx_buf_init(&arr, n * 12u + 64u);
+  rc = arr_begin(&arr, OID_INT8, n);
+  for (size_t i = 0; i < n && !rc; i++) {
+    if (blocks[i] > INT64_MAX || (i && blocks[i] <= blocks[i - 1]))
+      rc = IDX_ERR_INVAL;
+    else
+      rc = arr_int8(&arr, (int64_t)blocks[i]);
+  }
+  if (rc) {
+    idx_buf_free(&arr);
+    idx_set_err(err, errlen, "coverage_stored: %s", idx_strerror(rc));
+    return rc;
+  }
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  par_bin(&p, OID_INT8_ARRAY, arr.data, arr.len);
+  rc = exec_params(store,
+                   "SELECT block_number, block_hash, block_time "
+                   "FROM dimo_internal.coverage_stored_blocks($1, $2::bigint[])",
+                   &p, &res, "coverage_stored", err, errlen);
+  idx_buf_free(&arr);
+  if (rc)
+    return rc;
+  /* Rows in block order, a subset of blocks (ascending): one merge pass. */
+  size_t k = 0;
+  for (int r = 0; r < PQntuples(res); r++) {
+    int64_t number, t;
+    idx_hash_t h;
+    if (!res_int8(res, r, 0, &number) || !res_hash(res, r, 1, &h) || !res_int8(res, r, 2, &t)) {
+      PQclear(res);
+      return bad_shape(err, errlen, "coverage_stored");
+    }
+    while (k < n && blocks[k] < (uint64_t)number)
+      k++;
+    if (k == n || blocks[k] != (uint64_t)number) {
+      PQclear(res);
+      return bad_shape(err, errlen, "coverage_stored");
+    }
+    found[k] = true;
+    hashes[k] = h;
+    times[k] = t;
+  }
+  PQclear(res);
+  return 0;
+}
+
+int idx_store_coverage_round(idx_store_t *store, uint64_t chain_id, uint64_t old_from,
+                             uint64_t new_from, uint64_t low, const idx_log_t *logs, size_t nlogs,
+                             idx_store_coverage_t *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  if (old_from > INT64_MAX || new_from > old_from || low > INT64_MAX) {
+    idx_set_err(err, errlen, "coverage_round: blocks %" PRIu64 "..%" PRIu64 " out of range",
+                new_from, old_from);
+    return IDX_ERR_INVAL;
+  }
+  /* The same checks as a batch's (times, sizes, text): a round is a batch
+   * of its blocks that writes no header and moves no log cursor. */
+  idx_batch_t b;
+  memset(&b, 0, sizeof b);
+  b.chain_id = chain_id;
+  b.from_block = new_from;
+  b.to_block = old_from ? old_from - 1 : 0;
+  b.logs = logs;
+  b.nlogs = nlogs;
+  if (nlogs && (rc = check_batch(&b, err, errlen)) != 0) {
+    idx_log_error("store", "%s", err);
+    return rc;
+  }
+  size_t nunknown = 0;
+  for (size_t i = 0; i < nlogs; i++)
+    nunknown += is_unknown(&logs[i]);
+  params_t p = {0};
+  PGresult *res = NULL;
+  if ((rc = exec_simple(store, "BEGIN", "coverage_round", err, errlen)) != 0 ||
+      (rc = exec_simple(store, "SELECT dimo_internal.coverage_stage()", "coverage_round: stage",
+                        err, errlen)) != 0)
+    goto out;
+  if (nlogs > nunknown && (rc = write_logs_to(store, &b, false, true, err, errlen)) != 0)
+    goto out;
+  if (nunknown && (rc = write_logs_to(store, &b, true, true, err, errlen)) != 0)
+    goto out;
+  par_int8(&p, (int64_t)chain_id);
+  par_int8(&p, (int64_t)old_from);
+  par_int8(&p, (int64_t)new_from);
+  par_int8(&p, (int64_t)low);
+  if ((rc = exec_params(store,
+                        "SELECT logs_added, unknown_added, model_block, refused "
+                        "FROM dimo_internal.coverage_merge($1, $2, $3, $4)",
+                        &p, &res, "coverage_round: merge", err, errlen)) != 0)
+    goto out;
+  int64_t added = 0, unknown = 0, model = -1;
+  if (PQntuples(res) != 1 || !res_int8(res, 0, 0, &added) || !res_int8(res, 0, 1, &unknown) ||
+      added < 0 || unknown < 0 || (!PQgetisnull(res, 0, 2) && !res_int8(res, 0, 2, &model))) {
+    PQclear(res);
+    rc = bad_shape(err, errlen, "coverage_round");
+    goto out;
+  }
+  if (!PQgetisnull(res, 0, 3)) {
+    /* Refused (a contradicting answer, the coverage moved): nothing kept. */
+    out->refused = true;
+    snprintf(out->why, sizeof out->why, "%s", PQgetvalue(res, 0, 3));
+    PQclear(res);
+    tx_abort(store);
+    return 0;
+  }
+  PQclear(res);
+  out->logs_added = (uint64_t)added;
+  out->unknown_added = (uint64_t)unknown;
+  out->has_model = model >= 0;
+  out->model_block = model >= 0 ? (uint64_t)model : 0;
+  rc = exec_simple(store, "COMMIT", "coverage_round: commit", err, errlen);
+out:
+  if (rc)
+    tx_abort(store);
   return rc;
 }
 

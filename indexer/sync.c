@@ -28,10 +28,11 @@
 static void poll_head(idx_sync_t *s);
 
 static const char *const phase_names[] = {
-    "opening",     "standby",   "chain-check", "head", "discovery", "fetch",
-    "log-headers", "admin-txs", "write",       "idle", "docs",      "fork-search",
-    "rollback",    "wait",      "halted",      "done",
+    "opening",     "standby",     "chain-check", "coverage", "head", "discovery",
+    "fetch",       "log-headers", "admin-txs",   "write",    "idle", "docs",
+    "fork-search", "rollback",    "wait",        "halted",   "done",
 };
+_Static_assert(IDX_ARRAY_LEN(phase_names) == PHASE_DONE + 1, "one name per phase");
 
 /* The one place the phase changes. DONE is final; HALTED only gives way
  * to DONE. */
@@ -319,7 +320,7 @@ static void on_chain_checked(void *ud, int status, const char *message) {
   }
   s->fails[CAUSE_RPC] = 0;
   s->chain_checked = true;
-  idx_sync__admin_catchup(s); /* #25: then idx_sync__after_catchup */
+  idx_sync__coverage_catchup(s); /* #22, then #25's, then idx_sync__after_catchup */
 }
 
 void idx_sync__after_catchup(idx_sync_t *s) { poll_head(s); }
@@ -332,8 +333,8 @@ static void check_chain_id(idx_sync_t *s) {
   idx_sync__change_phase(s, PHASE_CHAIN_CHECK);
   if (s->chain_checked) {
     /* Answered while the store opened: on as after the answer (the
-     * senders' catch-up runs once, then the head). */
-    idx_sync__admin_catchup(s);
+     * coverage and senders' catch-ups run once, then the head). */
+    idx_sync__coverage_catchup(s);
     return;
   }
   s->rpc_busy = true;
@@ -945,13 +946,6 @@ static int push_block(idx_sync_t *s, const idx_block_t *b) {
   return 0;
 }
 
-typedef enum decoded_e {
-  DECODED,      /* stored */
-  DECODED_SKIP, /* a topic0 its ABI knows, in a shape no event has: unknown (013) */
-  DECODED_NEW,  /* a topic0 its ABI does not know: unknown, if its filter asked for it */
-  DECODED_BAD,  /* an event of ours whose bytes do not decode */
-} decoded_t;
-
 /* Decodes one raw log against its contract's ABI. A log under a topic0
  * and topic count the ABI knows whose bytes do not decode is not skipped:
  * the contract cannot have emitted it, so the answer is corrupt
@@ -960,7 +954,7 @@ typedef enum decoded_e {
  * lacks) is DECODED_SKIP, an unknown topic0 DECODED_NEW: the log keeps its
  * role and no event, and goes with the batch to the store's unknown_logs
  * (DECODED_NEW only from the request without a topic filter). */
-static decoded_t decode_log(idx_sync_t *s, idx_log_t *log, char *why, size_t whylen) {
+decoded_t idx_sync__decode_log(idx_sync_t *s, idx_log_t *log, char *why, size_t whylen) {
   const idx_contract_t *c = idx_network_contract(s->opts.net, &log->address);
   log->event = log->event_name = log->args_json = NULL;
   if (!c) {
@@ -1157,7 +1151,7 @@ void idx_sync__on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
       if (slot < MAX_REQUESTS &&
           (s->req_kinds[i] == REQ_LOGS_MAIN || s->req_kinds[i] == REQ_LOGS_OPEN))
         s->main_seen[slot]++;
-      decoded_t dec = decode_log(s, &log, err, sizeof err);
+      decoded_t dec = idx_sync__decode_log(s, &log, err, sizeof err);
       if (dec == DECODED_NEW && s->req_kinds[i] != REQ_LOGS_OPEN) {
         /* A topic-filtered request names only topic0s the ABIs know: the
          * provider ignored its filter (stored, such logs would stay where a
@@ -1718,6 +1712,11 @@ void idx_sync__on_job_done(idx_sync_t *s) {
   case JOB_SENDERS_WRITE:
     idx_sync__admin_job_done(s);
     break;
+  case JOB_COVERAGE_READ: /* #22, coverage.c */
+  case JOB_COVERAGE_STORED:
+  case JOB_COVERAGE_WRITE:
+    idx_sync__coverage_job_done(s);
+    break;
   case JOB_STARTS:
     if (s->stopping) {
       idx_sync__finish(s, 0, "stopped");
@@ -1916,6 +1915,7 @@ static void timer_closed(uv_handle_t *h) {
   json_decref(s->token_topics);
   json_decref(s->token_topics_in);
   idx_sync__admin_free(s);
+  idx_sync__coverage_free(s);
   free(s->main_addr_bits);
   free(s->main_topic_bits);
   free(s->disc);

@@ -153,6 +153,11 @@ static void job_run(uv_work_t *w) {
   case JOB_SENDERS_WRITE:
     j->rc = idx_sync__admin_job_run(s, j);
     break;
+  case JOB_COVERAGE_READ: /* #22, coverage.c */
+  case JOB_COVERAGE_STORED:
+  case JOB_COVERAGE_WRITE:
+    j->rc = idx_sync__coverage_job_run(s, j);
+    break;
   }
   j->ms = (double)(now_ns() - t0) / 1e6;
 }

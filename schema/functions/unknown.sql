@@ -18,6 +18,11 @@
 --                                      first (status)
 --   dimo_upgrades_page(chain, contract, after, limit)
 --                                      GET /v1/upgrades
+--   dimo_internal.coverage_stored_blocks(chain, blocks),
+--   dimo_internal.coverage_stage(), dimo_internal.coverage_merge(...)
+--                                      the coverage catch-up's round (a
+--                                      database indexed before 013:
+--                                      indexer/coverage.c)
 
 CREATE OR REPLACE FUNCTION dimo_unknown_event_counts(p_chain_id bigint)
 RETURNS TABLE (contract text, role text, topic0 text, count bigint, first_block bigint,
@@ -218,5 +223,154 @@ BEGIN
   RETURN jsonb_build_object('upgrades', v_items,
     'next', CASE WHEN v_count > v_limit THEN v_next END, 'as_of_block', v_block,
     'complete_from_block', dimo_internal.unfiltered_from(p_chain_id));
+END;
+$$;
+
+-- ---- the coverage catch-up (a database indexed before 013) -------------------
+--
+-- Below unfiltered_coverage.complete_from (016) a database indexed before
+-- 013 lacks what the quiet contracts' unfiltered request brings: unknown
+-- logs, Upgraded / BeaconUpgraded of a contract whose ABI lacked them, any
+-- event an ABI learned since. `run` and `sync` ask those blocks again at
+-- start, top down, one round of blocks at a time (indexer/coverage.c): the
+-- round's checked answer is COPYed into the two tables below, then merged
+-- by coverage_merge, in one transaction that also moves complete_from down.
+-- A crash at any instant leaves either the round whole or nothing of it.
+
+-- For each of p_blocks, the hash and time its stored logs carry (`logs`,
+-- else unknown_logs; all of a block's rows carry the same), if it has any:
+-- a round's answer is checked against them, and only the headers of its
+-- other blocks are asked for. One index probe per block.
+CREATE OR REPLACE FUNCTION dimo_internal.coverage_stored_blocks(p_chain_id bigint, p_blocks bigint[])
+RETURNS TABLE (block_number bigint, block_hash bytea, block_time bigint)
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  RETURN QUERY
+  SELECT b.n, s.block_hash, extract(epoch FROM s.block_time)::bigint
+  FROM unnest(p_blocks) AS b(n)
+  CROSS JOIN LATERAL (
+    (SELECT l.block_hash, l.block_time FROM logs l
+     WHERE l.chain_id = p_chain_id AND l.block_number = b.n LIMIT 1)
+    UNION ALL
+    (SELECT u.block_hash, u.block_time FROM unknown_logs u
+     WHERE u.chain_id = p_chain_id AND u.block_number = b.n LIMIT 1)
+    LIMIT 1) s
+  ORDER BY b.n;
+END;
+$$;
+
+-- The staging tables of a round: the session's own, created by its first
+-- round (not one pair per round: thousands of rounds would churn the
+-- catalog), emptied at every commit; a round rolled back leaves nothing.
+CREATE OR REPLACE FUNCTION dimo_internal.coverage_stage() RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF to_regclass('pg_temp.coverage_logs') IS NULL THEN
+    CREATE TEMP TABLE coverage_logs (LIKE logs) ON COMMIT DELETE ROWS;
+  END IF;
+  IF to_regclass('pg_temp.coverage_unknown') IS NULL THEN
+    CREATE TEMP TABLE coverage_unknown (LIKE unknown_logs) ON COMMIT DELETE ROWS;
+  END IF;
+END;
+$$;
+
+-- Merges the staged answer of blocks p_new_from .. p_old_from - 1 (the
+-- quiet contracts' every log there) and moves complete_from from
+-- p_old_from down to p_new_from (the row goes once p_new_from <= p_low, the
+-- lowest start block of those contracts: the history is complete).
+--   - The round must start where the coverage is (one writer; a round
+--     committed already is not merged twice): else `refused` says why.
+--   - The answer must agree with what is stored: a staged log in a block
+--     whose stored logs carry another block hash, or at a stored position
+--     with another transaction or address, refuses the round (the node
+--     answers another chain, or the database is not this one).
+--   - A position stored already (in `logs` or unknown_logs) is kept; the
+--     others are inserted where a fresh index puts them.
+--   - The model is a function of the logs: new rows below the model cursor
+--     undo it above the block before the lowest of them
+--     (dimo_internal.rollback_above, as a reorg would), and the follower's
+--     derivation derives it again up to the log cursor before anything
+--     reads the actions (the senders' catch-up waits for it). Any new row
+--     of `logs` does (parts read upgrades without a model_reads row: SACD's
+--     rules, the admin actions); an unknown log changes no model.
+-- Returns the rows added and the model cursor afterwards.
+CREATE OR REPLACE FUNCTION dimo_internal.coverage_merge(p_chain_id bigint, p_old_from bigint,
+                                                        p_new_from bigint, p_low bigint,
+                                                        OUT logs_added bigint,
+                                                        OUT unknown_added bigint,
+                                                        OUT model_block bigint, OUT refused text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_from bigint;
+  v_bad bigint;
+  v_low bigint;
+BEGIN
+  logs_added := 0;
+  unknown_added := 0;
+  SELECT u.complete_from INTO v_from FROM unfiltered_coverage u
+  WHERE u.chain_id = p_chain_id FOR UPDATE;
+  IF v_from IS DISTINCT FROM p_old_from THEN
+    refused := format('the coverage is at block %s, not %s', coalesce(v_from::text, 'none'),
+                      p_old_from);
+    RETURN;
+  END IF;
+  SELECT s.block_number INTO v_bad
+  FROM (SELECT c.block_number, c.block_hash, c.log_index, c.tx_hash, c.address
+        FROM coverage_logs c
+        UNION ALL
+        SELECT c.block_number, c.block_hash, c.log_index, c.tx_hash, c.address
+        FROM coverage_unknown c) s
+  WHERE EXISTS (SELECT 1 FROM logs l
+                WHERE l.chain_id = p_chain_id AND l.block_number = s.block_number
+                  AND (l.block_hash <> s.block_hash
+                       OR (l.log_index = s.log_index
+                           AND (l.tx_hash <> s.tx_hash OR l.address <> s.address))))
+     OR EXISTS (SELECT 1 FROM unknown_logs l
+                WHERE l.chain_id = p_chain_id AND l.block_number = s.block_number
+                  AND (l.block_hash <> s.block_hash
+                       OR (l.log_index = s.log_index
+                           AND (l.tx_hash <> s.tx_hash OR l.address <> s.address))))
+  ORDER BY s.block_number
+  LIMIT 1;
+  IF v_bad IS NOT NULL THEN
+    refused := format('the answer for block %s differs from the stored logs of that block', v_bad);
+    RETURN;
+  END IF;
+
+  WITH ins AS (
+    INSERT INTO logs
+    SELECT c.* FROM coverage_logs c
+    WHERE c.chain_id = p_chain_id
+      AND NOT EXISTS (SELECT 1 FROM logs l WHERE l.chain_id = c.chain_id
+                        AND l.block_number = c.block_number AND l.log_index = c.log_index)
+      AND NOT EXISTS (SELECT 1 FROM unknown_logs l WHERE l.chain_id = c.chain_id
+                        AND l.block_number = c.block_number AND l.log_index = c.log_index)
+    RETURNING block_number)
+  SELECT count(*), min(i.block_number) INTO logs_added, v_low FROM ins i;
+  WITH ins AS (
+    INSERT INTO unknown_logs
+    SELECT c.* FROM coverage_unknown c
+    WHERE c.chain_id = p_chain_id
+      AND NOT EXISTS (SELECT 1 FROM logs l WHERE l.chain_id = c.chain_id
+                        AND l.block_number = c.block_number AND l.log_index = c.log_index)
+      AND NOT EXISTS (SELECT 1 FROM unknown_logs l WHERE l.chain_id = c.chain_id
+                        AND l.block_number = c.block_number AND l.log_index = c.log_index)
+    RETURNING 1)
+  SELECT count(*) INTO unknown_added FROM ins;
+
+  SELECT m.block_number INTO model_block FROM model_cursor m WHERE m.chain_id = p_chain_id;
+  IF v_low IS NOT NULL AND model_block IS NOT NULL AND model_block >= v_low THEN
+    PERFORM dimo_internal.rollback_above(p_chain_id, v_low - 1);
+    SELECT m.block_number INTO model_block FROM model_cursor m WHERE m.chain_id = p_chain_id;
+  END IF;
+
+  IF p_new_from <= p_low THEN
+    DELETE FROM unfiltered_coverage u WHERE u.chain_id = p_chain_id;
+  ELSE
+    UPDATE unfiltered_coverage u SET complete_from = p_new_from WHERE u.chain_id = p_chain_id;
+  END IF;
 END;
 $$;

@@ -1,0 +1,502 @@
+/* coverage.c: the coverage catch-up at start (see coverage.h).
+ *
+ * A round, from the top down: blocks from..to below complete_from.
+ *   1. eth_getLogs of the quiet contracts, unfiltered (the follower's
+ *      REQ_LOGS_OPEN filter, the engine's client and span: a provider's
+ *      range limit or an answer over --rpc-max-response shrinks the span,
+ *      a good answer lets it grow, as for the follower's ranges);
+ *   2. each log checked and decoded as a range's (sync.c's decoder: an
+ *      address no filter named, a known event that does not decode, a
+ *      removed log, a log outside the round, a duplicate position are a
+ *      bad answer);
+ *   3. each log's block hash must be its block's: the hash the stored
+ *      logs of its block carry, else (a block the database has no log of)
+ *      its header's, asked in batches; either gives the log its time;
+ *   4. the store merges it (idx_store_coverage_round): what was missing is
+ *      stored, and a log that contradicts a stored one in its block (hash,
+ *      transaction, address) refuses the round.
+ * A bad answer, a refusal or a node that lacks a header ends the catch-up
+ * with a warning (the next start resumes it from the last round
+ * committed); a transport failure goes to the follower's usual retry,
+ * which leaves it to the next start too. Memory: one round's logs (the
+ * engine's batch arena, capped: a round that does not fit shrinks).
+ */
+#include "common.h"
+
+#include "coverage.h"
+#include "ethjson.h"
+#include "hex.h"
+#include "log.h"
+#include "logrange.h"
+#include "replycheck.h"
+#include "sync_engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool idx_coverage_round(uint64_t complete_from, uint64_t low, uint64_t span, uint64_t *from,
+                        uint64_t *to) {
+  if (complete_from <= low)
+    return false;
+  if (span == 0)
+    span = 1;
+  *to = complete_from - 1;
+  *from = complete_from - low > span ? complete_from - span : low;
+  return true;
+}
+
+uint64_t idx_coverage_low(const idx_network_t *net, const idx_store_start_t *starts,
+                          size_t nstarts) {
+  uint64_t low = UINT64_MAX;
+  for (size_t i = 0; i < net->ncontracts; i++) {
+    const idx_contract_t *c = &net->contracts[i];
+    if (!idx_role_fetches_all(c->role))
+      continue;
+    uint64_t b = c->start_block;
+    for (size_t k = 0; b == 0 && starts && k < nstarts; k++) {
+      if (memcmp(starts[k].address.b, c->address.b, 20) == 0)
+        b = starts[k].block;
+    }
+    if (b < low)
+      low = b;
+  }
+  return low;
+}
+
+void idx_sync__coverage_free(idx_sync_t *s) {
+  free(s->cov.logs);
+  free(s->cov.hdr);
+  free(s->cov.kfound);
+  free(s->cov.khash);
+  free(s->cov.ktime);
+  s->cov.logs = NULL;
+  s->cov.hdr = NULL;
+  s->cov.kfound = NULL;
+  s->cov.khash = NULL;
+  s->cov.ktime = NULL;
+  s->cov.nlogs = s->cov.cap = s->cov.nhdr = s->cov.hdr_cap = 0;
+}
+
+static void forget_round(idx_sync_t *s) {
+  idx_arena_reset(&s->arena);
+  s->cov.nlogs = 0;
+  s->cov.nhdr = s->cov.hdr_at = s->cov.hdr_asked = 0;
+}
+
+/* Ends the catch-up (why: the reason it stopped early) and goes on with
+ * the senders' catch-up. */
+static void finish(idx_sync_t *s, const char *why) {
+  idx_coverage_t *c = &s->cov;
+  forget_round(s);
+  if (why)
+    idx_log_warn("sync",
+                 "coverage catch-up stopped (%s) with blocks below %llu still to ask; the next "
+                 "start resumes it",
+                 why, (unsigned long long)c->complete_from);
+  else if (c->found && c->rounds == 0)
+    idx_log_info("sync",
+                 "coverage catch-up: no quiet contract's log can lie below block %llu; "
+                 "unknown logs and upgrades are complete",
+                 (unsigned long long)c->top);
+  else if (c->found) {
+    char model[80] = "";
+    if (c->rederive)
+      snprintf(model, sizeof model, "; the model is derived again from block %llu",
+               (unsigned long long)(c->model_from + 1));
+    idx_log_info("sync",
+                 "coverage catch-up: blocks %llu..%llu asked in %llu round(s), %llu log(s) and "
+                 "%llu unknown log(s) stored, %llu header(s) asked (a database indexed before "
+                 "013)%s; unknown logs and upgrades are complete",
+                 (unsigned long long)c->low, (unsigned long long)(c->top - 1),
+                 (unsigned long long)c->rounds, (unsigned long long)c->logs_added,
+                 (unsigned long long)c->unknown_added, (unsigned long long)c->headers, model);
+  }
+  idx_sync__admin_catchup(s);
+}
+
+static void read_job(idx_sync_t *s, job_kind_t kind) {
+  idx_sync__change_phase(s, PHASE_COVERAGE);
+  memset(&s->job, 0, sizeof s->job);
+  s->job.kind = kind;
+  idx_sync__queue_job(s);
+}
+
+void idx_sync__coverage_catchup(idx_sync_t *s) {
+  idx_coverage_t *c = &s->cov;
+  if (c->done || !s->has_cursor) {
+    c->done = true;
+    idx_sync__admin_catchup(s);
+    return;
+  }
+  if (!idx_sync__model_current(s)) {
+    /* A round may undo the model above its new rows: no derivation may
+     * be writing it meanwhile. Started by the open, it ends (or ends the
+     * engine); wait for it. */
+    if (!c->waited) /* (at every start: the open reads the model cursor again) */
+      idx_log_debug("sync", "coverage catch-up waits for the model to reach block %llu",
+                    (unsigned long long)s->cursor);
+    c->waited = true;
+    if (!idx_sync__derive_kick(s) && !idx_sync__model_current(s)) {
+      c->done = true; /* no derivation can run now (a rollback waits): the next start */
+      idx_sync__admin_catchup(s);
+      return;
+    }
+    idx_sync__later(s, 100, idx_sync__coverage_catchup);
+    return;
+  }
+  /* Once per process, as the senders' catch-up. */
+  c->done = true;
+  read_job(s, JOB_COVERAGE_READ);
+}
+
+int idx_sync__coverage_job_run(idx_sync_t *s, store_job_t *j) {
+  idx_coverage_t *c = &s->cov;
+  uint64_t chain = s->opts.net->chain_id;
+  if (j->kind == JOB_COVERAGE_STORED)
+    return idx_store_coverage_stored(s->store, chain, c->hdr, c->nhdr, c->kfound, c->khash,
+                                     c->ktime, j->err, sizeof j->err);
+  if (j->kind == JOB_COVERAGE_READ) {
+    int rc = idx_store_coverage_from(s->store, chain, &c->found, &c->complete_from, j->err,
+                                     sizeof j->err);
+    if (rc == 0 && c->found)
+      rc = idx_store_discovered_starts(s->store, chain, j->starts, IDX_ARRAY_LEN(j->starts),
+                                       &j->nstarts, j->err, sizeof j->err);
+    return rc;
+  }
+  /* (from == complete_from: no blocks, the row goes) */
+  return idx_store_coverage_round(s->store, chain, c->complete_from, c->from, c->low, c->logs,
+                                  c->nlogs, &c->res, j->err, sizeof j->err);
+}
+
+static void send_round(idx_sync_t *s);
+static void send_headers(idx_sync_t *s);
+
+/* The round's answer was too large or met a provider's limit: smaller. */
+static void shrink(idx_sync_t *s, const idx_logrange_advice_t *advice, const char *why) {
+  idx_coverage_t *c = &s->cov;
+  uint64_t span = c->to - c->from + 1;
+  forget_round(s);
+  if (span == 1) {
+    finish(s, why);
+    return;
+  }
+  uint64_t next = idx_logrange_limited(&s->range, c->from, span, advice);
+  s->st.range_limits++;
+  idx_log_warn("sync", "provider limit on blocks %llu..%llu (%s); range %llu -> %llu blocks",
+               (unsigned long long)c->from, (unsigned long long)c->to, why,
+               (unsigned long long)span, (unsigned long long)next);
+  send_round(s);
+}
+
+static int push_log(idx_coverage_t *c, const idx_log_t *log) {
+  if (c->nlogs == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 256;
+    idx_log_t *p = realloc(c->logs, cap * sizeof *p);
+    if (!p)
+      return IDX_ERR_NOMEM;
+    c->logs = p;
+    c->cap = cap;
+  }
+  c->logs[c->nlogs++] = *log;
+  return 0;
+}
+
+static int push_header(idx_coverage_t *c, uint64_t number) {
+  if (c->nhdr && c->hdr[c->nhdr - 1] == number)
+    return 0;
+  if (c->nhdr == c->hdr_cap) {
+    size_t cap = c->hdr_cap ? c->hdr_cap * 2 : 64;
+    uint64_t *p = realloc(c->hdr, cap * sizeof *p);
+    if (p)
+      c->hdr = p;
+    bool *f = p ? realloc(c->kfound, cap * sizeof *f) : NULL;
+    if (f)
+      c->kfound = f;
+    idx_hash_t *h = f ? realloc(c->khash, cap * sizeof *h) : NULL;
+    if (h)
+      c->khash = h;
+    int64_t *t = h ? realloc(c->ktime, cap * sizeof *t) : NULL;
+    if (!t)
+      return IDX_ERR_NOMEM;
+    c->ktime = t;
+    c->hdr_cap = cap;
+  }
+  c->hdr[c->nhdr++] = number;
+  return 0;
+}
+
+/* Reads, checks and decodes the round's logs (as sync.c's range handler
+ * does for the follower's unfiltered request). Returns 0, or a reason in
+ * why: IDX_ERR_TOO_LARGE (the batch arena is full: shrink), else a bad
+ * answer. */
+static int take_logs(idx_sync_t *s, const idx_rpc_reply_t *r, char *why, size_t whylen) {
+  idx_coverage_t *c = &s->cov;
+  json_t *arr = r->result;
+  const idx_logset_t *set = r->logs;
+  if (!set && !json_is_array(arr)) {
+    snprintf(why, whylen, "eth_getLogs result is not an array");
+    return IDX_ERR_RPC_REPLY;
+  }
+  size_t nitems = set ? set->n : json_array_size(arr);
+  for (size_t i = 0; i < nitems; i++) {
+    idx_log_t log;
+    bool removed = false;
+    int rc = set ? idx_ethjson_log_copy(set, i, &s->arena, &log, &removed, why, whylen)
+                 : idx_ethjson_log(json_array_get(arr, i), &s->arena, &log, &removed, why, whylen);
+    if (rc)
+      return rc == IDX_ERR_TOO_LARGE ? rc : IDX_ERR_RPC_REPLY;
+    if (removed || log.block_number < c->from || log.block_number > c->to) {
+      snprintf(why, whylen, "%s", removed ? "removed log" : "log outside the range");
+      return IDX_ERR_RPC_REPLY;
+    }
+    const idx_contract_t *k = idx_network_contract(s->opts.net, &log.address);
+    if (k && !idx_role_fetches_all(k->role)) {
+      snprintf(why, whylen, "log %u in block %llu comes from a contract the request did not name",
+               log.log_index, (unsigned long long)log.block_number);
+      return IDX_ERR_RPC_REPLY;
+    }
+    decoded_t dec = idx_sync__decode_log(s, &log, why, whylen);
+    if (dec == DECODED_BAD)
+      return IDX_ERR_RPC_REPLY;
+    if (push_log(c, &log))
+      return IDX_ERR_NOMEM;
+  }
+  idx_replycheck_sort_logs(c->logs, c->nlogs);
+  if (idx_replycheck_duplicate(c->logs, c->nlogs)) {
+    snprintf(why, whylen, "duplicate log index");
+    return IDX_ERR_RPC_REPLY;
+  }
+  for (size_t i = 0; i < c->nlogs; i++) {
+    if (push_header(c, c->logs[i].block_number))
+      return IDX_ERR_NOMEM;
+  }
+  return 0;
+}
+
+static void on_logs(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  idx_coverage_t *c = &s->cov;
+  idx_logrange_advice_t none = {0};
+  none.is_limit = true;
+  if (!r) {
+    shrink(s, &none, "answer larger than --rpc-max-response");
+    return;
+  }
+  if (n != 1) {
+    finish(s, "reply count");
+    return;
+  }
+  if (r[0].err) {
+    idx_logrange_advice_t advice;
+    char *data = r[0].data ? json_dumps(r[0].data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    idx_logrange_classify(r[0].code, r[0].message, data, &advice);
+    free(data);
+    if (advice.is_limit) {
+      shrink(s, &advice, r[0].message ? r[0].message : "limit");
+      return;
+    }
+    char what[200];
+    snprintf(what, sizeof what, "eth_getLogs error %ld: %s", r[0].code,
+             r[0].message ? r[0].message : "");
+    finish(s, what);
+    return;
+  }
+  char why[256];
+  forget_round(s);
+  int rc = take_logs(s, &r[0], why, sizeof why);
+  if (rc == IDX_ERR_TOO_LARGE) {
+    shrink(s, &none, "batch memory cap");
+    return;
+  }
+  if (rc == IDX_ERR_NOMEM) {
+    idx_sync__finish(s, rc, "out of memory");
+    return;
+  }
+  if (rc) {
+    finish(s, why);
+    return;
+  }
+  idx_logrange_answer(&s->range, c->to - c->from + 1, c->nlogs, idx_rpc_answer_bytes(s->opts.rpc));
+  if (c->nhdr) {
+    read_job(s, JOB_COVERAGE_STORED);
+    return;
+  }
+  send_headers(s);
+}
+
+/* The round's blocks whose logs the database holds: the answer's logs
+ * there must carry the same block hash (a block the database has is the
+ * chain's as indexed), and take their time; only the other blocks'
+ * headers are asked. (The merge checks the hashes again, in its
+ * transaction.) */
+static void check_stored(idx_sync_t *s) {
+  idx_coverage_t *c = &s->cov;
+  size_t li = 0, keep = 0;
+  for (size_t i = 0; i < c->nhdr; i++) {
+    uint64_t number = c->hdr[i];
+    while (li < c->nlogs && c->logs[li].block_number < number)
+      li++;
+    if (!c->kfound[i]) {
+      c->hdr[keep++] = number;
+      continue;
+    }
+    for (; li < c->nlogs && c->logs[li].block_number == number; li++) {
+      if (memcmp(c->logs[li].block_hash.b, c->khash[i].b, 32) != 0) {
+        char what[160];
+        snprintf(what, sizeof what,
+                 "the answer for block %llu differs from the stored logs of that block",
+                 (unsigned long long)number);
+        finish(s, what);
+        return;
+      }
+      c->logs[li].block_time = c->ktime[i];
+    }
+  }
+  c->nhdr = keep;
+  c->hdr_at = 0;
+  c->headers += keep;
+  send_headers(s);
+}
+
+static void on_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  idx_coverage_t *c = &s->cov;
+  if (!r || n != c->hdr_asked) {
+    finish(s, !r ? "header answer too large" : "header reply count");
+    return;
+  }
+  /* Logs are sorted; the headers were asked in block order. */
+  size_t li = 0;
+  while (li < c->nlogs && c->logs[li].block_number < c->hdr[c->hdr_at])
+    li++;
+  for (size_t j = 0; j < n; j++) {
+    idx_block_t b;
+    char err[160];
+    uint64_t number = c->hdr[c->hdr_at + j];
+    if (r[j].err || json_is_null(r[j].result)) {
+      finish(s, "header of a block with logs not found");
+      return;
+    }
+    if (idx_ethjson_block(r[j].result, &b, err, sizeof err) || b.number != number) {
+      finish(s, "a malformed header of a block with logs");
+      return;
+    }
+    for (; li < c->nlogs && c->logs[li].block_number == number; li++) {
+      if (memcmp(c->logs[li].block_hash.b, b.hash.b, 32) != 0) {
+        char what[160];
+        snprintf(what, sizeof what, "a log's block hash differs from the header of block %llu",
+                 (unsigned long long)number);
+        finish(s, what);
+        return;
+      }
+      c->logs[li].block_time = b.time;
+    }
+  }
+  s->st.log_headers += n;
+  c->hdr_at += n;
+  send_headers(s);
+}
+
+/* Asks the next headers of the round's blocks with logs, or writes it. */
+static void send_headers(idx_sync_t *s) {
+  idx_coverage_t *c = &s->cov;
+  size_t k = c->nhdr - c->hdr_at < TIME_BATCH_MAX ? c->nhdr - c->hdr_at : TIME_BATCH_MAX;
+  if (k == 0) {
+    read_job(s, JOB_COVERAGE_WRITE);
+    return;
+  }
+  const char *methods[TIME_BATCH_MAX];
+  json_t *params[TIME_BATCH_MAX];
+  for (size_t i = 0; i < k; i++) {
+    char tag[24];
+    snprintf(tag, sizeof tag, "0x%llx", (unsigned long long)c->hdr[c->hdr_at + i]);
+    methods[i] = "eth_getBlockByNumber";
+    params[i] = json_pack("[s,b]", tag, 0);
+  }
+  c->hdr_asked = k;
+  idx_sync__send_batch(s, methods, params, k, on_headers);
+}
+
+/* Asks the next round, or ends when the history is complete. */
+static void send_round(idx_sync_t *s) {
+  idx_coverage_t *c = &s->cov;
+  forget_round(s);
+  if (!idx_coverage_round(c->complete_from, c->low, s->range.span, &c->from, &c->to)) {
+    /* Nothing below to ask (the contracts start at or above it): the
+     * coverage row goes, in a round of no blocks. */
+    c->from = c->complete_from;
+    read_job(s, JOB_COVERAGE_WRITE);
+    return;
+  }
+  char f[24], t[24];
+  snprintf(f, sizeof f, "0x%llx", (unsigned long long)c->from);
+  snprintf(t, sizeof t, "0x%llx", (unsigned long long)c->to);
+  const char *method = "eth_getLogs";
+  json_t *params =
+      json_pack("[{s:s,s:s,s:O}]", "fromBlock", f, "toBlock", t, "address", s->open_addresses);
+  if (!params) {
+    idx_sync__finish(s, IDX_ERR_NOMEM, "out of memory");
+    return;
+  }
+  idx_sync__change_phase(s, PHASE_COVERAGE);
+  idx_sync__send_batch(s, &method, &params, 1, on_logs);
+}
+
+void idx_sync__coverage_job_done(idx_sync_t *s) {
+  idx_coverage_t *c = &s->cov;
+  if (s->stopping) {
+    idx_sync__finish(s, 0, "stopped");
+    return;
+  }
+  if (s->job.kind == JOB_COVERAGE_READ) {
+    if (!c->found) {
+      idx_sync__admin_catchup(s); /* complete from the start: nothing asked */
+      return;
+    }
+    c->low = idx_coverage_low(s->opts.net, s->job.starts, s->job.nstarts);
+    c->top = c->complete_from;
+    if (!json_array_size(s->open_addresses))
+      c->low = UINT64_MAX; /* no quiet contract: nothing to ask */
+    if (c->complete_from > c->low)
+      idx_log_info("sync",
+                   "coverage catch-up: asking the quiet contracts' every log of blocks %llu..%llu "
+                   "(a database indexed before 013)",
+                   (unsigned long long)c->low, (unsigned long long)(c->complete_from - 1));
+    send_round(s);
+    return;
+  }
+  if (s->job.kind == JOB_COVERAGE_STORED) {
+    check_stored(s);
+    return;
+  }
+  const idx_store_coverage_t *res = &c->res;
+  if (res->refused) {
+    finish(s, res->why);
+    return;
+  }
+  bool last = c->nlogs == 0 && c->from == c->complete_from;
+  if (!last) {
+    c->rounds++;
+    idx_log_debug("sync",
+                  "coverage catch-up: blocks %llu..%llu: %llu log(s), %llu unknown stored; "
+                  "the model at block %lld",
+                  (unsigned long long)c->from, (unsigned long long)c->to,
+                  (unsigned long long)res->logs_added, (unsigned long long)res->unknown_added,
+                  res->has_model ? (long long)res->model_block : -1LL);
+  }
+  c->logs_added += res->logs_added;
+  c->unknown_added += res->unknown_added;
+  if (res->has_model && (!s->st.has_model || res->model_block < s->st.model_block)) {
+    /* Undone above the new rows: the derivation (kicked by the senders'
+     * catch-up, which waits for it) derives it again. */
+    s->st.has_model = true;
+    s->st.model_block = res->model_block;
+    c->rederive = true;
+    c->model_from = res->model_block;
+  }
+  c->complete_from = c->from;
+  if (last || c->complete_from <= c->low) {
+    finish(s, NULL);
+    return;
+  }
+  send_round(s);
+}
