@@ -666,9 +666,9 @@ $$;
 -- block), as the contract's getTokenIdByLicenseAlias answers in that
 -- block: a revoked license's alias was freed at its revoke and never finds
 -- it, a re-used one finds only its new holder.
-CREATE OR REPLACE FUNCTION dimo_find_licenses(p_chain_id bigint, p_class text, p_key text,
-                                   p_at_block bigint DEFAULT NULL)
-RETURNS TABLE(contract bytea, token_id numeric)
+CREATE OR REPLACE FUNCTION dimo_internal.find_licenses_ranked(p_chain_id bigint, p_class text, p_key text,
+                                                      p_at_block bigint)
+RETURNS TABLE(contract bytea, token_id numeric, rank int)
 LANGUAGE plpgsql STABLE
 SET plan_cache_mode = force_generic_plan
 AS $$
@@ -701,19 +701,19 @@ BEGIN
       PERFORM dimo_internal.bad_arg('a node key is a token id, an owner address or a label (1 to 1024 bytes)');
     END IF;
     RETURN QUERY
-    SELECT n.contract, n.token_id FROM storage_nodes n
+    SELECT n.contract, n.token_id, CASE WHEN n.token_id = v_token THEN 1 ELSE 2 END FROM storage_nodes n
     WHERE n.chain_id = p_chain_id AND (n.token_id = v_token OR n.owner = v_addr OR n.label = v_key)
-    ORDER BY n.token_id <> v_token, 1, 2;
+    ORDER BY 3, 1, 2;
     RETURN;
   ELSIF p_class = 'connection' THEN
     IF v_token = -1 AND v_addr = '\x'::bytea AND dimo_connection_id(v_key) IS NULL THEN
       PERFORM dimo_internal.bad_arg('a connection key is a token id, an owner address or a name of 1 to 32 bytes');
     END IF;
     RETURN QUERY
-    SELECT n.contract, n.token_id FROM connections n
+    SELECT n.contract, n.token_id, CASE WHEN n.token_id = v_token THEN 1 ELSE 2 END FROM connections n
     WHERE n.chain_id = p_chain_id
       AND (n.token_id = v_token OR n.owner = v_addr OR n.token_id = dimo_connection_id(v_key))
-    ORDER BY n.token_id <> v_token, 1, 2;
+    ORDER BY 3, 1, 2;
     RETURN;
   END IF;
   SELECT m.block_number INTO v_block FROM model_cursor m WHERE m.chain_id = p_chain_id;
@@ -724,7 +724,7 @@ BEGIN
   -- cut by its one-time filter; each arm is an index scan.
   v_past := coalesce(p_at_block < v_block, false);
   RETURN QUERY
-  SELECT m.contract, m.token_id FROM (
+  SELECT m.contract, m.token_id, min(m.rank) FROM (
   SELECT s.contract, s.token_id, 1 AS rank FROM license_state s
   WHERE s.chain_id = p_chain_id AND s.token_id = v_token AND (p_class IS NULL OR s.class = p_class)
   UNION ALL
@@ -748,8 +748,33 @@ BEGIN
                       AND (n.block_number, n.log_index) > (a.block_number, a.log_index))
   ) m
   GROUP BY m.contract, m.token_id
-  ORDER BY min(m.rank), 1, 2;
+  ORDER BY 3, 1, 2;
 END;
+$$;
+
+
+CREATE OR REPLACE FUNCTION dimo_find_licenses(p_chain_id bigint, p_class text, p_key text,
+                                   p_at_block bigint DEFAULT NULL)
+RETURNS TABLE(contract bytea, token_id numeric)
+LANGUAGE sql STABLE
+AS $$
+  SELECT f.contract, f.token_id FROM dimo_internal.find_licenses_ranked(p_chain_id, p_class, p_key, p_at_block) f
+  ORDER BY f.rank, f.contract, f.token_id
+$$;
+
+-- The matches of the best precedence only (every license the key names as
+-- a token id, else as a client id, ...): what a filter by one license key
+-- means (GET /v1/slashes?license=, the overview's license).
+CREATE OR REPLACE FUNCTION dimo_internal.find_licenses_best(p_chain_id bigint, p_class text, p_key text,
+                                                    p_at_block bigint)
+RETURNS TABLE(contract bytea, token_id numeric)
+LANGUAGE sql STABLE
+AS $$
+  SELECT f.contract, f.token_id FROM (
+    SELECT r.contract, r.token_id, r.rank, min(r.rank) OVER () AS best
+    FROM dimo_internal.find_licenses_ranked(p_chain_id, p_class, p_key, p_at_block) r) f
+  WHERE f.rank = f.best
+  ORDER BY f.contract, f.token_id
 $$;
 
 -- Every log of a license contract in chain order, decoded. token_id is
@@ -1437,7 +1462,7 @@ BEGIN
   END IF;
   IF p_license IS NOT NULL THEN
     v_keys := ARRAY(SELECT ROW(f.contract, f.token_id)::dimo_license_key
-                    FROM dimo_find_licenses(p_chain_id, NULL, p_license, v_block) f);
+                    FROM dimo_internal.find_licenses_best(p_chain_id, NULL, p_license, v_block) f);
     IF cardinality(v_keys) = 0 THEN
       RETURN NULL;
     END IF;

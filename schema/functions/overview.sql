@@ -76,7 +76,7 @@ BEGIN
   v_time := CASE WHEN v_block IS NOT NULL THEN dimo_block_time(p_chain_id, v_block) END;
   IF p_license IS NOT NULL THEN
     v_keys := ARRAY(SELECT ROW(f.contract, f.token_id)::dimo_license_key
-                    FROM dimo_find_licenses(p_chain_id, NULL, p_license) f);
+                    FROM dimo_internal.find_licenses_best(p_chain_id, NULL, p_license, NULL) f);
     IF cardinality(v_keys) = 0 THEN
       RETURN NULL;
     END IF;

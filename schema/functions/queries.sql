@@ -52,8 +52,9 @@ $$;
 
 -- license: every license a key matches (dimo_find_licenses: token id, client
 -- id, owner, alias) in p_class (NULL: any), as of p_at_block (NULL: the last
--- indexed block): the one document, a JSON array of several in (contract,
--- token id) order, NULL when none existed at that block.
+-- indexed block): the one document, a JSON array of several in precedence
+-- order (token id, client id, alias, owner matches), then (contract, token
+-- id), NULL when none existed at that block.
 DROP FUNCTION IF EXISTS dimo_license_docs(bigint, text, text, bigint);
 CREATE FUNCTION dimo_license_docs(p_chain_id bigint, p_class text, p_key text,
                                   p_at_block bigint DEFAULT NULL)
@@ -63,9 +64,9 @@ AS $$
   SELECT CASE WHEN count(*) = 0 THEN NULL
               WHEN count(*) = 1 THEN min(dimo_doc_json(t.d)::text)::json
               ELSE ('[' || string_agg(dimo_doc_json(t.d)::text, ', '
-                                      ORDER BY t.contract, t.token_id) || ']')::json END
-  FROM (SELECT f.contract, f.token_id,
+                                      ORDER BY t.rank, t.contract, t.token_id) || ']')::json END
+  FROM (SELECT f.contract, f.token_id, f.rank,
                dimo_license_doc(p_chain_id, f.contract, f.token_id, p_at_block) AS d
-        FROM dimo_find_licenses(p_chain_id, p_class, p_key, p_at_block) f) t
+        FROM dimo_internal.find_licenses_ranked(p_chain_id, p_class, p_key, p_at_block) f) t
   WHERE t.d IS NOT NULL
 $$;

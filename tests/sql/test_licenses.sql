@@ -144,7 +144,8 @@ SELECT t.log(17, 2, 1, 1000, 'app_license', 'LicenseAliasSet(uint256,string)',
   jsonb_build_object('tokenId', '1', 'licenseAlias', '3'));
 SELECT t.apply(17, 17);
 SELECT t.eq((SELECT alias FROM license_state WHERE token_id = 1 AND contract = t.addr(1000)), '3', 'alias of license 1 is "3"');
-SELECT t.eq((SELECT string_agg(f.token_id::text, ',') FROM dimo_find_licenses(137, 'app', '3') f), '3,1',
+SELECT t.eq((SELECT string_agg(f.t::text, ',' ORDER BY f.o)
+             FROM dimo_find_licenses(137, 'app', '3') WITH ORDINALITY f(c, t, o)), '3,1',
   'find "3": the token id first, then the alias holder');
 SELECT t.eq(dimo_license_lookup(137, 'app', '3') ->> 'token_id', '3', 'look-up "3" answers token 3, not alias "3"');
 SELECT t.eq(dimo_license_lookup(137, 'app', '3', 16)::jsonb, NULL::jsonb, 'at block 16 nothing was named "3"');
@@ -153,6 +154,11 @@ SELECT t.eq(dimo_license_lookup(137, 'app', t.hex(1)) ->> 'token_id', '3',
 SELECT t.eq(dimo_license_lookup(137, 'app', t.hex(5)) ->> 'token_id', '3', 'an owner alone still finds its license');
 SELECT t.eq(dimo_signer_status(137, 'app', '3', t.addr(201)) #>> '{license,token_id}', '3',
   'signer status of "3" is asked of token 3');
+SELECT t.eq((dimo_license_docs(137, 'app', '3')::jsonb -> 0) ->> 'token_id', '3',
+  'the license command lists token 3 first, then the alias holder');
+SELECT t.eq(jsonb_array_length(dimo_slashes_page(137, '3', NULL, 100) -> 'slashes'), 0,
+  'slashes of "3": token 3''s (none), not the alias holder''s');
+SELECT t.eq(jsonb_array_length(dimo_slashes_page(137, '1', NULL, 100) -> 'slashes'), 2, 'slashes of "1": token 1''s');
 
 -- A forfeit's destination is the DIMO transfer just before it, not an
 -- earlier one of the same amount in the same transaction: block 18, one
