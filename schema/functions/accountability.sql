@@ -77,6 +77,30 @@ $$;
 -- 'called_contract' when that address held the gating role just before
 -- the action, 'deployment' when neither did in the transaction that
 -- created the contract (018: the deployer), 'unattributed' otherwise.
+-- Did the transaction of the log at (p_block, p_log_index) create
+-- p_contract? (It is a contract creation: the caller checks `to` is null.)
+-- Only if the contract shows no sign of life in an earlier transaction: no
+-- proxy upgrade and no role event before it. A creation transaction whose
+-- new contract acts on an existing license contract (a helper granted a
+-- role beforehand) is therefore not its deployment (the review's finding).
+CREATE OR REPLACE FUNCTION dimo_internal.acct_created_here(p_chain_id bigint, p_contract bytea, p_block bigint,
+                                                    p_log_index int)
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+  WITH me AS (SELECT l.tx_hash FROM logs l
+              WHERE l.chain_id = p_chain_id AND l.block_number = p_block AND l.log_index = p_log_index)
+  SELECT NOT EXISTS (SELECT 1 FROM logs u
+                     WHERE u.chain_id = p_chain_id AND u.address = p_contract
+                       AND u.event IN ('Upgraded(address)', 'BeaconUpgraded(address)')
+                       AND (u.block_number, u.log_index) < (p_block, p_log_index)
+                       AND u.tx_hash IS DISTINCT FROM (SELECT me.tx_hash FROM me))
+     AND NOT EXISTS (SELECT 1 FROM role_events r
+                     WHERE r.chain_id = p_chain_id AND r.contract = p_contract
+                       AND (r.block_number, r.log_index) < (p_block, p_log_index)
+                       AND r.tx_hash IS DISTINCT FROM (SELECT me.tx_hash FROM me))
+$$;
+
 CREATE OR REPLACE FUNCTION dimo_internal.acct_attribution(p_chain_id bigint, p_contract bytea, p_role bytea,
   p_fetched boolean, p_from bytea, p_to bytea, p_block bigint, p_log_index int)
 RETURNS text
@@ -91,9 +115,9 @@ BEGIN
     RETURN 'sender';
   ELSIF dimo_internal.held_role(p_chain_id, p_contract, p_role, p_to, p_block, p_log_index) THEN
     RETURN 'called_contract';
-  ELSIF p_to IS NULL THEN
-    -- A contract creation (018): the proxy's constructor logged it before
-    -- any role existed; the deployer did it.
+  ELSIF p_to IS NULL AND dimo_internal.acct_created_here(p_chain_id, p_contract, p_block, p_log_index) THEN
+    -- A contract creation (018) that created this contract: the proxy's
+    -- constructor logged it before any role existed; the deployer did it.
     RETURN 'deployment';
   END IF;
   RETURN 'unattributed';

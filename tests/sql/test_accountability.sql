@@ -198,8 +198,10 @@ SELECT t.eq(t.model_digest(), (SELECT d FROM mfr_straight), 'manufacturer: reder
 
 -- A proxy's Upgraded in the transaction that created it (`to` null),
 -- before any role existed: the deployer's (018), not unattributed; the API
--- names no role for it (the deployer held none).
-SELECT t.log(30, 0, 0, 3000, 'app_license', 'Upgraded(address)', jsonb_build_object('implementation', t.hex(78)));
+-- names no role for it (the deployer held none). Contract 3003: a second
+-- app license proxy, deployed at block 30.
+SELECT dimo_internal.register_contract(137, t.addr(3003), 'app_license', 'app', 0);
+SELECT t.log(30, 0, 0, 3003, 'app_license', 'Upgraded(address)', jsonb_build_object('implementation', t.hex(78)));
 SELECT t.sender(30, 0, 0, 9, NULL);
 SELECT t.apply(30, 30);
 SELECT t.eq((SELECT attribution || ':' || dimo_hex(by_address) FROM admin_actions WHERE block_number = 30),
@@ -207,3 +209,12 @@ SELECT t.eq((SELECT attribution || ':' || dimo_hex(by_address) FROM admin_action
 SELECT t.eq(dimo_internal.admin_action_json(137, 30, 0) -> 'by',
   jsonb_build_object('address', t.hex(9), 'role', NULL, 'via', NULL, 'attribution', 'deployment'),
   'by: the deployer, no role');
+-- A creation transaction whose new contract acts on a license contract
+-- that existed before (a helper's constructor freezing license 1 of 3000,
+-- which has role events earlier): not a deployment of 3000.
+SELECT t.log(31, 0, 0, 3000, 'app_license', 'AssetFreezeUpdate(uint256,uint256,bool)',
+  jsonb_build_object('tokenId', '1', 'amount', '0', 'frozen', true));
+SELECT t.sender(31, 0, 0, 9, NULL);
+SELECT t.apply(31, 31);
+SELECT t.eq((SELECT attribution FROM admin_actions WHERE block_number = 31), 'unattributed',
+  'a creation transaction acting on an older contract is no deployment of it');
