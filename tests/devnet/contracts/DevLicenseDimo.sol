@@ -8,6 +8,8 @@
 // upgradeToAndCall, gated by UPGRADER_ROLE, is the implementation's.
 pragma solidity 0.8.28;
 
+import "./DevnetRoles.sol";
+
 interface IDevnetDimoToken {
     function transfer(address to, uint256 value) external returns (bool);
     function transferFrom(address from, address to, uint256 value) external returns (bool);
@@ -61,7 +63,7 @@ contract LicenseAccount {
 /// @title DevLicenseBase
 /// @notice Everything except the LicenseAliasSet event, whose signature differs
 ///         between the current (string) and the older (bytes32) implementation.
-abstract contract DevLicenseBase {
+abstract contract DevLicenseBase is DevnetRoles {
     // ---- events (signatures as deployed on Polygon) ----
     event Issued(uint256 indexed tokenId, address indexed owner, address indexed clientId);
     event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
@@ -78,16 +80,11 @@ abstract contract DevLicenseBase {
     event UpdateLicenseCost(uint256 licenseCost);
     /// @notice Not in abi/DevLicenseDimo.json (see setReceiverAddress).
     event UpdateReceiverAddress(address receiver_);
-    // OpenZeppelin AccessControl's role events, as DIMO's contract emits them.
-    event RoleGranted(bytes32 indexed role, address indexed account, address indexed sender);
-    event RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender);
-    event RoleAdminChanged(bytes32 indexed role, bytes32 indexed previousAdminRole, bytes32 indexed newAdminRole);
     /// @notice ERC-1967, logged from the proxy by upgradeToAndCall. Not in
     ///         abi/DevLicenseDimo.json: the indexer adds it to every contract.
     event Upgraded(address indexed implementation);
 
     // The roles of DIMO's source (developer-license src/): who may do what.
-    bytes32 public constant DEFAULT_ADMIN_ROLE = 0x00;
     bytes32 public constant LICENSE_ADMIN_ROLE = keccak256("LICENSE_ADMIN_ROLE");
     bytes32 public constant REVOKER_ROLE = keccak256("REVOKER_ROLE");
     bytes32 public constant UPGRADER_ROLE = keccak256("UPGRADER_ROLE");
@@ -129,8 +126,6 @@ abstract contract DevLicenseBase {
     mapping(uint256 => mapping(bytes32 => bool)) private _redirectUris;
     mapping(uint256 => uint256) public stakedBalance;
     mapping(uint256 => bool) public frozen;
-    mapping(bytes32 => mapping(address => bool)) private _hasRole;
-    mapping(bytes32 => bytes32) private _roleAdmin;
 
     // Devnet-only bookkeeping so that state readers can enumerate without
     // scanning logs (see signersOf / redirectUrisOf). Logs nothing.
@@ -143,11 +138,6 @@ abstract contract DevLicenseBase {
     ///      adminWithdraw and every setting; REVOKER_ROLE gates revoke.
     modifier onlyAdmin() {
         require(_hasRole[LICENSE_ADMIN_ROLE][msg.sender], "DevLicense: not license admin");
-        _;
-    }
-
-    modifier onlyRole(bytes32 role) {
-        require(_hasRole[role][msg.sender], "AccessControl: missing role");
         _;
     }
 
@@ -228,52 +218,7 @@ abstract contract DevLicenseBase {
         return 1;
     }
 
-    // ------------------------------------------------------------------
-    // AccessControl (OpenZeppelin's rules: a role's admin role grants and
-    // revokes it; events only when something changes).
-    // ------------------------------------------------------------------
-
-    function hasRole(bytes32 role, address account) public view returns (bool) {
-        return _hasRole[role][account];
-    }
-
-    function getRoleAdmin(bytes32 role) public view returns (bytes32) {
-        return _roleAdmin[role];
-    }
-
-    function grantRole(bytes32 role, address account) external onlyRole(getRoleAdmin(role)) {
-        _grantRole(role, account);
-    }
-
-    function revokeRole(bytes32 role, address account) external onlyRole(getRoleAdmin(role)) {
-        _revokeRole(role, account);
-    }
-
-    function renounceRole(bytes32 role, address callerConfirmation) external {
-        require(callerConfirmation == msg.sender, "AccessControl: bad confirmation");
-        _revokeRole(role, callerConfirmation);
-    }
-
-    /// @notice Devnet: changes a role's admin role (DIMO's does it in code).
-    function setRoleAdmin(bytes32 role, bytes32 adminRole) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        bytes32 previous = _roleAdmin[role];
-        _roleAdmin[role] = adminRole;
-        emit RoleAdminChanged(role, previous, adminRole);
-    }
-
-    function _grantRole(bytes32 role, address account) internal {
-        if (!_hasRole[role][account]) {
-            _hasRole[role][account] = true;
-            emit RoleGranted(role, account, msg.sender);
-        }
-    }
-
-    function _revokeRole(bytes32 role, address account) internal {
-        if (_hasRole[role][account]) {
-            _hasRole[role][account] = false;
-            emit RoleRevoked(role, account, msg.sender);
-        }
-    }
+    // AccessControl (OpenZeppelin's rules and events): DevnetRoles.sol.
 
     // ------------------------------------------------------------------
     // Issue

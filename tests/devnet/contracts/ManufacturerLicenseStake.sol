@@ -7,6 +7,8 @@
 // the deployed contract's UUPS upgrade is not reproduced here.)
 pragma solidity 0.8.28;
 
+import "./DevnetRoles.sol";
+
 interface IDevnetStakeToken {
     function transfer(address to, uint256 value) external returns (bool);
     function transferFrom(address from, address to, uint256 value) external returns (bool);
@@ -29,7 +31,7 @@ interface IDevnetStakeToken {
 ///         THE BUG, kept on purpose: LicenseRevoked carries the last minted
 ///         token id, not the revoked one. The burn Transfer(owner -> 0x0),
 ///         logged just before it in the same transaction, carries the truth.
-contract ManufacturerLicenseStake {
+contract ManufacturerLicenseStake is DevnetRoles {
     event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
     event StakeTokens(address indexed user, uint256 amountOfTokens);
     event UnstakeTokens(address indexed user, uint256 amountOfTokens);
@@ -37,13 +39,9 @@ contract ManufacturerLicenseStake {
     event StakeAmountAdjusted(uint256 amount);
     event LicenseMinted(address indexed user, uint256 tokenId);
     event LicenseRevoked(uint256 tokenId);
-    event RoleGranted(bytes32 indexed role, address indexed account, address indexed sender);
-    event RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender);
-    event RoleAdminChanged(bytes32 indexed role, bytes32 indexed previousAdminRole, bytes32 indexed newAdminRole);
 
     string public constant name = "Dimo License";
     string public constant symbol = "DIMO";
-    bytes32 public constant DEFAULT_ADMIN_ROLE = 0x00;
 
     IDevnetStakeToken public immutable dimoToken;
 
@@ -52,17 +50,10 @@ contract ManufacturerLicenseStake {
     uint256 public lastMintedId;
     mapping(address => uint256) public stakedBalance;
     mapping(uint256 => address) private _owners;
-    mapping(bytes32 => mapping(address => bool)) private _hasRole;
-    mapping(bytes32 => bytes32) private _roleAdmin;
     // Devnet-only: every address that ever staked or received a license (see stakers()).
     address[] private _stakers;
     mapping(address => bool) private _listed;
     mapping(address => uint256) private _balances;
-
-    modifier onlyRole(bytes32 role) {
-        require(_hasRole[role][msg.sender], "AccessControl: missing role");
-        _;
-    }
 
     constructor(address dimoToken_) {
         dimoToken = IDevnetStakeToken(dimoToken_);
@@ -70,51 +61,7 @@ contract ManufacturerLicenseStake {
         minimumStake = 100000 ether; // 100,000 DIMO
     }
 
-    // ---- roles (AccessControl's rules and events) ----
-
-    function hasRole(bytes32 role, address account) public view returns (bool) {
-        return _hasRole[role][account];
-    }
-
-    function getRoleAdmin(bytes32 role) public view returns (bytes32) {
-        return _roleAdmin[role];
-    }
-
-    function grantRole(bytes32 role, address account) external onlyRole(getRoleAdmin(role)) {
-        _grantRole(role, account);
-    }
-
-    function revokeRole(bytes32 role, address account) external onlyRole(getRoleAdmin(role)) {
-        _revokeRole(role, account);
-    }
-
-    function renounceRole(bytes32 role, address account) external {
-        require(account == msg.sender, "AccessControl: can only renounce roles for self");
-        _revokeRole(role, account);
-    }
-
-    /// @notice DEVNET-ONLY: Stake.sol never changes a role's admin (OpenZeppelin's
-    ///         _setRoleAdmin is internal and unused), but its ABI declares
-    ///         RoleAdminChanged, which the devnet must emit once.
-    function setRoleAdmin(bytes32 role, bytes32 adminRole) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        bytes32 previous = _roleAdmin[role];
-        _roleAdmin[role] = adminRole;
-        emit RoleAdminChanged(role, previous, adminRole);
-    }
-
-    function _grantRole(bytes32 role, address account) private {
-        if (!_hasRole[role][account]) {
-            _hasRole[role][account] = true;
-            emit RoleGranted(role, account, msg.sender);
-        }
-    }
-
-    function _revokeRole(bytes32 role, address account) private {
-        if (_hasRole[role][account]) {
-            _hasRole[role][account] = false;
-            emit RoleRevoked(role, account, msg.sender);
-        }
-    }
+    // Roles: DevnetRoles.sol (AccessControl's rules and events).
 
     // ---- staking and licenses ----
 
