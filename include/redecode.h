@@ -68,8 +68,8 @@ bool idx_redecode_known(const idx_network_t *net, const idx_store_unknown_shape_
 
 /* Decodes the chain's raw logs that net's ABIs now know, as described
  * above; logs one info line when it decoded any ("unknown logs now known:
- * N decoded ..."; a debug line when it only kept raw ones). st (if not NULL) receives the counts. Returns 0,
- * IDX_ERR_NOMEM, or the store's error with the reason in err. */
+ * N decoded ..."; a debug line when it only kept raw ones). st (if not NULL) receives the counts.
+ * Returns 0, IDX_ERR_NOMEM, or the store's error with the reason in err. */
 IDX_WARN_UNUSED int idx_redecode_run(idx_store_t *store, const idx_network_t *net,
                                      idx_redecode_stats_t *st, char *err, size_t errlen)
     IDX_NONNULL(1, 2, 4);

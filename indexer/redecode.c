@@ -16,7 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-
 typedef struct redecode_s {
   idx_store_t *store;
   const idx_network_t *net;
@@ -27,8 +26,8 @@ typedef struct redecode_s {
   size_t round;       /* most logs per round (IDX_REDECODE_ROUND, or DIMO_REDECODE_ROUND) */
   size_t page;        /* raw logs per query (IDX_REDECODE_PAGE, or DIMO_REDECODE_PAGE) */
   size_t round_bytes; /* data and arguments held by the round */
-  idx_arena_t arena; /* their data and decoded arguments */
-  idx_buf_t json;    /* one log's arguments, reused */
+  idx_arena_t arena;  /* their data and decoded arguments */
+  idx_buf_t json;     /* one log's arguments, reused */
   int64_t after_block, after_log;
   idx_redecode_stats_t st;
   char *err;
@@ -51,7 +50,8 @@ static int flush(redecode_t *r) {
     return rc;
   r->st.decoded += r->nlogs;
   r->st.rounds++;
-  idx_log_debug("redecode", "round %llu: %zu log(s) moved to logs (%zu bytes); parts re-derived: %s",
+  idx_log_debug("redecode",
+                "round %llu: %zu log(s) moved to logs (%zu bytes); parts re-derived: %s",
                 (unsigned long long)r->st.rounds, r->nlogs, r->round_bytes,
                 r->st.parts[0] ? r->st.parts : "none");
   r->nlogs = 0;
@@ -123,7 +123,8 @@ static int env_size(const char *name, size_t def, size_t max, size_t *out, char 
   errno = 0;
   unsigned long long x = strtoull(v, &end, 10);
   if (errno || *end || v[0] == '-' || x < 1 || x > max) {
-    idx_set_err(err, errlen, "redecode: %s=%s: expected a whole number from 1 to %zu", name, v, max);
+    idx_set_err(err, errlen, "redecode: %s=%s: expected a whole number from 1 to %zu", name, v,
+                max);
     return IDX_ERR_INVAL;
   }
   *out = (size_t)x;
