@@ -60,6 +60,13 @@ typedef struct idx_redecode_stats_s {
   char parts[256];  /* model parts re-derived (the last round's), comma-separated */
 } idx_redecode_stats_t;
 
+/* The round and page sizes: IDX_REDECODE_ROUND and IDX_REDECODE_PAGE, or
+ * DIMO_REDECODE_ROUND (1..IDX_REDECODE_ROUND) and DIMO_REDECODE_PAGE
+ * (1..100000) when set. Returns 0, or IDX_ERR_INVAL (a value out of range
+ * or not a whole number) with the reason in err. */
+IDX_WARN_UNUSED int idx_redecode_sizes(size_t *round, size_t *page, char *err, size_t errlen)
+    IDX_NONNULL(1, 2, 3);
+
 /* Whether the raw logs of this kind are now known: its contract is in net
  * and that contract's loaded ABI has an event with its topic0 and topic
  * count (as the follower matches them; an anonymous log never is). Pure. */

@@ -131,6 +131,12 @@ static int env_size(const char *name, size_t def, size_t max, size_t *out, char 
   return 0;
 }
 
+int idx_redecode_sizes(size_t *round, size_t *page, char *err, size_t errlen) {
+  int rc =
+      env_size("DIMO_REDECODE_ROUND", IDX_REDECODE_ROUND, IDX_REDECODE_ROUND, round, err, errlen);
+  return rc ? rc : env_size("DIMO_REDECODE_PAGE", IDX_REDECODE_PAGE, 100000, page, err, errlen);
+}
+
 bool idx_redecode_known(const idx_network_t *net, const idx_store_unknown_shape_t *shape) {
   const idx_contract_t *c = idx_network_contract(net, &shape->address);
   return c && shape->has_topic0 && idx_abi_find(&c->abi, &shape->topic0, shape->ntopics, NULL);
@@ -176,9 +182,7 @@ int idx_redecode_run(idx_store_t *store, const idx_network_t *net, idx_redecode_
   r.chain_id = net->chain_id;
   r.err = err;
   r.errlen = errlen;
-  if ((rc = env_size("DIMO_REDECODE_ROUND", IDX_REDECODE_ROUND, IDX_REDECODE_ROUND, &r.round, err,
-                     errlen)) != 0 ||
-      (rc = env_size("DIMO_REDECODE_PAGE", IDX_REDECODE_PAGE, 100000, &r.page, err, errlen)) != 0) {
+  if ((rc = idx_redecode_sizes(&r.round, &r.page, err, errlen)) != 0) {
     free(shapes);
     return rc;
   }
