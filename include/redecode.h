@@ -15,7 +15,7 @@
  * them into `logs`, removes them from unknown_logs and re-derives the
  * model parts that read them (schema/functions/redecode.sql). A crash
  * loses at most the round in hand, which the next start does again; a
- * start with nothing to decode costs one grouped scan of unknown_logs.
+ * start when no raw kind is known costs one grouped scan of unknown_logs.
  * A raw log whose bytes do not decode under the event its topic0 and
  * topic count name (or whose arguments do not encode) stays raw (another
  * generation of that event); such kept logs are read again at every

@@ -15,8 +15,9 @@
 
 -- The kinds of raw logs of a chain: per contract, topic0 (NULL for an
 -- anonymous log) and topic count, how many. One scan of unknown_logs (a
--- handful of rows on real chains): the whole cost of a start with nothing
--- to decode.
+-- handful of rows on real chains): the whole cost of a start when no kind
+-- is known to the loaded ABIs (raw logs of a known kind whose bytes do not
+-- decode stay raw, and are read again at every start).
 CREATE OR REPLACE FUNCTION dimo_internal.unknown_shapes(p_chain_id bigint)
 RETURNS TABLE (address bytea, topic0 bytea, ntopics int, n bigint)
 LANGUAGE sql STABLE
