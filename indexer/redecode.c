@@ -72,8 +72,9 @@ static int on_raw(void *ud, const idx_log_t *raw) {
     r->st.kept++;
     return 0;
   }
-  /* Arguments that do not encode (as a decode failure: the follower
-   * would not have stored the log decoded either) keep the log raw. */
+  /* Arguments that do not encode (past the JSON buffer's bound, or out of
+   * memory) keep the log raw, as a decode failure does: one such log must
+   * not stop every start; the next start tries it again. */
   idx_buf_reset(&r->json);
   if (idx_abi_decoded_to_json(&d, &r->json) != 0) {
     r->st.kept++;
