@@ -68,7 +68,9 @@ DROP FUNCTION IF EXISTS dimo_internal.redecoded(bigint);
 -- movements). The match is by role, not by event, because a part may read
 -- a role's events by pattern (accountability reads every app-license
 -- `Update*` event, declared or not); a moved log without a role re-derives
--- every part. Those parts are undone above the lowest moved block, in
+-- every part. (The rule needs each part to declare at least one event of
+-- every role it reads, which every part does: licenses, optins, nodes,
+-- connections and accountability declare events of each role they scan.) Those parts are undone above the lowest moved block, in
 -- reverse order, then applied from it to the model's block, in order (the
 -- rows below it are untouched). Returns the re-derived parts' names, in
 -- order (empty when no part reads them, or the model has not reached them:
