@@ -11,7 +11,8 @@
  * idx_redecode_run asks which kinds of raw logs the database holds, and
  * decodes every log of a kind its contract's loaded ABI now knows with the
  * indexer's own decoder (abi.c, as the follower does), in rounds of at
- * most IDX_REDECODE_ROUND logs: each round is one transaction that COPYs
+ * most IDX_REDECODE_ROUND logs or IDX_REDECODE_ROUND_BYTES of their data
+ * and arguments: each round is one transaction that COPYs
  * them into `logs`, removes them from unknown_logs and re-derives the
  * model parts that read them (schema/functions/redecode.sql). A crash
  * loses at most the round in hand, which the next start does again; a
