@@ -11,22 +11,23 @@
 #include "log.h"
 #include "redecode.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* Raw logs read per query (a page of one kind). */
-enum { PAGE = 1000 };
 
 typedef struct redecode_s {
   idx_store_t *store;
   const idx_network_t *net;
   uint64_t chain_id;
   const idx_contract_t *contract; /* of the kind being read */
-  idx_log_t *logs;                /* the round: decoded logs, IDX_REDECODE_ROUND at most */
+  idx_log_t *logs;                /* the round: decoded logs, `round` at most */
   size_t nlogs;
-  idx_arena_t arena; /* their data and decoded arguments */
-  idx_buf_t json;    /* one log's arguments, reused */
+  size_t round;       /* most logs per round (IDX_REDECODE_ROUND, or DIMO_REDECODE_ROUND) */
+  size_t page;        /* raw logs per query (IDX_REDECODE_PAGE, or DIMO_REDECODE_PAGE) */
+  size_t round_bytes; /* data and arguments held by the round */
+  idx_arena_t arena;  /* their data and decoded arguments */
+  idx_buf_t json;     /* one log's arguments, reused */
   int64_t after_block, after_log;
   idx_redecode_stats_t st;
   char *err;
@@ -49,7 +50,12 @@ static int flush(redecode_t *r) {
     return rc;
   r->st.decoded += r->nlogs;
   r->st.rounds++;
+  idx_log_debug("redecode",
+                "round %llu: %zu log(s) moved to logs (%zu bytes); parts re-derived: %s",
+                (unsigned long long)r->st.rounds, r->nlogs, r->round_bytes,
+                r->st.parts[0] ? r->st.parts : "none");
   r->nlogs = 0;
+  r->round_bytes = 0;
   idx_arena_reset(&r->arena);
   return 0;
 }
@@ -66,10 +72,13 @@ static int on_raw(void *ud, const idx_log_t *raw) {
     r->st.kept++;
     return 0;
   }
+  /* Arguments that do not encode (past the JSON buffer's bound, or out of
+   * memory) keep the log raw, as a decode failure does: one such log must
+   * not stop every start; the next start tries it again. */
   idx_buf_reset(&r->json);
-  if ((rc = idx_abi_decoded_to_json(&d, &r->json)) != 0) {
-    idx_set_err(r->err, r->errlen, "redecode: %s", idx_strerror(rc));
-    return rc;
+  if (idx_abi_decoded_to_json(&d, &r->json) != 0) {
+    r->st.kept++;
+    return 0;
   }
   idx_log_t *l = &r->logs[r->nlogs];
   *l = *raw;
@@ -82,7 +91,8 @@ static int on_raw(void *ud, const idx_log_t *raw) {
   l->event = d.event->signature;
   l->event_name = d.event->name;
   l->role = idx_role_name(r->contract->role);
-  if (++r->nlogs == IDX_REDECODE_ROUND)
+  r->round_bytes += raw->data_len + r->json.len + sizeof *l;
+  if (++r->nlogs == r->round || r->round_bytes >= IDX_REDECODE_ROUND_BYTES)
     return flush(r);
   return 0;
 }
@@ -93,13 +103,39 @@ static int one_kind(redecode_t *r, const idx_store_unknown_shape_t *sh) {
   r->after_log = -1;
   for (;;) {
     size_t n = 0;
-    int rc = idx_store_unknown_page(r->store, r->chain_id, sh, r->after_block, r->after_log, PAGE,
-                                    on_raw, r, &n, r->err, r->errlen);
+    int rc = idx_store_unknown_page(r->store, r->chain_id, sh, r->after_block, r->after_log,
+                                    r->page, on_raw, r, &n, r->err, r->errlen);
     if (rc)
       return rc;
-    if (n < PAGE)
+    if (n < r->page)
       return 0;
   }
+}
+
+/* A size from the environment (tests: several rounds and pages on a small
+ * chain), or the default when unset; anything but 1..max is refused. */
+static int env_size(const char *name, size_t def, size_t max, size_t *out, char *err,
+                    size_t errlen) {
+  const char *v = getenv(name);
+  *out = def;
+  if (!v || !*v)
+    return 0;
+  char *end = NULL;
+  errno = 0;
+  unsigned long long x = strtoull(v, &end, 10);
+  if (errno || *end || v[0] == '-' || x < 1 || x > max) {
+    idx_set_err(err, errlen, "redecode: %s=%s: expected a whole number from 1 to %zu", name, v,
+                max);
+    return IDX_ERR_INVAL;
+  }
+  *out = (size_t)x;
+  return 0;
+}
+
+int idx_redecode_sizes(size_t *round, size_t *page, char *err, size_t errlen) {
+  int rc =
+      env_size("DIMO_REDECODE_ROUND", IDX_REDECODE_ROUND, IDX_REDECODE_ROUND, round, err, errlen);
+  return rc ? rc : env_size("DIMO_REDECODE_PAGE", IDX_REDECODE_PAGE, 100000, page, err, errlen);
 }
 
 bool idx_redecode_known(const idx_network_t *net, const idx_store_unknown_shape_t *shape) {
@@ -147,7 +183,11 @@ int idx_redecode_run(idx_store_t *store, const idx_network_t *net, idx_redecode_
   r.chain_id = net->chain_id;
   r.err = err;
   r.errlen = errlen;
-  r.logs = calloc(IDX_REDECODE_ROUND, sizeof *r.logs);
+  if ((rc = idx_redecode_sizes(&r.round, &r.page, err, errlen)) != 0) {
+    free(shapes);
+    return rc;
+  }
+  r.logs = calloc(r.round, sizeof *r.logs);
   idx_arena_init(&r.arena, 1u << 20, (size_t)1 << 30);
   idx_buf_init(&r.json, 1u << 24);
   if (!r.logs) {
@@ -161,8 +201,8 @@ int idx_redecode_run(idx_store_t *store, const idx_network_t *net, idx_redecode_
   if (!rc)
     rc = flush(&r);
   if (!rc && (r.st.decoded || r.st.kept))
-    idx_log_info(
-        "redecode",
+    idx_log_generic(
+        r.st.decoded ? IDX_LOG_INFO : IDX_LOG_DEBUG, "redecode",
         "unknown logs now known: %llu decoded and moved to logs in %llu round(s), %llu kept "
         "raw (bytes of another generation); model parts re-derived: %s (%.0f ms)",
         (unsigned long long)r.st.decoded, (unsigned long long)r.st.rounds,

@@ -1827,14 +1827,41 @@ int idx_store_redecode_write(idx_store_t *store, uint64_t chain_id, const idx_lo
   }
   if ((rc = check_batch(&b, err, errlen)) != 0)
     return rc;
+  /* The positions moved (two array literals): redecoded() removes exactly
+   * these from unknown_logs, not whatever both tables happen to hold. */
+  idx_buf_t blocks, idxs;
+  idx_buf_init(&blocks, (size_t)1 << 30);
+  idx_buf_init(&idxs, (size_t)1 << 30);
+  rc = idx_buf_adds(&blocks, "{");
+  if (!rc)
+    rc = idx_buf_adds(&idxs, "{");
+  for (size_t i = 0; i < n && !rc; i++) {
+    rc = idx_buf_addf(&blocks, "%s%" PRIu64, i ? "," : "", logs[i].block_number);
+    if (!rc)
+      rc = idx_buf_addf(&idxs, "%s%" PRIu32, i ? "," : "", (uint32_t)logs[i].log_index);
+  }
+  if (!rc)
+    rc = idx_buf_adds(&blocks, "}");
+  if (!rc)
+    rc = idx_buf_adds(&idxs, "}");
+  if (rc) {
+    idx_buf_free(&blocks);
+    idx_buf_free(&idxs);
+    idx_set_err(err, errlen, "%s: out of memory", what);
+    return IDX_ERR_NOMEM;
+  }
   PGresult *res = NULL;
   params_t p = {0};
   par_int8(&p, (int64_t)chain_id);
+  par_bin(&p, OID_TEXT, blocks.data, blocks.len);
+  par_bin(&p, OID_TEXT, idxs.data, idxs.len);
   if ((rc = exec_simple(store, "BEGIN", what, err, errlen)) != 0 ||
       (rc = exec_simple(store, "SET LOCAL statement_timeout = 0", what, err, errlen)) != 0 ||
       (n && (rc = write_logs(store, &b, false, err, errlen)) != 0) ||
-      (rc = exec_params(store, "SELECT array_to_string(dimo_internal.redecoded($1), ',')", &p, &res,
-                        what, err, errlen)) != 0)
+      (rc = exec_params(store,
+                        "SELECT array_to_string(dimo_internal.redecoded($1, $2::bigint[], "
+                        "$3::int[]), ',')",
+                        &p, &res, what, err, errlen)) != 0)
     goto out;
   if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
     rc = bad_shape(err, errlen, what);
@@ -1845,6 +1872,8 @@ int idx_store_redecode_write(idx_store_t *store, uint64_t chain_id, const idx_lo
   rc = exec_simple(store, "COMMIT", what, err, errlen);
 out:
   PQclear(res);
+  idx_buf_free(&blocks);
+  idx_buf_free(&idxs);
   if (rc)
     tx_abort(store);
   return rc;

@@ -15,8 +15,9 @@
 
 -- The kinds of raw logs of a chain: per contract, topic0 (NULL for an
 -- anonymous log) and topic count, how many. One scan of unknown_logs (a
--- handful of rows on real chains): the whole cost of a start with nothing
--- to decode.
+-- handful of rows on real chains): the whole cost of a start when no kind
+-- is known to the loaded ABIs (raw logs of a known kind whose bytes do not
+-- decode stay raw, and are read again at every start).
 CREATE OR REPLACE FUNCTION dimo_internal.unknown_shapes(p_chain_id bigint)
 RETURNS TABLE (address bytea, topic0 bytea, ntopics int, n bigint)
 LANGUAGE sql STABLE
@@ -50,37 +51,64 @@ AS $$
   LIMIT p_limit
 $$;
 
+-- (The one-argument form of before, which joined the whole of
+-- unknown_logs with `logs`, is replaced by the one below.)
+DROP FUNCTION IF EXISTS dimo_internal.redecoded(bigint);
+
 -- Called after the store COPYed a round of decoded logs into `logs`, in
--- its transaction: the positions both tables hold are exactly the logs
--- just decoded. Removes them from unknown_logs; moves the sender row of
+-- its transaction, with their positions (p_blocks[i], p_logs[i]). Removes
+-- exactly those positions from unknown_logs (raising if any of them is not
+-- in both tables: the round would not be a move); moves the sender row of
 -- each of their transactions to its first log in `logs` (a fresh index
--- anchors it there; tx_senders, 010); and re-derives, over the stored
--- range up to the model's block, every model part that declares (in
--- model_reads) one of their events for their role, with every part after
--- it (a later part may read an earlier one's rows: accountability reads
--- the licenses' stake movements): each undone entirely in reverse order,
--- then applied in order. Returns the re-derived parts' names, in order
--- (empty when no part reads them, or nothing is derived yet).
-CREATE OR REPLACE FUNCTION dimo_internal.redecoded(p_chain_id bigint)
+-- anchors it there; tx_senders, 010); and re-derives the model parts that
+-- may read them, as a reorg at their lowest block would: every part from
+-- the first (in model_parts order) that declares in model_reads ANY event
+-- of a role among the moved logs' roles, through the last (a later part
+-- may read an earlier one's rows: accountability reads the licenses' stake
+-- movements). The match is by role, not by event, because a part may read
+-- a role's events by pattern (accountability reads every app-license
+-- `Update*` event, declared or not); a moved log without a role re-derives
+-- every part. (The rule needs each part to declare at least one event of
+-- every role it reads, which every part does: licenses, optins, nodes,
+-- connections and accountability declare events of each role they scan.) Those parts are undone above the lowest moved block, in
+-- reverse order, then applied from it to the model's block, in order (the
+-- rows below it are untouched). Returns the re-derived parts' names, in
+-- order (empty when no part reads them, or the model has not reached them:
+-- the follower derives them when it does).
+CREATE OR REPLACE FUNCTION dimo_internal.redecoded(p_chain_id bigint, p_blocks bigint[], p_logs int[])
 RETURNS text[]
 LANGUAGE plpgsql
 AS $$
 DECLARE
   v_first int;
   v_model bigint;
-  v_from bigint;
+  v_low bigint;
+  v_n bigint;
   v_parts text[];
   r record;
 BEGIN
+  IF cardinality(p_blocks) IS DISTINCT FROM cardinality(p_logs) THEN
+    RAISE EXCEPTION 'redecoded: % blocks for % log indexes', cardinality(p_blocks), cardinality(p_logs);
+  END IF;
   CREATE TEMP TABLE IF NOT EXISTS redecoded_logs (block_number bigint, tx_hash bytea, role text, event text)
     ON COMMIT DROP;
   TRUNCATE redecoded_logs;
-  WITH moved AS (
-    DELETE FROM unknown_logs u USING logs l
-    WHERE u.chain_id = p_chain_id AND l.chain_id = u.chain_id AND l.block_number = u.block_number
-      AND l.log_index = u.log_index
+  WITH pos AS (
+    SELECT DISTINCT x.block_number, x.log_index FROM unnest(p_blocks, p_logs) AS x(block_number, log_index)),
+  moved AS (
+    DELETE FROM unknown_logs u USING pos, logs l
+    WHERE u.chain_id = p_chain_id AND u.block_number = pos.block_number AND u.log_index = pos.log_index
+      AND l.chain_id = p_chain_id AND l.block_number = pos.block_number AND l.log_index = pos.log_index
     RETURNING l.block_number, l.tx_hash, l.role, l.event)
   INSERT INTO redecoded_logs SELECT * FROM moved;
+  GET DIAGNOSTICS v_n = ROW_COUNT;
+  IF v_n <> coalesce(cardinality(p_blocks), 0) THEN
+    RAISE EXCEPTION 'redecoded: % logs moved, % positions given (each must be in unknown_logs and logs)',
+      v_n, coalesce(cardinality(p_blocks), 0);
+  END IF;
+  IF v_n = 0 THEN
+    RETURN '{}';
+  END IF;
 
   UPDATE tx_senders s SET log_index = f.first_log
   FROM (SELECT l.block_number, l.tx_hash, min(l.log_index) AS first_log FROM logs l
@@ -90,20 +118,23 @@ BEGIN
   WHERE s.chain_id = p_chain_id AND s.block_number = f.block_number AND s.tx_hash = f.tx_hash
     AND s.log_index <> f.first_log;
 
-  SELECT min(p.ord) INTO v_first FROM model_parts p
-  WHERE EXISTS (SELECT 1 FROM model_reads mr JOIN redecoded_logs m ON m.role = mr.role AND m.event = mr.event
-                WHERE mr.part = p.name);
+  IF EXISTS (SELECT 1 FROM redecoded_logs m WHERE m.role IS NULL) THEN
+    SELECT min(p.ord) INTO v_first FROM model_parts p;
+  ELSE
+    SELECT min(p.ord) INTO v_first FROM model_parts p
+    WHERE EXISTS (SELECT 1 FROM model_reads mr
+                  WHERE mr.part = p.name AND mr.role IN (SELECT DISTINCT m.role FROM redecoded_logs m));
+  END IF;
   SELECT m.block_number INTO v_model FROM model_cursor m WHERE m.chain_id = p_chain_id;
-  IF v_first IS NULL OR v_model IS NULL THEN
+  SELECT min(m.block_number) INTO v_low FROM redecoded_logs m;
+  IF v_first IS NULL OR v_model IS NULL OR v_low > v_model THEN
     RETURN '{}';
   END IF;
-  SELECT min(l.block_number) INTO v_from FROM logs l WHERE l.chain_id = p_chain_id;
-  v_from := least(coalesce(v_from, v_model), v_model);
   FOR r IN SELECT p.rollback_fn::regproc AS fn FROM model_parts p WHERE p.ord >= v_first ORDER BY p.ord DESC LOOP
-    EXECUTE format('SELECT %s($1, $2)', r.fn) USING p_chain_id, -1::bigint;
+    EXECUTE format('SELECT %s($1, $2)', r.fn) USING p_chain_id, v_low - 1;
   END LOOP;
   FOR r IN SELECT p.apply_fn::regproc AS fn FROM model_parts p WHERE p.ord >= v_first ORDER BY p.ord LOOP
-    EXECUTE format('SELECT %s($1, $2, $3)', r.fn) USING p_chain_id, v_from, v_model;
+    EXECUTE format('SELECT %s($1, $2, $3)', r.fn) USING p_chain_id, v_low, v_model;
   END LOOP;
   SELECT array_agg(p.name ORDER BY p.ord) INTO v_parts FROM model_parts p WHERE p.ord >= v_first;
   RETURN v_parts;

@@ -8,6 +8,7 @@
 #include "network.h"
 #include "redecode.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static idx_store_unknown_shape_t shape(const char *addr, const char *topic0, uint8_t ntopics) {
@@ -61,7 +62,41 @@ static void test_known(void) {
   idx_network_free(&net);
 }
 
+/* DIMO_REDECODE_ROUND / _PAGE: the defaults when unset or empty, the
+ * value when in range, a clear error otherwise. */
+static void test_sizes(void) {
+  size_t round = 0, page = 0;
+  char err[256] = "";
+  unsetenv("DIMO_REDECODE_ROUND");
+  unsetenv("DIMO_REDECODE_PAGE");
+  CHECK_INT(idx_redecode_sizes(&round, &page, err, sizeof err), 0);
+  CHECK_INT((long long)round, IDX_REDECODE_ROUND);
+  CHECK_INT((long long)page, IDX_REDECODE_PAGE);
+  setenv("DIMO_REDECODE_ROUND", "1", 1);
+  setenv("DIMO_REDECODE_PAGE", "", 1);
+  CHECK_INT(idx_redecode_sizes(&round, &page, err, sizeof err), 0);
+  CHECK_INT((long long)round, 1);
+  CHECK_INT((long long)page, IDX_REDECODE_PAGE);
+  setenv("DIMO_REDECODE_PAGE", "7", 1);
+  CHECK_INT(idx_redecode_sizes(&round, &page, err, sizeof err), 0);
+  CHECK_INT((long long)page, 7);
+  static const char *const bad[] = {"0", "-1", "20001", "12x", "x", "99999999999999999999999"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    setenv("DIMO_REDECODE_ROUND", bad[i], 1);
+    err[0] = '\0';
+    CHECK_INT(idx_redecode_sizes(&round, &page, err, sizeof err), IDX_ERR_INVAL);
+    CHECK(strstr(err, "DIMO_REDECODE_ROUND") != NULL);
+  }
+  setenv("DIMO_REDECODE_ROUND", "5", 1);
+  setenv("DIMO_REDECODE_PAGE", "100001", 1);
+  CHECK_INT(idx_redecode_sizes(&round, &page, err, sizeof err), IDX_ERR_INVAL);
+  CHECK(strstr(err, "DIMO_REDECODE_PAGE") != NULL);
+  unsetenv("DIMO_REDECODE_ROUND");
+  unsetenv("DIMO_REDECODE_PAGE");
+}
+
 int main(void) {
   test_known();
+  test_sizes();
   CHECK_DONE();
 }
