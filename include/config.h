@@ -124,6 +124,10 @@ idx_finality_t idx_config_finality(const idx_config_t *cfg, bool net_has, idx_fi
 
 const char *idx_finality_name(idx_finality_t f);
 
+/* A whole decimal number (no sign, no blanks, no overflow) into *out;
+ * false when s is not one. Options, environment variables. */
+bool idx_parse_u64(const char *s, uint64_t *out) IDX_NONNULL(2);
+
 /* "latest|safe|finalized". Returns 0 or IDX_ERR_CONFIG. */
 IDX_WARN_UNUSED int idx_finality_parse(const char *s, idx_finality_t *out) IDX_NONNULL(1, 2);
 

@@ -407,6 +407,11 @@ typedef enum decoded_e {
 /* sync.c */
 /* Decodes log (its arguments into the batch's arena); why says what is
  * wrong with a DECODED_BAD one. */
+/* Whether an eth_getLogs error reply is a provider limit, and the range
+ * it suggests (idx_logrange_classify on its code, message and data). */
+void idx_sync__classify_error(const idx_rpc_reply_t *r, idx_logrange_advice_t *advice)
+    IDX_NONNULL(1, 2);
+
 decoded_t idx_sync__decode_log(idx_sync_t *s, idx_log_t *log, char *why, size_t whylen)
     IDX_NONNULL(1, 2, 3);
 void idx_sync__change_phase(idx_sync_t *s, sync_phase_t next) IDX_NONNULL(1);

@@ -163,7 +163,7 @@ const char *idx_finality_name(idx_finality_t f) {
   return (size_t)f < IDX_ARRAY_LEN(names) ? names[f] : "?";
 }
 
-static bool parse_u64(const char *s, uint64_t *out) {
+bool idx_parse_u64(const char *s, uint64_t *out) {
   if (!s || !*s || *s == '-' || *s == '+')
     return false;
   char *end;
@@ -196,13 +196,13 @@ static int set_value(idx_config_t *cfg, const opt_t *o, const char *value, const
     }
     break;
   case OPT_U64:
-    ok = parse_u64(value, (uint64_t *)(void *)(base + o->offset));
+    ok = idx_parse_u64(value, (uint64_t *)(void *)(base + o->offset));
     break;
   case OPT_BLOCK_OR_HEAD:
     if (strcmp(value, "head") == 0)
       cfg->to_head = true;
     else
-      ok = parse_u64(value, &cfg->to_block);
+      ok = idx_parse_u64(value, &cfg->to_block);
     break;
   case OPT_FINALITY:
     ok = idx_finality_parse(value, &cfg->finality) == 0;

@@ -288,9 +288,7 @@ static void on_logs(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
   }
   if (r[0].err) {
     idx_logrange_advice_t advice;
-    char *data = r[0].data ? json_dumps(r[0].data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    idx_logrange_classify(r[0].code, r[0].message, data, &advice);
-    free(data);
+    idx_sync__classify_error(&r[0], &advice);
     if (advice.is_limit) {
       shrink(s, &advice, r[0].message ? r[0].message : "limit");
       return;

@@ -8,13 +8,13 @@
 #include "abi.h"
 #include "arena.h"
 #include "buf.h"
+#include "config.h"
 #include "log.h"
 #include "redecode.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <uv.h>
 
 typedef struct redecode_s {
   idx_store_t *store;
@@ -33,12 +33,6 @@ typedef struct redecode_s {
   char *err;
   size_t errlen;
 } redecode_t;
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 /* Writes the round in hand (one transaction), then forgets it. */
 static int flush(redecode_t *r) {
@@ -120,10 +114,8 @@ static int env_size(const char *name, size_t def, size_t max, size_t *out, char 
   *out = def;
   if (!v || !*v)
     return 0;
-  char *end = NULL;
-  errno = 0;
-  unsigned long long x = strtoull(v, &end, 10);
-  if (errno || *end || v[0] == '-' || x < 1 || x > max) {
+  uint64_t x = 0;
+  if (!idx_parse_u64(v, &x) || x < 1 || x > max) {
     idx_set_err(err, errlen, "redecode: %s=%s: expected a whole number from 1 to %zu", name, v,
                 max);
     return IDX_ERR_INVAL;
@@ -147,7 +139,7 @@ int idx_redecode_run(idx_store_t *store, const idx_network_t *net, idx_redecode_
                      char *err, size_t errlen) {
   if (st)
     memset(st, 0, sizeof *st);
-  double t0 = now_ms();
+  uint64_t t0 = uv_hrtime();
   idx_store_unknown_shape_t *shapes = calloc(IDX_REDECODE_MAX_SHAPES, sizeof *shapes);
   if (!shapes) {
     idx_set_err(err, errlen, "redecode: out of memory");
@@ -206,7 +198,8 @@ int idx_redecode_run(idx_store_t *store, const idx_network_t *net, idx_redecode_
         "unknown logs now known: %llu decoded and moved to logs in %llu round(s), %llu kept "
         "raw (bytes of another generation); model parts re-derived: %s (%.0f ms)",
         (unsigned long long)r.st.decoded, (unsigned long long)r.st.rounds,
-        (unsigned long long)r.st.kept, r.st.parts[0] ? r.st.parts : "none", now_ms() - t0);
+        (unsigned long long)r.st.kept, r.st.parts[0] ? r.st.parts : "none",
+        (double)(uv_hrtime() - t0) / 1e6);
   if (st)
     *st = r.st;
   free(r.logs);

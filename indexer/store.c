@@ -1827,23 +1827,20 @@ int idx_store_redecode_write(idx_store_t *store, uint64_t chain_id, const idx_lo
   }
   if ((rc = check_batch(&b, err, errlen)) != 0)
     return rc;
-  /* The positions moved (two array literals): redecoded() removes exactly
-   * these from unknown_logs, not whatever both tables happen to hold. */
+  /* The positions moved (two binary arrays, as headers_group's):
+   * redecoded() removes exactly these from unknown_logs, not whatever both
+   * tables happen to hold. */
   idx_buf_t blocks, idxs;
-  idx_buf_init(&blocks, (size_t)1 << 30);
-  idx_buf_init(&idxs, (size_t)1 << 30);
-  rc = idx_buf_adds(&blocks, "{");
+  idx_buf_init(&blocks, n * 12u + 64u);
+  idx_buf_init(&idxs, n * 12u + 64u);
+  rc = arr_begin(&blocks, OID_INT8, n);
   if (!rc)
-    rc = idx_buf_adds(&idxs, "{");
+    rc = arr_begin(&idxs, OID_INT8, n);
   for (size_t i = 0; i < n && !rc; i++) {
-    rc = idx_buf_addf(&blocks, "%s%" PRIu64, i ? "," : "", logs[i].block_number);
+    rc = arr_int8(&blocks, (int64_t)logs[i].block_number);
     if (!rc)
-      rc = idx_buf_addf(&idxs, "%s%" PRIu32, i ? "," : "", (uint32_t)logs[i].log_index);
+      rc = arr_int8(&idxs, (int64_t)logs[i].log_index);
   }
-  if (!rc)
-    rc = idx_buf_adds(&blocks, "}");
-  if (!rc)
-    rc = idx_buf_adds(&idxs, "}");
   if (rc) {
     idx_buf_free(&blocks);
     idx_buf_free(&idxs);
@@ -1853,14 +1850,13 @@ int idx_store_redecode_write(idx_store_t *store, uint64_t chain_id, const idx_lo
   PGresult *res = NULL;
   params_t p = {0};
   par_int8(&p, (int64_t)chain_id);
-  par_bin(&p, OID_TEXT, blocks.data, blocks.len);
-  par_bin(&p, OID_TEXT, idxs.data, idxs.len);
+  par_bin(&p, OID_INT8_ARRAY, blocks.data, blocks.len);
+  par_bin(&p, OID_INT8_ARRAY, idxs.data, idxs.len);
   if ((rc = exec_simple(store, "BEGIN", what, err, errlen)) != 0 ||
       (rc = exec_simple(store, "SET LOCAL statement_timeout = 0", what, err, errlen)) != 0 ||
       (n && (rc = write_logs(store, &b, false, err, errlen)) != 0) ||
       (rc = exec_params(store,
-                        "SELECT array_to_string(dimo_internal.redecoded($1, $2::bigint[], "
-                        "$3::int[]), ',')",
+                        "SELECT array_to_string(dimo_internal.redecoded($1, $2, $3::int[]), ',')",
                         &p, &res, what, err, errlen)) != 0)
     goto out;
   if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {

@@ -954,6 +954,12 @@ static int push_block(idx_sync_t *s, const idx_block_t *b) {
  * lacks) is DECODED_SKIP, an unknown topic0 DECODED_NEW: the log keeps its
  * role and no event, and goes with the batch to the store's unknown_logs
  * (DECODED_NEW only from the request without a topic filter). */
+void idx_sync__classify_error(const idx_rpc_reply_t *r, idx_logrange_advice_t *advice) {
+  char *data = r->data ? json_dumps(r->data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+  idx_logrange_classify(r->code, r->message, data, advice);
+  free(data);
+}
+
 decoded_t idx_sync__decode_log(idx_sync_t *s, idx_log_t *log, char *why, size_t whylen) {
   const idx_contract_t *c = idx_network_contract(s->opts.net, &log->address);
   log->event = log->event_name = log->args_json = NULL;
@@ -1097,9 +1103,7 @@ void idx_sync__on_range(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
       continue;
     if (r[i].err) {
       idx_logrange_advice_t advice;
-      char *data = r[i].data ? json_dumps(r[i].data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-      idx_logrange_classify(r[i].code, r[i].message, data, &advice);
-      free(data);
+      idx_sync__classify_error(&r[i], &advice);
       if (advice.is_limit) {
         range_limited(s, &advice, r[i].message ? r[i].message : "limit");
         return;

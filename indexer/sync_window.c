@@ -133,9 +133,7 @@ static bool limited_on_arrival(idx_sync_t *s, sync_slot_t *p) {
     if (p->kinds[i] == REQ_HEADER || !r->err)
       continue;
     idx_logrange_advice_t advice;
-    char *data = r->data ? json_dumps(r->data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    idx_logrange_classify(r->code, r->message, data, &advice);
-    free(data);
+    idx_sync__classify_error(r, &advice);
     uint64_t span = p->to - p->from + 1;
     if (!advice.is_limit || span == 1)
       return false; /* the range handler judges it */

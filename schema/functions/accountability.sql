@@ -331,6 +331,24 @@ BEGIN
 END;
 $$;
 
+-- A fresh index anchors a transaction's sender row at the transaction's
+-- first log in `logs` (txfetch.c). When logs are stored below history
+-- already modelled (the redecode step, the coverage catch-up), an earlier
+-- log of an admin transaction moves its anchor there. p_blocks/p_txs: the
+-- transactions that gained logs.
+CREATE OR REPLACE FUNCTION dimo_internal.senders_reanchor(p_chain_id bigint, p_blocks bigint[], p_txs bytea[])
+RETURNS void
+LANGUAGE sql
+AS $$
+  UPDATE tx_senders s SET log_index = f.first_log
+  FROM (SELECT l.block_number, l.tx_hash, min(l.log_index) AS first_log FROM logs l
+        WHERE l.chain_id = p_chain_id
+          AND (l.block_number, l.tx_hash) IN (SELECT DISTINCT x.b, x.t FROM unnest(p_blocks, p_txs) x(b, t))
+        GROUP BY 1, 2) f
+  WHERE s.chain_id = p_chain_id AND s.block_number = f.block_number AND s.tx_hash = f.tx_hash
+    AND s.log_index <> f.first_log
+$$;
+
 -- ---- the senders' catch-up (a database indexed before 010 or 015) -------------
 
 -- Admin transactions whose actions are still 'not_fetched' and whose

@@ -110,13 +110,9 @@ BEGIN
     RETURN '{}';
   END IF;
 
-  UPDATE tx_senders s SET log_index = f.first_log
-  FROM (SELECT l.block_number, l.tx_hash, min(l.log_index) AS first_log FROM logs l
-        WHERE l.chain_id = p_chain_id
-          AND (l.block_number, l.tx_hash) IN (SELECT DISTINCT m.block_number, m.tx_hash FROM redecoded_logs m)
-        GROUP BY 1, 2) f
-  WHERE s.chain_id = p_chain_id AND s.block_number = f.block_number AND s.tx_hash = f.tx_hash
-    AND s.log_index <> f.first_log;
+  PERFORM dimo_internal.senders_reanchor(p_chain_id,
+    ARRAY(SELECT m.block_number FROM redecoded_logs m ORDER BY m.block_number, m.tx_hash),
+    ARRAY(SELECT m.tx_hash FROM redecoded_logs m ORDER BY m.block_number, m.tx_hash));
 
   IF EXISTS (SELECT 1 FROM redecoded_logs m WHERE m.role IS NULL) THEN
     SELECT min(p.ord) INTO v_first FROM model_parts p;

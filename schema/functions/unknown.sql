@@ -350,18 +350,11 @@ BEGIN
                         AND l.block_number = c.block_number AND l.log_index = c.log_index)
     RETURNING block_number)
   SELECT count(*), min(i.block_number) INTO logs_added, v_low FROM ins i;
-  -- A fresh index anchors a transaction's sender row at its first log in
-  -- `logs` (txfetch.c); a new log earlier in an admin transaction moves the
-  -- anchor there (as dimo_internal.redecoded does; the review's finding).
+  -- A new log earlier in an admin transaction moves its sender's anchor.
   IF logs_added > 0 THEN
-    UPDATE tx_senders s SET log_index = f.first_log
-    FROM (SELECT l.block_number, l.tx_hash, min(l.log_index) AS first_log FROM logs l
-          WHERE l.chain_id = p_chain_id
-            AND (l.block_number, l.tx_hash) IN (SELECT DISTINCT c.block_number, c.tx_hash FROM coverage_logs c
-                                                 WHERE c.chain_id = p_chain_id)
-          GROUP BY 1, 2) f
-    WHERE s.chain_id = p_chain_id AND s.block_number = f.block_number AND s.tx_hash = f.tx_hash
-      AND s.log_index <> f.first_log;
+    PERFORM dimo_internal.senders_reanchor(p_chain_id,
+      ARRAY(SELECT c.block_number FROM coverage_logs c WHERE c.chain_id = p_chain_id ORDER BY 1, c.tx_hash),
+      ARRAY(SELECT c.tx_hash FROM coverage_logs c WHERE c.chain_id = p_chain_id ORDER BY c.block_number, 1));
   END IF;
   WITH ins AS (
     INSERT INTO unknown_logs
