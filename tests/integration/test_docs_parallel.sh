@@ -103,13 +103,25 @@ node "$IT_ROOT/tests/integration/model_dump.js" --db "$DB" >"$WORK/rederived.dum
 diff "$WORK/live.dump" "$WORK/rederived.dump" >"$WORK/diff-rederive.txt" ||
   it_fail "rederived model differs: $(head -10 "$WORK/diff-rederive.txt")"
 # The helper connection killed under the indexer, again and again
-# (pg_terminate_backend on application_name dimo-indexer-docs, while it
-# runs a statement or holds its transaction open between two: a poll
-# that looked for running statements only missed them once in CI): its
-# failure is the helper's, not the store's, so `sync` goes on with one
-# connection (no "database unavailable", no reconnect of the writer's
-# session), ends, and leaves every document built and exact.
+# (pg_terminate_backend on application_name dimo-indexer-docs while it
+# runs a statement or holds its transaction open): its failure is the
+# helper's, not the store's, so `sync` goes on with one connection (no
+# "database unavailable", no reconnect of the writer's session), ends, and
+# leaves every document built and exact. A poll alone missed the helper's
+# few milliseconds of work in two CI runs out of many, so the helper is
+# slowed down: a statement trigger on license_state, created in the test's
+# own database after migrate, sleeps 0.3 s in that session only (the
+# writer's connection has another application_name and is not slowed).
 db2=$(it_newdb docs_killed)
+"$BIN" migrate --network "$NET" --db "$db2" >"$WORK/migrate-killed.log" 2>&1 ||
+  it_fail "migrate failed: $(tail -3 "$WORK/migrate-killed.log")"
+it_psql "$db2" "CREATE FUNCTION public.test_slow_docs_helper() RETURNS trigger LANGUAGE plpgsql AS \$\$
+  BEGIN
+    IF current_setting('application_name') = 'dimo-indexer-docs' THEN PERFORM pg_sleep(0.3); END IF;
+    RETURN NULL;
+  END \$\$;
+  CREATE TRIGGER test_slow_docs_helper AFTER UPDATE ON license_state
+    FOR EACH STATEMENT EXECUTE FUNCTION public.test_slow_docs_helper();" >/dev/null
 "$BIN" sync --network "$NET" --rpc "$RPC" --db "$db2" --confirmations 0 --log-level debug \
   >"$WORK/sync-killed.log" 2>&1 &
 spid=$!
