@@ -62,7 +62,8 @@ bool idx_txfetch_is_admin(const idx_txfetch_t *f, const idx_log_t *logs, size_t 
   if (is_role(l, "app_license")) {
     const char *e = l->event_name;
     if (strcmp(e, "AssetFreezeUpdate") == 0 || strcmp(e, "AssetForfeit") == 0 ||
-        strcmp(e, "Upgraded") == 0 || strncmp(e, "Update", 6) == 0)
+        strcmp(e, "Upgraded") == 0 || strncmp(e, "Update", 6) == 0 ||
+        strcmp(e, "Initialized") == 0) /* the initialize action */
       return true;
     /* The ERC-721 burn Transfer(owner -> 0x0) is a revoke. */
     return strcmp(e, "Transfer") == 0 && l->ntopics == 4 && zero_topic(&l->topics[2]);

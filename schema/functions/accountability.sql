@@ -72,11 +72,12 @@ $$;
 
 -- How an action is attributed (see the top): 'not_fetched' without its
 -- transaction's sender; 'sender_only' for an action without a gating role
--- (none is derived since the manufacturer license is known to have roles;
--- kept for the CHECK of 015); else 'sender' or
+-- (an initializer's `initialize` action; the manufacturer license's
+-- actions were, before it was known to have roles); else 'sender' or
 -- 'called_contract' when that address held the gating role just before
 -- the action, 'deployment' when neither did in the transaction that
--- created the contract (018: the deployer), 'unattributed' otherwise.
+-- created the contract (018: the deployer) or in the body of the
+-- contract's initializer (below), 'unattributed' otherwise.
 -- Did the transaction of the log at (p_block, p_log_index) create
 -- p_contract? (It is a contract creation: the caller checks `to` is null.)
 -- Only if the contract shows no sign of life in an earlier transaction: no
@@ -101,6 +102,31 @@ AS $$
                        AND r.tx_hash IS DISTINCT FROM (SELECT me.tx_hash FROM me))
 $$;
 
+-- Was the log at (p_block, p_log_index) logged by an initializer of
+-- p_contract: does that contract log `Initialized` at or after it in the
+-- same transaction? OpenZeppelin's `initializer` (and `reinitializer`)
+-- logs Initialized(version) after the initializer's body, and DIMO's
+-- DevLicenseDimo.initialize (developer-license src/DevLicenseDimo.sol,
+-- DevLicenseCore.sol __DevLicenseCore_init) logs UpdatePeriodValidity and
+-- UpdateLicenseCost in its body, gated by no role (it grants only
+-- DEFAULT_ADMIN_ROLE; the setters need LICENSE_ADMIN_ROLE). DIMO's deploy
+-- script sends `initialize` in a transaction after the proxy's creation,
+-- so 018's creation rule does not see it. The log itself counts (the
+-- `initialize` action is its Initialized, which acct_attribution
+-- answers 'sender_only' before asking: no role gates it).
+CREATE OR REPLACE FUNCTION dimo_internal.acct_initializing(p_chain_id bigint, p_contract bytea, p_block bigint,
+                                                    p_log_index int)
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+  SELECT EXISTS (
+    SELECT 1 FROM logs me
+    JOIN logs i ON i.chain_id = me.chain_id AND i.block_number = me.block_number
+      AND i.tx_hash = me.tx_hash
+    WHERE me.chain_id = p_chain_id AND me.block_number = p_block AND me.log_index = p_log_index
+      AND i.address = p_contract AND i.event = 'Initialized(uint64)' AND i.log_index >= p_log_index)
+$$;
+
 CREATE OR REPLACE FUNCTION dimo_internal.acct_attribution(p_chain_id bigint, p_contract bytea, p_role bytea,
   p_fetched boolean, p_from bytea, p_to bytea, p_block bigint, p_log_index int)
 RETURNS text
@@ -110,6 +136,9 @@ BEGIN
   IF NOT p_fetched THEN
     RETURN 'not_fetched';
   ELSIF p_role IS NULL THEN
+    -- No role gates the action (an initializer's Initialized: whoever
+    -- calls it first): its sender did it (015's CHECK ties a NULL gating
+    -- role to this attribution).
     RETURN 'sender_only';
   ELSIF dimo_internal.held_role(p_chain_id, p_contract, p_role, p_from, p_block, p_log_index) THEN
     RETURN 'sender';
@@ -118,6 +147,10 @@ BEGIN
   ELSIF p_to IS NULL AND dimo_internal.acct_created_here(p_chain_id, p_contract, p_block, p_log_index) THEN
     -- A contract creation (018) that created this contract: the proxy's
     -- constructor logged it before any role existed; the deployer did it.
+    RETURN 'deployment';
+  ELSIF dimo_internal.acct_initializing(p_chain_id, p_contract, p_block, p_log_index) THEN
+    -- The initializer's body: no role gates what it logs; its caller
+    -- (the deployer, in a later transaction on Polygon) did it.
     RETURN 'deployment';
   END IF;
   RETURN 'unattributed';
@@ -162,7 +195,7 @@ BEGIN
     WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block
       AND ((l.role = 'app_license'
             AND (l.event_name IN ('RoleGranted', 'RoleRevoked', 'RoleAdminChanged', 'AssetFreezeUpdate',
-                                  'AssetForfeit', 'Upgraded', 'Transfer')
+                                  'AssetForfeit', 'Upgraded', 'Transfer', 'Initialized')
                  OR l.event_name LIKE 'Update%'))
            OR (l.role = 'manufacturer_license'
                AND l.event_name IN ('UnstakeTokens', 'EmergencyWithdrawal', 'StakeAmountAdjusted',
@@ -240,6 +273,7 @@ BEGIN
         WHEN l.event_name = 'AssetForfeit' THEN coalesce(m.kind, 'forfeit')
         WHEN l.event_name = 'Transfer' THEN 'revoke'
         WHEN l.event_name = 'Upgraded' THEN 'upgrade'
+        WHEN l.event_name = 'Initialized' THEN 'initialize'
         ELSE 'setting'
       END AS action,
       dimo_internal.uint(l.args ->> 'tokenId') AS token_id,
@@ -253,13 +287,16 @@ BEGIN
         WHEN l.event_name = 'AssetFreezeUpdate' THEN '{}'::jsonb
         ELSE jsonb_build_object('event', l.event, 'args', l.args)
       END AS detail,
+      -- (initialize: no role gates an initializer; whoever calls it first.)
       CASE WHEN l.event_name = 'Transfer' THEN revoker
-           WHEN l.event_name = 'Upgraded' THEN upgrader ELSE license_admin END AS gating_role
+           WHEN l.event_name = 'Upgraded' THEN upgrader
+           WHEN l.event_name = 'Initialized' THEN NULL ELSE license_admin END AS gating_role
     FROM unnest(v_logs) l
     LEFT JOIN stake_movements m ON l.event_name = 'AssetForfeit' AND m.chain_id = l.chain_id
       AND m.block_number = l.block_number AND m.log_index = l.log_index
     WHERE l.role = 'app_license'
       AND (l.event_name IN ('AssetFreezeUpdate', 'AssetForfeit', 'Upgraded')
+           OR l.event = 'Initialized(uint64)'
            OR l.event_name LIKE 'Update%'
            OR (l.event = 'Transfer(address,address,uint256)' AND l.args ->> 'to' = zero))
     UNION ALL
@@ -510,7 +547,7 @@ BEGIN
   END IF;
   IF p_action IS NOT NULL AND p_action NOT IN ('freeze', 'unfreeze', 'forfeit', 'forfeit_burn',
       'forfeit_reallocate', 'revoke', 'setting', 'upgrade', 'admin_withdraw', 'unstake',
-      'emergency_withdrawal', 'mint') THEN
+      'emergency_withdrawal', 'mint', 'initialize') THEN
     RAISE EXCEPTION 'unknown action %', p_action USING ERRCODE = '22023';
   END IF;
   IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
@@ -784,7 +821,11 @@ BEGIN
     ('accountability', 'manufacturer_license', 'RoleRevoked(bytes32,address,address)',
      '{role,account,sender}', true),
     ('accountability', 'manufacturer_license', 'RoleAdminChanged(bytes32,bytes32,bytes32)',
-     '{role,previousAdminRole,newAdminRole}', true)
+     '{role,previousAdminRole,newAdminRole}', true),
+    -- The app license's Initialized (OpenZeppelin 5, uint64): the
+    -- `initialize` action, and what its initializer logged is the
+    -- deployer's (dimo_internal.acct_initializing).
+    ('accountability', 'app_license', 'Initialized(uint64)', '{version}', true)
   ON CONFLICT (part, role, event) DO NOTHING;
 END;
 $$;

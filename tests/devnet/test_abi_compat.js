@@ -91,6 +91,8 @@ const FACTS = {
   'ConnectionUpgraded(uint256,address,bytes32,uint256)': '0x93ddd901a3ea6ff22e9341e376e10dda6418aaaeb53a70944c43aa9f3e0923f6',
   'ConnectionConfigSet(bytes32,uint256,uint256)': '0x593c7899a7f5ec995ee4b81fda8eb207db516971606db21600afc1e2aa52d550',
   'LicenseCostSet(uint256)': '0x64ff47a047aab1310ab71801b127c5711061751fb7fc83c1ce777bc23410e0ab',
+  // The app license's OpenZeppelin 5 Initializable (dimo-contracts.md section 1, "also emitted").
+  'Initialized(uint64)': '0xc7f505b2f371ae2175ee4913f4499e1f2633a7b5936321eed1cdaeb6115181d2',
 };
 
 // Events a devnet contract emits that its abi/ file must NOT know (issue

@@ -77,6 +77,13 @@ const json = (sql) => JSON.parse(psql(sql));
       AND contract <> ${hexC} AND attribution = 'deployment'`),
     others.map((x, i) => [x['x-deploy-tx'], 'upgrade', 'UPGRADER_ROLE', deployers[i]]),
     'other proxies\' deployment upgrades: their deployer\'s');
+  // Their initialize() (in the same transaction) logged Initialized: the
+  // `initialize` action, gated by no role, its sender's.
+  eq(json(`SELECT coalesce(jsonb_agg(jsonb_build_array(dimo_hex(tx_hash), attribution, dimo_role_name(gating_role),
+        dimo_hex(by_address)) ORDER BY block_number, log_index), '[]') FROM admin_actions WHERE chain_id = ${chain}
+      AND contract <> ${hexC} AND action = 'initialize'`),
+    others.map((x, i) => [x['x-deploy-tx'], 'sender_only', null, deployers[i]]),
+    'other proxies\' initialize: their deployer\'s, no role');
   eq(psql(`SELECT count(*) FROM admin_actions WHERE chain_id = ${chain} AND contract <> ${hexC}
       AND attribution = 'unattributed'`), '0', 'no other action unattributed');
   for (const r of o.reverted.filter((x) => x.block <= keep)) {

@@ -218,3 +218,45 @@ SELECT t.sender(31, 0, 0, 9, NULL);
 SELECT t.apply(31, 31);
 SELECT t.eq((SELECT attribution FROM admin_actions WHERE block_number = 31), 'unattributed',
   'a creation transaction acting on an older contract is no deployment of it');
+
+-- An initializer in a later transaction (DIMO's deploy script: the proxy
+-- created with no call data, then `initialize` sent to it). Its body
+-- grants DEFAULT_ADMIN_ROLE only, then logs UpdatePeriodValidity and
+-- UpdateLicenseCost (gated by LICENSE_ADMIN_ROLE when called later: the
+-- caller holds no such role), then OpenZeppelin logs Initialized(1). The
+-- settings are the caller's ('deployment'), not 'unattributed'; the
+-- `initialize` action, gated by no role, is its sender's ('sender_only'). Block 32, contract 3003 (deployed at block 30),
+-- caller 9.
+SELECT t.log(32, 0, 0, 3003, 'app_license', 'RoleGranted(bytes32,address,address)',
+  jsonb_build_object('role', t.role('DEFAULT_ADMIN_ROLE'), 'account', t.hex(9), 'sender', t.hex(9)));
+SELECT t.log(32, 1, 0, 3003, 'app_license', 'UpdatePeriodValidity(uint256)',
+  jsonb_build_object('periodValidity', '31536000'));
+SELECT t.log(32, 2, 0, 3003, 'app_license', 'UpdateLicenseCost(uint256)',
+  jsonb_build_object('licenseCost', '100000000000000000000'));
+SELECT t.log(32, 3, 0, 3003, 'app_license', 'Initialized(uint64)', jsonb_build_object('version', '1'));
+SELECT t.sender(32, 0, 0, 9, 3003);
+SELECT t.apply(32, 32);
+SELECT t.eq((SELECT string_agg(action || ':' || attribution || ':' || dimo_hex(by_address), ',' ORDER BY log_index)
+             FROM admin_actions WHERE block_number = 32),
+  'setting:deployment:' || t.hex(9) || ',setting:deployment:' || t.hex(9) || ',initialize:sender_only:' || t.hex(9),
+  'an initializer''s settings and its Initialized are the caller''s, in a later transaction too');
+SELECT t.eq((SELECT gating_role FROM admin_actions WHERE block_number = 32 AND action = 'initialize'), NULL::bytea,
+  'no role gates an initializer');
+SELECT t.eq(jsonb_array_length(dimo_admin_actions_page(137, NULL, 'initialize', NULL, NULL, NULL, 10, NULL)
+             -> 'actions'), 1, 'the ledger filters on initialize');
+-- The same caller's later setting, no initializer around it: it holds
+-- DEFAULT_ADMIN_ROLE, not LICENSE_ADMIN_ROLE, so nobody it names held the
+-- gating role: unattributed. A setting in a transaction whose Initialized
+-- is another contract's is not an initializer's either.
+SELECT t.log(33, 0, 0, 3003, 'app_license', 'UpdateLicenseCost(uint256)',
+  jsonb_build_object('licenseCost', '200000000000000000000'));
+SELECT t.sender(33, 0, 0, 9, 3003);
+SELECT t.log(34, 0, 0, 3003, 'app_license', 'UpdateLicenseCost(uint256)',
+  jsonb_build_object('licenseCost', '300000000000000000000'));
+SELECT t.log(34, 1, 0, 3000, 'app_license', 'Initialized(uint64)', jsonb_build_object('version', '2'));
+SELECT t.sender(34, 0, 0, 9, 3003);
+SELECT t.apply(33, 34);
+SELECT t.eq((SELECT string_agg(block_number || ':' || action || ':' || attribution, ',' ORDER BY block_number, log_index)
+             FROM admin_actions WHERE block_number IN (33, 34) AND contract = t.addr(3003)),
+  '33:setting:unattributed,34:setting:unattributed',
+  'a setting outside its contract''s initializer is not the deployer''s');

@@ -87,7 +87,7 @@ static const char *client = "0x2222222222222222222222222222222222222222";
 
 static void test_load_files(void) {
   idx_abi_t app = load("DevLicenseDimo.json");
-  CHECK_INT(app.nevents, 18); /* 15 + the role events (#25) */
+  CHECK_INT(app.nevents, 19); /* 15 + the role events (#25) + Initialized */
   idx_abi_t node = load("ManufacturerLicenseStake.json");
   CHECK_INT(node.nevents, 10); /* 7 + the role events (Stake.sol is AccessControl) */
   idx_abi_t tok = load("DimoToken.json");
@@ -99,7 +99,7 @@ static void test_load_files(void) {
   char path[512];
   snprintf(path, sizeof path, "%s/DevLicenseDimo.json", ABI_DIR);
   CHECK_INT(idx_abi_load_file(&app, path, err, sizeof err), 0);
-  CHECK_INT(app.nevents, 18); /* 15 + the role events (#25) */
+  CHECK_INT(app.nevents, 19); /* 15 + the role events (#25) + Initialized */
   idx_abi_free(&app);
   idx_abi_free(&node);
   idx_abi_free(&tok);

@@ -54,7 +54,7 @@ static void test_presets(void) {
                "\"stake\":\"10000000000000000000000\",\"understaked\":false}") != NULL);
   CHECK_INT(net.contracts[2].role, IDX_ROLE_DIMO_TOKEN);
   CHECK_INT(net.contracts[0].abi.nevents,
-            20); /* with the role events (#25), the proxy ones (#22) */
+            21); /* with the role events (#25), Initialized, the proxy ones (#22) */
   idx_addr_t a;
   CHECK_INT(idx_addr_from_hex(&a, "0xAA32A9E74486DD136CCEDF17061FE4EFC95A621E"), 0);
   CHECK(idx_network_contract(&net, &a) == &net.contracts[1]);

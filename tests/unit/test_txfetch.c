@@ -56,7 +56,7 @@ static void setup(idx_txfetch_t *f) {
 static void test_which(void) {
   idx_txfetch_t f;
   setup(&f);
-  idx_log_t logs[12];
+  idx_log_t logs[13];
   size_t n = 0;
   logs[n++] = lg(10, 0, 1, "app_license", "AssetFreezeUpdate", 2);
   logs[n++] = lg(10, 1, 2, "app_license", "SignerEnabled", 3);
@@ -71,12 +71,14 @@ static void test_which(void) {
   logs[n] = lg(12, 2, 9, "app_license", "Transfer", 4);   /* a mint: to = owner */
   logs[n++].topics[2].b[31] = 1;
   logs[n++] = lg(12, 3, 10, "node_license", "AssetFreezeUpdate", 2);
-  bool want[] = {true, false, false, true, false, false, true, false, true, true, false, false};
+  logs[n++] = lg(12, 4, 11, "app_license", "Initialized", 1); /* the initialize action */
+  bool want[] = {true,  false, false, true,  false, false, true,
+                 false, true,  true,  false, false, true};
   for (size_t i = 0; i < n; i++)
     CHECK(idx_txfetch_is_admin(&f, logs, n, i) == want[i]);
   CHECK_INT(idx_txfetch_plan(&f, logs, n), 0);
-  /* Transactions 1, 3 (its first log is the transfer, index 2), 5, 7, 8. */
-  CHECK_INT(f.n, 5);
+  /* Transactions 1, 3 (its first log is the transfer, index 2), 5, 7, 8, 11. */
+  CHECK_INT(f.n, 6);
   CHECK_INT(f.txs[1].tx_hash.b[31], 3);
   CHECK_INT(f.txs[1].first_log_index, 2);
   CHECK_INT(f.txs[2].tx_hash.b[31], 5);

@@ -83,6 +83,9 @@ abstract contract DevLicenseBase is DevnetRoles {
     /// @notice ERC-1967, logged from the proxy by upgradeToAndCall. Not in
     ///         abi/DevLicenseDimo.json: the indexer adds it to every contract.
     event Upgraded(address indexed implementation);
+    /// @dev As OpenZeppelin 5's Initializable, which DIMO's uses: logged by
+    ///      the `initializer` modifier after the initializer's body.
+    event Initialized(uint64 version);
 
     // The roles of DIMO's source (developer-license src/): who may do what.
     bytes32 public constant LICENSE_ADMIN_ROLE = keccak256("LICENSE_ADMIN_ROLE");
@@ -163,7 +166,8 @@ abstract contract DevLicenseBase is DevnetRoles {
     /// @notice Sets up the proxy's storage, once, with the caller (the
     ///         deployer, through the proxy's constructor) holding every role.
     ///         Logs what the devnet's plain constructor logged before: the
-    ///         four RoleGranted, in this order.
+    ///         four RoleGranted, in this order; then Initialized(1), as
+    ///         DIMO's (OpenZeppelin's `initializer` logs it last).
     function initialize() external {
         require(!_initialized, "Initializable: already initialized");
         _initialized = true;
@@ -175,6 +179,7 @@ abstract contract DevLicenseBase is DevnetRoles {
         _grantRole(LICENSE_ADMIN_ROLE, msg.sender);
         _grantRole(REVOKER_ROLE, msg.sender);
         _grantRole(UPGRADER_ROLE, msg.sender);
+        emit Initialized(1);
     }
 
     function _licenseName() internal pure virtual returns (string memory);

@@ -19,6 +19,8 @@ const { keccak256Hex } = require('./keccak');
 
 const E18 = 10n ** 18n;
 const UPGRADED = '0xbc7cd75a20ee27fd9adebab32041f755214dbc6bffa90cc0225b39da2e5c2d3b';
+// keccak256('Initialized(uint64)'): OpenZeppelin 5's Initializable.
+const INITIALIZED = '0xc7f505b2f371ae2175ee4913f4499e1f2633a7b5936321eed1cdaeb6115181d2';
 const ROLES = {
   DEFAULT_ADMIN_ROLE: '0x' + '00'.repeat(32),
   LICENSE_ADMIN_ROLE: '0x' + keccak256Hex(Buffer.from('LICENSE_ADMIN_ROLE')).replace(/^0x/, ''),
@@ -56,6 +58,14 @@ async function runAccountability(d) {
   }
   oracle.actions.push({ tx: dep.transactionHash, block: block(dep), action: 'upgrade', by: lower(dep.from), via: null,
     attribution: 'deployment', role: 'UPGRADER_ROLE', deployment: true });
+  // Then initialize() (delegated by the proxy's constructor) logs
+  // Initialized(1) last, as OpenZeppelin's `initializer` does: the
+  // `initialize` action, gated by no role, its sender's (`sender_only`).
+  if (!dep.logs.some((l) => lower(l.address) === app.address && l.topics[0] === INITIALIZED)) {
+    throw new Error(`the deployment of ${app.address} logged no Initialized`);
+  }
+  oracle.actions.push({ tx: dep.transactionHash, block: block(dep), action: 'initialize', by: lower(dep.from),
+    via: null, attribution: 'sender_only', role: null, deployment: true });
 
   // Forwarders: G (owner 8), then F (owners 7 and G).
   const G = (await deployContract(d.rpc, admin, 'DevnetForwarder', [[g1]])).contract;
