@@ -22,6 +22,17 @@
  * the session is over. */
 bool idx_pgerr_sqlstate_is_conn(const char *sqlstate);
 
+/* Whether a SQLSTATE names a failure that passes by itself, the session
+ * still usable: 40001 serialization_failure, 40P01 deadlock_detected,
+ * 55P03 lock_not_available, 57014 query_canceled (a DBA's
+ * pg_cancel_backend, a statement_timeout), class 53 insufficient
+ * resources (53100 disk_full, 53200 out_of_memory, 53300
+ * too_many_connections, ...) and 58030 io_error. The sync engine retries
+ * these with its database backoff instead of stopping the follower; a
+ * lost privilege (42501), a broken constraint (23xxx) or a schema
+ * mismatch (42xxx) still stop it: retrying cannot mend them. */
+bool idx_pgerr_sqlstate_is_transient(const char *sqlstate);
+
 /* The error code of a failed statement: IDX_ERR_DB_CONN when
  * connection_bad or idx_pgerr_sqlstate_is_conn(sqlstate), else
  * IDX_ERR_DB. sqlstate may be NULL (no result, or a client-side failure). */

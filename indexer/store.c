@@ -10,8 +10,10 @@
  * unnest(), HEADER_GROUP at a time.
  *
  * Errors: libpq's failure becomes IDX_ERR_DB_CONN when the connection is
- * gone and IDX_ERR_DB otherwise (idx_pgerr_code, the classification
- * dbpool shares); the message goes to err and to the log, once, here.
+ * gone, IDX_ERR_DB_TRANSIENT when the SQLSTATE says it passes by itself (a
+ * cancelled statement, a deadlock, a full disk: pgerr.h), and IDX_ERR_DB
+ * otherwise (idx_pgerr_code, the classification dbpool shares); the
+ * message goes to err and to the log, once, here.
  */
 #include "common.h"
 
@@ -146,6 +148,8 @@ static int fail_res(idx_store_t *s, PGresult *res, const char *what, const char 
   int code = idx_pgerr_code(state, PQstatus(s->conn) == CONNECTION_BAD);
   if (code == IDX_ERR_DB_CONN)
     s->broken = true;
+  else if (idx_pgerr_sqlstate_is_transient(state))
+    code = IDX_ERR_DB_TRANSIENT; /* the engine retries it (pgerr.h) */
   idx_set_err(err, errlen, "%s%s: %s%s%s%s%s", what, where, msg, extra, state ? " [SQLSTATE " : "",
               state ? state : "", state ? "]" : "");
   idx_log_error("store", "%s%s: %s%s%s%s%s", what, where, msg, extra, state ? " [SQLSTATE " : "",

@@ -1636,13 +1636,23 @@ void idx_sync__on_job_done(idx_sync_t *s) {
     later(s, s->opts.poll_ms, standby_retry);
     return;
   }
-  if (j->rc == IDX_ERR_DB_CONN || (j->kind == JOB_OPEN && j->rc && !s->store)) {
+  if (j->rc == IDX_ERR_DB_CONN || j->rc == IDX_ERR_DB_TRANSIENT ||
+      (j->kind == JOB_OPEN && j->rc && !s->store)) {
+    /* Lost connections, and failures that pass by themselves (a cancelled
+     * statement, a deadlock, a full disk: pgerr.h): the job is retried
+     * with backoff on a fresh session; its transaction left nothing. */
     s->db_failures++;
-    idx_log_warn("sync", "database unavailable (%s); retry %u", j->err, s->db_failures);
+    if (j->rc == IDX_ERR_DB_TRANSIENT)
+      idx_log_warn("sync", "database error, retrying (%s); retry %u", j->err, s->db_failures);
+    else
+      idx_log_warn("sync", "database unavailable (%s); retry %u", j->err, s->db_failures);
     if (s->opts.max_db_attempts && s->db_failures >= s->opts.max_db_attempts) {
       char msg[640];
-      snprintf(msg, sizeof msg, "database unavailable: %s", j->err);
-      idx_sync__finish(s, IDX_ERR_DB_CONN, msg);
+      snprintf(msg, sizeof msg, "%s: %s",
+               j->rc == IDX_ERR_DB_TRANSIENT ? "database error (still failing)"
+                                             : "database unavailable",
+               j->err);
+      idx_sync__finish(s, j->rc == IDX_ERR_DB_TRANSIENT ? IDX_ERR_DB : IDX_ERR_DB_CONN, msg);
       return;
     }
     if (s->stopping) {

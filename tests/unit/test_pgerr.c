@@ -25,6 +25,25 @@ static void test_sqlstates(void) {
   CHECK(!idx_pgerr_sqlstate_is_conn("080000"));
 }
 
+static void test_transient(void) {
+  CHECK(idx_pgerr_sqlstate_is_transient("57014")); /* query_canceled */
+  CHECK(idx_pgerr_sqlstate_is_transient("40001")); /* serialization_failure */
+  CHECK(idx_pgerr_sqlstate_is_transient("40P01")); /* deadlock_detected */
+  CHECK(idx_pgerr_sqlstate_is_transient("55P03")); /* lock_not_available */
+  CHECK(idx_pgerr_sqlstate_is_transient("53100")); /* disk_full */
+  CHECK(idx_pgerr_sqlstate_is_transient("53200")); /* out_of_memory */
+  CHECK(idx_pgerr_sqlstate_is_transient("58030")); /* io_error */
+  /* What retrying cannot mend. */
+  CHECK(!idx_pgerr_sqlstate_is_transient("42501")); /* insufficient_privilege */
+  CHECK(!idx_pgerr_sqlstate_is_transient("23505")); /* unique_violation */
+  CHECK(!idx_pgerr_sqlstate_is_transient("42P01")); /* undefined_table */
+  CHECK(!idx_pgerr_sqlstate_is_transient("P0001")); /* raise_exception */
+  CHECK(!idx_pgerr_sqlstate_is_transient("08006")); /* a connection failure: its own class */
+  CHECK(!idx_pgerr_sqlstate_is_transient(NULL));
+  CHECK(!idx_pgerr_sqlstate_is_transient("53"));
+  CHECK(!idx_pgerr_sqlstate_is_transient("571014"));
+}
+
 static void test_codes(void) {
   CHECK_INT(idx_pgerr_code("23505", false), IDX_ERR_DB);
   CHECK_INT(idx_pgerr_code(NULL, false), IDX_ERR_DB);
@@ -37,6 +56,7 @@ static void test_codes(void) {
 
 int main(void) {
   test_sqlstates();
+  test_transient();
   test_codes();
   CHECK_DONE();
 }
