@@ -58,7 +58,7 @@
   X(DB, "database error")                                                                          \
   X(DB_CONN, "database connection lost")                                                           \
   X(CONFLICT, "store cursor is not where the batch expects it")                                    \
-  X(STANDBY, "another instance holds the writer lock")                                            \
+  X(STANDBY, "another instance holds the writer lock")                                             \
   X(DB_TRANSIENT, "database refused the statement for now (retryable)")
 
 #define IDX_OK 0
