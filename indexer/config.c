@@ -164,7 +164,9 @@ const char *idx_finality_name(idx_finality_t f) {
 }
 
 bool idx_parse_u64(const char *s, uint64_t *out) {
-  if (!s || !*s || *s == '-' || *s == '+')
+  /* Digits only: strtoull would skip leading spaces and wrap " -1" to
+   * 2^64 - 1. */
+  if (!s || *s < '0' || *s > '9')
     return false;
   char *end;
   errno = 0;
@@ -350,6 +352,17 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   cfg->nargs = nargs;
   if (cfg->max_range == 0 || cfg->initial_range == 0) {
     idx_set_err(err, errlen, "--initial-range and --max-range must be at least 1");
+    return IDX_ERR_CONFIG;
+  }
+  /* Block numbers are bigint in the store. */
+  if ((cfg->has_from && cfg->from_block > (uint64_t)INT64_MAX) ||
+      (cfg->has_to && !cfg->to_head && cfg->to_block > (uint64_t)INT64_MAX)) {
+    idx_set_err(err, errlen, "--from and --to must be at most %lld", (long long)INT64_MAX);
+    return IDX_ERR_CONFIG;
+  }
+  if (cfg->has_from && cfg->has_to && !cfg->to_head && cfg->from_block > cfg->to_block) {
+    idx_set_err(err, errlen, "--from %llu is above --to %llu: nothing to index",
+                (unsigned long long)cfg->from_block, (unsigned long long)cfg->to_block);
     return IDX_ERR_CONFIG;
   }
   if (strcmp(cfg->discover_start, "on") != 0 && strcmp(cfg->discover_start, "off") != 0) {

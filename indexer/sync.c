@@ -609,6 +609,25 @@ void idx_sync__after_target(idx_sync_t *s) {
         build_docs(s);
         return;
       }
+      /* Said plainly when nothing was to be done (audit H5): a --from
+       * beyond the target (a typo) left the database empty, which
+       * "reached block N" hid; a database already past --to is fine. */
+      if (!s->has_cursor) {
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "nothing indexed: the backfill starts at block %llu, above block %llu (%s)",
+                 (unsigned long long)next, (unsigned long long)s->stop_block,
+                 s->opts.stop_at_head ? "the head less --confirmations, within --finality"
+                                      : "--to");
+        idx_sync__finish(s, IDX_ERR_INVAL, msg);
+        return;
+      }
+      if (s->st.batches == 0 && s->cursor > s->stop_block) {
+        idx_log_info("sync", "nothing to do: the database is at block %llu, above --to %llu",
+                     (unsigned long long)s->cursor, (unsigned long long)s->stop_block);
+        idx_sync__finish(s, 0, "done");
+        return;
+      }
       idx_log_info("sync",
                    "reached block %llu (%llu batches, %llu of them fetched while the one before "
                    "was written)",

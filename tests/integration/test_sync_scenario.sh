@@ -72,4 +72,27 @@ expect_usage "--confirmations" "$BIN" sync --network "$NET" --rpc "$RPC" --db "$
 expect_usage "unknown option" "$BIN" run --network "$NET" --rpc "$RPC" --db "$DB" --colour
 sed 's/"chain_id": *137/"chain_id": 80002/' "$NET" >"$WORK/wrong-chain.json"
 expect_usage "serves chain 137" "$BIN" sync --network "$WORK/wrong-chain.json" --rpc "$RPC" --db "$DB"
+# Block bounds (audit H5): --from above --to, a number past bigint, a
+# signed or space-led number.
+expect_usage "--from 10 is above --to 5" "$BIN" sync --network "$NET" --rpc "$RPC" --db "$DB" --from 10 --to 5
+expect_usage "--from and --to must be at most" "$BIN" sync --network "$NET" --rpc "$RPC" --db "$DB" \
+  --from 9223372036854775808
+expect_usage "--from" "$BIN" sync --network "$NET" --rpc "$RPC" --db "$DB" --from " -1"
+
+# Nothing to do, said so: a database already past --to ends well and says
+# where it is; a --from beyond the head on an empty database indexes
+# nothing, and fails saying why (it used to print "reached block N").
+"$BIN" sync --network "$NET" --rpc "$RPC" --db "$DB" --confirmations 0 --to 5 >"$WORK/past.out" 2>&1 ||
+  it_fail "sync --to below the cursor failed: $(cat "$WORK/past.out")"
+grep -q "nothing to do: the database is at block $head, above --to 5" "$WORK/past.out" ||
+  it_fail "sync --to below the cursor: $(cat "$WORK/past.out")"
+empty=$(it_newdb beyond)
+set +e
+"$BIN" sync --network "$NET" --rpc "$RPC" --db "$empty" --confirmations 0 --from $((head + 100)) \
+  --to head >"$WORK/beyond.out" 2>&1
+code=$?
+set -e
+[[ $code == 1 ]] || it_fail "sync --from beyond the head: exit $code: $(cat "$WORK/beyond.out")"
+grep -q "nothing indexed: the backfill starts at block $((head + 100)), above block $head" "$WORK/beyond.out" ||
+  it_fail "sync --from beyond the head: $(cat "$WORK/beyond.out")"
 echo "sync scenario: ok ($kinds event kinds, head $head)"
