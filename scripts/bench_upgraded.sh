@@ -9,14 +9,16 @@
 #
 # One devnet (anvil, the fixed DIP-5 scenario, then tests/devnet/bulk.js: N
 # SignerEnabled / SignerDisabled events of the first app license, 20 a
-# block over N/20 blocks), one PostgreSQL cluster (scripts/pg.sh). Each run,
-# every `sync --confirmations 0 --to HEAD` in its own database:
+# block over N/20 blocks), one PostgreSQL cluster (scripts/pg.sh). The two
+# upgraded databases below are indexed once (timed, for information); each
+# run starts a copy of them (CREATE DATABASE ... TEMPLATE). Each run, every
+# `sync --confirmations 0 --to HEAD` in its own database:
 #   reference  this build, today's ABIs, a fresh database: wall time; twice a
 #              run, first and last (the run's reference: their mean).
 #   coverage   (indexer/coverage.c) the release before migration 013
 #              (scripts/build_before.sh) indexes the chain with its own
 #              ABIs and schema (asking every contract by its ABIs' topic0s);
-#              this build migrates it (016 marks the coverage: timed apart)
+#              this build migrates a copy (016 marks the coverage: timed apart)
 #              and starts: the catch-up step (from its "asking the quiet
 #              contracts' every log" line to its "coverage catch-up: blocks"
 #              line; before it: the open, the checks and the model brought
@@ -30,7 +32,7 @@
 #              SignerDisabled (a network file whose "abi" names that copy;
 #              the other app licenses keep them, so the start-up check of
 #              the model's reads passes): its N bulk events are stored raw in
-#              unknown_logs. Then started with today's ABIs: the redecode
+#              unknown_logs. A copy started with today's ABIs: the redecode
 #              step (its own "(N ms)" figure) and the whole start (wall);
 #              then a start with nothing to do (wall).
 # Each upgraded database must then equal the run's reference (an md5 of its
@@ -42,7 +44,7 @@
 #
 # Options:
 #   --events N   bulk events (default 20,000; at least 100)
-#   --runs R     runs, each with its own databases (default 3)
+#   --runs R     runs, each with its own databases (default 5)
 #   --quick      smoke run, under a minute: 10,000 events, 1 run
 #   --only LIST  coverage, redecode or both (default both)
 #   --json FILE  also write every run's numbers and the medians as JSON
@@ -57,7 +59,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${DIMO_INDEXER:-$ROOT/build/indexer/dimo-indexer}
 EVENTS=20000
-RUNS=3
+RUNS=5
 QUICK=0
 ONLY=coverage,redecode
 JSON_OUT=
@@ -113,6 +115,12 @@ die() {
 }
 psqlq() { psql "$1" -qAtX -v ON_ERROR_STOP=1 -c "$2"; }
 newdb() { bash "$ROOT/scripts/pg.sh" createdb "$PG_DIR" "$1"; }
+# clone TEMPLATE NAME: a copy of a database (CREATE DATABASE ... TEMPLATE, a
+# file copy); prints its conninfo.
+clone() {
+  psqlq "$(cat "$PG_DIR/conninfo")" "CREATE DATABASE $2 TEMPLATE $1" >/dev/null
+  newdb "$2"
+}
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
@@ -238,13 +246,8 @@ one_run() {
   json="{\"run\":$n,\"logs\":$(psqlq "$fresh" "SELECT count(*) FROM logs"),\"unknown_logs\":$(psqlq "$fresh" "SELECT count(*) FROM unknown_logs")"
 
   if has coverage; then
-    local db t0 old_s mig_s up_s before catchup derive line
-    db=$(newdb "cov_$n")
-    t0=$(now)
-    "$OLD" sync --network "$NET" --rpc "$RPC" --db "$db" --confirmations 0 --to "$HEAD" \
-      --abi-dir "$OLD_DIR/src/abi" --schema-dir "$OLD_DIR/src/schema" >"$WORK/cov_old_$n.log" 2>&1 ||
-      die "the release before 013 failed: $(tail -3 "$WORK/cov_old_$n.log")"
-    old_s=$(secs "$t0" "$(now)")
+    local db t0 mig_s up_s before catchup derive line
+    db=$(clone cov_tpl "cov_$n")
     t0=$(now)
     "$BIN" migrate --db "$db" >"$WORK/cov_migrate_$n.log" 2>&1 ||
       die "migrate failed: $(tail -3 "$WORK/cov_migrate_$n.log")"
@@ -258,7 +261,7 @@ one_run() {
     catchup=$(between "$WORK/cov_$n.log" "coverage catch-up: asking the quiet contracts" "coverage catch-up: blocks [0-9]+\.\.[0-9]+ asked in")
     derive=$(between "$WORK/cov_$n.log" "coverage catch-up: blocks [0-9]+\.\.[0-9]+ asked in" " -> admin-txs")
     [[ $(digest "$db") == "$ref_digest" ]] || die "run $n: the caught-up database differs from the fresh index"
-    json+=",\"coverage\":{\"old_release_s\":$old_s,\"migrate_s\":$mig_s,\"start_s\":$up_s,\"before_s\":${before:-null},\"catchup_s\":${catchup:-null},\"derive_s\":${derive:-null},"
+    json+=",\"coverage\":{\"migrate_s\":$mig_s,\"start_s\":$up_s,\"before_s\":${before:-null},\"catchup_s\":${catchup:-null},\"derive_s\":${derive:-null},"
     json+="\"rounds\":$(sed -n 's/.* asked in \([0-9]*\) round.*/\1/p' <<<"$line"),"
     json+="\"logs_added\":$(sed -n 's/.* round(s), \([0-9]*\) log(s).*/\1/p' <<<"$line"),"
     json+="\"unknown_added\":$(sed -n 's/.* and \([0-9]*\) unknown log(s).*/\1/p' <<<"$line"),"
@@ -267,12 +270,8 @@ one_run() {
   fi
 
   if has redecode; then
-    local db raw_s raw red_s step line idle_s
-    db=$(newdb "red_$n")
-    sync_to "red_old_$n" "$db" "$WORK/old/network.json"
-    raw_s=$T
-    raw=$(psqlq "$db" "SELECT count(*) FROM unknown_logs")
-    ((raw >= EVENTS)) || die "the old ABI left $raw raw logs, fewer than the $EVENTS bulk events"
+    local db red_s step line idle_s
+    db=$(clone red_tpl "red_$n")
     sync_to "red_$n" "$db" "$NET"
     red_s=$T
     line=$(grep -m1 "unknown logs now known: [0-9]* decoded" "$WORK/red_$n.log") ||
@@ -282,7 +281,7 @@ one_run() {
     idle_s=$T
     ! grep -q "unknown logs now known" "$WORK/red_idle_$n.log" || die "the start with nothing to do decoded again"
     [[ $(digest "$db") == "$ref_digest" ]] || die "run $n: the redecoded database differs from the fresh index"
-    json+=",\"redecode\":{\"old_abi_index_s\":$raw_s,\"raw\":$raw,"
+    json+=",\"redecode\":{"
     json+="\"decoded\":$(sed -n 's/.*known: \([0-9]*\) decoded.*/\1/p' <<<"$line"),"
     json+="\"rounds\":$(sed -n 's/.* in \([0-9]*\) round(s).*/\1/p' <<<"$line"),"
     json+="\"parts\":\"$(sed -n 's/.*re-derived: \(.*\) ([0-9]* ms)$/\1/p' <<<"$line")\","
@@ -300,6 +299,26 @@ one_run() {
   echo "$json,\"fresh_before_s\":$ref_a,\"fresh_after_s\":$ref_b,\"reference_s\":$ref}" >>"$R"
 }
 
+# The upgraded databases, indexed once (each run starts a copy of them).
+COV_OLD_S=null RED_OLD_S=null RAW=null
+if has coverage; then
+  db=$(newdb cov_tpl)
+  t0=$(now)
+  "$OLD" sync --network "$NET" --rpc "$RPC" --db "$db" --confirmations 0 --to "$HEAD" \
+    --abi-dir "$OLD_DIR/src/abi" --schema-dir "$OLD_DIR/src/schema" >"$WORK/cov_tpl.log" 2>&1 ||
+    die "the release before 013 failed: $(tail -3 "$WORK/cov_tpl.log")"
+  COV_OLD_S=$(secs "$t0" "$(now)")
+  log "the release before 013 indexed the chain in ${COV_OLD_S}s"
+fi
+if has redecode; then
+  db=$(newdb red_tpl)
+  sync_to red_tpl "$db" "$WORK/old/network.json"
+  RED_OLD_S=$T
+  RAW=$(psqlq "$db" "SELECT count(*) FROM unknown_logs")
+  ((RAW >= EVENTS)) || die "the old ABI left $RAW raw logs, fewer than the $EVENTS bulk events"
+  log "this build indexed the chain with the old ABI in ${RED_OLD_S}s ($RAW raw logs)"
+fi
+
 log "head block $HEAD; $RUNS run(s)"
 for ((n = 1; n <= RUNS; n++)); do
   one_run "$n"
@@ -311,7 +330,8 @@ others_after=$(others)
 
 node -e '
 const fs = require("fs");
-const [file, events, blocks, head, runsN, loadB, loadA, othB, othA, jsonOut, commit] = process.argv.slice(1);
+const [file, events, blocks, head, runsN, loadB, loadA, othB, othA, jsonOut, commit, covOld, redOld, raw] = process.argv.slice(1);
+const once = { old_release_index_s: JSON.parse(covOld), old_abi_index_s: JSON.parse(redOld), raw_logs: JSON.parse(raw) };
 const runs = fs.readFileSync(file, "utf8").trim().split("\n").map(JSON.parse);
 const median = (v) => { v = v.filter((x) => typeof x === "number" && isFinite(x)).sort((a, b) => a - b);
   return v.length ? v[(v.length - 1) >> 1] : null; };
@@ -336,12 +356,12 @@ if (r0.coverage) {
   add("coverage: catch-up step", "coverage", "catchup_s", c.rounds + " rounds, " + c.logs_added + " logs + " + c.unknown_added + " unknown stored");
   add("coverage: model derived again after it", "coverage", "derive_s", "from block " + c.derived_from);
   add("coverage: the whole first start", "coverage", "start_s", "before it: migrate " + fmt(secs("coverage", "migrate_s")) +
-    " s; the old release indexed the chain in " + fmt(secs("coverage", "old_release_s")) + " s");
+    " s (the release before 013 indexed the chain in " + fmt(once.old_release_index_s) + " s, once)");
 }
 if (r0.redecode) {
   const d = r0.redecode;
   add("redecode: step", "redecode", "step_s", d.decoded + " raw logs decoded in " + d.rounds + " round(s); re-derived: " + d.parts);
-  add("redecode: the whole first start", "redecode", "start_s", "indexed with the old ABI in " + fmt(secs("redecode", "old_abi_index_s")) + " s");
+  add("redecode: the whole first start", "redecode", "start_s", "(this build indexed the chain with the old ABI in " + fmt(once.old_abi_index_s) + " s, once: " + once.raw_logs + " raw logs)");
   add("redecode: a start with nothing to do", "redecode", "idle_start_s", "");
 }
 console.log("\nupgraded databases: " + events + " bulk events over " + blocks + " blocks (head " + head + "), median of " + runsN + " run(s)\n");
@@ -353,6 +373,6 @@ console.log("other processes before: " + othB);
 console.log("other processes after:  " + othA);
 console.log("every run:\n  " + runs.map((r) => JSON.stringify(r)).join("\n  "));
 if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ events: +events, blocks: +blocks, head: +head, commit,
-  load_before: loadB, load_after: loadA, others_before: othB, others_after: othA, medians: rows, runs }, null, 2) + "\n");
+  load_before: loadB, load_after: loadA, others_before: othB, others_after: othA, once, medians: rows, runs }, null, 2) + "\n");
 ' "$R" "$EVENTS" "$BLOCKS" "$HEAD" "$RUNS" "$load_before" "$load_after" "$others_before" "$others_after" "$JSON_OUT" \
-  "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" "$COV_OLD_S" "$RED_OLD_S" "$RAW"
