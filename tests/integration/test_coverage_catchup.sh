@@ -19,18 +19,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # The release before 013, built once per build dir (about 15 s) and kept.
-PREV=$(git -C "$IT_ROOT" rev-parse "$(git -C "$IT_ROOT" log --diff-filter=A --format=%H -- schema/013_unknown_events.sql)^") ||
-  it_fail "no git history: cannot find the release before 013"
-OLD_DIR="$IT_ROOT/build/test-prev-${PREV:0:12}"
+OLD_DIR=$(bash "$IT_ROOT/scripts/build_before.sh" schema/013_unknown_events.sql) || it_fail "cannot build the release before 013"
 OLD="$OLD_DIR/build/indexer/dimo-indexer"
-if [[ ! -x $OLD ]]; then
-  rm -rf "$OLD_DIR"
-  mkdir -p "$OLD_DIR/src"
-  git -C "$IT_ROOT" archive "$PREV" | tar -x -C "$OLD_DIR/src"
-  (cd "$OLD_DIR/src" && meson setup "$OLD_DIR/build" -Dwerror=false >"$OLD_DIR/setup.log" 2>&1 &&
-    meson compile -C "$OLD_DIR/build" indexer/dimo-indexer >"$OLD_DIR/compile.log" 2>&1) ||
-    it_fail "cannot build the release before 013: $(tail -5 "$OLD_DIR"/*.log)"
-fi
 OLD_ABI="$WORK/prev-abi"
 cp -r "$OLD_DIR/src/abi" "$OLD_ABI"
 for f in StorageNode Connections; do
