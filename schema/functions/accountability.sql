@@ -231,17 +231,19 @@ BEGIN
   -- of its own: 'stray' in, 'admin_withdraw' out of an app license,
   -- 'other' out of a manufacturer license. (An event can explain only the
   -- transfer right before it, so no transfer is explained twice, and an
-  -- event whose transfer is missing takes none.) One window over the
-  -- range's transfers and stake events, from the part's one scan of the
-  -- batch (v_logs): no look-up per transfer.
+  -- event whose transfer is missing takes none.) One pass over the
+  -- part's scan of the batch (v_logs) and one window: no look-up per
+  -- transfer, nothing that grows with the other logs of a block.
   --
-  -- Each transfer's addresses and amount are parsed once, in `t`: written
+  -- Each log's addresses and amount are parsed once, in `t`: written
   -- inline, they were parsed again for every contract the plan tried
   -- against them (19% of this statement's time, pg_stat_statements A/B,
-  -- 2026-12-07).
+  -- 2026-12-07). The license contracts are two arrays computed once
+  -- (`x`), not a join: with the batch's size unknown to the planner, a
+  -- join to `contracts` ran the scan of `t` once per license contract.
   INSERT INTO token_flows (chain_id, block_number, log_index, contract, tx_hash, block_time,
     direction, counterparty, amount, kind)
-  SELECT y.chain_id, y.block_number, y.log_index, y.contract, y.tx_hash, y.block_time, y.direction,
+  SELECT p_chain_id, y.block_number, y.log_index, y.contract, y.tx_hash, y.block_time, y.direction,
     y.counterparty, y.amount,
     CASE
       WHEN y.direction = 'in' THEN CASE WHEN y.explained_by IS NOT NULL THEN 'deposit' ELSE 'stray' END
@@ -250,39 +252,38 @@ BEGIN
       ELSE 'other'
     END
   FROM (
-    SELECT x.*, lead(x.event_kind) OVER (PARTITION BY x.tx_hash, x.contract, x.direction, x.amount
-                                         ORDER BY x.log_index) AS explained_by
-    FROM (
-      SELECT t.chain_id, t.block_number, t.log_index, t.tx_hash, t.block_time, c.address AS contract,
-        c.role, d.direction, d.counterparty, t.amount, NULL::text AS event_kind
-      FROM (SELECT u.chain_id, u.block_number, u.log_index, u.tx_hash, u.block_time,
-              dimo_internal.addr(u.args ->> 'from') AS from_address,
-              dimo_internal.addr(u.args ->> 'to') AS to_address,
-              dimo_internal.uint(u.args ->> 'value') AS amount
-            FROM unnest(v_logs) u
-            WHERE u.role = 'dimo_token' AND u.event = 'Transfer(address,address,uint256)'
-            OFFSET 0) t
-      CROSS JOIN LATERAL (VALUES ('in', t.to_address, t.from_address),
-                                 ('out', t.from_address, t.to_address)) d(direction, address, counterparty)
-      JOIN contracts c ON c.chain_id = t.chain_id AND c.address = d.address
-        AND c.role IN ('app_license', 'manufacturer_license')
-      WHERE t.amount IS NOT NULL
-      UNION ALL
-      -- The stake events: their direction, and the kind they give their
-      -- transfer. (Deposit / Withdraw: the 2024 license contract's names.)
-      SELECT e.chain_id, e.block_number, e.log_index, e.tx_hash, NULL, e.address, e.role,
-        CASE WHEN e.event_name IN ('StakeDeposit', 'Deposit', 'StakeTokens') THEN 'in' ELSE 'out' END,
-        NULL, dimo_internal.uint(coalesce(e.args ->> 'amount', e.args ->> 'amountOfTokens')),
-        CASE e.event_name WHEN 'StakeDeposit' THEN 'deposit' WHEN 'Deposit' THEN 'deposit'
-          WHEN 'StakeTokens' THEN 'deposit' WHEN 'StakeWithdraw' THEN 'withdraw'
-          WHEN 'Withdraw' THEN 'withdraw' WHEN 'AssetForfeit' THEN 'forfeit'
-          WHEN 'UnstakeTokens' THEN 'unstake' ELSE 'emergency_withdrawal' END
-      FROM unnest(v_logs) e
-      WHERE (e.role = 'app_license'
-             AND e.event_name IN ('StakeDeposit', 'Deposit', 'StakeWithdraw', 'Withdraw', 'AssetForfeit'))
-         OR (e.role = 'manufacturer_license'
-             AND e.event_name IN ('StakeTokens', 'UnstakeTokens', 'EmergencyWithdrawal'))
-    ) x
+    SELECT t.block_number, t.log_index, t.tx_hash, t.block_time, d.address AS contract,
+      CASE WHEN d.address = ANY (x.app) THEN 'app_license' ELSE 'manufacturer_license' END AS role, d.direction,
+      d.counterparty, t.amount, t.event_kind,
+      lead(t.event_kind) OVER (PARTITION BY t.tx_hash, d.address, d.direction, t.amount
+                               ORDER BY t.log_index) AS explained_by
+    FROM (SELECT u.block_number, u.log_index, u.tx_hash, u.block_time, u.address,
+            dimo_internal.addr(u.args ->> 'from') AS from_address,
+            dimo_internal.addr(u.args ->> 'to') AS to_address,
+            dimo_internal.uint(coalesce(u.args ->> 'value', u.args ->> 'amount', u.args ->> 'amountOfTokens')) AS amount,
+            CASE u.event_name WHEN 'Transfer' THEN NULL
+              WHEN 'StakeDeposit' THEN 'deposit' WHEN 'Deposit' THEN 'deposit' WHEN 'StakeTokens' THEN 'deposit'
+              WHEN 'StakeWithdraw' THEN 'withdraw' WHEN 'Withdraw' THEN 'withdraw'
+              WHEN 'AssetForfeit' THEN 'forfeit' WHEN 'UnstakeTokens' THEN 'unstake'
+              ELSE 'emergency_withdrawal' END AS event_kind,
+            u.event_name IN ('StakeDeposit', 'Deposit', 'StakeTokens') AS event_in
+          FROM unnest(v_logs) u
+          WHERE (u.role = 'dimo_token' AND u.event = 'Transfer(address,address,uint256)')
+             OR (u.role = 'app_license'
+                 AND u.event_name IN ('StakeDeposit', 'Deposit', 'StakeWithdraw', 'Withdraw', 'AssetForfeit'))
+             OR (u.role = 'manufacturer_license'
+                 AND u.event_name IN ('StakeTokens', 'UnstakeTokens', 'EmergencyWithdrawal'))
+          OFFSET 0) t
+    CROSS JOIN LATERAL (VALUES
+      ('in', CASE WHEN t.event_kind IS NULL THEN t.to_address WHEN t.event_in THEN t.address END, t.from_address),
+      ('out', CASE WHEN t.event_kind IS NULL THEN t.from_address WHEN NOT t.event_in THEN t.address END,
+       t.to_address)) d(direction, address, counterparty)
+    CROSS JOIN (SELECT ARRAY(SELECT c.address FROM contracts c
+                             WHERE c.chain_id = p_chain_id AND c.role = 'app_license') AS app,
+                       ARRAY(SELECT c.address FROM contracts c
+                             WHERE c.chain_id = p_chain_id AND c.role IN ('app_license', 'manufacturer_license'))
+                         AS license) x
+    WHERE t.amount IS NOT NULL AND d.address = ANY (x.license)
   ) y
   WHERE y.event_kind IS NULL;
 
