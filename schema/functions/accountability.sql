@@ -866,7 +866,7 @@ BEGIN
   INSERT INTO model_reads (part, role, event, args, optional) VALUES
     ('accountability', 'app_license', 'Deposit(uint256,address,uint256)', '{tokenId,user,amount}', true),
     ('accountability', 'app_license', 'Withdraw(uint256,address,uint256)', '{tokenId,user,amount}', true),
-    ('accountability', 'manufacturer_license', 'StakeTokens(address,uint256)', '{user,amountOfTokens}', true)
+    ('accountability', 'manufacturer_license', 'StakeTokens(address,uint256)', '{user,amountOfTokens}', false)
   ON CONFLICT (part, role, event) DO NOTHING;
 END;
 $$;
