@@ -188,19 +188,20 @@ DECLARE
   v_logs logs[];
 BEGIN
   -- One scan of the batch's logs: the few this part reads (admin events of
-  -- license contracts, their role events, mints and burns, upgrades, and
-  -- DIMO transfers).
+  -- license contracts, their role events, mints and burns, upgrades, DIMO
+  -- transfers, and the stake events that explain those transfers).
   v_logs := ARRAY(
     SELECT l FROM logs l
     WHERE l.chain_id = p_chain_id AND l.block_number BETWEEN p_from_block AND p_to_block
       AND ((l.role = 'app_license'
             AND (l.event_name IN ('RoleGranted', 'RoleRevoked', 'RoleAdminChanged', 'AssetFreezeUpdate',
-                                  'AssetForfeit', 'Upgraded', 'Transfer', 'Initialized')
+                                  'AssetForfeit', 'Upgraded', 'Transfer', 'Initialized', 'StakeDeposit',
+                                  'StakeWithdraw', 'Deposit', 'Withdraw')
                  OR l.event_name LIKE 'Update%'))
            OR (l.role = 'manufacturer_license'
                AND l.event_name IN ('UnstakeTokens', 'EmergencyWithdrawal', 'StakeAmountAdjusted',
                                     'Transfer', 'RoleGranted', 'RoleRevoked', 'RoleAdminChanged',
-                                    'Upgraded'))
+                                    'Upgraded', 'StakeTokens'))
            OR l.role = 'dimo_token'));
   IF cardinality(v_logs) = 0 THEN
     RETURN;
@@ -222,41 +223,102 @@ BEGIN
                     'RoleAdminChanged(bytes32,bytes32,bytes32)')
     AND octet_length(dimo_internal.hexbytes(l.args ->> 'role')) = 32;
 
-  -- DIMO in and out of license contracts, each explained by the stake
-  -- events of that contract in the same transaction. (Each transfer's
-  -- addresses and amount are parsed once, in `t`: written inline, they
-  -- were parsed again for every contract the plan tried against them;
-  -- 19% of this statement's time, pg_stat_statements A/B, 2026-12-07.)
+  -- DIMO in and out of license contracts, each transfer explained by the
+  -- stake event it belongs to, by position in its transaction: not by the
+  -- set of the contract's event names in the whole transaction, which
+  -- gave every transfer of a batched transaction (a Safe's multiSend of an
+  -- adminWithdraw and a forfeit, two licenses' moves) the kind of the
+  -- first name found (an audit's finding; the forfeit's own pairing, in
+  -- licenses.sql's forfeit_transfer, was the first fix).
+  --
+  -- The order in which DIMO's functions log, read in their source:
+  -- DevLicenseDimo (DIMO-Network/developer-license src/DevLicenseStake.sol
+  -- at fc1dcdd4ec492a9142ad37f9728b1d66befa300a; the 2024 contract's names
+  -- in src/DevLicenseLock.sol at e476f5afaeb00398cbf1991a01b42d7c4f321656,
+  -- the last source that has them, same bodies):
+  --   lock(tokenId, amount): token transferFrom(owner -> license, amount),
+  --     then StakeDeposit(tokenId, owner, amount) (2024: Deposit);
+  --   withdraw(tokenId, amount): token transferFrom(license -> owner,
+  --     amount), then StakeWithdraw (2024: Withdraw);
+  --   adminBurnLockedFunds(tokenId, amount): token burn(license, amount),
+  --     the Transfer(license -> 0x0), then AssetForfeit(tokenId, amount);
+  --   adminReallocate(tokenId, amount, to): token transfer(to, amount),
+  --     then AssetForfeit(tokenId, amount);
+  --   adminWithdraw(to): token transfer(to, balance - stakeTotal), and no
+  --     event of its own;
+  --   adminFreeze: AssetFreezeUpdate only, no DIMO moves; issueInDimo pays
+  --     its fee to the receiver, not to the license contract.
+  -- The 2022 Stake (DIMO-Network/dimo-staking-contract-license-nft
+  -- contracts/Stake.sol at a09902bfbd99e143a144f3ad453a3267709931da):
+  --   stake(amount): transferFrom(user -> stake, amount), then
+  --     StakeTokens(user, amount);
+  --   unstake(user, amount): transfer(user, amount), then UnstakeTokens;
+  --   emergencyWithdraw(user, amount): transfer(user, amount), then
+  --     EmergencyWithdrawal; mint, revoke, setNewMinStakeAmount move none.
+  -- So every stake event comes right after its own transfer (the token
+  -- has no hooks: nothing logs between them), of its contract, in its
+  -- direction, of exactly its amount. In each group of one transaction,
+  -- contract, direction and amount, ordered by position, a transfer is
+  -- explained by the row right after it when that row is a stake event;
+  -- a transfer followed by another transfer, or by nothing, has no event
+  -- of its own: 'stray' in, 'admin_withdraw' out of an app license,
+  -- 'other' out of a manufacturer license. (An event can explain only the
+  -- transfer right before it, so no transfer is explained twice, and an
+  -- event whose transfer is missing takes none.) One pass over the
+  -- part's scan of the batch (v_logs) and one window: no look-up per
+  -- transfer, nothing that grows with the other logs of a block.
+  --
+  -- Each log's addresses and amount are parsed once, in `t`: written
+  -- inline, they were parsed again for every contract the plan tried
+  -- against them (19% of this statement's time, pg_stat_statements A/B,
+  -- 2026-12-07). The license contracts are two arrays computed once
+  -- (`x`), not a join: with the batch's size unknown to the planner, a
+  -- join to `contracts` ran the scan of `t` once per license contract.
   INSERT INTO token_flows (chain_id, block_number, log_index, contract, tx_hash, block_time,
     direction, counterparty, amount, kind)
-  SELECT t.chain_id, t.block_number, t.log_index, c.address, t.tx_hash, t.block_time, d.direction,
-    d.counterparty, t.amount,
+  SELECT p_chain_id, y.block_number, y.log_index, y.contract, y.tx_hash, y.block_time, y.direction,
+    y.counterparty, y.amount,
     CASE
-      WHEN d.direction = 'in' THEN
-        CASE WHEN ev.names && ARRAY['StakeDeposit', 'StakeTokens', 'Deposit'] THEN 'deposit' ELSE 'stray' END
-      -- (Deposit / Withdraw: the 2024 license contract's names for the same.)
-      WHEN ev.names && ARRAY['StakeWithdraw', 'Withdraw'] THEN 'withdraw'
-      WHEN 'AssetForfeit' = ANY (ev.names) THEN 'forfeit'
-      WHEN 'UnstakeTokens' = ANY (ev.names) THEN 'unstake'
-      WHEN 'EmergencyWithdrawal' = ANY (ev.names) THEN 'emergency_withdrawal'
-      WHEN c.role = 'app_license' THEN 'admin_withdraw'
+      WHEN y.direction = 'in' THEN CASE WHEN y.explained_by IS NOT NULL THEN 'deposit' ELSE 'stray' END
+      WHEN y.explained_by IS NOT NULL THEN y.explained_by
+      WHEN y.role = 'app_license' THEN 'admin_withdraw'
       ELSE 'other'
     END
-  FROM (SELECT u.chain_id, u.block_number, u.log_index, u.tx_hash, u.block_time,
-          dimo_internal.addr(u.args ->> 'from') AS from_address, dimo_internal.addr(u.args ->> 'to') AS to_address,
-          dimo_internal.uint(u.args ->> 'value') AS amount
-        FROM unnest(v_logs) u
-        WHERE u.role = 'dimo_token' AND u.event = 'Transfer(address,address,uint256)'
-        OFFSET 0) t
-  CROSS JOIN LATERAL (VALUES ('in', t.to_address, t.from_address),
-                             ('out', t.from_address, t.to_address)) d(direction, address, counterparty)
-  JOIN contracts c ON c.chain_id = t.chain_id AND c.address = d.address
-    AND c.role IN ('app_license', 'manufacturer_license')
-  CROSS JOIN LATERAL (
-    SELECT coalesce(array_agg(x.event_name), '{}') AS names FROM logs x
-    WHERE x.chain_id = t.chain_id AND x.block_number = t.block_number AND x.tx_hash = t.tx_hash
-      AND x.address = c.address) ev
-  WHERE t.amount IS NOT NULL;
+  FROM (
+    SELECT t.block_number, t.log_index, t.tx_hash, t.block_time, d.address AS contract,
+      CASE WHEN d.address = ANY (x.app) THEN 'app_license' ELSE 'manufacturer_license' END AS role, d.direction,
+      d.counterparty, t.amount, t.event_kind,
+      lead(t.event_kind) OVER (PARTITION BY t.tx_hash, d.address, d.direction, t.amount
+                               ORDER BY t.log_index) AS explained_by
+    FROM (SELECT u.block_number, u.log_index, u.tx_hash, u.block_time, u.address,
+            dimo_internal.addr(u.args ->> 'from') AS from_address,
+            dimo_internal.addr(u.args ->> 'to') AS to_address,
+            dimo_internal.uint(coalesce(u.args ->> 'value', u.args ->> 'amount', u.args ->> 'amountOfTokens')) AS amount,
+            CASE u.event_name WHEN 'Transfer' THEN NULL
+              WHEN 'StakeDeposit' THEN 'deposit' WHEN 'Deposit' THEN 'deposit' WHEN 'StakeTokens' THEN 'deposit'
+              WHEN 'StakeWithdraw' THEN 'withdraw' WHEN 'Withdraw' THEN 'withdraw'
+              WHEN 'AssetForfeit' THEN 'forfeit' WHEN 'UnstakeTokens' THEN 'unstake'
+              ELSE 'emergency_withdrawal' END AS event_kind,
+            u.event_name IN ('StakeDeposit', 'Deposit', 'StakeTokens') AS event_in
+          FROM unnest(v_logs) u
+          WHERE (u.role = 'dimo_token' AND u.event = 'Transfer(address,address,uint256)')
+             OR (u.role = 'app_license'
+                 AND u.event_name IN ('StakeDeposit', 'Deposit', 'StakeWithdraw', 'Withdraw', 'AssetForfeit'))
+             OR (u.role = 'manufacturer_license'
+                 AND u.event_name IN ('StakeTokens', 'UnstakeTokens', 'EmergencyWithdrawal'))
+          OFFSET 0) t
+    CROSS JOIN LATERAL (VALUES
+      ('in', CASE WHEN t.event_kind IS NULL THEN t.to_address WHEN t.event_in THEN t.address END, t.from_address),
+      ('out', CASE WHEN t.event_kind IS NULL THEN t.from_address WHEN NOT t.event_in THEN t.address END,
+       t.to_address)) d(direction, address, counterparty)
+    CROSS JOIN (SELECT ARRAY(SELECT c.address FROM contracts c
+                             WHERE c.chain_id = p_chain_id AND c.role = 'app_license') AS app,
+                       ARRAY(SELECT c.address FROM contracts c
+                             WHERE c.chain_id = p_chain_id AND c.role IN ('app_license', 'manufacturer_license'))
+                         AS license) x
+    WHERE t.amount IS NOT NULL AND d.address = ANY (x.license)
+  ) y
+  WHERE y.event_kind IS NULL;
 
   -- Admin actions of the range, attributed.
   INSERT INTO admin_actions (chain_id, block_number, log_index, tx_hash, block_time, contract,
@@ -826,6 +888,26 @@ BEGIN
     -- `initialize` action, and what its initializer logged is the
     -- deployer's (dimo_internal.acct_initializing).
     ('accountability', 'app_license', 'Initialized(uint64)', '{version}', true)
+  ON CONFLICT (part, role, event) DO NOTHING;
+END;
+$$;
+
+-- The stake events that explain each DIMO transfer (the flows statement
+-- above) beyond those 010 declared: the 2024 license contract's Deposit /
+-- Withdraw (optional: only that contract's ABI has them) and the
+-- manufacturer license's StakeTokens. Declared as above.
+DO $$
+BEGIN
+  IF to_regclass('model_reads') IS NULL
+     OR NOT EXISTS (SELECT 1 FROM model_parts p WHERE p.name = 'accountability')
+     OR NOT EXISTS (SELECT 1 FROM information_schema.columns c
+                    WHERE c.table_name = 'model_reads' AND c.column_name = 'optional') THEN
+    RETURN;
+  END IF;
+  INSERT INTO model_reads (part, role, event, args, optional) VALUES
+    ('accountability', 'app_license', 'Deposit(uint256,address,uint256)', '{tokenId,user,amount}', true),
+    ('accountability', 'app_license', 'Withdraw(uint256,address,uint256)', '{tokenId,user,amount}', true),
+    ('accountability', 'manufacturer_license', 'StakeTokens(address,uint256)', '{user,amountOfTokens}', false)
   ON CONFLICT (part, role, event) DO NOTHING;
 END;
 $$;
