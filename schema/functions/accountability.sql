@@ -275,7 +275,7 @@ BEGIN
   -- (`x`), not a join: with the batch's size unknown to the planner, a
   -- join to `contracts` ran the scan of `t` once per license contract.
   INSERT INTO token_flows (chain_id, block_number, log_index, contract, tx_hash, block_time,
-    direction, counterparty, amount, kind)
+    direction, counterparty, amount, kind, explained_by)
   SELECT p_chain_id, y.block_number, y.log_index, y.contract, y.tx_hash, y.block_time, y.direction,
     y.counterparty, y.amount,
     CASE
@@ -283,13 +283,14 @@ BEGIN
       WHEN y.explained_by IS NOT NULL THEN y.explained_by
       WHEN y.role = 'app_license' THEN 'admin_withdraw'
       ELSE 'other'
-    END
+    END,
+    -- (019: the explaining event's position, for per-event checks.)
+    CASE WHEN y.explained_by IS NOT NULL THEN y.explaining_log END
   FROM (
     SELECT t.block_number, t.log_index, t.tx_hash, t.block_time, d.address AS contract,
       CASE WHEN d.address = ANY (x.app) THEN 'app_license' ELSE 'manufacturer_license' END AS role, d.direction,
       d.counterparty, t.amount, t.event_kind,
-      lead(t.event_kind) OVER (PARTITION BY t.tx_hash, d.address, d.direction, t.amount
-                               ORDER BY t.log_index) AS explained_by
+      lead(t.event_kind) OVER w AS explained_by, lead(t.log_index) OVER w AS explaining_log
     FROM (SELECT u.block_number, u.log_index, u.tx_hash, u.block_time, u.address,
             dimo_internal.addr(u.args ->> 'from') AS from_address,
             dimo_internal.addr(u.args ->> 'to') AS to_address,
@@ -317,6 +318,7 @@ BEGIN
                              WHERE c.chain_id = p_chain_id AND c.role IN ('app_license', 'manufacturer_license'))
                          AS license) x
     WHERE t.amount IS NOT NULL AND d.address = ANY (x.license)
+    WINDOW w AS (PARTITION BY t.tx_hash, d.address, d.direction, t.amount ORDER BY t.log_index)
   ) y
   WHERE y.event_kind IS NULL;
 
@@ -816,9 +818,11 @@ WHERE g.kind = 'granted';
 -- of exactly its amount (burn or reallocation), else flagged.
 CREATE OR REPLACE VIEW forfeit_checks AS
 SELECT a.chain_id, a.contract, a.block_number, a.log_index, a.tx_hash, a.token_id, a.amount,
+  -- The transfer this forfeit's own event explains (019), not every
+  -- forfeit transfer of its transaction.
   (SELECT sum(f.amount) FROM token_flows f WHERE f.chain_id = a.chain_id
      AND f.block_number = a.block_number AND f.tx_hash = a.tx_hash AND f.contract = a.contract
-     AND f.kind = 'forfeit') AS transferred,
+     AND f.kind = 'forfeit' AND f.explained_by = a.log_index) AS transferred,
   a.action IN ('forfeit_burn', 'forfeit_reallocate') AS matches
 FROM admin_actions a
 WHERE a.action IN ('forfeit', 'forfeit_burn', 'forfeit_reallocate');

@@ -179,6 +179,12 @@ SELECT t.eq(t.kinds(19), 'stray ' || t.c(3000) || ', deposit ' || t.c(3000) || '
 SELECT t.eq((SELECT string_agg(a.action || ' ' || a.token_id, ', ' ORDER BY a.log_index)
     FROM admin_actions a WHERE a.block_number = 18),
   'forfeit_burn 7, forfeit_reallocate 8', 'the withdraw is no admin action');
+SELECT t.eq((SELECT string_agg(c.log_index || ' ' || c.transferred, ', ' ORDER BY c.log_index)
+    FROM forfeit_checks c WHERE c.block_number = 18),
+  '1 ' || t.dimo(30) || ', 3 ' || t.dimo(30), 'each of two forfeits in one transaction counts its own transfer (019)');
+SELECT t.eq((SELECT string_agg(f.log_index || '>' || coalesce(f.explained_by::text, '-'), ', ' ORDER BY f.log_index)
+    FROM token_flows f WHERE f.block_number = 18),
+  '0>1, 2>3, 4>5', 'each transfer names the event that explains it');
 SELECT t.eq((SELECT count(*) FROM admin_actions WHERE action = 'admin_withdraw'), 2::bigint,
   'no adminWithdraw beyond the two');
 SELECT t.eq(dimo_license_books(137, t.addr(3000)) -> 'by_kind',
