@@ -23,6 +23,10 @@
  * or a contradiction stops it with a warning; the follower goes on, and
  * the next start resumes from the last round committed.
  *
+ * Never below the history's first block (020, history_start): a database
+ * first indexed with --from N equals a fresh index made with --from N, which
+ * never asked the blocks below N.
+ *
  * The engine's part lives in indexer/coverage.c (declared in
  * sync_engine.h); this header holds its state and the pure planning.
  */
@@ -56,6 +60,7 @@ typedef struct idx_coverage_s {
   bool found;             /* a coverage row: something may be missing */
   uint64_t complete_from; /* from there on the history is complete */
   uint64_t low;           /* nothing to ask below */
+  bool at_first;          /* low is the history's first block (020), above the contracts' starts */
   /* The round in hand: blocks from..to, its logs (in the engine's arena). */
   uint64_t from, to;
   idx_log_t *logs;

@@ -105,7 +105,8 @@ IDX_WARN_UNUSED int idx_store_cursor(idx_store_t *store, uint64_t chain_id, bool
 
 /* Writes one batch in one transaction (see above).
  *
- * The first batch of a chain (no cursor row) may start at any block. In
+ * The first batch of a chain (no cursor row) may start at any block, and
+ * records it as the first block of the history (history_start, 020). In
  * the transaction: lock the cursor row, upsert the headers, COPY the logs,
  * insert the senders of admin transactions (batch->txs: tx_senders, each
  * after the log it references), call dimo_internal.apply_range(chain_id,
@@ -410,5 +411,47 @@ IDX_WARN_UNUSED int idx_store_set_progress(idx_store_t *store, uint64_t chain_id
 IDX_WARN_UNUSED int idx_store_progress(idx_store_t *store, uint64_t chain_id, bool *found,
                                        idx_store_progress_t *pr, char *err, size_t errlen)
     IDX_NONNULL(1, 3, 4);
+
+/* ---- where the indexed history starts (020, schema/functions/history.sql) */
+
+/* The chain's history_start row. found false: none (nothing indexed yet;
+ * the first batch writes it, in its transaction: idx_store_write_batch).
+ * known false with found: a database indexed before 020 (taken as the
+ * network file's start blocks). source: "first_batch", "migration" or
+ * "from" (a later --from adopted). */
+typedef struct idx_store_history_s {
+  bool found;
+  bool known;
+  uint64_t first_block; /* with known: no block below it was ever asked */
+  char source[16];
+} idx_store_history_t;
+
+IDX_WARN_UNUSED int idx_store_history(idx_store_t *store, uint64_t chain_id,
+                                      idx_store_history_t *out, char *err, size_t errlen)
+    IDX_NONNULL(1, 3, 4);
+
+/* A --from given to a database that has a cursor (it cannot move the
+ * history's start): dimo_internal.history_note_from, which records it
+ * only where nothing was recorded and no stored log lies below it. */
+typedef enum idx_store_from_e {
+  IDX_STORE_FROM_NONE,    /* no row: nothing indexed yet */
+  IDX_STORE_FROM_SAME,    /* the recorded first block */
+  IDX_STORE_FROM_DIFFERS, /* another first block is recorded (*first_block) */
+  IDX_STORE_FROM_ADOPTED, /* nothing was recorded: recorded now */
+  IDX_STORE_FROM_BELOW,   /* nothing recorded, and stored logs reach below it (*lowest) */
+} idx_store_from_t;
+
+IDX_WARN_UNUSED int idx_store_history_note_from(idx_store_t *store, uint64_t chain_id,
+                                                uint64_t from, idx_store_from_t *outcome,
+                                                uint64_t *first_block, uint64_t *lowest, char *err,
+                                                size_t errlen) IDX_NONNULL(1, 4, 5, 6, 7);
+
+/* The addresses of contracts registered after the history's row was
+ * written (added to the network file after the first sync; at most cap,
+ * in *n): the follower never asked their logs below the cursor it had
+ * then. */
+IDX_WARN_UNUSED int idx_store_history_late(idx_store_t *store, uint64_t chain_id, idx_addr_t *out,
+                                           size_t cap, size_t *n, char *err, size_t errlen)
+    IDX_NONNULL(1, 3, 5, 6);
 
 #endif

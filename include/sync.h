@@ -123,6 +123,8 @@ typedef struct idx_sync_status_s {
   bool standby;              /* waiting: another instance holds the writer lock */
   bool has_finalized;
   uint64_t finalized;        /* the chain's finalized block (never goes down) */
+  bool has_first_block;      /* false: nothing indexed, or indexed before 020 */
+  uint64_t first_block;      /* the history's first block (020): nothing below it is asked */
   uint64_t provider_faults;  /* answers that contradicted finalized data or a header */
   uint64_t reorgs_refused;   /* fork searches not confirmed by a second answer */
   uint64_t log_headers;      /* headers fetched to check the block hash of logs */

@@ -139,6 +139,14 @@ typedef struct store_job_s {
   /* JOB_WRITE: the progress row to write after the batch, for `status` */
   bool progress_due;
   idx_store_progress_t progress;
+  /* JOB_OPEN: where the history starts (020), what a --from given to a
+   * database with a cursor came to, the contracts added since the first
+   * sync (their addresses) */
+  idx_store_history_t history;
+  idx_store_from_t from_outcome;
+  uint64_t from_first, from_lowest;
+  idx_addr_t late[SYNC_STARTS_MAX];
+  size_t nlate;
 } store_job_t;
 
 typedef enum req_kind_e {
@@ -223,6 +231,7 @@ struct idx_sync_s {
   bool chain_checked;          /* every endpoint's chain id asked once */
   bool early_check;            /* that check runs while the store opens */
   bool opened;                 /* the store opened (JOB_OPEN done once) */
+  bool history_said;           /* the start's notes on the history's first block (020), once */
   size_t answer_url;           /* the endpoint whose answer is being handled */
   int halt_status;             /* run: the fatal error that halted the follower */
   bool stop_requested;         /* idx_sync_stop was called */

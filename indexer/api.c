@@ -1544,6 +1544,10 @@ static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *r
     rc = idx_buf_addf(&b, "\"indexed_block\":%llu,", (unsigned long long)s->cursor);
   else if (rc == 0)
     rc = idx_buf_adds(&b, "\"indexed_block\":null,");
+  if (rc == 0 && s->has_first_block) /* 020: the history is complete from there */
+    rc = idx_buf_addf(&b, "\"first_block\":%llu,", (unsigned long long)s->first_block);
+  else if (rc == 0)
+    rc = idx_buf_adds(&b, "\"first_block\":null,");
   if (rc == 0 && s->has_finalized)
     rc = idx_buf_addf(&b, "\"finalized_block\":%llu,", (unsigned long long)s->finalized);
   else if (rc == 0)

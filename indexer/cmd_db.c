@@ -118,6 +118,21 @@ static int print_unfiltered_from(void *ud, const char *const *v, size_t n) {
   return 0;
 }
 
+/* 020: from which block the history is complete (nothing below it was
+ * asked, whatever the network file's start blocks say). */
+static void print_history(const idx_store_history_t *h) {
+  if (!h->found)
+    printf("history:   none (nothing indexed yet)\n");
+  else if (!h->known)
+    printf("history:   from the network file's start blocks (indexed before migration 020: "
+           "the first block was not recorded)\n");
+  else
+    printf("history:   from block %llu (%s; nothing below it is indexed)\n",
+           (unsigned long long)h->first_block,
+           strcmp(h->source, "from") == 0 ? "recorded from a later --from"
+                                          : "the first block of the first sync");
+}
+
 /* The backfill's progress and estimate (issue #16): the follower writes its
  * rate, start and target in sync_progress (014) at most every second; blocks
  * done and left count from the cursor, so they are exact even when the row
@@ -181,6 +196,16 @@ int idx_cmd_status(const idx_cmd_ctx_t *ctx) {
       printf("cursor:    %llu %s\n", (unsigned long long)last, hex);
     } else {
       printf("cursor:    none (nothing indexed yet)\n");
+    }
+  }
+  idx_store_history_t hist;
+  if (rc == 0) {
+    rc = idx_store_history(store, net->chain_id, &hist, err, sizeof err);
+    if (rc == IDX_ERR_DB && strcmp(idx_store_sqlstate(store), "42P01") == 0) {
+      rc = 0; /* no history_start: a database not migrated to 020 yet */
+      printf("history:   unknown (the database is not migrated to 020: `dimo-indexer migrate`)\n");
+    } else if (rc == 0) {
+      print_history(&hist);
     }
   }
   bool derived = false;

@@ -94,6 +94,11 @@ static void finish(idx_sync_t *s, const char *why) {
                  "coverage catch-up stopped (%s) with blocks below %llu still to ask; the next "
                  "start resumes it",
                  why, (unsigned long long)c->complete_from);
+  else if (c->found && c->rounds == 0 && c->at_first)
+    idx_log_info("sync",
+                 "coverage catch-up: the history starts at block %llu (its first block): nothing "
+                 "below block %llu to ask; unknown logs and upgrades are complete",
+                 (unsigned long long)c->low, (unsigned long long)c->top);
   else if (c->found && c->rounds == 0)
     idx_log_info("sync",
                  "coverage catch-up: no quiet contract's log can lie below block %llu; "
@@ -454,6 +459,11 @@ void idx_sync__coverage_job_done(idx_sync_t *s) {
     c->top = c->complete_from;
     if (!json_array_size(s->open_addresses))
       c->low = UINT64_MAX; /* no quiet contract: nothing to ask */
+    /* 020: nothing below the history's first block: a fresh index made
+     * from it (the same --from) never asked those blocks either. */
+    c->at_first = s->st.has_first_block && c->low != UINT64_MAX && s->st.first_block > c->low;
+    if (c->at_first)
+      c->low = s->st.first_block;
     if (c->complete_from > c->low)
       idx_log_info("sync",
                    "coverage catch-up: asking the quiet contracts' every log of blocks %llu..%llu "

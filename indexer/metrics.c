@@ -167,6 +167,10 @@ int idx_metrics_sync(idx_buf_t *b, const idx_sync_status_t *s) {
                       s->target));
   TRY(idx_metrics_u64(b, "dimo_indexed_block", "gauge", "Last indexed block (the cursor).",
                       s->cursor));
+  if (s->has_first_block)
+    TRY(idx_metrics_u64(b, "dimo_first_block", "gauge",
+                        "First block of the indexed history (nothing below it is indexed).",
+                        s->first_block));
   TRY(idx_metrics_u64(b, "dimo_index_lag_blocks", "gauge", "Target block minus indexed block.",
                       lag));
   TRY(idx_metrics_u64(b, "dimo_head_lag_blocks", "gauge", "Chain head minus indexed block.",

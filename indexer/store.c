@@ -1485,6 +1485,20 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
     rc = IDX_ERR_CONFLICT;
     goto out;
   }
+  if (!found) {
+    /* 020: the chain's first batch starts the history: nothing below it
+     * is ever asked (the coverage catch-up stops there; `status` says it). */
+    p.n = 0;
+    par_int8(&p, chain);
+    par_int8(&p, from);
+    if ((rc = exec_params(store,
+                          "INSERT INTO history_start (chain_id, first_block, source) "
+                          "VALUES ($1, $2, 'first_batch') ON CONFLICT (chain_id) DO UPDATE "
+                          "SET first_block = EXCLUDED.first_block, source = EXCLUDED.source, "
+                          "recorded_at = now()",
+                          &p, NULL, "write_batch: history start", err, errlen)) != 0)
+      goto out;
+  }
   rc = exec_simple(store, "COMMIT", "write_batch: commit", err, errlen);
   if (!rc)
     idx_log_debug("store", "chain %" PRId64 ": stored blocks %" PRId64 "..%" PRId64 " (%zu logs)",
@@ -2554,6 +2568,100 @@ int idx_store_progress(idx_store_t *store, uint64_t chain_id, bool *found, idx_s
     pr->started_unix = (uint64_t)v[4];
     pr->age_s = (uint64_t)v[5];
     *found = true;
+  }
+  PQclear(res);
+  return 0;
+}
+
+/* ---- where the history starts (020, schema/functions/history.sql) -------- */
+
+int idx_store_history(idx_store_t *store, uint64_t chain_id, idx_store_history_t *out, char *err,
+                      size_t errlen) {
+  memset(out, 0, sizeof *out);
+  PGresult *res = NULL;
+  int rc = chain_query(store, chain_id,
+                       "SELECT first_block, source FROM history_start WHERE chain_id = $1",
+                       "history", &res, err, errlen);
+  if (rc)
+    return rc;
+  if (PQntuples(res) > 1) {
+    PQclear(res);
+    return bad_shape(err, errlen, "history");
+  }
+  if (PQntuples(res) == 1) {
+    int64_t v = 0;
+    out->found = true;
+    out->known = !PQgetisnull(res, 0, 0);
+    if ((out->known && (!res_int8(res, 0, 0, &v) || v < 0)) || PQgetisnull(res, 0, 1)) {
+      PQclear(res);
+      return bad_shape(err, errlen, "history");
+    }
+    out->first_block = (uint64_t)v;
+    snprintf(out->source, sizeof out->source, "%s", PQgetvalue(res, 0, 1));
+  }
+  PQclear(res);
+  return 0;
+}
+
+int idx_store_history_note_from(idx_store_t *store, uint64_t chain_id, uint64_t from,
+                                idx_store_from_t *outcome, uint64_t *first_block, uint64_t *lowest,
+                                char *err, size_t errlen) {
+  *outcome = IDX_STORE_FROM_NONE;
+  *first_block = *lowest = 0;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  if (from > INT64_MAX) {
+    idx_set_err(err, errlen, "history_note_from: block %" PRIu64 " out of range", from);
+    return IDX_ERR_INVAL;
+  }
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  par_int8(&p, (int64_t)from);
+  if ((rc = exec_params(store,
+                        "SELECT outcome, first_block, lowest "
+                        "FROM dimo_internal.history_note_from($1, $2)",
+                        &p, &res, "history_note_from", err, errlen)) != 0)
+    return rc;
+  static const char *const names[] = {"none", "same", "differs", "adopted", "below"};
+  int64_t v;
+  bool ok = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
+  size_t k = 0;
+  while (ok && k < IDX_ARRAY_LEN(names) && strcmp(PQgetvalue(res, 0, 0), names[k]) != 0)
+    k++;
+  ok = ok && k < IDX_ARRAY_LEN(names);
+  if (ok && !PQgetisnull(res, 0, 1)) {
+    ok = res_int8(res, 0, 1, &v) && v >= 0;
+    *first_block = ok ? (uint64_t)v : 0;
+  }
+  if (ok && !PQgetisnull(res, 0, 2)) {
+    ok = res_int8(res, 0, 2, &v) && v >= 0;
+    *lowest = ok ? (uint64_t)v : 0;
+  }
+  PQclear(res);
+  if (!ok)
+    return bad_shape(err, errlen, "history_note_from");
+  *outcome = (idx_store_from_t)k;
+  return 0;
+}
+
+int idx_store_history_late(idx_store_t *store, uint64_t chain_id, idx_addr_t *out, size_t cap,
+                           size_t *n, char *err, size_t errlen) {
+  *n = 0;
+  PGresult *res = NULL;
+  int rc =
+      chain_query(store, chain_id, "SELECT address FROM dimo_internal.history_late_contracts($1)",
+                  "history_late", &res, err, errlen);
+  if (rc)
+    return rc;
+  for (int i = 0; i < PQntuples(res) && *n < cap; i++) {
+    if (PQgetisnull(res, i, 0) || PQgetlength(res, i, 0) != 20) {
+      PQclear(res);
+      *n = 0;
+      return bad_shape(err, errlen, "history_late");
+    }
+    memcpy(out[(*n)++].b, PQgetvalue(res, i, 0), 20);
   }
   PQclear(res);
   return 0;

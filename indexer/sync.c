@@ -1430,6 +1430,10 @@ static void after_write(idx_sync_t *s) {
     s->finalized_stored = s->job.finalized;
   if (s->near_cap < REORG_WINDOW)
     s->near_cap = s->near_cap * 2 < REORG_WINDOW ? s->near_cap * 2 : REORG_WINDOW;
+  if (!s->has_cursor) { /* the first batch recorded its first block (020) */
+    s->st.has_first_block = true;
+    s->st.first_block = s->batch.from_block;
+  }
   s->has_cursor = true;
   s->cursor = s->batch.to_block;
   s->cursor_hash = s->batch.to_hash;
@@ -1637,6 +1641,57 @@ static void standby_retry(idx_sync_t *s) {
   idx_sync__queue_job(s);
 }
 
+/* 020, once per process at the first open: a --from the cursor makes
+ * moot is never silent, nor is a contract the network file gained after
+ * the first sync (the follower never asked its logs below the cursor).
+ * Neither is honoured: the history keeps its first block, so the database
+ * stays equal to a fresh index made with that first block (a fresh
+ * database indexes from another one). */
+static void say_history(const idx_sync_t *s, const store_job_t *j) {
+  const unsigned long long from = s->opts.from_block, cursor = j->last_block;
+  if (j->found && s->opts.has_from) {
+    switch (j->from_outcome) {
+    case IDX_STORE_FROM_DIFFERS:
+      idx_log_warn("sync",
+                   "--from %llu ignored: this database's history starts at block %llu (its first "
+                   "sync); the cursor (block %llu) decides where to go on; to index from block "
+                   "%llu, use an empty database",
+                   from, (unsigned long long)j->from_first, cursor, from);
+      break;
+    case IDX_STORE_FROM_ADOPTED:
+      idx_log_info("sync",
+                   "--from %llu recorded as the first block of this database's history (indexed "
+                   "before migration 020, which could not tell; no stored log lies below it)",
+                   from);
+      break;
+    case IDX_STORE_FROM_BELOW:
+      idx_log_warn("sync",
+                   "--from %llu ignored: this database (indexed before migration 020) holds logs "
+                   "from block %llu, below it: its history starts at or below that block (taken "
+                   "as the network file's start blocks); the cursor (block %llu) decides where to "
+                   "go on",
+                   from, (unsigned long long)j->from_lowest, cursor);
+      break;
+    case IDX_STORE_FROM_SAME:
+    case IDX_STORE_FROM_NONE:
+      break;
+    }
+  }
+  const idx_network_t *net = s->opts.net;
+  for (size_t k = 0; k < j->nlate; k++) {
+    const idx_contract_t *c = idx_network_contract(net, &j->late[k]);
+    if (!c || (c->start_block > cursor && c->start_block != 0))
+      continue; /* no longer configured, or its logs are all ahead */
+    char hex[43];
+    idx_addr_to_hex(hex, &c->address);
+    idx_log_warn("sync",
+                 "contract %s %s was added to the network file after this database's first "
+                 "sync: its logs below the block the follower had reached then (at most %llu) "
+                 "were never asked; a fresh index of this network file has them",
+                 idx_role_name(c->role), hex, cursor);
+  }
+}
+
 void idx_sync__on_job_done(idx_sync_t *s) {
   store_job_t *j = &s->job;
   if (j->rc == IDX_ERR_STANDBY) {
@@ -1712,6 +1767,12 @@ void idx_sync__on_job_done(idx_sync_t *s) {
     s->st.cursor = j->last_block;
     memcpy(s->starts, j->starts, sizeof s->starts);
     s->nstarts = j->nstarts;
+    s->st.has_first_block = j->history.known;
+    s->st.first_block = j->history.first_block;
+    if (!s->history_said) {
+      s->history_said = true;
+      say_history(s, j);
+    }
     if (j->found_finalized) {
       note_finalized(s, j->finalized);
       if (j->finalized > s->finalized_stored)

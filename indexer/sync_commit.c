@@ -106,6 +106,19 @@ static void job_run(uv_work_t *w) {
     if (j->rc == 0)
       j->rc = idx_store_finalized(s->store, s->opts.net->chain_id, &j->found_finalized,
                                   &j->finalized, j->err, sizeof j->err);
+    /* 020: a --from cannot move a started history's first block (it may
+     * record one a database indexed before 020 lacks), then the record
+     * and the contracts added to the network file since. */
+    if (j->rc == 0 && j->found && s->opts.has_from)
+      j->rc = idx_store_history_note_from(s->store, s->opts.net->chain_id, s->opts.from_block,
+                                          &j->from_outcome, &j->from_first, &j->from_lowest, j->err,
+                                          sizeof j->err);
+    if (j->rc == 0)
+      j->rc =
+          idx_store_history(s->store, s->opts.net->chain_id, &j->history, j->err, sizeof j->err);
+    if (j->rc == 0 && j->found)
+      j->rc = idx_store_history_late(s->store, s->opts.net->chain_id, j->late,
+                                     IDX_ARRAY_LEN(j->late), &j->nlate, j->err, sizeof j->err);
     if (j->rc == 0 && !j->found) /* only an empty database starts from them */
       j->rc =
           idx_store_discovered_starts(s->store, s->opts.net->chain_id, j->starts,

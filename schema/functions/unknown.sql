@@ -296,6 +296,9 @@ $$;
 -- lowest start block of those contracts: the history is complete).
 --   - The round must start where the coverage is (one writer; a round
 --     committed already is not merged twice): else `refused` says why.
+--   - Nothing below the history's first block (020, history_start): a
+--     round that reaches below it is refused (the engine never asks one:
+--     indexer/coverage.c), and the row goes once p_new_from is at it.
 --   - The answer must agree with what is stored: a staged log in a block
 --     whose stored logs carry another block hash, or at a stored position
 --     with another transaction or address, refuses the round (the node
@@ -321,6 +324,7 @@ DECLARE
   v_from bigint;
   v_bad bigint;
   v_low bigint;
+  v_first bigint;
 BEGIN
   logs_added := 0;
   unknown_added := 0;
@@ -329,6 +333,12 @@ BEGIN
   IF v_from IS DISTINCT FROM p_old_from THEN
     refused := format('the coverage is at block %s, not %s', coalesce(v_from::text, 'none'),
                       p_old_from);
+    RETURN;
+  END IF;
+  SELECT h.first_block INTO v_first FROM history_start h WHERE h.chain_id = p_chain_id;
+  IF p_new_from < v_first THEN
+    refused := format('blocks %s..%s reach below the first block of the history, %s', p_new_from,
+                      p_old_from - 1, v_first);
     RETURN;
   END IF;
   SELECT s.block_number INTO v_bad
@@ -387,7 +397,7 @@ BEGIN
     SELECT m.block_number INTO model_block FROM model_cursor m WHERE m.chain_id = p_chain_id;
   END IF;
 
-  IF p_new_from <= p_low THEN
+  IF p_new_from <= greatest(p_low, v_first) THEN
     DELETE FROM unfiltered_coverage u WHERE u.chain_id = p_chain_id;
   ELSE
     UPDATE unfiltered_coverage u SET complete_from = p_new_from WHERE u.chain_id = p_chain_id;

@@ -116,12 +116,14 @@ dump_all() {
   # Left out: what the dumps above hold (license_state: its documents as
   # readers get them), and the process's own bookkeeping, stamped with the
   # wall clock (migrations, progress, discovered starts, when the network
-  # file was loaded, when a finalized block was seen).
+  # file was loaded, when a finalized block was seen), and where the
+  # history starts (020: not recorded for a database indexed before it).
   local t
   for t in $(it_psql "$1" "SELECT table_name FROM information_schema.tables
       WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name NOT IN
       ('schema_migrations', 'schema_repeatables', 'sync_progress', 'discovered_starts', 'blocks',
-       'logs', 'unknown_logs', 'cursors', 'license_state', 'contracts', 'finality') ORDER BY 1"); do
+       'logs', 'unknown_logs', 'cursors', 'license_state', 'contracts', 'finality',
+       'history_start') ORDER BY 1"); do
     it_psql "$1" "SELECT '$t', x::text FROM $t x ORDER BY 2" >>"$2"
   done
 }
