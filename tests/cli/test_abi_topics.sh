@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `dimo-indexer abi topics` prints exactly the topic0 values listed in
-# shared/dimo-contracts.md (copied into expected_topics.txt), in ABI file
+# shared/dimo-contracts.md (copied into expected_topics.txt; Initialized(uint64),
+# which the doc names without its hash, is keccak256 of that signature), in ABI file
 # order; bad files give exit 2 and a message naming the file.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
