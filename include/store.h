@@ -7,8 +7,9 @@
  *
  * Exactly-once rests on two rules enforced here, each in one transaction:
  *   - idx_store_write_batch applies a batch only when the cursor is at
- *     batch->from_block - 1 (else IDX_ERR_CONFLICT, nothing written), and
- *     moves the cursor to batch->to_block;
+ *     batch->from_block - 1 and holds the hash of its first header's
+ *     parent (else IDX_ERR_CONFLICT, nothing written), and moves the
+ *     cursor to batch->to_block;
  *   - idx_store_rollback deletes everything above a block and moves the
  *     cursor back to it.
  * (chain_id, block_hash, log_index) is unique, so a log can never be stored
@@ -47,7 +48,11 @@ void idx_store_close(idx_store_t *store);
 
 /* Drops and re-opens the connection (same parameters). After a call
  * returned IDX_ERR_DB_CONN every call returns it again until this
- * succeeds. An open transaction is lost (the server rolled it back). */
+ * succeeds. An open transaction is lost (the server rolled it back). The
+ * new session may be another server's (a multi-host conninfo, a virtual
+ * IP after a failover) or a restarted one that lost its last
+ * asynchronous commits: what the caller remembers of the database (the
+ * cursors, the model cursor) must be read again before it is built on. */
 IDX_WARN_UNUSED int idx_store_reconnect(idx_store_t *store, char *err, size_t errlen)
     IDX_NONNULL(1, 2);
 
@@ -109,11 +114,21 @@ IDX_WARN_UNUSED int idx_store_cursor(idx_store_t *store, uint64_t chain_id, bool
  * records it as the first block of the history (history_start, 020). In
  * the transaction: lock the cursor row, upsert the headers, COPY the logs,
  * insert the senders of admin transactions (batch->txs: tx_senders, each
- * after the log it references), call dimo_internal.apply_range(chain_id,
- * from_block, to_block), COPY the logs no ABI knows (event NULL) into
- * unknown_logs, move the cursor; once committed, warn once per (contract,
- * topic0) the batch shows first. Memory stays bounded whatever
+ * after the log it references), unless defer_model derive the model with
+ * dimo_internal.batch_apply(chain_id, from_block, to_block) (from the
+ * stored model cursor + 1 up to to_block: a model left behind by a lost
+ * commit is caught up, never skipped; a model cursor at or above
+ * from_block is refused, IDX_ERR_DB), COPY the logs no ABI knows (event
+ * NULL) into unknown_logs, move the cursor; once committed, warn once per
+ * (contract, topic0) the batch shows first. Memory stays bounded whatever
  * the batch size (headers in groups, COPY in chunks).
+ *
+ * When the batch carries the header of from_block (the sync engine's
+ * always do) and the cursor row exists, the cursor must also hold that
+ * header's parent_hash: a writer whose memory of the tip is another
+ * fork's (a rollback lost with the server's last commits, a failover to
+ * an asynchronous standby) is refused with IDX_ERR_CONFLICT, and re-reads
+ * the cursor.
  *
  * Checked before the transaction (IDX_ERR_INVAL, nothing written):
  * chain_id, block numbers, counts <= INT64_MAX; from_block <= to_block;
@@ -258,7 +273,9 @@ IDX_WARN_UNUSED int idx_store_coverage_round(idx_store_t *store, uint64_t chain_
  * Several deferred batches go at once. *derived_to receives the model
  * cursor afterwards (to_block, or higher when it already was). The
  * indexer runs it on a second connection, so that deriving batch k
- * overlaps writing batch k + 1. */
+ * overlaps writing batch k + 1. A stored log cursor below to_block (the
+ * caller's batches lost with a server's last commits) is IDX_ERR_CONFLICT,
+ * nothing derived: the model never passes the stored logs. */
 IDX_WARN_UNUSED int idx_store_derive(idx_store_t *store, uint64_t chain_id, uint64_t to_block,
                                      uint64_t *derived_to, char *err, size_t errlen)
     IDX_NONNULL(1, 4, 5);

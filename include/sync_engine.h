@@ -114,6 +114,14 @@ enum { SYNC_STARTS_MAX = 64 };
 typedef struct store_job_s {
   job_kind_t kind;
   bool reconnect_first;
+  /* With reconnect_first (a job other than JOB_OPEN): what the engine
+   * remembers of the database when it retries, checked on the new session
+   * before the job runs (sync_commit.c, reconnect_check). */
+  bool expect_cursor;
+  uint64_t expect_block;
+  idx_hash_t expect_hash;
+  bool expect_model;
+  uint64_t expect_model_block;
   int rc;
   char err[512];
   double ms;

@@ -1453,30 +1453,61 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
   if (batch->ntxs && (rc = write_txs(store, batch, err, errlen)) != 0)
     goto out;
 
+  int64_t derived_from = from;
   if (!batch->defer_model) {
+    /* From the stored model cursor, not from `from`: the writer's belief
+     * that the model is current may predate a lost commit (batch.sql). */
     par_int8(&p, chain);
     par_int8(&p, from);
     par_int8(&p, to);
-    if ((rc = exec_params(store, "SELECT dimo_internal.apply_range($1, $2, $3)", &p, NULL,
-                          "write_batch: dimo_internal.apply_range", err, errlen)) != 0)
+    rc = exec_params(store, "SELECT dimo_internal.batch_apply($1, $2, $3)", &p, &res,
+                     "write_batch: dimo_internal.batch_apply", err, errlen);
+    p.n = 0;
+    if (rc)
       goto out;
+    bool shaped = PQntuples(res) == 1 && res_int8(res, 0, 0, &derived_from);
+    PQclear(res);
+    if (!shaped) {
+      rc = bad_shape(err, errlen, "write_batch: dimo_internal.batch_apply");
+      goto out;
+    }
   }
   /* The WHERE re-checks the position (belt and braces: the locks above
-   * already exclude a concurrent writer of this chain's cursor). */
-  p.n = 0;
+   * already exclude a concurrent writer of this chain's cursor) and, when
+   * the batch carries its first block's header (the engine's always do),
+   * that the stored tip is that header's parent: a writer's memory of the
+   * tip may be another fork's after a lost rollback or a failover (audit6
+   * H11), and the database refuses to build on it. */
+  const idx_hash_t *parent = batch->nblocks && batch->blocks[0].number == batch->from_block
+                                 ? &batch->blocks[0].parent_hash
+                                 : NULL;
   par_int8(&p, chain);
   par_int8(&p, to);
   par_bin(&p, OID_BYTEA, batch->to_hash.b, 32);
   par_int8(&p, from - 1);
+  par_bin(&p, OID_BYTEA, parent ? parent->b : NULL, parent ? 32 : 0); /* NULL: not checked */
   if ((rc = exec_params(store,
                         "INSERT INTO cursors (chain_id, last_block, last_hash, updated_at) "
                         "VALUES ($1, $2, $3, now()) ON CONFLICT (chain_id) DO UPDATE "
                         "SET last_block = EXCLUDED.last_block, last_hash = EXCLUDED.last_hash, "
-                        "updated_at = EXCLUDED.updated_at WHERE cursors.last_block = $4",
+                        "updated_at = EXCLUDED.updated_at WHERE cursors.last_block = $4 "
+                        "AND ($5::bytea IS NULL OR cursors.last_hash = $5)",
                         &p, &res, "write_batch: cursor", err, errlen)) != 0)
     goto out;
   moved = strcmp(PQcmdTuples(res), "1") == 0;
   PQclear(res);
+  if (!moved && found && parent) {
+    /* The row is locked at from - 1 (checked above): its hash differs. */
+    char want[67];
+    idx_hash_to_hex(want, parent);
+    idx_set_err(err, errlen,
+                "write_batch: the stored block %" PRId64 " of chain %" PRId64
+                " is not %s, the parent of batch %" PRId64 "..%" PRId64
+                " (another fork's); not applied",
+                from - 1, chain, want, from, to);
+    rc = IDX_ERR_CONFLICT;
+    goto out;
+  }
   if (!moved) {
     idx_set_err(err, errlen,
                 "write_batch: cursor of chain %" PRId64 " was created concurrently; batch %" PRId64
@@ -1503,6 +1534,11 @@ int idx_store_write_batch(idx_store_t *store, const idx_batch_t *batch, char *er
   if (!rc)
     idx_log_debug("store", "chain %" PRId64 ": stored blocks %" PRId64 "..%" PRId64 " (%zu logs)",
                   chain, from, to, batch->nlogs);
+  if (!rc && derived_from < from)
+    idx_log_warn("store",
+                 "chain %" PRId64 ": the model was behind the logs (a lost commit): batch %" PRId64
+                 "..%" PRId64 " derived it from block %" PRId64,
+                 chain, from, to, derived_from);
   for (int i = 0; !rc && new_pairs && i < PQntuples(new_pairs); i++)
     idx_log_warn("store", "contract %s %s emitted topic0 %s unknown to its ABI, first at block %s",
                  PQgetvalue(new_pairs, i, 1), PQgetvalue(new_pairs, i, 0),
@@ -1917,7 +1953,7 @@ int idx_store_derive(idx_store_t *store, uint64_t chain_id, uint64_t to_block, u
   }
   params_t p = {0};
   PGresult *res = NULL;
-  int64_t model = -1;
+  int64_t model = -1, logs = -1;
   /* Asynchronous commit as in idx_store_write_batch: a lost derivation is
    * redone from the model cursor, which moves in the same transaction. */
   if ((rc = exec_simple(store, "BEGIN", "derive", err, errlen)) != 0 ||
@@ -1925,15 +1961,30 @@ int idx_store_derive(idx_store_t *store, uint64_t chain_id, uint64_t to_block, u
     goto out;
   par_int8(&p, (int64_t)chain_id);
   if ((rc = exec_params(store,
-                        "SELECT block_number FROM model_cursor WHERE chain_id = $1 FOR UPDATE", &p,
-                        &res, "derive: model cursor", err, errlen)) != 0)
+                        "SELECT (SELECT block_number FROM model_cursor WHERE chain_id = $1 "
+                        "FOR UPDATE), (SELECT last_block FROM cursors WHERE chain_id = $1)",
+                        &p, &res, "derive: model cursor", err, errlen)) != 0)
     goto out;
-  if (PQntuples(res) == 1 && !res_int8(res, 0, 0, &model)) {
+  if (PQntuples(res) != 1 || (!PQgetisnull(res, 0, 0) && !res_int8(res, 0, 0, &model)) ||
+      (!PQgetisnull(res, 0, 1) && !res_int8(res, 0, 1, &logs))) {
     PQclear(res);
     rc = bad_shape(err, errlen, "derive: model cursor");
     goto out;
   }
   PQclear(res);
+  /* Never past the stored logs, whatever the caller believes: after a
+   * server crash or a failover lost the last batches, deriving up to the
+   * caller's goal would move the model cursor over blocks whose logs the
+   * writer has yet to write again, and their model would never be derived
+   * (audit6 H4). The writer re-reads its cursor at its next job. */
+  if (logs < (int64_t)to_block && model < (int64_t)to_block) {
+    idx_set_err(err, errlen,
+                "derive: the stored logs of chain %" PRIu64 " end at block %" PRId64
+                ", below block %" PRIu64 " (commits lost); nothing derived",
+                chain_id, logs, to_block);
+    rc = IDX_ERR_CONFLICT;
+    goto out;
+  }
   if (model < (int64_t)to_block) {
     p.n = 0;
     par_int8(&p, (int64_t)chain_id);

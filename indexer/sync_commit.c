@@ -2,6 +2,7 @@
  * and the model's derivation on a second connection (see sync_engine.h). */
 #include "common.h"
 
+#include "hex.h"
 #include "log.h"
 #include "modelcheck.h"
 #include "redecode.h"
@@ -64,6 +65,53 @@ static int docs_job(idx_sync_t *s, store_job_t *j) {
   return rc;
 }
 
+/* A new session of the writer (reconnect_first) must find the database
+ * as the engine remembers it before a job builds on it: the server may
+ * have restarted and lost its last asynchronous commits (the batches and
+ * the derivation commit with synchronous_commit = off), or the conninfo
+ * may have led to a promoted standby that never received them (audit6 H4,
+ * H11). The log cursor elsewhere or on another hash, or a model cursor
+ * below the block the engine believes derived, is IDX_ERR_CONFLICT: the
+ * engine re-opens the store (JOB_OPEN reads the cursor, its hash and the
+ * model cursor again, and derives what the model lacks), and the next
+ * range's parent check finds another fork's tip. A model cursor above
+ * the remembered block is a derivation that committed before its
+ * completion ran: nothing lost. */
+static int reconnect_check(idx_sync_t *s, store_job_t *j) {
+  uint64_t chain = s->opts.net->chain_id;
+  bool found = false, has_model = false;
+  uint64_t last = 0, model = 0;
+  idx_hash_t hash;
+  memset(&hash, 0, sizeof hash);
+  int rc = idx_store_cursor(s->store, chain, &found, &last, &hash, j->err, sizeof j->err);
+  if (rc == 0 && j->expect_model)
+    rc = idx_store_model_block(s->store, chain, &has_model, &model, j->err, sizeof j->err);
+  if (rc)
+    return rc;
+  char have[67] = "none", want[67] = "none";
+  if (found)
+    idx_hash_to_hex(have, &hash);
+  if (j->expect_cursor)
+    idx_hash_to_hex(want, &j->expect_hash);
+  if (found != j->expect_cursor ||
+      (found && (last != j->expect_block || memcmp(hash.b, j->expect_hash.b, 32) != 0))) {
+    snprintf(j->err, sizeof j->err,
+             "after reconnecting, the stored cursor is at block %lld (%s), this writer's at "
+             "%lld (%s)",
+             found ? (long long)last : -1LL, have,
+             j->expect_cursor ? (long long)j->expect_block : -1LL, want);
+    return IDX_ERR_CONFLICT;
+  }
+  if (j->expect_model && (!has_model || model < j->expect_model_block)) {
+    snprintf(j->err, sizeof j->err,
+             "after reconnecting, the stored model cursor is at block %lld, below block %llu "
+             "this writer derived (a lost commit)",
+             has_model ? (long long)model : -1LL, (unsigned long long)j->expect_model_block);
+    return IDX_ERR_CONFLICT;
+  }
+  return 0;
+}
+
 static void job_run(uv_work_t *w) {
   idx_sync_t *s = w->data;
   store_job_t *j = &s->job;
@@ -90,6 +138,8 @@ static void job_run(uv_work_t *w) {
     }
     s->need_lock = false;
   }
+  if (j->reconnect_first && j->kind != JOB_OPEN && (j->rc = reconnect_check(s, j)) != 0)
+    return;
   switch (j->kind) {
   case JOB_OPEN:
     j->rc = idx_store_migrate(s->store, s->opts.schema_dir, &j->migrations, j->err, sizeof j->err);
@@ -200,7 +250,14 @@ void idx_sync__queue_job(idx_sync_t *s) {
 }
 
 void idx_sync__retry_job(idx_sync_t *s) {
-  s->job.reconnect_first = true;
+  store_job_t *j = &s->job;
+  j->reconnect_first = true;
+  /* Taken here, on the loop's thread: the job compares them on its own. */
+  j->expect_cursor = s->has_cursor;
+  j->expect_block = s->cursor;
+  j->expect_hash = s->cursor_hash;
+  j->expect_model = s->st.has_model;
+  j->expect_model_block = s->st.model_block;
   idx_sync__queue_job(s);
 }
 

@@ -995,6 +995,86 @@ static void test_lost_connection(const char *conninfo) {
   CHECK(strstr(err, "cannot connect") != NULL);
 }
 
+/* ---- commits a server lost (audit6 H4, H11) --------------------------------------- */
+
+/* The database refuses to be built on as a writer's memory says, when a
+ * server crash or a failover lost its last asynchronous commits: a batch
+ * whose first header does not chain onto the stored tip, a self-deriving
+ * batch over a model cursor left behind (derived from that cursor
+ * instead), a derivation past the stored logs. The cursor is at 139
+ * (fork 0) after test_lost_connection. */
+static void test_lost_commits(idx_store_t *s) {
+  idx_hash_t tip = block_hash(CHAIN, 139, 0);
+  check_cursor(s, CHAIN, 139, &tip);
+  long long logs_before = count_logs(CHAIN), blocks_before = count_blocks(CHAIN);
+
+  /* H11: the stored tip is another fork's than the batch's parent. */
+  fixture_t other;
+  fixture_make(&other, CHAIN, 140, 141, 0, 2, 6, true);
+  CHECK_INT(idx_store_write_batch(s, &other.b, err, sizeof err), IDX_ERR_CONFLICT);
+  CHECK(strstr(err, "another fork") != NULL && strstr(err, "139") != NULL);
+  fprintf(stderr, "  refused as expected: %s\n", err);
+  CHECK_INT(count_logs(CHAIN), logs_before);
+  CHECK_INT(count_blocks(CHAIN), blocks_before);
+  CHECK_INT(qi("SELECT count(*) FROM model_cursor WHERE chain_id = 137 AND block_number = 139",
+               NULL, NULL),
+            1);
+  fixture_free(&other);
+  fixture_t next;
+  fixture_make(&next, CHAIN, 140, 141, 0, 0, 6, true);
+  CHECK_INT(idx_store_write_batch(s, &next.b, err, sizeof err), 0);
+  check_cursor(s, CHAIN, 141, &next.b.to_hash);
+  fixture_free(&next);
+
+  /* H4: the model cursor behind the logs (their derivation lost): a batch
+   * that derives its model derives from the model cursor. The apply hook
+   * records its range and moves the model cursor as the real one does. */
+  char *apply_def = saved_def("dimo_internal.apply_range(bigint,bigint,bigint)");
+  CHECK(qexec("CREATE TABLE hook_calls (a bigint, b bigint)"));
+  CHECK(
+      qexec("CREATE OR REPLACE FUNCTION dimo_internal.apply_range(p_chain_id bigint, p_from_block "
+            "bigint, p_to_block bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+            "INSERT INTO hook_calls VALUES (p_from_block, p_to_block); "
+            "PERFORM dimo_internal.move_model_cursor(p_chain_id, p_to_block); END $$"));
+  CHECK(qexec("UPDATE model_cursor SET block_number = 130 WHERE chain_id = 137"));
+  fixture_t gap;
+  fixture_make(&gap, CHAIN, 142, 143, 0, 0, 6, true);
+  CHECK_INT(idx_store_write_batch(s, &gap.b, err, sizeof err), 0);
+  CHECK_STR(qs("SELECT string_agg(a || '..' || b, ',') FROM hook_calls", NULL, NULL), "131..143");
+  CHECK_INT(qi("SELECT block_number FROM model_cursor WHERE chain_id = 137", NULL, NULL), 143);
+  fixture_free(&gap);
+
+  /* A model cursor above the batch's parent is refused (nothing written). */
+  CHECK(qexec("UPDATE model_cursor SET block_number = 150 WHERE chain_id = 137"));
+  fixture_t above;
+  fixture_make(&above, CHAIN, 144, 145, 0, 0, 6, true);
+  logs_before = count_logs(CHAIN);
+  CHECK_INT(idx_store_write_batch(s, &above.b, err, sizeof err), IDX_ERR_DB);
+  CHECK(strstr(err, "model cursor") != NULL);
+  fprintf(stderr, "  refused as expected: %s\n", err);
+  CHECK_INT(count_logs(CHAIN), logs_before);
+  tip = block_hash(CHAIN, 143, 0);
+  check_cursor(s, CHAIN, 143, &tip);
+  fixture_free(&above);
+  CHECK(qexec("UPDATE model_cursor SET block_number = 140 WHERE chain_id = 137"));
+
+  /* A derivation past the stored logs (the caller's batches lost) derives
+   * nothing; up to them it goes. */
+  uint64_t derived = 0;
+  CHECK_INT(idx_store_derive(s, CHAIN, 150, &derived, err, sizeof err), IDX_ERR_CONFLICT);
+  CHECK(strstr(err, "143") != NULL);
+  fprintf(stderr, "  refused as expected: %s\n", err);
+  CHECK_INT(qi("SELECT block_number FROM model_cursor WHERE chain_id = 137", NULL, NULL), 140);
+  CHECK_INT(idx_store_derive(s, CHAIN, 143, &derived, err, sizeof err), 0);
+  CHECK_INT(derived, 143);
+  CHECK_STR(qs("SELECT string_agg(a || '..' || b, ',' ORDER BY a) FROM hook_calls", NULL, NULL),
+            "131..143,141..143");
+
+  PQclear(q(apply_def, NULL, NULL, NULL));
+  free(apply_def);
+  CHECK(qexec("DROP TABLE hook_calls"));
+}
+
 /* ---- benchmark -------------------------------------------------------------------- */
 
 static double now_s(void) {
@@ -1073,6 +1153,8 @@ int main(int argc, char **argv) {
   test_concurrent_first_batch(conninfo);
   fprintf(stderr, "-- lost connections\n");
   test_lost_connection(conninfo);
+  fprintf(stderr, "-- lost commits\n");
+  test_lost_commits(s);
   fprintf(stderr, "-- benchmark\n");
   bench(s, bench_env ? (int)strtol(bench_env, NULL, 10) : 10);
 
