@@ -44,7 +44,10 @@ grep -q "the follower stopped" "$WORK/run.log" &&
 grep -q "database error, retrying" "$WORK/run.log" ||
   it_fail "the retry was not logged: $(grep -i 'cancel' "$WORK/run.log" | tail -3)"
 curl -sf "$BASE/readyz" >/dev/null || it_fail "not ready after the lock went: $(curl -s "$BASE/readyz")"
-curl -sf "$BASE/metrics" | grep -q '^dimo_sync_halted 0' || it_fail "dimo_sync_halted is not 0"
+# (Read whole first: `grep -q` leaving early would fail curl's write, and
+# the pipeline under pipefail.)
+metrics=$(curl -sf "$BASE/metrics") || it_fail "no /metrics"
+grep -q '^dimo_sync_halted 0' <<<"$metrics" || it_fail "dimo_sync_halted is not 0: $(grep halted <<<"$metrics")"
 
 # Nothing lost, nothing twice.
 head=$(it_head)
