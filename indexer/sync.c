@@ -611,7 +611,16 @@ void idx_sync__after_target(idx_sync_t *s) {
       }
       /* Said plainly when nothing was to be done (audit H5): a --from
        * beyond the target (a typo) left the database empty, which
-       * "reached block N" hid; a database already past --to is fine. */
+       * "reached block N" hid; a database already past --to is fine, and
+       * so is a target below where the contracts start (their start
+       * blocks or their discovered deployments: nothing exists to index
+       * yet, and discovery has recorded what it found). */
+      if (!s->has_cursor && !s->opts.has_from) {
+        idx_log_info("sync", "nothing to index up to block %llu: the contracts start at block %llu",
+                     (unsigned long long)s->stop_block, (unsigned long long)next);
+        idx_sync__finish(s, 0, "done");
+        return;
+      }
       if (!s->has_cursor) {
         char msg[256];
         snprintf(msg, sizeof msg,
