@@ -613,12 +613,6 @@ static bool output_fits(const conn_t *c, size_t need) {
   return need <= SMALL_ANSWER && answers_waiting(c) == 0;
 }
 
-/* Over the server's output cap (redis's client-output-buffer-limit is the
- * model): the connection holding the most is closed, its memory freed by
- * libuv's close callbacks in this loop turn, and the request at hand is
- * answered 503 (or dropped, when its own connection was the worst). The
- * server's memory never grows past the cap in between, and the loop never
- * waits on a client. Returns true when req is gone with its connection. */
 /* Closes worst, the connection holding the most, at the output cap: its
  * memory is freed at once (requests the handler holds are orphaned and
  * freed when answered). what names what reached the cap, in the log line
@@ -639,6 +633,12 @@ static void shed(conn_t *worst, const char *what) {
   conn_close(worst);
 }
 
+/* Over the server's output cap (redis's client-output-buffer-limit is the
+ * model): the connection holding the most is closed, its memory freed by
+ * libuv's close callbacks in this loop turn, and the request at hand is
+ * answered 503 (or dropped, when its own connection was the worst). The
+ * server's memory never grows past the cap in between, and the loop never
+ * waits on a client. Returns true when req is gone with its connection. */
 static bool refuse_output(idx_http_req_t *req, size_t need) {
   conn_t *c = req->conn;
   idx_http_server_t *srv = c->srv;
