@@ -19,19 +19,27 @@
  * while 8 of its requests are with the handler.
  *
  * Memory across clients: every request's target, body and answer count
- * towards max_total_output until freed. An answer that would take the
- * total above it is not built: the connection holding the most is closed
- * (its memory is freed in the same loop turn) and the request is answered
- * 503 instead (or dropped, when its connection was the one closed). A
- * small answer (16 KiB) on a connection with nothing waiting always fits,
- * so a health check is not refused for what slow readers hold. A
+ * towards max_total_output until freed; a body from its headers' end, by
+ * its declared length, before its bytes come (a chunked one as it comes).
+ * An answer that would take the total above it is not built: the
+ * connection holding the most is closed (its memory is freed in the same
+ * loop turn) and the request is answered 503 instead (or dropped, when
+ * its connection was the one closed). A body that would take it above is
+ * not admitted: the connection holding the most is closed likewise
+ * (unless it is the body's own), and if the body still does not fit, its
+ * request is answered 503 and its connection closed. A small answer
+ * (16 KiB) on a connection with nothing waiting always fits, so a health
+ * check is not refused for what slow readers hold; so does a request of
+ * up to 16 KiB on a connection with nothing waiting. A
  * connection that neither reads nor has a request with the handler is
  * closed after timeout_ms. Answers above 16 KiB are handed to the sockets
  * at most 2 MiB per loop turn (all connections together); the rest waits
  * for the next turn, so one turn stays short however many clients ask.
  *
  * Limits, each with its own answer and then a close:
- *   - request line + headers above max_header_bytes: 431;
+ *   - request line + headers above max_header_bytes, counted as sent
+ *     (every byte up to the blank line: separators and line ends too;
+ *     the parser's own count, whose limit is process-wide): 431;
  *   - a body above max_body_bytes (declared or chunked): 413;
  *   - a malformed request: 400 (the parser's reason in the JSON); a
  *     request line without a version (HTTP/0.9) too;
@@ -162,7 +170,7 @@ typedef struct idx_http_stats_s {
   uint64_t too_large;            /* headers (431) or body (413) over the limit */
   uint64_t accept_errors;        /* accept() failures (e.g. out of descriptors) */
   uint64_t output_bytes;         /* held now: targets, bodies, answers (gauge) */
-  uint64_t output_refused;       /* answers not built: max_total_output reached (503) */
+  uint64_t output_refused;       /* answers or bodies refused: max_total_output reached (503) */
   uint64_t output_closed;        /* connections closed holding the most output */
 } idx_http_stats_t;
 

@@ -79,6 +79,12 @@ typedef struct idx_rpc_options_s {
 /* Fills o with the defaults above (urls left empty). */
 void idx_rpc_options_default(idx_rpc_options_t *o) IDX_NONNULL(1);
 
+/* Whether url is one the client can use: http:// or https:// with a host
+ * (as idx_rpc_new requires). Returns 0; IDX_ERR_CONFIG with err saying
+ * why, the URL shown without userinfo, path or query (they can hold API
+ * keys); IDX_ERR_NOMEM. */
+IDX_WARN_UNUSED int idx_rpc_url_check(const char *url, char *err, size_t errlen) IDX_NONNULL(1);
+
 /* One answer of a batch. On success result is set (borrowed: valid until
  * the callback returns; json_incref to keep it) and err is 0; a JSON
  * null result is json_null(), never a NULL pointer. On a JSON-RPC error

@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include "config.h"
+#include "rpc.h"
 #include "web.h"
 
 #include <errno.h>
@@ -388,6 +389,26 @@ static int parse_all(idx_config_t *cfg, unsigned command, int argc, char **argv,
   if (cfg->poll_ms == 0 || cfg->poll_ms > 3600000) {
     idx_set_err(err, errlen, "--poll-interval must be 1..3600000 ms");
     return IDX_ERR_CONFIG;
+  }
+  /* The JSON-RPC client's own checks (idx_rpc_new) could only say
+   * "invalid argument": each is said here with its flag. */
+  if (cfg->rpc_timeout_ms == 0 || cfg->rpc_timeout_ms > 3600000) {
+    idx_set_err(err, errlen, "--rpc-timeout must be 1..3600000 ms (got %llu)",
+                (unsigned long long)cfg->rpc_timeout_ms);
+    return IDX_ERR_CONFIG;
+  }
+  if (cfg->rpc_max_response == 0 || cfg->rpc_max_response > ((uint64_t)1 << 30)) {
+    idx_set_err(err, errlen, "--rpc-max-response must be 1..1073741824 bytes (got %llu)",
+                (unsigned long long)cfg->rpc_max_response);
+    return IDX_ERR_CONFIG;
+  }
+  for (size_t i = 0; i < cfg->nrpc; i++) {
+    char why[300];
+    int rc = idx_rpc_url_check(cfg->rpc[i], why, sizeof why);
+    if (rc == IDX_ERR_CONFIG)
+      idx_set_err(err, errlen, "--rpc: %s", why);
+    if (rc)
+      return rc;
   }
   return 0;
 }

@@ -25,9 +25,12 @@
  * nothing new is arriving.
  *
  * Memory and the loop under clients that do not read (see http.h): every
- * request's bytes count in srv->held until freed (a shared body once);
- * respond() refuses an answer that would take it past max_total_output
- * (refuse_output: the worst connection is closed, the request gets 503).
+ * request's bytes count in srv->held until freed (a shared body once; a
+ * declared body from its headers' end, before it arrives); respond()
+ * refuses an answer that would take it past max_total_output
+ * (refuse_output: the worst connection is closed, the request gets 503),
+ * and the parser a body that would (hold_body: likewise, then 503 and
+ * close).
  * dispatch() holds a connection's next request while its unread answers
  * pass max_output or HANDLER_MAX requests are with the handler; flush()
  * and dispatch() share a per-turn budget (TURN_BYTES, reset in on_check),
@@ -116,7 +119,6 @@ struct conn_s {
   idx_http_req_t *head, *tail; /* received, answer not yet handed to libuv */
   size_t queued;
   size_t held; /* bytes of those requests and their answers */
-  size_t header_bytes;
   char hdr_name[HDR_NAME_MAX + 1];
   size_t hdr_name_len;
   bool hdr_name_long;
@@ -611,6 +613,26 @@ static bool output_fits(const conn_t *c, size_t need) {
   return need <= SMALL_ANSWER && answers_waiting(c) == 0;
 }
 
+/* Closes worst, the connection holding the most, at the output cap: its
+ * memory is freed at once (requests the handler holds are orphaned and
+ * freed when answered). what names what reached the cap, in the log line
+ * (at most one a second). */
+static void shed(conn_t *worst, const char *what) {
+  idx_http_server_t *srv = worst->srv;
+  size_t holds = conn_pending(worst);
+  srv->st.output_closed++;
+  uint64_t now = uv_now(srv->loop);
+  if (now - srv->refusal_logged_ms >= 1000 || !srv->refusal_logged_ms) {
+    srv->refusal_logged_ms = now;
+    idx_log_warn("http",
+                 "%s held for slow clients reached %zu bytes (--http-max-output): closing "
+                 "the connection holding the most (%zu bytes); %llu closed, %llu refused so far",
+                 what, srv->held, holds, (unsigned long long)srv->st.output_closed,
+                 (unsigned long long)srv->st.output_refused);
+  }
+  conn_close(worst);
+}
+
 /* Over the server's output cap (redis's client-output-buffer-limit is the
  * model): the connection holding the most is closed, its memory freed by
  * libuv's close callbacks in this loop turn, and the request at hand is
@@ -623,19 +645,7 @@ static bool refuse_output(idx_http_req_t *req, size_t need) {
   srv->st.output_refused++;
   conn_t *worst = worst_conn(srv);
   if (worst) {
-    size_t holds = conn_pending(worst);
-    srv->st.output_closed++;
-    uint64_t now = uv_now(srv->loop);
-    if (now - srv->refusal_logged_ms >= 1000 || !srv->refusal_logged_ms) {
-      srv->refusal_logged_ms = now;
-      idx_log_warn("http",
-                   "answers held for slow clients reached %zu bytes (--http-max-output): closing "
-                   "the connection holding the most (%zu bytes); %llu closed, %llu answers "
-                   "refused so far",
-                   srv->held, holds, (unsigned long long)srv->st.output_closed,
-                   (unsigned long long)srv->st.output_refused);
-    }
-    conn_close(worst);
+    shed(worst, "answers");
     if (worst == c) {
       /* The close orphaned req (it was with the handler): drop it. */
       srv->orphans--;
@@ -787,6 +797,44 @@ static void arm_timer(conn_t *c) {
   uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
+/* ---- request bodies under the server's cap ----------------------------- */
+
+/* Whether n more bytes of the request being received fit: every request's
+ * bytes together stay within max_total_output, except that a request of
+ * up to SMALL_ANSWER on a connection with nothing else waiting always
+ * fits (a verify from a well-behaved client, as a health check's answer;
+ * such requests add at most max_conns * SMALL_ANSWER). */
+static bool body_fits(const conn_t *c, size_t n) {
+  const idx_http_server_t *srv = c->srv;
+  if (srv->held + n <= srv->opts.max_total_output)
+    return true;
+  return c->cur->held + n <= SMALL_ANSWER && c->queued == 0 && answers_waiting(c) == 0;
+}
+
+/* Admits n more bytes of the current request's body (all of a declared
+ * one at once), counting them in srv->held before they arrive, so that
+ * bodies on their way never add up past the cap. When they do not fit,
+ * the connection holding the most is closed, as for an answer (unless it
+ * is this one: its parser is running), and they are admitted if they fit
+ * then. Returns false when they do not: the request is refused (503) and
+ * its connection closed after its earlier answers. */
+static bool hold_body(conn_t *c, size_t n) {
+  idx_http_server_t *srv = c->srv;
+  if (!body_fits(c, n)) {
+    conn_t *worst = worst_conn(srv);
+    if (worst && worst != c)
+      shed(worst, "request bodies and answers");
+    if (!body_fits(c, n)) {
+      srv->st.output_refused++;
+      idx_log_debug("http", "a request body of %zu bytes refused: output cap reached", n);
+      return false;
+    }
+  }
+  c->cur->held += n;
+  srv->held += n;
+  return true;
+}
+
 /* ---- parser callbacks --------------------------------------------------- */
 
 static conn_t *conn_of(http_parser *p) { return p->data; }
@@ -797,19 +845,11 @@ static int refuse(conn_t *c, int status, const char *reason) {
   return -1;
 }
 
-static int count_header_bytes(conn_t *c, size_t n) {
-  c->header_bytes += n;
-  if (c->header_bytes > c->srv->opts.max_header_bytes)
-    return refuse(c, 431, "request line and headers too large");
-  return 0;
-}
-
 static int on_message_begin(http_parser *p) {
   conn_t *c = conn_of(p);
   c->cur = req_new(c->srv, c);
   if (!c->cur)
     return refuse(c, 500, "out of memory");
-  c->header_bytes = 0;
   c->hdr_name_len = 0;
   c->hdr_name_long = false;
   c->in_value = false;
@@ -822,17 +862,16 @@ static int on_message_begin(http_parser *p) {
 
 static int on_url(http_parser *p, const char *at, size_t n) {
   conn_t *c = conn_of(p);
-  if (count_header_bytes(c, n))
-    return -1;
   if (idx_buf_add(&c->cur->url, at, n))
     return refuse(c, 414, "request target too long");
+  /* Counted from its first byte (see hold_body). */
+  c->cur->held += n;
+  c->srv->held += n;
   return 0;
 }
 
 static int on_header_field(http_parser *p, const char *at, size_t n) {
   conn_t *c = conn_of(p);
-  if (count_header_bytes(c, n))
-    return -1;
   if (c->in_value) {
     c->in_value = false;
     c->hdr_name_len = 0;
@@ -849,8 +888,6 @@ static int on_header_field(http_parser *p, const char *at, size_t n) {
 
 static int on_header_value(http_parser *p, const char *at, size_t n) {
   conn_t *c = conn_of(p);
-  if (count_header_bytes(c, n))
-    return -1;
   if (!c->in_value) {
     c->in_value = true;
     c->hdr_name[c->hdr_name_len] = '\0';
@@ -899,6 +936,11 @@ static int on_headers_complete(http_parser *p) {
   if (p->http_major != 1)
     return refuse(c, 505, "HTTP version not supported (HTTP/1.1 expected)");
   r->http10 = p->http_major == 1 && p->http_minor == 0;
+  /* A declared body is held whole before the request is handled: it is
+   * admitted (and counted, before its bytes come) only when it fits. */
+  if ((p->flags & F_CONTENTLENGTH) && p->content_length > 0 &&
+      !hold_body(c, (size_t)p->content_length))
+    return refuse(c, 503, "server busy: too many requests and answers held; retry");
   /* "Expect: 100-continue": say go on, unless earlier answers are still
    * owed (an interim answer must not overtake them; the client then
    * sends the body after its own short wait). */
@@ -915,6 +957,11 @@ static int on_headers_complete(http_parser *p) {
 
 static int on_body(http_parser *p, const char *at, size_t n) {
   conn_t *c = conn_of(p);
+  /* A chunked body's size is known only as it comes: each piece is
+   * admitted on its own (a declared one was at its headers' end). */
+  if (!(p->flags & F_CONTENTLENGTH) && c->cur->body.len + n <= c->srv->opts.max_body_bytes &&
+      !hold_body(c, n))
+    return refuse(c, 503, "server busy: too many requests and answers held; retry");
   if (idx_buf_add(&c->cur->body, at, n))
     return refuse(c, 413, "request body too large");
   return 0;
@@ -1452,6 +1499,13 @@ int idx_http_start(idx_http_server_t **out, uv_loop_t *loop, const idx_http_opti
     idx_set_err(err, errlen, "HTTP server: missing handler, address or limit");
     return IDX_ERR_INVAL;
   }
+  /* The header cap is the parser's own count: every byte of the request
+   * line and headers (separators, line ends and skipped whitespace too;
+   * a chunked body's trailers likewise), over 431 (HPE_HEADER_OVERFLOW).
+   * It is process-wide: the last server started sets it (the daemon runs
+   * one). */
+  http_parser_set_max_header_size(
+      opts->max_header_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)opts->max_header_bytes);
   struct sockaddr_storage addr;
   int rc = parse_listen(opts->listen, &addr, err, errlen);
   if (rc)

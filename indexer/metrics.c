@@ -65,7 +65,7 @@ static const counter_t http_counters2[] = {
     {"dimo_http_output_bytes", "gauge", "Bytes of requests and answers held for HTTP clients.",
      offsetof(idx_http_stats_t, output_bytes)},
     {"dimo_http_output_refused_total", "counter",
-     "Answers refused (503) because --http-max-output was reached.",
+     "Answers or request bodies refused (503) because --http-max-output was reached.",
      offsetof(idx_http_stats_t, output_refused)},
     {"dimo_http_output_closed_total", "counter",
      "Connections closed for holding the most output at --http-max-output.",

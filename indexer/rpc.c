@@ -251,6 +251,58 @@ out:
   return rc;
 }
 
+/* What of a URL curl cannot parse may be shown: what looks like its
+ * scheme and host, never what could be userinfo (before an '@'), a path
+ * or a query (API keys live there); "..." marks what was left out. */
+static void unparsed_shown(const char *url, char *out, size_t len) {
+  const char *sep = strstr(url, "://");
+  const char *auth = sep ? sep + 3 : url;
+  size_t alen = strcspn(auth, "/?#");
+  const char *host = auth;
+  for (const char *q = auth; q < auth + alen; q++)
+    if (*q == '@')
+      host = q + 1;
+  size_t hlen = (size_t)(auth + alen - host);
+  bool cut = host != auth || auth[alen] != '\0';
+  snprintf(out, len, "%.*s%s%.*s%s", sep ? (int)(auth - url) : 0, url, host != auth ? "...@" : "",
+           hlen > 100 ? 100 : (int)hlen, host, cut || hlen > 100 ? "..." : "");
+}
+
+int idx_rpc_url_check(const char *url, char *err, size_t errlen) {
+  char *shown = NULL;
+  int rc = url_shown(url, &shown);
+  free(shown);
+  if (rc != IDX_ERR_INVAL)
+    return rc;
+  /* Say why: what curl found, or a scheme this client does not speak. */
+  CURLU *u = curl_url();
+  if (!u)
+    return IDX_ERR_NOMEM;
+  char text[160];
+  unparsed_shown(url, text, sizeof text);
+  char *scheme = NULL, *host = NULL, *port = NULL;
+  CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+  if (uc != CURLUE_OK) {
+    idx_set_err(err, errlen, "\"%s\" is not a URL (%s); an http:// or https:// URL is expected",
+                text, curl_url_strerror(uc));
+  } else if ((uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0)) != CURLUE_OK ||
+             (uc = curl_url_get(u, CURLUPART_HOST, &host, 0)) != CURLUE_OK) {
+    idx_set_err(err, errlen,
+                "\"%s\": no scheme or host (%s); an http:// or https:// URL is expected", text,
+                curl_url_strerror(uc));
+  } else {
+    (void)curl_url_get(u, CURLUPART_PORT, &port, 0);
+    idx_set_err(err, errlen,
+                "\"%s://%s%s%s\": scheme \"%s\"; an http:// or https:// URL is expected", scheme,
+                host, port ? ":" : "", port ? port : "", scheme);
+  }
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return IDX_ERR_CONFIG;
+}
+
 /* ---- handle bookkeeping ---- */
 
 static void rpc_free(idx_rpc_t *rpc) {

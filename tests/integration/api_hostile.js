@@ -7,7 +7,8 @@
 //       with a parameter equal to an old key separator, then normally:
 //       the normal answer equals a fresh one); token id 2^256 is a 400 on
 //       every route; HTTP/9.9 (505) and a request line without a version
-//       (400); error texts name no library internals; malformed page
+//       or with HTTP/0.9 (400); the header cap counts the header section's
+//       raw bytes (431 past 16 KiB however they are split); error texts name no library internals; malformed page
 //       cursors are a 400 (the caller checks the server log).
 'use strict';
 
@@ -124,6 +125,28 @@ async function check() {
     ok(/without an HTTP version/.test(x.text), `${JSON.stringify(line)}: reason`);
   }
   eq((await rawStatus(port, 'GET /healthz HTTP/1.2\r\nConnection: close\r\n\r\n')).status, 200, 'HTTP/1.2 is served as 1.1');
+
+  // HTTP/0.9's literal version is major 0: refused as a request line
+  // without a version, as README says.
+  const v09 = await rawStatus(port, 'GET /healthz HTTP/0.9\r\n\r\n');
+  eq(v09.status, 400, 'HTTP/0.9: 400');
+  ok(/without an HTTP version/.test(v09.text), 'HTTP/0.9: reason');
+
+  step('the 16 KiB header cap counts the raw header section (audit6 H1)');
+  // Request line, names, values, ": ", line ends and the final CRLF: all
+  // count. Before, only names and values did, and 64 KB of "a:" lines
+  // (two bytes each counted) were answered 200.
+  const section = (line, n) => `GET /healthz HTTP/1.1\r\n${line.repeat(n)}\r\n`;
+  for (const [line, n] of [['a:\r\n', 16000], ['a: b\r\n', 2800], [`X: ${'v'.repeat(60)}\r\n`, 260]]) {
+    const text = section(line, n);
+    const x = await rawStatus(port, text);
+    eq(x.status, 431, `${n} x ${JSON.stringify(line)} (${text.length} bytes): 431`);
+    ok(/request line and headers too large/.test(x.text), `${text.length} bytes: reason`);
+  }
+  const under = section(`X: ${'v'.repeat(60)}\r\n`, 250);
+  ok(under.length < 16384, `${under.length} bytes is under 16 KiB`);
+  eq((await rawStatus(port, under.replace('HTTP/1.1\r\n', 'HTTP/1.1\r\nConnection: close\r\n'))).status, 200,
+    `a ${under.length}-byte header section is served`);
 
   step('error texts name no library internals');
   const bodies = ['{"client_id":"a\\u0000b"}', '{"a":1,"a":2}', '{"client_id":', '[1,2', 'nul', '{"x":1} 2',

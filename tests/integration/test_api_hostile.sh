@@ -11,6 +11,11 @@
 #     pages of their own (20 distinct ones, nothing shared between
 #     connections): the cap closes the worst and refuses what does not
 #     fit, memory stays bounded, the server serves after;
+#   - a POST flood (api_post_flood.js, audit6 H8): under the same 2 MiB
+#     cap, 200 connections each pipelining 16 verify bodies of 60 KB and
+#     never reading: bodies that do not fit are refused 503 (the worst
+#     connection closed), RSS stays under a bound derived from the cap,
+#     a real verify gets the same answer afterwards;
 #   - a database whose schema is newer than the binary (a future row in
 #     schema_migrations) is refused by run, sync, migrate, status, license,
 #     verify and access, with a message saying so.
@@ -59,14 +64,24 @@ node "$IT_ROOT/tests/integration/api_slow_readers.js" --base "$BASE" --pid "$RUN
 kill -0 "$RUN_PID" || it_fail "the daemon died: $(tail -5 "$WORK/run.log")"
 grep -q 'answers held for slow clients reached' "$WORK/run.log" || it_fail "no log line for the cap"
 
+# POST bodies count under the same cap (audit6 H8): 200 connections each
+# pipeline 16 verify bodies of 60 KB (192 MB) and never read.
+cast="$IT_ROOT/node_modules/.bin/cast"
+anvil_key=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
+sig=$("$cast" wallet sign --private-key "$anvil_key" 'hello')
+it_log "verify bodies, --http-max-output 2 MiB (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+node "$IT_ROOT/tests/integration/api_post_flood.js" --base "$BASE" --pid "$RUN_PID" --conns 200 \
+  --pipeline 16 --seconds 5 --max-output 2097152 --key "$KEY" --message hello --signature "$sig" ||
+  it_fail "verify bodies flood: $(tail -3 "$WORK/run.log")"
+kill -0 "$RUN_PID" || it_fail "the daemon died: $(tail -5 "$WORK/run.log")"
+grep -q 'request bodies and answers held for slow clients reached' "$WORK/run.log" ||
+  it_fail "no log line for bodies at the cap"
+
 # ---- a schema newer than the binary ------------------------------------
 kill -TERM "$RUN_PID"
 wait "$RUN_PID" 2>/dev/null || true
 logs_before=$(it_psql "$DB" "SELECT count(*) FROM logs")
 it_psql "$DB" "INSERT INTO schema_migrations (version, name) VALUES (999, 'from_the_future')"
-cast="$IT_ROOT/node_modules/.bin/cast"
-anvil_key=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
-sig=$("$cast" wallet sign --private-key "$anvil_key" 'hello')
 refused() {
   local what=$1 code=0
   shift
