@@ -61,7 +61,8 @@ c0=$head
 
 # H7: the chain drops its last 3 blocks. Its head matches the stored
 # block there: a lagging node for all the index can tell (waited for, the
-# cursor stays); /readyz says the index is 3 blocks above the head.
+# cursor stays); /readyz says the index is 3 blocks above the head (ready:
+# within --ready-lag).
 it_rpc anvil_rollback '[3]' >/dev/null
 for ((t = 0; t < 100; t++)); do
   grep -q "node's head $((c0 - 3)) is below the indexed block $c0: its block $((c0 - 3)) is the stored one" \
@@ -72,22 +73,39 @@ done
 ready=$(curl -s "$DBASE/readyz")
 [[ $ready == *'"lag":-3,'* && $ready == *'"ready":true'* ]] || it_fail "readyz with the head 3 below: $ready"
 [[ $(it_psql "$DEEP" "SELECT last_block FROM cursors") == "$c0" ]] || it_fail "a lagging node rolled back"
-# Two new blocks with other transactions: the chain (head c0 - 1) is
+# 9 more: 12 above the head is more than --ready-lag (10): not ready.
+it_rpc anvil_rollback '[9]' >/dev/null
+for ((t = 0; t < 100; t++)); do
+  ready=$(curl -s "$DBASE/readyz")
+  [[ $ready == *'"lag":-12,'* ]] && break
+  sleep 0.1
+done
+[[ $ready == *'"ready":false'*'"lag":-12,'* && $ready == *"12 blocks above the node's head"* ]] ||
+  it_fail "readyz with the head 12 below: $ready"
+[[ $(it_psql "$DEEP" "SELECT last_block FROM cursors") == "$c0" ]] || it_fail "a lagging node rolled back"
+# Two new blocks with other transactions: the chain (head c0 - 10) is
 # shorter than the cursor and differs at its head: a reorg.
 node "$IT_ROOT/tests/devnet/bulk.js" --rpc "$RPC" --network "$NET" --events 2 --blocks 1 \
   --licenses 1 >"$WORK/bulk-short.log" || it_fail "bulk.js failed: $(tail -3 "$WORK/bulk-short.log")"
-(($(it_head) == c0 - 1)) || it_fail "head $(it_head), expected $((c0 - 1))"
+(($(it_head) == c0 - 10)) || it_fail "head $(it_head), expected $((c0 - 10))"
 it_settle "$DEEP" 30 "a chain shorter than the cursor"
-grep -q "the node's chain is shorter than the index (head $((c0 - 1)), indexed $c0)" "$WORK/deep.log" ||
+grep -q "the node's chain is shorter than the index (head $((c0 - 10)), indexed $c0)" "$WORK/deep.log" ||
   it_fail "the shorter chain was not said: $(grep -E 'WARN' "$WORK/deep.log" | tail -3)"
 
 # H3: a reorg of 150 blocks. Old logs below the window must go, the new
 # fork's there must come.
 below=$(it_psql "$DEEP" "SELECT count(*) FROM logs WHERE block_number BETWEEN $((head - 149)) AND $((head - 129))")
 ((below > 0)) || it_fail "no stored log 129-149 blocks below the head: the test would prove nothing"
+# The follower is paused meanwhile, so that it finds the new chain at the
+# same height (reorg.js passes through shorter ones, which the follower
+# would otherwise meet first): a tip hash that changed.
+kill -STOP "$deep"
 node "$IT_ROOT/tests/devnet/reorg.js" --rpc "$RPC" --network "$NET" --depth 150 \
-  --seed "$seed" >"$WORK/reorg-deep.json" || it_fail "reorg.js --depth 150 failed"
+  --seed "$seed" >"$WORK/reorg-deep.json" || { kill -CONT "$deep"; it_fail "reorg.js --depth 150 failed"; }
+kill -CONT "$deep"
 it_settle "$DEEP" 120 "a reorg of 150 blocks"
+grep -q "reorg deeper than the 128-block header window (from block $head)" "$WORK/deep.log" ||
+  it_fail "the reorg at the same height did not search below the window: $(grep WARN "$WORK/deep.log" | tail -5)"
 grep -q "fork search: block [0-9]* is the highest stored block still on the node's chain" \
   "$WORK/deep.log" || it_fail "no fork search below the window: $(grep WARN "$WORK/deep.log" | tail -5)"
 deep_rb=$(grep -o "rolled back [0-9]* block(s)" "$WORK/deep.log" | tail -1)
