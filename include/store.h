@@ -168,6 +168,16 @@ IDX_WARN_UNUSED int idx_store_blocks(idx_store_t *store, uint64_t chain_id, uint
                                      uint64_t to, idx_block_t *out, size_t cap, size_t *n,
                                      char *err, size_t errlen) IDX_NONNULL(1, 5, 7, 8);
 
+/* The fork search below the header window (indexer/forkpoint.c): the
+ * distinct blocks of the chain's stored logs (logs and unknown_logs) below
+ * `below`, highest first, at most cap, as (number, hash) in out (the
+ * other fields zero); *n receives how many. Costs one index probe per
+ * block, however many logs a block holds. */
+IDX_WARN_UNUSED int idx_store_log_blocks_below(idx_store_t *store, uint64_t chain_id,
+                                               uint64_t below, idx_block_t *out, size_t cap,
+                                               size_t *n, char *err, size_t errlen)
+    IDX_NONNULL(1, 4, 6, 7);
+
 /* Deletes stored headers below `below` (the reorg window moved on). */
 IDX_WARN_UNUSED int idx_store_prune_blocks(idx_store_t *store, uint64_t chain_id, uint64_t below,
                                            char *err, size_t errlen) IDX_NONNULL(1, 4);

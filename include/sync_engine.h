@@ -16,6 +16,7 @@
  *                  transactions, asked between its check and its write;
  *   coverage.c     the coverage catch-up at start (#22): the quiet
  *                  contracts' logs a database indexed before 013 lacks;
+ *   forkpoint.c    (pure) the fork search below the header window;
  *   fetchplan.c, replycheck.c, stakeflow.c, txfetch.c: the pure parts they use.
  *
  * Everything runs on the loop's thread except the bodies of store jobs
@@ -32,6 +33,7 @@
 #include "coverage.h"
 #include "discovery.h"
 #include "fetchplan.h"
+#include "forkpoint.h"
 #include "logrange.h"
 #include "replycheck.h"
 #include "rpc.h"
@@ -106,6 +108,9 @@ typedef enum job_kind_e {
   JOB_COVERAGE_READ,   /* where the coverage is, and the contracts' starts */
   JOB_COVERAGE_STORED, /* the stored hashes of a round's blocks with logs */
   JOB_COVERAGE_WRITE,  /* a round's logs, merged */
+  /* Reorgs below the window and chains shorter than the cursor (read-only) */
+  JOB_FORK_LOGS,  /* a page of stored log blocks below fork_below (forkpoint.h) */
+  JOB_STORED_TIP, /* the highest stored block at or below `to` */
 } job_kind_t;
 
 /* Deployment blocks read or recorded at once (discovered_starts rows). */
@@ -139,6 +144,16 @@ typedef struct store_job_s {
   /* JOB_ROLLBACK */
   uint64_t keep_block;
   idx_hash_t keep_hash;
+  /* JOB_FORK_LOGS: stored log blocks below fork_below (number, hash),
+   * highest first; the window's headers above stay in `blocks` for the
+   * second search */
+  uint64_t fork_below;
+  idx_block_t fork_page[IDX_FORKPOINT_PAGE];
+  size_t nfork_page;
+  /* JOB_STORED_TIP: the highest stored header at or below `to` (else the
+   * highest stored log block), as (number, hash) */
+  bool stored_found;
+  idx_block_t stored;
   /* JOB_DOCS */
   unsigned docs_built;
   /* JOB_OPEN: recorded deployment blocks; JOB_STARTS: to record */
@@ -360,6 +375,16 @@ struct idx_sync_s {
   unsigned fork_pass; /* answers received for this search */
   uint64_t fork_keep;
   idx_hash_t fork_keep_hash;
+  /* Below the window (forkpoint.h): the search's pages, and for each
+   * request of the page out the node's answer. */
+  idx_forkpoint_t fork;
+  bool fork_on_chain[IDX_FORKPOINT_PAGE];
+  idx_hash_t fork_node_hash[IDX_FORKPOINT_PAGE];
+  /* The node's head below the cursor: the block compared, and whether a
+   * lagging node was said (once until the head passes the cursor). */
+  uint64_t below_head_block;
+  idx_hash_t below_head_hash;
+  bool below_head_said;
 
   /* Finality: the highest finalized block a node named (s->st has it). */
   uint64_t finalized_stored; /* what the database holds */

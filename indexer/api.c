@@ -1511,6 +1511,11 @@ static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *r
    * little after it stores the logs: ready is judged by the lower. */
   uint64_t indexed = s->has_model && s->model_block < s->cursor ? s->model_block : s->cursor;
   uint64_t lag = s->target > indexed ? s->target - indexed : 0;
+  /* An index above the node's head (a lagging node, or a chain that became
+   * shorter, which the follower compares and rolls back): a negative lag,
+   * the blocks the index is ahead of the head, judged against the same
+   * limit. */
+  uint64_t ahead = s->has_cursor && s->head > 0 && s->cursor > s->head ? s->cursor - s->head : 0;
   char problem[200] = "";
   if (res->status)
     snprintf(problem, sizeof problem, "database unavailable");
@@ -1527,6 +1532,11 @@ static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *r
   else if (st.has_sync && lag > api->opts.ready_lag)
     snprintf(problem, sizeof problem, "the index is %llu blocks behind its target (limit %llu)",
              (unsigned long long)lag, (unsigned long long)api->opts.ready_lag);
+  else if (st.has_sync && ahead > api->opts.ready_lag)
+    snprintf(problem, sizeof problem,
+             "the index is %llu blocks above the node's head (limit %llu): a lagging node, or a "
+             "shorter chain",
+             (unsigned long long)ahead, (unsigned long long)api->opts.ready_lag);
   idx_buf_t b;
   idx_buf_init(&b, 1024);
   int rc = idx_buf_adds(&b, "{");
@@ -1553,9 +1563,12 @@ static void answer_ready(idx_api_t *api, call_t *c, const idx_dbpool_result_t *r
     rc = idx_buf_addf(&b, "\"finalized_block\":%llu,", (unsigned long long)s->finalized);
   else if (rc == 0)
     rc = idx_buf_adds(&b, "\"finalized_block\":null,");
+  if (rc == 0 && ahead)
+    rc = idx_buf_addf(&b, "\"lag\":-%llu,", (unsigned long long)ahead);
+  else if (rc == 0)
+    rc = idx_buf_addf(&b, "\"lag\":%llu,", (unsigned long long)lag);
   if (rc == 0)
-    rc = idx_buf_addf(&b, "\"lag\":%llu,\"ready_lag\":%llu}", (unsigned long long)lag,
-                      (unsigned long long)api->opts.ready_lag);
+    rc = idx_buf_addf(&b, "\"ready_lag\":%llu}", (unsigned long long)api->opts.ready_lag);
   if (rc)
     reply_error(api, c->req, c->route, 500, "out of memory");
   else

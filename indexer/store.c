@@ -1661,6 +1661,46 @@ int idx_store_blocks(idx_store_t *store, uint64_t chain_id, uint64_t from, uint6
   return 0;
 }
 
+/* The fork search below the header window (schema/functions/forkpoint.sql). */
+int idx_store_log_blocks_below(idx_store_t *store, uint64_t chain_id, uint64_t below,
+                               idx_block_t *out, size_t cap, size_t *n, char *err, size_t errlen) {
+  *n = 0;
+  int rc = call_begin(store, err, errlen);
+  if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
+    return rc;
+  if (below > INT64_MAX)
+    below = INT64_MAX;
+  if (cap == 0 || below == 0)
+    return 0;
+  params_t p = {0};
+  PGresult *res = NULL;
+  par_int8(&p, (int64_t)chain_id);
+  par_int8(&p, (int64_t)below);
+  par_int8(&p, cap > INT32_MAX ? INT32_MAX : (int64_t)cap);
+  rc = exec_params(store,
+                   "SELECT block_number, block_hash "
+                   "FROM dimo_internal.stored_log_blocks($1, $2, $3::int)",
+                   &p, &res, "stored_log_blocks", err, errlen);
+  if (rc)
+    return rc;
+  int rows = PQntuples(res);
+  for (int i = 0; i < rows && (size_t)i < cap; i++) {
+    int64_t number;
+    idx_block_t *b = &out[i];
+    memset(b, 0, sizeof *b);
+    if (!res_int8(res, i, 0, &number) || number < 0 || (uint64_t)number >= below ||
+        !res_hash(res, i, 1, &b->hash)) {
+      PQclear(res);
+      *n = 0;
+      return bad_shape(err, errlen, "stored_log_blocks");
+    }
+    b->number = (uint64_t)number;
+    *n = (size_t)i + 1;
+  }
+  PQclear(res);
+  return 0;
+}
+
 /* #25: the senders' catch-up (schema/functions/accountability.sql). */
 int idx_store_admin_unfetched(idx_store_t *store, uint64_t chain_id, idx_tx_t *txs,
                               idx_hash_t *block_hashes, size_t cap, size_t *n, char *err,

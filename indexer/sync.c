@@ -533,10 +533,87 @@ static void discover(idx_sync_t *s) {
   send_batch(s, methods, params, k, on_discovery);
 }
 
+/* ---- a node's head below the cursor ------------------------------------ */
+
+/* The node's head is below the cursor: a lagging node (a balancer's other
+ * node, a node restarted from a snapshot), or a chain that became shorter
+ * than the index, whose blocks at or below its head then differ from the
+ * stored ones. Both look alike until compared: the highest stored block
+ * at or below the head (a header of the window, else a stored log's
+ * block) against the node's. The same hash: a lagging node, waited for;
+ * another: a reorg. */
+static void check_below_head(idx_sync_t *s) {
+  memset(&s->job, 0, sizeof s->job);
+  s->job.kind = JOB_STORED_TIP;
+  s->job.to = s->head;
+  idx_sync__queue_job(s);
+}
+
+static void below_head_wait(idx_sync_t *s, const char *why) {
+  if (!s->below_head_said) {
+    s->below_head_said = true;
+    idx_log_info("sync", "the node's head %llu is below the indexed block %llu: %s; waiting for it",
+                 (unsigned long long)s->head, (unsigned long long)s->cursor, why);
+  }
+  later(s, s->opts.poll_ms, poll_head);
+}
+
+static void on_below_head(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  idx_block_t b;
+  char err[160];
+  if (!r || n != 1 || r[0].err) {
+    inconsistent(s, "the header below the cursor");
+    return;
+  }
+  if (json_is_null(r[0].result)) {
+    below_head_wait(s, "it has no block at its head yet (a lagging node?)");
+    return;
+  }
+  if (idx_ethjson_block(r[0].result, &b, err, sizeof err) || b.number != s->below_head_block) {
+    inconsistent(s, "the header below the cursor");
+    return;
+  }
+  if (memcmp(b.hash.b, s->below_head_hash.b, 32) == 0) {
+    char why[160];
+    snprintf(why, sizeof why, "its block %llu is the stored one (a lagging node)",
+             (unsigned long long)b.number);
+    below_head_wait(s, why);
+    return;
+  }
+  if (is_final(s, b.number)) {
+    provider_fault(s, "the node's chain is shorter than the index and contradicts a final block");
+    return;
+  }
+  idx_log_warn("sync",
+               "the node's chain is shorter than the index (head %llu, indexed %llu) and its "
+               "block %llu differs from the stored one: a reorg",
+               (unsigned long long)s->head, (unsigned long long)s->cursor,
+               (unsigned long long)b.number);
+  start_reorg(s);
+}
+
+static void after_stored_tip(idx_sync_t *s) {
+  store_job_t *j = &s->job;
+  if (!j->stored_found) {
+    below_head_wait(s, "nothing is stored at or below it to compare");
+    return;
+  }
+  s->below_head_block = j->stored.number;
+  s->below_head_hash = j->stored.hash;
+  char tag[24];
+  (void)hex_block_tag(tag, sizeof tag, j->stored.number);
+  const char *m[1] = {"eth_getBlockByNumber"};
+  json_t *p[1] = {json_pack("[s,b]", tag, 0)};
+  send_batch(s, m, p, 1, on_below_head);
+}
+
 static void on_tip_check(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
   idx_block_t b;
   char err[160];
   if (n != 1 || r[0].err || json_is_null(r[0].result)) {
+    /* No block at the cursor although the head said there is one (a
+     * head below the cursor is compared before, in idle()): another node
+     * behind a balancer. The next head poll says which. */
     later(s, s->opts.poll_ms, poll_head);
     return;
   }
@@ -578,6 +655,10 @@ static void idle(idx_sync_t *s) {
   idx_sync__change_phase(s, PHASE_IDLE);
   if (!s->has_cursor) {
     later(s, s->opts.poll_ms, poll_head);
+    return;
+  }
+  if (s->head < s->cursor) {
+    check_below_head(s);
     return;
   }
   char tag[24];
@@ -682,6 +763,8 @@ static void on_head(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
   has_fin = has_fin && fin.number <= head;
   has_safe = has_safe && safe.number <= head;
   s->head = head;
+  if (!s->has_cursor || head >= s->cursor)
+    s->below_head_said = false; /* said again the next time */
   uint64_t conf = s->opts.confirmations;
   s->target = head > conf ? head - conf : 0;
   if (has_fin) {
@@ -1527,38 +1610,10 @@ static bool fork_confirmed(idx_sync_t *s) {
   return true;
 }
 
-static void on_fork_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+/* The fork point is in s->job (keep_block, keep_hash): once two searches
+ * agree, the rollback. */
+static void fork_decided(idx_sync_t *s) {
   store_job_t *j = &s->job;
-  if (!r || n != j->nblocks + 1) {
-    inconsistent(s, "fork search answer");
-    return;
-  }
-  /* The highest stored header still canonical is the fork point. */
-  char err[160];
-  bool found = false;
-  for (size_t i = j->nblocks; i-- > 0 && !found;) {
-    idx_block_t b;
-    if (r[i].err || json_is_null(r[i].result) ||
-        idx_ethjson_block(r[i].result, &b, err, sizeof err))
-      continue;
-    if (memcmp(b.hash.b, j->blocks[i].hash.b, 32) == 0) {
-      j->keep_block = b.number;
-      j->keep_hash = b.hash;
-      found = true;
-    }
-  }
-  if (!found) {
-    /* Deeper than the window: keep the block below the oldest stored one. */
-    idx_block_t b;
-    if (r[n - 1].err || json_is_null(r[n - 1].result) ||
-        idx_ethjson_block(r[n - 1].result, &b, err, sizeof err)) {
-      inconsistent(s, "header below the reorg window");
-      return;
-    }
-    j->keep_block = b.number;
-    j->keep_hash = b.hash;
-    idx_log_warn("sync", "reorg deeper than the %d-block window", REORG_WINDOW);
-  }
   if (!fork_confirmed(s))
     return;
   j->kind = JOB_ROLLBACK;
@@ -1571,10 +1626,195 @@ static void on_fork_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
   idx_sync__queue_job(s);
 }
 
+/* ---- below the window (forkpoint.h) ---- */
+
+/* The block a fresh index of this configuration starts at: where the
+ * history began, as far as the follower knows. (A database that records
+ * its first block should give that one here.) */
+static uint64_t history_first_block(const idx_sync_t *s) {
+  if (s->st.has_first_block) /* recorded by the first batch (020) */
+    return s->st.first_block;
+  if (s->opts.has_from)
+    return s->opts.from_block;
+  return s->has_start ? s->start : idx_network_start_block(s->opts.net);
+}
+
+static void fork_read_page(idx_sync_t *s) {
+  store_job_t *j = &s->job;
+  j->kind = JOB_FORK_LOGS;
+  j->reconnect_first = false;
+  j->fork_below = s->fork.below;
+  j->nfork_page = 0;
+  idx_sync__queue_job(s);
+}
+
+/* No stored header of the window is on the node's chain: the stored logs
+ * below it say where the chains part (they keep their blocks' hashes). */
+static void deep_search(idx_sync_t *s, uint64_t below) {
+  idx_forkpoint_init(&s->fork, below);
+  idx_log_warn("sync",
+               "reorg deeper than the %d-block header window (from block %llu): searching the "
+               "stored logs' blocks below block %llu for the fork point (search %u of 2)",
+               REORG_WINDOW, (unsigned long long)s->reorg_from_cursor, (unsigned long long)below,
+               s->fork_pass + 1);
+  fork_read_page(s);
+}
+
+static void on_fork_floor(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  store_job_t *j = &s->job;
+  idx_block_t b;
+  char err[160];
+  if (!r || n != 1 || r[0].err || json_is_null(r[0].result) ||
+      idx_ethjson_block(r[0].result, &b, err, sizeof err) || b.number != j->keep_block) {
+    inconsistent(s, "the header below the history's first block");
+    return;
+  }
+  j->keep_hash = b.hash;
+  fork_decided(s);
+}
+
+static void fork_page_step(idx_sync_t *s);
+
+static void on_fork_page(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  store_job_t *j = &s->job;
+  if (!r || n != j->nfork_page) {
+    inconsistent(s, "fork search answer below the window");
+    return;
+  }
+  char err[160];
+  for (size_t i = 0; i < n; i++) {
+    idx_block_t b;
+    /* An error is no answer: the search would go deeper than the chains
+     * part (asked again, from the head). No block there is one. */
+    if (r[i].err) {
+      inconsistent(s, "fork search answer below the window");
+      return;
+    }
+    s->fork_on_chain[i] = !json_is_null(r[i].result);
+    if (!s->fork_on_chain[i])
+      continue;
+    if (idx_ethjson_block(r[i].result, &b, err, sizeof err) || b.number != j->fork_page[i].number) {
+      inconsistent(s, "malformed header in the fork search below the window");
+      return;
+    }
+    s->fork_node_hash[i] = b.hash;
+  }
+  fork_page_step(s);
+}
+
+/* What the page in s->job and the node's answers for it (fork_on_chain,
+ * fork_node_hash) say. */
+static void fork_page_step(idx_sync_t *s) {
+  store_job_t *j = &s->job;
+  size_t n = j->nfork_page;
+  size_t at = 0;
+  idx_forkpoint_step_t step =
+      idx_forkpoint_page(&s->fork, j->fork_page, n, s->fork_on_chain, s->fork_node_hash,
+                         IDX_ARRAY_LEN(j->fork_page), s->st.has_finalized, s->st.finalized, &at);
+  switch (step) {
+  case IDX_FORKPOINT_MORE:
+    idx_log_debug("sync",
+                  "fork search: no stored block above %llu is on the node's chain (%llu "
+                  "page(s), %llu block(s))",
+                  (unsigned long long)s->fork.below, (unsigned long long)s->fork.pages,
+                  (unsigned long long)s->fork.blocks);
+    fork_read_page(s);
+    return;
+  case IDX_FORKPOINT_FOUND:
+    j->keep_block = j->fork_page[at].number;
+    j->keep_hash = j->fork_page[at].hash;
+    idx_log_warn("sync",
+                 "fork search: block %llu is the highest stored block still on the node's chain "
+                 "(%llu stored block(s) below the window checked, %llu page(s))",
+                 (unsigned long long)j->keep_block, (unsigned long long)s->fork.blocks,
+                 (unsigned long long)s->fork.pages);
+    fork_decided(s);
+    return;
+  case IDX_FORKPOINT_FINAL: {
+    char what[200];
+    snprintf(what, sizeof what,
+             "the node contradicts stored block %llu, at or below finalized block %llu (a fork "
+             "below the finalized block)",
+             (unsigned long long)j->fork_page[at].number, (unsigned long long)s->st.finalized);
+    s->st.reorgs_refused++;
+    provider_fault(s, what);
+    return;
+  }
+  case IDX_FORKPOINT_NONE: {
+    j->keep_block = idx_forkpoint_floor(&s->fork, history_first_block(s));
+    idx_log_warn("sync",
+                 "fork search: none of the %llu stored block(s) below the window is on the "
+                 "node's chain: the history is indexed again above block %llu",
+                 (unsigned long long)s->fork.blocks, (unsigned long long)j->keep_block);
+    if (is_final(s, j->keep_block + 1)) {
+      fork_decided(s); /* refused there, with the reason */
+      return;
+    }
+    char tag[24];
+    (void)hex_block_tag(tag, sizeof tag, j->keep_block);
+    const char *m[1] = {"eth_getBlockByNumber"};
+    json_t *p[1] = {json_pack("[s,b]", tag, 0)};
+    send_batch(s, m, p, 1, on_fork_floor);
+    return;
+  }
+  case IDX_FORKPOINT_BAD:
+    break;
+  }
+  idx_sync__finish(s, IDX_ERR_DB, "database error: the stored log blocks came out of order");
+}
+
+/* A page of stored log blocks was read: the node is asked for the same
+ * blocks (an empty page: nothing left to ask). */
+static void fork_page_read(idx_sync_t *s) {
+  store_job_t *j = &s->job;
+  if (j->nfork_page == 0) {
+    fork_page_step(s);
+    return;
+  }
+  const char *methods[IDX_FORKPOINT_PAGE];
+  json_t *params[IDX_FORKPOINT_PAGE];
+  for (size_t k = 0; k < j->nfork_page; k++) {
+    char tag[24];
+    (void)hex_block_tag(tag, sizeof tag, j->fork_page[k].number);
+    methods[k] = "eth_getBlockByNumber";
+    params[k] = json_pack("[s,b]", tag, 0);
+  }
+  send_batch(s, methods, params, j->nfork_page, on_fork_page);
+}
+
+static void on_fork_headers(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
+  store_job_t *j = &s->job;
+  if (!r || n != j->nblocks) {
+    inconsistent(s, "fork search answer");
+    return;
+  }
+  /* The highest stored header still canonical is the fork point. (A
+   * block the node does not have, above its head, is not.) */
+  char err[160];
+  for (size_t i = j->nblocks; i-- > 0;) {
+    idx_block_t b;
+    if (r[i].err || json_is_null(r[i].result) ||
+        idx_ethjson_block(r[i].result, &b, err, sizeof err))
+      continue;
+    if (memcmp(b.hash.b, j->blocks[i].hash.b, 32) == 0) {
+      j->keep_block = b.number;
+      j->keep_hash = b.hash;
+      fork_decided(s);
+      return;
+    }
+  }
+  deep_search(s, j->blocks[0].number);
+}
+
 static void after_blocks(idx_sync_t *s) {
   store_job_t *j = &s->job;
-  const char *methods[REORG_WINDOW + 2];
-  json_t *params[REORG_WINDOW + 2];
+  if (j->nblocks == 0) {
+    /* No header stored in the window: the logs' blocks, from the cursor. */
+    deep_search(s, s->reorg_from_cursor + 1);
+    return;
+  }
+  const char *methods[REORG_WINDOW + 1];
+  json_t *params[REORG_WINDOW + 1];
   size_t k = 0;
   for (; k < j->nblocks; k++) {
     char tag[24];
@@ -1582,11 +1822,6 @@ static void after_blocks(idx_sync_t *s) {
     methods[k] = "eth_getBlockByNumber";
     params[k] = json_pack("[s,b]", tag, 0);
   }
-  uint64_t below = j->nblocks ? j->blocks[0].number : s->cursor;
-  char tag[24];
-  (void)hex_block_tag(tag, sizeof tag, below > 0 ? below - 1 : 0);
-  methods[k] = "eth_getBlockByNumber";
-  params[k++] = json_pack("[s,b]", tag, 0);
   send_batch(s, methods, params, k, on_fork_headers);
 }
 
@@ -1807,6 +2042,12 @@ void idx_sync__on_job_done(idx_sync_t *s) {
     break;
   case JOB_ROLLBACK:
     after_rollback(s);
+    break;
+  case JOB_FORK_LOGS:
+    fork_page_read(s);
+    break;
+  case JOB_STORED_TIP:
+    after_stored_tip(s);
     break;
   case JOB_DOCS:
     after_docs(s);

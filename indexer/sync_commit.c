@@ -112,6 +112,28 @@ static int reconnect_check(idx_sync_t *s, store_job_t *j) {
   return 0;
 }
 
+/* The highest stored block at or below j->to that the node's chain can be
+ * compared at: a header of the window, else (a history written by
+ * backfill ranges, which keep few headers) the highest stored log's. */
+static int stored_tip(idx_sync_t *s, store_job_t *j) {
+  uint64_t chain = s->opts.net->chain_id;
+  uint64_t from = j->to > REORG_WINDOW ? j->to - REORG_WINDOW : 0;
+  j->stored_found = false;
+  int rc = idx_store_blocks(s->store, chain, from, j->to, j->blocks, IDX_ARRAY_LEN(j->blocks),
+                            &j->nblocks, j->err, sizeof j->err);
+  if (rc == 0 && j->nblocks) {
+    j->stored_found = true;
+    j->stored = j->blocks[j->nblocks - 1];
+    return 0;
+  }
+  size_t n = 0;
+  if (rc == 0 && j->to < UINT64_MAX)
+    rc = idx_store_log_blocks_below(s->store, chain, j->to + 1, &j->stored, 1, &n, j->err,
+                                    sizeof j->err);
+  j->stored_found = rc == 0 && n == 1;
+  return rc;
+}
+
 static void job_run(uv_work_t *w) {
   idx_sync_t *s = w->data;
   store_job_t *j = &s->job;
@@ -127,7 +149,9 @@ static void job_run(uv_work_t *w) {
       return;
     s->need_lock = true; /* a new session does not hold the old one's lock */
   }
-  if (s->need_lock && j->kind != JOB_BLOCKS) {
+  /* Reads of the fork search need no writer lock (the rollback takes it). */
+  if (s->need_lock && j->kind != JOB_BLOCKS && j->kind != JOB_FORK_LOGS &&
+      j->kind != JOB_STORED_TIP) {
     bool got = false;
     j->rc = idx_store_writer_lock(s->store, s->opts.net->chain_id, &got, j->err, sizeof j->err);
     if (j->rc)
@@ -211,6 +235,14 @@ static void job_run(uv_work_t *w) {
     break;
   case JOB_DOCS:
     j->rc = docs_job(s, j);
+    break;
+  case JOB_FORK_LOGS:
+    j->rc = idx_store_log_blocks_below(s->store, s->opts.net->chain_id, j->fork_below, j->fork_page,
+                                       IDX_ARRAY_LEN(j->fork_page), &j->nfork_page, j->err,
+                                       sizeof j->err);
+    break;
+  case JOB_STORED_TIP:
+    j->rc = stored_tip(s, j);
     break;
   case JOB_SENDERS_READ: /* #25 */
   case JOB_SENDERS_WRITE:

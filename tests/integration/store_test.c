@@ -18,6 +18,7 @@
  */
 #include "common.h"
 
+#include "hex.h"
 #include "log.h"
 #include "store.h"
 
@@ -678,6 +679,68 @@ static void check_event_counts(idx_store_t *s, const fixture_t *f) {
   CHECK_INT(none.n, 0);
 }
 
+/* The fork search below the window (dimo_internal.stored_log_blocks): the
+ * loose index scan gives what a plain DISTINCT over both tables does, page
+ * by page. Unknown logs count: one alone at block 90, one beside known
+ * logs at block 131. */
+static void test_log_blocks_below(idx_store_t *s) {
+  CHECK(qexec("INSERT INTO unknown_logs SELECT chain_id, 90, block_hash, block_time, tx_hash, "
+              "tx_index, 0, address, role, topic0, topic1, topic2, topic3, data FROM logs "
+              "WHERE chain_id = 137 ORDER BY block_number LIMIT 1"));
+  CHECK(qexec("INSERT INTO unknown_logs SELECT chain_id, block_number, block_hash, block_time, "
+              "tx_hash, tx_index, 9999, address, role, topic0, topic1, topic2, topic3, data "
+              "FROM logs WHERE chain_id = 137 AND block_number = 131 LIMIT 1"));
+  /* (qs keeps 1 KiB: pages of at most 12 rows of 69 characters.) */
+  const char *all = "SELECT coalesce(string_agg(n::text || ':0x' || encode(h, 'hex'), ',' "
+                    "ORDER BY n DESC), '') FROM (SELECT DISTINCT block_number n, block_hash h "
+                    "FROM (SELECT block_number, block_hash FROM logs WHERE chain_id = 137 "
+                    "UNION ALL SELECT block_number, block_hash FROM unknown_logs "
+                    "WHERE chain_id = 137) x WHERE block_number < $1::bigint "
+                    "ORDER BY n DESC LIMIT $2::int) y";
+  const uint64_t starts[] = {1000, 135, 131, 101, 100, 91, 90, 0};
+  const size_t caps[] = {1, 3, 12};
+  for (size_t si = 0; si < IDX_ARRAY_LEN(starts); si++) {
+    for (size_t ci = 0; ci < IDX_ARRAY_LEN(caps); ci++) {
+      /* Page by page from starts[si] down, as the fork search goes. */
+      uint64_t below = starts[si];
+      long long total = 0;
+      for (int pages = 0; pages < 200; pages++) {
+        idx_block_t page[12];
+        size_t n = 99;
+        CHECK_INT(idx_store_log_blocks_below(s, CHAIN, below, page, caps[ci], &n, err, sizeof err),
+                  0);
+        char got[1024] = "", b[24], c[24], hex[67];
+        size_t len = 0;
+        for (size_t i = 0; i < n && len + 100 < sizeof got; i++) {
+          CHECK_INT(idx_hex_encode(hex, sizeof hex, page[i].hash.b, 32), 0);
+          len += (size_t)snprintf(got + len, sizeof got - len, "%s%llu:%s", i ? "," : "",
+                                  (unsigned long long)page[i].number, hex);
+        }
+        snprintf(b, sizeof b, "%llu", (unsigned long long)below);
+        snprintf(c, sizeof c, "%zu", caps[ci]);
+        CHECK_STR(got, qs(all, b, c));
+        total += (long long)n;
+        if (n < caps[ci] || n == 0)
+          break;
+        below = page[n - 1].number;
+      }
+      char b[24];
+      snprintf(b, sizeof b, "%llu", (unsigned long long)starts[si]);
+      CHECK_INT(total, qi("SELECT count(DISTINCT block_number) FROM (SELECT block_number FROM logs "
+                          "WHERE chain_id = 137 UNION ALL SELECT block_number FROM unknown_logs "
+                          "WHERE chain_id = 137) x WHERE block_number < $1::bigint",
+                          b, NULL));
+    }
+  }
+  idx_block_t one;
+  size_t n = 0;
+  CHECK_INT(idx_store_log_blocks_below(s, CHAIN, 91, &one, 1, &n, err, sizeof err), 0);
+  CHECK_INT(n, 1);
+  CHECK_INT(one.number, 90); /* the unknown log alone */
+  CHECK(qexec("DELETE FROM unknown_logs WHERE chain_id = 137 AND (block_number = 90 OR "
+              "log_index = 9999)"));
+}
+
 static void test_batches(idx_store_t *s) {
   bool found = true;
   uint64_t last = 0;
@@ -884,6 +947,8 @@ static void test_batches(idx_store_t *s) {
   CHECK_INT(idx_store_blocks(s, CHAIN, 0, 10, out, 5, &n, err, sizeof err), 0);
   CHECK_INT(n, 0);
   CHECK_INT(count_logs(CHAIN), kept + 25); /* logs outlive pruned headers */
+
+  test_log_blocks_below(s);
 
   fixture_free(&fork);
   fixture_free(&b);
