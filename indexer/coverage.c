@@ -127,6 +127,13 @@ static void say_contract(const idx_coverage_t *c) {
   const idx_store_late_t *l = task_late(c);
   char hex[43], model[80] = "";
   idx_addr_to_hex(hex, &l->address);
+  if (c->rounds == 0) {
+    idx_log_info("sync",
+                 "coverage catch-up of contract %s: nothing to ask below block %llu (its start "
+                 "block, or the history's first block); its history is complete",
+                 hex, (unsigned long long)c->top);
+    return;
+  }
   if (c->rederive)
     snprintf(model, sizeof model, "; the model is derived again from block %llu",
              (unsigned long long)(c->model_from + 1));

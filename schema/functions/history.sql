@@ -72,28 +72,37 @@ AS $$
 $$;
 
 -- The trigger on `contracts` (021): a contract inserted on a chain that has
--- a cursor was never asked below cursor + 1; a start_block moved lower,
--- never between the new one and min(the old one, cursor + 1). The row keeps
--- the highest such block (what is below it is asked again; the merge keeps
--- what is stored). On an empty chain the first sync asks everything.
--- A start_block moved higher needs nothing here (the database keeps logs a
--- fresh index would not ask; README "Where the backfill starts").
+-- a cursor was never asked below cursor + 1. The follower asks every
+-- configured contract over every range whatever its start_block (which
+-- only decides where the first sync starts), so a start_block moved lower
+-- leaves nothing unasked above the history's first block (020): only a
+-- database indexed before 020 (no first block recorded) gets a row, for
+-- blocks from the new start_block up to min(the old one, cursor + 1). The
+-- row keeps the highest such block (what is below it is asked again; the
+-- merge keeps what is stored); none is written when nothing lies between
+-- max(start_block, the first block) and it. On an empty chain the first
+-- sync asks everything. A start_block moved higher needs nothing.
 CREATE OR REPLACE FUNCTION dimo_internal.contract_coverage_note() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 DECLARE
   v_cursor bigint;
+  v_first bigint;
   v_from bigint;
 BEGIN
   SELECT cu.last_block INTO v_cursor FROM cursors cu WHERE cu.chain_id = NEW.chain_id;
   IF v_cursor IS NULL OR NEW.start_block > v_cursor THEN
     RETURN NULL;
   END IF;
+  SELECT h.first_block INTO v_first FROM history_start h WHERE h.chain_id = NEW.chain_id;
   IF TG_OP = 'INSERT' THEN
     v_from := v_cursor + 1;
   ELSIF NEW.start_block < OLD.start_block THEN
-    v_from := least(OLD.start_block, v_cursor + 1);
+    v_from := least(OLD.start_block, v_cursor + 1, v_first);
   ELSE
+    RETURN NULL;
+  END IF;
+  IF v_from <= greatest(NEW.start_block, v_first) THEN
     RETURN NULL;
   END IF;
   INSERT INTO contract_coverage AS k (chain_id, address, complete_from)

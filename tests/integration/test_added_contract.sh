@@ -12,6 +12,10 @@
 #   4. The database (logs, unknown logs, cursor, every model table) equals a
 #      fresh index of the full file, which has the contract's logs below
 #      H-5 (without 021 the database had none of them).
+#   5. A start_block moved lower: nothing to ask when the history's first
+#      block is recorded (the follower asked every contract from it); on a
+#      database indexed before 020, the blocks between the new and the old
+#      start, asked at the next start (nothing new there: still equal).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 it_devnet
@@ -77,4 +81,26 @@ dump_all "$DB" "$WORK/caught.dump"
 dump_all "$fresh" "$WORK/fresh.dump"
 diff "$WORK/caught.dump" "$WORK/fresh.dump" >"$WORK/diff.txt" ||
   it_fail "the database with the added contract differs from a fresh index: $(head -20 "$WORK/diff.txt")"
+# 5. A lower start_block (the network file's).
+SACD=$(net "console.log(n.contracts.find((c)=>c.role==='sacd').address.toLowerCase())")
+old=$(net "console.log(n.contracts.find((c)=>c.role==='sacd').start_block)")
+((old > 2)) || it_fail "the devnet's SACD starts at block $old"
+net "const fs=require('fs');n.contracts.find((c)=>c.role==='sacd').start_block=$((old - 2));
+  fs.writeFileSync('$WORK/lower.json',JSON.stringify(n))"
+sync_with() {
+  "$BIN" sync --network "$1" --rpc "$RPC" --db "$DB" --confirmations 0 --to "$head" >"$WORK/$2.log" 2>&1 ||
+    it_fail "sync failed: $(tail -5 "$WORK/$2.log")"
+}
+sync_with "$WORK/lower.json" lower1
+! grep -q "coverage catch-up of\|added to the network file" "$WORK/lower1.log" ||
+  it_fail "a lower start_block above the first block was caught up: $(grep -i "coverage\|added" "$WORK/lower1.log")"
+sync_with "$NET" back
+it_psql "$DB" "UPDATE history_start SET first_block = NULL, source = 'migration'" >/dev/null
+sync_with "$WORK/lower.json" lower2
+grep -q "coverage catch-up of contract $SACD: blocks $((old - 2))\.\.$((old - 1)) asked in 1 round(s), 0 log(s)" "$WORK/lower2.log" ||
+  it_fail "no catch-up of the lower start: $(grep -i coverage "$WORK/lower2.log")"
+[[ $(it_psql "$DB" "SELECT count(*) FROM contract_coverage") == 0 ]] || it_fail "the row of the lower start stayed"
+dump_all "$DB" "$WORK/lower.dump"
+diff "$WORK/lower.dump" "$WORK/fresh.dump" >"$WORK/diff.txt" ||
+  it_fail "after the lower start's catch-up the database differs from a fresh index: $(head -20 "$WORK/diff.txt")"
 echo "added contract: ok (its $n log(s) below the old cursor fetched by the catch-up, resumed after a kill -9; equal to a fresh index, $(wc -l <"$WORK/fresh.dump") rows compared)"
