@@ -261,8 +261,8 @@ IDX_WARN_UNUSED int idx_store_coverage_round_of(idx_store_t *store, uint64_t cha
                                                 const idx_addr_t *address, uint64_t old_from,
                                                 uint64_t new_from, uint64_t low,
                                                 const idx_log_t *logs, size_t nlogs,
-                                                idx_store_coverage_t *out, char *err,
-                                                size_t errlen) IDX_NONNULL(1, 3, 9, 10);
+                                                idx_store_coverage_t *out, char *err, size_t errlen)
+    IDX_NONNULL(1, 3, 9, 10);
 
 /* A contract whose logs below complete_from were never asked. */
 typedef struct idx_store_late_s {
@@ -274,8 +274,7 @@ typedef struct idx_store_late_s {
 /* The rows of contract_coverage (021), at most cap, in *n, by address. */
 IDX_WARN_UNUSED int idx_store_contract_coverage(idx_store_t *store, uint64_t chain_id,
                                                 idx_store_late_t *out, size_t cap, size_t *n,
-                                                char *err, size_t errlen)
-    IDX_NONNULL(1, 3, 5, 6);
+                                                char *err, size_t errlen) IDX_NONNULL(1, 3, 5, 6);
 
 /* Derives the model (dimo_internal.apply_range) from the model cursor up to
  * to_block, whose logs and header must be committed (batches written with
