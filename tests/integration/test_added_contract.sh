@@ -7,8 +7,9 @@
 #   2. `sync --to H` with the full file, rounds of one block, killed (-9)
 #      once a round of that contract has committed: its contract_coverage
 #      row moved down, not gone; the warning named it.
-#   3. Restarted: the catch-up resumes and completes (its line; the row
-#      gone); a start after that neither warns nor asks anything.
+#   3. Restarted (under valgrind: no memory error, no leak): the catch-up
+#      resumes and completes (its line; the row gone); a start after that
+#      neither warns nor asks anything.
 #   4. The database (logs, unknown logs, cursor, every model table) equals a
 #      fresh index of the full file, which has the contract's logs below
 #      H-5 (without 021 the database had none of them).
@@ -48,9 +49,12 @@ grep -q "coverage catch-up of contract app_license $ADDED (added to the network 
 left=$(it_psql "$DB" "SELECT complete_from FROM contract_coverage")
 [[ -n $left && $left -le $((head - 5)) ]] || it_fail "killed after a round, the contract's coverage is at '$left' (cursor was $((head - 5)))"
 
-# 3. Restarted: resumed and completed.
-"$BIN" sync --network "$NET" --rpc "$RPC" --db "$DB" --confirmations 0 --to "$head" >"$WORK/sync.log" 2>&1 ||
-  it_fail "sync failed: $(tail -5 "$WORK/sync.log")"
+# 3. Restarted (under valgrind: no memory error, no leak): resumed and completed.
+command -v valgrind >/dev/null || it_fail "valgrind is not installed (scripts/setup.sh installs it)"
+valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+  --show-leak-kinds=definite,indirect "$BIN" sync --network "$NET" --rpc "$RPC" --db "$DB" \
+  --confirmations 0 --to "$head" >"$WORK/sync.log" 2>&1 || it_fail "sync failed: $(tail -5 "$WORK/sync.log")"
+grep -q "ERROR SUMMARY: 0 errors" "$WORK/sync.log" || it_fail "catch-up under valgrind: $(grep -E 'ERROR SUMMARY|lost' "$WORK/sync.log")"
 grep -q "coverage catch-up of contract $ADDED: blocks [0-9]*\.\.$((left - 1)) asked in [0-9]* round(s), [0-9]* log(s) and [0-9]* unknown log(s) stored" "$WORK/sync.log" ||
   it_fail "no catch-up line: $(grep -i coverage "$WORK/sync.log")"
 [[ -z $(it_psql "$DB" "SELECT complete_from FROM contract_coverage") ]] || it_fail "the contract's coverage row is still there"
