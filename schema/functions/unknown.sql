@@ -108,6 +108,19 @@ BEGIN
 END;
 $$;
 
+-- What the routes answer as complete_from_block: unfiltered_from, or, while
+-- a contract added after the first sync (021, contract_coverage) is not
+-- caught up yet, the highest block below which one of them was not asked
+-- (cautious: its unknown logs and upgrades below it are not all stored).
+CREATE OR REPLACE FUNCTION dimo_internal.answers_complete_from(p_chain_id bigint) RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  RETURN greatest(dimo_internal.unfiltered_from(p_chain_id),
+                  (SELECT max(k.complete_from) FROM dimo_internal.contract_coverage_list(p_chain_id) k));
+END;
+$$;
+
 -- "<prefix>.<block>.<log index>" into (block, log index); (-1, -1) for none.
 CREATE OR REPLACE FUNCTION dimo_internal.page_after(p_after text, p_prefix text, OUT block_number bigint,
                                             OUT log_index int)
@@ -180,7 +193,7 @@ BEGIN
     AND (p_topic0 IS NULL OR c.topic0 = lower(p_topic0));
   RETURN jsonb_build_object('events', v_items, 'counts', v_counts,
     'next', CASE WHEN v_count > v_limit THEN v_next END, 'as_of_block', v_block,
-    'complete_from_block', dimo_internal.unfiltered_from(p_chain_id));
+    'complete_from_block', dimo_internal.answers_complete_from(p_chain_id));
 END;
 $$;
 
@@ -238,7 +251,7 @@ BEGIN
   FROM page p;
   RETURN jsonb_build_object('upgrades', v_items,
     'next', CASE WHEN v_count > v_limit THEN v_next END, 'as_of_block', v_block,
-    'complete_from_block', dimo_internal.unfiltered_from(p_chain_id));
+    'complete_from_block', dimo_internal.answers_complete_from(p_chain_id));
 END;
 $$;
 

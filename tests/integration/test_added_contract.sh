@@ -6,7 +6,8 @@
 #      license (which the scenario uses: licenses, stakes, transfers).
 #   2. `sync --to H` with the full file, rounds of one block, killed (-9)
 #      once a round of that contract has committed: its contract_coverage
-#      row moved down, not gone; the warning named it.
+#      row moved down, not gone (GET /v1/unknown-events says
+#      complete_from_block from there); the warning named it.
 #   3. Restarted (under valgrind: no memory error, no leak): the catch-up
 #      resumes and completes (its line; the row gone); a start after that
 #      neither warns nor asks anything.
@@ -48,6 +49,8 @@ grep -q "coverage catch-up of contract app_license $ADDED (added to the network 
   it_fail "the catch-up did not start: $(grep -i coverage "$WORK/crash.log" | head -3)"
 left=$(it_psql "$DB" "SELECT complete_from FROM contract_coverage")
 [[ -n $left && $left -le $((head - 5)) ]] || it_fail "killed after a round, the contract's coverage is at '$left' (cursor was $((head - 5)))"
+cf() { it_psql "$DB" "SELECT dimo_unknown_events_page(chain_id, NULL, NULL, NULL, 1)->>'complete_from_block' FROM cursors"; }
+[[ $(cf) == "$left" ]] || it_fail "GET /v1/unknown-events complete_from_block is '$(cf)' with the contract complete from $left"
 
 # 3. Restarted (under valgrind: no memory error, no leak): resumed and completed.
 command -v valgrind >/dev/null || it_fail "valgrind is not installed (scripts/setup.sh installs it)"
@@ -58,6 +61,7 @@ grep -q "ERROR SUMMARY: 0 errors" "$WORK/sync.log" || it_fail "catch-up under va
 grep -q "coverage catch-up of contract $ADDED: blocks [0-9]*\.\.$((left - 1)) asked in [0-9]* round(s), [0-9]* log(s) and [0-9]* unknown log(s) stored" "$WORK/sync.log" ||
   it_fail "no catch-up line: $(grep -i coverage "$WORK/sync.log")"
 [[ -z $(it_psql "$DB" "SELECT complete_from FROM contract_coverage") ]] || it_fail "the contract's coverage row is still there"
+[[ -z $(cf) ]] || it_fail "complete_from_block is '$(cf)' once caught up"
 "$BIN" sync --network "$NET" --rpc "$RPC" --db "$DB" --confirmations 0 --to "$head" --log-level debug \
   >"$WORK/again.log" 2>&1 || it_fail "sync failed: $(tail -5 "$WORK/again.log")"
 ! grep -q "coverage catch-up of\|coverage catch-up: \|coverage catch-up stopped\|added to the network file" "$WORK/again.log" ||
