@@ -27,6 +27,16 @@
  * first indexed with --from N equals a fresh index made with --from N, which
  * never asked the blocks below N.
  *
+ * Then, per contract of contract_coverage (021: added to the network file,
+ * or given a lower start_block, after the first sync), the same rounds
+ * over that contract alone, from the block below which it was never asked
+ * down to max(its start_block, the history's first block), with the
+ * follower's filter for its role: every log of a quiet role, the known
+ * topic0s of a busy one (idx_role_fetches_all), and for a license contract
+ * the DIMO transfers from and to it (the token's request names every
+ * license contract); each merged by idx_store_coverage_round_of. The row
+ * goes once done, and with it the warning that names the contract.
+ *
  * The engine's part lives in indexer/coverage.c (declared in
  * sync_engine.h); this header holds its state and the pure planning.
  */
@@ -51,6 +61,12 @@ bool idx_coverage_round(uint64_t complete_from, uint64_t low, uint64_t span, uin
  * the network has no quiet contract (nothing to ask). */
 uint64_t idx_coverage_low(const idx_network_t *net, const idx_store_start_t *starts, size_t nstarts)
     IDX_NONNULL(1);
+
+/* Contracts of contract_coverage asked per start (more: the next start). */
+#define IDX_COVERAGE_LATE_MAX 64
+/* The requests of a round: a contract's own, and two for the DIMO
+ * transfers of a license contract. */
+#define IDX_COVERAGE_REQ_MAX 5
 
 /* The catch-up's state inside the sync engine. */
 typedef struct idx_coverage_s {
@@ -79,6 +95,11 @@ typedef struct idx_coverage_s {
   bool rederive; /* the model was undone: the derivation redoes it */
   uint64_t model_from;
   idx_store_coverage_t res; /* JOB_COVERAGE_WRITE's outcome */
+  /* 021: the contracts to complete, and the one in hand (task k >= 1 is
+   * late[k - 1]; task 0 is the quiet contracts' unfiltered_coverage). */
+  idx_store_late_t late[IDX_COVERAGE_LATE_MAX];
+  size_t nlate, task;
+  size_t nreq; /* requests of the round in hand */
 } idx_coverage_t;
 
 #endif

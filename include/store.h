@@ -276,6 +276,31 @@ IDX_WARN_UNUSED int idx_store_coverage_round(idx_store_t *store, uint64_t chain_
                                              idx_store_coverage_t *out, char *err, size_t errlen)
     IDX_NONNULL(1, 8, 9);
 
+/* The same round for one contract of contract_coverage (021: added to the
+ * network file, or given a lower start_block, after the first sync):
+ * logs[0..nlogs) are its logs of the round, asked with the follower's
+ * filter for its role (and, for a license contract, the DIMO transfers
+ * from and to it); its row moves from old_from down to new_from (and goes
+ * once new_from <= low). */
+IDX_WARN_UNUSED int idx_store_coverage_round_of(idx_store_t *store, uint64_t chain_id,
+                                                const idx_addr_t *address, uint64_t old_from,
+                                                uint64_t new_from, uint64_t low,
+                                                const idx_log_t *logs, size_t nlogs,
+                                                idx_store_coverage_t *out, char *err, size_t errlen)
+    IDX_NONNULL(1, 3, 9, 10);
+
+/* A contract whose logs below complete_from were never asked. */
+typedef struct idx_store_late_s {
+  idx_addr_t address;
+  uint64_t complete_from; /* never above the cursor + 1 */
+  uint64_t low;           /* its start_block, not below the history's first block */
+} idx_store_late_t;
+
+/* The rows of contract_coverage (021), at most cap, in *n, by address. */
+IDX_WARN_UNUSED int idx_store_contract_coverage(idx_store_t *store, uint64_t chain_id,
+                                                idx_store_late_t *out, size_t cap, size_t *n,
+                                                char *err, size_t errlen) IDX_NONNULL(1, 3, 5, 6);
+
 /* Derives the model (dimo_internal.apply_range) from the model cursor up to
  * to_block, whose logs and header must be committed (batches written with
  * defer_model), in a transaction of its own that also moves the model
@@ -473,10 +498,10 @@ IDX_WARN_UNUSED int idx_store_history_note_from(idx_store_t *store, uint64_t cha
                                                 uint64_t *first_block, uint64_t *lowest, char *err,
                                                 size_t errlen) IDX_NONNULL(1, 4, 5, 6, 7);
 
-/* The addresses of contracts registered after the history's row was
- * written (added to the network file after the first sync; at most cap,
- * in *n): the follower never asked their logs below the cursor it had
- * then. */
+/* The addresses of contracts added to the network file (or given a lower
+ * start_block) after the first sync whose logs below the cursor it had
+ * then the coverage catch-up has not asked yet (contract_coverage, 021;
+ * at most cap, in *n). */
 IDX_WARN_UNUSED int idx_store_history_late(idx_store_t *store, uint64_t chain_id, idx_addr_t *out,
                                            size_t cap, size_t *n, char *err, size_t errlen)
     IDX_NONNULL(1, 3, 5, 6);

@@ -15,6 +15,9 @@
  *   4. the store merges it (idx_store_coverage_round): what was missing is
  *      stored, and a log that contradicts a stored one in its block (hash,
  *      transaction, address) refuses the round.
+ * Then the same rounds per contract of contract_coverage (021), with the
+ * follower's filter for its role (coverage.h), merged by
+ * idx_store_coverage_round_of.
  * A bad answer, a refusal or a node that lacks a header ends the catch-up
  * with a warning (the next start resumes it from the last round
  * committed); a transport failure goes to the follower's usual retry,
@@ -84,16 +87,88 @@ static void forget_round(idx_sync_t *s) {
   s->cov.nhdr = s->cov.hdr_at = s->cov.hdr_asked = 0;
 }
 
-/* Ends the catch-up (why: the reason it stopped early) and goes on with
- * the senders' catch-up. */
+/* The contract of the task in hand (NULL: the quiet contracts'). */
+static const idx_store_late_t *task_late(const idx_coverage_t *c) {
+  return c->task ? &c->late[c->task - 1] : NULL;
+}
+
+static void send_round(idx_sync_t *s);
+
+/* The next contract of contract_coverage still configured, or the senders'
+ * catch-up when none is left. */
+static void next_task(idx_sync_t *s) {
+  idx_coverage_t *c = &s->cov;
+  while (c->task < c->nlate) {
+    const idx_store_late_t *l = &c->late[c->task++];
+    const idx_contract_t *k = idx_network_contract(s->opts.net, &l->address);
+    if (!k)
+      continue; /* no longer in the network file: its row waits for it */
+    c->complete_from = c->top = l->complete_from;
+    c->low = l->low;
+    c->rounds = c->logs_added = c->unknown_added = c->headers = 0;
+    c->rederive = c->at_first = false;
+    if (c->complete_from > c->low) {
+      char hex[43];
+      idx_addr_to_hex(hex, &l->address);
+      idx_log_info("sync",
+                   "coverage catch-up of contract %s %s (added to the network file, or given a "
+                   "lower start_block, after the first sync): asking its logs of blocks %llu..%llu",
+                   idx_role_name(k->role), hex, (unsigned long long)c->low,
+                   (unsigned long long)(c->complete_from - 1));
+    }
+    send_round(s);
+    return;
+  }
+  idx_sync__admin_catchup(s);
+}
+
+/* The log line of a contract's catch-up, done. */
+static void say_contract(const idx_coverage_t *c) {
+  const idx_store_late_t *l = task_late(c);
+  char hex[43], model[80] = "";
+  idx_addr_to_hex(hex, &l->address);
+  if (c->rounds == 0) {
+    idx_log_info("sync",
+                 "coverage catch-up of contract %s: nothing to ask below block %llu (its start "
+                 "block, or the history's first block); its history is complete",
+                 hex, (unsigned long long)c->top);
+    return;
+  }
+  if (c->rederive)
+    snprintf(model, sizeof model, "; the model is derived again from block %llu",
+             (unsigned long long)(c->model_from + 1));
+  idx_log_info("sync",
+               "coverage catch-up of contract %s: blocks %llu..%llu asked in %llu round(s), %llu "
+               "log(s) and %llu unknown log(s) stored, %llu header(s) asked%s; its history is "
+               "complete",
+               hex, (unsigned long long)c->low,
+               (unsigned long long)(c->top > c->low ? c->top - 1 : c->low),
+               (unsigned long long)c->rounds, (unsigned long long)c->logs_added,
+               (unsigned long long)c->unknown_added, (unsigned long long)c->headers, model);
+}
+
+/* Ends the task in hand (why: the reason it stopped early, which ends the
+ * whole catch-up) and goes on with the next contract, then the senders'
+ * catch-up. */
 static void finish(idx_sync_t *s, const char *why) {
   idx_coverage_t *c = &s->cov;
   forget_round(s);
-  if (why)
+  if (why) {
+    char what[64] = "";
+    if (c->task) {
+      char hex[43];
+      idx_addr_to_hex(hex, &task_late(c)->address);
+      snprintf(what, sizeof what, " of contract %s", hex);
+    }
     idx_log_warn("sync",
-                 "coverage catch-up stopped (%s) with blocks below %llu still to ask; the next "
+                 "coverage catch-up%s stopped (%s) with blocks below %llu still to ask; the next "
                  "start resumes it",
-                 why, (unsigned long long)c->complete_from);
+                 what, why, (unsigned long long)c->complete_from);
+    idx_sync__admin_catchup(s);
+    return;
+  }
+  if (c->task)
+    say_contract(c);
   else if (c->found && c->rounds == 0 && c->at_first)
     idx_log_info("sync",
                  "coverage catch-up: the history starts at block %llu (its first block): nothing "
@@ -117,7 +192,7 @@ static void finish(idx_sync_t *s, const char *why) {
                  (unsigned long long)c->rounds, (unsigned long long)c->logs_added,
                  (unsigned long long)c->unknown_added, (unsigned long long)c->headers, model);
   }
-  idx_sync__admin_catchup(s);
+  next_task(s);
 }
 
 static void read_job(idx_sync_t *s, job_kind_t kind) {
@@ -167,14 +242,20 @@ int idx_sync__coverage_job_run(idx_sync_t *s, store_job_t *j) {
     if (rc == 0 && c->found)
       rc = idx_store_discovered_starts(s->store, chain, j->starts, IDX_ARRAY_LEN(j->starts),
                                        &j->nstarts, j->err, sizeof j->err);
+    if (rc == 0)
+      rc = idx_store_contract_coverage(s->store, chain, c->late, IDX_ARRAY_LEN(c->late), &c->nlate,
+                                       j->err, sizeof j->err);
     return rc;
   }
   /* (from == complete_from: no blocks, the row goes) */
+  if (c->task)
+    return idx_store_coverage_round_of(s->store, chain, &task_late(c)->address, c->complete_from,
+                                       c->from, c->low, c->logs, c->nlogs, &c->res, j->err,
+                                       sizeof j->err);
   return idx_store_coverage_round(s->store, chain, c->complete_from, c->from, c->low, c->logs,
                                   c->nlogs, &c->res, j->err, sizeof j->err);
 }
 
-static void send_round(idx_sync_t *s);
 static void send_headers(idx_sync_t *s);
 
 /* The round's answer was too large or met a provider's limit: smaller. */
@@ -231,8 +312,33 @@ static int push_header(idx_coverage_t *c, uint64_t number) {
   return 0;
 }
 
-/* Reads, checks and decodes the round's logs (as sync.c's range handler
- * does for the follower's unfiltered request). Returns 0, or a reason in
+/* The network's DIMO token (NULL: none). */
+static const idx_contract_t *token_of(const idx_network_t *net) {
+  for (size_t i = 0; i < net->ncontracts; i++) {
+    if (net->contracts[i].role == IDX_ROLE_DIMO_TOKEN)
+      return &net->contracts[i];
+  }
+  return NULL;
+}
+
+/* Whether the round's requests named the log's address: the quiet
+ * contracts (task 0), else the contract in hand and, for a license
+ * contract, the DIMO token (its transfers from and to it). */
+static bool asked_for(const idx_sync_t *s, const idx_addr_t *a) {
+  const idx_coverage_t *c = &s->cov;
+  const idx_contract_t *k = idx_network_contract(s->opts.net, a);
+  if (!c->task)
+    return !k || idx_role_fetches_all(k->role);
+  const idx_store_late_t *l = task_late(c);
+  if (memcmp(a->b, l->address.b, 20) == 0)
+    return true;
+  const idx_contract_t *mine = idx_network_contract(s->opts.net, &l->address);
+  return k && k->role == IDX_ROLE_DIMO_TOKEN && k == token_of(s->opts.net) && mine &&
+         mine->license_class != IDX_CLASS_NONE;
+}
+
+/* Reads, checks and decodes one reply of the round (as sync.c's range
+ * handler does for the follower's requests). Returns 0, or a reason in
  * why: IDX_ERR_TOO_LARGE (the batch arena is full: shrink), else a bad
  * answer. */
 static int take_logs(idx_sync_t *s, const idx_rpc_reply_t *r, char *why, size_t whylen) {
@@ -255,8 +361,7 @@ static int take_logs(idx_sync_t *s, const idx_rpc_reply_t *r, char *why, size_t 
       snprintf(why, whylen, "%s", removed ? "removed log" : "log outside the range");
       return IDX_ERR_RPC_REPLY;
     }
-    const idx_contract_t *k = idx_network_contract(s->opts.net, &log.address);
-    if (k && !idx_role_fetches_all(k->role)) {
+    if (!asked_for(s, &log.address)) {
       snprintf(why, whylen, "log %u in block %llu comes from a contract the request did not name",
                log.log_index, (unsigned long long)log.block_number);
       return IDX_ERR_RPC_REPLY;
@@ -267,11 +372,30 @@ static int take_logs(idx_sync_t *s, const idx_rpc_reply_t *r, char *why, size_t 
     if (push_log(c, &log))
       return IDX_ERR_NOMEM;
   }
+  return 0;
+}
+
+/* The round's logs in order, each once: a log two requests answer (a
+ * transfer from a license contract to itself) is kept once; two other logs
+ * at one position are a bad answer. Then the blocks whose hashes to check. */
+static int settle_logs(idx_sync_t *s, char *why, size_t whylen) {
+  idx_coverage_t *c = &s->cov;
   idx_replycheck_sort_logs(c->logs, c->nlogs);
-  if (idx_replycheck_duplicate(c->logs, c->nlogs)) {
-    snprintf(why, whylen, "duplicate log index");
-    return IDX_ERR_RPC_REPLY;
+  size_t keep = 0;
+  for (size_t i = 0; i < c->nlogs; i++) {
+    const idx_log_t *p = keep ? &c->logs[keep - 1] : NULL;
+    const idx_log_t *l = &c->logs[i];
+    if (p && p->block_number == l->block_number && p->log_index == l->log_index) {
+      if (c->nreq > 1 && memcmp(p->block_hash.b, l->block_hash.b, 32) == 0 &&
+          memcmp(p->tx_hash.b, l->tx_hash.b, 32) == 0 &&
+          memcmp(p->address.b, l->address.b, 20) == 0)
+        continue;
+      snprintf(why, whylen, "duplicate log index");
+      return IDX_ERR_RPC_REPLY;
+    }
+    c->logs[keep++] = *l;
   }
+  c->nlogs = keep;
   for (size_t i = 0; i < c->nlogs; i++) {
     if (push_header(c, c->logs[i].block_number))
       return IDX_ERR_NOMEM;
@@ -287,26 +411,32 @@ static void on_logs(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
     shrink(s, &none, "answer larger than --rpc-max-response");
     return;
   }
-  if (n != 1) {
+  if (n != c->nreq) {
     finish(s, "reply count");
     return;
   }
-  if (r[0].err) {
+  for (size_t i = 0; i < n; i++) {
+    if (!r[i].err)
+      continue;
     idx_logrange_advice_t advice;
-    idx_sync__classify_error(&r[0], &advice);
+    idx_sync__classify_error(&r[i], &advice);
     if (advice.is_limit) {
-      shrink(s, &advice, r[0].message ? r[0].message : "limit");
+      shrink(s, &advice, r[i].message ? r[i].message : "limit");
       return;
     }
     char what[200];
-    snprintf(what, sizeof what, "eth_getLogs error %ld: %s", r[0].code,
-             r[0].message ? r[0].message : "");
+    snprintf(what, sizeof what, "eth_getLogs error %ld: %s", r[i].code,
+             r[i].message ? r[i].message : "");
     finish(s, what);
     return;
   }
   char why[256];
   forget_round(s);
-  int rc = take_logs(s, &r[0], why, sizeof why);
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++)
+    rc = take_logs(s, &r[i], why, sizeof why);
+  if (!rc)
+    rc = settle_logs(s, why, sizeof why);
   if (rc == IDX_ERR_TOO_LARGE) {
     shrink(s, &none, "batch memory cap");
     return;
@@ -419,6 +549,17 @@ static void send_headers(idx_sync_t *s) {
   idx_sync__send_batch(s, methods, params, k, on_headers);
 }
 
+/* An eth_getLogs filter over blocks f..t (hex); topics NULL: every log of
+ * the addresses. */
+static json_t *filter(const char *f, const char *t, json_t *address, json_t *topics) {
+  json_t *o = json_pack("{s:s,s:s,s:O}", "fromBlock", f, "toBlock", t, "address", address);
+  if (o && topics && json_object_set(o, "topics", topics) != 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o ? json_pack("[o]", o) : NULL;
+}
+
 /* Asks the next round, or ends when the history is complete. */
 static void send_round(idx_sync_t *s) {
   idx_coverage_t *c = &s->cov;
@@ -433,15 +574,59 @@ static void send_round(idx_sync_t *s) {
   char f[24], t[24];
   snprintf(f, sizeof f, "0x%llx", (unsigned long long)c->from);
   snprintf(t, sizeof t, "0x%llx", (unsigned long long)c->to);
-  const char *method = "eth_getLogs";
-  json_t *params =
-      json_pack("[{s:s,s:s,s:O}]", "fromBlock", f, "toBlock", t, "address", s->open_addresses);
-  if (!params) {
+  const char *methods[IDX_COVERAGE_REQ_MAX];
+  json_t *params[IDX_COVERAGE_REQ_MAX];
+  size_t k = 0;
+  bool ok = true;
+  if (!c->task) {
+    params[k++] = filter(f, t, s->open_addresses, NULL);
+  } else {
+    /* The follower's requests (sync.c, idx_sync__range_requests), for this
+     * contract alone. */
+    const idx_store_late_t *l = task_late(c);
+    const idx_contract_t *ct = idx_network_contract(s->opts.net, &l->address);
+    char hex[43];
+    idx_addr_to_hex(hex, &l->address);
+    json_t *addr = json_string(hex);
+    ok = addr && ct;
+    if (ok && idx_role_fetches_all(ct->role)) {
+      params[k++] = filter(f, t, addr, NULL);
+    } else if (ok && ct->role == IDX_ROLE_DIMO_TOKEN) {
+      params[k++] = filter(f, t, addr, s->token_topics);
+      params[k++] = filter(f, t, addr, s->proxy_topics);
+      params[k++] = filter(f, t, addr, s->token_topics_in);
+    } else if (ok) {
+      params[k++] = filter(f, t, addr, s->main_topics);
+    }
+    if (ok && ct->license_class != IDX_CLASS_NONE && s->token_address && s->token_topics) {
+      /* The DIMO transfers from and to it: the token's requests name every
+       * license contract in topic1 / topic2. */
+      char padded[67] = "0x000000000000000000000000";
+      memcpy(padded + 26, hex + 2, 40);
+      padded[66] = '\0';
+      json_t *t0 = json_array_get(json_array_get(s->token_topics, 0), 0);
+      json_t *out = json_pack("[[O],[s]]", t0, padded);
+      json_t *in = json_pack("[[O],n,[s]]", t0, padded);
+      params[k++] = out ? filter(f, t, s->token_address, out) : NULL;
+      params[k++] = in ? filter(f, t, s->token_address, in) : NULL;
+      json_decref(out);
+      json_decref(in);
+    }
+    json_decref(addr);
+  }
+  for (size_t i = 0; i < k; i++) {
+    methods[i] = "eth_getLogs";
+    ok = ok && params[i];
+  }
+  if (!ok || k == 0) {
+    for (size_t i = 0; i < k; i++)
+      json_decref(params[i]);
     idx_sync__finish(s, IDX_ERR_NOMEM, "out of memory");
     return;
   }
+  c->nreq = k;
   idx_sync__change_phase(s, PHASE_COVERAGE);
-  idx_sync__send_batch(s, &method, &params, 1, on_logs);
+  idx_sync__send_batch(s, methods, params, k, on_logs);
 }
 
 void idx_sync__coverage_job_done(idx_sync_t *s) {
@@ -451,8 +636,9 @@ void idx_sync__coverage_job_done(idx_sync_t *s) {
     return;
   }
   if (s->job.kind == JOB_COVERAGE_READ) {
+    c->task = 0;
     if (!c->found) {
-      idx_sync__admin_catchup(s); /* complete from the start: nothing asked */
+      next_task(s); /* complete from the start: nothing asked; then the contracts (021) */
       return;
     }
     c->low = idx_coverage_low(s->opts.net, s->job.starts, s->job.nstarts);

@@ -2216,9 +2216,11 @@ int idx_store_coverage_stored(idx_store_t *store, uint64_t chain_id, const uint6
   return 0;
 }
 
-int idx_store_coverage_round(idx_store_t *store, uint64_t chain_id, uint64_t old_from,
-                             uint64_t new_from, uint64_t low, const idx_log_t *logs, size_t nlogs,
-                             idx_store_coverage_t *out, char *err, size_t errlen) {
+/* address NULL: the quiet contracts' round (unfiltered_coverage); else
+ * that contract's (contract_coverage). */
+static int coverage_round(idx_store_t *store, uint64_t chain_id, const idx_addr_t *address,
+                          uint64_t old_from, uint64_t new_from, uint64_t low, const idx_log_t *logs,
+                          size_t nlogs, idx_store_coverage_t *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   int rc = call_begin(store, err, errlen);
   if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
@@ -2258,9 +2260,13 @@ int idx_store_coverage_round(idx_store_t *store, uint64_t chain_id, uint64_t old
   par_int8(&p, (int64_t)old_from);
   par_int8(&p, (int64_t)new_from);
   par_int8(&p, (int64_t)low);
+  if (address)
+    par_bin(&p, OID_BYTEA, address->b, sizeof address->b);
   if ((rc = exec_params(store,
-                        "SELECT logs_added, unknown_added, model_block, refused "
-                        "FROM dimo_internal.coverage_merge($1, $2, $3, $4)",
+                        address ? "SELECT logs_added, unknown_added, model_block, refused "
+                                  "FROM dimo_internal.coverage_merge_contract($1, $5, $2, $3, $4)"
+                                : "SELECT logs_added, unknown_added, model_block, refused "
+                                  "FROM dimo_internal.coverage_merge($1, $2, $3, $4)",
                         &p, &res, "coverage_round: merge", err, errlen)) != 0)
     goto out;
   int64_t added = 0, unknown = 0, model = -1;
@@ -2288,6 +2294,48 @@ out:
   if (rc)
     tx_abort(store);
   return rc;
+}
+
+int idx_store_coverage_round(idx_store_t *store, uint64_t chain_id, uint64_t old_from,
+                             uint64_t new_from, uint64_t low, const idx_log_t *logs, size_t nlogs,
+                             idx_store_coverage_t *out, char *err, size_t errlen) {
+  return coverage_round(store, chain_id, NULL, old_from, new_from, low, logs, nlogs, out, err,
+                        errlen);
+}
+
+int idx_store_coverage_round_of(idx_store_t *store, uint64_t chain_id, const idx_addr_t *address,
+                                uint64_t old_from, uint64_t new_from, uint64_t low,
+                                const idx_log_t *logs, size_t nlogs, idx_store_coverage_t *out,
+                                char *err, size_t errlen) {
+  return coverage_round(store, chain_id, address, old_from, new_from, low, logs, nlogs, out, err,
+                        errlen);
+}
+
+int idx_store_contract_coverage(idx_store_t *store, uint64_t chain_id, idx_store_late_t *out,
+                                size_t cap, size_t *n, char *err, size_t errlen) {
+  *n = 0;
+  PGresult *res = NULL;
+  int rc = chain_query(store, chain_id,
+                       "SELECT address, complete_from, low "
+                       "FROM dimo_internal.contract_coverage_list($1)",
+                       "contract_coverage", &res, err, errlen);
+  if (rc)
+    return rc;
+  for (int i = 0; i < PQntuples(res) && *n < cap; i++) {
+    int64_t from, low;
+    if (PQgetisnull(res, i, 0) || PQgetlength(res, i, 0) != 20 || !res_int8(res, i, 1, &from) ||
+        !res_int8(res, i, 2, &low) || from < 0 || low < 0) {
+      PQclear(res);
+      *n = 0;
+      return bad_shape(err, errlen, "contract_coverage");
+    }
+    idx_store_late_t *l = &out[(*n)++];
+    memcpy(l->address.b, PQgetvalue(res, i, 0), 20);
+    l->complete_from = (uint64_t)from;
+    l->low = (uint64_t)low;
+  }
+  PQclear(res);
+  return 0;
 }
 
 /* ---- status ---------------------------------------------------------------- */

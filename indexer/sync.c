@@ -1887,9 +1887,10 @@ static void standby_retry(idx_sync_t *s) {
 
 /* 020, once per process at the first open: a --from the cursor makes
  * moot is never silent, nor is a contract the network file gained after
- * the first sync (the follower never asked its logs below the cursor).
- * Neither is honoured: the history keeps its first block, so the database
- * stays equal to a fresh index made with that first block (a fresh
+ * the first sync (the follower never asked its logs below the cursor; the
+ * coverage catch-up asks them, coverage.h, and the warning goes with its
+ * row). A --from is not honoured: the history keeps its first block, so the
+ * database stays equal to a fresh index made with that first block (a fresh
  * database indexes from another one). */
 static void say_history(const idx_sync_t *s, const store_job_t *j) {
   const unsigned long long from = s->opts.from_block, cursor = j->last_block;
@@ -1930,8 +1931,9 @@ static void say_history(const idx_sync_t *s, const store_job_t *j) {
     idx_addr_to_hex(hex, &c->address);
     idx_log_warn("sync",
                  "contract %s %s was added to the network file after this database's first "
-                 "sync: its logs below the block the follower had reached then (at most %llu) "
-                 "were never asked; a fresh index of this network file has them",
+                 "sync (or its start_block lowered): its logs below the block the follower had "
+                 "reached then (at most %llu) are not indexed yet; the coverage catch-up of this "
+                 "start asks them (021)",
                  idx_role_name(c->role), hex, cursor);
   }
 }

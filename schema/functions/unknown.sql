@@ -23,6 +23,8 @@
 --                                      the coverage catch-up's round (a
 --                                      database indexed before 013:
 --                                      indexer/coverage.c)
+--   dimo_internal.coverage_merge_contract(...)  its round for one contract
+--                                      added after the first sync (021)
 
 CREATE OR REPLACE FUNCTION dimo_unknown_event_counts(p_chain_id bigint)
 RETURNS TABLE (contract text, role text, topic0 text, count bigint, first_block bigint,
@@ -106,6 +108,19 @@ BEGIN
 END;
 $$;
 
+-- What the routes answer as complete_from_block: unfiltered_from, or, while
+-- a contract added after the first sync (021, contract_coverage) is not
+-- caught up yet, the highest block below which one of them was not asked
+-- (cautious: its unknown logs and upgrades below it are not all stored).
+CREATE OR REPLACE FUNCTION dimo_internal.answers_complete_from(p_chain_id bigint) RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  RETURN greatest(dimo_internal.unfiltered_from(p_chain_id),
+                  (SELECT max(k.complete_from) FROM dimo_internal.contract_coverage_list(p_chain_id) k));
+END;
+$$;
+
 -- "<prefix>.<block>.<log index>" into (block, log index); (-1, -1) for none.
 CREATE OR REPLACE FUNCTION dimo_internal.page_after(p_after text, p_prefix text, OUT block_number bigint,
                                             OUT log_index int)
@@ -178,7 +193,7 @@ BEGIN
     AND (p_topic0 IS NULL OR c.topic0 = lower(p_topic0));
   RETURN jsonb_build_object('events', v_items, 'counts', v_counts,
     'next', CASE WHEN v_count > v_limit THEN v_next END, 'as_of_block', v_block,
-    'complete_from_block', dimo_internal.unfiltered_from(p_chain_id));
+    'complete_from_block', dimo_internal.answers_complete_from(p_chain_id));
 END;
 $$;
 
@@ -236,7 +251,7 @@ BEGIN
   FROM page p;
   RETURN jsonb_build_object('upgrades', v_items,
     'next', CASE WHEN v_count > v_limit THEN v_next END, 'as_of_block', v_block,
-    'complete_from_block', dimo_internal.unfiltered_from(p_chain_id));
+    'complete_from_block', dimo_internal.answers_complete_from(p_chain_id));
 END;
 $$;
 
@@ -313,32 +328,28 @@ $$;
 --     of `logs` does (parts read upgrades without a model_reads row: SACD's
 --     rules, the admin actions); an unknown log changes no model.
 -- Returns the rows added and the model cursor afterwards.
-CREATE OR REPLACE FUNCTION dimo_internal.coverage_merge(p_chain_id bigint, p_old_from bigint,
-                                                        p_new_from bigint, p_low bigint,
-                                                        OUT logs_added bigint,
-                                                        OUT unknown_added bigint,
-                                                        OUT model_block bigint, OUT refused text)
+-- The merge itself, for both kinds of coverage row (the callers below lock
+-- and move theirs): everything above but the row; first_block: the
+-- history's first block (NULL: not recorded).
+CREATE OR REPLACE FUNCTION dimo_internal.coverage_merge_rows(p_chain_id bigint, p_old_from bigint,
+                                                             p_new_from bigint,
+                                                             OUT logs_added bigint,
+                                                             OUT unknown_added bigint,
+                                                             OUT model_block bigint,
+                                                             OUT refused text,
+                                                             OUT first_block bigint)
 LANGUAGE plpgsql
 AS $$
 DECLARE
-  v_from bigint;
   v_bad bigint;
   v_low bigint;
-  v_first bigint;
 BEGIN
   logs_added := 0;
   unknown_added := 0;
-  SELECT u.complete_from INTO v_from FROM unfiltered_coverage u
-  WHERE u.chain_id = p_chain_id FOR UPDATE;
-  IF v_from IS DISTINCT FROM p_old_from THEN
-    refused := format('the coverage is at block %s, not %s', coalesce(v_from::text, 'none'),
-                      p_old_from);
-    RETURN;
-  END IF;
-  SELECT h.first_block INTO v_first FROM history_start h WHERE h.chain_id = p_chain_id;
-  IF p_new_from < v_first THEN
+  SELECT h.first_block INTO first_block FROM history_start h WHERE h.chain_id = p_chain_id;
+  IF p_new_from < first_block THEN
     refused := format('blocks %s..%s reach below the first block of the history, %s', p_new_from,
-                      p_old_from - 1, v_first);
+                      p_old_from - 1, first_block);
     RETURN;
   END IF;
   SELECT s.block_number INTO v_bad
@@ -397,10 +408,83 @@ BEGIN
     SELECT m.block_number INTO model_block FROM model_cursor m WHERE m.chain_id = p_chain_id;
   END IF;
 
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION dimo_internal.coverage_merge(p_chain_id bigint, p_old_from bigint,
+                                                        p_new_from bigint, p_low bigint,
+                                                        OUT logs_added bigint,
+                                                        OUT unknown_added bigint,
+                                                        OUT model_block bigint, OUT refused text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_from bigint;
+  v_first bigint;
+BEGIN
+  logs_added := 0;
+  unknown_added := 0;
+  SELECT u.complete_from INTO v_from FROM unfiltered_coverage u
+  WHERE u.chain_id = p_chain_id FOR UPDATE;
+  IF v_from IS DISTINCT FROM p_old_from THEN
+    refused := format('the coverage is at block %s, not %s', coalesce(v_from::text, 'none'),
+                      p_old_from);
+    RETURN;
+  END IF;
+  SELECT r.logs_added, r.unknown_added, r.model_block, r.refused, r.first_block
+  INTO logs_added, unknown_added, model_block, refused, v_first
+  FROM dimo_internal.coverage_merge_rows(p_chain_id, p_old_from, p_new_from) r;
+  IF refused IS NOT NULL THEN
+    RETURN;
+  END IF;
   IF p_new_from <= greatest(p_low, v_first) THEN
     DELETE FROM unfiltered_coverage u WHERE u.chain_id = p_chain_id;
   ELSE
     UPDATE unfiltered_coverage u SET complete_from = p_new_from WHERE u.chain_id = p_chain_id;
+  END IF;
+END;
+$$;
+
+-- The same for one contract's row of contract_coverage (021: a contract
+-- added to the network file, or given a lower start_block, after the first
+-- sync): the staged answer is that contract's logs of the round, asked
+-- with the follower's filter for its role. complete_from is compared with
+-- the list's (never above the cursor + 1: dimo_internal.contract_coverage_list).
+CREATE OR REPLACE FUNCTION dimo_internal.coverage_merge_contract(p_chain_id bigint,
+                                                                 p_address bytea,
+                                                                 p_old_from bigint,
+                                                                 p_new_from bigint, p_low bigint,
+                                                                 OUT logs_added bigint,
+                                                                 OUT unknown_added bigint,
+                                                                 OUT model_block bigint,
+                                                                 OUT refused text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_from bigint;
+  v_first bigint;
+BEGIN
+  logs_added := 0;
+  unknown_added := 0;
+  SELECT least(k.complete_from, cu.last_block + 1) INTO v_from
+  FROM contract_coverage k JOIN cursors cu ON cu.chain_id = k.chain_id
+  WHERE k.chain_id = p_chain_id AND k.address = p_address FOR UPDATE OF k;
+  IF v_from IS DISTINCT FROM p_old_from THEN
+    refused := format('the coverage of contract %s is at block %s, not %s', dimo_hex(p_address),
+                      coalesce(v_from::text, 'none'), p_old_from);
+    RETURN;
+  END IF;
+  SELECT r.logs_added, r.unknown_added, r.model_block, r.refused, r.first_block
+  INTO logs_added, unknown_added, model_block, refused, v_first
+  FROM dimo_internal.coverage_merge_rows(p_chain_id, p_old_from, p_new_from) r;
+  IF refused IS NOT NULL THEN
+    RETURN;
+  END IF;
+  IF p_new_from <= greatest(p_low, v_first) THEN
+    DELETE FROM contract_coverage k WHERE k.chain_id = p_chain_id AND k.address = p_address;
+  ELSE
+    UPDATE contract_coverage k SET complete_from = p_new_from
+    WHERE k.chain_id = p_chain_id AND k.address = p_address;
   END IF;
 END;
 $$;
