@@ -891,24 +891,11 @@ BEGIN
     -- The app license's Initialized (OpenZeppelin 5, uint64): the
     -- `initialize` action, and what its initializer logged is the
     -- deployer's (dimo_internal.acct_initializing).
-    ('accountability', 'app_license', 'Initialized(uint64)', '{version}', true)
-  ON CONFLICT (part, role, event) DO NOTHING;
-END;
-$$;
-
--- The stake events that explain each DIMO transfer (the flows statement
--- above) beyond those 010 declared: the 2024 license contract's Deposit /
--- Withdraw (optional: only that contract's ABI has them) and the
--- manufacturer license's StakeTokens. Declared as above.
-DO $$
-BEGIN
-  IF to_regclass('model_reads') IS NULL
-     OR NOT EXISTS (SELECT 1 FROM model_parts p WHERE p.name = 'accountability')
-     OR NOT EXISTS (SELECT 1 FROM information_schema.columns c
-                    WHERE c.table_name = 'model_reads' AND c.column_name = 'optional') THEN
-    RETURN;
-  END IF;
-  INSERT INTO model_reads (part, role, event, args, optional) VALUES
+    ('accountability', 'app_license', 'Initialized(uint64)', '{version}', true),
+    -- The stake events that explain each DIMO transfer (the flows
+    -- statement above) beyond those 010 declared: the 2024 license
+    -- contract's Deposit / Withdraw (optional: only that contract's ABI has
+    -- them) and the manufacturer license's StakeTokens.
     ('accountability', 'app_license', 'Deposit(uint256,address,uint256)', '{tokenId,user,amount}', true),
     ('accountability', 'app_license', 'Withdraw(uint256,address,uint256)', '{tokenId,user,amount}', true),
     ('accountability', 'manufacturer_license', 'StakeTokens(address,uint256)', '{user,amountOfTokens}', false)
