@@ -157,6 +157,10 @@ int idx_metrics_build(idx_buf_t *b, const char *chain_id) {
 int idx_metrics_sync(idx_buf_t *b, const idx_sync_status_t *s) {
   uint64_t lag = s->target > s->cursor ? s->target - s->cursor : 0;
   uint64_t head_lag = s->head > s->cursor ? s->head - s->cursor : 0;
+  /* An index above the node's head (a lagging node, or a chain that
+   * became shorter: the follower compares and rolls back), which the lags
+   * above cannot show (gauges kept non-negative for existing alerts). */
+  uint64_t ahead = s->head && s->cursor > s->head ? s->cursor - s->head : 0;
   TRY(idx_metrics_u64(b, "dimo_chain_head_block", "gauge", "Chain head seen last.", s->head));
   TRY(idx_metrics_u64(b, "dimo_sync_standby", "gauge",
                       "1 while another instance holds the writer lock and this one waits.",
@@ -175,6 +179,9 @@ int idx_metrics_sync(idx_buf_t *b, const idx_sync_status_t *s) {
                       lag));
   TRY(idx_metrics_u64(b, "dimo_head_lag_blocks", "gauge", "Chain head minus indexed block.",
                       head_lag));
+  TRY(idx_metrics_u64(b, "dimo_index_ahead_blocks", "gauge",
+                      "Indexed block minus chain head, when the index is above the node's head.",
+                      ahead));
   TRY(idx_metrics_u64(b, "dimo_sync_batches_total", "counter", "Batches written by this process.",
                       s->batches));
   TRY(idx_metrics_u64(b, "dimo_sync_logs_written_total", "counter", "Logs stored by this process.",

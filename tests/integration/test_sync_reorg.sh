@@ -72,6 +72,9 @@ done
 ((t < 100)) || it_fail "no lagging-node check: $(grep -E 'below|WARN' "$WORK/deep.log" | tail -3)"
 ready=$(curl -s "$DBASE/readyz")
 [[ $ready == *'"lag":-3,'* && $ready == *'"ready":true'* ]] || it_fail "readyz with the head 3 below: $ready"
+metrics=$(curl -s "$DBASE/metrics")
+grep -q '^dimo_index_ahead_blocks 3$' <<<"$metrics" ||
+  it_fail "metrics with the head 3 below: $(grep -E 'ahead|head_lag' <<<"$metrics")"
 [[ $(it_psql "$DEEP" "SELECT last_block FROM cursors") == "$c0" ]] || it_fail "a lagging node rolled back"
 # 9 more: 12 above the head is more than --ready-lag (10): not ready.
 it_rpc anvil_rollback '[9]' >/dev/null
