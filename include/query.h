@@ -70,6 +70,9 @@ extern const char idx_query_implementations_sql[];
 /* For `status`: the block from which unknown logs and upgrades are
  * complete (016), one row, or none when complete from the start. */
 extern const char idx_query_unfiltered_from_sql[];
+/* For `status`: the contracts added after the first sync whose history
+ * below a block is still to be fetched (021): address, role, block. */
+extern const char idx_query_contract_coverage_sql[];
 
 /* ---- inputs -------------------------------------------------------------- */
 

@@ -118,6 +118,19 @@ static int print_unfiltered_from(void *ud, const char *const *v, size_t n) {
   return 0;
 }
 
+/* 021: a contract added to the network file after the first sync, its
+ * logs below a block not fetched yet (the coverage catch-up of the next
+ * start fetches them). */
+static int print_contract_coverage(void *ud, const char *const *v, size_t n) {
+  (void)ud;
+  if (n < 3 || !v[0] || !v[2])
+    return IDX_ERR_INVAL;
+  printf("coverage:  contract %s (%s) added after the first sync: its logs below block %s are "
+         "not fetched yet (the next run or sync fetches them)\n",
+         v[0], v[1] ? v[1] : "?", v[2]);
+  return 0;
+}
+
 /* 020: from which block the history is complete (nothing below it was
  * asked, whatever the network file's start blocks say). */
 static void print_history(const idx_store_history_t *h) {
@@ -264,6 +277,9 @@ int idx_cmd_status(const idx_cmd_ctx_t *ctx) {
   if (rc == 0)
     rc = idx_store_text_rows(store, net->chain_id, idx_query_unfiltered_from_sql,
                              print_unfiltered_from, NULL, err, sizeof err);
+  if (rc == 0)
+    rc = idx_store_text_rows(store, net->chain_id, idx_query_contract_coverage_sql,
+                             print_contract_coverage, NULL, err, sizeof err);
   uint64_t reorgs = 0, deepest = 0, last_depth = 0;
   if (rc == 0)
     rc = idx_store_reorg_stats(store, net->chain_id, &reorgs, &deepest, &last_depth, err,

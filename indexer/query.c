@@ -109,6 +109,11 @@ const char idx_query_implementations_sql[] =
 const char idx_query_unfiltered_from_sql[] =
     "SELECT complete_from::text FROM unfiltered_coverage WHERE chain_id = $1::bigint";
 
+const char idx_query_contract_coverage_sql[] =
+    "SELECT dimo_hex(k.address), c.role, k.complete_from::text FROM contract_coverage k "
+    "JOIN contracts c ON c.chain_id = k.chain_id AND c.address = k.address "
+    "WHERE k.chain_id = $1::bigint ORDER BY k.address";
+
 const char idx_query_ready_sql[] = "SELECT 1";
 
 /* ---- inputs -------------------------------------------------------------- */

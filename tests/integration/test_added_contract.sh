@@ -51,6 +51,9 @@ left=$(it_psql "$DB" "SELECT complete_from FROM contract_coverage")
 [[ -n $left && $left -le $((head - 5)) ]] || it_fail "killed after a round, the contract's coverage is at '$left' (cursor was $((head - 5)))"
 cf() { it_psql "$DB" "SELECT dimo_unknown_events_page(chain_id, NULL, NULL, NULL, 1)->>'complete_from_block' FROM cursors"; }
 [[ $(cf) == "$left" ]] || it_fail "GET /v1/unknown-events complete_from_block is '$(cf)' with the contract complete from $left"
+"$BIN" status --network "$NET" --db "$DB" >"$WORK/status1.txt" 2>&1 || it_fail "status failed: $(cat "$WORK/status1.txt")"
+grep -q "^coverage:  contract $ADDED (app_license) added after the first sync: its logs below block $left are not fetched yet" \
+  "$WORK/status1.txt" || it_fail "status does not show the pending contract: $(grep -i 'coverage\|history' "$WORK/status1.txt")"
 
 # 3. Restarted (under valgrind: no memory error, no leak): resumed and completed.
 command -v valgrind >/dev/null || it_fail "valgrind is not installed (scripts/setup.sh installs it)"
@@ -62,6 +65,8 @@ grep -q "coverage catch-up of contract $ADDED: blocks [0-9]*\.\.$((left - 1)) as
   it_fail "no catch-up line: $(grep -i coverage "$WORK/sync.log")"
 [[ -z $(it_psql "$DB" "SELECT complete_from FROM contract_coverage") ]] || it_fail "the contract's coverage row is still there"
 [[ -z $(cf) ]] || it_fail "complete_from_block is '$(cf)' once caught up"
+"$BIN" status --network "$NET" --db "$DB" >"$WORK/status2.txt" 2>&1 || it_fail "status failed: $(cat "$WORK/status2.txt")"
+! grep -q "^coverage:  contract" "$WORK/status2.txt" || it_fail "status still shows a pending contract: $(grep coverage "$WORK/status2.txt")"
 "$BIN" sync --network "$NET" --rpc "$RPC" --db "$DB" --confirmations 0 --to "$head" --log-level debug \
   >"$WORK/again.log" 2>&1 || it_fail "sync failed: $(tail -5 "$WORK/again.log")"
 ! grep -q "coverage catch-up of\|coverage catch-up: \|coverage catch-up stopped\|added to the network file" "$WORK/again.log" ||
