@@ -248,6 +248,10 @@ int idx_cmd_status(const idx_cmd_ctx_t *ctx) {
       uint64_t conf =
           idx_config_confirmations(cfg, net->has_confirmations, net->confirmations, net->chain_id);
       printf("head:      %llu\n", (unsigned long long)head);
+      if (found && last > head) /* a lagging node, or a chain that became shorter */
+        printf("ahead:     the index is %llu block(s) above the node's head (a lagging node, or "
+               "a shorter chain that the follower compares and rolls back)\n",
+               (unsigned long long)(last - head));
       printf("lag:       %llu blocks (%llu confirmations kept)\n",
              (unsigned long long)(!found        ? head
                                   : head > last ? head - last

@@ -75,6 +75,10 @@ ready=$(curl -s "$DBASE/readyz")
 metrics=$(curl -s "$DBASE/metrics")
 grep -q '^dimo_index_ahead_blocks 3$' <<<"$metrics" ||
   it_fail "metrics with the head 3 below: $(grep -E 'ahead|head_lag' <<<"$metrics")"
+"$BIN" status --network "$NET" --rpc "$RPC" --db "$DEEP" >"$WORK/status-ahead.txt" 2>&1 ||
+  it_fail "status failed: $(cat "$WORK/status-ahead.txt")"
+grep -q "^ahead: *the index is 3 block(s) above the node's head" "$WORK/status-ahead.txt" ||
+  it_fail "status with the head 3 below: $(grep -E 'head|lag|ahead' "$WORK/status-ahead.txt")"
 [[ $(it_psql "$DEEP" "SELECT last_block FROM cursors") == "$c0" ]] || it_fail "a lagging node rolled back"
 # 9 more: 12 above the head is more than --ready-lag (10): not ready.
 it_rpc anvil_rollback '[9]' >/dev/null
