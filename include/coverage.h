@@ -34,7 +34,7 @@
  * follower's filter for its role: every log of a quiet role, the known
  * topic0s of a busy one (idx_role_fetches_all), and for a license contract
  * the DIMO transfers from and to it (the token's request names every
- * license contract); each merged by idx_store_coverage_round_of. The row
+ * license contract); each merged by idx_store_coverage_round (with its address). The row
  * goes once done, and with it the warning that names the contract.
  *
  * The engine's part lives in indexer/coverage.c (declared in

@@ -263,31 +263,23 @@ typedef struct idx_store_coverage_s {
   char why[200];
 } idx_store_coverage_t;
 
-/* One round, in one transaction: logs[0..nlogs) are the quiet contracts'
- * every log of blocks new_from..old_from - 1 (checked, decoded or raw); the
- * ones not stored yet are stored, the model is undone above the block
- * before the lowest new `logs` row (its derivation redoes it), and the
- * coverage moves from old_from down to new_from (complete once new_from <=
+/* One round, in one transaction. address NULL: logs[0..nlogs) are the
+ * quiet contracts' every log of blocks new_from..old_from - 1 (checked,
+ * decoded or raw) and the chain's coverage (016) moves; else they are that
+ * contract's logs of the round (021: added to the network file, or given a
+ * lower start_block, after the first sync), asked with the follower's
+ * filter for its role (and, for a license contract, the DIMO transfers
+ * from and to it), and its contract_coverage row moves. The ones not
+ * stored yet are stored, the model is undone above the block before the
+ * lowest new `logs` row (its derivation redoes it), and the coverage moves
+ * from old_from down to new_from (complete, the row gone, once new_from <=
  * low). A round that contradicts the stored logs, or that does not start
  * where the coverage is, stores nothing: out->refused, 0 returned. */
 IDX_WARN_UNUSED int idx_store_coverage_round(idx_store_t *store, uint64_t chain_id,
-                                             uint64_t old_from, uint64_t new_from, uint64_t low,
-                                             const idx_log_t *logs, size_t nlogs,
-                                             idx_store_coverage_t *out, char *err, size_t errlen)
-    IDX_NONNULL(1, 8, 9);
-
-/* The same round for one contract of contract_coverage (021: added to the
- * network file, or given a lower start_block, after the first sync):
- * logs[0..nlogs) are its logs of the round, asked with the follower's
- * filter for its role (and, for a license contract, the DIMO transfers
- * from and to it); its row moves from old_from down to new_from (and goes
- * once new_from <= low). */
-IDX_WARN_UNUSED int idx_store_coverage_round_of(idx_store_t *store, uint64_t chain_id,
-                                                const idx_addr_t *address, uint64_t old_from,
-                                                uint64_t new_from, uint64_t low,
-                                                const idx_log_t *logs, size_t nlogs,
-                                                idx_store_coverage_t *out, char *err, size_t errlen)
-    IDX_NONNULL(1, 3, 9, 10);
+                                             const idx_addr_t *address, uint64_t old_from,
+                                             uint64_t new_from, uint64_t low, const idx_log_t *logs,
+                                             size_t nlogs, idx_store_coverage_t *out, char *err,
+                                             size_t errlen) IDX_NONNULL(1, 9, 10);
 
 /* A contract whose logs below complete_from were never asked. */
 typedef struct idx_store_late_s {

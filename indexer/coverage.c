@@ -17,7 +17,7 @@
  *      transaction, address) refuses the round.
  * Then the same rounds per contract of contract_coverage (021), with the
  * follower's filter for its role (coverage.h), merged by
- * idx_store_coverage_round_of.
+ * idx_store_coverage_round with its address.
  * A bad answer, a refusal or a node that lacks a header ends the catch-up
  * with a warning (the next start resumes it from the last round
  * committed); a transport failure goes to the follower's usual retry,
@@ -248,12 +248,9 @@ int idx_sync__coverage_job_run(idx_sync_t *s, store_job_t *j) {
     return rc;
   }
   /* (from == complete_from: no blocks, the row goes) */
-  if (c->task)
-    return idx_store_coverage_round_of(s->store, chain, &task_late(c)->address, c->complete_from,
-                                       c->from, c->low, c->logs, c->nlogs, &c->res, j->err,
-                                       sizeof j->err);
-  return idx_store_coverage_round(s->store, chain, c->complete_from, c->from, c->low, c->logs,
-                                  c->nlogs, &c->res, j->err, sizeof j->err);
+  return idx_store_coverage_round(s->store, chain, c->task ? &task_late(c)->address : NULL,
+                                  c->complete_from, c->from, c->low, c->logs, c->nlogs, &c->res,
+                                  j->err, sizeof j->err);
 }
 
 static void send_headers(idx_sync_t *s);

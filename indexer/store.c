@@ -2218,9 +2218,10 @@ int idx_store_coverage_stored(idx_store_t *store, uint64_t chain_id, const uint6
 
 /* address NULL: the quiet contracts' round (unfiltered_coverage); else
  * that contract's (contract_coverage). */
-static int coverage_round(idx_store_t *store, uint64_t chain_id, const idx_addr_t *address,
-                          uint64_t old_from, uint64_t new_from, uint64_t low, const idx_log_t *logs,
-                          size_t nlogs, idx_store_coverage_t *out, char *err, size_t errlen) {
+int idx_store_coverage_round(idx_store_t *store, uint64_t chain_id, const idx_addr_t *address,
+                             uint64_t old_from, uint64_t new_from, uint64_t low,
+                             const idx_log_t *logs, size_t nlogs, idx_store_coverage_t *out,
+                             char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   int rc = call_begin(store, err, errlen);
   if (rc || (rc = check_chain(chain_id, err, errlen)) != 0)
@@ -2294,21 +2295,6 @@ out:
   if (rc)
     tx_abort(store);
   return rc;
-}
-
-int idx_store_coverage_round(idx_store_t *store, uint64_t chain_id, uint64_t old_from,
-                             uint64_t new_from, uint64_t low, const idx_log_t *logs, size_t nlogs,
-                             idx_store_coverage_t *out, char *err, size_t errlen) {
-  return coverage_round(store, chain_id, NULL, old_from, new_from, low, logs, nlogs, out, err,
-                        errlen);
-}
-
-int idx_store_coverage_round_of(idx_store_t *store, uint64_t chain_id, const idx_addr_t *address,
-                                uint64_t old_from, uint64_t new_from, uint64_t low,
-                                const idx_log_t *logs, size_t nlogs, idx_store_coverage_t *out,
-                                char *err, size_t errlen) {
-  return coverage_round(store, chain_id, address, old_from, new_from, low, logs, nlogs, out, err,
-                        errlen);
 }
 
 int idx_store_contract_coverage(idx_store_t *store, uint64_t chain_id, idx_store_late_t *out,

@@ -237,6 +237,15 @@ static void send_batch(idx_sync_t *s, const char *const *methods, json_t *const 
   }
 }
 
+/* One header, eth_getBlockByNumber(number, false), answered to fn. */
+static void ask_header(idx_sync_t *s, uint64_t number, reply_fn fn) {
+  char tag[24];
+  (void)hex_block_tag(tag, sizeof tag, number);
+  const char *m[1] = {"eth_getBlockByNumber"};
+  json_t *p[1] = {json_pack("[s,b]", tag, 0)};
+  send_batch(s, m, p, 1, fn);
+}
+
 void idx_sync__send_batch(idx_sync_t *s, const char *const *methods, json_t *const *params,
                           size_t n, sync_reply_fn fn) {
   send_batch(s, methods, params, n, fn);
@@ -600,11 +609,7 @@ static void after_stored_tip(idx_sync_t *s) {
   }
   s->below_head_block = j->stored.number;
   s->below_head_hash = j->stored.hash;
-  char tag[24];
-  (void)hex_block_tag(tag, sizeof tag, j->stored.number);
-  const char *m[1] = {"eth_getBlockByNumber"};
-  json_t *p[1] = {json_pack("[s,b]", tag, 0)};
-  send_batch(s, m, p, 1, on_below_head);
+  ask_header(s, j->stored.number, on_below_head);
 }
 
 static void on_tip_check(idx_sync_t *s, const idx_rpc_reply_t *r, size_t n) {
@@ -661,11 +666,7 @@ static void idle(idx_sync_t *s) {
     check_below_head(s);
     return;
   }
-  char tag[24];
-  (void)hex_block_tag(tag, sizeof tag, s->cursor);
-  const char *m[1] = {"eth_getBlockByNumber"};
-  json_t *p[1] = {json_pack("[s,b]", tag, 0)};
-  send_batch(s, m, p, 1, on_tip_check);
+  ask_header(s, s->cursor, on_tip_check);
 }
 
 void idx_sync__after_target(idx_sync_t *s) {
@@ -1750,11 +1751,7 @@ static void fork_page_step(idx_sync_t *s) {
       fork_decided(s); /* refused there, with the reason */
       return;
     }
-    char tag[24];
-    (void)hex_block_tag(tag, sizeof tag, j->keep_block);
-    const char *m[1] = {"eth_getBlockByNumber"};
-    json_t *p[1] = {json_pack("[s,b]", tag, 0)};
-    send_batch(s, m, p, 1, on_fork_floor);
+    ask_header(s, j->keep_block, on_fork_floor);
     return;
   }
   case IDX_FORKPOINT_BAD:
